@@ -1,0 +1,120 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+
+/** A comma-separated list of secrets (several are allowed during rotation); blanks are dropped. */
+const secretList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  DB_POOL_SIZE: positiveInt(10),
+  DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  SHOPIFY_WEBHOOK_SECRET: secretList,
+  EASYPOST_WEBHOOK_SECRET: secretList,
+  KEYCLOAK_EVENTS_SECRET: secretList,
+  OPS_API_TOKEN: secretList,
+  WORKER_CRON: z
+    .string()
+    .default('* * * * * *')
+    .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
+  WORKER_BATCH_SIZE: positiveInt(50),
+  WORKER_CONCURRENCY: positiveInt(10),
+  WORKER_LEASE_SECONDS: positiveInt(60),
+  MAX_ATTEMPTS: positiveInt(8),
+  RETRY_BASE_MS: positiveInt(5_000),
+  RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface GatewayConfig {
+  port: number;
+  host: string;
+  database: { url?: string; dataDir: string; poolSize: number; connectTimeoutSeconds: number };
+  logLevel: Env['LOG_LEVEL'];
+  maxBodyBytes: number;
+  secrets: { shopify: string[]; easypost: string[]; keycloak: string[] };
+  opsTokens: string[];
+  worker: {
+    cron: string;
+    batchSize: number;
+    concurrency: number;
+    leaseSeconds: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+  };
+  shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates the environment once, at start-up; the rest of the code never reads process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    database: {
+      url: e.DATABASE_URL,
+      dataDir: e.DATA_DIR,
+      poolSize: e.DB_POOL_SIZE,
+      connectTimeoutSeconds: e.DB_CONNECT_TIMEOUT_SECONDS,
+    },
+    logLevel: e.LOG_LEVEL,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    secrets: {
+      shopify: e.SHOPIFY_WEBHOOK_SECRET,
+      easypost: e.EASYPOST_WEBHOOK_SECRET,
+      keycloak: e.KEYCLOAK_EVENTS_SECRET,
+    },
+    opsTokens: e.OPS_API_TOKEN,
+    worker: {
+      cron: e.WORKER_CRON,
+      batchSize: e.WORKER_BATCH_SIZE,
+      concurrency: e.WORKER_CONCURRENCY,
+      leaseSeconds: e.WORKER_LEASE_SECONDS,
+      maxAttempts: e.MAX_ATTEMPTS,
+      retryBaseMs: e.RETRY_BASE_MS,
+      retryMaxMs: e.RETRY_MAX_MS,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** A complete config for embedding and tests: defaults plus the given overrides. */
+export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): GatewayConfig {
+  const base = loadConfig({});
+  return {
+    ...base,
+    ...overrides,
+    database: { ...base.database, ...overrides.database },
+    secrets: { ...base.secrets, ...overrides.secrets } as GatewayConfig['secrets'],
+    opsTokens: (overrides.opsTokens as string[] | undefined) ?? base.opsTokens,
+    worker: { ...base.worker, ...overrides.worker },
+  } as GatewayConfig;
+}
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };

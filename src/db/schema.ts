@@ -1,0 +1,115 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+/** bytea column mapped to a Node Buffer: the raw request body is kept byte for byte. */
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array }>({
+  dataType: () => 'bytea',
+  fromDriver: (value) => (Buffer.isBuffer(value) ? value : Buffer.from(value)),
+});
+
+export const EVENT_STATUSES = ['received', 'processing', 'completed', 'failed'] as const;
+export type EventStatus = (typeof EVENT_STATUSES)[number];
+
+const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/**
+ * One row per distinct inbound event. `status = 'received'` means "due at next_attempt_at":
+ * new events and events waiting for a retry share it, so one partial index serves the claim.
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    source: text('source').notNull(),
+    /** Dedupe key within the source. Scoped by account where the provider needs it (Shopify: `<shop>/<id>`). */
+    webhookId: text('webhook_id').notNull(),
+    /** Tenant on the provider's side (Shopify shop domain, Keycloak realm), when known. */
+    account: text('account'),
+    topic: text('topic').notNull(),
+    status: text('status', { enum: EVENT_STATUSES }).notNull().default('received'),
+    body: bytea('body').notNull(),
+    /** Headers worth keeping (content type, provider ids and topic); never signatures or credentials. */
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(8),
+    nextAttemptAt: tstz('next_attempt_at').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedAt: tstz('locked_at'),
+    /** New random token per claim: only the holder of the current token may record an outcome. */
+    claimToken: uuid('claim_token'),
+    lastError: text('last_error'),
+    receivedAt: tstz('received_at').notNull().defaultNow(),
+    processedAt: tstz('processed_at'),
+  },
+  (t) => [
+    unique('webhook_events_source_webhook_id_key').on(t.source, t.webhookId),
+    check('webhook_events_status_check', sql`${t.status} in ('received', 'processing', 'completed', 'failed')`),
+    index('webhook_events_due_idx').on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'received'`),
+    index('webhook_events_processing_idx').on(t.lockedAt).where(sql`${t.status} = 'processing'`),
+    index('webhook_events_source_id_idx').on(t.source, t.id),
+    index('webhook_events_status_id_idx').on(t.status, t.id),
+  ],
+);
+
+export const ATTEMPT_OUTCOMES = ['running', 'completed', 'retry', 'failed', 'abandoned'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** One row per processing attempt: written when the attempt is claimed, finished when it ends. */
+export const processingLog = pgTable(
+  'processing_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: bigint('event_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    worker: text('worker').notNull(),
+    startedAt: tstz('started_at').notNull().defaultNow(),
+    finishedAt: tstz('finished_at'),
+    outcome: text('outcome', { enum: ATTEMPT_OUTCOMES }).notNull().default('running'),
+    error: text('error'),
+  },
+  (t) => [index('processing_log_event_idx').on(t.eventId, t.id)],
+);
+
+/** Security audit trail (Keycloak logins, logouts, admin operations). */
+export const systemLog = pgTable(
+  'system_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    occurredAt: tstz('occurred_at').notNull(),
+    category: text('category').notNull(),
+    eventType: text('event_type').notNull(),
+    realm: text('realm'),
+    clientId: text('client_id'),
+    userId: text('user_id'),
+    ipAddress: text('ip_address'),
+    error: text('error'),
+    details: jsonb('details').$type<Record<string, unknown>>(),
+    sourceEventId: bigint('source_event_id', { mode: 'number' }).references(() => webhookEvents.id, {
+      onDelete: 'set null',
+    }),
+    loggedAt: tstz('logged_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('system_log_occurred_idx').on(t.occurredAt),
+    unique('system_log_source_event_key').on(t.sourceEventId),
+  ],
+);
+
+export type WebhookEvent = typeof webhookEvents.$inferSelect;
+export type NewWebhookEvent = typeof webhookEvents.$inferInsert;
+export type ProcessingLogRow = typeof processingLog.$inferSelect;
+export type SystemLogRow = typeof systemLog.$inferSelect;

@@ -1,0 +1,133 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { createApp } from './app';
+import type { GatewayConfig } from './config';
+import { openDatabase, type Database } from './db/client';
+import { runMigrations } from './db/migrate';
+import { keycloakAuditHandler } from './handlers/keycloak-audit';
+import { createIngestRoutes } from './ingest/routes';
+import { sourcesFromConfig } from './ingest/sources';
+import { createLogger } from './logger';
+import { createOpsRoutes } from './ops/routes';
+import { createEventStore } from './store/events';
+import { createSystemLog } from './store/system-log';
+import { HandlerRegistry, type EventHandler } from './worker/handlers';
+import { createQueue } from './worker/queue-sql';
+import { createWorker } from './worker/worker';
+
+export type Role = 'web' | 'worker' | 'all';
+
+export interface GatewayOptions {
+  logger?: Logger;
+  /** Use an already open database (tests, embedding); otherwise one is opened from config. */
+  database?: Database;
+  /** Which parts run in this process. Default: all. */
+  role?: Role;
+}
+
+/**
+ * Builds the whole gateway from config: database, ingest and ops routes, worker and handler
+ * registry. Nothing listens or connects until `start()`.
+ */
+export function createGateway(config: GatewayConfig, options: GatewayOptions = {}) {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const role = options.role ?? 'all';
+  const handlers = new HandlerRegistry();
+  let database = options.database;
+  let server: ServerType | undefined;
+  let worker: ReturnType<typeof createWorker> | undefined;
+  let app: Hono | undefined;
+  let ownsDatabase = false;
+
+  const gateway = {
+    logger,
+    handlers,
+
+    /** Registers a handler for a source's topic ('*' for any); see HandlerRegistry. */
+    on(source: string, topic: string, handler: EventHandler) {
+      handlers.on(source, topic, handler);
+      return gateway;
+    },
+
+    get database(): Database {
+      if (!database) throw new Error('gateway not started');
+      return database;
+    },
+    get worker() {
+      if (!worker) throw new Error('worker not created: start the gateway with role worker or all');
+      return worker;
+    },
+    get app(): Hono {
+      if (!app) throw new Error('gateway not started');
+      return app;
+    },
+
+    /** Opens the database, applies migrations, and starts the HTTP server and/or the worker. */
+    async start(): Promise<{ port?: number }> {
+      if (!database) {
+        database = await openDatabase(config.database);
+        ownsDatabase = true;
+      }
+      await runMigrations(database, config.database.url);
+
+      const store = createEventStore(database);
+      const systemLog = createSystemLog(database);
+      if (!handlers.resolve('keycloak', '*')) handlers.on('keycloak', '*', keycloakAuditHandler(systemLog));
+
+      if (role !== 'web') {
+        worker = createWorker({
+          queue: createQueue(database),
+          handlers,
+          logger: logger.child({ component: 'worker' }),
+          cron: config.worker.cron,
+          batchSize: config.worker.batchSize,
+          concurrency: config.worker.concurrency,
+          leaseSeconds: config.worker.leaseSeconds,
+          backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
+        });
+      }
+      const wake = () => worker?.wake();
+      app = createApp({
+        logger,
+        routes: [
+          createIngestRoutes({
+            sources: sourcesFromConfig(config),
+            store,
+            logger: logger.child({ component: 'ingest' }),
+            maxBodyBytes: config.maxBodyBytes,
+            maxAttempts: config.worker.maxAttempts,
+            onAccepted: wake,
+          }),
+          createOpsRoutes({ store, tokens: config.opsTokens, maxAttempts: config.worker.maxAttempts, onReplayed: wake }),
+        ],
+      });
+
+      let port: number | undefined;
+      if (role !== 'worker') {
+        port = await new Promise<number>((resolve, reject) => {
+          server = serve({ fetch: app!.fetch, port: config.port, hostname: config.host }, (info) =>
+            resolve(info.port),
+          );
+          server.once('error', reject);
+        });
+        logger.info({ port, role, database: database.kind }, 'gateway listening');
+      }
+      worker?.start();
+      return { port };
+    },
+
+    /** Graceful stop: no new requests or claims, running handlers get the shutdown timeout. */
+    async stop(): Promise<void> {
+      const closing = server
+        ? new Promise<void>((resolve) => server!.close(() => resolve()))
+        : Promise.resolve();
+      await worker?.stop(config.shutdownTimeoutMs);
+      await closing;
+      if (ownsDatabase) await database?.close();
+    },
+  };
+  return gateway;
+}
+
+export type Gateway = ReturnType<typeof createGateway>;

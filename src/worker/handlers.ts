@@ -1,0 +1,84 @@
+import type { ClaimedEvent } from './queue-sql';
+
+/** The stored event as a handler sees it. */
+export interface DeliveredEvent {
+  /** Gateway id of the stored event. */
+  readonly id: number;
+  readonly source: string;
+  readonly webhookId: string;
+  readonly account: string | null;
+  readonly topic: string;
+  /** The body bytes exactly as received. */
+  readonly rawBody: Buffer;
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  readonly payload: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly receivedAt: Date;
+}
+
+export interface HandlerContext {
+  /** Aborted when the worker shuts down and can no longer wait for the handler. */
+  readonly signal: AbortSignal;
+}
+
+export type EventHandler = (event: DeliveredEvent, context: HandlerContext) => unknown | Promise<unknown>;
+
+/** Throw this from a handler to fail the event at once instead of retrying it. */
+export class PermanentError extends Error {
+  override name = 'PermanentError';
+}
+
+/**
+ * Maps (source, topic) to a handler. The most specific registration wins: exact topic, then the
+ * source's '*', then '*' for every source. Events with no handler complete as "stored for the record".
+ */
+export class HandlerRegistry {
+  readonly #handlers = new Map<string, EventHandler>();
+
+  on(source: string, topic: string, handler: EventHandler): this {
+    const key = `${source}\u0000${topic}`;
+    if (this.#handlers.has(key)) throw new Error(`A handler is already registered for ${source} / ${topic}`);
+    this.#handlers.set(key, handler);
+    return this;
+  }
+
+  resolve(source: string, topic: string): EventHandler | undefined {
+    return (
+      this.#handlers.get(`${source}\u0000${topic}`) ??
+      this.#handlers.get(`${source}\u0000*`) ??
+      this.#handlers.get(`*\u0000*`)
+    );
+  }
+}
+
+/** Builds the handler's view of a claimed event; JSON is parsed lazily and only once. */
+export function toDeliveredEvent(event: ClaimedEvent): DeliveredEvent {
+  let parsed: { value: unknown } | undefined;
+  return {
+    id: event.id,
+    source: event.source,
+    webhookId: event.webhookId,
+    account: event.account,
+    topic: event.topic,
+    rawBody: event.body,
+    headers: event.headers,
+    attempt: event.attempt,
+    maxAttempts: event.maxAttempts,
+    receivedAt: event.receivedAt,
+    get payload() {
+      parsed ??= { value: parseJsonOrUndefined(event.body) };
+      return parsed.value;
+    },
+  };
+}
+
+function parseJsonOrUndefined(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
