@@ -7,6 +7,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   unique,
@@ -113,3 +114,17 @@ export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type NewWebhookEvent = typeof webhookEvents.$inferInsert;
 export type ProcessingLogRow = typeof processingLog.$inferSelect;
 export type SystemLogRow = typeof systemLog.$inferSelect;
+
+/**
+ * Nonces already accepted, per source, for schemes that sign a nonce (replay protection). Written in
+ * the same transaction as the event row so a failed store never burns a nonce.
+ */
+export const seenNonces = pgTable(
+  'seen_nonces',
+  {
+    source: text('source').notNull(),
+    nonce: text('nonce').notNull(),
+    seenAt: tstz('seen_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.source, t.nonce] }), index('seen_nonces_seen_at_idx').on(t.seenAt)],
+);

@@ -1,0 +1,92 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { defineConfig, type GatewayConfig } from '../../src/config';
+import { createGateway, type Gateway, type Role } from '../../src/gateway';
+import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
+
+type Overrides = Parameters<typeof defineConfig>[0];
+
+export interface TestGateway {
+  url: string;
+  gateway: Gateway;
+  config: GatewayConfig;
+  testDb: TestDatabase;
+  /** Every log line the gateway wrote, for assertions (and for grepping for secrets). */
+  logs: string[];
+  /** Raw SQL against the gateway's database. */
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+export const SECRETS = {
+  shopify: 'shpss_test_secret_1',
+  easypost: 'easypost-secret-é',
+  keycloak: 'keycloak-bearer-secret',
+  ops: 'ops-token-for-tests',
+};
+
+/**
+ * Starts the real gateway (HTTP on a free loopback port, worker unless role says otherwise) on a
+ * fresh database of the given kind. Cron is set to a slow tick so tests drive timing themselves.
+ */
+export async function startTestGateway(
+  kind: DatabaseKind,
+  overrides: Overrides = {},
+  options: { role?: Role; testDb?: TestDatabase } = {},
+): Promise<TestGateway> {
+  const testDb = options.testDb ?? (await createTestDatabase(kind));
+  const config = defineConfig({
+    port: 0,
+    host: '127.0.0.1',
+    logLevel: 'info',
+    secrets: {
+      shopify: [SECRETS.shopify],
+      easypost: [SECRETS.easypost],
+      keycloak: [SECRETS.keycloak],
+    },
+    opsTokens: [SECRETS.ops],
+    shutdownTimeoutMs: 2000,
+    ...overrides,
+    worker: { cron: '*/2 * * * * *', retryBaseMs: 10, retryMaxMs: 100, leaseSeconds: 30, ...overrides.worker },
+    database: { url: testDb.url, ...overrides.database },
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      logs.push(String(chunk));
+      callback();
+    },
+  });
+  const database = await testDb.open();
+  const gateway = createGateway(config, { logger: pino({ level: 'debug' }, sink), database, role: options.role });
+  const { port } = await gateway.start();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    gateway,
+    config,
+    testDb,
+    logs,
+    query: <T>(text: string, params: unknown[] = []) => rawQuery<T>(gateway, text, params),
+    async stop() {
+      await gateway.stop();
+      if (!options.testDb) await testDb.drop();
+    },
+  };
+}
+
+async function rawQuery<T>(gateway: Gateway, text: string, params: unknown[]): Promise<T[]> {
+  const db = gateway.database;
+  if (db.pglite) return (await db.pglite.query<T>(text, params)).rows;
+  return (await db.sql!.unsafe(text, params as never[])) as unknown as T[];
+}
+
+/** Polls until `check` returns a truthy value (no fixed sleeps in tests). */
+export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

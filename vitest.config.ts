@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Two cores: two files at a time keeps PGlite start-up and PostgreSQL from starving each other.
+    maxWorkers: 2,
+  },
+});
