@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventStore } from '../src/store/events';
+import { retryDelayMs } from '../src/worker/backoff';
+import { PermanentError, type DeliveredEvent } from '../src/worker/handlers';
+import { createQueue } from '../src/worker/queue-sql';
+import { databaseKinds } from './helpers/database';
+import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+describe('retryDelayMs', () => {
+  const policy = { baseMs: 1000, maxMs: 60_000 };
+  it('doubles per attempt within [nominal/2, nominal]', () => {
+    expect([1, 2, 3, 4].map((a) => retryDelayMs(a, policy, () => 0))).toEqual([500, 1000, 2000, 4000]);
+    expect([1, 2, 3, 4].map((a) => retryDelayMs(a, policy, () => 1))).toEqual([1000, 2000, 4000, 8000]);
+  });
+  it('is capped at maxMs', () => {
+    expect(retryDelayMs(20, policy, () => 1)).toBe(60_000);
+    expect(retryDelayMs(1000, policy, () => 1)).toBe(60_000);
+  });
+});
+
+describe.each(databaseKinds())('worker on %s', (kind) => {
+  let gw: TestGateway;
+  const source = 'shopify';
+  beforeAll(async () => {
+    // No cron ticks: the tests call tick() themselves, so nothing claims behind a test's back.
+    gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *', retryBaseMs: 40, retryMaxMs: 400, maxAttempts: 8, leaseSeconds: 1 } });
+  });
+  afterAll(() => gw?.stop());
+
+  async function send(id: string, topic: string, payload: object = { id }) {
+    const body = JSON.stringify(payload);
+    const res = await post(`${gw.url}/api/webhooks/shopify/${topic}`, body, shopifyHeaders(SECRETS.shopify, body, id, 'acme.myshopify.com', topic));
+    expect(res.json.status).toBe('accepted');
+    return res.json.id as number;
+  }
+  const eventRow = async (id: number) =>
+    (await gw.query<{ status: string; attempts: number; last_error: string | null; locked_by: string | null }>(
+      'select status, attempts, last_error, locked_by from webhook_events where id = $1',
+      [id],
+    ))[0]!;
+  const attempts = (id: number) =>
+    gw.query<{ attempt: number; outcome: string; worker: string; started_at: Date; finished_at: Date | null; error: string | null }>(
+      'select attempt, outcome, worker, started_at, finished_at, error from processing_log where event_id = $1 order by id',
+      [id],
+    );
+
+  it('hands the handler the stored event and completes it', async () => {
+    const seen: DeliveredEvent[] = [];
+    gw.gateway.on(source, 'handled/ok', (event) => {
+      seen.push(event);
+    });
+    const id = await send('w-ok', 'handled/ok', { id: 'w-ok', amount: 5 });
+    await waitFor(async () => (await eventRow(id)).status === 'completed');
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ id, source, topic: 'handled/ok', webhookId: 'acme.myshopify.com/w-ok', attempt: 1, maxAttempts: 8 });
+    expect(seen[0]!.payload).toEqual({ id: 'w-ok', amount: 5 });
+    expect(seen[0]!.rawBody.toString()).toBe('{"id":"w-ok","amount":5}');
+    const log = await attempts(id);
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatchObject({ attempt: 1, outcome: 'completed', worker: gw.gateway.worker.id, error: null });
+    expect(gw.gateway.worker.id).toMatch(/^.+:\d+$/);
+  });
+
+  it('retries a failing handler 8 times with growing backoff, then marks it failed', async () => {
+    let calls = 0;
+    gw.gateway.on(source, 'handled/flaky', () => {
+      calls += 1;
+      throw new Error(`upstream said no (${calls})`);
+    });
+    const id = await send('w-flaky', 'handled/flaky');
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await eventRow(id)).status === 'failed';
+      },
+      20_000,
+      'event to fail',
+    );
+    expect(calls).toBe(8);
+    const row = await eventRow(id);
+    expect(row).toMatchObject({ status: 'failed', attempts: 8, last_error: 'Error: upstream said no (8)', locked_by: null });
+    const log = await attempts(id);
+    expect(log.map((a) => a.outcome)).toEqual([...Array(7).fill('retry'), 'failed']);
+    expect(log.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // Each retry waited at least half its nominal delay (equal jitter): 20, 40, 80, 160, 200, 200, 200 ms.
+    for (let i = 0; i < 7; i++) {
+      const waited = new Date(log[i + 1]!.started_at).getTime() - new Date(log[i]!.finished_at!).getTime();
+      expect(waited).toBeGreaterThanOrEqual(retryDelayMs(i + 1, { baseMs: 40, maxMs: 400 }, () => 0) - 2);
+    }
+  });
+
+  it('a PermanentError fails the event at once without retries', async () => {
+    gw.gateway.on(source, 'handled/permanent', () => {
+      throw new PermanentError('order references an unknown SKU');
+    });
+    const id = await send('w-perm', 'handled/permanent');
+    await waitFor(async () => (await eventRow(id)).status === 'failed');
+    expect(await eventRow(id)).toMatchObject({ attempts: 1, last_error: 'PermanentError: order references an unknown SKU' });
+  });
+
+  it('recovers an event whose worker died, and fences the dead worker out', async () => {
+    // Stop the live worker from claiming the event first: the "dead" worker claims it directly.
+    const database = gw.gateway.database;
+    const store = createEventStore(database);
+    const inserted = await store.insert({
+      source: 'test-crash', webhookId: 'crash-1', topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8,
+    });
+    expect(inserted.status).toBe('accepted');
+    const id = (inserted as { id: number }).id;
+    const deadQueue = createQueue(database);
+    const [claimed] = await deadQueue.claim('dead-host:4242', 100).then((all) => all.filter((e) => e.id === id));
+    expect(claimed).toBeDefined();
+    expect(await eventRow(id)).toMatchObject({ status: 'processing', locked_by: 'dead-host:4242' });
+
+    // Lease is 1 s; the backstop tick returns it to due and the live worker completes it.
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await eventRow(id)).status === 'completed';
+      },
+      15_000,
+      'recovery',
+    );
+    const log = await attempts(id);
+    expect(log.map((a) => [a.worker, a.outcome])).toEqual([
+      ['dead-host:4242', 'abandoned'],
+      [gw.gateway.worker.id, 'completed'],
+    ]);
+
+    // The dead worker wakes up and tries to record a failure: rejected, nothing changes.
+    expect(await deadQueue.finish(claimed!, { outcome: 'failed', error: 'late' })).toBe(false);
+    expect(await eventRow(id)).toMatchObject({ status: 'completed', attempts: 2 });
+  });
+
+  it('an event whose last attempt was abandoned ends failed, not due forever', async () => {
+    const store = createEventStore(gw.gateway.database);
+    const inserted = (await store.insert({
+      source: 'test-crash', webhookId: 'crash-last', topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 1,
+    })) as { id: number };
+    const [claimed] = (await createQueue(gw.gateway.database).claim('dead-host:1', 100)).filter((e) => e.id === inserted.id);
+    expect(claimed).toBeDefined();
+    await waitFor(async () => {
+      await gw.gateway.worker.tick();
+      return (await eventRow(inserted.id)).status === 'failed';
+    });
+    expect((await eventRow(inserted.id)).last_error).toBe('lease expired: worker dead-host:1 stopped responding');
+  });
+});
