@@ -8,7 +8,7 @@ const USAGE = 'usage: webhook-gateway [start [--role web|worker|all] | migrate]'
 
 /** Entry point: `start` (default) runs the gateway until SIGTERM/SIGINT; `migrate` applies migrations. */
 async function main(argv: string[]): Promise<void> {
-  const [command = 'start', ...rest] = argv;
+  const [command, ...rest] = argv[0] === undefined || argv[0].startsWith('--') ? ['start', ...argv] : argv;
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
 
