@@ -13,6 +13,7 @@ import { createOpsRoutes } from './ops/routes';
 import { createEventStore } from './store/events';
 import { createSystemLog } from './store/system-log';
 import { HandlerRegistry, type EventHandler } from './worker/handlers';
+import { listenForEvents } from './worker/notifications';
 import { createQueue } from './worker/queue-sql';
 import { createWorker } from './worker/worker';
 
@@ -39,6 +40,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let worker: ReturnType<typeof createWorker> | undefined;
   let app: Hono | undefined;
   let ownsDatabase = false;
+  let unlisten: (() => Promise<void>) | undefined;
 
   const gateway = {
     logger,
@@ -113,7 +115,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         });
         logger.info({ port, role, database: database.kind }, 'gateway listening');
       }
-      worker?.start();
+      if (worker) {
+        const running = worker;
+        // Cross-process wake-ups: an event stored or replayed by any instance starts a drain here.
+        unlisten = await listenForEvents(database, (event) => {
+          if (event.due) running.wake();
+        });
+        running.start();
+      }
       return { port };
     },
 
@@ -122,6 +131,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const closing = server
         ? new Promise<void>((resolve) => server!.close(() => resolve()))
         : Promise.resolve();
+      await unlisten?.().catch(() => {});
       await worker?.stop(config.shutdownTimeoutMs);
       await closing;
       if (ownsDatabase) await database?.close();

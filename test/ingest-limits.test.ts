@@ -42,7 +42,7 @@ describe.each(databaseKinds())('request limits and routing on %s', (kind) => {
     const res = await fetch(`${gw.url}/api/webhooks/easypost`, { method: 'PUT', body: '{}' });
     expect(res.status).toBe(405);
     expect(res.headers.get('allow')).toBe('POST');
-    expect((await res.json()).error.code).toBe('method_not_allowed');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
   });
 
   it('an unknown route answers 404 as JSON', async () => {

@@ -164,8 +164,8 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
         10_000,
         'audit row',
       );
-      expect(rows[0]).toMatchObject({ event_type: 'LOGIN', realm: 'acme', client_id: 'web', user_id: 'u-1', ip_address: '203.0.113.9', error: null });
-      expect(new Date(rows[0]!.occurred_at as string).getTime()).toBe(1795390000000);
+      expect(rows![0]).toMatchObject({ event_type: 'LOGIN', realm: 'acme', client_id: 'web', user_id: 'u-1', ip_address: '203.0.113.9', error: null });
+      expect(new Date(rows![0]!.occurred_at as string).getTime()).toBe(1795390000000);
     });
 
     it('audits LOGIN_ERROR with its error and admin operations with the acting admin', async () => {

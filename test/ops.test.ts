@@ -6,8 +6,9 @@ import { post, shopifyHeaders } from './helpers/signers';
 describe.each(databaseKinds())('ops API on %s', (kind) => {
   let gw: TestGateway;
   const ids: number[] = [];
+  type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
   const ops = (path: string, init: RequestInit = {}, token = SECRETS.ops) =>
-    fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } });
+    fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } }) as Promise<JsonResponse>;
 
   beforeAll(async () => {
     gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *' }, opsTokens: [SECRETS.ops, 'second-token'] });
@@ -31,7 +32,7 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
   it('refuses requests without a token, with a wrong token, and with a non-bearer scheme', async () => {
     const none = await fetch(`${gw.url}/api/events`);
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe('missing_token');
+    expect(((await none.json()) as { error: { code: string } }).error.code).toBe('missing_token');
     const wrong = await ops('/api/events', {}, 'nope');
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toEqual({ error: { code: 'invalid_token', message: 'The ops API token is not accepted' } });

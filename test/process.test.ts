@@ -29,7 +29,7 @@ describe('the gateway process', () => {
     const again = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1'));
     expect(again.json).toEqual({ status: 'duplicate' });
     const list = await fetch(`http://127.0.0.1:${port}/api/events`, { headers: { authorization: 'Bearer proc-ops' } });
-    const { events } = await list.json();
+    const { events } = (await list.json()) as { events: Record<string, unknown>[] };
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ topic: 'orders/paid', status: 'completed' });
     second.child.kill('SIGTERM');

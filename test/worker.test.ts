@@ -34,6 +34,18 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     expect(res.json.status).toBe('accepted');
     return res.json.id as number;
   }
+  /** Stores an event that no live worker will see as due, so a "dead" worker can claim it first. */
+  async function insertUnannounced(webhookId: string, maxAttempts: number): Promise<number> {
+    // Inserted not yet due (the insert's notification says due=false), then made due without a
+    // status change (which announces nothing); the live worker's cron is off in this file.
+    const [row] = await gw.query<{ id: string }>(
+      `insert into webhook_events (source, webhook_id, topic, body, max_attempts, next_attempt_at)
+       values ('test-crash', $1, 't', '\\x7b7d', $2, now() + interval '1 hour') returning id`,
+      [webhookId, maxAttempts],
+    );
+    await gw.query('update webhook_events set next_attempt_at = now() where id = $1', [row!.id]);
+    return Number(row!.id);
+  }
   const eventRow = async (id: number) =>
     (await gw.query<{ status: string; attempts: number; last_error: string | null; locked_by: string | null }>(
       'select status, attempts, last_error, locked_by from webhook_events where id = $1',
@@ -100,14 +112,8 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
   });
 
   it('recovers an event whose worker died, and fences the dead worker out', async () => {
-    // Stop the live worker from claiming the event first: the "dead" worker claims it directly.
     const database = gw.gateway.database;
-    const store = createEventStore(database);
-    const inserted = await store.insert({
-      source: 'test-crash', webhookId: 'crash-1', topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8,
-    });
-    expect(inserted.status).toBe('accepted');
-    const id = (inserted as { id: number }).id;
+    const id = await insertUnannounced('crash-1', 8);
     const deadQueue = createQueue(database);
     const [claimed] = await deadQueue.claim('dead-host:4242', 100).then((all) => all.filter((e) => e.id === id));
     expect(claimed).toBeDefined();
@@ -134,10 +140,7 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
   });
 
   it('an event whose last attempt was abandoned ends failed, not due forever', async () => {
-    const store = createEventStore(gw.gateway.database);
-    const inserted = (await store.insert({
-      source: 'test-crash', webhookId: 'crash-last', topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 1,
-    })) as { id: number };
+    const inserted = { id: await insertUnannounced('crash-last', 1) };
     const [claimed] = (await createQueue(gw.gateway.database).claim('dead-host:1', 100)).filter((e) => e.id === inserted.id);
     expect(claimed).toBeDefined();
     await waitFor(async () => {
@@ -145,5 +148,44 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
       return (await eventRow(inserted.id)).status === 'failed';
     });
     expect((await eventRow(inserted.id)).last_error).toBe('lease expired: worker dead-host:1 stopped responding');
+  });
+});
+
+describe('worker drain loop', () => {
+  it('keeps draining after wake-ups that arrive while every slot is busy (regression)', async () => {
+    // Found by the SIGKILL crash test: a wake-up on a full worker left a settled promise behind
+    // that made every later drain a no-op, so events sat due until... forever.
+    const { createTestDatabase } = await import('./helpers/database');
+    const { runMigrations } = await import('../src/db/migrate');
+    const { HandlerRegistry } = await import('../src/worker/handlers');
+    const { createWorker } = await import('../src/worker/worker');
+    const pino = (await import('pino')).default;
+    const testDb = await createTestDatabase('pglite');
+    const database = await testDb.open();
+    await runMigrations(database);
+    const store = createEventStore(database);
+    for (let i = 0; i < 4; i++) {
+      await store.insert({ source: 's', webhookId: `d-${i}`, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8 });
+    }
+    const handled: number[] = [];
+    const worker = createWorker({
+      queue: createQueue(database),
+      handlers: new HandlerRegistry().on('s', '*', async (e) => {
+        await new Promise((r) => setTimeout(r, 20));
+        handled.push(e.id);
+      }),
+      logger: pino({ level: 'silent' }),
+      cron: '0 0 1 1 *',
+      batchSize: 10,
+      concurrency: 1,
+      leaseSeconds: 30,
+      backoff: { baseMs: 10, maxMs: 10 },
+    });
+    worker.wake();
+    await waitFor(() => worker.inFlight === 1);
+    worker.wake(); // arrives while the only slot is busy
+    await waitFor(() => handled.length === 4, 5_000, 'all four events without a cron tick');
+    await worker.idle();
+    await testDb.drop();
   });
 });

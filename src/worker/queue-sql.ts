@@ -111,6 +111,29 @@ export function createQueue(database: Database) {
     },
 
     /**
+     * Hands back claims this worker cannot finish (shutdown): the events are due again at once and
+     * the interrupted attempts are logged as abandoned. Fenced like finish().
+     */
+    async release(events: readonly ClaimedEvent[], reason: string): Promise<number> {
+      if (events.length === 0) return 0;
+      const tokens = events.map((e) => e.claimToken);
+      const released = await rows(sql`
+        with released as (
+          update webhook_events
+          set status = 'received', next_attempt_at = now(), last_error = ${reason},
+              locked_by = null, locked_at = null, claim_token = null
+          where status = 'processing' and claim_token in ${tokens}
+          returning id
+        ),
+        abandoned as (
+          update processing_log set finished_at = now(), outcome = 'abandoned', error = ${reason}
+          where outcome = 'running' and event_id in (select id from released)
+        )
+        select id from released`);
+      return released.length;
+    },
+
+    /**
      * Returns events whose worker stopped heart-beating (crashed, killed, partitioned) to due, or
      * to failed when that was their last attempt. The abandoned attempt stays in the log. Setting
      * claim_token to null fences the old worker out.

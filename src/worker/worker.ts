@@ -72,35 +72,42 @@ export function createWorker(options: WorkerOptions) {
     inFlight.set(event.id, { event, done });
   }
 
-  /** Claims while there is room and work; concurrent calls coalesce into one loop. */
+  /** Claims while there is room and work. */
+  async function drainLoop(): Promise<void> {
+    try {
+      do {
+        drainAgain = false;
+        while (!stopping) {
+          const room = Math.min(options.batchSize, options.concurrency - inFlight.size);
+          if (room <= 0) {
+            drainAgain = true; // a finishing attempt resumes the drain
+            break;
+          }
+          const claimed = await queue.claim(workerId, room);
+          for (const event of claimed) start(event);
+          if (claimed.length < room) break;
+        }
+      } while (drainAgain && !stopping && inFlight.size < options.concurrency);
+    } catch (err) {
+      // Database trouble: the next cron tick tries again, so there is no hot retry loop here.
+      logger.error({ err }, 'claiming due events failed');
+    }
+  }
+
+  /** Runs one drain loop at a time; calls made meanwhile coalesce into it. */
   function drain(): Promise<void> {
     if (draining) {
       drainAgain = true;
       return draining;
     }
-    draining = (async () => {
-      try {
-        do {
-          drainAgain = false;
-          while (!stopping) {
-            const room = Math.min(options.batchSize, options.concurrency - inFlight.size);
-            if (room <= 0) {
-              drainAgain = true; // a finishing attempt resumes the drain
-              break;
-            }
-            const claimed = await queue.claim(workerId, room);
-            for (const event of claimed) start(event);
-            if (claimed.length < room) break;
-          }
-        } while (drainAgain && !stopping && inFlight.size < options.concurrency);
-      } catch (err) {
-        // Database trouble: the next cron tick tries again, so there is no hot retry loop here.
-        logger.error({ err }, 'claiming due events failed');
-      } finally {
-        draining = undefined;
-      }
-    })();
-    return draining;
+    // Cleared in .finally(), which always runs after this assignment, even when the loop has
+    // nothing to await (a full worker); clearing inside the loop could run first and leave a
+    // settled promise here forever, silently stopping all further drains.
+    const run = drainLoop().finally(() => {
+      if (draining === run) draining = undefined;
+    });
+    draining = run;
+    return run;
   }
 
   async function tick(): Promise<void> {
@@ -132,7 +139,7 @@ export function createWorker(options: WorkerOptions) {
     /** One backstop pass: recover expired leases, then drain. Exposed for the CLI and tests. */
     tick,
 
-    /** Called when a new event was stored: start draining now rather than at the next tick. */
+    /** Called when an event became due (stored, replayed, notified): drain now, not at the next tick. */
     wake() {
       if (!stopping) void drain();
     },
@@ -167,6 +174,17 @@ export function createWorker(options: WorkerOptions) {
       if (result === 'timeout') {
         logger.warn({ running: inFlight.size }, 'shutdown timeout: aborting running handlers');
         abort.abort(new Error('worker shutting down'));
+        // Handlers that honour the signal record their own outcome; give them a moment, then hand
+        // back whatever is still running so another worker picks it up without waiting for the lease.
+        await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
+        const unfinished = [...inFlight.values()].map(({ event }) => event);
+        const released = await queue.release(unfinished, 'worker shut down before the attempt finished').catch(
+          (err: unknown) => {
+            logger.error({ err }, 'could not release claims; their leases will expire instead');
+            return 0;
+          },
+        );
+        if (released > 0) logger.warn({ released }, 'released unfinished claims');
       }
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
       if (heartbeat) clearInterval(heartbeat);

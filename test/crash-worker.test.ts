@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/client';
+import { runMigrations } from '../src/db/migrate';
+import { createEventStore } from '../src/store/events';
+import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+import { waitFor } from './helpers/gateway';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function spawnWorker(url: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/slow-worker.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: url,
+      LOG_LEVEL: 'warn',
+      WORKER_CRON: '* * * * * *',
+      WORKER_LEASE_SECONDS: '2',
+      WORKER_CONCURRENCY: '10',
+      RETRY_BASE_MS: '50',
+      RETRY_MAX_MS: '200',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve(child));
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
+  });
+}
+
+// Real processes, real PostgreSQL, real SIGKILL: the only honest way to test crash recovery.
+describe.runIf(databaseKinds().includes('postgres'))('worker processes killed with SIGKILL', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+  const children = new Set<ChildProcess>();
+  beforeAll(async () => {
+    testDb = await createTestDatabase('postgres');
+    db = await testDb.open();
+    await runMigrations(db, testDb.url);
+    await db.sql!`create table handler_runs (event_id bigint, attempt int, worker text, at timestamptz default now())`;
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await testDb?.drop();
+  });
+
+  it('every event ends completed once; nothing is stuck; no stale worker writes an outcome', async () => {
+    const total = 300;
+    for (let i = 0; i < 3; i++) children.add(await spawnWorker(testDb.url!));
+    const store = createEventStore(db);
+    for (let i = 0; i < total; i++) {
+      await store.insert({ source: 'crash', webhookId: `c-${i}`, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8 });
+    }
+
+    // Kill a random worker every 300 ms while they hold claims, and start a replacement.
+    let kills = 0;
+    for (let round = 0; round < 6; round++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const victim = [...children][Math.floor(Math.random() * children.size)]!;
+      victim.kill('SIGKILL');
+      children.delete(victim);
+      kills += 1;
+      children.add(await spawnWorker(testDb.url!));
+    }
+    expect(kills).toBe(6);
+
+    await waitFor(
+      async () => {
+        const [{ open }] = await db.sql!<[{ open: number }]>`select count(*)::int as open from webhook_events where status not in ('completed', 'failed')`;
+        return open === 0;
+      },
+      90_000,
+      'all events to finish',
+    );
+
+    const [summary] = await db.sql!`
+      select count(*) filter (where status = 'completed')::int as completed,
+             count(*) filter (where status = 'failed')::int as failed,
+             (select count(*)::int from processing_log where outcome = 'running') as running_attempts
+      from webhook_events`;
+    expect(summary).toEqual({ completed: total, failed: 0, running_attempts: 0 });
+
+    // Exactly one completed attempt per event, and it is the event's last attempt.
+    const badCompletions = await db.sql!`
+      select e.id from webhook_events e
+      left join processing_log p on p.event_id = e.id and p.outcome = 'completed'
+      group by e.id, e.attempts
+      having count(p.id) <> 1 or max(p.attempt) filter (where p.id is not null) <> e.attempts`;
+    expect(badCompletions).toHaveLength(0);
+
+    // The handler ran at least once for every event (at-least-once processing).
+    const [{ handled }] = await db.sql!<[{ handled: number }]>`select count(distinct event_id)::int as handled from handler_runs`;
+    expect(handled).toBe(total);
+
+    // The kills really interrupted work: some attempts were abandoned and recovered.
+    const [{ abandoned }] = await db.sql!<[{ abandoned: number }]>`select count(*)::int as abandoned from processing_log where outcome = 'abandoned'`;
+    expect(abandoned).toBeGreaterThan(0);
+  }, 150_000);
+});
