@@ -12,7 +12,11 @@ import { createLogger } from './logger';
 import { createOpsRoutes } from './ops/routes';
 import { createEventStore } from './store/events';
 import { createSystemLog } from './store/system-log';
+import type { z } from 'zod';
+import { forwardToDestinations, type ForwardingOptions } from './deliver/destinations';
+import { createDeliveryLog, type DeliveryLog } from './store/deliveries';
 import { HandlerRegistry, type EventHandler } from './worker/handlers';
+import { SchemaRegistry } from './worker/validation';
 import { listenForEvents } from './worker/notifications';
 import { createQueue } from './worker/queue-sql';
 import { createWorker } from './worker/worker';
@@ -35,12 +39,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const logger = options.logger ?? createLogger(config.logLevel);
   const role = options.role ?? 'all';
   const handlers = new HandlerRegistry();
+  const schemas = new SchemaRegistry();
   let database = options.database;
   let server: ServerType | undefined;
   let worker: ReturnType<typeof createWorker> | undefined;
   let app: Hono | undefined;
   let ownsDatabase = false;
   let unlisten: (() => Promise<void>) | undefined;
+
+  // Handlers are registered before start(); the database they write to exists only after it.
+  const lazyDeliveryLog: DeliveryLog = {
+    deliveredDestinations: (eventId) => createDeliveryLog(gateway.database).deliveredDestinations(eventId),
+    record: (attempt) => createDeliveryLog(gateway.database).record(attempt),
+    forEvent: (eventId) => createDeliveryLog(gateway.database).forEvent(eventId),
+  };
 
   const gateway = {
     logger,
@@ -49,6 +61,21 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     /** Registers a handler for a source's topic ('*' for any); see HandlerRegistry. */
     on(source: string, topic: string, handler: EventHandler) {
       handlers.on(source, topic, handler);
+      return gateway;
+    },
+
+    /** Validates payloads of a source's topic ('*' for any) before handlers run; a mismatch fails at once. */
+    validate(source: string, topic: string, schema: z.ZodType) {
+      schemas.add(source, topic, schema);
+      return gateway;
+    },
+
+    /**
+     * Forwards a source's events (or one topic's) to HTTP destinations in the canonical envelope,
+     * signed with Standard Webhooks; the same handler config-file destinations use.
+     */
+    forward(source: string, options: Omit<ForwardingOptions, 'deliveries'>, topic = '*') {
+      handlers.on(source, topic, forwardToDestinations({ ...options, deliveries: lazyDeliveryLog }));
       return gateway;
     },
 
@@ -81,6 +108,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         worker = createWorker({
           queue: createQueue(database),
           handlers,
+          schemas,
           logger: logger.child({ component: 'worker' }),
           cron: config.worker.cron,
           batchSize: config.worker.batchSize,

@@ -11,6 +11,7 @@ import {
   text,
   timestamp,
   unique,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -128,3 +129,34 @@ export const seenNonces = pgTable(
   },
   (t) => [primaryKey({ columns: [t.source, t.nonce] }), index('seen_nonces_seen_at_idx').on(t.seenAt)],
 );
+
+export const DELIVERY_OUTCOMES = ['delivered', 'failed'] as const;
+
+/**
+ * One row per destination per attempt. A destination that answered 2xx once is never posted to
+ * again for that event (the partial unique index makes "delivered" a fact, not a hope).
+ */
+export const deliveryAttempts = pgTable(
+  'delivery_attempts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: bigint('event_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    destination: text('destination').notNull(),
+    startedAt: tstz('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    outcome: text('outcome', { enum: DELIVERY_OUTCOMES }).notNull(),
+    httpStatus: integer('http_status'),
+    error: text('error'),
+  },
+  (t) => [
+    index('delivery_attempts_event_idx').on(t.eventId, t.id),
+    uniqueIndex('delivery_attempts_delivered_key')
+      .on(t.eventId, t.destination)
+      .where(sql`${t.outcome} = 'delivered'`),
+  ],
+);
+
+export type DeliveryAttemptRow = typeof deliveryAttempts.$inferSelect;

@@ -32,6 +32,20 @@ export class PermanentError extends Error {
 }
 
 /**
+ * Throw this to retry no sooner than `retryAfterMs` (e.g. a destination's Retry-After); the
+ * worker takes the longer of it and the normal backoff, within the backoff cap.
+ */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Maps (source, topic) to a handler. The most specific registration wins: exact topic, then the
  * source's '*', then '*' for every source. Events with no handler complete as "stored for the record".
  */

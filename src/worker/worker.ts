@@ -2,12 +2,15 @@ import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
-import { PermanentError, toDeliveredEvent, type HandlerRegistry } from './handlers';
+import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, Queue } from './queue-sql';
+import type { SchemaRegistry } from './validation';
 
 export interface WorkerOptions {
   queue: Queue;
   handlers: HandlerRegistry;
+  /** Payload schemas checked before the handler runs (a mismatch fails the event at once). */
+  schemas?: SchemaRegistry;
   logger: Logger;
   /** node-cron expression of the backstop tick (retries coming due, missed wake-ups, expired leases). */
   cron: string;
@@ -15,6 +18,8 @@ export interface WorkerOptions {
   concurrency: number;
   leaseSeconds: number;
   backoff: BackoffPolicy;
+  /** A source's own backoff, when it has one (config file `retry`). */
+  backoffFor?: (source: string) => BackoffPolicy | undefined;
   /** Written to locked_by; defaults to `<hostname>:<pid>`. */
   workerId?: string;
 }
@@ -42,15 +47,19 @@ export function createWorker(options: WorkerOptions) {
     const log = logger.child({ eventId: event.id, source: event.source, topic: event.topic, attempt: event.attempt });
     let result: AttemptOutcome;
     try {
+      const delivered = toDeliveredEvent(event);
+      options.schemas?.check(event.source, event.topic, delivered.payload);
       const handler = handlers.resolve(event.source, event.topic);
-      if (handler) await handler(toDeliveredEvent(event), { signal: abort.signal });
+      if (handler) await handler(delivered, { signal: abort.signal });
       result = { outcome: 'completed' };
     } catch (err) {
       const error = describeError(err);
       if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
         result = { outcome: 'failed', error };
       } else {
-        const delay = retryDelayMs(event.attempt, options.backoff);
+        const backoff = options.backoffFor?.(event.source) ?? options.backoff;
+        const requested = err instanceof RetryLaterError ? (err.retryAfterMs ?? 0) : 0;
+        const delay = Math.min(backoff.maxMs, Math.max(retryDelayMs(event.attempt, backoff), requested));
         result = { outcome: 'retry', error, nextAttemptAt: new Date(Date.now() + delay) };
       }
     }

@@ -1,0 +1,114 @@
+import type { DeliveryLog } from '../store/deliveries';
+import { RetryLaterError, type EventHandler } from '../worker/handlers';
+import { buildEnvelope } from './envelope';
+import { standardWebhooksHeaders } from './sign';
+
+/** An HTTP endpoint a source forwards its events to. */
+export interface Destination {
+  name: string;
+  url: string;
+  /** `whsec_<base64>` key for the Standard Webhooks signature on every delivery. */
+  secret: string;
+  timeoutMs: number;
+  headers?: Record<string, string>;
+}
+
+export interface ForwardingOptions {
+  destinations: readonly Destination[];
+  deliveries: DeliveryLog;
+  provider?: string;
+  aggregateIdPath?: string;
+  tenantContext?: Record<string, unknown>;
+  /** Injected for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+}
+
+const ERROR_EXCERPT = 300;
+
+/**
+ * The built-in handler that forwards an event to a source's destinations, signed, in the canonical
+ * envelope. Each attempt posts only to destinations that have not yet answered 2xx; if any still
+ * fail, the attempt fails (and is retried) naming them, honouring the longest Retry-After.
+ */
+export function forwardToDestinations(options: ForwardingOptions): EventHandler {
+  const doFetch = options.fetch ?? fetch;
+  return async (event, { signal }) => {
+    const done = await options.deliveries.deliveredDestinations(event.id);
+    const pending = options.destinations.filter((d) => !done.has(d.name));
+    if (pending.length === 0) return;
+    const body = JSON.stringify(buildEnvelope(event, options));
+    // Stable across retries so the receiver can deduplicate on webhook-id.
+    const messageId = `evt_${event.id}`;
+
+    const results = await Promise.all(
+      pending.map(async (destination) => {
+        const startedAt = new Date();
+        let httpStatus: number | null = null;
+        let error: string | null = null;
+        let retryAfterMs: number | undefined;
+        try {
+          const response = await doFetch(destination.url, {
+            method: 'POST',
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
+            headers: {
+              ...destination.headers,
+              'content-type': 'application/json',
+              'user-agent': 'webhook-gateway',
+              ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
+            },
+          });
+          httpStatus = response.status;
+          if (response.status < 200 || response.status >= 300) {
+            error = `HTTP ${response.status}: ${excerpt(await response.text().catch(() => ''))}`;
+            retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+          } else {
+            // The answer's content does not matter; release the connection without reading it.
+            void response.body?.cancel().catch(() => {});
+          }
+        } catch (err) {
+          error = describeFetchError(err, destination.timeoutMs);
+        }
+        await options.deliveries.record({
+          eventId: event.id,
+          attempt: event.attempt,
+          destination: destination.name,
+          startedAt,
+          durationMs: Date.now() - startedAt.getTime(),
+          outcome: error === null ? 'delivered' : 'failed',
+          httpStatus,
+          error,
+        });
+        return { destination: destination.name, error, retryAfterMs };
+      }),
+    );
+
+    const failed = results.filter((r) => r.error !== null);
+    if (failed.length === 0) return;
+    const retryAfters = failed.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
+    throw new RetryLaterError(
+      failed.map((f) => `${f.destination}: ${f.error}`).join('; '),
+      retryAfters.length ? Math.max(...retryAfters) : undefined,
+    );
+  };
+}
+
+/** Retry-After as delay-seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return err.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'aborted: worker shutting down';
+  }
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return excerpt(`${err instanceof Error ? err.message : String(err)}${cause}`);
+}
+
+const excerpt = (text: string) => (text.length > ERROR_EXCERPT ? `${text.slice(0, ERROR_EXCERPT)}…` : text);
