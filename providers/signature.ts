@@ -3,61 +3,111 @@ import { badRequest, unauthorized } from '../src/errors';
 
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 export type SignatureEncoding = 'hex' | 'base64';
+export type KeyEncoding = 'utf8' | SignatureEncoding;
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /**
- * Decodes a presented signature strictly. Buffer.from() silently skips invalid characters, which
- * would let a malformed header decode to something shorter; here anything malformed is null.
+ * Longest header value the verifiers look at. Real signature headers are well under 1 KiB (Stripe
+ * with three v1 entries is ~250 characters); anything longer is refused before any work is done.
  */
-export function decodeSignature(text: string, encoding: SignatureEncoding): Buffer | null {
+export const MAX_HEADER_CHARS = 4096;
+
+/**
+ * Decodes text strictly. Buffer.from() silently skips invalid characters, which would let a
+ * malformed header decode to something shorter; here anything malformed is null.
+ */
+export function decodeStrict(text: string, encoding: SignatureEncoding): Buffer | null {
   const trimmed = text.trim();
   if (trimmed.length === 0) return null;
   const valid = encoding === 'hex' ? HEX.test(trimmed) : BASE64.test(trimmed);
   return valid ? Buffer.from(trimmed, encoding) : null;
 }
 
-/** HMAC of the exact signed bytes. */
-export function computeHmac(algorithm: HmacAlgorithm, key: string | Buffer, signed: Buffer): Buffer {
-  return createHmac(algorithm, key).update(signed).digest();
+/** An HMAC key from a configured secret: UTF-8 bytes as written, or strictly decoded hex/base64. */
+export function decodeKey(secret: string, encoding: KeyEncoding): Buffer | null {
+  return encoding === 'utf8' ? Buffer.from(secret, 'utf8') : decodeStrict(secret, encoding);
 }
 
+/** The exact bytes to sign: text parts as UTF-8, byte parts (the raw body) untouched. */
+export const signedBytes = (...parts: readonly (string | Buffer)[]): Buffer =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part, 'utf8') : part)));
+
 /** Constant-time equality; different lengths are unequal without touching the contents. */
-export function constantTimeEqual(a: Buffer, b: Buffer): boolean {
+function constantTimeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**
- * The one HMAC check every provider uses: true when any presented signature equals the HMAC of
- * `signed` under any of the keys (several keys during secret rotation, several signatures when
- * the provider sends more than one).
+ * The one HMAC check every provider uses: HMAC of the exact signed bytes under each key, compared
+ * in constant time with each presented signature (strictly decoded; several keys during secret
+ * rotation, several signatures when the provider sends more than one). Throws 401 unless one matches.
  */
-export function hmacMatches(options: {
+export function assertHmac(spec: {
+  /** Header the signatures came from, for the error message. */
+  header: string;
   algorithm: HmacAlgorithm;
-  keys: readonly (string | Buffer)[];
+  encoding: SignatureEncoding;
+  keys: readonly Buffer[];
   signed: Buffer;
-  presented: readonly Buffer[];
-}): boolean {
-  let matched = false;
-  for (const key of options.keys) {
-    const expected = computeHmac(options.algorithm, key, options.signed);
-    // No early exit: every key is tried so timing does not reveal which one matched.
-    for (const candidate of options.presented) matched = constantTimeEqual(expected, candidate) || matched;
+  /** Presented signatures, still encoded, prefixes already removed. */
+  signatures: readonly string[];
+}): void {
+  const presented = spec.signatures.map((text) => decodeStrict(text, spec.encoding)).filter((b) => b !== null);
+  if (presented.length === 0) {
+    throw unauthorized('invalid_signature', `Signature in ${spec.header} is not valid ${spec.encoding}`);
   }
-  return matched;
+  let matched = false;
+  for (const key of spec.keys) {
+    const expected = createHmac(spec.algorithm, key).update(spec.signed).digest();
+    // No early exit: every key is tried so timing does not reveal which one matched.
+    for (const candidate of presented) matched = constantTimeEqual(expected, candidate) || matched;
+  }
+  if (!matched) throw invalidSignature(spec.header);
 }
 
 /**
  * Compares a presented credential (bearer token, API key, password) with the configured ones in
  * constant time. Both sides are hashed first so the comparison length never depends on the secret.
  */
-export function credentialMatches(presented: string, accepted: readonly string[]): boolean {
-  const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+export function credentialMatches(presented: string | Buffer, accepted: readonly string[]): boolean {
+  const digest = (value: string | Buffer) => createHash('sha256').update(value).digest();
   const presentedDigest = digest(presented);
   let matched = false;
   for (const secret of accepted) matched = timingSafeEqual(presentedDigest, digest(secret)) || matched;
   return matched;
+}
+
+/**
+ * Replay window for schemes that sign a timestamp: rejects in both directions, with distinct
+ * messages so an operator can tell a replayed or long-queued request from a sender's skewed clock.
+ */
+export function checkTimestamp(
+  text: string,
+  spec: { header: string; toleranceSeconds: number; unit?: 's' | 'ms'; now?: number },
+): void {
+  const unit = spec.unit ?? 's';
+  if (!/^\d{1,16}$/.test(text)) {
+    const expected = unit === 's' ? 'Unix time in seconds' : 'Unix time in milliseconds';
+    throw unauthorized('invalid_timestamp', `Timestamp in ${spec.header} must be a ${expected}`);
+  }
+  // Exact (fractional) age: rounding first would let a timestamp up to half a second past the
+  // tolerance through, depending on where in the current second the request arrives.
+  const age = ((spec.now ?? Date.now()) - Number(text) * (unit === 's' ? 1000 : 1)) / 1000;
+  const shown = Math.ceil(Math.abs(age));
+  if (age > spec.toleranceSeconds) {
+    throw unauthorized(
+      'stale_timestamp',
+      `Timestamp in ${spec.header} is stale: ${shown} s old, beyond the ${spec.toleranceSeconds} s tolerance; send a freshly signed request`,
+    );
+  }
+  if (-age > spec.toleranceSeconds) {
+    throw unauthorized(
+      'future_timestamp',
+      `Timestamp in ${spec.header} is in the future: ${shown} s ahead, beyond the ${spec.toleranceSeconds} s tolerance; check the sender's clock`,
+    );
+  }
 }
 
 /** Reads required headers, failing with one message that lists every missing one. */
@@ -66,10 +116,15 @@ export function requireHeaders<K extends string>(
   names: readonly K[],
   kind: 'signature' | 'identity',
 ): Record<K, string> {
+  const fail = (code: string, message: string) =>
+    kind === 'signature' ? unauthorized(code, message) : badRequest(code, message);
   const missing = names.filter((name) => !headers[name]?.trim());
   if (missing.length > 0) {
-    const message = `Required headers missing: ${missing.join(', ')}`;
-    throw kind === 'signature' ? unauthorized('missing_signature', message) : badRequest('missing_header', message);
+    throw fail(kind === 'signature' ? 'missing_signature' : 'missing_header', `Required headers missing: ${missing.join(', ')}`);
+  }
+  const tooLong = names.filter((name) => headers[name]!.length > MAX_HEADER_CHARS);
+  if (tooLong.length > 0) {
+    throw fail('header_too_long', `Headers longer than ${MAX_HEADER_CHARS} characters: ${tooLong.join(', ')}`);
   }
   return Object.fromEntries(names.map((name) => [name, headers[name]!.trim()])) as Record<K, string>;
 }
@@ -80,10 +135,8 @@ export const invalidSignature = (header: string) =>
 
 /** Parses the raw body as a JSON object, for providers that carry the event id in the payload. */
 export function parseJsonObject(rawBody: Buffer, provider: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(rawBody.toString('utf8'));
-  } catch {
+  const value = tryParseJson(rawBody);
+  if (value === undefined) {
     throw badRequest('invalid_json', `${provider} payload must be a JSON object; the body is not valid JSON`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -92,5 +145,14 @@ export function parseJsonObject(rawBody: Buffer, provider: string): Record<strin
   return value as Record<string, unknown>;
 }
 
-/** Stable dedupe key for providers that send no id: a retried delivery of the same bytes maps to it. */
-export const contentDigest = (rawBody: Buffer) => `sha256:${createHash('sha256').update(rawBody).digest('hex')}`;
+/** The body as JSON, or undefined when it is not JSON (for optional lookups such as a topic). */
+export function tryParseJson(rawBody: Buffer): unknown {
+  try {
+    return JSON.parse(rawBody.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stable dedupe key for events that carry no id: a retried delivery of the same signed bytes maps to it. */
+export const contentDigest = (signed: Buffer) => `sha256:${createHash('sha256').update(signed).digest('hex')}`;

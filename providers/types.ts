@@ -1,10 +1,24 @@
+import type { z } from 'zod';
+
 /** What a provider sees of an inbound request: raw bytes and lower-cased headers, nothing parsed. */
 export interface InboundRequest {
   readonly rawBody: Buffer;
   /** Header names are lower-case. A repeated header arrives joined with ", " (as fetch does). */
   readonly headers: Readonly<Record<string, string>>;
+  /** The request path as received, without the query string ("/api/webhooks/opsiq"). */
+  readonly path: string;
+  /** The raw query string without the leading "?" ("" when there is none). */
+  readonly query: string;
   /** The part of the path after the source's route, without a leading slash ("orders/create"). */
   readonly subPath: string;
+}
+
+/** What a successful verification established, for identification and storage. */
+export interface Verification {
+  /** The exact bytes the credential covers (the body for plain credentials); hashed when there is no id. */
+  readonly signed: Buffer;
+  /** A nonce that must not be accepted twice; recorded in the same transaction as the event. */
+  readonly nonce?: { readonly header: string; readonly value: string };
 }
 
 /** How the gateway names and deduplicates a verified event. */
@@ -16,15 +30,48 @@ export interface EventIdentity {
 }
 
 /**
- * A push provider: a small declaration of what differs between providers. Verification and
- * identification both throw a GatewayError that names the problem (401 for authenticity, 400 for shape).
+ * A push provider configured for one source: verification and identification both throw a
+ * GatewayError that names the problem (401 for authenticity, 400 for shape).
  */
 export interface PushProvider {
   readonly name: string;
   /** Proves the request came from the holder of one of `secrets`. Never called with an empty list. */
-  verify(request: InboundRequest, secrets: readonly string[]): void;
+  verify(request: InboundRequest, secrets: readonly string[]): Verification;
   /** Called only after verify succeeded. */
-  identify(request: InboundRequest): EventIdentity;
+  identify(request: InboundRequest, verification: Verification): EventIdentity;
   /** Headers worth storing with the event (never signatures or credentials). */
   readonly keptHeaders: readonly string[];
+}
+
+/**
+ * A provider module: the per-source options it accepts (config-file keys beyond name, provider and
+ * secrets) and a factory that turns validated options into a PushProvider.
+ */
+export interface ProviderModule {
+  readonly name: string;
+  /** A strict zod object of the provider's options; every key has a default or is optional unless required. */
+  readonly options: z.ZodObject;
+  /** Sources of this provider are also served at /api/webhooks/<name>/<anything> (the rest is subPath). */
+  readonly subPaths: boolean;
+  /** Says what is wrong with the form of one secret, at start-up; never echoes the secret. */
+  checkSecret(secret: string, options: Record<string, unknown>): string | undefined;
+  /** `options` must be the output of parsing with `this.options`. */
+  create(options: Record<string, unknown>): PushProvider;
+}
+
+/** Declares a provider module with typed options (erased in the registry). */
+export function defineProvider<S extends z.ZodObject>(spec: {
+  name: string;
+  options: S;
+  subPaths?: boolean;
+  checkSecret?: (secret: string, options: z.output<S>) => string | undefined;
+  create: (options: z.output<S>) => PushProvider;
+}): ProviderModule {
+  return {
+    name: spec.name,
+    options: spec.options,
+    subPaths: spec.subPaths ?? false,
+    checkSecret: (secret, options) => spec.checkSecret?.(secret, options as z.output<S>),
+    create: (options) => spec.create(options as z.output<S>),
+  };
 }

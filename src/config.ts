@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { loadSourcesFile, SourcesFileError, type SourceConfig } from './config-file';
 
 /** A comma-separated list of secrets (several are allowed during rotation); blanks are dropped. */
 const secretList = z
@@ -27,6 +28,8 @@ const envSchema = z.object({
   EASYPOST_WEBHOOK_SECRET: secretList,
   KEYCLOAK_EVENTS_SECRET: secretList,
   OPS_API_TOKEN: secretList,
+  /** Path of a JSON or YAML file listing push sources (see src/config-file.ts). */
+  GATEWAY_CONFIG: z.string().min(1).optional(),
   WORKER_CRON: z
     .string()
     .default('* * * * * *')
@@ -38,6 +41,12 @@ const envSchema = z.object({
   RETRY_BASE_MS: positiveInt(5_000),
   RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+  RETENTION_COMPLETED_DAYS: positiveInt(30),
+  RETENTION_FAILED_DAYS: positiveInt(90),
+  RETENTION_CRON: z
+    .string()
+    .default('17 * * * *')
+    .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -49,6 +58,8 @@ export interface GatewayConfig {
   logLevel: Env['LOG_LEVEL'];
   maxBodyBytes: number;
   secrets: { shopify: string[]; easypost: string[]; keycloak: string[] };
+  /** Sources from the GATEWAY_CONFIG file (empty without one); a name used here replaces the env source. */
+  sources: SourceConfig[];
   opsTokens: string[];
   worker: {
     cron: string;
@@ -60,6 +71,7 @@ export interface GatewayConfig {
     retryMaxMs: number;
   };
   shutdownTimeoutMs: number;
+  retention: { completedDays: number; failedDays: number; cron: string; batchSize: number };
 }
 
 export class ConfigError extends Error {
@@ -74,6 +86,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  let sources: SourceConfig[] = [];
+  if (e.GATEWAY_CONFIG) {
+    try {
+      sources = loadSourcesFile(e.GATEWAY_CONFIG, env);
+    } catch (err) {
+      if (err instanceof SourcesFileError) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${err.message}`);
+      throw err;
+    }
+  }
   return {
     port: e.PORT,
     host: e.HOST,
@@ -90,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       easypost: e.EASYPOST_WEBHOOK_SECRET,
       keycloak: e.KEYCLOAK_EVENTS_SECRET,
     },
+    sources,
     opsTokens: e.OPS_API_TOKEN,
     worker: {
       cron: e.WORKER_CRON,
@@ -101,6 +123,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       retryMaxMs: e.RETRY_MAX_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    retention: {
+      completedDays: e.RETENTION_COMPLETED_DAYS,
+      failedDays: e.RETENTION_FAILED_DAYS,
+      cron: e.RETENTION_CRON,
+      batchSize: 1000,
+    },
   };
 }
 
@@ -114,6 +142,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     secrets: { ...base.secrets, ...overrides.secrets } as GatewayConfig['secrets'],
     opsTokens: (overrides.opsTokens as string[] | undefined) ?? base.opsTokens,
     worker: { ...base.worker, ...overrides.worker },
+    retention: { ...base.retention, ...overrides.retention },
   } as GatewayConfig;
 }
 

@@ -1,8 +1,8 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { InboundRequest } from '../../providers';
-import { GatewayError, databaseUnavailable } from '../errors';
+import { GatewayError, databaseUnavailable, unauthorized } from '../errors';
 import type { EventStore } from '../store/events';
 import type { PushSource } from './sources';
 
@@ -44,28 +44,28 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
 }
 
 function ingestHandler(source: PushSource, deps: IngestDeps) {
-  const prefix = source.paths[0]!.replace(/\/\*$/, '');
-  return async (c: import('hono').Context) => {
-    if (source.secrets.length === 0) {
-      // Fail closed; 503 so the provider keeps retrying until an operator configures the secret.
-      throw new GatewayError(503, 'source_not_configured', `Source ${source.name} has no verification secret configured`, {
-        internal: false,
-      });
-    }
+  const subPathPrefixes = source.paths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1));
+  return async (c: Context) => {
+    const secrets = usableSecrets(source, deps.logger);
     const rawBody = Buffer.from(await c.req.arrayBuffer());
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, name) => {
       headers[name] = value;
     });
     const path = c.req.path;
+    const url = c.req.url;
+    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+    const prefix = subPathPrefixes.find((p) => path.startsWith(p));
     const request: InboundRequest = {
       rawBody,
       headers,
-      subPath: path.startsWith(prefix) ? path.slice(prefix.length).replace(/^\/+/, '') : '',
+      path,
+      query,
+      subPath: prefix ? path.slice(prefix.length).replace(/^\/+/, '') : '',
     };
 
-    source.provider.verify(request, source.secrets);
-    const identity = source.provider.identify(request);
+    const verification = source.provider.verify(request, secrets);
+    const identity = source.provider.identify(request, verification);
 
     const kept = Object.fromEntries(
       source.provider.keptHeaders.filter((name) => headers[name] !== undefined).map((name) => [name, headers[name]!]),
@@ -80,9 +80,14 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
         body: rawBody,
         headers: kept,
         maxAttempts: deps.maxAttempts,
+        nonce: verification.nonce?.value,
       });
     } catch (err) {
       throw databaseUnavailable(err);
+    }
+    if (result.status === 'replayed') {
+      deps.logger.warn({ source: source.name, webhookId: identity.webhookId }, 'replayed nonce refused');
+      throw unauthorized('nonce_replayed', `Nonce in ${verification.nonce!.header} was already used; every delivery needs a fresh nonce`);
     }
     if (result.status === 'accepted') {
       deps.logger.info({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
@@ -92,4 +97,24 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
     deps.logger.info({ source: source.name, webhookId: identity.webhookId }, 'duplicate acknowledged');
     return c.json({ status: 'duplicate' });
   };
+}
+
+/**
+ * The secrets that verify right now. Fail closed either way: nothing configured is 503 (the
+ * provider keeps retrying until an operator sets a secret); everything past its not_after is 401
+ * (the overlap window is over and the sender still signs with an old secret).
+ */
+function usableSecrets(source: PushSource, logger: Logger): string[] {
+  if (source.secrets.length === 0) {
+    throw new GatewayError(503, 'source_not_configured', `Source ${source.name} has no verification secret configured`, {
+      internal: false,
+    });
+  }
+  const now = Date.now();
+  const usable = source.secrets.filter((s) => !s.notAfter || now < s.notAfter.getTime()).map((s) => s.value);
+  if (usable.length === 0) {
+    logger.warn({ source: source.name }, 'every secret of the source is past its not_after; rejecting');
+    throw unauthorized('secrets_expired', `Every secret of source ${source.name} is past its not_after; sign with a current secret`);
+  }
+  return usable;
 }

@@ -1,4 +1,5 @@
-import { providers, type PushProvider } from '../../providers';
+import { providerModules, type ProviderModule, type PushProvider } from '../../providers';
+import type { SourceSecret } from '../config-file';
 import type { GatewayConfig } from '../config';
 
 /** A configured push source: what is mounted where, verified with which secrets. */
@@ -6,31 +7,51 @@ export interface PushSource {
   /** Stored as webhook_events.source. */
   name: string;
   provider: PushProvider;
-  secrets: readonly string[];
+  /** Every configured secret; the ones past their not_after are dropped per request. */
+  secrets: readonly SourceSecret[];
   /** Route paths (Hono syntax); a trailing `/*` passes the rest of the path as subPath. */
   paths: readonly string[];
 }
 
-/** The env-configured sources: Shopify, EasyPost and Keycloak at their documented paths. */
+/** The sources configured by environment variables, with the paths documented before config files existed. */
+const ENV_SOURCES: readonly { name: 'shopify' | 'easypost' | 'keycloak'; extraPaths: readonly string[] }[] = [
+  { name: 'shopify', extraPaths: [] },
+  { name: 'easypost', extraPaths: [] },
+  { name: 'keycloak', extraPaths: ['/api/keycloak/events'] },
+];
+
+/** `/api/webhooks/<name>`, plus `/<name>/*` for providers that route by sub-path. */
+const pathsFor = (name: string, module: ProviderModule, extra: readonly string[] = []) => [
+  ...extra,
+  `/api/webhooks/${name}`,
+  ...(module.subPaths ? [`/api/webhooks/${name}/*`] : []),
+];
+
+/**
+ * Every push source: the GATEWAY_CONFIG file's, and the env-configured Shopify, EasyPost and
+ * Keycloak ones unless the file declares a source of the same name (which then also takes over
+ * that source's extra paths, so senders need no new URL).
+ */
 export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
-  return [
-    {
-      name: 'shopify',
-      provider: providers.shopify!,
-      secrets: config.secrets.shopify,
-      paths: ['/api/webhooks/shopify', '/api/webhooks/shopify/*'],
-    },
-    {
-      name: 'easypost',
-      provider: providers.easypost!,
-      secrets: config.secrets.easypost,
-      paths: ['/api/webhooks/easypost'],
-    },
-    {
-      name: 'keycloak',
-      provider: providers.keycloak!,
-      secrets: config.secrets.keycloak,
-      paths: ['/api/keycloak/events', '/api/webhooks/keycloak'],
-    },
-  ];
+  const declared = new Set(config.sources.map((s) => s.name));
+  const extraPaths = (name: string) => ENV_SOURCES.find((s) => s.name === name)?.extraPaths ?? [];
+  const fromEnv = ENV_SOURCES.filter(({ name }) => !declared.has(name)).map(({ name }) => {
+    const module = providerModules[name];
+    return {
+      name,
+      provider: module.create(module.options.parse({})),
+      secrets: config.secrets[name].map((value) => ({ value })),
+      paths: pathsFor(name, module, extraPaths(name)),
+    };
+  });
+  const fromFile = config.sources.map((source) => {
+    const module: ProviderModule = providerModules[source.provider];
+    return {
+      name: source.name,
+      provider: module.create({ ...source.options }),
+      secrets: source.secrets,
+      paths: pathsFor(source.name, module, extraPaths(source.name)),
+    };
+  });
+  return [...fromEnv, ...fromFile];
 }

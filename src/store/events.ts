@@ -1,7 +1,8 @@
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, ne, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import {
   processingLog,
+  seenNonces,
   webhookEvents,
   type EventStatus,
   type ProcessingLogRow,
@@ -16,17 +17,47 @@ export interface NewEvent {
   body: Buffer;
   headers: Record<string, string>;
   maxAttempts: number;
+  /** A nonce the sender signed for this delivery; a new event whose nonce was seen before is refused. */
+  nonce?: string;
 }
 
-export type InsertResult = { status: 'accepted'; id: number } | { status: 'duplicate' };
+export type InsertResult = { status: 'accepted'; id: number } | { status: 'duplicate' } | { status: 'replayed' };
 
-export interface EventFilter {
+/** Thrown inside the insert transaction to roll it back when the nonce was already used. */
+class NonceReplayed extends Error {}
+
+/** What the ops API can select events by. */
+export interface EventMatch {
   source?: string;
   status?: EventStatus;
   topic?: string;
+  webhookId?: string;
+  /** Received at or after. */
+  since?: Date;
+  /** Received before. */
+  until?: Date;
+  /** The body contains this text (exact, case-sensitive bytes: works for any payload encoding). */
+  contains?: string;
+}
+
+export interface EventFilter extends EventMatch {
   /** Only events with an id below this one (keyset pagination, newest first). */
   beforeId?: number;
   limit: number;
+}
+
+/** The where-clause for a match; every condition is optional. */
+function matching(filter: EventMatch): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.source) conditions.push(eq(webhookEvents.source, filter.source));
+  if (filter.status) conditions.push(eq(webhookEvents.status, filter.status));
+  if (filter.topic) conditions.push(eq(webhookEvents.topic, filter.topic));
+  if (filter.webhookId) conditions.push(eq(webhookEvents.webhookId, filter.webhookId));
+  if (filter.since) conditions.push(gte(webhookEvents.receivedAt, filter.since));
+  if (filter.until) conditions.push(lt(webhookEvents.receivedAt, filter.until));
+  // A byte search rather than a text cast: a body that is not valid UTF-8 cannot make it fail.
+  if (filter.contains) conditions.push(sql`position(convert_to(${filter.contains}, 'UTF8') in ${webhookEvents.body}) > 0`);
+  return conditions;
 }
 
 export type ReplayResult =
@@ -40,32 +71,54 @@ export function createEventStore({ db }: Database) {
     /**
      * Inserts a verified event once. `on conflict do nothing` makes concurrent copies of one id race
      * safely: exactly one gets a row back, the others see none and are duplicates. The promise only
-     * resolves after the insert is committed (autocommit), so callers may acknowledge then.
+     * resolves after the insert is committed, so callers may acknowledge then. With a nonce, the
+     * nonce is recorded in seen_nonces in the same transaction ('replayed' when it was already there).
      */
     async insert(event: NewEvent): Promise<InsertResult> {
-      const rows = await db
-        .insert(webhookEvents)
-        .values({
-          source: event.source,
-          webhookId: event.webhookId,
-          topic: event.topic,
-          account: event.account,
-          body: event.body,
-          headers: event.headers,
-          maxAttempts: event.maxAttempts,
-        })
-        .onConflictDoNothing({ target: [webhookEvents.source, webhookEvents.webhookId] })
-        .returning({ id: webhookEvents.id });
-      const row = rows[0];
-      return row ? { status: 'accepted', id: row.id } : { status: 'duplicate' };
+      const insertEvent = (tx: Pick<typeof db, 'insert'>) =>
+        tx
+          .insert(webhookEvents)
+          .values({
+            source: event.source,
+            webhookId: event.webhookId,
+            topic: event.topic,
+            account: event.account,
+            body: event.body,
+            headers: event.headers,
+            maxAttempts: event.maxAttempts,
+          })
+          .onConflictDoNothing({ target: [webhookEvents.source, webhookEvents.webhookId] })
+          .returning({ id: webhookEvents.id });
+
+      const { nonce } = event;
+      if (nonce === undefined) {
+        const row = (await insertEvent(db))[0];
+        return row ? { status: 'accepted', id: row.id } : { status: 'duplicate' };
+      }
+      // Event and nonce commit together, so a failed store never burns a nonce. A duplicate event
+      // is a retry of something already accepted: it needs no nonce check. A new event whose nonce
+      // is taken (the primary key makes a concurrent twin wait for the first to commit) rolls back.
+      try {
+        return await db.transaction(async (tx) => {
+          const row = (await insertEvent(tx))[0];
+          if (!row) return { status: 'duplicate' } as const;
+          const recorded = await tx
+            .insert(seenNonces)
+            .values({ source: event.source, nonce })
+            .onConflictDoNothing()
+            .returning({ nonce: seenNonces.nonce });
+          if (recorded.length === 0) throw new NonceReplayed();
+          return { status: 'accepted', id: row.id } as const;
+        });
+      } catch (err) {
+        if (err instanceof NonceReplayed) return { status: 'replayed' };
+        throw err;
+      }
     },
 
     /** Newest first, filtered, one page (keyset on id so pages are stable while events arrive). */
     async list(filter: EventFilter): Promise<WebhookEvent[]> {
-      const conditions: SQL[] = [];
-      if (filter.source) conditions.push(eq(webhookEvents.source, filter.source));
-      if (filter.status) conditions.push(eq(webhookEvents.status, filter.status));
-      if (filter.topic) conditions.push(eq(webhookEvents.topic, filter.topic));
+      const conditions = matching(filter);
       if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
       return db
         .select()
@@ -78,6 +131,46 @@ export function createEventStore({ db }: Database) {
     async get(id: number): Promise<WebhookEvent | undefined> {
       const rows = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id)).limit(1);
       return rows[0];
+    },
+
+    /** How many events a bulk replay of this match would touch (everything but those being processed). */
+    async countReplayable(match: EventMatch): Promise<number> {
+      const [row] = await db
+        .select({ n: count() })
+        .from(webhookEvents)
+        .where(and(...matching(match), ne(webhookEvents.status, 'processing')));
+      return row?.n ?? 0;
+    },
+
+    /**
+     * Replays every event of the match, oldest first, in batches keyed on id so that rows already
+     * replayed (now 'received', possibly matching again) are never visited twice.
+     */
+    async replayMatching(match: EventMatch, maxAttempts: number, batchSize = 1000): Promise<number> {
+      let afterId = 0;
+      let total = 0;
+      for (;;) {
+        const batch = await db
+          .select({ id: webhookEvents.id })
+          .from(webhookEvents)
+          .where(and(...matching(match), ne(webhookEvents.status, 'processing'), gt(webhookEvents.id, afterId)))
+          .orderBy(asc(webhookEvents.id))
+          .limit(batchSize);
+        if (batch.length === 0) return total;
+        const ids = batch.map((r) => r.id);
+        const replayed = await db
+          .update(webhookEvents)
+          .set({
+            status: 'received',
+            nextAttemptAt: sql`now()`,
+            maxAttempts: sql`${webhookEvents.attempts} + ${maxAttempts}`,
+            processedAt: null,
+          })
+          .where(and(inArray(webhookEvents.id, ids), ne(webhookEvents.status, 'processing')))
+          .returning({ id: webhookEvents.id });
+        total += replayed.length;
+        afterId = ids[ids.length - 1]!;
+      }
     },
 
     async attempts(eventId: number): Promise<ProcessingLogRow[]> {

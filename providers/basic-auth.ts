@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { GatewayError } from '../src/errors';
+import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
+import { credentialMatches, decodeStrict, requireHeaders } from './signature';
+import { defineProvider } from './types';
+
+const BASIC = /^Basic\s+(\S+)$/i;
+
+/** HTTP Basic authentication: each secret is a "user:password" pair, compared in constant time. */
+export const basicAuth = defineProvider({
+  name: 'basic-auth',
+  options: z.strictObject({ ...identityOptions }).superRefine((o, ctx) => {
+    for (const p of identityProblems(o)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
+  }),
+  checkSecret: (secret) => (secret.indexOf(':') > 0 ? undefined : 'a basic-auth secret is written user:password'),
+  create: (o) => ({
+    name: 'basic-auth',
+    keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== 'authorization'),
+
+    verify(request, secrets) {
+      const { authorization } = requireHeaders(request.headers, ['authorization'], 'signature');
+      const encoded = BASIC.exec(authorization)?.[1];
+      const credential = encoded ? decodeStrict(encoded, 'base64') : null;
+      // Raw bytes are hashed as sent: no lossy UTF-8 decoding before the comparison.
+      if (!credential || !credentialMatches(credential, secrets)) {
+        throw new GatewayError(401, 'invalid_credentials', 'Basic credentials in authorization are not accepted', {
+          headers: { 'www-authenticate': 'Basic realm="webhooks"' },
+        });
+      }
+      return { signed: request.rawBody };
+    },
+
+    identify: (request, verification) => identifyConfigured(o, request, verification, 'basic-auth'),
+  }),
+});

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { badRequest } from '../src/errors';
+import { headerName } from './options';
+import { contentDigest, parseJsonObject, requireHeaders, tryParseJson } from './signature';
+import type { EventIdentity, InboundRequest, Verification } from './types';
+
+/** A dot path into the JSON payload ("data.object.id"; numeric segments index arrays). */
+const jsonPath = z
+  .string()
+  .regex(/^[^.]+(?:\.[^.]+)*$/, 'must be a dot path such as data.id')
+  .transform((path) => path.split('.'));
+
+/**
+ * Where a configurable source (generic HMAC, basic auth, API key) finds the webhook id and topic.
+ * Without an id the dedupe key is the hash of the signed content, so a retry of the same signed
+ * bytes stores once.
+ */
+export const identityOptions = {
+  id_header: headerName.optional(),
+  id_path: jsonPath.optional(),
+  topic_header: headerName.optional(),
+  topic_path: jsonPath.optional(),
+};
+
+type IdentityOptions = z.output<z.ZodObject<typeof identityOptions>>;
+
+/** Config-time check: id and topic each come from at most one place. */
+export function identityProblems(options: IdentityOptions): { path: string; message: string }[] {
+  const problems = [];
+  if (options.id_header && options.id_path) problems.push({ path: 'id_path', message: 'set id_header or id_path, not both' });
+  if (options.topic_header && options.topic_path) {
+    problems.push({ path: 'topic_path', message: 'set topic_header or topic_path, not both' });
+  }
+  return problems;
+}
+
+/** Headers named by the identity options, worth keeping with the event. */
+export const identityHeaders = (options: IdentityOptions) =>
+  [options.id_header, options.topic_header].filter((name) => name !== undefined);
+
+/** The event identity a configurable source declares; `provider` names it in error messages. */
+export function identifyConfigured(
+  options: IdentityOptions,
+  request: InboundRequest,
+  verification: Verification,
+  provider: string,
+): EventIdentity {
+  let webhookId = contentDigest(verification.signed);
+  if (options.id_header) {
+    webhookId = requireHeaders(request.headers, [options.id_header], 'identity')[options.id_header]!;
+  } else if (options.id_path) {
+    const value = scalarAt(parseJsonObject(request.rawBody, provider), options.id_path);
+    if (value === undefined) {
+      throw badRequest('missing_id', `${provider} payload has no string or number at ${options.id_path.join('.')} to deduplicate on`);
+    }
+    webhookId = value;
+  }
+  let topic: string | undefined;
+  if (options.topic_header) topic = request.headers[options.topic_header]?.trim();
+  else if (options.topic_path) topic = scalarAt(tryParseJson(request.rawBody), options.topic_path);
+  return { webhookId, topic: topic || 'unknown' };
+}
+
+/** The non-empty string or finite number at a path, as text. */
+function scalarAt(value: unknown, path: readonly string[]): string | undefined {
+  let node = value;
+  for (const segment of path) {
+    if (Array.isArray(node) && /^\d+$/.test(segment)) node = node[Number(segment)];
+    else if (typeof node === 'object' && node !== null && !Array.isArray(node) && Object.hasOwn(node, segment)) {
+      node = (node as Record<string, unknown>)[segment];
+    } else return undefined;
+  }
+  if (typeof node === 'string' && node.length > 0) return node;
+  if (typeof node === 'number' && Number.isFinite(node)) return String(node);
+  return undefined;
+}

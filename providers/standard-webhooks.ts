@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { unauthorized } from '../src/errors';
+import { toleranceSeconds } from './options';
+import { assertHmac, checkTimestamp, decodeKey, requireHeaders, signedBytes, tryParseJson } from './signature';
+import { defineProvider } from './types';
+
+/** `whsec_<base64>` (or the bare base64, as the Svix libraries accept) → the HMAC key bytes. */
+const keyOf = (secret: string) => decodeKey(secret.replace(/^whsec_/, ''), 'base64');
+
+/**
+ * Standard Webhooks (and Svix, which uses `svix-` header names): `webhook-signature` is a
+ * space-separated list of `v1,<base64>` over `<webhook-id>.<webhook-timestamp>.<raw body>`.
+ */
+export const standardWebhooks = defineProvider({
+  name: 'standard-webhooks',
+  options: z.strictObject({ tolerance_seconds: toleranceSeconds }),
+  checkSecret: (secret) => (keyOf(secret) ? undefined : 'a Standard Webhooks secret is whsec_ followed by base64'),
+  create: (options) => ({
+    name: 'standard-webhooks',
+    keptHeaders: ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'svix-id', 'svix-timestamp'],
+
+    verify(request, secrets) {
+      const names = headerNames(request.headers);
+      const values = requireHeaders(request.headers, [names.id, names.timestamp, names.signature], 'signature');
+      checkTimestamp(values[names.timestamp], {
+        header: names.timestamp,
+        toleranceSeconds: options.tolerance_seconds,
+      });
+      const signatures = values[names.signature]
+        .split(/\s+/)
+        .filter((entry) => entry.startsWith('v1,'))
+        .map((entry) => entry.slice(3));
+      if (signatures.length === 0) throw unauthorized('invalid_signature', `No v1 signature in ${names.signature}`);
+      const signed = signedBytes(`${values[names.id]}.${values[names.timestamp]}.`, request.rawBody);
+      assertHmac({
+        header: names.signature,
+        algorithm: 'sha256',
+        encoding: 'base64',
+        keys: secrets.map(keyOf).filter((key) => key !== null),
+        signed,
+        signatures,
+      });
+      return { signed };
+    },
+
+    identify(request) {
+      const names = headerNames(request.headers);
+      const payload = tryParseJson(request.rawBody) as { type?: unknown } | null | undefined;
+      return {
+        // verify has required this header; the id is the sender's, so a retry deduplicates.
+        webhookId: request.headers[names.id]!.trim(),
+        topic: typeof payload?.type === 'string' && payload.type ? payload.type : 'unknown',
+      };
+    },
+  }),
+});
+
+/** The webhook- spelling unless only the svix- one is present; never a mix of the two. */
+function headerNames(headers: Readonly<Record<string, string>>) {
+  const prefix = headers['webhook-signature'] === undefined && headers['svix-signature'] !== undefined ? 'svix' : 'webhook';
+  return { id: `${prefix}-id`, timestamp: `${prefix}-timestamp`, signature: `${prefix}-signature` } as const;
+}

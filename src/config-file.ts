@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { providerModules, type ProviderModule, type ProviderName } from '../providers';
+
+/** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
+export interface SourceSecret {
+  readonly value: string;
+  readonly notAfter?: Date;
+}
+
+/** A push source declared in the GATEWAY_CONFIG file, validated and with secrets resolved. */
+export interface SourceConfig {
+  readonly name: string;
+  readonly provider: ProviderName;
+  readonly secrets: readonly SourceSecret[];
+  /** The provider's own options, as parsed by its module (snake_case keys, defaults applied). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A problem with the file: its path, format or content. The message names the file and the field. */
+export class SourcesFileError extends Error {
+  override name = 'SourcesFileError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** URL-safe, and never a path segment that means something else. */
+const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/**
+ * The file's schema. Every source has name, provider and secrets; the rest are the provider's
+ * options (a discriminated union on `provider`). Unknown keys are errors, so a typo cannot silently
+ * fall back to a default.
+ */
+function sourcesFileSchema(env: Env) {
+  // A secret is written literally or as env:VAR_NAME, resolved through the env given to loadConfig.
+  const secretText = z
+    .string()
+    .min(1, 'must not be empty')
+    .transform((text, ctx) => {
+      const reference = ENV_REFERENCE.exec(text);
+      if (!reference) return text;
+      const value = env[reference[1]!]?.trim();
+      if (!value) {
+        ctx.addIssue({ code: 'custom', message: `environment variable ${reference[1]} is not set` });
+        return z.NEVER;
+      }
+      return value;
+    });
+  // The short form "secret" means { "value": "secret" } (no end of overlap).
+  const secret = z.preprocess(
+    (item) => (typeof item === 'string' ? { value: item } : item),
+    z
+      .strictObject(
+        { value: secretText, not_after: z.iso.datetime({ offset: true }).optional() },
+        { error: (issue) => (issue.code === 'invalid_type' ? 'must be a string or { "value", "not_after" }' : undefined) },
+      )
+      .transform(({ value, not_after }): SourceSecret => (not_after ? { value, notAfter: new Date(not_after) } : { value })),
+  );
+  const base = {
+    name: z.string().regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
+    secrets: z.array(secret).min(1, 'list at least one secret'),
+  };
+  const modules = Object.values(providerModules) as ProviderModule[];
+  const [first, ...rest] = modules.map((module) =>
+    module.options.safeExtend({ ...base, provider: z.literal(module.name) }),
+  );
+  const source = z.discriminatedUnion('provider', [first!, ...rest]).superRefine((parsed, ctx) => {
+    const { name: _name, provider, secrets, ...options } = parsed as Record<string, unknown> & {
+      provider: ProviderName;
+      secrets: SourceSecret[];
+    };
+    secrets.forEach((s, index) => {
+      const problem = providerModules[provider].checkSecret(s.value, options);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['secrets', index], message: problem });
+    });
+  });
+  return z
+    .strictObject({ sources: z.array(source) })
+    .superRefine((file, ctx) => {
+      const seen = new Set<string>();
+      file.sources.forEach((s, index) => {
+        const { name } = s as { name: string };
+        if (seen.has(name)) {
+          ctx.addIssue({ code: 'custom', path: ['sources', index, 'name'], message: `duplicate source name "${name}"` });
+        }
+        seen.add(name);
+      });
+    });
+}
+
+/** Validates a parsed sources document (the file's content as a value) and resolves env: secrets. */
+export function parseSourcesDocument(document: unknown, env: Env): SourceConfig[] {
+  const parsed = sourcesFileSchema(env).safeParse(document);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${describePath(issue.path, document)}: ${issue.message}`);
+    throw new SourcesFileError(problems.join('; '));
+  }
+  return parsed.data.sources.map((raw) => {
+    const { name, provider, secrets, ...options } = raw as Record<string, unknown> & {
+      name: string;
+      provider: ProviderName;
+      secrets: SourceSecret[];
+    };
+    return { name, provider, secrets, options };
+  });
+}
+
+/** Reads and validates the GATEWAY_CONFIG file (.json, .yaml or .yml). */
+export function loadSourcesFile(path: string, env: Env): SourceConfig[] {
+  const format = { '.json': 'JSON', '.yaml': 'YAML', '.yml': 'YAML' }[extname(path).toLowerCase()];
+  if (!format) throw new SourcesFileError(`${path} must be a .json, .yaml or .yml file`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new SourcesFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  let document: unknown;
+  try {
+    document = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new SourcesFileError(`${path} is not valid ${format}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return parseSourcesDocument(document, env);
+  } catch (err) {
+    if (err instanceof SourcesFileError) throw new SourcesFileError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** `sources[2].secrets[0]` plus the source's name when it has one, so the operator finds the field. */
+function describePath(path: readonly PropertyKey[], document: unknown): string {
+  const source = typeof path[1] === 'number' ? (document as { sources?: unknown[] })?.sources?.[path[1]] : undefined;
+  const item = source as { name?: unknown; secrets?: unknown[] } | undefined;
+  // A secret written as a plain string has no "value" key to point at.
+  const shortSecret = path[2] === 'secrets' && typeof path[3] === 'number' && typeof item?.secrets?.[path[3]] === 'string';
+  const shown = shortSecret && path[4] === 'value' ? path.slice(0, 4) : path;
+  const text = shown.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+  if (path[0] !== 'sources' || typeof item?.name !== 'string') return text || '(file)';
+  return `${text} (source "${item.name}")`;
+}

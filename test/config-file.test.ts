@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config';
+import { spawnGateway } from './helpers/process';
+
+// The GATEWAY_CONFIG file: loaded and validated once by loadConfig, with env: secrets resolved
+// through the env it is given. Every problem stops start-up with a message naming the field.
+describe('GATEWAY_CONFIG file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+  const write = (content: unknown, extension = 'json') => {
+    const path = join(dir, `config-${(files += 1)}.${extension}`);
+    writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+    return path;
+  };
+  const load = (content: unknown, env: Record<string, string> = {}, extension = 'json') =>
+    loadConfig({ GATEWAY_CONFIG: write(content, extension), ...env });
+  const problem = (content: unknown, env: Record<string, string> = {}, extension = 'json') => {
+    try {
+      load(content, env, extension);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as Error).message;
+    }
+    throw new Error('configuration was accepted');
+  };
+
+  it('without GATEWAY_CONFIG there are no file sources (the env-only set-up)', () => {
+    expect(loadConfig({ SHOPIFY_WEBHOOK_SECRET: 's' }).sources).toEqual([]);
+  });
+
+  it('a JSON file gives validated sources with defaults, env: secrets resolved and not_after parsed', () => {
+    const { sources } = load(
+      {
+        sources: [
+          {
+            name: 'billing',
+            provider: 'stripe',
+            secrets: ['env:STRIPE_WEBHOOK_SECRET', { value: 'whsec_previous', not_after: '2026-03-01T00:00:00Z' }],
+          },
+          { name: 'hooks', provider: 'github', secrets: ['literal-secret'] },
+        ],
+      },
+      { STRIPE_WEBHOOK_SECRET: 'whsec_from_env' },
+    );
+    expect(sources).toEqual([
+      {
+        name: 'billing',
+        provider: 'stripe',
+        secrets: [{ value: 'whsec_from_env' }, { value: 'whsec_previous', notAfter: new Date('2026-03-01T00:00:00Z') }],
+        options: { tolerance_seconds: 300 },
+      },
+      { name: 'hooks', provider: 'github', secrets: [{ value: 'literal-secret' }], options: {} },
+    ]);
+  });
+
+  it('a YAML file gives the same sources as the equivalent JSON', () => {
+    const yaml = `
+sources:
+  - name: honey
+    provider: generic-hmac
+    secrets: [env:HONEY_SECRET]
+    signature_header: X-Honey-Signature
+    signature_prefix: "sha256="
+    signed_payload: "{timestamp}.{body}"
+    timestamp_header: X-Honey-Timestamp
+    id_header: X-Honey-Delivery-Id
+`;
+    const json = {
+      sources: [
+        {
+          name: 'honey',
+          provider: 'generic-hmac',
+          secrets: ['env:HONEY_SECRET'],
+          signature_header: 'X-Honey-Signature',
+          signature_prefix: 'sha256=',
+          signed_payload: '{timestamp}.{body}',
+          timestamp_header: 'X-Honey-Timestamp',
+          id_header: 'X-Honey-Delivery-Id',
+        },
+      ],
+    };
+    const env = { HONEY_SECRET: 'h' };
+    const fromYaml = load(yaml, env, 'yaml').sources;
+    expect(fromYaml).toEqual(load(json, env).sources);
+    expect(fromYaml[0]!.options).toMatchObject({ algorithm: 'sha256', encoding: 'hex', signature_header: 'x-honey-signature', tolerance_seconds: 300 });
+  });
+
+  const source = (extra: Record<string, unknown>) => ({ sources: [{ name: 'src', provider: 'github', secrets: ['s'], ...extra }] });
+  const generic = (extra: Record<string, unknown>) => source({ provider: 'generic-hmac', signature_header: 'X-Sig', ...extra });
+
+  it.each([
+    ['an unknown provider', source({ provider: 'gitlab' }), 'sources[0].provider (source "src"): Invalid discriminator value'],
+    ['an env: secret whose variable is not set', source({ secrets: ['env:MISSING_SECRET'] }), 'sources[0].secrets[0] (source "src"): environment variable MISSING_SECRET is not set'],
+    ['a misspelled option', source({ provider: 'stripe', secrets: ['whsec_x'], tolerence_seconds: 60 }), 'sources[0] (source "src"): Unrecognized key: "tolerence_seconds"'],
+    ['an option out of range', source({ provider: 'stripe', secrets: ['whsec_x'], tolerance_seconds: 0 }), 'sources[0].tolerance_seconds (source "src"): Too small'],
+    ['a name that is not URL-safe', source({ name: 'My Hooks' }), 'sources[0].name (source "My Hooks"): must be 1-63 characters'],
+    ['two sources with one name', { sources: [source({}).sources[0], source({}).sources[0]] }, 'sources[1].name (source "src"): duplicate source name "src"'],
+    ['an empty secret list', source({ secrets: [] }), 'sources[0].secrets (source "src"): list at least one secret'],
+    ['a secret that is neither a string nor an object', source({ secrets: [42] }), 'sources[0].secrets[0] (source "src"): must be a string or { "value", "not_after" }'],
+    ['a not_after that is not an ISO time', source({ secrets: [{ value: 's', not_after: 'next week' }] }), 'sources[0].secrets[0].not_after (source "src"): Invalid ISO datetime'],
+    ['a Stripe secret without whsec_', source({ provider: 'stripe', secrets: ['sk_live_0123'] }), 'sources[0].secrets[0] (source "src"): a Stripe signing secret starts with whsec_'],
+    ['a Standard Webhooks secret that is not base64', source({ provider: 'standard-webhooks', secrets: ['whsec_not base64!'] }), 'sources[0].secrets[0] (source "src"): a Standard Webhooks secret is whsec_ followed by base64'],
+    ['a basic-auth secret without a colon', source({ provider: 'basic-auth', secrets: ['password-only'] }), 'sources[0].secrets[0] (source "src"): a basic-auth secret is written user:password'],
+    ['an API key source with neither header nor query', source({ provider: 'api-key' }), 'sources[0].header (source "src"): set exactly one of header or query'],
+    ['a generic template that does not sign the body', generic({ signed_payload: '{timestamp}', timestamp_header: 'X-Ts' }), 'sources[0].signed_payload (source "src"): must contain {body} exactly once'],
+    ['a generic template with an unknown placeholder', generic({ signed_payload: '{body}{url}' }), 'sources[0].signed_payload (source "src"): unknown placeholder'],
+    ['a generic timestamp header that is not signed', generic({ timestamp_header: 'X-Ts' }), 'must contain {timestamp} when timestamp_header is set'],
+    ['a generic {nonce} without nonce_header', generic({ signed_payload: '{nonce}.{body}' }), 'sources[0].nonce_header (source "src"): required by {nonce} in signed_payload'],
+    ['a generic secret that is not valid in secret_encoding', generic({ secret_encoding: 'hex', secrets: ['zz'] }), 'sources[0].secrets[0] (source "src"): not valid hex (secret_encoding)'],
+    ['an id taken from two places', generic({ id_header: 'X-Id', id_path: 'id' }), 'sources[0].id_path (source "src"): set id_header or id_path, not both'],
+    ['a file without a sources list', { source: [] }, 'Unrecognized key: "source"'],
+  ])('rejects %s, naming the field', (_name, document, expected) => {
+    const message = problem(document);
+    expect(message).toMatch(/^Invalid GATEWAY_CONFIG: .*config-\d+\.json: /);
+    expect(message).toContain(expected);
+  });
+
+  it('never repeats a secret in an error', () => {
+    const message = problem(source({ provider: 'stripe', secrets: ['sk_live_do_not_print_me'] }));
+    expect(message).not.toContain('sk_live_do_not_print_me');
+  });
+
+  it('rejects a file that is not valid JSON, naming the file', () => {
+    expect(problem('{"sources": [')).toMatch(/config-\d+\.json is not valid JSON: /);
+  });
+
+  it('rejects a file that is not valid YAML, naming the file', () => {
+    expect(problem('sources:\n  - name: [unclosed\n', {}, 'yml')).toMatch(/config-\d+\.yml is not valid YAML: /);
+  });
+
+  it('rejects a file of another format', () => {
+    expect(problem('sources = []', {}, 'toml')).toMatch(/config-\d+\.toml must be a \.json, \.yaml or \.yml file/);
+  });
+
+  it('rejects a file that does not exist', () => {
+    expect(() => loadConfig({ GATEWAY_CONFIG: join(dir, 'absent.json') })).toThrow(/cannot read .*absent\.json: ENOENT/);
+  });
+
+  it('a bad file stops the real process at start-up with exit code 2 and the field named', async () => {
+    const path = write(source({ provider: 'stripe', secrets: ['whsec_x'], tolerance_seconds: -1 }));
+    const proc = spawnGateway([], { GATEWAY_CONFIG: path, DATA_DIR: join(dir, 'data') });
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.output()).toContain('sources[0].tolerance_seconds (source "src"): Too small');
+  });
+});

@@ -1,0 +1,228 @@
+import { createHash, createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSourcesDocument } from '../src/config-file';
+import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources } from './helpers/provider-signers';
+import { post } from './helpers/signers';
+
+// Configurable sources: generic HMAC (the X-Honey and X-OpsIQ schemes, a sha1/sha512 variant),
+// basic auth and API keys, and the content-hash id for sources that send no id.
+describe('configurable sources', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    const extra = parseSourcesDocument(
+      {
+        sources: [
+          {
+            name: 'legacy-sha1',
+            provider: 'generic-hmac',
+            secrets: ['sha1-secret'],
+            algorithm: 'sha1',
+            signature_header: 'X-Hook-Signature',
+            signature_prefix: 'sha1=',
+            id_path: 'meta.delivery.0',
+            topic_path: 'meta.kind',
+          },
+          { name: 'bearer-key', provider: 'api-key', secrets: ['bk-1'], header: 'Authorization', prefix: 'Bearer ' },
+        ],
+      },
+      {},
+    );
+    gw = await startTestGateway('pglite', { sources: [...providerSources(), ...extra] });
+  });
+  afterAll(() => gw?.stop());
+
+  const row = async (id: number) =>
+    (await gw.query<{ webhook_id: string; topic: string; headers: Record<string, string> }>(
+      'select webhook_id, topic, headers from webhook_events where id = $1',
+      [id],
+    ))[0]!;
+  const count = async (source: string) =>
+    Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1', [source]))[0]!.n);
+
+  describe('generic HMAC', () => {
+    const stock = JSON.stringify({ event_type: 'inventory.stock_received', dedupe_key: 'stock-rcv-0742', data: { quantity: 48 } });
+
+    it('X-Honey scheme: sha256= hex over "<timestamp>.<body>"; id and topic from headers', async () => {
+      const ts = String(nowSeconds());
+      const res = await post(`${gw.url}/api/webhooks/honey`, stock, {
+        'x-honey-signature': `sha256=${hexHmac(S.honey, `${ts}.${stock}`)}`,
+        'x-honey-timestamp': ts,
+        'x-honey-delivery-id': 'dlv_9x8y7z6w',
+        'x-honey-event-type': 'inventory.stock_received',
+      });
+      expect(res.json.status).toBe('accepted');
+      const stored = await row(res.json.id);
+      expect(stored).toMatchObject({ webhook_id: 'dlv_9x8y7z6w', topic: 'inventory.stock_received' });
+      expect(stored.headers).toMatchObject({ 'x-honey-timestamp': ts, 'x-honey-delivery-id': 'dlv_9x8y7z6w' });
+      expect(stored.headers).not.toHaveProperty('x-honey-signature');
+    });
+
+    it('X-Honey scheme: the signature prefix is required', async () => {
+      const ts = String(nowSeconds());
+      const res = await post(`${gw.url}/api/webhooks/honey`, stock, {
+        'x-honey-signature': hexHmac(S.honey, `${ts}.${stock}`),
+        'x-honey-timestamp': ts,
+        'x-honey-delivery-id': 'dlv_noprefix',
+      });
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('invalid_signature');
+    });
+
+    it('X-OpsIQ scheme: body, timestamp and path are signed; the topic comes from the payload', async () => {
+      const body = JSON.stringify({ event: 'invoice.paid', invoice: 'inv_1' });
+      const ts = String(nowSeconds());
+      const res = await post(`${gw.url}/api/webhooks/opsiq`, body, {
+        'x-opsiq-signature': `sha256=${hexHmac(S.opsiq, `${body}${ts}/api/webhooks/opsiq`)}`,
+        'x-opsiq-timestamp': ts,
+        'x-opsiq-nonce': 'nonce-generic-1',
+      });
+      expect(res.json.status).toBe('accepted');
+      expect((await row(res.json.id)).topic).toBe('invoice.paid');
+    });
+
+    it('X-OpsIQ scheme: a signature made for another path is rejected (no substitution)', async () => {
+      const body = JSON.stringify({ event: 'invoice.paid', invoice: 'inv_2' });
+      const ts = String(nowSeconds());
+      const before = await count('opsiq');
+      const res = await post(`${gw.url}/api/webhooks/opsiq`, body, {
+        'x-opsiq-signature': `sha256=${hexHmac(S.opsiq, `${body}${ts}/api/webhooks/other-endpoint`)}`,
+        'x-opsiq-timestamp': ts,
+        'x-opsiq-nonce': 'nonce-generic-2',
+      });
+      expect(res.status).toBe(401);
+      expect(await count('opsiq')).toBe(before);
+    });
+
+    it('sha1 with a prefix; the id is found by a JSON path into the payload', async () => {
+      const body = JSON.stringify({ meta: { delivery: ['d-legacy-1'], kind: 'order.shipped' } });
+      const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
+        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-secret').update(body).digest('hex')}`,
+      });
+      expect(res.json.status).toBe('accepted');
+      expect(await row(res.json.id)).toMatchObject({ webhook_id: 'd-legacy-1', topic: 'order.shipped' });
+    });
+
+    it('a signed payload without a value at id_path is rejected with 400 naming the path', async () => {
+      const body = JSON.stringify({ meta: { kind: 'order.shipped' } });
+      const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
+        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-secret').update(body).digest('hex')}`,
+      });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toEqual({
+        code: 'missing_id',
+        message: 'generic-hmac payload has no string or number at meta.delivery.0 to deduplicate on',
+      });
+    });
+
+    it('a signed body that is not JSON is rejected with 400 when the id is in the payload', async () => {
+      const body = 'delivery=d-legacy-2';
+      const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
+        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-secret').update(body).digest('hex')}`,
+      });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe('invalid_json');
+    });
+  });
+
+  describe('a source without webhook ids', () => {
+    const sign = (body: string) => createHmac('sha512', S.plain).update(body).digest('base64');
+
+    it('gets the hash of the signed content as id, so a retried delivery stores once', async () => {
+      const body = JSON.stringify({ order: 42, status: 'shipped' });
+      const first = await post(`${gw.url}/api/webhooks/plain`, body, { 'x-signature': sign(body) });
+      const retry = await post(`${gw.url}/api/webhooks/plain`, body, { 'x-signature': sign(body) });
+      expect([first.json.status, retry.json.status]).toEqual(['accepted', 'duplicate']);
+      const digest = createHash('sha256').update(body).digest('hex');
+      expect((await row(first.json.id)).webhook_id).toBe(`sha256:${digest}`);
+    });
+
+    it('different content is a different event', async () => {
+      const a = JSON.stringify({ order: 43 });
+      const b = JSON.stringify({ order: 44 });
+      const answers = [await post(`${gw.url}/api/webhooks/plain`, a, { 'x-signature': sign(a) }), await post(`${gw.url}/api/webhooks/plain`, b, { 'x-signature': sign(b) })];
+      expect(answers.map((r) => r.json.status)).toEqual(['accepted', 'accepted']);
+    });
+
+    it('with a signed timestamp, the id covers the timestamp too: the same delivery retried is one event', async () => {
+      const body = JSON.stringify({ event: 'ticket.created', ticket: 7 });
+      const ts = String(nowSeconds());
+      const headers = {
+        'x-opsiq-signature': `sha256=${hexHmac(S.opsiq, `${body}${ts}/api/webhooks/opsiq`)}`,
+        'x-opsiq-timestamp': ts,
+        'x-opsiq-nonce': 'nonce-retried-delivery',
+      };
+      const first = await post(`${gw.url}/api/webhooks/opsiq`, body, headers);
+      const retry = await post(`${gw.url}/api/webhooks/opsiq`, body, headers);
+      expect([first.json.status, retry.json.status]).toEqual(['accepted', 'duplicate']);
+      const digest = createHash('sha256').update(`${body}${ts}/api/webhooks/opsiq`).digest('hex');
+      expect((await row(first.json.id)).webhook_id).toBe(`sha256:${digest}`);
+    });
+  });
+
+  describe('basic auth', () => {
+    const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString('base64')}`;
+
+    it('accepts the configured user:password', async () => {
+      const res = await post(`${gw.url}/api/webhooks/basic`, '{"n":1}', { authorization: basic(S.basic) });
+      expect(res.json.status).toBe('accepted');
+      expect((await row(res.json.id)).headers).not.toHaveProperty('authorization');
+    });
+
+    it('a wrong password is rejected with 401 and a Basic challenge', async () => {
+      const res = await post(`${gw.url}/api/webhooks/basic`, '{"n":2}', { authorization: basic('hooks:wrong') });
+      expect(res.status).toBe(401);
+      expect(res.json.error.code).toBe('invalid_credentials');
+      expect(res.headers.get('www-authenticate')).toBe('Basic realm="webhooks"');
+    });
+
+    it('credentials that are not base64 are rejected', async () => {
+      const res = await post(`${gw.url}/api/webhooks/basic`, '{"n":3}', { authorization: `Basic ${S.basic}` });
+      expect(res.status).toBe(401);
+    });
+  });
+
+  describe('API key', () => {
+    it('accepts the key in its header, and never stores that header', async () => {
+      const res = await post(`${gw.url}/api/webhooks/apikey`, '{"k":1}', { 'x-api-key': S.apiKey });
+      expect(res.json.status).toBe('accepted');
+      expect((await row(res.json.id)).headers).not.toHaveProperty('x-api-key');
+    });
+
+    it('accepts the key after its configured prefix', async () => {
+      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":2}', { authorization: 'Bearer bk-1' })).json.status).toBe('accepted');
+      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":3}', { authorization: 'bk-1' })).status).toBe(401);
+    });
+
+    it('accepts the key in its query parameter', async () => {
+      const res = await post(`${gw.url}/api/webhooks/apikey-query?token=${S.apiKeyQuery}`, '{"k":4}');
+      expect(res.json.status).toBe('accepted');
+    });
+
+    it('a wrong key is rejected with 401 naming where the key was expected', async () => {
+      const res = await post(`${gw.url}/api/webhooks/apikey`, '{"k":5}', { 'x-api-key': `${S.apiKey}x` });
+      expect(res.status).toBe(401);
+      expect(res.json.error).toEqual({ code: 'invalid_credentials', message: 'API key in x-api-key is not accepted' });
+    });
+
+    it('a query parameter key given twice is rejected, even when one copy is right', async () => {
+      const res = await post(`${gw.url}/api/webhooks/apikey-query?token=${S.apiKeyQuery}&token=guess`, '{"k":6}');
+      expect(res.status).toBe(401);
+      expect(res.json.error.message).toBe('Query parameter token is given more than once');
+    });
+
+    it('a missing query parameter is rejected naming it', async () => {
+      const res = await post(`${gw.url}/api/webhooks/apikey-query`, '{"k":7}', { 'x-api-key': S.apiKey });
+      expect(res.status).toBe(401);
+      expect(res.json.error).toEqual({ code: 'missing_signature', message: 'Required query parameter missing: token' });
+    });
+  });
+
+  it('never writes a secret into the logs', () => {
+    const everything = gw.logs.join('\n');
+    for (const secret of [...Object.values(S), 'sha1-secret', 'bk-1', Buffer.from(S.basic).toString('base64')]) {
+      expect(everything).not.toContain(secret);
+    }
+    expect(gw.logs.length).toBeGreaterThan(10);
+  });
+});

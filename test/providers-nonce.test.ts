@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEventStore } from '../src/store/events';
+import { databaseKinds } from './helpers/database';
+import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources } from './helpers/provider-signers';
+import { post } from './helpers/signers';
+
+// The X-OpsIQ nonce: recorded in seen_nonces in the same transaction as the event row.
+describe.each(databaseKinds())('nonce replay protection on %s', (kind) => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway(kind, { sources: providerSources() }, { role: 'web' });
+  });
+  afterAll(() => gw?.stop());
+
+  const opsiq = (body: string, nonce: string) => {
+    const ts = String(nowSeconds());
+    return post(`${gw.url}/api/webhooks/opsiq`, body, {
+      'x-opsiq-signature': `sha256=${hexHmac(S.opsiq, `${body}${ts}/api/webhooks/opsiq`)}`,
+      'x-opsiq-timestamp': ts,
+      'x-opsiq-nonce': nonce,
+    });
+  };
+  const count = async (table: string, where: string, params: unknown[]) =>
+    Number((await gw.query<{ n: string }>(`select count(*) as n from ${table} where ${where}`, params))[0]!.n);
+
+  it('a new event carrying a nonce already seen is rejected with 401 nonce_replayed and not stored', async () => {
+    expect((await opsiq('{"event":"a","n":1}', 'nonce-replayed')).json.status).toBe('accepted');
+    const replay = await opsiq('{"event":"a","n":2}', 'nonce-replayed');
+    expect(replay.status).toBe(401);
+    expect(replay.json.error).toEqual({
+      code: 'nonce_replayed',
+      message: 'Nonce in x-opsiq-nonce was already used; every delivery needs a fresh nonce',
+    });
+    expect(await count('webhook_events', `source = 'opsiq' and body = $1`, [Buffer.from('{"event":"a","n":2}')])).toBe(0);
+    expect(await count('seen_nonces', `source = 'opsiq' and nonce = $1`, ['nonce-replayed'])).toBe(1);
+  });
+
+  it('a retry of an accepted delivery with its nonce is a duplicate, not a replay', async () => {
+    const body = '{"event":"b"}';
+    const ts = String(nowSeconds());
+    const headers = {
+      'x-opsiq-signature': `sha256=${hexHmac(S.opsiq, `${body}${ts}/api/webhooks/opsiq`)}`,
+      'x-opsiq-timestamp': ts,
+      'x-opsiq-nonce': 'nonce-retry',
+    };
+    const first = await post(`${gw.url}/api/webhooks/opsiq`, body, headers);
+    const retry = await post(`${gw.url}/api/webhooks/opsiq`, body, headers);
+    expect([first.json.status, retry.json.status]).toEqual(['accepted', 'duplicate']);
+  });
+
+  it('the same nonce on another source is independent', async () => {
+    // seen_nonces is keyed by source: a nonce another sender used says nothing about this one.
+    await gw.query(`insert into seen_nonces (source, nonce) values ('honey', 'nonce-shared')`);
+    expect((await opsiq('{"event":"c"}', 'nonce-shared')).json.status).toBe('accepted');
+  });
+
+  it('concurrent new events sharing one nonce: exactly one is stored', async () => {
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => opsiq(`{"event":"d","n":${i}}`, 'nonce-race')));
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 401).every((a) => a.json.error.code === 'nonce_replayed')).toBe(true);
+    expect(await count('webhook_events', `source = 'opsiq' and convert_from(body, 'UTF8') like '{"event":"d"%'`, [])).toBe(1);
+  });
+
+  it('a store that fails records no nonce, so the retry of that delivery is accepted', async () => {
+    const store = createEventStore(gw.gateway.database);
+    const event = { source: 'opsiq', topic: 't', headers: {}, maxAttempts: 3 };
+    // A null topic violates NOT NULL: the event insert fails inside the transaction.
+    await expect(store.insert({ ...event, topic: null as never, webhookId: 'st-3', body: Buffer.from('3'), nonce: 'nonce-failed' })).rejects.toThrow();
+    expect(await count('seen_nonces', `nonce = 'nonce-failed'`, [])).toBe(0);
+    expect((await store.insert({ ...event, webhookId: 'st-3', body: Buffer.from('3'), nonce: 'nonce-failed' })).status).toBe('accepted');
+  });
+
+  it('a delivery without its nonce header is rejected naming it', async () => {
+    const body = '{"event":"e"}';
+    const ts = String(nowSeconds());
+    const res = await post(`${gw.url}/api/webhooks/opsiq`, body, {
+      'x-opsiq-signature': `sha256=${hexHmac(S.opsiq, `${body}${ts}/api/webhooks/opsiq`)}`,
+      'x-opsiq-timestamp': ts,
+    });
+    expect(res.status).toBe(401);
+    expect(res.json.error.message).toBe('Required headers missing: x-opsiq-nonce');
+  });
+});
