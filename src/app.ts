@@ -2,11 +2,10 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { GatewayError } from './errors';
 
-/** The HTTP shell: JSON errors for everything, health, and the mounted route groups. */
-export function createApp(deps: { logger: Logger; routes: Hono[] }): Hono {
+/** The HTTP shell: the mounted route groups, and JSON errors for everything. */
+export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[] }): Hono {
   const app = new Hono();
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
   for (const routes of deps.routes) app.route('/', routes);
 
   app.notFound((c) =>

@@ -1,5 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
+import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import type { GatewayConfig } from './config';
@@ -9,7 +10,14 @@ import { keycloakAuditHandler } from './handlers/keycloak-audit';
 import { createIngestRoutes } from './ingest/routes';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
+import { createEventBus } from './ops/event-bus';
+import { createMetrics } from './ops/metrics';
+import { describeOpenApi } from './ops/openapi';
 import { createOpsRoutes } from './ops/routes';
+import { createStreamRoutes } from './ops/stream';
+import { createSystemRoutes } from './ops/system-routes';
+import { createRetention } from './store/retention';
+import { createStatsQueries } from './store/stats';
 import { createEventStore } from './store/events';
 import { createSystemLog } from './store/system-log';
 import type { z } from 'zod';
@@ -46,6 +54,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let app: Hono | undefined;
   let ownsDatabase = false;
   let unlisten: (() => Promise<void>) | undefined;
+  let retentionTask: ScheduledTask | undefined;
+  const metrics = createMetrics();
 
   // Handlers are registered before start(); the database they write to exists only after it.
   const lazyDeliveryLog: DeliveryLog = {
@@ -115,12 +125,29 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           concurrency: config.worker.concurrency,
           leaseSeconds: config.worker.leaseSeconds,
           backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
+          onAttempt: (event, outcome, seconds) => metrics.attempt(event.source, outcome, seconds),
+          onLeasesRecovered: (count) => metrics.leaseRecovered(count),
         });
       }
       const wake = () => worker?.wake();
+      const stats = createStatsQueries(database);
+      const deliveries = createDeliveryLog(database);
+      const bus = createEventBus();
+      const opsRoutes = createOpsRoutes({
+        store,
+        deliveries,
+        stats,
+        tokens: config.opsTokens,
+        maxAttempts: config.worker.maxAttempts,
+        onReplayed: wake,
+      });
+      describeOpenApi(opsRoutes);
       app = createApp({
         logger,
         routes: [
+          createSystemRoutes({ database: () => gateway.database, metrics, tokens: config.opsTokens }),
+          // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
+          createStreamRoutes({ bus, tokens: config.opsTokens }),
           createIngestRoutes({
             sources: sourcesFromConfig(config),
             store,
@@ -129,8 +156,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             maxAttempts: config.worker.maxAttempts,
             onAccepted: wake,
           }),
-          createOpsRoutes({ store, tokens: config.opsTokens, maxAttempts: config.worker.maxAttempts, onReplayed: wake }),
+          opsRoutes,
         ],
+      });
+
+      // One LISTEN per process: wakes the local worker and feeds the live stream, so an event
+      // stored or finished by any instance is seen here.
+      unlisten = await listenForEvents(database, (event) => {
+        if (event.due) worker?.wake();
+        bus.publish(event);
       });
 
       let port: number | undefined;
@@ -144,12 +178,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         logger.info({ port, role, database: database.kind }, 'gateway listening');
       }
       if (worker) {
-        const running = worker;
-        // Cross-process wake-ups: an event stored or replayed by any instance starts a drain here.
-        unlisten = await listenForEvents(database, (event) => {
-          if (event.due) running.wake();
-        });
-        running.start();
+        worker.start();
+        const retention = createRetention(database);
+        retentionTask = cron.schedule(
+          config.retention.cron,
+          async () => {
+            const purged = await retention.purge(config.retention).catch((err: unknown) => {
+              logger.error({ err }, 'retention run failed');
+              return undefined;
+            });
+            if (purged && purged.completed + purged.failed > 0) logger.info({ purged }, 'retention removed old events');
+          },
+          { name: 'retention', noOverlap: true },
+        );
       }
       return { port };
     },
@@ -159,6 +200,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const closing = server
         ? new Promise<void>((resolve) => server!.close(() => resolve()))
         : Promise.resolve();
+      await retentionTask?.destroy();
       await unlisten?.().catch(() => {});
       await worker?.stop(config.shutdownTimeoutMs);
       await closing;

@@ -16,7 +16,7 @@ describe('the gateway process', () => {
     const first = spawnGateway([], env);
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`);
     const body = '{"id":77}';
-    const res = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1'));
+    const res = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1', 'acme.myshopify.com', 'orders/paid'));
     expect(res.json, first.output()).toMatchObject({ status: 'accepted' });
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
@@ -26,7 +26,7 @@ describe('the gateway process', () => {
     // Data persists in DATA_DIR: the event is still there after a restart, and a resend is a duplicate.
     const second = spawnGateway([], env);
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`);
-    const again = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1'));
+    const again = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1', 'acme.myshopify.com', 'orders/paid'));
     expect(again.json).toEqual({ status: 'duplicate' });
     const list = await fetch(`http://127.0.0.1:${port}/api/events`, { headers: { authorization: 'Bearer proc-ops' } });
     const { events } = (await list.json()) as { events: Record<string, unknown>[] };

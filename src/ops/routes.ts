@@ -1,73 +1,178 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
-import { EVENT_STATUSES } from '../db/schema';
+import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import type { z } from '@hono/zod-openapi';
 import { GatewayError, badRequest, notFound } from '../errors';
-import type { EventStore } from '../store/events';
+import type { DeliveryLog } from '../store/deliveries';
+import type { EventMatch, EventStore } from '../store/events';
+import type { StatsQueries } from '../store/stats';
 import { requireOpsToken } from './auth';
+import {
+  BulkReplayBody,
+  BulkReplayResult,
+  EventDetail,
+  EventMatchQuery,
+  EventPage,
+  EventSummary,
+  IdParam,
+  ListQuery,
+  Stats,
+  errorResponses,
+} from './schemas';
 import { eventDetail, eventSummary } from './serialize';
 
 export interface OpsDeps {
   store: EventStore;
+  deliveries: DeliveryLog;
+  stats: StatsQueries;
   tokens: readonly string[];
   maxAttempts: number;
-  /** Called after a replay made an event due, to wake the worker. */
+  /** JSON paths masked in what the API shows for a source. */
+  maskFor?: (source: string) => readonly string[];
+  /** Called after a replay made events due, to wake the worker. */
   onReplayed?: () => void;
 }
 
-const listQuery = z.object({
-  source: z.string().min(1).optional(),
-  status: z.enum(EVENT_STATUSES).optional(),
-  topic: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z
-    .string()
-    .regex(/^[1-9]\d{0,15}$/, 'cursor must be the next_cursor value of a previous page')
-    .transform(Number)
-    .optional(),
+/** Validation failures become the gateway's 400 JSON error naming each field. */
+export function createOpsApp(): OpenAPIHono {
+  return new OpenAPIHono({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const problems = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+        throw badRequest('invalid_request', problems.join('; '));
+      }
+    },
+  });
+}
+
+const bearer = [{ opsToken: [] }];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
 });
 
-const eventId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** The ops API: find, inspect and replay events, and the stats behind the dashboard. */
+export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
+  const app = createOpsApp();
+  const auth = requireOpsToken(deps.tokens);
+  app.use('/api/events', auth);
+  app.use('/api/events/*', auth);
+  app.use('/api/stats', auth);
 
-/** The ops API: list, inspect and replay events. Everything here requires the ops token. */
-export function createOpsRoutes(deps: OpsDeps): Hono {
-  const app = new Hono();
-  app.use('/api/events', requireOpsToken(deps.tokens));
-  app.use('/api/events/*', requireOpsToken(deps.tokens));
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/events',
+      summary: 'List events, newest first',
+      security: bearer,
+      request: { query: ListQuery },
+      responses: { 200: json(EventPage, 'One page of events'), ...errorResponses },
+    }),
+    async (c) => {
+      const query = c.req.valid('query');
+      const page = await deps.store.list({
+        ...toMatch(query),
+        beforeId: query.cursor ? Number(query.cursor) : undefined,
+        limit: query.limit + 1,
+      });
+      const events = page.slice(0, query.limit);
+      const next = page.length > query.limit ? String(events[events.length - 1]!.id) : null;
+      return c.json({ events: events.map(eventSummary), next_cursor: next }, 200);
+    },
+  );
 
-  app.get('/api/events', async (c) => {
-    const query = parse(listQuery, c.req.query());
-    const page = await deps.store.list({ ...query, beforeId: query.cursor, limit: query.limit + 1 });
-    const events = page.slice(0, query.limit);
-    const next = page.length > query.limit ? String(events[events.length - 1]!.id) : null;
-    return c.json({ events: events.map(eventSummary), next_cursor: next });
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/events/{id}',
+      summary: 'One event with payload, headers, attempts and deliveries',
+      security: bearer,
+      request: { params: IdParam },
+      responses: { 200: json(EventDetail, 'The event'), 404: json(errorResponses[400].content['application/json'].schema, 'No such event'), ...errorResponses },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const event = await deps.store.get(id);
+      if (!event) throw notFound('event_not_found', `No event with id ${id}`);
+      const [attempts, deliveries] = await Promise.all([deps.store.attempts(id), deps.deliveries.forEvent(id)]);
+      return c.json(eventDetail(event, attempts, deliveries, deps.maskFor?.(event.source)) as z.infer<typeof EventDetail>, 200);
+    },
+  );
 
-  app.get('/api/events/:id', async (c) => {
-    const id = parse(eventId, c.req.param('id'));
-    const event = await deps.store.get(id);
-    if (!event) throw notFound('event_not_found', `No event with id ${id}`);
-    return c.json(eventDetail(event, await deps.store.attempts(id)));
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/events/{id}/replay',
+      summary: 'Make one event due again (history is kept; a failed event gets a fresh set of attempts)',
+      security: bearer,
+      request: { params: IdParam },
+      responses: {
+        200: json(EventSummary, 'The replayed event'),
+        404: json(errorResponses[400].content['application/json'].schema, 'No such event'),
+        409: json(errorResponses[400].content['application/json'].schema, 'The event is being processed'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const result = await deps.store.replay(id, deps.maxAttempts);
+      if (result.status === 'not_found') throw notFound('event_not_found', `No event with id ${id}`);
+      if (result.status === 'processing') {
+        throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
+      }
+      deps.onReplayed?.();
+      return c.json(eventSummary(result.event), 200);
+    },
+  );
 
-  app.post('/api/events/:id/replay', async (c) => {
-    const id = parse(eventId, c.req.param('id'));
-    const result = await deps.store.replay(id, deps.maxAttempts);
-    if (result.status === 'not_found') throw notFound('event_not_found', `No event with id ${id}`);
-    if (result.status === 'processing') {
-      throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
-    }
-    deps.onReplayed?.();
-    return c.json({ status: 'replayed', event: eventSummary(result.event) });
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/events/replay',
+      summary: 'Replay every event matching a filter: dry run (count) by default, then dry_run=false',
+      security: bearer,
+      request: { body: { content: { 'application/json': { schema: BulkReplayBody } }, required: true } },
+      responses: { 200: json(BulkReplayResult, 'How many events matched and were replayed'), ...errorResponses },
+    }),
+    async (c) => {
+      const { filter, dry_run } = c.req.valid('json');
+      const match = toMatch(filter);
+      const matched = await deps.store.countReplayable(match);
+      if (dry_run) return c.json({ dry_run: true, matched, replayed: 0 }, 200);
+      const replayed = await deps.store.replayMatching(match, deps.maxAttempts);
+      if (replayed > 0) deps.onReplayed?.();
+      return c.json({ dry_run: false, matched, replayed }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/stats',
+      summary: 'Counts, success rate, latency percentiles, retries and queue depth',
+      security: bearer,
+      request: {
+        query: EventMatchQuery.pick({ since: true }).openapi({ description: 'Window start; default 24 hours ago' }),
+      },
+      responses: { 200: json(Stats, 'Figures for the window'), ...errorResponses },
+    }),
+    async (c) => {
+      const { since } = c.req.valid('query');
+      const from = since ? new Date(since) : new Date(Date.now() - 24 * 3600_000);
+      return c.json(await deps.stats.stats(from), 200);
+    },
+  );
 
   return app;
 }
 
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
-    throw badRequest('invalid_request', problems.join('; '));
-  }
-  return parsed.data;
+/** Query parameters → store match. */
+export function toMatch(query: z.infer<typeof EventMatchQuery>): EventMatch {
+  return {
+    source: query.source,
+    status: query.status,
+    topic: query.topic,
+    webhookId: query.webhook_id,
+    since: query.since ? new Date(query.since) : undefined,
+    until: query.until ? new Date(query.until) : undefined,
+    contains: query.q,
+  };
 }

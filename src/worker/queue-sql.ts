@@ -90,7 +90,7 @@ export function createQueue(database: Database) {
           set status = ${status},
               next_attempt_at = coalesce(${nextAttemptAt}::timestamptz, next_attempt_at),
               last_error = ${error},
-              processed_at = case when ${status} = 'completed' then now() else processed_at end,
+              processed_at = case when ${status} = 'received' then processed_at else now() end,
               locked_by = null, locked_at = null, claim_token = null
           where id = ${event.id} and claim_token = ${event.claimToken} and status = 'processing'
           returning id
@@ -143,6 +143,7 @@ export function createQueue(database: Database) {
         with expired as (
           update webhook_events
           set status = case when attempts >= max_attempts then 'failed' else 'received' end,
+              processed_at = case when attempts >= max_attempts then now() else processed_at end,
               next_attempt_at = now(),
               last_error = 'lease expired: worker ' || coalesce(locked_by, 'unknown') || ' stopped responding',
               locked_by = null, locked_at = null, claim_token = null

@@ -20,6 +20,9 @@ export interface WorkerOptions {
   backoff: BackoffPolicy;
   /** A source's own backoff, when it has one (config file `retry`). */
   backoffFor?: (source: string) => BackoffPolicy | undefined;
+  /** Observers for metrics. */
+  onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
+  onLeasesRecovered?: (count: number) => void;
   /** Written to locked_by; defaults to `<hostname>:<pid>`. */
   workerId?: string;
 }
@@ -46,6 +49,7 @@ export function createWorker(options: WorkerOptions) {
   async function runAttempt(event: ClaimedEvent): Promise<void> {
     const log = logger.child({ eventId: event.id, source: event.source, topic: event.topic, attempt: event.attempt });
     let result: AttemptOutcome;
+    const started = performance.now();
     try {
       const delivered = toDeliveredEvent(event);
       options.schemas?.check(event.source, event.topic, delivered.payload);
@@ -63,6 +67,7 @@ export function createWorker(options: WorkerOptions) {
         result = { outcome: 'retry', error, nextAttemptAt: new Date(Date.now() + delay) };
       }
     }
+    options.onAttempt?.(event, result.outcome, (performance.now() - started) / 1000);
     const recorded = await queue.finish(event, result).catch((err: unknown) => {
       // The lease will expire and the event will be retried: at-least-once, never lost.
       log.error({ err }, 'could not record the outcome of an attempt; it will be retried after its lease expires');
@@ -122,7 +127,10 @@ export function createWorker(options: WorkerOptions) {
   async function tick(): Promise<void> {
     try {
       const recovered = await queue.recoverExpiredLeases(options.leaseSeconds);
-      if (recovered > 0) logger.warn({ recovered }, 'returned events with expired leases to the queue');
+      if (recovered > 0) {
+        logger.warn({ recovered }, 'returned events with expired leases to the queue');
+        options.onLeasesRecovered?.(recovered);
+      }
     } catch (err) {
       logger.error({ err }, 'lease recovery failed');
     }

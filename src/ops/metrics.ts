@@ -1,0 +1,90 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StatsQueries } from '../store/stats';
+
+/**
+ * Prometheus metrics (prom-client). One registry per gateway, so several gateways in one process
+ * (tests, embedding) never share counters. Labels are bounded: configured source names, outcomes
+ * and error codes only.
+ */
+export function createMetrics(options: { stats?: StatsQueries } = {}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'webhook_gateway_' });
+
+  const requests = new Counter({
+    name: 'webhook_gateway_requests_total',
+    help: 'Ingest requests by source and outcome (accepted, duplicate, rejected) and rejection reason',
+    labelNames: ['source', 'outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  const ingestDuration = new Histogram({
+    name: 'webhook_gateway_ingest_duration_seconds',
+    help: 'Time from request to acknowledgement (including the commit) for accepted and duplicate requests',
+    labelNames: ['source'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const attempts = new Counter({
+    name: 'webhook_gateway_processing_attempts_total',
+    help: 'Processing attempts by source and outcome (completed, retry, failed)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [registry],
+  });
+  const processingDuration = new Histogram({
+    name: 'webhook_gateway_processing_duration_seconds',
+    help: 'Handler run time per attempt',
+    labelNames: ['source'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: 'webhook_gateway_retries_scheduled_total',
+    help: 'Attempts that failed and were scheduled for a retry',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+  const leaseRecoveries = new Counter({
+    name: 'webhook_gateway_lease_recoveries_total',
+    help: 'Claims taken back from workers that stopped extending their lease',
+    registers: [registry],
+  });
+  if (options.stats) {
+    const stats = options.stats;
+    let last: Promise<{ due: number; oldestSeconds: number }> | undefined;
+    // Both gauges come from one query per scrape.
+    const depth = () => (last ??= stats.queueDepth().finally(() => setTimeout(() => (last = undefined), 100)));
+    new Gauge({
+      name: 'webhook_gateway_queue_depth',
+      help: 'Events due for processing now',
+      registers: [registry],
+      async collect() {
+        this.set((await depth()).due);
+      },
+    });
+    new Gauge({
+      name: 'webhook_gateway_oldest_due_age_seconds',
+      help: 'How long the oldest due event has been waiting',
+      registers: [registry],
+      async collect() {
+        this.set((await depth()).oldestSeconds);
+      },
+    });
+  }
+
+  return {
+    registry,
+    ingest(source: string, outcome: 'accepted' | 'duplicate' | 'rejected', reason: string, seconds: number) {
+      requests.inc({ source, outcome, reason });
+      if (outcome !== 'rejected') ingestDuration.observe({ source }, seconds);
+    },
+    attempt(source: string, outcome: 'completed' | 'retry' | 'failed', seconds: number) {
+      attempts.inc({ source, outcome });
+      processingDuration.observe({ source }, seconds);
+      if (outcome === 'retry') retries.inc({ source });
+    },
+    leaseRecovered(count: number) {
+      leaseRecoveries.inc(count);
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,116 @@
+import { z } from '@hono/zod-openapi';
+import { ATTEMPT_OUTCOMES, DELIVERY_OUTCOMES, EVENT_STATUSES } from '../db/schema';
+
+// The ops API's request and response shapes; they drive validation and the OpenAPI document.
+
+const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:15:00.000Z' });
+const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' });
+
+export const EventMatchQuery = z.object({
+  source: z.string().min(1).optional().openapi({ example: 'shopify' }),
+  status: z.enum(EVENT_STATUSES).optional(),
+  topic: z.string().min(1).optional().openapi({ example: 'orders/create' }),
+  webhook_id: z.string().min(1).optional(),
+  since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
+  until: isoTime.optional().openapi({ description: 'Received before this time' }),
+  q: z.string().min(1).max(200).optional().openapi({ description: 'Payload contains this text (exact, case-sensitive)' }),
+});
+
+export const ListQuery = EventMatchQuery.extend({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, 'cursor must be the next_cursor value of a previous page')
+    .optional(),
+});
+
+export const IdParam = z.object({
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
+});
+
+export const EventSummary = z
+  .object({
+    id: z.number().int(),
+    source: z.string(),
+    webhook_id: z.string(),
+    account: z.string().nullable(),
+    topic: z.string(),
+    status: z.enum(EVENT_STATUSES),
+    attempts: z.number().int(),
+    max_attempts: z.number().int(),
+    next_attempt_at: timestamp.nullable(),
+    locked_by: z.string().nullable(),
+    locked_at: timestamp.nullable(),
+    last_error: z.string().nullable(),
+    received_at: timestamp,
+    processed_at: timestamp.nullable(),
+    size_bytes: z.number().int(),
+  })
+  .openapi('EventSummary');
+
+export const EventDetail = EventSummary.extend({
+  headers: z.record(z.string(), z.string()),
+  payload: z.unknown().openapi({ description: 'Parsed JSON body with masked fields replaced; null when not JSON' }),
+  body: z.object({ encoding: z.enum(['utf8', 'base64']), data: z.string(), masked: z.boolean() }),
+  attempt_log: z.array(
+    z.object({
+      attempt: z.number().int(),
+      worker: z.string(),
+      started_at: timestamp,
+      finished_at: timestamp.nullable(),
+      duration_ms: z.number().nullable(),
+      outcome: z.enum(ATTEMPT_OUTCOMES),
+      error: z.string().nullable(),
+    }),
+  ),
+  deliveries: z.array(
+    z.object({
+      destination: z.string(),
+      attempt: z.number().int(),
+      started_at: timestamp,
+      duration_ms: z.number(),
+      outcome: z.enum(DELIVERY_OUTCOMES),
+      http_status: z.number().int().nullable(),
+      error: z.string().nullable(),
+    }),
+  ),
+}).openapi('EventDetail');
+
+export const EventPage = z.object({ events: z.array(EventSummary), next_cursor: z.string().nullable() }).openapi('EventPage');
+
+export const BulkReplayBody = z
+  .object({
+    filter: EventMatchQuery.default({}),
+    dry_run: z.boolean().default(true).openapi({ description: 'Only count (default). Send false to replay.' }),
+  })
+  .openapi('BulkReplayRequest');
+
+export const BulkReplayResult = z
+  .object({ dry_run: z.boolean(), matched: z.number().int(), replayed: z.number().int() })
+  .openapi('BulkReplayResult');
+
+export const Stats = z
+  .object({
+    window: z.object({ since: timestamp }),
+    by_status: z.record(z.string(), z.number()),
+    by_source: z.record(z.string(), z.record(z.string(), z.number())),
+    success_rate: z.number().nullable(),
+    latency_ms: z.object({ p50: z.number().nullable(), p90: z.number().nullable(), p99: z.number().nullable() }),
+    retries: z.object({ events_retried: z.number(), extra_attempts: z.number() }),
+    queue: z.object({
+      due: z.number(),
+      scheduled_retries: z.number(),
+      processing: z.number(),
+      oldest_due_age_seconds: z.number().nullable(),
+    }),
+  })
+  .openapi('Stats');
+
+export const ErrorBody = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi('Error');
+
+export const errorResponses = {
+  400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorBody } } },
+  401: { description: 'Missing or wrong ops token', content: { 'application/json': { schema: ErrorBody } } },
+} as const;

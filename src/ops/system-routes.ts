@@ -1,0 +1,51 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { Hono } from 'hono';
+import type { Database } from '../db/client';
+import { checkReadiness } from '../db/health';
+import { requireOpsToken } from './auth';
+import type { Metrics } from './metrics';
+
+const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+const SWAGGER_FILES: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+};
+
+/** Health, readiness, Prometheus metrics and the interactive API reference (served locally, no CDN). */
+export function createSystemRoutes(deps: { database: () => Database; metrics: Metrics; tokens: readonly string[] }): Hono {
+  const app = new Hono();
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const readiness = await checkReadiness(deps.database());
+    return c.json({ status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks }, readiness.ready ? 200 : 503);
+  });
+
+  app.get('/metrics', requireOpsToken(deps.tokens), async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  app.get('/api/docs', (c) =>
+    c.html(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>webhook-gateway API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAuthorization: true });</script>
+</body></html>`),
+  );
+  app.get('/api/docs/assets/:file', async (c) => {
+    const file = c.req.param('file');
+    const type = SWAGGER_FILES[file];
+    if (!type) return c.json({ error: { code: 'not_found', message: `No asset ${file}` } }, 404);
+    return c.body(await readFile(join(SWAGGER_DIR, file)), 200, {
+      'content-type': type,
+      'cache-control': 'public, max-age=86400',
+    });
+  });
+
+  return app;
+}

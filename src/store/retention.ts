@@ -1,0 +1,36 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+
+/**
+ * Deletes finished events past their retention, in batches so no statement holds locks for long.
+ * Only `completed` and `failed` rows are candidates — never one that is due or being processed —
+ * and `processed_at` (not received_at) is the clock, so a replayed event gets its full retention
+ * again. Attempt and delivery logs go with their event (on delete cascade).
+ */
+export function createRetention({ rows }: Database) {
+  async function deleteBatch(status: 'completed' | 'failed', olderThanDays: number, batchSize: number): Promise<number> {
+    const deleted = await rows(sql`
+      delete from webhook_events where id in (
+        select id from webhook_events
+        where status = ${status} and processed_at < now() - make_interval(days => ${olderThanDays})
+        limit ${batchSize}
+        for update skip locked
+      ) returning id`);
+    return deleted.length;
+  }
+
+  return {
+    /** Runs batches until nothing is left to delete; returns how many rows went, per status. */
+    async purge(options: { completedDays: number; failedDays: number; batchSize: number }) {
+      const result = { completed: 0, failed: 0 };
+      for (const [status, days] of [['completed', options.completedDays], ['failed', options.failedDays]] as const) {
+        for (;;) {
+          const n = await deleteBatch(status, days, options.batchSize);
+          result[status] += n;
+          if (n < options.batchSize) break;
+        }
+      }
+      return result;
+    },
+  };
+}

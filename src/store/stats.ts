@@ -1,0 +1,76 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+
+export interface Stats {
+  window: { since: string };
+  by_status: Record<string, number>;
+  by_source: Record<string, Record<string, number>>;
+  success_rate: number | null;
+  latency_ms: { p50: number | null; p90: number | null; p99: number | null };
+  retries: { events_retried: number; extra_attempts: number };
+  queue: { due: number; scheduled_retries: number; processing: number; oldest_due_age_seconds: number | null };
+}
+
+/** Operational figures for the ops API and the UI; one round trip per question, all on indexes or the window. */
+export function createStatsQueries({ rows }: Database) {
+  return {
+    async stats(since: Date): Promise<Stats> {
+      const [counts, [summary], [queue]] = await Promise.all([
+        rows<{ source: string; status: string; n: number }>(sql`
+          select source, status, count(*)::int as n from webhook_events
+          where received_at >= ${since.toISOString()}::timestamptz
+          group by source, status`),
+        rows<{ completed: number; failed: number; p50: number | null; p90: number | null; p99: number | null; retried: number; extra: number }>(sql`
+          select count(*) filter (where status = 'completed')::int as completed,
+                 count(*) filter (where status = 'failed')::int as failed,
+                 percentile_cont(0.5) within group (order by extract(epoch from processed_at - received_at) * 1000)
+                   filter (where status = 'completed') as p50,
+                 percentile_cont(0.9) within group (order by extract(epoch from processed_at - received_at) * 1000)
+                   filter (where status = 'completed') as p90,
+                 percentile_cont(0.99) within group (order by extract(epoch from processed_at - received_at) * 1000)
+                   filter (where status = 'completed') as p99,
+                 count(*) filter (where attempts > 1)::int as retried,
+                 coalesce(sum(greatest(attempts - 1, 0)), 0)::int as extra
+          from webhook_events where received_at >= ${since.toISOString()}::timestamptz`),
+        rows<{ due: number; scheduled: number; processing: number; oldest: number | null }>(sql`
+          select count(*) filter (where status = 'received' and next_attempt_at <= now())::int as due,
+                 count(*) filter (where status = 'received' and next_attempt_at > now())::int as scheduled,
+                 count(*) filter (where status = 'processing')::int as processing,
+                 extract(epoch from now() - min(next_attempt_at) filter (where status = 'received' and next_attempt_at <= now()))::float8 as oldest
+          from webhook_events where status in ('received', 'processing')`),
+      ]);
+      const byStatus: Record<string, number> = { received: 0, processing: 0, completed: 0, failed: 0 };
+      const bySource: Record<string, Record<string, number>> = {};
+      for (const { source, status, n } of counts) {
+        byStatus[status] = (byStatus[status] ?? 0) + n;
+        (bySource[source] ??= {})[status] = n;
+      }
+      const finished = summary!.completed + summary!.failed;
+      const round = (v: number | null) => (v === null ? null : Math.round(Number(v) * 10) / 10);
+      return {
+        window: { since: since.toISOString() },
+        by_status: byStatus,
+        by_source: bySource,
+        success_rate: finished === 0 ? null : summary!.completed / finished,
+        latency_ms: { p50: round(summary!.p50), p90: round(summary!.p90), p99: round(summary!.p99) },
+        retries: { events_retried: summary!.retried, extra_attempts: summary!.extra },
+        queue: {
+          due: queue!.due,
+          scheduled_retries: queue!.scheduled,
+          processing: queue!.processing,
+          oldest_due_age_seconds: queue!.oldest === null ? null : Math.round(Number(queue!.oldest) * 10) / 10,
+        },
+      };
+    },
+
+    /** Due events and the age of the oldest, for the metrics gauges. */
+    async queueDepth(): Promise<{ due: number; oldestSeconds: number }> {
+      const [row] = await rows<{ due: number; oldest: number | null }>(sql`
+        select count(*)::int as due, extract(epoch from now() - min(next_attempt_at))::float8 as oldest
+        from webhook_events where status = 'received' and next_attempt_at <= now()`);
+      return { due: row!.due, oldestSeconds: Number(row!.oldest ?? 0) };
+    },
+  };
+}
+
+export type StatsQueries = ReturnType<typeof createStatsQueries>;
