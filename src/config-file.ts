@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { processingShape, toProcessingConfig, type ProcessingConfig } from './config-processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../providers';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
@@ -17,6 +18,8 @@ export interface SourceConfig {
   readonly secrets: readonly SourceSecret[];
   /** The provider's own options, as parsed by its module (snake_case keys, defaults applied). */
   readonly options: Readonly<Record<string, unknown>>;
+  /** Destinations, retry policy, payload schemas and masking (see src/config-processing.ts). */
+  readonly processing: ProcessingConfig;
 }
 
 /** A problem with the file: its path, format or content. The message names the file and the field. */
@@ -61,6 +64,7 @@ function sourcesFileSchema(env: Env) {
       .transform(({ value, not_after }): SourceSecret => (not_after ? { value, notAfter: new Date(not_after) } : { value })),
   );
   const base = {
+    ...processingShape(secretText),
     name: z.string().regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
     secrets: z.array(secret).min(1, 'list at least one secret'),
   };
@@ -100,12 +104,10 @@ export function parseSourcesDocument(document: unknown, env: Env): SourceConfig[
     throw new SourcesFileError(problems.join('; '));
   }
   return parsed.data.sources.map((raw) => {
-    const { name, provider, secrets, ...options } = raw as Record<string, unknown> & {
-      name: string;
-      provider: ProviderName;
-      secrets: SourceSecret[];
-    };
-    return { name, provider, secrets, options };
+    const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, ...options } =
+      raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
+    const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path });
+    return { name, provider, secrets, options, processing };
   });
 }
 

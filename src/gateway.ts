@@ -27,6 +27,7 @@ import { HandlerRegistry, type EventHandler } from './worker/handlers';
 import { SchemaRegistry } from './worker/validation';
 import { listenForEvents } from './worker/notifications';
 import { createQueue } from './worker/queue-sql';
+import type { BackoffPolicy } from './worker/backoff';
 import { createWorker } from './worker/worker';
 
 export type Role = 'web' | 'worker' | 'all';
@@ -55,7 +56,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let ownsDatabase = false;
   let unlisten: (() => Promise<void>) | undefined;
   let retentionTask: ScheduledTask | undefined;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
   const lazyDeliveryLog: DeliveryLog = {
@@ -113,6 +114,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const store = createEventStore(database);
       const systemLog = createSystemLog(database);
       if (!handlers.resolve('keycloak', '*')) handlers.on('keycloak', '*', keycloakAuditHandler(systemLog));
+      const processing = applyProcessingConfig(config, gateway);
 
       if (role !== 'web') {
         worker = createWorker({
@@ -125,6 +127,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           concurrency: config.worker.concurrency,
           leaseSeconds: config.worker.leaseSeconds,
           backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
+          backoffFor: processing.backoffFor,
           onAttempt: (event, outcome, seconds) => metrics.attempt(event.source, outcome, seconds),
           onLeasesRecovered: (count) => metrics.leaseRecovered(count),
         });
@@ -139,6 +142,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         stats,
         tokens: config.opsTokens,
         maxAttempts: config.worker.maxAttempts,
+        maskFor: processing.maskFor,
         onReplayed: wake,
       });
       describeOpenApi(opsRoutes);
@@ -155,6 +159,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             maxBodyBytes: config.maxBodyBytes,
             maxAttempts: config.worker.maxAttempts,
             onAccepted: wake,
+            onAnswered: metrics.ingest,
           }),
           opsRoutes,
         ],
@@ -211,3 +216,36 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 }
 
 export type Gateway = ReturnType<typeof createGateway>;
+
+/**
+ * Turns the config file's per-source processing keys into registrations: destinations become the
+ * forwarding handler, JSON Schemas payload checks; retry and mask become lookups for the worker
+ * and the ops API.
+ */
+function applyProcessingConfig(config: GatewayConfig, gateway: Gateway) {
+  const backoff = new Map<string, BackoffPolicy>();
+  const masks = new Map<string, readonly string[]>();
+  for (const source of config.sources) {
+    const p = source.processing;
+    if (p.destinations.length > 0) {
+      gateway.forward(source.name, {
+        destinations: p.destinations,
+        provider: source.provider,
+        aggregateIdPath: p.aggregateIdPath,
+        tenantContext: p.tenantContext,
+      });
+    }
+    for (const [topic, schema] of Object.entries(p.schemas)) gateway.validate(source.name, topic, schema);
+    if (p.mask.length > 0) masks.set(source.name, p.mask);
+    if (p.retry?.baseMs || p.retry?.maxMs) {
+      backoff.set(source.name, {
+        baseMs: p.retry.baseMs ?? config.worker.retryBaseMs,
+        maxMs: p.retry.maxMs ?? config.worker.retryMaxMs,
+      });
+    }
+  }
+  return {
+    backoffFor: (source: string) => backoff.get(source),
+    maskFor: (source: string) => masks.get(source) ?? [],
+  };
+}

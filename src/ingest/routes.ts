@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { InboundRequest } from '../../providers';
@@ -14,7 +14,11 @@ export interface IngestDeps {
   maxAttempts: number;
   /** Called after an event is committed, to wake the worker. */
   onAccepted?: (id: number) => void;
+  /** Observes every answer (metrics): outcome, rejection code, seconds from request to answer. */
+  onAnswered?: (source: string, outcome: IngestOutcome, reason: string, seconds: number) => void;
 }
+
+export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected';
 
 /**
  * Ingest routes: raw body → verify → identify → insert … on conflict do nothing → 200.
@@ -31,8 +35,9 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
 
   for (const source of deps.sources) {
     const handle = ingestHandler(source, deps);
+    const observe = observeAnswer(source.name, deps);
     for (const path of source.paths) {
-      app.post(path, limit, handle);
+      app.post(path, observe, limit, handle);
       app.all(path, (c) =>
         c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
           allow: 'POST',
@@ -41,6 +46,21 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
     }
   }
   return app;
+}
+
+/** Reports each answer's outcome: errors thrown further down surface as c.error after next(). */
+function observeAnswer(source: string, deps: IngestDeps): MiddlewareHandler {
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    if (!deps.onAnswered) return;
+    const seconds = (performance.now() - started) / 1000;
+    if (c.error) {
+      deps.onAnswered(source, 'rejected', c.error instanceof GatewayError ? c.error.code : 'internal_error', seconds);
+    } else {
+      deps.onAnswered(source, c.get('ingestOutcome') ?? 'accepted', 'ok', seconds);
+    }
+  };
 }
 
 function ingestHandler(source: PushSource, deps: IngestDeps) {
@@ -79,7 +99,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
         account: identity.account,
         body: rawBody,
         headers: kept,
-        maxAttempts: deps.maxAttempts,
+        maxAttempts: source.maxAttempts ?? deps.maxAttempts,
         nonce: verification.nonce?.value,
       });
     } catch (err) {
@@ -92,9 +112,11 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
     if (result.status === 'accepted') {
       deps.logger.info({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
       deps.onAccepted?.(result.id);
+      c.set('ingestOutcome', 'accepted');
       return c.json({ status: 'accepted', id: result.id });
     }
     deps.logger.info({ source: source.name, webhookId: identity.webhookId }, 'duplicate acknowledged');
+    c.set('ingestOutcome', 'duplicate');
     return c.json({ status: 'duplicate' });
   };
 }
@@ -117,4 +139,10 @@ function usableSecrets(source: PushSource, logger: Logger): string[] {
     throw unauthorized('secrets_expired', `Every secret of source ${source.name} is past its not_after; sign with a current secret`);
   }
   return usable;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    ingestOutcome: 'accepted' | 'duplicate';
+  }
 }

@@ -11,6 +11,8 @@ export interface PushSource {
   secrets: readonly SourceSecret[];
   /** Route paths (Hono syntax); a trailing `/*` passes the rest of the path as subPath. */
   paths: readonly string[];
+  /** Attempts stored with each new event; the gateway-wide MAX_ATTEMPTS when unset. */
+  maxAttempts?: number;
 }
 
 /** The sources configured by environment variables, with the paths documented before config files existed. */
@@ -51,6 +53,7 @@ export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
       provider: module.create({ ...source.options }),
       secrets: source.secrets,
       paths: pathsFor(source.name, module, extraPaths(source.name)),
+      maxAttempts: source.processing.retry?.maxAttempts,
     };
   });
   return [...fromEnv, ...fromFile];

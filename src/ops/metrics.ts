@@ -1,12 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StatsQueries } from '../store/stats';
 
 /**
  * Prometheus metrics (prom-client). One registry per gateway, so several gateways in one process
  * (tests, embedding) never share counters. Labels are bounded: configured source names, outcomes
  * and error codes only.
  */
-export function createMetrics(options: { stats?: StatsQueries } = {}) {
+export function createMetrics(options: { queueDepth?: () => Promise<{ due: number; oldestSeconds: number }> } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'webhook_gateway_' });
 
@@ -47,11 +46,11 @@ export function createMetrics(options: { stats?: StatsQueries } = {}) {
     help: 'Claims taken back from workers that stopped extending their lease',
     registers: [registry],
   });
-  if (options.stats) {
-    const stats = options.stats;
+  if (options.queueDepth) {
+    const queueDepth = options.queueDepth;
     let last: Promise<{ due: number; oldestSeconds: number }> | undefined;
     // Both gauges come from one query per scrape.
-    const depth = () => (last ??= stats.queueDepth().finally(() => setTimeout(() => (last = undefined), 100)));
+    const depth = () => (last ??= queueDepth().finally(() => setTimeout(() => (last = undefined), 100)));
     new Gauge({
       name: 'webhook_gateway_queue_depth',
       help: 'Events due for processing now',

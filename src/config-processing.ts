@@ -1,0 +1,82 @@
+import { z } from 'zod';
+
+/** What a source does with its events after they are stored (config-file keys beside the provider's). */
+export interface ProcessingConfig {
+  destinations: { name: string; url: string; secret: string; timeoutMs: number; headers?: Record<string, string> }[];
+  retry?: { maxAttempts?: number; baseMs?: number; maxMs?: number };
+  /** Topic ('*' for any) → payload schema, converted from JSON Schema. */
+  schemas: Record<string, z.ZodType>;
+  mask: string[];
+  tenantContext?: Record<string, unknown>;
+  aggregateIdPath?: string;
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const MASK_PATH = /^(?:[^.\s]+)(?:\.[^.\s]+)*$/;
+
+/**
+ * The processing keys of a source, in snake_case like the rest of the file. `secretText` resolves
+ * `env:VAR` exactly as source secrets do. JSON Schemas are turned into zod schemas at start-up, so a
+ * schema that cannot be used stops the gateway instead of failing events later.
+ */
+export function processingShape(secretText: z.ZodType<string, string>) {
+  const destination = z.strictObject({
+    name: z.string().regex(NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_"'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    secret: secretText.refine(
+      (s) => /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(s),
+      'must be a Standard Webhooks secret: whsec_ followed by base64 (at least 12 bytes)',
+    ),
+    timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
+  });
+  const jsonSchema = z.record(z.string(), z.unknown()).transform((schema, ctx) => {
+    try {
+      return z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${err instanceof Error ? err.message : String(err)}` });
+      return z.NEVER;
+    }
+  });
+  return {
+    destinations: z
+      .array(destination)
+      .default([])
+      .refine((list) => new Set(list.map((d) => d.name)).size === list.length, 'destination names must be unique'),
+    retry: z
+      .strictObject({
+        max_attempts: z.number().int().min(1).max(100).optional(),
+        base_ms: z.number().int().min(1).optional(),
+        max_ms: z.number().int().min(1).optional(),
+      })
+      .optional(),
+    schemas: z.record(z.string().min(1), jsonSchema).default({}),
+    mask: z.array(z.string().regex(MASK_PATH, 'must be a dotted path like customer.email or items.*.price')).default([]),
+    tenant_context: z.record(z.string(), z.unknown()).optional(),
+    aggregate_id_path: z.string().regex(MASK_PATH, 'must be a dotted path like data.object.id').optional(),
+  };
+}
+
+export const PROCESSING_KEYS = ['destinations', 'retry', 'schemas', 'mask', 'tenant_context', 'aggregate_id_path'] as const;
+
+type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
+
+/** Splits the parsed processing keys off a source and converts them to their runtime form. */
+export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
+  const p = parsed as {
+    destinations: { name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string> }[];
+    retry?: { max_attempts?: number; base_ms?: number; max_ms?: number };
+    schemas: Record<string, z.ZodType>;
+    mask: string[];
+    tenant_context?: Record<string, unknown>;
+    aggregate_id_path?: string;
+  };
+  return {
+    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers })),
+    retry: p.retry && { maxAttempts: p.retry.max_attempts, baseMs: p.retry.base_ms, maxMs: p.retry.max_ms },
+    schemas: p.schemas,
+    mask: p.mask,
+    tenantContext: p.tenant_context,
+    aggregateIdPath: p.aggregate_id_path,
+  };
+}
