@@ -32,6 +32,15 @@ describe('GATEWAY_CONFIG file', () => {
     expect(loadConfig({ SHOPIFY_WEBHOOK_SECRET: 's' }).sources).toEqual([]);
   });
 
+  const noProcessing = {
+    destinations: [],
+    retry: undefined,
+    schemas: {},
+    mask: [],
+    tenantContext: undefined,
+    aggregateIdPath: undefined,
+  };
+
   it('a JSON file gives validated sources with defaults, env: secrets resolved and not_after parsed', () => {
     const { sources } = load(
       {
@@ -52,8 +61,9 @@ describe('GATEWAY_CONFIG file', () => {
         provider: 'stripe',
         secrets: [{ value: 'whsec_from_env' }, { value: 'whsec_previous', notAfter: new Date('2026-03-01T00:00:00Z') }],
         options: { tolerance_seconds: 300 },
+        processing: noProcessing,
       },
-      { name: 'hooks', provider: 'github', secrets: [{ value: 'literal-secret' }], options: {} },
+      { name: 'hooks', provider: 'github', secrets: [{ value: 'literal-secret' }], options: {}, processing: noProcessing },
     ]);
   });
 
