@@ -104,9 +104,9 @@ export function parseSourcesDocument(document: unknown, env: Env): SourceConfig[
     throw new SourcesFileError(problems.join('; '));
   }
   return parsed.data.sources.map((raw) => {
-    const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, ...options } =
+    const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ...options } =
       raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
-    const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path });
+    const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit });
     return { name, provider, secrets, options, processing };
   });
 }

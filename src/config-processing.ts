@@ -9,6 +9,8 @@ export interface ProcessingConfig {
   mask: string[];
   tenantContext?: Record<string, unknown>;
   aggregateIdPath?: string;
+  /** Ingest rate limit for this source (overrides RATE_LIMIT_PER_SECOND). */
+  rateLimit?: { perSecond: number; burst: number };
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -54,10 +56,21 @@ export function processingShape(secretText: z.ZodType<string, string>) {
     mask: z.array(z.string().regex(MASK_PATH, 'must be a dotted path like customer.email or items.*.price')).default([]),
     tenant_context: z.record(z.string(), z.unknown()).optional(),
     aggregate_id_path: z.string().regex(MASK_PATH, 'must be a dotted path like data.object.id').optional(),
+    rate_limit: z
+      .strictObject({ per_second: z.number().positive(), burst: z.number().int().min(1).optional() })
+      .optional(),
   };
 }
 
-export const PROCESSING_KEYS = ['destinations', 'retry', 'schemas', 'mask', 'tenant_context', 'aggregate_id_path'] as const;
+export const PROCESSING_KEYS = [
+  'destinations',
+  'retry',
+  'schemas',
+  'mask',
+  'tenant_context',
+  'aggregate_id_path',
+  'rate_limit',
+] as const;
 
 type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
 
@@ -70,6 +83,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     mask: string[];
     tenant_context?: Record<string, unknown>;
     aggregate_id_path?: string;
+    rate_limit?: { per_second: number; burst?: number };
   };
   return {
     destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers })),
@@ -78,5 +92,9 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     mask: p.mask,
     tenantContext: p.tenant_context,
     aggregateIdPath: p.aggregate_id_path,
+    rateLimit: p.rate_limit && {
+      perSecond: p.rate_limit.per_second,
+      burst: p.rate_limit.burst ?? Math.max(1, Math.ceil(p.rate_limit.per_second)),
+    },
   };
 }

@@ -41,6 +41,10 @@ const envSchema = z.object({
   RETRY_BASE_MS: positiveInt(5_000),
   RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  HEADERS_TIMEOUT_MS: positiveInt(10_000),
   RETENTION_COMPLETED_DAYS: positiveInt(30),
   RETENTION_FAILED_DAYS: positiveInt(90),
   RETENTION_CRON: z
@@ -72,6 +76,10 @@ export interface GatewayConfig {
   };
   shutdownTimeoutMs: number;
   retention: { completedDays: number; failedDays: number; cron: string; batchSize: number };
+  /** Default per-source ingest rate limit (per process); undefined = unlimited. */
+  rateLimit?: { perSecond: number; burst: number };
+  /** Slow-client protection: whole request, and headers alone. */
+  timeouts: { requestMs: number; headersMs: number };
 }
 
 export class ConfigError extends Error {
@@ -123,6 +131,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       retryMaxMs: e.RETRY_MAX_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    rateLimit:
+      e.RATE_LIMIT_PER_SECOND > 0
+        ? { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST || Math.ceil(e.RATE_LIMIT_PER_SECOND) }
+        : undefined,
+    timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS },
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -143,6 +156,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     opsTokens: (overrides.opsTokens as string[] | undefined) ?? base.opsTokens,
     worker: { ...base.worker, ...overrides.worker },
     retention: { ...base.retention, ...overrides.retention },
+    timeouts: { ...base.timeouts, ...overrides.timeouts },
   } as GatewayConfig;
 }
 

@@ -175,8 +175,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       let port: number | undefined;
       if (role !== 'worker') {
         port = await new Promise<number>((resolve, reject) => {
-          server = serve({ fetch: app!.fetch, port: config.port, hostname: config.host }, (info) =>
-            resolve(info.port),
+          server = serve(
+            {
+              fetch: app!.fetch,
+              port: config.port,
+              hostname: config.host,
+              // Slow-loris protection: a client gets this long for its headers, and for the whole request.
+              serverOptions: {
+                headersTimeout: config.timeouts.headersMs,
+                requestTimeout: config.timeouts.requestMs,
+                // How often Node checks those timeouts (default 30 s, far too lax for slow-loris).
+                connectionsCheckingInterval: Math.min(1000, config.timeouts.headersMs),
+              },
+            },
+            (info) => resolve(info.port),
           );
           server.once('error', reject);
         });

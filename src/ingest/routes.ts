@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { InboundRequest } from '../../providers';
 import { GatewayError, databaseUnavailable, unauthorized } from '../errors';
 import type { EventStore } from '../store/events';
+import { checkIdentity } from './identity-limits';
+import { rateLimit } from './rate-limit';
 import type { PushSource } from './sources';
 
 export interface IngestDeps {
@@ -36,8 +38,9 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
   for (const source of deps.sources) {
     const handle = ingestHandler(source, deps);
     const observe = observeAnswer(source.name, deps);
+    const limits: MiddlewareHandler[] = source.rateLimit ? [rateLimit(source.name, source.rateLimit)] : [];
     for (const path of source.paths) {
-      app.post(path, observe, limit, handle);
+      app.post(path, observe, ...limits, limit, handle);
       app.all(path, (c) =>
         c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
           allow: 'POST',
@@ -86,6 +89,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
 
     const verification = source.provider.verify(request, secrets);
     const identity = source.provider.identify(request, verification);
+    checkIdentity(identity);
 
     const kept = Object.fromEntries(
       source.provider.keptHeaders.filter((name) => headers[name] !== undefined).map((name) => [name, headers[name]!]),
@@ -110,12 +114,12 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
       throw unauthorized('nonce_replayed', `Nonce in ${verification.nonce!.header} was already used; every delivery needs a fresh nonce`);
     }
     if (result.status === 'accepted') {
-      deps.logger.info({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
+      deps.logger.debug({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
       deps.onAccepted?.(result.id);
       c.set('ingestOutcome', 'accepted');
       return c.json({ status: 'accepted', id: result.id });
     }
-    deps.logger.info({ source: source.name, webhookId: identity.webhookId }, 'duplicate acknowledged');
+    deps.logger.debug({ source: source.name, webhookId: identity.webhookId }, 'duplicate acknowledged');
     c.set('ingestOutcome', 'duplicate');
     return c.json({ status: 'duplicate' });
   };

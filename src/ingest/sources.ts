@@ -1,6 +1,7 @@
 import { providerModules, type ProviderModule, type PushProvider } from '../../providers';
 import type { SourceSecret } from '../config-file';
 import type { GatewayConfig } from '../config';
+import type { RateLimit } from './rate-limit';
 
 /** A configured push source: what is mounted where, verified with which secrets. */
 export interface PushSource {
@@ -13,6 +14,8 @@ export interface PushSource {
   paths: readonly string[];
   /** Attempts stored with each new event; the gateway-wide MAX_ATTEMPTS when unset. */
   maxAttempts?: number;
+  /** Requests per second this process accepts for the source (429 above it); unset = unlimited. */
+  rateLimit?: RateLimit;
 }
 
 /** The sources configured by environment variables, with the paths documented before config files existed. */
@@ -44,6 +47,7 @@ export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
       provider: module.create(module.options.parse({})),
       secrets: config.secrets[name].map((value) => ({ value })),
       paths: pathsFor(name, module, extraPaths(name)),
+      rateLimit: config.rateLimit,
     };
   });
   const fromFile = config.sources.map((source) => {
@@ -54,6 +58,7 @@ export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
       secrets: source.secrets,
       paths: pathsFor(source.name, module, extraPaths(source.name)),
       maxAttempts: source.processing.retry?.maxAttempts,
+      rateLimit: source.processing.rateLimit ?? config.rateLimit,
     };
   });
   return [...fromEnv, ...fromFile];
