@@ -3,8 +3,18 @@ import type { Logger } from 'pino';
 import { GatewayError } from './errors';
 
 /** The HTTP shell: the mounted route groups, and JSON errors for everything. */
-export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[] }): Hono {
+export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[]; isStopping?: () => boolean }): Hono {
   const app = new Hono();
+
+  // While shutting down, every answer asks the client to close its keep-alive connection, so
+  // the server can finish: a busy keep-alive connection would otherwise never become idle.
+  if (deps.isStopping) {
+    const isStopping = deps.isStopping;
+    app.use(async (c, next) => {
+      await next();
+      if (isStopping()) c.header('connection', 'close');
+    });
+  }
 
   for (const routes of deps.routes) app.route('/', routes);
 

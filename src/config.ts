@@ -22,6 +22,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   DB_POOL_SIZE: positiveInt(10),
   DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
+  DB_WRITE_TIMEOUT_MS: positiveInt(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   SHOPIFY_WEBHOOK_SECRET: secretList,
@@ -58,7 +59,7 @@ export type Env = z.infer<typeof envSchema>;
 export interface GatewayConfig {
   port: number;
   host: string;
-  database: { url?: string; dataDir: string; poolSize: number; connectTimeoutSeconds: number };
+  database: { url?: string; dataDir: string; poolSize: number; connectTimeoutSeconds: number; writeTimeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
   maxBodyBytes: number;
   secrets: { shopify: string[]; easypost: string[]; keycloak: string[] };
@@ -111,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       dataDir: e.DATA_DIR,
       poolSize: e.DB_POOL_SIZE,
       connectTimeoutSeconds: e.DB_CONNECT_TIMEOUT_SECONDS,
+      writeTimeoutMs: e.DB_WRITE_TIMEOUT_MS,
     },
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -42,6 +42,9 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     // Fail fast when the server is gone so ingest can answer 503 instead of hanging.
     connect_timeout: options.connectTimeoutSeconds ?? 5,
     idle_timeout: 60,
+    // postgres.js's default reconnect backoff grows to 20 s; after an outage that left the gateway
+    // answering 503 for tens of seconds after the database was back. Capped at 1 s (with jitter).
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1) * (0.5 + Math.random() / 2),
     onnotice: () => {},
     connection: { application_name: 'webhook-gateway' },
   });

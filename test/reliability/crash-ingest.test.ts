@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/client';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { waitFor } from '../helpers/gateway';
+import {
+  RELIABILITY_SECRETS,
+  missing,
+  recordSummary,
+  resendUntilAcknowledged,
+  runLoad,
+  secretsInOutput,
+  serverUrl,
+  shopifyDelivery,
+  shopifyWebhookId,
+  sleep,
+  startGatewayProcess,
+  tally,
+  type GatewayProcess,
+} from './harness';
+
+describe('kill -9 of the gateway during ingest', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+  let gateway: GatewayProcess | undefined;
+  beforeAll(async () => {
+    process.env.TEST_DATABASE_URL ??= serverUrl();
+    testDb = await createTestDatabase('postgres');
+    db = await testDb.open();
+  });
+  afterAll(async () => {
+    gateway?.child.kill('SIGKILL');
+    await testDb?.drop();
+  });
+
+  it('every acknowledged request is stored exactly once; every failed one can be resent and is stored once', async () => {
+    const env = { DATABASE_URL: testDb.url!, SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify, OPS_API_TOKEN: RELIABILITY_SECRETS.ops };
+    gateway = await startGatewayProcess(env);
+    const port = gateway.port;
+    const baseUrl = gateway.url;
+    let done = false;
+    const load = runLoad({
+      concurrency: 16,
+      maxRequests: 20_000,
+      keyPrefix: 'ingest',
+      until: () => done,
+      timeoutMs: 5_000,
+      request: (key) => shopifyDelivery(baseUrl, key),
+    });
+
+    // Three SIGKILLs at random moments under load, each followed by a restart on the same port.
+    let kills = 0;
+    for (let i = 0; i < 3; i++) {
+      await sleep(800 + Math.random() * 1200);
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+      kills += 1;
+      gateway = await startGatewayProcess(env, { port });
+    }
+    await sleep(1000);
+    done = true;
+    const result = await load;
+    expect(kills).toBe(3);
+    expect(result.failed.size).toBeGreaterThan(0); // the kills really cut requests off
+    expect(result.acknowledged.size).toBeGreaterThan(100);
+
+    const lostAfterCrashes = await missing(db.sql!, 'shopify', [...result.acknowledged].map(shopifyWebhookId));
+    const unresendable = await resendUntilAcknowledged(baseUrl, result.failed);
+    await waitFor(async () => (await tally(db.sql!, 'shopify')).stuck === 0, 60_000, 'processing to finish').catch(() => {});
+    const counts = await tally(db.sql!, 'shopify');
+    recordSummary({
+      scenario: 'kill -9 gateway under ingest load',
+      faults: kills,
+      sent: result.sent,
+      acknowledged: result.acknowledged.size,
+      stored: counts.stored,
+      lost: lostAfterCrashes.length,
+      duplicates: counts.duplicates,
+      stuck: counts.stuck,
+    });
+    expect(lostAfterCrashes).toEqual([]);
+    expect(unresendable).toEqual([]);
+    // Everything sent is now stored, once: acknowledged ones plus the resent failures.
+    expect(counts.stored).toBe(new Set([...result.acknowledged, ...result.failed]).size);
+    expect(counts.duplicates).toBe(0);
+    expect(counts.stuck).toBe(0);
+    expect(secretsInOutput(Object.values(RELIABILITY_SECRETS))).toEqual([]);
+  });
+});
