@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { processingShape, toProcessingConfig, type ProcessingConfig } from './config-processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../providers';
+import { pollSourcesSchema, type PollSourceOptions } from './poll/config';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
 export interface SourceSecret {
@@ -83,7 +84,7 @@ function sourcesFileSchema(env: Env) {
     });
   });
   return z
-    .strictObject({ sources: z.array(source) })
+    .strictObject({ sources: z.array(source).default([]), polls: pollSourcesSchema(env).default([]) })
     .superRefine((file, ctx) => {
       const seen = new Set<string>();
       file.sources.forEach((s, index) => {
@@ -93,26 +94,44 @@ function sourcesFileSchema(env: Env) {
         }
         seen.add(name);
       });
+      // Poll and push sources share webhook_events.source: one name, one source.
+      for (const name of ['shopify', 'easypost', 'keycloak']) seen.add(name);
+      file.polls.forEach((poll, index) => {
+        if (seen.has(poll.name)) {
+          ctx.addIssue({ code: 'custom', path: ['polls', index, 'name'], message: `"${poll.name}" is already a push source; give the poll source its own name` });
+        }
+      });
     });
 }
 
 /** Validates a parsed sources document (the file's content as a value) and resolves env: secrets. */
 export function parseSourcesDocument(document: unknown, env: Env): SourceConfig[] {
+  return parseGatewayDocument(document, env).sources;
+}
+
+/** The whole file: push `sources` and pull `polls`. */
+export function parseGatewayDocument(document: unknown, env: Env): { sources: SourceConfig[]; polls: PollSourceOptions[] } {
   const parsed = sourcesFileSchema(env).safeParse(document);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${describePath(issue.path, document)}: ${issue.message}`);
     throw new SourcesFileError(problems.join('; '));
   }
-  return parsed.data.sources.map((raw) => {
+  const sources = parsed.data.sources.map((raw): SourceConfig => {
     const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ...options } =
       raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
     const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit });
     return { name, provider, secrets, options, processing };
   });
+  return { sources, polls: parsed.data.polls };
+}
+
+/** Reads and validates the GATEWAY_CONFIG file's push sources. */
+export function loadSourcesFile(path: string, env: Env): SourceConfig[] {
+  return loadGatewayFile(path, env).sources;
 }
 
 /** Reads and validates the GATEWAY_CONFIG file (.json, .yaml or .yml). */
-export function loadSourcesFile(path: string, env: Env): SourceConfig[] {
+export function loadGatewayFile(path: string, env: Env): { sources: SourceConfig[]; polls: PollSourceOptions[] } {
   const format = { '.json': 'JSON', '.yaml': 'YAML', '.yml': 'YAML' }[extname(path).toLowerCase()];
   if (!format) throw new SourcesFileError(`${path} must be a .json, .yaml or .yml file`);
   let text: string;
@@ -128,7 +147,7 @@ export function loadSourcesFile(path: string, env: Env): SourceConfig[] {
     throw new SourcesFileError(`${path} is not valid ${format}: ${err instanceof Error ? err.message : String(err)}`);
   }
   try {
-    return parseSourcesDocument(document, env);
+    return parseGatewayDocument(document, env);
   } catch (err) {
     if (err instanceof SourcesFileError) throw new SourcesFileError(`${path}: ${err.message}`);
     throw err;

@@ -1,6 +1,7 @@
+import type { PollSourceOptions } from './poll/config';
 import cron from 'node-cron';
 import { z } from 'zod';
-import { loadSourcesFile, SourcesFileError, type SourceConfig } from './config-file';
+import { loadGatewayFile, SourcesFileError, type SourceConfig } from './config-file';
 
 /** A comma-separated list of secrets (several are allowed during rotation); blanks are dropped. */
 const secretList = z
@@ -65,6 +66,8 @@ export interface GatewayConfig {
   secrets: { shopify: string[]; easypost: string[]; keycloak: string[] };
   /** Sources from the GATEWAY_CONFIG file (empty without one); a name used here replaces the env source. */
   sources: SourceConfig[];
+  /** Pull-polling sources from the GATEWAY_CONFIG file's `polls` list (empty without one). */
+  polls: PollSourceOptions[];
   opsTokens: string[];
   worker: {
     cron: string;
@@ -96,9 +99,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
   }
   const e = parsed.data;
   let sources: SourceConfig[] = [];
+  let polls: PollSourceOptions[] = [];
   if (e.GATEWAY_CONFIG) {
     try {
-      sources = loadSourcesFile(e.GATEWAY_CONFIG, env);
+      ({ sources, polls } = loadGatewayFile(e.GATEWAY_CONFIG, env));
     } catch (err) {
       if (err instanceof SourcesFileError) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${err.message}`);
       throw err;
@@ -122,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
       keycloak: e.KEYCLOAK_EVENTS_SECRET,
     },
     sources,
+    polls,
     opsTokens: e.OPS_API_TOKEN,
     worker: {
       cron: e.WORKER_CRON,

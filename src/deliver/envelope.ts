@@ -25,6 +25,8 @@ const AGGREGATE_ID_PATHS: Record<string, string[]> = {
   github: ['repository.full_name'],
   keycloak: ['userId', 'authDetails.userId'],
   'standard-webhooks': ['data.id'],
+  'sps-rest': ['purchase_orders.0.purchase_order_number'],
+  'sps-sftp': ['purchase_orders.0.purchase_order_number'],
 };
 
 /** Builds the envelope for an event. `provider` picks the default aggregate id location. */

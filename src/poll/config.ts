@@ -1,0 +1,134 @@
+import cron from 'node-cron';
+import { z } from 'zod';
+
+// Options of one poll source, as written in the GATEWAY_CONFIG file's `polls` list (snake_case,
+// like the rest of that file). The code takes the parsed, defaulted output (`PollSourceOptions`).
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** URL-safe, the same rule as push source names: it is stored as webhook_events.source. */
+const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** A secret written literally or as `env:VAR_NAME`, resolved through the env given to the loader. */
+const secret = (env: Env) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .transform((text, ctx) => {
+      const reference = ENV_REFERENCE.exec(text);
+      if (!reference) return text;
+      const value = env[reference[1]!];
+      if (!value?.trim()) {
+        ctx.addIssue({ code: 'custom', message: `environment variable ${reference[1]} is not set` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const MiB = 1024 * 1024;
+
+function commonOptions() {
+  return {
+    name: z
+      .string()
+      .regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
+    /** node-cron expression; SPS asks integrators to poll no more often than every 30 minutes. */
+    schedule: z
+      .string()
+      .default('*/30 * * * *')
+      .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
+    /** The remote folder to take files from: SPS puts files for you in out/ (testout/ while testing). */
+    directory: z
+      .string()
+      .default('out/')
+      .transform((dir) => (dir.endsWith('/') ? dir : `${dir}/`))
+      .refine(
+        (dir) => !dir.startsWith('/') && !dir.split('/').includes('..'),
+        'must be a relative folder such as "out/"',
+      ),
+    /** Only files whose name starts with this are taken (e.g. "PO" for purchase orders). */
+    entry_name_prefix: z.string().min(1).optional(),
+    /** Larger files are left on the server and reported in the run. */
+    max_file_bytes: z
+      .number()
+      .int()
+      .positive()
+      .default(5 * MiB),
+    /** Most files taken in one run; the rest wait for the next run. */
+    max_files_per_run: z.number().int().positive().max(100_000).default(1000),
+    /** Most files downloaded at once. */
+    concurrency: z.number().int().min(1).max(32).default(4),
+    /** A run that stops heart-beating for this long is considered dead and its lock can be taken over. */
+    lease_seconds: z.number().int().min(1).max(86_400).default(300),
+  };
+}
+
+/** Options of the SPS Transaction REST API (v5) source. */
+function spsRestOptions(env: Env) {
+  return z.strictObject({
+    ...commonOptions(),
+    kind: z.literal('sps-rest'),
+    base_url: z.url({ protocol: /^https?$/ }).default('https://api.spscommerce.com'),
+    token_url: z.url({ protocol: /^https?$/ }).default('https://auth.spscommerce.com/oauth/token'),
+    client_id: secret(env),
+    client_secret: secret(env),
+    /** Sent with the client-credentials request (SPS's identity provider expects it); null sends none. */
+    audience: z.string().min(1).nullable().default('api://api.spscommerce.com/'),
+    scope: z.string().min(1).optional(),
+    /** `limit` of each listing page. */
+    page_size: z.number().int().min(1).max(1000).default(100),
+    request_timeout_ms: z.number().int().positive().default(30_000),
+    /** Retries of one request after a 429, a 5xx or a network error. */
+    max_retries: z.number().int().min(0).max(10).default(4),
+    retry_base_ms: z.number().int().positive().default(1000),
+    /** Longest wait between two tries; a longer Retry-After gives up instead of waiting. */
+    retry_max_ms: z.number().int().positive().default(60_000),
+  });
+}
+
+/** Options of the SPS SFTP source: the same out/ directory convention over SFTP. */
+function spsSftpOptions(env: Env) {
+  return z
+    .strictObject({
+      ...commonOptions(),
+      kind: z.literal('sps-sftp'),
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65_535).default(22),
+      username: z.string().min(1),
+      password: secret(env).optional(),
+      /** OpenSSH or PEM private key text (use env:VAR for it). */
+      private_key: secret(env).optional(),
+      passphrase: secret(env).optional(),
+      /** `SHA256:…` as printed by `ssh-keygen -lf`; when set, any other host key is refused. */
+      host_fingerprint: z
+        .string()
+        .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be "SHA256:<base64>" as printed by ssh-keygen -lf')
+        .optional(),
+      connect_timeout_ms: z.number().int().positive().default(20_000),
+    })
+    .refine((o) => o.password || o.private_key, { message: 'set password or private_key', path: ['password'] });
+}
+
+/** The schema of one poll source; secrets written as `env:VAR` are resolved through `env`. */
+export function pollSourceSchema(env: Env = {}) {
+  return z.discriminatedUnion('kind', [spsRestOptions(env), spsSftpOptions(env)]);
+}
+
+/** The `polls` list: every source by a distinct name. */
+export function pollSourcesSchema(env: Env = {}) {
+  return z.array(pollSourceSchema(env)).superRefine((sources, ctx) => {
+    const seen = new Set<string>();
+    sources.forEach((source, index) => {
+      if (seen.has(source.name)) {
+        ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate poll source name "${source.name}"` });
+      }
+      seen.add(source.name);
+    });
+  });
+}
+
+export type PollSourceInput = z.input<ReturnType<typeof pollSourceSchema>>;
+export type PollSourceOptions = z.output<ReturnType<typeof pollSourceSchema>>;
+export type SpsRestOptions = Extract<PollSourceOptions, { kind: 'sps-rest' }>;
+export type SpsSftpOptions = Extract<PollSourceOptions, { kind: 'sps-sftp' }>;

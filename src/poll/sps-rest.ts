@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import type { SpsRestOptions } from './config';
+import { discard, fetchWithRetry, HttpRetryError, type RetryPolicy } from './http-retry';
+import { createTokenCache } from './oauth-token';
+import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from './source';
+
+// The SPS Commerce Transaction API (v5):
+//   GET    /transactions/v5/data/out/?limit=&cursor=   → { results: [{ path, type, url }], paging: { next: { cursor } } }
+//   GET    /transactions/v5/data/{path}                 → the file
+//   DELETE /transactions/v5/data/{path}                 → acknowledge (SPS requires deleting what you took)
+// with a bearer token from a client-credentials token endpoint.
+
+const listing = z.object({
+  results: z
+    .array(
+      z.looseObject({
+        path: z.string().min(1),
+        type: z.string().optional(),
+        url: z.string().optional(),
+        size: z.number().int().nonnegative().optional(),
+      }),
+    )
+    .default([]),
+  paging: z.looseObject({ next: z.looseObject({ cursor: z.string().nullish() }).nullish() }).nullish(),
+});
+
+const DATA_PREFIX = '/transactions/v5/data/';
+
+export interface SpsRestDeps {
+  /** Injected for tests; defaults to the global fetch. */
+  fetch?: typeof fetch;
+  /** Clock of the token cache (tests move it to expire tokens). */
+  now?: () => number;
+}
+
+/** The SPS REST pull source. The token cache lives as long as the source, across runs. */
+export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps = {}): PullSource {
+  const doFetch = deps.fetch ?? fetch;
+  const retry: RetryPolicy = {
+    maxRetries: options.max_retries,
+    baseMs: options.retry_base_ms,
+    maxMs: options.retry_max_ms,
+    timeoutMs: options.request_timeout_ms,
+  };
+  const tokens = createTokenCache(
+    {
+      tokenUrl: options.token_url,
+      clientId: options.client_id,
+      clientSecret: options.client_secret,
+      audience: options.audience,
+      scope: options.scope,
+    },
+    { retry, fetch: doFetch, now: deps.now },
+  );
+  const base = options.base_url.replace(/\/+$/, '');
+  const dataUrl = (path: string) => `${base}${DATA_PREFIX}${path.split('/').map(encodeURIComponent).join('/')}`;
+
+  /**
+   * One API call with the cached token. A 401 means the token expired or was revoked early: it is
+   * dropped and the call is made once more with a fresh one.
+   */
+  async function call(method: 'GET' | 'DELETE', url: string, signal: AbortSignal, what: string): Promise<Response> {
+    for (let fresh = false; ; fresh = true) {
+      const token = await tokens.get(signal);
+      const response = await fetchWithRetry(
+        (s) =>
+          doFetch(url, {
+            method,
+            signal: s,
+            headers: { authorization: `Bearer ${token}`, 'user-agent': 'webhook-gateway' },
+          }),
+        retry,
+        signal,
+        what,
+      );
+      if (response.status !== 401 || fresh) return response;
+      discard(response);
+      tokens.invalidate(token);
+    }
+  }
+
+  const session: PullSession = {
+    async *list(signal) {
+      let cursor: string | undefined;
+      const seen = new Set<string>();
+      do {
+        const url = new URL(dataUrl(options.directory));
+        url.searchParams.set('limit', String(options.page_size));
+        if (cursor) url.searchParams.set('cursor', cursor);
+        if (options.entry_name_prefix) url.searchParams.set('entryNamePrefix', options.entry_name_prefix);
+        const response = await call('GET', url.toString(), signal, `listing ${options.directory}`);
+        if (!response.ok) throw await unexpected(response, `listing ${options.directory}`);
+        const page = listing.safeParse(await response.json().catch(() => undefined));
+        if (!page.success)
+          throw new Error(`listing ${options.directory}: the answer is not a v5 listing (results, paging)`);
+        for (const entry of page.data.results) {
+          const name = entry.path.replace(/\/+$/, '').split('/').pop() ?? entry.path;
+          if (isDirectory(entry.path, entry.type)) continue;
+          // The API may or may not filter by prefix itself; filtering here makes it certain.
+          if (options.entry_name_prefix && !name.startsWith(options.entry_name_prefix)) continue;
+          yield { path: entry.path, name, size: entry.size };
+        }
+        cursor = page.data.paging?.next?.cursor ?? undefined;
+        // A cursor handed out twice would loop forever: stop and let the next run continue.
+        if (cursor && seen.has(cursor))
+          throw new Error(`listing ${options.directory}: the API repeated cursor ${cursor}`);
+        if (cursor) seen.add(cursor);
+      } while (cursor);
+    },
+
+    async download(file, maxBytes, signal) {
+      const response = await call('GET', dataUrl(file.path), signal, `downloading ${file.path}`);
+      if (response.status === 404) {
+        discard(response);
+        throw new RemoteFileError('file_gone', `${file.path} was listed but is gone (deleted by another consumer?)`);
+      }
+      if (!response.ok) throw await unexpected(response, `downloading ${file.path}`);
+      const declared = Number(response.headers.get('content-length') ?? NaN);
+      if (declared > maxBytes) {
+        discard(response);
+        throw new FileTooLargeError(file.path, maxBytes, declared);
+      }
+      if (!response.body) return Buffer.alloc(0);
+      return readLimited(response.body, maxBytes, () => new FileTooLargeError(file.path, maxBytes));
+    },
+
+    async acknowledge(file, signal) {
+      const response = await call('DELETE', dataUrl(file.path), signal, `deleting ${file.path}`);
+      discard(response);
+      // 404: already gone (a retried DELETE that had succeeded, or a previous run): the goal is met.
+      if (!response.ok && response.status !== 404) throw await unexpected(response, `deleting ${file.path}`);
+    },
+
+    close: async () => {},
+  };
+
+  return { kind: 'sps-rest', connect: async () => session };
+}
+
+const isDirectory = (path: string, type: string | undefined) =>
+  path.endsWith('/') || (type !== undefined && /^(dir|directory|folder)$/i.test(type));
+
+/** An answer we cannot use: status and the start of the body, which SPS fills with a problem description. */
+async function unexpected(response: Response, what: string): Promise<Error> {
+  const text = await response.text().catch(() => '');
+  const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return new HttpRetryError(`${what}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ''}`, response.status);
+}

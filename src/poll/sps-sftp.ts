@@ -1,0 +1,123 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from 'pino';
+import SftpClient from 'ssh2-sftp-client';
+import type { SpsSftpOptions } from './config';
+import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from './source';
+
+/** `SHA256:<base64, no padding>` of a raw SSH host key, as `ssh-keygen -lf` prints it. */
+export function hostKeyFingerprint(key: Buffer): string {
+  return `SHA256:${createHash('sha256').update(key).digest('base64').replace(/=+$/, '')}`;
+}
+
+/**
+ * SPS's SFTP set-up: the same out/ directory convention as the REST API, files deleted after they
+ * are taken. One SSH connection per run; downloads share it (SFTP multiplexes requests).
+ */
+export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Logger }): PullSource {
+  const directory = options.directory.replace(/\/+$/, '');
+  const expected = options.host_fingerprint?.replace(/=+$/, '');
+  if (!expected) {
+    deps.logger.warn(
+      { source: options.name, host: options.host },
+      'SFTP host key is not verified: set host_fingerprint',
+    );
+  }
+
+  return {
+    kind: 'sps-sftp',
+    async connect(signal) {
+      let hostKeyRejected = false;
+      const client = new SftpClient(options.name, {
+        // Connection-level events after the session ended are expected; anything else shows up
+        // as a failed call of the run, so these only note it.
+        error: (err: unknown) =>
+          deps.logger.debug({ source: options.name, err: message(err) }, 'SFTP connection error'),
+        end: () => {},
+        close: () => {},
+      });
+      const onAbort = () => void client.end().catch(() => {});
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await client.connect({
+          host: options.host,
+          port: options.port,
+          username: options.username,
+          password: options.password,
+          privateKey: options.private_key,
+          passphrase: options.passphrase,
+          readyTimeout: options.connect_timeout_ms,
+          retries: 0,
+          hostVerifier: (key: Buffer) => {
+            if (!expected) return true;
+            const presented = Buffer.from(hostKeyFingerprint(key));
+            const ok = presented.length === expected.length && timingSafeEqual(presented, Buffer.from(expected));
+            hostKeyRejected = !ok;
+            return ok;
+          },
+        });
+      } catch (err) {
+        signal.removeEventListener('abort', onAbort);
+        await client.end().catch(() => {});
+        if (hostKeyRejected) {
+          throw new Error(
+            `SFTP ${options.host}:${options.port} presented a host key that does not match host_fingerprint`,
+            { cause: err },
+          );
+        }
+        throw new Error(`SFTP connect to ${options.host}:${options.port} failed: ${message(err)}`, { cause: err });
+      }
+
+      const session: PullSession = {
+        async *list() {
+          const entries = await client.list(directory).catch((err: unknown) => {
+            throw new Error(`listing ${options.directory} failed: ${message(err)}`, { cause: err });
+          });
+          // readdir order is arbitrary; name order makes runs predictable.
+          entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+          for (const entry of entries) {
+            if (entry.type !== '-') continue;
+            if (options.entry_name_prefix && !entry.name.startsWith(options.entry_name_prefix)) continue;
+            yield { path: `${directory}/${entry.name}`, name: entry.name, size: entry.size };
+          }
+        },
+
+        async download(file, maxBytes) {
+          if (file.size !== undefined && file.size > maxBytes)
+            throw new FileTooLargeError(file.path, maxBytes, file.size);
+          try {
+            return await readLimited(
+              client.createReadStream(file.path),
+              maxBytes,
+              () => new FileTooLargeError(file.path, maxBytes),
+            );
+          } catch (err) {
+            if (err instanceof RemoteFileError) throw err;
+            if ((err as { code?: unknown }).code === 2) {
+              throw new RemoteFileError(
+                'file_gone',
+                `${file.path} was listed but is gone (deleted by another consumer?)`,
+                { cause: err },
+              );
+            }
+            throw new Error(`downloading ${file.path} failed: ${message(err)}`, { cause: err });
+          }
+        },
+
+        async acknowledge(file) {
+          // notFoundOK: a file that is already gone has been acknowledged.
+          await client.delete(file.path, true).catch((err: unknown) => {
+            throw new Error(`deleting ${file.path} failed: ${message(err)}`, { cause: err });
+          });
+        },
+
+        async close() {
+          signal.removeEventListener('abort', onAbort);
+          await client.end().catch(() => {});
+        },
+      };
+      return session;
+    },
+  };
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));

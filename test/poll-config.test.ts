@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { pollSourceSchema, pollSourcesSchema } from '../src/poll/config';
+
+const problems = (result: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
+  result.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+
+describe('poll source options', () => {
+  it('applies the documented defaults and resolves env: secrets', () => {
+    const options = pollSourceSchema({ SPS_ID: 'id-1', SPS_SECRET: 's3cret' }).parse({
+      name: 'sps',
+      kind: 'sps-rest',
+      client_id: 'env:SPS_ID',
+      client_secret: 'env:SPS_SECRET',
+    });
+    expect(options).toEqual({
+      name: 'sps',
+      kind: 'sps-rest',
+      schedule: '*/30 * * * *',
+      directory: 'out/',
+      max_file_bytes: 5 * 1024 * 1024,
+      max_files_per_run: 1000,
+      concurrency: 4,
+      lease_seconds: 300,
+      base_url: 'https://api.spscommerce.com',
+      token_url: 'https://auth.spscommerce.com/oauth/token',
+      client_id: 'id-1',
+      client_secret: 's3cret',
+      audience: 'api://api.spscommerce.com/',
+      page_size: 100,
+      request_timeout_ms: 30_000,
+      max_retries: 4,
+      retry_base_ms: 1000,
+      retry_max_ms: 60_000,
+    });
+  });
+
+  it('an SFTP source needs a password or a private key; the port defaults to 22', () => {
+    const schema = pollSourceSchema({ KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\n…' });
+    expect(
+      problems(schema.safeParse({ name: 'f', kind: 'sps-sftp', host: 'sftp.example.com', username: 'acme' })),
+    ).toEqual(['password: set password or private_key']);
+    const parsed = schema.parse({
+      name: 'f',
+      kind: 'sps-sftp',
+      host: 'sftp.example.com',
+      username: 'acme',
+      private_key: 'env:KEY',
+      directory: 'testout',
+    });
+    expect(parsed).toMatchObject({ port: 22, directory: 'testout/', private_key: expect.stringContaining('OPENSSH') });
+  });
+
+  it('names every problem: bad cron, unset variable, escaping folder, unknown key, bad fingerprint', () => {
+    const result = pollSourcesSchema({}).safeParse([
+      { name: 'a', kind: 'sps-rest', client_id: 'x', client_secret: 'env:MISSING', schedule: 'every minute' },
+      { name: 'b', kind: 'sps-sftp', host: 'h', username: 'u', password: 'p', directory: '../etc' },
+      { name: 'c', kind: 'sps-rest', client_id: 'x', client_secret: 'y', entry_prefix: 'PO' },
+      { name: 'd', kind: 'sps-sftp', host: 'h', username: 'u', password: 'p', host_fingerprint: 'aa:bb' },
+    ]);
+    expect(problems(result)).toEqual([
+      '0.schedule: not a valid cron expression',
+      '0.client_secret: environment variable MISSING is not set',
+      '1.directory: must be a relative folder such as "out/"',
+      expect.stringMatching(/^2: Unrecognized key: "entry_prefix"/),
+      '3.host_fingerprint: must be "SHA256:<base64>" as printed by ssh-keygen -lf',
+    ]);
+  });
+
+  it('two sources with one name are refused', () => {
+    const source = { name: 'sps', kind: 'sps-rest', client_id: 'x', client_secret: 'y' };
+    expect(problems(pollSourcesSchema({}).safeParse([source, { ...source, directory: 'testout/' }]))).toEqual([
+      '1.name: duplicate poll source name "sps"',
+    ]);
+  });
+});
