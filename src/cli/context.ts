@@ -1,0 +1,60 @@
+import type { GatewayConfig } from '../config';
+
+/** A failure the CLI reports as one line on stderr with its exit code (1: it failed, 2: wrong usage). */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
+    super(message);
+  }
+}
+
+/** Wrong arguments or missing settings: exit code 2, like an invalid configuration. */
+export const usageError = (message: string) => new CliError(message, 2);
+
+/** What every command gets: output streams and the gateway's configuration, loaded only when needed. */
+export interface CliContext {
+  out(text: string): void;
+  err(text: string): void;
+  /** loadConfig() on first use; throws ConfigError (exit 2) when the environment is invalid. */
+  config(): GatewayConfig;
+  /** Set by `start`: the process keeps running after the command returns. */
+  keepRunning: boolean;
+}
+
+/** Options every command that talks to a running gateway accepts. */
+export interface ConnectionOptions {
+  url?: string;
+  token?: string;
+}
+
+/** The gateway's base URL: --url, else this machine on the configured PORT. */
+export function gatewayUrl(ctx: CliContext, options: ConnectionOptions): string {
+  const url = options.url ?? `http://localhost:${ctx.config().port}`;
+  if (!/^https?:\/\/[^/]/i.test(url))
+    throw usageError(`--url must be an http(s) URL such as http://localhost:3000, not "${url}"`);
+  return url.replace(/\/+$/, '');
+}
+
+/** The ops token: --token, else the first of OPS_API_TOKEN (the gateway's own setting). */
+export function opsToken(ctx: CliContext, options: ConnectionOptions): string {
+  const token = options.token ?? ctx.config().opsTokens[0];
+  if (!token) throw usageError('No ops API token: pass --token <token> or set OPS_API_TOKEN');
+  return token;
+}
+
+// Control characters could move the cursor or recolour the screen when an event carries them, and
+// bidirectional overrides could make a line read differently from what it holds.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Text from the gateway made safe for a terminal: unsafe characters are shown as \uXXXX escapes. */
+export const terminalSafe = (text: string) => text.replace(UNSAFE, escapeChar);
+
+/** JSON for a terminal, pretty unless `indent` is 0 (JSON.stringify already escapes C0 controls in strings). */
+export const terminalJson = (value: unknown, indent = 2) =>
+  JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar);

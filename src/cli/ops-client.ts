@@ -1,0 +1,69 @@
+import { CliError } from './context';
+
+/** A small client for the ops API: bearer token, JSON in and out, errors as CliError. */
+export function createOpsClient(base: string, token: string) {
+  const request = async (method: string, path: string, init: { body?: unknown; signal?: AbortSignal } = {}) => {
+    let response: Response;
+    try {
+      response = await fetch(`${base}${path}`, {
+        method,
+        signal: init.signal,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      });
+    } catch (err) {
+      if (init.signal?.aborted) throw err;
+      throw unreachable(base, err);
+    }
+    if (!response.ok) throw await httpError(response);
+    return response;
+  };
+  return {
+    /** GET a JSON resource. */
+    async get<T>(path: string): Promise<T> {
+      return (await (await request('GET', path)).json()) as T;
+    },
+    /** POST a JSON body, returning the JSON answer. */
+    async post<T>(path: string, body: unknown = {}): Promise<T> {
+      return (await (await request('POST', path, { body })).json()) as T;
+    },
+    /** Opens a streaming GET (Server-Sent Events) and returns the response with its body unread. */
+    stream(path: string, signal: AbortSignal): Promise<Response> {
+      return request('GET', path, { signal });
+    },
+  };
+}
+
+export type OpsClient = ReturnType<typeof createOpsClient>;
+
+/** No answer at all: say where we tried and what to check. */
+export function unreachable(base: string, err: unknown): CliError {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const reason = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new CliError(
+    `Cannot reach the gateway at ${base} (${reason}). Is it running (npm start)? Pass --url to use another address.`,
+  );
+}
+
+/** The gateway's `{"error":{"code","message"}}` as one line, with a hint for a refused token; exit code 2 for a 400. */
+export async function httpError(response: Response): Promise<CliError> {
+  const text = await response.text().catch(() => '');
+  let code = `http_${response.status}`;
+  let message = text.slice(0, 200) || response.statusText;
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    if (body.error?.code) code = body.error.code;
+    if (body.error?.message) message = body.error.message;
+  } catch {
+    // Not the gateway's JSON (a proxy's page, say): show the start of the text.
+  }
+  const hint = response.status === 401 ? `${/[.!?]$/.test(message) ? '' : '.'} Check --token or OPS_API_TOKEN.` : '';
+  // A 400 means the arguments made an invalid request (a bad --status or --since): wrong usage.
+  return new CliError(
+    `The gateway answered ${response.status} ${code}: ${message}${hint}`,
+    response.status === 400 ? 2 : 1,
+  );
+}

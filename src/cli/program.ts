@@ -1,0 +1,100 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { ConfigError, type GatewayConfig } from '../config';
+import { CliError, terminalSafe, type CliContext } from './context';
+import { eventsCommand } from './events';
+import { sendCommand } from './send';
+import { migrateCommand, startCommand } from './serve';
+import { tailCommand } from './tail';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+export interface CliDeps {
+  /** Reads the configuration (src/config.ts); called only by commands that need it. */
+  loadConfig: () => GatewayConfig;
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+}
+
+/** What the process should do once the command returned: exit with this code, or keep running. */
+export type CliOutcome = number | 'running';
+
+/**
+ * Runs one CLI invocation. Exit codes: 0 done, 1 the operation failed (the gateway refused or
+ * could not be reached), 2 wrong usage or invalid configuration.
+ */
+export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome> {
+  let config: GatewayConfig | undefined;
+  const ctx: CliContext = {
+    out: (text) => deps.stdout.write(`${text}\n`),
+    err: (text) => deps.stderr.write(`${text}\n`),
+    config: () => (config ??= deps.loadConfig()),
+    keepRunning: false,
+  };
+  const program = new Command('webhook-gateway')
+    .description('Inbound webhook gateway: run it, and inspect, replay, follow and send its events.')
+    .version(version)
+    .addCommand(startCommand(ctx))
+    .addCommand(migrateCommand(ctx))
+    .addCommand(eventsCommand(ctx))
+    .addCommand(tailCommand(ctx))
+    .addCommand(sendCommand(ctx))
+    .addHelpText(
+      'after',
+      `
+Without a command, or with only options (--role web), the gateway starts.
+Commands that talk to a running gateway take --url (default http://localhost:$PORT) and --token
+(default $OPS_API_TOKEN).
+
+Examples:
+  webhook-gateway start --role worker
+  webhook-gateway send shopify --file payload.json
+  webhook-gateway events list --status failed --source shopify
+  webhook-gateway events replay --status failed --yes
+  webhook-gateway tail --source stripe`,
+    );
+  configureAll(program, deps);
+
+  const args = withDefaultCommand(argv);
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return ctx.keepRunning ? 'running' : 0;
+  } catch (err) {
+    // Commander has already printed its message (or the help) through configureOutput.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      ctx.err(err.message);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      ctx.err(terminalSafe(err.message));
+      return err.exitCode;
+    }
+    const what = args[0] === 'start' ? 'failed to start' : 'failed';
+    ctx.err(`webhook-gateway ${what}: ${err instanceof Error ? err.stack : String(err)}`);
+    return 1;
+  }
+}
+
+/** `webhook-gateway` alone, or with options only (`npm start -- --role web`), means `start`. */
+function withDefaultCommand(argv: string[]): string[] {
+  const first = argv[0];
+  const asksForHelp = first === '-h' || first === '--help' || first === '-V' || first === '--version';
+  return first === undefined || (first.startsWith('-') && !asksForHelp) ? ['start', ...argv] : argv;
+}
+
+/** Errors and help go through our streams, and nothing calls process.exit behind our back. */
+function configureAll(command: Command, deps: CliDeps): void {
+  command
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => deps.stdout.write(text), writeErr: (text) => deps.stderr.write(text) })
+    .showHelpAfterError(
+      `(see: webhook-gateway ${command.name() === 'webhook-gateway' ? '' : `${fullName(command)} `}--help)`,
+    );
+  for (const sub of command.commands) configureAll(sub, deps);
+}
+
+const fullName = (command: Command): string =>
+  command.parent && command.parent.name() !== 'webhook-gateway'
+    ? `${fullName(command.parent)} ${command.name()}`
+    : command.name();

@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import type { ProviderName } from '../../providers';
+import { CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
+import { httpError, unreachable } from './ops-client';
+import { SIGNED_PROVIDERS, SIGNERS, deliveryIdFor } from './signers';
+
+interface SendOptions {
+  file: string;
+  provider?: ProviderName;
+  secret?: string;
+  topic?: string;
+  id?: string;
+  shop?: string;
+  url?: string;
+}
+
+/** The environment-configured sources and the variable that holds each one's secret. */
+const ENV_SOURCES = {
+  shopify: 'SHOPIFY_WEBHOOK_SECRET',
+  easypost: 'EASYPOST_WEBHOOK_SECRET',
+  keycloak: 'KEYCLOAK_EVENTS_SECRET',
+} as const;
+
+const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** `send <source> --file payload.json`: a request signed as the provider signs it, posted to the gateway. */
+export function sendCommand(ctx: CliContext): Command {
+  return new Command('send')
+    .description("sign a payload file exactly as the source's provider does and POST it to a running gateway")
+    .argument('<source>', 'source name: shopify, easypost, keycloak, or a source from GATEWAY_CONFIG')
+    .requiredOption('-f, --file <path>', 'the payload to send, byte for byte (e.g. payload.json)')
+    .addOption(
+      new Option('--provider <provider>', "signing scheme (default: the source's provider)").choices(SIGNED_PROVIDERS),
+    )
+    .option(
+      '--secret <secret>',
+      "signing secret (default: the source's first secret from the environment or GATEWAY_CONFIG)",
+    )
+    .option('--topic <topic>', 'topic header for providers that send one (Shopify: orders/create, GitHub: ping)')
+    .option('--id <id>', 'delivery id header (default: derived from the file, so a resend is a duplicate)')
+    .option('--shop <domain>', 'Shopify shop domain', 'dev-shop.myshopify.com')
+    .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
+    .action(async (source: string, options: SendOptions) => {
+      if (!SOURCE_NAME.test(source)) throw usageError(`"${source}" is not a source name (a-z, 0-9, "-" and "_")`);
+      const { provider, secret, providerOptions } = resolveSource(ctx, source, options);
+      const signer = SIGNERS[provider];
+      const topicFrom = signer.topicFrom?.(providerOptions);
+      if (options.topic !== undefined && topicFrom)
+        throw usageError(`--topic does not apply to ${provider}: the topic is ${topicFrom}`);
+      const idFrom = signer.idFrom?.(providerOptions);
+      if (options.id !== undefined && idFrom)
+        throw usageError(`--id does not apply to ${provider}: the id is ${idFrom}`);
+
+      let body: Buffer;
+      try {
+        body = await readFile(options.file);
+      } catch (err) {
+        throw usageError(`Cannot read ${options.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      const base = gatewayUrl(ctx, options);
+      const path = `/api/webhooks/${source}`;
+      const signed = signer.sign({
+        secret,
+        body,
+        path,
+        id: options.id ?? deliveryIdFor(body, provider),
+        topic: options.topic,
+        account: options.shop,
+        now: new Date(),
+        options: providerOptions,
+      });
+      const target = `${base}${path}${signed.query ? `?${signed.query}` : ''}`;
+      let response: Response;
+      try {
+        response = await fetch(target, {
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': `webhook-gateway-send (${provider})`,
+            ...signed.headers,
+          },
+        });
+      } catch (err) {
+        throw unreachable(base, err);
+      }
+      if (!response.ok) {
+        const error = await httpError(response);
+        throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
+      }
+      const answer = (await response.json()) as { status: string; id?: number };
+      if (answer.status === 'accepted') {
+        ctx.out(`accepted: stored as event ${answer.id} (${provider} → POST ${path})`);
+        ctx.err(`See it: webhook-gateway events show ${answer.id}`);
+      } else {
+        ctx.out(
+          `${terminalSafe(answer.status)}: this delivery was stored before; nothing new stored (pass --id to send a new delivery)`,
+        );
+      }
+    });
+}
+
+/** Provider, secret and options of a source: flags first, then GATEWAY_CONFIG, then the environment. */
+function resolveSource(ctx: CliContext, source: string, options: SendOptions) {
+  const config = options.provider && options.secret ? undefined : ctx.config();
+  const declared = config?.sources.find((s) => s.name === source);
+  const envVariable = ENV_SOURCES[source as keyof typeof ENV_SOURCES] as string | undefined;
+  const provider = options.provider ?? declared?.provider ?? (envVariable ? (source as ProviderName) : undefined);
+  if (!provider) {
+    throw usageError(
+      `Unknown source "${source}": it is not in GATEWAY_CONFIG and not one of ${Object.keys(ENV_SOURCES).join(', ')}. ` +
+        `Pass --provider (${SIGNED_PROVIDERS.join(', ')}) and --secret`,
+    );
+  }
+  const now = Date.now();
+  const secret =
+    options.secret ??
+    declared?.secrets.find((s) => !s.notAfter || s.notAfter.getTime() > now)?.value ??
+    (envVariable ? config?.secrets[source as keyof typeof ENV_SOURCES][0] : undefined);
+  if (!secret) {
+    throw usageError(
+      `No secret for source "${source}": pass --secret, or set ${envVariable ?? 'it in GATEWAY_CONFIG'}`,
+    );
+  }
+  return { provider, secret, providerOptions: declared?.options ?? {} };
+}

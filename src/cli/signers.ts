@@ -1,0 +1,198 @@
+import { createHash, createHmac, randomUUID } from 'node:crypto';
+import type { ProviderName } from '../../providers';
+import { usageError } from './context';
+
+// What each provider sends, computed here with node:crypto from the provider's documented scheme
+// (the gateway's verification code is not used, so `send` is also a check of it).
+
+/** Everything a signer may need about one delivery. */
+export interface Delivery {
+  secret: string;
+  body: Buffer;
+  /** Request path, e.g. /api/webhooks/shopify (signed by some generic-hmac sources). */
+  path: string;
+  /** The delivery id the sender puts in a header (providers that take the id from the payload ignore it). */
+  id: string;
+  topic?: string;
+  /** Shopify shop domain. */
+  account?: string;
+  now: Date;
+  /** The source's options from GATEWAY_CONFIG (generic-hmac, basic-auth, api-key). */
+  options: Readonly<Record<string, unknown>>;
+}
+
+/** Headers to send, and a query string for API keys sent that way. */
+export interface SignedRequest {
+  headers: Record<string, string>;
+  query?: string;
+}
+
+interface Signer {
+  /** Where the topic comes from when it is not a header the sender sets (so --topic would be ignored). */
+  topicFrom?: (options: Readonly<Record<string, unknown>>) => string | undefined;
+  /** Same for the delivery id. */
+  idFrom?: (options: Readonly<Record<string, unknown>>) => string | undefined;
+  sign(delivery: Delivery): SignedRequest;
+}
+
+const hmac = (algorithm: string, key: string | Buffer, ...parts: (string | Buffer)[]) => {
+  const mac = createHmac(algorithm, key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+};
+const seconds = (now: Date) => String(Math.floor(now.getTime() / 1000));
+
+/** Headers named by a configurable source's identity options (id_header, topic_header). */
+function identityHeaders(delivery: Delivery): Record<string, string> {
+  const { id_header: idHeader, topic_header: topicHeader } = delivery.options as {
+    id_header?: string;
+    topic_header?: string;
+  };
+  return {
+    ...(idHeader ? { [idHeader]: delivery.id } : {}),
+    ...(topicHeader && delivery.topic ? { [topicHeader]: delivery.topic } : {}),
+  };
+}
+
+/** Configurable sources: topic and id come from a header if one is configured, else from the payload. */
+const configuredTopic = (o: Readonly<Record<string, unknown>>) =>
+  o.topic_header ? undefined : 'its topic_path setting';
+const configuredId = (o: Readonly<Record<string, unknown>>) =>
+  o.id_header ? undefined : 'the payload (id_path) or the content hash';
+
+export const SIGNERS: Record<ProviderName, Signer> = {
+  shopify: {
+    sign: (d) => ({
+      headers: {
+        'x-shopify-hmac-sha256': hmac('sha256', d.secret, d.body).toString('base64'),
+        'x-shopify-webhook-id': d.id,
+        'x-shopify-shop-domain': d.account ?? 'dev-shop.myshopify.com',
+        'x-shopify-topic': d.topic ?? 'orders/create',
+        'x-shopify-triggered-at': d.now.toISOString(),
+      },
+    }),
+  },
+  easypost: {
+    topicFrom: () => 'the payload\'s "description"',
+    idFrom: () => 'the payload\'s "id"',
+    // The key is the NFKD-normalised secret (the same bytes as the secret for ASCII).
+    sign: (d) => ({
+      headers: {
+        'x-hmac-signature': `hmac-sha256-hex=${hmac('sha256', Buffer.from(d.secret.normalize('NFKD'), 'utf8'), d.body).toString('hex')}`,
+      },
+    }),
+  },
+  keycloak: {
+    topicFrom: () => 'the payload\'s "type"',
+    idFrom: () => 'the payload\'s "uid" or "id"',
+    // Keycloak's own HTTP event listener sends the shared secret as a bearer token.
+    sign: (d) => ({ headers: { authorization: `Bearer ${d.secret}` } }),
+  },
+  stripe: {
+    topicFrom: () => 'the payload\'s "type"',
+    idFrom: () => 'the payload\'s "id"',
+    sign: (d) => {
+      const t = seconds(d.now);
+      return {
+        headers: { 'stripe-signature': `t=${t},v1=${hmac('sha256', d.secret, `${t}.`, d.body).toString('hex')}` },
+      };
+    },
+  },
+  github: {
+    sign: (d) => ({
+      headers: {
+        'x-hub-signature-256': `sha256=${hmac('sha256', d.secret, d.body).toString('hex')}`,
+        'x-hub-signature': `sha1=${hmac('sha1', d.secret, d.body).toString('hex')}`,
+        'x-github-delivery': d.id,
+        'x-github-event': d.topic ?? 'ping',
+      },
+    }),
+  },
+  'standard-webhooks': {
+    topicFrom: () => 'the payload\'s "type"',
+    sign: (d) => {
+      const t = seconds(d.now);
+      const key = Buffer.from(d.secret.replace(/^whsec_/, ''), 'base64');
+      const signature = hmac('sha256', key, `${d.id}.${t}.`, d.body).toString('base64');
+      return { headers: { 'webhook-id': d.id, 'webhook-timestamp': t, 'webhook-signature': `v1,${signature}` } };
+    },
+  },
+  'generic-hmac': {
+    topicFrom: configuredTopic,
+    idFrom: configuredId,
+    sign: (d) => {
+      const o = d.options as {
+        algorithm: string;
+        encoding: 'hex' | 'base64';
+        secret_encoding: 'utf8' | 'hex' | 'base64';
+        signature_header?: string;
+        signature_prefix: string;
+        signed_payload: string;
+        timestamp_header?: string;
+        timestamp_unit: 's' | 'ms';
+        nonce_header?: string;
+      };
+      if (!o.signature_header)
+        throw usageError(
+          'A generic-hmac source is described in GATEWAY_CONFIG: declare it there, then send to it by name',
+        );
+      const timestamp = o.timestamp_unit === 'ms' ? String(d.now.getTime()) : seconds(d.now);
+      const nonce = randomUUID();
+      const values: Record<string, string | Buffer> = {
+        body: d.body,
+        timestamp,
+        nonce,
+        id: d.id,
+        path: d.path,
+        query: '',
+      };
+      // "{timestamp}.{body}" → the literal text and the values, in order, as the sender signs them.
+      const parts = o.signed_payload.split(/(\{[a-z_]+\})/).map((part) => {
+        const name = /^\{([a-z_]+)\}$/.exec(part)?.[1];
+        return name !== undefined && name in values ? values[name]! : part;
+      });
+      const key = Buffer.from(d.secret, o.secret_encoding);
+      return {
+        headers: {
+          [o.signature_header]: `${o.signature_prefix}${hmac(o.algorithm, key, ...parts).toString(o.encoding)}`,
+          ...(o.timestamp_header ? { [o.timestamp_header]: timestamp } : {}),
+          ...(o.nonce_header ? { [o.nonce_header]: nonce } : {}),
+          ...identityHeaders(d),
+        },
+      };
+    },
+  },
+  'basic-auth': {
+    topicFrom: configuredTopic,
+    idFrom: configuredId,
+    sign: (d) => ({
+      headers: { authorization: `Basic ${Buffer.from(d.secret, 'utf8').toString('base64')}`, ...identityHeaders(d) },
+    }),
+  },
+  'api-key': {
+    topicFrom: configuredTopic,
+    idFrom: configuredId,
+    sign: (d) => {
+      const o = d.options as { header?: string; prefix?: string; query?: string };
+      if (o.query)
+        return { headers: identityHeaders(d), query: new URLSearchParams({ [o.query]: d.secret }).toString() };
+      if (!o.header)
+        throw usageError('An api-key source is described in GATEWAY_CONFIG: declare it there, then send to it by name');
+      return { headers: { [o.header]: `${o.prefix ?? ''}${d.secret}`, ...identityHeaders(d) } };
+    },
+  },
+};
+
+/** Provider names `send --provider` accepts. */
+export const SIGNED_PROVIDERS = Object.keys(SIGNERS) as ProviderName[];
+
+/**
+ * A delivery id derived from the body, so sending the same file again is a retry of the same
+ * delivery (and shows deduplication): `msg_<hex>` for Standard Webhooks, else a UUID, as Shopify
+ * and GitHub send theirs.
+ */
+export function deliveryIdFor(body: Buffer, provider: ProviderName): string {
+  const hex = createHash('sha256').update(body).digest('hex');
+  if (provider === 'standard-webhooks') return `msg_${hex.slice(0, 32)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

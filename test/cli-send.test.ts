@@ -1,0 +1,146 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli';
+import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { PROVIDER_SECRETS, providerSources, providerSourcesDocument } from './helpers/provider-signers';
+
+// `send` must produce exactly what each provider sends: the real gateway (its own verification
+// code, not the CLI's) has to accept it, and a second send of the same file is a duplicate.
+describe('webhook-gateway send', () => {
+  let gw: TestGateway;
+  const dir = mkdtempSync(join(tmpdir(), 'gw-cli-send-'));
+  let env: Record<string, string>;
+
+  const payload = (name: string, value: object) => {
+    const path = join(dir, `${name}.json`);
+    writeFileSync(path, JSON.stringify(value, null, 2));
+    return path;
+  };
+  const send = (source: string, file: string, ...args: string[]) =>
+    runCli(['send', source, '--file', file, '--url', gw.url, ...args], env);
+  const stored = (id: number) =>
+    gw.query<{ source: string; topic: string; account: string | null }>(
+      'select source, topic, account from webhook_events where id = $1',
+      [id],
+    );
+
+  beforeAll(async () => {
+    gw = await startTestGateway('pglite', { sources: providerSources() }, { role: 'web' });
+    const config = join(dir, 'gateway.json');
+    writeFileSync(config, JSON.stringify(providerSourcesDocument()));
+    // What a developer has in the shell that runs the gateway: its secrets and its sources file.
+    env = {
+      GATEWAY_CONFIG: config,
+      SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
+      EASYPOST_WEBHOOK_SECRET: SECRETS.easypost,
+      KEYCLOAK_EVENTS_SECRET: SECRETS.keycloak,
+    };
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shopify: accepted with the secret from the environment, then a duplicate', async () => {
+    const file = payload('order', { id: 820982911946, total_price: '199.00' });
+    const first = await send('shopify', file, '--topic', 'orders/paid', '--shop', 'acme.myshopify.com');
+    expect(first.code, first.stderr).toBe(0);
+    const id = Number(
+      /^accepted: stored as event (\d+) \(shopify → POST \/api\/webhooks\/shopify\)$/m.exec(first.stdout)?.[1],
+    );
+    expect(first.stderr).toContain(`See it: webhook-gateway events show ${id}`);
+    expect(await stored(id)).toEqual([{ source: 'shopify', topic: 'orders/paid', account: 'acme.myshopify.com' }]);
+    const second = await send('shopify', file, '--topic', 'orders/paid', '--shop', 'acme.myshopify.com');
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^duplicate: this delivery was stored before/);
+  });
+
+  // Each source: a payload and extra flags. Providers that take the id from the payload need one.
+  const cases: [source: string, body: object, args: string[], topic: string][] = [
+    [
+      'easypost',
+      { id: 'evt_cli_1', description: 'tracker.updated', result: { status: 'delivered' } },
+      [],
+      'tracker.updated',
+    ],
+    ['keycloak', { uid: 'kc-cli-1', type: 'LOGIN', realmId: 'acme', userId: 'u-9' }, [], 'LOGIN'],
+    [
+      'stripe',
+      { id: 'evt_cli_stripe', type: 'payment_intent.succeeded', data: { object: { amount: 2000 } } },
+      [],
+      'payment_intent.succeeded',
+    ],
+    ['standard', { type: 'invoice.paid', data: { id: 'inv_1' } }, [], 'invoice.paid'],
+    ['honey', { sku: 'A-1', qty: 3 }, ['--topic', 'inventory.stock_received'], 'inventory.stock_received'],
+    ['plain', { hello: 'world' }, [], 'unknown'],
+    ['basic', { via: 'basic auth' }, [], 'unknown'],
+    ['apikey', { via: 'api key header' }, [], 'unknown'],
+    ['apikey-query', { via: 'api key query' }, [], 'unknown'],
+  ];
+
+  it('every provider of GATEWAY_CONFIG and the environment: accepted, then a duplicate', async () => {
+    const files = cases.map(([source, body]) => payload(source, body));
+    const firsts = await Promise.all(cases.map(([source, , args], i) => send(source, files[i]!, ...args)));
+    for (const [i, run] of firsts.entries()) {
+      const [source, , , topic] = cases[i]!;
+      expect(run.code, `${source}: ${run.stderr}`).toBe(0);
+      const id = Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1]);
+      expect(await stored(id), source).toEqual([expect.objectContaining({ source, topic })]);
+    }
+    const seconds = await Promise.all(cases.map(([source, , args], i) => send(source, files[i]!, ...args)));
+    for (const [i, run] of seconds.entries()) expect(run.stdout, cases[i]![0]).toMatch(/^duplicate: /);
+  });
+
+  it('a generic-hmac source that signs timestamp, nonce and path (opsiq) is accepted', async () => {
+    const run = await send('opsiq', payload('opsiq', { event: 'ticket.created', ticket: 7 }));
+    expect(run.code, run.stderr).toBe(0);
+    const id = Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1]);
+    expect(await stored(id)).toEqual([expect.objectContaining({ source: 'opsiq', topic: 'ticket.created' })]);
+  });
+
+  it('--provider and --secret sign for a source without any configuration', async () => {
+    const run = await runCli(
+      [
+        'send',
+        'github',
+        '--file',
+        payload('push', { ref: 'refs/heads/main', action: 'opened' }),
+        '--provider',
+        'github',
+        '--secret',
+        PROVIDER_SECRETS.github,
+        '--topic',
+        'pull_request',
+        '--url',
+        gw.url,
+      ],
+      {},
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const id = Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1]);
+    expect(await stored(id)).toEqual([expect.objectContaining({ source: 'github', topic: 'pull_request.opened' })]);
+  });
+
+  it('a wrong secret is rejected by the gateway (exit 1); mistakes in the command exit 2', async () => {
+    const file = payload('wrong', { id: 'evt_wrong', type: 'x' });
+    const [wrong, unknown, topic, missing, noSecret] = await Promise.all([
+      send('stripe', file, '--secret', 'whsec_not_the_secret'),
+      send('acme-partner', file),
+      send('stripe', file, '--topic', 'charge.succeeded'),
+      send('shopify', join(dir, 'nope.json')),
+      runCli(['send', 'shopify', '--file', file, '--url', gw.url], {}),
+    ]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('Rejected: 401 invalid_signature');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Unknown source "acme-partner"');
+    expect(topic.code).toBe(2);
+    expect(topic.stderr).toContain('--topic does not apply to stripe: the topic is the payload\'s "type"');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.json: ENOENT');
+    expect(noSecret.code).toBe(2);
+    expect(noSecret.stderr).toContain('No secret for source "shopify": pass --secret, or set SHOPIFY_WEBHOOK_SECRET');
+  });
+});
