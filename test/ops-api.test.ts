@@ -139,6 +139,13 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     expect(await gw.query('select 1 from webhook_events where id = $1', [ids.b])).toHaveLength(0);
     expect(await gw.query('select 1 from processing_log where event_id = $1', [ids.b])).toHaveLength(0);
   });
+
+  it('retention also forgets nonces too old to verify and old finished poll runs', async () => {
+    await gw.query(`insert into seen_nonces (source, nonce, seen_at) values ('x', 'old', now() - interval '3 days'), ('x', 'fresh', now())`);
+    const purged = await createRetention(gw.gateway.database).purgeBookkeeping({ completedDays: 30 });
+    expect(purged.nonces).toBe(1);
+    expect((await gw.query<{ nonce: string }>('select nonce from seen_nonces')).map((r) => r.nonce)).toEqual(['fresh']);
+  });
 });
 
 describe('readiness without a database', () => {

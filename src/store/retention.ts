@@ -32,5 +32,19 @@ export function createRetention({ rows }: Database) {
       }
       return result;
     },
+
+    /**
+     * Housekeeping beside the events: nonces older than two days (no scheme accepts a timestamp
+     * older than one day, so such a nonce can no longer verify anyway) and finished poll runs older
+     * than the completed-event retention.
+     */
+    async purgeBookkeeping(options: { completedDays: number }) {
+      const nonces = await rows(sql`delete from seen_nonces where seen_at < now() - interval '2 days' returning 1`);
+      const runs = await rows(sql`
+        delete from poll_runs
+        where finished_at is not null and finished_at < now() - make_interval(days => ${options.completedDays})
+        returning 1`);
+      return { nonces: nonces.length, pollRuns: runs.length };
+    },
   };
 }

@@ -1,6 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/client';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/gateway';
 import {
   RELIABILITY_SECRETS,
@@ -9,32 +7,19 @@ import {
   resendUntilAcknowledged,
   runLoad,
   secretsInOutput,
-  serverUrl,
   shopifyDelivery,
   shopifyWebhookId,
   sleep,
-  startGatewayProcess,
+  useScenarioDatabase,
   tally,
-  type GatewayProcess,
 } from './harness';
 
 describe('kill -9 of the gateway during ingest', () => {
-  let testDb: TestDatabase;
-  let db: Database;
-  let gateway: GatewayProcess | undefined;
-  beforeAll(async () => {
-    process.env.TEST_DATABASE_URL ??= serverUrl();
-    testDb = await createTestDatabase('postgres');
-    db = await testDb.open();
-  });
-  afterAll(async () => {
-    gateway?.child.kill('SIGKILL');
-    await testDb?.drop();
-  });
+  const scenario = useScenarioDatabase();
 
   it('every acknowledged request is stored exactly once; every failed one can be resent and is stored once', async () => {
-    const env = { DATABASE_URL: testDb.url!, SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify, OPS_API_TOKEN: RELIABILITY_SECRETS.ops };
-    gateway = await startGatewayProcess(env);
+    const env = { DATABASE_URL: scenario.testDb.url!, SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify, OPS_API_TOKEN: RELIABILITY_SECRETS.ops };
+    let gateway = await scenario.start(env);
     const port = gateway.port;
     const baseUrl = gateway.url;
     let done = false;
@@ -54,7 +39,7 @@ describe('kill -9 of the gateway during ingest', () => {
       gateway.child.kill('SIGKILL');
       await gateway.exited;
       kills += 1;
-      gateway = await startGatewayProcess(env, { port });
+      gateway = await scenario.start(env, { port });
     }
     await sleep(1000);
     done = true;
@@ -63,10 +48,10 @@ describe('kill -9 of the gateway during ingest', () => {
     expect(result.failed.size).toBeGreaterThan(0); // the kills really cut requests off
     expect(result.acknowledged.size).toBeGreaterThan(100);
 
-    const lostAfterCrashes = await missing(db.sql!, 'shopify', [...result.acknowledged].map(shopifyWebhookId));
+    const lostAfterCrashes = await missing(scenario.db.sql!, 'shopify', [...result.acknowledged].map(shopifyWebhookId));
     const unresendable = await resendUntilAcknowledged(baseUrl, result.failed);
-    await waitFor(async () => (await tally(db.sql!, 'shopify')).stuck === 0, 60_000, 'processing to finish').catch(() => {});
-    const counts = await tally(db.sql!, 'shopify');
+    await waitFor(async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0, 60_000, 'processing to finish').catch(() => {});
+    const counts = await tally(scenario.db.sql!, 'shopify');
     recordSummary({
       scenario: 'kill -9 gateway under ingest load',
       faults: kills,

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/client';
-import { createTestDatabase, withDatabase, type TestDatabase } from '../helpers/database';
+import { withDatabase } from '../helpers/database';
 import { waitFor } from '../helpers/gateway';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import {
@@ -11,38 +10,27 @@ import {
   resendUntilAcknowledged,
   runLoad,
   secretsInOutput,
-  serverUrl,
   shopifyDelivery,
   shopifyWebhookId,
   sleep,
-  startGatewayProcess,
+  useScenarioDatabase,
   tally,
-  type GatewayProcess,
 } from './harness';
 
 describe('database outage under load', () => {
-  let testDb: TestDatabase;
-  let db: Database;
-  let gateway: GatewayProcess | undefined;
+  const scenario = useScenarioDatabase();
   let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
   beforeAll(async () => {
-    process.env.TEST_DATABASE_URL ??= serverUrl();
-    testDb = await createTestDatabase('postgres');
-    db = await testDb.open();
-    const target = new URL(testDb.url!);
+    const target = new URL(scenario.testDb.url!);
     proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
   });
-  afterAll(async () => {
-    gateway?.child.kill('SIGKILL');
-    await proxy?.close();
-    await testDb?.drop();
-  });
+  afterAll(() => proxy?.close());
 
   it('answers 503 quickly while the database is gone, never 200, and resumes by itself with nothing lost', async () => {
-    const viaProxy = new URL(testDb.url!);
+    const viaProxy = new URL(scenario.testDb.url!);
     viaProxy.port = String(proxy.port);
-    gateway = await startGatewayProcess({
-      DATABASE_URL: withDatabase(viaProxy.toString(), new URL(testDb.url!).pathname.slice(1)),
+    const gateway = await scenario.start({
+      DATABASE_URL: withDatabase(viaProxy.toString(), new URL(scenario.testDb.url!).pathname.slice(1)),
       DB_CONNECT_TIMEOUT_SECONDS: '2',
       DB_WRITE_TIMEOUT_MS: '3000',
       SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify,
@@ -88,10 +76,10 @@ describe('database outage under load', () => {
     expect(claimFailures).toBeLessThan(15);
     expect(gateway.child.exitCode).toBeNull();
 
-    const lost = await missing(db.sql!, 'shopify', [...result.acknowledged].map(shopifyWebhookId));
+    const lost = await missing(scenario.db.sql!, 'shopify', [...result.acknowledged].map(shopifyWebhookId));
     const unresendable = await resendUntilAcknowledged(baseUrl, [...result.failed, 'during-outage']);
-    await waitFor(async () => (await tally(db.sql!, 'shopify')).stuck === 0, 60_000, 'processing to resume').catch(() => {});
-    const counts = await tally(db.sql!, 'shopify');
+    await waitFor(async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0, 60_000, 'processing to resume').catch(() => {});
+    const counts = await tally(scenario.db.sql!, 'shopify');
     recordSummary({
       scenario: 'PostgreSQL connection cut for 3.5 s under load',
       faults: 1,

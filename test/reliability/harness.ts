@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
+import type { Database } from '../../src/db/client';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { freePort, waitUntilHealthy } from '../helpers/process';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -184,4 +187,32 @@ export function secretsInOutput(secrets: readonly string[]): string[] {
 export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/**
+ * Per-file set-up shared by the scenarios: a fresh PostgreSQL database (dropped afterwards), a
+ * connection to inspect it, and every gateway process the file started killed at the end.
+ */
+export function useScenarioDatabase() {
+  const scenario = {
+    testDb: undefined as unknown as TestDatabase,
+    db: undefined as unknown as Database,
+    processes: [] as GatewayProcess[],
+    /** Starts a gateway process that is killed when the file ends. */
+    async start(env: Record<string, string>, options?: { port?: number; role?: string }) {
+      const started = await startGatewayProcess(env, options);
+      scenario.processes.push(started);
+      return started;
+    },
+  };
+  beforeAll(async () => {
+    process.env.TEST_DATABASE_URL ??= serverUrl();
+    scenario.testDb = await createTestDatabase('postgres');
+    scenario.db = await scenario.testDb.open();
+  });
+  afterAll(async () => {
+    for (const p of scenario.processes) p.child.kill('SIGKILL');
+    await scenario.testDb?.drop();
+  });
+  return scenario;
 }

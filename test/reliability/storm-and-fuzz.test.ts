@@ -1,8 +1,6 @@
 import net from 'node:net';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/client';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/gateway';
 import {
   RELIABILITY_SECRETS,
@@ -10,24 +8,19 @@ import {
   rssMb,
   secretsInOutput,
   missing,
-  serverUrl,
   shopifyDelivery,
   shopifyWebhookId,
-  startGatewayProcess,
+  useScenarioDatabase,
   tally,
   type GatewayProcess,
 } from './harness';
 
 describe('duplicate storms and hostile input against a gateway process', () => {
-  let testDb: TestDatabase;
-  let db: Database;
+  const scenario = useScenarioDatabase();
   let gateway: GatewayProcess;
   beforeAll(async () => {
-    process.env.TEST_DATABASE_URL ??= serverUrl();
-    testDb = await createTestDatabase('postgres');
-    db = await testDb.open();
-    gateway = await startGatewayProcess({
-      DATABASE_URL: testDb.url!,
+    gateway = await scenario.start({
+      DATABASE_URL: scenario.testDb.url!,
       SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify,
       EASYPOST_WEBHOOK_SECRET: 'reliability-easypost-secret',
       KEYCLOAK_EVENTS_SECRET: 'reliability-keycloak-secret',
@@ -37,10 +30,6 @@ describe('duplicate storms and hostile input against a gateway process', () => {
       MAX_BODY_BYTES: '65536',
     });
   });
-  afterAll(async () => {
-    gateway?.child.kill('SIGKILL');
-    await testDb?.drop();
-  });
 
   it('2000 concurrent deliveries of one id from many connections: one row, every answer 200', async () => {
     const copies = 2000;
@@ -49,9 +38,9 @@ describe('duplicate storms and hostile input against a gateway process', () => {
     );
     const ok = answers.filter((a) => a.status === 200);
     const accepted = answers.filter((a) => a.body.status === 'accepted');
-    await waitFor(async () => (await tally(db.sql!, 'shopify')).stuck === 0, 20_000).catch(() => {});
-    const counts = await tally(db.sql!, 'shopify');
-    const lost = await missing(db.sql!, 'shopify', ok.length > 0 ? [shopifyWebhookId('storm-1')] : []);
+    await waitFor(async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0, 20_000).catch(() => {});
+    const counts = await tally(scenario.db.sql!, 'shopify');
+    const lost = await missing(scenario.db.sql!, 'shopify', ok.length > 0 ? [shopifyWebhookId('storm-1')] : []);
     recordSummary({
       scenario: 'duplicate storm (2000 copies of one id)',
       faults: 0,
@@ -109,12 +98,12 @@ describe('duplicate storms and hostile input against a gateway process', () => {
     const stillOpen = sockets.filter((s) => !s.destroyed && s.readyState === 'open').length;
     sockets.forEach((s) => s.destroy());
 
-    const counts = await tally(db.sql!, 'easypost');
-    const keycloak = await tally(db.sql!, 'keycloak');
+    const counts = await tally(scenario.db.sql!, 'easypost');
+    const keycloak = await tally(scenario.db.sql!, 'keycloak');
     const acknowledged = during.status === 200 ? [shopifyWebhookId('during-slowloris')] : [];
-    const lost = await missing(db.sql!, 'shopify', acknowledged);
-    await waitFor(async () => (await tally(db.sql!, 'shopify')).stuck === 0, 20_000).catch(() => {});
-    const shopify = await tally(db.sql!, 'shopify');
+    const lost = await missing(scenario.db.sql!, 'shopify', acknowledged);
+    await waitFor(async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0, 20_000).catch(() => {});
+    const shopify = await tally(scenario.db.sql!, 'shopify');
     const rssAfter = rssMb(gateway.child.pid!);
     recordSummary({
       scenario: `fuzzed requests (${sent}) + 100 slow-loris sockets`,
