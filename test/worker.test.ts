@@ -139,6 +139,21 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     expect(await eventRow(id)).toMatchObject({ status: 'completed', attempts: 2 });
   });
 
+  it('a handler running longer than the lease keeps its claim: the heartbeat extends it', async () => {
+    gw.gateway.on(source, 'handled/slow', async () => {
+      await new Promise((r) => setTimeout(r, 2_500));
+    });
+    const id = await send('w-slow', 'handled/slow');
+    // Lease is 1 s; ticks keep trying to recover expired leases while the handler runs.
+    await waitFor(async () => {
+      await gw.gateway.worker.tick();
+      return (await eventRow(id)).status === 'completed';
+    }, 15_000, 'the slow handler to complete');
+    const log = await attempts(id);
+    expect(log.map((a) => a.outcome)).toEqual(['completed']);
+    expect(await eventRow(id)).toMatchObject({ attempts: 1 });
+  });
+
   it('an event whose last attempt was abandoned ends failed, not due forever', async () => {
     const inserted = { id: await insertUnannounced('crash-last', 1) };
     const [claimed] = (await createQueue(gw.gateway.database).claim('dead-host:1', 100)).filter((e) => e.id === inserted.id);

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { isRowError, preparedRows, wellFormed } from '../db/statements';
 
 /** A claimed event as the worker receives it: the row plus what proves the claim is still ours. */
 export interface ClaimedEvent {
@@ -19,7 +20,8 @@ export interface ClaimedEvent {
 
 export type AttemptOutcome =
   | { outcome: 'completed' }
-  | { outcome: 'retry'; error: string; nextAttemptAt: Date }
+  /** `retryInMs` counts from when the outcome is written (the database's now()), not from when it was decided. */
+  | { outcome: 'retry'; error: string; retryInMs: number }
   | { outcome: 'failed'; error: string };
 
 interface ClaimedRow {
@@ -37,9 +39,50 @@ interface ClaimedRow {
   attempt_id: string | number;
 }
 
+/** An attempt whose handler has returned, with the outcome to record. */
+export interface FinishedAttempt {
+  event: ClaimedEvent;
+  result: AttemptOutcome;
+}
+
 /** All queue statements of the worker. The worker loop calls these and never sees SQL. */
 export function createQueue(database: Database) {
   const { rows } = database;
+  const prepared = preparedRows(database);
+
+  /**
+   * One statement for a batch of outcomes (a JSON array of toOutcomeRow rows; prepared, as its
+   * text never changes): the update of each event is fenced by its claim token and still being
+   * 'processing'; only events updated here get their attempt-log row finished.
+   */
+  const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
+    const written = await prepared<{ id: string | number }>(sql`
+      with outcome as (
+        select * from json_to_recordset(${outcomes}::text::json) as o(
+          id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
+          retry_in_ms bigint)
+      ),
+      finished as (
+        update webhook_events e
+        set status = o.status,
+            next_attempt_at = coalesce(now() + o.retry_in_ms * interval '1 millisecond', e.next_attempt_at),
+            last_error = o.error,
+            processed_at = case when o.status = 'received' then e.processed_at else now() end,
+            locked_by = null, locked_at = null, claim_token = null
+        from outcome o
+        where e.id = o.id and e.claim_token = o.claim_token and e.status = 'processing'
+        returning e.id
+      ),
+      logged as (
+        update processing_log p
+        set finished_at = now(), outcome = o.outcome, error = o.error
+        from outcome o join finished f on f.id = o.id
+        where p.id = o.attempt_id
+      )
+      select id from finished`);
+    return new Set(written.map((row) => Number(row.id)));
+  };
+
   return {
     /**
      * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED lets concurrent
@@ -48,7 +91,7 @@ export function createQueue(database: Database) {
      * due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
-      const claimed = await rows<ClaimedRow>(sql`
+      const claimed = await prepared<ClaimedRow>(sql`
         with due as (
           select id from webhook_events
           where status = 'received' and next_attempt_at <= now()
@@ -76,30 +119,32 @@ export function createQueue(database: Database) {
     },
 
     /**
-     * Records the outcome of an attempt, fenced by the claim token: if the lease expired and the
-     * event was reclaimed (or recovered), the token no longer matches, nothing is written and
-     * false is returned, so a late worker can never overwrite a newer attempt's result.
+     * Records the outcomes of many attempts in one statement, each fenced by its claim token: an
+     * event whose lease expired and was reclaimed (or recovered) no longer carries the token, so
+     * nothing is written for it and its id is missing from the result — a late worker can never
+     * overwrite a newer attempt's result. Each recorded attempt's processing_log row is finished in
+     * the same statement. Returns the ids of the events whose outcome was recorded.
      */
+    async finishMany(finished: readonly FinishedAttempt[]): Promise<Set<number>> {
+      if (finished.length === 0) return new Set();
+      const outcomes = JSON.stringify(finished.map(toOutcomeRow));
+      try {
+        return await recordOutcomes(outcomes);
+      } catch (err) {
+        // A deadlock with a concurrent lease recovery (or any row the server refuses) must not
+        // cost the whole batch its outcomes: record them one at a time.
+        if (finished.length === 1 || !isRowError(err)) throw err;
+        const recorded = new Set<number>();
+        for (const attempt of finished) {
+          for (const id of await recordOutcomes(JSON.stringify([toOutcomeRow(attempt)]))) recorded.add(id);
+        }
+        return recorded;
+      }
+    },
+
+    /** Records one attempt's outcome (see finishMany); false when the claim was no longer ours. */
     async finish(event: ClaimedEvent, result: AttemptOutcome): Promise<boolean> {
-      const error = result.outcome === 'completed' ? null : result.error;
-      const status = result.outcome === 'retry' ? 'received' : result.outcome;
-      const nextAttemptAt = result.outcome === 'retry' ? result.nextAttemptAt.toISOString() : null;
-      const written = await rows(sql`
-        with finished as (
-          update webhook_events
-          set status = ${status},
-              next_attempt_at = coalesce(${nextAttemptAt}::timestamptz, next_attempt_at),
-              last_error = ${error},
-              processed_at = case when ${status} = 'received' then processed_at else now() end,
-              locked_by = null, locked_at = null, claim_token = null
-          where id = ${event.id} and claim_token = ${event.claimToken} and status = 'processing'
-          returning id
-        )
-        update processing_log
-        set finished_at = now(), outcome = ${result.outcome}, error = ${error}
-        where id = ${event.attemptId} and exists (select 1 from finished)
-        returning id`);
-      return written.length === 1;
+      return (await this.finishMany([{ event, result }])).has(event.id);
     },
 
     /** Heartbeat: extends the lease of events this worker still holds. */
@@ -162,6 +207,26 @@ export function createQueue(database: Database) {
 }
 
 export type Queue = ReturnType<typeof createQueue>;
+
+/** An outcome as one element of recordOutcomes' JSON array. */
+function toOutcomeRow({ event, result }: FinishedAttempt) {
+  const error = result.outcome === 'completed' ? null : storable(result.error);
+  return {
+    id: event.id,
+    claim_token: event.claimToken,
+    attempt_id: event.attemptId,
+    status: result.outcome === 'retry' ? 'received' : result.outcome,
+    outcome: result.outcome,
+    error,
+    retry_in_ms: result.outcome === 'retry' ? Math.max(0, Math.round(result.retryInMs)) : null,
+  };
+}
+
+/**
+ * Error text as PostgreSQL can store it: U+0000 and unpaired surrogates (a message cut in the
+ * middle of an emoji) would make the outcome JSON fail for the whole batch, so they become U+FFFD.
+ */
+const storable = (text: string) => wellFormed(text.replaceAll('\u0000', '\uFFFD'));
 
 function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
   return {

@@ -1,0 +1,174 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import type { EventStore, InsertResult, NewEvent } from './events';
+
+export interface GroupCommitOptions {
+  database: Database;
+  /** The event store: events with a nonce go through its transaction, unbatched. */
+  store: Pick<EventStore, 'insert'>;
+  /** Most rows written by one statement. */
+  maxBatch?: number;
+  /**
+   * Most body bytes waiting for a write. Beyond it new events are refused at once (ingest answers
+   * 503, the sender retries) instead of piling up in memory while the database stalls.
+   */
+  maxQueuedBytes?: number;
+}
+
+interface Waiter {
+  event: NewEvent;
+  resolve: (result: InsertResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** One row to write and every request that carried it (the first is the one that may be accepted). */
+interface Row {
+  key: string;
+  waiters: Waiter[];
+}
+
+/**
+ * Group commit for ingest: concurrent requests' events are written by one multi-row
+ * `insert … on conflict do nothing returning`, and each request is answered only after the commit
+ * that holds its row. Batching adapts to load: the first event of an idle period is written at
+ * once (a lone request waits for nothing); events arriving while a write is in flight queue up and
+ * are written together as soon as it finishes. One write at a time keeps the pool free for the
+ * worker and the ops API, and the batch grows exactly as fast as the database falls behind.
+ *
+ * Measured side by side on 2 cores, without HTTP in the way: 50 concurrent writers stored
+ * 17,150 events/s (p99 6.9 ms) through this batcher, 2,526/s (p99 38 ms) with one insert each.
+ * A second write in flight at once measured +3% through the gateway (noise), so one it is.
+ * Through the whole gateway see docs/performance.md.
+ */
+export function createGroupCommit({
+  database,
+  store,
+  maxBatch = 100,
+  maxQueuedBytes = 64 * 1024 * 1024,
+}: GroupCommitOptions) {
+  const run = preparedRows(database);
+  const queue: Waiter[] = [];
+  let queuedBytes = 0;
+  let writing = false;
+
+  function flush(): void {
+    if (writing || queue.length === 0) return;
+    writing = true;
+    const batch = queue.splice(0, maxBatch);
+    for (const waiter of batch) queuedBytes -= waiter.event.body.length;
+    void write(batch).finally(() => {
+      writing = false;
+      flush();
+    });
+  }
+
+  async function write(batch: Waiter[]): Promise<void> {
+    const rows = distinctRows(batch);
+    let ids: Map<string, number>;
+    try {
+      ids = await insertRows(
+        run,
+        rows.map((r) => r.waiters[0]!.event),
+      );
+    } catch (err) {
+      if (!isRowError(err)) {
+        // The database is unreachable or refused the statement as a whole: nothing of this batch
+        // is stored, so every request is answered 503 and its sender retries.
+        for (const waiter of batch) waiter.reject(err);
+        return;
+      }
+      // A row the database rejects (an invalid value) must not fail its neighbours: write each
+      // row on its own so only the request that carried it fails.
+      await writeOneByOne(rows);
+      return;
+    }
+    for (const row of rows) settle(row, ids.get(row.key));
+  }
+
+  async function writeOneByOne(rows: Row[]): Promise<void> {
+    for (const row of rows) {
+      try {
+        const ids = await insertRows(run, [row.waiters[0]!.event]);
+        settle(row, ids.get(row.key));
+      } catch (err) {
+        for (const waiter of row.waiters) waiter.reject(err);
+      }
+    }
+  }
+
+  return {
+    /**
+     * Stores a verified event once, like `store.insert`: resolves after the commit holding its row,
+     * `accepted` with the id for the first copy of a (source, webhook id), `duplicate` for every
+     * other copy — stored earlier or in the same batch. Events with a nonce are written by
+     * `store.insert`, whose transaction records the nonce with the event.
+     */
+    insert(event: NewEvent): Promise<InsertResult> {
+      if (event.nonce !== undefined) return store.insert(event);
+      if (queue.length > 0 && queuedBytes + event.body.length > maxQueuedBytes) {
+        return Promise.reject(new Error(`ingest queue full: ${queuedBytes} bytes wait for the database`));
+      }
+      return new Promise<InsertResult>((resolve, reject) => {
+        queue.push({ event, resolve, reject });
+        queuedBytes += event.body.length;
+        // After this turn of the event loop, so requests read in the same turn share the first write.
+        if (!writing && queue.length === 1) setImmediate(flush);
+      });
+    },
+  };
+}
+
+export type GroupCommit = ReturnType<typeof createGroupCommit>;
+
+/**
+ * Collapses copies of one (source, webhook id) into one row, sorted by key: concurrent batches
+ * (several processes) then take their unique-index locks in the same order and cannot deadlock.
+ */
+function distinctRows(batch: Waiter[]): Row[] {
+  const byKey = new Map<string, Row>();
+  for (const waiter of batch) {
+    const key = keyOf(waiter.event.source, waiter.event.webhookId);
+    const row = byKey.get(key);
+    if (row) row.waiters.push(waiter);
+    else byKey.set(key, { key, waiters: [waiter] });
+  }
+  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/** The first copy is accepted if its row was inserted; every other copy is a duplicate. */
+function settle(row: Row, id: number | undefined): void {
+  row.waiters.forEach((waiter, index) =>
+    waiter.resolve(index === 0 && id !== undefined ? { status: 'accepted', id } : { status: 'duplicate' }),
+  );
+}
+
+const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId}`;
+
+/**
+ * One statement, its own transaction: rows whose (source, webhook id) exists already (or is being
+ * inserted by a concurrent transaction, which it waits for) are skipped and not returned. The rows
+ * travel as one JSON array, so the statement text is the same for every batch size and is
+ * prepared once per connection.
+ */
+async function insertRows(run: PreparedRows, events: NewEvent[]): Promise<Map<string, number>> {
+  const rows = JSON.stringify(
+    events.map((e) => ({
+      source: wellFormed(e.source),
+      webhook_id: wellFormed(e.webhookId),
+      topic: wellFormed(e.topic),
+      account: e.account === undefined ? null : wellFormed(e.account),
+      body: e.body.toString('base64'),
+      headers: e.headers,
+      max_attempts: e.maxAttempts,
+    })),
+  );
+  const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
+    insert into webhook_events (source, webhook_id, topic, account, body, headers, max_attempts)
+    select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), r.headers, r.max_attempts
+    from json_to_recordset(${rows}::text::json) as r(
+      source text, webhook_id text, topic text, account text, body text, headers jsonb, max_attempts int)
+    on conflict (source, webhook_id) do nothing
+    returning id, source, webhook_id`);
+  return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
+}
