@@ -1,19 +1,26 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { InboundRequest } from '../../providers';
 import { GatewayError, databaseUnavailable, unauthorized } from '../errors';
 import type { EventStore } from '../store/events';
+import { limitBody } from './body-limit';
 import { checkIdentity } from './identity-limits';
 import { rateLimit } from './rate-limit';
 import type { PushSource } from './sources';
 
 export interface IngestDeps {
   sources: readonly PushSource[];
-  store: EventStore;
+  /** Writes a verified event and resolves after its commit (the group-commit batcher; see src/store/group-commit.ts). */
+  store: Pick<EventStore, 'insert'>;
   logger: Logger;
   maxBodyBytes: number;
   maxAttempts: number;
+  /**
+   * Longest wait for the insert before answering 503. postgres.js queues queries while it cannot
+   * connect (30 queued queries took 35 s to fail against a refused port); the sender should hear
+   * "retry later" within its own timeout instead. A late commit is harmless: the retry is a duplicate.
+   */
+  writeTimeoutMs: number;
   /** Called after an event is committed, to wake the worker. */
   onAccepted?: (id: number) => void;
   /** Observes every answer (metrics): outcome, rejection code, seconds from request to answer. */
@@ -28,12 +35,7 @@ export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected';
  */
 export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
-  const limit = bodyLimit({
-    maxSize: deps.maxBodyBytes,
-    onError: () => {
-      throw new GatewayError(413, 'payload_too_large', `Request body exceeds the limit of ${deps.maxBodyBytes} bytes`);
-    },
-  });
+  const limit = limitBody(deps.maxBodyBytes);
 
   for (const source of deps.sources) {
     const handle = ingestHandler(source, deps);
@@ -96,7 +98,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
     );
     let result;
     try {
-      result = await deps.store.insert({
+      result = await withDeadline(deps.writeTimeoutMs, deps.store.insert({
         source: source.name,
         webhookId: identity.webhookId,
         topic: identity.topic,
@@ -105,7 +107,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
         headers: kept,
         maxAttempts: source.maxAttempts ?? deps.maxAttempts,
         nonce: verification.nonce?.value,
-      });
+      }));
     } catch (err) {
       throw databaseUnavailable(err);
     }
@@ -143,6 +145,16 @@ function usableSecrets(source: PushSource, logger: Logger): string[] {
     throw unauthorized('secrets_expired', `Every secret of source ${source.name} is past its not_after; sign with a current secret`);
   }
   return usable;
+}
+
+/** Rejects when `promise` has not settled within `ms`. */
+function withDeadline<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`storage did not answer within ${ms} ms`)), ms);
+  });
+  promise.catch(() => {}); // a late failure after the deadline is already answered
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 declare module 'hono' {
