@@ -1,4 +1,5 @@
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
@@ -14,11 +15,14 @@ import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
 import { describeOpenApi } from './ops/openapi';
 import { createOpsRoutes } from './ops/routes';
+import { createPollRoutes, createPollRunLog, createPollRunner, createPollScheduler, type PollScheduler } from './poll';
 import { createStreamRoutes } from './ops/stream';
 import { createSystemRoutes } from './ops/system-routes';
 import { createRetention } from './store/retention';
+import { createUiRoutes } from './ui/routes';
 import { createStatsQueries } from './store/stats';
 import { createEventStore } from './store/events';
+import { createGroupCommit } from './store/group-commit';
 import { createSystemLog } from './store/system-log';
 import type { z } from 'zod';
 import { forwardToDestinations, type ForwardingOptions } from './deliver/destinations';
@@ -50,12 +54,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const handlers = new HandlerRegistry();
   const schemas = new SchemaRegistry();
   let database = options.database;
-  let server: ServerType | undefined;
+  let server: Server | undefined;
   let worker: ReturnType<typeof createWorker> | undefined;
   let app: Hono | undefined;
   let ownsDatabase = false;
   let unlisten: (() => Promise<void>) | undefined;
   let retentionTask: ScheduledTask | undefined;
+  let pollScheduler: PollScheduler | undefined;
+  let stopping = false;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -133,6 +139,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         });
       }
       const wake = () => worker?.wake();
+      // Pull polling (SPS): runs claim a lock per source in the database; cron only triggers.
+      const pollRunner = createPollRunner({
+        database,
+        store,
+        sources: config.polls,
+        logger,
+        maxAttempts: config.worker.maxAttempts,
+        onStored: wake,
+      });
+      pollScheduler = createPollScheduler({ runner: pollRunner, logger });
       const stats = createStatsQueries(database);
       const deliveries = createDeliveryLog(database);
       const bus = createEventBus();
@@ -148,20 +164,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       describeOpenApi(opsRoutes);
       app = createApp({
         logger,
+        isStopping: () => stopping,
         routes: [
           createSystemRoutes({ database: () => gateway.database, metrics, tokens: config.opsTokens }),
+          createUiRoutes(),
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
           createStreamRoutes({ bus, tokens: config.opsTokens }),
           createIngestRoutes({
             sources: sourcesFromConfig(config),
-            store,
+            store: createGroupCommit({ database, store }),
             logger: logger.child({ component: 'ingest' }),
             maxBodyBytes: config.maxBodyBytes,
             maxAttempts: config.worker.maxAttempts,
+            writeTimeoutMs: config.database.writeTimeoutMs,
             onAccepted: wake,
             onAnswered: metrics.ingest,
           }),
           opsRoutes,
+          createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database), tokens: config.opsTokens }),
         ],
       });
 
@@ -175,7 +195,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       let port: number | undefined;
       if (role !== 'worker') {
         port = await new Promise<number>((resolve, reject) => {
-          server = serve(
+          server = <Server>serve(
             {
               fetch: app!.fetch,
               port: config.port,
@@ -196,15 +216,20 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       if (worker) {
         worker.start();
+        pollScheduler.start();
         const retention = createRetention(database);
         retentionTask = cron.schedule(
           config.retention.cron,
           async () => {
-            const purged = await retention.purge(config.retention).catch((err: unknown) => {
+            try {
+              const purged = await retention.purge(config.retention);
+              const bookkeeping = await retention.purgeBookkeeping(config.retention);
+              if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns > 0) {
+                logger.info({ purged, bookkeeping }, 'retention removed old rows');
+              }
+            } catch (err) {
               logger.error({ err }, 'retention run failed');
-              return undefined;
-            });
-            if (purged && purged.completed + purged.failed > 0) logger.info({ purged }, 'retention removed old events');
+            }
           },
           { name: 'retention', noOverlap: true },
         );
@@ -214,13 +239,22 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
     /** Graceful stop: no new requests or claims, running handlers get the shutdown timeout. */
     async stop(): Promise<void> {
+      stopping = true;
+      // Stop accepting connections; requests in flight finish and are answered (with
+      // "connection: close"); whatever is still open after the shutdown timeout is cut.
       const closing = server
-        ? new Promise<void>((resolve) => server!.close(() => resolve()))
+        ? new Promise<void>((resolve) => {
+            server!.close(() => resolve());
+            server!.closeIdleConnections();
+          })
         : Promise.resolve();
+      const cutOff = setTimeout(() => server?.closeAllConnections(), config.shutdownTimeoutMs);
       await retentionTask?.destroy();
-      await unlisten?.().catch(() => {});
+      await pollScheduler?.stop();
       await worker?.stop(config.shutdownTimeoutMs);
       await closing;
+      clearTimeout(cutOff);
+      await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
     },
   };
