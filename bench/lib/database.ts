@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { openDatabase } from '../../src/db/client';
+import { runMigrations } from '../../src/db/migrate';
+
+export interface BenchDatabase {
+  name: string;
+  url: string;
+  /** A small pool for the bench's own statements (setup, checks, LISTEN). */
+  sql: postgres.Sql;
+  /** Empties the gateway's tables and checkpoints, so every run starts from the same state. */
+  reset(): Promise<void>;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, randomly named database on the server of `serverUrl`, with the gateway's migrations
+ * applied; drop() removes it (with force: whatever is still connected is cut).
+ */
+export async function createBenchDatabase(serverUrl: string): Promise<BenchDatabase> {
+  const name = `gw_bench_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = withDatabase(serverUrl, name);
+  const database = await openDatabase({ url, poolSize: 1 });
+  await runMigrations(database, url);
+  await database.close();
+  const sql = postgres(url, { max: 4, onnotice: () => {} });
+  return {
+    name,
+    url,
+    sql,
+    async reset() {
+      await sql`truncate webhook_events, processing_log, delivery_attempts, seen_nonces, system_log restart identity cascade`;
+      // Start each run without a checkpoint pending from the previous one (needs pg_checkpoint or superuser).
+      await sql`checkpoint`.catch(() => {});
+    },
+    async drop() {
+      await sql.end({ timeout: 1 });
+      const cleanup = postgres(serverUrl, { max: 1, onnotice: () => {} });
+      await cleanup.unsafe(`drop database if exists ${name} with (force)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}

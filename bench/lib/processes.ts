@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Every child the bench started and has not yet seen exit: stopped on the way out, whatever happens. */
+const children = new Set<ChildProcess>();
+
+export interface NodeProcess {
+  child: ChildProcess;
+  pid: number;
+  /** Everything the process printed (stdout and stderr). */
+  output(): string;
+  /** Resolves with the first stdout line that satisfies `match`. */
+  line(match: (line: string) => boolean, timeoutMs?: number): Promise<string>;
+  send(text: string): void;
+  stop(): Promise<void>;
+}
+
+/** Runs a TypeScript file of this repository with `node --import tsx` (what `npm start` runs). */
+export function spawnNode(script: string, args: string[], env: Record<string, string>): NodeProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => children.delete(child));
+  let out = '';
+  let pending = '';
+  const waiters = new Set<(line: string) => void>();
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d;
+    pending += d;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) for (const waiter of waiters) waiter(line);
+  });
+  child.stderr!.on('data', (d: Buffer) => (out += d));
+  return {
+    child,
+    pid: child.pid!,
+    output: () => out,
+    line(match, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => done(new Error(`${script}: no matching output within ${timeoutMs} ms\n${out.slice(-2000)}`)),
+          timeoutMs,
+        );
+        const onExit = () => done(new Error(`${script} exited early (${child.exitCode})\n${out.slice(-2000)}`));
+        const waiter = (line: string) => match(line) && done(undefined, line);
+        function done(err?: Error, line?: string) {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+          child.off('exit', onExit);
+          if (err) reject(err);
+          else resolve(line!);
+        }
+        waiters.add(waiter);
+        child.once('exit', onExit);
+      });
+    },
+    send(text) {
+      child.stdin!.write(text);
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(killer);
+    },
+  };
+}
+
+/** Kills every child still running (used on the way out, also after a failure). */
+export function killAll(): void {
+  for (const child of children) child.kill('SIGKILL');
+}
+
+/** Resident set size now and its peak over the process's life (VmRSS, VmHWM), in MB. */
+export function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rssMb: kb('VmRSS') / 1024, peakRssMb: kb('VmHWM') / 1024 };
+}
+
+/** A free loopback port (asked of the OS, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once GET url answers 2xx. */
+export async function waitUntilUp(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not come up within ${timeoutMs} ms`);
+}

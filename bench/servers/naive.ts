@@ -1,0 +1,20 @@
+// The naive durable design: one `insert … on conflict do nothing` per request (postgres.js, pool
+// of DB_POOL_SIZE), answered after its commit. Same table, trigger and indexes as the gateway.
+import postgres from 'postgres';
+import { serveShopify } from './common';
+
+const sql = postgres(process.env.DATABASE_URL!, { max: Number(process.env.DB_POOL_SIZE ?? 10), onnotice: () => {} });
+
+serveShopify(async (c, webhook) => {
+  try {
+    const rows = await sql<{ id: string }[]>`
+      insert into webhook_events (source, webhook_id, account, topic, body, headers)
+      values ('shopify', ${`${webhook.shop}/${webhook.webhookId}`}, ${webhook.shop}, ${webhook.topic}, ${webhook.body},
+              ${sql.json({ 'content-type': webhook.contentType })})
+      on conflict (source, webhook_id) do nothing
+      returning id`;
+    return rows[0] ? c.json({ status: 'accepted', id: Number(rows[0].id) }) : c.json({ status: 'duplicate' });
+  } catch {
+    return c.json({ error: { code: 'database_unavailable', message: 'Storage is unavailable; retry later' } }, 503);
+  }
+});
