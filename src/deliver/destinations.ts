@@ -1,5 +1,6 @@
 import type { DeliveryLog } from '../store/deliveries';
 import { RetryLaterError, type EventHandler } from '../worker/handlers';
+import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
 import { standardWebhooksHeaders } from './sign';
 
@@ -92,15 +93,6 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
       retryAfters.length ? Math.max(...retryAfters) : undefined,
     );
   };
-}
-
-/** Retry-After as delay-seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {

@@ -1,3 +1,5 @@
+import { parseRetryAfter } from '../http/retry-after';
+
 /** How one HTTP call is retried: attempts after the first, and the delay between them. */
 export interface RetryPolicy {
   maxRetries: number;
@@ -45,7 +47,7 @@ export async function fetchWithRetry(
       failure =
         err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : describe(err);
     }
-    const requested = response ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+    const requested = response ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     if (response) discard(response);
     if (attempt >= policy.maxRetries) {
       throw new HttpRetryError(`${what} failed after ${attempt + 1} tries: ${failure}`, response?.status);
@@ -68,15 +70,6 @@ export async function fetchWithRetry(
  */
 export function discard(response: Response): void {
   response.body?.cancel().catch(() => {});
-}
-
-/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  const trimmed = header.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -46,6 +46,14 @@ export interface EventFilter extends EventMatch {
   limit: number;
 }
 
+/** What a replay sets: due now, `maxAttempts` more tries on top of those already made. */
+const replayedState = (maxAttempts: number) => ({
+  status: 'received' as const,
+  nextAttemptAt: sql`now()`,
+  maxAttempts: sql`${webhookEvents.attempts} + ${maxAttempts}`,
+  processedAt: null,
+});
+
 /** The where-clause for a match; every condition is optional. */
 function matching(filter: EventMatch): SQL[] {
   const conditions: SQL[] = [];
@@ -160,12 +168,7 @@ export function createEventStore({ db }: Database) {
         const ids = batch.map((r) => r.id);
         const replayed = await db
           .update(webhookEvents)
-          .set({
-            status: 'received',
-            nextAttemptAt: sql`now()`,
-            maxAttempts: sql`${webhookEvents.attempts} + ${maxAttempts}`,
-            processedAt: null,
-          })
+          .set(replayedState(maxAttempts))
           .where(and(inArray(webhookEvents.id, ids), ne(webhookEvents.status, 'processing')))
           .returning({ id: webhookEvents.id });
         total += replayed.length;
@@ -185,12 +188,7 @@ export function createEventStore({ db }: Database) {
     async replay(id: number, maxAttempts: number): Promise<ReplayResult> {
       const rows = await db
         .update(webhookEvents)
-        .set({
-          status: 'received',
-          nextAttemptAt: sql`now()`,
-          maxAttempts: sql`${webhookEvents.attempts} + ${maxAttempts}`,
-          processedAt: null,
-        })
+        .set(replayedState(maxAttempts))
         .where(and(eq(webhookEvents.id, id), sql`${webhookEvents.status} <> 'processing'`))
         .returning();
       if (rows[0]) return { status: 'replayed', event: rows[0] };
