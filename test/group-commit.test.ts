@@ -1,11 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Database } from '../src/db/client';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/db/client';
 import { runMigrations } from '../src/db/migrate';
 import { createEventStore, type NewEvent } from '../src/store/events';
 import { createGroupCommit } from '../src/store/group-commit';
-import { createTestDatabase, databaseKinds, withDatabase, type TestDatabase } from './helpers/database';
-import { startTcpProxy } from './helpers/tcp-proxy';
+import { createTestDatabase, databaseKinds, useMigratedDatabase } from './helpers/database';
+import { proxyDatabase } from './helpers/tcp-proxy';
 
 const event = (webhookId: string, extra: Partial<NewEvent> = {}): NewEvent => ({
   source: 'gc',
@@ -21,21 +21,14 @@ const event = (webhookId: string, extra: Partial<NewEvent> = {}): NewEvent => ({
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe.each(databaseKinds())('group commit on %s', (kind) => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeAll(async () => {
-    testDb = await createTestDatabase(kind);
-    database = await testDb.open();
-    await runMigrations(database, testDb.url);
-  });
-  afterAll(() => testDb?.drop());
+  const migrated = useMigratedDatabase(kind);
 
   const batcher = (options: { maxBatch?: number; maxQueuedBytes?: number } = {}) =>
-    createGroupCommit({ database, store: createEventStore(database), ...options });
+    createGroupCommit({ database: migrated.database, store: createEventStore(migrated.database), ...options });
 
   /** The transaction that wrote each row: rows of one multi-row insert share it. */
   async function writers(webhookIds: string[]): Promise<Map<string, string>> {
-    const rows = await database.rows<{ webhook_id: string; xmin: string }>(
+    const rows = await migrated.database.rows<{ webhook_id: string; xmin: string }>(
       // xmin::text: PGlite and postgres.js disagree about the xid type otherwise.
       sql`select webhook_id, xmin::text as xmin from webhook_events where source = 'gc' and webhook_id in ${webhookIds}`,
     );
@@ -46,7 +39,7 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
     const result = await batcher().insert(event('lone'));
     expect(result).toEqual({ status: 'accepted', id: expect.any(Number) });
     // Answered means committed: a fresh connection (another pool on PostgreSQL) sees the row.
-    const other = await testDb.open();
+    const other = await migrated.testDb.open();
     const seen = await other.rows(sql`select id from webhook_events where webhook_id = 'lone'`);
     expect(seen.map((r) => Number(r.id))).toEqual([(result as { id: number }).id]);
   });
@@ -94,7 +87,7 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
       'duplicate',
       'accepted',
     ]);
-    const twins = await database.rows(sql`select id from webhook_events where webhook_id = 'twin'`);
+    const twins = await migrated.database.rows(sql`select id from webhook_events where webhook_id = 'twin'`);
     expect(twins.map((r) => Number(r.id))).toEqual([(answers[0] as { id: number }).id]);
   });
 
@@ -148,11 +141,7 @@ describe('group commit when the database goes away', () => {
     'PostgreSQL connection cut during a write: every request of the batch and of the queue is rejected',
     async () => {
       const testDb = await createTestDatabase('postgres');
-      const target = new URL(testDb.url!);
-      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      const proxied = new URL(testDb.url!);
-      proxied.port = String(proxy.port);
-      const url = withDatabase(proxied.toString(), target.pathname.slice(1));
+      const { proxy, url } = await proxyDatabase(testDb.url!);
       const database = await openDatabase({ url, poolSize: 2, connectTimeoutSeconds: 1 });
       try {
         await runMigrations(database, url);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, databaseKinds, withDatabase } from './helpers/database';
+import { createTestDatabase, databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
-import { startTcpProxy } from './helpers/tcp-proxy';
+import { proxyDatabase } from './helpers/tcp-proxy';
 
 describe.each(databaseKinds())('request limits and routing on %s', (kind) => {
   let gw: TestGateway;
@@ -89,11 +89,8 @@ describe('database unavailable', () => {
     'PostgreSQL connection cut: 503 while it is gone, 200 and stored once it is back',
     async () => {
       const testDb = await createTestDatabase('postgres');
-      const target = new URL(testDb.url!);
-      const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
-      const proxied = new URL(testDb.url!);
-      proxied.port = String(proxy.port);
-      const viaProxy = { ...testDb, url: withDatabase(proxied.toString(), target.pathname.slice(1)) };
+      const { proxy, url } = await proxyDatabase(testDb.url!);
+      const viaProxy = { ...testDb, url };
       viaProxy.open = async () => (await import('../src/db/client')).openDatabase({ url: viaProxy.url, connectTimeoutSeconds: 1, poolSize: 2 });
       const gw = await startTestGateway('postgres', { database: { url: viaProxy.url } }, { role: 'web', testDb: viaProxy });
       try {

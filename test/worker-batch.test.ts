@@ -1,27 +1,18 @@
 import { sql } from 'drizzle-orm';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/client';
-import { runMigrations } from '../src/db/migrate';
+import { describe, expect, it } from 'vitest';
 import { createEventStore } from '../src/store/events';
 import { HandlerRegistry } from '../src/worker/handlers';
 import { createQueue } from '../src/worker/queue-sql';
 import { createWorker } from '../src/worker/worker';
-import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+import { databaseKinds, useMigratedDatabase } from './helpers/database';
 
 describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
-  let testDb: TestDatabase;
-  let database: Database;
-  beforeAll(async () => {
-    testDb = await createTestDatabase(kind);
-    database = await testDb.open();
-    await runMigrations(database, testDb.url);
-  });
-  afterAll(() => testDb?.drop());
+  const migrated = useMigratedDatabase(kind);
 
   /** Stores `count` due events of a source of their own, so tests never claim each other's. */
   async function store(source: string, count: number): Promise<void> {
-    const events = createEventStore(database);
+    const events = createEventStore(migrated.database);
     for (let i = 0; i < count; i++) {
       await events.insert({
         source,
@@ -34,13 +25,13 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     }
   }
   const claimAll = async (source: string) =>
-    (await createQueue(database).claim(`test:${source}`, 100)).filter((e) => e.source === source);
+    (await createQueue(migrated.database).claim(`test:${source}`, 100)).filter((e) => e.source === source);
   const events = (source: string) =>
-    database.rows<{ id: string; status: string; last_error: string | null; claim_token: string | null; xmin: string }>(
+    migrated.database.rows<{ id: string; status: string; last_error: string | null; claim_token: string | null; xmin: string }>(
       sql`select id, status, last_error, claim_token, xmin::text as xmin from webhook_events where source = ${source} order by id`,
     );
   const attempts = (source: string) =>
-    database.rows<{ event_id: string; outcome: string; error: string | null; finished_at: unknown }>(
+    migrated.database.rows<{ event_id: string; outcome: string; error: string | null; finished_at: unknown }>(
       sql`select p.event_id, p.outcome, p.error, p.finished_at from processing_log p
           join webhook_events e on e.id = p.event_id where e.source = ${source} order by p.event_id`,
     );
@@ -48,7 +39,7 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
   it('finishMany records completions, retries and failures with their attempt logs in one statement', async () => {
     await store('mixed', 3);
     const [a, b, c] = await claimAll('mixed');
-    const recorded = await createQueue(database).finishMany([
+    const recorded = await createQueue(migrated.database).finishMany([
       { event: a!, result: { outcome: 'completed' } },
       { event: b!, result: { outcome: 'retry', error: 'try later', retryInMs: 60_000 } },
       { event: c!, result: { outcome: 'failed', error: 'no' } },
@@ -74,20 +65,20 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     await store('fenced', 3);
     const [a, b, c] = await claimAll('fenced');
     // Another worker took b over (its lease expired and it was claimed again): a new token.
-    await database.rows(sql`update webhook_events set claim_token = gen_random_uuid() where id = ${b!.id}`);
-    const recorded = await createQueue(database).finishMany(
+    await migrated.database.rows(sql`update webhook_events set claim_token = gen_random_uuid() where id = ${b!.id}`);
+    const recorded = await createQueue(migrated.database).finishMany(
       [a!, b!, c!].map((event) => ({ event, result: { outcome: 'completed' as const } })),
     );
     expect([...recorded].sort()).toEqual([a!.id, c!.id].sort());
     expect((await events('fenced')).map((r) => r.status)).toEqual(['completed', 'processing', 'completed']);
     expect((await attempts('fenced')).map((l) => l.outcome)).toEqual(['completed', 'running', 'completed']);
-    expect(await createQueue(database).finish(b!, { outcome: 'failed', error: 'late' })).toBe(false);
+    expect(await createQueue(migrated.database).finish(b!, { outcome: 'failed', error: 'late' })).toBe(false);
   });
 
   it('error text PostgreSQL cannot hold (U+0000, a cut surrogate pair) is stored replaced, not refused', async () => {
     await store('odd-text', 2);
     const [a, b] = await claimAll('odd-text');
-    const recorded = await createQueue(database).finishMany([
+    const recorded = await createQueue(migrated.database).finishMany([
       { event: a!, result: { outcome: 'failed', error: 'nul\u0000here' } },
       { event: b!, result: { outcome: 'failed', error: 'cut \uD83D' } },
     ]);
@@ -99,7 +90,7 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     await store('together', 20);
     const handled: number[] = [];
     const worker = createWorker({
-      queue: createQueue(database),
+      queue: createQueue(migrated.database),
       handlers: new HandlerRegistry().on('together', '*', (event) => {
         handled.push(event.id);
       }),
@@ -124,7 +115,7 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     let running = 0;
     let most = 0;
     const worker = createWorker({
-      queue: createQueue(database),
+      queue: createQueue(migrated.database),
       handlers: new HandlerRegistry().on('bounded', '*', async () => {
         running += 1;
         most = Math.max(most, running);

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { afterAll, beforeAll } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/client';
+import { runMigrations } from '../../src/db/migrate';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
@@ -67,4 +69,19 @@ export function withDatabase(url: string, database: string): string {
   const parsed = new URL(url);
   parsed.pathname = `/${database}`;
   return parsed.toString();
+}
+
+/**
+ * A fresh database for the current test file, migrated, opened once and dropped after the file
+ * (vitest hooks). Read `.testDb` and `.database` inside tests, after beforeAll has run.
+ */
+export function useMigratedDatabase(kind: DatabaseKind) {
+  const handle = { testDb: undefined as unknown as TestDatabase, database: undefined as unknown as Database };
+  beforeAll(async () => {
+    handle.testDb = await createTestDatabase(kind);
+    handle.database = await handle.testDb.open();
+    await runMigrations(handle.database, handle.testDb.url);
+  });
+  afterAll(() => handle.testDb?.drop());
+  return handle;
 }

@@ -49,3 +49,12 @@ export async function startTcpProxy(target: { host: string; port: number }) {
     },
   };
 }
+
+/** A proxy in front of the PostgreSQL server of `databaseUrl`, and the same URL routed through it. */
+export async function proxyDatabase(databaseUrl: string) {
+  const target = new URL(databaseUrl);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const proxied = new URL(databaseUrl);
+  proxied.port = String(proxy.port);
+  return { proxy, url: proxied.toString() };
+}

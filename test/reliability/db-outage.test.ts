@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withDatabase } from '../helpers/database';
 import { waitFor } from '../helpers/gateway';
-import { startTcpProxy } from '../helpers/tcp-proxy';
+import { proxyDatabase } from '../helpers/tcp-proxy';
 import {
   RELIABILITY_SECRETS,
   missing,
@@ -19,18 +18,16 @@ import {
 
 describe('database outage under load', () => {
   const scenario = useScenarioDatabase();
-  let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let routed: Awaited<ReturnType<typeof proxyDatabase>>;
   beforeAll(async () => {
-    const target = new URL(scenario.testDb.url!);
-    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    routed = await proxyDatabase(scenario.testDb.url!);
   });
-  afterAll(() => proxy?.close());
+  afterAll(() => routed?.proxy.close());
 
   it('answers 503 quickly while the database is gone, never 200, and resumes by itself with nothing lost', async () => {
-    const viaProxy = new URL(scenario.testDb.url!);
-    viaProxy.port = String(proxy.port);
+    const { proxy } = routed;
     const gateway = await scenario.start({
-      DATABASE_URL: withDatabase(viaProxy.toString(), new URL(scenario.testDb.url!).pathname.slice(1)),
+      DATABASE_URL: routed.url,
       DB_CONNECT_TIMEOUT_SECONDS: '2',
       DB_WRITE_TIMEOUT_MS: '3000',
       SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify,
