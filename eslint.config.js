@@ -13,11 +13,11 @@ export default tseslint.config(
     },
   },
   {
-    // Configuration is read once, in src/config.ts; everywhere else gets it injected.
+    // Configuration is read once, in src/config/env.ts; everywhere else gets it injected.
     files: ['src/**/*.ts', 'providers/**/*.ts'],
-    ignores: ['src/config.ts'],
+    ignores: ['src/config/env.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/config.ts only.' }],
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/config/env.ts only.' }],
     },
   },
 );

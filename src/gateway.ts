@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { createApp } from './app';
-import type { GatewayConfig } from './config';
+import type { GatewayConfig } from './config/env';
 import { openDatabase, type Database } from './db/client';
 import { runMigrations } from './db/migrate';
 import { keycloakAuditHandler } from './handlers/keycloak-audit';

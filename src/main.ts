@@ -1,5 +1,5 @@
 import { runCli } from './cli/program';
-import { loadConfig } from './config';
+import { loadConfig } from './config/env';
 
 // The process entry (`npm start`, `npm run cli -- …`, bin/webhook-gateway.js): the CLI in src/cli
 // does the work; this file only connects it to the process.

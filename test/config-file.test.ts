@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config';
+import { ConfigError, loadConfig } from '../src/config/env';
 import { spawnGateway } from './helpers/process';
 
 // The GATEWAY_CONFIG file: loaded and validated once by loadConfig, with env: secrets resolved

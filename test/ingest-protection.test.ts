@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSourcesDocument } from '../src/config-file';
+import { parseSourcesDocument } from '../src/config/file';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { easypostSignature, post, shopifyHeaders } from './helpers/signers';
 

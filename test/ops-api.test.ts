@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSourcesDocument } from '../src/config-file';
+import { parseSourcesDocument } from '../src/config/file';
 import { createRetention } from '../src/store/retention';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';

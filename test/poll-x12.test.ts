@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { toPolledDocument } from '../src/poll/document';
-import { parseX12 } from '../src/poll/x12';
+import { parseX12 } from '../src/edi/x12';
 import { x12PurchaseOrder, x12PurchaseOrders } from './helpers/poll-x12';
 
 const file = (name: string) => ({ path: `out/${name}`, name });

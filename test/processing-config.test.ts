@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSourcesDocument } from '../src/config-file';
+import { parseSourcesDocument } from '../src/config/file';
 import { DESTINATION_SECRET, createDestinations } from './helpers/destinations';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { easypostSignature, post } from './helpers/signers';

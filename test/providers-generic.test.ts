@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSourcesDocument } from '../src/config-file';
+import { parseSourcesDocument } from '../src/config/file';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources } from './helpers/provider-signers';
 import { post } from './helpers/signers';

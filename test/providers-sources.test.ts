@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/config/env';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { githubSignature } from './helpers/provider-signers';
 import { post, shopifyHeaders } from './helpers/signers';

@@ -1,4 +1,4 @@
-import type { GatewayConfig } from '../config';
+import type { GatewayConfig } from '../config/env';
 
 /** A failure the CLI reports as one line on stderr with its exit code (1: it failed, 2: wrong usage). */
 export class CliError extends Error {

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, type GatewayConfig } from '../config';
+import { ConfigError, type GatewayConfig } from '../config/env';
 import { CliError, terminalSafe, type CliContext } from './context';
 import { eventsCommand } from './events';
 import { sendCommand } from './send';
@@ -10,7 +10,7 @@ import { tailCommand } from './tail';
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export interface CliDeps {
-  /** Reads the configuration (src/config.ts); called only by commands that need it. */
+  /** Reads the configuration (src/config/env.ts); called only by commands that need it. */
   loadConfig: () => GatewayConfig;
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };

@@ -1,6 +1,6 @@
 import { providerModules, type ProviderModule, type PushProvider } from '../../providers';
-import type { SourceSecret } from '../config-file';
-import type { GatewayConfig } from '../config';
+import type { SourceSecret } from '../config/file';
+import type { GatewayConfig } from '../config/env';
 import type { RateLimit } from './rate-limit';
 
 /** A configured push source: what is mounted where, verified with which secrets. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RemoteFile } from './source';
-import { looksLikeX12, parseX12, type ParsedX12 } from './x12';
+import { looksLikeX12, parseX12, type ParsedX12 } from '../edi/x12';
 
 /**
  * What a polled file becomes: the JSON body of its event (the raw file inside it, byte for byte,

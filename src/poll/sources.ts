@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { PollSourceOptions } from './config';
 import type { PullSource } from './source';
-import { createSpsRestSource } from './sps-rest';
-import { createSpsSftpSource } from './sps-sftp';
+import { createSpsRestSource } from './sps/rest';
+import { createSpsSftpSource } from './sps/sftp';
 
 export interface PullSourceDeps {
   logger: Logger;

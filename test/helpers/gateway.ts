@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { defineConfig, type GatewayConfig } from '../../src/config';
+import { defineConfig, type GatewayConfig } from '../../src/config/env';
 import { createGateway, type Gateway, type Role } from '../../src/gateway';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import { parseSourcesDocument, type SourceConfig } from '../../src/config-file';
+import { parseSourcesDocument, type SourceConfig } from '../../src/config/file';
 
 // Independent signers for the config-file providers: each computes what the sender would send from
 // the provider's documented scheme, with node:crypto directly (never through the gateway's code).

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseSourcesDocument } from '../../src/config-file';
+import { parseSourcesDocument } from '../../src/config/file';
 import { waitFor, startTestGateway, type TestGateway } from '../helpers/gateway';
 import { recordSummary, serverUrl, tally } from './harness';
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { SpsRestOptions } from './config';
+import type { SpsRestOptions } from '../config';
 import { discard, fetchWithRetry, HttpRetryError, type RetryPolicy } from './http-retry';
 import { createTokenCache } from './oauth-token';
-import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from './source';
+import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from '../source';
 
 // The SPS Commerce Transaction API (v5):
 //   GET    /transactions/v5/data/out/?limit=&cursor=   → { results: [{ path, type, url }], paging: { next: { cursor } } }

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from '../http/retry-after';
+import { parseRetryAfter } from '../../http/retry-after';
 
 /** How one HTTP call is retried: attempts after the first, and the delay between them. */
 export interface RetryPolicy {

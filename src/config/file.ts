@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { processingShape, toProcessingConfig, type ProcessingConfig } from './config-processing';
-import { providerModules, type ProviderModule, type ProviderName } from '../providers';
-import { pollSourcesSchema, type PollSourceOptions } from './poll/config';
+import { processingShape, toProcessingConfig, type ProcessingConfig } from './processing';
+import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
+import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
 export interface SourceSecret {
@@ -19,7 +19,7 @@ export interface SourceConfig {
   readonly secrets: readonly SourceSecret[];
   /** The provider's own options, as parsed by its module (snake_case keys, defaults applied). */
   readonly options: Readonly<Record<string, unknown>>;
-  /** Destinations, retry policy, payload schemas and masking (see src/config-processing.ts). */
+  /** Destinations, retry policy, payload schemas and masking (see src/config/processing.ts). */
   readonly processing: ProcessingConfig;
 }
 

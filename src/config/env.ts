@@ -1,7 +1,7 @@
-import type { PollSourceOptions } from './poll/config';
+import type { PollSourceOptions } from '../poll/config';
 import cron from 'node-cron';
 import { z } from 'zod';
-import { loadGatewayFile, SourcesFileError, type SourceConfig } from './config-file';
+import { loadGatewayFile, SourcesFileError, type SourceConfig } from './file';
 
 /** A comma-separated list of secrets (several are allowed during rotation); blanks are dropped. */
 const secretList = z
@@ -30,7 +30,7 @@ const envSchema = z.object({
   EASYPOST_WEBHOOK_SECRET: secretList,
   KEYCLOAK_EVENTS_SECRET: secretList,
   OPS_API_TOKEN: secretList,
-  /** Path of a JSON or YAML file listing push sources (see src/config-file.ts). */
+  /** Path of a JSON or YAML file listing push sources (see src/config/file.ts). */
   GATEWAY_CONFIG: z.string().min(1).optional(),
   WORKER_CRON: z
     .string()
