@@ -6,7 +6,7 @@ import { post, shopifyHeaders } from './helpers/signers';
 import { seedEvents, type Seeded } from './helpers/ui-seed';
 import { uiFor } from './helpers/ui-server';
 
-// Not a check: regenerates the README's screenshots in docs/screenshots (npm run screenshots).
+// Not a check: regenerates the screenshots in docs/screenshots, shown in docs/operating.md (npm run screenshots).
 const DIR = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 
 describe.skipIf(!process.env.UPDATE_SCREENSHOTS || !hasChromium)('UI screenshots', () => {
