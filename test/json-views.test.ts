@@ -141,11 +141,13 @@ describe.each(databaseKinds())('the event view shows the payload exactly on %s',
     expect(masked.body).toEqual({ encoding: 'utf8', data: '[masked: body nests too deeply to mask]', masked: true });
   });
 
-  it('nesting up to 256 levels is shown as payload; 257 is not', async () => {
+  it('nesting up to 256 levels is shown as payload; 257 is not; brackets inside strings do not count', async () => {
     payloadIs(await detailText(await store('shop-masked', nested(256))), nested(256).toString());
     expect(JSON.parse(await detailText(await store('shop', nested(257)))).payload_unavailable.reason).toBe(
       'nesting_too_deep',
     );
+    const brackets = Buffer.from(`{"note":"${'['.repeat(300)}\\"${'{'.repeat(300)}","id":820982911946154508}`);
+    payloadIs(await detailText(await store('shop', brackets)), brackets.toString());
   });
 
   it('a body that is not JSON is shown raw (or base64) with the reason', async () => {

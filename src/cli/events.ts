@@ -1,7 +1,15 @@
 import { Command } from 'commander';
 import type { z } from 'zod';
 import type { BulkReplayResult, EventPage, EventSummary } from '../ops/schemas';
-import { gatewayUrl, opsToken, terminalJson, terminalJsonText, usageError, type CliContext, type ConnectionOptions } from './context';
+import {
+  gatewayUrl,
+  opsToken,
+  terminalJson,
+  terminalJsonText,
+  usageError,
+  type CliContext,
+  type ConnectionOptions,
+} from './context';
 import { createOpsClient } from './ops-client';
 import { formatTable, shortTime } from './table';
 

@@ -21,8 +21,8 @@ export interface DeliveredEvent {
   readonly payload: unknown;
   /**
    * The body parsed with lossless-json: every number is a LosslessNumber whose `.value` is the exact
-   * text sent (`String(n)` too; `n.valueOf()` gives a number, or a bigint for a large integer, and
-   * throws rather than lose digits). Undefined when the body is not JSON. Reading it fails the event
+   * text sent (`String(n)` too; `n.valueOf()` converts it: a bigint for an integer beyond 2^53, else a
+   * number, long decimals rounded, 1e400 throws). Undefined when the body is not JSON. Reading it fails the event
    * at once (PermanentError) when the body nests deeper than MAX_JSON_DEPTH (256) or repeats a key
    * with different values: read `rawText` for those.
    */
