@@ -1,6 +1,6 @@
 import { visit, type JSONPath } from 'jsonc-parser';
 
-export const MASK = '[masked]';
+const MASK = '[masked]';
 const MASK_JSON = JSON.stringify(MASK);
 
 /**
