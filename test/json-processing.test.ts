@@ -18,7 +18,7 @@ describe.each(databaseKinds())('forwarding and handlers see exactly what was sen
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    const destinations = [{ name: 'erp', url: receiver.url, secret: DESTINATION_SECRET, timeout_ms: 5_000 }];
+    const destinations = [{ name: 'erp', url: receiver.url, secret: DESTINATION_SECRET, timeout_ms: 60_000 }];
     const sources = parseSourcesDocument(
       {
         sources: [
