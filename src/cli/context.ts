@@ -1,3 +1,4 @@
+import { applyEdits, format } from 'jsonc-parser';
 import type { GatewayConfig } from '../config/env';
 
 /** A failure the CLI reports as one line on stderr with its exit code (1: it failed, 2: wrong usage). */
@@ -58,3 +59,15 @@ export const terminalSafe = (text: string) => text.replace(UNSAFE, escapeChar);
 /** JSON for a terminal, pretty unless `indent` is 0 (JSON.stringify already escapes C0 controls in strings). */
 export const terminalJson = (value: unknown, indent = 2) =>
   JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar);
+
+/**
+ * JSON text from the gateway for a terminal, re-indented token by token (jsonc-parser's formatter)
+ * without parsing it into values: numbers stay exactly as sent (820982911946154508, 1e400, -0),
+ * and keys keep their order. Valid JSON holds no raw C0 controls, so only C1 and bidi characters
+ * need escaping.
+ */
+export function terminalJsonText(text: string, indent = 2): string {
+  const formatted =
+    indent > 0 ? applyEdits(text, format(text, undefined, { tabSize: indent, insertSpaces: true, eol: '\n' })) : text;
+  return formatted.replace(UNSAFE_IN_JSON, escapeChar);
+}

@@ -1,7 +1,15 @@
 import { Command } from 'commander';
 import type { z } from 'zod';
-import type { BulkReplayResult, EventDetail, EventPage, EventSummary } from '../ops/schemas';
-import { gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import type { BulkReplayResult, EventPage, EventSummary } from '../ops/schemas';
+import {
+  gatewayUrl,
+  opsToken,
+  terminalJson,
+  terminalJsonText,
+  usageError,
+  type CliContext,
+  type ConnectionOptions,
+} from './context';
 import { createOpsClient } from './ops-client';
 import { formatTable, shortTime } from './table';
 
@@ -86,8 +94,8 @@ export function eventsCommand(ctx: CliContext): Command {
   withConnection(events.command('show').description('one event as JSON: payload, headers, attempts, deliveries'))
     .argument('<id>', 'event id')
     .action(async (id: string, options: ConnectionOptions) => {
-      const detail = await clientFor(options).get<z.infer<typeof EventDetail>>(`/api/events/${eventId(id)}`);
-      ctx.out(terminalJson(detail));
+      // Printed from the response text: a parse would round the payload's numbers beyond 2^53.
+      ctx.out(terminalJsonText(await clientFor(options).getText(`/api/events/${eventId(id)}`)));
     });
 
   withConnection(

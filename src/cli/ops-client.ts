@@ -26,6 +26,10 @@ export function createOpsClient(base: string, token: string) {
     async get<T>(path: string): Promise<T> {
       return (await (await request('GET', path)).json()) as T;
     },
+    /** GET a JSON resource as its text, to print it without rounding any number. */
+    async getText(path: string): Promise<string> {
+      return (await request('GET', path)).text();
+    },
     /** POST a JSON body, returning the JSON answer. */
     async post<T>(path: string, body: unknown = {}): Promise<T> {
       return (await (await request('POST', path, { body })).json()) as T;

@@ -3,7 +3,7 @@ import {
   CliError,
   gatewayUrl,
   opsToken,
-  terminalJson,
+  terminalJsonText,
   terminalSafe,
   type CliContext,
   type ConnectionOptions,
@@ -53,8 +53,8 @@ export function tailCommand(ctx: CliContext): Command {
           ctx.err(`Listening for events at ${base} (Ctrl-C to stop)`);
           continue;
         }
-        const event = JSON.parse(message.data) as StreamedEvent;
-        ctx.out(options.json ? terminalJson(event, 0) : line(event));
+        // --json prints the gateway's own text, so what jq reads is exactly what was sent.
+        ctx.out(options.json ? terminalJsonText(message.data, 0) : line(JSON.parse(message.data) as StreamedEvent));
       }
     } catch (err) {
       if (stopped.signal.aborted) return;

@@ -37,7 +37,7 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
     const done = await options.deliveries.deliveredDestinations(event.id);
     const pending = options.destinations.filter((d) => !done.has(d.name));
     if (pending.length === 0) return;
-    const body = JSON.stringify(buildEnvelope(event, options));
+    const body = buildEnvelope(event, options);
     // Stable across retries so the receiver can deduplicate on webhook-id.
     const messageId = `evt_${event.id}`;
 

@@ -17,7 +17,7 @@ import {
   Stats,
   errorResponses,
 } from './schemas';
-import { eventDetail, eventSummary } from './serialize';
+import { eventDetailJson, eventSummary } from './serialize';
 
 export interface OpsDeps {
   store: EventStore;
@@ -93,7 +93,10 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       const event = await deps.store.get(id);
       if (!event) throw notFound('event_not_found', `No event with id ${id}`);
       const [attempts, deliveries] = await Promise.all([deps.store.attempts(id), deps.deliveries.forEvent(id)]);
-      return c.json(eventDetail(event, attempts, deliveries, deps.maskFor?.(event.source)) as z.infer<typeof EventDetail>, 200);
+      // Built as text around the stored payload (c.json would round its numbers beyond 2^53); the
+      // text has the EventDetail shape, which the typed route cannot see through a string body.
+      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor?.(event.source));
+      return c.body(text, 200, { 'content-type': 'application/json' }) as never;
     },
   );
 

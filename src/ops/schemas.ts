@@ -50,7 +50,17 @@ export const EventSummary = z
 
 export const EventDetail = EventSummary.extend({
   headers: z.record(z.string(), z.string()),
-  payload: z.unknown().openapi({ description: 'Parsed JSON body with masked fields replaced; null when not JSON' }),
+  payload: z.unknown().openapi({
+    description:
+      'The JSON body exactly as sent (every number literal as the sender wrote it: parse it with a lossless JSON parser to keep integers beyond 2^53), masked fields replaced; null when not shown as JSON (see payload_unavailable)',
+  }),
+  payload_unavailable: z
+    .object({
+      reason: z.enum(['not_utf8', 'not_json', 'nesting_too_deep', 'duplicate_keys']),
+      message: z.string(),
+    })
+    .nullable()
+    .openapi({ description: 'Why payload is null; body then carries the raw text (or a masked placeholder)' }),
   body: z.object({ encoding: z.enum(['utf8', 'base64']), data: z.string(), masked: z.boolean() }),
   attempt_log: z.array(
     z.object({

@@ -1,5 +1,6 @@
 import type { DeliveryAttemptRow, ProcessingLogRow, WebhookEvent } from '../db/schema';
-import { maskPaths } from './mask';
+import { objectJson } from '../json/raw';
+import { payloadView } from './payload-view';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -28,9 +29,9 @@ export function eventSummary(e: WebhookEvent) {
 }
 
 /**
- * The detail view: summary, kept headers (sensitive ones redacted), the payload with the source's
- * masked fields replaced, and every processing and delivery attempt. With masking configured the
- * raw body is shown only as the masked JSON, never verbatim.
+ * The detail view: summary, kept headers (sensitive ones redacted), the payload as sent with the
+ * source's masked fields replaced (see payloadView), and every processing and delivery attempt.
+ * With masking configured the raw body is shown only masked, never verbatim.
  */
 export function eventDetail(
   e: WebhookEvent,
@@ -38,23 +39,12 @@ export function eventDetail(
   deliveries: DeliveryAttemptRow[],
   mask: readonly string[] = [],
 ) {
-  const text = e.body.toString('utf8');
-  const isUtf8 = Buffer.from(text, 'utf8').equals(e.body);
-  const parsed = isUtf8 ? parseJson(text) : undefined;
-  const payload = parsed === undefined ? null : maskPaths(parsed, mask);
-  let body: { encoding: 'utf8' | 'base64'; data: string; masked: boolean };
-  if (mask.length > 0 && parsed !== undefined) body = { encoding: 'utf8', data: JSON.stringify(payload), masked: true };
-  else if (mask.length > 0) body = { encoding: 'utf8', data: '[masked: body is not JSON]', masked: true };
-  else if (isUtf8) body = { encoding: 'utf8', data: text, masked: false };
-  else body = { encoding: 'base64', data: e.body.toString('base64'), masked: false };
-
   return {
     ...eventSummary(e),
     headers: Object.fromEntries(
       Object.entries(e.headers).map(([name, value]) => [name, SENSITIVE_HEADER.test(name) ? '[redacted]' : value]),
     ),
-    payload,
-    body,
+    ...payloadView(e.body, mask),
     attempt_log: attempts.map((a) => ({
       attempt: a.attempt,
       worker: a.worker,
@@ -76,10 +66,8 @@ export function eventDetail(
   };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
+/**
+ * The detail view as JSON text, with the payload embedded verbatim: JSON.parse and JSON.stringify
+ * would round numbers beyond 2^53 (820982911946154508 became 820982911946154500).
+ */
+export const eventDetailJson = (...args: Parameters<typeof eventDetail>) => objectJson(eventDetail(...args));

@@ -1,3 +1,4 @@
+import { readExactJson, utf8Text, type ExactJson } from '../json/read';
 import type { ClaimedEvent } from './queue-sql';
 
 /** The stored event as a handler sees it. */
@@ -10,8 +11,22 @@ export interface DeliveredEvent {
   readonly topic: string;
   /** The body bytes exactly as received. */
   readonly rawBody: Buffer;
-  /** The body parsed as JSON, or undefined when it is not JSON. */
+  /** The body as text, exactly as received; undefined when the bytes are not valid UTF-8. */
+  readonly rawText: string | undefined;
+  /**
+   * The body parsed with JSON.parse, or undefined when it is not JSON. Numbers are JavaScript
+   * numbers: integers beyond ±2^53 and decimals with more than ~17 significant digits come out
+   * rounded (820982911946154508 reads as 820982911946154500). Use `exactPayload` or `rawText` for ids.
+   */
   readonly payload: unknown;
+  /**
+   * The body parsed with lossless-json: every number is a LosslessNumber whose `.value` is the exact
+   * text sent (`String(n)` too; `n.valueOf()` converts it: a bigint for an integer beyond 2^53, else a
+   * number, long decimals rounded, 1e400 throws). Undefined when the body is not JSON. Reading it fails the event
+   * at once (PermanentError) when the body nests deeper than MAX_JSON_DEPTH (256) or repeats a key
+   * with different values: read `rawText` for those.
+   */
+  readonly exactPayload: unknown;
   readonly headers: Readonly<Record<string, string>>;
   /** 1 on the first attempt. */
   readonly attempt: number;
@@ -71,6 +86,8 @@ export class HandlerRegistry {
 /** Builds the handler's view of a claimed event; JSON is parsed lazily and only once. */
 export function toDeliveredEvent(event: ClaimedEvent): DeliveredEvent {
   let parsed: { value: unknown } | undefined;
+  let text: { value: string | undefined } | undefined;
+  let exact: ExactJson | undefined;
   return {
     id: event.id,
     source: event.source,
@@ -85,6 +102,16 @@ export function toDeliveredEvent(event: ClaimedEvent): DeliveredEvent {
     get payload() {
       parsed ??= { value: parseJsonOrUndefined(event.body) };
       return parsed.value;
+    },
+    get rawText() {
+      text ??= { value: utf8Text(event.body) };
+      return text.value;
+    },
+    get exactPayload() {
+      exact ??= readExactJson(event.body);
+      if (exact.ok) return exact.value;
+      if (exact.reason === 'not_json' || exact.reason === 'not_utf8') return undefined;
+      throw new PermanentError(`exactPayload: ${exact.message}`);
     },
   };
 }
