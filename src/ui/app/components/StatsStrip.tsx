@@ -19,7 +19,7 @@ export function StatsStrip() {
         </Stat>
       ))}
       <Stat label="Success rate">{rate}</Stat>
-      <Stat label="Latency p50 / p99">{`${duration(latency.p50)} / ${duration(latency.p99)}`}</Stat>
+      <Stat label="Latency p50 / p99" class="wide">{`${duration(latency.p50)} / ${duration(latency.p99)}`}</Stat>
       <Stat label="Queue due" extra={oldest}>
         {String(queue.due)}
       </Stat>

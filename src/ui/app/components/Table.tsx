@@ -31,7 +31,7 @@ export function Table<Row>({ caption, columns, rows, rowKey, rowProps, empty }: 
       <thead>
         <tr>
           {columns.map((column) => (
-            <th scope="col" key={column.header}>
+            <th scope="col" key={column.header} class={column.class === 'num' ? 'num' : undefined}>
               {column.header}
             </th>
           ))}

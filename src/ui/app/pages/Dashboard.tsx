@@ -28,6 +28,7 @@ interface SourceRow {
 
 const SOURCES: Column<SourceRow>[] = [
   { header: 'Source', cell: (r) => <a href={listHref({ source: r.source })}>{r.source}</a> },
+  { header: 'All', class: 'num', cell: (r) => String(Object.values(r.counts).reduce((sum, n) => sum + n, 0)) },
   ...(['received', 'processing', 'completed', 'failed'] as const).map((status): Column<SourceRow> => ({
     header: status,
     class: 'num',
@@ -61,34 +62,32 @@ export function Dashboard() {
         <h2 id="stats-title">Last 24 hours</h2>
         <StatsStrip />
       </section>
-      <div class="columns">
-        <section aria-labelledby="sources-title">
-          <h2 id="sources-title">Events by source</h2>
+      <section aria-labelledby="sources-title">
+        <h2 id="sources-title">Events by source</h2>
+        <Table
+          caption="Events received in the last 24 hours by source, and where each is now"
+          columns={SOURCES}
+          rows={sources}
+          rowKey={(r) => r.source}
+          empty="No events in the last 24 hours."
+        />
+      </section>
+      <section aria-labelledby="failures-title">
+        <h2 id="failures-title">Latest failures</h2>
+        {failures.error ? <Notice kind="error">{failures.error.message}</Notice> : null}
+        {failures.data ? (
           <Table
-            caption="Events received in the last 24 hours, by source and status"
-            columns={SOURCES}
-            rows={sources}
-            rowKey={(r) => r.source}
-            empty="No events in the last 24 hours."
+            caption={`The ${RECENT_FAILURES} most recent events that failed for good`}
+            columns={FAILURES}
+            rows={failures.data.events}
+            rowKey={(e) => e.id}
+            empty="No failed events."
           />
-        </section>
-        <section aria-labelledby="failures-title">
-          <h2 id="failures-title">Latest failures</h2>
-          {failures.error ? <Notice kind="error">{failures.error.message}</Notice> : null}
-          {failures.data ? (
-            <Table
-              caption={`The ${RECENT_FAILURES} most recent events that failed for good`}
-              columns={FAILURES}
-              rows={failures.data.events}
-              rowKey={(e) => e.id}
-              empty="No failed events."
-            />
-          ) : null}
-          <p>
-            <a href={listHref({ status: 'failed' })}>All failed events →</a>
-          </p>
-        </section>
-      </div>
+        ) : null}
+        <p>
+          <a href={listHref({ status: 'failed' })}>All failed events →</a>
+        </p>
+      </section>
     </>
   );
 }
