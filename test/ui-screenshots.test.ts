@@ -73,12 +73,4 @@ describe.skipIf(!process.env.UPDATE_SCREENSHOTS || !hasChromium)('UI screenshots
     await page.getByLabel('Payload (JSON)').waitFor();
     await page.screenshot({ path: `${DIR}event-exact-numbers.png` });
   });
-
-  it('sign-in with a refused token', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.getByLabel('Ops API token').fill('not-the-token');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('#field-token-error').waitFor();
-    await page.screenshot({ path: `${DIR}sign-in.png` });
-  });
 });
