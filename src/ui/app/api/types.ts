@@ -45,6 +45,8 @@ export interface EventDetail extends EventSummary {
   headers: Record<string, string>;
   /** The parsed body, its numbers as lossless-json LosslessNumber; null when the body is not JSON. */
   payload: unknown;
+  /** Why `payload` is null (not UTF-8, not JSON, nested too deeply…), from gateways that say so. */
+  payload_unavailable?: { reason: string; message: string } | null;
   body: { encoding: 'utf8' | 'base64'; data: string; masked: boolean };
   attempt_log: AttemptLogEntry[];
   deliveries: DeliveryEntry[];

@@ -27,6 +27,7 @@ export function Payload({ event }: { event: EventDetail }) {
   return (
     <>
       {note}
+      {event.payload_unavailable ? <p class="muted">{event.payload_unavailable.message}</p> : null}
       <pre class="payload" tabIndex={0} aria-label={label}>
         {event.body.data}
       </pre>
