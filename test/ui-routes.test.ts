@@ -25,6 +25,18 @@ describe('UI routes', () => {
     }
   });
 
+  it('a build whose manifest names a missing file counts as not built', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><title>ui</title>');
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      JSON.stringify({ source_hash: 'x', assets: { 'app-gone.js': 'text/javascript' } }),
+    );
+    const res = await createUiRoutes({ dir }).request('/ui');
+    expect(res.status).toBe(503);
+    expect(await res.text()).toContain('npm run build:ui');
+  });
+
   it('serves only the files the manifest names, with their types, cached for good', async () => {
     const dir = tempDir();
     mkdirSync(join(dir, 'assets', 'chunks'), { recursive: true });

@@ -48,6 +48,8 @@ export async function buildUi(options: { root?: string; outDir?: string; minify?
   const outDir = options.outDir ?? uiDistDir(root);
   const source = uiSourceDir(root);
   const assetsDir = join(outDir, 'assets');
+  // The manifest goes first and comes back last: a gateway starting mid-build sees "not built".
+  rmSync(join(outDir, 'manifest.json'), { force: true });
   rmSync(assetsDir, { recursive: true, force: true });
   mkdirSync(assetsDir, { recursive: true });
 

@@ -35,25 +35,19 @@ const NOT_BUILT = 'The web UI has not been built. Run `npm run build:ui` (or `np
  */
 export function createUiRoutes(options: { dir?: string } = {}): Hono {
   const dir = options.dir ?? uiDistDir();
-  const manifest = readUiManifest(dir);
+  const bundle = readBundle(dir);
   const app = new Hono();
   app.use('/ui', securityHeaders);
   app.use('/ui/*', securityHeaders, etag());
 
-  if (!manifest) {
+  if (!bundle) {
     const notBuilt = (c: Context) => c.text(NOT_BUILT, 503, { 'cache-control': 'no-store' });
     for (const path of PAGES) app.get(path, notBuilt);
     app.get('/ui/assets/*', notBuilt);
     return app;
   }
 
-  const page = readFileSync(join(dir, 'index.html'), 'utf8');
-  const files = new Map(
-    Object.entries(manifest.assets).map(([name, type]) => [
-      name,
-      { body: new Uint8Array(readFileSync(join(dir, 'assets', name))), type },
-    ]),
-  );
+  const { page, files } = bundle;
   // no-cache: the shell is revalidated (ETag) on every load, so a new gateway version never runs stale scripts.
   const shell = (c: Context) => c.html(page, 200, { 'cache-control': 'no-cache' });
   for (const path of PAGES) app.get(path, shell);
@@ -71,6 +65,25 @@ export function createUiRoutes(options: { dir?: string } = {}): Hono {
   });
 
   return app;
+}
+
+/** The built shell and every asset the manifest names, or null when the build is missing or incomplete. */
+function readBundle(dir: string) {
+  const manifest = readUiManifest(dir);
+  if (!manifest) return null;
+  try {
+    const page = readFileSync(join(dir, 'index.html'), 'utf8');
+    const files = new Map(
+      Object.entries(manifest.assets).map(([name, type]) => [
+        name,
+        { body: new Uint8Array(readFileSync(join(dir, 'assets', name))), type },
+      ]),
+    );
+    return { page, files };
+  } catch {
+    // A build interrupted (or being rewritten) while the gateway started: answer as if unbuilt.
+    return null;
+  }
 }
 
 const securityHeaders = async (c: Context, next: Next) => {
