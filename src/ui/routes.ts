@@ -1,25 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Hono, type Context, type Next } from 'hono';
 import { etag } from 'hono/etag';
-
-const ASSETS_DIR = new URL('./assets/', import.meta.url);
-
-/** The UI's files and their types; nothing else under /ui/assets is served. */
-const ASSET_TYPES: Record<string, string> = {
-  'app.js': 'text/javascript; charset=utf-8',
-  'api.js': 'text/javascript; charset=utf-8',
-  'dom.js': 'text/javascript; charset=utf-8',
-  'events.js': 'text/javascript; charset=utf-8',
-  'event.js': 'text/javascript; charset=utf-8',
-  'live.js': 'text/javascript; charset=utf-8',
-  'stats.js': 'text/javascript; charset=utf-8',
-  'app.css': 'text/css; charset=utf-8',
-  'icon.svg': 'image/svg+xml',
-};
+import { readUiManifest } from './manifest';
+import { uiDistDir } from './paths';
 
 /**
- * Scripts and styles only from the gateway's own files (no inline script or style, nothing from
- * elsewhere); requests only to the gateway itself; the page cannot be framed.
+ * Scripts and styles only from the gateway's own files (no inline script or style, no eval, nothing
+ * from elsewhere); requests only to the gateway itself; the page cannot be framed.
  */
 export const UI_CSP = [
   "default-src 'none'",
@@ -33,32 +21,69 @@ export const UI_CSP = [
 ].join('; ');
 
 /**
- * The operator's web UI at /ui: one static page and its scripts, which read the ops API with the
- * token the operator signs in with. The page itself holds no data, so it needs no authentication;
- * every figure it shows comes from the token-protected API.
+ * The UI's pages: each answers with the same shell, and the client router draws the page. A new
+ * page in src/ui/app/pages.ts gets its path here too (test/ui-browser.test.ts loads every one).
  */
-export function createUiRoutes(): Hono {
-  const files = new Map(Object.keys(ASSET_TYPES).map((name) => [name, readFileSync(new URL(name, ASSETS_DIR))]));
-  const page = readFileSync(new URL('index.html', ASSETS_DIR), 'utf8');
-  const app = new Hono();
+const PAGES = ['/ui', '/ui/', '/ui/events', '/ui/events/:id{[0-9]+}'];
 
+const NOT_BUILT = 'The web UI has not been built. Run `npm run build:ui` (or `npm run build`) and restart the gateway.';
+
+/**
+ * The operator's web UI at /ui: the shell page and the bundle `npm run build:ui` wrote to dist/ui,
+ * read once at start-up. The page itself holds no data, so it needs no authentication; every
+ * figure it shows comes from the token-protected ops API. Without a build, /ui says how to make one.
+ */
+export function createUiRoutes(options: { dir?: string } = {}): Hono {
+  const dir = options.dir ?? uiDistDir();
+  const bundle = readBundle(dir);
+  const app = new Hono();
   app.use('/ui', securityHeaders);
   app.use('/ui/*', securityHeaders, etag());
 
-  const shell = (c: Context) => c.html(page, 200, { 'cache-control': 'no-cache' });
-  app.get('/ui', shell);
-  app.get('/ui/', shell);
-  app.get('/ui/events/:id{[0-9]+}', shell);
+  if (!bundle) {
+    const notBuilt = (c: Context) => c.text(NOT_BUILT, 503, { 'cache-control': 'no-store' });
+    for (const path of PAGES) app.get(path, notBuilt);
+    app.get('/ui/assets/*', notBuilt);
+    return app;
+  }
 
-  app.get('/ui/assets/:file', (c) => {
-    const file = c.req.param('file');
-    const body = files.get(file);
-    if (!body) return c.json({ error: { code: 'not_found', message: `No UI asset ${file}` } }, 404);
-    // no-cache: revalidated (ETag) on every load, so a new gateway version never runs stale scripts.
-    return c.body(new Uint8Array(body), 200, { 'content-type': ASSET_TYPES[file]!, 'cache-control': 'no-cache' });
+  const { page, files } = bundle;
+  // no-cache: the shell is revalidated (ETag) on every load, so a new gateway version never runs stale scripts.
+  const shell = (c: Context) => c.html(page, 200, { 'cache-control': 'no-cache' });
+  for (const path of PAGES) app.get(path, shell);
+
+  app.get('/ui/assets/*', (c) => {
+    // Only names in the manifest are served: the path is a map key, never a file-system path.
+    const name = c.req.path.slice('/ui/assets/'.length);
+    const file = files.get(name);
+    if (!file) return c.json({ error: { code: 'not_found', message: `No UI asset ${name}` } }, 404);
+    // Asset names carry a hash of their content, so a browser may keep them for good.
+    return c.body(file.body, 200, {
+      'content-type': file.type,
+      'cache-control': 'public, max-age=31536000, immutable',
+    });
   });
 
   return app;
+}
+
+/** The built shell and every asset the manifest names, or null when the build is missing or incomplete. */
+function readBundle(dir: string) {
+  const manifest = readUiManifest(dir);
+  if (!manifest) return null;
+  try {
+    const page = readFileSync(join(dir, 'index.html'), 'utf8');
+    const files = new Map(
+      Object.entries(manifest.assets).map(([name, type]) => [
+        name,
+        { body: new Uint8Array(readFileSync(join(dir, 'assets', name))), type },
+      ]),
+    );
+    return { page, files };
+  } catch {
+    // A build interrupted (or being rewritten) while the gateway started: answer as if unbuilt.
+    return null;
+  }
 }
 
 const securityHeaders = async (c: Context, next: Next) => {

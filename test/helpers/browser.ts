@@ -23,7 +23,7 @@ export interface TestBrowser {
   context: BrowserContext;
   /** A new tab whose console errors, page errors and failed requests are collected in `problems`. */
   newPage(): Promise<Page>;
-  /** Everything that went wrong in any page: CSP violations show up here as console errors. */
+  /** Everything that went wrong in any page: script errors, CSP violations, failed requests. */
   problems: string[];
   close(): Promise<void>;
 }
@@ -38,11 +38,20 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
     viewport,
   });
   const problems: string[] = [];
+  // A CSP violation is also reported as a console error, but only this event names the directive.
+  await context.addInitScript({
+    content: `document.addEventListener('securitypolicyviolation', (e) =>
+      console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' ' + e.sample));`,
+  });
   const watch = (page: Page) => {
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(`console: ${message.text()}`);
     });
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('requestfailed', (request) => {
+      // A request aborted on purpose (the live stream when the page navigates) is not a problem.
+      if (request.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`request failed: ${request.url()}`);
+    });
   };
   context.on('page', watch);
   return {

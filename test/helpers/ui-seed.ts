@@ -10,17 +10,35 @@ export const HOSTILE_PAYLOAD = {
   note: '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>',
 };
 
+/**
+ * A Shopify order whose numbers JSON.parse would change (ids above 2^53, long decimals) or
+ * rewrite (exponents, -0, trailing zeros); the UI must show each literal exactly as sent.
+ */
+export const EXACT_BODY =
+  '{"id":820982911946154508,"total":12345678901234567890.120,"tiny":1E-7,"zero":-0,"price":1.10,"items":[{"variant_id":43729076486375834}]}';
+export const EXACT_LITERALS = [
+  '820982911946154508',
+  '12345678901234567890.120',
+  '1E-7',
+  '-0',
+  '1.10',
+  '43729076486375834',
+];
+
 export interface Seeded {
   completed: number[];
   failed: number[];
   hostile: number;
+  /** The event whose body is EXACT_BODY. */
+  exact: number;
   /** Lets the failing handler succeed from now on (so a replay completes). */
   heal(): void;
 }
 
 /**
  * A realistic mix of events through real signed requests: Shopify orders that complete, orders
- * the ERP rejects (failed at once), EasyPost trackers, a Keycloak login, and a hostile payload.
+ * the ERP rejects (failed at once), EasyPost trackers, a Keycloak login, a hostile payload, and an
+ * order whose numbers only survive a lossless parser.
  */
 export async function seedEvents(gw: TestGateway, options: { orders?: number } = {}): Promise<Seeded> {
   let healed = false;
@@ -75,6 +93,13 @@ export async function seedEvents(gw: TestGateway, options: { orders?: number } =
   failed.push(await shopify('orders/paid', 2));
   const hostile = await easypost(HOSTILE_PAYLOAD);
   completed.push(hostile);
+  const exactRes = await post(
+    `${gw.url}/api/webhooks/shopify/orders/create`,
+    EXACT_BODY,
+    shopifyHeaders(SECRETS.shopify, EXACT_BODY, 'wh-exact-1', 'acme.myshopify.com', 'orders/create'),
+  );
+  const exact = exactRes.json.id as number;
+  completed.push(exact);
 
   await waitFor(
     async () => {
@@ -87,5 +112,5 @@ export async function seedEvents(gw: TestGateway, options: { orders?: number } =
     20_000,
     'seeded events processed',
   );
-  return { completed, failed, hostile, heal: () => (healed = true) };
+  return { completed, failed, hostile, exact, heal: () => (healed = true) };
 }

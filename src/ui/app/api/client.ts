@@ -1,0 +1,84 @@
+import { parseApiJson } from './json';
+import type { BulkReplayResult, EventDetail, EventFilter, EventPage, Stats } from './types';
+
+/** An ops API error: the HTTP status (0 when the gateway could not be reached) and its code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST';
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+export interface ApiClientOptions {
+  token: string;
+  /** Called when the gateway refuses the token (401): the session ends. */
+  onUnauthorized?: () => void;
+}
+
+/** Query string from a filter object, leaving out empty values. */
+export function queryString(values: Record<string, string | number | undefined | null>): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(values))
+    if (value !== undefined && value !== null && value !== '') params.set(key, String(value));
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The typed ops API client: every answer is parsed with exact numbers (see json.ts). */
+export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
+  async function request<T>(path: string, { method = 'GET', body, signal }: RequestOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(path, {
+        method,
+        headers,
+        signal,
+        cache: 'no-store',
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new ApiError(0, 'unreachable', 'The gateway cannot be reached. Is it running?');
+    }
+    const text = await response.text();
+    if (response.ok) return parseApiJson(text) as T;
+    let error = { code: `http_${response.status}`, message: `The gateway answered ${response.status}.` };
+    try {
+      error = (parseApiJson(text) as { error?: typeof error }).error ?? error;
+    } catch {
+      // not JSON (a proxy's error page): keep the generic message
+    }
+    if (response.status === 401) onUnauthorized?.();
+    throw new ApiError(response.status, error.code, error.message);
+  }
+
+  return {
+    token,
+    request,
+    stats: (signal?: AbortSignal) => request<Stats>('/api/stats', { signal }),
+    events: (query: EventFilter & { cursor?: string; limit?: number }, signal?: AbortSignal) =>
+      request<EventPage>(`/api/events${queryString({ ...query })}`, { signal }),
+    event: (id: number, signal?: AbortSignal) => request<EventDetail>(`/api/events/${id}`, { signal }),
+    replay: (id: number) => request<unknown>(`/api/events/${id}/replay`, { method: 'POST' }),
+    bulkReplay: (filter: EventFilter, dryRun: boolean) =>
+      request<BulkReplayResult>('/api/events/replay', { method: 'POST', body: { filter, dry_run: dryRun } }),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+/** Checks a token before it is kept: resolves when the gateway accepts it. */
+export async function checkToken(token: string): Promise<void> {
+  await createApiClient({ token }).stats();
+}

@@ -1,0 +1,87 @@
+// The ops API's answers as the UI uses them (src/ops/schemas.ts is the source of truth).
+
+export type EventStatus = 'received' | 'processing' | 'completed' | 'failed';
+export const EVENT_STATUSES: readonly EventStatus[] = ['received', 'processing', 'completed', 'failed'];
+
+export interface EventSummary {
+  id: number;
+  source: string;
+  webhook_id: string;
+  account: string | null;
+  topic: string;
+  status: EventStatus;
+  attempts: number;
+  max_attempts: number;
+  next_attempt_at: string | null;
+  locked_by: string | null;
+  locked_at: string | null;
+  last_error: string | null;
+  received_at: string;
+  processed_at: string | null;
+  size_bytes: number;
+}
+
+export interface AttemptLogEntry {
+  attempt: number;
+  worker: string;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  outcome: string;
+  error: string | null;
+}
+
+export interface DeliveryEntry {
+  destination: string;
+  attempt: number;
+  started_at: string;
+  duration_ms: number;
+  outcome: string;
+  http_status: number | null;
+  error: string | null;
+}
+
+export interface EventDetail extends EventSummary {
+  headers: Record<string, string>;
+  /** The parsed body, its numbers as lossless-json LosslessNumber; null when the body is not JSON. */
+  payload: unknown;
+  /** Why `payload` is null (not UTF-8, not JSON, nested too deeply…), from gateways that say so. */
+  payload_unavailable?: { reason: string; message: string } | null;
+  body: { encoding: 'utf8' | 'base64'; data: string; masked: boolean };
+  attempt_log: AttemptLogEntry[];
+  deliveries: DeliveryEntry[];
+}
+
+export interface EventPage {
+  events: EventSummary[];
+  next_cursor: string | null;
+}
+
+/** The filters the list and bulk replay share (GET /api/events, POST /api/events/replay). */
+export interface EventFilter {
+  source?: string;
+  status?: EventStatus;
+  topic?: string;
+  q?: string;
+  since?: string;
+  until?: string;
+}
+
+export interface BulkReplayResult {
+  dry_run: boolean;
+  matched: number;
+  replayed: number;
+}
+
+export interface Stats {
+  window: { since: string };
+  by_status: Record<string, number>;
+  by_source: Record<string, Record<string, number>>;
+  success_rate: number | null;
+  latency_ms: { p50: number | null; p90: number | null; p99: number | null };
+  retries: { events_retried: number; extra_attempts: number };
+  queue: { due: number; scheduled_retries: number; processing: number; oldest_due_age_seconds: number | null };
+}
+
+/** What the live stream sends for each change: the event's summary. */
+export type LiveEvent = EventSummary;

@@ -1,0 +1,46 @@
+import { LocationProvider, Route, Router } from 'preact-iso/router';
+import { Layout } from './components/Layout';
+import { LiveProvider } from './hooks/live';
+import { StatsProvider } from './hooks/stats';
+import { Dashboard } from './pages/Dashboard';
+import { EventPage } from './pages/event/EventPage';
+import { EventsPage } from './pages/events/EventsPage';
+import { NotFound } from './pages/NotFound';
+import { SignIn } from './pages/SignIn';
+import { SessionProvider, useSession } from './session';
+
+/** The whole UI: sign-in until a token is accepted, then the pages inside the layout. */
+export function App() {
+  return (
+    <SessionProvider>
+      <Root />
+    </SessionProvider>
+  );
+}
+
+function Root() {
+  const { api } = useSession();
+  if (!api) return <SignIn />;
+  return (
+    // scope: only links under /ui are routed in the page; /api/docs and the rest load normally.
+    <LocationProvider scope="/ui">
+      <LiveProvider>
+        <StatsProvider>
+          <Layout>
+            <Router onRouteChange={focusHeading}>
+              <Route path="/ui" component={Dashboard} />
+              <Route path="/ui/events" component={EventsPage} />
+              <Route path="/ui/events/:id" component={EventPage} />
+              <Route default component={NotFound} />
+            </Router>
+          </Layout>
+        </StatsProvider>
+      </LiveProvider>
+    </LocationProvider>
+  );
+}
+
+/** After a navigation the new page's heading gets the focus, so screen readers announce it. */
+function focusHeading() {
+  requestAnimationFrame(() => document.querySelector<HTMLElement>('main h1')?.focus());
+}

@@ -1,0 +1,9 @@
+/**
+ * The pages in the navigation, in order. Only pages that exist are listed: a new page (Sources,
+ * Destinations, Requests, Alerts, Audit, Tokens…) adds its entry here, its <Route> in app.tsx and
+ * its path in src/ui/routes.ts.
+ */
+export const NAV: { label: string; href: string; current(path: string): boolean }[] = [
+  { label: 'Dashboard', href: '/ui', current: (path) => path === '/ui' },
+  { label: 'Events', href: '/ui/events', current: (path) => path.startsWith('/ui/events') },
+];

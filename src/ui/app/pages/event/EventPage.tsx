@@ -1,0 +1,159 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError } from '../../api/client';
+import type { AttemptLogEntry, DeliveryEntry, EventDetail } from '../../api/types';
+import { Badge, duration, Notice, Time } from '../../components/format';
+import { Table, type Column } from '../../components/Table';
+import { useLiveEvents } from '../../hooks/live';
+import { useResource } from '../../hooks/useResource';
+import { useTitle } from '../../hooks/useTitle';
+import { useApi } from '../../session';
+import { Payload } from './Payload';
+
+const ATTEMPTS: Column<AttemptLogEntry>[] = [
+  { header: '#', class: 'num', cell: (a) => String(a.attempt) },
+  { header: 'Worker', class: 'mono', cell: (a) => a.worker },
+  { header: 'Started', cell: (a) => <Time iso={a.started_at} /> },
+  { header: 'Duration', class: 'num', cell: (a) => duration(a.duration_ms) },
+  { header: 'Outcome', cell: (a) => <Badge status={a.outcome} /> },
+  { header: 'Error', class: 'mono', cell: (a) => a.error ?? '' },
+];
+
+const DELIVERIES: Column<DeliveryEntry>[] = [
+  { header: 'Destination', class: 'mono', cell: (d) => d.destination },
+  { header: 'Attempt', class: 'num', cell: (d) => String(d.attempt) },
+  { header: 'Started', cell: (d) => <Time iso={d.started_at} /> },
+  { header: 'Duration', class: 'num', cell: (d) => duration(d.duration_ms) },
+  { header: 'Outcome', cell: (d) => <Badge status={d.outcome} /> },
+  { header: 'HTTP', class: 'num', cell: (d) => (d.http_status === null ? '–' : String(d.http_status)) },
+  { header: 'Error', class: 'mono', cell: (d) => d.error ?? '' },
+];
+
+type Message = { kind: 'ok' | 'error'; text: string } | null;
+
+/** /ui/events/:id: summary, replay, payload, headers, attempt log and deliveries, followed live. */
+export function EventPage({ id: param }: { id: string }) {
+  const id = Number(param);
+  useTitle(`Event #${id}`);
+  const api = useApi();
+  const event = useResource((signal) => api.event(id, signal), [api, id]);
+  const [message, setMessage] = useState<Message>(null);
+  const [replaying, setReplaying] = useState(false);
+  useEffect(() => setMessage(null), [id]);
+  useLiveEvents({ event: (e) => e.id === id && event.reload(), reconnected: event.reload });
+
+  const replay = async () => {
+    setReplaying(true);
+    try {
+      await api.replay(id);
+      setMessage({ kind: 'ok', text: 'Replayed: the event is due now. This page follows it as it is processed.' });
+    } catch (err) {
+      setMessage({ kind: 'error', text: (err as Error).message });
+    }
+    setReplaying(false);
+    event.reload();
+  };
+
+  const back = <a href="/ui/events">← All events</a>;
+  if (!event.data) {
+    const error = event.error;
+    const text = error instanceof ApiError && error.status === 404 ? `There is no event #${id}.` : error?.message;
+    return (
+      <>
+        {back}
+        <h1 tabIndex={-1}>Event #{id}</h1>
+        {text ? <Notice kind="error">{text}</Notice> : <p class="muted">Loading event…</p>}
+      </>
+    );
+  }
+  const e = event.data;
+  return (
+    <>
+      {back}
+      <h1 tabIndex={-1}>
+        Event #{e.id}
+        <span id="event-status">
+          <Badge status={e.status} />
+        </span>
+      </h1>
+      {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
+      <Summary e={e} />
+      <div class="actions">
+        <button
+          type="button"
+          id="replay"
+          disabled={e.status === 'processing' || replaying}
+          aria-describedby="replay-help"
+          onClick={replay}
+        >
+          Replay event
+        </button>
+        <span id="replay-help" class="muted">
+          {e.status === 'processing'
+            ? 'Being processed right now: replay it when it has finished.'
+            : 'Makes the event due now. History is kept; a failed event gets a fresh set of attempts.'}
+        </span>
+      </div>
+      <h2>Payload</h2>
+      <Payload event={e} />
+      <h2>Headers</h2>
+      <Table
+        caption="Headers kept with the event (signatures are never stored)"
+        columns={[
+          { header: 'Name', class: 'mono', cell: ([name]) => name },
+          { header: 'Value', class: 'mono', cell: ([, value]) => value },
+        ]}
+        rows={Object.entries(e.headers)}
+        rowKey={([name]) => name}
+        empty="No headers kept."
+      />
+      <h2>Attempts</h2>
+      <Table
+        caption="Every processing attempt, oldest first"
+        columns={ATTEMPTS}
+        rows={e.attempt_log}
+        rowKey={(a) => a.attempt}
+        empty="Not processed yet."
+      />
+      <h2>Deliveries</h2>
+      <Table
+        caption="Forwarding to destinations"
+        columns={DELIVERIES}
+        rows={e.deliveries}
+        rowKey={(_d, index) => index}
+        empty="No deliveries: this source forwards to no destination."
+      />
+    </>
+  );
+}
+
+function Summary({ e }: { e: EventDetail }) {
+  const row = (label: string, value: preact.ComponentChildren) => (
+    <>
+      <dt>{label}</dt>
+      <dd>{value}</dd>
+    </>
+  );
+  return (
+    <dl class="summary">
+      {row('Source', e.source)}
+      {row('Topic', e.topic)}
+      {row('Webhook id', <span class="mono">{e.webhook_id}</span>)}
+      {e.account ? row('Account', e.account) : null}
+      {row('Attempts', `${e.attempts} of ${e.max_attempts}`)}
+      {row('Received', <Time iso={e.received_at} />)}
+      {row('Processed', <Time iso={e.processed_at} />)}
+      {e.status === 'received' ? row('Next attempt', <Time iso={e.next_attempt_at} />) : null}
+      {e.locked_by
+        ? row(
+            'Locked by',
+            <>
+              {`${e.locked_by} since `}
+              <Time iso={e.locked_at} />
+            </>,
+          )
+        : null}
+      {e.last_error ? row('Last error', <span class="mono">{e.last_error}</span>) : null}
+      {row('Size', `${e.size_bytes} bytes`)}
+    </dl>
+  );
+}

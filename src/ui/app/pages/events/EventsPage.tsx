@@ -1,0 +1,100 @@
+import { useMemo, useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso/router';
+import type { EventSummary, LiveEvent } from '../../api/types';
+import { Badge, Notice, plural, Time } from '../../components/format';
+import { Table, type Column } from '../../components/Table';
+import { useLiveEvents } from '../../hooks/live';
+import { useStats } from '../../hooks/stats';
+import { useResource } from '../../hooks/useResource';
+import { useTitle } from '../../hooks/useTitle';
+import { useApi } from '../../session';
+import { BulkReplay } from './BulkReplay';
+import { EventFilters } from './EventFilters';
+import { belongsOnFirstPage, listHref, readQuery } from './filters';
+
+const eventHref = (id: number) => `/ui/events/${id}`;
+
+const COLUMNS: Column<EventSummary>[] = [
+  { header: 'ID', cell: (e) => <a href={eventHref(e.id)}>#{e.id}</a> },
+  { header: 'Received', cell: (e) => <Time iso={e.received_at} /> },
+  { header: 'Source', cell: (e) => e.source },
+  { header: 'Topic', cell: (e) => <a href={eventHref(e.id)}>{e.topic}</a> },
+  { header: 'Status', cell: (e) => <Badge status={e.status} /> },
+  { header: 'Attempts', class: 'num', cell: (e) => `${e.attempts} / ${e.max_attempts}` },
+  { header: 'Last error', class: 'error', cell: (e) => e.last_error ?? '', title: (e) => e.last_error ?? undefined },
+];
+
+/** /ui/events: filters, one page of events (keyset pages), live updates, bulk replay. */
+export function EventsPage() {
+  useTitle('Events');
+  const api = useApi();
+  const { query: params, route } = useLocation();
+  const query = useMemo(() => readQuery(params), [JSON.stringify(params)]);
+  const { data: stats } = useStats();
+  const page = useResource(
+    (signal) => api.events({ ...query.filter, cursor: query.cursor, limit: query.limit }, signal),
+    [api, query],
+  );
+  // Streamed changes to rows on the page, and events that arrived since it was loaded.
+  const [changed, setChanged] = useState<{ page: unknown; rows: Map<number, LiveEvent>; arrived: Set<number> }>();
+  const current =
+    changed && changed.page === page.data ? changed : { page: page.data, rows: new Map(), arrived: new Set<number>() };
+
+  useLiveEvents({
+    event(event) {
+      const onPage = page.data?.events.some((e) => e.id === event.id);
+      if (!onPage && (!belongsOnFirstPage(query, event) || current.arrived.has(event.id))) return;
+      const next = { page: page.data, rows: new Map(current.rows), arrived: new Set(current.arrived) };
+      if (onPage) next.rows.set(event.id, event);
+      else next.arrived.add(event.id);
+      setChanged(next);
+    },
+    reconnected: page.reload,
+  });
+
+  const limit = query.limitGiven ? query.limit : undefined;
+  const rows = page.data?.events.map((e) => current.rows.get(e.id) ?? e) ?? [];
+  return (
+    <>
+      <h1 tabIndex={-1}>Events</h1>
+      <EventFilters
+        filter={query.filter}
+        sources={Object.keys(stats?.by_source ?? {}).sort()}
+        onApply={(filter) => route(listHref(filter, { limit }))}
+        onClear={() => route('/ui/events')}
+      />
+      <BulkReplay key={JSON.stringify(query.filter)} filter={query.filter} onReplayed={page.reload} />
+      <div aria-live="polite">
+        {current.arrived.size > 0 ? (
+          <button type="button" class="secondary new-events" onClick={page.reload}>
+            {`${plural(current.arrived.size, 'new event')}: show`}
+          </button>
+        ) : null}
+      </div>
+      <div aria-busy={page.loading}>
+        {page.error ? <Notice kind="error">{page.error.message}</Notice> : null}
+        {page.loading && !page.data ? <p class="muted">Loading events…</p> : null}
+        {page.data ? (
+          <>
+            <Table
+              caption={`${plural(rows.length, 'event')}, newest first`}
+              columns={COLUMNS}
+              rows={rows}
+              rowKey={(e) => e.id}
+              rowProps={(e) => ({ 'data-event-id': String(e.id) })}
+              empty="No events match these filters."
+            />
+            <nav class="pager" aria-label="Pages">
+              {query.cursor ? <a href={listHref(query.filter, { limit })}>← Newest</a> : <span />}
+              {page.data.next_cursor ? (
+                <a href={listHref(query.filter, { cursor: page.data.next_cursor, limit })}>Older events →</a>
+              ) : (
+                <span />
+              )}
+            </nav>
+          </>
+        ) : null}
+      </div>
+    </>
+  );
+}
