@@ -20,4 +20,9 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/config/env.ts only.' }],
     },
   },
+  {
+    // Plain Node scripts (the build, the CLI shim) run without TypeScript's knowledge of Node's globals.
+    files: ['scripts/**/*.mjs', 'bin/**/*.js'],
+    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+  },
 );

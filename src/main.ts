@@ -1,10 +1,9 @@
 import { runCli } from './cli/program';
-import { loadConfig } from './config/env';
 
 // The process entry (`npm start`, `npm run cli -- …`, bin/webhook-gateway.js): the CLI in src/cli
 // does the work; this file only connects it to the process.
 const outcome = await runCli(process.argv.slice(2), {
-  loadConfig: () => loadConfig(),
+  configLoader: async () => (await import('./config/env')).loadConfig,
   stdout: process.stdout,
   stderr: process.stderr,
 });

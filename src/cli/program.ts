@@ -1,17 +1,22 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { ConfigError, type GatewayConfig } from '../config/env';
+import type { GatewayConfig } from '../config/env';
+import { ConfigError } from '../config/errors';
+import { PACKAGE_JSON } from '../resources';
 import { CliError, terminalSafe, type CliContext } from './context';
 import { eventsCommand } from './events';
 import { sendCommand } from './send';
 import { migrateCommand, startCommand } from './serve';
 import { tailCommand } from './tail';
 
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
 
 export interface CliDeps {
-  /** Reads the configuration (src/config/env.ts); called only by commands that need it. */
-  loadConfig: () => GatewayConfig;
+  /**
+   * Loads the configuration reader (src/config/env.ts) before a command runs; --help and --version
+   * never load it (zod, yaml and node-cron are half the start-up time of a short command).
+   */
+  configLoader: () => Promise<() => GatewayConfig>;
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
@@ -25,10 +30,11 @@ export type CliOutcome = number | 'running';
  */
 export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome> {
   let config: GatewayConfig | undefined;
+  let loadConfig: (() => GatewayConfig) | undefined;
   const ctx: CliContext = {
     out: (text) => deps.stdout.write(`${text}\n`),
     err: (text) => deps.stderr.write(`${text}\n`),
-    config: () => (config ??= deps.loadConfig()),
+    config: () => (config ??= loadConfig!()),
     keepRunning: false,
   };
   const program = new Command('webhook-gateway')
@@ -54,6 +60,9 @@ Examples:
   webhook-gateway tail --source stripe`,
     );
   configureAll(program, deps);
+  program.hook('preAction', async () => {
+    loadConfig ??= await deps.configLoader();
+  });
 
   const args = withDefaultCommand(argv);
   try {

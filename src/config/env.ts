@@ -1,6 +1,7 @@
 import type { PollSourceOptions } from '../poll/config';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { ConfigError } from './errors';
 import { loadGatewayFile, SourcesFileError, type SourceConfig } from './file';
 
 /** A comma-separated list of secrets (several are allowed during rotation); blanks are dropped. */
@@ -86,9 +87,7 @@ export interface GatewayConfig {
   timeouts: { requestMs: number; headersMs: number };
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 /** Validates the environment once, at start-up; the rest of the code never reads process.env. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {

@@ -1,0 +1,12 @@
+import { fileURLToPath } from 'node:url';
+
+// Files the gateway reads at run time, located from this module. It sits directly in src/ and, once
+// built, its code sits directly in dist/ (scripts/build-server.mjs keeps every chunk flat there), so
+// the same relative paths hold for both: package.json and migrations/ one level up. (The UI finds
+// dist/ui through src/ui/paths.ts.)
+const at = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** The committed drizzle-kit migrations. */
+export const MIGRATIONS_DIR = at('../migrations');
+/** The package's own package.json (for the CLI's --version). */
+export const PACKAGE_JSON = at('../package.json');
