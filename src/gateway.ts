@@ -11,6 +11,7 @@ import { keycloakAuditHandler } from './handlers/keycloak-audit';
 import { createIngestRoutes } from './ingest/routes';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
+import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
 import { describeOpenApi } from './ops/openapi';
@@ -62,6 +63,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let retentionTask: ScheduledTask | undefined;
   let pollScheduler: PollScheduler | undefined;
   let stopping = false;
+  let started = false;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -151,6 +153,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       pollScheduler = createPollScheduler({ runner: pollRunner, logger });
       const stats = createStatsQueries(database);
       const deliveries = createDeliveryLog(database);
+      const sources = sourcesFromConfig(config);
       const bus = createEventBus();
       const opsRoutes = createOpsRoutes({
         store,
@@ -171,7 +174,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
           createStreamRoutes({ bus, tokens: config.opsTokens }),
           createIngestRoutes({
-            sources: sourcesFromConfig(config),
+            sources,
             store: createGroupCommit({ database, store }),
             logger: logger.child({ component: 'ingest' }),
             maxBodyBytes: config.maxBodyBytes,
@@ -212,8 +215,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           );
           server.once('error', reject);
         });
-        logger.info({ port, role, database: database.kind }, 'gateway listening');
       }
+      // One summary line (what runs, where each source is), then what looks wrong.
+      const report = startupReport({ config, role, databaseKind: database.kind, sources, port });
+      logger.info({ port, ...report.summary }, port === undefined ? 'gateway started (worker only)' : 'gateway listening');
+      for (const warning of report.warnings) logger.warn(warning);
+      started = true;
       if (worker) {
         worker.start();
         pollScheduler.start();
@@ -240,6 +247,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     /** Graceful stop: no new requests or claims, running handlers get the shutdown timeout. */
     async stop(): Promise<void> {
       stopping = true;
+      const connections = server?.listening
+        ? await new Promise<number>((resolve) => server!.getConnections((_, count) => resolve(count ?? 0)))
+        : 0;
+      if (started) {
+        logger.info(
+          { openConnections: connections, runningHandlers: worker?.inFlight ?? 0, timeoutMs: config.shutdownTimeoutMs },
+          `stopping: no new requests or claims; waiting up to ${config.shutdownTimeoutMs} ms for ${connections} open connections and ${worker?.inFlight ?? 0} running handlers`,
+        );
+      }
       // Stop accepting connections; requests in flight finish and are answered (with
       // "connection: close"); whatever is still open after the shutdown timeout is cut.
       const closing = server
@@ -256,6 +272,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       clearTimeout(cutOff);
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
+      if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');
     },
   };
   return gateway;

@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { loadGatewayFile, SourcesFileError, type SourceConfig } from './file';
+import { nearMisses } from './near-miss';
 
 /** A comma-separated list of secrets (several are allowed during rotation); blanks are dropped. */
 const secretList = z
@@ -54,7 +55,17 @@ const envSchema = z.object({
     .string()
     .default('17 * * * *')
     .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
+  /** `start --web-processes` overrides it. */
+  WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
 });
+
+/** Our settings, and variables the gateway's own tools and docs use, for the typo check. */
+const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
+  ...Object.keys(envSchema.shape),
+  'TEST_DATABASE_URL',
+  'NODE_ENV',
+  'NODE_OPTIONS',
+]);
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -85,12 +96,19 @@ export interface GatewayConfig {
   rateLimit?: { perSecond: number; burst: number };
   /** Slow-client protection: whole request, and headers alone. */
   timeouts: { requestMs: number; headersMs: number };
+  /** Web processes `start` runs (node:cluster) besides the worker; 1 = web and worker in one process. */
+  webProcesses: number;
+  /** Set variables that look like ours but are not (a typo), with the setting they probably meant. */
+  unknownVariables: { name: string; suggestion: string }[];
 }
 
 export { ConfigError };
 
 /** Validates the environment once, at start-up; the rest of the code never reads process.env. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  // An empty variable means unset (`DATABASE_URL= npm start` is the embedded default, not "Invalid URL"),
+  // as a shell or a compose file easily leaves one defined but blank.
+  const env = Object.fromEntries(Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''));
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -142,6 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig 
         ? { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST || Math.ceil(e.RATE_LIMIT_PER_SECOND) }
         : undefined,
     timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS },
+    webProcesses: e.WEB_PROCESSES,
+    unknownVariables: nearMisses(Object.keys(env), KNOWN_VARIABLES),
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,

@@ -1,0 +1,60 @@
+import type { GatewayConfig } from './config/env';
+import type { PushSource } from './ingest/sources';
+
+export interface StartupReport {
+  /** The fields of the one start-up summary line. */
+  summary: Record<string, unknown>;
+  /** Things that are legal but almost certainly not what the operator wants. */
+  warnings: string[];
+}
+
+/**
+ * What the start-up log says: role, database, every source that can accept webhooks and its URLs,
+ * whether the ops API is usable; and warnings for set-ups that silently do nothing useful.
+ */
+export function startupReport(options: {
+  config: GatewayConfig;
+  role: 'web' | 'worker' | 'all';
+  databaseKind: 'postgres' | 'pglite';
+  sources: readonly PushSource[];
+  port?: number;
+}): StartupReport {
+  const { config, role, databaseKind, sources, port } = options;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const base = port === undefined ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const configured = sources.filter((s) => s.secrets.length > 0);
+  const unconfigured = sources.filter((s) => !configured.includes(s)).map((s) => s.name);
+  const summary: Record<string, unknown> = {
+    role,
+    database: databaseKind === 'pglite' ? `embedded (PGlite, ${config.database.dataDir})` : 'postgres',
+    sources: Object.fromEntries(
+      configured.map((s) => [s.name, s.paths.map((p) => (base ? `${base}${p}` : p).replace(/\/\*$/, '/…'))]),
+    ),
+    ...(unconfigured.length > 0 ? { sourcesWithoutSecret: unconfigured } : {}),
+    ...(config.polls.length > 0 ? { polls: config.polls.map((p) => p.name) } : {}),
+    opsToken: config.opsTokens.length > 0 ? 'set' : 'not set',
+    ...(base ? { ui: `${base}/ui` } : {}),
+  };
+  const warnings: string[] = [];
+  if (configured.length === 0 && config.polls.length === 0 && role !== 'worker') {
+    warnings.push(
+      'no source is configured: every webhook is answered 503 source_not_configured. Set SHOPIFY_WEBHOOK_SECRET, ' +
+        'EASYPOST_WEBHOOK_SECRET or KEYCLOAK_EVENTS_SECRET, or list sources in a GATEWAY_CONFIG file (docs/providers.md).',
+    );
+  }
+  if (config.opsTokens.length === 0 && role !== 'worker') {
+    warnings.push(
+      'OPS_API_TOKEN is not set: the ops API, the UI at /ui and the CLI refuse every request. Set OPS_API_TOKEN to a long random value.',
+    );
+  }
+  if (role === 'web' && databaseKind === 'pglite') {
+    warnings.push(
+      '--role web on the embedded database: no other process can open it, so events are stored but never processed. ' +
+        'Use --role all, or PostgreSQL (DATABASE_URL) with a separate --role worker process.',
+    );
+  }
+  for (const { name, suggestion } of config.unknownVariables) {
+    warnings.push(`${name} is set but is not a setting of the gateway: did you mean ${suggestion}?`);
+  }
+  return { summary, warnings };
+}
