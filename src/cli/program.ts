@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import type { GatewayConfig } from '../config/env';
-import { ConfigError } from '../config/errors';
+import { ConfigError, StartupError } from '../config/errors';
 import { PACKAGE_JSON } from '../resources';
 import { CliError, terminalSafe, type CliContext } from './context';
 import { eventsCommand } from './events';
@@ -71,7 +71,7 @@ Examples:
   } catch (err) {
     // Commander has already printed its message (or the help) through configureOutput.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof StartupError) {
       ctx.err(err.message);
       return 2;
     }

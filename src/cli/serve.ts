@@ -1,11 +1,20 @@
-import { Command, Option } from 'commander';
+import cluster from 'node:cluster';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/env';
 import type { Role } from '../gateway';
-import type { CliContext } from './context';
+import { CliError, usageError, type CliContext } from './context';
+import { describeStartupFailure } from './startup-failure';
 
 // The gateway's modules are loaded only by the commands that run it: `events`, `tail` and `send`
 // start in a fraction of the time.
 
-/** `start [--role web|worker|all]`: runs the gateway until SIGTERM/SIGINT, then stops it gracefully. */
+interface StartOptions {
+  role: Role;
+  webProcesses?: number;
+}
+
+/** `start [--role web|worker|all] [--web-processes N]`: runs the gateway until SIGTERM/SIGINT, then stops it gracefully. */
 export function startCommand(ctx: CliContext): Command {
   return new Command('start')
     .description('run the gateway: HTTP server and worker (default), or one of them')
@@ -14,34 +23,88 @@ export function startCommand(ctx: CliContext): Command {
         .choices(['web', 'worker', 'all'])
         .default('all'),
     )
-    .action(async (options: { role: Role }) => {
+    .addOption(
+      new Option(
+        '--web-processes <n>',
+        'run N web processes sharing the port, plus one worker process (PostgreSQL only; default $WEB_PROCESSES or 1)',
+      ).argParser(processCount),
+    )
+    .action(async (options: StartOptions) => {
       const config = ctx.config();
-      const [{ createGateway }, { createLogger }] = await Promise.all([import('../gateway'), import('../logger')]);
+      const webProcesses = options.webProcesses ?? config.webProcesses;
+      const { createLogger } = await import('../logger');
       const logger = createLogger(config.logLevel);
-      const gateway = createGateway(config, { logger, role: options.role });
-      await gateway.start();
-      ctx.keepRunning = true;
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'shutting down');
-        const forced = setTimeout(() => {
-          logger.error('shutdown took too long; exiting');
-          process.exit(1);
-        }, config.shutdownTimeoutMs + 5_000);
-        forced.unref();
-        gateway.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            logger.error({ err }, 'error during shutdown');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGTERM', () => shutdown('SIGTERM'));
-      process.on('SIGINT', () => shutdown('SIGINT'));
+      if (webProcesses > 1 && !cluster.isWorker) {
+        checkClusterUsage(config, options.role, webProcesses);
+        const { superviseCluster } = await import('../cluster/supervisor');
+        ctx.keepRunning = true;
+        const code = await superviseCluster({
+          webProcesses,
+          childArgs: ['start'],
+          logger,
+          stopTimeoutMs: config.shutdownTimeoutMs + 10_000,
+        });
+        process.exit(code);
+      }
+      await runGateway(ctx, config, options.role, logger);
     });
+}
+
+/** One gateway in this process: started, then stopped gracefully on the first SIGTERM or SIGINT. */
+async function runGateway(ctx: CliContext, config: GatewayConfig, role: Role, logger: Logger): Promise<void> {
+  const [{ createGateway }, { reportStarted }] = await Promise.all([
+    import('../gateway'),
+    import('../cluster/supervisor'),
+  ]);
+  const gateway = createGateway(config, { logger, role });
+  try {
+    await gateway.start();
+  } catch (err) {
+    await gateway.stop().catch(() => {});
+    const line = describeStartupFailure(err, config);
+    if (line) throw new CliError(`webhook-gateway cannot start: ${line}`, 2);
+    throw err;
+  }
+  reportStarted();
+  ctx.keepRunning = true;
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const forced = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 5_000);
+    forced.unref();
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+function checkClusterUsage(config: GatewayConfig, role: Role, webProcesses: number): void {
+  if (!config.database.url) {
+    throw usageError(
+      `--web-processes ${webProcesses} needs PostgreSQL: the embedded database (PGlite) allows one process. ` +
+        'Set DATABASE_URL, or run one process (--web-processes 1).',
+    );
+  }
+  if (role !== 'all') {
+    throw usageError('--web-processes runs web processes and a worker itself: use it with --role all (the default).');
+  }
+}
+
+function processCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new InvalidArgumentError('a whole number from 1 to 64');
+  return n;
 }
 
 /** `migrate`: applies the migrations to DATABASE_URL (or the PGlite data directory) and exits. */
@@ -56,9 +119,18 @@ export function migrateCommand(ctx: CliContext): Command {
         import('../logger'),
       ]);
       const logger = createLogger(config.logLevel);
-      const database = await openDatabase(config.database);
-      await runMigrations(database, config.database.url);
-      await database.close();
-      logger.info({ database: database.kind }, 'migrations applied');
+      try {
+        const database = await openDatabase(config.database);
+        try {
+          await runMigrations(database, config.database.url);
+        } finally {
+          await database.close();
+        }
+        logger.info({ database: database.kind }, 'migrations applied');
+      } catch (err) {
+        const line = describeStartupFailure(err, config);
+        if (line) throw new CliError(`webhook-gateway migrate failed: ${line}`, 2);
+        throw err;
+      }
     });
 }
