@@ -134,6 +134,9 @@ describe('webhook-gateway send', () => {
     ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('Rejected: 401 invalid_signature');
+    // The hint is about the signing secret, never the ops token (a 401 of the ops API is).
+    expect(wrong.stderr).toContain('signed with the secret from --secret; the running gateway verifies "stripe" with its own');
+    expect(wrong.stderr).not.toContain('OPS_API_TOKEN');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown source "acme-partner"');
     expect(topic.code).toBe(2);

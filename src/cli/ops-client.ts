@@ -53,7 +53,10 @@ export function unreachable(base: string, err: unknown): CliError {
 }
 
 /** The gateway's `{"error":{"code","message"}}` as one line, with a hint for a refused token; exit code 2 for a 400. */
-export async function httpError(response: Response): Promise<CliError> {
+export async function httpError(
+  response: Response,
+  hintFor: (status: number, code: string) => string | undefined = opsHint,
+): Promise<CliError> {
   const text = await response.text().catch(() => '');
   let code = `http_${response.status}`;
   let message = text.slice(0, 200) || response.statusText;
@@ -64,10 +67,14 @@ export async function httpError(response: Response): Promise<CliError> {
   } catch {
     // Not the gateway's JSON (a proxy's page, say): show the start of the text.
   }
-  const hint = response.status === 401 ? `${/[.!?]$/.test(message) ? '' : '.'} Check --token or OPS_API_TOKEN.` : '';
+  const extra = hintFor(response.status, code);
+  const hint = extra ? `${/[.!?]$/.test(message) ? '' : '.'} ${extra}` : '';
   // A 400 means the arguments made an invalid request (a bad --status or --since): wrong usage.
   return new CliError(
     `The gateway answered ${response.status} ${code}: ${message}${hint}`,
     response.status === 400 ? 2 : 1,
   );
 }
+
+/** The ops API's 401 is about the ops token. */
+const opsHint = (status: number) => (status === 401 ? 'Check --token or OPS_API_TOKEN.' : undefined);

@@ -43,7 +43,7 @@ export function sendCommand(ctx: CliContext): Command {
     .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
     .action(async (source: string, options: SendOptions) => {
       if (!SOURCE_NAME.test(source)) throw usageError(`"${source}" is not a source name (a-z, 0-9, "-" and "_")`);
-      const { provider, secret, providerOptions } = resolveSource(ctx, source, options);
+      const { provider, secret, secretFrom, providerOptions } = resolveSource(ctx, source, options);
       const signer = SIGNERS[provider];
       const topicFrom = signer.topicFrom?.(providerOptions);
       if (options.topic !== undefined && topicFrom)
@@ -86,7 +86,7 @@ export function sendCommand(ctx: CliContext): Command {
         throw unreachable(base, err);
       }
       if (!response.ok) {
-        const error = await httpError(response);
+        const error = await httpError(response, (status, code) => rejectionHint(status, code, source, secretFrom));
         throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
       }
       const answer = (await response.json()) as { status: string; id?: number };
@@ -123,5 +123,28 @@ function resolveSource(ctx: CliContext, source: string, options: SendOptions) {
       `No secret for source "${source}": pass --secret, or set ${envVariable ?? 'it in GATEWAY_CONFIG'}`,
     );
   }
-  return { provider, secret, providerOptions: declared?.options ?? {} };
+  const secretFrom = options.secret
+    ? '--secret'
+    : declared
+      ? `source "${source}" of GATEWAY_CONFIG`
+      : (envVariable ?? 'the environment');
+  return { provider, secret, secretFrom, providerOptions: declared?.options ?? {} };
+}
+
+/**
+ * What to do about a refused delivery. A 401 here is about the signing secret (not the ops token):
+ * this command signed with one secret and the running gateway holds another for the source.
+ */
+function rejectionHint(status: number, code: string, source: string, secretFrom: string): string | undefined {
+  if (code === 'source_not_configured') {
+    return `The running gateway has no secret for "${source}": set it where the gateway runs (the same ${secretFrom === '--secret' ? 'variable or GATEWAY_CONFIG entry' : secretFrom}) and restart it.`;
+  }
+  if (status === 401) {
+    return (
+      `This command signed with the secret from ${secretFrom}; the running gateway verifies "${source}" with its own. ` +
+      'Run send with the same environment (or GATEWAY_CONFIG) as the gateway, or pass --secret with the secret the gateway has.'
+    );
+  }
+  if (status === 404) return `The gateway has no source "${source}": check the name, or the gateway's GATEWAY_CONFIG.`;
+  return undefined;
 }
