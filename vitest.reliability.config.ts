@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/reliability/**/*.test.ts'],
-    globalSetup: ['test/reliability/summary.ts'],
+    globalSetup: ['test/helpers/build.ts', 'test/reliability/summary.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     fileParallelism: false,
