@@ -22,7 +22,9 @@ export default tseslint.config(
   },
   {
     // Plain Node scripts (the build, the CLI shim) run without TypeScript's knowledge of Node's globals.
-    files: ['scripts/**/*.mjs', 'bin/**/*.js'],
-    languageOptions: { globals: { process: 'readonly', URL: 'readonly', console: 'readonly' } },
+    files: ['scripts/**/*.mjs', 'bin/**/*.js', '.ci/**/*.mjs'],
+    languageOptions: {
+      globals: { process: 'readonly', URL: 'readonly', console: 'readonly', fetch: 'readonly', setTimeout: 'readonly' },
+    },
   },
 );
