@@ -9,11 +9,13 @@
 // BENCH_JOBS          no-op jobs per worker system and round (default 20000; BENCH_WORKER_ROUNDS, default 3)
 // BENCH_RATE          requests/s of the latency measurement (default 500)
 // BENCH_LOAD_TOOL     wrk or autocannon (default: wrk when installed, else autocannon)
+// BENCH_SOAK_MINUTES  run only the steady-rate soak for this many minutes (BENCH_SOAK_RATE/s, default 500)
 import { cpus, loadavg } from 'node:os';
 import { createBenchDatabase } from './lib/database';
 import { pickLoadTool } from './lib/load';
 import { killAll } from './lib/processes';
 import { judge, renderTable, writeResults, type BenchResults } from './lib/results';
+import { measureFootprint, renderFootprint, soakSteady } from './phases/footprint';
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
 import { measureGatewayWorker, measureQueueLibrary, type WorkerRun } from './phases/worker';
@@ -43,6 +45,16 @@ const loadTool = pickLoadTool();
 log(`load generator: ${loadTool}; creating a database on ${new URL(serverUrl).host}`);
 const db = await createBenchDatabase(serverUrl);
 let exitCode = 0;
+if (process.env.BENCH_SOAK_MINUTES) {
+  try {
+    const slices = await soakSteady(db, Number(process.env.BENCH_SOAK_MINUTES), env('BENCH_SOAK_RATE', 500));
+    process.stdout.write(`\n${JSON.stringify(slices, null, 1)}\n`);
+  } finally {
+    killAll();
+    await db.drop();
+  }
+  process.exit(0);
+}
 try {
   const [{ version }] = await db.sql<[{ version: string }]>`select version()`;
   const ctx = { db, tool: loadTool, warmupSec: settings.warmupSec };
@@ -74,6 +86,9 @@ try {
   log(`latency: ${settings.rate} requests/s for 10 s`);
   const latency = await measureLatency(db, settings.rate, 10);
 
+  log('footprint: --help, idle RSS (PostgreSQL, PGlite), --web-processes 1 and 2');
+  const footprint = await measureFootprint(ctx, settings.durationSec);
+
   const partial: Omit<BenchResults, 'targets'> = {
     startedAt: startedAt.toISOString(),
     durationSec: (Date.now() - startedAt.getTime()) / 1000,
@@ -85,9 +100,10 @@ try {
     worker,
     workerRounds: rounds.flat(),
     latency,
+    footprint,
   };
   const results: BenchResults = { ...partial, targets: judge(partial) };
-  process.stdout.write(`\n${renderTable(results)}\n\n`);
+  process.stdout.write(`\n${renderTable(results)}\n\n${renderFootprint(footprint)}\n\n`);
   log(`results written to ${writeResults(results)} (${results.durationSec.toFixed(0)} s)`);
   // Integrity: a durable server stored every event it acknowledged; every queue finished every job.
   const problems = [

@@ -19,9 +19,13 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-/** Runs a TypeScript file of this repository with `node --import tsx` (what `npm start` runs). */
+/**
+ * Runs a TypeScript file of this repository with `node --import tsx`; the gateway itself
+ * (src/main.ts) runs from its build, dist/main.js, as `npm start` runs it.
+ */
 export function spawnNode(script: string, args: string[], env: Record<string, string>): NodeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const command = script === 'src/main.ts' ? ['dist/main.js'] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, [...command, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IngestRun, SoakRun } from '../phases/ingest';
+import type { FootprintRun } from '../phases/footprint';
 import type { LatencyRun } from '../phases/latency';
 import type { WorkerRun } from '../phases/worker';
 import { ROOT } from './processes';
@@ -17,6 +18,7 @@ export interface BenchResults {
   worker: WorkerRun[];
   workerRounds: WorkerRun[];
   latency: LatencyRun;
+  footprint?: FootprintRun;
   targets: Target[];
 }
 
