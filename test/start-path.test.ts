@@ -24,13 +24,13 @@ describe('npm start', () => {
         DATA_DIR: join(dataDir, signal),
         LOG_LEVEL: 'info',
       });
-      await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 90_000);
+      await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
       process.kill(npm.pid, signal);
       await npm.waitForOutput(/"msg":"stopped/, 60_000);
       await npm.exited;
       await waitFor(async () => !(await answers(`http://127.0.0.1:${port}/healthz`)), 10_000, 'the port to close');
       expect(npm.output()).toContain(`"signal":"${signal}"`);
-    }, 150_000);
+    }, 300_000);
   }
 
   it('the README quick start works when pasted literally', async () => {
@@ -49,7 +49,7 @@ describe('npm start', () => {
       PORT: String(port),
       DATA_DIR: join(dataDir, 'quick-start'),
     });
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 90_000);
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
     const run = (script: string) =>
       execFileSync('bash', ['-euo', 'pipefail', '-c', script.replaceAll('localhost:3000', `localhost:${port}`)], {
         encoding: 'utf8',
@@ -64,5 +64,5 @@ describe('npm start', () => {
     expect(gateway.output()).not.toMatch(/"level":(40|50)/); // every source configured, ops token set
     process.kill(gateway.pid, 'SIGTERM');
     await gateway.exited;
-  }, 150_000);
+  }, 300_000);
 });

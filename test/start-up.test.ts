@@ -3,13 +3,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { postgresUrl } from './helpers/database';
 import { freePort, waitUntilHealthy } from './helpers/process';
 import { killAllStarted, startBuilt } from './helpers/started-process';
 
 // Start-up as a user meets it, with the compiled gateway as real processes: one process per
 // embedded database, one clear line for failures a user can fix, the summary line and its warnings.
+// Every test starts a real process: generous limits for a loaded 2-core machine.
+vi.setConfig({ testTimeout: 240_000 });
 const dir = mkdtempSync(join(tmpdir(), 'gw-start-up-'));
 afterEach(killAllStarted);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -33,7 +35,7 @@ describe('one process per embedded database', () => {
     const dataDir = join(dir, 'shared');
     const port = await freePort();
     const first = startBuilt([], { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' });
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 90_000);
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
     const held = new RegExp(`DATA_DIR ${dataDir} is in use by process ${first.pid} .*set DATABASE_URL`);
     await expectOneLineFailure([], { PORT: String(await freePort()), DATA_DIR: dataDir }, held);
     await expectOneLineFailure(['migrate'], { DATA_DIR: dataDir }, held);
@@ -42,7 +44,7 @@ describe('one process per embedded database', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     const restarted = startBuilt([], { PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' });
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 90_000);
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
 
     // The other order: migrate holds the directory while it runs; a gateway started then is refused,
     // and migrate is refused while that gateway runs (checked above) — here after a restart.
@@ -51,7 +53,7 @@ describe('one process per embedded database', () => {
     expect((await restarted.exited).code).toBe(0);
     const migrate = startBuilt(['migrate'], { DATA_DIR: dataDir, LOG_LEVEL: 'info' });
     expect((await migrate.exited).code, migrate.output()).toBe(0);
-  }, 240_000);
+  }, 480_000);
 
   it('two gateways started at the same moment: exactly one runs', async () => {
     const dataDir = join(dir, 'race');
@@ -61,8 +63,8 @@ describe('one process per embedded database', () => {
     expect((await loser.exited).code, loser.output()).toBe(2);
     expect(loser.output()).toMatch(/is in use by/);
     const winner = both.find((p) => p !== loser)!;
-    await waitUntilHealthy(`http://127.0.0.1:${ports[both.indexOf(winner)]}/healthz`, 90_000);
-  }, 180_000);
+    await waitUntilHealthy(`http://127.0.0.1:${ports[both.indexOf(winner)]}/healthz`, 180_000);
+  }, 360_000);
 });
 
 describe('start-up failures a user can fix: one line, exit 2', () => {
@@ -79,7 +81,7 @@ describe('start-up failures a user can fix: one line, exit 2', () => {
     } finally {
       blocker.close();
     }
-  }, 120_000);
+  }, 240_000);
 
   it('HOST that is not an address of this machine', async () => {
     await expectOneLineFailure(
@@ -87,7 +89,7 @@ describe('start-up failures a user can fix: one line, exit 2', () => {
       { HOST: '192.0.2.1', PORT: String(await freePort()), DATA_DIR: join(dir, 'host') },
       /HOST=192\.0\.2\.1 is not an address of this machine: set HOST to 0\.0\.0\.0/,
     );
-  }, 120_000);
+  }, 240_000);
 
   it('DATA_DIR that is a file', async () => {
     const file = join(dir, 'not-a-dir');
@@ -135,7 +137,7 @@ describe('the start-up summary', () => {
       SHOPFY_WEBHOOK_SECRET: 'typo',
       LOG_LEVEL: 'info',
     });
-    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 90_000);
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
     const logs = proc
       .output()
       .split('\n')
@@ -164,7 +166,7 @@ describe('the start-up summary', () => {
     );
     await proc.waitForOutput('"msg":"stopped: requests answered, handlers finished or handed back, database closed"');
     expect((await proc.exited).code).toBe(0);
-  }, 120_000);
+  }, 240_000);
 
   it('--role web on the embedded database warns that nothing would process the events', async () => {
     const port = await freePort();
@@ -177,5 +179,5 @@ describe('the start-up summary', () => {
       '--role web on the embedded database: no other process can open it, so events are stored but never processed',
     );
     expect(proc.output()).toContain('no source is configured: every webhook is answered 503 source_not_configured');
-  }, 120_000);
+  }, 240_000);
 });
