@@ -29,7 +29,9 @@ describe('real 850 files', () => {
         control_number: '000003438',
         date: '2010-11-27',
         version: '00400',
-        functional_groups: [{ functional_id: 'PO', control_number: '1421', version: '004010VICS', transaction_sets: 1 }],
+        functional_groups: [
+          { functional_id: 'PO', control_number: '1421', version: '004010VICS', transaction_sets: 1 },
+        ],
       },
     ]);
     const [po] = parsed.purchase_orders;
@@ -97,7 +99,9 @@ describe('real 850 files', () => {
     // bots-grammars' records003040 has it): BEG05 is empty, so no order date is made up.
     expect(po).toMatchObject({ purchase_order_number: '95018017', order_date: null, line_item_count: 1 });
     expect(po!.parties.map((p) => p.entity_code)).toEqual(['SE', 'ST', 'AK', 'BT']);
-    expect(po!.line_items[0]!.other_segments).toEqual([{ tag: 'SCH', elements: ['4', 'EA', '', '', '', '002', '950322'] }]);
+    expect(po!.line_items[0]!.other_segments).toEqual([
+      { tag: 'SCH', elements: ['4', 'EA', '', '', '', '002', '950322'] },
+    ]);
   });
 
   it('the century of ISA09 comes from GS04 when the group dates are CCYYMMDD', () => {
@@ -121,7 +125,9 @@ describe('files that are refused, naming the segment', () => {
     expect(() => parseX12(NODE_X12.replace('GE*1*1421~\n', ''), NOW)).toThrow(
       'interchange 1 (ISA13 000003438), segment 36 (IEA): functional group 1421 (GS at segment 2) expects ST or GE here',
     );
-    expect(() => parseX12(NODE_X12.replace('IEA*1*000003438~', ''), NOW)).toThrow(/ends after segment 36 \(GE\), before its IEA/);
+    expect(() => parseX12(NODE_X12.replace('IEA*1*000003438~', ''), NOW)).toThrow(
+      /ends after segment 36 \(GE\), before its IEA/,
+    );
     // A missing IEA before the next interchange.
     expect(() => parseX12(NODE_X12.replace('IEA*1*000003438~', '') + LINE_TERMINATED, NOW)).toThrow(
       'interchange 1, segment 37: an ISA segment starts before an IEA closed interchange 1',
@@ -136,14 +142,26 @@ describe('files that are refused, naming the segment', () => {
   });
 
   it.each([
-    ['SE01 segment count', ['SE*33*', 'SE*32*'], 'segment 35 (SE): SE01 says 32 segments, transaction set 000000010 has 33'],
+    [
+      'SE01 segment count',
+      ['SE*33*', 'SE*32*'],
+      'segment 35 (SE): SE01 says 32 segments, transaction set 000000010 has 33',
+    ],
     ['SE02 control number', ['SE*33*000000010', 'SE*33*000000011'], 'SE02 000000011 does not match ST02 000000010'],
-    ['GE01 count', ['GE*1*1421', 'GE*2*1421'], 'segment 36 (GE): GE01 says 2 transaction sets, functional group 1421 has 1'],
+    [
+      'GE01 count',
+      ['GE*1*1421', 'GE*2*1421'],
+      'segment 36 (GE): GE01 says 2 transaction sets, functional group 1421 has 1',
+    ],
     ['GE02 control number', ['GE*1*1421', 'GE*1*1422'], 'GE02 1422 does not match GS06 1421'],
     ['IEA01 count', ['IEA*1*', 'IEA*2*'], 'IEA01 says 2 functional groups, the interchange has 1'],
     ['IEA02 control number', ['IEA*1*000003438', 'IEA*1*000003439'], 'IEA02 000003439 does not match ISA13 000003438'],
     ['CTT01 line item count', ['CTT*6', 'CTT*7'], 'CTT01 says 7 line items, the transaction set has 6 PO1 segments'],
-    ['a segment outside its transaction set', ['GE*1*1421', 'REF*DP*038~\nGE*1*1421'], 'segment 36 (REF): functional group 1421 (GS at segment 2) expects ST or GE here'],
+    [
+      'a segment outside its transaction set',
+      ['GE*1*1421', 'REF*DP*038~\nGE*1*1421'],
+      'segment 36 (REF): functional group 1421 (GS at segment 2) expects ST or GE here',
+    ],
   ])('%s is checked', (_name, [from, to], message) => {
     expect(() => parseX12(NODE_X12.replace(from!, to!), NOW)).toThrow(message);
   });
@@ -158,7 +176,9 @@ describe('files that are refused, naming the segment', () => {
   it('an ISA without its component separator (ISA16) is named', () => {
     // As EDI.Net's x12.850.issue135.edi has it: "…*T*~" and a line break, ISA16 left out.
     const text = NODE_X12.replace('*P*>~\n', '*P*~\n');
-    expect(() => parseX12(text, NOW)).toThrow(/segment 2: segments end with "~", which the ISA declares as its component separator \(ISA16\): ISA16 is missing/);
+    expect(() => parseX12(text, NOW)).toThrow(
+      /segment 2: segments end with "~", which the ISA declares as its component separator \(ISA16\): ISA16 is missing/,
+    );
   });
 
   it('an element longer than any X12 element is refused before any pattern sees it', () => {

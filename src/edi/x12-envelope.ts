@@ -68,7 +68,10 @@ export function checkEnvelope(interchange: TokenizedInterchange, ordinal: number
         group!.sets.push({ id: set.id, controlNumber: set.controlNumber, segments: set.segments });
         set = undefined;
       } else if (tag === 'ST' || tag === 'GS' || tag === 'GE' || tag === 'IEA') {
-        fail(segment, `transaction set ${set.controlNumber} (ST at segment ${set.start.position}) has no SE before this ${tag}`);
+        fail(
+          segment,
+          `transaction set ${set.controlNumber} (ST at segment ${set.start.position}) has no SE before this ${tag}`,
+        );
       } else {
         set.segments.push({ tag, elements: segment.elements });
       }
@@ -78,9 +81,12 @@ export function checkEnvelope(interchange: TokenizedInterchange, ordinal: number
       if (tag === 'ST') {
         const id = element(segment, 1);
         const control = element(segment, 2);
-        if (id === null || !ST01.test(id)) fail(segment, 'ST01 (transaction set identifier) must be 3 letters or digits');
-        if (control === null || !ST02.test(control)) fail(segment, 'ST02 (control number) must be 4-9 letters or digits');
-        if (group.controls.has(control!)) fail(segment, `ST02 ${control} repeats within functional group ${element(group.header, 6)}`);
+        if (id === null || !ST01.test(id))
+          fail(segment, 'ST01 (transaction set identifier) must be 3 letters or digits');
+        if (control === null || !ST02.test(control))
+          fail(segment, 'ST02 (control number) must be 4-9 letters or digits');
+        if (group.controls.has(control!))
+          fail(segment, `ST02 ${control} repeats within functional group ${element(group.header, 6)}`);
         group.controls.add(control!);
         set = { id: id!, controlNumber: control!, segments: [], start: segment };
       } else if (tag === 'GE') {
@@ -91,12 +97,18 @@ export function checkEnvelope(interchange: TokenizedInterchange, ordinal: number
           fail(segment, `GE02 ${control ?? '(empty)'} does not match GS06 ${gs06}`);
         }
         if (count === null || !DIGITS.test(count) || Number(count) !== group.sets.length) {
-          fail(segment, `GE01 says ${count ?? '(empty)'} transaction sets, functional group ${gs06} has ${group.sets.length}`);
+          fail(
+            segment,
+            `GE01 says ${count ?? '(empty)'} transaction sets, functional group ${gs06} has ${group.sets.length}`,
+          );
         }
         result.groups.push({ header: group.header, sets: group.sets });
         group = undefined;
       } else {
-        fail(segment, `functional group ${element(group.header, 6)} (GS at segment ${group.start.position}) expects ST or GE here`);
+        fail(
+          segment,
+          `functional group ${element(group.header, 6)} (GS at segment ${group.start.position}) expects ST or GE here`,
+        );
       }
       continue;
     }
@@ -112,7 +124,10 @@ export function checkEnvelope(interchange: TokenizedInterchange, ordinal: number
       const control = element(segment, 2);
       if (control !== isa13) fail(segment, `IEA02 ${control ?? '(empty)'} does not match ISA13 ${isa13}`);
       if (count === null || !DIGITS.test(count) || Number(count) !== result.groups.length) {
-        fail(segment, `IEA01 says ${count ?? '(empty)'} functional groups, the interchange has ${result.groups.length}`);
+        fail(
+          segment,
+          `IEA01 says ${count ?? '(empty)'} functional groups, the interchange has ${result.groups.length}`,
+        );
       }
       return result;
     } else if (tag === 'TA1') {

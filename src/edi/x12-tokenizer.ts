@@ -194,7 +194,9 @@ function toSegment(
     );
   }
   if (tag.length > 3 || !TAG.test(tag)) {
-    throw new X12SyntaxError(`${where}: ${JSON.stringify(tag.slice(0, 3))}${tag.length > 3 ? '…' : ''} is not a segment ID`);
+    throw new X12SyntaxError(
+      `${where}: ${JSON.stringify(tag.slice(0, 3))}${tag.length > 3 ? '…' : ''} is not a segment ID`,
+    );
   }
   if (elements.length > MAX_ELEMENTS) {
     throw new X12SyntaxError(`${where} (${tag}): more than ${MAX_ELEMENTS} elements`);
