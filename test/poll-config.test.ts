@@ -18,6 +18,7 @@ describe('poll source options', () => {
       schedule: '*/30 * * * *',
       directory: 'out/',
       max_file_bytes: 5 * 1024 * 1024,
+      parse_timeout_ms: 20_000,
       max_files_per_run: 1000,
       concurrency: 4,
       lease_seconds: 300,

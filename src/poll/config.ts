@@ -55,6 +55,11 @@ function commonOptions() {
       .int()
       .positive()
       .default(5 * MiB),
+    /**
+     * Time budget for parsing one file (on the parser worker thread). A file that spends it is
+     * stored raw as x12/invalid and reported as parse_timeout; a 5 MiB 850 parses in well under it.
+     */
+    parse_timeout_ms: z.number().int().min(1).max(600_000).default(20_000),
     /** Most files taken in one run; the rest wait for the next run. */
     max_files_per_run: z.number().int().positive().max(100_000).default(1000),
     /** Most files downloaded at once. */
