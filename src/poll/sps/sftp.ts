@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import SftpClient from 'ssh2-sftp-client';
 import type { SpsSftpOptions } from '../config';
-import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from '../source';
+import { readLimited } from '../../http/bounded-body';
+import { FileTooLargeError, RemoteFileError, type PullSession, type PullSource } from '../source';
 
 /** `SHA256:<base64, no padding>` of a raw SSH host key, as `ssh-keygen -lf` prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
