@@ -77,6 +77,8 @@ async function take(deps: PollJobDeps, file: RemoteFile): Promise<void> {
     );
   };
 
+  if (file.refusal) return fail('unsafe_path', new Error(file.refusal));
+
   let bytes: Buffer;
   try {
     bytes = await session.download(file, options.max_file_bytes, signal);

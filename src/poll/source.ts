@@ -10,6 +10,11 @@ export interface RemoteFile {
   name: string;
   /** Size in bytes when the listing tells it. */
   size?: number;
+  /**
+   * Set when the listing named something that is not a plain file directly in the folder (see
+   * remote-path.ts): it is never downloaded or deleted, only reported. `path` is then quoted.
+   */
+  refusal?: string;
 }
 
 /** One connection's worth of work (an SFTP session; for REST, a view on the shared client). */

@@ -3,6 +3,7 @@ import type { SpsRestOptions } from '../config';
 import { discard, fetchWithRetry, HttpRetryError, type RetryPolicy } from './http-retry';
 import { createTokenCache } from './oauth-token';
 import { BodyTooLargeError, readJsonLimited, readLimited, readTextPrefix } from '../../http/bounded-body';
+import { childName, quotePath, trimTrailingSlashes } from '../remote-path';
 import { FileTooLargeError, RemoteFileError, type PullSession, type PullSource } from '../source';
 
 // The SPS Commerce Transaction API (v5):
@@ -55,7 +56,7 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
     },
     { retry, fetch: doFetch, now: deps.now },
   );
-  const base = options.base_url.replace(/\/+$/, '');
+  const base = trimTrailingSlashes(options.base_url);
   const dataUrl = (path: string) => `${base}${DATA_PREFIX}${path.split('/').map(encodeURIComponent).join('/')}`;
 
   /**
@@ -99,16 +100,24 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
         if (!page.success)
           throw new Error(`listing ${options.directory}: the answer is not a v5 listing (results, paging)`);
         for (const entry of page.data.results) {
-          const name = entry.path.replace(/\/+$/, '').split('/').pop() ?? entry.path;
-          if (isDirectory(entry.path, entry.type)) continue;
+          const folder = isDirectory(entry.path, entry.type);
+          const raw = folder ? trimTrailingSlashes(entry.path) : entry.path;
           // The API may or may not filter by prefix itself; filtering here makes it certain.
-          if (options.entry_name_prefix && !name.startsWith(options.entry_name_prefix)) continue;
-          yield { path: entry.path, name, size: entry.size };
+          const prefix = options.entry_name_prefix;
+          if (prefix && raw.startsWith(options.directory) && !raw.startsWith(prefix, options.directory.length))
+            continue;
+          const child = childName(options.directory, raw);
+          if ('refusal' in child) {
+            yield { path: quotePath(entry.path), name: '', refusal: child.refusal };
+            continue;
+          }
+          if (folder) continue; // a sub-folder: nothing to take
+          yield { path: `${options.directory}${child.name}`, name: child.name, size: entry.size };
         }
         cursor = page.data.paging?.next?.cursor ?? undefined;
         // A cursor handed out twice would loop forever: stop and let the next run continue.
         if (cursor && seen.has(cursor))
-          throw new Error(`listing ${options.directory}: the API repeated cursor ${cursor}`);
+          throw new Error(`listing ${options.directory}: the API repeated cursor ${quotePath(cursor)}`);
         if (cursor) seen.add(cursor);
       } while (cursor);
     },
