@@ -54,11 +54,15 @@ function commonOptions() {
       ),
     /** Only files whose name starts with this are taken (e.g. "PO" for purchase orders). */
     entry_name_prefix: z.string().min(1).optional(),
-    /** Larger files are left on the server and reported in the run. */
+    /**
+     * Larger files are left on the server and reported in the run. At most 64 MiB: a file is held
+     * in memory, and its event (raw file plus parsed JSON) is a few times its size.
+     */
     max_file_bytes: z
       .number()
       .int()
       .positive()
+      .max(64 * MiB, 'must be at most 67108864 (64 MiB)')
       .default(5 * MiB),
     /**
      * Time budget for parsing one file (on the parser worker thread). A file that spends it is
