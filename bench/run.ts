@@ -17,6 +17,7 @@ import { judge, renderTable, writeResults, type BenchResults } from './lib/resul
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
 import { measureGatewayWorker, measureQueueLibrary, type WorkerRun } from './phases/worker';
+import { measureX12 } from './phases/x12';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const settings = {
@@ -74,6 +75,9 @@ try {
   log(`latency: ${settings.rate} requests/s for 10 s`);
   const latency = await measureLatency(db, settings.rate, 10);
 
+  log('x12: parsing 1 MB and 4 MB of 850s; the formerly quadratic inputs');
+  const x12 = measureX12();
+
   const partial: Omit<BenchResults, 'targets'> = {
     startedAt: startedAt.toISOString(),
     durationSec: (Date.now() - startedAt.getTime()) / 1000,
@@ -85,6 +89,7 @@ try {
     worker,
     workerRounds: rounds.flat(),
     latency,
+    x12,
   };
   const results: BenchResults = { ...partial, targets: judge(partial) };
   process.stdout.write(`\n${renderTable(results)}\n\n`);
