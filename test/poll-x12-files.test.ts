@@ -191,6 +191,10 @@ describe('files that are refused, naming the segment', () => {
     expect(numeric({ tag: 'PO1', elements: ['1', '-12.50'] }, 2)).toBe(-12.5);
   });
 
+  it('DOS end-of-file marks and NUL padding after the last IEA are not data', () => {
+    expect(orders(`${NODE_X12}\r\n\x1a\x00\x00`)).toEqual([['08292233294', 6]]);
+  });
+
   it('data after an IEA that is not an ISA is refused', () => {
     expect(() => parseX12(`${NODE_X12}\nGS*PO*1*2*20101127*1719*1*X*004010~`, NOW)).toThrow(
       'after the IEA of interchange 1 (segment 37) the file continues with something other than an ISA segment',

@@ -16,6 +16,8 @@ import { element, numeric, x12Date, x12Time, type Segment } from './x12-values';
 // DTM, SAC, N9 and N1, then the CTT/AMT summary. Element meanings follow 004010–008020, which agree
 // on every element read here. Segments this mapping does not name are kept in `other_segments`, so
 // nothing in the document is dropped silently (and the raw file is stored beside the JSON).
+// One file over 250 lines on purpose: the loop grouping is one algorithm, and its per-loop helpers
+// only make sense next to it.
 
 /** Where a transaction set sits in its file, and the year that decides six-digit dates' century. */
 export interface SetContext {

@@ -54,6 +54,8 @@ export function tokenizeX12(text: string): TokenizedInterchange[] {
   let at = skipSpace(text, text.charCodeAt(0) === 0xfeff ? 1 : 0);
   while (at < text.length) {
     if (!text.startsWith('ISA', at)) {
+      // DOS end-of-file marks (^Z) and NUL padding after the last IEA are not data.
+      if (interchanges.length > 0 && onlyPadding(text, at)) break;
       throw new X12SyntaxError(
         interchanges.length === 0
           ? 'the file does not start with an ISA segment'
@@ -76,6 +78,15 @@ export function tokenizeX12(text: string): TokenizedInterchange[] {
   }
   if (interchanges.length === 0) throw new X12SyntaxError('the file holds no ISA segment');
   return interchanges;
+}
+
+/** Only white space, NUL and ^Z (0x1A) from `at` to the end. */
+function onlyPadding(text: string, at: number): boolean {
+  for (let i = at; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code !== 0 && code !== 0x1a && !isSpace(text[i])) return false;
+  }
+  return true;
 }
 
 function skipSpace(text: string, at: number): number {
