@@ -11,11 +11,11 @@ import { post, shopifyHeaders } from './helpers/signers';
 
 // Polled files are parsed on a worker thread with a time budget, so no file can hold up the thread
 // that answers webhooks. The real gateway answers signed Shopify deliveries in this process while
-// the parser works; the evidence is that they complete during the parse and that the event loop is
-// never blocked for a large part of it — never a wall-clock threshold.
+// the parser works; the evidence is that they complete during the parse and that the event loop
+// keeps turning meanwhile — never a wall-clock threshold.
 
-/** About 4 MB of valid 850s: parsing it takes long enough to see what happens meanwhile. */
-const BIG = x12PurchaseOrders(Array.from({ length: 5000 }, (_, i) => ({ poNumber: `PO-${i + 1}` })));
+/** About 2 MB of valid 850s: parsing it takes long enough to see what happens meanwhile. */
+const BIG = x12PurchaseOrders(Array.from({ length: 2500 }, (_, i) => ({ poNumber: `PO-${i + 1}` })));
 /**
  * About 250 KB: far more than 1 ms of parsing. (Kept smaller than BIG because storing a 4 MB body
  * in embedded PGlite blocks the process for seconds: its bytea parameters are hex-encoded in JS.)
@@ -67,7 +67,7 @@ describe('polled files are parsed off the thread that answers webhooks', () => {
     return res.status;
   }
 
-  it('signed webhooks are answered while a 4 MB file is being parsed', async () => {
+  it('signed webhooks are answered while a 2 MB file is being parsed', { timeout: 90_000 }, async () => {
     // A first file starts the worker, so what follows measures parsing, not start-up.
     await parser.parse(
       { path: 'out/warm.edi', name: 'warm.edi' },
@@ -78,7 +78,6 @@ describe('polled files are parsed off the thread that answers webhooks', () => {
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     let parsing = true;
-    const startedAt = process.hrtime.bigint();
     delay.enable();
     const parsed = parser
       .parse({ path: 'out/big.edi', name: 'big.edi' }, Buffer.from(BIG), 'sps-rest', 120_000)
@@ -92,14 +91,16 @@ describe('polled files are parsed off the thread that answers webhooks', () => {
       if (parsing) answeredDuringParse.push(status);
     }
     const document = await parsed;
-    const parseNs = Number(process.hrtime.bigint() - startedAt);
 
     expect(document.topic).toBe('x12/850');
-    expect(JSON.parse(document.body.toString()).purchase_orders).toHaveLength(5000);
+    expect(JSON.parse(document.body.toString()).purchase_orders).toHaveLength(2500);
     // Parsed on this thread, the file would have blocked every one of these requests until it was done.
     expect(answeredDuringParse.length).toBeGreaterThanOrEqual(3);
     expect(answeredDuringParse.every((s) => s === 200)).toBe(true);
-    expect(delay.max).toBeLessThan(parseNs / 2);
+    // And the event loop kept turning: a 10 ms timer fired many times during the parse (a parse on
+    // this thread would allow at most one turn). Counted, not timed: the OS may deschedule this
+    // process on a loaded machine, which stretches delays but does not stop the turns.
+    expect(delay.count).toBeGreaterThanOrEqual(10);
   });
 
   it('the file that stalled ingest is refused by the element limit, and the run says why', async () => {
