@@ -19,6 +19,7 @@ import { measureFootprint, renderFootprint, soakSteady } from './phases/footprin
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
 import { measureGatewayWorker, measureQueueLibrary, type WorkerRun } from './phases/worker';
+import { measureX12 } from './phases/x12';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const settings = {
@@ -88,6 +89,8 @@ try {
 
   log('footprint: --help, idle RSS (PostgreSQL, PGlite), --web-processes 1 and 2');
   const footprint = await measureFootprint(ctx, settings.durationSec);
+  log('x12: parsing 1 MB and 4 MB of 850s; the formerly quadratic inputs');
+  const x12 = measureX12();
 
   const partial: Omit<BenchResults, 'targets'> = {
     startedAt: startedAt.toISOString(),
@@ -101,6 +104,7 @@ try {
     workerRounds: rounds.flat(),
     latency,
     footprint,
+    x12,
   };
   const results: BenchResults = { ...partial, targets: judge(partial) };
   process.stdout.write(`\n${renderTable(results)}\n\n${renderFootprint(footprint)}\n\n`);

@@ -4,7 +4,7 @@
 // the CLI imports lazily becomes a chunk directly in dist/ — flat, so src/resources.ts finds its
 // files at the same relative paths from dist/ as from src/. dist/ui is the UI's (npm run build:ui)
 // and is left alone. See docs/development.md for why esbuild and not tsc.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const started = Date.now();
@@ -13,7 +13,9 @@ if (existsSync('dist')) {
   for (const name of readdirSync('dist')) if (/\.js(\.map)?$/.test(name)) rmSync(`dist/${name}`);
 }
 await build({
-  entryPoints: { main: 'src/main.ts' },
+  // The polled-file parser runs on a worker thread (src/poll/document-parser.ts), which loads its
+  // own entry: dist/parse-worker.js, booted by dist/parse-worker-boot.mjs (copied below).
+  entryPoints: { main: 'src/main.ts', 'parse-worker': 'src/poll/parse-worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -29,4 +31,5 @@ await build({
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
 });
+copyFileSync('src/poll/parse-worker-boot.mjs', 'dist/parse-worker-boot.mjs');
 process.stdout.write(`build:server: dist/ in ${Date.now() - started} ms\n`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPollHarness, waitForRun, type PollHarness } from './helpers/poll-harness';
@@ -36,7 +36,7 @@ describe.skipIf(unavailable !== undefined)(
           directory: 'testout/',
         },
         { ...common, name: 'sftp-wrong-host', password: sshd.password, host_fingerprint: `SHA256:${'A'.repeat(43)}` },
-        { ...common, name: 'sftp-wrong-password', password: 'not-the-password' },
+        { ...common, name: 'sftp-wrong-password', password: 'not-the-password', insecure_accept_any_host_key: true },
       ]);
     });
     afterAll(async () => {
@@ -111,6 +111,23 @@ describe.skipIf(unavailable !== undefined)(
       ]);
     });
 
+    it('names that are not plain file names are refused and reported, never downloaded or deleted', async () => {
+      const names = ['PO_a\\..\\b.edi', 'PO_%2e%2e.edi', 'PO_\u2215x.edi', 'PO_ok.edi'];
+      for (const name of names) writeFileSync(join(sshd.outDir, name), x12PurchaseOrder('PO-N'));
+      const run = await pollOnce('sftp-key');
+      // PO_huge.edi from the first test is still there (and still too large).
+      expect(run).toMatchObject({ status: 'partial', listed: 5, stored: 1, acknowledged: 1, errors: 4 });
+      const refused = run.error_details.filter((d: { code: string }) => d.code === 'unsafe_path');
+      expect(refused.map((d: { code: string; path: string }) => [d.code, d.path])).toEqual([
+        ['unsafe_path', JSON.stringify('out/PO_%2e%2e.edi')],
+        ['unsafe_path', JSON.stringify('out/PO_a\\..\\b.edi')],
+        ['unsafe_path', JSON.stringify('out/PO_\u2215x.edi')],
+      ]);
+      expect(out()).toEqual(expect.arrayContaining(['PO_%2e%2e.edi', 'PO_a\\..\\b.edi', 'PO_\u2215x.edi']));
+      expect(out()).not.toContain('PO_ok.edi');
+      for (const name of names.slice(0, 3)) rmSync(join(sshd.outDir, name));
+    });
+
     it('a server whose host key does not match host_fingerprint is refused before logging in', async () => {
       const run = await pollOnce('sftp-wrong-host');
       expect(run).toMatchObject({ status: 'failed', listed: 0 });
@@ -125,7 +142,7 @@ describe.skipIf(unavailable !== undefined)(
       expect(logs).not.toContain(sshd.password);
       expect(logs).not.toContain('not-the-password');
       expect(logs).not.toContain('PRIVATE KEY');
-      expect(logs).toContain('SFTP host key is not verified: set host_fingerprint');
+      expect(logs).toContain('SFTP host key is not verified (insecure_accept_any_host_key): set host_fingerprint');
     });
   },
 );

@@ -20,6 +20,19 @@ describe('X12 850 parser', () => {
         control_number: '000000101',
         version: '00401',
         usage_indicator: 'T',
+        functional_groups: [
+          {
+            functional_id: 'PO',
+            sender_id: 'SPSCOMMERCE',
+            receiver_id: 'ACMEFOODS',
+            date: '2026-01-05',
+            time: '12:00',
+            control_number: '101',
+            version: '004010',
+            transaction_sets: 1,
+          },
+        ],
+        other_segments: [],
       },
     ]);
     expect(parsed.other_transactions).toEqual([]);
@@ -27,6 +40,8 @@ describe('X12 850 parser', () => {
     expect(po).toMatchObject({
       transaction_set: '850',
       control_number: '0001',
+      interchange_control_number: '000000101',
+      group_control_number: '101',
       purpose_code: '00',
       order_type_code: 'SA',
       purchase_order_number: 'PO-4500012345',

@@ -4,6 +4,7 @@ import type { IngestRun, SoakRun } from '../phases/ingest';
 import type { FootprintRun } from '../phases/footprint';
 import type { LatencyRun } from '../phases/latency';
 import type { WorkerRun } from '../phases/worker';
+import type { X12Run } from '../phases/x12';
 import { ROOT } from './processes';
 
 export interface BenchResults {
@@ -19,6 +20,7 @@ export interface BenchResults {
   workerRounds: WorkerRun[];
   latency: LatencyRun;
   footprint?: FootprintRun;
+  x12: X12Run;
   targets: Target[];
 }
 
@@ -73,6 +75,12 @@ export function judge(r: Omit<BenchResults, 'targets'>): Target[] {
       goal: '≤ 10 ms',
       measured: `${f1(r.latency.dbP50Ms)} ms (db clock; client send→NOTIFY ${f1(r.latency.clientP50Ms)} ms)`,
       met: r.latency.dbP50Ms <= 10,
+    },
+    {
+      name: 'X12 parse is linear (4× the file)',
+      goal: '≤ 6× the time',
+      measured: `${r.x12.growth4x.toFixed(1)}× (${f1(r.x12.mbPerSec)} MB/s; 150 KB digits ${f1(r.x12.digitsMs)} ms, 100k slashes ${f1(r.x12.slashesMs)} ms)`,
+      met: r.x12.growth4x <= 6 && r.x12.digitsMs < 100 && r.x12.slashesMs < 100,
     },
     {
       name: `RSS under ${r.soak.durationSec.toFixed(0)} s sustained load`,

@@ -1,5 +1,6 @@
 import type { DeliveryLog } from '../store/deliveries';
 import { RetryLaterError, type EventHandler } from '../worker/handlers';
+import { readTextPrefix } from '../http/bounded-body';
 import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
 import { standardWebhooksHeaders } from './sign';
@@ -62,7 +63,8 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
           });
           httpStatus = response.status;
           if (response.status < 200 || response.status >= 300) {
-            error = `HTTP ${response.status}: ${excerpt(await response.text().catch(() => ''))}`;
+            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
+            error = `HTTP ${response.status}: ${excerpt(await readTextPrefix(response))}`;
             retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
           } else {
             // The answer's content does not matter; release the connection without reading it.

@@ -68,7 +68,12 @@ export interface LineItem {
 }
 export interface PurchaseOrder {
   transaction_set: '850';
+  /** ST02 */
   control_number: string;
+  /** ISA13 of the interchange that carried it. */
+  interchange_control_number: string;
+  /** GS06 of its functional group. */
+  group_control_number: string;
   /** BEG01: 00 original, 01 cancellation, 05 replace, 06 confirmation, 07 duplicate. */
   purpose_code: string | null;
   /** BEG02: SA stand-alone, RL release, BK blanket, DS drop ship, NE new order… */

@@ -8,6 +8,7 @@ import type {
   PurchaseOrder,
   Reference,
 } from './x12-850-model';
+import { X12SyntaxError } from './x12-tokenizer';
 import { element, numeric, x12Date, x12Time, type Segment } from './x12-values';
 
 // X12 850 (Purchase Order) → JSON. Segments are grouped the way the 850 nests its loops: header
@@ -15,18 +16,34 @@ import { element, numeric, x12Date, x12Time, type Segment } from './x12-values';
 // DTM, SAC, N9 and N1, then the CTT/AMT summary. Element meanings follow 004010–008020, which agree
 // on every element read here. Segments this mapping does not name are kept in `other_segments`, so
 // nothing in the document is dropped silently (and the raw file is stored beside the JSON).
+// One file over 250 lines on purpose: the loop grouping is one algorithm, and its per-loop helpers
+// only make sense next to it.
 
-/** Maps one 850 transaction set (its segments between ST and SE) to a PurchaseOrder. */
-export function mapPurchaseOrder(controlNumber: string, segments: Segment[]): PurchaseOrder {
+/** Where a transaction set sits in its file, and the year that decides six-digit dates' century. */
+export interface SetContext {
+  controlNumber: string;
+  interchangeControlNumber: string;
+  groupControlNumber: string;
+  referenceYear: number;
+}
+
+/**
+ * Maps one 850 transaction set (its segments between ST and SE) to a PurchaseOrder. Throws
+ * X12SyntaxError when CTT01 disagrees with the PO1 segments present: line items went missing.
+ */
+export function mapPurchaseOrder(segments: Segment[], context: SetContext): PurchaseOrder {
+  const date = (value: string | null) => x12Date(value, context.referenceYear);
   const beg = segments.find((s) => s.tag === 'BEG');
   const order: PurchaseOrder = {
     transaction_set: '850',
-    control_number: controlNumber,
+    control_number: context.controlNumber,
+    interchange_control_number: context.interchangeControlNumber,
+    group_control_number: context.groupControlNumber,
     purpose_code: element(beg, 1),
     order_type_code: element(beg, 2),
     purchase_order_number: element(beg, 3),
     release_number: element(beg, 4),
-    order_date: x12Date(element(beg, 5) ?? undefined),
+    order_date: date(element(beg, 5)),
     contract_number: element(beg, 6),
     currency: null,
     references: [],
@@ -91,11 +108,19 @@ export function mapPurchaseOrder(controlNumber: string, segments: Segment[]): Pu
       else order.other_segments.push(segment);
       continue;
     }
-    if (line) addToLine(line, segment);
-    else addToHeader(order, segment);
+    if (line) addToLine(line, segment, date);
+    else addToHeader(order, segment, date);
+  }
+  if (order.line_item_count !== null && order.line_item_count !== order.line_items.length) {
+    throw new X12SyntaxError(
+      `interchange ${context.interchangeControlNumber}, transaction set ${context.controlNumber} (850): ` +
+        `CTT01 says ${order.line_item_count} line items, the transaction set has ${order.line_items.length} PO1 segments`,
+    );
   }
   return order;
 }
+
+type DateReader = (value: string | null) => string | null;
 
 function lineItem(po1: Segment): LineItem {
   const productIds: LineItem['product_ids'] = [];
@@ -122,7 +147,7 @@ function lineItem(po1: Segment): LineItem {
   };
 }
 
-function addToHeader(order: PurchaseOrder, segment: Segment): void {
+function addToHeader(order: PurchaseOrder, segment: Segment, date: DateReader): void {
   switch (segment.tag) {
     case 'CUR':
       order.currency = element(segment, 2);
@@ -131,7 +156,7 @@ function addToHeader(order: PurchaseOrder, segment: Segment): void {
       order.references.push(reference(segment));
       return;
     case 'DTM':
-      order.dates.push(dateTime(segment));
+      order.dates.push(dateTime(segment, date));
       return;
     case 'PER':
       order.contacts.push(contact(segment));
@@ -144,9 +169,9 @@ function addToHeader(order: PurchaseOrder, segment: Segment): void {
         type_code: element(segment, 1),
         basis_date_code: element(segment, 2),
         discount_percent: numeric(segment, 3),
-        discount_due_date: x12Date(element(segment, 4) ?? undefined),
+        discount_due_date: date(element(segment, 4)),
         discount_days_due: numeric(segment, 5),
-        net_due_date: x12Date(element(segment, 6) ?? undefined),
+        net_due_date: date(element(segment, 6)),
         net_days: numeric(segment, 7),
         description: element(segment, 12),
       });
@@ -168,7 +193,7 @@ function addToHeader(order: PurchaseOrder, segment: Segment): void {
   }
 }
 
-function addToLine(line: LineItem, segment: Segment): void {
+function addToLine(line: LineItem, segment: Segment, date: DateReader): void {
   switch (segment.tag) {
     case 'PID':
       if (element(segment, 5)) line.descriptions.push(element(segment, 5)!);
@@ -180,7 +205,7 @@ function addToLine(line: LineItem, segment: Segment): void {
       line.references.push(reference(segment));
       return;
     case 'DTM':
-      line.dates.push(dateTime(segment));
+      line.dates.push(dateTime(segment, date));
       return;
     case 'SAC':
       line.allowances_charges.push(allowanceCharge(segment));
@@ -242,10 +267,10 @@ const reference = (s: Segment): Reference => ({
   description: element(s, 3),
 });
 
-const dateTime = (s: Segment): DateTime => ({
+const dateTime = (s: Segment, date: DateReader): DateTime => ({
   qualifier: element(s, 1),
-  date: x12Date(element(s, 2) ?? undefined),
-  time: x12Time(element(s, 3) ?? undefined),
+  date: date(element(s, 2)),
+  time: x12Time(element(s, 3)),
 });
 
 function contact(s: Segment): Contact {

@@ -1,5 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
+import { unsafeName } from './remote-path';
 
 // Options of one poll source, as written in the GATEWAY_CONFIG file's `polls` list (snake_case,
 // like the rest of that file). The code takes the parsed, defaulted output (`PollSourceOptions`).
@@ -44,17 +45,30 @@ function commonOptions() {
       .default('out/')
       .transform((dir) => (dir.endsWith('/') ? dir : `${dir}/`))
       .refine(
-        (dir) => !dir.startsWith('/') && !dir.split('/').includes('..'),
+        (dir) =>
+          dir
+            .slice(0, -1)
+            .split('/')
+            .every((segment) => unsafeName(segment) === undefined),
         'must be a relative folder such as "out/"',
       ),
     /** Only files whose name starts with this are taken (e.g. "PO" for purchase orders). */
     entry_name_prefix: z.string().min(1).optional(),
-    /** Larger files are left on the server and reported in the run. */
+    /**
+     * Larger files are left on the server and reported in the run. At most 64 MiB: a file is held
+     * in memory, and its event (raw file plus parsed JSON) is a few times its size.
+     */
     max_file_bytes: z
       .number()
       .int()
       .positive()
+      .max(64 * MiB, 'must be at most 67108864 (64 MiB)')
       .default(5 * MiB),
+    /**
+     * Time budget for parsing one file (on the parser worker thread). A file that spends it is
+     * stored raw as x12/invalid and reported as parse_timeout; a 5 MiB 850 parses in well under it.
+     */
+    parse_timeout_ms: z.number().int().min(1).max(600_000).default(20_000),
     /** Most files taken in one run; the rest wait for the next run. */
     max_files_per_run: z.number().int().positive().max(100_000).default(1000),
     /** Most files downloaded at once. */
@@ -100,14 +114,33 @@ function spsSftpOptions(env: Env) {
       /** OpenSSH or PEM private key text (use env:VAR for it). */
       private_key: secret(env).optional(),
       passphrase: secret(env).optional(),
-      /** `SHA256:…` as printed by `ssh-keygen -lf`; when set, any other host key is refused. */
+      /** `SHA256:…` as printed by `ssh-keygen -lf`; any other host key is refused. */
       host_fingerprint: z
         .string()
         .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, 'must be "SHA256:<base64>" as printed by ssh-keygen -lf')
         .optional(),
+      /** Accept whatever host key the server presents (a man in the middle included). Test set-ups only. */
+      insecure_accept_any_host_key: z.boolean().default(false),
       connect_timeout_ms: z.number().int().positive().default(20_000),
     })
-    .refine((o) => o.password || o.private_key, { message: 'set password or private_key', path: ['password'] });
+    .refine((o) => o.password || o.private_key, { message: 'set password or private_key', path: ['password'] })
+    .superRefine((o, ctx) => {
+      if (o.host_fingerprint && o.insecure_accept_any_host_key) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['insecure_accept_any_host_key'],
+          message: 'set host_fingerprint or insecure_accept_any_host_key, not both',
+        });
+      } else if (!o.host_fingerprint && !o.insecure_accept_any_host_key) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['host_fingerprint'],
+          message:
+            `required: the server's host key fingerprint, printed by \`ssh-keyscan -p ${o.port} ${o.host} | ssh-keygen -lf -\` ` +
+            '(check it against what your SFTP provider publishes); or set insecure_accept_any_host_key: true to skip the check',
+        });
+      }
+    });
 }
 
 /** The schema of one poll source; secrets written as `env:VAR` are resolved through `env`. */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { PollFileError } from '../db/schema-poll';
 import type { EventStore } from '../store/events';
 import type { PollSourceOptions } from './config';
-import { toPolledDocument } from './document';
+import type { DocumentParser } from './document-parser';
 import type { RunProgress } from './lock-sql';
 import { RemoteFileError, type PullSession, type RemoteFile } from './source';
 
@@ -13,6 +13,8 @@ export interface PollJobDeps {
   session: PullSession;
   options: PollSourceOptions;
   store: EventStore;
+  /** Parses files off the main thread, within options.parse_timeout_ms. */
+  parser: DocumentParser;
   /** Attempts each stored event gets (the worker's MAX_ATTEMPTS). */
   maxAttempts: number;
   /** Counters, updated as the job goes (the heartbeat records them). */
@@ -75,6 +77,8 @@ async function take(deps: PollJobDeps, file: RemoteFile): Promise<void> {
     );
   };
 
+  if (file.refusal) return fail('unsafe_path', new Error(file.refusal));
+
   let bytes: Buffer;
   try {
     bytes = await session.download(file, options.max_file_bytes, signal);
@@ -82,7 +86,9 @@ async function take(deps: PollJobDeps, file: RemoteFile): Promise<void> {
     return fail('download_failed', err);
   }
 
-  const document = toPolledDocument(file, bytes, options.kind);
+  const document = await untilAborted(deps.parser.parse(file, bytes, options.kind, options.parse_timeout_ms), signal);
+  // Interrupted while parsing: store nothing; the file stays listed for the next run.
+  if (!document) return;
   let eventId: number | undefined;
   try {
     const result = await deps.store.insert({
@@ -103,9 +109,11 @@ async function take(deps: PollJobDeps, file: RemoteFile): Promise<void> {
   } catch (err) {
     return fail('store_failed', err);
   }
-  // Stored, but the content is not what it claims to be: reported, and still acknowledged (the
-  // raw file is in the event; taking it again would not parse any better).
-  if (document.parseError && eventId !== undefined) fail('parse_failed', new Error(document.parseError), eventId);
+  // Stored, but refused as a document: reported, and still acknowledged (the raw file is in the
+  // event, topic x12/invalid; taking it again would not parse any better).
+  if (document.parseError && eventId !== undefined) {
+    fail(document.errorCode ?? 'parse_failed', new Error(document.parseError), eventId);
+  }
 
   // The row is committed: only now may the remote copy go.
   try {
@@ -114,6 +122,25 @@ async function take(deps: PollJobDeps, file: RemoteFile): Promise<void> {
   } catch (err) {
     fail('acknowledge_failed', err);
   }
+}
+
+/** The promise's value, or undefined as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) return Promise.resolve(undefined);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(undefined);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time; stops starting new ones once aborted. */

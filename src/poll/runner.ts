@@ -4,6 +4,7 @@ import type { Database } from '../db/client';
 import type { PollRunStatus, PollTrigger } from '../db/schema-poll';
 import type { EventStore } from '../store/events';
 import type { PollSourceOptions } from './config';
+import { createDocumentParser, type DocumentParser } from './document-parser';
 import { runPollJob } from './job';
 import { createPollLocks, type ClaimedRun, type LockHolder, type PollInstance, type RunProgress } from './lock-sql';
 import type { PullSource } from './source';
@@ -20,6 +21,8 @@ export interface PollRunnerDeps {
   onStored?: (eventId: number) => void;
   /** Written to the lock and the run; defaults to this host and process. */
   instance?: PollInstance;
+  /** Parses polled files on a worker thread; one is created (and closed by stop()) when omitted. */
+  parser?: DocumentParser;
   /** Builds a source's client; defaults to createPullSource. */
   pullSource?: (options: PollSourceOptions, deps: PullSourceDeps) => PullSource;
   fetch?: typeof fetch;
@@ -49,6 +52,7 @@ export function createPollRunner(deps: PollRunnerDeps) {
   const instance = deps.instance ?? { hostname: hostname(), pid: process.pid };
   const locks = createPollLocks(deps.database);
   const makeSource = deps.pullSource ?? createPullSource;
+  const parser = deps.parser ?? createDocumentParser({ logger: deps.logger.child({ component: 'poll-parser' }) });
   const sources = new Map(
     deps.sources.map((options) => [
       options.name,
@@ -96,6 +100,7 @@ export function createPollRunner(deps: PollRunnerDeps) {
             session,
             options,
             store: deps.store,
+            parser,
             maxAttempts: deps.maxAttempts,
             progress,
             signal: controller.signal,
@@ -171,6 +176,7 @@ export function createPollRunner(deps: PollRunnerDeps) {
       const running = [...active.values()];
       for (const { controller } of running) controller.abort(new Error('the gateway is shutting down'));
       await Promise.allSettled(running.map((r) => r.done));
+      if (!deps.parser) await parser.close();
     },
 
     get running(): number {

@@ -10,6 +10,11 @@ export interface RemoteFile {
   name: string;
   /** Size in bytes when the listing tells it. */
   size?: number;
+  /**
+   * Set when the listing named something that is not a plain file directly in the folder (see
+   * remote-path.ts): it is never downloaded or deleted, only reported. `path` is then quoted.
+   */
+  refusal?: string;
 }
 
 /** One connection's worth of work (an SFTP session; for REST, a view on the shared client). */
@@ -49,33 +54,5 @@ export class FileTooLargeError extends RemoteFileError {
       `${path} is ${size === undefined ? 'larger than' : `${size} bytes, over`} max_file_bytes (${maxBytes}); ` +
         'it was left on the server: raise max_file_bytes or fetch it by hand',
     );
-  }
-}
-
-/**
- * Reads a byte stream into one Buffer, giving up as soon as it passes `maxBytes` (the rest is never
- * read). Works on Node streams and web ReadableStreams alike (both are async iterables).
- */
-export async function readLimited(
-  stream: AsyncIterable<Uint8Array | string>,
-  maxBytes: number,
-  onTooLarge: () => Error,
-): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const iterator = stream[Symbol.asyncIterator]();
-  for (;;) {
-    const { done, value } = await iterator.next();
-    if (done) return Buffer.concat(chunks, total);
-    const bytes =
-      typeof value === 'string' ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-    total += bytes.length;
-    if (total > maxBytes) {
-      // Cancels the stream so the rest is never downloaded. Not awaited: some streams settle the
-      // cancel only when their producer ends, and nothing here depends on it.
-      void iterator.return?.().catch(() => {});
-      throw onTooLarge();
-    }
-    chunks.push(bytes);
   }
 }

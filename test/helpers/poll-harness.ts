@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { serve, type ServerType } from '@hono/node-server';
 import pino from 'pino';
 import { createApp } from '../../src/app';
+import { createDocumentParser, type DocumentParser } from '../../src/poll/document-parser';
 import type { Database } from '../../src/db/client';
 import { runMigrations } from '../../src/db/migrate';
 import { pollSourcesSchema } from '../../src/poll/config';
@@ -45,6 +46,13 @@ export interface HarnessOptions {
   onStored?: (eventId: number) => void;
 }
 
+let sharedParser: DocumentParser | undefined;
+/**
+ * One parser worker for every harness of a test file: starting a worker thread (and tsx in it)
+ * costs seconds on a loaded machine. Its thread is unref'd, so it never holds the file open.
+ */
+const parserForTests = () => (sharedParser ??= createDocumentParser({ logger: pino({ level: 'silent' }) }));
+
 /** Starts the poll subsystem on a database of the given kind with the given (raw) poll sources. */
 export async function startPollHarness(
   kind: DatabaseKind,
@@ -73,6 +81,7 @@ export async function startPollHarness(
     instance: options.instance,
     now: options.now,
     onStored: options.onStored,
+    parser: parserForTests(),
   });
   const scheduler = createPollScheduler({ runner, logger });
   const app = createApp({

@@ -46,6 +46,10 @@ export function createFakeSps(options: FakeSpsOptions = {}) {
   const requests: SpsRequest[] = [];
   const tokenRequests: Record<string, string>[] = [];
   const faults: Fault[] = [];
+  /** Listing entries served as they are, whatever they name (hostile listings). */
+  const extraEntries: { path: string; type?: string }[] = [];
+  /** Requests to the API host outside /transactions/v5/data/: the gateway must never make any. */
+  const strays: { method: string; url: string }[] = [];
   const hooks: {
     afterListPage?: (page: number) => void | Promise<void>;
     beforeDelete?: (path: string) => void | Promise<void>;
@@ -123,8 +127,9 @@ export function createFakeSps(options: FakeSpsOptions = {}) {
         const page = inFolder.slice(offset, offset + limit);
         const next = offset + limit < inFolder.length ? { cursor: `page-${offset + limit}` } : null;
         await hooks.afterListPage?.(offset / limit + 1);
+        const extras = offset === 0 ? extraEntries : [];
         return HttpResponse.json({
-          results: page.map((p) => ({ path: p, type: 'file', url: `${SPS_BASE_URL}${DATA}${p}` })),
+          results: [...page.map((p) => ({ path: p, type: 'file', url: `${SPS_BASE_URL}${DATA}${p}` })), ...extras],
           paging: { next },
         });
       }
@@ -167,9 +172,22 @@ export function createFakeSps(options: FakeSpsOptions = {}) {
     }),
   ];
 
+  // Last, so it only sees what no handler above took.
+  handlers.push(
+    http.all(`${SPS_BASE_URL}/*`, ({ request }) => {
+      strays.push({ method: request.method, url: request.url });
+      return HttpResponse.json({ title: 'Forbidden' }, { status: 403 });
+    }),
+  );
+
   return {
     handlers,
     requests,
+    strays,
+    /** Adds a raw entry to the first listing page (not a file the fake can serve). */
+    addListingEntry(entry: { path: string; type?: string }) {
+      extraEntries.push(entry);
+    },
     tokenRequests,
     hooks,
     /** Puts a file in the fake (path relative to the data root, e.g. `out/PO_1.edi`). */

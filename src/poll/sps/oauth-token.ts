@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BodyTooLargeError, readJsonLimited } from '../../http/bounded-body';
 import { fetchWithRetry, type RetryPolicy } from './http-retry';
 
 export interface ClientCredentials {
@@ -15,6 +16,9 @@ const tokenResponse = z.object({
   // Some identity providers send it as a string.
   expires_in: z.coerce.number().positive().optional(),
 });
+
+/** A token answer is a few KiB at most (a JWT access token included). */
+const MAX_TOKEN_BODY_BYTES = 64 * 1024;
 
 /** Used when the token endpoint does not say how long a token lives. */
 const DEFAULT_LIFETIME_S = 300;
@@ -61,8 +65,7 @@ export function createTokenCache(
     );
     if (!response.ok) {
       // An OAuth error body names the problem (invalid_client…); nothing else of it is repeated.
-      const code = await response
-        .json()
+      const code = await readJsonLimited(response, MAX_TOKEN_BODY_BYTES, 'token endpoint')
         .then((body: unknown) => (body as { error?: unknown })?.error)
         .catch(() => undefined);
       const detail = typeof code === 'string' && /^[\w.-]{1,64}$/.test(code) ? ` (${code})` : '';
@@ -70,7 +73,11 @@ export function createTokenCache(
         `token endpoint answered HTTP ${response.status}${detail}: check client_id and client_secret`,
       );
     }
-    const parsed = tokenResponse.safeParse(await response.json().catch(() => undefined));
+    const body = await readJsonLimited(response, MAX_TOKEN_BODY_BYTES, 'token endpoint').catch((err: unknown) => {
+      if (err instanceof BodyTooLargeError) throw new TokenError(err.message);
+      return undefined;
+    });
+    const parsed = tokenResponse.safeParse(body);
     if (!parsed.success) throw new TokenError('token endpoint answered without an access_token');
     const lifetimeMs = (parsed.data.expires_in ?? DEFAULT_LIFETIME_S) * 1000;
     // Refresh a little early (a tenth of the lifetime, at most a minute) so a token never expires

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import type { SpsRestOptions } from '../config';
 import { discard, fetchWithRetry, HttpRetryError, type RetryPolicy } from './http-retry';
 import { createTokenCache } from './oauth-token';
-import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from '../source';
+import { BodyTooLargeError, readJsonLimited, readLimited, readTextPrefix } from '../../http/bounded-body';
+import { childName, quotePath, trimTrailingSlashes } from '../remote-path';
+import { FileTooLargeError, RemoteFileError, type PullSession, type PullSource } from '../source';
 
 // The SPS Commerce Transaction API (v5):
 //   GET    /transactions/v5/data/out/?limit=&cursor=   → { results: [{ path, type, url }], paging: { next: { cursor } } }
@@ -25,6 +27,8 @@ const listing = z.object({
 });
 
 const DATA_PREFIX = '/transactions/v5/data/';
+/** A listing page of 1000 entries is about 300 KB; anything past 4 MiB is not a listing. */
+const MAX_LISTING_BYTES = 4 * 1024 * 1024;
 
 export interface SpsRestDeps {
   /** Injected for tests; defaults to the global fetch. */
@@ -52,7 +56,7 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
     },
     { retry, fetch: doFetch, now: deps.now },
   );
-  const base = options.base_url.replace(/\/+$/, '');
+  const base = trimTrailingSlashes(options.base_url);
   const dataUrl = (path: string) => `${base}${DATA_PREFIX}${path.split('/').map(encodeURIComponent).join('/')}`;
 
   /**
@@ -90,20 +94,30 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
         if (options.entry_name_prefix) url.searchParams.set('entryNamePrefix', options.entry_name_prefix);
         const response = await call('GET', url.toString(), signal, `listing ${options.directory}`);
         if (!response.ok) throw await unexpected(response, `listing ${options.directory}`);
-        const page = listing.safeParse(await response.json().catch(() => undefined));
+        const page = listing.safeParse(
+          await readJsonLimited(response, MAX_LISTING_BYTES, `listing ${options.directory}`).catch(rethrowTooLarge),
+        );
         if (!page.success)
           throw new Error(`listing ${options.directory}: the answer is not a v5 listing (results, paging)`);
         for (const entry of page.data.results) {
-          const name = entry.path.replace(/\/+$/, '').split('/').pop() ?? entry.path;
-          if (isDirectory(entry.path, entry.type)) continue;
+          const folder = isDirectory(entry.path, entry.type);
+          const raw = folder ? trimTrailingSlashes(entry.path) : entry.path;
           // The API may or may not filter by prefix itself; filtering here makes it certain.
-          if (options.entry_name_prefix && !name.startsWith(options.entry_name_prefix)) continue;
-          yield { path: entry.path, name, size: entry.size };
+          const prefix = options.entry_name_prefix;
+          if (prefix && raw.startsWith(options.directory) && !raw.startsWith(prefix, options.directory.length))
+            continue;
+          const child = childName(options.directory, raw);
+          if ('refusal' in child) {
+            yield { path: quotePath(entry.path), name: '', refusal: child.refusal };
+            continue;
+          }
+          if (folder) continue; // a sub-folder: nothing to take
+          yield { path: `${options.directory}${child.name}`, name: child.name, size: entry.size };
         }
         cursor = page.data.paging?.next?.cursor ?? undefined;
         // A cursor handed out twice would loop forever: stop and let the next run continue.
         if (cursor && seen.has(cursor))
-          throw new Error(`listing ${options.directory}: the API repeated cursor ${cursor}`);
+          throw new Error(`listing ${options.directory}: the API repeated cursor ${quotePath(cursor)}`);
         if (cursor) seen.add(cursor);
       } while (cursor);
     },
@@ -140,9 +154,15 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
 const isDirectory = (path: string, type: string | undefined) =>
   path.endsWith('/') || (type !== undefined && /^(dir|directory|folder)$/i.test(type));
 
+/** An oversize answer is reported as such; an unreadable one becomes `undefined` (fails the schema). */
+function rethrowTooLarge(err: unknown): undefined {
+  if (err instanceof BodyTooLargeError) throw err;
+  return undefined;
+}
+
 /** An answer we cannot use: status and the start of the body, which SPS fills with a problem description. */
 async function unexpected(response: Response, what: string): Promise<Error> {
-  const text = await response.text().catch(() => '');
+  const text = await readTextPrefix(response);
   const excerpt = text.replace(/\s+/g, ' ').trim().slice(0, 200);
   return new HttpRetryError(`${what}: HTTP ${response.status}${excerpt ? ` ${excerpt}` : ''}`, response.status);
 }

@@ -2,7 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import SftpClient from 'ssh2-sftp-client';
 import type { SpsSftpOptions } from '../config';
-import { FileTooLargeError, readLimited, RemoteFileError, type PullSession, type PullSource } from '../source';
+import { readLimited } from '../../http/bounded-body';
+import { quotePath, unsafeName } from '../remote-path';
+import { FileTooLargeError, RemoteFileError, type PullSession, type PullSource } from '../source';
 
 /** `SHA256:<base64, no padding>` of a raw SSH host key, as `ssh-keygen -lf` prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
@@ -15,11 +17,12 @@ export function hostKeyFingerprint(key: Buffer): string {
  */
 export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Logger }): PullSource {
   const directory = options.directory.replace(/\/+$/, '');
-  const expected = options.host_fingerprint?.replace(/=+$/, '');
+  const expected = options.host_fingerprint?.replace(/=$/, '');
   if (!expected) {
+    // Only with insecure_accept_any_host_key: true (the configuration refuses anything else).
     deps.logger.warn(
       { source: options.name, host: options.host },
-      'SFTP host key is not verified: set host_fingerprint',
+      'SFTP host key is not verified (insecure_accept_any_host_key): set host_fingerprint',
     );
   }
 
@@ -48,7 +51,7 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
           readyTimeout: options.connect_timeout_ms,
           retries: 0,
           hostVerifier: (key: Buffer) => {
-            if (!expected) return true;
+            if (!expected) return options.insecure_accept_any_host_key;
             const presented = Buffer.from(hostKeyFingerprint(key));
             const ok = presented.length === expected.length && timingSafeEqual(presented, Buffer.from(expected));
             hostKeyRejected = !ok;
@@ -77,7 +80,11 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
           for (const entry of entries) {
             if (entry.type !== '-') continue;
             if (options.entry_name_prefix && !entry.name.startsWith(options.entry_name_prefix)) continue;
-            yield { path: `${directory}/${entry.name}`, name: entry.name, size: entry.size };
+            const path = `${directory}/${entry.name}`;
+            const problem = unsafeName(entry.name);
+            if (problem)
+              yield { path: quotePath(path), name: '', refusal: `${quotePath(path)} is refused: ${problem}` };
+            else yield { path, name: entry.name, size: entry.size };
           }
         },
 
