@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
-import { GatewayError } from './errors';
+import { describeDatabaseError, isDataError } from './db/errors';
+import { GatewayError, describeError } from './errors';
 
 /** The HTTP shell: the mounted route groups, and JSON errors for everything. */
 export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[]; isStopping?: () => boolean }): Hono {
@@ -25,8 +26,17 @@ export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[];
   app.onError((err, c) => {
     if (err instanceof GatewayError) {
       if (err.internal) deps.logger.error({ err: err.cause ?? err, code: err.code, path: c.req.path }, err.message);
-      else if (err.status >= 500) deps.logger.warn({ code: err.code, path: c.req.path, cause: describe(err.cause) }, err.message);
+      else if (err.status >= 500) {
+        deps.logger.warn({ code: err.code, path: c.req.path, cause: err.cause === undefined ? undefined : describeError(err.cause) }, err.message);
+      }
       return c.json(err.toJSON(), err.status, err.options.headers);
+    }
+    // A value the database refuses (SQLSTATE class 22 or 54) fails the same way on every retry:
+    // the request's fault, not an outage. Routes validate their input first; this is the backstop.
+    if (isDataError(err)) {
+      const description = describeDatabaseError(err)!;
+      deps.logger.warn({ path: c.req.path, cause: description }, 'request refused by the database');
+      return c.json({ error: { code: 'invalid_value', message: `A value in this request cannot be stored or searched (${description}); correct the request` } }, 400);
     }
     deps.logger.error({ err, path: c.req.path }, 'unhandled error');
     return c.json({ error: { code: 'internal_error', message: 'Internal error' } }, 500);
@@ -34,6 +44,3 @@ export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[];
 
   return app;
 }
-
-/** One line about a cause, for warnings that need no stack. */
-const describe = (cause: unknown) => (cause instanceof Error ? `${cause.name}: ${cause.message}` : undefined);

@@ -1,4 +1,5 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { describeDatabaseError } from './db/errors';
 
 /**
  * The one error type of the gateway. `code` is stable and machine-readable, `message` says what
@@ -35,3 +36,14 @@ export const databaseUnavailable = (cause: unknown) =>
     cause,
     headers: { 'retry-after': '5' },
   });
+
+/**
+ * One line about any error, for logs and stored error columns (last_error, poll run errors):
+ * database errors without the parameters and values they quote (src/db/errors.ts), others as
+ * `Name: message`.
+ */
+export function describeError(err: unknown): string {
+  const database = describeDatabaseError(err);
+  if (database) return database;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { describeDatabaseError } from '../db/errors';
 import type { PollFileError } from '../db/schema-poll';
 import type { EventStore } from '../store/events';
 import type { PollSourceOptions } from './config';
@@ -157,7 +158,8 @@ async function forEachLimit<T>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
+/** A database error's own text quotes the row (payload, path): only its safe description is kept. */
 function describe(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
+  const text = describeDatabaseError(err) ?? (err instanceof Error ? err.message : String(err));
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
+import { describeDatabaseError } from '../db/errors';
 import type { PollRunStatus, PollTrigger } from '../db/schema-poll';
 import type { EventStore } from '../store/events';
 import type { PollSourceOptions } from './config';
@@ -112,7 +113,7 @@ export function createPollRunner(deps: PollRunnerDeps) {
         await session.close().catch((err: unknown) => log.warn({ err }, 'closing the poll session failed'));
       }
     } catch (err) {
-      fatal = err instanceof Error ? err.message : String(err);
+      fatal = describeDatabaseError(err) ?? (err instanceof Error ? err.message : String(err));
     } finally {
       clearInterval(heartbeat);
     }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { describeError as describeAnyError } from '../errors';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
@@ -329,8 +330,8 @@ function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: numb
   };
 }
 
-/** A short, single-line error description for the attempt log (never a stack). */
+/** A short error description for the attempt log (never a stack, never a query's parameters). */
 function describeError(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const text = describeAnyError(err);
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import { defineConfig, type GatewayConfig } from '../../src/config/env';
 import { createGateway, type Gateway, type Role } from '../../src/gateway';
+import { createLogger } from '../../src/logger';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 
 type Overrides = Parameters<typeof defineConfig>[0];
@@ -58,7 +58,8 @@ export async function startTestGateway(
     },
   });
   const database = await testDb.open();
-  const gateway = createGateway(config, { logger: pino({ level: 'debug' }, sink), database, role: options.role });
+  // The gateway's own logger (serializers and redaction included), at debug level, into `logs`.
+  const gateway = createGateway(config, { logger: createLogger('debug', sink), database, role: options.role });
   const { port } = await gateway.start();
   return {
     url: `http://127.0.0.1:${port}`,
