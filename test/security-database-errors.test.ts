@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSourcesDocument } from '../src/config/file';
@@ -7,7 +7,7 @@ import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { createFakeSps, SPS_ENV, spsRestSource } from './helpers/poll-sps-mocks';
 import { x12PurchaseOrder } from './helpers/poll-x12';
-import { post } from './helpers/signers';
+import { post, shopifyHeaders } from './helpers/signers';
 
 // Security review #12.5: a failed query's error text carries every bound parameter (payload bytes,
 // nonces, ids) and the server's detail quotes the whole row. Each test makes the real database
@@ -56,6 +56,8 @@ describe.each(databaseKinds())('database errors never carry payload values on %s
     await gw.query(`alter table webhook_events add constraint test_refuse_topic check (topic <> 'refuse.me')`);
     await gw.query(`alter table webhook_events add constraint test_refuse_sps check (source <> 'sps')`);
     await gw.query(`alter table system_log add constraint test_refuse_ip check (ip_address is distinct from '203.0.113.77')`);
+    // A value too long for its column is a data exception (class 22), whatever the path.
+    await gw.query(`alter table webhook_events alter column topic type varchar(40)`);
   });
   afterAll(async () => {
     sps.close();
@@ -121,5 +123,35 @@ describe.each(databaseKinds())('database errors never carry payload values on %s
     expect(run.error_details[0].message).toMatch(/^database error 23514 \(check violation\) on constraint "test_refuse_sps"/);
     expect(JSON.stringify(run)).not.toContain('PO-PII-4242');
     expect(logText()).not.toContain('PO-PII-4242');
+  });
+
+  it('a value the database refuses answers 400, on the retry too, and nothing is stored', async () => {
+    const topic = `orders/${'x'.repeat(60)}`;
+    const body = JSON.stringify({ id: 5, email: PII });
+    const headers = shopifyHeaders(SECRETS.shopify, body, 'too-long-topic', 'acme.myshopify.com', topic);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await post(`${gw.url}/api/webhooks/shopify`, body, headers);
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe('unstorable_event');
+      expect(res.json.error.message).toContain('database error 22001 (string data right truncation)');
+    }
+    expect(await gw.query(`select 1 from webhook_events where webhook_id like '%too-long-topic'`)).toHaveLength(0);
+    expect(logText()).not.toContain(PII);
+  });
+
+  it('a 4,000-character signed nonce is refused with 400 (not a 503 forever); 400 characters are accepted', async () => {
+    // Random, so the index cannot compress it below its row-size limit (a repeated letter would fit).
+    const long = randomBytes(2000).toString('hex');
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await signedNonce('{"type":"long.nonce"}', long);
+      expect(res.status).toBe(400);
+      expect(res.json.error).toEqual({
+        code: 'invalid_nonce',
+        message: 'Nonce in x-nonce is longer than 400 characters; send a shorter random value',
+      });
+    }
+    expect(await gw.query(`select 1 from webhook_events where topic = 'long.nonce'`)).toHaveLength(0);
+    const longest = await signedNonce('{"type":"longest.nonce"}', 'm'.repeat(400));
+    expect(longest.json.status).toBe('accepted');
   });
 });

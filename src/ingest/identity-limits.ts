@@ -1,7 +1,14 @@
-import type { EventIdentity } from '../../providers';
+import type { EventIdentity, Verification } from '../../providers';
 import { badRequest } from '../errors';
 
 const LIMITS = { webhookId: 512, topic: 256, account: 256 } as const;
+
+/**
+ * Longest nonce accepted. Nonces are a primary-key column: a 4,000-character random one (still
+ * under the 4 KiB header limit) overflows the btree's 2,704-byte row limit and fails the insert on
+ * every retry. Real nonces are UUIDs or random tokens well under 100 characters.
+ */
+export const MAX_NONCE_CHARS = 400;
 
 /**
  * Ids and topics come from hostile headers and payloads. PostgreSQL text cannot hold NUL, and a
@@ -16,5 +23,12 @@ export function checkIdentity(identity: EventIdentity): void {
     if (value.length > LIMITS[field]) {
       throw badRequest('invalid_identity', `The event's ${field} is longer than ${LIMITS[field]} characters`);
     }
+  }
+}
+
+/** A signed nonce longer than MAX_NONCE_CHARS is refused before it reaches the index. */
+export function checkNonce(nonce: Verification['nonce']): void {
+  if (nonce && nonce.value.length > MAX_NONCE_CHARS) {
+    throw badRequest('invalid_nonce', `Nonce in ${nonce.header} is longer than ${MAX_NONCE_CHARS} characters; send a shorter random value`);
   }
 }

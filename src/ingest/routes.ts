@@ -1,10 +1,11 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { InboundRequest } from '../../providers';
-import { GatewayError, databaseUnavailable, unauthorized } from '../errors';
+import { describeDatabaseError, isDataError } from '../db/errors';
+import { GatewayError, badRequest, databaseUnavailable, unauthorized } from '../errors';
 import type { EventStore } from '../store/events';
 import { limitBody } from './body-limit';
-import { checkIdentity } from './identity-limits';
+import { checkIdentity, checkNonce } from './identity-limits';
 import { rateLimit } from './rate-limit';
 import type { PushSource } from './sources';
 
@@ -92,6 +93,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
     const verification = source.provider.verify(request, secrets);
     const identity = source.provider.identify(request, verification);
     checkIdentity(identity);
+    checkNonce(verification.nonce);
 
     const kept = Object.fromEntries(
       source.provider.keptHeaders.filter((name) => headers[name] !== undefined).map((name) => [name, headers[name]!]),
@@ -109,6 +111,10 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
         nonce: verification.nonce?.value,
       }));
     } catch (err) {
+      // A value the database refuses fails the same way on every retry: the sender's 400, not a 503.
+      if (isDataError(err)) {
+        throw badRequest('unstorable_event', `The database refused a value of this event (${describeDatabaseError(err)}); it cannot be stored as sent`);
+      }
       throw databaseUnavailable(err);
     }
     if (result.status === 'replayed') {
