@@ -182,6 +182,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             writeTimeoutMs: config.database.writeTimeoutMs,
             onAccepted: wake,
             onAnswered: metrics.ingest,
+            unverifiedRateLimit: config.unverifiedRateLimit,
+            trustedProxies: config.trustProxy,
           }),
           opsRoutes,
           createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database), tokens: config.opsTokens }),

@@ -47,6 +47,10 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
   RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  UNVERIFIED_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
+  UNVERIFIED_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  /** How many reverse proxies in front of the gateway append to X-Forwarded-For (0: ignore the header). */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   HEADERS_TIMEOUT_MS: positiveInt(10_000),
   RETENTION_COMPLETED_DAYS: positiveInt(30),
@@ -100,6 +104,10 @@ export interface GatewayConfig {
   webProcesses: number;
   /** Set variables that look like ours but are not (a typo), with the setting they probably meant. */
   unknownVariables: { name: string; suggestion: string }[];
+  /** Per client address, for ingest requests that fail verification; undefined = unlimited. */
+  unverifiedRateLimit?: { perSecond: number; burst: number };
+  /** Reverse proxies whose X-Forwarded-For entries are trusted (0: the socket address is the client). */
+  trustProxy: number;
 }
 
 export { ConfigError };
@@ -162,6 +170,14 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS },
     webProcesses: e.WEB_PROCESSES,
     unknownVariables: nearMisses(Object.keys(env), KNOWN_VARIABLES),
+    unverifiedRateLimit:
+      e.UNVERIFIED_RATE_LIMIT_PER_SECOND > 0
+        ? {
+            perSecond: e.UNVERIFIED_RATE_LIMIT_PER_SECOND,
+            burst: e.UNVERIFIED_RATE_LIMIT_BURST || Math.ceil(e.UNVERIFIED_RATE_LIMIT_PER_SECOND),
+          }
+        : undefined,
+    trustProxy: e.TRUST_PROXY,
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,

@@ -5,8 +5,17 @@ import { describeDatabaseError, isDataError } from '../db/errors';
 import { GatewayError, badRequest, databaseUnavailable, unauthorized } from '../errors';
 import type { EventStore } from '../store/events';
 import { limitBody } from './body-limit';
+import { clientAddress } from './client-address';
 import { checkIdentity, checkNonce } from './identity-limits';
-import { rateLimit } from './rate-limit';
+import {
+  createFailureLimiter,
+  createTokenBucket,
+  sourceRateLimited,
+  tooManyFailures,
+  type FailureLimiter,
+  type RateLimit,
+  type TokenBucket,
+} from './rate-limit';
 import type { PushSource } from './sources';
 
 export interface IngestDeps {
@@ -26,6 +35,10 @@ export interface IngestDeps {
   onAccepted?: (id: number) => void;
   /** Observes every answer (metrics): outcome, rejection code, seconds from request to answer. */
   onAnswered?: (source: string, outcome: IngestOutcome, reason: string, seconds: number) => void;
+  /** Per client address, for requests that fail before verification (unset: unlimited). */
+  unverifiedRateLimit?: RateLimit;
+  /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are trusted (TRUST_PROXY). */
+  trustedProxies?: number;
 }
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -37,13 +50,15 @@ export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected';
 export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   const limit = limitBody(deps.maxBodyBytes);
+  const failures = deps.unverifiedRateLimit ? createFailureLimiter(deps.unverifiedRateLimit) : undefined;
 
   for (const source of deps.sources) {
-    const handle = ingestHandler(source, deps);
+    const bucket = source.rateLimit ? createTokenBucket(source.rateLimit) : undefined;
+    const handle = ingestHandler(source, deps, bucket);
     const observe = observeAnswer(source.name, deps);
-    const limits: MiddlewareHandler[] = source.rateLimit ? [rateLimit(source.name, source.rateLimit)] : [];
+    const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
     for (const path of source.paths) {
-      app.post(path, observe, ...limits, limit, handle);
+      app.post(path, observe, ...guard, limit, handle);
       app.all(path, (c) =>
         c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
           allow: 'POST',
@@ -58,18 +73,36 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
 function observeAnswer(source: string, deps: IngestDeps): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
+    c.set('clientAddress', clientAddress(c, deps.trustedProxies ?? 0));
     await next();
-    if (!deps.onAnswered) return;
     const seconds = (performance.now() - started) / 1000;
     if (c.error) {
-      deps.onAnswered(source, 'rejected', c.error instanceof GatewayError ? c.error.code : 'internal_error', seconds);
+      deps.onAnswered?.(source, 'rejected', c.error instanceof GatewayError ? c.error.code : 'internal_error', seconds);
     } else {
-      deps.onAnswered(source, c.get('ingestOutcome') ?? 'accepted', 'ok', seconds);
+      deps.onAnswered?.(source, c.get('ingestOutcome') ?? 'accepted', 'ok', seconds);
     }
   };
 }
 
-function ingestHandler(source: PushSource, deps: IngestDeps) {
+/**
+ * Before the body is read: an address whose requests keep failing verification waits (429). After
+ * the answer: a 4xx given before the request was verified (bad or missing signature, body too
+ * large) counts against its address. Verified requests never do, whatever their answer.
+ */
+function guardFailures(failures: FailureLimiter): MiddlewareHandler {
+  return async (c, next) => {
+    const address = c.get('clientAddress');
+    const wait = failures.blockedFor(address);
+    if (wait > 0) throw tooManyFailures(wait);
+    await next();
+    const error = c.error;
+    if (error instanceof GatewayError && error.status >= 400 && error.status < 500 && !c.get('verified')) {
+      failures.failed(address);
+    }
+  };
+}
+
+function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket | undefined) {
   const subPathPrefixes = source.paths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1));
   return async (c: Context) => {
     const secrets = usableSecrets(source, deps.logger);
@@ -91,9 +124,13 @@ function ingestHandler(source: PushSource, deps: IngestDeps) {
     };
 
     const verification = source.provider.verify(request, secrets);
+    c.set('verified', true);
     const identity = source.provider.identify(request, verification);
     checkIdentity(identity);
     checkNonce(verification.nonce);
+    // Only verified requests spend the source's tokens: nobody without a credential can use them up.
+    const wait = bucket?.take() ?? 0;
+    if (wait > 0) throw sourceRateLimited(source.name, source.rateLimit!, wait);
 
     const kept = Object.fromEntries(
       source.provider.keptHeaders.filter((name) => headers[name] !== undefined).map((name) => [name, headers[name]!]),
@@ -166,5 +203,9 @@ function withDeadline<T>(ms: number, promise: Promise<T>): Promise<T> {
 declare module 'hono' {
   interface ContextVariableMap {
     ingestOutcome: 'accepted' | 'duplicate';
+    /** Rate-limit key of the client (src/ingest/client-address.ts). */
+    clientAddress: string;
+    /** Set once the provider verified the request. */
+    verified: boolean;
   }
 }
