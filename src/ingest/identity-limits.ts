@@ -1,14 +1,29 @@
 import type { EventIdentity, Verification } from '../../providers';
+import { wellFormed } from '../db/statements';
 import { badRequest } from '../errors';
 
 const LIMITS = { webhookId: 512, topic: 256, account: 256 } as const;
 
 /**
- * Longest nonce accepted. Nonces are a primary-key column: a 4,000-character random one (still
- * under the 4 KiB header limit) overflows the btree's 2,704-byte row limit and fails the insert on
- * every retry. Real nonces are UUIDs or random tokens well under 100 characters.
+ * Longest nonce accepted. Nonces are a primary-key column: a 4,000-character random one (still under the
+ * 4 KiB header limit) overflows the btree's 2,704-byte row limit and fails the insert on every
+ * retry. Real nonces are UUIDs or random tokens well under 100 characters.
  */
 export const MAX_NONCE_CHARS = 400;
+
+/**
+ * The identity as it will be stored and deduplicated. Lone surrogates (a JSON id such as
+ * "evt_\ud800") cannot be stored as UTF-8 and become U+FFFD on the way in; doing that here, once,
+ * makes the dedupe key the value the unique index sees. Otherwise two ids differing only there are
+ * distinct keys in memory and one row in the table, and a new event can be answered `duplicate`.
+ */
+export function normaliseIdentity(identity: EventIdentity): EventIdentity {
+  return {
+    webhookId: wellFormed(identity.webhookId),
+    topic: wellFormed(identity.topic),
+    ...(identity.account === undefined ? {} : { account: wellFormed(identity.account) }),
+  };
+}
 
 /**
  * Ids and topics come from hostile headers and payloads. PostgreSQL text cannot hold NUL, and a

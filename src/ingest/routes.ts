@@ -6,7 +6,7 @@ import { GatewayError, badRequest, databaseUnavailable, unauthorized } from '../
 import type { EventStore } from '../store/events';
 import { limitBody } from './body-limit';
 import { clientAddress } from './client-address';
-import { checkIdentity, checkNonce } from './identity-limits';
+import { checkIdentity, checkNonce, normaliseIdentity } from './identity-limits';
 import {
   createFailureLimiter,
   createTokenBucket,
@@ -125,7 +125,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
 
     const verification = source.provider.verify(request, secrets);
     c.set('verified', true);
-    const identity = source.provider.identify(request, verification);
+    const identity = normaliseIdentity(source.provider.identify(request, verification));
     checkIdentity(identity);
     checkNonce(verification.nonce);
     // Only verified requests spend the source's tokens: nobody without a credential can use them up.
