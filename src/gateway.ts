@@ -9,6 +9,7 @@ import { openDatabase, type Database } from './db/client';
 import { runMigrations } from './db/migrate';
 import { keycloakAuditHandler } from './handlers/keycloak-audit';
 import { createIngestRoutes } from './ingest/routes';
+import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { startupReport } from './startup-report';
@@ -64,6 +65,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let pollScheduler: PollScheduler | undefined;
   let stopping = false;
   let started = false;
+  let rejections: RejectionLog | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -165,6 +167,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         onReplayed: wake,
       });
       describeOpenApi(opsRoutes);
+      const ingestLogger = logger.child({ component: 'ingest' });
+      rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
       app = createApp({
         logger,
         isStopping: () => stopping,
@@ -176,7 +180,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           createIngestRoutes({
             sources,
             store: createGroupCommit({ database, store }),
-            logger: logger.child({ component: 'ingest' }),
+            logger: ingestLogger,
             maxBodyBytes: config.maxBodyBytes,
             maxAttempts: config.worker.maxAttempts,
             writeTimeoutMs: config.database.writeTimeoutMs,
@@ -184,6 +188,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             onAnswered: metrics.ingest,
             unverifiedRateLimit: config.unverifiedRateLimit,
             trustedProxies: config.trustProxy,
+            rejections,
           }),
           opsRoutes,
           createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database), tokens: config.opsTokens }),
@@ -272,6 +277,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await worker?.stop(config.shutdownTimeoutMs);
       await closing;
       clearTimeout(cutOff);
+      rejections?.flush();
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
       if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');

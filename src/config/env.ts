@@ -51,6 +51,8 @@ const envSchema = z.object({
   UNVERIFIED_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
   /** How many reverse proxies in front of the gateway append to X-Forwarded-For (0: ignore the header). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
+  REJECTION_LOG_INTERVAL_SECONDS: positiveInt(60),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   HEADERS_TIMEOUT_MS: positiveInt(10_000),
   RETENTION_COMPLETED_DAYS: positiveInt(30),
@@ -108,6 +110,8 @@ export interface GatewayConfig {
   unverifiedRateLimit?: { perSecond: number; burst: number };
   /** Reverse proxies whose X-Forwarded-For entries are trusted (0: the socket address is the client). */
   trustProxy: number;
+  /** Rejected ingest requests logged per source and reason per interval; the rest are counted. */
+  rejectionLog: { limit: number; intervalMs: number };
 }
 
 export { ConfigError };
@@ -178,6 +182,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
           }
         : undefined,
     trustProxy: e.TRUST_PROXY,
+    rejectionLog: { limit: e.REJECTION_LOG_LIMIT, intervalMs: e.REJECTION_LOG_INTERVAL_SECONDS * 1000 },
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -199,6 +204,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     worker: { ...base.worker, ...overrides.worker },
     retention: { ...base.retention, ...overrides.retention },
     timeouts: { ...base.timeouts, ...overrides.timeouts },
+    rejectionLog: { ...base.rejectionLog, ...overrides.rejectionLog },
   } as GatewayConfig;
 }
 

@@ -16,6 +16,7 @@ import {
   type RateLimit,
   type TokenBucket,
 } from './rate-limit';
+import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 
 export interface IngestDeps {
@@ -39,6 +40,8 @@ export interface IngestDeps {
   unverifiedRateLimit?: RateLimit;
   /** Reverse proxies in front of the gateway whose X-Forwarded-For entries are trusted (TRUST_PROXY). */
   trustedProxies?: number;
+  /** Logs rejected requests, rate-limited. */
+  rejections?: RejectionLog;
 }
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -69,7 +72,10 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
   return app;
 }
 
-/** Reports each answer's outcome: errors thrown further down surface as c.error after next(). */
+/**
+ * Reports each answer's outcome (errors thrown further down surface as c.error after next()): to
+ * the metrics, and rejections to the rate-limited rejection log.
+ */
 function observeAnswer(source: string, deps: IngestDeps): MiddlewareHandler {
   return async (c, next) => {
     const started = performance.now();
@@ -77,7 +83,10 @@ function observeAnswer(source: string, deps: IngestDeps): MiddlewareHandler {
     await next();
     const seconds = (performance.now() - started) / 1000;
     if (c.error) {
-      deps.onAnswered?.(source, 'rejected', c.error instanceof GatewayError ? c.error.code : 'internal_error', seconds);
+      const reason = c.error instanceof GatewayError ? c.error.code : 'internal_error';
+      const status = c.error instanceof GatewayError ? c.error.status : 500;
+      deps.onAnswered?.(source, 'rejected', reason, seconds);
+      deps.rejections?.rejected({ source, reason, status, client: c.get('clientAddress') });
     } else {
       deps.onAnswered?.(source, c.get('ingestOutcome') ?? 'accepted', 'ok', seconds);
     }
