@@ -221,6 +221,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             (info) => resolve(info.port),
           );
           server.once('error', reject);
+          // Every open connection costs memory and a file descriptor; past the cap new ones are
+          // closed as soon as they are accepted (Node's 'drop' event), before any byte is read.
+          server.maxConnections = config.maxConnections;
+          server.on('drop', () => metrics.connectionDropped());
         });
       }
       // One summary line (what runs, where each source is), then what looks wrong.

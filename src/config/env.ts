@@ -51,6 +51,7 @@ const envSchema = z.object({
   UNVERIFIED_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
   /** How many reverse proxies in front of the gateway append to X-Forwarded-For (0: ignore the header). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  MAX_CONNECTIONS: positiveInt(1000),
   REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
   REJECTION_LOG_INTERVAL_SECONDS: positiveInt(60),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
@@ -110,6 +111,8 @@ export interface GatewayConfig {
   unverifiedRateLimit?: { perSecond: number; burst: number };
   /** Reverse proxies whose X-Forwarded-For entries are trusted (0: the socket address is the client). */
   trustProxy: number;
+  /** Most open connections to the HTTP server; more are closed as soon as they are accepted. */
+  maxConnections: number;
   /** Rejected ingest requests logged per source and reason per interval; the rest are counted. */
   rejectionLog: { limit: number; intervalMs: number };
 }
@@ -182,6 +185,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
           }
         : undefined,
     trustProxy: e.TRUST_PROXY,
+    maxConnections: e.MAX_CONNECTIONS,
     rejectionLog: { limit: e.REJECTION_LOG_LIMIT, intervalMs: e.REJECTION_LOG_INTERVAL_SECONDS * 1000 },
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,

@@ -46,6 +46,11 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
     help: 'Claims taken back from workers that stopped extending their lease',
     registers: [registry],
   });
+  const droppedConnections = new Counter({
+    name: 'webhook_gateway_connections_dropped_total',
+    help: 'Connections closed on arrival because MAX_CONNECTIONS were already open',
+    registers: [registry],
+  });
   if (options.queueDepth) {
     const queueDepth = options.queueDepth;
     let last: Promise<{ due: number; oldestSeconds: number }> | undefined;
@@ -82,6 +87,9 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
     },
     leaseRecovered(count: number) {
       leaseRecoveries.inc(count);
+    },
+    connectionDropped() {
+      droppedConnections.inc();
     },
   };
 }
