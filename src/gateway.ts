@@ -173,7 +173,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         logger,
         isStopping: () => stopping,
         routes: [
-          createSystemRoutes({ database: () => gateway.database, metrics, tokens: config.opsTokens }),
+          createSystemRoutes({ database: () => gateway.database, metrics, tokens: config.opsTokens, metricsTokens: config.metricsTokens }),
           createUiRoutes(),
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
           createStreamRoutes({ bus, tokens: config.opsTokens }),

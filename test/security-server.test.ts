@@ -2,7 +2,9 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 
-// Security review #12.13: the HTTP server's own limits.
+// Security review #12.13: the HTTP server's own limits, and the scraper's read-only token.
+
+const METRICS_TOKEN = 'metrics-scraper-token';
 
 /** A connection that made one request (so the server has accepted it) and now holds a half-sent one. */
 async function holdConnection(port: number): Promise<net.Socket> {
@@ -34,7 +36,11 @@ describe('HTTP server limits', () => {
   let port: number;
   const held: net.Socket[] = [];
   beforeAll(async () => {
-    gw = await startTestGateway('pglite', { maxConnections: 5, timeouts: { headersMs: 20_000, requestMs: 30_000 } }, { role: 'web' });
+    gw = await startTestGateway(
+      'pglite',
+      { maxConnections: 5, timeouts: { headersMs: 20_000, requestMs: 30_000 }, metricsTokens: [METRICS_TOKEN] },
+      { role: 'web' },
+    );
     port = Number(new URL(gw.url).port);
   });
   afterAll(async () => {
@@ -55,5 +61,28 @@ describe('HTTP server limits', () => {
       return res?.ok ? res.text() : undefined;
     }, 10_000, 'metrics');
     expect(metrics).toMatch(/webhook_gateway_connections_dropped_total [1-9]/);
+  });
+
+  it('METRICS_TOKEN reads /metrics and nothing else; the ops token still reads /metrics', async () => {
+    const as = (token: string, path: string, init: RequestInit = {}) =>
+      fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    const metrics = await as(METRICS_TOKEN, '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('webhook_gateway_requests_total');
+    expect((await as(SECRETS.ops, '/metrics')).status).toBe(200);
+    for (const [path, init] of [
+      ['/api/events', {}],
+      ['/api/events/1', {}],
+      ['/api/events/1/replay', { method: 'POST' }],
+      ['/api/events/replay', { method: 'POST', body: '{"dry_run":false}' }],
+      ['/api/stats', {}],
+      ['/api/events/stream', {}],
+      ['/api/sps/runs', {}],
+    ] as const) {
+      const res = await as(METRICS_TOKEN, path, init);
+      expect(res.status, path).toBe(401);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('invalid_token');
+    }
+    expect((await as('not-a-token', '/metrics')).status).toBe(401);
   });
 });

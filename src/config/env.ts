@@ -32,6 +32,8 @@ const envSchema = z.object({
   EASYPOST_WEBHOOK_SECRET: secretList,
   KEYCLOAK_EVENTS_SECRET: secretList,
   OPS_API_TOKEN: secretList,
+  /** Read-only token(s) accepted on /metrics only (OPS_API_TOKEN works there too). */
+  METRICS_TOKEN: secretList,
   /** Path of a JSON or YAML file listing push sources (see src/config/file.ts). */
   GATEWAY_CONFIG: z.string().min(1).optional(),
   WORKER_CRON: z
@@ -88,6 +90,8 @@ export interface GatewayConfig {
   /** Pull-polling sources from the GATEWAY_CONFIG file's `polls` list (empty without one). */
   polls: PollSourceOptions[];
   opsTokens: string[];
+  /** Tokens accepted on /metrics only, besides the ops tokens. */
+  metricsTokens: string[];
   worker: {
     cron: string;
     batchSize: number;
@@ -160,6 +164,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     sources,
     polls,
     opsTokens: e.OPS_API_TOKEN,
+    metricsTokens: e.METRICS_TOKEN,
     worker: {
       cron: e.WORKER_CRON,
       batchSize: e.WORKER_BATCH_SIZE,
@@ -205,6 +210,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     database: { ...base.database, ...overrides.database },
     secrets: { ...base.secrets, ...overrides.secrets } as GatewayConfig['secrets'],
     opsTokens: (overrides.opsTokens as string[] | undefined) ?? base.opsTokens,
+    metricsTokens: (overrides.metricsTokens as string[] | undefined) ?? base.metricsTokens,
     worker: { ...base.worker, ...overrides.worker },
     retention: { ...base.retention, ...overrides.retention },
     timeouts: { ...base.timeouts, ...overrides.timeouts },

@@ -10,11 +10,23 @@ const BEARER = /^Bearer\s+(.+)$/i;
  * is refused: the ops API never opens by accident.
  */
 export function requireOpsToken(tokens: readonly string[]): MiddlewareHandler {
+  return requireBearer(tokens, 'ops API token');
+}
+
+/**
+ * /metrics also takes the read-only METRICS_TOKEN values, so the scraper needs no credential that
+ * can read payloads or replay events. Those tokens are accepted here and nowhere else.
+ */
+export function requireMetricsToken(opsTokens: readonly string[], metricsTokens: readonly string[]): MiddlewareHandler {
+  return requireBearer([...opsTokens, ...metricsTokens], 'metrics token (METRICS_TOKEN or OPS_API_TOKEN)');
+}
+
+function requireBearer(tokens: readonly string[], what: string): MiddlewareHandler {
   return async (c, next) => {
     const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    if (!presented) throw unauthorized('missing_token', 'Send the ops API token as Authorization: Bearer <token>');
+    if (!presented) throw unauthorized('missing_token', `Send the ${what} as Authorization: Bearer <token>`);
     if (tokens.length === 0 || !credentialMatches(presented, tokens)) {
-      throw unauthorized('invalid_token', 'The ops API token is not accepted');
+      throw unauthorized('invalid_token', `The ${what} is not accepted`);
     }
     await next();
   };

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { checkReadiness } from '../db/health';
-import { requireOpsToken } from './auth';
+import { requireMetricsToken } from './auth';
 import type { Metrics } from './metrics';
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -14,7 +14,13 @@ const SWAGGER_FILES: Record<string, string> = {
 };
 
 /** Health, readiness, Prometheus metrics and the interactive API reference (served locally, no CDN). */
-export function createSystemRoutes(deps: { database: () => Database; metrics: Metrics; tokens: readonly string[] }): Hono {
+export function createSystemRoutes(deps: {
+  database: () => Database;
+  metrics: Metrics;
+  tokens: readonly string[];
+  /** Read-only tokens accepted on /metrics only. */
+  metricsTokens?: readonly string[];
+}): Hono {
   const app = new Hono();
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -24,7 +30,7 @@ export function createSystemRoutes(deps: { database: () => Database; metrics: Me
     return c.json({ status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks }, readiness.ready ? 200 : 503);
   });
 
-  app.get('/metrics', requireOpsToken(deps.tokens), async (c) => {
+  app.get('/metrics', requireMetricsToken(deps.tokens, deps.metricsTokens ?? []), async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
