@@ -7,6 +7,16 @@ import { easypostSignature, post } from './helpers/signers';
 
 describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) => {
   let gw: TestGateway;
+  const ops = async (path: string, init: RequestInit = {}) => {
+    const res = await fetch(`${gw.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
+    });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+  const replay = (filter: Record<string, unknown>) =>
+    ops('/api/events/replay', { method: 'POST', body: JSON.stringify({ filter, dry_run: true }) });
+
   beforeAll(async () => {
     gw = await startTestGateway(kind, {}, { role: 'web' });
   });
@@ -26,5 +36,29 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     const second = await easypost('{"id":"evt_\\udfff_lone","description":"tracker.created"}');
     expect(second.json).toEqual({ status: 'duplicate' });
     expect(await gw.query(`select 1 from webhook_events where webhook_id like 'evt_%_lone'`)).toHaveLength(1);
+  });
+
+  it.each([
+    ['webhook_id=%00', 'webhook_id: must not contain a NUL character'],
+    ['q=%00', 'q: must not contain a NUL character'],
+    ['source=a%00b', 'source: must not contain a NUL character'],
+    ['topic=%00', 'topic: must not contain a NUL character'],
+    ['since=0000-01-01T00:00:00Z', 'since: must be in the year 0001 or later'],
+    ['until=0000-06-01T00:00:00Z', 'until: must be in the year 0001 or later'],
+    ['since=0001-01-01T00:30:00%2B01:00', 'since: must be in the year 0001 or later'],
+  ])('GET /api/events?%s answers 400 naming the parameter', async (query, message) => {
+    const res = await ops(`/api/events?${query}`);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toEqual({ code: 'invalid_request', message });
+  });
+
+  it('stats and bulk replay validate the same way', async () => {
+    const stats = await ops('/api/stats?since=0000-01-01T00:00:00Z');
+    expect(stats.status).toBe(400);
+    expect(stats.json.error.message).toBe('since: must be in the year 0001 or later');
+    const bulk = await replay({ webhook_id: 'x\u0000y' });
+    expect(bulk.status).toBe(400);
+    expect(bulk.json.error).toEqual({ code: 'invalid_request', message: 'filter.webhook_id: must not contain a NUL character' });
+    expect((await replay({ q: '\u0000' })).status).toBe(400);
   });
 });

@@ -4,16 +4,30 @@ import { ATTEMPT_OUTCOMES, DELIVERY_OUTCOMES, EVENT_STATUSES } from '../db/schem
 // The ops API's request and response shapes; they drive validation and the OpenAPI document.
 
 const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:15:00.000Z' });
-const isoTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' });
+// PostgreSQL has no year 0 and refuses it (0000-01-01T00:00:00Z passed the format and answered 500).
+const isoTime = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' })
+  .refine((text) => new Date(text).getUTCFullYear() >= 1, 'must be in the year 0001 or later');
+
+/**
+ * Filter text is compared with stored text, which cannot hold NUL: refused here with the
+ * parameter's name instead of failing in the database.
+ */
+const filterText = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((text) => !text.includes('\u0000'), 'must not contain a NUL character');
 
 export const EventMatchQuery = z.object({
-  source: z.string().min(1).optional().openapi({ example: 'shopify' }),
+  source: filterText(200).optional().openapi({ example: 'shopify' }),
   status: z.enum(EVENT_STATUSES).optional(),
-  topic: z.string().min(1).optional().openapi({ example: 'orders/create' }),
-  webhook_id: z.string().min(1).optional(),
+  topic: filterText(256).optional().openapi({ example: 'orders/create' }),
+  webhook_id: filterText(512).optional(),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   until: isoTime.optional().openapi({ description: 'Received before this time' }),
-  q: z.string().min(1).max(200).optional().openapi({ description: 'Payload contains this text (exact, case-sensitive)' }),
+  q: filterText(200).optional().openapi({ description: 'Payload contains this text (exact, case-sensitive)' }),
 });
 
 export const ListQuery = EventMatchQuery.extend({
