@@ -164,6 +164,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         tokens: config.opsTokens,
         maxAttempts: config.worker.maxAttempts,
         maskFor: processing.maskFor,
+        maskedSources: processing.maskedSources,
         onReplayed: wake,
       });
       describeOpenApi(opsRoutes);
@@ -322,5 +323,6 @@ function applyProcessingConfig(config: GatewayConfig, gateway: Gateway) {
   return {
     backoffFor: (source: string) => backoff.get(source),
     maskFor: (source: string) => masks.get(source) ?? [],
+    maskedSources: [...masks.keys()],
   };
 }

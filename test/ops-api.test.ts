@@ -40,9 +40,10 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
   });
   afterAll(() => gw?.stop());
 
-  it('finds events by payload text, webhook id and time range', async () => {
+  it('finds events by webhook id and time range; a source with masked fields is not searched by payload text', async () => {
+    // Searching raw bytes would reveal masked values (test/security-validation.test.ts).
     const byText = await (await ops('/api/events?q=needle%20in')).json();
-    expect(byText.events.map((e: { id: number }) => e.id)).toEqual([ids.a]);
+    expect(byText.events).toEqual([]);
     const byWebhookId = await (await ops(`/api/events?webhook_id=${encodeURIComponent('acme.myshopify.com/b')}`)).json();
     expect(byWebhookId.events.map((e: { id: number }) => e.id)).toEqual([ids.b]);
     const future = new Date(Date.now() + 60_000).toISOString();

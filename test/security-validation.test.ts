@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSourcesDocument } from '../src/config/file';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
-import { easypostSignature, post } from './helpers/signers';
+import { easypostSignature, post, shopifyHeaders } from './helpers/signers';
 
-// Security review #12.13: hostile values in ids and ops API filters.
+// Security review #12.6 and #12.13: hostile values in ids and ops API filters, and payload search
+// as an oracle for masked fields.
 
 describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) => {
   let gw: TestGateway;
@@ -18,7 +20,14 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     ops('/api/events/replay', { method: 'POST', body: JSON.stringify({ filter, dry_run: true }) });
 
   beforeAll(async () => {
-    gw = await startTestGateway(kind, {}, { role: 'web' });
+    const sources = parseSourcesDocument(
+      { sources: [{ name: 'orders', provider: 'shopify', secrets: [SECRETS.shopify], mask: ['customer.email'] }] },
+      {},
+    );
+    gw = await startTestGateway(kind, { sources }, { role: 'web' });
+    const order = JSON.stringify({ id: 77, customer: { email: 'alice.secret@example.com' } });
+    expect((await post(`${gw.url}/api/webhooks/orders`, order, shopifyHeaders(SECRETS.shopify, order, 'masked-1'))).json.status).toBe('accepted');
+    expect((await easypost('{"id":"evt_plain_1","description":"tracker.updated","note":"bob.visible@example.com"}')).json.status).toBe('accepted');
   });
   afterAll(() => gw?.stop());
 
@@ -36,6 +45,26 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     const second = await easypost('{"id":"evt_\\udfff_lone","description":"tracker.created"}');
     expect(second.json).toEqual({ status: 'duplicate' });
     expect(await gw.query(`select 1 from webhook_events where webhook_id like 'evt_%_lone'`)).toHaveLength(1);
+  });
+
+  it('payload search cannot recover a masked value, one prefix at a time or by count', async () => {
+    for (const guess of ['alice', 'alice.secret@', 'alice.secret@example.com']) {
+      const listed = await ops(`/api/events?q=${encodeURIComponent(guess)}`);
+      expect(listed.status).toBe(200);
+      expect(listed.json.events).toEqual([]);
+      expect((await replay({ q: guess })).json).toEqual({ dry_run: true, matched: 0, replayed: 0 });
+    }
+    const named = await ops('/api/events?source=orders&q=alice');
+    expect(named.status).toBe(400);
+    expect(named.json.error).toEqual({
+      code: 'search_not_allowed',
+      message: 'Source orders masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead',
+    });
+    expect((await replay({ source: 'orders', q: 'alice' })).status).toBe(400);
+    // Its events are still listed without q, masked in the detail view; sources without masks are searched.
+    expect((await ops('/api/events?source=orders')).json.events).toHaveLength(1);
+    const plain = await ops('/api/events?q=bob.visible');
+    expect(plain.json.events.map((e: { webhook_id: string }) => e.webhook_id)).toEqual(['evt_plain_1']);
   });
 
   it.each([

@@ -27,7 +27,12 @@ export const EventMatchQuery = z.object({
   webhook_id: filterText(512).optional(),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   until: isoTime.optional().openapi({ description: 'Received before this time' }),
-  q: filterText(200).optional().openapi({ description: 'Payload contains this text (exact, case-sensitive)' }),
+  q: filterText(200)
+    .optional()
+    .openapi({
+      description:
+        'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
+    }),
 });
 
 export const ListQuery = EventMatchQuery.extend({

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import {
   processingLog,
@@ -38,6 +38,8 @@ export interface EventMatch {
   until?: Date;
   /** The body contains this text (exact, case-sensitive bytes: works for any payload encoding). */
   contains?: string;
+  /** Leave these sources out (payload search skips sources with masked fields). */
+  excludeSources?: readonly string[];
 }
 
 export interface EventFilter extends EventMatch {
@@ -63,6 +65,7 @@ function matching(filter: EventMatch): SQL[] {
   if (filter.webhookId) conditions.push(eq(webhookEvents.webhookId, filter.webhookId));
   if (filter.since) conditions.push(gte(webhookEvents.receivedAt, filter.since));
   if (filter.until) conditions.push(lt(webhookEvents.receivedAt, filter.until));
+  if (filter.excludeSources?.length) conditions.push(notInArray(webhookEvents.source, [...filter.excludeSources]));
   // A byte search rather than a text cast: a body that is not valid UTF-8 cannot make it fail.
   if (filter.contains) conditions.push(sql`position(convert_to(${filter.contains}, 'UTF8') in ${webhookEvents.body}) > 0`);
   return conditions;
