@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { checkReadiness } from '../db/health';
+import { securityHeaders } from '../http/security-headers';
 import { requireMetricsToken } from './auth';
 import type { Metrics } from './metrics';
 
@@ -12,6 +13,41 @@ const SWAGGER_FILES: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
 };
+
+/**
+ * The API reference page's policy: the UI's (scripts, styles and requests only from the gateway,
+ * no framing), plus data: images for the icons in Swagger UI's stylesheet. No inline script: the
+ * page starts Swagger UI from /api/docs/assets/start.js. (React sets styles through the CSSOM,
+ * which style-src does not restrict; test/security-api-docs.test.ts sees no violation in Chromium.)
+ */
+export const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>webhook-gateway API</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"></div><script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/assets/start.js"></script>
+</body></html>`;
+
+/**
+ * The token typed into Authorize lives in the page's memory only (persistAuthorization: false), so
+ * closing the tab or Logout forgets it and no script can read it from storage later. Earlier
+ * versions persisted it in localStorage under "authorized": removed on every load. No requests to
+ * the public validator service.
+ */
+const DOCS_START = `localStorage.removeItem('authorized');
+window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAuthorization: false, validatorUrl: null });
+`;
 
 /** Health, readiness, Prometheus metrics and the interactive API reference (served locally, no CDN). */
 export function createSystemRoutes(deps: {
@@ -35,13 +71,12 @@ export function createSystemRoutes(deps: {
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
 
-  app.get('/api/docs', (c) =>
-    c.html(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>webhook-gateway API</title>
-<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css"></head>
-<body><div id="ui"></div><script src="/api/docs/assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAuthorization: true });</script>
-</body></html>`),
+  const headers = securityHeaders(DOCS_CSP);
+  app.use('/api/docs', headers);
+  app.use('/api/docs/*', headers);
+  app.get('/api/docs', (c) => c.html(DOCS_PAGE, 200, { 'cache-control': 'no-cache' }));
+  app.get('/api/docs/assets/start.js', (c) =>
+    c.body(DOCS_START, 200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' }),
   );
   app.get('/api/docs/assets/:file', async (c) => {
     const file = c.req.param('file');

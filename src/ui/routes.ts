@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Hono, type Context, type Next } from 'hono';
+import { Hono, type Context } from 'hono';
 import { etag } from 'hono/etag';
+import { securityHeaders } from '../http/security-headers';
 import { readUiManifest } from './manifest';
 import { uiDistDir } from './paths';
 
@@ -37,8 +38,9 @@ export function createUiRoutes(options: { dir?: string } = {}): Hono {
   const dir = options.dir ?? uiDistDir();
   const bundle = readBundle(dir);
   const app = new Hono();
-  app.use('/ui', securityHeaders);
-  app.use('/ui/*', securityHeaders, etag());
+  const headers = securityHeaders(UI_CSP);
+  app.use('/ui', headers);
+  app.use('/ui/*', headers, etag());
 
   if (!bundle) {
     const notBuilt = (c: Context) => c.text(NOT_BUILT, 503, { 'cache-control': 'no-store' });
@@ -85,11 +87,3 @@ function readBundle(dir: string) {
     return null;
   }
 }
-
-const securityHeaders = async (c: Context, next: Next) => {
-  await next();
-  c.header('content-security-policy', UI_CSP);
-  c.header('x-content-type-options', 'nosniff');
-  c.header('referrer-policy', 'no-referrer');
-  c.header('x-frame-options', 'DENY');
-};
