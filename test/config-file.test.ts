@@ -135,11 +135,11 @@ sources:
   });
 
   it('rejects a file that is not valid JSON, naming the file', () => {
-    expect(problem('{"sources": [')).toMatch(/config-\d+\.json is not valid JSON: /);
+    expect(problem('{"sources": [')).toMatch(/config-\d+\.json is not valid JSON at line 1, column \d+; /);
   });
 
   it('rejects a file that is not valid YAML, naming the file', () => {
-    expect(problem('sources:\n  - name: [unclosed\n', {}, 'yml')).toMatch(/config-\d+\.yml is not valid YAML: /);
+    expect(problem('sources:\n  - name: [unclosed\n', {}, 'yml')).toMatch(/config-\d+\.yml is not valid YAML at line \d+, column \d+ \([A-Z_]+\); /);
   });
 
   it('rejects a file of another format', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { processingShape, toProcessingConfig, type ProcessingConfig } from './processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
@@ -144,7 +144,7 @@ export function loadGatewayFile(path: string, env: Env): { sources: SourceConfig
   try {
     document = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new SourcesFileError(`${path} is not valid ${format}: ${err instanceof Error ? err.message : String(err)}`);
+    throw syntaxError(path, format, text, err);
   }
   try {
     return parseGatewayDocument(document, env);
@@ -152,6 +152,41 @@ export function loadGatewayFile(path: string, env: Env): { sources: SourceConfig
     if (err instanceof SourcesFileError) throw new SourcesFileError(`${path}: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * A syntax error by line and column only. The parsers' own messages quote the offending line
+ * (yaml prints it with a caret under it, V8 quotes the JSON around the error), and in this file
+ * that line may hold a secret.
+ */
+function syntaxError(path: string, format: string, text: string, err: unknown): SourcesFileError {
+  const at = format === 'YAML' ? yamlPosition(err) : jsonPosition(text, err);
+  const code = err instanceof YAMLParseError ? ` (${err.code})` : '';
+  const where = at ? ` at line ${at.line}, column ${at.col}` : '';
+  return new SourcesFileError(`${path} is not valid ${format}${where}${code}; the line is not shown because it may hold a secret`);
+}
+
+function yamlPosition(err: unknown): { line: number; col: number } | undefined {
+  return err instanceof YAMLParseError ? err.linePos?.[0] : undefined;
+}
+
+/**
+ * V8 gives an offset for some JSON errors ("… in JSON at position 7") and none for others
+ * ("Unexpected token 's', "{"a": s…" is not valid JSON"); then the yaml parser, restricted to
+ * JSON's scalars, finds the spot.
+ */
+function jsonPosition(text: string, err: unknown): { line: number; col: number } | undefined {
+  const offset = /at position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+  if (offset !== undefined) {
+    const before = text.slice(0, Number(offset));
+    return { line: before.split('\n').length, col: Number(offset) - before.lastIndexOf('\n') };
+  }
+  try {
+    parseYaml(text, { schema: 'json' });
+  } catch (yamlErr) {
+    return yamlPosition(yamlErr);
+  }
+  return undefined;
 }
 
 /** `sources[2].secrets[0]` plus the source's name when it has one, so the operator finds the field. */
