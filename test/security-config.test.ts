@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/env';
 import { spawnGateway } from './helpers/process';
 
-// Security review #12.11: a syntax error echoed the offending line, secret included.
+// Security review #12.11 (a syntax error echoed the offending line, secret included) and #12.4
+// (credentials in a destination URL): both are refused at start-up without quoting the secret.
 
 const SECRET = 'whsec_S3cretValueThatMustNotLeak0000';
 
@@ -46,5 +47,24 @@ describe('config errors never quote a secret', () => {
     const message = problem(json, 'json');
     expect(message).toMatch(new RegExp(`config-\\d+\\.json is not valid JSON${where}; the line is not shown because it may hold a secret$`));
     expect(message).not.toContain('S3cretValue');
+  });
+
+  it('a destination URL with credentials is refused, pointing to headers, without quoting them', () => {
+    const message = problem(
+      JSON.stringify({
+        sources: [
+          {
+            name: 'shop',
+            provider: 'shopify',
+            secrets: ['shop-secret'],
+            destinations: [{ name: 'erp', url: 'https://erp-user:Hunter2Password@erp.example.test/hooks', secret: SECRET }],
+          },
+        ],
+      }),
+      'json',
+    );
+    expect(message).toContain('sources[0].destinations[0].url (source "shop"): must not contain credentials (user:password@); send them in headers instead');
+    expect(message).not.toContain('Hunter2Password');
+    expect(message).not.toContain('erp-user');
   });
 });

@@ -24,7 +24,14 @@ const MASK_PATH = /^(?:[^.\s]+)(?:\.[^.\s]+)*$/;
 export function processingShape(secretText: z.ZodType<string, string>) {
   const destination = z.strictObject({
     name: z.string().regex(NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_"'),
-    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    // Credentials in a URL end up in every error text that quotes it (fetch refuses such URLs and
+    // quotes them whole): they belong in headers, which are never stored or shown.
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .refine(
+        (url) => !URL.canParse(url) || (new URL(url).username === '' && new URL(url).password === ''),
+        'must not contain credentials (user:password@); send them in headers instead, e.g. headers: { authorization: "Basic <base64 of user:password>" }',
+      ),
     secret: secretText.refine(
       (s) => /^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(s),
       'must be a Standard Webhooks secret: whsec_ followed by base64 (at least 12 bytes)',

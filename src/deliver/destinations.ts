@@ -3,6 +3,7 @@ import { RetryLaterError, type EventHandler } from '../worker/handlers';
 import { readTextPrefix } from '../http/bounded-body';
 import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
+import { redactUrls } from './redact';
 import { standardWebhooksHeaders } from './sign';
 
 /** An HTTP endpoint a source forwards its events to. */
@@ -26,6 +27,8 @@ export interface ForwardingOptions {
 }
 
 const ERROR_EXCERPT = 300;
+/** Error text is redacted over more than the excerpt, so no credential is cut in half at its end. */
+const REDACTION_WINDOW = 4 * 1024;
 
 /**
  * The built-in handler that forwards an event to a source's destinations, signed, in the canonical
@@ -63,8 +66,9 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
           });
           httpStatus = response.status;
           if (response.status < 200 || response.status >= 300) {
-            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-            error = `HTTP ${response.status}: ${excerpt(await readTextPrefix(response))}`;
+            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded. The
+            // excerpt is cut after redaction, so no credential is cut in half at its end.
+            error = `HTTP ${response.status}: ${await readTextPrefix(response)}`;
             retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
           } else {
             // The answer's content does not matter; release the connection without reading it.
@@ -73,6 +77,8 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
         } catch (err) {
           error = describeFetchError(err, destination.timeoutMs);
         }
+        // Before it is stored, shown or logged: a URL's credentials never leave this function.
+        if (error !== null) error = excerpt(redactUrls(error, destination.url));
         await options.deliveries.record({
           eventId: event.id,
           attempt: event.attempt,
@@ -102,7 +108,7 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
     return err.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'aborted: worker shutting down';
   }
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return excerpt(`${err instanceof Error ? err.message : String(err)}${cause}`);
+  return `${err instanceof Error ? err.message : String(err)}${cause}`.slice(0, REDACTION_WINDOW);
 }
 
 const excerpt = (text: string) => (text.length > ERROR_EXCERPT ? `${text.slice(0, ERROR_EXCERPT)}…` : text);

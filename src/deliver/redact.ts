@@ -1,0 +1,54 @@
+/**
+ * Credentials that travel in URLs, removed from error text before it is stored (delivery log,
+ * last_error), shown (ops API, UI, CLI) or logged. A destination's URL can appear in an error in
+ * several ways: fetch refuses a URL with user:password@ and quotes it whole; a receiver's error
+ * page echoes the path and query it was called with.
+ */
+
+/** Query parameter names whose values are credentials. */
+const SENSITIVE_NAME = /token|key|secret|sig|pass|pwd|auth|code|session|credential|jwt/i;
+/** A value that looks like a token whatever its name: long, letters and digits mixed. */
+const TOKEN_LIKE = /^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9._~%+/=-]{16,}$/;
+
+/** `scheme://user:password@` → `scheme://[redacted]@`. Linear: no nested quantifiers. */
+const USERINFO = /\b([a-z][a-z0-9+.-]{0,20}:\/\/)[^\s/?#@"'<>]{1,512}@/gi;
+/** `?name=value` and `&name=value` anywhere in the text (with or without a scheme and host). */
+const QUERY_PARAM = /([?&;])([^=&\s"'#<>]{0,100})=([^&\s"'#<>]{0,2048})/g;
+
+/**
+ * Redacts user info and credential-like query values in every URL or query string in `text`, and
+ * every occurrence of the secret parts of `knownUrl` (the destination's own URL) even without its
+ * scheme or host around them.
+ */
+export function redactUrls(text: string, knownUrl?: string): string {
+  let redacted = text
+    .replace(USERINFO, '$1[redacted]@')
+    .replace(QUERY_PARAM, (whole, separator: string, name: string, value: string) =>
+      value && (SENSITIVE_NAME.test(name) || TOKEN_LIKE.test(value)) ? `${separator}${name}=[redacted]` : whole,
+    );
+  for (const secret of knownUrl ? secretsOf(knownUrl) : []) redacted = redacted.split(secret).join('[redacted]');
+  return redacted;
+}
+
+/** The parts of a URL that are credentials: user, password, and sensitive or token-like query values. */
+function secretsOf(url: string): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const values = [parsed.username, parsed.password];
+  for (const [name, value] of parsed.searchParams) {
+    if (SENSITIVE_NAME.test(name) || TOKEN_LIKE.test(value)) values.push(value, encodeURIComponent(value));
+  }
+  for (const value of [...values]) {
+    try {
+      values.push(decodeURIComponent(value));
+    } catch {
+      // not percent-encoded
+    }
+  }
+  // Very short values would blank out ordinary words; the patterns above still catch them in URLs.
+  return [...new Set(values)].filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
+}
