@@ -13,7 +13,7 @@ export function describeOpenApi(app: OpenAPIHono): void {
       title: 'webhook-gateway ops API',
       version: '1',
       description:
-        'Find, inspect and replay stored webhook events. Live stream: GET /api/events/stream (Server-Sent Events, same filters as the list). Metrics: GET /metrics (Prometheus).',
+        'Find, inspect and replay stored webhook events. Live stream: GET /api/events/stream (Server-Sent Events, same filters as the list). Metrics: GET /metrics (Prometheus; also accepts the read-only METRICS_TOKEN). The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
     },
   });
 }
