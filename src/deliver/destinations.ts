@@ -78,7 +78,7 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
           error = describeFetchError(err, destination.timeoutMs);
         }
         // Before it is stored, shown or logged: a URL's credentials never leave this function.
-        if (error !== null) error = excerpt(redactUrls(error, destination.url));
+        if (error !== null) error = excerpt(redactUrls(error, { url: destination.url, headers: destination.headers }));
         await options.deliveries.record({
           eventId: event.id,
           attempt: event.attempt,

@@ -17,17 +17,31 @@ const QUERY_PARAM = /([?&;])([^=&\s"'#<>]{0,100})=([^&\s"'#<>]{0,2048})/g;
 
 /**
  * Redacts user info and credential-like query values in every URL or query string in `text`, and
- * every occurrence of the secret parts of `knownUrl` (the destination's own URL) even without its
- * scheme or host around them.
+ * every occurrence of the secret parts of `known.url` (the destination's own URL) and of
+ * `known.headers` values (its configured headers: an Authorization value, or its token alone),
+ * even without anything around them.
  */
-export function redactUrls(text: string, knownUrl?: string): string {
+export function redactUrls(
+  text: string,
+  known: { url?: string; headers?: Readonly<Record<string, string>> } = {},
+): string {
   let redacted = text
     .replace(USERINFO, '$1[redacted]@')
     .replace(QUERY_PARAM, (whole, separator: string, name: string, value: string) =>
       value && (SENSITIVE_NAME.test(name) || TOKEN_LIKE.test(value)) ? `${separator}${name}=[redacted]` : whole,
     );
-  for (const secret of knownUrl ? secretsOf(knownUrl) : []) redacted = redacted.split(secret).join('[redacted]');
+  const secrets = [...(known.url ? secretsOf(known.url) : []), ...headerSecrets(known.headers ?? {})];
+  for (const secret of [...new Set(secrets)].sort((a, b) => b.length - a.length)) {
+    redacted = redacted.split(secret).join('[redacted]');
+  }
   return redacted;
+}
+
+/** Header values, whole and each word of 8 or more characters ("Basic <token>" → the token too). */
+function headerSecrets(headers: Readonly<Record<string, string>>): string[] {
+  return Object.values(headers)
+    .flatMap((value) => [value, ...value.split(/\s+/).filter((word) => word.length >= 8)])
+    .filter((value) => value.length >= 4);
 }
 
 /** The parts of a URL that are credentials: user, password, and sensitive or token-like query values. */
@@ -50,5 +64,5 @@ function secretsOf(url: string): string[] {
     }
   }
   // Very short values would blank out ordinary words; the patterns above still catch them in URLs.
-  return [...new Set(values)].filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
+  return values.filter((value) => value.length >= 4);
 }
