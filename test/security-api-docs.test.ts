@@ -48,12 +48,15 @@ describe('the API reference at /api/docs', () => {
     });
     afterAll(() => browser?.close());
 
-    const stored = () => page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
+    const stored = () =>
+      page.evaluate<string>('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })');
 
     it('keeps the token in memory only: it works for requests and is never written to storage', async () => {
       // A token an earlier version persisted is removed on load.
       await page.goto(`${gw.url}/api/docs`, { waitUntil: 'domcontentloaded' });
-      await page.evaluate(`localStorage.setItem('authorized', ${JSON.stringify(JSON.stringify({ opsToken: { value: SECRETS.ops } }))})`);
+      await page.evaluate(
+        `localStorage.setItem('authorized', ${JSON.stringify(JSON.stringify({ opsToken: { value: SECRETS.ops } }))})`,
+      );
       await page.reload({ waitUntil: 'domcontentloaded' });
       await page.locator('.swagger-ui .info .title').filter({ hasText: 'webhook-gateway ops API' }).waitFor();
       expect(await stored()).not.toContain(SECRETS.ops);

@@ -34,18 +34,26 @@ describe('config errors never quote a secret', () => {
     const path = write(yaml, 'yaml');
     const proc = spawnGateway([], { GATEWAY_CONFIG: path, DATA_DIR: join(dir, 'data') });
     expect((await proc.exited).code).toBe(2);
-    expect(proc.output()).toMatch(/is not valid YAML at line \d+, column \d+ \([A-Z_]+\); the line is not shown because it may hold a secret/);
+    expect(proc.output()).toMatch(
+      /is not valid YAML at line \d+, column \d+ \([A-Z_]+\); the line is not shown because it may hold a secret/,
+    );
     expect(proc.output()).not.toContain('S3cretValue');
   });
 
   it.each([
-    ['an unquoted value', `{"sources": [{"name": "b", "provider": "stripe", "secrets": [${SECRET}]}]}`, ' at line 1, column 62'],
+    [
+      'an unquoted value',
+      `{"sources": [{"name": "b", "provider": "stripe", "secrets": [${SECRET}]}]}`,
+      ' at line 1, column 62',
+    ],
     ['an unterminated string', `{"sources": [{"name": "b",\n  "secrets": ["${SECRET}`, ' at line 2, column 52'],
     // V8 gives no position for this one and the locating parser accepts it: no location then.
     ['a trailing comma', `{"sources": [{"name": "b", "provider": "stripe",\n "secrets": ["${SECRET}",]}]}`, ''],
   ])('a JSON syntax error (%s) names line and column only', (_what, json, where) => {
     const message = problem(json, 'json');
-    expect(message).toMatch(new RegExp(`config-\\d+\\.json is not valid JSON${where}; the line is not shown because it may hold a secret$`));
+    expect(message).toMatch(
+      new RegExp(`config-\\d+\\.json is not valid JSON${where}; the line is not shown because it may hold a secret$`),
+    );
     expect(message).not.toContain('S3cretValue');
   });
 
@@ -57,13 +65,17 @@ describe('config errors never quote a secret', () => {
             name: 'shop',
             provider: 'shopify',
             secrets: ['shop-secret'],
-            destinations: [{ name: 'erp', url: 'https://erp-user:Hunter2Password@erp.example.test/hooks', secret: SECRET }],
+            destinations: [
+              { name: 'erp', url: 'https://erp-user:Hunter2Password@erp.example.test/hooks', secret: SECRET },
+            ],
           },
         ],
       }),
       'json',
     );
-    expect(message).toContain('sources[0].destinations[0].url (source "shop"): must not contain credentials (user:password@); send them in headers instead');
+    expect(message).toContain(
+      'sources[0].destinations[0].url (source "shop"): must not contain credentials (user:password@); send them in headers instead',
+    );
     expect(message).not.toContain('Hunter2Password');
     expect(message).not.toContain('erp-user');
   });

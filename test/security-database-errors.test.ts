@@ -55,7 +55,9 @@ describe.each(databaseKinds())('database errors never carry payload values on %s
     // constraint makes the server's error detail quote the refused row.
     await gw.query(`alter table webhook_events add constraint test_refuse_topic check (topic <> 'refuse.me')`);
     await gw.query(`alter table webhook_events add constraint test_refuse_sps check (source <> 'sps')`);
-    await gw.query(`alter table system_log add constraint test_refuse_ip check (ip_address is distinct from '203.0.113.77')`);
+    await gw.query(
+      `alter table system_log add constraint test_refuse_ip check (ip_address is distinct from '203.0.113.77')`,
+    );
     // A value too long for its column is a data exception (class 22), whatever the path.
     await gw.query(`alter table webhook_events alter column topic type varchar(40)`);
   });
@@ -96,7 +98,12 @@ describe.each(databaseKinds())('database errors never carry payload values on %s
     const res = await post(`${gw.url}/api/keycloak/events`, body, { authorization: `Bearer ${SECRETS.keycloak}` });
     expect(res.json.status).toBe('accepted');
     const row = await waitFor(
-      async () => (await gw.query<{ last_error: string | null }>('select last_error from webhook_events where id = $1', [res.json.id]))[0]?.last_error,
+      async () =>
+        (
+          await gw.query<{ last_error: string | null }>('select last_error from webhook_events where id = $1', [
+            res.json.id,
+          ])
+        )[0]?.last_error,
       15_000,
       'a recorded attempt error',
     );
@@ -115,12 +122,18 @@ describe.each(databaseKinds())('database errors never carry payload values on %s
     const started = await ops('/api/sps/poll', { method: 'POST', body: JSON.stringify({ source: 'sps' }) });
     expect(started.status).toBe(202);
     const runId = started.json.runs[0].run_id;
-    const run = await waitFor(async () => {
-      const { json } = await ops(`/api/sps/runs/${runId}`);
-      return json.status && json.status !== 'running' ? json : undefined;
-    }, 15_000, 'the poll run to finish');
+    const run = await waitFor(
+      async () => {
+        const { json } = await ops(`/api/sps/runs/${runId}`);
+        return json.status && json.status !== 'running' ? json : undefined;
+      },
+      15_000,
+      'the poll run to finish',
+    );
     expect(run.errors).toBe(1);
-    expect(run.error_details[0].message).toMatch(/^database error 23514 \(check violation\) on constraint "test_refuse_sps"/);
+    expect(run.error_details[0].message).toMatch(
+      /^database error 23514 \(check violation\) on constraint "test_refuse_sps"/,
+    );
     expect(JSON.stringify(run)).not.toContain('PO-PII-4242');
     expect(logText()).not.toContain('PO-PII-4242');
   });

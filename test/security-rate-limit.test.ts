@@ -11,7 +11,11 @@ import { easypostSignature, post } from './helpers/signers';
 
 const limitedSource = () =>
   parseSourcesDocument(
-    { sources: [{ name: 'limited', provider: 'easypost', secrets: [SECRETS.easypost], rate_limit: { per_second: 1, burst: 3 } }] },
+    {
+      sources: [
+        { name: 'limited', provider: 'easypost', secrets: [SECRETS.easypost], rate_limit: { per_second: 1, burst: 3 } },
+      ],
+    },
     {},
   );
 
@@ -37,7 +41,10 @@ describe('rate limits behind one trusted proxy', () => {
   afterAll(() => gw?.stop());
 
   const send = (request: { body: string; signature: string }, forwardedFor: string) =>
-    post(`${gw.url}/api/webhooks/limited`, request.body, { 'x-hmac-signature': request.signature, 'x-forwarded-for': forwardedFor });
+    post(`${gw.url}/api/webhooks/limited`, request.body, {
+      'x-hmac-signature': request.signature,
+      'x-forwarded-for': forwardedFor,
+    });
 
   it('an unauthenticated flood does not lock out the genuine sender', async () => {
     const flood = await Promise.all(Array.from({ length: 40 }, () => send(forged(), '198.51.100.7')));
@@ -77,7 +84,11 @@ describe('rate limits behind one trusted proxy', () => {
 describe('rate limits with no trusted proxy', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway('pglite', { sources: limitedSource(), unverifiedRateLimit: { perSecond: 0.5, burst: 3 } }, { role: 'web' });
+    gw = await startTestGateway(
+      'pglite',
+      { sources: limitedSource(), unverifiedRateLimit: { perSecond: 0.5, burst: 3 } },
+      { role: 'web' },
+    );
   });
   afterAll(() => gw?.stop());
 
@@ -85,11 +96,22 @@ describe('rate limits with no trusted proxy', () => {
     const answers = [];
     for (let i = 0; i < 6; i++) {
       const { body, signature } = forged();
-      answers.push((await post(`${gw.url}/api/webhooks/limited`, body, { 'x-hmac-signature': signature, 'x-forwarded-for': `10.0.0.${i}` })).status);
+      answers.push(
+        (
+          await post(`${gw.url}/api/webhooks/limited`, body, {
+            'x-hmac-signature': signature,
+            'x-forwarded-for': `10.0.0.${i}`,
+          })
+        ).status,
+      );
     }
     expect(answers).toEqual([401, 401, 401, 429, 429, 429]);
-    const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })).text();
-    expect(text).toContain('webhook_gateway_requests_total{source="limited",outcome="rejected",reason="too_many_failures"} 3');
+    const text = await (
+      await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })
+    ).text();
+    expect(text).toContain(
+      'webhook_gateway_requests_total{source="limited",outcome="rejected",reason="too_many_failures"} 3',
+    );
   });
 });
 

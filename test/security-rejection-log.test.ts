@@ -26,7 +26,13 @@ describe('rejected requests in the log', () => {
     const rejected = lines().filter((l) => l.msg === 'request rejected');
     expect(rejected.filter((l) => l.reason === 'invalid_signature')).toHaveLength(3);
     expect(rejected.filter((l) => l.reason === 'missing_signature')).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ level: 30, source: 'shopify', reason: 'invalid_signature', status: 401, client: '127.0.0.1' });
+    expect(rejected[0]).toMatchObject({
+      level: 30,
+      source: 'shopify',
+      reason: 'invalid_signature',
+      status: 401,
+      client: '127.0.0.1',
+    });
 
     const summary = await waitFor(
       () => lines().find((l) => l.reason === 'invalid_signature' && l.suppressed !== undefined),
@@ -47,6 +53,8 @@ describe('rejected requests in the log', () => {
     const before = lines().filter((l) => l.msg === 'request rejected' && l.reason === 'invalid_signature').length;
     const body = '{"id":2}';
     await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('wrong', body, 'later'));
-    expect(lines().filter((l) => l.msg === 'request rejected' && l.reason === 'invalid_signature')).toHaveLength(before + 1);
+    expect(lines().filter((l) => l.msg === 'request rejected' && l.reason === 'invalid_signature')).toHaveLength(
+      before + 1,
+    );
   });
 });

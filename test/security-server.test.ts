@@ -56,16 +56,25 @@ describe('HTTP server limits', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     held.forEach((s) => s.destroy());
     held.length = 0;
-    const metrics = await waitFor(async () => {
-      const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } }).catch(() => undefined);
-      return res?.ok ? res.text() : undefined;
-    }, 10_000, 'metrics');
+    const metrics = await waitFor(
+      async () => {
+        const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } }).catch(
+          () => undefined,
+        );
+        return res?.ok ? res.text() : undefined;
+      },
+      10_000,
+      'metrics',
+    );
     expect(metrics).toMatch(/webhook_gateway_connections_dropped_total [1-9]/);
   });
 
   it('METRICS_TOKEN reads /metrics and nothing else; the ops token still reads /metrics', async () => {
     const as = (token: string, path: string, init: RequestInit = {}) =>
-      fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+      fetch(`${gw.url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
     const metrics = await as(METRICS_TOKEN, '/metrics');
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toContain('webhook_gateway_requests_total');

@@ -26,8 +26,14 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     );
     gw = await startTestGateway(kind, { sources }, { role: 'web' });
     const order = JSON.stringify({ id: 77, customer: { email: 'alice.secret@example.com' } });
-    expect((await post(`${gw.url}/api/webhooks/orders`, order, shopifyHeaders(SECRETS.shopify, order, 'masked-1'))).json.status).toBe('accepted');
-    expect((await easypost('{"id":"evt_plain_1","description":"tracker.updated","note":"bob.visible@example.com"}')).json.status).toBe('accepted');
+    expect(
+      (await post(`${gw.url}/api/webhooks/orders`, order, shopifyHeaders(SECRETS.shopify, order, 'masked-1'))).json
+        .status,
+    ).toBe('accepted');
+    expect(
+      (await easypost('{"id":"evt_plain_1","description":"tracker.updated","note":"bob.visible@example.com"}')).json
+        .status,
+    ).toBe('accepted');
   });
   afterAll(() => gw?.stop());
 
@@ -39,7 +45,9 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     const first = await easypost('{"id":"evt_\\ud800_lone","description":"tracker.created"}');
     expect(first.status).toBe(200);
     expect(first.json).toEqual({ status: 'accepted', id: expect.any(Number) });
-    const [row] = await gw.query<{ webhook_id: string }>('select webhook_id from webhook_events where id = $1', [first.json.id]);
+    const [row] = await gw.query<{ webhook_id: string }>('select webhook_id from webhook_events where id = $1', [
+      first.json.id,
+    ]);
     expect(row!.webhook_id).toBe('evt_\uFFFD_lone');
     // Ids are normalised once, at identification: one differing only in its lone surrogate is the same id.
     const second = await easypost('{"id":"evt_\\udfff_lone","description":"tracker.created"}');
@@ -58,7 +66,8 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     expect(named.status).toBe(400);
     expect(named.json.error).toEqual({
       code: 'search_not_allowed',
-      message: 'Source orders masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead',
+      message:
+        'Source orders masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead',
     });
     expect((await replay({ source: 'orders', q: 'alice' })).status).toBe(400);
     // Its events are still listed without q, masked in the detail view; sources without masks are searched.
@@ -87,7 +96,10 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     expect(stats.json.error.message).toBe('since: must be in the year 0001 or later');
     const bulk = await replay({ webhook_id: 'x\u0000y' });
     expect(bulk.status).toBe(400);
-    expect(bulk.json.error).toEqual({ code: 'invalid_request', message: 'filter.webhook_id: must not contain a NUL character' });
+    expect(bulk.json.error).toEqual({
+      code: 'invalid_request',
+      message: 'filter.webhook_id: must not contain a NUL character',
+    });
     expect((await replay({ q: '\u0000' })).status).toBe(400);
   });
 });

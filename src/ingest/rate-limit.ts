@@ -43,9 +43,14 @@ export function createTokenBucket(limit: RateLimit, now: Clock = monotonic): Tok
 
 /** The 429 for a source over its limit. Every major provider retries it later: nothing is lost. */
 export const sourceRateLimited = (source: string, limit: RateLimit, retryAfter: number) =>
-  new GatewayError(429, 'rate_limited', `Source ${source} is over its rate limit of ${limit.perSecond} requests/s; retry later`, {
-    headers: { 'retry-after': String(retryAfter) },
-  });
+  new GatewayError(
+    429,
+    'rate_limited',
+    `Source ${source} is over its rate limit of ${limit.perSecond} requests/s; retry later`,
+    {
+      headers: { 'retry-after': String(retryAfter) },
+    },
+  );
 
 /**
  * Addresses tracked at most. An entry is a few hundred bytes, so the cap keeps the limiter under a
