@@ -113,7 +113,8 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
       expect.arrayContaining(['/api/events', '/api/events/{id}', '/api/events/{id}/replay', '/api/events/replay', '/api/stats']),
     );
     const page = await fetch(`${gw.url}/api/docs`);
-    expect(await page.text()).toContain('/api/openapi.json');
+    expect(await page.text()).toContain('/api/docs/assets/start.js');
+    expect(await (await fetch(`${gw.url}/api/docs/assets/start.js`)).text()).toContain('/api/openapi.json');
     const asset = await fetch(`${gw.url}/api/docs/assets/swagger-ui-bundle.js`);
     expect(asset.status).toBe(200);
     expect((await fetch(`${gw.url}/api/docs/assets/..%2Fpackage.json`)).status).toBe(404);

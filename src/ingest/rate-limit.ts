@@ -71,7 +71,9 @@ export interface FailureLimiter {
 /**
  * Token buckets per client address for requests that fail verification. A source's own bucket is
  * spent only by verified requests, so nobody without a credential can use it up and lock the real
- * sender out; an address that keeps failing is refused (429) before its body is even read. A Map
+ * sender out; an address that keeps failing is refused (429) before its body is even read. A
+ * failure is counted when it is answered: requests in flight together are all let through (at most
+ * MAX_CONNECTIONS), which keeps a genuine sender's concurrency unlimited. A Map
  * in insertion order is the LRU: a touched entry moves to the end, the first one is the oldest.
  */
 export function createFailureLimiter(
