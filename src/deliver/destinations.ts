@@ -27,7 +27,7 @@ export interface ForwardingOptions {
 }
 
 const ERROR_EXCERPT = 300;
-/** Error text is redacted over more than the excerpt, so no credential is cut in half at its end. */
+/** Most of a fetch error's text looked at (it is redacted, then cut to the excerpt). */
 const REDACTION_WINDOW = 4 * 1024;
 
 /**
@@ -51,6 +51,10 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
         let httpStatus: number | null = null;
         let error: string | null = null;
         let retryAfterMs: number | undefined;
+        // Before any text is stored, shown or logged: a URL's credentials never leave this function.
+        // Redacted before the excerpt is cut, so no credential is cut in half at its end.
+        const safe = (text: string) =>
+          excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
         try {
           const response = await doFetch(destination.url, {
             method: 'POST',
@@ -66,19 +70,16 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
           });
           httpStatus = response.status;
           if (response.status < 200 || response.status >= 300) {
-            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded. The
-            // excerpt is cut after redaction, so no credential is cut in half at its end.
-            error = `HTTP ${response.status}: ${await readTextPrefix(response)}`;
+            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
+            error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
             retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
           } else {
             // The answer's content does not matter; release the connection without reading it.
             void response.body?.cancel().catch(() => {});
           }
         } catch (err) {
-          error = describeFetchError(err, destination.timeoutMs);
+          error = safe(describeFetchError(err, destination.timeoutMs));
         }
-        // Before it is stored, shown or logged: a URL's credentials never leave this function.
-        if (error !== null) error = excerpt(redactUrls(error, { url: destination.url, headers: destination.headers }));
         await options.deliveries.record({
           eventId: event.id,
           attempt: event.attempt,
