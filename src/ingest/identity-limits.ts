@@ -44,6 +44,9 @@ export function checkIdentity(identity: EventIdentity): void {
 /** A signed nonce longer than MAX_NONCE_CHARS is refused before it reaches the index. */
 export function checkNonce(nonce: Verification['nonce']): void {
   if (nonce && nonce.value.length > MAX_NONCE_CHARS) {
-    throw badRequest('invalid_nonce', `Nonce in ${nonce.header} is longer than ${MAX_NONCE_CHARS} characters; send a shorter random value`);
+    throw badRequest(
+      'invalid_nonce',
+      `Nonce in ${nonce.header} is longer than ${MAX_NONCE_CHARS} characters; send a shorter random value`,
+    );
   }
 }
