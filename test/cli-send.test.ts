@@ -73,6 +73,7 @@ describe('webhook-gateway send', () => {
       'payment_intent.succeeded',
     ],
     ['standard', { type: 'invoice.paid', data: { id: 'inv_1' } }, [], 'invoice.paid'],
+    ['svix', { type: 'user.created', data: { id: 'user_1' } }, [], 'user.created'],
     ['honey', { sku: 'A-1', qty: 3 }, ['--topic', 'inventory.stock_received'], 'inventory.stock_received'],
     ['plain', { hello: 'world' }, [], 'unknown'],
     ['basic', { via: 'basic auth' }, [], 'unknown'],

@@ -54,6 +54,7 @@ export const providerSourcesDocument = () => ({
     { name: 'stripe-strict', provider: 'stripe', secrets: [PROVIDER_SECRETS.stripeStrict], tolerance_seconds: 10 },
     { name: 'github', provider: 'github', secrets: [PROVIDER_SECRETS.github] },
     { name: 'standard', provider: 'standard-webhooks', secrets: [PROVIDER_SECRETS.standard] },
+    { name: 'svix', provider: 'svix', secrets: [PROVIDER_SECRETS.standard] },
     {
       name: 'honey',
       provider: 'generic-hmac',
