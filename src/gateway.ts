@@ -121,8 +121,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
       const store = createEventStore(database);
       const systemLog = createSystemLog(database);
-      if (!handlers.resolve('keycloak', '*')) handlers.on('keycloak', '*', keycloakAuditHandler(systemLog));
       const processing = applyProcessingConfig(config, gateway);
+      // Every Keycloak source is audited, whatever it is named (env "keycloak" or a config-file
+      // one), unless a handler of its own (destinations, an embedder's) already takes its events.
+      for (const source of sourcesFromConfig(config).filter((s) => s.provider.name === 'keycloak')) {
+        if (!handlers.resolve(source.name, '*')) handlers.on(source.name, '*', keycloakAuditHandler(systemLog));
+      }
 
       if (role !== 'web') {
         worker = createWorker({
