@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { unauthorized } from '../src/errors';
 import { keycloakTopic, readKeycloakEvent } from './keycloak-event';
+import { createJwtVerifier } from './keycloak-jwt';
 import { assertHmac, contentDigest, credentialMatches, decodeStrict, parseJsonObject, requireHeaders } from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
@@ -8,15 +9,34 @@ const BEARER = /^Bearer\s+(.+)$/i;
 const BASIC = /^Basic\s+(\S+)$/i;
 const SIGNATURE_HEADER = 'x-keycloak-signature';
 
-const options = z.strictObject({
-  /** HMAC of X-Keycloak-Signature: p2's hmacAlgorithm HmacSHA256 (its default), HmacSHA1 or HmacSHA512. */
-  algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),
-});
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(
+  (url) => !new URL(url).username && !new URL(url).password,
+  'must not contain credentials',
+);
+
+const options = z
+  .strictObject({
+    /** HMAC of X-Keycloak-Signature: p2's hmacAlgorithm HmacSHA256 (its default), HmacSHA1 or HmacSHA512. */
+    algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),
+    /** p2 bearer mode: the realm's JWKS (…/realms/<realm>/protocol/openid-connect/certs). */
+    jwks_url: httpUrl.optional(),
+    /** p2 bearer mode: the webhook's `audience`; the token's aud must contain it. */
+    audience: z.string().min(1).optional(),
+    /** p2 bearer mode, optional: the realm issuer the token's iss must equal. */
+    issuer: z.string().min(1).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.jwks_url && !o.audience) ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required with jwks_url' });
+    for (const key of ['audience', 'issuer'] as const) {
+      if (o[key] && !o.jwks_url) ctx.addIssue({ code: 'custom', path: [key], message: 'only applies with jwks_url' });
+    }
+  });
 
 /**
  * Keycloak event-listener webhooks, whichever extension sends them:
  * - `X-Keycloak-Signature: <hex HMAC of the body>` (p2-inc keycloak-events, HmacSHA256 or HmacSHA1);
- * - `Authorization: Bearer <secret>` (a shared bearer secret);
+ * - `Authorization: Bearer <JWT>` signed by the realm (p2's bearer mode; needs jwks_url);
+ * - `Authorization: Bearer <secret>` (a shared bearer secret, when jwks_url is not set);
  * - `Authorization: Basic <user:password>` (vymalo/keycloak-webhook).
  * Every credential presented must verify. The payload's uid (p2, per delivery) or id (Keycloak's
  * event id) identifies the event; the topic is the event type (see keycloak-event.ts).
@@ -27,17 +47,20 @@ export const keycloak = defineProvider({
   // vymalo's generated client posts to WEBHOOK_HTTP_BASE_PATH plus "/" (OkHttp's
   // addPathSegments("") adds an empty segment), so /api/webhooks/<name>/ must be served too.
   subPaths: true,
+  secretsOptional: (o) => o.jwks_url !== undefined,
   create: (o) => {
+    const verifyJwt = o.jwks_url ? createJwtVerifier({ jwksUrl: o.jwks_url, audience: o.audience!, issuer: o.issuer }) : undefined;
     return {
       name: 'keycloak',
       keptHeaders: ['content-type', 'user-agent'],
+      verifiesWithoutSecrets: verifyJwt !== undefined,
 
       async verify(request, secrets) {
         const presented = (['authorization', SIGNATURE_HEADER] as const).filter((name) => request.headers[name]?.trim());
         // Bearer is what Keycloak's listeners send most, so that is the header asked for.
         if (presented.length === 0) throw unauthorized('missing_signature', 'Required headers missing: authorization');
         const values: Partial<Record<(typeof presented)[number], string>> = requireHeaders(request.headers, presented, 'signature');
-        if (values.authorization !== undefined) await checkAuthorization(values.authorization, request, secrets);
+        if (values.authorization !== undefined) await checkAuthorization(values.authorization, request, secrets, verifyJwt);
         if (values[SIGNATURE_HEADER] !== undefined) {
           assertHmac({
             header: SIGNATURE_HEADER,
@@ -67,6 +90,7 @@ async function checkAuthorization(
   header: string,
   request: InboundRequest,
   secrets: readonly string[],
+  verifyJwt: ((token: string, body: Buffer) => Promise<void>) | undefined,
 ): Promise<void> {
   const basic = BASIC.exec(header)?.[1];
   if (basic !== undefined) {
@@ -79,5 +103,6 @@ async function checkAuthorization(
   }
   const token = BEARER.exec(header)?.[1]?.trim();
   if (!token) throw unauthorized('invalid_credentials', 'authorization must be Bearer or Basic');
+  if (verifyJwt) return verifyJwt(token, request.rawBody);
   if (!credentialMatches(token, secrets)) throw unauthorized('invalid_credentials', 'Bearer token in authorization is not accepted');
 }
