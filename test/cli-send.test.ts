@@ -66,6 +66,7 @@ describe('webhook-gateway send', () => {
       'tracker.updated',
     ],
     ['keycloak', { uid: 'kc-cli-1', type: 'LOGIN', realmId: 'acme', userId: 'u-9' }, [], 'LOGIN'],
+    ['kc-sha1', { uid: 'kc-cli-2', type: 'access.LOGOUT', realmName: 'acme' }, [], 'LOGOUT'],
     [
       'stripe',
       { id: 'evt_cli_stripe', type: 'payment_intent.succeeded', data: { object: { amount: 2000 } } },

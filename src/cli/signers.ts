@@ -104,8 +104,17 @@ export const SIGNERS: Record<ProviderName, Signer> = {
   keycloak: {
     topicFrom: () => 'the payload\'s "type"',
     idFrom: () => 'the payload\'s "uid" or "id"',
-    // Keycloak's own HTTP event listener sends the shared secret as a bearer token.
-    sign: (d) => ({ headers: { authorization: `Bearer ${d.secret}` } }),
+    // As p2-inc/keycloak-events signs: X-Keycloak-Signature, the hex HMAC of the body with the
+    // source's algorithm (HmacSHA256 unless `algorithm: sha1`). Every keycloak source accepts it
+    // for any of its secrets, also one written user:password for Basic senders.
+    sign: (d) => {
+      const o = d.options as { algorithm?: string; jwks_url?: string };
+      if (o.jwks_url)
+        throw usageError(
+          'This keycloak source verifies JWTs signed with the realm\'s private key, which send does not have; trigger an event in Keycloak instead',
+        );
+      return { headers: { 'x-keycloak-signature': hmac(o.algorithm ?? 'sha256', d.secret, d.body).toString('hex') } };
+    },
   },
   stripe: {
     topicFrom: () => 'the payload\'s "type"',

@@ -55,6 +55,7 @@ export const providerSourcesDocument = () => ({
     { name: 'github', provider: 'github', secrets: [PROVIDER_SECRETS.github] },
     { name: 'standard', provider: 'standard-webhooks', secrets: [PROVIDER_SECRETS.standard] },
     { name: 'svix', provider: 'svix', secrets: [PROVIDER_SECRETS.standard] },
+    { name: 'kc-sha1', provider: 'keycloak', secrets: [PROVIDER_SECRETS.keycloak], algorithm: 'sha1' },
     {
       name: 'honey',
       provider: 'generic-hmac',
