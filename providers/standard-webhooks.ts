@@ -17,6 +17,7 @@ export const standardWebhooks = defineProvider({
   checkSecret: (secret) => (keyOf(secret) ? undefined : 'a Standard Webhooks secret is whsec_ followed by base64'),
   create: (options) => ({
     name: 'standard-webhooks',
+    replayWindowSeconds: options.tolerance_seconds,
     keptHeaders: ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'svix-id', 'svix-timestamp'],
 
     verify(request, secrets) {

@@ -34,6 +34,7 @@ export const stripe = defineProvider({
   checkSecret: (secret) => (secret.startsWith('whsec_') ? undefined : 'a Stripe signing secret starts with whsec_'),
   create: (options) => ({
     name: 'stripe',
+    replayWindowSeconds: options.tolerance_seconds,
     keptHeaders: ['content-type', 'user-agent'],
 
     verify(request, secrets) {

@@ -43,6 +43,11 @@ export interface PushProvider {
   verify(request: InboundRequest, secrets: readonly string[]): Verification | Promise<Verification>;
   /** Set when this source may verify with no configured secret (Keycloak's realm-signed JWTs). */
   readonly verifiesWithoutSecrets?: boolean;
+  /**
+   * How long a captured request keeps verifying: the signed timestamp's tolerance. Unset when
+   * nothing signed expires (no signed timestamp), so nonces of such a source are never forgotten.
+   */
+  readonly replayWindowSeconds?: number;
   /** Called only after verify succeeded. */
   identify(request: InboundRequest, verification: Verification): EventIdentity;
   /** Headers worth storing with the event (never signatures or credentials). */

@@ -229,12 +229,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         worker.start();
         pollScheduler.start();
         const retention = createRetention(database);
+        // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
+        const expiringNonceSources = sourcesFromConfig(config)
+          .filter((s) => s.provider.replayWindowSeconds !== undefined)
+          .map((s) => s.name);
         retentionTask = cron.schedule(
           config.retention.cron,
           async () => {
             try {
               const purged = await retention.purge(config.retention);
-              const bookkeeping = await retention.purgeBookkeeping(config.retention);
+              const bookkeeping = await retention.purgeBookkeeping({ ...config.retention, expiringNonceSources });
               if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns > 0) {
                 logger.info({ purged, bookkeeping }, 'retention removed old rows');
               }

@@ -65,6 +65,8 @@ export const providerSourcesDocument = () => ({
       signed_payload: '{timestamp}.{body}',
       timestamp_header: 'X-Honey-Timestamp',
       id_header: 'X-Honey-Delivery-Id',
+      // X-Honey signs only timestamp and body; its signed timestamp bounds replays.
+      allow_unsigned_id: true,
       topic_header: 'X-Honey-Event-Type',
     },
     {
@@ -76,6 +78,8 @@ export const providerSourcesDocument = () => ({
       signed_payload: '{body}{timestamp}{path}',
       timestamp_header: 'X-OpsIQ-Timestamp',
       nonce_header: 'X-OpsIQ-Nonce',
+      // X-OpsIQ does not sign its nonce; its signed timestamp bounds replays.
+      allow_unsigned_nonce: true,
       topic_path: 'event',
     },
     {
