@@ -78,6 +78,7 @@ sources:
     signed_payload: "{timestamp}.{body}"
     timestamp_header: X-Honey-Timestamp
     id_header: X-Honey-Delivery-Id
+    allow_unsigned_id: true
 `;
     const json = {
       sources: [
@@ -90,6 +91,7 @@ sources:
           signed_payload: '{timestamp}.{body}',
           timestamp_header: 'X-Honey-Timestamp',
           id_header: 'X-Honey-Delivery-Id',
+          allow_unsigned_id: true,
         },
       ],
     };
@@ -121,12 +123,40 @@ sources:
     ['a generic timestamp header that is not signed', generic({ timestamp_header: 'X-Ts' }), 'must contain {timestamp} when timestamp_header is set'],
     ['a generic {nonce} without nonce_header', generic({ signed_payload: '{nonce}.{body}' }), 'sources[0].nonce_header (source "src"): required by {nonce} in signed_payload'],
     ['a generic secret that is not valid in secret_encoding', generic({ secret_encoding: 'hex', secrets: ['zz'] }), 'sources[0].secrets[0] (source "src"): not valid hex (secret_encoding)'],
-    ['an id taken from two places', generic({ id_header: 'X-Id', id_path: 'id' }), 'sources[0].id_path (source "src"): set id_header or id_path, not both'],
+    ['an id taken from two places', generic({ id_header: 'X-Id', id_path: 'id', allow_unsigned_id: true }), 'sources[0].id_path (source "src"): set id_header or id_path, not both'],
+    [
+      'a generic nonce_header that is not signed',
+      generic({ nonce_header: 'X-Nonce' }),
+      'sources[0].nonce_header (source "src"): {nonce} is not in signed_payload, so a captured request replayed with a fresh nonce would be accepted as new; add {nonce} to signed_payload, or set allow_unsigned_nonce: true',
+    ],
+    [
+      'a generic id_header that is not signed',
+      generic({ id_header: 'X-Delivery' }),
+      'sources[0].id_header (source "src"): {id} is not in signed_payload, so a captured request replayed with a fresh id would be accepted as new; add {id} to signed_payload, or set allow_unsigned_id: true',
+    ],
+    ['allow_unsigned_nonce without an unsigned nonce', generic({ signed_payload: '{nonce}.{body}', nonce_header: 'X-Nonce', allow_unsigned_nonce: true }), 'sources[0].allow_unsigned_nonce (source "src"): only applies to a nonce_header that is not in signed_payload'],
+    ['allow_unsigned_id without an id_header', generic({ allow_unsigned_id: true }), 'sources[0].allow_unsigned_id (source "src"): only applies to an id_header that is not in signed_payload'],
+    ['a keycloak jwks_url without audience', source({ provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs' }), 'sources[0].audience (source "src"): required with jwks_url'],
+    ['a keycloak audience without jwks_url', source({ provider: 'keycloak', audience: 'gw' }), 'sources[0].audience (source "src"): only applies with jwks_url'],
+    ['a keycloak jwks_url with credentials', source({ provider: 'keycloak', jwks_url: 'https://u:p@sso.example/certs', audience: 'gw' }), 'sources[0].jwks_url (source "src"): must not contain credentials'],
+    ['a keycloak HMAC algorithm p2 does not have', source({ provider: 'keycloak', algorithm: 'md5' }), 'sources[0].algorithm (source "src"): Invalid option'],
+    ['a shopify dedupe that is not a Shopify id', source({ provider: 'shopify', dedupe: 'body' }), 'sources[0].dedupe (source "src"): Invalid option'],
     ['a file without a sources list', { source: [] }, 'Unrecognized key: "source"'],
   ])('rejects %s, naming the field', (_name, document, expected) => {
     const message = problem(document);
     expect(message).toMatch(/^Invalid GATEWAY_CONFIG: .*config-\d+\.json: /);
     expect(message).toContain(expected);
+  });
+
+  it('accepts svix as the name of the Standard Webhooks provider', () => {
+    const { sources } = load({ sources: [{ name: 'clerk', provider: 'svix', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }] });
+    expect(sources[0]).toMatchObject({ provider: 'svix', options: { tolerance_seconds: 300 } });
+  });
+
+  it('a keycloak source verifying realm JWTs needs no secret; other sources still do', () => {
+    const jwks = { name: 'kc', provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs', audience: 'gw' };
+    expect(load({ sources: [jwks] }).sources[0]).toMatchObject({ secrets: [], options: { audience: 'gw', algorithm: 'sha256' } });
+    expect(problem({ sources: [{ name: 'kc', provider: 'keycloak' }] })).toContain('sources[0].secrets (source "kc"): list at least one secret');
   });
 
   it('never repeats a secret in an error', () => {
