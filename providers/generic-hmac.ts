@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { headerName, toleranceSeconds } from './options';
 import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
-import { assertHmac, checkTimestamp, decodeKey, invalidSignature, requireHeaders, signedBytes } from './signature';
+import { assertHmac, checkTimestamp, decodeKey, invalidSignature, requireHeaders, secretLengthProblem, signedBytes } from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
 const PLACEHOLDERS = ['body', 'timestamp', 'nonce', 'id', 'path', 'query'] as const;
@@ -132,8 +132,11 @@ export const genericHmac = defineProvider({
       identify: (request, verification) => identifyConfigured(o, request, verification, 'generic-hmac'),
     };
   },
-  checkSecret: (secret, o) =>
-    decodeKey(secret, o.secret_encoding) ? undefined : `not valid ${o.secret_encoding} (secret_encoding)`,
+  checkSecret: (secret, o) => {
+    const key = decodeKey(secret, o.secret_encoding);
+    if (!key) return `not valid ${o.secret_encoding} (secret_encoding)`;
+    return secretLengthProblem(key.length, o.secret_encoding === 'utf8' ? 'secret' : `the decoded ${o.secret_encoding} key`);
+  },
 });
 
 /** One part of the signed bytes; headers come from the already-checked values. */

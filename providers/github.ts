@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertHmac, invalidSignature, requireHeaders, tryParseJson } from './signature';
+import { assertHmac, invalidSignature, requireHeaders, tryParseJson, utf8SecretProblem } from './signature';
 import { defineProvider } from './types';
 
 const SIGNATURE_HEADER = 'x-hub-signature-256';
@@ -17,6 +17,8 @@ const PREFIX = 'sha256=';
 export const github = defineProvider({
   name: 'github',
   options: z.strictObject({}),
+  // The secret is whatever the hook's owner typed in GitHub's settings.
+  checkSecret: utf8SecretProblem,
   create: () => ({
     name: 'github',
     keptHeaders: [

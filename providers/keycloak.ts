@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { unauthorized } from '../src/errors';
 import { keycloakTopic, readKeycloakEvent } from './keycloak-event';
 import { createJwtVerifier } from './keycloak-jwt';
-import { assertHmac, contentDigest, credentialMatches, decodeStrict, parseJsonObject, requireHeaders } from './signature';
+import {
+  assertHmac,
+  contentDigest,
+  credentialMatches,
+  decodeStrict,
+  parseJsonObject,
+  requireHeaders,
+  utf8SecretProblem,
+} from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
 const BEARER = /^Bearer\s+(.+)$/i;
@@ -48,6 +56,8 @@ export const keycloak = defineProvider({
   // addPathSegments("") adds an empty segment), so /api/webhooks/<name>/ must be served too.
   subPaths: true,
   secretsOptional: (o) => o.jwks_url !== undefined,
+  // Every extension takes a secret its operator chose (p2's webhook secret, vymalo's password).
+  checkSecret: utf8SecretProblem,
   create: (o) => {
     const verifyJwt = o.jwks_url ? createJwtVerifier({ jwksUrl: o.jwks_url, audience: o.audience!, issuer: o.issuer }) : undefined;
     return {

@@ -48,6 +48,8 @@ export const shopify = defineProvider({
   options,
   // Shopify apps often register one URL per topic (/api/webhooks/shopify/orders/create).
   subPaths: true,
+  // No length check: Shopify issues the secret (the app's client secret, or the signing key shown
+  // under Settings → Notifications), and whatever it issues has to be accepted as it is.
   create: (o) => ({
     name: 'shopify',
     keptHeaders: [

@@ -31,6 +31,7 @@ function parseStripeHeader(header: string): { timestamp: string; signatures: str
 export const stripe = defineProvider({
   name: 'stripe',
   options: z.strictObject({ tolerance_seconds: toleranceSeconds }),
+  // Stripe issues the secret (whsec_…): only its form is checked, never its length.
   checkSecret: (secret) => (secret.startsWith('whsec_') ? undefined : 'a Stripe signing secret starts with whsec_'),
   create: (options) => ({
     name: 'stripe',
