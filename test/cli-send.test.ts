@@ -66,7 +66,6 @@ describe('webhook-gateway send', () => {
       'tracker.updated',
     ],
     ['keycloak', { uid: 'kc-cli-1', type: 'LOGIN', realmId: 'acme', userId: 'u-9' }, [], 'LOGIN'],
-    ['kc-sha1', { uid: 'kc-cli-2', type: 'access.LOGOUT', realmName: 'acme' }, [], 'LOGOUT'],
     [
       'stripe',
       { id: 'evt_cli_stripe', type: 'payment_intent.succeeded', data: { object: { amount: 2000 } } },
@@ -74,7 +73,6 @@ describe('webhook-gateway send', () => {
       'payment_intent.succeeded',
     ],
     ['standard', { type: 'invoice.paid', data: { id: 'inv_1' } }, [], 'invoice.paid'],
-    ['svix', { type: 'user.created', data: { id: 'user_1' } }, [], 'user.created'],
     ['honey', { sku: 'A-1', qty: 3 }, ['--topic', 'inventory.stock_received'], 'inventory.stock_received'],
     ['plain', { hello: 'world' }, [], 'unknown'],
     ['basic', { via: 'basic auth' }, [], 'unknown'],
@@ -93,6 +91,22 @@ describe('webhook-gateway send', () => {
     }
     const seconds = await Promise.all(cases.map(([source, , args], i) => send(source, files[i]!, ...args)));
     for (const [i, run] of seconds.entries()) expect(run.stdout, cases[i]![0]).toMatch(/^duplicate: /);
+  });
+
+  it('svix (svix- headers) and a keycloak source with algorithm: sha1 (as p2 signs): accepted', async () => {
+    const runs = [
+      await send('svix', payload('svix', { type: 'user.created', data: { id: 'user_1' } })),
+      await send('kc-sha1', payload('kc-sha1', { uid: 'kc-cli-2', type: 'access.LOGOUT', realmName: 'acme' })),
+    ];
+    const topics = [];
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      topics.push((await stored(Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1])))[0]);
+    }
+    expect(topics).toEqual([
+      expect.objectContaining({ source: 'svix', topic: 'user.created' }),
+      expect.objectContaining({ source: 'kc-sha1', topic: 'LOGOUT', account: 'acme' }),
+    ]);
   });
 
   it('a generic-hmac source that signs timestamp, nonce and path (opsiq) is accepted', async () => {
