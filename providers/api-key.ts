@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { unauthorized } from '../src/errors';
 import { headerName } from './options';
 import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
-import { credentialMatches, MAX_HEADER_CHARS, requireHeaders } from './signature';
+import { credentialMatches, MAX_HEADER_CHARS, requireHeaders, utf8SecretProblem } from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
 /** An API key in a header (optionally after a prefix such as "Bearer ") or in a query parameter. */
@@ -22,6 +22,7 @@ export const apiKey = defineProvider({
       if (o.prefix && !o.header) issue('prefix', 'only applies to a key sent in a header');
       for (const p of identityProblems(o)) issue(p.path, p.message);
     }),
+  checkSecret: utf8SecretProblem,
   create: (o) => {
     const where = o.header ?? `query parameter ${o.query}`;
     const presentedKey = (request: InboundRequest): string => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { GatewayError } from '../src/errors';
 import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
-import { credentialMatches, decodeStrict, requireHeaders } from './signature';
+import { credentialMatches, decodeStrict, requireHeaders, secretLengthProblem } from './signature';
 import { defineProvider } from './types';
 
 const BASIC = /^Basic\s+(\S+)$/i;
@@ -12,7 +12,12 @@ export const basicAuth = defineProvider({
   options: z.strictObject({ ...identityOptions }).superRefine((o, ctx) => {
     for (const p of identityProblems(o)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
   }),
-  checkSecret: (secret) => (secret.indexOf(':') > 0 ? undefined : 'a basic-auth secret is written user:password'),
+  checkSecret: (secret) => {
+    const colon = secret.indexOf(':');
+    if (colon <= 0) return 'a basic-auth secret is written user:password';
+    // The user name is rarely secret; the password is what must not be guessable.
+    return secretLengthProblem(Buffer.byteLength(secret.slice(colon + 1), 'utf8'), 'the password');
+  },
   create: (o) => ({
     name: 'basic-auth',
     keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== 'authorization'),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { badRequest } from '../src/errors';
-import { assertHmac, invalidSignature, parseJsonObject, requireHeaders } from './signature';
+import { assertHmac, invalidSignature, parseJsonObject, requireHeaders, secretLengthProblem } from './signature';
 import { defineProvider } from './types';
 
 const SIGNATURE_HEADER = 'x-hmac-signature';
@@ -10,6 +10,8 @@ const PREFIX = 'hmac-sha256-hex=';
 export const easypost = defineProvider({
   name: 'easypost',
   options: z.strictObject({}),
+  // EasyPost does not issue this secret: it is the webhook_secret given when creating the webhook.
+  checkSecret: (secret) => secretLengthProblem(Buffer.byteLength(secret.normalize('NFKD'), 'utf8')),
   create: () => ({
     name: 'easypost',
     keptHeaders: ['content-type', 'user-agent'],

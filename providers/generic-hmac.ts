@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { headerName, toleranceSeconds } from './options';
 import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
-import { assertHmac, checkTimestamp, decodeKey, invalidSignature, requireHeaders, signedBytes } from './signature';
+import { assertHmac, checkTimestamp, decodeKey, invalidSignature, requireHeaders, secretLengthProblem, signedBytes } from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
 const PLACEHOLDERS = ['body', 'timestamp', 'nonce', 'id', 'path', 'query'] as const;
@@ -42,6 +42,13 @@ const options = z
     tolerance_seconds: toleranceSeconds,
     /** A header whose value may be accepted only once per source. */
     nonce_header: headerName.optional(),
+    /**
+     * Opt-outs for senders that send a nonce or id without signing it. Anyone who captured a
+     * request can then resend it with a fresh nonce or id and it is stored again: only a signed
+     * timestamp still bounds such replays. Off by default; a config error says so.
+     */
+    allow_unsigned_nonce: z.boolean().default(false),
+    allow_unsigned_id: z.boolean().default(false),
     ...identityOptions,
   })
   .superRefine((o, ctx) => {
@@ -60,7 +67,25 @@ const options = z
     if (uses(parts, 'timestamp') && !o.timestamp_header) issue('timestamp_header', 'required by {timestamp} in signed_payload');
     if (uses(parts, 'nonce') && !o.nonce_header) issue('nonce_header', 'required by {nonce} in signed_payload');
     if (uses(parts, 'id') && !o.id_header) issue('id_header', 'required by {id} in signed_payload');
+    // An unsigned nonce or id is replay protection anyone can defeat: resend a captured request
+    // with a fresh value and it is a new event. Refused unless the operator says the sender
+    // really does not sign it.
+    if (o.nonce_header && !uses(parts, 'nonce') && !o.allow_unsigned_nonce) {
+      issue('nonce_header', `${unsignedMessage('nonce')}, or set allow_unsigned_nonce: true if the sender does not sign its nonce`);
+    }
+    if (o.id_header && !uses(parts, 'id') && !o.allow_unsigned_id) {
+      issue('id_header', `${unsignedMessage('id')}, or set allow_unsigned_id: true if the sender does not sign its id`);
+    }
+    if (o.allow_unsigned_nonce && (!o.nonce_header || uses(parts, 'nonce'))) {
+      issue('allow_unsigned_nonce', 'only applies to a nonce_header that is not in signed_payload');
+    }
+    if (o.allow_unsigned_id && (!o.id_header || uses(parts, 'id'))) {
+      issue('allow_unsigned_id', 'only applies to an id_header that is not in signed_payload');
+    }
   });
+
+const unsignedMessage = (what: 'nonce' | 'id') =>
+  `{${what}} is not in signed_payload, so a captured request replayed with a fresh ${what} would be accepted as new; add {${what}} to signed_payload`;
 
 type Options = z.output<typeof options>;
 
@@ -77,6 +102,7 @@ export const genericHmac = defineProvider({
     const worthKeeping = [o.timestamp_header, o.nonce_header, ...identityHeaders(o)].filter((h) => h !== undefined);
     return {
       name: 'generic-hmac',
+      replayWindowSeconds: o.timestamp_header ? o.tolerance_seconds : undefined,
       keptHeaders: [...new Set(['content-type', 'user-agent', ...worthKeeping])].filter((h) => h !== o.signature_header),
 
       verify(request, secrets) {
@@ -106,8 +132,11 @@ export const genericHmac = defineProvider({
       identify: (request, verification) => identifyConfigured(o, request, verification, 'generic-hmac'),
     };
   },
-  checkSecret: (secret, o) =>
-    decodeKey(secret, o.secret_encoding) ? undefined : `not valid ${o.secret_encoding} (secret_encoding)`,
+  checkSecret: (secret, o) => {
+    const key = decodeKey(secret, o.secret_encoding);
+    if (!key) return `not valid ${o.secret_encoding} (secret_encoding)`;
+    return secretLengthProblem(key.length, o.secret_encoding === 'utf8' ? 'secret' : `the decoded ${o.secret_encoding} key`);
+  },
 });
 
 /** One part of the signed bytes; headers come from the already-checked values. */

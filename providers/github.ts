@@ -1,14 +1,24 @@
 import { z } from 'zod';
-import { assertHmac, invalidSignature, requireHeaders, tryParseJson } from './signature';
+import { assertHmac, invalidSignature, requireHeaders, tryParseJson, utf8SecretProblem } from './signature';
 import { defineProvider } from './types';
 
 const SIGNATURE_HEADER = 'x-hub-signature-256';
 const PREFIX = 'sha256=';
 
-/** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body; X-GitHub-Delivery is the id. */
+/**
+ * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body. X-GitHub-Delivery identifies the
+ * *event*, not the delivery: GitHub sends the same GUID to every webhook (hook) subscribed to that
+ * event ("shared with all deliveries for all webhooks that subscribe to this event", hook-delivery
+ * `guid` in GitHub's REST description). Two hooks pointing at one source would collide on it, so the
+ * dedupe key is scoped by X-GitHub-Hook-ID, "the unique identifier of the webhook" (GitHub's
+ * delivery-headers docs). Deliveries without that header (older GitHub Enterprise Server releases
+ * did not send it) keep the bare GUID.
+ */
 export const github = defineProvider({
   name: 'github',
   options: z.strictObject({}),
+  // The secret is whatever the hook's owner typed in GitHub's settings.
+  checkSecret: utf8SecretProblem,
   create: () => ({
     name: 'github',
     keptHeaders: [
@@ -40,8 +50,11 @@ export const github = defineProvider({
       // The body may be form-encoded (payload=…) when the hook is set up that way; then no action.
       const payload = tryParseJson(request.rawBody) as { action?: unknown } | null | undefined;
       const action = typeof payload?.action === 'string' && payload.action ? `.${payload.action}` : '';
-      // A redelivery keeps its X-GitHub-Delivery GUID, so it deduplicates.
-      return { webhookId: ids['x-github-delivery'], topic: `${ids['x-github-event']}${action}` };
+      // A redelivery keeps both its hook id and its GUID, so it deduplicates; another hook's
+      // delivery of the same event does not.
+      const hook = request.headers['x-github-hook-id']?.trim();
+      const delivery = ids['x-github-delivery'];
+      return { webhookId: hook ? `${hook}/${delivery}` : delivery, topic: `${ids['x-github-event']}${action}` };
     },
   }),
 });

@@ -19,6 +19,8 @@ export const providerModules = {
   stripe,
   github,
   'standard-webhooks': standardWebhooks,
+  // Svix signs with the Standard Webhooks scheme under svix- header names, which that module reads.
+  svix: standardWebhooks,
   'generic-hmac': genericHmac,
   'basic-auth': basicAuth,
   'api-key': apiKey,

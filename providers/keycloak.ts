@@ -1,73 +1,118 @@
 import { z } from 'zod';
 import { unauthorized } from '../src/errors';
-import { assertHmac, contentDigest, credentialMatches, parseJsonObject, requireHeaders } from './signature';
-import { defineProvider } from './types';
+import { keycloakTopic, readKeycloakEvent } from './keycloak-event';
+import { createJwtVerifier } from './keycloak-jwt';
+import {
+  assertHmac,
+  contentDigest,
+  credentialMatches,
+  decodeStrict,
+  parseJsonObject,
+  requireHeaders,
+  utf8SecretProblem,
+} from './signature';
+import { defineProvider, type InboundRequest } from './types';
 
 const BEARER = /^Bearer\s+(.+)$/i;
+const BASIC = /^Basic\s+(\S+)$/i;
 const SIGNATURE_HEADER = 'x-keycloak-signature';
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(
+  (url) => !new URL(url).username && !new URL(url).password,
+  'must not contain credentials',
+);
+
+const options = z
+  .strictObject({
+    /** HMAC of X-Keycloak-Signature: p2's hmacAlgorithm HmacSHA256 (its default), HmacSHA1 or HmacSHA512. */
+    algorithm: z.enum(['sha1', 'sha256', 'sha512']).default('sha256'),
+    /** p2 bearer mode: the realm's JWKS (…/realms/<realm>/protocol/openid-connect/certs). */
+    jwks_url: httpUrl.optional(),
+    /** p2 bearer mode: the webhook's `audience`; the token's aud must contain it. */
+    audience: z.string().min(1).optional(),
+    /** p2 bearer mode, optional: the realm issuer the token's iss must equal. */
+    issuer: z.string().min(1).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.jwks_url && !o.audience) ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required with jwks_url' });
+    for (const key of ['audience', 'issuer'] as const) {
+      if (o[key] && !o.jwks_url) ctx.addIssue({ code: 'custom', path: [key], message: 'only applies with jwks_url' });
+    }
+  });
+
 /**
- * Keycloak event-listener webhooks: a shared bearer secret in `authorization`, or (the p2-inc
- * keycloak-events extension) `X-Keycloak-Signature: <hex HMAC-SHA256 of the body>` keyed with the
- * same secret. Every credential presented must verify. The payload's uid (or id) identifies the event.
+ * Keycloak event-listener webhooks, whichever extension sends them:
+ * - `X-Keycloak-Signature: <hex HMAC of the body>` (p2-inc keycloak-events, HmacSHA256 or HmacSHA1);
+ * - `Authorization: Bearer <JWT>` signed by the realm (p2's bearer mode; needs jwks_url);
+ * - `Authorization: Bearer <secret>` (a shared bearer secret, when jwks_url is not set);
+ * - `Authorization: Basic <user:password>` (vymalo/keycloak-webhook).
+ * Every credential presented must verify. The payload's uid (p2, per delivery) or id (Keycloak's
+ * event id) identifies the event; the topic is the event type (see keycloak-event.ts).
  */
 export const keycloak = defineProvider({
   name: 'keycloak',
-  options: z.strictObject({}),
-  create: () => ({
-    name: 'keycloak',
-    keptHeaders: ['content-type', 'user-agent'],
+  options,
+  // vymalo's generated client posts to WEBHOOK_HTTP_BASE_PATH plus "/" (OkHttp's
+  // addPathSegments("") adds an empty segment), so /api/webhooks/<name>/ must be served too.
+  subPaths: true,
+  secretsOptional: (o) => o.jwks_url !== undefined,
+  // Every extension takes a secret its operator chose (p2's webhook secret, vymalo's password).
+  checkSecret: utf8SecretProblem,
+  create: (o) => {
+    const verifyJwt = o.jwks_url ? createJwtVerifier({ jwksUrl: o.jwks_url, audience: o.audience!, issuer: o.issuer }) : undefined;
+    return {
+      name: 'keycloak',
+      keptHeaders: ['content-type', 'user-agent'],
+      verifiesWithoutSecrets: verifyJwt !== undefined,
 
-    verify(request, secrets) {
-      const presented = (['authorization', SIGNATURE_HEADER] as const).filter((name) => request.headers[name]?.trim());
-      // Bearer is what Keycloak's own listener sends, so that is the header asked for.
-      if (presented.length === 0) throw unauthorized('missing_signature', 'Required headers missing: authorization');
-      const values: Partial<Record<(typeof presented)[number], string>> = requireHeaders(
-        request.headers,
-        presented,
-        'signature',
-      );
-      if (values.authorization !== undefined) {
-        const token = BEARER.exec(values.authorization)?.[1]?.trim();
-        if (!token || !credentialMatches(token, secrets)) {
-          throw unauthorized('invalid_credentials', 'Bearer token in authorization is not accepted');
+      async verify(request, secrets) {
+        const presented = (['authorization', SIGNATURE_HEADER] as const).filter((name) => request.headers[name]?.trim());
+        // Bearer is what Keycloak's listeners send most, so that is the header asked for.
+        if (presented.length === 0) throw unauthorized('missing_signature', 'Required headers missing: authorization');
+        const values: Partial<Record<(typeof presented)[number], string>> = requireHeaders(request.headers, presented, 'signature');
+        if (values.authorization !== undefined) await checkAuthorization(values.authorization, request, secrets, verifyJwt);
+        if (values[SIGNATURE_HEADER] !== undefined) {
+          assertHmac({
+            header: SIGNATURE_HEADER,
+            algorithm: o.algorithm,
+            encoding: 'hex',
+            keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
+            signed: request.rawBody,
+            signatures: [values[SIGNATURE_HEADER]],
+          });
         }
-      }
-      if (values[SIGNATURE_HEADER] !== undefined) {
-        assertHmac({
-          header: SIGNATURE_HEADER,
-          algorithm: 'sha256',
-          encoding: 'hex',
-          keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
-          signed: request.rawBody,
-          signatures: [values[SIGNATURE_HEADER]],
-        });
-      }
-      return { signed: request.rawBody };
-    },
+        return { signed: request.rawBody };
+      },
 
-    identify(request, verification) {
-      const event = parseJsonObject(request.rawBody, 'Keycloak');
-      const id = [event.uid, event.id].find((v) => typeof v === 'string' && v.length > 0) as string | undefined;
-      return {
-        webhookId: id ?? contentDigest(verification.signed),
-        topic: keycloakTopic(event),
-        account: keycloakRealm(event),
-      };
-    },
-  }),
+      identify(request, verification) {
+        const event = readKeycloakEvent(parseJsonObject(request.rawBody, 'Keycloak'));
+        return {
+          webhookId: event.deliveryId ?? contentDigest(verification.signed),
+          topic: keycloakTopic(event),
+          account: event.realm,
+        };
+      },
+    };
+  },
 });
 
-/** User events carry `type` (LOGIN…, optionally "access."-prefixed); admin events carry `operationType`. */
-export function keycloakTopic(event: Record<string, unknown>): string {
-  if (typeof event.operationType === 'string') return `admin.${event.operationType}`;
-  if (typeof event.type === 'string' && event.type) return event.type.replace(/^access\./, '');
-  return 'unknown';
-}
-
-/** The realm an event belongs to, wherever this Keycloak version puts it. */
-export function keycloakRealm(event: Record<string, unknown>): string | undefined {
-  const auth = (event.authDetails ?? {}) as Record<string, unknown>;
-  const realm = event.realmName ?? event.realmId ?? auth.realmId;
-  return typeof realm === 'string' ? realm : undefined;
+async function checkAuthorization(
+  header: string,
+  request: InboundRequest,
+  secrets: readonly string[],
+  verifyJwt: ((token: string, body: Buffer) => Promise<void>) | undefined,
+): Promise<void> {
+  const basic = BASIC.exec(header)?.[1];
+  if (basic !== undefined) {
+    const credential = decodeStrict(basic, 'base64');
+    // Raw bytes as sent, compared with "user:password" secrets.
+    if (!credential || !credentialMatches(credential, secrets)) {
+      throw unauthorized('invalid_credentials', 'Basic credentials in authorization are not accepted');
+    }
+    return;
+  }
+  const token = BEARER.exec(header)?.[1]?.trim();
+  if (!token) throw unauthorized('invalid_credentials', 'authorization must be Bearer or Basic');
+  if (verifyJwt) return verifyJwt(token, request.rawBody);
+  if (!credentialMatches(token, secrets)) throw unauthorized('invalid_credentials', 'Bearer token in authorization is not accepted');
 }

@@ -2,31 +2,68 @@ import { z } from 'zod';
 import { assertHmac, requireHeaders } from './signature';
 import { defineProvider } from './types';
 
-const SIGNATURE_HEADER = 'x-shopify-hmac-sha256';
+/**
+ * Shopify's two header spellings, as @shopify/shopify-api's webhook validator reads them
+ * (`WEBHOOK_HEADER_NAMES` in lib/webhooks/types.ts, v13.1.0): the classic `X-Shopify-*` names, and
+ * the unprefixed `Shopify-*` names of its "events" deliveries. Like that validator, the spelling is
+ * chosen once per request by which HMAC header is present (the unprefixed one wins) and every other
+ * header is read in the same spelling, never a mix.
+ */
+const SPELLINGS = {
+  prefixed: {
+    hmac: 'x-shopify-hmac-sha256',
+    topic: 'x-shopify-topic',
+    domain: 'x-shopify-shop-domain',
+    webhookId: 'x-shopify-webhook-id',
+    eventId: 'x-shopify-event-id',
+  },
+  unprefixed: {
+    hmac: 'shopify-hmac-sha256',
+    topic: 'shopify-topic',
+    domain: 'shopify-shop-domain',
+    webhookId: 'shopify-webhook-id',
+    eventId: 'shopify-event-id',
+  },
+} as const;
+
+const spellingOf = (headers: Readonly<Record<string, string>>) =>
+  headers[SPELLINGS.unprefixed.hmac] !== undefined ? SPELLINGS.unprefixed : SPELLINGS.prefixed;
+
+/** Headers worth keeping, in both spellings (signatures are never kept). */
+const KEPT = ['topic', 'shop-domain', 'webhook-id', 'event-id', 'api-version', 'triggered-at', 'sub-topic', 'name'];
+const KEPT_UNPREFIXED_ONLY = ['shopify-handle', 'shopify-action', 'shopify-resource-id'];
+
+const options = z.strictObject({
+  /**
+   * What a repeat is. `webhook_id` (default): the same delivery retried (X-Shopify-Webhook-Id).
+   * `event_id`: the same shop event, however many subscriptions delivered it (X-Shopify-Event-Id,
+   * which Shopify documents as the value shared by duplicate webhooks of one event).
+   */
+  dedupe: z.enum(['webhook_id', 'event_id']).default('webhook_id'),
+});
 
 /** Shopify: base64 HMAC-SHA256 of the raw body; ids are unique per shop, so the key is scoped by shop. */
 export const shopify = defineProvider({
   name: 'shopify',
-  options: z.strictObject({}),
+  options,
   // Shopify apps often register one URL per topic (/api/webhooks/shopify/orders/create).
   subPaths: true,
-  create: () => ({
+  // No length check: Shopify issues the secret (the app's client secret, or the signing key shown
+  // under Settings → Notifications), and whatever it issues has to be accepted as it is.
+  create: (o) => ({
     name: 'shopify',
     keptHeaders: [
       'content-type',
       'user-agent',
-      'x-shopify-topic',
-      'x-shopify-shop-domain',
-      'x-shopify-webhook-id',
-      'x-shopify-event-id',
-      'x-shopify-api-version',
-      'x-shopify-triggered-at',
+      ...KEPT.flatMap((name) => [`x-shopify-${name}`, `shopify-${name}`]),
+      ...KEPT_UNPREFIXED_ONLY,
     ],
 
     verify(request, secrets) {
-      const { [SIGNATURE_HEADER]: signature } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');
+      const { hmac } = spellingOf(request.headers);
+      const { [hmac]: signature } = requireHeaders(request.headers, [hmac], 'signature');
       assertHmac({
-        header: SIGNATURE_HEADER,
+        header: hmac,
         algorithm: 'sha256',
         encoding: 'base64',
         keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
@@ -37,11 +74,15 @@ export const shopify = defineProvider({
     },
 
     identify(request) {
-      const ids = requireHeaders(request.headers, ['x-shopify-webhook-id', 'x-shopify-shop-domain'], 'identity');
-      const shop = ids['x-shopify-shop-domain'].toLowerCase();
+      const names = spellingOf(request.headers);
+      const ids = requireHeaders(request.headers, [names.webhookId, names.domain], 'identity');
+      const shop = ids[names.domain].toLowerCase();
+      // Without an event id (Shopify's newer deliveries may not send one) the delivery id is used,
+      // so nothing is ever refused for lack of it.
+      const eventId = o.dedupe === 'event_id' ? request.headers[names.eventId]?.trim() : undefined;
       return {
-        webhookId: `${shop}/${ids['x-shopify-webhook-id']}`,
-        topic: request.headers['x-shopify-topic']?.trim() || request.subPath || 'unknown',
+        webhookId: eventId ? `${shop}/event/${eventId}` : `${shop}/${ids[names.webhookId]}`,
+        topic: request.headers[names.topic]?.trim() || request.subPath || 'unknown',
         account: shop,
       };
     },

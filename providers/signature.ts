@@ -154,5 +154,24 @@ export function tryParseJson(rawBody: Buffer): unknown {
   }
 }
 
+/**
+ * Shortest secret accepted, in bytes of key material: 16 bytes (128 bits). An HMAC secret can be
+ * brute-forced offline from a single captured request, and a bearer, Basic or API-key secret
+ * guessed online; 16 random bytes put both out of reach.
+ */
+export const MIN_SECRET_BYTES = 16;
+
+/** The start-up complaint about a secret of `bytes` bytes, or undefined when it is long enough. */
+export function secretLengthProblem(bytes: number, what = 'secret'): string | undefined {
+  if (bytes >= MIN_SECRET_BYTES) return undefined;
+  return (
+    `${what} is shorter than ${MIN_SECRET_BYTES} bytes, short enough to be guessed; ` +
+    'generate one with `openssl rand -hex 32` and set the same value at the sender'
+  );
+}
+
+/** Secrets used as written: their UTF-8 bytes are the key or the credential. */
+export const utf8SecretProblem = (secret: string) => secretLengthProblem(Buffer.byteLength(secret, 'utf8'));
+
 /** Stable dedupe key for events that carry no id: a retried delivery of the same signed bytes maps to it. */
 export const contentDigest = (signed: Buffer) => `sha256:${createHash('sha256').update(signed).digest('hex')}`;

@@ -31,9 +31,11 @@ function parseStripeHeader(header: string): { timestamp: string; signatures: str
 export const stripe = defineProvider({
   name: 'stripe',
   options: z.strictObject({ tolerance_seconds: toleranceSeconds }),
+  // Stripe issues the secret (whsec_…): only its form is checked, never its length.
   checkSecret: (secret) => (secret.startsWith('whsec_') ? undefined : 'a Stripe signing secret starts with whsec_'),
   create: (options) => ({
     name: 'stripe',
+    replayWindowSeconds: options.tolerance_seconds,
     keptHeaders: ['content-type', 'user-agent'],
 
     verify(request, secrets) {

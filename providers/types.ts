@@ -35,8 +35,19 @@ export interface EventIdentity {
  */
 export interface PushProvider {
   readonly name: string;
-  /** Proves the request came from the holder of one of `secrets`. Never called with an empty list. */
-  verify(request: InboundRequest, secrets: readonly string[]): Verification;
+  /**
+   * Proves the request came from the holder of one of `secrets` (or, for a provider that
+   * `verifiesWithoutSecrets`, from the holder of a key it fetches itself). Called with an empty
+   * list only when `verifiesWithoutSecrets` is set.
+   */
+  verify(request: InboundRequest, secrets: readonly string[]): Verification | Promise<Verification>;
+  /** Set when this source may verify with no configured secret (Keycloak's realm-signed JWTs). */
+  readonly verifiesWithoutSecrets?: boolean;
+  /**
+   * How long a captured request keeps verifying: the signed timestamp's tolerance. Unset when
+   * nothing signed expires (no signed timestamp), so nonces of such a source are never forgotten.
+   */
+  readonly replayWindowSeconds?: number;
   /** Called only after verify succeeded. */
   identify(request: InboundRequest, verification: Verification): EventIdentity;
   /** Headers worth storing with the event (never signatures or credentials). */
@@ -55,6 +66,8 @@ export interface ProviderModule {
   readonly subPaths: boolean;
   /** Says what is wrong with the form of one secret, at start-up; never echoes the secret. */
   checkSecret(secret: string, options: Record<string, unknown>): string | undefined;
+  /** Whether a source with these options may list no secret at all (verification needs none). */
+  secretsOptional(options: Record<string, unknown>): boolean;
   /** `options` must be the output of parsing with `this.options`. */
   create(options: Record<string, unknown>): PushProvider;
 }
@@ -65,6 +78,7 @@ export function defineProvider<S extends z.ZodObject>(spec: {
   options: S;
   subPaths?: boolean;
   checkSecret?: (secret: string, options: z.output<S>) => string | undefined;
+  secretsOptional?: (options: z.output<S>) => boolean;
   create: (options: z.output<S>) => PushProvider;
 }): ProviderModule {
   return {
@@ -72,6 +86,7 @@ export function defineProvider<S extends z.ZodObject>(spec: {
     options: spec.options,
     subPaths: spec.subPaths ?? false,
     checkSecret: (secret, options) => spec.checkSecret?.(secret, options as z.output<S>),
+    secretsOptional: (options) => spec.secretsOptional?.(options as z.output<S>) ?? false,
     create: (options) => spec.create(options as z.output<S>),
   };
 }

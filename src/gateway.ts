@@ -123,8 +123,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
       const store = createEventStore(database);
       const systemLog = createSystemLog(database);
-      if (!handlers.resolve('keycloak', '*')) handlers.on('keycloak', '*', keycloakAuditHandler(systemLog));
       const processing = applyProcessingConfig(config, gateway);
+      // Every Keycloak source is audited, whatever it is named (env "keycloak" or a config-file
+      // one), unless a handler of its own (destinations, an embedder's) already takes its events.
+      for (const source of sourcesFromConfig(config).filter((s) => s.provider.name === 'keycloak')) {
+        if (!handlers.resolve(source.name, '*')) handlers.on(source.name, '*', keycloakAuditHandler(systemLog));
+      }
 
       if (role !== 'web') {
         worker = createWorker({
@@ -237,12 +241,16 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         worker.start();
         pollScheduler.start();
         const retention = createRetention(database);
+        // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
+        const expiringNonceSources = sourcesFromConfig(config)
+          .filter((s) => s.provider.replayWindowSeconds !== undefined)
+          .map((s) => s.name);
         retentionTask = cron.schedule(
           config.retention.cron,
           async () => {
             try {
               const purged = await retention.purge(config.retention);
-              const bookkeeping = await retention.purgeBookkeeping(config.retention);
+              const bookkeeping = await retention.purgeBookkeeping({ ...config.retention, expiringNonceSources });
               if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns > 0) {
                 logger.info({ purged, bookkeeping }, 'retention removed old rows');
               }

@@ -93,6 +93,22 @@ describe('webhook-gateway send', () => {
     for (const [i, run] of seconds.entries()) expect(run.stdout, cases[i]![0]).toMatch(/^duplicate: /);
   });
 
+  it('svix (svix- headers) and a keycloak source with algorithm: sha1 (as p2 signs): accepted', async () => {
+    const runs = [
+      await send('svix', payload('svix', { type: 'user.created', data: { id: 'user_1' } })),
+      await send('kc-sha1', payload('kc-sha1', { uid: 'kc-cli-2', type: 'access.LOGOUT', realmName: 'acme' })),
+    ];
+    const topics = [];
+    for (const run of runs) {
+      expect(run.code, run.stderr).toBe(0);
+      topics.push((await stored(Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1])))[0]);
+    }
+    expect(topics).toEqual([
+      expect.objectContaining({ source: 'svix', topic: 'user.created' }),
+      expect.objectContaining({ source: 'kc-sha1', topic: 'LOGOUT', account: 'acme' }),
+    ]);
+  });
+
   it('a generic-hmac source that signs timestamp, nonce and path (opsiq) is accepted', async () => {
     const run = await send('opsiq', payload('opsiq', { event: 'ticket.created', ticket: 7 }));
     expect(run.code, run.stderr).toBe(0);

@@ -50,7 +50,7 @@ describe('GATEWAY_CONFIG file', () => {
             provider: 'stripe',
             secrets: ['env:STRIPE_WEBHOOK_SECRET', { value: 'whsec_previous', not_after: '2026-03-01T00:00:00Z' }],
           },
-          { name: 'hooks', provider: 'github', secrets: ['literal-secret'] },
+          { name: 'hooks', provider: 'github', secrets: ['literal-secret-0123'] },
         ],
       },
       { STRIPE_WEBHOOK_SECRET: 'whsec_from_env' },
@@ -63,7 +63,7 @@ describe('GATEWAY_CONFIG file', () => {
         options: { tolerance_seconds: 300 },
         processing: noProcessing,
       },
-      { name: 'hooks', provider: 'github', secrets: [{ value: 'literal-secret' }], options: {}, processing: noProcessing },
+      { name: 'hooks', provider: 'github', secrets: [{ value: 'literal-secret-0123' }], options: {}, processing: noProcessing },
     ]);
   });
 
@@ -78,6 +78,7 @@ sources:
     signed_payload: "{timestamp}.{body}"
     timestamp_header: X-Honey-Timestamp
     id_header: X-Honey-Delivery-Id
+    allow_unsigned_id: true
 `;
     const json = {
       sources: [
@@ -90,16 +91,17 @@ sources:
           signed_payload: '{timestamp}.{body}',
           timestamp_header: 'X-Honey-Timestamp',
           id_header: 'X-Honey-Delivery-Id',
+          allow_unsigned_id: true,
         },
       ],
     };
-    const env = { HONEY_SECRET: 'h' };
+    const env = { HONEY_SECRET: 'honey-secret-0123456789' };
     const fromYaml = load(yaml, env, 'yaml').sources;
     expect(fromYaml).toEqual(load(json, env).sources);
     expect(fromYaml[0]!.options).toMatchObject({ algorithm: 'sha256', encoding: 'hex', signature_header: 'x-honey-signature', tolerance_seconds: 300 });
   });
 
-  const source = (extra: Record<string, unknown>) => ({ sources: [{ name: 'src', provider: 'github', secrets: ['s'], ...extra }] });
+  const source = (extra: Record<string, unknown>) => ({ sources: [{ name: 'src', provider: 'github', secrets: ['github-secret-0123456789'], ...extra }] });
   const generic = (extra: Record<string, unknown>) => source({ provider: 'generic-hmac', signature_header: 'X-Sig', ...extra });
 
   it.each([
@@ -121,12 +123,76 @@ sources:
     ['a generic timestamp header that is not signed', generic({ timestamp_header: 'X-Ts' }), 'must contain {timestamp} when timestamp_header is set'],
     ['a generic {nonce} without nonce_header', generic({ signed_payload: '{nonce}.{body}' }), 'sources[0].nonce_header (source "src"): required by {nonce} in signed_payload'],
     ['a generic secret that is not valid in secret_encoding', generic({ secret_encoding: 'hex', secrets: ['zz'] }), 'sources[0].secrets[0] (source "src"): not valid hex (secret_encoding)'],
-    ['an id taken from two places', generic({ id_header: 'X-Id', id_path: 'id' }), 'sources[0].id_path (source "src"): set id_header or id_path, not both'],
+    // #12.13: secrets under 16 bytes are refused where the operator chooses them, saying why and how.
+    ['a short GitHub secret', source({ secrets: ['hunter2-secret'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes, short enough to be guessed; generate one with `openssl rand -hex 32` and set the same value at the sender'],
+    ['a short Keycloak secret', source({ provider: 'keycloak', secrets: ['ofj09saP4'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes'],
+    ['a short EasyPost webhook_secret', source({ provider: 'easypost', secrets: ['easypost-s3cret'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes'],
+    ['a short API key', source({ provider: 'api-key', header: 'X-Api-Key', secrets: ['key-1234'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes'],
+    ['a short Basic password behind a long user name', source({ provider: 'basic-auth', secrets: ['a-very-long-user-name:pass1234'] }), 'sources[0].secrets[0] (source "src"): the password is shorter than 16 bytes'],
+    ['a generic hex key of 15 bytes', generic({ secret_encoding: 'hex', secrets: ['00112233445566778899aabbccddee'] }), 'sources[0].secrets[0] (source "src"): the decoded hex key is shorter than 16 bytes'],
+    ['a Standard Webhooks key of 12 bytes', source({ provider: 'standard-webhooks', secrets: [`whsec_${Buffer.alloc(12, 7).toString('base64')}`] }), 'sources[0].secrets[0] (source "src"): the decoded key is shorter than 16 bytes'],
+    ['an id taken from two places', generic({ id_header: 'X-Id', id_path: 'id', allow_unsigned_id: true }), 'sources[0].id_path (source "src"): set id_header or id_path, not both'],
+    [
+      'a generic nonce_header that is not signed',
+      generic({ nonce_header: 'X-Nonce' }),
+      'sources[0].nonce_header (source "src"): {nonce} is not in signed_payload, so a captured request replayed with a fresh nonce would be accepted as new; add {nonce} to signed_payload, or set allow_unsigned_nonce: true',
+    ],
+    [
+      'a generic id_header that is not signed',
+      generic({ id_header: 'X-Delivery' }),
+      'sources[0].id_header (source "src"): {id} is not in signed_payload, so a captured request replayed with a fresh id would be accepted as new; add {id} to signed_payload, or set allow_unsigned_id: true',
+    ],
+    ['allow_unsigned_nonce without an unsigned nonce', generic({ signed_payload: '{nonce}.{body}', nonce_header: 'X-Nonce', allow_unsigned_nonce: true }), 'sources[0].allow_unsigned_nonce (source "src"): only applies to a nonce_header that is not in signed_payload'],
+    ['allow_unsigned_id without an id_header', generic({ allow_unsigned_id: true }), 'sources[0].allow_unsigned_id (source "src"): only applies to an id_header that is not in signed_payload'],
+    ['a keycloak jwks_url without audience', source({ provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs' }), 'sources[0].audience (source "src"): required with jwks_url'],
+    ['a keycloak audience without jwks_url', source({ provider: 'keycloak', audience: 'gw' }), 'sources[0].audience (source "src"): only applies with jwks_url'],
+    ['a keycloak jwks_url with credentials', source({ provider: 'keycloak', jwks_url: 'https://u:p@sso.example/certs', audience: 'gw' }), 'sources[0].jwks_url (source "src"): must not contain credentials'],
+    ['a keycloak HMAC algorithm p2 does not have', source({ provider: 'keycloak', algorithm: 'md5' }), 'sources[0].algorithm (source "src"): Invalid option'],
+    ['a shopify dedupe that is not a Shopify id', source({ provider: 'shopify', dedupe: 'body' }), 'sources[0].dedupe (source "src"): Invalid option'],
     ['a file without a sources list', { source: [] }, 'Unrecognized key: "source"'],
   ])('rejects %s, naming the field', (_name, document, expected) => {
     const message = problem(document);
     expect(message).toMatch(/^Invalid GATEWAY_CONFIG: .*config-\d+\.json: /);
     expect(message).toContain(expected);
+  });
+
+  it('accepts svix as the name of the Standard Webhooks provider', () => {
+    const { sources } = load({ sources: [{ name: 'clerk', provider: 'svix', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }] });
+    expect(sources[0]).toMatchObject({ provider: 'svix', options: { tolerance_seconds: 300 } });
+  });
+
+  it('a keycloak source verifying realm JWTs needs no secret; other sources still do', () => {
+    const jwks = { name: 'kc', provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs', audience: 'gw' };
+    expect(load({ sources: [jwks] }).sources[0]).toMatchObject({ secrets: [], options: { audience: 'gw', algorithm: 'sha256' } });
+    expect(problem({ sources: [{ name: 'kc', provider: 'keycloak' }] })).toContain('sources[0].secrets (source "kc"): list at least one secret');
+  });
+
+  it('secrets the provider issues are never refused for their length (Stripe, Shopify)', () => {
+    const { sources } = load({
+      sources: [
+        { name: 'billing', provider: 'stripe', secrets: ['whsec_short'] },
+        { name: 'shop', provider: 'shopify', secrets: ['shpss_short'] },
+      ],
+    });
+    expect(sources.map((s) => s.name)).toEqual(['billing', 'shop']);
+  });
+
+  it('a short secret in an environment variable stops start-up, naming the variable and never the secret', () => {
+    expect(() => loadConfig({ KEYCLOAK_EVENTS_SECRET: 'kc-secret' })).toThrow(
+      /^Invalid configuration: KEYCLOAK_EVENTS_SECRET: secret is shorter than 16 bytes, short enough to be guessed; generate one with `openssl rand -hex 32`/,
+    );
+    const message = (() => {
+      try {
+        loadConfig({ EASYPOST_WEBHOOK_SECRET: 'easypost-webhook-secret-1,tiny-secret' });
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(message).toContain('EASYPOST_WEBHOOK_SECRET (secret 2): secret is shorter than 16 bytes');
+    expect(message).not.toContain('tiny-secret');
+    expect(loadConfig({ SHOPIFY_WEBHOOK_SECRET: 'shpss_short', KEYCLOAK_EVENTS_SECRET: 'keycloak-events-secret-1' }).secrets.keycloak).toEqual([
+      'keycloak-events-secret-1',
+    ]);
   });
 
   it('never repeats a secret in an error', () => {

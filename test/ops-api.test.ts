@@ -144,7 +144,7 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
 
   it('retention also forgets nonces too old to verify and old finished poll runs', async () => {
     await gw.query(`insert into seen_nonces (source, nonce, seen_at) values ('x', 'old', now() - interval '3 days'), ('x', 'fresh', now())`);
-    const purged = await createRetention(gw.gateway.database).purgeBookkeeping({ completedDays: 30 });
+    const purged = await createRetention(gw.gateway.database).purgeBookkeeping({ completedDays: 30, expiringNonceSources: ['x'] });
     expect(purged.nonces).toBe(1);
     expect((await gw.query<{ nonce: string }>('select nonce from seen_nonces')).map((r) => r.nonce)).toEqual(['fresh']);
   });

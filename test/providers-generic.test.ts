@@ -16,14 +16,14 @@ describe('configurable sources', () => {
           {
             name: 'legacy-sha1',
             provider: 'generic-hmac',
-            secrets: ['sha1-secret'],
+            secrets: ['sha1-hook-secret-0123'],
             algorithm: 'sha1',
             signature_header: 'X-Hook-Signature',
             signature_prefix: 'sha1=',
             id_path: 'meta.delivery.0',
             topic_path: 'meta.kind',
           },
-          { name: 'bearer-key', provider: 'api-key', secrets: ['bk-1'], header: 'Authorization', prefix: 'Bearer ' },
+          { name: 'bearer-key', provider: 'api-key', secrets: ['bearer-key-0123456789'], header: 'Authorization', prefix: 'Bearer ' },
         ],
       },
       {},
@@ -97,7 +97,7 @@ describe('configurable sources', () => {
     it('sha1 with a prefix; the id is found by a JSON path into the payload', async () => {
       const body = JSON.stringify({ meta: { delivery: ['d-legacy-1'], kind: 'order.shipped' } });
       const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-secret').update(body).digest('hex')}`,
+        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
       });
       expect(res.json.status).toBe('accepted');
       expect(await row(res.json.id)).toMatchObject({ webhook_id: 'd-legacy-1', topic: 'order.shipped' });
@@ -106,7 +106,7 @@ describe('configurable sources', () => {
     it('a signed payload without a value at id_path is rejected with 400 naming the path', async () => {
       const body = JSON.stringify({ meta: { kind: 'order.shipped' } });
       const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-secret').update(body).digest('hex')}`,
+        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
       });
       expect(res.status).toBe(400);
       expect(res.json.error).toEqual({
@@ -118,7 +118,7 @@ describe('configurable sources', () => {
     it('a signed body that is not JSON is rejected with 400 when the id is in the payload', async () => {
       const body = 'delivery=d-legacy-2';
       const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-secret').update(body).digest('hex')}`,
+        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
       });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe('invalid_json');
@@ -190,8 +190,8 @@ describe('configurable sources', () => {
     });
 
     it('accepts the key after its configured prefix', async () => {
-      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":2}', { authorization: 'Bearer bk-1' })).json.status).toBe('accepted');
-      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":3}', { authorization: 'bk-1' })).status).toBe(401);
+      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":2}', { authorization: 'Bearer bearer-key-0123456789' })).json.status).toBe('accepted');
+      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":3}', { authorization: 'bearer-key-0123456789' })).status).toBe(401);
     });
 
     it('accepts the key in its query parameter', async () => {
@@ -220,7 +220,7 @@ describe('configurable sources', () => {
 
   it('never writes a secret into the logs', () => {
     const everything = gw.logs.join('\n');
-    for (const secret of [...Object.values(S), 'sha1-secret', 'bk-1', Buffer.from(S.basic).toString('base64')]) {
+    for (const secret of [...Object.values(S), 'sha1-hook-secret-0123', 'bearer-key-0123456789', Buffer.from(S.basic).toString('base64')]) {
       expect(everything).not.toContain(secret);
     }
     expect(gw.logs.length).toBeGreaterThan(10);

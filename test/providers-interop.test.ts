@@ -70,6 +70,24 @@ describe('interop with the providers\' libraries', () => {
       },
     ],
     [
+      'svix Webhook.sign, to a source declared as provider: svix',
+      async (n) => {
+        const body = JSON.stringify({ type: 'user.created', data: { n } });
+        const id = `msg_svix_alias_${n}`;
+        const now = new Date();
+        return {
+          path: '/api/webhooks/svix',
+          body,
+          headers: {
+            'svix-id': id,
+            'svix-timestamp': String(Math.floor(now.getTime() / 1000)),
+            'svix-signature': new SvixWebhook(S.standard).sign(id, now, body),
+          },
+          signatureHeader: 'svix-signature',
+        };
+      },
+    ],
+    [
       '@octokit/webhooks-methods sign',
       async (n) => {
         const body = JSON.stringify({ action: 'published', release: { n } });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSourcesDocument } from '../src/config/file';
 import { createEventStore } from '../src/store/events';
 import { databaseKinds } from './helpers/database';
-import { startTestGateway, type TestGateway } from './helpers/gateway';
-import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources } from './helpers/provider-signers';
+import { startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources, providerSourcesDocument } from './helpers/provider-signers';
 import { post } from './helpers/signers';
 
 // The X-OpsIQ nonce: recorded in seen_nonces in the same transaction as the event row.
@@ -80,5 +81,49 @@ describe.each(databaseKinds())('nonce replay protection on %s', (kind) => {
     });
     expect(res.status).toBe(401);
     expect(res.json.error.message).toBe('Required headers missing: x-opsiq-nonce');
+  });
+});
+
+// How long a nonce is remembered (#12.7): as long as a request carrying it could still verify.
+// With a signed timestamp that is the tolerance (at most a day), so the retention job forgets
+// nonces after two days; without one a signature never expires, and neither may its nonce.
+describe('nonce retention', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    const sources = parseSourcesDocument(
+      {
+        sources: [
+          ...providerSourcesDocument().sources.filter((s) => s.name === 'opsiq'),
+          // Signs its nonce but no timestamp: a captured request verifies forever.
+          {
+            name: 'untimed',
+            provider: 'generic-hmac',
+            secrets: ['untimed-nonce-secret-0001'],
+            signature_header: 'X-Sig',
+            signed_payload: '{nonce}.{body}',
+            nonce_header: 'X-Nonce',
+          },
+        ],
+      },
+      {},
+    );
+    // The retention job every second, so the test waits for its evidence instead of calling it.
+    gw = await startTestGateway('pglite', { sources, retention: { cron: '* * * * * *' } });
+  });
+  afterAll(() => gw?.stop());
+
+  const untimed = (body: string, nonce: string) =>
+    post(`${gw.url}/api/webhooks/untimed`, body, { 'x-sig': hexHmac('untimed-nonce-secret-0001', `${nonce}.`, body), 'x-nonce': nonce });
+
+  it('a source without a signed timestamp keeps its nonces past two days; a timestamped one forgets them', async () => {
+    await gw.query(
+      `insert into seen_nonces (source, nonce, seen_at) values ('opsiq', 'old-timed', now() - interval '3 days'), ('untimed', 'old-untimed', now() - interval '30 days')`,
+    );
+    await waitFor(async () => (await gw.query(`select 1 from seen_nonces where nonce = 'old-timed'`)).length === 0, 20_000, 'retention run');
+    expect(await gw.query(`select source from seen_nonces where nonce = 'old-untimed'`)).toEqual([{ source: 'untimed' }]);
+    // So a new event replaying that month-old signed nonce is still refused.
+    const replay = await untimed('{"n":"new"}', 'old-untimed');
+    expect(replay.status).toBe(401);
+    expect(replay.json.error.code).toBe('nonce_replayed');
   });
 });

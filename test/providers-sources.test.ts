@@ -17,13 +17,13 @@ sources:
   - name: rotating
     provider: github
     secrets:
-      - { value: old-secret, not_after: "2020-01-01T00:00:00Z" }
-      - current-secret
-      - { value: next-secret, not_after: "2099-01-01T00:00:00Z" }
+      - { value: old-github-secret-01, not_after: "2020-01-01T00:00:00Z" }
+      - current-github-secret-01
+      - { value: next-github-secret-01, not_after: "2099-01-01T00:00:00Z" }
   - name: expiring
     provider: github
     secrets:
-      - { value: expiring-secret, not_after: "2099-06-01T12:00:00Z" }
+      - { value: expiring-github-secret-01, not_after: "2099-06-01T12:00:00Z" }
   - name: shop-eu
     provider: shopify
     secrets: [eu-shop-secret]
@@ -37,7 +37,7 @@ describe('sources and routing', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     writeFileSync(join(dir, 'gateway.yaml'), CONFIG);
-    const { sources } = loadConfig({ GATEWAY_CONFIG: join(dir, 'gateway.yaml'), HUB_SECRET: 'hub-from-env', KC_FILE_SECRET: 'kc-from-file' });
+    const { sources } = loadConfig({ GATEWAY_CONFIG: join(dir, 'gateway.yaml'), HUB_SECRET: 'hub-secret-from-env-01', KC_FILE_SECRET: 'kc-secret-from-file-01' });
     gw = await startTestGateway('pglite', {
       sources,
       secrets: { shopify: [SECRETS.shopify], easypost: [], keycloak: [SECRETS.keycloak] },
@@ -61,7 +61,7 @@ describe('sources and routing', () => {
     Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1', [source]))[0]!.n);
 
   it('a config-file source is served at /api/webhooks/<name> with its env: secret resolved', async () => {
-    const res = await github('/api/webhooks/hub', 'hub-from-env', 'd-hub-1');
+    const res = await github('/api/webhooks/hub', 'hub-secret-from-env-01', 'd-hub-1');
     expect(res.json.status).toBe('accepted');
     const [row] = await gw.query<{ source: string }>('select source from webhook_events where id = $1', [res.json.id]);
     expect(row!.source).toBe('hub');
@@ -83,7 +83,7 @@ describe('sources and routing', () => {
   });
 
   it('a provider without sub-paths answers 404 below its path', async () => {
-    const res = await github('/api/webhooks/hub/extra', 'hub-from-env', 'd-hub-sub');
+    const res = await github('/api/webhooks/hub/extra', 'hub-secret-from-env-01', 'd-hub-sub');
     expect(res.status).toBe(404);
   });
 
@@ -91,15 +91,15 @@ describe('sources and routing', () => {
     const body = '{"uid":"kc-file-1","type":"LOGIN"}';
     const envSecret = await post(`${gw.url}/api/keycloak/events`, body, { authorization: `Bearer ${SECRETS.keycloak}` });
     expect(envSecret.status).toBe(401);
-    const fileSecret = await post(`${gw.url}/api/keycloak/events`, body, { authorization: 'Bearer kc-from-file' });
+    const fileSecret = await post(`${gw.url}/api/keycloak/events`, body, { authorization: 'Bearer kc-secret-from-file-01' });
     expect(fileSecret.json.status).toBe('accepted');
-    const other = await post(`${gw.url}/api/webhooks/keycloak`, body, { authorization: 'Bearer kc-from-file' });
+    const other = await post(`${gw.url}/api/webhooks/keycloak`, body, { authorization: 'Bearer kc-secret-from-file-01' });
     expect(other.json.status).toBe('duplicate');
   });
 
   it('an unknown source answers 404 as JSON and stores nothing', async () => {
     const before = Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events'))[0]!.n);
-    const res = await github('/api/webhooks/nobody', 'hub-from-env', 'd-nobody');
+    const res = await github('/api/webhooks/nobody', 'hub-secret-from-env-01', 'd-nobody');
     expect(res.status).toBe(404);
     expect(res.json.error.code).toBe('not_found');
     expect(Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events'))[0]!.n)).toBe(before);
@@ -121,21 +121,21 @@ describe('sources and routing', () => {
 
   describe('rotation', () => {
     it('every current secret verifies', async () => {
-      expect((await github('/api/webhooks/rotating', 'current-secret', 'd-rot-1')).json.status).toBe('accepted');
-      expect((await github('/api/webhooks/rotating', 'next-secret', 'd-rot-2')).json.status).toBe('accepted');
+      expect((await github('/api/webhooks/rotating', 'current-github-secret-01', 'd-rot-1')).json.status).toBe('accepted');
+      expect((await github('/api/webhooks/rotating', 'next-github-secret-01', 'd-rot-2')).json.status).toBe('accepted');
     });
 
     it('a secret past its not_after no longer verifies', async () => {
-      const res = await github('/api/webhooks/rotating', 'old-secret', 'd-rot-old');
+      const res = await github('/api/webhooks/rotating', 'old-github-secret-01', 'd-rot-old');
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_signature');
     });
 
     it('a running gateway stops accepting a secret when its not_after passes', async () => {
       vi.useFakeTimers({ toFake: ['Date'], now: new Date('2099-06-01T11:59:59Z') });
-      expect((await github('/api/webhooks/expiring', 'expiring-secret', 'd-exp-1')).json.status).toBe('accepted');
+      expect((await github('/api/webhooks/expiring', 'expiring-github-secret-01', 'd-exp-1')).json.status).toBe('accepted');
       vi.setSystemTime(new Date('2099-06-01T12:00:00Z'));
-      const res = await github('/api/webhooks/expiring', 'expiring-secret', 'd-exp-2');
+      const res = await github('/api/webhooks/expiring', 'expiring-github-secret-01', 'd-exp-2');
       expect(res.status).toBe(401);
       expect(res.json.error).toEqual({
         code: 'secrets_expired',

@@ -41,6 +41,8 @@ const hmac = (algorithm: string, key: string | Buffer, ...parts: (string | Buffe
   return mac.digest();
 };
 const seconds = (now: Date) => String(Math.floor(now.getTime() / 1000));
+/** A released Admin API version, as Shopify names the one a delivery's payload follows. */
+const SHOPIFY_API_VERSION = '2025-01';
 
 /** Headers named by a configurable source's identity options (id_header, topic_header). */
 function identityHeaders(delivery: Delivery): Record<string, string> {
@@ -60,6 +62,19 @@ const configuredTopic = (o: Readonly<Record<string, unknown>>) =>
 const configuredId = (o: Readonly<Record<string, unknown>>) =>
   o.id_header ? undefined : 'the payload (id_path) or the content hash';
 
+/** Standard Webhooks; Svix sends the same scheme under svix- header names. */
+function standardWebhooksSigner(prefix: 'webhook' | 'svix'): Signer {
+  return {
+    topicFrom: () => 'the payload\'s "type"',
+    sign: (d) => {
+      const t = seconds(d.now);
+      const key = Buffer.from(d.secret.replace(/^whsec_/, ''), 'base64');
+      const signature = hmac('sha256', key, `${d.id}.${t}.`, d.body).toString('base64');
+      return { headers: { [`${prefix}-id`]: d.id, [`${prefix}-timestamp`]: t, [`${prefix}-signature`]: `v1,${signature}` } };
+    },
+  };
+}
+
 export const SIGNERS: Record<ProviderName, Signer> = {
   shopify: {
     sign: (d) => ({
@@ -68,6 +83,10 @@ export const SIGNERS: Record<ProviderName, Signer> = {
         'x-shopify-webhook-id': d.id,
         'x-shopify-shop-domain': d.account ?? 'dev-shop.myshopify.com',
         'x-shopify-topic': d.topic ?? 'orders/create',
+        // @shopify/shopify-api's validator also requires the API version; the event id is what
+        // a source with `dedupe: event_id` keys on.
+        'x-shopify-api-version': SHOPIFY_API_VERSION,
+        'x-shopify-event-id': d.id,
         'x-shopify-triggered-at': d.now.toISOString(),
       },
     }),
@@ -85,8 +104,17 @@ export const SIGNERS: Record<ProviderName, Signer> = {
   keycloak: {
     topicFrom: () => 'the payload\'s "type"',
     idFrom: () => 'the payload\'s "uid" or "id"',
-    // Keycloak's own HTTP event listener sends the shared secret as a bearer token.
-    sign: (d) => ({ headers: { authorization: `Bearer ${d.secret}` } }),
+    // As p2-inc/keycloak-events signs: X-Keycloak-Signature, the hex HMAC of the body with the
+    // source's algorithm (HmacSHA256 unless `algorithm: sha1`). Every keycloak source accepts it
+    // for any of its secrets, also one written user:password for Basic senders.
+    sign: (d) => {
+      const o = d.options as { algorithm?: string; jwks_url?: string };
+      if (o.jwks_url)
+        throw usageError(
+          'This keycloak source verifies JWTs signed with the realm\'s private key, which send does not have; trigger an event in Keycloak instead',
+        );
+      return { headers: { 'x-keycloak-signature': hmac(o.algorithm ?? 'sha256', d.secret, d.body).toString('hex') } };
+    },
   },
   stripe: {
     topicFrom: () => 'the payload\'s "type"',
@@ -108,15 +136,8 @@ export const SIGNERS: Record<ProviderName, Signer> = {
       },
     }),
   },
-  'standard-webhooks': {
-    topicFrom: () => 'the payload\'s "type"',
-    sign: (d) => {
-      const t = seconds(d.now);
-      const key = Buffer.from(d.secret.replace(/^whsec_/, ''), 'base64');
-      const signature = hmac('sha256', key, `${d.id}.${t}.`, d.body).toString('base64');
-      return { headers: { 'webhook-id': d.id, 'webhook-timestamp': t, 'webhook-signature': `v1,${signature}` } };
-    },
-  },
+  'standard-webhooks': standardWebhooksSigner('webhook'),
+  svix: standardWebhooksSigner('svix'),
   'generic-hmac': {
     topicFrom: configuredTopic,
     idFrom: configuredId,
@@ -193,6 +214,6 @@ export const SIGNED_PROVIDERS = Object.keys(SIGNERS) as ProviderName[];
  */
 export function deliveryIdFor(body: Buffer, provider: ProviderName): string {
   const hex = createHash('sha256').update(body).digest('hex');
-  if (provider === 'standard-webhooks') return `msg_${hex.slice(0, 32)}`;
+  if (provider === 'standard-webhooks' || provider === 'svix') return `msg_${hex.slice(0, 32)}`;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

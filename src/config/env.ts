@@ -1,6 +1,7 @@
 import type { PollSourceOptions } from '../poll/config';
 import cron from 'node-cron';
 import { z } from 'zod';
+import { providerModules, type ProviderModule } from '../../providers';
 import { ConfigError } from './errors';
 import { loadGatewayFile, SourcesFileError, type SourceConfig } from './file';
 import { nearMisses } from './near-miss';
@@ -134,6 +135,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  const weak = envSecretProblems(e);
+  if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];
   let polls: PollSourceOptions[] = [];
   if (e.GATEWAY_CONFIG) {
@@ -199,6 +202,19 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       batchSize: 1000,
     },
   };
+}
+
+/** The env-configured sources' secrets, checked as their provider checks a config-file secret. */
+function envSecretProblems(e: Env): string[] {
+  const variables = { SHOPIFY_WEBHOOK_SECRET: 'shopify', EASYPOST_WEBHOOK_SECRET: 'easypost', KEYCLOAK_EVENTS_SECRET: 'keycloak' } as const;
+  return Object.entries(variables).flatMap(([variable, provider]) => {
+    const module: ProviderModule = providerModules[provider];
+    return e[variable as keyof typeof variables].flatMap((secret, index) => {
+      const problem = module.checkSecret(secret, module.options.parse({}));
+      // Never the secret itself: its position in the comma-separated list.
+      return problem ? [`${variable}${e[variable as keyof typeof variables].length > 1 ? ` (secret ${index + 1})` : ''}: ${problem}`] : [];
+    });
+  });
 }
 
 /** A complete config for embedding and tests: defaults plus the given overrides. */

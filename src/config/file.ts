@@ -67,19 +67,25 @@ function sourcesFileSchema(env: Env) {
   const base = {
     ...processingShape(secretText),
     name: z.string().regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
-    secrets: z.array(secret).min(1, 'list at least one secret'),
+    // At least one, unless the provider verifies without (checked per source below).
+    secrets: z.array(secret).default([]),
   };
-  const modules = Object.values(providerModules) as ProviderModule[];
-  const [first, ...rest] = modules.map((module) =>
-    module.options.safeExtend({ ...base, provider: z.literal(module.name) }),
+  // Keyed by the name a file uses, so an alias (svix) is its own literal next to its module's name.
+  const modules = Object.entries(providerModules) as [ProviderName, ProviderModule][];
+  const [first, ...rest] = modules.map(([provider, module]) =>
+    module.options.safeExtend({ ...base, provider: z.literal(provider) }),
   );
   const source = z.discriminatedUnion('provider', [first!, ...rest]).superRefine((parsed, ctx) => {
     const { name: _name, provider, secrets, ...options } = parsed as Record<string, unknown> & {
       provider: ProviderName;
       secrets: SourceSecret[];
     };
+    const module: ProviderModule = providerModules[provider];
+    if (secrets.length === 0 && !module.secretsOptional(options)) {
+      ctx.addIssue({ code: 'custom', path: ['secrets'], message: 'list at least one secret' });
+    }
     secrets.forEach((s, index) => {
-      const problem = providerModules[provider].checkSecret(s.value, options);
+      const problem = module.checkSecret(s.value, options);
       if (problem) ctx.addIssue({ code: 'custom', path: ['secrets', index], message: problem });
     });
   });

@@ -97,6 +97,8 @@ export const systemLog = pgTable(
     realm: text('realm'),
     clientId: text('client_id'),
     userId: text('user_id'),
+    /** The user's name when the sender gives it (p2's authDetails.username, Keycloak's details.username). */
+    username: text('username'),
     ipAddress: text('ip_address'),
     error: text('error'),
     details: jsonb('details').$type<Record<string, unknown>>(),

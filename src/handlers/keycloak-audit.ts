@@ -1,46 +1,53 @@
-import { keycloakRealm, keycloakTopic } from '../../providers/keycloak';
+import { readKeycloakEvent } from '../../providers/keycloak-event';
 import type { SystemLog } from '../store/system-log';
 import type { EventHandler } from '../worker/handlers';
 
 const AUDITED_USER_EVENTS = new Set(['LOGIN', 'LOGIN_ERROR', 'LOGOUT']);
 
 /**
- * Writes Keycloak logins, failed logins, logouts and admin operations to system_log: who, realm,
- * client, IP, error and when. Other Keycloak events are stored but not audited.
+ * Writes Keycloak logins, failed logins, logouts and admin operations to system_log: who (user id
+ * and name), realm, client, IP, error and when, from any of the formats keycloak-event.ts reads.
+ * Other Keycloak events are stored but not audited.
  */
 export function keycloakAuditHandler(systemLog: SystemLog): EventHandler {
-  return async (event) => {
-    const payload = event.payload;
-    if (typeof payload !== 'object' || payload === null) return;
-    const e = payload as Record<string, unknown>;
-    const topic = keycloakTopic(e);
-    const isAdmin = topic.startsWith('admin.');
-    if (!isAdmin && !AUDITED_USER_EVENTS.has(topic)) return;
-    const who = (isAdmin ? (e.authDetails ?? {}) : e) as Record<string, unknown>;
+  return async (stored) => {
+    // The raw bytes, parsed here: the fields read are plain strings and a millisecond time.
+    const parsed = parseObject(stored.rawBody);
+    if (!parsed) return;
+    const e = readKeycloakEvent(parsed);
+    if (e.kind === 'unknown' || (e.kind === 'user' && !AUDITED_USER_EVENTS.has(e.type))) return;
     await systemLog.record({
-      occurredAt: toDate(e.time) ?? event.receivedAt,
+      occurredAt: e.time !== undefined ? new Date(e.time) : stored.receivedAt,
       category: 'keycloak',
-      eventType: isAdmin ? `ADMIN_${String(e.operationType)}` : topic,
-      realm: keycloakRealm(e) ?? null,
-      clientId: text(who.clientId),
-      userId: text(who.userId),
-      ipAddress: text(who.ipAddress),
-      error: text(e.error),
-      details: pick(e, ['details', 'resourceType', 'resourcePath', 'sessionId']),
-      sourceEventId: event.id,
+      eventType: e.kind === 'admin' ? `ADMIN_${e.type}` : e.type,
+      realm: e.realm ?? null,
+      clientId: e.clientId ?? null,
+      userId: e.userId ?? null,
+      username: e.username ?? null,
+      ipAddress: e.ipAddress ?? null,
+      error: e.error ?? null,
+      details: compact({
+        details: e.details,
+        resourceType: e.resourceType,
+        resourcePath: e.resourcePath,
+        sessionId: e.sessionId,
+        authRealm: e.authRealm,
+      }),
+      sourceEventId: stored.id,
     });
   };
 }
 
-const text = (value: unknown) => (typeof value === 'string' && value ? value : null);
-
-function toDate(value: unknown): Date | undefined {
-  if (typeof value !== 'number' && typeof value !== 'string') return undefined;
-  const date = new Date(typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
+function parseObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-function pick(source: Record<string, unknown>, keys: string[]): Record<string, unknown> | null {
-  const picked = Object.fromEntries(keys.filter((k) => source[k] !== undefined).map((k) => [k, source[k]]));
-  return Object.keys(picked).length > 0 ? picked : null;
+function compact(fields: Record<string, unknown>): Record<string, unknown> | null {
+  const kept = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  return Object.keys(kept).length > 0 ? kept : null;
 }

@@ -132,7 +132,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
       subPath: prefix ? path.slice(prefix.length).replace(/^\/+/, '') : '',
     };
 
-    const verification = source.provider.verify(request, secrets);
+    const verification = await source.provider.verify(request, secrets);
     c.set('verified', true);
     const identity = normaliseIdentity(source.provider.identify(request, verification));
     checkIdentity(identity);
@@ -185,6 +185,11 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
  * (the overlap window is over and the sender still signs with an old secret).
  */
 function usableSecrets(source: PushSource, logger: Logger): string[] {
+  // A source that verifies with keys of its own (Keycloak JWTs) needs no secret to work.
+  if (source.provider.verifiesWithoutSecrets) {
+    const now = Date.now();
+    return source.secrets.filter((s) => !s.notAfter || now < s.notAfter.getTime()).map((s) => s.value);
+  }
   if (source.secrets.length === 0) {
     throw new GatewayError(503, 'source_not_configured', `Source ${source.name} has no verification secret configured`, {
       internal: false,

@@ -34,12 +34,17 @@ export function createRetention({ rows }: Database) {
     },
 
     /**
-     * Housekeeping beside the events: nonces older than two days (no scheme accepts a timestamp
-     * older than one day, so such a nonce can no longer verify anyway) and finished poll runs older
-     * than the completed-event retention.
+     * Housekeeping beside the events: finished poll runs older than the completed-event retention,
+     * and nonces older than two days of the sources that sign a timestamp (`expiringNonceSources`;
+     * no tolerance exceeds one day, so such a nonce can no longer verify anyway). A source without
+     * a signed timestamp has signatures that never expire, so its nonces are kept for good.
      */
-    async purgeBookkeeping(options: { completedDays: number }) {
-      const nonces = await rows(sql`delete from seen_nonces where seen_at < now() - interval '2 days' returning 1`);
+    async purgeBookkeeping(options: { completedDays: number; expiringNonceSources: readonly string[] }) {
+      const nonces = await rows(sql`
+        delete from seen_nonces
+        where seen_at < now() - interval '2 days'
+          and source in (select jsonb_array_elements_text(${JSON.stringify(options.expiringNonceSources)}::jsonb))
+        returning 1`);
       const runs = await rows(sql`
         delete from poll_runs
         where finished_at is not null and finished_at < now() - make_interval(days => ${options.completedDays})

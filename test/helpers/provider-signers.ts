@@ -54,6 +54,8 @@ export const providerSourcesDocument = () => ({
     { name: 'stripe-strict', provider: 'stripe', secrets: [PROVIDER_SECRETS.stripeStrict], tolerance_seconds: 10 },
     { name: 'github', provider: 'github', secrets: [PROVIDER_SECRETS.github] },
     { name: 'standard', provider: 'standard-webhooks', secrets: [PROVIDER_SECRETS.standard] },
+    { name: 'svix', provider: 'svix', secrets: [PROVIDER_SECRETS.standard] },
+    { name: 'kc-sha1', provider: 'keycloak', secrets: [PROVIDER_SECRETS.keycloak], algorithm: 'sha1' },
     {
       name: 'honey',
       provider: 'generic-hmac',
@@ -63,6 +65,8 @@ export const providerSourcesDocument = () => ({
       signed_payload: '{timestamp}.{body}',
       timestamp_header: 'X-Honey-Timestamp',
       id_header: 'X-Honey-Delivery-Id',
+      // X-Honey signs only timestamp and body; its signed timestamp bounds replays.
+      allow_unsigned_id: true,
       topic_header: 'X-Honey-Event-Type',
     },
     {
@@ -74,6 +78,8 @@ export const providerSourcesDocument = () => ({
       signed_payload: '{body}{timestamp}{path}',
       timestamp_header: 'X-OpsIQ-Timestamp',
       nonce_header: 'X-OpsIQ-Nonce',
+      // X-OpsIQ does not sign its nonce; its signed timestamp bounds replays.
+      allow_unsigned_nonce: true,
       topic_path: 'event',
     },
     {

@@ -1,0 +1,1 @@
+ALTER TABLE "system_log" ADD COLUMN "username" text;
