@@ -73,7 +73,7 @@ describe('worker processes killed with SIGKILL', () => {
         if (child) return { child };
         return (await tally(db.sql!, 'crash')).stuck === 0 ? { child: undefined } : undefined;
       }, 90_000, 'a worker running an attempt');
-      const victim = found.child;
+      const victim = found?.child;
       if (!victim) break; // every event finished: nothing left to interrupt
       victim.kill('SIGKILL');
       children.delete(victim);
