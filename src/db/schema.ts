@@ -42,6 +42,8 @@ export const webhookEvents = pgTable(
     topic: text('topic').notNull(),
     status: text('status', { enum: EVENT_STATUSES }).notNull().default('received'),
     body: bytea('body').notNull(),
+    /** sha256 of `body`; NULL on rows stored before migration 0006 (compared by hashing the body). */
+    contentHash: bytea('content_hash'),
     /** Headers worth keeping (content type, provider ids and topic); never signatures or credentials. */
     headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
     attempts: integer('attempts').notNull().default(0),
@@ -54,6 +56,8 @@ export const webhookEvents = pgTable(
     lastError: text('last_error'),
     receivedAt: tstz('received_at').notNull().defaultNow(),
     processedAt: tstz('processed_at'),
+    /** Set by a replay: latency statistics measure from here rather than from the first receipt. */
+    replayedAt: tstz('replayed_at'),
   },
   (t) => [
     unique('webhook_events_source_webhook_id_key').on(t.source, t.webhookId),
@@ -113,6 +117,33 @@ export const systemLog = pgTable(
   ],
 );
 
+/**
+ * A delivery whose (source, webhook id) matched a stored event but whose bytes differ: kept byte
+ * for byte next to the original instead of being dropped as a duplicate. One row per distinct body.
+ */
+export const eventConflicts = pgTable(
+  'event_conflicts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    eventId: bigint('event_id', { mode: 'number' })
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    source: text('source').notNull(),
+    webhookId: text('webhook_id').notNull(),
+    receivedAt: tstz('received_at').notNull().defaultNow(),
+    contentHash: bytea('content_hash').notNull(),
+    body: bytea('body').notNull(),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull().default({}),
+    bodySize: integer('body_size').notNull(),
+  },
+  (t) => [
+    unique('event_conflicts_event_hash_key').on(t.eventId, t.contentHash),
+    index('event_conflicts_source_id_idx').on(t.source, t.id),
+    index('event_conflicts_received_idx').on(t.receivedAt),
+  ],
+);
+
+export type EventConflict = typeof eventConflicts.$inferSelect;
 export type WebhookEvent = typeof webhookEvents.$inferSelect;
 export type NewWebhookEvent = typeof webhookEvents.$inferInsert;
 export type ProcessingLogRow = typeof processingLog.$inferSelect;

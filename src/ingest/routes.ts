@@ -44,7 +44,7 @@ export interface IngestDeps {
   rejections?: RejectionLog;
 }
 
-export type IngestOutcome = 'accepted' | 'duplicate' | 'rejected';
+export type IngestOutcome = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
 
 /**
  * Ingest routes: raw body → verify → identify → insert … on conflict do nothing → 200.
@@ -173,6 +173,13 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
       c.set('ingestOutcome', 'accepted');
       return c.json({ status: 'accepted', id: result.id });
     }
+    if (result.status === 'conflict') {
+      // Same key, other bytes: stored as a conflict of the original, so a 200 the sender must not
+      // retry. Logged at warn: the sender reuses ids for different content, an operator should know.
+      deps.logger.warn({ source: source.name, webhookId: identity.webhookId, eventId: result.eventId }, 'conflicting copy stored');
+      c.set('ingestOutcome', 'conflict');
+      return c.json({ status: 'conflict', event_id: result.eventId });
+    }
     deps.logger.debug({ source: source.name, webhookId: identity.webhookId }, 'duplicate acknowledged');
     c.set('ingestOutcome', 'duplicate');
     return c.json({ status: 'duplicate' });
@@ -216,7 +223,7 @@ function withDeadline<T>(ms: number, promise: Promise<T>): Promise<T> {
 
 declare module 'hono' {
   interface ContextVariableMap {
-    ingestOutcome: 'accepted' | 'duplicate';
+    ingestOutcome: 'accepted' | 'duplicate' | 'conflict';
     /** Rate-limit key of the client (src/ingest/client-address.ts). */
     clientAddress: string;
     /** Set once the provider verified the request. */

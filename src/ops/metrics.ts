@@ -11,13 +11,19 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
 
   const requests = new Counter({
     name: 'webhook_gateway_requests_total',
-    help: 'Ingest requests by source and outcome (accepted, duplicate, rejected) and rejection reason',
+    help: 'Ingest requests by source and outcome (accepted, duplicate, conflict, rejected) and rejection reason',
     labelNames: ['source', 'outcome', 'reason'] as const,
+    registers: [registry],
+  });
+  const conflicts = new Counter({
+    name: 'webhook_gateway_conflicts_total',
+    help: 'Deliveries with the id of a stored event but other bytes (kept in event_conflicts, see GET /api/conflicts)',
+    labelNames: ['source'] as const,
     registers: [registry],
   });
   const ingestDuration = new Histogram({
     name: 'webhook_gateway_ingest_duration_seconds',
-    help: 'Time from request to acknowledgement (including the commit) for accepted and duplicate requests',
+    help: 'Time from request to acknowledgement (including the commit) for requests not rejected',
     labelNames: ['source'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
@@ -76,8 +82,9 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
 
   return {
     registry,
-    ingest(source: string, outcome: 'accepted' | 'duplicate' | 'rejected', reason: string, seconds: number) {
+    ingest(source: string, outcome: 'accepted' | 'duplicate' | 'conflict' | 'rejected', reason: string, seconds: number) {
       requests.inc({ source, outcome, reason });
+      if (outcome === 'conflict') conflicts.inc({ source });
       if (outcome !== 'rejected') ingestDuration.observe({ source }, seconds);
     },
     attempt(source: string, outcome: 'completed' | 'retry' | 'failed', seconds: number) {

@@ -1,5 +1,7 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, ne, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { preparedRows } from '../db/statements';
+import { contentHash, settleCopies } from './conflicts';
 import {
   processingLog,
   seenNonces,
@@ -21,7 +23,12 @@ export interface NewEvent {
   nonce?: string;
 }
 
-export type InsertResult = { status: 'accepted'; id: number } | { status: 'duplicate' } | { status: 'replayed' };
+export type InsertResult =
+  | { status: 'accepted'; id: number }
+  | { status: 'duplicate' }
+  /** Same key as stored event `eventId`, other bytes: kept in event_conflicts (src/store/conflicts.ts). */
+  | { status: 'conflict'; eventId: number }
+  | { status: 'replayed' };
 
 /** Thrown inside the insert transaction to roll it back when the nonce was already used. */
 class NonceReplayed extends Error {}
@@ -52,6 +59,7 @@ export interface EventFilter extends EventMatch {
 const replayedState = (maxAttempts: number) => ({
   status: 'received' as const,
   nextAttemptAt: sql`now()`,
+  replayedAt: sql`now()`,
   maxAttempts: sql`${webhookEvents.attempts} + ${maxAttempts}`,
   processedAt: null,
 });
@@ -77,15 +85,27 @@ export type ReplayResult =
   | { status: 'processing' };
 
 /** The events table: the only place ingest and the ops API touch stored events. */
-export function createEventStore({ db }: Database) {
+export function createEventStore(database: Database) {
+  const { db } = database;
+  const run = preparedRows(database);
+
+  /** A copy of a stored key: `duplicate` or `conflict` by its bytes (see settleCopies). */
+  async function settleCopy(event: NewEvent, hash: Buffer): Promise<InsertResult> {
+    const [outcome] = await settleCopies(run, [{ ...event, hash }]);
+    if (outcome!.status === 'missing') throw new Error('the stored event of this key was deleted meanwhile');
+    return outcome!;
+  }
+
   return {
     /**
      * Inserts a verified event once. `on conflict do nothing` makes concurrent copies of one id race
      * safely: exactly one gets a row back, the others see none and are duplicates. The promise only
      * resolves after the insert is committed, so callers may acknowledge then. With a nonce, the
      * nonce is recorded in seen_nonces in the same transaction ('replayed' when it was already there).
+     * A copy with other bytes than the stored event is a 'conflict', kept in event_conflicts.
      */
     async insert(event: NewEvent): Promise<InsertResult> {
+      const hash = contentHash(event.body);
       const insertEvent = (tx: Pick<typeof db, 'insert'>) =>
         tx
           .insert(webhookEvents)
@@ -95,6 +115,7 @@ export function createEventStore({ db }: Database) {
             topic: event.topic,
             account: event.account,
             body: event.body,
+            contentHash: hash,
             headers: event.headers,
             maxAttempts: event.maxAttempts,
           })
@@ -104,13 +125,13 @@ export function createEventStore({ db }: Database) {
       const { nonce } = event;
       if (nonce === undefined) {
         const row = (await insertEvent(db))[0];
-        return row ? { status: 'accepted', id: row.id } : { status: 'duplicate' };
+        return row ? { status: 'accepted', id: row.id } : settleCopy(event, hash);
       }
       // Event and nonce commit together, so a failed store never burns a nonce. A duplicate event
       // is a retry of something already accepted: it needs no nonce check. A new event whose nonce
       // is taken (the primary key makes a concurrent twin wait for the first to commit) rolls back.
       try {
-        return await db.transaction(async (tx) => {
+        const result = await db.transaction(async (tx) => {
           const row = (await insertEvent(tx))[0];
           if (!row) return { status: 'duplicate' } as const;
           const recorded = await tx
@@ -121,6 +142,8 @@ export function createEventStore({ db }: Database) {
           if (recorded.length === 0) throw new NonceReplayed();
           return { status: 'accepted', id: row.id } as const;
         });
+        // The copy is compared once the transaction is over, like the batched path does.
+        return result.status === 'duplicate' ? await settleCopy(event, hash) : result;
       } catch (err) {
         if (err instanceof NonceReplayed) return { status: 'replayed' };
         throw err;

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import { contentHash, settleCopies, type Copy } from './conflicts';
 import type { EventStore, InsertResult, NewEvent } from './events';
 
 export interface GroupCommitOptions {
@@ -18,6 +19,8 @@ export interface GroupCommitOptions {
 
 interface Waiter {
   event: NewEvent;
+  /** sha256 of event.body, stored with the row and compared when the row exists already. */
+  hash: Buffer;
   resolve: (result: InsertResult) => void;
   reject: (err: unknown) => void;
 }
@@ -69,7 +72,7 @@ export function createGroupCommit({
     try {
       ids = await insertRows(
         run,
-        rows.map((r) => r.waiters[0]!.event),
+        rows.map((r) => r.waiters[0]!),
       );
     } catch (err) {
       if (!isRowError(err)) {
@@ -83,25 +86,68 @@ export function createGroupCommit({
       await writeOneByOne(rows);
       return;
     }
-    for (const row of rows) settle(row, ids.get(row.key));
+    await settle(rows, ids);
   }
 
   async function writeOneByOne(rows: Row[]): Promise<void> {
     for (const row of rows) {
       try {
-        const ids = await insertRows(run, [row.waiters[0]!.event]);
-        settle(row, ids.get(row.key));
+        await settle([row], await insertRows(run, [row.waiters[0]!]));
       } catch (err) {
         for (const waiter of row.waiters) waiter.reject(err);
       }
     }
   }
 
+  /**
+   * The first copy of an inserted row is accepted at once (its row is committed). Every other copy
+   * — of a row stored earlier, or a same-batch twin — is compared by hash in one more statement:
+   * same bytes `duplicate`, other bytes `conflict` (kept in event_conflicts). Only batches with
+   * copies pay for that statement; the common path stays one statement.
+   */
+  async function settle(rows: Row[], ids: Map<string, number>): Promise<void> {
+    const copies: Waiter[] = [];
+    for (const row of rows) {
+      const id = ids.get(row.key);
+      if (id !== undefined) row.waiters[0]!.resolve({ status: 'accepted', id });
+      copies.push(...(id === undefined ? row.waiters : row.waiters.slice(1)));
+    }
+    if (copies.length === 0) return;
+    // One entry per distinct (key, bytes): identical twins share the answer and one stored conflict.
+    const distinct = new Map<string, { copy: Copy; waiters: Waiter[] }>();
+    for (const waiter of copies) {
+      const { event, hash } = waiter;
+      const key = `${keyOf(event.source, event.webhookId)}\u0000${hash.toString('hex')}`;
+      const entry = distinct.get(key);
+      if (entry) entry.waiters.push(waiter);
+      else distinct.set(key, { copy: { ...event, hash }, waiters: [waiter] });
+    }
+    const entries = [...distinct.values()];
+    let outcomes;
+    try {
+      outcomes = await settleCopies(
+        run,
+        entries.map((e) => e.copy),
+      );
+    } catch (err) {
+      for (const waiter of copies) waiter.reject(err);
+      return;
+    }
+    entries.forEach(({ waiters }, i) => {
+      const outcome = outcomes[i]!;
+      for (const waiter of waiters) {
+        if (outcome.status === 'missing') waiter.reject(new Error('the stored event of this key was deleted meanwhile'));
+        else waiter.resolve(outcome);
+      }
+    });
+  }
+
   return {
     /**
      * Stores a verified event once, like `store.insert`: resolves after the commit holding its row,
-     * `accepted` with the id for the first copy of a (source, webhook id), `duplicate` for every
-     * other copy — stored earlier or in the same batch. Events with a nonce are written by
+     * `accepted` with the id for the first copy of a (source, webhook id); for every other copy —
+     * stored earlier or in the same batch — `duplicate` (same bytes) or `conflict` (other bytes,
+     * kept in event_conflicts). Events with a nonce are written by
      * `store.insert`, whose transaction records the nonce with the event.
      */
     insert(event: NewEvent): Promise<InsertResult> {
@@ -110,7 +156,7 @@ export function createGroupCommit({
         return Promise.reject(new Error(`ingest queue full: ${queuedBytes} bytes wait for the database`));
       }
       return new Promise<InsertResult>((resolve, reject) => {
-        queue.push({ event, resolve, reject });
+        queue.push({ event, hash: contentHash(event.body), resolve, reject });
         queuedBytes += event.body.length;
         // After this turn of the event loop, so requests read in the same turn share the first write.
         if (!writing && queue.length === 1) setImmediate(flush);
@@ -136,13 +182,6 @@ function distinctRows(batch: Waiter[]): Row[] {
   return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-/** The first copy is accepted if its row was inserted; every other copy is a duplicate. */
-function settle(row: Row, id: number | undefined): void {
-  row.waiters.forEach((waiter, index) =>
-    waiter.resolve(index === 0 && id !== undefined ? { status: 'accepted', id } : { status: 'duplicate' }),
-  );
-}
-
 const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId}`;
 
 /**
@@ -151,23 +190,26 @@ const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId
  * travel as one JSON array, so the statement text is the same for every batch size and is
  * prepared once per connection.
  */
-async function insertRows(run: PreparedRows, events: NewEvent[]): Promise<Map<string, number>> {
+async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
   const rows = JSON.stringify(
-    events.map((e) => ({
+    firsts.map(({ event: e, hash }) => ({
       source: wellFormed(e.source),
       webhook_id: wellFormed(e.webhookId),
       topic: wellFormed(e.topic),
       account: e.account === undefined ? null : wellFormed(e.account),
       body: e.body.toString('base64'),
+      content_hash: hash.toString('hex'),
       headers: e.headers,
       max_attempts: e.maxAttempts,
     })),
   );
   const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
-    insert into webhook_events (source, webhook_id, topic, account, body, headers, max_attempts)
-    select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), r.headers, r.max_attempts
+    insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts)
+    select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), decode(r.content_hash, 'hex'),
+           r.headers, r.max_attempts
     from json_to_recordset(${rows}::text::json) as r(
-      source text, webhook_id text, topic text, account text, body text, headers jsonb, max_attempts int)
+      source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
+      max_attempts int)
     on conflict (source, webhook_id) do nothing
     returning id, source, webhook_id`);
   return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
