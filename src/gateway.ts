@@ -167,6 +167,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         stats,
         tokens: config.opsTokens,
         maxAttempts: config.worker.maxAttempts,
+        maxAttemptsBySource: Object.fromEntries(sources.flatMap((s) => (s.maxAttempts === undefined ? [] : [[s.name, s.maxAttempts]]))),
         maskFor: processing.maskFor,
         maskedSources: processing.maskedSources,
         onReplayed: wake,

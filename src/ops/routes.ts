@@ -24,7 +24,10 @@ export interface OpsDeps {
   deliveries: DeliveryLog;
   stats: StatsQueries;
   tokens: readonly string[];
+  /** Tries a replay gives when the event's source sets no max_attempts of its own. */
   maxAttempts: number;
+  /** Sources' own max_attempts (config file `retry.max_attempts`): a replay gives that many. */
+  maxAttemptsBySource?: Readonly<Record<string, number>>;
   /** JSON paths masked in what the API shows for a source. */
   maskFor?: (source: string) => readonly string[];
   /** Sources with masked fields: payload search (`q`) never looks at their bodies. */
@@ -54,6 +57,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 /** The ops API: find, inspect and replay events, and the stats behind the dashboard. */
 export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
   const app = createOpsApp();
+  const attempts = { bySource: deps.maxAttemptsBySource ?? {}, fallback: deps.maxAttempts };
   const auth = requireOpsToken(deps.tokens);
   app.use('/api/events', auth);
   app.use('/api/events/*', auth);
@@ -118,7 +122,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const result = await deps.store.replay(id, deps.maxAttempts);
+      const result = await deps.store.replay(id, attempts);
       if (result.status === 'not_found') throw notFound('event_not_found', `No event with id ${id}`);
       if (result.status === 'processing') {
         throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
@@ -142,7 +146,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       const match = toMatch(filter, deps.maskedSources);
       const matched = await deps.store.countReplayable(match);
       if (dry_run) return c.json({ dry_run: true, matched, replayed: 0 }, 200);
-      const replayed = await deps.store.replayMatching(match, deps.maxAttempts);
+      const replayed = await deps.store.replayMatching(match, attempts);
       if (replayed > 0) deps.onReplayed?.();
       return c.json({ dry_run: false, matched, replayed }, 200);
     },

@@ -55,12 +55,22 @@ export interface EventFilter extends EventMatch {
   limit: number;
 }
 
-/** What a replay sets: due now, `maxAttempts` more tries on top of those already made. */
-const replayedState = (maxAttempts: number) => ({
+/** How many tries a replay gives: the event's source's own max_attempts, else the global one. */
+export interface ReplayAttempts {
+  bySource: Readonly<Record<string, number>>;
+  fallback: number;
+}
+
+/**
+ * What a replay sets: due now, its source's max_attempts more tries on top of those already made
+ * (looked up per row, so one bulk statement serves events of several sources), and the replay
+ * time, from which latency statistics measure (src/store/stats.ts).
+ */
+const replayedState = ({ bySource, fallback }: ReplayAttempts) => ({
   status: 'received' as const,
   nextAttemptAt: sql`now()`,
   replayedAt: sql`now()`,
-  maxAttempts: sql`${webhookEvents.attempts} + ${maxAttempts}`,
+  maxAttempts: sql`${webhookEvents.attempts} + coalesce((${JSON.stringify(bySource)}::jsonb ->> ${webhookEvents.source})::int, ${fallback}::int)`,
   processedAt: null,
 });
 
@@ -180,7 +190,7 @@ export function createEventStore(database: Database) {
      * Replays every event of the match, oldest first, in batches keyed on id so that rows already
      * replayed (now 'received', possibly matching again) are never visited twice.
      */
-    async replayMatching(match: EventMatch, maxAttempts: number, batchSize = 1000): Promise<number> {
+    async replayMatching(match: EventMatch, attempts: ReplayAttempts, batchSize = 1000): Promise<number> {
       let afterId = 0;
       let total = 0;
       for (;;) {
@@ -194,7 +204,7 @@ export function createEventStore(database: Database) {
         const ids = batch.map((r) => r.id);
         const replayed = await db
           .update(webhookEvents)
-          .set(replayedState(maxAttempts))
+          .set(replayedState(attempts))
           .where(and(inArray(webhookEvents.id, ids), ne(webhookEvents.status, 'processing')))
           .returning({ id: webhookEvents.id });
         total += replayed.length;
@@ -208,13 +218,13 @@ export function createEventStore(database: Database) {
 
     /**
      * Makes an event due now. History is kept: the attempt counter keeps counting and the event gets
-     * `maxAttempts` more tries from here, so a dead (failed) event comes back with a fresh set.
+     * its source's max_attempts more tries from here, so a dead (failed) event comes back with a fresh set.
      * An event being processed right now is left alone (its worker holds the claim).
      */
-    async replay(id: number, maxAttempts: number): Promise<ReplayResult> {
+    async replay(id: number, attempts: ReplayAttempts): Promise<ReplayResult> {
       const rows = await db
         .update(webhookEvents)
-        .set(replayedState(maxAttempts))
+        .set(replayedState(attempts))
         .where(and(eq(webhookEvents.id, id), sql`${webhookEvents.status} <> 'processing'`))
         .returning();
       if (rows[0]) return { status: 'replayed', event: rows[0] };

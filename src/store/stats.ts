@@ -11,7 +11,11 @@ export interface Stats {
   queue: { due: number; scheduled_retries: number; processing: number; oldest_due_age_seconds: number | null };
 }
 
-/** Operational figures for the ops API and the UI; one round trip per question, all on indexes or the window. */
+/**
+ * Operational figures for the ops API and the UI; one round trip per question, all on indexes or the window.
+ * Latency runs from receipt to completion, or from the last replay for a replayed event: replaying
+ * an old event says nothing about how fast the pipeline is and must not inflate the percentiles.
+ */
 export function createStatsQueries({ rows }: Database) {
   return {
     async stats(since: Date): Promise<Stats> {
@@ -23,11 +27,11 @@ export function createStatsQueries({ rows }: Database) {
         rows<{ completed: number; failed: number; p50: number | null; p90: number | null; p99: number | null; retried: number; extra: number }>(sql`
           select count(*) filter (where status = 'completed')::int as completed,
                  count(*) filter (where status = 'failed')::int as failed,
-                 percentile_cont(0.5) within group (order by extract(epoch from processed_at - received_at) * 1000)
+                 percentile_cont(0.5) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
                    filter (where status = 'completed') as p50,
-                 percentile_cont(0.9) within group (order by extract(epoch from processed_at - received_at) * 1000)
+                 percentile_cont(0.9) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
                    filter (where status = 'completed') as p90,
-                 percentile_cont(0.99) within group (order by extract(epoch from processed_at - received_at) * 1000)
+                 percentile_cont(0.99) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
                    filter (where status = 'completed') as p99,
                  count(*) filter (where attempts > 1)::int as retried,
                  coalesce(sum(greatest(attempts - 1, 0)), 0)::int as extra
