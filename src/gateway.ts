@@ -16,6 +16,7 @@ import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
 import { describeOpenApi } from './ops/openapi';
+import { createConflictRoutes } from './ops/conflict-routes';
 import { createOpsRoutes } from './ops/routes';
 import { createPollRoutes, createPollRunLog, createPollRunner, createPollScheduler, type PollScheduler } from './poll';
 import { createStreamRoutes } from './ops/stream';
@@ -23,6 +24,7 @@ import { createSystemRoutes } from './ops/system-routes';
 import { createRetention } from './store/retention';
 import { createUiRoutes } from './ui/routes';
 import { createStatsQueries } from './store/stats';
+import { createConflictQueries } from './store/conflicts';
 import { createEventStore } from './store/events';
 import { createGroupCommit } from './store/group-commit';
 import { createSystemLog } from './store/system-log';
@@ -161,9 +163,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const deliveries = createDeliveryLog(database);
       const sources = sourcesFromConfig(config);
       const bus = createEventBus();
+      const conflicts = createConflictQueries(database);
       const opsRoutes = createOpsRoutes({
         store,
         deliveries,
+        conflicts,
         stats,
         tokens: config.opsTokens,
         maxAttempts: config.worker.maxAttempts,
@@ -172,6 +176,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         maskedSources: processing.maskedSources,
         onReplayed: wake,
       });
+      // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
+      opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });

@@ -1,6 +1,7 @@
 import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
 import type { z } from '@hono/zod-openapi';
 import { GatewayError, badRequest, notFound } from '../errors';
+import type { ConflictQueries } from '../store/conflicts';
 import type { DeliveryLog } from '../store/deliveries';
 import type { EventMatch, EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
@@ -22,6 +23,8 @@ import { eventDetailJson, eventSummary } from './serialize';
 export interface OpsDeps {
   store: EventStore;
   deliveries: DeliveryLog;
+  /** Counts an event's conflicting deliveries for its detail view. */
+  conflicts?: Pick<ConflictQueries, 'countFor'>;
   stats: StatsQueries;
   tokens: readonly string[];
   /** Tries a replay gives when the event's source sets no max_attempts of its own. */
@@ -98,10 +101,14 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       const { id } = c.req.valid('param');
       const event = await deps.store.get(id);
       if (!event) throw notFound('event_not_found', `No event with id ${id}`);
-      const [attempts, deliveries] = await Promise.all([deps.store.attempts(id), deps.deliveries.forEvent(id)]);
+      const [attempts, deliveries, conflicts] = await Promise.all([
+        deps.store.attempts(id),
+        deps.deliveries.forEvent(id),
+        deps.conflicts?.countFor(id) ?? 0,
+      ]);
       // Built as text around the stored payload (c.json would round its numbers beyond 2^53); the
       // text has the EventDetail shape, which the typed route cannot see through a string body.
-      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor?.(event.source));
+      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor?.(event.source), conflicts);
       return c.body(text, 200, { 'content-type': 'application/json' }) as never;
     },
   );

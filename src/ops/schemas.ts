@@ -92,6 +92,9 @@ export const EventDetail = EventSummary.extend({
       error: z.string().nullable(),
     }),
   ),
+  conflicts: z
+    .object({ count: z.number().int(), href: z.string().openapi({ example: '/api/conflicts?event_id=42' }) })
+    .openapi({ description: 'Deliveries with this event’s id but other bytes, kept as conflicts (GET href lists them)' }),
   deliveries: z.array(
     z.object({
       destination: z.string(),
@@ -106,6 +109,38 @@ export const EventDetail = EventSummary.extend({
 }).openapi('EventDetail');
 
 export const EventPage = z.object({ events: z.array(EventSummary), next_cursor: z.string().nullable() }).openapi('EventPage');
+
+export const ConflictQuery = z.object({
+  source: filterText(200).optional().openapi({ example: 'shopify' }),
+  event_id: IdParam.shape.id.optional().openapi({ description: 'Only conflicts of this stored event' }),
+  since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
+  limit: ListQuery.shape.limit,
+  cursor: ListQuery.shape.cursor,
+});
+
+export const ConflictSummary = z
+  .object({
+    id: z.number().int(),
+    event_id: z.number().int().openapi({ description: 'The stored event whose id this delivery repeated' }),
+    event_href: z.string().openapi({ example: '/api/events/42' }),
+    source: z.string(),
+    webhook_id: z.string(),
+    received_at: timestamp.openapi({ description: 'When the first copy with these bytes arrived' }),
+    content_sha256: z.string().openapi({ description: 'sha256 of the exact body bytes, hex' }),
+    size_bytes: z.number().int(),
+  })
+  .openapi('ConflictSummary');
+
+export const ConflictPage = z
+  .object({ conflicts: z.array(ConflictSummary), next_cursor: z.string().nullable() })
+  .openapi('ConflictPage');
+
+export const ConflictDetail = ConflictSummary.extend({
+  headers: z.record(z.string(), z.string()),
+  payload: EventDetail.shape.payload,
+  payload_unavailable: EventDetail.shape.payload_unavailable,
+  body: EventDetail.shape.body,
+}).openapi('ConflictDetail');
 
 export const BulkReplayBody = z
   .object({

@@ -1,4 +1,4 @@
-import type { DeliveryAttemptRow, ProcessingLogRow, WebhookEvent } from '../db/schema';
+import type { DeliveryAttemptRow, EventConflict, ProcessingLogRow, WebhookEvent } from '../db/schema';
 import { objectJson } from '../json/raw';
 import { payloadView } from './payload-view';
 
@@ -28,6 +28,28 @@ export function eventSummary(e: WebhookEvent) {
   };
 }
 
+/** Kept headers, with the values of sensitive ones redacted. */
+const shownHeaders = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADER.test(name) ? '[redacted]' : value]));
+
+/** The list view of a conflicting delivery: everything but the body. */
+export function conflictSummary(c: EventConflict) {
+  return {
+    id: c.id,
+    event_id: c.eventId,
+    event_href: `/api/events/${c.eventId}`,
+    source: c.source,
+    webhook_id: c.webhookId,
+    received_at: iso(c.receivedAt)!,
+    content_sha256: c.contentHash.toString('hex'),
+    size_bytes: c.bodySize,
+  };
+}
+
+/** A conflicting delivery with its headers and bytes, shown like an event's (masked the same way). */
+export const conflictDetailJson = (c: EventConflict, mask: readonly string[] = []) =>
+  objectJson({ ...conflictSummary(c), headers: shownHeaders(c.headers), ...payloadView(c.body, mask) });
+
 /**
  * The detail view: summary, kept headers (sensitive ones redacted), the payload as sent with the
  * source's masked fields replaced (see payloadView), and every processing and delivery attempt.
@@ -38,12 +60,11 @@ export function eventDetail(
   attempts: ProcessingLogRow[],
   deliveries: DeliveryAttemptRow[],
   mask: readonly string[] = [],
+  conflictCount = 0,
 ) {
   return {
     ...eventSummary(e),
-    headers: Object.fromEntries(
-      Object.entries(e.headers).map(([name, value]) => [name, SENSITIVE_HEADER.test(name) ? '[redacted]' : value]),
-    ),
+    headers: shownHeaders(e.headers),
     ...payloadView(e.body, mask),
     attempt_log: attempts.map((a) => ({
       attempt: a.attempt,
@@ -54,6 +75,7 @@ export function eventDetail(
       outcome: a.outcome,
       error: a.error,
     })),
+    conflicts: { count: conflictCount, href: `/api/conflicts?event_id=${e.id}` },
     deliveries: deliveries.map((d) => ({
       destination: d.destination,
       attempt: d.attempt,

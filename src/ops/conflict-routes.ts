@@ -1,0 +1,80 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { notFound } from '../errors';
+import type { ConflictQueries } from '../store/conflicts';
+import { requireOpsToken } from './auth';
+import { createOpsApp } from './routes';
+import { ConflictDetail, ConflictPage, ConflictQuery, ErrorBody, IdParam, errorResponses } from './schemas';
+import { conflictDetailJson, conflictSummary } from './serialize';
+
+export interface ConflictRoutesDeps {
+  conflicts: ConflictQueries;
+  tokens: readonly string[];
+  /** JSON paths masked in what the API shows for a source (the same as for its events). */
+  maskFor?: (source: string) => readonly string[];
+}
+
+const bearer = [{ opsToken: [] }];
+
+/**
+ * Deliveries that repeated a stored event's id with other bytes (src/store/conflicts.ts): listed
+ * newest first without bodies, and one by one with its headers and bytes, masked like events.
+ */
+export function createConflictRoutes(deps: ConflictRoutesDeps): OpenAPIHono {
+  const app = createOpsApp();
+  const auth = requireOpsToken(deps.tokens);
+  app.use('/api/conflicts', auth);
+  app.use('/api/conflicts/*', auth);
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/conflicts',
+      summary: 'List conflicting deliveries (same id as a stored event, other bytes), newest first',
+      security: bearer,
+      request: { query: ConflictQuery },
+      responses: {
+        200: { description: 'One page of conflicts', content: { 'application/json': { schema: ConflictPage } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const query = c.req.valid('query');
+      const page = await deps.conflicts.list({
+        source: query.source,
+        eventId: query.event_id,
+        since: query.since ? new Date(query.since) : undefined,
+        beforeId: query.cursor ? Number(query.cursor) : undefined,
+        limit: query.limit + 1,
+      });
+      const conflicts = page.slice(0, query.limit);
+      const next = page.length > query.limit ? String(conflicts[conflicts.length - 1]!.id) : null;
+      return c.json({ conflicts: conflicts.map(conflictSummary), next_cursor: next }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/conflicts/{id}',
+      summary: 'One conflicting delivery with its headers and exact bytes',
+      security: bearer,
+      request: { params: IdParam },
+      responses: {
+        200: { description: 'The conflict', content: { 'application/json': { schema: ConflictDetail } } },
+        404: { description: 'No such conflict', content: { 'application/json': { schema: ErrorBody } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const conflict = await deps.conflicts.get(id);
+      if (!conflict) throw notFound('conflict_not_found', `No conflict with id ${id}`);
+      // As text around the stored payload, like the event detail: numbers beyond 2^53 stay exact.
+      return c.body(conflictDetailJson(conflict, deps.maskFor?.(conflict.source)), 200, {
+        'content-type': 'application/json',
+      }) as never;
+    },
+  );
+
+  return app;
+}
