@@ -1,7 +1,9 @@
+import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { badRequest } from '../src/errors';
+import { readExactJson } from '../src/json/read';
 import { headerName } from './options';
-import { contentDigest, parseJsonObject, requireHeaders, tryParseJson } from './signature';
+import { contentDigest, requireHeaders, tryParseJson } from './signature';
 import type { EventIdentity, InboundRequest, Verification } from './types';
 
 /** A dot path into the JSON payload ("data.object.id"; numeric segments index arrays). */
@@ -49,7 +51,11 @@ export function identifyConfigured(
   if (options.id_header) {
     webhookId = requireHeaders(request.headers, [options.id_header], 'identity')[options.id_header]!;
   } else if (options.id_path) {
-    const value = scalarAt(parseJsonObject(request.rawBody, provider), options.id_path);
+    const body = exactJson(request.rawBody);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw badRequest('invalid_json', `${provider} payload must be a JSON object${body === undefined ? '; the body is not valid JSON' : ''}`);
+    }
+    const value = scalarAt(body, options.id_path);
     if (value === undefined) {
       throw badRequest('missing_id', `${provider} payload has no string or number at ${options.id_path.join('.')} to deduplicate on`);
     }
@@ -57,11 +63,22 @@ export function identifyConfigured(
   }
   let topic: string | undefined;
   if (options.topic_header) topic = request.headers[options.topic_header]?.trim();
-  else if (options.topic_path) topic = scalarAt(tryParseJson(request.rawBody), options.topic_path);
+  else if (options.topic_path) topic = scalarAt(exactJson(request.rawBody), options.topic_path);
   return { webhookId, topic: topic || 'unknown' };
 }
 
-/** The non-empty string or finite number at a path, as text. */
+/**
+ * The body with every number as the exact text that was sent (lossless-json): JSON.parse turns two
+ * ids beyond 2^53 that differ only in their last digits into one number, so they would dedupe as
+ * one event. A body lossless-json refuses (a key repeated with different values) is read as
+ * JSON.parse reads it, so it is identified as before; undefined when it is not JSON at all.
+ */
+function exactJson(rawBody: Buffer): unknown {
+  const read = readExactJson(rawBody);
+  return read.ok ? read.value : tryParseJson(rawBody);
+}
+
+/** The non-empty string or finite number at a path, as text (a number as the sender wrote it). */
 function scalarAt(value: unknown, path: readonly string[]): string | undefined {
   let node = value;
   for (const segment of path) {
@@ -71,6 +88,7 @@ function scalarAt(value: unknown, path: readonly string[]): string | undefined {
     } else return undefined;
   }
   if (typeof node === 'string' && node.length > 0) return node;
+  if (isLosslessNumber(node)) return node.value;
   if (typeof node === 'number' && Number.isFinite(node)) return String(node);
   return undefined;
 }
