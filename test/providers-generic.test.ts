@@ -103,6 +103,23 @@ describe('configurable sources', () => {
       expect(await row(res.json.id)).toMatchObject({ webhook_id: 'd-legacy-1', topic: 'order.shipped' });
     });
 
+    it('numeric ids beyond 2^53 at id_path are kept as sent: two ids differing in the last digit are two events', async () => {
+      // JSON.parse reads both as 820982911946154500, which made the second a "duplicate" of the first.
+      const ids = ['820982911946154508', '820982911946154509'];
+      const answers = [];
+      for (const id of ids) {
+        const body = `{"meta":{"kind":"order.paid","delivery":[${id}]}}`;
+        answers.push(
+          await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
+            'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
+          }),
+        );
+      }
+      expect(answers.map((a) => a.json.status)).toEqual(['accepted', 'accepted']);
+      expect((await row(answers[0]!.json.id)).webhook_id).toBe(ids[0]);
+      expect((await row(answers[1]!.json.id)).webhook_id).toBe(ids[1]);
+    });
+
     it('a signed payload without a value at id_path is rejected with 400 naming the path', async () => {
       const body = JSON.stringify({ meta: { kind: 'order.shipped' } });
       const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
