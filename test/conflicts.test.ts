@@ -10,7 +10,7 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startTestGateway(kind, {}, { role: 'web' });
-  });
+  }, 180_000); // PGlite's cold start and migrations are slow when the machine is busy
   afterAll(() => gw?.stop());
 
   const deliver = (body: string | Buffer, id: string) =>

@@ -23,7 +23,7 @@ describe.each(databaseKinds())('replay per source on %s', (kind) => {
     );
     // The env source `shopify` sets no max_attempts of its own: it gets the global MAX_ATTEMPTS.
     gw = await startTestGateway(kind, { sources, worker: { maxAttempts: 8 } });
-  });
+  }, 180_000); // PGlite's cold start and migrations are slow when the machine is busy
   afterAll(() => gw?.stop());
 
   const ops = async (path: string, init: RequestInit = {}) => {

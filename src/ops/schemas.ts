@@ -112,7 +112,13 @@ export const EventPage = z.object({ events: z.array(EventSummary), next_cursor: 
 
 export const ConflictQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
-  event_id: IdParam.shape.id.optional().openapi({ description: 'Only conflicts of this stored event' }),
+  event_id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional()
+    .openapi({ description: 'Only conflicts of this stored event', example: 42 }),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   limit: ListQuery.shape.limit,
   cursor: ListQuery.shape.cursor,

@@ -1,5 +1,5 @@
 import { parseApiJson } from './json';
-import type { BulkReplayResult, EventDetail, EventFilter, EventPage, Stats } from './types';
+import type { BulkReplayResult, ConflictPage, EventDetail, EventFilter, EventPage, Stats } from './types';
 
 /** An ops API error: the HTTP status (0 when the gateway could not be reached) and its code. */
 export class ApiError extends Error {
@@ -70,6 +70,8 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     events: (query: EventFilter & { cursor?: string; limit?: number }, signal?: AbortSignal) =>
       request<EventPage>(`/api/events${queryString({ ...query })}`, { signal }),
     event: (id: number, signal?: AbortSignal) => request<EventDetail>(`/api/events/${id}`, { signal }),
+    conflicts: (eventId: number, signal?: AbortSignal) =>
+      request<ConflictPage>(`/api/conflicts${queryString({ event_id: eventId, limit: 100 })}`, { signal }),
     replay: (id: number) => request<unknown>(`/api/events/${id}/replay`, { method: 'POST' }),
     bulkReplay: (filter: EventFilter, dryRun: boolean) =>
       request<BulkReplayResult>('/api/events/replay', { method: 'POST', body: { filter, dry_run: dryRun } }),

@@ -50,6 +50,24 @@ export interface EventDetail extends EventSummary {
   body: { encoding: 'utf8' | 'base64'; data: string; masked: boolean };
   attempt_log: AttemptLogEntry[];
   deliveries: DeliveryEntry[];
+  /** Deliveries with this event's id but other bytes (absent from gateways before conflicts existed). */
+  conflicts?: { count: number; href: string };
+}
+
+/** A delivery that repeated a stored event's id with other bytes (GET /api/conflicts). */
+export interface ConflictSummary {
+  id: number;
+  event_id: number;
+  source: string;
+  webhook_id: string;
+  received_at: string;
+  content_sha256: string;
+  size_bytes: number;
+}
+
+export interface ConflictPage {
+  conflicts: ConflictSummary[];
+  next_cursor: string | null;
 }
 
 export interface EventPage {

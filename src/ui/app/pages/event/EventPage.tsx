@@ -7,6 +7,7 @@ import { useLiveEvents } from '../../hooks/live';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
 import { useApi } from '../../session';
+import { Conflicts } from './Conflicts';
 import { Payload } from './Payload';
 
 const ATTEMPTS: Column<AttemptLogEntry>[] = [
@@ -122,6 +123,7 @@ export function EventPage({ id: param }: { id: string }) {
         rowKey={(_d, index) => index}
         empty="No deliveries: this source forwards to no destination."
       />
+      <Conflicts e={e} />
     </>
   );
 }
@@ -154,6 +156,7 @@ function Summary({ e }: { e: EventDetail }) {
         : null}
       {e.last_error ? row('Last error', <span class="mono">{e.last_error}</span>) : null}
       {row('Size', `${e.size_bytes} bytes`)}
+      {e.conflicts?.count ? row('Conflicts', <a href="#conflicts">{`${e.conflicts.count} with other bytes`}</a>) : null}
     </dl>
   );
 }
