@@ -10,6 +10,7 @@ import {
   type CliContext,
   type ConnectionOptions,
 } from './context';
+import { addConflictsCommand } from './conflicts';
 import { createOpsClient } from './ops-client';
 import { formatTable, shortTime } from './table';
 
@@ -68,7 +69,7 @@ const eventId = (text: string) => {
 
 /** `events list|show|replay`: find, inspect and replay events through the ops API. */
 export function eventsCommand(ctx: CliContext): Command {
-  const events = new Command('events').description('list, show and replay stored events (through the ops API)');
+  const events = new Command('events').description('list, show and replay stored events, list conflicts (through the ops API)');
   const clientFor = (options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
 
   withConnection(withFilters(events.command('list').description('newest events first, as a table')))
@@ -128,6 +129,7 @@ export function eventsCommand(ctx: CliContext): Command {
       }
     });
 
+  addConflictsCommand(events, ctx, clientFor, withConnection);
   return events;
 }
 

@@ -89,10 +89,14 @@ export function sendCommand(ctx: CliContext): Command {
         const error = await httpError(response, (status, code) => rejectionHint(status, code, source, secretFrom));
         throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
       }
-      const answer = (await response.json()) as { status: string; id?: number };
+      const answer = (await response.json()) as { status: string; id?: number; event_id?: number };
       if (answer.status === 'accepted') {
         ctx.out(`accepted: stored as event ${answer.id} (${provider} → POST ${path})`);
         ctx.err(`See it: webhook-gateway events show ${answer.id}`);
+      } else if (answer.status === 'conflict') {
+        const event = Number(answer.event_id);
+        ctx.out(`conflict: event ${event} has this delivery id with other bytes; this body is kept as a conflict of it`);
+        ctx.err(`See them: webhook-gateway events conflicts --event ${event} (pass --id to send a new delivery)`);
       } else {
         ctx.out(
           `${terminalSafe(answer.status)}: this delivery was stored before; nothing new stored (pass --id to send a new delivery)`,
