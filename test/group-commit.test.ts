@@ -91,6 +91,29 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
     expect(twins.map((r) => Number(r.id))).toEqual([(answers[0] as { id: number }).id]);
   });
 
+  it('copies with other bytes are conflicts, in one batch or later, each distinct body kept once', async () => {
+    const gc = batcher();
+    const copy = (text: string, extra: Partial<NewEvent> = {}) => event('clash', { body: Buffer.from(text), ...extra });
+    const answers = await Promise.all([copy('A'), copy('B'), copy('A'), copy('B'), copy('C')].map((e) => gc.insert(e)));
+    const id = (answers[0] as { id: number }).id;
+    expect(answers).toEqual([
+      { status: 'accepted', id },
+      { status: 'conflict', eventId: id },
+      { status: 'duplicate' },
+      { status: 'conflict', eventId: id },
+      { status: 'conflict', eventId: id },
+    ]);
+    // Later copies, batched and through the nonce path (the event store's own insert).
+    expect(await gc.insert(copy('B'))).toEqual({ status: 'conflict', eventId: id });
+    expect(await gc.insert(copy('D', { nonce: 'clash-nonce' }))).toEqual({ status: 'conflict', eventId: id });
+    expect(await gc.insert(copy('A', { nonce: 'clash-nonce-2' }))).toEqual({ status: 'duplicate' });
+    const kept = await migrated.database.rows<{ body: Buffer; body_size: number }>(
+      sql`select body, body_size from event_conflicts where event_id = ${id} order by id`,
+    );
+    expect(kept.map((r) => Buffer.from(r.body).toString())).toEqual(['B', 'C', 'D']);
+    expect(kept.map((r) => r.body_size)).toEqual([1, 1, 1]);
+  });
+
   it('a row the database refuses fails only its own request, not its neighbours', async () => {
     const gc = batcher();
     const answers = await Promise.allSettled([
