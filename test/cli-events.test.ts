@@ -125,8 +125,16 @@ describe('webhook-gateway events, tail and errors', () => {
   it('events conflicts lists the deliveries that repeated an id with other bytes', async () => {
     const original = '{"order":1}';
     const other = '{"order":1,"edited":true}';
-    const first = await post(`${gw.url}/api/webhooks/shopify`, original, shopifyHeaders(SECRETS.shopify, original, 'cli-conflict'));
-    const conflict = await post(`${gw.url}/api/webhooks/shopify`, other, shopifyHeaders(SECRETS.shopify, other, 'cli-conflict'));
+    const first = await post(
+      `${gw.url}/api/webhooks/shopify`,
+      original,
+      shopifyHeaders(SECRETS.shopify, original, 'cli-conflict'),
+    );
+    const conflict = await post(
+      `${gw.url}/api/webhooks/shopify`,
+      other,
+      shopifyHeaders(SECRETS.shopify, other, 'cli-conflict'),
+    );
     expect(conflict.json).toEqual({ status: 'conflict', event_id: first.json.id });
 
     const [table, json, none, bad] = await Promise.all([
@@ -139,7 +147,9 @@ describe('webhook-gateway events, tail and errors', () => {
     const lines = table.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^ID\s+RECEIVED \(UTC\)\s+SOURCE\s+EVENT\s+WEBHOOK ID\s+BYTES\s+SHA-256$/);
     expect(lines).toHaveLength(2);
-    expect(lines[1]).toMatch(new RegExp(`shopify\\s+${first.json.id}\\s+acme\\.myshopify\\.com/cli-conflict\\s+${other.length}\\s`));
+    expect(lines[1]).toMatch(
+      new RegExp(`shopify\\s+${first.json.id}\\s+acme\\.myshopify\\.com/cli-conflict\\s+${other.length}\\s`),
+    );
     expect(JSON.parse(json.stdout).conflicts.map((c: { event_id: number }) => c.event_id)).toContain(first.json.id);
     expect(none.stderr).toContain('No conflicts match.');
     expect(bad.code).toBe(2);

@@ -25,7 +25,10 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
       [eventId],
     );
   const eventCount = async (webhookId: string) =>
-    Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events where webhook_id = $1', [webhookId]))[0]!.n);
+    Number(
+      (await gw.query<{ n: string }>('select count(*) as n from webhook_events where webhook_id = $1', [webhookId]))[0]!
+        .n,
+    );
   const sha256 = (body: string | Buffer) => createHash('sha256').update(body).digest('hex');
 
   it('a repeat with identical bytes is a plain duplicate: one event, no conflict', async () => {
@@ -36,7 +39,9 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
     expect([first.json.status, again.json.status]).toEqual(['accepted', 'duplicate']);
     expect(await eventCount(`acme.myshopify.com/${id}`)).toBe(1);
     expect(await storedConflicts(first.json.id)).toEqual([]);
-    const [stored] = await gw.query<{ content_hash: Buffer }>('select content_hash from webhook_events where id = $1', [first.json.id]);
+    const [stored] = await gw.query<{ content_hash: Buffer }>('select content_hash from webhook_events where id = $1', [
+      first.json.id,
+    ]);
     expect(Buffer.from(stored!.content_hash).toString('hex')).toBe(sha256(body));
   });
 
@@ -44,7 +49,11 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
     const id = randomUUID();
     const original = '{"id":820982911946154508,"total_price":"10.00"}';
     // Not UTF-8 on purpose: the bytes must survive exactly, whatever they are.
-    const other = Buffer.concat([Buffer.from('{"id":820982911946154509,"note":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+    const other = Buffer.concat([
+      Buffer.from('{"id":820982911946154509,"note":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
     const first = await deliver(original, id);
     const conflict = await deliver(other, id);
     expect(conflict.status).toBe(200);
@@ -84,7 +93,9 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
     const metrics = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } });
     const text = await metrics.text();
     expect(text).toMatch(/^webhook_gateway_conflicts_total\{source="shopify"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^webhook_gateway_requests_total\{source="shopify",outcome="conflict",reason="ok"\} [1-9]\d*$/m);
+    expect(text).toMatch(
+      /^webhook_gateway_requests_total\{source="shopify",outcome="conflict",reason="ok"\} [1-9]\d*$/m,
+    );
   });
 
   it('concurrent copies with three different bodies: one event, the other two bodies kept once each', async () => {
@@ -101,7 +112,9 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
     // Every copy of the stored bytes is a duplicate; every other copy a conflict of that event.
     answers.forEach((answer, i) => {
       if (answer.json.status === 'accepted') return;
-      expect(answer.json).toEqual(sent[i] === storedBody ? { status: 'duplicate' } : { status: 'conflict', event_id: eventId });
+      expect(answer.json).toEqual(
+        sent[i] === storedBody ? { status: 'duplicate' } : { status: 'conflict', event_id: eventId },
+      );
     });
     const kept = (await storedConflicts(eventId)).map((r) => Buffer.from(r.body).toString()).sort();
     expect(kept).toEqual(bodies.filter((b) => b !== storedBody));
@@ -126,7 +139,9 @@ describe.each(databaseKinds())('conflicting deliveries on %s', (kind) => {
     expect(page2.json.conflicts).toHaveLength(1);
     expect(page2.json.next_cursor).toBeNull();
     expect((await ops(`/api/conflicts?event_id=${first.json.id}&source=easypost`)).json.conflicts).toEqual([]);
-    expect((await ops(`/api/conflicts?event_id=${first.json.id}&since=2999-01-01T00:00:00Z`)).json.conflicts).toEqual([]);
+    expect((await ops(`/api/conflicts?event_id=${first.json.id}&since=2999-01-01T00:00:00Z`)).json.conflicts).toEqual(
+      [],
+    );
     expect((await ops('/api/conflicts', null)).status).toBe(401);
     const bad = await ops('/api/conflicts?event_id=abc');
     expect(bad.status).toBe(400);

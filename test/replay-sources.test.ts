@@ -34,16 +34,22 @@ describe.each(databaseKinds())('replay per source on %s', (kind) => {
     return { status: response.status, json: (await response.json()) as any };
   };
   const event = async (id: number) =>
-    (await gw.query<{ status: string; attempts: number; max_attempts: number }>(
-      'select status, attempts, max_attempts from webhook_events where id = $1',
-      [id],
-    ))[0]!;
+    (
+      await gw.query<{ status: string; attempts: number; max_attempts: number }>(
+        'select status, attempts, max_attempts from webhook_events where id = $1',
+        [id],
+      )
+    )[0]!;
   /** Delivers one event to a source and waits until the worker has completed it. */
   const completed = async (source: string, secret: string) => {
     const body = JSON.stringify({ id: randomUUID() });
     const answer = await post(`${gw.url}/api/webhooks/${source}`, body, shopifyHeaders(secret, body, randomUUID()));
     expect(answer.json.status).toBe('accepted');
-    await waitFor(async () => (await event(answer.json.id)).status === 'completed', 20_000, `${source} event completed`);
+    await waitFor(
+      async () => (await event(answer.json.id)).status === 'completed',
+      20_000,
+      `${source} event completed`,
+    );
     return answer.json.id as number;
   };
 
@@ -58,10 +64,17 @@ describe.each(databaseKinds())('replay per source on %s', (kind) => {
 
     const bulk = await ops('/api/events/replay', {
       method: 'POST',
-      body: JSON.stringify({ filter: { status: 'completed', since: new Date(Date.now() - 60_000).toISOString() }, dry_run: false }),
+      body: JSON.stringify({
+        filter: { status: 'completed', since: new Date(Date.now() - 60_000).toISOString() },
+        dry_run: false,
+      }),
     });
     expect(bulk.json.replayed).toBeGreaterThanOrEqual(2);
-    await waitFor(async () => (await event(five)).attempts === 2 && (await event(global)).attempts === 2, 20_000, 'replays run');
+    await waitFor(
+      async () => (await event(five)).attempts === 2 && (await event(global)).attempts === 2,
+      20_000,
+      'replays run',
+    );
     expect((await event(five)).max_attempts).toBe(1 + 5);
     expect((await event(global)).max_attempts).toBe(1 + 8);
   });

@@ -260,15 +260,27 @@ for (const kind of databaseKinds())
     it("the event page lists the event's conflicting deliveries", async () => {
       const original = '{"order":"ui-conflict","total":"1.00"}';
       const other = '{"order":"ui-conflict","total":"2.00"}';
-      const first = await post(`${gw.url}/api/webhooks/shopify`, original, shopifyHeaders(SECRETS.shopify, original, 'wh-ui-conflict'));
-      const copy = await post(`${gw.url}/api/webhooks/shopify`, other, shopifyHeaders(SECRETS.shopify, other, 'wh-ui-conflict'));
+      const first = await post(
+        `${gw.url}/api/webhooks/shopify`,
+        original,
+        shopifyHeaders(SECRETS.shopify, original, 'wh-ui-conflict'),
+      );
+      const copy = await post(
+        `${gw.url}/api/webhooks/shopify`,
+        other,
+        shopifyHeaders(SECRETS.shopify, other, 'wh-ui-conflict'),
+      );
       expect(copy.json.status).toBe('conflict');
-      const [stored] = await gw.query<{ id: string }>('select id from event_conflicts where event_id = $1', [first.json.id]);
+      const [stored] = await gw.query<{ id: string }>('select id from event_conflicts where event_id = $1', [
+        first.json.id,
+      ]);
 
       await open(`/ui/events/${first.json.id}`);
       await page.locator('h2#conflicts').waitFor();
       expect(await page.locator('dl.summary').textContent()).toContain('1 with other bytes');
-      const row = page.locator('table', { has: page.locator('caption', { hasText: 'Conflicting deliveries' }) }).locator('tbody tr');
+      const row = page
+        .locator('table', { has: page.locator('caption', { hasText: 'Conflicting deliveries' }) })
+        .locator('tbody tr');
       await expect.poll(() => row.count()).toBe(1);
       expect(await row.textContent()).toContain(`GET /api/conflicts/${stored!.id}`);
       expect(await row.textContent()).toContain(`${Buffer.byteLength(other)} bytes`);

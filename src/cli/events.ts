@@ -69,7 +69,9 @@ const eventId = (text: string) => {
 
 /** `events list|show|replay`: find, inspect and replay events through the ops API. */
 export function eventsCommand(ctx: CliContext): Command {
-  const events = new Command('events').description('list, show and replay stored events, list conflicts (through the ops API)');
+  const events = new Command('events').description(
+    'list, show and replay stored events, list conflicts (through the ops API)',
+  );
   const clientFor = (options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
 
   withConnection(withFilters(events.command('list').description('newest events first, as a table')))

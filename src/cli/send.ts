@@ -95,7 +95,9 @@ export function sendCommand(ctx: CliContext): Command {
         ctx.err(`See it: webhook-gateway events show ${answer.id}`);
       } else if (answer.status === 'conflict') {
         const event = Number(answer.event_id);
-        ctx.out(`conflict: event ${event} has this delivery id with other bytes; this body is kept as a conflict of it`);
+        ctx.out(
+          `conflict: event ${event} has this delivery id with other bytes; this body is kept as a conflict of it`,
+        );
         ctx.err(`See them: webhook-gateway events conflicts --event ${event} (pass --id to send a new delivery)`);
       } else {
         ctx.out(

@@ -82,7 +82,12 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
 
   return {
     registry,
-    ingest(source: string, outcome: 'accepted' | 'duplicate' | 'conflict' | 'rejected', reason: string, seconds: number) {
+    ingest(
+      source: string,
+      outcome: 'accepted' | 'duplicate' | 'conflict' | 'rejected',
+      reason: string,
+      seconds: number,
+    ) {
       requests.inc({ source, outcome, reason });
       if (outcome === 'conflict') conflicts.inc({ source });
       if (outcome !== 'rejected') ingestDuration.observe({ source }, seconds);

@@ -30,7 +30,9 @@ export function eventSummary(e: WebhookEvent) {
 
 /** Kept headers, with the values of sensitive ones redacted. */
 const shownHeaders = (headers: Record<string, string>) =>
-  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADER.test(name) ? '[redacted]' : value]));
+  Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADER.test(name) ? '[redacted]' : value]),
+  );
 
 /** The list view of a conflicting delivery: everything but the body. */
 export function conflictSummary(c: EventConflict) {

@@ -136,7 +136,8 @@ export function createGroupCommit({
     entries.forEach(({ waiters }, i) => {
       const outcome = outcomes[i]!;
       for (const waiter of waiters) {
-        if (outcome.status === 'missing') waiter.reject(new Error('the stored event of this key was deleted meanwhile'));
+        if (outcome.status === 'missing')
+          waiter.reject(new Error('the stored event of this key was deleted meanwhile'));
         else waiter.resolve(outcome);
       }
     });
