@@ -12,6 +12,7 @@ import { createIngestRoutes } from './ingest/routes';
 import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
+import { startTracing, type TracingHandle } from './tracing/setup';
 import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
@@ -72,6 +73,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let started = false;
   let rejections: RejectionLog | undefined;
   let chartCounts: StatsRecorder | undefined;
+  let tracing: TracingHandle | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -121,6 +123,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
     /** Opens the database, applies migrations, and starts the HTTP server and/or the worker. */
     async start(): Promise<{ port?: number }> {
+      // First, so the spans of everything after it are recorded; the SDK is loaded only when on.
+      tracing = await startTracing(config.tracing, logger);
       if (!database) {
         database = await openDatabase(config.database);
         ownsDatabase = true;
@@ -328,6 +332,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
+      await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));
       if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');
     },
   };

@@ -5,6 +5,7 @@ import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
 import { redactUrls } from './redact';
 import { standardWebhooksHeaders } from './sign';
+import { failSpan, SpanKind, traceHeaders, withSpan } from '../tracing/spans';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -46,52 +47,70 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
     const messageId = `evt_${event.id}`;
 
     const results = await Promise.all(
-      pending.map(async (destination) => {
-        const startedAt = new Date();
-        let httpStatus: number | null = null;
-        let error: string | null = null;
-        let retryAfterMs: number | undefined;
-        // Before any text is stored, shown or logged: a URL's credentials never leave this function.
-        // Redacted before the excerpt is cut, so no credential is cut in half at its end.
-        const safe = (text: string) =>
-          excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
-        try {
-          const response = await doFetch(destination.url, {
-            method: 'POST',
-            body,
-            redirect: 'manual',
-            signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
-            headers: {
-              ...destination.headers,
-              'content-type': 'application/json',
-              'user-agent': 'webhook-gateway',
-              ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
+      pending.map((destination) =>
+        // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
+        withSpan(
+          `deliver ${destination.name}`,
+          {
+            kind: SpanKind.CLIENT,
+            attributes: {
+              'webhook.destination': destination.name,
+              'webhook.event_id': event.id,
+              'http.request.method': 'POST',
+              'server.address': new URL(destination.url).hostname,
             },
-          });
-          httpStatus = response.status;
-          if (response.status < 200 || response.status >= 300) {
-            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-            error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
-            retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-          } else {
-            // The answer's content does not matter; release the connection without reading it.
-            void response.body?.cancel().catch(() => {});
-          }
-        } catch (err) {
-          error = safe(describeFetchError(err, destination.timeoutMs));
-        }
-        await options.deliveries.record({
-          eventId: event.id,
-          attempt: event.attempt,
-          destination: destination.name,
-          startedAt,
-          durationMs: Date.now() - startedAt.getTime(),
-          outcome: error === null ? 'delivered' : 'failed',
-          httpStatus,
-          error,
-        });
-        return { destination: destination.name, error, retryAfterMs };
-      }),
+          },
+          async (span) => {
+            const startedAt = new Date();
+            let httpStatus: number | null = null;
+            let error: string | null = null;
+            let retryAfterMs: number | undefined;
+            // Before any text is stored, shown or logged: a URL's credentials never leave this function.
+            // Redacted before the excerpt is cut, so no credential is cut in half at its end.
+            const safe = (text: string) =>
+              excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
+            try {
+              const response = await doFetch(destination.url, {
+                method: 'POST',
+                body,
+                redirect: 'manual',
+                signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
+                headers: {
+                  ...destination.headers,
+                  'content-type': 'application/json',
+                  'user-agent': 'webhook-gateway',
+                  ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
+                  ...traceHeaders(),
+                },
+              });
+              httpStatus = response.status;
+              if (response.status < 200 || response.status >= 300) {
+                // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
+                error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
+                retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+              } else {
+                // The answer's content does not matter; release the connection without reading it.
+                void response.body?.cancel().catch(() => {});
+              }
+            } catch (err) {
+              error = safe(describeFetchError(err, destination.timeoutMs));
+            }
+            await options.deliveries.record({
+              eventId: event.id,
+              attempt: event.attempt,
+              destination: destination.name,
+              startedAt,
+              durationMs: Date.now() - startedAt.getTime(),
+              outcome: error === null ? 'delivered' : 'failed',
+              httpStatus,
+              error,
+            });
+            if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
+            if (error !== null) failSpan(span, httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
+            return { destination: destination.name, error, retryAfterMs };
+          },
+        ),
+      ),
     );
 
     const failed = results.filter((r) => r.error !== null);

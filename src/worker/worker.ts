@@ -6,6 +6,7 @@ import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
 import type { SchemaRegistry } from './validation';
+import { failSpan, SpanKind, withSpan } from '../tracing/spans';
 
 export interface WorkerOptions {
   queue: Queue;
@@ -53,7 +54,23 @@ export function createWorker(options: WorkerOptions) {
   let drainAgain = false;
   let stopping = false;
 
-  async function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+  /** One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its children. */
+  function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+    const attributes = {
+      'webhook.source': event.source,
+      'webhook.topic': event.topic,
+      'webhook.event_id': event.id,
+      'webhook.attempt': event.attempt,
+    };
+    return withSpan(`process ${event.source}`, { kind: SpanKind.CONSUMER, attributes }, async (span) => {
+      const result = await runHandler(event);
+      span.setAttribute('webhook.outcome', result.outcome);
+      if (result.outcome !== 'completed') failSpan(span, result.outcome);
+      return result;
+    });
+  }
+
+  async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
     let result: AttemptOutcome;
     const started = performance.now();
     try {
@@ -259,12 +276,12 @@ export function createWorker(options: WorkerOptions) {
         // back whatever is still running so another worker picks it up without waiting for the lease.
         await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
         const unfinished = [...inFlight.values()].map(({ event }) => event);
-        const released = await queue.release(unfinished, 'worker shut down before the attempt finished').catch(
-          (err: unknown) => {
+        const released = await queue
+          .release(unfinished, 'worker shut down before the attempt finished')
+          .catch((err: unknown) => {
             logger.error({ err }, 'could not release claims; their leases will expire instead');
             return 0;
-          },
-        );
+          });
         if (released > 0) logger.warn({ released }, 'released unfinished claims');
       }
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
@@ -308,10 +325,13 @@ function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: numb
       logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
       for (const { settle } of expired) settle('failed');
       pending.unshift(...retry);
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        void write();
-      }, Math.min(100 * 2 ** (failures - 1), 2000));
+      retryTimer = setTimeout(
+        () => {
+          retryTimer = undefined;
+          void write();
+        },
+        Math.min(100 * 2 ** (failures - 1), 2000),
+      );
       retryTimer.unref();
     } finally {
       writing = false;
