@@ -19,14 +19,16 @@ const COUNTS: ChartSeries[] = [
   { label: 'Failed', stroke: '#9b1c1c' },
   { label: 'Rejected', stroke: '#c25e00' },
 ];
+// Minutes without a completion (or a sample) have no value: points show a lone minute, the line bridges the gaps.
 const LATENCY: ChartSeries[] = [
-  { label: 'p50 (ms)', stroke: '#1f4e8c' },
-  { label: 'p99 (ms)', stroke: '#7a5200' },
+  { label: 'p50 (ms)', stroke: '#1f4e8c', sparse: true },
+  { label: 'p99 (ms)', stroke: '#7a5200', sparse: true },
 ];
-const BACKLOG: ChartSeries[] = [{ label: 'Due events', stroke: '#3e4856' }];
+const BACKLOG: ChartSeries[] = [{ label: 'Due events', stroke: '#3e4856', sparse: true }];
 
 const total = (values: (number | null)[]) => values.reduce<number>((sum, n) => sum + (n ?? 0), 0);
-const largest = (values: (number | null)[]) => values.reduce<number | null>((max, n) => (n === null ? max : Math.max(max ?? 0, n)), null);
+const largest = (values: (number | null)[]) =>
+  values.reduce<number | null>((max, n) => (n === null ? max : Math.max(max ?? 0, n)), null);
 const latest = (values: (number | null)[]) => [...values].reverse().find((n) => n !== null) ?? null;
 
 /**
@@ -37,7 +39,10 @@ export function SeriesCharts() {
   const api = useApi();
   const [range, setRange] = useState<SeriesWindow>('1h');
   const [source, setSource] = useState('');
-  const series = useResource((signal) => api.statsSeries({ window: range, source: source || undefined }, signal), [api, range, source]);
+  const series = useResource(
+    (signal) => api.statsSeries({ window: range, source: source || undefined }, signal),
+    [api, range, source],
+  );
   useEffect(() => {
     const timer = setInterval(series.reload, REFRESH_MS);
     return () => clearInterval(timer);
@@ -49,27 +54,28 @@ export function SeriesCharts() {
   return (
     <>
       <form class="chart-controls" aria-label="Chart window and source" onSubmit={(e) => e.preventDefault()}>
-        <label>
-          Window{' '}
-          <select name="window" value={range} onChange={(e) => setRange(e.currentTarget.value as SeriesWindow)}>
-            {WINDOWS.map((w) => (
-              <option key={w.value} value={w.value}>
-                {w.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Source{' '}
-          <select name="source" value={source} onChange={(e) => setSource(e.currentTarget.value)}>
-            <option value="">all sources</option>
-            {[...new Set([...(data?.sources ?? []), ...(source ? [source] : [])])].map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <label for="chart-window">Window</label>
+        <select
+          id="chart-window"
+          name="window"
+          value={range}
+          onChange={(e) => setRange(e.currentTarget.value as SeriesWindow)}
+        >
+          {WINDOWS.map((w) => (
+            <option key={w.value} value={w.value}>
+              {w.label}
+            </option>
+          ))}
+        </select>
+        <label for="chart-source">Source</label>
+        <select id="chart-source" name="source" value={source} onChange={(e) => setSource(e.currentTarget.value)}>
+          <option value="">all sources</option>
+          {[...new Set([...(data?.sources ?? []), ...(source ? [source] : [])])].map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
       </form>
       {series.error && !data ? <Notice kind="error">Charts unavailable: {series.error.message}</Notice> : null}
       {data ? <Figures data={data} span={span} who={who} /> : <p class="muted">Loading charts…</p>}
@@ -99,7 +105,11 @@ function Figures({ data, span, who }: { data: StatsSeries; span: string; who: st
         title={`Backlog (due events), ${span}${who}`}
         series={BACKLOG}
         data={[s.t, s.backlog]}
-        summary={backlogNow === null ? `Backlog not sampled ${span}.` : `${backlogNow} due now; at most ${largest(s.backlog)} ${span}${who}.`}
+        summary={
+          backlogNow === null
+            ? `Backlog not sampled ${span}.`
+            : `${backlogNow} due now; at most ${largest(s.backlog)} ${span}${who}.`
+        }
       />
     </div>
   );
