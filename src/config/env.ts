@@ -67,8 +67,8 @@ const envSchema = z.object({
     .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
   /** OpenTelemetry traces: `otlp` exports them, `off` never does; unset means on when an OTLP endpoint is set. */
   TRACING: z.enum(['otlp', 'off']).optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318/v1/traces' }).optional(),
   OTEL_SERVICE_NAME: z.string().default('webhook-gateway'),
   /** `start --web-processes` overrides it. */
   WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
