@@ -5,7 +5,7 @@ import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
 import { redactUrls } from './redact';
 import { standardWebhooksHeaders } from './sign';
-import { failSpan, SpanKind, traceHeaders, withSpan } from '../tracing/spans';
+import { traceHeaders, withSpan } from '../tracing/spans';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -51,14 +51,12 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
         // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
         withSpan(
           `deliver ${destination.name}`,
+          'client',
           {
-            kind: SpanKind.CLIENT,
-            attributes: {
-              'webhook.destination': destination.name,
-              'webhook.event_id': event.id,
-              'http.request.method': 'POST',
-              'server.address': new URL(destination.url).hostname,
-            },
+            'webhook.destination': destination.name,
+            'webhook.event_id': event.id,
+            'http.request.method': 'POST',
+            'server.address': new URL(destination.url).hostname,
           },
           async (span) => {
             const startedAt = new Date();
@@ -106,7 +104,7 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
               error,
             });
             if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
-            if (error !== null) failSpan(span, httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
+            if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
             return { destination: destination.name, error, retryAfterMs };
           },
         ),

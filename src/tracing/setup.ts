@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/env';
+import { enableSpans } from './spans';
 
 export interface TracingHandle {
   /** Exports the spans still buffered, then stops. */
@@ -10,7 +11,7 @@ export interface TracingHandle {
  * Turns OpenTelemetry tracing on when configured (TRACING=otlp, or an OTLP endpoint set): the Node
  * SDK with a batching OTLP/HTTP exporter, registered as the global tracer provider, so the spans of
  * src/tracing/spans.ts are recorded and `traceparent` goes out to destinations. Off (the default),
- * the SDK is never imported: the spans are the API's no-ops and nothing is sent or kept.
+ * neither the SDK nor the API is imported: a span is one function call and nothing is sent or kept.
  * The exporter reads its own standard variables too (OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, …).
  */
 export async function startTracing(
@@ -30,6 +31,7 @@ export async function startTracing(
   });
   // Also installs the W3C trace-context propagator and the AsyncLocalStorage context manager.
   provider.register();
+  await enableSpans();
   // The origin only: a collector URL may carry credentials.
   logger.info(
     { collector: new URL(options.url).origin, serviceName: options.serviceName },

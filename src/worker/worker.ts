@@ -6,7 +6,7 @@ import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
 import type { SchemaRegistry } from './validation';
-import { failSpan, SpanKind, withSpan } from '../tracing/spans';
+import { withSpan } from '../tracing/spans';
 
 export interface WorkerOptions {
   queue: Queue;
@@ -62,10 +62,10 @@ export function createWorker(options: WorkerOptions) {
       'webhook.event_id': event.id,
       'webhook.attempt': event.attempt,
     };
-    return withSpan(`process ${event.source}`, { kind: SpanKind.CONSUMER, attributes }, async (span) => {
+    return withSpan(`process ${event.source}`, 'consumer', attributes, async (span) => {
       const result = await runHandler(event);
       span.setAttribute('webhook.outcome', result.outcome);
-      if (result.outcome !== 'completed') failSpan(span, result.outcome);
+      if (result.outcome !== 'completed') span.fail(result.outcome);
       return result;
     });
   }
