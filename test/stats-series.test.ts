@@ -22,21 +22,40 @@ describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s',
     });
     const shopify = (id: string, topic = 'orders/create') => {
       const body = JSON.stringify({ id });
-      return post(`${gw.url}/api/webhooks/shopify/${topic}`, body, shopifyHeaders(SECRETS.shopify, body, id, 'acme.myshopify.com', topic));
+      return post(
+        `${gw.url}/api/webhooks/shopify/${topic}`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, id, 'acme.myshopify.com', topic),
+      );
     };
     expect((await shopify('a')).status).toBe(200);
     expect((await shopify('b')).status).toBe(200);
     expect((await shopify('b')).json.status).toBe('duplicate');
     expect((await shopify('c', 'orders/fail')).status).toBe(200);
     const body = JSON.stringify({ id: 'evt_1', description: 'tracker.updated' });
-    expect((await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) })).status).toBe(200);
+    expect(
+      (
+        await post(`${gw.url}/api/webhooks/easypost`, body, {
+          'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+        })
+      ).status,
+    ).toBe(200);
     // Two refused requests: a wrong signature, and one signed with another secret.
-    expect((await post(`${gw.url}/api/webhooks/shopify/orders/create`, '{}', shopifyHeaders('wrong', '{}', 'x'))).status).toBe(401);
-    expect((await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': easypostSignature('other', body) })).status).toBe(401);
-    await waitFor(async () => {
-      await gw.gateway.worker.tick();
-      return (await gw.query(`select 1 from webhook_events where status in ('completed', 'failed')`)).length === 4;
-    }, 20_000, 'processing');
+    expect(
+      (await post(`${gw.url}/api/webhooks/shopify/orders/create`, '{}', shopifyHeaders('wrong', '{}', 'x'))).status,
+    ).toBe(401);
+    expect(
+      (await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': easypostSignature('other', body) }))
+        .status,
+    ).toBe(401);
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await gw.query(`select 1 from webhook_events where status in ('completed', 'failed')`)).length === 4;
+      },
+      20_000,
+      'processing',
+    );
   });
   afterAll(() => gw?.stop());
 
@@ -52,7 +71,12 @@ describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s',
     for (const name of ['received', 'completed', 'failed', 'rejected', 'latency_p50_ms', 'latency_p99_ms', 'backlog']) {
       expect(series[name]).toHaveLength(60);
     }
-    expect({ received: sum(series.received), completed: sum(series.completed), failed: sum(series.failed), rejected: sum(series.rejected) }).toEqual({
+    expect({
+      received: sum(series.received),
+      completed: sum(series.completed),
+      failed: sum(series.failed),
+      rejected: sum(series.rejected),
+    }).toEqual({
       received: 4,
       completed: 3,
       failed: 1,
@@ -65,7 +89,12 @@ describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s',
 
     const shopify = (await get('/api/stats/series?window=24h&source=shopify')).json;
     expect(shopify.series.t).toHaveLength(1440);
-    expect([sum(shopify.series.received), sum(shopify.series.completed), sum(shopify.series.failed), sum(shopify.series.rejected)]).toEqual([3, 2, 1, 1]);
+    expect([
+      sum(shopify.series.received),
+      sum(shopify.series.completed),
+      sum(shopify.series.failed),
+      sum(shopify.series.rejected),
+    ]).toEqual([3, 2, 1, 1]);
   });
 
   it('refuses a window it does not serve and a request without a token', async () => {
@@ -84,7 +113,16 @@ describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s',
       h[latencyBucket(ms)] = 1;
       return h;
     };
-    const row = (latency: number[] | null, backlog: number | null) => ({ minute, source: 'p', received: 1, completed: 1, failed: 0, rejected: 2, latency, backlog });
+    const row = (latency: number[] | null, backlog: number | null) => ({
+      minute,
+      source: 'p',
+      received: 1,
+      completed: 1,
+      failed: 0,
+      rejected: 2,
+      latency,
+      backlog,
+    });
     await minutes.add([row(histogram(5), 7)]);
     await minutes.add([row(histogram(5), 3)]);
     await minutes.add([row(null, null)]);
@@ -103,10 +141,14 @@ describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s',
     await gw.query('analyze stats_minute');
     const from = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 59 * 60_000).toISOString();
     const to = new Date(Math.floor(Date.now() / 60_000) * 60_000 + 60_000).toISOString();
-    const plan = (await gw.query<{ 'QUERY PLAN': string }>(
-      `explain select minute, source, received from stats_minute where minute >= $1::timestamptz and minute < $2::timestamptz order by minute`,
-      [from, to],
-    )).map((r) => r['QUERY PLAN']).join('\n');
+    const plan = (
+      await gw.query<{ 'QUERY PLAN': string }>(
+        `explain select minute, source, received from stats_minute where minute >= $1::timestamptz and minute < $2::timestamptz order by minute`,
+        [from, to],
+      )
+    )
+      .map((r) => r['QUERY PLAN'])
+      .join('\n');
     expect(plan).toMatch(/Index Scan using stats_minute_pkey|Bitmap Index Scan on stats_minute_pkey/);
     expect(plan).not.toMatch(/Seq Scan/);
   });

@@ -118,7 +118,9 @@ describe.skipIf(!hasChromium)('dashboard charts in Chromium', () => {
 
   it('narrows to one source and widens the window with the pickers', async () => {
     const source = page.getByLabel('Source', { exact: true });
-    await expect.poll(() => source.locator('option').allTextContents()).toEqual(['all sources', 'easypost', 'keycloak', 'shopify']);
+    await expect
+      .poll(() => source.locator('option').allTextContents())
+      .toEqual(['all sources', 'easypost', 'keycloak', 'shopify']);
     await source.selectOption('shopify');
     await expect
       .poll(async () => (await summaries())[0])

@@ -47,68 +47,61 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
     const messageId = `evt_${event.id}`;
 
     const results = await Promise.all(
-      pending.map((destination) =>
-        // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
-        withSpan(
-          `deliver ${destination.name}`,
-          'client',
-          {
-            'webhook.destination': destination.name,
-            'webhook.event_id': event.id,
-            'http.request.method': 'POST',
-            'server.address': new URL(destination.url).hostname,
-          },
-          async (span) => {
-            const startedAt = new Date();
-            let httpStatus: number | null = null;
-            let error: string | null = null;
-            let retryAfterMs: number | undefined;
-            // Before any text is stored, shown or logged: a URL's credentials never leave this function.
-            // Redacted before the excerpt is cut, so no credential is cut in half at its end.
-            const safe = (text: string) =>
-              excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
-            try {
-              const response = await doFetch(destination.url, {
-                method: 'POST',
-                body,
-                redirect: 'manual',
-                signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
-                headers: {
-                  ...destination.headers,
-                  'content-type': 'application/json',
-                  'user-agent': 'webhook-gateway',
-                  ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
-                  ...traceHeaders(),
-                },
-              });
-              httpStatus = response.status;
-              if (response.status < 200 || response.status >= 300) {
-                // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-                error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
-                retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-              } else {
-                // The answer's content does not matter; release the connection without reading it.
-                void response.body?.cancel().catch(() => {});
-              }
-            } catch (err) {
-              error = safe(describeFetchError(err, destination.timeoutMs));
-            }
-            await options.deliveries.record({
-              eventId: event.id,
-              attempt: event.attempt,
-              destination: destination.name,
-              startedAt,
-              durationMs: Date.now() - startedAt.getTime(),
-              outcome: error === null ? 'delivered' : 'failed',
-              httpStatus,
-              error,
-            });
-            if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
-            if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
-            return { destination: destination.name, error, retryAfterMs };
-          },
-        ),
-      ),
+      // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
+      pending.map((destination) => withSpan(`deliver ${destination.name}`, 'client', {
+        'webhook.destination': destination.name,
+        'webhook.event_id': event.id,
+        'http.request.method': 'POST',
+        'server.address': new URL(destination.url).hostname,
+      }, async (span) => {
+        const startedAt = new Date();
+        let httpStatus: number | null = null;
+        let error: string | null = null;
+        let retryAfterMs: number | undefined;
+        // Before any text is stored, shown or logged: a URL's credentials never leave this function.
+        // Redacted before the excerpt is cut, so no credential is cut in half at its end.
+        const safe = (text: string) =>
+          excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
+        try {
+          const response = await doFetch(destination.url, {
+            method: 'POST',
+            body,
+            redirect: 'manual',
+            signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
+            headers: {
+              ...destination.headers,
+              'content-type': 'application/json',
+              'user-agent': 'webhook-gateway',
+              ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
+              ...traceHeaders(),
+            },
+          });
+          httpStatus = response.status;
+          if (response.status < 200 || response.status >= 300) {
+            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
+            error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
+            retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+          } else {
+            // The answer's content does not matter; release the connection without reading it.
+            void response.body?.cancel().catch(() => {});
+          }
+        } catch (err) {
+          error = safe(describeFetchError(err, destination.timeoutMs));
+        }
+        await options.deliveries.record({
+          eventId: event.id,
+          attempt: event.attempt,
+          destination: destination.name,
+          startedAt,
+          durationMs: Date.now() - startedAt.getTime(),
+          outcome: error === null ? 'delivered' : 'failed',
+          httpStatus,
+          error,
+        });
+        if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
+        if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
+        return { destination: destination.name, error, retryAfterMs };
+      })),
     );
 
     const failed = results.filter((r) => r.error !== null);

@@ -22,7 +22,10 @@ export function addStatsSeriesRoute(app: OpenAPIHono, deps: SeriesDeps): void {
       security: [{ opsToken: [] }],
       request: { query: StatsSeriesQuery },
       responses: {
-        200: { description: 'One entry per minute in each array', content: { 'application/json': { schema: StatsSeries } } },
+        200: {
+          description: 'One entry per minute in each array',
+          content: { 'application/json': { schema: StatsSeries } },
+        },
         ...errorResponses,
       },
     }),

@@ -86,7 +86,9 @@ export function createStatsMinutes({ rows }: Database) {
 
     /** Forgets minutes older than `days` (the charts show at most a day). */
     async purge(days: number): Promise<number> {
-      const gone = await rows(sql`delete from stats_minute where minute < now() - make_interval(days => ${days}) returning 1`);
+      const gone = await rows(
+        sql`delete from stats_minute where minute < now() - make_interval(days => ${days}) returning 1`,
+      );
       return gone.length;
     },
   };

@@ -38,7 +38,16 @@ export function createStatsRecorder(options: StatsRecorderOptions) {
     const key = `${minute}\u0000${source}`;
     let counts = pending.get(key);
     if (!counts) {
-      counts = { minute: new Date(minute), source, received: 0, completed: 0, failed: 0, rejected: 0, latency: null, backlog: null };
+      counts = {
+        minute: new Date(minute),
+        source,
+        received: 0,
+        completed: 0,
+        failed: 0,
+        rejected: 0,
+        latency: null,
+        backlog: null,
+      };
       pending.set(key, counts);
     }
     return counts;

@@ -276,12 +276,12 @@ export function createWorker(options: WorkerOptions) {
         // back whatever is still running so another worker picks it up without waiting for the lease.
         await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
         const unfinished = [...inFlight.values()].map(({ event }) => event);
-        const released = await queue
-          .release(unfinished, 'worker shut down before the attempt finished')
-          .catch((err: unknown) => {
+        const released = await queue.release(unfinished, 'worker shut down before the attempt finished').catch(
+          (err: unknown) => {
             logger.error({ err }, 'could not release claims; their leases will expire instead');
             return 0;
-          });
+          },
+        );
         if (released > 0) logger.warn({ released }, 'released unfinished claims');
       }
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
@@ -325,13 +325,10 @@ function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: numb
       logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
       for (const { settle } of expired) settle('failed');
       pending.unshift(...retry);
-      retryTimer = setTimeout(
-        () => {
-          retryTimer = undefined;
-          void write();
-        },
-        Math.min(100 * 2 ** (failures - 1), 2000),
-      );
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void write();
+      }, Math.min(100 * 2 ** (failures - 1), 2000));
       retryTimer.unref();
     } finally {
       writing = false;
