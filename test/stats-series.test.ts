@@ -6,6 +6,8 @@ import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { easypostSignature, post, shopifyHeaders } from './helpers/signers';
 
+// A PGlite gateway on two shared cores: 35 to 60 s to start was measured under load.
+const SETUP_TIMEOUT_MS = 180_000;
 const sum = (values: (number | null)[]) => values.reduce<number>((total, n) => total + (n ?? 0), 0);
 
 describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s', (kind) => {
