@@ -58,7 +58,7 @@ describe.each(databaseKinds())('dashboard series (GET /api/stats/series) on %s',
       20_000,
       'processing',
     );
-  });
+  }, SETUP_TIMEOUT_MS);
   afterAll(() => gw?.stop());
 
   it('counts received, completed, failed and rejected per minute, over all sources and per source', async () => {
