@@ -17,7 +17,13 @@ import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
 import { describeOpenApi } from './ops/openapi';
 import { createConflictRoutes } from './ops/conflict-routes';
-import { createOpsRoutes } from './ops/routes';
+import { addAccessRoutes } from './ops/access-routes';
+import { describeError } from './errors';
+import { createAuthenticator } from './ops/auth';
+import { addExportRoutes } from './ops/export-routes';
+import { createOpsApp, createOpsRoutes } from './ops/routes';
+import { createAuditLog } from './store/audit';
+import { createTokenStore } from './store/tokens';
 import { createPollRoutes, createPollRunLog, createPollRunner, createPollScheduler, type PollScheduler } from './poll';
 import { createStreamRoutes } from './ops/stream';
 import { createSystemRoutes } from './ops/system-routes';
@@ -164,31 +170,56 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const sources = sourcesFromConfig(config);
       const bus = createEventBus();
       const conflicts = createConflictQueries(database);
-      const opsRoutes = createOpsRoutes({
+      const audit = createAuditLog(database);
+      const tokenStore = createTokenStore(database);
+      const authenticator = createAuthenticator({
+        bootstrapTokens: config.opsTokens,
+        metricsTokens: config.metricsTokens,
+        tokens: tokenStore,
+        onError: (err) => logger.warn({ err: describeError(err) }, 'could not record a token use'),
+      });
+      // One OpenAPI app for the whole ops API (its document covers every route). Exports first:
+      // /api/events/export must not be read as /api/events/{id}.
+      const opsRoutes = createOpsApp();
+      addExportRoutes(opsRoutes, {
         store,
-        deliveries,
-        conflicts,
-        stats,
-        tokens: config.opsTokens,
-        maxAttempts: config.worker.maxAttempts,
-        maxAttemptsBySource: Object.fromEntries(sources.flatMap((s) => (s.maxAttempts === undefined ? [] : [[s.name, s.maxAttempts]]))),
+        systemLog,
+        audit,
+        logger,
         maskFor: processing.maskFor,
         maskedSources: processing.maskedSources,
-        onReplayed: wake,
       });
+      addAccessRoutes(opsRoutes, { tokens: tokenStore, audit, trustedProxies: config.trustProxy });
+      opsRoutes.route(
+        '/',
+        createOpsRoutes({
+          store,
+          deliveries,
+          conflicts,
+          stats,
+          audit,
+          trustedProxies: config.trustProxy,
+          maxAttempts: config.worker.maxAttempts,
+          maxAttemptsBySource: Object.fromEntries(sources.flatMap((s) => (s.maxAttempts === undefined ? [] : [[s.name, s.maxAttempts]]))),
+          maskFor: processing.maskFor,
+          maskedSources: processing.maskedSources,
+          onReplayed: wake,
+        }),
+      );
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
-      opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
+      opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
       app = createApp({
         logger,
         isStopping: () => stopping,
+        authenticator,
         routes: [
-          createSystemRoutes({ database: () => gateway.database, metrics, tokens: config.opsTokens, metricsTokens: config.metricsTokens }),
+          createSystemRoutes({ database: () => gateway.database, metrics }),
           createUiRoutes(),
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
-          createStreamRoutes({ bus, tokens: config.opsTokens }),
+          createStreamRoutes({ bus }),
           createIngestRoutes({
             sources,
             store: createGroupCommit({ database, store }),
@@ -203,7 +234,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             rejections,
           }),
           opsRoutes,
-          createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database), tokens: config.opsTokens }),
+          createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database) }),
         ],
       });
 
@@ -241,7 +272,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       // One summary line (what runs, where each source is), then what looks wrong.
       const report = startupReport({ config, role, databaseKind: database.kind, sources, port });
-      logger.info({ port, ...report.summary }, port === undefined ? 'gateway started (worker only)' : 'gateway listening');
+      logger.info(
+        { port, ...report.summary },
+        port === undefined ? 'gateway started (worker only)' : 'gateway listening',
+      );
       for (const warning of report.warnings) logger.warn(warning);
       started = true;
       if (worker) {
@@ -300,7 +334,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       rejections?.flush();
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
-      if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');
+      if (started)
+        logger.info(
+          ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped',
+        );
     },
   };
   return gateway;

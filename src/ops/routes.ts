@@ -5,7 +5,9 @@ import type { ConflictQueries } from '../store/conflicts';
 import type { DeliveryLog } from '../store/deliveries';
 import type { EventMatch, EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
-import { requireOpsToken } from './auth';
+import { auditContext } from './audit-context';
+import { requireRole } from './auth';
+import type { AuditLog } from '../store/audit';
 import {
   BulkReplayBody,
   BulkReplayResult,
@@ -26,7 +28,9 @@ export interface OpsDeps {
   /** Counts an event's conflicting deliveries for its detail view. */
   conflicts?: Pick<ConflictQueries, 'countFor'>;
   stats: StatsQueries;
-  tokens: readonly string[];
+  audit: AuditLog;
+  /** TRUST_PROXY: how the audit log finds the client's address. */
+  trustedProxies: number;
   /** Tries a replay gives when the event's source sets no max_attempts of its own. */
   maxAttempts: number;
   /** Sources' own max_attempts (config file `retry.max_attempts`): a replay gives that many. */
@@ -44,7 +48,9 @@ export function createOpsApp(): OpenAPIHono {
   return new OpenAPIHono({
     defaultHook: (result) => {
       if (!result.success) {
-        const problems = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+        const problems = result.error.issues.map((i) =>
+          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+        );
         throw badRequest('invalid_request', problems.join('; '));
       }
     },
@@ -61,15 +67,14 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
   const app = createOpsApp();
   const attempts = { bySource: deps.maxAttemptsBySource ?? {}, fallback: deps.maxAttempts };
-  const auth = requireOpsToken(deps.tokens);
-  app.use('/api/events', auth);
-  app.use('/api/events/*', auth);
-  app.use('/api/stats', auth);
+  const viewer = requireRole('viewer');
+  const operator = requireRole('operator');
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/api/events',
+      middleware: viewer,
       summary: 'List events, newest first',
       security: bearer,
       request: { query: ListQuery },
@@ -92,10 +97,15 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'get',
       path: '/api/events/{id}',
+      middleware: viewer,
       summary: 'One event with payload, headers, attempts and deliveries',
       security: bearer,
       request: { params: IdParam },
-      responses: { 200: json(EventDetail, 'The event'), 404: json(errorResponses[400].content['application/json'].schema, 'No such event'), ...errorResponses },
+      responses: {
+        200: json(EventDetail, 'The event'),
+        404: json(errorResponses[400].content['application/json'].schema, 'No such event'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -117,6 +127,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'post',
       path: '/api/events/{id}/replay',
+      middleware: operator,
       summary: 'Make one event due again (history is kept; a failed event gets a fresh set of attempts)',
       security: bearer,
       request: { params: IdParam },
@@ -132,9 +143,19 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       const result = await deps.store.replay(id, attempts);
       if (result.status === 'not_found') throw notFound('event_not_found', `No event with id ${id}`);
       if (result.status === 'processing') {
-        throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
+        throw new GatewayError(
+          409,
+          'event_processing',
+          `Event ${id} is being processed right now; replay it when it has finished`,
+        );
       }
       deps.onReplayed?.();
+      await deps.audit.record({
+        ...auditContext(c, deps.trustedProxies),
+        action: 'event.replay',
+        target: `event:${id}`,
+        after: { status: result.event.status, max_attempts: result.event.maxAttempts },
+      });
       return c.json(eventSummary(result.event), 200);
     },
   );
@@ -143,6 +164,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'post',
       path: '/api/events/replay',
+      middleware: operator,
       summary: 'Replay every event matching a filter: dry run (count) by default, then dry_run=false',
       security: bearer,
       request: { body: { content: { 'application/json': { schema: BulkReplayBody } }, required: true } },
@@ -155,6 +177,12 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       if (dry_run) return c.json({ dry_run: true, matched, replayed: 0 }, 200);
       const replayed = await deps.store.replayMatching(match, attempts);
       if (replayed > 0) deps.onReplayed?.();
+      await deps.audit.record({
+        ...auditContext(c, deps.trustedProxies),
+        action: 'events.bulk_replay',
+        target: 'events',
+        after: { filter, matched, replayed },
+      });
       return c.json({ dry_run: false, matched, replayed }, 200);
     },
   );
@@ -163,6 +191,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'get',
       path: '/api/stats',
+      middleware: viewer,
       summary: 'Counts, success rate, latency percentiles, retries and queue depth',
       security: bearer,
       request: {
@@ -201,6 +230,7 @@ export function toMatch(query: z.infer<typeof EventMatchQuery>, maskedSources: r
     since: query.since ? new Date(query.since) : undefined,
     until: query.until ? new Date(query.until) : undefined,
     contains: query.q,
-    excludeSources: query.q !== undefined && query.source === undefined && maskedSources.length > 0 ? maskedSources : undefined,
+    excludeSources:
+      query.q !== undefined && query.source === undefined && maskedSources.length > 0 ? maskedSources : undefined,
   };
 }

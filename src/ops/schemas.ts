@@ -3,9 +3,9 @@ import { ATTEMPT_OUTCOMES, DELIVERY_OUTCOMES, EVENT_STATUSES } from '../db/schem
 
 // The ops API's request and response shapes; they drive validation and the OpenAPI document.
 
-const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:15:00.000Z' });
+export const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:15:00.000Z' });
 // PostgreSQL has no year 0 and refuses it (0000-01-01T00:00:00Z passed the format and answered 500).
-const isoTime = z.iso
+export const isoTime = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' })
   .refine((text) => new Date(text).getUTCFullYear() >= 1, 'must be in the year 0001 or later');
 
@@ -13,7 +13,7 @@ const isoTime = z.iso
  * Filter text is compared with stored text, which cannot hold NUL: refused here with the
  * parameter's name instead of failing in the database.
  */
-const filterText = (max: number) =>
+export const filterText = (max: number) =>
   z
     .string()
     .min(1)
@@ -27,12 +27,10 @@ export const EventMatchQuery = z.object({
   webhook_id: filterText(512).optional(),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   until: isoTime.optional().openapi({ description: 'Received before this time' }),
-  q: filterText(200)
-    .optional()
-    .openapi({
-      description:
-        'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
-    }),
+  q: filterText(200).optional().openapi({
+    description:
+      'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
+  }),
 });
 
 export const ListQuery = EventMatchQuery.extend({
@@ -44,7 +42,12 @@ export const ListQuery = EventMatchQuery.extend({
 });
 
 export const IdParam = z.object({
-  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
 });
 
 export const EventSummary = z
@@ -108,7 +111,9 @@ export const EventDetail = EventSummary.extend({
   ),
 }).openapi('EventDetail');
 
-export const EventPage = z.object({ events: z.array(EventSummary), next_cursor: z.string().nullable() }).openapi('EventPage');
+export const EventPage = z
+  .object({ events: z.array(EventSummary), next_cursor: z.string().nullable() })
+  .openapi('EventPage');
 
 export const ConflictQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
@@ -176,11 +181,13 @@ export const Stats = z
   })
   .openapi('Stats');
 
-export const ErrorBody = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
-  .openapi('Error');
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
 
 export const errorResponses = {
   400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorBody } } },
-  401: { description: 'Missing or wrong ops token', content: { 'application/json': { schema: ErrorBody } } },
+  401: {
+    description: 'Missing, unknown, revoked or expired token',
+    content: { 'application/json': { schema: ErrorBody } },
+  },
+  403: { description: 'The token role does not allow this', content: { 'application/json': { schema: ErrorBody } } },
 } as const;

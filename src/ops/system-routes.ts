@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { checkReadiness } from '../db/health';
 import { securityHeaders } from '../http/security-headers';
-import { requireMetricsToken } from './auth';
+import { requireRole } from './auth';
 import type { Metrics } from './metrics';
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -50,23 +50,20 @@ window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAu
 `;
 
 /** Health, readiness, Prometheus metrics and the interactive API reference (served locally, no CDN). */
-export function createSystemRoutes(deps: {
-  database: () => Database;
-  metrics: Metrics;
-  tokens: readonly string[];
-  /** Read-only tokens accepted on /metrics only. */
-  metricsTokens?: readonly string[];
-}): Hono {
+export function createSystemRoutes(deps: { database: () => Database; metrics: Metrics }): Hono {
   const app = new Hono();
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', async (c) => {
     const readiness = await checkReadiness(deps.database());
-    return c.json({ status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks }, readiness.ready ? 200 : 503);
+    return c.json(
+      { status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks },
+      readiness.ready ? 200 : 503,
+    );
   });
 
-  app.get('/metrics', requireMetricsToken(deps.tokens, deps.metricsTokens ?? []), async (c) => {
+  app.get('/metrics', requireRole('metrics'), async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
