@@ -123,3 +123,10 @@ export function requireRole(role: Role): MiddlewareHandler {
     await next();
   };
 }
+
+/**
+ * The former gate, kept so routes written against it keep compiling: an admin-only gate. New code
+ * names its role with requireRole.
+ * @deprecated use requireRole('admin')
+ */
+export const requireOpsToken = (_tokens?: readonly string[]): MiddlewareHandler => requireRole('admin');
