@@ -1,0 +1,100 @@
+import { useState } from 'preact/hooks';
+import type { AuditEntry, AuditFilter } from '../../api/types';
+import { Field, FieldSet, textOf } from '../../components/Form';
+import { Notice, Time, plural } from '../../components/format';
+import { Table, type Column } from '../../components/Table';
+import { useResource } from '../../hooks/useResource';
+import { useTitle } from '../../hooks/useTitle';
+import { useApi } from '../../session';
+
+const NAMES = ['action', 'actor', 'target'] as const;
+
+/** Before/after as one line of JSON (secrets are redacted by the gateway before storing). */
+const change = (value: unknown) => (value === null || value === undefined ? '' : JSON.stringify(value));
+
+const COLUMNS: Column<AuditEntry>[] = [
+  { header: 'When', cell: (e) => <Time iso={e.at} /> },
+  { header: 'Actor', cell: (e) => e.actor, class: 'mono' },
+  { header: 'Action', cell: (e) => e.action, class: 'mono' },
+  { header: 'Target', cell: (e) => e.target ?? '', class: 'mono' },
+  { header: 'Before', cell: (e) => change(e.before), class: 'error', title: (e) => change(e.before) },
+  { header: 'After', cell: (e) => change(e.after), class: 'error', title: (e) => change(e.after) },
+  { header: 'From', cell: (e) => e.client_address ?? '', class: 'mono' },
+  { header: 'Request', cell: (e) => e.request_id ?? '', class: 'mono' },
+];
+
+/** The operator audit log (admin): who changed what, newest first, with filters and paging. */
+export function AuditPage() {
+  useTitle('Audit log');
+  const api = useApi();
+  const [filter, setFilter] = useState<AuditFilter>({});
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useResource((signal) => api.audit({ ...filter, cursor }, signal), [JSON.stringify(filter), cursor]);
+
+  const apply = (form: HTMLFormElement) => {
+    const next: AuditFilter = {};
+    for (const name of NAMES) {
+      const value = textOf(form, name);
+      if (value) next[name] = value;
+    }
+    setCursors([]);
+    setFilter(next);
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>Audit log</h1>
+      <FieldSet class="filters" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+        <Field name="action" label="Action">
+          {(props) => <input {...props} placeholder="event.replay" autocomplete="off" />}
+        </Field>
+        <Field name="actor" label="Actor (token name)">
+          {(props) => <input {...props} placeholder="bootstrap" autocomplete="off" />}
+        </Field>
+        <Field name="target" label="Target">
+          {(props) => <input {...props} placeholder="event:42" autocomplete="off" />}
+        </Field>
+        <div class="actions">
+          <button type="submit">Apply</button>
+        </div>
+      </FieldSet>
+      <div aria-busy={page.loading}>
+        {page.error ? <Notice kind="error">{page.error.message}</Notice> : null}
+        {page.loading && !page.data ? <p class="muted">Loading the audit log…</p> : null}
+        {page.data ? (
+          <>
+            <Table
+              caption={`${plural(page.data.entries.length, 'entry')}, newest first`}
+              columns={COLUMNS}
+              rows={page.data.entries}
+              rowKey={(e) => e.id}
+              rowProps={(e) => ({ 'data-audit-id': String(e.id) })}
+              empty="No changes recorded for these filters."
+            />
+            <nav class="pager" aria-label="Pages">
+              {cursors.length ? (
+                <button type="button" class="secondary" onClick={() => setCursors([])}>
+                  ← Newest
+                </button>
+              ) : (
+                <span />
+              )}
+              {page.data.next_cursor ? (
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => setCursors([...cursors, page.data!.next_cursor!])}
+                >
+                  Older entries →
+                </button>
+              ) : (
+                <span />
+              )}
+            </nav>
+          </>
+        ) : null}
+      </div>
+    </>
+  );
+}
