@@ -142,9 +142,11 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
     expect(entry!.after).toEqual({ name: 'shopify', secrets: '[redacted]' });
     expect(res.text).not.toContain('shpss_old');
 
-    const first = await api('/api/audit?limit=1', SECRETS.ops);
+    await recordAudit(gw.gateway.database, { actor: 'control-plane', action: 'source.pause', target: 'source:shopify' });
+    const first = await api('/api/audit?actor=control-plane&limit=1', SECRETS.ops);
+    expect(first.json.entries[0].action).toBe('source.pause');
     expect(first.json.entries).toHaveLength(1);
-    const next = await api(`/api/audit?limit=1&cursor=${first.json.next_cursor}`, SECRETS.ops);
+    const next = await api(`/api/audit?actor=control-plane&limit=1&cursor=${first.json.next_cursor}`, SECRETS.ops);
     expect(next.json.entries[0].id).toBeLessThan(first.json.entries[0].id);
     expect(
       (await api(`/api/audit?since=${new Date(Date.now() + 60_000).toISOString()}`, SECRETS.ops)).json.entries,
@@ -161,7 +163,7 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
       .map((l) => JSON.parse(l) as Json);
     const total = (await gw.query<{ n: number }>('select count(*)::int as n from audit_log'))[0]!.n;
     expect(lines).toHaveLength(total);
-    expect(lines[0]).toMatchObject({ action: 'source.update' });
+    expect(lines[0]).toMatchObject({ action: 'source.pause' });
     const csv = await api('/api/audit/export?format=csv&action=source.update', SECRETS.ops);
     expect(csv.text.split('\r\n')[0]).toBe('id,at,actor,action,target,before,after,request_id,client_address');
     expect(csv.text).toContain('"{""name"":""shopify"",""secret"":""[redacted]""');
