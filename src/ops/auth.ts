@@ -111,7 +111,7 @@ export function requireRole(role: Role): MiddlewareHandler {
     if (!result.ok) {
       if (result.code === 'token_expired')
         throw unauthorized('token_expired', 'This token has expired; ask an admin for a new one');
-      throw unauthorized('invalid_token', `The token is not accepted (unknown or revoked); send ${what}`);
+      throw unauthorized('invalid_token', 'The ops API token is not accepted');
     }
     if (!roleAllows(role, result.identity.role)) {
       throw forbidden(
