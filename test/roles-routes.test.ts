@@ -105,6 +105,25 @@ describe.each(databaseKinds())('every ops route checks its role on %s', (kind) =
     expect(gated.sort()).toEqual(Object.keys(REQUIRED).sort());
   });
 
+  it('describes the token, audit, system-log and export endpoints in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    for (const path of [
+      '/api/tokens',
+      '/api/tokens/{name}',
+      '/api/audit',
+      '/api/audit/export',
+      '/api/events/export',
+      '/api/system-log',
+      '/api/system-log/export',
+    ]) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(Object.keys(doc.paths['/api/tokens']!).sort()).toEqual(['get', 'post']);
+    expect(doc.paths['/api/tokens/{name}']).toHaveProperty('delete');
+  });
+
   it('answers 401, 403 or lets through as each role allows', async () => {
     // The revocation must have reached this instance's token cache (≤ 1 s).
     await new Promise((resolve) => setTimeout(resolve, 1100));

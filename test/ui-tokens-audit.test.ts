@@ -52,7 +52,7 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
     await page.getByRole('button', { name: 'Create token' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
-    const token = await dialog.getByLabel('Secret').inputValue();
+    const token = await dialog.getByLabel('Secret', { exact: true }).inputValue();
     expect(token).toMatch(/^gwt_[A-Za-z0-9_-]{43}$/);
     await shot('tokens-created');
     expect(await dialog.getByRole('button', { name: 'Done' }).isDisabled()).toBe(true);
