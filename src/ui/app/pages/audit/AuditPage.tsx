@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { AuditEntry, AuditFilter } from '../../api/types';
 import { Field, FieldSet, textOf } from '../../components/Form';
-import { Notice, Time, plural } from '../../components/format';
+import { Notice, Time } from '../../components/format';
 import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
@@ -9,18 +9,46 @@ import { useApi } from '../../session';
 
 const NAMES = ['action', 'actor', 'target'] as const;
 
-/** Before/after as one line of JSON (secrets are redacted by the gateway before storing). */
-const change = (value: unknown) => (value === null || value === undefined ? '' : JSON.stringify(value));
+const text = (value: unknown) => (value === undefined ? '∅' : JSON.stringify(value));
+
+/**
+ * What changed, on one line: the fields whose value differs between before and after
+ * (`revoked_at: null → "2026-…"`), or the new state when there was none before. Secrets are
+ * redacted by the gateway before storing.
+ */
+export function changeSummary(before: unknown, after: unknown): string {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys
+      .filter((k) => text(before[k]) !== text(after[k]))
+      .map((k) => `${k}: ${text(before[k])} → ${text(after[k])}`)
+      .join('; ');
+  }
+  if (isObject(after))
+    return Object.entries(after)
+      .map(([k, v]) => `${k}=${text(v)}`)
+      .join(' ');
+  return after === null || after === undefined ? (before === null ? '' : `was ${text(before)}`) : text(after);
+}
 
 const COLUMNS: Column<AuditEntry>[] = [
-  { header: 'When', cell: (e) => <Time iso={e.at} /> },
+  {
+    header: 'When',
+    cell: (e) => <Time iso={e.at} />,
+    title: (e) => `request ${e.request_id ?? '-'} from ${e.client_address ?? 'unknown'}`,
+  },
   { header: 'Actor', cell: (e) => e.actor, class: 'mono' },
   { header: 'Action', cell: (e) => e.action, class: 'mono' },
   { header: 'Target', cell: (e) => e.target ?? '', class: 'mono' },
-  { header: 'Before', cell: (e) => change(e.before), class: 'error', title: (e) => change(e.before) },
-  { header: 'After', cell: (e) => change(e.after), class: 'error', title: (e) => change(e.after) },
+  {
+    header: 'Change',
+    cell: (e) => changeSummary(e.before, e.after),
+    class: 'clip',
+    title: (e) => `before: ${text(e.before)}\nafter: ${text(e.after)}`,
+  },
   { header: 'From', cell: (e) => e.client_address ?? '', class: 'mono' },
-  { header: 'Request', cell: (e) => e.request_id ?? '', class: 'mono' },
 ];
 
 /** The operator audit log (admin): who changed what, newest first, with filters and paging. */
@@ -65,7 +93,7 @@ export function AuditPage() {
         {page.data ? (
           <>
             <Table
-              caption={`${plural(page.data.entries.length, 'entry')}, newest first`}
+              caption={`${page.data.entries.length} ${page.data.entries.length === 1 ? 'entry' : 'entries'}, newest first`}
               columns={COLUMNS}
               rows={page.data.entries}
               rowKey={(e) => e.id}
