@@ -142,7 +142,11 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
     expect(entry!.after).toEqual({ name: 'shopify', secrets: '[redacted]' });
     expect(res.text).not.toContain('shpss_old');
 
-    await recordAudit(gw.gateway.database, { actor: 'control-plane', action: 'source.pause', target: 'source:shopify' });
+    await recordAudit(gw.gateway.database, {
+      actor: 'control-plane',
+      action: 'source.pause',
+      target: 'source:shopify',
+    });
     const first = await api('/api/audit?actor=control-plane&limit=1', SECRETS.ops);
     expect(first.json.entries[0].action).toBe('source.pause');
     expect(first.json.entries).toHaveLength(1);
