@@ -272,10 +272,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       // One summary line (what runs, where each source is), then what looks wrong.
       const report = startupReport({ config, role, databaseKind: database.kind, sources, port });
-      logger.info(
-        { port, ...report.summary },
-        port === undefined ? 'gateway started (worker only)' : 'gateway listening',
-      );
+      logger.info({ port, ...report.summary }, port === undefined ? 'gateway started (worker only)' : 'gateway listening');
       for (const warning of report.warnings) logger.warn(warning);
       started = true;
       if (worker) {
@@ -334,10 +331,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       rejections?.flush();
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
-      if (started)
-        logger.info(
-          ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped',
-        );
+      if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');
     },
   };
   return gateway;

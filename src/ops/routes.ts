@@ -48,9 +48,7 @@ export function createOpsApp(): OpenAPIHono {
   return new OpenAPIHono({
     defaultHook: (result) => {
       if (!result.success) {
-        const problems = result.error.issues.map((i) =>
-          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
-        );
+        const problems = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
         throw badRequest('invalid_request', problems.join('; '));
       }
     },
@@ -101,11 +99,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       summary: 'One event with payload, headers, attempts and deliveries',
       security: bearer,
       request: { params: IdParam },
-      responses: {
-        200: json(EventDetail, 'The event'),
-        404: json(errorResponses[400].content['application/json'].schema, 'No such event'),
-        ...errorResponses,
-      },
+      responses: { 200: json(EventDetail, 'The event'), 404: json(errorResponses[400].content['application/json'].schema, 'No such event'), ...errorResponses },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -143,11 +137,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       const result = await deps.store.replay(id, attempts);
       if (result.status === 'not_found') throw notFound('event_not_found', `No event with id ${id}`);
       if (result.status === 'processing') {
-        throw new GatewayError(
-          409,
-          'event_processing',
-          `Event ${id} is being processed right now; replay it when it has finished`,
-        );
+        throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
       }
       deps.onReplayed?.();
       await deps.audit.record({
@@ -230,7 +220,6 @@ export function toMatch(query: z.infer<typeof EventMatchQuery>, maskedSources: r
     since: query.since ? new Date(query.since) : undefined,
     until: query.until ? new Date(query.until) : undefined,
     contains: query.q,
-    excludeSources:
-      query.q !== undefined && query.source === undefined && maskedSources.length > 0 ? maskedSources : undefined,
+    excludeSources: query.q !== undefined && query.source === undefined && maskedSources.length > 0 ? maskedSources : undefined,
   };
 }

@@ -27,10 +27,12 @@ export const EventMatchQuery = z.object({
   webhook_id: filterText(512).optional(),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   until: isoTime.optional().openapi({ description: 'Received before this time' }),
-  q: filterText(200).optional().openapi({
-    description:
-      'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
-  }),
+  q: filterText(200)
+    .optional()
+    .openapi({
+      description:
+        'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
+    }),
 });
 
 export const ListQuery = EventMatchQuery.extend({
@@ -42,12 +44,7 @@ export const ListQuery = EventMatchQuery.extend({
 });
 
 export const IdParam = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
 });
 
 export const EventSummary = z
@@ -111,9 +108,7 @@ export const EventDetail = EventSummary.extend({
   ),
 }).openapi('EventDetail');
 
-export const EventPage = z
-  .object({ events: z.array(EventSummary), next_cursor: z.string().nullable() })
-  .openapi('EventPage');
+export const EventPage = z.object({ events: z.array(EventSummary), next_cursor: z.string().nullable() }).openapi('EventPage');
 
 export const ConflictQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
@@ -181,13 +176,12 @@ export const Stats = z
   })
   .openapi('Stats');
 
-export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
+export const ErrorBody = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi('Error');
 
 export const errorResponses = {
   400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorBody } } },
-  401: {
-    description: 'Missing, unknown, revoked or expired token',
-    content: { 'application/json': { schema: ErrorBody } },
-  },
+  401: { description: 'Missing, unknown, revoked or expired token', content: { 'application/json': { schema: ErrorBody } } },
   403: { description: 'The token role does not allow this', content: { 'application/json': { schema: ErrorBody } } },
 } as const;

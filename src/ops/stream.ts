@@ -24,10 +24,7 @@ export function createStreamRoutes(deps: { bus: EventBus }): Hono {
   app.get('/api/events/stream', requireRole('viewer'), (c) => {
     const parsed = StreamQuery.safeParse(c.req.query());
     if (!parsed.success) {
-      throw badRequest(
-        'invalid_request',
-        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-      );
+      throw badRequest('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     }
     const filter = parsed.data;
     const wanted = (e: EventNotification) =>

@@ -50,17 +50,17 @@ window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAu
 `;
 
 /** Health, readiness, Prometheus metrics and the interactive API reference (served locally, no CDN). */
-export function createSystemRoutes(deps: { database: () => Database; metrics: Metrics }): Hono {
+export function createSystemRoutes(deps: {
+  database: () => Database;
+  metrics: Metrics;
+}): Hono {
   const app = new Hono();
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', async (c) => {
     const readiness = await checkReadiness(deps.database());
-    return c.json(
-      { status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks },
-      readiness.ready ? 200 : 503,
-    );
+    return c.json({ status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks }, readiness.ready ? 200 : 503);
   });
 
   app.get('/metrics', requireRole('metrics'), async (c) => {

@@ -85,13 +85,14 @@ function matching(filter: EventMatch): SQL[] {
   if (filter.until) conditions.push(lt(webhookEvents.receivedAt, filter.until));
   if (filter.excludeSources?.length) conditions.push(notInArray(webhookEvents.source, [...filter.excludeSources]));
   // A byte search rather than a text cast: a body that is not valid UTF-8 cannot make it fail.
-  if (filter.contains)
-    conditions.push(sql`position(convert_to(${filter.contains}, 'UTF8') in ${webhookEvents.body}) > 0`);
+  if (filter.contains) conditions.push(sql`position(convert_to(${filter.contains}, 'UTF8') in ${webhookEvents.body}) > 0`);
   return conditions;
 }
 
 export type ReplayResult =
-  { status: 'replayed'; event: WebhookEvent } | { status: 'not_found' } | { status: 'processing' };
+  | { status: 'replayed'; event: WebhookEvent }
+  | { status: 'not_found' }
+  | { status: 'processing' };
 
 /** The events table: the only place ingest and the ops API touch stored events. */
 export function createEventStore(database: Database) {
