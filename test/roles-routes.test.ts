@@ -13,6 +13,8 @@ const REQUIRED: Record<string, 'metrics' | 'viewer' | 'operator' | 'admin'> = {
   'GET /metrics': 'metrics',
   'GET /api/events': 'viewer',
   'GET /api/events/:id': 'viewer',
+  'GET /api/conflicts': 'viewer',
+  'GET /api/conflicts/:id': 'viewer',
   'GET /api/events/stream': 'viewer',
   'GET /api/events/export': 'viewer',
   'GET /api/stats': 'viewer',
