@@ -2,10 +2,18 @@ import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { describeDatabaseError, isDataError } from './db/errors';
 import { GatewayError, describeError } from './errors';
+import { provideAuthenticator, type Authenticator } from './ops/auth';
 
 /** The HTTP shell: the mounted route groups, and JSON errors for everything. */
-export function createApp(deps: { logger: Logger; routes: Hono<any, any, any>[]; isStopping?: () => boolean }): Hono {
+export function createApp(deps: {
+  logger: Logger;
+  routes: Hono<any, any, any>[];
+  /** Resolves ops API tokens for requireRole; without one every role-gated route fails closed. */
+  authenticator?: Authenticator;
+  isStopping?: () => boolean;
+}): Hono {
   const app = new Hono();
+  if (deps.authenticator) app.use(provideAuthenticator(deps.authenticator));
 
   // While shutting down, every answer asks the client to close its keep-alive connection, so
   // the server can finish: a busy keep-alive connection would otherwise never become idle.

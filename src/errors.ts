@@ -27,6 +27,7 @@ export class GatewayError extends Error {
 
 export const badRequest = (code: string, message: string) => new GatewayError(400, code, message);
 export const unauthorized = (code: string, message: string) => new GatewayError(401, code, message);
+export const forbidden = (code: string, message: string) => new GatewayError(403, code, message);
 export const notFound = (code: string, message: string) => new GatewayError(404, code, message);
 
 /** The database could not be reached or failed: the provider should retry later. */

@@ -18,7 +18,13 @@ import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
 import { describeOpenApi } from './ops/openapi';
 import { createConflictRoutes } from './ops/conflict-routes';
-import { createOpsRoutes } from './ops/routes';
+import { addAccessRoutes } from './ops/access-routes';
+import { describeError } from './errors';
+import { createAuthenticator } from './ops/auth';
+import { addExportRoutes } from './ops/export-routes';
+import { createOpsApp, createOpsRoutes } from './ops/routes';
+import { createAuditLog } from './store/audit';
+import { createTokenStore } from './store/tokens';
 import { createPollRoutes, createPollRunLog, createPollRunner, createPollScheduler, type PollScheduler } from './poll';
 import { createStreamRoutes } from './ops/stream';
 import { createSystemRoutes } from './ops/system-routes';
@@ -181,36 +187,61 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }));
       const bus = createEventBus();
       const conflicts = createConflictQueries(database);
-      const opsRoutes = createOpsRoutes({
+      const audit = createAuditLog(database);
+      const tokenStore = createTokenStore(database);
+      const authenticator = createAuthenticator({
+        bootstrapTokens: config.opsTokens,
+        metricsTokens: config.metricsTokens,
+        tokens: tokenStore,
+        onError: (err) => logger.warn({ err: describeError(err) }, 'could not record a token use'),
+      });
+      // One OpenAPI app for the whole ops API (its document covers every route). Exports first:
+      // /api/events/export must not be read as /api/events/{id}.
+      const opsRoutes = createOpsApp();
+      addExportRoutes(opsRoutes, {
         store,
-        deliveries,
-        conflicts,
-        stats,
-        tokens: config.opsTokens,
-        maxAttempts: config.worker.maxAttempts,
-        maxAttemptsBySource: Object.fromEntries(sources.flatMap((s) => (s.maxAttempts === undefined ? [] : [[s.name, s.maxAttempts]]))),
+        systemLog,
+        audit,
+        logger,
         maskFor: processing.maskFor,
         maskedSources: processing.maskedSources,
-        onReplayed: wake,
-        // Flushing this process's counts first: a chart read right after an action shows it.
-        series: async (window, source) => {
-          await recorder.flush();
-          return statsSeries(statsMinutes, window, source);
-        },
       });
+      addAccessRoutes(opsRoutes, { tokens: tokenStore, audit, trustedProxies: config.trustProxy });
+      opsRoutes.route(
+        '/',
+        createOpsRoutes({
+          store,
+          deliveries,
+          conflicts,
+          stats,
+          audit,
+          trustedProxies: config.trustProxy,
+          maxAttempts: config.worker.maxAttempts,
+          maxAttemptsBySource: Object.fromEntries(sources.flatMap((s) => (s.maxAttempts === undefined ? [] : [[s.name, s.maxAttempts]]))),
+          maskFor: processing.maskFor,
+          maskedSources: processing.maskedSources,
+          onReplayed: wake,
+          // Flushing this process's counts first: a chart read right after an action shows it.
+          series: async (window, source) => {
+            await recorder.flush();
+            return statsSeries(statsMinutes, window, source);
+          },
+        }),
+      );
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
-      opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
+      opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
       app = createApp({
         logger,
         isStopping: () => stopping,
+        authenticator,
         routes: [
-          createSystemRoutes({ database: () => gateway.database, metrics, tokens: config.opsTokens, metricsTokens: config.metricsTokens }),
+          createSystemRoutes({ database: () => gateway.database, metrics }),
           createUiRoutes(),
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
-          createStreamRoutes({ bus, tokens: config.opsTokens }),
+          createStreamRoutes({ bus }),
           createIngestRoutes({
             sources,
             store: createGroupCommit({ database, store }),
@@ -229,7 +260,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             rejections,
           }),
           opsRoutes,
-          createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database), tokens: config.opsTokens }),
+          createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database) }),
         ],
       });
 

@@ -43,7 +43,7 @@ for (const kind of databaseKinds())
     });
 
     it('serves every page with a strict Content-Security-Policy, no inline script or style', async () => {
-      for (const path of ['/ui', '/ui/', '/ui/events', `/ui/events/${seeded.hostile}`]) {
+      for (const path of ['/ui', '/ui/', '/ui/events', `/ui/events/${seeded.hostile}`, '/ui/audit', '/ui/tokens']) {
         const res = await fetch(`${gw.url}${path}`);
         expect(res.status, path).toBe(200);
         const csp = res.headers.get('content-security-policy') ?? '';
@@ -97,7 +97,7 @@ for (const kind of databaseKinds())
 
     it('navigation lists only the pages that exist', async () => {
       const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-      expect(links).toEqual(['Dashboard', 'Events', 'API reference']);
+      expect(links).toEqual(['Dashboard', 'Events', 'Audit', 'Tokens', 'API reference']);
       expect(await page.getByRole('link', { name: 'Dashboard' }).getAttribute('aria-current')).toBe('page');
       await page.getByRole('link', { name: 'Events', exact: true }).click();
       await page.getByRole('heading', { name: 'Events' }).waitFor();

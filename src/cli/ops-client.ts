@@ -34,6 +34,10 @@ export function createOpsClient(base: string, token: string) {
     async post<T>(path: string, body: unknown = {}): Promise<T> {
       return (await (await request('POST', path, { body })).json()) as T;
     },
+    /** DELETE a resource, returning the JSON answer. */
+    async delete<T>(path: string): Promise<T> {
+      return (await (await request('DELETE', path)).json()) as T;
+    },
     /** Opens a streaming GET (Server-Sent Events) and returns the response with its body unread. */
     stream(path: string, signal: AbortSignal): Promise<Response> {
       return request('GET', path, { signal });
@@ -76,5 +80,10 @@ export async function httpError(
   );
 }
 
-/** The ops API's 401 is about the ops token. */
-const opsHint = (status: number) => (status === 401 ? 'Check --token or OPS_API_TOKEN.' : undefined);
+/** The ops API's 401 is about the ops token; its 403 about the token's role. */
+const opsHint = (status: number) =>
+  status === 401
+    ? 'Check --token or OPS_API_TOKEN.'
+    : status === 403
+      ? 'Use a token with a larger role (webhook-gateway tokens create --role …).'
+      : undefined;

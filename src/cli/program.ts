@@ -8,6 +8,7 @@ import { eventsCommand } from './events';
 import { sendCommand } from './send';
 import { migrateCommand, startCommand } from './serve';
 import { tailCommand } from './tail';
+import { tokensCommand } from './tokens';
 
 const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
 
@@ -45,6 +46,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(eventsCommand(ctx))
     .addCommand(tailCommand(ctx))
     .addCommand(sendCommand(ctx))
+    .addCommand(tokensCommand(ctx))
     .addHelpText(
       'after',
       `
@@ -57,7 +59,8 @@ Examples:
   webhook-gateway send shopify --file payload.json
   webhook-gateway events list --status failed --source shopify
   webhook-gateway events replay --status failed --yes
-  webhook-gateway tail --source stripe`,
+  webhook-gateway tail --source stripe
+  webhook-gateway tokens create --name ci --role operator --expires-in 30d`,
     );
   configureAll(program, deps);
   program.hook('preAction', async () => {

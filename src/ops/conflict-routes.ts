@@ -1,14 +1,13 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { notFound } from '../errors';
 import type { ConflictQueries } from '../store/conflicts';
-import { requireOpsToken } from './auth';
+import { requireRole } from './auth';
 import { createOpsApp } from './routes';
 import { ConflictDetail, ConflictPage, ConflictQuery, ErrorBody, IdParam, errorResponses } from './schemas';
 import { conflictDetailJson, conflictSummary } from './serialize';
 
 export interface ConflictRoutesDeps {
   conflicts: ConflictQueries;
-  tokens: readonly string[];
   /** JSON paths masked in what the API shows for a source (the same as for its events). */
   maskFor?: (source: string) => readonly string[];
 }
@@ -21,7 +20,8 @@ const bearer = [{ opsToken: [] }];
  */
 export function createConflictRoutes(deps: ConflictRoutesDeps): OpenAPIHono {
   const app = createOpsApp();
-  const auth = requireOpsToken(deps.tokens);
+  // Reading conflicts is a viewer's.
+  const auth = requireRole('viewer');
   app.use('/api/conflicts', auth);
   app.use('/api/conflicts/*', auth);
 

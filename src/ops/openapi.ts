@@ -5,7 +5,8 @@ export function describeOpenApi(app: OpenAPIHono): void {
   app.openAPIRegistry.registerComponent('securitySchemes', 'opsToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'One of the OPS_API_TOKEN values',
+    description:
+      'An ops API token (gwt_…, created with POST /api/tokens) or an OPS_API_TOKEN value (admin). Each operation names the role it needs: viewer, operator or admin (metrics: /metrics only).',
   });
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',
@@ -13,7 +14,7 @@ export function describeOpenApi(app: OpenAPIHono): void {
       title: 'webhook-gateway ops API',
       version: '1',
       description:
-        'Find, inspect and replay stored webhook events. Live stream: GET /api/events/stream (Server-Sent Events, same filters as the list). Metrics: GET /metrics (Prometheus; also accepts the read-only METRICS_TOKEN). The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
+        'Find, inspect and replay stored webhook events. Live stream: GET /api/events/stream (Server-Sent Events, same filters as the list). Metrics: GET /metrics (Prometheus; any token, including the metrics-only METRICS_TOKEN). Roles: viewer reads, operator also replays, admin also manages tokens and reads the audit log; a token with too small a role gets 403. The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
     },
   });
 }

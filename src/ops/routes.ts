@@ -5,7 +5,9 @@ import type { ConflictQueries } from '../store/conflicts';
 import type { DeliveryLog } from '../store/deliveries';
 import type { EventMatch, EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
-import { requireOpsToken } from './auth';
+import { auditContext } from './audit-context';
+import { requireRole } from './auth';
+import type { AuditLog } from '../store/audit';
 import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
 import {
   BulkReplayBody,
@@ -27,7 +29,9 @@ export interface OpsDeps {
   /** Counts an event's conflicting deliveries for its detail view. */
   conflicts?: Pick<ConflictQueries, 'countFor'>;
   stats: StatsQueries;
-  tokens: readonly string[];
+  audit: AuditLog;
+  /** TRUST_PROXY: how the audit log finds the client's address. */
+  trustedProxies: number;
   /** Tries a replay gives when the event's source sets no max_attempts of its own. */
   maxAttempts: number;
   /** Sources' own max_attempts (config file `retry.max_attempts`): a replay gives that many. */
@@ -64,15 +68,14 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
   const app = createOpsApp();
   const attempts = { bySource: deps.maxAttemptsBySource ?? {}, fallback: deps.maxAttempts };
-  const auth = requireOpsToken(deps.tokens);
-  app.use('/api/events', auth);
-  app.use('/api/events/*', auth);
-  app.use('/api/stats', auth);
+  const viewer = requireRole('viewer');
+  const operator = requireRole('operator');
 
   app.openapi(
     createRoute({
       method: 'get',
       path: '/api/events',
+      middleware: viewer,
       summary: 'List events, newest first',
       security: bearer,
       request: { query: ListQuery },
@@ -95,6 +98,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'get',
       path: '/api/events/{id}',
+      middleware: viewer,
       summary: 'One event with payload, headers, attempts and deliveries',
       security: bearer,
       request: { params: IdParam },
@@ -120,6 +124,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'post',
       path: '/api/events/{id}/replay',
+      middleware: operator,
       summary: 'Make one event due again (history is kept; a failed event gets a fresh set of attempts)',
       security: bearer,
       request: { params: IdParam },
@@ -138,6 +143,12 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
         throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
       }
       deps.onReplayed?.();
+      await deps.audit.record({
+        ...auditContext(c, deps.trustedProxies),
+        action: 'event.replay',
+        target: `event:${id}`,
+        after: { status: result.event.status, max_attempts: result.event.maxAttempts },
+      });
       return c.json(eventSummary(result.event), 200);
     },
   );
@@ -146,6 +157,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'post',
       path: '/api/events/replay',
+      middleware: operator,
       summary: 'Replay every event matching a filter: dry run (count) by default, then dry_run=false',
       security: bearer,
       request: { body: { content: { 'application/json': { schema: BulkReplayBody } }, required: true } },
@@ -158,6 +170,12 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       if (dry_run) return c.json({ dry_run: true, matched, replayed: 0 }, 200);
       const replayed = await deps.store.replayMatching(match, attempts);
       if (replayed > 0) deps.onReplayed?.();
+      await deps.audit.record({
+        ...auditContext(c, deps.trustedProxies),
+        action: 'events.bulk_replay',
+        target: 'events',
+        after: { filter, matched, replayed },
+      });
       return c.json({ dry_run: false, matched, replayed }, 200);
     },
   );
@@ -166,6 +184,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'get',
       path: '/api/stats',
+      middleware: viewer,
       summary: 'Counts, success rate, latency percentiles, retries and queue depth',
       security: bearer,
       request: {
@@ -179,7 +198,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       return c.json(await deps.stats.stats(from), 200);
     },
   );
-  if (deps.series) addStatsSeriesRoute(app, { tokens: deps.tokens, series: deps.series });
+  if (deps.series) addStatsSeriesRoute(app, { series: deps.series });
 
   return app;
 }

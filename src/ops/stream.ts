@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import { badRequest } from '../errors';
 import type { EventNotification } from '../worker/notifications';
-import { requireOpsToken } from './auth';
+import { requireRole } from './auth';
 import type { EventBus } from './event-bus';
 
 const StreamQuery = z.object({
@@ -19,9 +19,9 @@ const KEEPALIVE_MS = 15_000;
  * finished by any instance on the database (the bus is fed by PostgreSQL NOTIFY), with the same
  * source/status/topic filters as the list endpoint. A comment line every 15 s keeps proxies open.
  */
-export function createStreamRoutes(deps: { bus: EventBus; tokens: readonly string[] }): Hono {
+export function createStreamRoutes(deps: { bus: EventBus }): Hono {
   const app = new Hono();
-  app.get('/api/events/stream', requireOpsToken(deps.tokens), (c) => {
+  app.get('/api/events/stream', requireRole('viewer'), (c) => {
     const parsed = StreamQuery.safeParse(c.req.query());
     if (!parsed.success) {
       throw badRequest('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

@@ -5,7 +5,7 @@ import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { checkReadiness } from '../db/health';
 import { securityHeaders } from '../http/security-headers';
-import { requireMetricsToken } from './auth';
+import { requireRole } from './auth';
 import type { Metrics } from './metrics';
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -53,9 +53,6 @@ window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAu
 export function createSystemRoutes(deps: {
   database: () => Database;
   metrics: Metrics;
-  tokens: readonly string[];
-  /** Read-only tokens accepted on /metrics only. */
-  metricsTokens?: readonly string[];
 }): Hono {
   const app = new Hono();
 
@@ -66,7 +63,7 @@ export function createSystemRoutes(deps: {
     return c.json({ status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks }, readiness.ready ? 200 : 503);
   });
 
-  app.get('/metrics', requireMetricsToken(deps.tokens, deps.metricsTokens ?? []), async (c) => {
+  app.get('/metrics', requireRole('metrics'), async (c) => {
     const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { POLL_RUN_STATUSES } from '../db/schema-poll';
 import { GatewayError, badRequest, notFound } from '../errors';
-import { requireOpsToken } from '../ops/auth';
+import { requireRole } from '../ops/auth';
 import type { LockHolder } from './lock-sql';
 import type { PollRunLog } from './run-log';
 import type { PollRunner, TriggerResult } from './runner';
@@ -11,8 +11,6 @@ import { pollRunDetail, pollRunSummary, pollSourceView } from './serialize';
 export interface PollRoutesDeps {
   runner: PollRunner;
   runs: PollRunLog;
-  /** Ops API tokens: these routes are part of the ops API. */
-  tokens: readonly string[];
 }
 
 const listQuery = z.object({
@@ -36,9 +34,10 @@ const pollBody = z.object({ source: z.string().min(1).optional() }).default({});
 export function createPollRoutes(deps: PollRoutesDeps): Hono {
   const { runner } = deps;
   const app = new Hono();
-  app.use('/api/sps/*', requireOpsToken(deps.tokens));
+  // Reading runs is a viewer's; starting one changes state, an operator's.
+  app.use('/api/sps/*', requireRole('viewer'));
 
-  app.post('/api/sps/poll', async (c) => {
+  app.post('/api/sps/poll', requireRole('operator'), async (c) => {
     const source = c.req.query('source') ?? (await readBody(c)).source;
     if (source !== undefined) {
       const result = await runner.trigger(source, 'manual');

@@ -12,6 +12,7 @@ import { createPollRunLog } from '../../src/poll/run-log';
 import { createPollRunner, type PollRunner } from '../../src/poll/runner';
 import { createPollScheduler, type PollScheduler } from '../../src/poll/scheduler';
 import { createEventStore } from '../../src/store/events';
+import { createAuthenticator } from '../../src/ops/auth';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 import { SECRETS } from './gateway';
 import { SPS_ENV } from './poll-sps-mocks';
@@ -86,7 +87,8 @@ export async function startPollHarness(
   const scheduler = createPollScheduler({ runner, logger });
   const app = createApp({
     logger,
-    routes: [createPollRoutes({ runner, runs: createPollRunLog(database), tokens: [SECRETS.ops] })],
+    authenticator: createAuthenticator({ bootstrapTokens: [SECRETS.ops] }),
+    routes: [createPollRoutes({ runner, runs: createPollRunLog(database) })],
   });
   let server: ServerType | undefined;
   const port = await new Promise<number>((resolve) => {

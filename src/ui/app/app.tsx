@@ -2,11 +2,13 @@ import { LocationProvider, Route, Router } from 'preact-iso/router';
 import { Layout } from './components/Layout';
 import { LiveProvider } from './hooks/live';
 import { StatsProvider } from './hooks/stats';
+import { AuditPage } from './pages/audit/AuditPage';
 import { Dashboard } from './pages/Dashboard';
 import { EventPage } from './pages/event/EventPage';
 import { EventsPage } from './pages/events/EventsPage';
 import { NotFound } from './pages/NotFound';
 import { SignIn } from './pages/SignIn';
+import { TokensPage } from './pages/tokens/TokensPage';
 import { SessionProvider, useSession } from './session';
 
 /** The whole UI: sign-in until a token is accepted, then the pages inside the layout. */
@@ -31,6 +33,8 @@ function Root() {
               <Route path="/ui" component={Dashboard} />
               <Route path="/ui/events" component={EventsPage} />
               <Route path="/ui/events/:id" component={EventPage} />
+              <Route path="/ui/audit" component={AuditPage} />
+              <Route path="/ui/tokens" component={TokensPage} />
               <Route default component={NotFound} />
             </Router>
           </Layout>

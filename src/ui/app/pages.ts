@@ -6,4 +6,6 @@
 export const NAV: { label: string; href: string; current(path: string): boolean }[] = [
   { label: 'Dashboard', href: '/ui', current: (path) => path === '/ui' },
   { label: 'Events', href: '/ui/events', current: (path) => path.startsWith('/ui/events') },
+  { label: 'Audit', href: '/ui/audit', current: (path) => path.startsWith('/ui/audit') },
+  { label: 'Tokens', href: '/ui/tokens', current: (path) => path.startsWith('/ui/tokens') },
 ];

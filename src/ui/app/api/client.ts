@@ -1,5 +1,19 @@
 import { parseApiJson } from './json';
-import type { BulkReplayResult, ConflictPage, EventDetail, EventFilter, EventPage, SeriesWindow, Stats, StatsSeries } from './types';
+import type {
+  AuditFilter,
+  AuditPage,
+  BulkReplayResult,
+  ConflictPage,
+  CreatedToken,
+  EventDetail,
+  EventFilter,
+  EventPage,
+  Role,
+  SeriesWindow,
+  Stats,
+  StatsSeries,
+  TokenView,
+} from './types';
 
 /** An ops API error: the HTTP status (0 when the gateway could not be reached) and its code. */
 export class ApiError extends Error {
@@ -13,7 +27,7 @@ export class ApiError extends Error {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
 }
@@ -77,6 +91,12 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     replay: (id: number) => request<unknown>(`/api/events/${id}/replay`, { method: 'POST' }),
     bulkReplay: (filter: EventFilter, dryRun: boolean) =>
       request<BulkReplayResult>('/api/events/replay', { method: 'POST', body: { filter, dry_run: dryRun } }),
+    tokens: (signal?: AbortSignal) => request<{ tokens: TokenView[] }>('/api/tokens', { signal }),
+    createToken: (body: { name: string; role: Role; expires_in?: string }) =>
+      request<CreatedToken>('/api/tokens', { method: 'POST', body }),
+    revokeToken: (name: string) => request<TokenView>(`/api/tokens/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+    audit: (query: AuditFilter & { cursor?: string; limit?: number }, signal?: AbortSignal) =>
+      request<AuditPage>(`/api/audit${queryString({ ...query })}`, { signal }),
   };
 }
 

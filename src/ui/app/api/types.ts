@@ -123,3 +123,47 @@ export interface StatsSeries {
     backlog: (number | null)[];
   };
 }
+
+export const ROLES = ['viewer', 'operator', 'admin', 'metrics'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** An ops API token as listed (GET /api/tokens): never the token itself. */
+export interface TokenView {
+  name: string;
+  role: Role;
+  prefix: string;
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** POST /api/tokens answers the token once. */
+export interface CreatedToken extends TokenView {
+  token: string;
+}
+
+export interface AuditFilter {
+  action?: string;
+  actor?: string;
+  target?: string;
+  since?: string;
+  until?: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  before: unknown;
+  after: unknown;
+  request_id: string | null;
+  client_address: string | null;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next_cursor: string | null;
+}

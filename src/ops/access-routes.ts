@@ -1,0 +1,148 @@
+import { GatewayError, notFound } from '../errors';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AuditLog } from '../store/audit';
+import type { TokenStore } from '../store/tokens';
+import {
+  AuditListQuery,
+  AuditPage,
+  CreateTokenBody,
+  CreatedToken,
+  DURATION,
+  TokenList,
+  TokenNameParam,
+  TokenView,
+} from './access-schemas';
+import { auditEntryView, tokenView } from './access-serialize';
+import { auditContext } from './audit-context';
+import { requireRole } from './auth';
+import { ErrorBody, errorResponses } from './schemas';
+
+export interface AccessDeps {
+  tokens: TokenStore;
+  audit: AuditLog;
+  trustedProxies: number;
+}
+
+const bearer = [{ opsToken: [] }];
+const admin = requireRole('admin');
+const json = <T>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** `30d` → the time 30 days from now. */
+export function expiryFrom(duration: string, now = Date.now()): Date {
+  const [, amount, unit] = DURATION.exec(duration)!;
+  return new Date(now + Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
+}
+
+/** Tokens (create, list, revoke) and the audit log: all admin. */
+export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/tokens',
+      summary: 'List ops API tokens (admin): names, roles, prefixes and dates, never the tokens',
+      security: bearer,
+      middleware: admin,
+      responses: { 200: json(TokenList, 'Every token, revoked ones included'), ...errorResponses },
+    }),
+    async (c) => c.json({ tokens: (await deps.tokens.list()).map(tokenView) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/tokens',
+      summary: 'Create a token (admin). The answer holds the token: it is shown this once only',
+      security: bearer,
+      middleware: admin,
+      request: { body: { content: { 'application/json': { schema: CreateTokenBody } }, required: true } },
+      responses: {
+        201: json(CreatedToken, 'The new token'),
+        409: json(ErrorBody, 'The name is taken'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const result = await deps.tokens.create({
+        name: body.name,
+        role: body.role,
+        expiresAt: body.expires_in ? expiryFrom(body.expires_in) : null,
+      });
+      if (result.status === 'name_taken') {
+        throw new GatewayError(
+          409,
+          'token_name_taken',
+          `A token named "${body.name}" exists (names stay taken after revocation); choose another name`,
+        );
+      }
+      const view = tokenView(result.row);
+      await deps.audit.record({
+        ...auditContext(c, deps.trustedProxies),
+        action: 'token.create',
+        target: `token:${body.name}`,
+        after: view,
+      });
+      c.header('cache-control', 'no-store');
+      return c.json({ ...view, token: result.token }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/tokens/{name}',
+      summary: 'Revoke a token (admin): refused on every instance within a second',
+      security: bearer,
+      middleware: admin,
+      request: { params: TokenNameParam },
+      responses: {
+        200: json(TokenView, 'The revoked token'),
+        404: json(ErrorBody, 'No such token'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const before = await deps.tokens.byName(name);
+      if (!before) throw notFound('token_not_found', `No token named "${name}"; GET /api/tokens lists them`);
+      const after = (await deps.tokens.revoke(name))!;
+      await deps.audit.record({
+        ...auditContext(c, deps.trustedProxies),
+        action: 'token.revoke',
+        target: `token:${name}`,
+        before: tokenView(before),
+        after: tokenView(after),
+      });
+      return c.json(tokenView(after), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/audit',
+      summary: 'The operator audit log, newest first (admin)',
+      security: bearer,
+      middleware: admin,
+      request: { query: AuditListQuery },
+      responses: { 200: json(AuditPage, 'One page of entries'), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rows = await deps.audit.list({
+        action: q.action,
+        actor: q.actor,
+        target: q.target,
+        since: q.since ? new Date(q.since) : undefined,
+        until: q.until ? new Date(q.until) : undefined,
+        beforeId: q.cursor ? Number(q.cursor) : undefined,
+        limit: q.limit + 1,
+      });
+      const page = rows.slice(0, q.limit);
+      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
+      return c.json({ entries: page.map(auditEntryView), next_cursor: next }, 200);
+    },
+  );
+}

@@ -1,0 +1,267 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Logger } from 'pino';
+import type { AuditLogRow } from '../db/schema-access';
+import type { SystemLogRow, WebhookEvent } from '../db/schema';
+import { objectJson } from '../json/raw';
+import type { AuditLog } from '../store/audit';
+import type { EventStore } from '../store/events';
+import type { SystemLog } from '../store/system-log';
+import { AuditQuery, ExportFormat, SystemLogListQuery, SystemLogPage, SystemLogQuery } from './access-schemas';
+import { requireRole } from './auth';
+import { payloadView } from './payload-view';
+import { toMatch } from './routes';
+import { EventMatchQuery, errorResponses } from './schemas';
+import { eventSummary } from './serialize';
+import { streamExport } from './export';
+import { auditEntryJson, systemLogEntryJson } from './access-serialize';
+
+export interface ExportDeps {
+  store: EventStore;
+  systemLog: SystemLog;
+  audit: AuditLog;
+  logger: Logger;
+  maskFor?: (source: string) => readonly string[];
+  maskedSources?: readonly string[];
+}
+
+const bearer = [{ opsToken: [] }];
+const exportResponse = (what: string) => ({
+  200: {
+    description: `${what}, newest first: one JSON object a line (ndjson) or CSV with a header row`,
+    content: {
+      'application/x-ndjson': { schema: { type: 'string' as const } },
+      'text/csv': { schema: { type: 'string' as const } },
+    },
+  },
+  ...errorResponses,
+});
+
+const EVENT_COLUMNS = [
+  'id',
+  'source',
+  'webhook_id',
+  'account',
+  'topic',
+  'status',
+  'attempts',
+  'max_attempts',
+  'last_error',
+  'received_at',
+  'processed_at',
+  'size_bytes',
+  'body_encoding',
+  'body_masked',
+  'body',
+] as const;
+const SYSTEM_LOG_COLUMNS = [
+  'id',
+  'occurred_at',
+  'category',
+  'event_type',
+  'realm',
+  'client_id',
+  'user_id',
+  'username',
+  'ip_address',
+  'error',
+  'details',
+  'source_event_id',
+  'logged_at',
+] as const;
+const AUDIT_COLUMNS = [
+  'id',
+  'at',
+  'actor',
+  'action',
+  'target',
+  'before',
+  'after',
+  'request_id',
+  'client_address',
+] as const;
+
+/** Pages of 100 events: each row holds a body (up to MAX_BODY_BYTES), so this bounds memory. */
+const EVENT_PAGE = 100;
+const LOG_PAGE = 500;
+
+/**
+ * Export and list routes for events, the system log and the audit log. Registered before the
+ * event routes: /api/events/export must not be read as /api/events/{id}.
+ */
+export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
+  const onError = (err: unknown) => deps.logger.error({ err }, 'export failed');
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/events/export',
+      summary: 'Export events matching the list filters (viewer): payload exactly as stored, masked fields masked',
+      security: bearer,
+      middleware: requireRole('viewer'),
+      request: { query: EventMatchQuery.extend(ExportFormat.shape) },
+      responses: exportResponse('Events'),
+    }),
+    (c) => {
+      const query = c.req.valid('query');
+      const match = toMatch(query, deps.maskedSources);
+      const view = (e: WebhookEvent) => payloadView(e.body, deps.maskFor?.(e.source) ?? []);
+      return streamExport(c, {
+        format: query.format,
+        name: 'events',
+        pageSize: EVENT_PAGE,
+        page: (beforeId, limit) => deps.store.list({ ...match, beforeId, limit }),
+        json: (e) => objectJson({ ...eventSummary(e), ...view(e) }),
+        columns: EVENT_COLUMNS,
+        cells: (e) => {
+          const s = eventSummary(e);
+          const { body } = view(e);
+          return [
+            s.id,
+            s.source,
+            s.webhook_id,
+            s.account,
+            s.topic,
+            s.status,
+            s.attempts,
+            s.max_attempts,
+            s.last_error,
+            s.received_at,
+            s.processed_at,
+            s.size_bytes,
+            body.encoding,
+            body.masked,
+            body.data,
+          ];
+        },
+        onError,
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/system-log',
+      summary: 'The security system log (Keycloak and partner audit events), newest first (viewer)',
+      security: bearer,
+      middleware: requireRole('viewer'),
+      request: { query: SystemLogListQuery },
+      responses: {
+        200: { description: 'One page', content: { 'application/json': { schema: SystemLogPage } } },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const rows = await deps.systemLog.list({
+        ...systemLogFilter(q),
+        beforeId: q.cursor ? Number(q.cursor) : undefined,
+        limit: q.limit + 1,
+      });
+      const page = rows.slice(0, q.limit);
+      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
+      return c.body(
+        `{"entries":[${page.map(systemLogEntryJson).join(',')}],"next_cursor":${JSON.stringify(next)}}`,
+        200,
+        {
+          'content-type': 'application/json',
+        },
+      ) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/system-log/export',
+      summary: 'Export the system log with the list filters (viewer)',
+      security: bearer,
+      middleware: requireRole('viewer'),
+      request: { query: SystemLogQuery.extend(ExportFormat.shape) },
+      responses: exportResponse('System log entries'),
+    }),
+    (c) => {
+      const q = c.req.valid('query');
+      const filter = systemLogFilter(q);
+      return streamExport<SystemLogRow>(c, {
+        format: q.format,
+        name: 'system-log',
+        pageSize: LOG_PAGE,
+        page: (beforeId, limit) => deps.systemLog.list({ ...filter, beforeId, limit }),
+        json: systemLogEntryJson,
+        columns: SYSTEM_LOG_COLUMNS,
+        cells: (r) => [
+          r.id,
+          r.occurredAt.toISOString(),
+          r.category,
+          r.eventType,
+          r.realm,
+          r.clientId,
+          r.userId,
+          r.username,
+          r.ipAddress,
+          r.error,
+          r.details === null ? null : JSON.stringify(r.details),
+          r.sourceEventId,
+          r.loggedAt.toISOString(),
+        ],
+        onError,
+      }) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/audit/export',
+      summary: 'Export the operator audit log with the list filters (admin)',
+      security: bearer,
+      middleware: requireRole('admin'),
+      request: { query: AuditQuery.extend(ExportFormat.shape) },
+      responses: exportResponse('Audit entries'),
+    }),
+    (c) => {
+      const q = c.req.valid('query');
+      const filter = { action: q.action, actor: q.actor, target: q.target, since: date(q.since), until: date(q.until) };
+      return streamExport<AuditLogRow>(c, {
+        format: q.format,
+        name: 'audit-log',
+        pageSize: LOG_PAGE,
+        page: (beforeId, limit) => deps.audit.list({ ...filter, beforeId, limit }),
+        json: auditEntryJson,
+        columns: AUDIT_COLUMNS,
+        cells: (r) => [
+          r.id,
+          r.at.toISOString(),
+          r.actor,
+          r.action,
+          r.target,
+          json(r.before),
+          json(r.after),
+          r.requestId,
+          r.clientAddress,
+        ],
+        onError,
+      }) as never;
+    },
+  );
+}
+
+const date = (text: string | undefined) => (text ? new Date(text) : undefined);
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+function systemLogFilter(q: {
+  category?: string;
+  event_type?: string;
+  username?: string;
+  since?: string;
+  until?: string;
+}) {
+  return {
+    category: q.category,
+    eventType: q.event_type,
+    username: q.username,
+    since: date(q.since),
+    until: date(q.until),
+  };
+}

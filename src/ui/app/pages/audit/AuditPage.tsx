@@ -1,0 +1,128 @@
+import { useState } from 'preact/hooks';
+import type { AuditEntry, AuditFilter } from '../../api/types';
+import { Field, FieldSet, textOf } from '../../components/Form';
+import { Notice, Time } from '../../components/format';
+import { Table, type Column } from '../../components/Table';
+import { useResource } from '../../hooks/useResource';
+import { useTitle } from '../../hooks/useTitle';
+import { useApi } from '../../session';
+
+const NAMES = ['action', 'actor', 'target'] as const;
+
+const text = (value: unknown) => (value === undefined ? '∅' : JSON.stringify(value));
+
+/**
+ * What changed, on one line: the fields whose value differs between before and after
+ * (`revoked_at: null → "2026-…"`), or the new state when there was none before. Secrets are
+ * redacted by the gateway before storing.
+ */
+export function changeSummary(before: unknown, after: unknown): string {
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isObject(before) && isObject(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+    return keys
+      .filter((k) => text(before[k]) !== text(after[k]))
+      .map((k) => `${k}: ${text(before[k])} → ${text(after[k])}`)
+      .join('; ');
+  }
+  if (isObject(after))
+    return Object.entries(after)
+      .map(([k, v]) => `${k}=${text(v)}`)
+      .join(' ');
+  return after === null || after === undefined ? (before === null ? '' : `was ${text(before)}`) : text(after);
+}
+
+const COLUMNS: Column<AuditEntry>[] = [
+  {
+    header: 'When',
+    cell: (e) => <Time iso={e.at} />,
+    title: (e) => `request ${e.request_id ?? '-'} from ${e.client_address ?? 'unknown'}`,
+  },
+  { header: 'Actor', cell: (e) => e.actor, class: 'mono' },
+  { header: 'Action', cell: (e) => e.action, class: 'mono' },
+  { header: 'Target', cell: (e) => e.target ?? '', class: 'mono' },
+  {
+    header: 'Change',
+    cell: (e) => changeSummary(e.before, e.after),
+    class: 'clip',
+    title: (e) => `before: ${text(e.before)}\nafter: ${text(e.after)}`,
+  },
+  { header: 'From', cell: (e) => e.client_address ?? '', class: 'mono' },
+];
+
+/** The operator audit log (admin): who changed what, newest first, with filters and paging. */
+export function AuditPage() {
+  useTitle('Audit log');
+  const api = useApi();
+  const [filter, setFilter] = useState<AuditFilter>({});
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const page = useResource((signal) => api.audit({ ...filter, cursor }, signal), [JSON.stringify(filter), cursor]);
+
+  const apply = (form: HTMLFormElement) => {
+    const next: AuditFilter = {};
+    for (const name of NAMES) {
+      const value = textOf(form, name);
+      if (value) next[name] = value;
+    }
+    setCursors([]);
+    setFilter(next);
+  };
+
+  return (
+    <>
+      <h1 tabIndex={-1}>Audit log</h1>
+      <FieldSet class="filters" role="search" aria-label="Filter the audit log" onSubmit={apply}>
+        <Field name="action" label="Action">
+          {(props) => <input {...props} placeholder="event.replay" autocomplete="off" />}
+        </Field>
+        <Field name="actor" label="Actor (token name)">
+          {(props) => <input {...props} placeholder="bootstrap" autocomplete="off" />}
+        </Field>
+        <Field name="target" label="Target">
+          {(props) => <input {...props} placeholder="event:42" autocomplete="off" />}
+        </Field>
+        <div class="actions">
+          <button type="submit">Apply</button>
+        </div>
+      </FieldSet>
+      <div aria-busy={page.loading}>
+        {page.error ? <Notice kind="error">{page.error.message}</Notice> : null}
+        {page.loading && !page.data ? <p class="muted">Loading the audit log…</p> : null}
+        {page.data ? (
+          <>
+            <Table
+              caption={`${page.data.entries.length} ${page.data.entries.length === 1 ? 'entry' : 'entries'}, newest first`}
+              columns={COLUMNS}
+              rows={page.data.entries}
+              rowKey={(e) => e.id}
+              rowProps={(e) => ({ 'data-audit-id': String(e.id) })}
+              empty="No changes recorded for these filters."
+            />
+            <nav class="pager" aria-label="Pages">
+              {cursors.length ? (
+                <button type="button" class="secondary" onClick={() => setCursors([])}>
+                  ← Newest
+                </button>
+              ) : (
+                <span />
+              )}
+              {page.data.next_cursor ? (
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => setCursors([...cursors, page.data!.next_cursor!])}
+                >
+                  Older entries →
+                </button>
+              ) : (
+                <span />
+              )}
+            </nav>
+          </>
+        ) : null}
+      </div>
+    </>
+  );
+}

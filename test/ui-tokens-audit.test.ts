@@ -1,0 +1,105 @@
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+
+if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
+
+const SHOTS = process.env.ROLES_SCREENSHOT_DIR;
+
+// The Tokens and Audit pages in headless Chromium against a real gateway: a token created in the
+// UI is shown once, works on the API, is revoked from its row, and both changes are in the audit log.
+describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let page: Page;
+
+  const signIn = async (token: string) => {
+    await page.goto(`${gw.url}/ui`);
+    await page.evaluate('sessionStorage.clear()');
+    await page.reload();
+    await page.getByLabel('Ops API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  };
+  const shot = async (name: string) => {
+    if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  };
+
+  beforeAll(async () => {
+    gw = await startTestGateway('pglite');
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.setDefaultTimeout(30_000);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+  });
+
+  it('creates a token shown once, lists it, and revokes it', async () => {
+    await signIn(SECRETS.ops);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'Tokens' }).waitFor();
+
+    await page.getByLabel('Name').fill('Bad Name');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await expect.poll(() => page.locator('#field-name-error').textContent()).toMatch(/lower-case/);
+
+    await page.getByLabel('Name').fill('ui-made');
+    await page.getByLabel('Role').selectOption('viewer');
+    await page.getByLabel('Expires in').fill('30d');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    const token = await dialog.getByLabel('Secret', { exact: true }).inputValue();
+    expect(token).toMatch(/^gwt_[A-Za-z0-9_-]{43}$/);
+    await shot('tokens-created');
+    expect(await dialog.getByRole('button', { name: 'Done' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('I have stored this secret').check();
+    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect(await page.content()).not.toContain(token);
+
+    const row = page.locator('tr[data-token="ui-made"]');
+    await expect.poll(() => row.textContent()).toContain('viewer');
+    expect(await row.textContent()).toContain('active');
+    expect(await row.textContent()).toContain(token.slice(0, 8));
+    const stats = await fetch(`${gw.url}/api/stats`, { headers: { authorization: `Bearer ${token}` } });
+    expect(stats.status).toBe(200);
+    await shot('tokens');
+
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Revoke ui-made' }).click();
+    await expect.poll(() => row.textContent()).toContain('revoked');
+    expect((await gw.query(`select 1 from api_tokens where name = 'ui-made' and revoked_at is not null`)).length).toBe(
+      1,
+    );
+  }, 120_000);
+
+  it('shows the audit log with filters', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    const actions = () => page.locator('tbody tr td:nth-child(3)').allTextContents();
+    await expect.poll(actions).toEqual(['token.revoke', 'token.create']);
+    expect(await page.locator('tbody tr').first().textContent()).toContain('token:ui-made');
+    await shot('audit');
+    await page.getByLabel('Action').fill('token.create');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(actions).toEqual(['token.create']);
+  }, 60_000);
+
+  it('tells a viewer the Tokens page needs an admin, without signing out', async () => {
+    const res = await fetch(`${gw.url}/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ui-viewer', role: 'viewer' }),
+    });
+    const { token } = (await res.json()) as { token: string };
+    await signIn(token);
+    await page.goto(`${gw.url}/ui/tokens`);
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/admin role/);
+    expect(await page.getByRole('heading', { name: 'Tokens' }).isVisible()).toBe(true);
+    expect(browser.problems.filter((p) => !p.includes('403'))).toEqual([]);
+  }, 60_000);
+});
