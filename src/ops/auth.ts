@@ -21,10 +21,23 @@ export function requireMetricsToken(opsTokens: readonly string[], metricsTokens:
   return requireBearer([...opsTokens, ...metricsTokens], 'metrics token (METRICS_TOKEN or OPS_API_TOKEN)');
 }
 
-function requireBearer(tokens: readonly string[], what: string): MiddlewareHandler {
+/**
+ * The live stream also takes the token as `?token=`: a browser's EventSource and WebSocket cannot
+ * set headers. The header wins when both are sent. Request paths are logged without the query
+ * string, so the token is never written to a log.
+ */
+export function requireOpsTokenOrQuery(tokens: readonly string[]): MiddlewareHandler {
+  return requireBearer(tokens, 'ops API token', true);
+}
+
+function requireBearer(tokens: readonly string[], what: string, queryAllowed = false): MiddlewareHandler {
   return async (c, next) => {
-    const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    if (!presented) throw unauthorized('missing_token', `Send the ${what} as Authorization: Bearer <token>`);
+    const presented =
+      BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim() || (queryAllowed ? c.req.query('token') : undefined);
+    if (!presented) {
+      const how = queryAllowed ? 'Authorization: Bearer <token> (or ?token=<token> from a browser)' : 'Authorization: Bearer <token>';
+      throw unauthorized('missing_token', `Send the ${what} as ${how}`);
+    }
     if (tokens.length === 0 || !credentialMatches(presented, tokens)) {
       throw unauthorized('invalid_token', `The ${what} is not accepted`);
     }
