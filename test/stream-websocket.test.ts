@@ -29,7 +29,8 @@ function connect(url: string, headers: Record<string, string> = {}) {
 
 const wsUrl = (gw: TestGateway, path: string) => gw.url.replace(/^http/, 'ws') + path;
 
-describe('live stream over WebSocket', () => {
+// Each test starts a gateway: generous timeouts for a loaded CI machine, not sleeps.
+describe('live stream over WebSocket', { timeout: 180_000 }, () => {
   const open: ReturnType<typeof connect>[] = [];
   let gw: TestGateway | undefined;
   afterEach(async () => {
