@@ -7,6 +7,7 @@ import { CliError, terminalSafe, type CliContext } from './context';
 import { eventsCommand } from './events';
 import { sendCommand } from './send';
 import { migrateCommand, startCommand } from './serve';
+import { listenCommand } from './listen';
 import { tailCommand } from './tail';
 
 const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
@@ -45,6 +46,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(eventsCommand(ctx))
     .addCommand(tailCommand(ctx))
     .addCommand(sendCommand(ctx))
+    .addCommand(listenCommand(ctx))
     .addHelpText(
       'after',
       `

@@ -108,7 +108,7 @@ export function sendCommand(ctx: CliContext): Command {
 }
 
 /** Provider, secret and options of a source: flags first, then GATEWAY_CONFIG, then the environment. */
-function resolveSource(ctx: CliContext, source: string, options: SendOptions) {
+export function resolveSource(ctx: CliContext, source: string, options: Pick<SendOptions, 'provider' | 'secret'>) {
   const config = options.provider && options.secret ? undefined : ctx.config();
   const declared = config?.sources.find((s) => s.name === source);
   const envVariable = ENV_SOURCES[source as keyof typeof ENV_SOURCES] as string | undefined;
