@@ -74,7 +74,7 @@ describe('webhook-gateway listen', { timeout: 240_000 }, () => {
     expect(env.bytes.toString()).toContain('"data":{"id":820982911946154508,'); // embedded byte for byte
     expect(env.headers['webhook-id']).toBe(`evt_${a}`);
     expect(env.headers['webhook-signature']).toBe(standardSignature(`evt_${a}`, String(env.headers['webhook-timestamp']), env.bytes));
-    expect(envelope.stdout()).toMatch(/→ 200 OK .*\(standard-webhooks\)/);
+    await waitFor(() => /→ 200 OK .*\(standard-webhooks\)/.test(envelope.stdout()), 10_000, 'envelope line');
 
     // Cut the first listen off, receive an event while it is away: it reconnects and resumes.
     await proxy.cut();

@@ -8,6 +8,7 @@ import { eventsCommand } from './events';
 import { sendCommand } from './send';
 import { migrateCommand, startCommand } from './serve';
 import { listenCommand } from './listen';
+import { triggerCommand } from './trigger';
 import { tailCommand } from './tail';
 
 const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
@@ -47,6 +48,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(tailCommand(ctx))
     .addCommand(sendCommand(ctx))
     .addCommand(listenCommand(ctx))
+    .addCommand(triggerCommand(ctx))
     .addHelpText(
       'after',
       `
