@@ -18,7 +18,7 @@ const standardSignature = (id: string, timestamp: string, body: Buffer) =>
 
 // A real gateway process, real listen processes, real local servers; the stream between one
 // listen and the gateway runs through a TCP proxy the test can cut.
-describe('webhook-gateway listen', { timeout: 240_000 }, () => {
+describe('webhook-gateway listen', { timeout: 540_000 }, () => {
   const cleanup: (() => unknown)[] = [];
   afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
@@ -41,7 +41,7 @@ describe('webhook-gateway listen', { timeout: 240_000 }, () => {
       await gateway.exited;
     });
     const gatewayUrl = `http://127.0.0.1:${port}`;
-    await waitUntilHealthy(`${gatewayUrl}/healthz`, 180_000);
+    await waitUntilHealthy(`${gatewayUrl}/healthz`, 360_000);
     const proxy = await startTcpProxy({ host: '127.0.0.1', port });
     cleanup.push(() => proxy.close());
     const app = await startReceiver();
