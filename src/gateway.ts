@@ -3,6 +3,7 @@ import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
 import { createApp } from './app';
 import type { GatewayConfig } from './config/env';
 import { openDatabase, type Database } from './db/client';
@@ -29,6 +30,7 @@ import { createPollRoutes, createPollRunLog, createPollRunner, createPollSchedul
 import { createStreamRoutes } from './ops/stream';
 import { createSystemRoutes } from './ops/system-routes';
 import { createRetention } from './store/retention';
+import { createArrivalQueries } from './store/arrivals';
 import { createUiRoutes } from './ui/routes';
 import { createStatsQueries } from './store/stats';
 import { createConflictQueries } from './store/conflicts';
@@ -69,6 +71,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const schemas = new SchemaRegistry();
   let database = options.database;
   let server: Server | undefined;
+  let webSockets: WebSocketServer | undefined;
   let worker: ReturnType<typeof createWorker> | undefined;
   let app: Hono | undefined;
   let ownsDatabase = false;
@@ -241,7 +244,14 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           createSystemRoutes({ database: () => gateway.database, metrics }),
           createUiRoutes(),
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
-          createStreamRoutes({ bus }),
+          createStreamRoutes({
+            bus,
+            clientBufferBytes: config.streamClientBufferBytes,
+            arrivals: createArrivalQueries(database),
+            providerFor: (name) => sources.find((s) => s.name === name)?.provider.name,
+            maskFor: processing.maskFor,
+            onCutOff: metrics.streamClientCutOff,
+          }),
           createIngestRoutes({
             sources,
             store: createGroupCommit({ database, store }),
@@ -274,9 +284,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       let port: number | undefined;
       if (role !== 'worker') {
         port = await new Promise<number>((resolve, reject) => {
+          webSockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
           server = <Server>serve(
             {
               fetch: app!.fetch,
+              // WebSocket upgrades of the live stream; clients send nothing we read, so frames stay small.
+              websocket: { server: webSockets },
               port: config.port,
               hostname: config.host,
               // Slow-loris protection: a client gets this long for its headers, and for the whole request.
@@ -353,7 +366,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             server!.closeIdleConnections();
           })
         : Promise.resolve();
-      const cutOff = setTimeout(() => server?.closeAllConnections(), config.shutdownTimeoutMs);
+      // Upgraded sockets are no longer the HTTP server's connections: told to go away here, and
+      // destroyed with everything else at the shutdown timeout.
+      for (const client of webSockets?.clients ?? []) client.close(1001, 'gateway stopping');
+      const cutOff = setTimeout(() => {
+        server?.closeAllConnections();
+        for (const client of webSockets?.clients ?? []) client.terminate();
+      }, config.shutdownTimeoutMs);
       await retentionTask?.destroy();
       await pollScheduler?.stop();
       await worker?.stop(config.shutdownTimeoutMs);

@@ -10,3 +10,5 @@ const at = (relative: string) => fileURLToPath(new URL(relative, import.meta.url
 export const MIGRATIONS_DIR = at('../migrations');
 /** The package's own package.json (for the CLI's --version). */
 export const PACKAGE_JSON = at('../package.json');
+/** Sample provider payloads for `trigger` (providers/samples/README.md says where each comes from). */
+export const SAMPLES_DIR = at('../providers/samples');

@@ -16,6 +16,7 @@ const REQUIRED: Record<string, 'metrics' | 'viewer' | 'operator' | 'admin'> = {
   'GET /api/conflicts': 'viewer',
   'GET /api/conflicts/:id': 'viewer',
   'GET /api/events/stream': 'viewer',
+  'GET /api/v1/webhooks/stream': 'viewer',
   'GET /api/events/export': 'viewer',
   'GET /api/stats': 'viewer',
   'GET /api/stats/series': 'viewer',

@@ -2,7 +2,11 @@ import { CliError } from './context';
 
 /** A small client for the ops API: bearer token, JSON in and out, errors as CliError. */
 export function createOpsClient(base: string, token: string) {
-  const request = async (method: string, path: string, init: { body?: unknown; signal?: AbortSignal } = {}) => {
+  const request = async (
+    method: string,
+    path: string,
+    init: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {},
+  ) => {
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
@@ -10,6 +14,7 @@ export function createOpsClient(base: string, token: string) {
         signal: init.signal,
         headers: {
           authorization: `Bearer ${token}`,
+          ...init.headers,
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
@@ -39,8 +44,8 @@ export function createOpsClient(base: string, token: string) {
       return (await (await request('DELETE', path)).json()) as T;
     },
     /** Opens a streaming GET (Server-Sent Events) and returns the response with its body unread. */
-    stream(path: string, signal: AbortSignal): Promise<Response> {
-      return request('GET', path, { signal });
+    stream(path: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Response> {
+      return request('GET', path, { signal, headers });
     },
   };
 }

@@ -7,6 +7,8 @@ import { CliError, terminalSafe, type CliContext } from './context';
 import { eventsCommand } from './events';
 import { sendCommand } from './send';
 import { migrateCommand, startCommand } from './serve';
+import { listenCommand } from './listen';
+import { triggerCommand } from './trigger';
 import { tailCommand } from './tail';
 import { tokensCommand } from './tokens';
 
@@ -47,6 +49,8 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(tailCommand(ctx))
     .addCommand(sendCommand(ctx))
     .addCommand(tokensCommand(ctx))
+    .addCommand(listenCommand(ctx))
+    .addCommand(triggerCommand(ctx))
     .addHelpText(
       'after',
       `

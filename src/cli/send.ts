@@ -58,57 +58,86 @@ export function sendCommand(ctx: CliContext): Command {
       } catch (err) {
         throw usageError(`Cannot read ${options.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
-      const base = gatewayUrl(ctx, options);
-      const path = `/api/webhooks/${source}`;
-      const signed = signer.sign({
+      await signAndPost(ctx, {
+        source,
+        provider,
         secret,
+        secretFrom,
+        providerOptions,
         body,
-        path,
         id: options.id ?? deliveryIdFor(body, provider),
         topic: options.topic,
-        account: options.shop,
-        now: new Date(),
-        options: providerOptions,
+        shop: options.shop,
+        url: options.url,
       });
-      const target = `${base}${path}${signed.query ? `?${signed.query}` : ''}`;
-      let response: Response;
-      try {
-        response = await fetch(target, {
-          method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            'user-agent': `webhook-gateway-send (${provider})`,
-            ...signed.headers,
-          },
-        });
-      } catch (err) {
-        throw unreachable(base, err);
-      }
-      if (!response.ok) {
-        const error = await httpError(response, (status, code) => rejectionHint(status, code, source, secretFrom));
-        throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
-      }
-      const answer = (await response.json()) as { status: string; id?: number; event_id?: number };
-      if (answer.status === 'accepted') {
-        ctx.out(`accepted: stored as event ${answer.id} (${provider} → POST ${path})`);
-        ctx.err(`See it: webhook-gateway events show ${answer.id}`);
-      } else if (answer.status === 'conflict') {
-        const event = Number(answer.event_id);
-        ctx.out(
-          `conflict: event ${event} has this delivery id with other bytes; this body is kept as a conflict of it`,
-        );
-        ctx.err(`See them: webhook-gateway events conflicts --event ${event} (pass --id to send a new delivery)`);
-      } else {
-        ctx.out(
-          `${terminalSafe(answer.status)}: this delivery was stored before; nothing new stored (pass --id to send a new delivery)`,
-        );
-      }
     });
 }
 
+/** One delivery to sign and post, as `send` and `trigger` make it. */
+export interface SignedPost {
+  source: string;
+  provider: ProviderName;
+  secret: string;
+  /** Where the secret came from, for the hint when the gateway refuses it. */
+  secretFrom: string;
+  providerOptions: Readonly<Record<string, unknown>>;
+  body: Buffer;
+  id: string;
+  topic?: string;
+  shop?: string;
+  url?: string;
+}
+
+/** Signs the body as the provider does, POSTs it to the gateway's source path, and prints the outcome. */
+export async function signAndPost(ctx: CliContext, d: SignedPost): Promise<void> {
+  const base = gatewayUrl(ctx, { url: d.url });
+  const path = `/api/webhooks/${d.source}`;
+  const signed = SIGNERS[d.provider].sign({
+    secret: d.secret,
+    body: d.body,
+    path,
+    id: d.id,
+    topic: d.topic,
+    account: d.shop,
+    now: new Date(),
+    options: d.providerOptions,
+  });
+  const target = `${base}${path}${signed.query ? `?${signed.query}` : ''}`;
+  let response: Response;
+  try {
+    response = await fetch(target, {
+      method: 'POST',
+      body: d.body,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': `webhook-gateway-send (${d.provider})`,
+        ...signed.headers,
+      },
+    });
+  } catch (err) {
+    throw unreachable(base, err);
+  }
+  if (!response.ok) {
+    const error = await httpError(response, (status, code) => rejectionHint(status, code, d.source, d.secretFrom));
+    throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
+  }
+  const answer = (await response.json()) as { status: string; id?: number; event_id?: number };
+  if (answer.status === 'accepted') {
+    ctx.out(`accepted: stored as event ${answer.id} (${d.provider} → POST ${path})`);
+    ctx.err(`See it: webhook-gateway events show ${answer.id}`);
+  } else if (answer.status === 'conflict') {
+    const event = Number(answer.event_id);
+    ctx.out(`conflict: event ${event} has this delivery id with other bytes; this body is kept as a conflict of it`);
+    ctx.err(`See them: webhook-gateway events conflicts --event ${event} (pass --id to send a new delivery)`);
+  } else {
+    ctx.out(
+      `${terminalSafe(answer.status)}: this delivery was stored before; nothing new stored (pass --id to send a new delivery)`,
+    );
+  }
+}
+
 /** Provider, secret and options of a source: flags first, then GATEWAY_CONFIG, then the environment. */
-function resolveSource(ctx: CliContext, source: string, options: SendOptions) {
+export function resolveSource(ctx: CliContext, source: string, options: Pick<SendOptions, 'provider' | 'secret'>) {
   const config = options.provider && options.secret ? undefined : ctx.config();
   const declared = config?.sources.find((s) => s.name === source);
   const envVariable = ENV_SOURCES[source as keyof typeof ENV_SOURCES] as string | undefined;

@@ -29,6 +29,8 @@ const envSchema = z.object({
   DB_WRITE_TIMEOUT_MS: positiveInt(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  /** Bytes a live-stream WebSocket client may leave unread before it is disconnected. */
+  STREAM_CLIENT_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
   SHOPIFY_WEBHOOK_SECRET: secretList,
   EASYPOST_WEBHOOK_SECRET: secretList,
   KEYCLOAK_EVENTS_SECRET: secretList,
@@ -95,6 +97,8 @@ export interface GatewayConfig {
   database: { url?: string; dataDir: string; poolSize: number; connectTimeoutSeconds: number; writeTimeoutMs: number };
   logLevel: Env['LOG_LEVEL'];
   maxBodyBytes: number;
+  /** Bytes a live-stream WebSocket client may leave unread before it is disconnected (1008). */
+  streamClientBufferBytes: number;
   secrets: { shopify: string[]; easypost: string[]; keycloak: string[] };
   /** Sources from the GATEWAY_CONFIG file (empty without one); a name used here replaces the env source. */
   sources: SourceConfig[];
@@ -171,6 +175,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     },
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    streamClientBufferBytes: e.STREAM_CLIENT_BUFFER_BYTES,
     secrets: {
       shopify: e.SHOPIFY_WEBHOOK_SECRET,
       easypost: e.EASYPOST_WEBHOOK_SECRET,

@@ -34,7 +34,10 @@ export interface EnvelopeOptions {
  * JSON (or not UTF-8) travels as `{"raw_base64": "…"}`. The check is V8's iterative JSON.parse, so
  * a body nested 200,000 levels deep is still delivered verbatim.
  */
-export function buildEnvelope(event: DeliveredEvent, options: EnvelopeOptions = {}): string {
+/** What an envelope is built from: a delivered event, or an arrival `listen` read from the stream. */
+export type EnvelopeSource = Pick<DeliveredEvent, 'source' | 'webhookId' | 'topic' | 'rawBody' | 'payload' | 'receivedAt'>;
+
+export function buildEnvelope(event: EnvelopeSource, options: EnvelopeOptions = {}): string {
   const text = utf8Text(event.rawBody);
   const json = text !== undefined && isJson(text) ? text : undefined;
   const paths = options.aggregateIdPath
@@ -58,7 +61,7 @@ export function buildEnvelope(event: DeliveredEvent, options: EnvelopeOptions = 
  * for strings); a number is then read again with lossless-json. When that is impossible (nesting
  * beyond MAX_JSON_DEPTH, a repeated key) the id is null rather than a rounded one.
  */
-function aggregateId(event: DeliveredEvent, paths: readonly string[]): string | null {
+function aggregateId(event: EnvelopeSource, paths: readonly string[]): string | null {
   let exact: ExactJson | undefined;
   for (const path of paths) {
     const value = readPath(event.payload, path);

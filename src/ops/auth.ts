@@ -98,15 +98,24 @@ const BEARER = /^Bearer\s+(.+)$/i;
  * 401 (no, unknown, revoked or expired token) or 403 (a valid token with too small a role). Sets
  * the caller's identity on the context (`c.get('identity')`) for the audit log.
  */
-export function requireRole(role: Role): MiddlewareHandler {
+/**
+ * `queryToken`: the live stream also takes the token as `?token=`, since a browser's EventSource
+ * and WebSocket cannot set headers. The header wins when both are sent. Request paths are logged
+ * without the query string, so the token is never written to a log.
+ */
+export function requireRole(role: Role, options: { queryToken?: boolean } = {}): MiddlewareHandler {
   const what =
     role === 'metrics' ? 'a metrics token (METRICS_TOKEN, or any ops token)' : `an ops API token with the ${role} role`;
   return async (c, next) => {
     const authenticator = c.get('authenticator');
     if (!authenticator)
       throw new GatewayError(500, 'auth_not_configured', 'No authenticator is installed', { internal: true });
-    const presented = BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim();
-    if (!presented) throw unauthorized('missing_token', `Send ${what} as Authorization: Bearer <token>`);
+    const presented =
+      BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim() || (options.queryToken ? c.req.query('token') : undefined);
+    if (!presented) {
+      const how = options.queryToken ? 'Authorization: Bearer <token> (or ?token=<token> from a browser)' : 'Authorization: Bearer <token>';
+      throw unauthorized('missing_token', `Send ${what} as ${how}`);
+    }
     const result = await authenticator.authenticate(presented);
     if (!result.ok) {
       if (result.code === 'token_expired')

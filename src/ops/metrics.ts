@@ -57,6 +57,12 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
     help: 'Connections closed on arrival because MAX_CONNECTIONS were already open',
     registers: [registry],
   });
+  const streamCutOffs = new Counter({
+    name: 'webhook_gateway_stream_clients_cut_off_total',
+    help: 'Live-stream clients disconnected for reading too slowly (their buffer reached its bound)',
+    labelNames: ['transport'],
+    registers: [registry],
+  });
   if (options.queueDepth) {
     const queueDepth = options.queueDepth;
     let last: Promise<{ due: number; oldestSeconds: number }> | undefined;
@@ -102,6 +108,9 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
     },
     connectionDropped() {
       droppedConnections.inc();
+    },
+    streamClientCutOff(transport: 'sse' | 'websocket') {
+      streamCutOffs.inc({ transport });
     },
   };
 }

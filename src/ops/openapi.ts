@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import { describePlainRoutes } from './openapi-paths';
 
 /** Serves the OpenAPI document of the ops API at /api/openapi.json (the reference page is /api/docs). */
 export function describeOpenApi(app: OpenAPIHono): void {
@@ -8,13 +9,14 @@ export function describeOpenApi(app: OpenAPIHono): void {
     description:
       'An ops API token (gwt_…, created with POST /api/tokens) or an OPS_API_TOKEN value (admin). Each operation names the role it needs: viewer, operator or admin (metrics: /metrics only).',
   });
+  describePlainRoutes(app);
   app.doc31('/api/openapi.json', {
     openapi: '3.1.0',
     info: {
       title: 'webhook-gateway ops API',
       version: '1',
       description:
-        'Find, inspect and replay stored webhook events. Live stream: GET /api/events/stream (Server-Sent Events, same filters as the list). Metrics: GET /metrics (Prometheus; any token, including the metrics-only METRICS_TOKEN). Roles: viewer reads, operator also replays, admin also manages tokens and reads the audit log; a token with too small a role gets 403. The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
+        'Find, inspect and replay stored webhook events; follow them live (GET /api/events/stream: Server-Sent Events or WebSocket, same filters as the list); run polls; health. Metrics: GET /metrics (Prometheus; any token, including the metrics-only METRICS_TOKEN). Roles: viewer reads, operator also replays, admin also manages tokens and reads the audit log; a token with too small a role gets 403. The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
     },
   });
 }

@@ -1,66 +1,118 @@
-import { Hono } from 'hono';
+import { upgradeWebSocket } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { z } from 'zod';
+import type { WebSocket } from 'ws';
 import { badRequest } from '../errors';
-import type { EventNotification } from '../worker/notifications';
 import { requireRole } from './auth';
-import type { EventBus } from './event-bus';
-
-const StreamQuery = z.object({
-  source: z.string().min(1).optional(),
-  status: z.enum(['received', 'completed', 'failed']).optional(),
-  topic: z.string().min(1).optional(),
-});
+import { openFeed, StreamQuery, type FeedDeps, type StreamFilter } from './stream-feed';
 
 const KEEPALIVE_MS = 15_000;
+/** Where the live stream answers: ours, and the path the seed names for its WebSocket. */
+export const STREAM_PATHS = ['/api/events/stream', '/api/v1/webhooks/stream'] as const;
+/** Close code for a WebSocket client that does not read fast enough (RFC 6455: policy violation). */
+export const SLOW_CLIENT_CLOSE = 1008;
+/** How long a cut-off client gets to complete the close handshake before its socket is destroyed. */
+const CLOSE_GRACE_MS = 5_000;
+
+export interface StreamDeps extends FeedDeps {
+  /** Bytes a WebSocket client may leave unread before it is disconnected. */
+  clientBufferBytes: number;
+  /** Counts clients cut off for reading too slowly. */
+  onCutOff?: (transport: 'sse' | 'websocket') => void;
+}
 
 /**
- * GET /api/events/stream: Server-Sent Events, one `event: <status>` message per event received or
- * finished by any instance on the database (the bus is fed by PostgreSQL NOTIFY), with the same
- * source/status/topic filters as the list endpoint. A comment line every 15 s keeps proxies open.
+ * The live stream at /api/events/stream (and /api/v1/webhooks/stream): Server-Sent Events, or a
+ * WebSocket when the request asks for an upgrade. One message per event received or finished by
+ * any instance on the database (the bus is fed by PostgreSQL NOTIFY), with the list's filters.
  */
-export function createStreamRoutes(deps: { bus: EventBus }): Hono {
+export function createStreamRoutes(deps: StreamDeps): Hono {
   const app = new Hono();
-  app.get('/api/events/stream', requireRole('viewer'), (c) => {
-    const parsed = StreamQuery.safeParse(c.req.query());
-    if (!parsed.success) {
-      throw badRequest('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    }
-    const filter = parsed.data;
-    const wanted = (e: EventNotification) =>
-      (!filter.source || e.source === filter.source) &&
-      (!filter.status || e.status === filter.status) &&
-      (!filter.topic || e.topic === filter.topic);
-
-    return streamSSE(c, async (stream) => {
-      const queue: EventNotification[] = [];
-      let wake: (() => void) | undefined;
-      const unsubscribe = deps.bus.subscribe((event) => {
-        if (!wanted(event)) return;
-        queue.push(event);
-        wake?.();
-      });
-      stream.onAbort(() => {
-        unsubscribe();
-        wake?.();
-      });
-      await stream.writeSSE({ event: 'ready', data: JSON.stringify({ filter }) });
-      while (!stream.aborted && !stream.closed) {
-        const next = queue.shift();
-        if (next) {
-          await stream.writeSSE({ event: next.status, id: String(next.id), data: JSON.stringify(next) });
-          continue;
-        }
-        const timer = new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, KEEPALIVE_MS).unref();
-        });
-        await timer;
-        wake = undefined;
-        if (queue.length === 0 && !stream.aborted) await stream.write(': keep-alive\n\n');
-      }
-      unsubscribe();
-    });
-  });
+  const auth = requireRole('viewer', { queryToken: true });
+  for (const path of STREAM_PATHS) {
+    app.get(path, auth, upgradeWebSocket((c) => webSocketEvents(deps, readQuery(c))), (c) => sse(c, deps, readQuery(c)));
+  }
   return app;
+}
+
+function readQuery(c: Context): { filter: StreamFilter; after?: number } {
+  const parsed = StreamQuery.safeParse(c.req.query());
+  if (!parsed.success) {
+    throw badRequest('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  }
+  const lastEventId = c.req.header('last-event-id');
+  const after = parsed.data.after ?? (lastEventId && /^\d{1,15}$/.test(lastEventId) ? lastEventId : undefined);
+  return { filter: parsed.data, after: after === undefined ? undefined : Number(after) };
+}
+
+/** Filter echoed in the `ready` message (never the token, which may be in the query). */
+const shownFilter = ({ source, status, topic, include }: StreamFilter) => ({ source, status, topic, include });
+
+/**
+ * SSE: a comment line every 15 s keeps proxies open. A client too slow to take the messages is
+ * sent `overflow` and disconnected once MAX_QUEUED notifications wait for it.
+ */
+function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: StreamFilter; after?: number }) {
+  return streamSSE(c, async (stream) => {
+    const feed = openFeed(deps, filter, after);
+    stream.onAbort(() => feed.close());
+    try {
+      await stream.writeSSE({ event: 'ready', data: JSON.stringify({ filter: shownFilter(filter) }) });
+      while (!stream.aborted && !stream.closed) {
+        const message = await feed.next(KEEPALIVE_MS);
+        if (message) await stream.writeSSE(message);
+        else if (feed.overflowed) {
+          deps.onCutOff?.('sse');
+          await stream.writeSSE({ event: 'overflow', data: JSON.stringify({ message: 'Client too slow: reconnect with Last-Event-ID' }) });
+          break;
+        } else if (!stream.aborted) await stream.write(': keep-alive\n\n');
+      }
+    } finally {
+      feed.close();
+    }
+  });
+}
+
+/**
+ * WebSocket: each message is a text frame `{"event","id"?,"data"}` with the SSE message's fields
+ * (`data` parsed). What the client leaves unread is bounded: past `clientBufferBytes` it is closed
+ * with 1008 and, if it does not complete the close handshake, its socket is destroyed.
+ */
+function webSocketEvents(deps: StreamDeps, { filter, after }: { filter: StreamFilter; after?: number }) {
+  let stop: (() => void) | undefined;
+  return {
+    onOpen(_event: Event, ws: { raw?: unknown }) {
+      const socket = ws.raw as WebSocket;
+      const feed = openFeed(deps, filter, after);
+      let open = true;
+      stop = () => {
+        open = false;
+        feed.close();
+      };
+      const cutOff = (code: number, reason: string) => {
+        stop!();
+        socket.close(code, reason);
+        setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+      };
+      const send = (message: { event: string; id?: string; data?: string }) =>
+        socket.send(`{"event":${JSON.stringify(message.event)}${message.id ? `,"id":${JSON.stringify(message.id)}` : ''}${message.data ? `,"data":${message.data}` : ''}}`);
+      void (async () => {
+        send({ event: 'ready', data: JSON.stringify({ filter: shownFilter(filter) }) });
+        while (open) {
+          const message = await feed.next(KEEPALIVE_MS);
+          if (!open) break;
+          if (socket.bufferedAmount > deps.clientBufferBytes || feed.overflowed) {
+            deps.onCutOff?.('websocket');
+            cutOff(SLOW_CLIENT_CLOSE, 'client too slow: send buffer full');
+            break;
+          }
+          if (message) send(message);
+          else socket.ping();
+        }
+      })().catch(() => cutOff(1011, 'stream failed'));
+    },
+    onClose() {
+      stop?.();
+    },
+  };
 }

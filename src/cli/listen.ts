@@ -1,0 +1,147 @@
+import { Command } from 'commander';
+import { CliError, gatewayUrl, opsToken, terminalSafe, usageError, type CliContext, type ConnectionOptions } from './context';
+import { withConnection } from './events';
+import { forwardedRequest, type StreamedArrival } from './forward';
+import { createOpsClient } from './ops-client';
+import { resolveSource } from './send';
+import { readSse } from './sse';
+
+interface ListenOptions extends ConnectionOptions {
+  forwardTo: string;
+  source?: string;
+  envelope?: boolean;
+  secret?: string;
+}
+
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 10_000;
+/** Ids already forwarded, so an arrival resent on resume is not forwarded twice (bounded). */
+const REMEMBERED = 10_000;
+
+/**
+ * `listen --forward-to <url>`: follows the gateway's live stream and forwards each new event to a
+ * local server, one line per delivery. Reconnects with backoff and resumes after the last arrival
+ * it saw (Last-Event-ID), so events received while it was away are forwarded too.
+ */
+export function listenCommand(ctx: CliContext): Command {
+  return withConnection(
+    new Command('listen')
+      .description("forward each new event from a running gateway to a local server (stripe listen's loop)")
+      .requiredOption('--forward-to <url>', 'local address to POST each event to, e.g. http://localhost:4000/webhooks')
+      .option('--source <name>', 'only this source')
+      .option('--envelope', "send the gateway's signed envelope (what destinations get) instead of the original request")
+      .option(
+        '--secret <secret>',
+        "secret to sign with: the provider's (default: the source's, from GATEWAY_CONFIG or the environment), or with --envelope a whsec_ key",
+      ),
+  ).action(async (options: ListenOptions) => {
+    let target: URL;
+    try {
+      target = new URL(options.forwardTo);
+    } catch {
+      throw usageError(`--forward-to "${options.forwardTo}" is not a URL (e.g. http://localhost:4000/webhooks)`);
+    }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw usageError('--forward-to must be an http(s) URL');
+    const base = gatewayUrl(ctx, options);
+    const client = createOpsClient(base, opsToken(ctx, options));
+    const params = new URLSearchParams({ include: 'request' });
+    if (options.source) params.set('source', options.source);
+    const stopped = new AbortController();
+    const stop = () => stopped.abort();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const forwarded = new Set<number>();
+    const signing = signingFor(ctx, options);
+    let lastArrival: string | undefined;
+    let retryMs = FIRST_RETRY_MS;
+    try {
+      while (!stopped.signal.aborted) {
+        try {
+          const headers: Record<string, string> = lastArrival ? { 'last-event-id': lastArrival } : {};
+          const response = await client.stream(`/api/events/stream?${params}`, stopped.signal, headers);
+          for await (const message of readSse(response.body!)) {
+            if (message.event === 'ready') {
+              retryMs = FIRST_RETRY_MS;
+              ctx.err(`Forwarding events from ${base} to ${target.href} (Ctrl-C to stop)`);
+              continue;
+            }
+            if (message.event === 'resume_truncated') ctx.err(terminalSafe(JSON.parse(message.data).message));
+            const data = JSON.parse(message.data) as StreamedArrival & { arrival?: boolean };
+            if (!data.arrival) continue;
+            if (message.id) lastArrival = message.id;
+            if (forwarded.has(data.id)) continue;
+            forwarded.add(data.id);
+            if (forwarded.size > REMEMBERED) forwarded.delete(forwarded.values().next().value!);
+            ctx.out(await forwardOne(data, target, options, signing(data.source)));
+          }
+        } catch (err) {
+          if (stopped.signal.aborted) break;
+          // A refused token or a missing route will not fix itself: stop instead of retrying.
+          if (err instanceof CliError && /\b(401|403|404)\b/.test(err.message)) throw err;
+        }
+        if (stopped.signal.aborted) break;
+        ctx.err(`Lost the stream from ${base}; reconnecting in ${(retryMs / 1000).toFixed(1)} s`);
+        await new Promise((resolve) => setTimeout(resolve, retryMs));
+        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+      }
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  });
+}
+
+/** The secret and provider options for each source, looked up once (none: forwarded unsigned). */
+function signingFor(ctx: CliContext, options: ListenOptions) {
+  const cache = new Map<string, { secret?: string; providerOptions?: Readonly<Record<string, unknown>> }>();
+  return (source: string) => {
+    let found = cache.get(source);
+    if (!found) {
+      if (options.secret) found = { secret: options.secret };
+      else if (options.envelope) found = {};
+      else {
+        try {
+          const resolved = resolveSource(ctx, source, {});
+          found = { secret: resolved.secret, providerOptions: resolved.providerOptions };
+        } catch {
+          ctx.err(`No secret for source "${terminalSafe(source)}" here: its events are forwarded unsigned (pass --secret)`);
+          found = {};
+        }
+      }
+      cache.set(source, found);
+    }
+    return found;
+  };
+}
+
+async function forwardOne(
+  arrival: StreamedArrival,
+  target: URL,
+  options: ListenOptions,
+  signing: { secret?: string; providerOptions?: Readonly<Record<string, unknown>> },
+): Promise<string> {
+  const time = new Date().toTimeString().slice(0, 8);
+  const what = `#${arrival.id}  ${arrival.source}  ${arrival.topic}`;
+  if (!arrival.request) return terminalSafe(`${time}  ${what}  skipped: ${arrival.request_withheld ?? 'no request'}`);
+  let request;
+  try {
+    request = forwardedRequest(arrival as Parameters<typeof forwardedRequest>[0], {
+      envelope: Boolean(options.envelope),
+      secret: signing.secret,
+      path: target.pathname,
+      providerOptions: signing.providerOptions,
+    });
+  } catch (err) {
+    return terminalSafe(`${time}  ${what}  skipped: ${(err as Error).message}`);
+  }
+  const started = performance.now();
+  try {
+    const response = await fetch(target, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual' });
+    await response.body?.cancel();
+    const ms = Math.round(performance.now() - started);
+    return terminalSafe(`${time}  ${what}  → ${response.status} ${response.statusText}  ${ms} ms  (${request.signedAs})`);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return terminalSafe(`${time}  ${what}  → failed: ${cause} (is the local server running at ${target.href}?)`);
+  }
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { SAMPLES_DIR } from '../resources';
+import { usageError, type CliContext } from './context';
+import { SAMPLES, withFreshIds } from './samples';
+import { resolveSource, signAndPost } from './send';
+import { SIGNERS } from './signers';
+import { formatTable } from './table';
+
+interface TriggerOptions {
+  list?: boolean;
+  source?: string;
+  url?: string;
+  secret?: string;
+}
+
+/** `trigger <provider> <event>`: a realistic sample event, signed as the provider signs it, posted to the gateway. */
+export function triggerCommand(ctx: CliContext): Command {
+  return new Command('trigger')
+    .description("send a provider's sample event (e.g. stripe payment_intent.succeeded), correctly signed, to a running gateway")
+    .argument('[provider]', 'shopify, easypost, stripe, github or keycloak (see --list)')
+    .argument('[event]', 'the event, as the provider names it (see --list)')
+    .option('--list', 'list the samples')
+    .option('--source <name>', 'the source to send to (default: the source named like the provider)')
+    .option('--secret <secret>', "signing secret (default: the source's, from GATEWAY_CONFIG or the environment)")
+    .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
+    .action(async (providerName: string | undefined, event: string | undefined, options: TriggerOptions) => {
+      if (options.list || !providerName) {
+        ctx.out(formatTable(['PROVIDER', 'EVENT', 'SAMPLE'], SAMPLES.map((s) => [s.provider, s.event, `providers/samples/${s.file}`])));
+        return;
+      }
+      const sample = SAMPLES.find((s) => s.provider === providerName && s.event === event);
+      if (!sample) {
+        const events = SAMPLES.filter((s) => s.provider === providerName).map((s) => s.event);
+        throw usageError(
+          events.length
+            ? `No ${providerName} sample "${event ?? ''}": choose one of ${events.join(', ')}`
+            : `No samples for "${providerName}": run trigger --list`,
+        );
+      }
+      const source = options.source ?? sample.provider;
+      const resolved = resolveSource(ctx, source, { provider: options.source ? undefined : sample.provider, secret: options.secret });
+      if (resolved.provider !== sample.provider) {
+        throw usageError(`Source "${source}" verifies ${resolved.provider} deliveries, not ${sample.provider}: pass --source naming a ${sample.provider} source`);
+      }
+      const signer = SIGNERS[sample.provider];
+      const body = withFreshIds(await readFile(join(SAMPLES_DIR, sample.file)), signer.idFrom !== undefined);
+      await signAndPost(ctx, {
+        source,
+        provider: sample.provider,
+        secret: resolved.secret,
+        secretFrom: resolved.secretFrom,
+        providerOptions: resolved.providerOptions,
+        body,
+        id: randomUUID(),
+        topic: signer.topicFrom ? undefined : sample.event,
+        shop: 'dev-shop.myshopify.com',
+        url: options.url,
+      });
+    });
+}

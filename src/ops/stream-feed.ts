@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import type { ArrivalQueries, ArrivalRow } from '../store/arrivals';
+import type { EventNotification } from '../worker/notifications';
+import type { EventBus } from './event-bus';
+
+/** The stream's query: the list's filters, plus what `listen` needs (the request, a resume point). */
+export const StreamQuery = z.object({
+  source: z.string().min(1).optional(),
+  status: z.enum(['received', 'completed', 'failed']).optional(),
+  topic: z.string().min(1).optional(),
+  include: z.enum(['request']).optional().describe('`request`: arrivals carry the stored body and kept headers'),
+  after: z
+    .string()
+    .regex(/^\d{1,15}$/, 'an event id')
+    .optional()
+    .describe('Resend arrivals stored after this event id first (the SSE Last-Event-ID header does the same)'),
+});
+export type StreamFilter = z.infer<typeof StreamQuery>;
+
+/** One message for the client: an SSE message, or a WebSocket text frame `{"event", "id", "data"}`. */
+export interface StreamMessage {
+  event: string;
+  /** Set on arrivals only: the id to resume after. */
+  id?: string;
+  data: string;
+}
+
+export interface FeedDeps {
+  bus: EventBus;
+  arrivals: ArrivalQueries;
+  /** The provider of a source (for `listen` to sign as it does); undefined for a source this process does not know. */
+  providerFor: (source: string) => string | undefined;
+  /** Sources with masked fields never show their body on the stream. */
+  maskFor: (source: string) => readonly string[];
+}
+
+/** Notifications waiting for a slow reader; past this the client is cut off, never buffered further. */
+export const MAX_QUEUED = 1000;
+/** How many missed arrivals a resume resends; past it the client is told arrivals were skipped. */
+export const RESUME_LIMIT = 1000;
+
+type Arrival = Omit<ArrivalRow, 'headers' | 'body'>;
+
+/**
+ * The messages one stream client receives. Subscribes to the bus before reading missed arrivals,
+ * so nothing falls between the resume and the live part; an arrival resent from the database is
+ * not sent again when its live notification comes in. An arrival is a new event (received, no
+ * attempt yet); retries and outcomes are sent but carry no id to resume after.
+ */
+export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: number) {
+  const queue: EventNotification[] = [];
+  const backlog: Arrival[] = [];
+  const resent = new Set<number>();
+  let overflowed = false;
+  let wake: (() => void) | undefined;
+  const wanted = (e: EventNotification) =>
+    (!filter.source || e.source === filter.source) &&
+    (!filter.status || e.status === filter.status) &&
+    (!filter.topic || e.topic === filter.topic);
+  const unsubscribe = deps.bus.subscribe((event) => {
+    if (!wanted(event) || overflowed) return;
+    if (queue.length >= MAX_QUEUED) overflowed = true;
+    else queue.push(event);
+    wake?.();
+  });
+  let truncated = false;
+  const resuming =
+    resumeAfter !== undefined && (!filter.status || filter.status === 'received')
+      ? deps.arrivals.after(resumeAfter, filter, RESUME_LIMIT).then((rows) => {
+          backlog.push(...rows);
+          truncated = rows.length === RESUME_LIMIT;
+          for (const row of rows) resent.add(row.id);
+        })
+      : Promise.resolve();
+
+  async function message(event: string, arrival: Arrival | EventNotification, isArrival: boolean, data: object): Promise<StreamMessage> {
+    const request = isArrival && filter.include === 'request' ? await requestOf(arrival) : {};
+    return { event, id: isArrival ? String(arrival.id) : undefined, data: JSON.stringify({ ...data, arrival: isArrival, ...request }) };
+  }
+
+  async function requestOf(arrival: { id: number; source: string }) {
+    if (deps.maskFor(arrival.source).length > 0) return { request: null, request_withheld: 'source has masked fields' };
+    const [row] = await deps.arrivals.requests([arrival.id]);
+    if (!row) return { request: null, request_withheld: 'event no longer stored' };
+    return {
+      request: {
+        provider: deps.providerFor(row.source) ?? null,
+        webhook_id: row.webhookId,
+        received_at: row.receivedAt.toISOString(),
+        headers: row.headers,
+        body_base64: row.body.toString('base64'),
+      },
+    };
+  }
+
+  return {
+    get overflowed() {
+      return overflowed;
+    },
+    /** The next message, or undefined after `idleMs` with nothing to send (time for a keep-alive). */
+    async next(idleMs: number): Promise<StreamMessage | undefined> {
+      await resuming;
+      if (truncated) {
+        truncated = false;
+        return { event: 'resume_truncated', data: JSON.stringify({ resent: RESUME_LIMIT, message: `More than ${RESUME_LIMIT} arrivals were missed; list the rest with GET /api/events` }) };
+      }
+      const missed = backlog.shift();
+      if (missed) {
+        const { webhookId: _w, receivedAt: _r, ...shown } = missed;
+        return message('received', missed, true, { ...shown, due: false, resumed: true });
+      }
+      for (;;) {
+        const next = queue.shift();
+        if (next) {
+          const isArrival = next.status === 'received' && next.attempts === 0;
+          if (isArrival && resent.delete(next.id)) continue;
+          return message(next.status, next, isArrival, next);
+        }
+        if (overflowed) return undefined;
+        const waited = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), idleMs);
+          timer.unref();
+          wake = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        wake = undefined;
+        if (!waited) return undefined;
+      }
+    },
+    close() {
+      unsubscribe();
+      wake?.();
+    },
+  };
+}
+
+export type Feed = ReturnType<typeof openFeed>;
