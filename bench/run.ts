@@ -20,7 +20,7 @@ import { pickLoadTool } from './lib/load';
 import { killAll } from './lib/processes';
 import { judge, renderTable, writeResults, type BenchResults, type HistoryRun } from './lib/results';
 import { measureEndToEnd, type EndToEndRun } from './phases/e2e';
-import { addHistory } from './phases/history';
+import { addHistory, settleBacklog } from './phases/history';
 import { measureFootprint, renderFootprint, soakSteady } from './phases/footprint';
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
@@ -107,6 +107,7 @@ try {
     // Ingest on an empty database, then the same with history: the curve is read as ratios.
     log('history: ingest on an empty database, 50 connections');
     const empty = await measureIngest(ctx, 'gateway', 50, settings.durationSec);
+    await settleBacklog(db);
     history.push({ events: 0, generateSec: 0, ingest: empty, e2e: e2e[0]! });
     let total = 0;
     for (const size of settings.history.split(',').map(Number)) {
@@ -115,6 +116,7 @@ try {
       total = size;
       log(`history: ${size} events; ingest, then end-to-end`);
       const ingestRun = await measureIngest(ctx, 'gateway', 50, settings.durationSec, { reset: false });
+      await settleBacklog(db);
       const e2eRun = await measureEndToEnd(db, loadTool, { ...e2eOptions, label: `history ${size}`, reset: false });
       history.push({ events: size, generateSec, ingest: ingestRun, e2e: e2eRun });
     }

@@ -67,7 +67,7 @@ export async function measureIngest(
   options: { reset?: boolean } = {},
 ): Promise<IngestRun> {
   if (options.reset !== false) await ctx.db.reset();
-  const before = server === 'hmac-only' ? 0 : await storedRows(ctx.db, server);
+  const before = server === 'hmac-only' ? 0 : await lastId(ctx.db, server);
   const { proc, url } = await startIngestServer(server, ctx.db);
   try {
     const load = (sec: number) =>
@@ -86,7 +86,7 @@ export async function measureIngest(
       server,
       peakRssMb: memoryOf(proc.pid).peakRssMb,
       acknowledged: warm.ok + result.ok,
-      storedRows: server === 'hmac-only' ? undefined : (await storedRows(ctx.db, server)) - before,
+      storedRows: server === 'hmac-only' ? undefined : await storedRows(ctx.db, server, before),
     };
   } finally {
     await proc.stop();
@@ -126,12 +126,20 @@ export async function soakIngest(ctx: IngestContext, connections: number, durati
   }
 }
 
-/** Rows the server stored: the naive server has its own table (see bench/servers/naive.ts). */
-async function storedRows(db: BenchDatabase, server: IngestServer): Promise<number> {
+/** Rows the server stored after `afterId`: the naive server has its own table (see bench/servers/naive.ts). */
+async function storedRows(db: BenchDatabase, server: IngestServer, afterId = 0): Promise<number> {
   const [row] =
     server === 'naive'
-      ? await db.sql<[{ n: number }]>`select count(*)::int as n from naive_events`
-      : await db.sql<[{ n: number }]>`select count(*)::int as n from webhook_events`;
+      ? await db.sql<[{ n: number }]>`select count(*)::int as n from naive_events where id > ${afterId}`
+      : await db.sql<[{ n: number }]>`select count(*)::int as n from webhook_events where id > ${afterId}`;
+  return row.n;
+}
+
+async function lastId(db: BenchDatabase, server: IngestServer): Promise<number> {
+  const [row] =
+    server === 'naive'
+      ? await db.sql<[{ n: number }]>`select coalesce(max(id), 0)::bigint::float8 as n from naive_events`
+      : await db.sql<[{ n: number }]>`select coalesce(max(id), 0)::bigint::float8 as n from webhook_events`;
   return row.n;
 }
 

@@ -24,7 +24,15 @@ export function createStatsQueries({ rows }: Database) {
           select source, status, count(*)::int as n from webhook_events
           where received_at >= ${since.toISOString()}::timestamptz
           group by source, status`),
-        rows<{ completed: number; failed: number; p50: number | null; p90: number | null; p99: number | null; retried: number; extra: number }>(sql`
+        rows<{
+          completed: number;
+          failed: number;
+          p50: number | null;
+          p90: number | null;
+          p99: number | null;
+          retried: number;
+          extra: number;
+        }>(sql`
           select count(*) filter (where status = 'completed')::int as completed,
                  count(*) filter (where status = 'failed')::int as failed,
                  percentile_cont(0.5) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)

@@ -26,6 +26,8 @@ export interface WorkerOptions {
   onLeasesRecovered?: (count: number) => void;
   /** Written to locked_by; defaults to `<hostname>:<pid>`. */
   workerId?: string;
+  /** How often the worker vacuums and analyzes the hot queue table (default 15 s; 0 = never). */
+  maintainEveryMs?: number;
 }
 
 /** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
@@ -49,6 +51,7 @@ export function createWorker(options: WorkerOptions) {
   const abort = new AbortController();
   let task: ScheduledTask | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let maintenance: NodeJS.Timeout | undefined;
   let draining: Promise<void> | undefined;
   let drainAgain = false;
   let stopping = false;
@@ -215,6 +218,20 @@ export function createWorker(options: WorkerOptions) {
         Math.max(100, (options.leaseSeconds * 1000) / 3),
       );
       heartbeat.unref();
+      const every = options.maintainEveryMs ?? 15_000;
+      if (every > 0) {
+        // The queue churns a row per attempt; its own vacuum keeps it small without autovacuum.
+        let running = false;
+        maintenance = setInterval(() => {
+          if (running || stopping) return;
+          running = true;
+          queue
+            .maintain()
+            .catch((err: unknown) => logger.warn({ err }, 'queue maintenance (vacuum) failed'))
+            .finally(() => (running = false));
+        }, every);
+        maintenance.unref();
+      }
     },
 
     /** One backstop pass: recover expired leases, then drain. Exposed for the CLI and tests. */
@@ -259,16 +276,17 @@ export function createWorker(options: WorkerOptions) {
         // back whatever is still running so another worker picks it up without waiting for the lease.
         await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
         const unfinished = [...inFlight.values()].map(({ event }) => event);
-        const released = await queue.release(unfinished, 'worker shut down before the attempt finished').catch(
-          (err: unknown) => {
+        const released = await queue
+          .release(unfinished, 'worker shut down before the attempt finished')
+          .catch((err: unknown) => {
             logger.error({ err }, 'could not release claims; their leases will expire instead');
             return 0;
-          },
-        );
+          });
         if (released > 0) logger.warn({ released }, 'released unfinished claims');
       }
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
       if (heartbeat) clearInterval(heartbeat);
+      if (maintenance) clearInterval(maintenance);
     },
   };
 }
@@ -308,10 +326,13 @@ function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: numb
       logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
       for (const { settle } of expired) settle('failed');
       pending.unshift(...retry);
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        void write();
-      }, Math.min(100 * 2 ** (failures - 1), 2000));
+      retryTimer = setTimeout(
+        () => {
+          retryTimer = undefined;
+          void write();
+        },
+        Math.min(100 * 2 ** (failures - 1), 2000),
+      );
       retryTimer.unref();
     } finally {
       writing = false;
