@@ -50,10 +50,13 @@ export function createQueue(database: Database) {
   const { rows } = database;
   const prepared = preparedRows(database);
 
+  // Events are matched by id and claim token only, never by status: a status condition lets the
+  // planner pick the status index, whose 'processing' range fills with dead entries between
+  // vacuums (measured in docs/adr/0007-hot-queue-table.md). A token is only set while claimed.
   /**
    * One statement for a batch of outcomes (a JSON array of toOutcomeRow rows; prepared, as its
    * text never changes): the update of each event is fenced by its claim token and still being
-   * 'processing'; only events updated here get their attempt-log row finished and their queue row
+   * 'processing' (only a claimed event carries a token); only events updated here get their attempt-log row finished and their queue row
    * deleted (completed, failed) or put back with its retry time. Every row is found by primary key.
    */
   const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
@@ -71,7 +74,7 @@ export function createQueue(database: Database) {
             processed_at = case when o.status = 'received' then e.processed_at else now() end,
             locked_by = null, locked_at = null, claim_token = null
         from outcome o
-        where e.id = o.id and e.claim_token = o.claim_token and e.status = 'processing'
+        where e.id = o.id and e.claim_token = o.claim_token
         returning e.id, e.status, e.next_attempt_at
       ),
       dequeued as (
@@ -177,12 +180,15 @@ export function createQueue(database: Database) {
       if (events.length === 0) return 0;
       const tokens = events.map((e) => e.claimToken);
       const released = await rows(sql`
-        with released as (
-          update webhook_events
+        with held as (
+          select event_id, claim_token from event_queue where claim_token in ${tokens} for update
+        ),
+        released as (
+          update webhook_events e
           set status = 'received', next_attempt_at = now(), last_error = ${reason},
               locked_by = null, locked_at = null, claim_token = null
-          where status = 'processing' and claim_token in ${tokens}
-          returning id
+          from held h where e.id = h.event_id and e.claim_token = h.claim_token
+          returning e.id
         ),
         requeued as (
           update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
@@ -218,7 +224,7 @@ export function createQueue(database: Database) {
               last_error = 'lease expired: worker ' || coalesce(e.locked_by, 'unknown') || ' stopped responding',
               locked_by = null, locked_at = null, claim_token = null
           from expired x
-          where e.id = x.event_id and e.status = 'processing' and e.claim_token = x.claim_token
+          where e.id = x.event_id and e.claim_token = x.claim_token
           returning e.id, e.status
         ),
         dequeued as (
