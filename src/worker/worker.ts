@@ -136,15 +136,19 @@ export function createWorker(options: WorkerOptions) {
   /**
    * Resumes a drain that waited for room, once the attempts finishing together have all let go of
    * their slots (deciding at the first one would claim a sliver). Queued after their outcome
-   * write, so on a single-connection database (PGlite) the write goes first.
+   * write, so on a single-connection database (PGlite) the write goes first. Kept as a promise so
+   * idle() waits for it: the last attempts settling resolve idle()'s wait in the same microtask
+   * run, before this tick, and idle() would otherwise report a parked drain with due work as idle.
    */
-  let resumeScheduled = false;
+  let resuming: Promise<void> | undefined;
   function resumeDrain(): void {
-    if (resumeScheduled || !drainAgain || stopping) return;
-    resumeScheduled = true;
-    process.nextTick(() => {
-      resumeScheduled = false;
-      if (drainAgain && !stopping && claimable() > 0) void drain();
+    if (resuming || !drainAgain || stopping) return;
+    resuming = new Promise((resolve) => {
+      process.nextTick(() => {
+        resuming = undefined;
+        if (drainAgain && !stopping && claimable() > 0) void drain();
+        resolve();
+      });
     });
   }
 
@@ -244,7 +248,8 @@ export function createWorker(options: WorkerOptions) {
 
     /** Resolves when nothing is claimed or running. */
     async idle(): Promise<void> {
-      while (draining || inFlight.size > 0) {
+      while (draining || resuming || inFlight.size > 0) {
+        await resuming;
         await draining;
         await Promise.all([...inFlight.values()].map((f) => f.done));
       }
