@@ -88,9 +88,9 @@ export function judge(r: Omit<BenchResults, 'targets'>): Target[] {
       },
       {
         name: 'worker vs graphile-worker',
-        goal: '≥ 1×',
+        goal: '≥ 1.5×',
         measured: ratio(worker('gateway'), worker('graphile-worker')),
-        met: worker('gateway') >= worker('graphile-worker'),
+        met: worker('gateway') >= 1.5 * worker('graphile-worker'),
       },
     );
   }
@@ -109,18 +109,22 @@ export function judge(r: Omit<BenchResults, 'targets'>): Target[] {
     const p99 = Math.max(...e2e.bursts.map((b) => b.p99Ms));
     targets.push(
       {
-        name: 'end-to-end: every burst drained within 60 s',
-        goal: 'drained',
-        measured: e2e.bursts.map((b) => `${f1(b.untilDrainedSec)} s`).join(', '),
-        met: e2e.bursts.every((b) => b.drained),
+        // Issue #13: completed/s = acknowledged ÷ time until none left; a burst not drained within
+        // 60 s misses it whatever its partial rate.
+        name: 'end-to-end: every burst completes (drained, completed/s)',
+        goal: '≥ 5,000/s each (moonshot 8,000/s)',
+        measured: e2e.bursts
+          .map((b) => `${f0(b.completedPerSec)}/s${b.drained ? '' : ' (not drained)'}`)
+          .join(', '),
+        met: e2e.bursts.every((b) => b.drained && b.completedPerSec >= 5000),
       },
       {
         name: 'end-to-end: completed/s holds over 3 bursts',
-        goal: 'burst 3 ≥ 0.9× burst 1',
+        goal: 'burst 3 ≥ 0.8× burst 1',
         measured: `${f0(first!)} → ${f0(last!)} completed/s (${ratio(last!, first!)})`,
-        met: last! >= 0.9 * first!,
+        met: last! >= 0.8 * first!,
       },
-      { name: 'end-to-end: ack p99 (worst burst)', goal: '≤ 10 ms', measured: `${f1(p99)} ms`, met: p99 <= 10 },
+      { name: 'end-to-end: ack p99 (worst burst)', goal: '≤ 15 ms', measured: `${f1(p99)} ms`, met: p99 <= 15 },
     );
   }
   const empty = r.history[0];
@@ -129,15 +133,15 @@ export function judge(r: Omit<BenchResults, 'targets'>): Target[] {
     targets.push(
       {
         name: `ingest with ${f0(h.events)} events of history`,
-        goal: '≥ 0.9× empty',
+        goal: '≥ 0.8× empty',
         measured: ratio(h.ingest.okPerSec, empty!.ingest.okPerSec),
-        met: h.ingest.okPerSec >= 0.9 * empty!.ingest.okPerSec,
+        met: h.ingest.okPerSec >= 0.8 * empty!.ingest.okPerSec,
       },
       {
         name: `end-to-end with ${f0(h.events)} events of history (slowest burst)`,
-        goal: '≥ 0.9× empty',
+        goal: '≥ 0.8× empty',
         measured: ratio(e2eRate(h.e2e), e2eRate(empty!.e2e)),
-        met: e2eRate(h.e2e) >= 0.9 * e2eRate(empty!.e2e),
+        met: e2eRate(h.e2e) >= 0.8 * e2eRate(empty!.e2e),
       },
     );
   }
