@@ -12,6 +12,7 @@ import { createIngestRoutes } from './ingest/routes';
 import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
+import { startTracing, type TracingHandle } from './tracing/setup';
 import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
@@ -25,6 +26,9 @@ import { createRetention } from './store/retention';
 import { createUiRoutes } from './ui/routes';
 import { createStatsQueries } from './store/stats';
 import { createConflictQueries } from './store/conflicts';
+import { createStatsMinutes } from './store/stats-minute';
+import { createStatsRecorder, type StatsRecorder } from './store/stats-recorder';
+import { statsSeries } from './store/stats-series';
 import { createEventStore } from './store/events';
 import { createGroupCommit } from './store/group-commit';
 import { createSystemLog } from './store/system-log';
@@ -68,6 +72,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let stopping = false;
   let started = false;
   let rejections: RejectionLog | undefined;
+  let chartCounts: StatsRecorder | undefined;
+  let tracing: TracingHandle | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -117,6 +123,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
     /** Opens the database, applies migrations, and starts the HTTP server and/or the worker. */
     async start(): Promise<{ port?: number }> {
+      // First, so the spans of everything after it are recorded; the SDK is loaded only when on.
+      tracing = await startTracing(config.tracing, logger);
       if (!database) {
         database = await openDatabase(config.database);
         ownsDatabase = true;
@@ -144,7 +152,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           leaseSeconds: config.worker.leaseSeconds,
           backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
           backoffFor: processing.backoffFor,
-          onAttempt: (event, outcome, seconds) => metrics.attempt(event.source, outcome, seconds),
+          onAttempt: (event, outcome, seconds) => {
+            metrics.attempt(event.source, outcome, seconds);
+            if (outcome !== 'retry') chartCounts?.finished(event.source, outcome, Date.now() - event.receivedAt.getTime());
+          },
           onLeasesRecovered: (count) => metrics.leaseRecovered(count),
         });
       }
@@ -162,6 +173,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const stats = createStatsQueries(database);
       const deliveries = createDeliveryLog(database);
       const sources = sourcesFromConfig(config);
+      const statsMinutes = createStatsMinutes(database);
+      const recorder = (chartCounts = createStatsRecorder({
+        minutes: statsMinutes,
+        logger,
+        sources: () => [...sources.map((s) => s.name), ...config.polls.map((p) => p.name)],
+      }));
       const bus = createEventBus();
       const conflicts = createConflictQueries(database);
       const opsRoutes = createOpsRoutes({
@@ -175,6 +192,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         maskFor: processing.maskFor,
         maskedSources: processing.maskedSources,
         onReplayed: wake,
+        // Flushing this process's counts first: a chart read right after an action shows it.
+        series: async (window, source) => {
+          await recorder.flush();
+          return statsSeries(statsMinutes, window, source);
+        },
       });
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
       opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
@@ -197,7 +219,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             maxAttempts: config.worker.maxAttempts,
             writeTimeoutMs: config.database.writeTimeoutMs,
             onAccepted: wake,
-            onAnswered: metrics.ingest,
+            onAnswered: (source, outcome, reason, seconds) => {
+              metrics.ingest(source, outcome, reason, seconds);
+              if (outcome === 'accepted') recorder.received(source);
+              else if (outcome === 'rejected') recorder.rejected(source);
+            },
             unverifiedRateLimit: config.unverifiedRateLimit,
             trustedProxies: config.trustProxy,
             rejections,
@@ -244,6 +270,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       logger.info({ port, ...report.summary }, port === undefined ? 'gateway started (worker only)' : 'gateway listening');
       for (const warning of report.warnings) logger.warn(warning);
       started = true;
+      recorder.start();
       if (worker) {
         worker.start();
         pollScheduler.start();
@@ -257,8 +284,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           async () => {
             try {
               const purged = await retention.purge(config.retention);
-              const bookkeeping = await retention.purgeBookkeeping({ ...config.retention, expiringNonceSources });
-              if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns > 0) {
+              const bookkeeping = {
+                ...(await retention.purgeBookkeeping({ ...config.retention, expiringNonceSources })),
+                // The charts show a day at most; a week is kept for a look back with SQL.
+                chartMinutes: await statsMinutes.purge(7),
+              };
+              if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns + bookkeeping.chartMinutes > 0) {
                 logger.info({ purged, bookkeeping }, 'retention removed old rows');
               }
             } catch (err) {
@@ -298,8 +329,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await closing;
       clearTimeout(cutOff);
       rejections?.flush();
+      await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
+      await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));
       if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');
     },
   };

@@ -110,7 +110,7 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/events', '/api/events/{id}', '/api/events/{id}/replay', '/api/events/replay', '/api/stats']),
+      expect.arrayContaining(['/api/events', '/api/events/{id}', '/api/events/{id}/replay', '/api/events/replay', '/api/stats', '/api/stats/series']),
     );
     const page = await fetch(`${gw.url}/api/docs`);
     expect(await page.text()).toContain('/api/docs/assets/start.js');

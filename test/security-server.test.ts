@@ -85,6 +85,7 @@ describe('HTTP server limits', () => {
       ['/api/events/1/replay', { method: 'POST' }],
       ['/api/events/replay', { method: 'POST', body: '{"dry_run":false}' }],
       ['/api/stats', {}],
+      ['/api/stats/series', {}],
       ['/api/events/stream', {}],
       ['/api/sps/runs', {}],
     ] as const) {

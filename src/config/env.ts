@@ -65,6 +65,11 @@ const envSchema = z.object({
     .string()
     .default('17 * * * *')
     .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
+  /** OpenTelemetry traces: `otlp` exports them, `off` never does; unset means on when an OTLP endpoint is set. */
+  TRACING: z.enum(['otlp', 'off']).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318/v1/traces' }).optional(),
+  OTEL_SERVICE_NAME: z.string().default('webhook-gateway'),
   /** `start --web-processes` overrides it. */
   WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
 });
@@ -75,6 +80,11 @@ const KNOWN_VARIABLES: ReadonlySet<string> = new Set([
   'TEST_DATABASE_URL',
   'NODE_ENV',
   'NODE_OPTIONS',
+  // Read by the OTLP exporter itself (src/tracing/setup.ts).
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
+  'OTEL_EXPORTER_OTLP_COMPRESSION',
 ]);
 
 export type Env = z.infer<typeof envSchema>;
@@ -120,6 +130,8 @@ export interface GatewayConfig {
   maxConnections: number;
   /** Rejected ingest requests logged per source and reason per interval; the rest are counted. */
   rejectionLog: { limit: number; intervalMs: number };
+  /** OpenTelemetry traces sent over OTLP/HTTP to `url`, or none (the default). */
+  tracing: { enabled: boolean; url: string; serviceName: string };
 }
 
 export { ConfigError };
@@ -195,6 +207,14 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     trustProxy: e.TRUST_PROXY,
     maxConnections: e.MAX_CONNECTIONS,
     rejectionLog: { limit: e.REJECTION_LOG_LIMIT, intervalMs: e.REJECTION_LOG_INTERVAL_SECONDS * 1000 },
+    tracing: {
+      enabled: e.TRACING ? e.TRACING === 'otlp' : Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+      // The OTLP spec's rule: the signal-specific variable is the whole URL, the general one a base.
+      url:
+        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -231,6 +251,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     retention: { ...base.retention, ...overrides.retention },
     timeouts: { ...base.timeouts, ...overrides.timeouts },
     rejectionLog: { ...base.rejectionLog, ...overrides.rejectionLog },
+    tracing: { ...base.tracing, ...overrides.tracing },
   } as GatewayConfig;
 }
 

@@ -5,6 +5,7 @@ import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
 import { redactUrls } from './redact';
 import { standardWebhooksHeaders } from './sign';
+import { traceHeaders, withSpan } from '../tracing/spans';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -46,7 +47,13 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
     const messageId = `evt_${event.id}`;
 
     const results = await Promise.all(
-      pending.map(async (destination) => {
+      // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
+      pending.map((destination) => withSpan(`deliver ${destination.name}`, 'client', {
+        'webhook.destination': destination.name,
+        'webhook.event_id': event.id,
+        'http.request.method': 'POST',
+        'server.address': new URL(destination.url).hostname,
+      }, async (span) => {
         const startedAt = new Date();
         let httpStatus: number | null = null;
         let error: string | null = null;
@@ -66,6 +73,7 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
               'content-type': 'application/json',
               'user-agent': 'webhook-gateway',
               ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
+              ...traceHeaders(),
             },
           });
           httpStatus = response.status;
@@ -90,8 +98,10 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
           httpStatus,
           error,
         });
+        if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
+        if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
         return { destination: destination.name, error, retryAfterMs };
-      }),
+      })),
     );
 
     const failed = results.filter((r) => r.error !== null);

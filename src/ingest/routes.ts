@@ -18,6 +18,7 @@ import {
 } from './rate-limit';
 import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
+import { traceIngest } from './trace';
 
 export interface IngestDeps {
   sources: readonly PushSource[];
@@ -61,7 +62,7 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
     const observe = observeAnswer(source.name, deps);
     const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
     for (const path of source.paths) {
-      app.post(path, observe, ...guard, limit, handle);
+      app.post(path, traceIngest(source.name), observe, ...guard, limit, handle);
       app.all(path, (c) =>
         c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
           allow: 'POST',
@@ -171,6 +172,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
       deps.logger.debug({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
       deps.onAccepted?.(result.id);
       c.set('ingestOutcome', 'accepted');
+      c.set('eventId', result.id);
       return c.json({ status: 'accepted', id: result.id });
     }
     if (result.status === 'conflict') {
@@ -224,6 +226,8 @@ function withDeadline<T>(ms: number, promise: Promise<T>): Promise<T> {
 declare module 'hono' {
   interface ContextVariableMap {
     ingestOutcome: 'accepted' | 'duplicate' | 'conflict';
+    /** The stored event's id, once accepted. */
+    eventId: number;
     /** Rate-limit key of the client (src/ingest/client-address.ts). */
     clientAddress: string;
     /** Set once the provider verified the request. */

@@ -6,6 +6,7 @@ import type { DeliveryLog } from '../store/deliveries';
 import type { EventMatch, EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
 import { requireOpsToken } from './auth';
+import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
 import {
   BulkReplayBody,
   BulkReplayResult,
@@ -37,6 +38,8 @@ export interface OpsDeps {
   maskedSources?: readonly string[];
   /** Called after a replay made events due, to wake the worker. */
   onReplayed?: () => void;
+  /** The charts' per-minute series; without it /api/stats/series is not served. */
+  series?: SeriesDeps['series'];
 }
 
 /** Validation failures become the gateway's 400 JSON error naming each field. */
@@ -176,6 +179,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       return c.json(await deps.stats.stats(from), 200);
     },
   );
+  if (deps.series) addStatsSeriesRoute(app, { tokens: deps.tokens, series: deps.series });
 
   return app;
 }

@@ -184,3 +184,30 @@ export const errorResponses = {
   400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorBody } } },
   401: { description: 'Missing or wrong ops token', content: { 'application/json': { schema: ErrorBody } } },
 } as const;
+
+const perMinute = (description: string) => z.array(z.number()).openapi({ description });
+const perMinuteOrNull = (description: string) => z.array(z.number().nullable()).openapi({ description });
+
+export const StatsSeriesQuery = z.object({
+  window: z.enum(['1h', '6h', '24h']).default('1h').openapi({ description: 'How far back, ending with the current minute' }),
+  source: z.string().min(1).max(200).optional().openapi({ description: 'Only this source; all sources when absent' }),
+});
+
+export const StatsSeries = z
+  .object({
+    window: z.enum(['1h', '6h', '24h']),
+    source: z.string().nullable(),
+    step_seconds: z.number().int(),
+    sources: z.array(z.string()).openapi({ description: 'Sources with counts in the window' }),
+    series: z.object({
+      t: perMinute('Start of each minute, Unix seconds, oldest first'),
+      received: perMinute('Requests accepted and stored'),
+      completed: perMinute('Events completed'),
+      failed: perMinute('Events failed for good'),
+      rejected: perMinute('Requests refused (bad signature, too large, rate limited, …)'),
+      latency_p50_ms: perMinuteOrNull('Median receive→completed latency of the events completed that minute'),
+      latency_p99_ms: perMinuteOrNull('99th percentile of the same'),
+      backlog: perMinuteOrNull('Due events waiting (largest sample that minute); null when not sampled'),
+    }),
+  })
+  .openapi('StatsSeries');

@@ -6,6 +6,7 @@ import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
 import type { SchemaRegistry } from './validation';
+import { withSpan } from '../tracing/spans';
 
 export interface WorkerOptions {
   queue: Queue;
@@ -56,7 +57,23 @@ export function createWorker(options: WorkerOptions) {
   let drainAgain = false;
   let stopping = false;
 
-  async function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+  /** One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its children. */
+  function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+    const attributes = {
+      'webhook.source': event.source,
+      'webhook.topic': event.topic,
+      'webhook.event_id': event.id,
+      'webhook.attempt': event.attempt,
+    };
+    return withSpan(`process ${event.source}`, 'consumer', attributes, async (span) => {
+      const result = await runHandler(event);
+      span.setAttribute('webhook.outcome', result.outcome);
+      if (result.outcome !== 'completed') span.fail(result.outcome);
+      return result;
+    });
+  }
+
+  async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
     let result: AttemptOutcome;
     const started = performance.now();
     try {

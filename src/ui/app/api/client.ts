@@ -1,5 +1,5 @@
 import { parseApiJson } from './json';
-import type { BulkReplayResult, ConflictPage, EventDetail, EventFilter, EventPage, Stats } from './types';
+import type { BulkReplayResult, ConflictPage, EventDetail, EventFilter, EventPage, SeriesWindow, Stats, StatsSeries } from './types';
 
 /** An ops API error: the HTTP status (0 when the gateway could not be reached) and its code. */
 export class ApiError extends Error {
@@ -67,6 +67,8 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     token,
     request,
     stats: (signal?: AbortSignal) => request<Stats>('/api/stats', { signal }),
+    statsSeries: (query: { window: SeriesWindow; source?: string }, signal?: AbortSignal) =>
+      request<StatsSeries>(`/api/stats/series${queryString({ ...query })}`, { signal }),
     events: (query: EventFilter & { cursor?: string; limit?: number }, signal?: AbortSignal) =>
       request<EventPage>(`/api/events${queryString({ ...query })}`, { signal }),
     event: (id: number, signal?: AbortSignal) => request<EventDetail>(`/api/events/${id}`, { signal }),

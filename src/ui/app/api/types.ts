@@ -103,3 +103,23 @@ export interface Stats {
 
 /** What the live stream sends for each change: the event's summary. */
 export type LiveEvent = EventSummary;
+
+export type SeriesWindow = '1h' | '6h' | '24h';
+
+/** GET /api/stats/series: one entry per minute in each array, oldest first (uPlot's aligned data). */
+export interface StatsSeries {
+  window: SeriesWindow;
+  source: string | null;
+  step_seconds: number;
+  sources: string[];
+  series: {
+    t: number[];
+    received: number[];
+    completed: number[];
+    failed: number[];
+    rejected: number[];
+    latency_p50_ms: (number | null)[];
+    latency_p99_ms: (number | null)[];
+    backlog: (number | null)[];
+  };
+}

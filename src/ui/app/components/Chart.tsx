@@ -5,6 +5,8 @@ export interface ChartSeries {
   label: string;
   /** A CSS colour for the line (one of the status colours, say). */
   stroke: string;
+  /** Values with gaps (null): draw each point and join across the gaps. */
+  sparse?: boolean;
 }
 
 export interface ChartProps {
@@ -41,7 +43,15 @@ export function Chart({ title, series, data, height = 220, summary }: ChartProps
           {
             width: el.clientWidth,
             height,
-            series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
+            series: [
+              {},
+              ...series.map((s) => ({
+                label: s.label,
+                stroke: s.stroke,
+                width: 2,
+                ...(s.sparse ? { spanGaps: true, points: { show: true, size: 6, fill: s.stroke } } : {}),
+              })),
+            ],
             axes: [{}, { size: 50 }],
           },
           latest.current,

@@ -2,6 +2,7 @@ import { useEffect } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import type { EventSummary } from '../api/types';
 import { Notice, Time } from '../components/format';
+import { SeriesCharts } from '../components/SeriesCharts';
 import { StatsStrip } from '../components/StatsStrip';
 import { Table, type Column } from '../components/Table';
 import { useLiveEvents } from '../hooks/live';
@@ -61,6 +62,10 @@ export function Dashboard() {
       <section id="stats" class="stats" aria-labelledby="stats-title">
         <h2 id="stats-title">Last 24 hours</h2>
         <StatsStrip />
+      </section>
+      <section aria-labelledby="charts-title">
+        <h2 id="charts-title">Activity per minute</h2>
+        <SeriesCharts />
       </section>
       <section aria-labelledby="sources-title">
         <h2 id="sources-title">Events by source</h2>
