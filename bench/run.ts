@@ -10,11 +10,18 @@
 // BENCH_RATE          requests/s of the latency measurement (default 500)
 // BENCH_LOAD_TOOL     wrk or autocannon (default: wrk when installed, else autocannon)
 // BENCH_SOAK_MINUTES  run only the steady-rate soak for this many minutes (BENCH_SOAK_RATE/s, default 500)
+// BENCH_BURST         seconds per end-to-end burst (default 15; three bursts at 50 connections)
+// BENCH_HISTORY       completed events of history to add before ingest and end-to-end run again
+//                     (default 1000000,10000000 as issue #13 asks: adds up to each in turn; set
+//                     1000000 alone for a shorter run)
+// BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,footprint,x12
 import { cpus, loadavg } from 'node:os';
 import { createBenchDatabase } from './lib/database';
 import { pickLoadTool } from './lib/load';
 import { killAll } from './lib/processes';
-import { judge, renderTable, writeResults, type BenchResults } from './lib/results';
+import { judge, renderTable, writeResults, type BenchResults, type HistoryRun } from './lib/results';
+import { measureEndToEnd, type EndToEndRun } from './phases/e2e';
+import { addHistory, settleBacklog } from './phases/history';
 import { measureFootprint, renderFootprint, soakSteady } from './phases/footprint';
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
@@ -29,9 +36,12 @@ const settings = {
   jobs: env('BENCH_JOBS', 20_000),
   rate: env('BENCH_RATE', 500),
   workerRounds: env('BENCH_WORKER_ROUNDS', 3),
+  burstSec: env('BENCH_BURST', 15),
+  history: process.env.BENCH_HISTORY ?? '1000000,10000000',
   batch: 50,
   concurrency: 50,
 };
+const phases = new Set((process.env.BENCH_PHASES ?? 'ingest,soak,worker,latency,e2e,history,footprint,x12').split(','));
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
@@ -61,19 +71,19 @@ try {
   const ctx = { db, tool: loadTool, warmupSec: settings.warmupSec };
 
   const ingest: IngestRun[] = [];
-  for (const connections of [50, 200]) {
+  for (const connections of phases.has('ingest') ? [50, 200] : []) {
     // The three servers one after the other, each alone on the machine with fresh tables.
     for (const server of ['hmac-only', 'naive', 'gateway'] as IngestServer[]) {
       log(`ingest: ${server}, ${connections} connections, ${settings.durationSec} s`);
       ingest.push(await measureIngest(ctx, server, connections, settings.durationSec));
     }
   }
-  log(`ingest: gateway sustained for ${settings.soakSec} s, 50 connections`);
-  const soak = await soakIngest(ctx, 50, settings.soakSec);
+  if (phases.has('soak')) log(`ingest: gateway sustained for ${settings.soakSec} s, 50 connections`);
+  const soak = phases.has('soak') ? await soakIngest(ctx, 50, settings.soakSec) : undefined;
 
   const workerSettings = { jobs: settings.jobs, batch: settings.batch, concurrency: settings.concurrency };
   const rounds: WorkerRun[][] = [[], [], []];
-  for (let round = 1; round <= settings.workerRounds; round++) {
+  for (let round = 1; phases.has('worker') && round <= settings.workerRounds; round++) {
     // Interleaved rounds, median per system: one slow moment of the machine cannot decide a ratio.
     log(
       `worker round ${round}/${settings.workerRounds}: gateway, pg-boss, graphile-worker, ${settings.jobs} no-op jobs each`,
@@ -82,15 +92,41 @@ try {
     rounds[1]!.push(await measureQueueLibrary(db, 'pg-boss', workerSettings));
     rounds[2]!.push(await measureQueueLibrary(db, 'graphile-worker', workerSettings));
   }
-  const worker = rounds.map(median);
+  const worker = rounds.filter((r) => r.length > 0).map(median);
 
-  log(`latency: ${settings.rate} requests/s for 10 s`);
-  const latency = await measureLatency(db, settings.rate, 10);
+  if (phases.has('latency')) log(`latency: ${settings.rate} requests/s for 10 s`);
+  const latency = phases.has('latency') ? await measureLatency(db, settings.rate, 10) : undefined;
 
-  log('footprint: --help, idle RSS (PostgreSQL, PGlite), --web-processes 1 and 2');
-  const footprint = await measureFootprint(ctx, settings.durationSec);
-  log('x12: parsing 1 MB and 4 MB of 850s; the formerly quadratic inputs');
-  const x12 = measureX12();
+  const e2e: EndToEndRun[] = [];
+  const e2eOptions = { bursts: 3, burstSec: settings.burstSec, connections: 50 };
+  if (phases.has('e2e') || phases.has('history')) {
+    log(`end-to-end: npm start, 3 bursts of ${settings.burstSec} s at 50 connections, empty database`);
+    e2e.push(await measureEndToEnd(db, loadTool, { ...e2eOptions, label: 'empty', reset: true }));
+  }
+  const history: HistoryRun[] = [];
+  if (phases.has('history')) {
+    // Ingest on an empty database, then the same with history: the curve is read as ratios.
+    log('history: ingest on an empty database, 50 connections');
+    const empty = await measureIngest(ctx, 'gateway', 50, settings.durationSec);
+    await settleBacklog(db);
+    history.push({ events: 0, generateSec: 0, ingest: empty, e2e: e2e[0]! });
+    let total = 0;
+    for (const size of settings.history.split(',').map(Number)) {
+      log(`history: adding ${size - total} completed events (to ${size})`);
+      const generateSec = await addHistory(db, size - total);
+      total = size;
+      log(`history: ${size} events; ingest, then end-to-end`);
+      const ingestRun = await measureIngest(ctx, 'gateway', 50, settings.durationSec, { reset: false });
+      await settleBacklog(db);
+      const e2eRun = await measureEndToEnd(db, loadTool, { ...e2eOptions, label: `history ${size}`, reset: false });
+      history.push({ events: size, generateSec, ingest: ingestRun, e2e: e2eRun });
+    }
+  }
+
+  if (phases.has('footprint')) log('footprint: --help, idle RSS (PostgreSQL, PGlite), --web-processes 1 and 2');
+  const footprint = phases.has('footprint') ? await measureFootprint(ctx, settings.durationSec) : undefined;
+  if (phases.has('x12')) log('x12: parsing 1 MB and 4 MB of 850s; the formerly quadratic inputs');
+  const x12 = phases.has('x12') ? measureX12() : undefined;
 
   const partial: Omit<BenchResults, 'targets'> = {
     startedAt: startedAt.toISOString(),
@@ -103,15 +139,17 @@ try {
     worker,
     workerRounds: rounds.flat(),
     latency,
+    e2e,
+    history,
     footprint,
     x12,
   };
   const results: BenchResults = { ...partial, targets: judge(partial) };
-  process.stdout.write(`\n${renderTable(results)}\n\n${renderFootprint(footprint)}\n\n`);
+  process.stdout.write(`\n${renderTable(results)}\n\n${footprint ? `${renderFootprint(footprint)}\n\n` : ''}`);
   log(`results written to ${writeResults(results)} (${results.durationSec.toFixed(0)} s)`);
   // Integrity: a durable server stored every event it acknowledged; every queue finished every job.
   const problems = [
-    ...[...ingest, soak]
+    ...[...ingest, ...(soak ? [soak] : []), ...history.map((h) => h.ingest)]
       .filter((run) => run.storedRows !== undefined && run.storedRows < run.acknowledged)
       .map((run) => `${run.server}: ${run.acknowledged} acknowledged but only ${run.storedRows} stored`),
     ...rounds

@@ -36,14 +36,17 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
   }
   /** Stores an event that no live worker will see as due, so a "dead" worker can claim it first. */
   async function insertUnannounced(webhookId: string, maxAttempts: number): Promise<number> {
-    // Inserted not yet due (the insert's notification says due=false), then made due without a
-    // status change (which announces nothing); the live worker's cron is off in this file.
+    // Inserted and queued not yet due (the insert's notification says due=false), then made due
+    // without a status change (which announces nothing); the live worker's cron is off in this file.
     const [row] = await gw.query<{ id: string }>(
-      `insert into webhook_events (source, webhook_id, topic, body, max_attempts, next_attempt_at)
-       values ('test-crash', $1, 't', '\\x7b7d', $2, now() + interval '1 hour') returning id`,
+      `with e as (
+         insert into webhook_events (source, webhook_id, topic, body, max_attempts, next_attempt_at)
+         values ('test-crash', $1, 't', '\\x7b7d', $2, now() + interval '1 hour') returning id, next_attempt_at)
+       insert into event_queue (event_id, run_at) select id, next_attempt_at from e returning event_id as id`,
       [webhookId, maxAttempts],
     );
     await gw.query('update webhook_events set next_attempt_at = now() where id = $1', [row!.id]);
+    await gw.query('update event_queue set run_at = now() where event_id = $1', [row!.id]);
     return Number(row!.id);
   }
   const eventRow = async (id: number) =>

@@ -27,12 +27,20 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
   await runMigrations(database, url);
   await database.close();
   const sql = postgres(url, { max: 4, onnotice: () => {} });
+  // The lean naive baseline's table (bench/servers/naive.ts): the minimum a durable, deduplicating
+  // ingest needs, nothing the gateway has on top (status indexes, notify triggers, foreign keys).
+  await sql`
+    create table naive_events (
+      id bigint generated always as identity primary key,
+      source text not null, webhook_id text not null, account text, topic text not null,
+      body bytea not null, headers jsonb not null, received_at timestamptz not null default now(),
+      unique (source, webhook_id))`;
   return {
     name,
     url,
     sql,
     async reset() {
-      await sql`truncate webhook_events, processing_log, delivery_attempts, seen_nonces, system_log restart identity cascade`;
+      await sql`truncate webhook_events, processing_log, delivery_attempts, seen_nonces, system_log, naive_events restart identity cascade`;
       // Start each run without a checkpoint pending from the previous one (needs pg_checkpoint or superuser).
       await sql`checkpoint`.catch(() => {});
     },

@@ -8,7 +8,7 @@ export type IngestServer = 'gateway' | 'naive' | 'hmac-only';
 export interface IngestRun extends LoadResult {
   server: IngestServer;
   peakRssMb: number;
-  /** Rows in webhook_events after the run (durable servers): at least every 2xx answer. */
+  /** Rows the run added (durable servers): at least every 2xx answer. */
   storedRows?: number;
   /** 2xx answers over warm-up and measurement: storedRows must not be below it. */
   acknowledged: number;
@@ -31,7 +31,7 @@ interface IngestContext {
 export async function startIngestServer(
   server: IngestServer,
   db: BenchDatabase,
-  options: { role?: 'web' | 'all'; env?: Record<string, string> } = {},
+  options: { role?: 'web' | 'all' | 'default'; env?: Record<string, string> } = {},
 ) {
   const port = await freePort();
   const env = {
@@ -45,7 +45,11 @@ export async function startIngestServer(
   };
   const proc: NodeProcess =
     server === 'gateway'
-      ? spawnNode('src/main.ts', ['start', '--role', options.role ?? 'web'], env)
+      ? spawnNode(
+          'src/main.ts',
+          options.role === 'default' ? ['start'] : ['start', '--role', options.role ?? 'web'],
+          env,
+        )
       : spawnNode(`bench/servers/${server}.ts`, [], env);
   await waitUntilUp(`http://127.0.0.1:${port}/healthz`);
   return { proc, url: `http://127.0.0.1:${port}` };
@@ -60,8 +64,10 @@ export async function measureIngest(
   server: IngestServer,
   connections: number,
   durationSec: number,
+  options: { reset?: boolean } = {},
 ): Promise<IngestRun> {
-  await ctx.db.reset();
+  if (options.reset !== false) await ctx.db.reset();
+  const before = server === 'hmac-only' ? 0 : await lastId(ctx.db, server);
   const { proc, url } = await startIngestServer(server, ctx.db);
   try {
     const load = (sec: number) =>
@@ -80,7 +86,7 @@ export async function measureIngest(
       server,
       peakRssMb: memoryOf(proc.pid).peakRssMb,
       acknowledged: warm.ok + result.ok,
-      storedRows: server === 'hmac-only' ? undefined : await storedRows(ctx.db),
+      storedRows: server === 'hmac-only' ? undefined : await storedRows(ctx.db, server, before),
     };
   } finally {
     await proc.stop();
@@ -110,7 +116,7 @@ export async function soakIngest(ctx: IngestContext, connections: number, durati
       server: 'gateway',
       peakRssMb: memoryOf(proc.pid).peakRssMb,
       acknowledged: result.ok,
-      storedRows: await storedRows(ctx.db),
+      storedRows: await storedRows(ctx.db, 'gateway'),
       rssSamples,
       rssSlopeMbPerMin: slope(tail) * 60,
     };
@@ -120,8 +126,20 @@ export async function soakIngest(ctx: IngestContext, connections: number, durati
   }
 }
 
-async function storedRows(db: BenchDatabase): Promise<number> {
-  const [row] = await db.sql<[{ n: number }]>`select count(*)::int as n from webhook_events`;
+/** Rows the server stored after `afterId`: the naive server has its own table (see bench/servers/naive.ts). */
+async function storedRows(db: BenchDatabase, server: IngestServer, afterId = 0): Promise<number> {
+  const [row] =
+    server === 'naive'
+      ? await db.sql<[{ n: number }]>`select count(*)::int as n from naive_events where id > ${afterId}`
+      : await db.sql<[{ n: number }]>`select count(*)::int as n from webhook_events where id > ${afterId}`;
+  return row.n;
+}
+
+async function lastId(db: BenchDatabase, server: IngestServer): Promise<number> {
+  const [row] =
+    server === 'naive'
+      ? await db.sql<[{ n: number }]>`select coalesce(max(id), 0)::bigint::float8 as n from naive_events`
+      : await db.sql<[{ n: number }]>`select coalesce(max(id), 0)::bigint::float8 as n from webhook_events`;
   return row.n;
 }
 

@@ -34,10 +34,15 @@ export async function measureGatewayWorker(db: BenchDatabase, s: WorkerSettings)
   try {
     await waitForListener(db);
     const started = performance.now();
+    // Queued as ingest queues them: the event and its event_queue row in one statement.
     await db.sql`
-      insert into webhook_events (source, webhook_id, topic, body)
-      select 'bench', 'job-' || n, 'noop', convert_to('{"n":' || n || '}', 'UTF8')
-      from generate_series(1, ${s.jobs}::int) as n`;
+      with e as (
+        insert into webhook_events (source, webhook_id, topic, body)
+        select 'bench', 'job-' || n, 'noop', convert_to('{"n":' || n || '}', 'UTF8')
+        from generate_series(1, ${s.jobs}::int) as n
+        returning id
+      )
+      insert into event_queue (event_id) select id from e`;
     // Polled rather than LISTENed: a second listener would add its own notification work to the
     // database under test. Both partial indexes (due, processing) make the check cheap.
     const deadline = Date.now() + 180_000;

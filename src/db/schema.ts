@@ -27,8 +27,10 @@ export type EventStatus = (typeof EVENT_STATUSES)[number];
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /**
- * One row per distinct inbound event. `status = 'received'` means "due at next_attempt_at":
- * new events and events waiting for a retry share it, so one partial index serves the claim.
+ * One row per distinct inbound event: the archive (payload, final status, attempt counter) the ops
+ * views read. `status = 'received'` means "due at next_attempt_at" (new events and events waiting
+ * for a retry). The worker does not search this table: it claims from event_queue and touches
+ * events only by primary key (docs/adr/0007-hot-queue-table.md).
  */
 export const webhookEvents = pgTable(
   'webhook_events',
@@ -62,11 +64,31 @@ export const webhookEvents = pgTable(
   (t) => [
     unique('webhook_events_source_webhook_id_key').on(t.source, t.webhookId),
     check('webhook_events_status_check', sql`${t.status} in ('received', 'processing', 'completed', 'failed')`),
-    index('webhook_events_due_idx').on(t.nextAttemptAt, t.id).where(sql`${t.status} = 'received'`),
-    index('webhook_events_processing_idx').on(t.lockedAt).where(sql`${t.status} = 'processing'`),
     index('webhook_events_source_id_idx').on(t.source, t.id),
     index('webhook_events_status_id_idx').on(t.status, t.id),
   ],
+);
+
+/**
+ * The hot queue: one row per event still to process (due, waiting for a retry, or claimed), deleted
+ * when the event completes or fails for good, so it stays small however much history there is.
+ * Claims (SKIP LOCKED), heartbeats and lease recovery run here; the claim token is also written to
+ * the event, whose copy fences outcomes (docs/adr/0003-claim-tokens-for-fencing.md). attempt_id is
+ * the processing_log row of the current claim (kept after release; only read while claimed).
+ */
+export const eventQueue = pgTable(
+  'event_queue',
+  {
+    eventId: bigint('event_id', { mode: 'number' })
+      .primaryKey()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    runAt: tstz('run_at').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedAt: tstz('locked_at'),
+    claimToken: uuid('claim_token'),
+    attemptId: bigint('attempt_id', { mode: 'number' }),
+  },
+  (t) => [index('event_queue_run_at_idx').on(t.runAt, t.eventId)],
 );
 
 export const ATTEMPT_OUTCOMES = ['running', 'completed', 'retry', 'failed', 'abandoned'] as const;
@@ -111,10 +133,7 @@ export const systemLog = pgTable(
     }),
     loggedAt: tstz('logged_at').notNull().defaultNow(),
   },
-  (t) => [
-    index('system_log_occurred_idx').on(t.occurredAt),
-    unique('system_log_source_event_key').on(t.sourceEventId),
-  ],
+  (t) => [index('system_log_occurred_idx').on(t.occurredAt), unique('system_log_source_event_key').on(t.sourceEventId)],
 );
 
 /**

@@ -22,7 +22,11 @@ export function createDeliveryLog({ db }: Database) {
     },
 
     async forEvent(eventId: number): Promise<DeliveryAttemptRow[]> {
-      return db.select().from(deliveryAttempts).where(eq(deliveryAttempts.eventId, eventId)).orderBy(deliveryAttempts.id);
+      return db
+        .select()
+        .from(deliveryAttempts)
+        .where(eq(deliveryAttempts.eventId, eventId))
+        .orderBy(deliveryAttempts.id);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
 import { contentHash, settleCopies } from './conflicts';
 import {
+  eventQueue,
   processingLog,
   seenNonces,
   webhookEvents,
@@ -74,6 +75,19 @@ const replayedState = ({ bySource, fallback }: ReplayAttempts) => ({
   processedAt: null,
 });
 
+/**
+ * Puts replayed events (now 'received', due now) into the hot queue; an event still queued for a
+ * later retry becomes due now. Only unclaimed events are replayed, so no lease is overwritten.
+ */
+async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'insert'>, events: T[]): Promise<T[]> {
+  if (events.length === 0) return events;
+  await tx
+    .insert(eventQueue)
+    .values(events.map((e) => ({ eventId: e.id })))
+    .onConflictDoUpdate({ target: eventQueue.eventId, set: { runAt: sql`now()` } });
+  return events;
+}
+
 /** The where-clause for a match; every condition is optional. */
 function matching(filter: EventMatch): SQL[] {
   const conditions: SQL[] = [];
@@ -85,14 +99,13 @@ function matching(filter: EventMatch): SQL[] {
   if (filter.until) conditions.push(lt(webhookEvents.receivedAt, filter.until));
   if (filter.excludeSources?.length) conditions.push(notInArray(webhookEvents.source, [...filter.excludeSources]));
   // A byte search rather than a text cast: a body that is not valid UTF-8 cannot make it fail.
-  if (filter.contains) conditions.push(sql`position(convert_to(${filter.contains}, 'UTF8') in ${webhookEvents.body}) > 0`);
+  if (filter.contains)
+    conditions.push(sql`position(convert_to(${filter.contains}, 'UTF8') in ${webhookEvents.body}) > 0`);
   return conditions;
 }
 
 export type ReplayResult =
-  | { status: 'replayed'; event: WebhookEvent }
-  | { status: 'not_found' }
-  | { status: 'processing' };
+  { status: 'replayed'; event: WebhookEvent } | { status: 'not_found' } | { status: 'processing' };
 
 /** The events table: the only place ingest and the ops API touch stored events. */
 export function createEventStore(database: Database) {
@@ -116,7 +129,13 @@ export function createEventStore(database: Database) {
      */
     async insert(event: NewEvent): Promise<InsertResult> {
       const hash = contentHash(event.body);
-      const insertEvent = (tx: Pick<typeof db, 'insert'>) =>
+      // The event and its queue row (due now) commit together.
+      const insertEvent = async (tx: Pick<typeof db, 'insert'>) => {
+        const rows = await insertRow(tx);
+        if (rows[0]) await tx.insert(eventQueue).values({ eventId: rows[0].id });
+        return rows;
+      };
+      const insertRow = (tx: Pick<typeof db, 'insert'>) =>
         tx
           .insert(webhookEvents)
           .values({
@@ -134,7 +153,7 @@ export function createEventStore(database: Database) {
 
       const { nonce } = event;
       if (nonce === undefined) {
-        const row = (await insertEvent(db))[0];
+        const row = (await db.transaction((tx) => insertEvent(tx)))[0];
         return row ? { status: 'accepted', id: row.id } : settleCopy(event, hash);
       }
       // Event and nonce commit together, so a failed store never burns a nonce. A duplicate event
@@ -202,11 +221,16 @@ export function createEventStore(database: Database) {
           .limit(batchSize);
         if (batch.length === 0) return total;
         const ids = batch.map((r) => r.id);
-        const replayed = await db
-          .update(webhookEvents)
-          .set(replayedState(attempts))
-          .where(and(inArray(webhookEvents.id, ids), ne(webhookEvents.status, 'processing')))
-          .returning({ id: webhookEvents.id });
+        const replayed = await db.transaction(async (tx) =>
+          requeue(
+            tx,
+            await tx
+              .update(webhookEvents)
+              .set(replayedState(attempts))
+              .where(and(inArray(webhookEvents.id, ids), ne(webhookEvents.status, 'processing')))
+              .returning({ id: webhookEvents.id }),
+          ),
+        );
         total += replayed.length;
         afterId = ids[ids.length - 1]!;
       }
@@ -222,11 +246,16 @@ export function createEventStore(database: Database) {
      * An event being processed right now is left alone (its worker holds the claim).
      */
     async replay(id: number, attempts: ReplayAttempts): Promise<ReplayResult> {
-      const rows = await db
-        .update(webhookEvents)
-        .set(replayedState(attempts))
-        .where(and(eq(webhookEvents.id, id), sql`${webhookEvents.status} <> 'processing'`))
-        .returning();
+      const rows = await db.transaction(async (tx) =>
+        requeue(
+          tx,
+          await tx
+            .update(webhookEvents)
+            .set(replayedState(attempts))
+            .where(and(eq(webhookEvents.id, id), sql`${webhookEvents.status} <> 'processing'`))
+            .returning(),
+        ),
+      );
       if (rows[0]) return { status: 'replayed', event: rows[0] };
       return (await this.get(id)) ? { status: 'processing' } : { status: 'not_found' };
     },

@@ -204,14 +204,19 @@ async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<stri
       max_attempts: e.maxAttempts,
     })),
   );
+  // Each new event is queued (event_queue, due now) by the same statement: no trigger, no second trip.
   const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
-    insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts)
-    select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), decode(r.content_hash, 'hex'),
-           r.headers, r.max_attempts
-    from json_to_recordset(${rows}::text::json) as r(
-      source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
-      max_attempts int)
-    on conflict (source, webhook_id) do nothing
-    returning id, source, webhook_id`);
+    with inserted as (
+      insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts)
+      select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), decode(r.content_hash, 'hex'),
+             r.headers, r.max_attempts
+      from json_to_recordset(${rows}::text::json) as r(
+        source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
+        max_attempts int)
+      on conflict (source, webhook_id) do nothing
+      returning id, source, webhook_id
+    ),
+    queued as (insert into event_queue (event_id) select id from inserted)
+    select id, source, webhook_id from inserted`);
   return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
 }

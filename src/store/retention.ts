@@ -8,7 +8,11 @@ import type { Database } from '../db/client';
  * again. Attempt and delivery logs go with their event (on delete cascade).
  */
 export function createRetention({ rows }: Database) {
-  async function deleteBatch(status: 'completed' | 'failed', olderThanDays: number, batchSize: number): Promise<number> {
+  async function deleteBatch(
+    status: 'completed' | 'failed',
+    olderThanDays: number,
+    batchSize: number,
+  ): Promise<number> {
     const deleted = await rows(sql`
       delete from webhook_events where id in (
         select id from webhook_events
@@ -23,7 +27,10 @@ export function createRetention({ rows }: Database) {
     /** Runs batches until nothing is left to delete; returns how many rows went, per status. */
     async purge(options: { completedDays: number; failedDays: number; batchSize: number }) {
       const result = { completed: 0, failed: 0 };
-      for (const [status, days] of [['completed', options.completedDays], ['failed', options.failedDays]] as const) {
+      for (const [status, days] of [
+        ['completed', options.completedDays],
+        ['failed', options.failedDays],
+      ] as const) {
         for (;;) {
           const n = await deleteBatch(status, days, options.batchSize);
           result[status] += n;

@@ -24,7 +24,15 @@ export function createStatsQueries({ rows }: Database) {
           select source, status, count(*)::int as n from webhook_events
           where received_at >= ${since.toISOString()}::timestamptz
           group by source, status`),
-        rows<{ completed: number; failed: number; p50: number | null; p90: number | null; p99: number | null; retried: number; extra: number }>(sql`
+        rows<{
+          completed: number;
+          failed: number;
+          p50: number | null;
+          p90: number | null;
+          p99: number | null;
+          retried: number;
+          extra: number;
+        }>(sql`
           select count(*) filter (where status = 'completed')::int as completed,
                  count(*) filter (where status = 'failed')::int as failed,
                  percentile_cont(0.5) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
@@ -37,11 +45,11 @@ export function createStatsQueries({ rows }: Database) {
                  coalesce(sum(greatest(attempts - 1, 0)), 0)::int as extra
           from webhook_events where received_at >= ${since.toISOString()}::timestamptz`),
         rows<{ due: number; scheduled: number; processing: number; oldest: number | null }>(sql`
-          select count(*) filter (where status = 'received' and next_attempt_at <= now())::int as due,
-                 count(*) filter (where status = 'received' and next_attempt_at > now())::int as scheduled,
-                 count(*) filter (where status = 'processing')::int as processing,
-                 extract(epoch from now() - min(next_attempt_at) filter (where status = 'received' and next_attempt_at <= now()))::float8 as oldest
-          from webhook_events where status in ('received', 'processing')`),
+          select count(*) filter (where claim_token is null and run_at <= now())::int as due,
+                 count(*) filter (where claim_token is null and run_at > now())::int as scheduled,
+                 count(*) filter (where claim_token is not null)::int as processing,
+                 extract(epoch from now() - min(run_at) filter (where claim_token is null and run_at <= now()))::float8 as oldest
+          from event_queue`),
       ]);
       const byStatus: Record<string, number> = { received: 0, processing: 0, completed: 0, failed: 0 };
       const bySource: Record<string, Record<string, number>> = {};
@@ -67,11 +75,11 @@ export function createStatsQueries({ rows }: Database) {
       };
     },
 
-    /** Due events and the age of the oldest, for the metrics gauges. */
+    /** Due events and the age of the oldest, for the metrics gauges (from the small hot queue). */
     async queueDepth(): Promise<{ due: number; oldestSeconds: number }> {
       const [row] = await rows<{ due: number; oldest: number | null }>(sql`
-        select count(*)::int as due, extract(epoch from now() - min(next_attempt_at))::float8 as oldest
-        from webhook_events where status = 'received' and next_attempt_at <= now()`);
+        select count(*)::int as due, extract(epoch from now() - min(run_at))::float8 as oldest
+        from event_queue where claim_token is null and run_at <= now()`);
       return { due: row!.due, oldestSeconds: Number(row!.oldest ?? 0) };
     },
   };

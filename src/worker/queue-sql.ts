@@ -50,10 +50,14 @@ export function createQueue(database: Database) {
   const { rows } = database;
   const prepared = preparedRows(database);
 
+  // Events are matched by id and claim token only, never by status: a status condition lets the
+  // planner pick the status index, whose 'processing' range fills with dead entries between
+  // vacuums (measured in docs/adr/0007-hot-queue-table.md). A token is only set while claimed.
   /**
    * One statement for a batch of outcomes (a JSON array of toOutcomeRow rows; prepared, as its
    * text never changes): the update of each event is fenced by its claim token and still being
-   * 'processing'; only events updated here get their attempt-log row finished.
+   * 'processing' (only a claimed event carries a token); only events updated here get their attempt-log row finished and their queue row
+   * deleted (completed, failed) or put back with its retry time. Every row is found by primary key.
    */
   const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
     const written = await prepared<{ id: string | number }>(sql`
@@ -70,8 +74,16 @@ export function createQueue(database: Database) {
             processed_at = case when o.status = 'received' then e.processed_at else now() end,
             locked_by = null, locked_at = null, claim_token = null
         from outcome o
-        where e.id = o.id and e.claim_token = o.claim_token and e.status = 'processing'
-        returning e.id
+        where e.id = o.id and e.claim_token = o.claim_token
+        returning e.id, e.status, e.next_attempt_at
+      ),
+      dequeued as (
+        delete from event_queue q using finished f where q.event_id = f.id and f.status <> 'received'
+      ),
+      requeued as (
+        update event_queue q
+        set run_at = f.next_attempt_at, locked_by = null, locked_at = null, claim_token = null
+        from finished f where q.event_id = f.id and f.status = 'received'
       ),
       logged as (
         update processing_log p
@@ -85,17 +97,17 @@ export function createQueue(database: Database) {
 
   return {
     /**
-     * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED lets concurrent
-     * workers take disjoint rows without waiting on each other; each claim gets a fresh token
-     * (fencing) and an attempt-log row. `<=` so an event inserted with next_attempt_at = now() is
-     * due at once.
+     * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED on the small
+     * event_queue lets concurrent workers take disjoint rows without waiting on each other; each
+     * claim gets a fresh token (fencing, written to the queue row and the event) and an attempt-log
+     * row. `<=` so an event queued with run_at = now() is due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
         with due as (
-          select id from webhook_events
-          where status = 'received' and next_attempt_at <= now()
-          order by next_attempt_at, id
+          select event_id from event_queue
+          where claim_token is null and run_at <= now()
+          order by run_at, event_id
           limit ${limit}
           for update skip locked
         ),
@@ -103,7 +115,7 @@ export function createQueue(database: Database) {
           update webhook_events e
           set status = 'processing', locked_by = ${worker}, locked_at = now(),
               claim_token = gen_random_uuid(), attempts = e.attempts + 1
-          from due where e.id = due.id
+          from due where e.id = due.event_id
           returning e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers,
                     e.attempts, e.max_attempts, e.received_at, e.claim_token
         ),
@@ -111,6 +123,13 @@ export function createQueue(database: Database) {
           insert into processing_log (event_id, attempt, worker)
           select id, attempts, ${worker} from claimed
           returning id as attempt_id, event_id
+        ),
+        leased as (
+          update event_queue q
+          set locked_by = ${worker}, locked_at = now(), claim_token = claimed.claim_token,
+              attempt_id = logged.attempt_id
+          from claimed join logged on logged.event_id = claimed.id
+          where q.event_id = claimed.id
         )
         select claimed.*, logged.attempt_id
         from claimed join logged on logged.event_id = claimed.id
@@ -147,12 +166,10 @@ export function createQueue(database: Database) {
       return (await this.finishMany([{ event, result }])).has(event.id);
     },
 
-    /** Heartbeat: extends the lease of events this worker still holds. */
+    /** Heartbeat: extends the lease of events this worker still holds (queue rows only). */
     async extendLeases(claimTokens: readonly string[]): Promise<void> {
       if (claimTokens.length === 0) return;
-      await rows(sql`
-        update webhook_events set locked_at = now()
-        where status = 'processing' and claim_token in ${claimTokens}`);
+      await rows(sql`update event_queue set locked_at = now() where claim_token in ${claimTokens}`);
     },
 
     /**
@@ -163,16 +180,24 @@ export function createQueue(database: Database) {
       if (events.length === 0) return 0;
       const tokens = events.map((e) => e.claimToken);
       const released = await rows(sql`
-        with released as (
-          update webhook_events
+        with held as (
+          select event_id, claim_token from event_queue where claim_token in ${tokens} for update
+        ),
+        released as (
+          update webhook_events e
           set status = 'received', next_attempt_at = now(), last_error = ${reason},
               locked_by = null, locked_at = null, claim_token = null
-          where status = 'processing' and claim_token in ${tokens}
-          returning id
+          from held h where e.id = h.event_id and e.claim_token = h.claim_token
+          returning e.id
+        ),
+        requeued as (
+          update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
+          from released r where q.event_id = r.id
+          returning q.attempt_id
         ),
         abandoned as (
           update processing_log set finished_at = now(), outcome = 'abandoned', error = ${reason}
-          where outcome = 'running' and event_id in (select id from released)
+          where id in (select attempt_id from requeued) and outcome = 'running'
         )
         select id from released`);
       return released.length;
@@ -180,28 +205,52 @@ export function createQueue(database: Database) {
 
     /**
      * Returns events whose worker stopped heart-beating (crashed, killed, partitioned) to due, or
-     * to failed when that was their last attempt. The abandoned attempt stays in the log. Setting
-     * claim_token to null fences the old worker out.
+     * to failed (queue row deleted) when that was their last attempt. The abandoned attempt stays
+     * in the log. Setting claim_token to null fences the old worker out. Only expired queue rows are
+     * searched; events and attempt-log rows are reached by primary key.
      */
     async recoverExpiredLeases(leaseSeconds: number): Promise<number> {
       const recovered = await rows(sql`
         with expired as (
-          update webhook_events
-          set status = case when attempts >= max_attempts then 'failed' else 'received' end,
-              processed_at = case when attempts >= max_attempts then now() else processed_at end,
+          select event_id, claim_token, attempt_id from event_queue
+          where claim_token is not null and locked_at < now() - make_interval(secs => ${leaseSeconds})
+          for update skip locked
+        ),
+        recovered as (
+          update webhook_events e
+          set status = case when e.attempts >= e.max_attempts then 'failed' else 'received' end,
+              processed_at = case when e.attempts >= e.max_attempts then now() else e.processed_at end,
               next_attempt_at = now(),
-              last_error = 'lease expired: worker ' || coalesce(locked_by, 'unknown') || ' stopped responding',
+              last_error = 'lease expired: worker ' || coalesce(e.locked_by, 'unknown') || ' stopped responding',
               locked_by = null, locked_at = null, claim_token = null
-          where status = 'processing' and locked_at < now() - make_interval(secs => ${leaseSeconds})
-          returning id
+          from expired x
+          where e.id = x.event_id and e.claim_token = x.claim_token
+          returning e.id, e.status
+        ),
+        dequeued as (
+          delete from event_queue q using recovered r where q.event_id = r.id and r.status = 'failed'
+        ),
+        requeued as (
+          update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
+          from recovered r where q.event_id = r.id and r.status = 'received'
         ),
         abandoned as (
-          update processing_log
+          update processing_log p
           set finished_at = now(), outcome = 'abandoned', error = 'lease expired before the attempt finished'
-          where outcome = 'running' and event_id in (select id from expired)
+          from expired x join recovered r on r.id = x.event_id
+          where p.id = x.attempt_id and p.outcome = 'running'
         )
-        select id from expired`);
+        select id from recovered`);
       return recovered.length;
+    },
+
+    /**
+     * VACUUM and ANALYZE of the hot queue: it churns (a row inserted, updated and deleted per
+     * attempt) and must not depend on autovacuum, which may be off or slow; being small, this is
+     * cheap. skip_locked: a concurrent vacuum (another process) or DDL makes this a no-op.
+     */
+    async maintain(): Promise<void> {
+      await rows(sql`vacuum (analyze, skip_locked) event_queue`);
     },
   };
 }

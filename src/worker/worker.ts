@@ -27,6 +27,8 @@ export interface WorkerOptions {
   onLeasesRecovered?: (count: number) => void;
   /** Written to locked_by; defaults to `<hostname>:<pid>`. */
   workerId?: string;
+  /** How often the worker vacuums and analyzes the hot queue table (default 15 s; 0 = never). */
+  maintainEveryMs?: number;
 }
 
 /** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
@@ -50,6 +52,7 @@ export function createWorker(options: WorkerOptions) {
   const abort = new AbortController();
   let task: ScheduledTask | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let maintenance: NodeJS.Timeout | undefined;
   let draining: Promise<void> | undefined;
   let drainAgain = false;
   let stopping = false;
@@ -150,15 +153,19 @@ export function createWorker(options: WorkerOptions) {
   /**
    * Resumes a drain that waited for room, once the attempts finishing together have all let go of
    * their slots (deciding at the first one would claim a sliver). Queued after their outcome
-   * write, so on a single-connection database (PGlite) the write goes first.
+   * write, so on a single-connection database (PGlite) the write goes first. Kept as a promise so
+   * idle() waits for it: the last attempts settling resolve idle()'s wait in the same microtask
+   * run, before this tick, and idle() would otherwise report a parked drain with due work as idle.
    */
-  let resumeScheduled = false;
+  let resuming: Promise<void> | undefined;
   function resumeDrain(): void {
-    if (resumeScheduled || !drainAgain || stopping) return;
-    resumeScheduled = true;
-    process.nextTick(() => {
-      resumeScheduled = false;
-      if (drainAgain && !stopping && claimable() > 0) void drain();
+    if (resuming || !drainAgain || stopping) return;
+    resuming = new Promise((resolve) => {
+      process.nextTick(() => {
+        resuming = undefined;
+        if (drainAgain && !stopping && claimable() > 0) void drain();
+        resolve();
+      });
     });
   }
 
@@ -232,6 +239,20 @@ export function createWorker(options: WorkerOptions) {
         Math.max(100, (options.leaseSeconds * 1000) / 3),
       );
       heartbeat.unref();
+      const every = options.maintainEveryMs ?? 15_000;
+      if (every > 0) {
+        // The queue churns a row per attempt; its own vacuum keeps it small without autovacuum.
+        let running = false;
+        maintenance = setInterval(() => {
+          if (running || stopping) return;
+          running = true;
+          queue
+            .maintain()
+            .catch((err: unknown) => logger.warn({ err }, 'queue maintenance (vacuum) failed'))
+            .finally(() => (running = false));
+        }, every);
+        maintenance.unref();
+      }
     },
 
     /** One backstop pass: recover expired leases, then drain. Exposed for the CLI and tests. */
@@ -244,7 +265,8 @@ export function createWorker(options: WorkerOptions) {
 
     /** Resolves when nothing is claimed or running. */
     async idle(): Promise<void> {
-      while (draining || inFlight.size > 0) {
+      while (draining || resuming || inFlight.size > 0) {
+        await resuming;
         await draining;
         await Promise.all([...inFlight.values()].map((f) => f.done));
       }
@@ -276,16 +298,17 @@ export function createWorker(options: WorkerOptions) {
         // back whatever is still running so another worker picks it up without waiting for the lease.
         await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
         const unfinished = [...inFlight.values()].map(({ event }) => event);
-        const released = await queue.release(unfinished, 'worker shut down before the attempt finished').catch(
-          (err: unknown) => {
+        const released = await queue
+          .release(unfinished, 'worker shut down before the attempt finished')
+          .catch((err: unknown) => {
             logger.error({ err }, 'could not release claims; their leases will expire instead');
             return 0;
-          },
-        );
+          });
         if (released > 0) logger.warn({ released }, 'released unfinished claims');
       }
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
       if (heartbeat) clearInterval(heartbeat);
+      if (maintenance) clearInterval(maintenance);
     },
   };
 }
@@ -325,10 +348,13 @@ function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: numb
       logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
       for (const { settle } of expired) settle('failed');
       pending.unshift(...retry);
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        void write();
-      }, Math.min(100 * 2 ** (failures - 1), 2000));
+      retryTimer = setTimeout(
+        () => {
+          retryTimer = undefined;
+          void write();
+        },
+        Math.min(100 * 2 ** (failures - 1), 2000),
+      );
       retryTimer.unref();
     } finally {
       writing = false;

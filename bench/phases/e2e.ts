@@ -1,0 +1,87 @@
+import type { BenchDatabase } from '../lib/database';
+import { runLoad, type LoadResult, type LoadTool } from '../lib/load';
+import { memoryOf } from '../lib/processes';
+import { ID_HEADER, INGEST_PATH, orderBody, shopifyHeaders } from '../lib/webhook';
+import { startIngestServer } from './ingest';
+
+export interface BurstRun extends LoadResult {
+  /** Events not yet completed or failed when the burst's load stopped. */
+  backlogAtEnd: number;
+  /** Seconds from the burst's start until no event was left (or the cap was hit). */
+  untilDrainedSec: number;
+  drained: boolean;
+  /** Acknowledged events ÷ untilDrainedSec: what the process finishes per second under this load. */
+  completedPerSec: number;
+}
+
+export interface EndToEndRun {
+  label: string;
+  /** Completed or failed events in webhook_events before the first burst (the history phase). */
+  historyEvents: number;
+  bursts: BurstRun[];
+  peakRssMb: number;
+}
+
+const body = orderBody();
+const headers = shopifyHeaders(body);
+const DRAIN_CAP_SEC = 60;
+
+/**
+ * The process users run: `npm start` (web and worker in one process, default settings) on
+ * PostgreSQL. Consecutive bursts of signed Shopify webhooks at `connections`, each followed by a
+ * wait until the backlog is drained (at most 60 s): completed/s = acknowledged ÷ time until none
+ * was left. The bursts are consecutive on purpose: a queue that slows down as it fills (dead index
+ * entries, a growing attempt log) shows as a falling curve.
+ */
+export async function measureEndToEnd(
+  db: BenchDatabase,
+  tool: LoadTool,
+  options: { label: string; bursts: number; burstSec: number; connections: number; reset: boolean },
+): Promise<EndToEndRun> {
+  if (options.reset) await db.reset();
+  const historyEvents = await unfinished(db, true);
+  const { proc, url } = await startIngestServer('gateway', db, { role: 'default', env: {} });
+  try {
+    const bursts: BurstRun[] = [];
+    for (let i = 0; i < options.bursts; i++) {
+      const started = performance.now();
+      const load = await runLoad(tool, {
+        url: `${url}${INGEST_PATH}`,
+        connections: options.connections,
+        durationSec: options.burstSec,
+        body,
+        headers,
+        idHeader: ID_HEADER,
+      });
+      const backlogAtEnd = await unfinished(db);
+      let left = backlogAtEnd;
+      while (left > 0 && performance.now() - started < (options.burstSec + DRAIN_CAP_SEC) * 1000) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = await unfinished(db);
+      }
+      const untilDrainedSec = (performance.now() - started) / 1000;
+      bursts.push({
+        ...load,
+        backlogAtEnd,
+        untilDrainedSec,
+        drained: left === 0,
+        completedPerSec: (left === 0 ? load.ok : load.ok - left) / untilDrainedSec,
+      });
+    }
+    return { label: options.label, historyEvents, bursts, peakRssMb: memoryOf(proc.pid).peakRssMb };
+  } finally {
+    await proc.stop();
+  }
+}
+
+/** Events still to process (or, with `finished`, the ones done): the bench's own count, not the gateway's. */
+async function unfinished(db: BenchDatabase, finished = false): Promise<number> {
+  const [row] = finished
+    ? await db.sql<
+        [{ n: number }]
+      >`select count(*)::int as n from webhook_events where status in ('completed', 'failed')`
+    : await db.sql<
+        [{ n: number }]
+      >`select count(*)::int as n from webhook_events where status in ('received', 'processing')`;
+  return row.n;
+}
