@@ -10,6 +10,9 @@ import { runMigrations } from './db/migrate';
 import { keycloakAuditHandler } from './handlers/keycloak-audit';
 import { createIngestRoutes } from './ingest/routes';
 import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
+import { createRejectedRequestRecorder, type RejectedRequestRecorder } from './ingest/rejected-request-recorder';
+import { createRejectedRequestStore } from './store/rejected-requests';
+import { createRequestRoutes } from './ops/request-routes';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { startupReport } from './startup-report';
@@ -68,6 +71,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let stopping = false;
   let started = false;
   let rejections: RejectionLog | undefined;
+  let rejectedRequests: RejectedRequestRecorder | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -178,9 +182,17 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       });
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
       opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
+      const requestStore = createRejectedRequestStore(database);
+      opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: sources.map((s) => s.name), tokens: config.opsTokens }));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
+      rejectedRequests = createRejectedRequestRecorder({
+        write: requestStore.write,
+        logger: ingestLogger,
+        ...config.rejectedRequests,
+        onNotRecorded: metrics.rejectionNotRecorded,
+      });
       app = createApp({
         logger,
         isStopping: () => stopping,
@@ -201,6 +213,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             unverifiedRateLimit: config.unverifiedRateLimit,
             trustedProxies: config.trustProxy,
             rejections,
+            rejectedRequests,
           }),
           opsRoutes,
           createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database), tokens: config.opsTokens }),
@@ -257,8 +270,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           async () => {
             try {
               const purged = await retention.purge(config.retention);
-              const bookkeeping = await retention.purgeBookkeeping({ ...config.retention, expiringNonceSources });
-              if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns > 0) {
+              const bookkeeping = await retention.purgeBookkeeping({
+                ...config.retention,
+                expiringNonceSources,
+                rejectedRequestDays: config.rejectedRequests.retentionDays,
+              });
+              if (purged.completed + purged.failed + Object.values(bookkeeping).reduce((a, b) => a + b, 0) > 0) {
                 logger.info({ purged, bookkeeping }, 'retention removed old rows');
               }
             } catch (err) {
@@ -298,6 +315,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await closing;
       clearTimeout(cutOff);
       rejections?.flush();
+      await rejectedRequests?.stop();
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
       if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');

@@ -1,4 +1,5 @@
 import type { PollSourceOptions } from '../poll/config';
+import { defaultAlertsConfig, type AlertsConfig } from '../alerts/config';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { providerModules, type ProviderModule } from '../../providers';
@@ -57,6 +58,9 @@ const envSchema = z.object({
   MAX_CONNECTIONS: positiveInt(1000),
   REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
   REJECTION_LOG_INTERVAL_SECONDS: positiveInt(60),
+  REJECTED_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  REJECTED_REQUESTS_BUFFER: positiveInt(1000),
+  REJECTED_REQUESTS_RETENTION_DAYS: positiveInt(7),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   HEADERS_TIMEOUT_MS: positiveInt(10_000),
   RETENTION_COMPLETED_DAYS: positiveInt(30),
@@ -120,6 +124,13 @@ export interface GatewayConfig {
   maxConnections: number;
   /** Rejected ingest requests logged per source and reason per interval; the rest are counted. */
   rejectionLog: { limit: number; intervalMs: number };
+  /**
+   * The rejected-request log: rows kept per source, cause and minute (the rest aggregated), the
+   * in-memory buffer between batch writes, the batch interval and the retention.
+   */
+  rejectedRequests: { perMinute: number; bufferSize: number; flushIntervalMs: number; retentionDays: number };
+  /** The config file's `alerts:` section (src/alerts/config.ts). */
+  alerts: AlertsConfig;
 }
 
 export { ConfigError };
@@ -139,9 +150,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
   if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];
   let polls: PollSourceOptions[] = [];
+  let alerts: AlertsConfig = defaultAlertsConfig();
   if (e.GATEWAY_CONFIG) {
     try {
-      ({ sources, polls } = loadGatewayFile(e.GATEWAY_CONFIG, env));
+      ({ sources, polls, alerts } = loadGatewayFile(e.GATEWAY_CONFIG, env));
     } catch (err) {
       if (err instanceof SourcesFileError) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${err.message}`);
       throw err;
@@ -195,6 +207,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     trustProxy: e.TRUST_PROXY,
     maxConnections: e.MAX_CONNECTIONS,
     rejectionLog: { limit: e.REJECTION_LOG_LIMIT, intervalMs: e.REJECTION_LOG_INTERVAL_SECONDS * 1000 },
+    rejectedRequests: {
+      perMinute: e.REJECTED_REQUESTS_PER_MINUTE,
+      bufferSize: e.REJECTED_REQUESTS_BUFFER,
+      flushIntervalMs: 1000,
+      retentionDays: e.REJECTED_REQUESTS_RETENTION_DAYS,
+    },
+    alerts,
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -231,6 +250,8 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     retention: { ...base.retention, ...overrides.retention },
     timeouts: { ...base.timeouts, ...overrides.timeouts },
     rejectionLog: { ...base.rejectionLog, ...overrides.rejectionLog },
+    rejectedRequests: { ...base.rejectedRequests, ...overrides.rejectedRequests },
+    alerts: { ...base.alerts, ...overrides.alerts },
   } as GatewayConfig;
 }
 

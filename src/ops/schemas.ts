@@ -3,9 +3,9 @@ import { ATTEMPT_OUTCOMES, DELIVERY_OUTCOMES, EVENT_STATUSES } from '../db/schem
 
 // The ops API's request and response shapes; they drive validation and the OpenAPI document.
 
-const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:15:00.000Z' });
+export const timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-23T10:15:00.000Z' });
 // PostgreSQL has no year 0 and refuses it (0000-01-01T00:00:00Z passed the format and answered 500).
-const isoTime = z.iso
+export const isoTime = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' })
   .refine((text) => new Date(text).getUTCFullYear() >= 1, 'must be in the year 0001 or later');
 
