@@ -13,6 +13,8 @@ import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
 import { createRejectedRequestRecorder, type RejectedRequestRecorder } from './ingest/rejected-request-recorder';
 import { createRejectedRequestStore } from './store/rejected-requests';
 import { createRequestRoutes } from './ops/request-routes';
+import { createAlertRoutes } from './ops/alert-routes';
+import { createAlertStore, startAlerts } from './alerts';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { startupReport } from './startup-report';
@@ -72,6 +74,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let started = false;
   let rejections: RejectionLog | undefined;
   let rejectedRequests: RejectedRequestRecorder | undefined;
+  let alerting: Awaited<ReturnType<typeof startAlerts>> | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -184,6 +187,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
       const requestStore = createRejectedRequestStore(database);
       opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: sources.map((s) => s.name), tokens: config.opsTokens }));
+      opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database), tokens: config.opsTokens }));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
@@ -260,6 +264,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (worker) {
         worker.start();
         pollScheduler.start();
+        alerting = await startAlerts({ database, config: config.alerts, logger, onNotice: metrics.alertNotification });
         const retention = createRetention(database);
         // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
         const expiringNonceSources = sourcesFromConfig(config)
@@ -311,6 +316,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const cutOff = setTimeout(() => server?.closeAllConnections(), config.shutdownTimeoutMs);
       await retentionTask?.destroy();
       await pollScheduler?.stop();
+      await alerting?.stop();
       await worker?.stop(config.shutdownTimeoutMs);
       await closing;
       clearTimeout(cutOff);
