@@ -6,6 +6,8 @@ import { Dashboard } from './pages/Dashboard';
 import { EventPage } from './pages/event/EventPage';
 import { EventsPage } from './pages/events/EventsPage';
 import { NotFound } from './pages/NotFound';
+import { AlertsPage } from './pages/AlertsPage';
+import { RequestsPage } from './pages/RequestsPage';
 import { SignIn } from './pages/SignIn';
 import { SessionProvider, useSession } from './session';
 
@@ -31,6 +33,8 @@ function Root() {
               <Route path="/ui" component={Dashboard} />
               <Route path="/ui/events" component={EventsPage} />
               <Route path="/ui/events/:id" component={EventPage} />
+              <Route path="/ui/requests" component={RequestsPage} />
+              <Route path="/ui/alerts" component={AlertsPage} />
               <Route default component={NotFound} />
             </Router>
           </Layout>

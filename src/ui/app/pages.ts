@@ -6,4 +6,6 @@
 export const NAV: { label: string; href: string; current(path: string): boolean }[] = [
   { label: 'Dashboard', href: '/ui', current: (path) => path === '/ui' },
   { label: 'Events', href: '/ui/events', current: (path) => path.startsWith('/ui/events') },
+  { label: 'Rejected requests', href: '/ui/requests', current: (path) => path.startsWith('/ui/requests') },
+  { label: 'Alerts', href: '/ui/alerts', current: (path) => path.startsWith('/ui/alerts') },
 ];

@@ -1,5 +1,17 @@
 import { parseApiJson } from './json';
-import type { BulkReplayResult, ConflictPage, EventDetail, EventFilter, EventPage, Stats } from './types';
+import type {
+  Alert,
+  AlertChannel,
+  AlertRule,
+  BulkReplayResult,
+  ConflictPage,
+  EventDetail,
+  EventFilter,
+  EventPage,
+  RejectedRequest,
+  RejectedRequestPage,
+  Stats,
+} from './types';
 
 /** An ops API error: the HTTP status (0 when the gateway could not be reached) and its code. */
 export class ApiError extends Error {
@@ -75,6 +87,14 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     replay: (id: number) => request<unknown>(`/api/events/${id}/replay`, { method: 'POST' }),
     bulkReplay: (filter: EventFilter, dryRun: boolean) =>
       request<BulkReplayResult>('/api/events/replay', { method: 'POST', body: { filter, dry_run: dryRun } }),
+    rejectedRequests: (query: { source?: string; cause?: string; cursor?: string; limit?: number }, signal?: AbortSignal) =>
+      request<RejectedRequestPage>(`/api/requests${queryString({ ...query })}`, { signal }),
+    lastRejections: (signal?: AbortSignal) =>
+      request<{ sources: Record<string, RejectedRequest | null> }>('/api/requests/last', { signal }),
+    alerts: (query: { status?: 'open' | 'resolved'; limit?: number }, signal?: AbortSignal) =>
+      request<{ alerts: Alert[]; next_cursor: string | null }>(`/api/alerts${queryString({ ...query })}`, { signal }),
+    alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
+    alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
   };
 }
 
