@@ -7,7 +7,9 @@
  * same good load while a second load generator sends requests whose signature is wrong. Prints
  * good acks/s in both phases, their ratio, the flood's rejected/s and the rows the flood left in
  * rejected_requests (the per-source/cause/minute cap plus one aggregate row per minute).
- * FLOOD_DURATION (seconds, default 15), FLOOD_CONNECTIONS (default 20), GOOD_CONNECTIONS (default 10).
+ * FLOOD_DURATION (seconds, default 15), FLOOD_CONNECTIONS (default 20), GOOD_CONNECTIONS (default 10);
+ * FLOOD_LOG_PER_MINUTE sets the gateway's REJECTED_REQUESTS_PER_MINUTE (default 20; 0 keeps only
+ * the aggregate rows, to compare the cost of the detailed rows).
  */
 import { createHmac } from 'node:crypto';
 import postgres from 'postgres';
@@ -29,7 +31,9 @@ const body = orderBody();
 const good = shopifyHeaders(body);
 const bad = { ...good, 'x-shopify-hmac-sha256': createHmac('sha256', 'not-the-secret').update(body).digest('base64') };
 try {
-  const { proc, url } = await startIngestServer('gateway', db);
+  const { proc, url } = await startIngestServer('gateway', db, {
+    env: { REJECTED_REQUESTS_PER_MINUTE: process.env.FLOOD_LOG_PER_MINUTE ?? '20' },
+  });
   try {
     const load = (headers: Record<string, string>, connections: number) =>
       runLoad(tool, { url: `${url}${INGEST_PATH}`, connections, durationSec: seconds, body, headers, idHeader: ID_HEADER });
@@ -43,7 +47,7 @@ try {
       select count(*)::int as rows, coalesce(sum(repeat_count), 0)::int as counted from rejected_requests`;
     await sql.end();
     const floodPerSec = (flood.failed / seconds).toFixed(0);
-    console.log(`load tool: ${tool}, ${seconds} s per phase, good ${goodConnections} connections, flood ${floodConnections}`);
+    console.log(`load tool: ${tool}, ${seconds} s per phase, good ${goodConnections} connections, flood ${floodConnections}, REJECTED_REQUESTS_PER_MINUTE ${process.env.FLOOD_LOG_PER_MINUTE ?? '20'}`);
     console.log(`good alone:        ${alone.okPerSec.toFixed(0)} acks/s (p99 ${alone.p99Ms} ms)`);
     console.log(`good during flood: ${withFlood.okPerSec.toFixed(0)} acks/s (p99 ${withFlood.p99Ms} ms)`);
     console.log(`ratio:             ${(withFlood.okPerSec / alone.okPerSec).toFixed(2)}`);

@@ -54,7 +54,7 @@ function channelShape(env: Env) {
       // Standard Webhooks: whsec_ and base64 of at least 16 bytes, as for destinations.
       secret: secret(env).refine((s) => /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(s), 'must be whsec_ followed by base64 of at least 16 bytes'),
     }),
-    z.strictObject({ name, type: z.literal('slack'), url: httpUrl }),
+    z.strictObject({ name, type: z.literal('slack'), url: secret(env).pipe(httpUrl) }),
     z.strictObject({ name, type: z.literal('email'), to: z.array(z.email()).min(1).max(20) }),
   ]);
 }
