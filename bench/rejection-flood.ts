@@ -36,8 +36,22 @@ try {
   });
   try {
     const load = (headers: Record<string, string>, connections: number) =>
-      runLoad(tool, { url: `${url}${INGEST_PATH}`, connections, durationSec: seconds, body, headers, idHeader: ID_HEADER });
-    await runLoad(tool, { url: `${url}${INGEST_PATH}`, connections: goodConnections, durationSec: 3, body, headers: good, idHeader: ID_HEADER });
+      runLoad(tool, {
+        url: `${url}${INGEST_PATH}`,
+        connections,
+        durationSec: seconds,
+        body,
+        headers,
+        idHeader: ID_HEADER,
+      });
+    await runLoad(tool, {
+      url: `${url}${INGEST_PATH}`,
+      connections: goodConnections,
+      durationSec: 3,
+      body,
+      headers: good,
+      idHeader: ID_HEADER,
+    });
     const alone = await load(good, goodConnections);
     const [withFlood, flood] = await Promise.all([load(good, goodConnections), load(bad, floodConnections)]);
     // The log is written once a second: give the last batch time to land.
@@ -47,11 +61,15 @@ try {
       select count(*)::int as rows, coalesce(sum(repeat_count), 0)::int as counted from rejected_requests`;
     await sql.end();
     const floodPerSec = (flood.failed / seconds).toFixed(0);
-    console.log(`load tool: ${tool}, ${seconds} s per phase, good ${goodConnections} connections, flood ${floodConnections}, REJECTED_REQUESTS_PER_MINUTE ${process.env.FLOOD_LOG_PER_MINUTE ?? '20'}`);
+    console.log(
+      `load tool: ${tool}, ${seconds} s per phase, good ${goodConnections} connections, flood ${floodConnections}, REJECTED_REQUESTS_PER_MINUTE ${process.env.FLOOD_LOG_PER_MINUTE ?? '20'}`,
+    );
     console.log(`good alone:        ${alone.okPerSec.toFixed(0)} acks/s (p99 ${alone.p99Ms} ms)`);
     console.log(`good during flood: ${withFlood.okPerSec.toFixed(0)} acks/s (p99 ${withFlood.p99Ms} ms)`);
     console.log(`ratio:             ${(withFlood.okPerSec / alone.okPerSec).toFixed(2)}`);
-    console.log(`flood:             ${floodPerSec} rejected/s; rejected_requests holds ${rows!.rows} rows standing for ${rows!.counted} requests`);
+    console.log(
+      `flood:             ${floodPerSec} rejected/s; rejected_requests holds ${rows!.rows} rows standing for ${rows!.counted} requests`,
+    );
   } finally {
     await proc.stop();
   }

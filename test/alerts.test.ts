@@ -42,14 +42,26 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
   let slack: Awaited<ReturnType<typeof startReceiver>>;
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   const api = async (method: string, path: string, body?: unknown, headers: Record<string, string> = auth) => {
-    const response = await fetch(`${gw.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${gw.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await response.text();
     return { status: response.status, json: text ? JSON.parse(text) : undefined };
   };
   const badSignature = async (n: number) => {
     for (let i = 0; i < n; i++) {
       const body = JSON.stringify({ id: i });
-      expect((await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('a-secret-rotated-on-one-side', body, `x-${i}`))).status).toBe(401);
+      expect(
+        (
+          await post(
+            `${gw.url}/api/webhooks/shopify/orders/create`,
+            body,
+            shopifyHeaders('a-secret-rotated-on-one-side', body, `x-${i}`),
+          )
+        ).status,
+      ).toBe(401);
     }
   };
 
@@ -86,13 +98,25 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
   // on a loaded 2-core machine the wait below allows more, as a timing claim belongs in no test.
   it('a spike of signature failures opens one alert, told on all three channels', async () => {
     await badSignature(3);
-    await waitFor(() => hook.deliveries.length >= 1 && slack.deliveries.length >= 1 && smtp.messages.length >= 1, 30_000, 'three notices');
+    await waitFor(
+      () => hook.deliveries.length >= 1 && slack.deliveries.length >= 1 && smtp.messages.length >= 1,
+      30_000,
+      'three notices',
+    );
 
     // Webhook: verified with the standardwebhooks library, not with our signing code.
     const delivery = hook.deliveries[0]!;
-    const notice = new Webhook(ALERT_SECRET).verify(delivery.bytes.toString('utf8'), delivery.headers as Record<string, string>) as any;
+    const notice = new Webhook(ALERT_SECRET).verify(
+      delivery.bytes.toString('utf8'),
+      delivery.headers as Record<string, string>,
+    ) as any;
     expect(notice.type).toBe('alert.opened');
-    expect(notice.data).toMatchObject({ rule: 'shopify-signatures', kind: 'signature_failures', condition: 'shopify', status: 'open' });
+    expect(notice.data).toMatchObject({
+      rule: 'shopify-signatures',
+      kind: 'signature_failures',
+      condition: 'shopify',
+      status: 'open',
+    });
     expect(notice.data.summary).toContain('failed verification');
 
     // Slack: the incoming-webhook format, a fallback text and blocks.
@@ -110,13 +134,18 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
   it('more failures while it is open send nothing new: one alert per condition', async () => {
     await badSignature(4);
     // Wait for evidence that the evaluator ran after these were recorded: a later tick's lease renewal.
-    const before = (await gw.query<{ expires_at: Date }>('select expires_at from alert_evaluator_lease'))[0]!.expires_at;
+    const before = (await gw.query<{ expires_at: Date }>('select expires_at from alert_evaluator_lease'))[0]!
+      .expires_at;
     // Two renewals after the failures: at least one full evaluation saw all of them.
     const renewed = async (after: Date) =>
-      waitFor(async () => {
-        const [lease] = await gw.query<{ expires_at: Date }>('select expires_at from alert_evaluator_lease');
-        return lease!.expires_at > after ? lease!.expires_at : null;
-      }, 30_000, 'another evaluation');
+      waitFor(
+        async () => {
+          const [lease] = await gw.query<{ expires_at: Date }>('select expires_at from alert_evaluator_lease');
+          return lease!.expires_at > after ? lease!.expires_at : null;
+        },
+        30_000,
+        'another evaluation',
+      );
     await renewed((await renewed(before))!);
     expect(hook.deliveries).toHaveLength(1);
     const { json } = await api('GET', '/api/alerts?status=open');
@@ -128,10 +157,23 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
   it('when the condition clears (the rule disabled here) a resolve notice goes out', async () => {
     const rules = await api('GET', '/api/alerts/rules');
     const rule = rules.json.rules.find((r: any) => r.name === 'shopify-signatures');
-    const updated = await api('PUT', `/api/alerts/rules/${rule.id}`, { ...rule, id: undefined, created_at: undefined, updated_at: undefined, enabled: false });
+    const updated = await api('PUT', `/api/alerts/rules/${rule.id}`, {
+      ...rule,
+      id: undefined,
+      created_at: undefined,
+      updated_at: undefined,
+      enabled: false,
+    });
     expect(updated.status).toBe(200);
-    await waitFor(() => hook.deliveries.length >= 2 && slack.deliveries.length >= 2 && smtp.messages.length >= 2, 30_000, 'resolve notices');
-    const resolved = new Webhook(ALERT_SECRET).verify(hook.deliveries[1]!.bytes.toString('utf8'), hook.deliveries[1]!.headers as Record<string, string>) as any;
+    await waitFor(
+      () => hook.deliveries.length >= 2 && slack.deliveries.length >= 2 && smtp.messages.length >= 2,
+      30_000,
+      'resolve notices',
+    );
+    const resolved = new Webhook(ALERT_SECRET).verify(
+      hook.deliveries[1]!.bytes.toString('utf8'),
+      hook.deliveries[1]!.headers as Record<string, string>,
+    ) as any;
     expect(resolved).toMatchObject({ type: 'alert.resolved', data: { status: 'resolved', condition: 'shopify' } });
     expect(smtp.messages[1]!.data).toMatch(/Subject: \[webhook-gateway\] Resolved: shopify-signatures/);
     expect((await api('GET', '/api/alerts?status=resolved')).json.alerts).toHaveLength(1);
@@ -148,29 +190,60 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
   });
 
   it('rule and channel writes are validated and name the field', async () => {
-    const unknown = await api('POST', '/api/alerts/rules', { name: 'backlog', kind: 'backlog_age', channels: ['nope'] });
+    const unknown = await api('POST', '/api/alerts/rules', {
+      name: 'backlog',
+      kind: 'backlog_age',
+      channels: ['nope'],
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.json.error).toMatchObject({ code: 'unknown_channel' });
-    const badParams = await api('POST', '/api/alerts/rules', { name: 'spike', kind: 'signature_failures', params: { count: 0 } });
+    const badParams = await api('POST', '/api/alerts/rules', {
+      name: 'spike',
+      kind: 'signature_failures',
+      params: { count: 0 },
+    });
     expect(badParams.status).toBe(400);
     expect(badParams.json.error.message).toContain('params.count');
-    const badSecret = await api('POST', '/api/alerts/channels', { name: 'weak', type: 'webhook', url: hook.url, secret: 'short' });
+    const badSecret = await api('POST', '/api/alerts/channels', {
+      name: 'weak',
+      type: 'webhook',
+      url: hook.url,
+      secret: 'short',
+    });
     expect(badSecret.status).toBe(400);
     expect(badSecret.json.error.message).toContain('secret');
-    const created = await api('POST', '/api/alerts/rules', { name: 'backlog', kind: 'backlog_age', params: { older_than_seconds: 600 }, channels: ['ops-hook'] });
+    const created = await api('POST', '/api/alerts/rules', {
+      name: 'backlog',
+      kind: 'backlog_age',
+      params: { older_than_seconds: 600 },
+      channels: ['ops-hook'],
+    });
     expect(created.status).toBe(201);
     expect(created.json.params).toEqual({ older_than_seconds: 600 });
     expect((await api('POST', '/api/alerts/rules', { name: 'backlog', kind: 'backlog_age' })).status).toBe(409);
-    const hookChannel = (await api('GET', '/api/alerts/channels')).json.channels.find((c: any) => c.name === 'ops-hook');
+    const hookChannel = (await api('GET', '/api/alerts/channels')).json.channels.find(
+      (c: any) => c.name === 'ops-hook',
+    );
     expect((await api('DELETE', `/api/alerts/channels/${hookChannel.id}`)).json.error.code).toBe('channel_in_use');
     expect((await api('DELETE', `/api/alerts/rules/${created.json.id}`)).status).toBe(204);
   });
 
   it('every alerts route needs the ops token and is in the OpenAPI document', async () => {
     expect((await api('GET', '/api/alerts', undefined, {})).status).toBe(401);
-    expect((await api('POST', '/api/alerts/rules', { name: 'x', kind: 'poll_failing' }, { 'content-type': 'application/json' })).status).toBe(401);
+    expect(
+      (
+        await api(
+          'POST',
+          '/api/alerts/rules',
+          { name: 'x', kind: 'poll_failing' },
+          { 'content-type': 'application/json' },
+        )
+      ).status,
+    ).toBe(401);
     const doc = await api('GET', '/api/openapi.json');
-    expect(Object.keys(doc.json.paths)).toEqual(expect.arrayContaining(['/api/alerts', '/api/alerts/rules', '/api/alerts/rules/{id}', '/api/alerts/channels']));
+    expect(Object.keys(doc.json.paths)).toEqual(
+      expect.arrayContaining(['/api/alerts', '/api/alerts/rules', '/api/alerts/rules/{id}', '/api/alerts/channels']),
+    );
   });
 });
 
@@ -178,7 +251,9 @@ describe('alerts: config section', () => {
   const parse = (alerts: unknown) => () => parseGatewayDocument({ alerts }, {});
 
   it('a rule naming a channel that is not declared is refused with its path', () => {
-    expect(parse({ rules: [{ name: 'r', kind: 'poll_failing', channels: ['missing'] }] })).toThrow(/alerts\.rules\[0\]\.channels\[0\]: no channel named "missing"/);
+    expect(parse({ rules: [{ name: 'r', kind: 'poll_failing', channels: ['missing'] }] })).toThrow(
+      /alerts\.rules\[0\]\.channels\[0\]: no channel named "missing"/,
+    );
   });
 
   it('an email channel without alerts.smtp is refused', () => {

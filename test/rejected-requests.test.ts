@@ -15,7 +15,9 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
   };
 
   beforeAll(async () => {
-    gw = await startTestGateway(kind, { rejectedRequests: { perMinute: 3, bufferSize: 1000, flushIntervalMs: 50, retentionDays: 7 } });
+    gw = await startTestGateway(kind, {
+      rejectedRequests: { perMinute: 3, bufferSize: 1000, flushIntervalMs: 50, retentionDays: 7 },
+    });
   });
   afterAll(async () => {
     await gw?.stop();
@@ -23,7 +25,11 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
 
   it('a bad signature is recorded with cause, client, body hash and redacted headers', async () => {
     const body = JSON.stringify({ id: 1, note: 'rotated secret' });
-    const headers = { ...shopifyHeaders('the-old-secret-nobody-has', body, 'bad-1'), cookie: 'session=abc', 'user-agent': 'Shopify-Captain-Hook' };
+    const headers = {
+      ...shopifyHeaders('the-old-secret-nobody-has', body, 'bad-1'),
+      cookie: 'session=abc',
+      'user-agent': 'Shopify-Captain-Hook',
+    };
     expect((await post(shopify(), body, headers)).status).toBe(401);
 
     const page = await waitFor(async () => {
@@ -92,7 +98,9 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
     expect(first.json.requests).toHaveLength(2);
     const second = await api(`/api/requests?limit=2&cursor=${first.json.next_cursor}`);
     expect(second.json.requests[0].id).toBeLessThan(first.json.requests[1].id);
-    const future = await api(`/api/requests?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`);
+    const future = await api(
+      `/api/requests?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`,
+    );
     expect(future.json.requests).toEqual([]);
     const bad = await api('/api/requests?since=yesterday');
     expect(bad.status).toBe(400);
@@ -116,5 +124,4 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
     });
     expect(causes.find((r: any) => r.cause === 'payload_too_large').body_bytes).toBe(Buffer.byteLength(big));
   });
-
 });

@@ -47,14 +47,21 @@ const slackEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, 
 export function slackMessage(notice: AlertNotice) {
   const opened = notice.type === 'alert.opened';
   const title = `${opened ? ':rotating_light: Alert' : ':white_check_mark: Resolved'}: ${notice.rule}`;
-  const when = opened ? `opened ${notice.openedAt.toISOString()}` : `resolved ${notice.resolvedAt?.toISOString() ?? ''}`;
+  const when = opened
+    ? `opened ${notice.openedAt.toISOString()}`
+    : `resolved ${notice.resolvedAt?.toISOString() ?? ''}`;
   return {
     text: slackEscape(`${opened ? 'Alert' : 'Resolved'}: ${notice.rule}: ${notice.summary}`),
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: slackEscape(`*${title}*\n${notice.summary}`).slice(0, 2900) } },
       {
         type: 'context',
-        elements: [{ type: 'mrkdwn', text: slackEscape(`${notice.kind} · ${notice.condition} · ${when} · alert ${notice.alertId}`) }],
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: slackEscape(`${notice.kind} · ${notice.condition} · ${when} · alert ${notice.alertId}`),
+          },
+        ],
       },
     ],
   };

@@ -9,7 +9,13 @@ export interface Condition {
 }
 
 /** Rejection codes that mean "the signature or credential did not verify" (see providers/signature.ts). */
-export const SIGNATURE_CAUSES = ['invalid_signature', 'missing_signature', 'invalid_timestamp', 'invalid_credentials', 'secrets_expired'];
+export const SIGNATURE_CAUSES = [
+  'invalid_signature',
+  'missing_signature',
+  'invalid_timestamp',
+  'invalid_credentials',
+  'secrets_expired',
+];
 
 type Params = Record<string, unknown>;
 const text = (p: Params, key: string) => (typeof p[key] === 'string' ? (p[key] as string) : undefined);
@@ -22,7 +28,9 @@ const sourceFilter = (source: string | undefined) => (source === undefined ? sql
  * head of the due index; the latest poll run per source), so evaluating every few seconds stays
  * cheap whatever the history holds. Times are the database's now().
  */
-export function createConditionQueries({ rows }: Database): Record<AlertRuleKind, (params: Params) => Promise<Condition[]>> {
+export function createConditionQueries({
+  rows,
+}: Database): Record<AlertRuleKind, (params: Params) => Promise<Condition[]>> {
   return {
     async event_failed(p) {
       const window = num(p, 'window_minutes');
@@ -30,7 +38,10 @@ export function createConditionQueries({ rows }: Database): Record<AlertRuleKind
         select source, count(*)::int as n from webhook_events
         where status = 'failed' and processed_at > now() - make_interval(mins => ${window}) ${sourceFilter(text(p, 'source'))}
         group by source order by source`);
-      return found.map((r) => ({ key: r.source, summary: `${r.n} event(s) of source ${r.source} failed for good in the last ${window} min` }));
+      return found.map((r) => ({
+        key: r.source,
+        summary: `${r.n} event(s) of source ${r.source} failed for good in the last ${window} min`,
+      }));
     },
 
     async destination_failing(p) {
@@ -65,7 +76,12 @@ export function createConditionQueries({ rows }: Database): Record<AlertRuleKind
         where status = 'received' and next_attempt_at <= now() ${sourceFilter(source)}`);
       if (!found || found.age === null || found.age <= limit) return [];
       const what = source ? `of source ${source}` : 'in the backlog';
-      return [{ key: source ?? '*', summary: `The oldest due event ${what} has waited ${found.age} s (threshold ${limit} s; ${found.due} due)` }];
+      return [
+        {
+          key: source ?? '*',
+          summary: `The oldest due event ${what} has waited ${found.age} s (threshold ${limit} s; ${found.due} due)`,
+        },
+      ];
     },
 
     async signature_failures(p) {

@@ -4,7 +4,9 @@ import { secret } from '../poll/config';
 type Env = Readonly<Record<string, string | undefined>>;
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const name = z.string().regex(NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit');
+const name = z
+  .string()
+  .regex(NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit');
 const source = z.string().min(1).max(63).optional();
 const minutes = (fallback: number) => z.number().int().min(1).max(1440).default(fallback);
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
@@ -18,7 +20,11 @@ export const ruleParams = {
   /** The oldest due event has waited longer than `older_than_seconds`. */
   backlog_age: z.strictObject({ source, older_than_seconds: z.number().int().min(1).max(604_800).default(300) }),
   /** At least `count` signature failures on a source within `minutes`: often a rotated secret not deployed yet. */
-  signature_failures: z.strictObject({ source, count: z.number().int().min(1).max(1_000_000).default(10), minutes: minutes(5) }),
+  signature_failures: z.strictObject({
+    source,
+    count: z.number().int().min(1).max(1_000_000).default(10),
+    minutes: minutes(5),
+  }),
   /** The latest poll run of a source (or any) failed. */
   poll_failing: z.strictObject({ source }),
 } as const;
@@ -37,7 +43,8 @@ export const alertRuleInput = z
   .transform((rule, ctx) => {
     const params = ruleParams[rule.kind].safeParse(rule.params);
     if (!params.success) {
-      for (const issue of params.error.issues) ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.map(String)], message: issue.message });
+      for (const issue of params.error.issues)
+        ctx.addIssue({ code: 'custom', path: ['params', ...issue.path.map(String)], message: issue.message });
       return z.NEVER;
     }
     return { ...rule, params: params.data as Record<string, unknown> };
@@ -52,7 +59,10 @@ function channelShape(env: Env) {
       type: z.literal('webhook'),
       url: httpUrl,
       // Standard Webhooks: whsec_ and base64 of at least 16 bytes, as for destinations.
-      secret: secret(env).refine((s) => /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(s), 'must be whsec_ followed by base64 of at least 16 bytes'),
+      secret: secret(env).refine(
+        (s) => /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(s),
+        'must be whsec_ followed by base64 of at least 16 bytes',
+      ),
     }),
     z.strictObject({ name, type: z.literal('slack'), url: secret(env).pipe(httpUrl) }),
     z.strictObject({ name, type: z.literal('email'), to: z.array(z.email()).min(1).max(20) }),
@@ -83,7 +93,12 @@ export function alertsSectionSchema(env: Env) {
       const channels = new Set(section.channels.map((c) => c.name));
       section.rules.forEach((rule, index) => {
         rule.channels.forEach((channel, i) => {
-          if (!channels.has(channel)) ctx.addIssue({ code: 'custom', path: ['rules', index, 'channels', i], message: `no channel named "${channel}" in alerts.channels` });
+          if (!channels.has(channel))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['rules', index, 'channels', i],
+              message: `no channel named "${channel}" in alerts.channels`,
+            });
         });
       });
       if (!section.smtp && section.channels.some((c) => c.type === 'email')) {
@@ -108,5 +123,10 @@ export function defaultAlertsConfig(): AlertsConfig {
 
 export function toAlertsConfig(section: AlertsSection | undefined): AlertsConfig {
   if (!section) return defaultAlertsConfig();
-  return { evaluateEveryMs: section.evaluate_every_seconds * 1000, smtp: section.smtp, channels: section.channels, rules: section.rules };
+  return {
+    evaluateEveryMs: section.evaluate_every_seconds * 1000,
+    smtp: section.smtp,
+    channels: section.channels,
+    rules: section.rules,
+  };
 }

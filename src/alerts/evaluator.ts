@@ -48,7 +48,11 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions) {
       for (const condition of holding) {
         if (openKeys.has(condition.key)) continue;
         const opened = await store.open(rule.id, condition.key, condition.summary);
-        if (opened) logger.warn({ rule: rule.name, condition: condition.key, alertId: opened.id }, `alert opened: ${condition.summary}`);
+        if (opened)
+          logger.warn(
+            { rule: rule.name, condition: condition.key, alertId: opened.id },
+            `alert opened: ${condition.summary}`,
+          );
       }
       for (const alert of open) {
         if (holdingKeys.has(alert.conditionKey)) continue;

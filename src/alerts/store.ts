@@ -1,6 +1,13 @@
 import { and, asc, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { alertChannels, alertRules, alerts, type AlertChannelRow, type AlertRow, type AlertRuleRow } from '../db/schema-alerts';
+import {
+  alertChannels,
+  alertRules,
+  alerts,
+  type AlertChannelRow,
+  type AlertRow,
+  type AlertRuleRow,
+} from '../db/schema-alerts';
 import type { AlertChannelInput, AlertRuleInput } from './config';
 
 /** An alert with the rule it belongs to, as the notifier and the API show it. */
@@ -16,7 +23,12 @@ const withRule = {
   ruleKind: alertRules.kind,
   ruleChannels: alertRules.channels,
 };
-const flatten = (r: { alert: AlertRow; ruleName: string; ruleKind: string; ruleChannels: string[] }): AlertWithRule => ({
+const flatten = (r: {
+  alert: AlertRow;
+  ruleName: string;
+  ruleKind: string;
+  ruleChannels: string[];
+}): AlertWithRule => ({
   ...r.alert,
   ruleName: r.ruleName,
   ruleKind: r.ruleKind,
@@ -47,7 +59,8 @@ export function createAlertStore({ db, rows }: Database) {
     },
 
     rules: (): Promise<AlertRuleRow[]> => db.select().from(alertRules).orderBy(asc(alertRules.name)),
-    rule: async (id: number): Promise<AlertRuleRow | undefined> => (await db.select().from(alertRules).where(eq(alertRules.id, id)))[0],
+    rule: async (id: number): Promise<AlertRuleRow | undefined> =>
+      (await db.select().from(alertRules).where(eq(alertRules.id, id)))[0],
 
     /** Creates a rule, or replaces the one of the same name (config-file sync). */
     async upsertRule(rule: AlertRuleInput): Promise<AlertRuleRow> {
@@ -56,14 +69,24 @@ export function createAlertStore({ db, rows }: Database) {
         .values(rule)
         .onConflictDoUpdate({
           target: alertRules.name,
-          set: { kind: rule.kind, params: rule.params, channels: rule.channels, enabled: rule.enabled, updatedAt: sql`now()` },
+          set: {
+            kind: rule.kind,
+            params: rule.params,
+            channels: rule.channels,
+            enabled: rule.enabled,
+            updatedAt: sql`now()`,
+          },
         })
         .returning();
       return row!;
     },
 
     async createRule(rule: AlertRuleInput): Promise<AlertRuleRow | undefined> {
-      const [row] = await db.insert(alertRules).values(rule).onConflictDoNothing({ target: alertRules.name }).returning();
+      const [row] = await db
+        .insert(alertRules)
+        .values(rule)
+        .onConflictDoNothing({ target: alertRules.name })
+        .returning();
       return row;
     },
 
@@ -82,7 +105,12 @@ export function createAlertStore({ db, rows }: Database) {
 
     channels: (): Promise<AlertChannelRow[]> => db.select().from(alertChannels).orderBy(asc(alertChannels.name)),
     channelsNamed: (names: readonly string[]): Promise<AlertChannelRow[]> =>
-      names.length === 0 ? Promise.resolve([]) : db.select().from(alertChannels).where(inArray(alertChannels.name, [...names])),
+      names.length === 0
+        ? Promise.resolve([])
+        : db
+            .select()
+            .from(alertChannels)
+            .where(inArray(alertChannels.name, [...names])),
 
     async upsertChannel(channel: AlertChannelInput): Promise<AlertChannelRow> {
       const { name, type, ...config } = channel;
@@ -96,22 +124,34 @@ export function createAlertStore({ db, rows }: Database) {
 
     async createChannel(channel: AlertChannelInput): Promise<AlertChannelRow | undefined> {
       const { name, type, ...config } = channel;
-      const [row] = await db.insert(alertChannels).values({ name, type, config }).onConflictDoNothing({ target: alertChannels.name }).returning();
+      const [row] = await db
+        .insert(alertChannels)
+        .values({ name, type, config })
+        .onConflictDoNothing({ target: alertChannels.name })
+        .returning();
       return row;
     },
 
     async deleteChannel(id: number): Promise<boolean> {
-      return (await db.delete(alertChannels).where(eq(alertChannels.id, id)).returning({ id: alertChannels.id })).length === 1;
+      return (
+        (await db.delete(alertChannels).where(eq(alertChannels.id, id)).returning({ id: alertChannels.id })).length ===
+        1
+      );
     },
 
     /** Rules that send to a channel, by the channel's name. */
     async rulesUsing(channel: string): Promise<string[]> {
-      const found = await rows<{ name: string }>(sql`select name from alert_rules where channels ? ${channel} order by name`);
+      const found = await rows<{ name: string }>(
+        sql`select name from alert_rules where channels ? ${channel} order by name`,
+      );
       return found.map((r) => r.name);
     },
 
     openAlerts: (ruleId: number): Promise<AlertRow[]> =>
-      db.select().from(alerts).where(and(eq(alerts.ruleId, ruleId), eq(alerts.status, 'open'))),
+      db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.ruleId, ruleId), eq(alerts.status, 'open'))),
 
     /** Opens an alert unless one is open for the rule and key already (the partial unique index decides). */
     async open(ruleId: number, key: string, summary: string): Promise<AlertRow | undefined> {
@@ -149,7 +189,10 @@ export function createAlertStore({ db, rows }: Database) {
 
     async markNotified(id: number, notice: 'opened' | 'resolved'): Promise<void> {
       const column = notice === 'opened' ? { openedNotifiedAt: sql`now()` } : { resolvedNotifiedAt: sql`now()` };
-      await db.update(alerts).set({ ...column, notifyError: null, notifyAttempts: 0 }).where(eq(alerts.id, id));
+      await db
+        .update(alerts)
+        .set({ ...column, notifyError: null, notifyAttempts: 0 })
+        .where(eq(alerts.id, id));
     },
 
     async markNotifyFailed(id: number, error: string): Promise<void> {
@@ -160,7 +203,12 @@ export function createAlertStore({ db, rows }: Database) {
     },
 
     /** Newest first, keyset-paginated on id. */
-    async list(filter: { status?: 'open' | 'resolved'; rule?: string; beforeId?: number; limit: number }): Promise<AlertWithRule[]> {
+    async list(filter: {
+      status?: 'open' | 'resolved';
+      rule?: string;
+      beforeId?: number;
+      limit: number;
+    }): Promise<AlertWithRule[]> {
       const found = await db
         .select(withRule)
         .from(alerts)

@@ -1,5 +1,17 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, integer, jsonb, pgTable, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -55,7 +67,13 @@ export const alertChannels = pgTable(
   ],
 );
 
-export const ALERT_KINDS = ['event_failed', 'destination_failing', 'backlog_age', 'signature_failures', 'poll_failing'] as const;
+export const ALERT_KINDS = [
+  'event_failed',
+  'destination_failing',
+  'backlog_age',
+  'signature_failures',
+  'poll_failing',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /** What to watch: a kind with its thresholds (`params`) and the names of the channels to tell. */

@@ -68,7 +68,14 @@ export function createRejectedRequestRecorder(options: RejectedRequestRecorderOp
       const aggregateKey = `${key}\u0000${minute}`;
       const aggregate = overflow.get(aggregateKey);
       if (aggregate) aggregate.count += 1;
-      else overflow.set(aggregateKey, { minute: new Date(minute), source: request.source, cause: request.cause, status: request.status, count: 1 });
+      else
+        overflow.set(aggregateKey, {
+          minute: new Date(minute),
+          source: request.source,
+          cause: request.cause,
+          status: request.status,
+          count: 1,
+        });
       return;
     }
     if (buffer.length >= options.bufferSize) {

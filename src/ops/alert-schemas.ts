@@ -18,7 +18,12 @@ export const AlertListQuery = z.object({
 });
 
 export const AlertIdParam = z.object({
-  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'id', in: 'path' } }),
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 export const Alert = z
@@ -26,14 +31,19 @@ export const Alert = z
     id: z.number().int(),
     rule: z.string(),
     kind: z.enum(ALERT_KINDS),
-    condition: z.string().openapi({ description: 'What the alert is about: a source, a destination, or * for the whole backlog' }),
+    condition: z
+      .string()
+      .openapi({ description: 'What the alert is about: a source, a destination, or * for the whole backlog' }),
     status: z.enum(ALERT_STATUSES),
     summary: z.string(),
     opened_at: timestamp,
     resolved_at: timestamp.nullable(),
     opened_notified_at: timestamp.nullable(),
     resolved_notified_at: timestamp.nullable(),
-    notify_error: z.string().nullable().openapi({ description: 'Why the last notice failed; it is retried every tick (up to 10 times)' }),
+    notify_error: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Why the last notice failed; it is retried every tick (up to 10 times)' }),
   })
   .openapi('Alert');
 
@@ -43,11 +53,14 @@ export const AlertRuleBody = z
   .object({
     name: z.string().openapi({ example: 'shopify-signatures' }),
     kind: z.enum(ALERT_KINDS),
-    params: z.record(z.string(), z.unknown()).optional().openapi({
-      description:
-        'event_failed: source?, window_minutes (15); destination_failing: minutes (5); backlog_age: source?, older_than_seconds (300); signature_failures: source?, count (10), minutes (5); poll_failing: source?',
-      example: { source: 'shopify', count: 10, minutes: 5 },
-    }),
+    params: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({
+        description:
+          'event_failed: source?, window_minutes (15); destination_failing: minutes (5); backlog_age: source?, older_than_seconds (300); signature_failures: source?, count (10), minutes (5); poll_failing: source?',
+        example: { source: 'shopify', count: 10, minutes: 5 },
+      }),
     channels: z.array(z.string()).optional().openapi({ description: 'Channel names' }),
     enabled: z.boolean().optional(),
   })
@@ -71,8 +84,14 @@ export const AlertChannelBody = z
     name: z.string(),
     type: z.enum(ALERT_CHANNEL_TYPES),
     url: z.string().optional().openapi({ description: 'webhook and slack' }),
-    secret: z.string().optional().openapi({ description: 'webhook: whsec_… Standard Webhooks signing secret (write-only)' }),
-    to: z.array(z.string()).optional().openapi({ description: 'email: recipients (sent through alerts.smtp of the config file)' }),
+    secret: z
+      .string()
+      .optional()
+      .openapi({ description: 'webhook: whsec_… Standard Webhooks signing secret (write-only)' }),
+    to: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: 'email: recipients (sent through alerts.smtp of the config file)' }),
   })
   .openapi('AlertChannelRequest');
 
@@ -81,7 +100,12 @@ export const AlertChannel = z
     id: z.number().int(),
     name: z.string(),
     type: z.enum(ALERT_CHANNEL_TYPES),
-    target: z.string().openapi({ description: 'Where notices go, without secrets: the URL origin and path (Slack: origin only), or the recipients' }),
+    target: z
+      .string()
+      .openapi({
+        description:
+          'Where notices go, without secrets: the URL origin and path (Slack: origin only), or the recipients',
+      }),
     has_secret: z.boolean(),
     created_at: timestamp,
   })

@@ -3,7 +3,13 @@ import type { z } from '@hono/zod-openapi';
 import type { RejectedRequestRow } from '../db/schema-alerts';
 import type { RejectedRequestStore } from '../store/rejected-requests';
 import { requireOpsToken } from './auth';
-import { LastRejections, LastRequestQuery, RejectedRequest, RejectedRequestPage, RequestListQuery } from './request-schemas';
+import {
+  LastRejections,
+  LastRequestQuery,
+  RejectedRequest,
+  RejectedRequestPage,
+  RequestListQuery,
+} from './request-schemas';
 import { createOpsApp } from './routes';
 import { errorResponses } from './schemas';
 
@@ -15,7 +21,10 @@ export interface RequestRoutesDeps {
 }
 
 const bearer = [{ opsToken: [] }];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
 
 /** GET /api/requests (the rejected-request log) and GET /api/requests/last (per source, the latest and why). */
 export function createRequestRoutes(deps: RequestRoutesDeps): OpenAPIHono {
@@ -62,7 +71,10 @@ export function createRequestRoutes(deps: RequestRoutesDeps): OpenAPIHono {
       const { source } = c.req.valid('query');
       const names = source ? [source] : deps.sources;
       const rows = await deps.requests.lastPerSource(names);
-      const bySource = Object.fromEntries(names.map((name) => [name, null])) as Record<string, z.infer<typeof RejectedRequest> | null>;
+      const bySource = Object.fromEntries(names.map((name) => [name, null])) as Record<
+        string,
+        z.infer<typeof RejectedRequest> | null
+      >;
       for (const row of rows) bySource[row.source] = rejectedRequestJson(row);
       return c.json({ sources: bySource }, 200);
     },

@@ -16,7 +16,12 @@ export const RequestListQuery = z.object({
 });
 
 export const LastRequestQuery = z.object({
-  source: z.string().min(1).max(63).optional().openapi({ description: 'One source; all configured sources without it' }),
+  source: z
+    .string()
+    .min(1)
+    .max(63)
+    .optional()
+    .openapi({ description: 'One source; all configured sources without it' }),
 });
 
 export const RejectedRequest = z
@@ -30,8 +35,13 @@ export const RejectedRequest = z
     user_agent: z.string().nullable(),
     body_bytes: z.number().int().nullable(),
     body_sha256: z.string().nullable(),
-    headers: z.record(z.string(), z.string()).openapi({ description: 'Allow-listed headers in clear; every other value is "[redacted]"' }),
-    count: z.number().int().openapi({ description: 'Requests this row stands for: 1, or more for the aggregate of a minute past the cap' }),
+    headers: z
+      .record(z.string(), z.string())
+      .openapi({ description: 'Allow-listed headers in clear; every other value is "[redacted]"' }),
+    count: z
+      .number()
+      .int()
+      .openapi({ description: 'Requests this row stands for: 1, or more for the aggregate of a minute past the cap' }),
     aggregate: z.boolean(),
   })
   .openapi('RejectedRequest');

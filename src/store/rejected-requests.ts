@@ -67,7 +67,12 @@ export function createRejectedRequestStore({ db, rows }: Database) {
     async lastPerSource(sources: readonly string[]): Promise<RejectedRequestRow[]> {
       const found = await Promise.all(
         sources.map((source) =>
-          db.select().from(rejectedRequests).where(eq(rejectedRequests.source, source)).orderBy(desc(rejectedRequests.id)).limit(1),
+          db
+            .select()
+            .from(rejectedRequests)
+            .where(eq(rejectedRequests.source, source))
+            .orderBy(desc(rejectedRequests.id))
+            .limit(1),
         ),
       );
       return found.flat();

@@ -22,5 +22,13 @@ export function LastRejections() {
   const rows = Object.entries(last.data.sources)
     .map(([source, request]) => ({ source, last: request }))
     .sort((a, b) => a.source.localeCompare(b.source));
-  return <Table caption="Each source's latest rejected request" columns={COLUMNS} rows={rows} rowKey={(r) => r.source} empty="No sources." />;
+  return (
+    <Table
+      caption="Each source's latest rejected request"
+      columns={COLUMNS}
+      rows={rows}
+      rowKey={(r) => r.source}
+      empty="No sources."
+    />
+  );
 }

@@ -12,13 +12,25 @@ const ALERTS: Column<Alert>[] = [
   { header: 'Summary', cell: (a) => a.summary },
   { header: 'Opened', cell: (a) => <Time iso={a.opened_at} /> },
   { header: 'Resolved', cell: (a) => <Time iso={a.resolved_at} /> },
-  { header: 'Notice', class: 'error', cell: (a) => a.notify_error ?? (a.opened_notified_at ? 'sent' : 'pending'), title: (a) => a.notify_error ?? undefined },
+  {
+    header: 'Notice',
+    class: 'error',
+    cell: (a) => a.notify_error ?? (a.opened_notified_at ? 'sent' : 'pending'),
+    title: (a) => a.notify_error ?? undefined,
+  },
 ];
 
 const RULES: Column<AlertRule>[] = [
   { header: 'Name', cell: (r) => r.name },
   { header: 'Kind', class: 'mono', cell: (r) => r.kind },
-  { header: 'Thresholds', class: 'mono', cell: (r) => Object.entries(r.params).map(([k, v]) => `${k}=${String(v)}`).join(' ') },
+  {
+    header: 'Thresholds',
+    class: 'mono',
+    cell: (r) =>
+      Object.entries(r.params)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' '),
+  },
   { header: 'Channels', cell: (r) => r.channels.join(', ') },
   { header: 'Enabled', cell: (r) => (r.enabled ? 'yes' : 'no') },
 ];
@@ -45,16 +57,38 @@ export function AlertsPage() {
       <section aria-labelledby="alerts-title">
         <h2 id="alerts-title">Alerts</h2>
         {alerts.data ? (
-          <Table caption="Open and resolved alerts, newest first" columns={ALERTS} rows={alerts.data.alerts} rowKey={(a) => a.id} empty="No alerts." />
+          <Table
+            caption="Open and resolved alerts, newest first"
+            columns={ALERTS}
+            rows={alerts.data.alerts}
+            rowKey={(a) => a.id}
+            empty="No alerts."
+          />
         ) : null}
       </section>
       <section aria-labelledby="rules-title">
         <h2 id="rules-title">Rules</h2>
-        {rules.data ? <Table caption="Alert rules" columns={RULES} rows={rules.data.rules} rowKey={(r) => r.id} empty="No rules: add them under alerts: in the config file or with POST /api/alerts/rules." /> : null}
+        {rules.data ? (
+          <Table
+            caption="Alert rules"
+            columns={RULES}
+            rows={rules.data.rules}
+            rowKey={(r) => r.id}
+            empty="No rules: add them under alerts: in the config file or with POST /api/alerts/rules."
+          />
+        ) : null}
       </section>
       <section aria-labelledby="channels-title">
         <h2 id="channels-title">Channels</h2>
-        {channels.data ? <Table caption="Where notices go" columns={CHANNELS} rows={channels.data.channels} rowKey={(c) => c.id} empty="No channels." /> : null}
+        {channels.data ? (
+          <Table
+            caption="Where notices go"
+            columns={CHANNELS}
+            rows={channels.data.channels}
+            rowKey={(c) => c.id}
+            empty="No channels."
+          />
+        ) : null}
       </section>
     </>
   );

@@ -9,18 +9,34 @@ import { useApi } from '../session';
 const COLUMNS: Column<RejectedRequest>[] = [
   { header: 'Received', cell: (r) => <Time iso={r.received_at} /> },
   { header: 'Source', cell: (r) => <a href={`/ui/requests?source=${encodeURIComponent(r.source)}`}>{r.source}</a> },
-  { header: 'Cause', class: 'mono', cell: (r) => <a href={`/ui/requests?cause=${encodeURIComponent(r.cause)}`}>{r.cause}</a> },
+  {
+    header: 'Cause',
+    class: 'mono',
+    cell: (r) => <a href={`/ui/requests?cause=${encodeURIComponent(r.cause)}`}>{r.cause}</a>,
+  },
   { header: 'Status', class: 'num', cell: (r) => String(r.status) },
-  { header: 'Count', class: 'num', cell: (r) => (r.aggregate ? `${r.count} (past the minute's cap)` : String(r.count)) },
+  {
+    header: 'Count',
+    class: 'num',
+    cell: (r) => (r.aggregate ? `${r.count} (past the minute's cap)` : String(r.count)),
+  },
   { header: 'Client', class: 'mono', cell: (r) => r.client ?? '' },
   { header: 'User agent', cell: (r) => r.user_agent ?? '', title: (r) => r.user_agent ?? undefined },
   { header: 'Body', class: 'num', cell: (r) => (r.body_bytes === null ? '' : `${r.body_bytes} B`) },
-  { header: 'SHA-256', class: 'mono', cell: (r) => r.body_sha256?.slice(0, 12) ?? '', title: (r) => r.body_sha256 ?? undefined },
+  {
+    header: 'SHA-256',
+    class: 'mono',
+    cell: (r) => r.body_sha256?.slice(0, 12) ?? '',
+    title: (r) => r.body_sha256 ?? undefined,
+  },
   {
     header: 'Headers',
     class: 'mono',
     cell: (r) => Object.keys(r.headers).length,
-    title: (r) => Object.entries(r.headers).map(([name, value]) => `${name}: ${value}`).join('\n'),
+    title: (r) =>
+      Object.entries(r.headers)
+        .map(([name, value]) => `${name}: ${value}`)
+        .join('\n'),
   },
 ];
 
@@ -31,13 +47,16 @@ export function RequestsPage() {
   const { query } = useLocation();
   const source = query.source || undefined;
   const cause = query.cause || undefined;
-  const page = useResource((signal) => api.rejectedRequests({ source, cause, limit: 100 }, signal), [api, source, cause]);
+  const page = useResource(
+    (signal) => api.rejectedRequests({ source, cause, limit: 100 }, signal),
+    [api, source, cause],
+  );
   return (
     <>
       <h1 tabIndex={-1}>Rejected requests</h1>
       <p class="muted">
-        Requests the gateway refused, with the reason. Headers other than content type, user agent and the provider's ids
-        are recorded with their values redacted. {source || cause ? <a href="/ui/requests">Show all</a> : null}
+        Requests the gateway refused, with the reason. Headers other than content type, user agent and the provider's
+        ids are recorded with their values redacted. {source || cause ? <a href="/ui/requests">Show all</a> : null}
       </p>
       {page.error ? <Notice kind="error">{page.error.message}</Notice> : null}
       {page.data ? (
