@@ -11,6 +11,11 @@ import { runMigrations } from './db/migrate';
 import { keycloakAuditHandler } from './handlers/keycloak-audit';
 import { createIngestRoutes } from './ingest/routes';
 import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
+import { createRejectedRequestRecorder, type RejectedRequestRecorder } from './ingest/rejected-request-recorder';
+import { createRejectedRequestStore } from './store/rejected-requests';
+import { createRequestRoutes } from './ops/request-routes';
+import { createAlertRoutes } from './ops/alert-routes';
+import { createAlertStore, startAlerts } from './alerts';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { startTracing, type TracingHandle } from './tracing/setup';
@@ -83,6 +88,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let rejections: RejectionLog | undefined;
   let chartCounts: StatsRecorder | undefined;
   let tracing: TracingHandle | undefined;
+  let rejectedRequests: RejectedRequestRecorder | undefined;
+  let alerting: Awaited<ReturnType<typeof startAlerts>> | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -233,9 +240,18 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       );
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
       opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
+      const requestStore = createRejectedRequestStore(database);
+      opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: sources.map((s) => s.name) }));
+      opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database) }));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
+      rejectedRequests = createRejectedRequestRecorder({
+        write: requestStore.write,
+        logger: ingestLogger,
+        ...config.rejectedRequests,
+        onNotRecorded: metrics.rejectionNotRecorded,
+      });
       app = createApp({
         logger,
         isStopping: () => stopping,
@@ -268,6 +284,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             unverifiedRateLimit: config.unverifiedRateLimit,
             trustedProxies: config.trustProxy,
             rejections,
+            rejectedRequests,
           }),
           opsRoutes,
           createPollRoutes({ runner: pollRunner, runs: createPollRunLog(database) }),
@@ -318,6 +335,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (worker) {
         worker.start();
         pollScheduler.start();
+        alerting = await startAlerts({ database, config: config.alerts, logger, onNotice: metrics.alertNotification });
         const retention = createRetention(database);
         // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
         const expiringNonceSources = sourcesFromConfig(config)
@@ -329,11 +347,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             try {
               const purged = await retention.purge(config.retention);
               const bookkeeping = {
-                ...(await retention.purgeBookkeeping({ ...config.retention, expiringNonceSources })),
+                ...(await retention.purgeBookkeeping({
+                  ...config.retention,
+                  expiringNonceSources,
+                  rejectedRequestDays: config.rejectedRequests.retentionDays,
+                })),
                 // The charts show a day at most; a week is kept for a look back with SQL.
                 chartMinutes: await statsMinutes.purge(7),
               };
-              if (purged.completed + purged.failed + bookkeeping.nonces + bookkeeping.pollRuns + bookkeeping.chartMinutes > 0) {
+              if (purged.completed + purged.failed + Object.values(bookkeeping).reduce((a, b) => a + b, 0) > 0) {
                 logger.info({ purged, bookkeeping }, 'retention removed old rows');
               }
             } catch (err) {
@@ -375,11 +397,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }, config.shutdownTimeoutMs);
       await retentionTask?.destroy();
       await pollScheduler?.stop();
+      await alerting?.stop();
       await worker?.stop(config.shutdownTimeoutMs);
       await closing;
       clearTimeout(cutOff);
       rejections?.flush();
       await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
+      await rejectedRequests?.stop();
       await unlisten?.().catch(() => {});
       if (ownsDatabase) await database?.close();
       await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));

@@ -33,6 +33,16 @@ const REQUIRED: Record<string, 'metrics' | 'viewer' | 'operator' | 'admin'> = {
   'DELETE /api/tokens/:name': 'admin',
   'GET /api/audit': 'admin',
   'GET /api/audit/export': 'admin',
+  'GET /api/requests': 'viewer',
+  'GET /api/requests/last': 'viewer',
+  'GET /api/alerts': 'viewer',
+  'GET /api/alerts/rules': 'viewer',
+  'GET /api/alerts/channels': 'viewer',
+  'POST /api/alerts/rules': 'admin',
+  'PUT /api/alerts/rules/:id': 'admin',
+  'DELETE /api/alerts/rules/:id': 'admin',
+  'POST /api/alerts/channels': 'admin',
+  'DELETE /api/alerts/channels/:id': 'admin',
 };
 
 /** Open by design: health, the UI shell and API reference (no data), and ingest (signed by providers). */

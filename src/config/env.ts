@@ -1,4 +1,5 @@
 import type { PollSourceOptions } from '../poll/config';
+import { defaultAlertsConfig, type AlertsConfig } from '../alerts/config';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { providerModules, type ProviderModule } from '../../providers';
@@ -59,6 +60,9 @@ const envSchema = z.object({
   MAX_CONNECTIONS: positiveInt(1000),
   REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
   REJECTION_LOG_INTERVAL_SECONDS: positiveInt(60),
+  REJECTED_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  REJECTED_REQUESTS_BUFFER: positiveInt(1000),
+  REJECTED_REQUESTS_RETENTION_DAYS: positiveInt(7),
   REQUEST_TIMEOUT_MS: positiveInt(30_000),
   HEADERS_TIMEOUT_MS: positiveInt(10_000),
   RETENTION_COMPLETED_DAYS: positiveInt(30),
@@ -136,6 +140,13 @@ export interface GatewayConfig {
   rejectionLog: { limit: number; intervalMs: number };
   /** OpenTelemetry traces sent over OTLP/HTTP to `url`, or none (the default). */
   tracing: { enabled: boolean; url: string; serviceName: string };
+  /**
+   * The rejected-request log: rows kept per source, cause and minute (the rest aggregated), the
+   * in-memory buffer between batch writes, the batch interval and the retention.
+   */
+  rejectedRequests: { perMinute: number; bufferSize: number; flushIntervalMs: number; retentionDays: number };
+  /** The config file's `alerts:` section (src/alerts/config.ts). */
+  alerts: AlertsConfig;
 }
 
 export { ConfigError };
@@ -155,9 +166,10 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
   if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];
   let polls: PollSourceOptions[] = [];
+  let alerts: AlertsConfig = defaultAlertsConfig();
   if (e.GATEWAY_CONFIG) {
     try {
-      ({ sources, polls } = loadGatewayFile(e.GATEWAY_CONFIG, env));
+      ({ sources, polls, alerts } = loadGatewayFile(e.GATEWAY_CONFIG, env));
     } catch (err) {
       if (err instanceof SourcesFileError) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${err.message}`);
       throw err;
@@ -220,6 +232,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
         `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
       serviceName: e.OTEL_SERVICE_NAME,
     },
+    rejectedRequests: {
+      perMinute: e.REJECTED_REQUESTS_PER_MINUTE,
+      bufferSize: e.REJECTED_REQUESTS_BUFFER,
+      flushIntervalMs: 1000,
+      retentionDays: e.REJECTED_REQUESTS_RETENTION_DAYS,
+    },
+    alerts,
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -257,6 +276,8 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     timeouts: { ...base.timeouts, ...overrides.timeouts },
     rejectionLog: { ...base.rejectionLog, ...overrides.rejectionLog },
     tracing: { ...base.tracing, ...overrides.tracing },
+    rejectedRequests: { ...base.rejectedRequests, ...overrides.rejectedRequests },
+    alerts: { ...base.alerts, ...overrides.alerts },
   } as GatewayConfig;
 }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { processingShape, toProcessingConfig, type ProcessingConfig } from './processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
+import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
 export interface SourceSecret {
@@ -90,7 +91,11 @@ function sourcesFileSchema(env: Env) {
     });
   });
   return z
-    .strictObject({ sources: z.array(source).default([]), polls: pollSourcesSchema(env).default([]) })
+    .strictObject({
+      sources: z.array(source).default([]),
+      polls: pollSourcesSchema(env).default([]),
+      alerts: alertsSectionSchema(env).optional(),
+    })
     .superRefine((file, ctx) => {
       const seen = new Set<string>();
       file.sources.forEach((s, index) => {
@@ -110,13 +115,20 @@ function sourcesFileSchema(env: Env) {
     });
 }
 
+/** What the GATEWAY_CONFIG file declares. */
+export interface GatewayFile {
+  sources: SourceConfig[];
+  polls: PollSourceOptions[];
+  alerts: AlertsConfig;
+}
+
 /** Validates a parsed sources document (the file's content as a value) and resolves env: secrets. */
 export function parseSourcesDocument(document: unknown, env: Env): SourceConfig[] {
   return parseGatewayDocument(document, env).sources;
 }
 
 /** The whole file: push `sources` and pull `polls`. */
-export function parseGatewayDocument(document: unknown, env: Env): { sources: SourceConfig[]; polls: PollSourceOptions[] } {
+export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
   const parsed = sourcesFileSchema(env).safeParse(document);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${describePath(issue.path, document)}: ${issue.message}`);
@@ -128,7 +140,7 @@ export function parseGatewayDocument(document: unknown, env: Env): { sources: So
     const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit });
     return { name, provider, secrets, options, processing };
   });
-  return { sources, polls: parsed.data.polls };
+  return { sources, polls: parsed.data.polls, alerts: toAlertsConfig(parsed.data.alerts) };
 }
 
 /** Reads and validates the GATEWAY_CONFIG file's push sources. */
@@ -137,7 +149,7 @@ export function loadSourcesFile(path: string, env: Env): SourceConfig[] {
 }
 
 /** Reads and validates the GATEWAY_CONFIG file (.json, .yaml or .yml). */
-export function loadGatewayFile(path: string, env: Env): { sources: SourceConfig[]; polls: PollSourceOptions[] } {
+export function loadGatewayFile(path: string, env: Env): GatewayFile {
   const format = { '.json': 'JSON', '.yaml': 'YAML', '.yml': 'YAML' }[extname(path).toLowerCase()];
   if (!format) throw new SourcesFileError(`${path} must be a .json, .yaml or .yml file`);
   let text: string;

@@ -66,6 +66,8 @@ export const webhookEvents = pgTable(
     check('webhook_events_status_check', sql`${t.status} in ('received', 'processing', 'completed', 'failed')`),
     index('webhook_events_source_id_idx').on(t.source, t.id),
     index('webhook_events_status_id_idx').on(t.status, t.id),
+    // Alert rule event_failed (migration 0010): events failed for good in the last minutes.
+    index('webhook_events_failed_processed_idx').on(t.processedAt).where(sql`${t.status} = 'failed'`),
   ],
 );
 
@@ -205,6 +207,8 @@ export const deliveryAttempts = pgTable(
   },
   (t) => [
     index('delivery_attempts_event_idx').on(t.eventId, t.id),
+    // Alert rule destination_failing (migration 0010) reads recent attempts only.
+    index('delivery_attempts_started_idx').on(t.startedAt),
     uniqueIndex('delivery_attempts_delivered_key')
       .on(t.eventId, t.destination)
       .where(sql`${t.outcome} = 'delivered'`),

@@ -16,6 +16,8 @@ import {
   type RateLimit,
   type TokenBucket,
 } from './rate-limit';
+import { redactHeaders } from './redact-headers';
+import type { RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
@@ -43,6 +45,8 @@ export interface IngestDeps {
   trustedProxies?: number;
   /** Logs rejected requests, rate-limited. */
   rejections?: RejectionLog;
+  /** Records rejected requests in the database, buffered and capped (GET /api/requests). */
+  rejectedRequests?: RejectedRequestRecorder;
 }
 
 export type IngestOutcome = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
@@ -88,6 +92,17 @@ function observeAnswer(source: string, deps: IngestDeps): MiddlewareHandler {
       const status = c.error instanceof GatewayError ? c.error.status : 500;
       deps.onAnswered?.(source, 'rejected', reason, seconds);
       deps.rejections?.rejected({ source, reason, status, client: c.get('clientAddress') });
+      const declared = Number(c.req.header('content-length'));
+      deps.rejectedRequests?.record({
+        source,
+        cause: reason,
+        status,
+        client: c.get('clientAddress'),
+        userAgent: c.req.header('user-agent'),
+        body: c.get('rawBody'),
+        declaredBytes: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
+        headers: () => redactHeaders(c.req.raw.headers),
+      });
     } else {
       deps.onAnswered?.(source, c.get('ingestOutcome') ?? 'accepted', 'ok', seconds);
     }
@@ -117,6 +132,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
   return async (c: Context) => {
     const secrets = usableSecrets(source, deps.logger);
     const rawBody = Buffer.from(await c.req.arrayBuffer());
+    c.set('rawBody', rawBody);
     const headers: Record<string, string> = {};
     c.req.raw.headers.forEach((value, name) => {
       headers[name] = value;
@@ -232,5 +248,7 @@ declare module 'hono' {
     clientAddress: string;
     /** Set once the provider verified the request. */
     verified: boolean;
+    /** The request body once read (for the rejected-request log's size and hash). */
+    rawBody: Buffer;
   }
 }

@@ -63,6 +63,18 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
     labelNames: ['transport'],
     registers: [registry],
   });
+  const rejectionsNotRecorded = new Counter({
+    name: 'webhook_gateway_rejected_requests_not_recorded_total',
+    help: 'Rejected requests left out of the rejected-request log: buffer full (dropped) or batch write failed (write_failed)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  const alertNotifications = new Counter({
+    name: 'webhook_gateway_alert_notifications_total',
+    help: 'Alert notices sent, by channel type and outcome (sent, failed)',
+    labelNames: ['channel_type', 'outcome'] as const,
+    registers: [registry],
+  });
   if (options.queueDepth) {
     const queueDepth = options.queueDepth;
     let last: Promise<{ due: number; oldestSeconds: number }> | undefined;
@@ -111,6 +123,12 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
     },
     streamClientCutOff(transport: 'sse' | 'websocket') {
       streamCutOffs.inc({ transport });
+    },
+    rejectionNotRecorded(reason: 'dropped' | 'write_failed', count = 1) {
+      rejectionsNotRecorded.inc({ reason }, count);
+    },
+    alertNotification(channelType: string, outcome: 'sent' | 'failed') {
+      alertNotifications.inc({ channel_type: channelType, outcome });
     },
   };
 }

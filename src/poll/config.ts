@@ -12,7 +12,7 @@ const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
 
 /** A secret written literally or as `env:VAR_NAME`, resolved through the env given to the loader. */
-const secret = (env: Env) =>
+export const secret = (env: Env) =>
   z
     .string()
     .min(1, 'must not be empty')

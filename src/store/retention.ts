@@ -45,8 +45,10 @@ export function createRetention({ rows }: Database) {
      * and nonces older than two days of the sources that sign a timestamp (`expiringNonceSources`;
      * no tolerance exceeds one day, so such a nonce can no longer verify anyway). A source without
      * a signed timestamp has signatures that never expire, so its nonces are kept for good.
+     * Rejected requests older than `rejectedRequestDays` (default 7) and resolved alerts older
+     * than the completed-event retention go too.
      */
-    async purgeBookkeeping(options: { completedDays: number; expiringNonceSources: readonly string[] }) {
+    async purgeBookkeeping(options: { completedDays: number; expiringNonceSources: readonly string[]; rejectedRequestDays?: number }) {
       const nonces = await rows(sql`
         delete from seen_nonces
         where seen_at < now() - interval '2 days'
@@ -56,7 +58,15 @@ export function createRetention({ rows }: Database) {
         delete from poll_runs
         where finished_at is not null and finished_at < now() - make_interval(days => ${options.completedDays})
         returning 1`);
-      return { nonces: nonces.length, pollRuns: runs.length };
+      const rejected = await rows(sql`
+        delete from rejected_requests
+        where received_at < now() - make_interval(days => ${options.rejectedRequestDays ?? 7})
+        returning 1`);
+      const alerts = await rows(sql`
+        delete from alerts
+        where status = 'resolved' and resolved_at < now() - make_interval(days => ${options.completedDays})
+        returning 1`);
+      return { nonces: nonces.length, pollRuns: runs.length, rejectedRequests: rejected.length, alerts: alerts.length };
     },
   };
 }

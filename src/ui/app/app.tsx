@@ -7,6 +7,8 @@ import { Dashboard } from './pages/Dashboard';
 import { EventPage } from './pages/event/EventPage';
 import { EventsPage } from './pages/events/EventsPage';
 import { NotFound } from './pages/NotFound';
+import { AlertsPage } from './pages/AlertsPage';
+import { RequestsPage } from './pages/RequestsPage';
 import { SignIn } from './pages/SignIn';
 import { TokensPage } from './pages/tokens/TokensPage';
 import { SessionProvider, useSession } from './session';
@@ -35,6 +37,8 @@ function Root() {
               <Route path="/ui/events/:id" component={EventPage} />
               <Route path="/ui/audit" component={AuditPage} />
               <Route path="/ui/tokens" component={TokensPage} />
+              <Route path="/ui/requests" component={RequestsPage} />
+              <Route path="/ui/alerts" component={AlertsPage} />
               <Route default component={NotFound} />
             </Router>
           </Layout>

@@ -8,4 +8,6 @@ export const NAV: { label: string; href: string; current(path: string): boolean 
   { label: 'Events', href: '/ui/events', current: (path) => path.startsWith('/ui/events') },
   { label: 'Audit', href: '/ui/audit', current: (path) => path.startsWith('/ui/audit') },
   { label: 'Tokens', href: '/ui/tokens', current: (path) => path.startsWith('/ui/tokens') },
+  { label: 'Rejected requests', href: '/ui/requests', current: (path) => path.startsWith('/ui/requests') },
+  { label: 'Alerts', href: '/ui/alerts', current: (path) => path.startsWith('/ui/alerts') },
 ];

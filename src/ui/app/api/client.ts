@@ -1,5 +1,8 @@
 import { parseApiJson } from './json';
 import type {
+  Alert,
+  AlertChannel,
+  AlertRule,
   AuditFilter,
   AuditPage,
   BulkReplayResult,
@@ -8,6 +11,8 @@ import type {
   EventDetail,
   EventFilter,
   EventPage,
+  RejectedRequest,
+  RejectedRequestPage,
   Role,
   SeriesWindow,
   Stats,
@@ -97,6 +102,14 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     revokeToken: (name: string) => request<TokenView>(`/api/tokens/${encodeURIComponent(name)}`, { method: 'DELETE' }),
     audit: (query: AuditFilter & { cursor?: string; limit?: number }, signal?: AbortSignal) =>
       request<AuditPage>(`/api/audit${queryString({ ...query })}`, { signal }),
+    rejectedRequests: (query: { source?: string; cause?: string; cursor?: string; limit?: number }, signal?: AbortSignal) =>
+      request<RejectedRequestPage>(`/api/requests${queryString({ ...query })}`, { signal }),
+    lastRejections: (signal?: AbortSignal) =>
+      request<{ sources: Record<string, RejectedRequest | null> }>('/api/requests/last', { signal }),
+    alerts: (query: { status?: 'open' | 'resolved'; limit?: number }, signal?: AbortSignal) =>
+      request<{ alerts: Alert[]; next_cursor: string | null }>(`/api/alerts${queryString({ ...query })}`, { signal }),
+    alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
+    alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
   };
 }
 

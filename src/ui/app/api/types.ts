@@ -167,3 +167,54 @@ export interface AuditPage {
   entries: AuditEntry[];
   next_cursor: string | null;
 }
+/** One rejected request (GET /api/requests); `aggregate` rows stand for `count` requests past the minute's cap. */
+export interface RejectedRequest {
+  id: number;
+  received_at: string;
+  source: string;
+  cause: string;
+  status: number;
+  client: string | null;
+  user_agent: string | null;
+  body_bytes: number | null;
+  body_sha256: string | null;
+  headers: Record<string, string>;
+  count: number;
+  aggregate: boolean;
+}
+
+export interface RejectedRequestPage {
+  requests: RejectedRequest[];
+  next_cursor: string | null;
+}
+
+export interface Alert {
+  id: number;
+  rule: string;
+  kind: string;
+  condition: string;
+  status: 'open' | 'resolved';
+  summary: string;
+  opened_at: string;
+  resolved_at: string | null;
+  opened_notified_at: string | null;
+  resolved_notified_at: string | null;
+  notify_error: string | null;
+}
+
+export interface AlertRule {
+  id: number;
+  name: string;
+  kind: string;
+  params: Record<string, unknown>;
+  channels: string[];
+  enabled: boolean;
+}
+
+export interface AlertChannel {
+  id: number;
+  name: string;
+  type: string;
+  target: string;
+  has_secret: boolean;
+}

@@ -3,6 +3,7 @@ import { useLocation } from 'preact-iso/router';
 import type { EventSummary } from '../api/types';
 import { Notice, Time } from '../components/format';
 import { SeriesCharts } from '../components/SeriesCharts';
+import { LastRejections } from '../components/LastRejections';
 import { StatsStrip } from '../components/StatsStrip';
 import { Table, type Column } from '../components/Table';
 import { useLiveEvents } from '../hooks/live';
@@ -76,6 +77,10 @@ export function Dashboard() {
           rowKey={(r) => r.source}
           empty="No events in the last 24 hours."
         />
+      </section>
+      <section aria-labelledby="rejections-title">
+        <h2 id="rejections-title">Last rejection by source</h2>
+        <LastRejections />
       </section>
       <section aria-labelledby="failures-title">
         <h2 id="failures-title">Latest failures</h2>

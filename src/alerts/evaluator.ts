@@ -1,0 +1,147 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { describeError } from '../errors';
+import type { AlertNotice, SendNotice } from './channels';
+import type { AlertRuleKind } from './config';
+import type { Condition } from './conditions-sql';
+import type { AlertStore, AlertWithRule } from './store';
+
+export interface AlertEvaluatorOptions {
+  store: AlertStore;
+  conditions: Record<AlertRuleKind, (params: Record<string, unknown>) => Promise<Condition[]>>;
+  send: SendNotice;
+  logger: Logger;
+  everyMs: number;
+  /** Observes each notice sent or failed, by channel type. */
+  onNotice?: (channelType: string, outcome: 'sent' | 'failed') => void;
+}
+
+/**
+ * The alert loop. Every `everyMs` the instance that holds the evaluator's claim row checks each
+ * rule: a condition that holds and has no open alert opens one (the partial unique index allows
+ * one per rule and key: no storms); an open alert whose condition no longer holds is resolved
+ * (a disabled rule holds nothing, so its alerts resolve). Then the notices not yet sent go out —
+ * also those a failed channel left behind, up to MAX_NOTIFY_ATTEMPTS tries.
+ */
+export function createAlertEvaluator(options: AlertEvaluatorOptions) {
+  const { store, logger } = options;
+  const holder = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  // Long enough to survive a slow tick, short enough that another instance takes over quickly.
+  const leaseSeconds = Math.max(15, Math.ceil((3 * options.everyMs) / 1000));
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+
+  async function evaluate(): Promise<void> {
+    for (const rule of await store.rules()) {
+      const kind = rule.kind as AlertRuleKind;
+      let holding: Condition[];
+      try {
+        holding = rule.enabled ? await options.conditions[kind](rule.params) : [];
+      } catch (err) {
+        logger.warn({ rule: rule.name, cause: describeError(err) }, 'alert rule could not be evaluated');
+        continue;
+      }
+      const open = await store.openAlerts(rule.id);
+      const openKeys = new Set(open.map((a) => a.conditionKey));
+      const holdingKeys = new Set(holding.map((c) => c.key));
+      for (const condition of holding) {
+        if (openKeys.has(condition.key)) continue;
+        const opened = await store.open(rule.id, condition.key, condition.summary);
+        if (opened)
+          logger.warn(
+            { rule: rule.name, condition: condition.key, alertId: opened.id },
+            `alert opened: ${condition.summary}`,
+          );
+      }
+      for (const alert of open) {
+        if (holdingKeys.has(alert.conditionKey)) continue;
+        await store.resolve(alert.id);
+        logger.info({ rule: rule.name, condition: alert.conditionKey, alertId: alert.id }, 'alert resolved');
+      }
+    }
+  }
+
+  async function notify(alert: AlertWithRule, type: AlertNotice['type']): Promise<void> {
+    const notice: AlertNotice = {
+      type,
+      alertId: alert.id,
+      rule: alert.ruleName,
+      kind: alert.ruleKind,
+      condition: alert.conditionKey,
+      summary: alert.summary,
+      openedAt: alert.openedAt,
+      resolvedAt: alert.resolvedAt,
+    };
+    const channels = await store.channelsNamed(alert.ruleChannels);
+    const failures: string[] = [];
+    for (const channel of channels) {
+      try {
+        await options.send(channel, notice);
+        options.onNotice?.(channel.type, 'sent');
+      } catch (err) {
+        options.onNotice?.(channel.type, 'failed');
+        failures.push(`${channel.name}: ${describeError(err)}`);
+      }
+    }
+    if (failures.length > 0) {
+      await store.markNotifyFailed(alert.id, failures.join('; '));
+      logger.warn({ alertId: alert.id, failures }, 'alert notice not delivered; it is retried on the next tick');
+      return;
+    }
+    await store.markNotified(alert.id, type === 'alert.opened' ? 'opened' : 'resolved');
+  }
+
+  async function sendPending(): Promise<void> {
+    for (const alert of await store.pendingNotices()) {
+      if (!alert.openedNotifiedAt) {
+        await notify(alert, 'alert.opened');
+        // The resolve notice waits until the opening one is out.
+        continue;
+      }
+      if (alert.status === 'resolved') await notify(alert, 'alert.resolved');
+    }
+  }
+
+  async function tick(): Promise<void> {
+    try {
+      if (!(await store.claimLease(holder, leaseSeconds))) return;
+      await evaluate();
+      await sendPending();
+    } catch (err) {
+      logger.error({ cause: describeError(err) }, 'alert evaluation failed');
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      running = tick().finally(() => {
+        running = undefined;
+        schedule();
+      });
+    }, options.everyMs);
+    timer.unref();
+  }
+
+  return {
+    holder,
+    start(): void {
+      stopped = false;
+      running = tick().finally(() => {
+        running = undefined;
+        schedule();
+      });
+    },
+    /** Runs one evaluation now (tests). */
+    tick,
+    async stop(): Promise<void> {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await store.releaseLease(holder).catch(() => {});
+    },
+  };
+}
+
+export type AlertEvaluator = ReturnType<typeof createAlertEvaluator>;
