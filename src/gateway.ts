@@ -13,6 +13,10 @@ import { createRejectionLog, type RejectionLog } from './ingest/rejection-log';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { startTracing, type TracingHandle } from './tracing/setup';
+import { createRegistry, type Registry } from './control/registry';
+import { createControlRoutes, type ControlRoutesDeps } from './control/routes';
+import { createSourceService } from './control/service';
+import { createControlStore } from './control/store';
 import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
@@ -50,6 +54,8 @@ export interface GatewayOptions {
   database?: Database;
   /** Which parts run in this process. Default: all. */
   role?: Role;
+  /** Records every control-plane change (sources, secrets, pause) with before/after, secrets redacted. */
+  audit?: ControlRoutesDeps['audit'];
 }
 
 /**
@@ -74,6 +80,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let rejections: RejectionLog | undefined;
   let chartCounts: StatsRecorder | undefined;
   let tracing: TracingHandle | undefined;
+  let registry: Registry | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -179,6 +186,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         logger,
         sources: () => [...sources.map((s) => s.name), ...config.polls.map((p) => p.name)],
       }));
+      // Sources managed at runtime live in the database; ingest resolves every request here.
+      const controlStore = createControlStore(database);
+      registry = createRegistry({
+        database,
+        store: controlStore,
+        fileSources: sources,
+        reservedNames: config.polls.map((p) => p.name),
+        keyring: config.control.keyring,
+        defaultRateLimit: config.rateLimit,
+        logger: logger.child({ component: 'control' }),
+        refreshMs: config.control.refreshMs,
+      });
+      await registry.start();
       const bus = createEventBus();
       const conflicts = createConflictQueries(database);
       const opsRoutes = createOpsRoutes({
@@ -200,6 +220,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       });
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
       opsRoutes.route('/', createConflictRoutes({ conflicts, tokens: config.opsTokens, maskFor: processing.maskFor }));
+      opsRoutes.route(
+        '/',
+        createControlRoutes({
+          sources: createSourceService({ store: controlStore, registry, keyring: config.control.keyring }),
+          tokens: config.opsTokens,
+          audit: options.audit,
+          onResumed: wake,
+        }),
+      );
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
@@ -212,7 +241,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
           createStreamRoutes({ bus, tokens: config.opsTokens }),
           createIngestRoutes({
-            sources,
+            sources: registry,
             store: createGroupCommit({ database, store }),
             logger: ingestLogger,
             maxBodyBytes: config.maxBodyBytes,
@@ -331,6 +360,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       rejections?.flush();
       await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
       await unlisten?.().catch(() => {});
+      await registry?.stop();
       if (ownsDatabase) await database?.close();
       await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));
       if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');

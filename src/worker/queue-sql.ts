@@ -95,6 +95,8 @@ export function createQueue(database: Database) {
         with due as (
           select id from webhook_events
           where status = 'received' and next_attempt_at <= now()
+            -- A paused source's events are held (src/control): stored, not processed until resumed.
+            and source not in (select name from sources where paused)
           order by next_attempt_at, id
           limit ${limit}
           for update skip locked
