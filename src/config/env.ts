@@ -269,6 +269,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     timeouts: { ...base.timeouts, ...overrides.timeouts },
     rejectionLog: { ...base.rejectionLog, ...overrides.rejectionLog },
     tracing: { ...base.tracing, ...overrides.tracing },
+    control: { ...base.control, ...overrides.control },
   } as GatewayConfig;
 }
 
