@@ -6,6 +6,8 @@ CREATE TABLE sources (
   provider text NOT NULL,
   spec jsonb NOT NULL,
   paused boolean NOT NULL DEFAULT false,
+  -- 'apply': created by `webhook-gateway apply`, which deletes it when the file no longer lists it.
+  origin text NOT NULL DEFAULT 'api' CHECK (origin IN ('api', 'apply')),
   version integer NOT NULL DEFAULT 1,
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()

@@ -33,6 +33,7 @@ const Source = z.object({
   name: z.string(),
   provider: z.string(),
   managed_by: z.enum(['file', 'database']),
+  origin: z.enum(['api', 'apply']).nullable(),
   paused: z.boolean(),
   on_hold: z.number().openapi({ description: 'Stored events held while the source is paused' }),
   version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
@@ -89,9 +90,12 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   async (c) => c.json({ sources: await deps.sources.list() }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/sources', summary: 'Create a source (the secret, when generated, is returned once)', security: bearer,
-    request: { body: { content: { 'application/json': { schema: SourceEntry } }, required: true } },
+    request: {
+      query: z.object({ origin: z.enum(['api', 'apply']).default('api').openapi({ description: '`apply` (used by `webhook-gateway apply`): deleted by a later apply whose file no longer lists it' }) }),
+      body: { content: { 'application/json': { schema: SourceEntry } }, required: true },
+    },
     responses: { 201: json(WithSecret, 'Created'), 409: error('Name taken, or no master key'), ...errorResponses } }),
-  async (c) => answer(c, await deps.sources.create(c.req.valid('json')), 201) as never);
+  async (c) => answer(c, await deps.sources.create(c.req.valid('json'), c.req.valid('query').origin), 201) as never);
 
   app.openapi(createRoute({ method: 'get', path: '/api/sources/{name}', summary: 'One source, with its secrets\' fingerprints and ages', security: bearer,
     request: { params: NameParam }, responses: { 200: json(Source, 'The source (ETag: its version)'), 404: error('No such source'), ...errorResponses } }),

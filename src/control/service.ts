@@ -86,7 +86,7 @@ export function createSourceService(deps: SourceServiceDeps) {
      * Creates a source from a config-file entry. Without secrets (and a provider that needs one)
      * a random one is generated and returned once as `secret`.
      */
-    async create(body: unknown): Promise<Change & { secret?: string }> {
+    async create(body: unknown, origin: 'api' | 'apply' = 'api'): Promise<Change & { secret?: string }> {
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid_source', 'source: send a JSON object, as one entry of the config file\'s "sources"');
       const entry = body as Record<string, unknown>;
       const config = validate(entry, false);
@@ -106,7 +106,7 @@ export function createSourceService(deps: SourceServiceDeps) {
       }
       const { name: _n, provider, secrets: _s, ...spec } = entry;
       const created = await store.createSource(
-        { name: config.name, provider: String(provider), spec },
+        { name: config.name, provider: String(provider), spec, origin },
         values.map((value) => ({ sealed: seal(keyring, config.name, value), fingerprint: fingerprint(value) })),
       );
       if (!created) throw conflict('source_exists', `name: a source named "${config.name}" already exists; choose another name or PATCH it`);

@@ -12,6 +12,7 @@ export interface SourceRow {
   /** The config-file entry minus name and secrets. */
   spec: Record<string, unknown>;
   paused: boolean;
+  origin: 'api' | 'apply';
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -37,6 +38,7 @@ const sourceRow = (r: Raw): SourceRow => ({
   provider: String(r.provider),
   spec: (typeof r.spec === 'string' ? JSON.parse(r.spec) : r.spec) as Record<string, unknown>,
   paused: r.paused === true,
+  origin: r.origin === 'apply' ? 'apply' : 'api',
   version: Number(r.version),
   createdAt: toDate(r.created_at),
   updatedAt: toDate(r.updated_at),
@@ -82,14 +84,15 @@ export function createControlStore(database: Database) {
     },
 
     /** Creates the source with its first secrets; undefined when the name is taken. */
-    async createSource(source: { name: string; provider: string; spec: Raw }, secrets: { sealed: SealedSecret; fingerprint: string }[]): Promise<SourceRow | undefined> {
+    async createSource(source: { name: string; provider: string; spec: Raw; origin?: 'api' | 'apply' }, secrets: { sealed: SealedSecret; fingerprint: string }[]): Promise<SourceRow | undefined> {
       // One statement: the source never exists without the secrets it was created with.
       const sealed = JSON.stringify(secrets.map(({ sealed: s, fingerprint }) => ({
         key_id: s.keyId, iv: s.iv.toString('base64'), tag: s.tag.toString('base64'), ciphertext: s.ciphertext.toString('base64'), fingerprint,
       })));
       const [created] = await rows<Raw>(sql`
         with created as (
-          insert into sources (name, provider, spec) values (${source.name}, ${source.provider}, ${JSON.stringify(source.spec)}::jsonb)
+          insert into sources (name, provider, spec, origin)
+          values (${source.name}, ${source.provider}, ${JSON.stringify(source.spec)}::jsonb, ${source.origin ?? 'api'})
           on conflict (name) do nothing returning *
         ),
         sealed as (

@@ -16,6 +16,8 @@ export interface SourceView {
   name: string;
   provider: string;
   managed_by: 'file' | 'database';
+  /** Database sources: 'apply' when `webhook-gateway apply` created it (and deletes it when the file drops it). */
+  origin: 'api' | 'apply' | null;
   paused: boolean;
   /** Stored events of a paused source waiting to be processed. */
   on_hold: number;
@@ -55,6 +57,7 @@ export function sourceView(source: RegisteredSource, onHold = 0, now = Date.now(
     name: source.name,
     provider: row?.provider ?? source.provider.name,
     managed_by: source.managedBy,
+    origin: row?.origin ?? null,
     paused: source.paused,
     on_hold: onHold,
     version: row?.version ?? null,

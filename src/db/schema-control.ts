@@ -12,6 +12,8 @@ export const sources = pgTable('sources', {
   provider: text('provider').notNull(),
   spec: jsonb('spec').notNull(),
   paused: boolean('paused').notNull().default(false),
+  /** 'apply' when `webhook-gateway apply` created it (and may delete it); else 'api'. */
+  origin: text('origin').notNull().default('api'),
   version: integer('version').notNull().default(1),
   createdAt: tstz('created_at').notNull().defaultNow(),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
