@@ -8,6 +8,9 @@ import { eventsCommand } from './events';
 import { sendCommand } from './send';
 import { migrateCommand, startCommand } from './serve';
 import { tailCommand } from './tail';
+import { applyCommand } from './apply';
+import { keysCommand } from './keys';
+import { sourcesCommand } from './sources';
 
 const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
 
@@ -45,6 +48,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(eventsCommand(ctx))
     .addCommand(tailCommand(ctx))
     .addCommand(sendCommand(ctx))
+    .addCommand(sourcesCommand(ctx))
+    .addCommand(applyCommand(ctx))
+    .addCommand(keysCommand(ctx))
     .addHelpText(
       'after',
       `
@@ -57,7 +63,9 @@ Examples:
   webhook-gateway send shopify --file payload.json
   webhook-gateway events list --status failed --source shopify
   webhook-gateway events replay --status failed --yes
-  webhook-gateway tail --source stripe`,
+  webhook-gateway tail --source stripe
+  webhook-gateway sources create acme --provider shopify
+  webhook-gateway apply -f gateway.yaml --dry-run`,
     );
   configureAll(program, deps);
   program.hook('preAction', async () => {
