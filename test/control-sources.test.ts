@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
+import { rekeySecrets } from '../src/control/rekey';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -123,4 +124,32 @@ describe('without a master key', () => {
       await gw.stop();
     }
   });
+});
+
+describe.each(databaseKinds())('master key rotation (%s)', (kind) => {
+  it('re-encrypts every secret under the new key while the gateway keeps verifying', async () => {
+    const oldKey = randomBytes(32).toString('base64');
+    const newKey = randomBytes(32).toString('base64');
+    const first = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: oldKey }), refreshMs: 5000 } });
+    const secret = 'rekey-secret-0123456789abcdef';
+    const body = JSON.stringify({ rekey: true });
+    const sendSigned = (url: string, id: string) => post(`${url}/api/webhooks/rekeyed`, body, shopifyHeaders(secret, body, id));
+    // Same database, the next deployment: new key current, old key previous.
+    const second = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: newKey, previous: oldKey }), refreshMs: 5000 } }, { testDb: first.testDb });
+    try {
+      const created = await fetch(`${first.url}/api/sources`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'rekeyed', provider: 'shopify', secrets: [secret] }) });
+      expect(created.status).toBe(201);
+      await waitFor(async () => (await sendSigned(second.url, 'k1')).status === 200, 5000, 'second instance to verify');
+      const keyring = loadKeyring({ key: newKey, previous: oldKey })!;
+      const result = await rekeySecrets(second.gateway.database, keyring);
+      expect(result).toEqual({ resealed: 1, current: 0, unreadable: [] });
+      const rows = await second.query<{ key_id: string }>('select key_id from source_secrets');
+      expect(rows.map((r) => r.key_id)).toEqual([keyring.current.id]);
+      expect((await sendSigned(second.url, 'k2')).status).toBe(200);
+      expect(await rekeySecrets(second.gateway.database, keyring)).toEqual({ resealed: 0, current: 1, unreadable: [] });
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  }, 120_000);
 });
