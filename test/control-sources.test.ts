@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { rekeySecrets } from '../src/control/rekey';
+import type { Change } from '../src/control/service';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -26,9 +27,10 @@ describe.each(databaseKinds())('runtime sources (%s)', (kind) => {
     return post(`${gw.url}/api/webhooks/${name}`, body, shopifyHeaders(secret, body, `evt-${n}`));
   };
 
+  const audited: Change[] = [];
   beforeAll(async () => {
-    gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 5000 } });
-  });
+    gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 5000 } }, { audit: async (entry) => void audited.push(entry) });
+  }, 120_000);
   afterAll(async () => {
     await gw?.stop();
   });
@@ -51,6 +53,16 @@ describe.each(databaseKinds())('runtime sources (%s)', (kind) => {
     const [row] = await gw.query<Record<string, unknown>>('select encode(ciphertext, \'escape\') as c, key_id from source_secrets');
     expect(String(row!.c)).not.toContain(source.secret);
     expect(gw.logs.join('')).not.toContain(source.secret);
+    // The audit hook hears the change, with fingerprints only.
+    expect(audited.at(-1)).toMatchObject({ action: 'source.create', source: 'acme', before: null, after: { name: 'acme' } });
+    expect(JSON.stringify(audited)).not.toContain(source.secret);
+  });
+
+  it('documents the routes in the OpenAPI document', async () => {
+    const doc = await (await api('/api/openapi.json')).json();
+    for (const path of ['/api/sources', '/api/sources/{name}', '/api/sources/{name}/rotate-secret', '/api/sources/{name}/secrets/{id}', '/api/sources/{name}/pause']) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
   });
 
   it('refuses bad input naming the field, and name clashes', async () => {
@@ -123,7 +135,7 @@ describe('without a master key', () => {
     } finally {
       await gw.stop();
     }
-  });
+  }, 120_000);
 });
 
 describe.each(databaseKinds())('master key rotation (%s)', (kind) => {
