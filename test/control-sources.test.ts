@@ -9,7 +9,6 @@ import { post, shopifyHeaders } from './helpers/signers';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
 /** The answer, with its JSON body typed loosely (the test reads what it asserts). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const answer = async (pending: Promise<Response>) => (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
 

@@ -15,7 +15,6 @@ const OPS = 'ops-token-two-instances';
 const OLD = `old-${randomBytes(12).toString('hex')}`;
 const NEW = `new-${randomBytes(12).toString('hex')}`;
 /** The answer, with its JSON body typed loosely (the test reads what it asserts). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const answer = async (pending: Promise<Response>) => (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
 

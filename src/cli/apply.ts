@@ -48,10 +48,10 @@ async function carryOut(client: OpsClient, step: PlanStep, overlap: number): Pro
 
 /** The file's push sources as written (for the API), with env: secrets resolved; validated first. */
 async function readDesired(path: string): Promise<DesiredSource[]> {
-  const { loadGatewayFile, SourcesFileError } = await import('../config/file');
+  const [{ SourcesFileError }, { loadOtherGatewayFile }] = await Promise.all([import('../config/file'), import('../config/env')]);
   let parsed;
   try {
-    parsed = loadGatewayFile(path, process.env);
+    parsed = loadOtherGatewayFile(path);
   } catch (err) {
     if (err instanceof SourcesFileError) throw new CliError(`apply: ${err.message}`, 2);
     throw err;

@@ -274,3 +274,8 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/** Another config file (`webhook-gateway apply -f`), its env: secrets resolved from this process's environment. */
+export function loadOtherGatewayFile(path: string, rawEnv: NodeJS.ProcessEnv = process.env) {
+  return loadGatewayFile(path, rawEnv);
+}

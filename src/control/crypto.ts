@@ -50,7 +50,7 @@ export function loadKeyring(settings: { key?: string; keyFile?: string; previous
     try {
       text = readFileSync(settings.keyFile, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read ${variable}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      throw new Error(`cannot read ${variable}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
     }
   }
   if (!text) {
