@@ -122,6 +122,12 @@ describe.each(databaseKinds())('runtime sources (%s)', (kind) => {
     const [row] = await gw.query<{ count: string | number }>("select count(*) as count from webhook_events where source = 'acme'");
     expect(Number(row!.count)).toBe(1);
   });
+
+  // Last: the server answers before reading the body and closes that connection.
+  it('bounds the body it reads', async () => {
+    const huge = await api('/api/sources', { method: 'POST', body: { name: 'big', provider: 'shopify', pad: 'x'.repeat(300 * 1024) } });
+    expect(huge.status).toBe(413);
+  });
 });
 
 describe('without a master key', () => {

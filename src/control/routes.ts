@@ -1,5 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { limitBody } from '../ingest/body-limit';
 import { badRequest } from '../errors';
 import { requireOpsToken } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
@@ -14,6 +15,8 @@ export interface ControlRoutesDeps {
   /** Called after a resume, to wake the worker for the held events. */
   onResumed?: () => void;
 }
+
+const MAX_BODY_BYTES = 256 * 1024;
 
 const NameParam = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a source name (a-z, 0-9, "-", "_")').openapi({ param: { name: 'name', in: 'path' }, example: 'acme-shop' }),
@@ -75,8 +78,9 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   const app = createOpsApp();
   // The one gate of the control plane; the lead swaps it for requireRole('admin') at merge.
   const adminOnly = requireOpsToken(deps.tokens);
-  app.use('/api/sources', adminOnly);
-  app.use('/api/sources/*', adminOnly);
+  // A source entry is a few hundred bytes; JSON Schemas in `schemas` make it a few KiB.
+  const bounded = limitBody(MAX_BODY_BYTES);
+  for (const path of ['/api/sources', '/api/sources/*']) app.use(path, adminOnly, bounded);
 
   const answer = async (c: Context, change: Change & { secret?: string; secret_id?: number }, status: 200 | 201 = 200) => {
     await deps.audit?.({ action: change.action, source: change.source, before: change.before, after: change.after }, c);
