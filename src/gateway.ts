@@ -19,9 +19,14 @@ import { createAlertStore, startAlerts } from './alerts';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { startTracing, type TracingHandle } from './tracing/setup';
+import { createRegistry, type Registry } from './control/registry';
+import { createControlRoutes, type ControlRoutesDeps } from './control/routes';
+import { createSourceService } from './control/service';
+import { createControlStore } from './control/store';
 import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
+import { auditContext } from './ops/audit-context';
 import { describeOpenApi } from './ops/openapi';
 import { createConflictRoutes } from './ops/conflict-routes';
 import { addAccessRoutes } from './ops/access-routes';
@@ -63,6 +68,8 @@ export interface GatewayOptions {
   database?: Database;
   /** Which parts run in this process. Default: all. */
   role?: Role;
+  /** Records every control-plane change (sources, secrets, pause) with before/after, secrets redacted. */
+  audit?: ControlRoutesDeps['audit'];
 }
 
 /**
@@ -90,6 +97,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let tracing: TracingHandle | undefined;
   let rejectedRequests: RejectedRequestRecorder | undefined;
   let alerting: Awaited<ReturnType<typeof startAlerts>> | undefined;
+  let registry: Registry | undefined;
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -195,6 +203,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         logger,
         sources: () => [...sources.map((s) => s.name), ...config.polls.map((p) => p.name)],
       }));
+      // Sources managed at runtime live in the database; ingest resolves every request here.
+      const controlStore = createControlStore(database);
+      registry = createRegistry({
+        database,
+        store: controlStore,
+        fileSources: sources,
+        reservedNames: config.polls.map((p) => p.name),
+        keyring: config.control.keyring,
+        defaultRateLimit: config.rateLimit,
+        logger: logger.child({ component: 'control' }),
+        refreshMs: config.control.refreshMs,
+      });
+      await registry.start();
       const bus = createEventBus();
       const conflicts = createConflictQueries(database);
       const audit = createAuditLog(database);
@@ -243,6 +264,24 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const requestStore = createRejectedRequestStore(database);
       opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: sources.map((s) => s.name) }));
       opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database) }));
+      opsRoutes.route(
+        '/',
+        createControlRoutes({
+          sources: createSourceService({ store: controlStore, registry, keyring: config.control.keyring }),
+          // Every source change goes to the operator audit log (views hold fingerprints, never secrets).
+          audit: async (change, c) => {
+            await audit.record({
+              ...auditContext(c, config.trustProxy),
+              action: change.action,
+              target: change.source,
+              before: change.before,
+              after: change.after,
+            });
+            await options.audit?.(change, c);
+          },
+          onResumed: wake,
+        }),
+      );
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
@@ -269,7 +308,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             onCutOff: metrics.streamClientCutOff,
           }),
           createIngestRoutes({
-            sources,
+            sources: registry,
             store: createGroupCommit({ database, store }),
             logger: ingestLogger,
             maxBodyBytes: config.maxBodyBytes,
@@ -405,6 +444,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
       await rejectedRequests?.stop();
       await unlisten?.().catch(() => {});
+      await registry?.stop();
       if (ownsDatabase) await database?.close();
       await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));
       if (started) logger.info(ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped');

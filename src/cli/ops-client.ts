@@ -43,6 +43,10 @@ export function createOpsClient(base: string, token: string) {
     async delete<T>(path: string): Promise<T> {
       return (await (await request('DELETE', path)).json()) as T;
     },
+    /** Any method with an optional JSON body (PATCH, DELETE, …), returning the JSON answer. */
+    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+      return (await (await request(method, path, { body })).json()) as T;
+    },
     /** Opens a streaming GET (Server-Sent Events) and returns the response with its body unread. */
     stream(path: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Response> {
       return request('GET', path, { signal, headers });

@@ -11,6 +11,9 @@ import { listenCommand } from './listen';
 import { triggerCommand } from './trigger';
 import { tailCommand } from './tail';
 import { tokensCommand } from './tokens';
+import { applyCommand } from './apply';
+import { keysCommand } from './keys';
+import { sourcesCommand } from './sources';
 
 const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
 
@@ -51,6 +54,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(tokensCommand(ctx))
     .addCommand(listenCommand(ctx))
     .addCommand(triggerCommand(ctx))
+    .addCommand(sourcesCommand(ctx))
+    .addCommand(applyCommand(ctx))
+    .addCommand(keysCommand(ctx))
     .addHelpText(
       'after',
       `
@@ -64,7 +70,9 @@ Examples:
   webhook-gateway events list --status failed --source shopify
   webhook-gateway events replay --status failed --yes
   webhook-gateway tail --source stripe
-  webhook-gateway tokens create --name ci --role operator --expires-in 30d`,
+  webhook-gateway tokens create --name ci --role operator --expires-in 30d
+  webhook-gateway sources create acme --provider shopify
+  webhook-gateway apply -f gateway.yaml --dry-run`,
     );
   configureAll(program, deps);
   program.hook('preAction', async () => {

@@ -4,6 +4,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { providerModules, type ProviderModule } from '../../providers';
 import { ConfigError } from './errors';
+import { loadKeyring, type Keyring } from '../control/crypto';
 import { loadGatewayFile, SourcesFileError, type SourceConfig } from './file';
 import { nearMisses } from './near-miss';
 
@@ -76,6 +77,13 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318' }).optional(),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318/v1/traces' }).optional(),
   OTEL_SERVICE_NAME: z.string().default('webhook-gateway'),
+  /** Master key sealing secrets stored in the database: 32 random bytes, base64 (src/control/crypto.ts). */
+  GATEWAY_MASTER_KEY: z.string().optional(),
+  GATEWAY_MASTER_KEY_FILE: z.string().optional(),
+  /** The key before a rotation, still accepted for reading until `keys rotate` has re-sealed everything. */
+  GATEWAY_MASTER_KEY_PREVIOUS: z.string().optional(),
+  /** Backstop re-read of runtime-managed sources, besides NOTIFY. */
+  CONTROL_REFRESH_SECONDS: z.coerce.number().positive().max(3600).default(5),
   /** `start --web-processes` overrides it. */
   WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
 });
@@ -147,6 +155,8 @@ export interface GatewayConfig {
   rejectedRequests: { perMinute: number; bufferSize: number; flushIntervalMs: number; retentionDays: number };
   /** The config file's `alerts:` section (src/alerts/config.ts). */
   alerts: AlertsConfig;
+  /** Runtime-managed sources (src/control): secrets' master keys, and the backstop re-read interval. */
+  control: { keyring?: Keyring; refreshMs: number };
 }
 
 export { ConfigError };
@@ -175,7 +185,14 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       throw err;
     }
   }
+  let keyring: Keyring | undefined;
+  try {
+    keyring = loadKeyring({ key: e.GATEWAY_MASTER_KEY, keyFile: e.GATEWAY_MASTER_KEY_FILE, previous: e.GATEWAY_MASTER_KEY_PREVIOUS });
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`);
+  }
   return {
+    control: { keyring, refreshMs: e.CONTROL_REFRESH_SECONDS * 1000 },
     port: e.PORT,
     host: e.HOST,
     database: {
@@ -278,7 +295,13 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     tracing: { ...base.tracing, ...overrides.tracing },
     rejectedRequests: { ...base.rejectedRequests, ...overrides.rejectedRequests },
     alerts: { ...base.alerts, ...overrides.alerts },
+    control: { ...base.control, ...overrides.control },
   } as GatewayConfig;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+/** Another config file (`webhook-gateway apply -f`), its env: secrets resolved from this process's environment. */
+export function loadOtherGatewayFile(path: string, rawEnv: NodeJS.ProcessEnv = process.env) {
+  return loadGatewayFile(path, rawEnv);
+}

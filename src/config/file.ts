@@ -40,7 +40,7 @@ const ENV_REFERENCE = /^env:([A-Za-z_][A-Za-z0-9_]*)$/;
  * options (a discriminated union on `provider`). Unknown keys are errors, so a typo cannot silently
  * fall back to a default.
  */
-function sourcesFileSchema(env: Env) {
+function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
   // A secret is written literally or as env:VAR_NAME, resolved through the env given to loadConfig.
   const secretText = z
     .string()
@@ -82,7 +82,7 @@ function sourcesFileSchema(env: Env) {
       secrets: SourceSecret[];
     };
     const module: ProviderModule = providerModules[provider];
-    if (secrets.length === 0 && !module.secretsOptional(options)) {
+    if (requireSecrets && secrets.length === 0 && !module.secretsOptional(options)) {
       ctx.addIssue({ code: 'custom', path: ['secrets'], message: 'list at least one secret' });
     }
     secrets.forEach((s, index) => {
@@ -134,13 +134,31 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
     const problems = parsed.error.issues.map((issue) => `${describePath(issue.path, document)}: ${issue.message}`);
     throw new SourcesFileError(problems.join('; '));
   }
-  const sources = parsed.data.sources.map((raw): SourceConfig => {
-    const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ...options } =
-      raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
-    const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit });
-    return { name, provider, secrets, options, processing };
-  });
-  return { sources, polls: parsed.data.polls, alerts: toAlertsConfig(parsed.data.alerts) };
+  return { sources: parsed.data.sources.map(toSourceConfig), polls: parsed.data.polls, alerts: toAlertsConfig(parsed.data.alerts) };
+}
+
+function toSourceConfig(raw: unknown): SourceConfig {
+  const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ...options } =
+    raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
+  const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit });
+  return { name, provider, secrets, options, processing };
+}
+
+/**
+ * One source entry, as the file would write it, validated by the file's own schema (so the ops API
+ * and the file accept exactly the same things). Throws SourcesFileError naming each field
+ * (`provider`, `rate_limit.per_second`). Secrets may be left out when the caller adds them later.
+ */
+export function parseSourceEntry(entry: unknown, env: Env, options: { requireSecrets?: boolean } = {}): SourceConfig {
+  const parsed = sourcesFileSchema(env, options).safeParse({ sources: [entry] });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const path = issue.path.slice(2).map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '');
+      return `${path || 'source'}: ${issue.message}`;
+    });
+    throw new SourcesFileError(problems.join('; '));
+  }
+  return toSourceConfig(parsed.data.sources[0]);
 }
 
 /** Reads and validates the GATEWAY_CONFIG file's push sources. */

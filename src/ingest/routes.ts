@@ -22,8 +22,15 @@ import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
 
+/** Where ingest finds a source per request: the control plane's registry snapshot (src/control/registry.ts). */
+export interface SourceLookup {
+  resolve(name: string): PushSource | undefined;
+  /** At start-up: sources with fixed paths outside /api/webhooks/ (Keycloak's /api/keycloak/events). */
+  all(): readonly PushSource[];
+}
+
 export interface IngestDeps {
-  sources: readonly PushSource[];
+  sources: SourceLookup;
   /** Writes a verified event and resolves after its commit (the group-commit batcher; see src/store/group-commit.ts). */
   store: Pick<EventStore, 'insert'>;
   logger: Logger;
@@ -59,30 +66,68 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   const limit = limitBody(deps.maxBodyBytes);
   const failures = deps.unverifiedRateLimit ? createFailureLimiter(deps.unverifiedRateLimit) : undefined;
+  const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
+  const observe = observeAnswer(deps);
+  const handle = ingestHandler(deps, createBuckets());
+  // The span names the source, known only once the request is resolved.
+  const traced: MiddlewareHandler = (c, next) => traceIngest(c.get('pushSource').name)(c, next);
 
-  for (const source of deps.sources) {
-    const bucket = source.rateLimit ? createTokenBucket(source.rateLimit) : undefined;
-    const handle = ingestHandler(source, deps, bucket);
-    const observe = observeAnswer(source.name, deps);
-    const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
-    for (const path of source.paths) {
-      app.post(path, traceIngest(source.name), observe, ...guard, limit, handle);
-      app.all(path, (c) =>
-        c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
-          allow: 'POST',
-        }),
-      );
-    }
+  // The source is looked up per request, so sources created, changed or deleted at runtime take
+  // effect without re-mounting anything.
+  const mount = (path: string, nameOf: (c: Context) => string, subPath: boolean) => {
+    const resolve = resolveSource(deps.sources, nameOf, subPath);
+    app.post(path, resolve, traced, observe, ...guard, limit, handle);
+    app.all(path, resolve, (c) =>
+      c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
+        allow: 'POST',
+      }),
+    );
+  };
+  const prefix = '/api/webhooks/';
+  for (const source of deps.sources.all()) {
+    for (const path of source.paths.filter((p) => !p.startsWith(prefix))) mount(path, () => source.name, false);
   }
+  mount(`${prefix}:name`, (c) => c.req.param('name')!, false);
+  mount(`${prefix}:name/*`, (c) => c.req.param('name')!, true);
   return app;
+}
+
+/** Finds the request's source; an unknown one (or a sub-path its provider does not take) is 404. */
+function resolveSource(sources: SourceLookup, nameOf: (c: Context) => string, subPath: boolean): MiddlewareHandler {
+  return async (c, next) => {
+    const source = sources.resolve(nameOf(c));
+    if (!source || (subPath && !source.paths.some((p) => p.endsWith('/*')))) {
+      return c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+    }
+    c.set('pushSource', source);
+    await next();
+  };
+}
+
+/**
+ * One token bucket per source, kept while its limit stays the same (a registry refresh builds new
+ * source objects; the bucket must not refill because of that).
+ */
+function createBuckets() {
+  const buckets = new Map<string, { limit: RateLimit; bucket: TokenBucket }>();
+  return (source: PushSource): TokenBucket | undefined => {
+    const limit = source.rateLimit;
+    if (!limit) return undefined;
+    const kept = buckets.get(source.name);
+    if (kept && kept.limit.perSecond === limit.perSecond && kept.limit.burst === limit.burst) return kept.bucket;
+    const bucket = createTokenBucket(limit);
+    buckets.set(source.name, { limit, bucket });
+    return bucket;
+  };
 }
 
 /**
  * Reports each answer's outcome (errors thrown further down surface as c.error after next()): to
  * the metrics, and rejections to the rate-limited rejection log.
  */
-function observeAnswer(source: string, deps: IngestDeps): MiddlewareHandler {
+function observeAnswer(deps: IngestDeps): MiddlewareHandler {
   return async (c, next) => {
+    const source = c.get('pushSource').name;
     const started = performance.now();
     c.set('clientAddress', clientAddress(c, deps.trustedProxies ?? 0));
     await next();
@@ -127,9 +172,10 @@ function guardFailures(failures: FailureLimiter): MiddlewareHandler {
   };
 }
 
-function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket | undefined) {
-  const subPathPrefixes = source.paths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1));
+function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => TokenBucket | undefined) {
   return async (c: Context) => {
+    const source = c.get('pushSource');
+    const subPathPrefixes = source.paths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1));
     const secrets = usableSecrets(source, deps.logger);
     const rawBody = Buffer.from(await c.req.arrayBuffer());
     c.set('rawBody', rawBody);
@@ -155,7 +201,7 @@ function ingestHandler(source: PushSource, deps: IngestDeps, bucket: TokenBucket
     checkIdentity(identity);
     checkNonce(verification.nonce);
     // Only verified requests spend the source's tokens: nobody without a credential can use them up.
-    const wait = bucket?.take() ?? 0;
+    const wait = bucketFor(source)?.take() ?? 0;
     if (wait > 0) throw sourceRateLimited(source.name, source.rateLimit!, wait);
 
     const kept = Object.fromEntries(
@@ -246,6 +292,8 @@ declare module 'hono' {
     eventId: number;
     /** Rate-limit key of the client (src/ingest/client-address.ts). */
     clientAddress: string;
+    /** The request's source, from the registry snapshot. */
+    pushSource: PushSource;
     /** Set once the provider verified the request. */
     verified: boolean;
     /** The request body once read (for the rejected-request log's size and hash). */

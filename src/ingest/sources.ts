@@ -1,5 +1,5 @@
 import { providerModules, type ProviderModule, type PushProvider } from '../../providers';
-import type { SourceSecret } from '../config/file';
+import type { SourceConfig, SourceSecret } from '../config/file';
 import type { GatewayConfig } from '../config/env';
 import type { RateLimit } from './rate-limit';
 
@@ -50,16 +50,22 @@ export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
       rateLimit: config.rateLimit,
     };
   });
-  const fromFile = config.sources.map((source) => {
-    const module: ProviderModule = providerModules[source.provider];
-    return {
-      name: source.name,
-      provider: module.create({ ...source.options }),
-      secrets: source.secrets,
-      paths: pathsFor(source.name, module, extraPaths(source.name)),
-      maxAttempts: source.processing.retry?.maxAttempts,
-      rateLimit: source.processing.rateLimit ?? config.rateLimit,
-    };
-  });
+  const fromFile = config.sources.map((source) => pushSourceFrom(source, config.rateLimit));
   return [...fromEnv, ...fromFile];
+}
+
+/**
+ * A validated source entry (the file's, or one stored by the control plane) as ingest serves it.
+ * `defaultRateLimit` is the gateway-wide RATE_LIMIT_PER_SECOND, used when the entry sets none.
+ */
+export function pushSourceFrom(source: SourceConfig, defaultRateLimit?: RateLimit): PushSource {
+  const module: ProviderModule = providerModules[source.provider];
+  return {
+    name: source.name,
+    provider: module.create({ ...source.options }),
+    secrets: source.secrets,
+    paths: pathsFor(source.name, module, ENV_SOURCES.find((s) => s.name === source.name)?.extraPaths ?? []),
+    maxAttempts: source.processing.retry?.maxAttempts,
+    rateLimit: source.processing.rateLimit ?? defaultRateLimit,
+  };
 }

@@ -105,8 +105,13 @@ export function createQueue(database: Database) {
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
         with due as (
-          select event_id from event_queue
+          select event_id from event_queue q
           where claim_token is null and run_at <= now()
+            -- A paused source's events are held (src/control): stored, not processed until resumed.
+            -- The first test is one initplan per claim: with no source paused, no row is looked up.
+            and (not exists (select 1 from sources where paused)
+                 or not exists (select 1 from webhook_events pe join sources ps on ps.name = pe.source
+                                where pe.id = q.event_id and ps.paused))
           order by run_at, event_id
           limit ${limit}
           for update skip locked

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { defineConfig, type GatewayConfig } from '../../src/config/env';
-import { createGateway, type Gateway, type Role } from '../../src/gateway';
+import { createGateway, type Gateway, type GatewayOptions, type Role } from '../../src/gateway';
 import { createLogger } from '../../src/logger';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './database';
 
@@ -32,7 +32,7 @@ export const SECRETS = {
 export async function startTestGateway(
   kind: DatabaseKind,
   overrides: Overrides = {},
-  options: { role?: Role; testDb?: TestDatabase } = {},
+  options: { role?: Role; testDb?: TestDatabase; audit?: GatewayOptions['audit'] } = {},
 ): Promise<TestGateway> {
   const testDb = options.testDb ?? (await createTestDatabase(kind));
   const config = defineConfig({
@@ -59,7 +59,7 @@ export async function startTestGateway(
   });
   const database = await testDb.open();
   // The gateway's own logger (serializers and redaction included), at debug level, into `logs`.
-  const gateway = createGateway(config, { logger: createLogger('debug', sink), database, role: options.role });
+  const gateway = createGateway(config, { logger: createLogger('debug', sink), database, role: options.role, audit: options.audit });
   const { port } = await gateway.start();
   return {
     url: `http://127.0.0.1:${port}`,

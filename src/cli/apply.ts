@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { describePlan, planApply, PlanError, type DesiredSource, type PlanStep } from '../control/plan';
+import type { SourceView } from '../control/view';
+import { CliError, gatewayUrl, opsToken, usageError, type CliContext, type ConnectionOptions } from './context';
+import { withConnection } from './events';
+import { createOpsClient, type OpsClient } from './ops-client';
+
+/**
+ * `apply -f gateway.yaml [--dry-run]`: the GitOps path. The file is validated exactly as
+ * GATEWAY_CONFIG is (env: secrets resolved from this shell's environment), the plan is printed,
+ * then carried out through the ops API.
+ */
+export function applyCommand(ctx: CliContext): Command {
+  return withConnection(new Command('apply').description('make the gateway\'s runtime sources match a config file (plan first, like terraform plan)'))
+    .requiredOption('-f, --file <path>', 'the config file (.yaml, .yml or .json), as for GATEWAY_CONFIG')
+    .option('--dry-run', 'print the plan and change nothing')
+    .option('--overlap <seconds>', 'how long a source\'s previous secrets stay valid when the file brings a new one', '86400')
+    .action(async (options: ConnectionOptions & { file: string; dryRun?: boolean; overlap: string }) => {
+      const overlap = Number(options.overlap);
+      if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
+      const desired = await readDesired(options.file);
+      const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+      const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
+      let steps: PlanStep[];
+      try {
+        steps = planApply(desired, sources);
+      } catch (err) {
+        if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);
+        throw err;
+      }
+      for (const line of describePlan(steps, overlap)) ctx.out(line);
+      if (options.dryRun || steps.length === 0) return;
+      for (const step of steps) await carryOut(client, step, overlap);
+      ctx.out(`Applied ${steps.length} change(s).`);
+    });
+}
+
+async function carryOut(client: OpsClient, step: PlanStep, overlap: number): Promise<void> {
+  const path = `/api/sources/${encodeURIComponent(step.name)}`;
+  if (step.action === 'create') await client.post('/api/sources?origin=apply', step.entry);
+  else if (step.action === 'update') await client.call('PATCH', path, step.patch);
+  else if (step.action === 'add-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret, overlap_seconds: overlap });
+  else await client.call('DELETE', path);
+}
+
+/** The file's push sources as written (for the API), with env: secrets resolved; validated first. */
+async function readDesired(path: string): Promise<DesiredSource[]> {
+  const [{ SourcesFileError }, { loadOtherGatewayFile }] = await Promise.all([import('../config/file'), import('../config/env')]);
+  let parsed;
+  try {
+    parsed = loadOtherGatewayFile(path);
+  } catch (err) {
+    if (err instanceof SourcesFileError) throw new CliError(`apply: ${err.message}`, 2);
+    throw err;
+  }
+  // Valid, so it reads and parses; the raw entries are what the API stores (defaults not filled in).
+  const text = readFileSync(path, 'utf8');
+  const document = (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) as { sources?: Record<string, unknown>[] };
+  return (document.sources ?? []).map((raw, index) => {
+    const { name: _n, provider, secrets: _s, ...spec } = raw;
+    const source = parsed.sources[index]!;
+    return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
+  });
+}

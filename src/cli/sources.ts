@@ -1,0 +1,100 @@
+import { Command } from 'commander';
+import type { SourceView } from '../control/view';
+import { gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import { withConnection } from './events';
+import { createOpsClient } from './ops-client';
+import { formatTable } from './table';
+
+type WithSecret = SourceView & { secret?: string; secret_id?: number };
+
+const client = (ctx: CliContext, options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+const path = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
+
+/** One line per source: where it comes from, whether it is paused, its secrets' fingerprints. */
+function sourceTable(sources: SourceView[]): string {
+  return formatTable(
+    ['NAME', 'PROVIDER', 'MANAGED BY', 'STATE', 'ON HOLD', 'SECRETS'],
+    sources.map((s) => [
+      s.name,
+      s.provider,
+      s.managed_by === 'database' ? `database (${s.origin})` : 'file',
+      s.paused ? 'paused' : 'active',
+      String(s.on_hold),
+      s.secrets.filter((x) => !x.expired).map((x) => x.fingerprint + (x.not_after ? ` (until ${x.not_after})` : '')).join(', ') || '-',
+    ]),
+  );
+}
+
+/** Prints the secret the gateway generated: this is the only time anyone sees it. */
+function showOnce(ctx: CliContext, answer: WithSecret): void {
+  if (!answer.secret) return;
+  ctx.out(`secret: ${answer.secret}`);
+  ctx.out('(shown once: give it to the provider now; the gateway keeps only its fingerprint)');
+}
+
+/** `sources list|get|create|rotate-secret|revoke-secret|pause|resume|delete` through the ops API. */
+export function sourcesCommand(ctx: CliContext): Command {
+  const sources = new Command('sources').description('push sources: list them, and manage those stored in the database');
+  withConnection(sources.command('list').description('every source, file/env ones included'))
+    .option('--json', 'print JSON')
+    .action(async (options: ConnectionOptions & { json?: boolean }) => {
+      const { sources: list } = await client(ctx, options).get<{ sources: SourceView[] }>('/api/sources');
+      ctx.out(options.json ? terminalJson(list) : sourceTable(list));
+    });
+  withConnection(sources.command('get <name>').description('one source as JSON (never a secret)')).action(async (name: string, options: ConnectionOptions) => {
+    ctx.out(terminalJson(await client(ctx, options).get(path(name))));
+  });
+  withConnection(sources.command('create <name>').description('create a source; without --secret the gateway makes one and prints it once'))
+    .requiredOption('--provider <provider>', 'shopify, stripe, github, generic-hmac, … (see docs/providers.md)')
+    .option('--secret <secret>', 'the secret the provider signs with (else generated)')
+    .option('--set <key=json...>', 'another key of the config-file entry, value as JSON: --set \'rate_limit={"per_second":50}\'')
+    .action(async (name: string, options: ConnectionOptions & { provider: string; secret?: string; set?: string[] }) => {
+      const entry: Record<string, unknown> = { name, provider: options.provider, ...parseSets(options.set) };
+      if (options.secret) entry.secrets = [options.secret];
+      const answer = await client(ctx, options).post<WithSecret>('/api/sources', entry);
+      ctx.out(`created ${answer.name}: POST ${answer.path}`);
+      showOnce(ctx, answer);
+    });
+  withConnection(sources.command('rotate-secret <name>').description('add a secret; the previous ones stay valid for the overlap'))
+    .option('--secret <secret>', 'the new secret (else generated and printed once)')
+    .option('--overlap <seconds>', 'how long the previous secrets stay valid', '86400')
+    .action(async (name: string, options: ConnectionOptions & { secret?: string; overlap: string }) => {
+      const overlap = Number(options.overlap);
+      if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
+      const answer = await client(ctx, options).post<WithSecret>(`${path(name)}/rotate-secret`, { ...(options.secret ? { secret: options.secret } : {}), overlap_seconds: overlap });
+      ctx.out(`rotated ${name}: new secret ${answer.secret_id}; the previous ones stay valid for ${overlap} s`);
+      showOnce(ctx, answer);
+    });
+  withConnection(sources.command('revoke-secret <name> <id>').description('revoke one secret at once')).action(async (name: string, id: string, options: ConnectionOptions) => {
+    await client(ctx, options).call('DELETE', `${path(name)}/secrets/${encodeURIComponent(id)}`);
+    ctx.out(`revoked secret ${id} of ${name}`);
+  });
+  for (const action of ['pause', 'resume'] as const) {
+    withConnection(sources.command(`${action} <name>`).description(action === 'pause' ? 'hold the source\'s events (still accepted and stored)' : 'process the held events')).action(
+      async (name: string, options: ConnectionOptions) => {
+        const answer = await client(ctx, options).post<SourceView>(`${path(name)}/${action}`);
+        ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.on_hold} event(s) on hold)`);
+      },
+    );
+  }
+  withConnection(sources.command('delete <name>').description('delete a source stored in the database (its events stay)')).action(async (name: string, options: ConnectionOptions) => {
+    await client(ctx, options).call('DELETE', path(name));
+    ctx.out(`deleted ${name}`);
+  });
+  return sources;
+}
+
+function parseSets(sets: string[] = []): Record<string, unknown> {
+  return Object.fromEntries(
+    sets.map((item) => {
+      const at = item.indexOf('=');
+      if (at <= 0) throw usageError(`--set ${item}: write key=value, the value as JSON`);
+      const text = item.slice(at + 1);
+      try {
+        return [item.slice(0, at), JSON.parse(text)];
+      } catch {
+        return [item.slice(0, at), text]; // a bare word is a string
+      }
+    }),
+  );
+}

@@ -1,0 +1,87 @@
+import { fingerprint } from './crypto';
+import type { SourceView } from './view';
+
+/** A source as the file declares it: the raw entry (as the API takes it) and its resolved secrets. */
+export interface DesiredSource {
+  name: string;
+  provider: string;
+  /** The entry minus name, provider and secrets, exactly as written. */
+  spec: Record<string, unknown>;
+  secrets: string[];
+}
+
+export type PlanStep =
+  | { action: 'create'; name: string; entry: Record<string, unknown> }
+  | { action: 'update'; name: string; patch: Record<string, unknown>; keys: string[] }
+  | { action: 'add-secret'; name: string; secret: string; fingerprint: string }
+  | { action: 'delete'; name: string };
+
+/** A plan that cannot be carried out (a name of a file/env source). */
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+const sorted = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.map(sorted)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]))
+      : value;
+
+/**
+ * What `apply` must do so the database's sources match the file: create what is missing, update
+ * what differs, add the file's secrets the source does not hold (by fingerprint; the others then
+ * expire after the overlap), and delete the sources an earlier apply created that the file no
+ * longer lists. Sources created through the API and not in the file are left alone. Empty when
+ * everything matches, so applying twice changes nothing.
+ */
+export function planApply(desired: readonly DesiredSource[], current: readonly SourceView[]): PlanStep[] {
+  const steps: PlanStep[] = [];
+  const byName = new Map(current.map((s) => [s.name, s]));
+  for (const want of desired) {
+    const have = byName.get(want.name);
+    if (have?.managed_by === 'file') {
+      throw new PlanError(`source "${want.name}" is already served from GATEWAY_CONFIG or the environment of the gateway; give the runtime source another name`);
+    }
+    if (!have) {
+      steps.push({ action: 'create', name: want.name, entry: { name: want.name, provider: want.provider, ...want.spec, ...(want.secrets.length ? { secrets: want.secrets } : {}) } });
+      continue;
+    }
+    const haveSpec = { provider: have.provider, ...(have.spec ?? {}) };
+    const wantSpec: Record<string, unknown> = { provider: want.provider, ...want.spec };
+    const keys = [...new Set([...Object.keys(haveSpec), ...Object.keys(wantSpec)])].filter((k) => !same(haveSpec[k as keyof typeof haveSpec], wantSpec[k])).sort();
+    if (keys.length > 0) {
+      steps.push({ action: 'update', name: want.name, keys, patch: Object.fromEntries(keys.map((k) => [k, wantSpec[k] ?? null])) });
+    }
+    const held = new Set(have.secrets.filter((s) => !s.expired).map((s) => s.fingerprint));
+    for (const secret of want.secrets) {
+      const print = fingerprint(secret);
+      if (!held.has(print)) steps.push({ action: 'add-secret', name: want.name, secret, fingerprint: print });
+    }
+  }
+  const wanted = new Set(desired.map((d) => d.name));
+  for (const have of current) {
+    if (have.managed_by === 'database' && have.origin === 'apply' && !wanted.has(have.name)) steps.push({ action: 'delete', name: have.name });
+  }
+  return steps;
+}
+
+/** The plan as `terraform plan` would print it; never a secret, only fingerprints. */
+export function describePlan(steps: readonly PlanStep[], overlapSeconds: number): string[] {
+  if (steps.length === 0) return ['No changes: the sources match the file.'];
+  const lines = steps.map((step) => {
+    switch (step.action) {
+      case 'create':
+        return `  + create ${step.name} (${String(step.entry.provider)})`;
+      case 'update':
+        return `  ~ update ${step.name}: ${step.keys.join(', ')}`;
+      case 'add-secret':
+        return `  ~ add secret ${step.fingerprint} to ${step.name} (its other secrets stay valid ${overlapSeconds} s)`;
+      case 'delete':
+        return `  - delete ${step.name}`;
+    }
+  });
+  const count = (action: PlanStep['action']) => steps.filter((s) => s.action === action).length;
+  return [...lines, `Plan: ${count('create')} to create, ${count('update') + count('add-secret')} to change, ${count('delete')} to delete.`];
+}

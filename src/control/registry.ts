@@ -1,0 +1,143 @@
+import type { Logger } from 'pino';
+import { parseSourceEntry, type SourceSecret } from '../config/file';
+import type { Database } from '../db/client';
+import { describeError } from '../errors';
+import type { RateLimit } from '../ingest/rate-limit';
+import { pushSourceFrom, type PushSource } from '../ingest/sources';
+import { open, type Keyring } from './crypto';
+import type { ControlStore, SecretRow, SourceRow } from './store';
+
+export const CONTROL_CHANNEL = 'gateway_control';
+
+/** A source as ingest and the API see it right now. */
+export interface RegisteredSource extends PushSource {
+  /** "file": GATEWAY_CONFIG or env, read-only at runtime; "database": managed through the API/CLI. */
+  managedBy: 'file' | 'database';
+  /** Its events are stored but not processed until resumed (database sources only). */
+  paused: boolean;
+  /** The stored row and its secrets' metadata (database sources only). */
+  row?: SourceRow;
+  secretRows?: readonly SecretRow[];
+}
+
+export interface RegistryDeps {
+  database: Database;
+  store: ControlStore;
+  /** Sources from GATEWAY_CONFIG and env: always present, and their names reserved. */
+  fileSources: readonly PushSource[];
+  /** Poll source names: reserved too (one name, one source in webhook_events). */
+  reservedNames: readonly string[];
+  keyring?: Keyring;
+  defaultRateLimit?: RateLimit;
+  logger: Logger;
+  /** Backstop re-read interval: converges even when a NOTIFY is lost (database outage). */
+  refreshMs: number;
+}
+
+/**
+ * The in-memory snapshot of every push source, merged from the file/env (fixed) and the database
+ * (re-read on each "gateway_control" NOTIFY and every `refreshMs`). Ingest looks a source up here
+ * per request; a refresh swaps the whole map at once, so a request sees one consistent snapshot.
+ */
+export function createRegistry(deps: RegistryDeps) {
+  const fixed = new Map<string, RegisteredSource>(deps.fileSources.map((s) => [s.name, { ...s, managedBy: 'file', paused: false }]));
+  let snapshot = new Map(fixed);
+  let running: Promise<void> | undefined;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let unlisten: (() => Promise<void>) | undefined;
+  const logged = new Set<string>();
+
+  /** Logs one problem once per source (a refresh every few seconds must not flood the log). */
+  const problem = (key: string, fields: Record<string, unknown>, message: string) => {
+    if (logged.has(key)) return;
+    logged.add(key);
+    deps.logger.error(fields, message);
+  };
+
+  const build = (rows: SourceRow[], secrets: SecretRow[]): Map<string, RegisteredSource> => {
+    const next = new Map(fixed);
+    for (const row of rows) {
+      if (fixed.has(row.name)) {
+        problem(`shadowed:${row.name}`, { source: row.name }, 'a database source has the name of a file source; the file source is served');
+        continue;
+      }
+      const secretRows = secrets.filter((s) => s.source === row.name);
+      try {
+        const config = parseSourceEntry({ ...row.spec, name: row.name, provider: row.provider }, {}, { requireSecrets: false });
+        const clear: SourceSecret[] = [];
+        for (const s of secretRows) {
+          try {
+            const value = open(deps.keyring!, row.name, s);
+            clear.push(s.notAfter ? { value, notAfter: s.notAfter } : { value });
+          } catch (err) {
+            // Without its key a secret cannot verify anything: the others still do (fail closed).
+            problem(`secret:${s.id}:${s.keyId}`, { source: row.name, secretId: s.id, keyId: s.keyId, problem: deps.keyring ? describeError(err) : 'no master key' }, 'a stored secret cannot be decrypted; set the master key that sealed it');
+          }
+        }
+        next.set(row.name, { ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit), managedBy: 'database', paused: row.paused, row, secretRows });
+      } catch (err) {
+        problem(`spec:${row.name}:${row.version}`, { source: row.name, problem: describeError(err) }, 'a stored source is not valid; it is not served');
+      }
+    }
+    return next;
+  };
+
+  const load = async () => {
+    const [rows, secrets] = await Promise.all([deps.store.listSources(), deps.store.listSecrets()]);
+    snapshot = build(rows, secrets);
+  };
+
+  /** Re-reads the database; calls during a refresh coalesce into one more. */
+  const refresh = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        try {
+          await load();
+        } catch (err) {
+          // Keep serving the last snapshot; the next notification or backstop tick retries.
+          deps.logger.warn({ problem: describeError(err) }, 'source registry refresh failed; serving the previous snapshot');
+        }
+      } while (again);
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+
+  return {
+    resolve: (name: string): RegisteredSource | undefined => snapshot.get(name),
+    all: (): RegisteredSource[] => [...snapshot.values()],
+    isReserved: (name: string) => fixed.has(name) || deps.reservedNames.includes(name),
+    refresh,
+
+    /** First load, then LISTEN and the backstop timer. */
+    async start(): Promise<void> {
+      await load();
+      const onNotify = () => void refresh();
+      if (deps.database.pglite) {
+        unlisten = await deps.database.pglite.listen(CONTROL_CHANNEL, onNotify);
+      } else {
+        // postgres.js re-listens after a reconnect and calls onlisten again: re-read then, as
+        // notifications sent during the outage are lost.
+        const listener = await deps.database.sql!.listen(CONTROL_CHANNEL, onNotify, onNotify);
+        unlisten = listener.unlisten;
+      }
+      timer = setInterval(onNotify, deps.refreshMs);
+      timer.unref();
+    },
+
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await unlisten?.().catch(() => {});
+      await running;
+    },
+  };
+}
+
+export type Registry = ReturnType<typeof createRegistry>;

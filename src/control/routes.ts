@@ -1,0 +1,151 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { limitBody } from '../ingest/body-limit';
+import { badRequest } from '../errors';
+import { requireRole } from '../ops/auth';
+import { createOpsApp } from '../ops/routes';
+import { errorResponses } from '../ops/schemas';
+import { DEFAULT_OVERLAP_SECONDS, type Change, type SourceService } from './service';
+
+export interface ControlRoutesDeps {
+  sources: SourceService;
+  /** Called after every change with before/after views (fingerprints only, never a secret). */
+  audit?: (entry: Change, c: Context) => Promise<void>;
+  /** Called after a resume, to wake the worker for the held events. */
+  onResumed?: () => void;
+}
+
+const MAX_BODY_BYTES = 256 * 1024;
+
+const NameParam = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a source name (a-z, 0-9, "-", "_")').openapi({ param: { name: 'name', in: 'path' }, example: 'acme-shop' }),
+});
+const SecretParam = NameParam.extend({
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'id', in: 'path' }, example: 7 }),
+});
+const Secret = z.object({
+  id: z.number().nullable(),
+  fingerprint: z.string(),
+  created_at: z.string().nullable(),
+  age_seconds: z.number().nullable(),
+  not_after: z.string().nullable(),
+  expired: z.boolean(),
+}).openapi('SourceSecret');
+const Source = z.object({
+  name: z.string(),
+  provider: z.string(),
+  managed_by: z.enum(['file', 'database']),
+  origin: z.enum(['api', 'apply']).nullable(),
+  paused: z.boolean(),
+  on_hold: z.number().openapi({ description: 'Stored events held while the source is paused' }),
+  version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
+  path: z.string().openapi({ example: '/api/webhooks/acme-shop' }),
+  spec: z.record(z.string(), z.unknown()).nullable(),
+  secrets: z.array(Secret),
+  created_at: z.string().nullable(),
+  updated_at: z.string().nullable(),
+}).openapi('Source');
+const SourceEntry = z
+  .object({ name: z.string(), provider: z.string() })
+  .catchall(z.unknown())
+  .openapi('SourceEntry', { description: 'One entry of the config file\'s "sources" (same keys, same validation). Without "secrets" one is generated and returned once.' });
+const SourcePatch = z.record(z.string(), z.unknown()).openapi('SourcePatch', { description: 'JSON merge patch of the entry; null removes a key' });
+const RotateBody = z.object({
+  secret: z.string().min(1).optional().openapi({ description: 'The new secret; generated (and returned once) when left out' }),
+  overlap_seconds: z.number().int().min(0).max(30 * 24 * 3600).default(DEFAULT_OVERLAP_SECONDS).openapi({ description: 'How long the secrets it replaces stay valid' }),
+}).strict();
+const WithSecret = Source.extend({ secret: z.string().optional().openapi({ description: 'Shown once: only when the gateway generated it' }) });
+const Rotated = WithSecret.extend({ secret_id: z.number() });
+
+const bearer = [{ opsToken: [] }];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+const error = (description: string) => json(errorResponses[400].content['application/json'].schema, description);
+const guardedResponses = { 404: error('No such source'), 409: error('Managed by the file, or no master key'), 412: error('If-Match does not match the current version'), ...errorResponses };
+const ifMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'The ETag (version) you last read' }) });
+
+/** If-Match: "3", W/"3" or 3; `*` (or none) matches any version. */
+function versionFrom(c: Context): number | undefined {
+  const header = c.req.header('if-match')?.trim();
+  if (!header || header === '*') return undefined;
+  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header);
+  if (!match) throw badRequest('invalid_if_match', 'If-Match: send the ETag of the source as returned by GET, e.g. "3"');
+  return Number(match[1]);
+}
+
+/** `/api/sources…`: sources managed at runtime (src/control). */
+export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
+  const app = createOpsApp();
+  // Sources and secrets are admin's; holding and releasing a source's events is an operator's
+  // action, like replay (docs/security.md, roles).
+  const admin = requireRole('admin');
+  const operator = requireRole('operator');
+  const gate: MiddlewareHandler = (c, next) =>
+    c.req.method === 'POST' && /\/(pause|resume)$/.test(c.req.path) ? operator(c, next) : admin(c, next);
+  // A source entry is a few hundred bytes; JSON Schemas in `schemas` make it a few KiB.
+  const bounded = limitBody(MAX_BODY_BYTES);
+  for (const path of ['/api/sources', '/api/sources/*']) app.use(path, gate, bounded);
+
+  const answer = async (c: Context, change: Change & { secret?: string; secret_id?: number }, status: 200 | 201 = 200) => {
+    await deps.audit?.({ action: change.action, source: change.source, before: change.before, after: change.after }, c);
+    const { action: _a, source: _s, before: _b, after, ...extra } = change;
+    if (after?.version) c.header('etag', `"${after.version}"`);
+    return c.json(after ? { ...after, ...extra } : { deleted: change.source }, status);
+  };
+
+  app.openapi(createRoute({ method: 'get', path: '/api/sources', summary: 'Every push source: file/env ones (read-only) and runtime ones', security: bearer,
+    responses: { 200: json(z.object({ sources: z.array(Source) }), 'The sources'), ...errorResponses } }),
+  async (c) => c.json({ sources: await deps.sources.list() }, 200));
+
+  app.openapi(createRoute({ method: 'post', path: '/api/sources', summary: 'Create a source (the secret, when generated, is returned once)', security: bearer,
+    request: {
+      query: z.object({ origin: z.enum(['api', 'apply']).default('api').openapi({ description: '`apply` (used by `webhook-gateway apply`): deleted by a later apply whose file no longer lists it' }) }),
+      body: { content: { 'application/json': { schema: SourceEntry } }, required: true },
+    },
+    responses: { 201: json(WithSecret, 'Created'), 409: error('Name taken, or no master key'), ...errorResponses } }),
+  async (c) => answer(c, await deps.sources.create(c.req.valid('json'), c.req.valid('query').origin), 201) as never);
+
+  app.openapi(createRoute({ method: 'get', path: '/api/sources/{name}', summary: 'One source, with its secrets\' fingerprints and ages', security: bearer,
+    request: { params: NameParam }, responses: { 200: json(Source, 'The source (ETag: its version)'), 404: error('No such source'), ...errorResponses } }),
+  async (c) => {
+    const source = await deps.sources.get(c.req.valid('param').name);
+    if (source.version) c.header('etag', `"${source.version}"`);
+    return c.json(source, 200);
+  });
+
+  app.openapi(createRoute({ method: 'patch', path: '/api/sources/{name}', summary: 'Change a runtime source (JSON merge patch of its entry)', security: bearer,
+    request: { params: NameParam, headers: ifMatch, body: { content: { 'application/json': { schema: SourcePatch } }, required: true } },
+    responses: { 200: json(Source, 'Changed'), ...guardedResponses } }),
+  async (c) => answer(c, await deps.sources.update(c.req.valid('param').name, c.req.valid('json'), versionFrom(c))) as never);
+
+  app.openapi(createRoute({ method: 'delete', path: '/api/sources/{name}', summary: 'Delete a runtime source (its stored events stay)', security: bearer,
+    request: { params: NameParam, headers: ifMatch }, responses: { 200: json(z.object({ deleted: z.string() }), 'Deleted'), ...guardedResponses } }),
+  async (c) => answer(c, await deps.sources.remove(c.req.valid('param').name, versionFrom(c))) as never);
+
+  app.openapi(createRoute({ method: 'post', path: '/api/sources/{name}/rotate-secret', summary: 'Add a secret; the previous ones stay valid for overlap_seconds (default 24 h)', security: bearer,
+    request: { params: NameParam, headers: ifMatch, body: { content: { 'application/json': { schema: RotateBody } }, required: false } },
+    responses: { 200: json(Rotated, 'Rotated; `secret` is shown this once'), ...guardedResponses } }),
+  async (c) => {
+    const raw = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : undefined;
+    const body = RotateBody.parse(raw ?? {});
+    return answer(c, await deps.sources.rotateSecret(c.req.valid('param').name, { secret: body.secret, overlapSeconds: body.overlap_seconds }, versionFrom(c))) as never;
+  });
+
+  app.openapi(createRoute({ method: 'delete', path: '/api/sources/{name}/secrets/{id}', summary: 'Revoke one secret at once', security: bearer,
+    request: { params: SecretParam }, responses: { 200: json(Source, 'Revoked'), ...guardedResponses } }),
+  async (c) => {
+    const { name, id } = c.req.valid('param');
+    return answer(c, await deps.sources.revokeSecret(name, id)) as never;
+  });
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.openapi(createRoute({ method: 'post', path: `/api/sources/{name}/${action}`, security: bearer,
+      summary: action === 'pause' ? 'Hold the source\'s events: still accepted and stored, not processed' : 'Process the held events again',
+      request: { params: NameParam, headers: ifMatch }, responses: { 200: json(Source, action === 'pause' ? 'Paused' : 'Resumed'), ...guardedResponses } }),
+    async (c) => {
+      const change = await deps.sources.setPaused(c.req.valid('param').name, action === 'pause', versionFrom(c));
+      if (action === 'resume') deps.onResumed?.();
+      return answer(c, change) as never;
+    });
+  }
+  return app;
+}

@@ -1,0 +1,182 @@
+import { sql } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import type { SealedSecret } from './crypto';
+
+// Every statement of the control plane's tables (migrations/0009_control_plane.sql). Each change
+// is one statement, so it is atomic without a transaction, and bumps the source's version (ETag).
+// The tables' triggers NOTIFY "gateway_control" at commit.
+
+export interface SourceRow {
+  name: string;
+  provider: string;
+  /** The config-file entry minus name and secrets. */
+  spec: Record<string, unknown>;
+  paused: boolean;
+  origin: 'api' | 'apply';
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SecretRow extends SealedSecret {
+  id: number;
+  source: string;
+  fingerprint: string;
+  createdAt: Date;
+  notAfter: Date | null;
+}
+
+/** A write guarded by If-Match: done, no such source, or someone changed it since `version`. */
+export type Guarded<T> = { ok: true; value: T } | { ok: false; reason: 'missing' | 'stale'; version?: number };
+
+type Raw = Record<string, unknown>;
+const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+const toBuffer = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
+
+const sourceRow = (r: Raw): SourceRow => ({
+  name: String(r.name),
+  provider: String(r.provider),
+  spec: (typeof r.spec === 'string' ? JSON.parse(r.spec) : r.spec) as Record<string, unknown>,
+  paused: r.paused === true,
+  origin: r.origin === 'apply' ? 'apply' : 'api',
+  version: Number(r.version),
+  createdAt: toDate(r.created_at),
+  updatedAt: toDate(r.updated_at),
+});
+
+const secretRow = (r: Raw): SecretRow => ({
+  id: Number(r.id),
+  source: String(r.source),
+  keyId: String(r.key_id),
+  iv: toBuffer(r.iv),
+  tag: toBuffer(r.tag),
+  ciphertext: toBuffer(r.ciphertext),
+  fingerprint: String(r.fingerprint),
+  createdAt: toDate(r.created_at),
+  notAfter: r.not_after == null ? null : toDate(r.not_after),
+});
+
+export function createControlStore(database: Database) {
+  const { rows } = database;
+
+  /** Tells "no such source" from "changed since If-Match" after a guarded statement matched nothing. */
+  const miss = async (name: string): Promise<Guarded<never>> => {
+    const [row] = await rows<Raw>(sql`select version from sources where name = ${name}`);
+    return row ? { ok: false, reason: 'stale', version: Number(row.version) } : { ok: false, reason: 'missing' };
+  };
+
+  return {
+    async listSources(): Promise<SourceRow[]> {
+      return (await rows<Raw>(sql`select * from sources order by name`)).map(sourceRow);
+    },
+
+    async getSource(name: string): Promise<SourceRow | undefined> {
+      const [row] = await rows<Raw>(sql`select * from sources where name = ${name}`);
+      return row ? sourceRow(row) : undefined;
+    },
+
+    /** Every secret, expired ones included (the registry drops them per request; the API shows them). */
+    async listSecrets(source?: string): Promise<SecretRow[]> {
+      const found = source
+        ? await rows<Raw>(sql`select * from source_secrets where source = ${source} order by id`)
+        : await rows<Raw>(sql`select * from source_secrets order by id`);
+      return found.map(secretRow);
+    },
+
+    /** Creates the source with its first secrets; undefined when the name is taken. */
+    async createSource(source: { name: string; provider: string; spec: Raw; origin?: 'api' | 'apply' }, secrets: { sealed: SealedSecret; fingerprint: string }[]): Promise<SourceRow | undefined> {
+      // One statement: the source never exists without the secrets it was created with.
+      const sealed = JSON.stringify(secrets.map(({ sealed: s, fingerprint }) => ({
+        key_id: s.keyId, iv: s.iv.toString('base64'), tag: s.tag.toString('base64'), ciphertext: s.ciphertext.toString('base64'), fingerprint,
+      })));
+      const [created] = await rows<Raw>(sql`
+        with created as (
+          insert into sources (name, provider, spec, origin)
+          values (${source.name}, ${source.provider}, ${JSON.stringify(source.spec)}::jsonb, ${source.origin ?? 'api'})
+          on conflict (name) do nothing returning *
+        ),
+        sealed as (
+          insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
+          select c.name, s.key_id, decode(s.iv, 'base64'), decode(s.tag, 'base64'), decode(s.ciphertext, 'base64'), s.fingerprint
+          from created c cross join json_to_recordset(${sealed}::text::json) as s(key_id text, iv text, tag text, ciphertext text, fingerprint text)
+        )
+        select * from created`);
+      if (!created) return undefined;
+      return sourceRow(created);
+    },
+
+    async updateSource(name: string, change: { provider: string; spec: Raw }, ifVersion?: number): Promise<Guarded<SourceRow>> {
+      const [row] = await rows<Raw>(sql`
+        update sources set provider = ${change.provider}, spec = ${JSON.stringify(change.spec)}::jsonb,
+          version = version + 1, updated_at = now()
+        where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+      return row ? { ok: true, value: sourceRow(row) } : miss(name);
+    },
+
+    async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Guarded<SourceRow>> {
+      const [row] = await rows<Raw>(sql`
+        update sources set paused = ${paused}, version = version + 1, updated_at = now()
+        where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+      return row ? { ok: true, value: sourceRow(row) } : miss(name);
+    },
+
+    /** Deletes the source and (cascade) its secrets. Its stored events stay. */
+    async deleteSource(name: string, ifVersion?: number): Promise<Guarded<SourceRow>> {
+      const [row] = await rows<Raw>(sql`
+        delete from sources where name = ${name}
+          and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+      return row ? { ok: true, value: sourceRow(row) } : miss(name);
+    },
+
+    /**
+     * Adds a secret and ends every other secret's validity `overlapSeconds` from now (those ending
+     * sooner keep their end), in one statement: no instant without a valid secret.
+     */
+    async rotateSecret(name: string, added: { sealed: SealedSecret; fingerprint: string }, overlapSeconds: number, ifVersion?: number): Promise<Guarded<SecretRow>> {
+      const { sealed, fingerprint } = added;
+      const [row] = await rows<Raw>(sql`
+        with bumped as (
+          update sources set version = version + 1, updated_at = now()
+          where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int)
+          returning name
+        ),
+        ended as (
+          update source_secrets set not_after = now() + make_interval(secs => ${overlapSeconds})
+          where source in (select name from bumped)
+            and (not_after is null or not_after > now() + make_interval(secs => ${overlapSeconds}))
+        )
+        insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
+        select name, ${sealed.keyId}, ${sealed.iv}, ${sealed.tag}, ${sealed.ciphertext}, ${fingerprint} from bumped
+        returning *`);
+      return row ? { ok: true, value: secretRow(row) } : miss(name);
+    },
+
+    /** Revokes one secret at once; undefined when the source has no secret with that id. */
+    async revokeSecret(name: string, id: number): Promise<SecretRow | undefined> {
+      const [row] = await rows<Raw>(sql`
+        with revoked as (delete from source_secrets where source = ${name} and id = ${id} returning *),
+        bumped as (update sources set version = version + 1, updated_at = now() where name in (select source from revoked))
+        select * from revoked`);
+      return row ? secretRow(row) : undefined;
+    },
+
+    /** Events held by paused sources (due or waiting for a retry), per source. */
+    async onHold(): Promise<Map<string, number>> {
+      const found = await rows<Raw>(sql`
+        select source, count(*) as held from webhook_events
+        where status = 'received' and source in (select name from sources where paused)
+        group by source`);
+      return new Map(found.map((r) => [String(r.source), Number(r.held)]));
+    },
+
+    /** Re-seals one secret if it is still sealed with `fromKeyId` (a concurrent rotation wins). */
+    async reseal(id: number, fromKeyId: string, sealed: SealedSecret): Promise<boolean> {
+      const updated = await rows(sql`
+        update source_secrets set key_id = ${sealed.keyId}, iv = ${sealed.iv}, tag = ${sealed.tag}, ciphertext = ${sealed.ciphertext}
+        where id = ${id} and key_id = ${fromKeyId} returning id`);
+      return updated.length === 1;
+    },
+  };
+}
+
+export type ControlStore = ReturnType<typeof createControlStore>;

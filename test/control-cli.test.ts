@@ -1,0 +1,64 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring } from '../src/control/crypto';
+import { runCli } from './helpers/cli';
+import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+// The CLI as an operator runs it: real processes talking to a running gateway's ops API.
+describe('sources, apply (CLI)', () => {
+  let gw: TestGateway;
+  let dir: string;
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
+  const send = (name: string, secret: string) => {
+    const body = JSON.stringify({ at: Date.now() });
+    return post(`${gw.url}/api/webhooks/${name}`, body, shopifyHeaders(secret, body, randomBytes(6).toString('hex')));
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'control-cli-'));
+    gw = await startTestGateway('pglite', { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 } });
+  }, 120_000);
+  afterAll(async () => {
+    await gw?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates a source and prints its generated secret once; list shows fingerprints only', async () => {
+    const created = await cli(['sources', 'create', 'cli-made', '--provider', 'shopify']);
+    expect(created.code).toBe(0);
+    const secret = /^secret: (\S+)$/m.exec(created.stdout)?.[1];
+    expect(secret).toBeTruthy();
+    expect((await send('cli-made', secret!)).status).toBe(200);
+    const list = await cli(['sources', 'list']);
+    expect(list.stdout).toMatch(/cli-made\s+shopify\s+database \(api\)\s+active/);
+    expect(list.stdout).toMatch(/shopify\s+shopify\s+file/);
+    expect(list.stdout).not.toContain(secret);
+  }, 120_000);
+
+  it('apply prints a plan, --dry-run changes nothing, applying twice changes nothing more, and a dropped source is deleted', async () => {
+    const file = join(dir, 'gateway.yaml');
+    const gitopsSecret = `gitops-${randomBytes(12).toString('hex')}`;
+    writeFileSync(file, 'sources:\n  - name: gitops\n    provider: shopify\n    secrets: [env:GITOPS_SECRET]\n    rate_limit: { per_second: 20 }\n');
+    const env = { GITOPS_SECRET: gitopsSecret };
+    const dry = await cli(['apply', '-f', file, '--dry-run'], env);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('+ create gitops (shopify)');
+    expect((await send('gitops', gitopsSecret)).status).toBe(404);
+
+    const applied = await cli(['apply', '-f', file], env);
+    expect(applied.stdout).toContain('Plan: 1 to create, 0 to change, 0 to delete.');
+    expect((await send('gitops', gitopsSecret)).status).toBe(200);
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('No changes');
+
+    writeFileSync(file, 'sources: []\n');
+    const dropped = await cli(['apply', '-f', file], env);
+    expect(dropped.stdout).toContain('- delete gitops');
+    expect(dropped.stdout).not.toContain('cli-made'); // created through the API: not apply's to delete
+    expect((await send('gitops', gitopsSecret)).status).toBe(404);
+    expect(applied.stdout + dropped.stdout + dry.stdout).not.toContain(gitopsSecret);
+  }, 180_000);
+});
