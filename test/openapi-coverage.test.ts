@@ -14,7 +14,12 @@ describe('OpenAPI document', { timeout: 180_000 }, () => {
     try {
       const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
       // Ingest endpoints are the providers' (docs/providers.md), not the ops API's.
-      const ingest = new Set(sourcesFromConfig(gw.config).flatMap((source) => source.paths));
+      // Runtime sources (src/control) are served by the two catch-all ingest routes.
+      const ingest = new Set([
+        ...sourcesFromConfig(gw.config).flatMap((source) => source.paths),
+        '/api/webhooks/:name',
+        '/api/webhooks/:name/*',
+      ]);
       const served = gw.gateway.app.routes
         .filter((r) => r.method !== 'ALL') // middleware (auth, headers), not endpoints
         .filter((r) => /^\/(api\/|metrics$|healthz$|readyz$)/.test(r.path) && !NOT_API.has(r.path))
