@@ -10,6 +10,9 @@ import { recordSummary, serverUrl, tally } from './harness';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** Every worker process started, ready or not: afterAll kills them all, even after a failed test. */
+const started = new Set<ChildProcess>();
+
 function spawnWorker(url: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/gateway-process.ts', '--role', 'worker'], {
     cwd: ROOT,
@@ -27,6 +30,7 @@ function spawnWorker(url: string): Promise<ChildProcess> {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  started.add(child);
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('gateway ready') && resolve(child));
     child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)));
@@ -46,7 +50,7 @@ describe('worker processes killed with SIGKILL', () => {
     await db.sql!`create table handler_runs (event_id bigint, attempt int, worker text, at timestamptz default now())`;
   });
   afterAll(async () => {
-    for (const child of children) child.kill('SIGKILL');
+    for (const child of started) child.kill('SIGKILL');
     await testDb?.drop();
   });
 
