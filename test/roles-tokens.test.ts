@@ -86,6 +86,14 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
     const replay = await api(`/api/events/${eventId}/replay`, token, { method: 'POST' });
     expect(replay.status).toBe(200);
     expect(replay.headers.get('x-request-id')).toBe('req-test-1');
+    // The worker picks the replayed event up at once; a bulk replay while it is being processed
+    // would (rightly) skip it, so wait until that attempt has finished.
+    await waitFor(
+      async () =>
+        (await gw.query(`select 1 from webhook_events where id = ${Number(eventId)} and status in ('completed', 'failed')`))
+          .length === 1,
+      60_000,
+    );
     const bulk = await api('/api/events/replay', token, {
       method: 'POST',
       body: { filter: { source: 'shopify' }, dry_run: false },
