@@ -19,7 +19,8 @@ describe('webhook-gateway send', () => {
     return path;
   };
   const send = (source: string, file: string, ...args: string[]) =>
-    runCli(['send', source, '--file', file, '--url', gw.url, ...args], env);
+    // Several CLI processes start at once below; on a loaded 2-core CI machine one can need over 20 s.
+    runCli(['send', source, '--file', file, '--url', gw.url, ...args], env, 90_000);
   const stored = (id: number) =>
     gw.query<{ source: string; topic: string; account: string | null }>(
       'select source, topic, account from webhook_events where id = $1',
@@ -91,7 +92,7 @@ describe('webhook-gateway send', () => {
     }
     const seconds = await Promise.all(cases.map(([source, , args], i) => send(source, files[i]!, ...args)));
     for (const [i, run] of seconds.entries()) expect(run.stdout, cases[i]![0]).toMatch(/^duplicate: /);
-  });
+  }, 240_000);
 
   it('svix (svix- headers) and a keycloak source with algorithm: sha1 (as p2 signs): accepted', async () => {
     const runs = [
