@@ -89,9 +89,10 @@ describe('HTTP server limits', () => {
       ['/api/events/stream', {}],
       ['/api/sps/runs', {}],
     ] as const) {
+      // A known token whose role (metrics) does not reach the route: 403, not 401 (docs/security.md, roles).
       const res = await as(METRICS_TOKEN, path, init);
-      expect(res.status, path).toBe(401);
-      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('invalid_token');
+      expect(res.status, path).toBe(403);
+      expect(((await res.json()) as { error: { code: string } }).error.code, path).toBe('forbidden');
     }
     expect((await as('not-a-token', '/metrics')).status).toBe(401);
   });
