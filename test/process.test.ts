@@ -52,5 +52,5 @@ describe('the gateway process', () => {
     const proc = spawnGateway(['migrate'], { DATA_DIR: join(dataDir, 'migrate-only') });
     expect((await proc.exited).code).toBe(0);
     expect(proc.output()).toContain('migrations applied');
-  });
+  }, 90_000); // a cold PGlite initdb plus twelve migrations; slow when the machine is busy
 });

@@ -39,7 +39,7 @@ export function spawnGateway(args: string[], env: Record<string, string>): Gatew
 }
 
 /** Resolves once GET url answers 200. */
-export async function waitUntilHealthy(url: string, timeoutMs = 30_000): Promise<void> {
+export async function waitUntilHealthy(url: string, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
