@@ -34,7 +34,7 @@ describe('the gateway process', () => {
     expect(events[0]).toMatchObject({ topic: 'orders/paid', status: 'completed' });
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
-  }, 90_000); // two cold starts of a real process; slow when the machine is busy
+  }, 180_000); // two cold starts of a real process; slow when the machine is busy
 
   it('refuses to start on invalid configuration and names the field', async () => {
     const proc = spawnGateway([], { PORT: 'eighty', DATA_DIR: dataDir });
