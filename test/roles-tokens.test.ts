@@ -37,6 +37,14 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
     eventId = (
       await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'evt-1'))
     ).json.id;
+    // The worker wakes on NOTIFY and processes it at once; a replay while it runs is (rightly) 409,
+    // so the tests start from a finished event.
+    await waitFor(
+      async () =>
+        (await gw.query(`select 1 from webhook_events where id = ${Number(eventId)} and status in ('completed', 'failed')`))
+          .length === 1,
+      60_000,
+    );
   }, 300_000);
 
   afterAll(async () => {

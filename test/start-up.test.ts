@@ -138,6 +138,8 @@ describe('the start-up summary', () => {
       LOG_LEVEL: 'info',
     });
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
+    // The log is written asynchronously: the warnings follow the summary line a moment later.
+    await proc.waitForOutput('did you mean SHOPIFY_WEBHOOK_SECRET?');
     const logs = proc
       .output()
       .split('\n')
