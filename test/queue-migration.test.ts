@@ -75,13 +75,13 @@ describe.each(databaseKinds())('migration 0007 (event_queue) on %s', (kind) => {
       has_attempt: boolean;
       due: boolean;
     }>(sql`
-      select e.webhook_id, q.claim_token = e.claim_token as claimed, q.attempt_id is not null as has_attempt,
+      select e.webhook_id, q.claim_token is not null as claimed, q.attempt_id is not null as has_attempt,
              q.run_at <= now() as due
       from event_queue q join webhook_events e on e.id = q.event_id order by e.webhook_id`);
     expect(queued).toEqual([
       { webhook_id: 'claimed', claimed: true, has_attempt: true, due: true },
-      { webhook_id: 'due', claimed: null, has_attempt: false, due: true },
-      { webhook_id: 'retry-later', claimed: null, has_attempt: false, due: false },
+      { webhook_id: 'due', claimed: false, has_attempt: false, due: true },
+      { webhook_id: 'retry-later', claimed: false, has_attempt: false, due: false },
     ]);
 
     // The old worker's lease (10 minutes old) is recovered; then the due events are claimed, the

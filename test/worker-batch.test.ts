@@ -28,7 +28,9 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     (await createQueue(migrated.database).claim(`test:${source}`, 100)).filter((e) => e.source === source);
   const events = (source: string) =>
     migrated.database.rows<{ id: string; status: string; last_error: string | null; claim_token: string | null; xmin: string }>(
-      sql`select id, status, last_error, claim_token, xmin::text as xmin from webhook_events where source = ${source} order by id`,
+      sql`select e.id, e.status, e.last_error, q.claim_token, e.xmin::text as xmin
+          from webhook_events e left join event_queue q on q.event_id = e.id
+          where e.source = ${source} order by e.id`,
     );
   const attempts = (source: string) =>
     migrated.database.rows<{ event_id: string; outcome: string; error: string | null; finished_at: unknown }>(
@@ -65,12 +67,17 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     await store('fenced', 3);
     const [a, b, c] = await claimAll('fenced');
     // Another worker took b over (its lease expired and it was claimed again): a new token.
-    await migrated.database.rows(sql`update webhook_events set claim_token = gen_random_uuid() where id = ${b!.id}`);
+    await migrated.database.rows(sql`update event_queue set claim_token = gen_random_uuid() where event_id = ${b!.id}`);
     const recorded = await createQueue(migrated.database).finishMany(
       [a!, b!, c!].map((event) => ({ event, result: { outcome: 'completed' as const } })),
     );
     expect([...recorded].sort()).toEqual([a!.id, c!.id].sort());
-    expect((await events('fenced')).map((r) => r.status)).toEqual(['completed', 'processing', 'completed']);
+    // b is still claimed (by the other worker): its archive row was not written.
+    expect((await events('fenced')).map((r) => [r.status, r.claim_token !== null])).toEqual([
+      ['completed', false],
+      ['received', true],
+      ['completed', false],
+    ]);
     expect((await attempts('fenced')).map((l) => l.outcome)).toEqual(['completed', 'running', 'completed']);
     expect(await createQueue(migrated.database).finish(b!, { outcome: 'failed', error: 'late' })).toBe(false);
   });

@@ -50,8 +50,12 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     return Number(row!.id);
   }
   const eventRow = async (id: number) =>
+    // As the ops views show it: a claim on the queue row reads as 'processing' (src/store/claims.ts).
     (await gw.query<{ status: string; attempts: number; last_error: string | null; locked_by: string | null }>(
-      'select status, attempts, last_error, locked_by from webhook_events where id = $1',
+      `select case when q.claim_token is not null then 'processing' else e.status end as status,
+              coalesce(q.attempt, e.attempts) as attempts, e.last_error, q.locked_by
+       from webhook_events e left join event_queue q on q.event_id = e.id and q.claim_token is not null
+       where e.id = $1`,
       [id],
     ))[0]!;
   const attempts = (id: number) =>

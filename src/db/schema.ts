@@ -29,8 +29,10 @@ const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date
 /**
  * One row per distinct inbound event: the archive (payload, final status, attempt counter) the ops
  * views read. `status = 'received'` means "due at next_attempt_at" (new events and events waiting
- * for a retry). The worker does not search this table: it claims from event_queue and touches
- * events only by primary key (docs/adr/0007-hot-queue-table.md).
+ * for a retry), or claimed when its queue row holds a claim: the ops views show that as
+ * 'processing' (src/store/claims.ts). The worker does not search this table: it claims from
+ * event_queue and writes an event once per attempt, by primary key, with the attempt's outcome
+ * (docs/adr/0007-hot-queue-table.md). Rows stored before migration 0013 may still say 'processing'.
  */
 export const webhookEvents = pgTable(
   'webhook_events',
@@ -51,10 +53,6 @@ export const webhookEvents = pgTable(
     attempts: integer('attempts').notNull().default(0),
     maxAttempts: integer('max_attempts').notNull().default(8),
     nextAttemptAt: tstz('next_attempt_at').notNull().defaultNow(),
-    lockedBy: text('locked_by'),
-    lockedAt: tstz('locked_at'),
-    /** New random token per claim: only the holder of the current token may record an outcome. */
-    claimToken: uuid('claim_token'),
     lastError: text('last_error'),
     receivedAt: tstz('received_at').notNull().defaultNow(),
     processedAt: tstz('processed_at'),
@@ -74,9 +72,10 @@ export const webhookEvents = pgTable(
 /**
  * The hot queue: one row per event still to process (due, waiting for a retry, or claimed), deleted
  * when the event completes or fails for good, so it stays small however much history there is.
- * Claims (SKIP LOCKED), heartbeats and lease recovery run here; the claim token is also written to
- * the event, whose copy fences outcomes (docs/adr/0003-claim-tokens-for-fencing.md). attempt_id is
- * the processing_log row of the current claim (kept after release; only read while claimed).
+ * Claims (SKIP LOCKED), heartbeats and lease recovery run here, and only here: a claim does not
+ * touch the event's archive row, and the queue row's claim token fences outcomes
+ * (docs/adr/0003-claim-tokens-for-fencing.md). attempt_id is the processing_log row of the current
+ * claim (kept after release; only read while claimed).
  */
 export const eventQueue = pgTable(
   'event_queue',
@@ -87,8 +86,11 @@ export const eventQueue = pgTable(
     runAt: tstz('run_at').notNull().defaultNow(),
     lockedBy: text('locked_by'),
     lockedAt: tstz('locked_at'),
+    /** New random token per claim: only the holder of the current token may record an outcome. */
     claimToken: uuid('claim_token'),
     attemptId: bigint('attempt_id', { mode: 'number' }),
+    /** The attempt number of the current claim; written to the event with the attempt's outcome. */
+    attempt: integer('attempt'),
   },
   (t) => [index('event_queue_run_at_idx').on(t.runAt, t.eventId)],
 );

@@ -1,4 +1,5 @@
-import type { DeliveryAttemptRow, EventConflict, ProcessingLogRow, WebhookEvent } from '../db/schema';
+import type { DeliveryAttemptRow, EventConflict, ProcessingLogRow } from '../db/schema';
+import type { EventView } from '../store/claims';
 import { objectJson } from '../json/raw';
 import { payloadView } from './payload-view';
 
@@ -8,7 +9,7 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 const SENSITIVE_HEADER = /authorization|cookie|signature|hmac|token|secret|api-key|password/i;
 
 /** The list view of an event: everything but the body. */
-export function eventSummary(e: WebhookEvent) {
+export function eventSummary(e: EventView) {
   return {
     id: e.id,
     source: e.source,
@@ -58,7 +59,7 @@ export const conflictDetailJson = (c: EventConflict, mask: readonly string[] = [
  * With masking configured the raw body is shown only masked, never verbatim.
  */
 export function eventDetail(
-  e: WebhookEvent,
+  e: EventView,
   attempts: ProcessingLogRow[],
   deliveries: DeliveryAttemptRow[],
   mask: readonly string[] = [],

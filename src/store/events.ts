@@ -1,6 +1,7 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, ne, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
+import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
 import {
   eventQueue,
@@ -9,7 +10,6 @@ import {
   webhookEvents,
   type EventStatus,
   type ProcessingLogRow,
-  type WebhookEvent,
 } from '../db/schema';
 
 export interface NewEvent {
@@ -92,7 +92,10 @@ async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'inser
 function matching(filter: EventMatch): SQL[] {
   const conditions: SQL[] = [];
   if (filter.source) conditions.push(eq(webhookEvents.source, filter.source));
-  if (filter.status) conditions.push(eq(webhookEvents.status, filter.status));
+  // 'processing' is a claim on the queue row, not a stored status (src/store/claims.ts).
+  if (filter.status === 'processing') conditions.push(isClaimed);
+  else if (filter.status === 'received') conditions.push(eq(webhookEvents.status, 'received'), sql`not ${isClaimed}`);
+  else if (filter.status) conditions.push(eq(webhookEvents.status, filter.status));
   if (filter.topic) conditions.push(eq(webhookEvents.topic, filter.topic));
   if (filter.webhookId) conditions.push(eq(webhookEvents.webhookId, filter.webhookId));
   if (filter.since) conditions.push(gte(webhookEvents.receivedAt, filter.since));
@@ -105,7 +108,7 @@ function matching(filter: EventMatch): SQL[] {
 }
 
 export type ReplayResult =
-  { status: 'replayed'; event: WebhookEvent } | { status: 'not_found' } | { status: 'processing' };
+  { status: 'replayed'; event: EventView } | { status: 'not_found' } | { status: 'processing' };
 
 /** The events table: the only place ingest and the ops API touch stored events. */
 export function createEventStore(database: Database) {
@@ -180,20 +183,21 @@ export function createEventStore(database: Database) {
     },
 
     /** Newest first, filtered, one page (keyset on id so pages are stable while events arrive). */
-    async list(filter: EventFilter): Promise<WebhookEvent[]> {
+    async list(filter: EventFilter): Promise<EventView[]> {
       const conditions = matching(filter);
       if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
-      return db
+      const rows = await db
         .select()
         .from(webhookEvents)
         .where(and(...conditions))
         .orderBy(desc(webhookEvents.id))
         .limit(filter.limit);
+      return withClaims(db, rows);
     },
 
-    async get(id: number): Promise<WebhookEvent | undefined> {
+    async get(id: number): Promise<EventView | undefined> {
       const rows = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id)).limit(1);
-      return rows[0];
+      return (await withClaims(db, rows))[0];
     },
 
     /** How many events a bulk replay of this match would touch (everything but those being processed). */
@@ -201,7 +205,7 @@ export function createEventStore(database: Database) {
       const [row] = await db
         .select({ n: count() })
         .from(webhookEvents)
-        .where(and(...matching(match), ne(webhookEvents.status, 'processing')));
+        .where(and(...matching(match), sql`not ${isClaimed}`));
       return row?.n ?? 0;
     },
 
@@ -216,21 +220,24 @@ export function createEventStore(database: Database) {
         const batch = await db
           .select({ id: webhookEvents.id })
           .from(webhookEvents)
-          .where(and(...matching(match), ne(webhookEvents.status, 'processing'), gt(webhookEvents.id, afterId)))
+          .where(and(...matching(match), sql`not ${isClaimed}`, gt(webhookEvents.id, afterId)))
           .orderBy(asc(webhookEvents.id))
           .limit(batchSize);
         if (batch.length === 0) return total;
         const ids = batch.map((r) => r.id);
-        const replayed = await db.transaction(async (tx) =>
-          requeue(
+        const replayed = await db.transaction(async (tx) => {
+          const claimed = await lockClaims(tx, ids);
+          const free = ids.filter((id) => !claimed.has(id));
+          if (free.length === 0) return [];
+          return requeue(
             tx,
             await tx
               .update(webhookEvents)
               .set(replayedState(attempts))
-              .where(and(inArray(webhookEvents.id, ids), ne(webhookEvents.status, 'processing')))
+              .where(inArray(webhookEvents.id, free))
               .returning({ id: webhookEvents.id }),
-          ),
-        );
+          );
+        });
         total += replayed.length;
         afterId = ids[ids.length - 1]!;
       }
@@ -246,17 +253,11 @@ export function createEventStore(database: Database) {
      * An event being processed right now is left alone (its worker holds the claim).
      */
     async replay(id: number, attempts: ReplayAttempts): Promise<ReplayResult> {
-      const rows = await db.transaction(async (tx) =>
-        requeue(
-          tx,
-          await tx
-            .update(webhookEvents)
-            .set(replayedState(attempts))
-            .where(and(eq(webhookEvents.id, id), sql`${webhookEvents.status} <> 'processing'`))
-            .returning(),
-        ),
-      );
-      if (rows[0]) return { status: 'replayed', event: rows[0] };
+      const rows = await db.transaction(async (tx) => {
+        if ((await lockClaims(tx, [id])).size > 0) return [];
+        return requeue(tx, await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning());
+      });
+      if (rows[0]) return { status: 'replayed', event: { ...rows[0], lockedBy: null, lockedAt: null } };
       return (await this.get(id)) ? { status: 'processing' } : { status: 'not_found' };
     },
   };

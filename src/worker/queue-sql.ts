@@ -50,14 +50,13 @@ export function createQueue(database: Database) {
   const { rows } = database;
   const prepared = preparedRows(database);
 
-  // Events are matched by id and claim token only, never by status: a status condition lets the
-  // planner pick the status index, whose 'processing' range fills with dead entries between
-  // vacuums (measured in docs/adr/0007-hot-queue-table.md). A token is only set while claimed.
   /**
    * One statement for a batch of outcomes (a JSON array of toOutcomeRow rows; prepared, as its
-   * text never changes): the update of each event is fenced by its claim token and still being
-   * 'processing' (only a claimed event carries a token); only events updated here get their attempt-log row finished and their queue row
-   * deleted (completed, failed) or put back with its retry time. Every row is found by primary key.
+   * text never changes). The fence is the queue row: only a row still holding the attempt's claim
+   * token is deleted (completed, failed) or put back with its retry time — a lease recovery that
+   * got there first cleared the token, and the row lock makes the two wait for each other. Only
+   * events fenced here get their one archive update (status, attempt count, error) and their
+   * attempt-log row finished. Every row is found by primary key.
    */
   const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
     const written = await prepared<{ id: string | number }>(sql`
@@ -66,29 +65,35 @@ export function createQueue(database: Database) {
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
           retry_in_ms bigint)
       ),
-      finished as (
-        update webhook_events e
-        set status = o.status,
-            next_attempt_at = coalesce(now() + o.retry_in_ms * interval '1 millisecond', e.next_attempt_at),
-            last_error = o.error,
-            processed_at = case when o.status = 'received' then e.processed_at else now() end,
-            locked_by = null, locked_at = null, claim_token = null
-        from outcome o
-        where e.id = o.id and e.claim_token = o.claim_token
-        returning e.id, e.status, e.next_attempt_at
-      ),
       dequeued as (
-        delete from event_queue q using finished f where q.event_id = f.id and f.status <> 'received'
+        delete from event_queue q using outcome o
+        where q.event_id = o.id and q.claim_token = o.claim_token and o.status <> 'received'
+        returning q.event_id, q.attempt, null::timestamptz as run_at
       ),
       requeued as (
         update event_queue q
-        set run_at = f.next_attempt_at, locked_by = null, locked_at = null, claim_token = null
-        from finished f where q.event_id = f.id and f.status = 'received'
+        set run_at = now() + o.retry_in_ms * interval '1 millisecond',
+            locked_by = null, locked_at = null, claim_token = null
+        from outcome o
+        where q.event_id = o.id and q.claim_token = o.claim_token and o.status = 'received'
+        returning q.event_id, q.attempt, q.run_at
+      ),
+      fenced as (select * from dequeued union all select * from requeued),
+      finished as (
+        update webhook_events e
+        set status = o.status,
+            attempts = coalesce(f.attempt, e.attempts),
+            next_attempt_at = coalesce(f.run_at, e.next_attempt_at),
+            last_error = o.error,
+            processed_at = case when o.status = 'received' then e.processed_at else now() end
+        from fenced f join outcome o on o.id = f.event_id
+        where e.id = f.event_id
+        returning e.id
       ),
       logged as (
         update processing_log p
         set finished_at = now(), outcome = o.outcome, error = o.error
-        from outcome o join finished f on f.id = o.id
+        from outcome o join fenced f on f.event_id = o.id
         where p.id = o.attempt_id
       )
       select id from finished`);
@@ -99,8 +104,8 @@ export function createQueue(database: Database) {
     /**
      * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED on the small
      * event_queue lets concurrent workers take disjoint rows without waiting on each other; each
-     * claim gets a fresh token (fencing, written to the queue row and the event) and an attempt-log
-     * row. `<=` so an event queued with run_at = now() is due at once.
+     * claim gets a fresh token (fencing) and its attempt number on the queue row, and an attempt-log
+     * row. The event's archive row is only read. `<=` so an event queued with run_at = now() is due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
@@ -116,29 +121,23 @@ export function createQueue(database: Database) {
           limit ${limit}
           for update skip locked
         ),
-        claimed as (
-          update webhook_events e
-          set status = 'processing', locked_by = ${worker}, locked_at = now(),
-              claim_token = gen_random_uuid(), attempts = e.attempts + 1
-          from due where e.id = due.event_id
-          returning e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers,
-                    e.attempts, e.max_attempts, e.received_at, e.claim_token
-        ),
         logged as (
           insert into processing_log (event_id, attempt, worker)
-          select id, attempts, ${worker} from claimed
-          returning id as attempt_id, event_id
+          select e.id, e.attempts + 1, ${worker} from due join webhook_events e on e.id = due.event_id
+          returning id as attempt_id, event_id, attempt
         ),
         leased as (
           update event_queue q
-          set locked_by = ${worker}, locked_at = now(), claim_token = claimed.claim_token,
-              attempt_id = logged.attempt_id
-          from claimed join logged on logged.event_id = claimed.id
-          where q.event_id = claimed.id
+          set locked_by = ${worker}, locked_at = now(), claim_token = gen_random_uuid(),
+              attempt = l.attempt, attempt_id = l.attempt_id
+          from logged l
+          where q.event_id = l.event_id
+          returning q.event_id, q.claim_token, q.attempt, q.attempt_id
         )
-        select claimed.*, logged.attempt_id
-        from claimed join logged on logged.event_id = claimed.id
-        order by claimed.id`);
+        select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers,
+               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id
+        from leased l join webhook_events e on e.id = l.event_id
+        order by e.id`);
       return claimed.map(toClaimedEvent);
     },
 
@@ -185,20 +184,17 @@ export function createQueue(database: Database) {
       if (events.length === 0) return 0;
       const tokens = events.map((e) => e.claimToken);
       const released = await rows(sql`
-        with held as (
-          select event_id, claim_token from event_queue where claim_token in ${tokens} for update
+        with requeued as (
+          update event_queue set run_at = now(), locked_by = null, locked_at = null, claim_token = null
+          where claim_token in ${tokens}
+          returning event_id, attempt, attempt_id
         ),
         released as (
           update webhook_events e
-          set status = 'received', next_attempt_at = now(), last_error = ${reason},
-              locked_by = null, locked_at = null, claim_token = null
-          from held h where e.id = h.event_id and e.claim_token = h.claim_token
+          set status = 'received', attempts = coalesce(r.attempt, e.attempts), next_attempt_at = now(),
+              last_error = ${reason}
+          from requeued r where e.id = r.event_id
           returning e.id
-        ),
-        requeued as (
-          update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
-          from released r where q.event_id = r.id
-          returning q.attempt_id
         ),
         abandoned as (
           update processing_log set finished_at = now(), outcome = 'abandoned', error = ${reason}
@@ -210,39 +206,41 @@ export function createQueue(database: Database) {
 
     /**
      * Returns events whose worker stopped heart-beating (crashed, killed, partitioned) to due, or
-     * to failed (queue row deleted) when that was their last attempt. The abandoned attempt stays
-     * in the log. Setting claim_token to null fences the old worker out. Only expired queue rows are
-     * searched; events and attempt-log rows are reached by primary key.
+     * to failed (queue row deleted) when that was their last attempt; the abandoned attempt counts
+     * and stays in the log. Clearing the queue row's claim token fences the old worker out. Only
+     * expired queue rows are searched; events and attempt-log rows are reached by primary key.
      */
     async recoverExpiredLeases(leaseSeconds: number): Promise<number> {
       const recovered = await rows(sql`
         with expired as (
-          select event_id, claim_token, attempt_id from event_queue
-          where claim_token is not null and locked_at < now() - make_interval(secs => ${leaseSeconds})
-          for update skip locked
-        ),
-        recovered as (
-          update webhook_events e
-          set status = case when e.attempts >= e.max_attempts then 'failed' else 'received' end,
-              processed_at = case when e.attempts >= e.max_attempts then now() else e.processed_at end,
-              next_attempt_at = now(),
-              last_error = 'lease expired: worker ' || coalesce(e.locked_by, 'unknown') || ' stopped responding',
-              locked_by = null, locked_at = null, claim_token = null
-          from expired x
-          where e.id = x.event_id and e.claim_token = x.claim_token
-          returning e.id, e.status
+          select q.event_id, q.attempt_id, q.locked_by, coalesce(q.attempt, e.attempts) as attempt,
+                 coalesce(q.attempt, e.attempts) >= e.max_attempts as last
+          from event_queue q join webhook_events e on e.id = q.event_id
+          where q.claim_token is not null and q.locked_at < now() - make_interval(secs => ${leaseSeconds})
+          for update of q skip locked
         ),
         dequeued as (
-          delete from event_queue q using recovered r where q.event_id = r.id and r.status = 'failed'
+          delete from event_queue q using expired x where q.event_id = x.event_id and x.last
         ),
         requeued as (
           update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
-          from recovered r where q.event_id = r.id and r.status = 'received'
+          from expired x where q.event_id = x.event_id and not x.last
+        ),
+        recovered as (
+          update webhook_events e
+          set status = case when x.last then 'failed' else 'received' end,
+              attempts = x.attempt,
+              processed_at = case when x.last then now() else e.processed_at end,
+              next_attempt_at = now(),
+              last_error = 'lease expired: worker ' || coalesce(x.locked_by, 'unknown') || ' stopped responding'
+          from expired x
+          where e.id = x.event_id
+          returning e.id
         ),
         abandoned as (
           update processing_log p
           set finished_at = now(), outcome = 'abandoned', error = 'lease expired before the attempt finished'
-          from expired x join recovered r on r.id = x.event_id
+          from expired x
           where p.id = x.attempt_id and p.outcome = 'running'
         )
         select id from recovered`);

@@ -30,12 +30,12 @@ describe('SIGTERM under load', () => {
     let done = false;
     const load = runLoad({ concurrency: 8, maxRequests: 20_000, keyPrefix: 'term', until: () => done, timeoutMs: 5_000, request: (k) => shopifyDelivery(baseUrl, k) });
     await sleep(1500);
-    const [{ processing }] = await scenario.db.sql!<[{ processing: number }]>`select count(*)::int as processing from webhook_events where status = 'processing'`;
+    const [{ processing }] = await scenario.db.sql!<[{ processing: number }]>`select count(*)::int as processing from event_queue where claim_token is not null`;
     const signalled = Date.now();
     gateway.child.kill('SIGTERM');
     const exit = await gateway.exited;
     const exitMs = Date.now() - signalled;
-    const [{ left }] = await scenario.db.sql!<[{ left: number }]>`select count(*)::int as left from webhook_events where status = 'processing'`;
+    const [{ left }] = await scenario.db.sql!<[{ left: number }]>`select count(*)::int as left from event_queue where claim_token is not null`;
     // Handlers still running at the timeout were aborted (their signal fired) and their attempts
     // recorded as retries, or handed back as abandoned if they ignored the signal.
     const [{ interrupted }] = await scenario.db.sql!<[{ interrupted: number }]>`
