@@ -17,6 +17,7 @@ import {
 } from './alert-schemas';
 import { alertJson, channelJson, ruleJson } from './alert-serialize';
 import { requireRole } from './auth';
+import { readPage } from './paging';
 import { createOpsApp } from './routes';
 import { errorResponses } from './schemas';
 
@@ -57,17 +58,10 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await store.list({
-        status: q.status,
-        rule: q.rule,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      return c.json(
-        { alerts: page.map(alertJson), next_cursor: rows.length > q.limit ? String(page[page.length - 1]!.id) : null },
-        200,
+      const { page, nextCursor } = await readPage(q, (range) =>
+        store.list({ status: q.status, rule: q.rule, ...range }),
       );
+      return c.json({ alerts: page.map(alertJson), next_cursor: nextCursor }, 200);
     },
   );
 
