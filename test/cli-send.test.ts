@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
-import { PROVIDER_SECRETS, providerSources, providerSourcesDocument } from './helpers/provider-signers';
+import { startGatewayForCli } from './helpers/cli-gateway';
+import type { TestGateway } from './helpers/gateway';
+import { PROVIDER_SECRETS } from './helpers/provider-signers';
 
 // `send` must produce exactly what each provider sends: the real gateway (its own verification
 // code, not the CLI's) has to accept it, and a second send of the same file is a duplicate.
@@ -28,16 +29,7 @@ describe('webhook-gateway send', () => {
     );
 
   beforeAll(async () => {
-    gw = await startTestGateway('pglite', { sources: providerSources() }, { role: 'web' });
-    const config = join(dir, 'gateway.json');
-    writeFileSync(config, JSON.stringify(providerSourcesDocument()));
-    // What a developer has in the shell that runs the gateway: its secrets and its sources file.
-    env = {
-      GATEWAY_CONFIG: config,
-      SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
-      EASYPOST_WEBHOOK_SECRET: SECRETS.easypost,
-      KEYCLOAK_EVENTS_SECRET: SECRETS.keycloak,
-    };
+    ({ gw, env } = await startGatewayForCli(dir));
   });
   afterAll(async () => {
     await gw?.stop();

@@ -15,6 +15,7 @@ import {
 import { auditEntryView, tokenView } from './access-serialize';
 import { auditContext } from './audit-context';
 import { requireRole } from './auth';
+import { optionalDate, readPage } from './paging';
 import { ErrorBody, errorResponses } from './schemas';
 
 export interface AccessDeps {
@@ -131,18 +132,17 @@ export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await deps.audit.list({
-        action: q.action,
-        actor: q.actor,
-        target: q.target,
-        since: q.since ? new Date(q.since) : undefined,
-        until: q.until ? new Date(q.until) : undefined,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
-      return c.json({ entries: page.map(auditEntryView), next_cursor: next }, 200);
+      const { page, nextCursor } = await readPage(q, (range) =>
+        deps.audit.list({
+          action: q.action,
+          actor: q.actor,
+          target: q.target,
+          since: optionalDate(q.since),
+          until: optionalDate(q.until),
+          ...range,
+        }),
+      );
+      return c.json({ entries: page.map(auditEntryView), next_cursor: nextCursor }, 200);
     },
   );
 }

@@ -3,6 +3,7 @@ import type { z } from '@hono/zod-openapi';
 import type { RejectedRequestRow } from '../db/schema-alerts';
 import type { RejectedRequestStore } from '../store/rejected-requests';
 import { requireRole } from './auth';
+import { optionalDate, readPage } from './paging';
 import {
   LastRejections,
   LastRequestQuery,
@@ -43,17 +44,16 @@ export function createRequestRoutes(deps: RequestRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await deps.requests.list({
-        source: q.source,
-        cause: q.cause,
-        since: q.since ? new Date(q.since) : undefined,
-        until: q.until ? new Date(q.until) : undefined,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
-      return c.json({ requests: page.map(rejectedRequestJson), next_cursor: next }, 200);
+      const { page, nextCursor } = await readPage(q, (range) =>
+        deps.requests.list({
+          source: q.source,
+          cause: q.cause,
+          since: optionalDate(q.since),
+          until: optionalDate(q.until),
+          ...range,
+        }),
+      );
+      return c.json({ requests: page.map(rejectedRequestJson), next_cursor: nextCursor }, 200);
     },
   );
 
