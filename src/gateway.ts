@@ -262,7 +262,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
       opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
       const requestStore = createRejectedRequestStore(database);
-      opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: sources.map((s) => s.name) }));
+      opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: () => registry!.all().map((s) => s.name) }));
       opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database) }));
       opsRoutes.route(
         '/',
@@ -280,6 +280,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
             await options.audit?.(change, c);
           },
           onResumed: wake,
+          ingest: (request) => app!.fetch(request),
         }),
       );
       describeOpenApi(opsRoutes);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLES } from '../src/cli/samples';
+import { SAMPLES } from '../src/senders/samples';
 import { runCli } from './helpers/cli';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { providerSources, providerSourcesDocument } from './helpers/provider-signers';
