@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  signIn as signInAs,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 
@@ -28,12 +34,7 @@ describe.skipIf(!hasChromium)('Sources page in Chromium', () => {
   const admin = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
 
   const signIn = async (token: string) => {
-    await page.goto(`${gw.url}/ui`);
-    await page.evaluate('sessionStorage.clear()');
-    await page.reload();
-    await page.getByLabel('Ops API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await signInAs(page, gw.url, token);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sources' }).click();
     await page.getByRole('heading', { name: 'Sources', level: 1 }).waitFor();
   };
