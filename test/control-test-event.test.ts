@@ -127,6 +127,20 @@ describe.each(databaseKinds())('POST /api/sources/{name}/test-event (%s)', (kind
     const sent = await testEvent('bare');
     expect(sent.status).toBe(409);
     expect(sent.body.error.code).toBe('no_valid_secret');
+    // Keycloak realm-signed JWTs: the key is the realm's, not the gateway's.
+    const jwt = await api('/api/sources', {
+      method: 'POST',
+      body: {
+        name: 'realm',
+        provider: 'keycloak',
+        jwks_url: 'https://sso.example.com/realms/acme/protocol/openid-connect/certs',
+        audience: 'gateway',
+      },
+    });
+    expect(jwt.status, JSON.stringify(jwt.body)).toBe(201);
+    const refused = await testEvent('realm');
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.code).toBe('cannot_sign');
   });
 
   it('is admin only, audited, and never returns or logs the secret', async () => {

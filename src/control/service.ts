@@ -180,6 +180,9 @@ export function createSourceService(deps: SourceServiceDeps) {
       const now = Date.now();
       const valid = source.secrets.filter((s) => !s.notAfter || s.notAfter.getTime() > now);
       const secret = source.managedBy === 'database' ? valid.at(-1) : valid[0];
+      if (!secret && source.provider.verifiesWithoutSecrets) {
+        throw conflict('cannot_sign', `Source "${name}" verifies tokens signed with its sender's own key, which the gateway does not hold: trigger an event at the sender instead`);
+      }
       if (!secret) {
         throw conflict('no_valid_secret', source.managedBy === 'database'
           ? `Source "${name}" has no valid secret to sign with: POST /api/sources/${name}/rotate-secret adds one`
