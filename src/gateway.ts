@@ -170,6 +170,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         statsMinutes,
         recorder,
         wake,
+        ingest: (request) => app!.fetch(request),
         audit: createAuditLog(database),
         auditHook: options.audit,
       });

@@ -144,7 +144,9 @@ describe('webhook-gateway send', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('Rejected: 401 invalid_signature');
     // The hint is about the signing secret, never the ops token (a 401 of the ops API is).
-    expect(wrong.stderr).toContain('signed with the secret from --secret; the running gateway verifies "stripe" with its own');
+    expect(wrong.stderr).toContain(
+      'signed with the secret from --secret; the running gateway verifies "stripe" with its own',
+    );
     expect(wrong.stderr).not.toContain('OPS_API_TOKEN');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown source "acme-partner"');
@@ -154,5 +156,12 @@ describe('webhook-gateway send', () => {
     expect(missing.stderr).toContain('nope.json: ENOENT');
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toContain('No secret for source "shopify": pass --secret, or set SHOPIFY_WEBHOOK_SECRET');
+    // A scheme the signers cannot sign for without the source's options is a usage mistake too.
+    const cannot = await runCli(
+      ['send', 'partner', '--file', file, '--provider', 'api-key', '--secret', 'k', '--url', gw.url],
+      {},
+    );
+    expect(cannot.code).toBe(2);
+    expect(cannot.stderr).toContain('An api-key source is described in GATEWAY_CONFIG');
   });
 });

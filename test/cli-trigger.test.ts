@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLES } from '../src/cli/samples';
+import { SAMPLES } from '../src/senders/samples';
 import { runCli } from './helpers/cli';
 import { startGatewayForCli } from './helpers/cli-gateway';
 import type { TestGateway } from './helpers/gateway';

@@ -48,6 +48,8 @@ export interface OpsApiDeps {
   auditHook?: ControlRoutesDeps['audit'];
   /** Wakes the local worker (replays, resumed sources). */
   wake: () => void;
+  /** The gateway's own HTTP app, for test events sent through the real ingest path. */
+  ingest: (request: Request) => Response | Promise<Response>;
 }
 
 /**
@@ -93,7 +95,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
   );
   // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
   opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
-  opsRoutes.route('/', createRequestRoutes({ requests: deps.requests, sources: sources.map((s) => s.name) }));
+  opsRoutes.route('/', createRequestRoutes({ requests: deps.requests, sources: () => deps.registry.all().map((s) => s.name) }));
   opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database) }));
   opsRoutes.route(
     '/',
@@ -115,6 +117,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
         await deps.auditHook?.(change, c);
       },
       onResumed: deps.wake,
+      ingest: deps.ingest,
     }),
   );
   describeOpenApi(opsRoutes);

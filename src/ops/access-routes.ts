@@ -1,5 +1,5 @@
 import { GatewayError, notFound } from '../errors';
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuditLog } from '../store/audit';
 import type { TokenStore } from '../store/tokens';
 import {
@@ -36,8 +36,27 @@ export function expiryFrom(duration: string, now = Date.now()): Date {
   return new Date(now + Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
 }
 
-/** Tokens (create, list, revoke) and the audit log: all admin. */
+const WhoAmI = z
+  .object({ token_name: z.string(), role: z.enum(['viewer', 'operator', 'admin', 'metrics']) })
+  .openapi('WhoAmI');
+
+/** Tokens (create, list, revoke) and the audit log: all admin; and who the caller is (any token). */
 export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/whoami',
+      summary: "The calling token's name and role (any token): the UI offers only the actions the role may take",
+      security: bearer,
+      middleware: requireRole('metrics'),
+      responses: { 200: json(WhoAmI, 'Who is calling'), ...errorResponses },
+    }),
+    (c) => {
+      const { tokenName, role } = c.get('identity');
+      return c.json({ token_name: tokenName, role }, 200);
+    },
+  );
+
   app.openapi(
     createRoute({
       method: 'get',

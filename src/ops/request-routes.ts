@@ -16,8 +16,8 @@ import { errorResponses } from './schemas';
 
 export interface RequestRoutesDeps {
   requests: RejectedRequestStore;
-  /** Configured source names, for "last rejection" of every source. */
-  sources: readonly string[];
+  /** Every push source's name now (file and runtime ones), for "last rejection" of every source. */
+  sources: () => readonly string[];
 }
 
 const bearer = [{ opsToken: [] }];
@@ -68,7 +68,7 @@ export function createRequestRoutes(deps: RequestRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const { source } = c.req.valid('query');
-      const names = source ? [source] : deps.sources;
+      const names = source ? [source] : deps.sources();
       const rows = await deps.requests.lastPerSource(names);
       const bySource = Object.fromEntries(names.map((name) => [name, null])) as Record<
         string,
