@@ -23,6 +23,7 @@ import { createRegistry, type Registry } from './control/registry';
 import { createControlRoutes, type ControlRoutesDeps } from './control/routes';
 import { createSourceService } from './control/service';
 import { createControlStore } from './control/store';
+import { wireDestinations, type RuntimeDestinations } from './control/destination-wiring';
 import { startupReport } from './startup-report';
 import { createEventBus } from './ops/event-bus';
 import { createMetrics } from './ops/metrics';
@@ -98,6 +99,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let rejectedRequests: RejectedRequestRecorder | undefined;
   let alerting: Awaited<ReturnType<typeof startAlerts>> | undefined;
   let registry: Registry | undefined;
+  // Runtime destinations and database sources' processing keys, resolved per attempt (src/control).
+  const runtime = wireDestinations({ config, handlers, registry: () => registry, deliveries: () => createDeliveryLog(gateway.database) });
   const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
 
   // Handlers are registered before start(); the database they write to exists only after it.
@@ -157,28 +160,29 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
       const store = createEventStore(database);
       const systemLog = createSystemLog(database);
-      const processing = applyProcessingConfig(config, gateway);
+      const processing = applyProcessingConfig(config, gateway, runtime);
       // Every Keycloak source is audited, whatever it is named (env "keycloak" or a config-file
       // one), unless a handler of its own (destinations, an embedder's) already takes its events.
       for (const source of sourcesFromConfig(config).filter((s) => s.provider.name === 'keycloak')) {
         if (!handlers.resolve(source.name, '*')) handlers.on(source.name, '*', keycloakAuditHandler(systemLog));
       }
+      runtime.start(database, config.control.keyring, logger.child({ component: 'control' }));
 
       if (role !== 'web') {
         worker = createWorker({
           queue: createQueue(database),
           handlers,
-          schemas,
+          schemas: runtime.routing.schemas(schemas),
           logger: logger.child({ component: 'worker' }),
           cron: config.worker.cron,
           batchSize: config.worker.batchSize,
           concurrency: config.worker.concurrency,
           leaseSeconds: config.worker.leaseSeconds,
           backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
-          backoffFor: processing.backoffFor,
+          backoffFor: (source) => processing.backoffFor(source) ?? runtime.routing.backoffFor(source, { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs }),
           onAttempt: (event, outcome, seconds) => {
             metrics.attempt(event.source, outcome, seconds);
-            if (outcome !== 'retry') chartCounts?.finished(event.source, outcome, Date.now() - event.receivedAt.getTime());
+            if (outcome === 'completed' || outcome === 'failed') chartCounts?.finished(event.source, outcome, Date.now() - event.receivedAt.getTime());
           },
           onLeasesRecovered: (count) => metrics.leaseRecovered(count),
         });
@@ -214,6 +218,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         defaultRateLimit: config.rateLimit,
         logger: logger.child({ component: 'control' }),
         refreshMs: config.control.refreshMs,
+        alsoLoad: runtime.catalog,
+        onRefreshed: wake,
       });
       await registry.start();
       const bus = createEventBus();
@@ -282,6 +288,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           onResumed: wake,
         }),
       );
+      opsRoutes.route('/', runtime.routes(registry, audit, config.trustProxy, wake));
       describeOpenApi(opsRoutes);
       const ingestLogger = logger.child({ component: 'ingest' });
       rejections = createRejectionLog({ logger: ingestLogger, ...config.rejectionLog });
@@ -460,19 +467,14 @@ export type Gateway = ReturnType<typeof createGateway>;
  * forwarding handler, JSON Schemas payload checks; retry and mask become lookups for the worker
  * and the ops API.
  */
-function applyProcessingConfig(config: GatewayConfig, gateway: Gateway) {
+function applyProcessingConfig(config: GatewayConfig, gateway: Gateway, runtime: RuntimeDestinations) {
   const backoff = new Map<string, BackoffPolicy>();
   const masks = new Map<string, readonly string[]>();
   for (const source of config.sources) {
     const p = source.processing;
-    if (p.destinations.length > 0) {
-      gateway.forward(source.name, {
-        destinations: p.destinations,
-        provider: source.provider,
-        aggregateIdPath: p.aggregateIdPath,
-        tenantContext: p.tenantContext,
-      });
-    }
+    // Inline destinations: the runtime forwarder (src/control/destination-wiring.ts) also sends
+    // to the database destinations attached to the source.
+    if (p.destinations.length > 0) gateway.handlers.on(source.name, '*', runtime.forwarder);
     for (const [topic, schema] of Object.entries(p.schemas)) gateway.validate(source.name, topic, schema);
     if (p.mask.length > 0) masks.set(source.name, p.mask);
     if (p.retry?.baseMs || p.retry?.maxMs) {
@@ -484,7 +486,7 @@ function applyProcessingConfig(config: GatewayConfig, gateway: Gateway) {
   }
   return {
     backoffFor: (source: string) => backoff.get(source),
-    maskFor: (source: string) => masks.get(source) ?? [],
+    maskFor: (source: string) => masks.get(source) ?? runtime.routing.maskFor(source) ?? [],
     maskedSources: [...masks.keys()],
   };
 }

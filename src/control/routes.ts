@@ -64,7 +64,7 @@ const guardedResponses = { 404: error('No such source'), 409: error('Managed by 
 const ifMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'The ETag (version) you last read' }) });
 
 /** If-Match: "3", W/"3" or 3; `*` (or none) matches any version. */
-function versionFrom(c: Context): number | undefined {
+export function versionFrom(c: Context): number | undefined {
   const header = c.req.header('if-match')?.trim();
   if (!header || header === '*') return undefined;
   const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header);

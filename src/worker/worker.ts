@@ -3,7 +3,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { describeError as describeAnyError } from '../errors';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
-import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
+import { HoldError, PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
 import type { SchemaRegistry } from './validation';
 import { withSpan } from '../tracing/spans';
@@ -12,7 +12,7 @@ export interface WorkerOptions {
   queue: Queue;
   handlers: HandlerRegistry;
   /** Payload schemas checked before the handler runs (a mismatch fails the event at once). */
-  schemas?: SchemaRegistry;
+  schemas?: Pick<SchemaRegistry, 'check'>;
   logger: Logger;
   /** node-cron expression of the backstop tick (retries coming due, missed wake-ups, expired leases). */
   cron: string;
@@ -33,6 +33,12 @@ export interface WorkerOptions {
 
 /** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
+
+/**
+ * A held event is looked at again after this long even if no resume woke it: a resume committed
+ * while the held outcome was being written may not have seen it. Cheap: the attempt is uncounted.
+ */
+const HOLD_RECHECK_MS = 5 * 60_000;
 
 /** Most outcomes written by one statement. */
 const MAX_OUTCOMES_PER_STATEMENT = 500;
@@ -84,7 +90,10 @@ export function createWorker(options: WorkerOptions) {
       result = { outcome: 'completed' };
     } catch (err) {
       const error = describeError(err);
-      if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
+      if (err instanceof HoldError) {
+        // Not a failure: nothing was tried for the paused destinations (src/deliver/destinations.ts).
+        result = { outcome: 'held', error, heldFor: err.heldFor, recheckInMs: HOLD_RECHECK_MS };
+      } else if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
         result = { outcome: 'failed', error };
       } else {
         const backoff = options.backoffFor?.(event.source) ?? options.backoff;
@@ -112,7 +121,8 @@ export function createWorker(options: WorkerOptions) {
       resumeDrain();
     }
     const recorded = await recording;
-    if (recorded === 'recorded' && result.outcome === 'completed' && !logger.isLevelEnabled('debug')) return;
+    const quiet = result.outcome === 'completed' || result.outcome === 'held';
+    if (recorded === 'recorded' && quiet && !logger.isLevelEnabled('debug')) return;
     const log = logger.child({ eventId: event.id, source: event.source, topic: event.topic, attempt: event.attempt });
     if (recorded === 'failed') {
       // The lease will expire and the event will be retried: at-least-once, never lost.
@@ -121,6 +131,8 @@ export function createWorker(options: WorkerOptions) {
       log.warn('outcome discarded: the claim expired and the event was taken over');
     } else if (result.outcome === 'completed') {
       log.debug('event completed');
+    } else if (result.outcome === 'held') {
+      log.debug({ heldFor: result.heldFor }, 'event held for paused destinations');
     } else {
       log.warn({ outcome: result.outcome, error: result.error }, 'attempt failed');
     }
