@@ -160,6 +160,33 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect((await (await api('/api/destinations/audit')).json()).timeout_ms).toBe(3000);
   });
 
+  it('applies a database source\'s processing keys: payload schemas and retry.max_attempts', async () => {
+    const strict = { name: 'strict', provider: 'shopify', secrets: [PARTNER_SECRET], retry: { max_attempts: 1 }, schemas: { '*': { type: 'object', properties: { must: { type: 'number' } }, required: ['must'] } } };
+    expect((await api('/api/sources', { method: 'POST', body: strict })).status).toBe(201);
+    const refused = await api('/api/sources', { method: 'POST', body: { ...strict, name: 'inline', destinations: [] } });
+    expect(refused.status).toBe(400);
+    expect((await refused.json()).error.message).toMatch(/^destinations: /);
+    // A receiver that always fails: with max_attempts 1 the first failure is final.
+    expect((await api('/api/destinations', { method: 'POST', body: { name: 'down', url: `${receiver.url}/down`, sources: ['strict'] } })).status).toBe(201);
+    receiver.server.removeAllListeners('request');
+    receiver.server.on('request', (req, res) => req.resume().on('end', () => res.writeHead(req.url === '/down' ? 503 : 204).end()));
+    const sendTo = async (payload: object, i: number) => {
+      const body = JSON.stringify(payload);
+      return (await post(`${gw.url}/api/webhooks/strict`, body, shopifyHeaders(PARTNER_SECRET, body, `strict-${i}-${Date.now()}`))).json.id as number;
+    };
+    const invalid = await sendTo({ other: 1 }, 1);
+    const valid = await sendTo({ must: 1 }, 2);
+    const finalOf = async (id: number) => {
+      const [row] = await gw.query<{ status: string; attempts: number; last_error: string }>('select status, attempts, last_error from webhook_events where id = $1', [id]);
+      return row?.status === 'failed' ? row : undefined;
+    };
+    const failedInvalid = await waitFor(() => finalOf(invalid), 10_000, 'the invalid payload to fail');
+    expect(failedInvalid.last_error).toMatch(/payload failed validation: .*must/);
+    const failedValid = await waitFor(() => finalOf(valid), 10_000, 'the failing delivery to fail for good');
+    expect(failedValid).toMatchObject({ attempts: 1 });
+    expect(failedValid.last_error).toMatch(/down: HTTP 503/);
+  });
+
   it('deletes a destination and audits every change without its secret', async () => {
     expect((await api('/api/destinations/audit', { method: 'DELETE' })).status).toBe(200);
     expect((await api('/api/destinations/audit')).status).toBe(404);
