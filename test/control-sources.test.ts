@@ -169,7 +169,7 @@ describe.each(databaseKinds())('master key rotation (%s)', (kind) => {
       expect(rows.map((r) => r.key_id)).toEqual([keyring.current.id]);
       expect((await sendSigned(second.url, 'k2')).status).toBe(200);
       expect(await rekeySecrets(second.gateway.database, keyring)).toEqual({ resealed: 0, current: 1, unreadable: [], destinations: { resealed: 0, current: 1, unreadable: [] } });
-      await waitFor(async () => (await (await fetch(`${second.url}/api/destinations/rekeyed-out`, { headers: auth })).json()).problem === null, 5000, 'the re-sealed destination to open');
+      await waitFor(async () => ((await (await fetch(`${second.url}/api/destinations/rekeyed-out`, { headers: auth })).json()) as { problem: unknown }).problem === null, 5000, 'the re-sealed destination to open');
     } finally {
       await second.stop();
       await first.stop();

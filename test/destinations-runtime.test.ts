@@ -83,7 +83,7 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(text).not.toContain(HEADER_TOKEN);
 
     const id = await send();
-    const [got] = await waitFor(() => { const r = receivedFor('/billing', id); return r.length ? r : undefined; }, 10_000, 'the delivery');
+    const [got] = (await waitFor(() => { const r = receivedFor('/billing', id); return r.length ? r : undefined; }, 10_000, 'the delivery'))!;
     const verified = new Webhook(billingSecret).verify(got!.body, flat(got!.headers));
     expect(verified).toMatchObject({ source_service: 'partner', data: { id: n } });
     expect(got!.headers.authorization).toBe(HEADER_TOKEN);
@@ -110,7 +110,7 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
       const [q] = await gw.query<{ held_for: unknown }>('select held_for from event_queue where event_id = $1', [id]);
       return q?.held_for ? q : undefined;
     }, 10_000, 'the event to be held');
-    expect(held.held_for).toEqual(['billing']);
+    expect(held!.held_for).toEqual(['billing']);
     expect(await event(id)).toEqual({ status: 'received', attempts: 0 });
     expect(receivedFor('/billing', id)).toHaveLength(0);
     expect((await (await api('/api/destinations/billing')).json()).health.held).toBe(1);
@@ -129,7 +129,7 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     const fresh = (await rotated.json()).secret as string;
     expect(fresh).not.toBe(billingSecret);
     const id = await send();
-    const [got] = await waitFor(() => { const r = receivedFor('/billing', id); return r.length ? r : undefined; }, 10_000, 'the delivery');
+    const [got] = (await waitFor(() => { const r = receivedFor('/billing', id); return r.length ? r : undefined; }, 10_000, 'the delivery'))!;
     expect(() => new Webhook(fresh).verify(got!.body, flat(got!.headers))).not.toThrow();
     expect(() => new Webhook(billingSecret).verify(got!.body, flat(got!.headers))).toThrow();
   });
@@ -181,10 +181,10 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
       return row?.status === 'failed' ? row : undefined;
     };
     const failedInvalid = await waitFor(() => finalOf(invalid), 10_000, 'the invalid payload to fail');
-    expect(failedInvalid.last_error).toMatch(/payload failed validation: .*must/);
+    expect(failedInvalid!.last_error).toMatch(/payload failed validation: .*must/);
     const failedValid = await waitFor(() => finalOf(valid), 10_000, 'the failing delivery to fail for good');
     expect(failedValid).toMatchObject({ attempts: 1 });
-    expect(failedValid.last_error).toMatch(/down: HTTP 503/);
+    expect(failedValid!.last_error).toMatch(/down: HTTP 503/);
   });
 
   it('deletes a destination and audits every change without its secret', async () => {

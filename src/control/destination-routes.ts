@@ -30,6 +30,7 @@ const Destination = z.object({
   url: z.string(),
   timeout_ms: z.number(),
   header_names: z.array(z.string()).openapi({ description: 'Header values may be credentials: never shown' }),
+  headers_fingerprint: z.string().nullable().openapi({ description: 'Changes when any header value changes; reveals none' }),
   sources: z.array(z.string()),
   paused: z.boolean(),
   version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),

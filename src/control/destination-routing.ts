@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { SourceConfig } from '../config/file';
+import type { FileDestination, SourceConfig } from '../config/file';
 import type { ProcessingConfig } from '../config/processing';
 import type { ForwardingPlan } from '../deliver/destinations';
 import type { BackoffPolicy } from '../worker/backoff';
@@ -10,6 +10,8 @@ import type { Registry } from './registry';
 export interface RoutingDeps {
   /** The config file's sources (their inline destinations and processing keys). */
   fileSources: readonly SourceConfig[];
+  /** The config file's top-level destinations, each naming its sources. */
+  fileDestinations: readonly FileDestination[];
   /** Late-bound: the registry exists once the gateway has started. */
   registry: () => Registry | undefined;
   catalog: DestinationCatalog;
@@ -37,10 +39,10 @@ export function createDestinationRouting(deps: RoutingDeps) {
       const registered = deps.registry()?.resolve(source);
       const own = file?.processing ?? (registered?.managedBy === 'database' ? registered.processing : undefined);
       const attached = deps.catalog.attachedTo(source);
-      const inline = own?.destinations ?? [];
+      const inline = [...(own?.destinations ?? []), ...deps.fileDestinations.filter((d) => d.sources.includes(source))];
       if (inline.length === 0 && attached.length === 0) return undefined;
       const inlineNames = new Set(inline.map((d) => d.name));
-      // An inline destination keeps its name: a database one of the same name is not used twice.
+      // A file destination keeps its name: a database one of the same name is not used twice.
       const extra = attached.filter((d) => !inlineNames.has(d.row.name));
       return {
         destinations: [...inline, ...extra.flatMap((d) => (d.destination && !d.row.paused ? [d.destination] : []))],

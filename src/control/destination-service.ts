@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SourceConfig } from '../config/file';
+import type { FileDestination, SourceConfig } from '../config/file';
 import { destinationEntry } from '../config/processing';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
@@ -24,6 +24,7 @@ export interface DestinationServiceDeps {
   catalog: DestinationCatalog;
   registry: Registry;
   fileSources: readonly SourceConfig[];
+  fileDestinations: readonly FileDestination[];
   keyring?: Keyring;
 }
 
@@ -59,7 +60,7 @@ const newSecret = () => `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Arr
  */
 export function createDestinationService(deps: DestinationServiceDeps) {
   const { store, catalog, registry } = deps;
-  const fileViews = () => fileDestinationViews(deps.fileSources, new Map());
+  const fileViews = () => fileDestinationViews(deps.fileSources, deps.fileDestinations, new Map());
   const fileNames = () => new Set(fileViews().map((v) => v.name));
 
   const view = async (name: string): Promise<DestinationView | null> => {
@@ -94,13 +95,13 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       const names = [...files.map((f) => f.name), ...catalog.all().map((d) => d.row.name)];
       const health = await store.health(names);
       const database = catalog.all().map((d) => databaseDestinationView(d, health.get(d.row.name)));
-      return [...fileDestinationViews(deps.fileSources, health), ...database].sort((a, b) => a.name.localeCompare(b.name));
+      return [...fileDestinationViews(deps.fileSources, deps.fileDestinations, health), ...database].sort((a, b) => a.name.localeCompare(b.name));
     },
 
     async get(name: string): Promise<DestinationView> {
       const found = await view(name);
       if (found) return found;
-      const file = fileDestinationViews(deps.fileSources, await store.health([name])).find((v) => v.name === name);
+      const file = fileDestinationViews(deps.fileSources, deps.fileDestinations, await store.health([name])).find((v) => v.name === name);
       if (file) return file;
       throw notFound('destination_not_found', `No destination named "${name}"`);
     },

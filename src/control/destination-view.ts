@@ -1,4 +1,4 @@
-import type { SourceConfig } from '../config/file';
+import type { FileDestination, SourceConfig } from '../config/file';
 import { fingerprint } from './crypto';
 import type { RuntimeDestination } from './destination-catalog';
 import type { DestinationHealth } from './destination-store';
@@ -13,6 +13,8 @@ export interface DestinationView {
   timeout_ms: number;
   /** Names only: header values may be credentials. */
   header_names: string[];
+  /** Tells whether the header values changed (apply -f compares it) without revealing them; null when unreadable here. */
+  headers_fingerprint: string | null;
   sources: string[];
   paused: boolean;
   version: number | null;
@@ -33,6 +35,10 @@ export interface DestinationView {
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+
+/** The fingerprint of a set of headers, independent of their order. */
+export const headersFingerprint = (headers: Record<string, string> = {}) =>
+  fingerprint(JSON.stringify(Object.entries(headers).sort(([a], [b]) => a.localeCompare(b))));
 const EMPTY: DestinationHealth = { delivered: 0, failed: 0, held: 0, last: [] };
 
 const healthView = (h: DestinationHealth = EMPTY): DestinationView['health'] => ({
@@ -51,6 +57,7 @@ export function databaseDestinationView(d: RuntimeDestination, health?: Destinat
     url: row.url,
     timeout_ms: row.timeoutMs,
     header_names: row.headerNames,
+    headers_fingerprint: d.destination ? headersFingerprint(d.destination.headers) : null,
     sources: row.sources,
     paused: row.paused,
     version: row.version,
@@ -63,34 +70,37 @@ export function databaseDestinationView(d: RuntimeDestination, health?: Destinat
   };
 }
 
-/** The config file's inline destinations, one view per name (a name may serve several sources). */
-export function fileDestinationViews(sources: readonly SourceConfig[], health: Map<string, DestinationHealth>): DestinationView[] {
+/** The config file's destinations (top-level and inline), one view per name (a name may serve several sources). */
+export function fileDestinationViews(sources: readonly SourceConfig[], topLevel: readonly FileDestination[], health: Map<string, DestinationHealth>): DestinationView[] {
   const views = new Map<string, DestinationView>();
-  for (const source of sources) {
-    for (const d of source.processing.destinations) {
-      const seen = views.get(d.name);
-      if (seen) {
-        seen.sources.push(source.name);
-        continue;
-      }
-      views.set(d.name, {
-        name: d.name,
-        managed_by: 'file',
-        origin: null,
-        url: d.url,
-        timeout_ms: d.timeoutMs,
-        header_names: Object.keys(d.headers ?? {}),
-        sources: [source.name],
-        paused: false,
-        version: null,
-        fingerprint: fingerprint(d.secret),
-        fingerprint_created_at: null,
-        problem: null,
-        health: healthView(health.get(d.name)),
-        created_at: null,
-        updated_at: null,
-      });
+  const entries = [
+    ...topLevel.map((d) => ({ d, sources: d.sources })),
+    ...sources.flatMap((source) => source.processing.destinations.map((d) => ({ d, sources: [source.name] }))),
+  ];
+  for (const { d, sources: served } of entries) {
+    const seen = views.get(d.name);
+    if (seen) {
+      seen.sources.push(...served);
+      continue;
     }
+    views.set(d.name, {
+      name: d.name,
+      managed_by: 'file',
+      origin: null,
+      url: d.url,
+      timeout_ms: d.timeoutMs,
+      header_names: Object.keys(d.headers ?? {}),
+      headers_fingerprint: headersFingerprint(d.headers),
+      sources: [...served],
+      paused: false,
+      version: null,
+      fingerprint: fingerprint(d.secret),
+      fingerprint_created_at: null,
+      problem: null,
+      health: healthView(health.get(d.name)),
+      created_at: null,
+      updated_at: null,
+    });
   }
   return [...views.values()];
 }

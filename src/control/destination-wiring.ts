@@ -36,7 +36,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     all: () => catalog?.all() ?? [],
     attachedTo: (source) => catalog?.attachedTo(source) ?? [],
   };
-  const routing = createDestinationRouting({ fileSources: deps.config.sources, registry: deps.registry, catalog: late });
+  const routing = createDestinationRouting({ fileSources: deps.config.sources, fileDestinations: deps.config.destinations, registry: deps.registry, catalog: late });
   const deliveries: DeliveryLog = {
     deliveredDestinations: (eventId) => deps.deliveries().deliveredDestinations(eventId),
     record: (attempt) => deps.deliveries().record(attempt),
@@ -68,6 +68,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         catalog: late,
         registry,
         fileSources: deps.config.sources,
+        fileDestinations: deps.config.destinations,
         keyring: deps.config.control.keyring,
       });
       return createDestinationRoutes({
