@@ -487,6 +487,7 @@ function applyProcessingConfig(config: GatewayConfig, gateway: Gateway, runtime:
   return {
     backoffFor: (source: string) => backoff.get(source),
     maskFor: (source: string) => masks.get(source) ?? runtime.routing.maskFor(source) ?? [],
-    maskedSources: [...masks.keys()],
+    // Database sources' masks change at runtime: read per request.
+    maskedSources: () => [...masks.keys(), ...runtime.routing.maskedSources()],
   };
 }

@@ -185,6 +185,16 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     const failedValid = await waitFor(() => finalOf(valid), 10_000, 'the failing delivery to fail for good');
     expect(failedValid).toMatchObject({ attempts: 1 });
     expect(failedValid!.last_error).toMatch(/down: HTTP 503/);
+
+    // mask: the payload is shown masked and is never searched.
+    expect((await api('/api/sources', { method: 'POST', body: { name: 'masked', provider: 'shopify', secrets: [PARTNER_SECRET], mask: ['card'] } })).status).toBe(201);
+    const body = JSON.stringify({ card: '4242-4242' });
+    const maskedId = (await post(`${gw.url}/api/webhooks/masked`, body, shopifyHeaders(PARTNER_SECRET, body, `masked-${Date.now()}`))).json.id as number;
+    expect(await (await api(`/api/events/${maskedId}`)).text()).not.toContain('4242-4242');
+    const search = await api('/api/events?source=masked&q=4242');
+    expect(search.status).toBe(400);
+    expect((await search.json()).error.code).toBe('search_not_allowed');
+    expect(JSON.stringify((await (await api('/api/events?q=4242')).json()).events)).not.toContain(`"id":${maskedId},`);
   });
 
   it('deletes a destination and audits every change without its secret', async () => {

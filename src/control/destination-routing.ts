@@ -78,6 +78,10 @@ export function createDestinationRouting(deps: RoutingDeps) {
       return { baseMs: retry.baseMs ?? defaults.baseMs, maxMs: retry.maxMs ?? defaults.maxMs };
     },
 
+    /** Database sources that mask payload fields (their payloads are never searched). */
+    maskedSources: (): string[] =>
+      (deps.registry()?.all() ?? []).filter((s) => s.managedBy === 'database' && (s.processing?.mask.length ?? 0) > 0).map((s) => s.name),
+
     /** A database source's masked payload paths. */
     maskFor: (source: string): readonly string[] | undefined => runtimeProcessing(source)?.mask,
   };
