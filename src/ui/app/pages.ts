@@ -10,4 +10,5 @@ export const NAV: { label: string; href: string; current(path: string): boolean 
   { label: 'Tokens', href: '/ui/tokens', current: (path) => path.startsWith('/ui/tokens') },
   { label: 'Rejected requests', href: '/ui/requests', current: (path) => path.startsWith('/ui/requests') },
   { label: 'Alerts', href: '/ui/alerts', current: (path) => path.startsWith('/ui/alerts') },
+  { label: 'Destinations', href: '/ui/destinations', current: (path) => path.startsWith('/ui/destinations') },
 ];
