@@ -12,11 +12,14 @@ import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 describe('destinations and apply (CLI)', () => {
   let gw: TestGateway;
   let dir: string;
-  const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'destinations-cli-'));
-    gw = await startTestGateway('pglite', { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 } });
+    gw = await startTestGateway('pglite', {
+      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
+    });
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -24,7 +27,17 @@ describe('destinations and apply (CLI)', () => {
   });
 
   it('creates, lists, pauses, resumes, rotates and deletes a destination; secrets are printed once', async () => {
-    const created = await cli(['destinations', 'create', 'cli-erp', '--endpoint', 'http://127.0.0.1:9/hooks', '--source', 'shopify', '--header', 'x-api-key: hdr-value-123']);
+    const created = await cli([
+      'destinations',
+      'create',
+      'cli-erp',
+      '--endpoint',
+      'http://127.0.0.1:9/hooks',
+      '--source',
+      'shopify',
+      '--header',
+      'x-api-key: hdr-value-123',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const secret = /^secret: (whsec_\S+)$/m.exec(created.stdout)?.[1];
     expect(secret).toBeTruthy();
@@ -47,13 +60,25 @@ describe('destinations and apply (CLI)', () => {
     const file = join(dir, 'gateway.yaml');
     const whsec = `whsec_${randomBytes(24).toString('base64')}`;
     const write = (url: string, withDestination = true) =>
-      writeFileSync(file, [
-        'sources:',
-        '  - name: gitops-src',
-        '    provider: shopify',
-        '    secrets: [gitops-source-secret-0123456789]',
-        ...(withDestination ? ['destinations:', '  - name: gitops-erp', `    url: ${url}`, '    secret: env:ERP_SECRET', '    headers: { x-api-key: env-free-value }', '    sources: [gitops-src]'] : ['destinations: []']),
-      ].join('\n') + '\n');
+      writeFileSync(
+        file,
+        [
+          'sources:',
+          '  - name: gitops-src',
+          '    provider: shopify',
+          '    secrets: [gitops-source-secret-0123456789]',
+          ...(withDestination
+            ? [
+                'destinations:',
+                '  - name: gitops-erp',
+                `    url: ${url}`,
+                '    secret: env:ERP_SECRET',
+                '    headers: { x-api-key: env-free-value }',
+                '    sources: [gitops-src]',
+              ]
+            : ['destinations: []']),
+        ].join('\n') + '\n',
+      );
     const env = { ERP_SECRET: whsec };
     write('http://127.0.0.1:9/one');
     const dry = await cli(['apply', '-f', file, '--dry-run'], env);
@@ -64,7 +89,9 @@ describe('destinations and apply (CLI)', () => {
     const applied = await cli(['apply', '-f', file], env);
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Destinations: 1 to create, 0 to change, 0 to delete.');
-    expect((await cli(['destinations', 'list'])).stdout).toMatch(/gitops-erp\s+http:\/\/127\.0\.0\.1:9\/one\s+database \(apply\)\s+gitops-src/);
+    expect((await cli(['destinations', 'list'])).stdout).toMatch(
+      /gitops-erp\s+http:\/\/127\.0\.0\.1:9\/one\s+database \(apply\)\s+gitops-src/,
+    );
     expect((await cli(['apply', '-f', file], env)).stdout).toContain('No changes: the destinations match the file.');
 
     write('http://127.0.0.1:9/two');

@@ -14,7 +14,8 @@ import { post, shopifyHeaders } from './helpers/signers';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const PARTNER_SECRET = `partner-${randomBytes(12).toString('hex')}`;
 const HEADER_TOKEN = `Bearer hdr-${randomBytes(12).toString('hex')}`;
-const answer = async (pending: Promise<Response>) => (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
+const answer = async (pending: Promise<Response>) =>
+  (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
 
 interface Received {
@@ -47,34 +48,72 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
   let billingSecret = '';
   let n = 0;
   const api = (path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) =>
-    answer(fetch(`${gw.url}${path}`, { method: init.method ?? 'GET', headers: { ...auth, ...init.headers }, body: init.body === undefined ? undefined : JSON.stringify(init.body) }));
+    answer(
+      fetch(`${gw.url}${path}`, {
+        method: init.method ?? 'GET',
+        headers: { ...auth, ...init.headers },
+        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      }),
+    );
   const send = async () => {
     const body = JSON.stringify({ id: ++n });
-    const res = await post(`${gw.url}/api/webhooks/partner`, body, shopifyHeaders(PARTNER_SECRET, body, `dest-${n}-${Date.now()}`));
+    const res = await post(
+      `${gw.url}/api/webhooks/partner`,
+      body,
+      shopifyHeaders(PARTNER_SECRET, body, `dest-${n}-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
   const event = async (id: number) =>
-    (await gw.query<{ status: string; attempts: number }>('select status, attempts from webhook_events where id = $1', [id]))[0]!;
-  const receivedFor = (path: string, id: number) => receiver.got.filter((r) => r.path === path && r.headers['webhook-id'] === `evt_${id}`);
+    (
+      await gw.query<{ status: string; attempts: number }>(
+        'select status, attempts from webhook_events where id = $1',
+        [id],
+      )
+    )[0]!;
+  const receivedFor = (path: string, id: number) =>
+    receiver.got.filter((r) => r.path === path && r.headers['webhook-id'] === `evt_${id}`);
 
   beforeAll(async () => {
     receiver = await startReceiver();
     gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 } });
-    expect((await api('/api/sources', { method: 'POST', body: { name: 'partner', provider: 'shopify', secrets: [PARTNER_SECRET] } })).status).toBe(201);
+    expect(
+      (
+        await api('/api/sources', {
+          method: 'POST',
+          body: { name: 'partner', provider: 'shopify', secrets: [PARTNER_SECRET] },
+        })
+      ).status,
+    ).toBe(201);
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
     await receiver?.close();
   });
 
-  it('delivers a source\'s events to a destination created through the API, signed with its generated secret', async () => {
-    const created = await api('/api/destinations', { method: 'POST', body: { name: 'billing', url: `${receiver.url}/billing`, sources: ['partner'], headers: { authorization: HEADER_TOKEN } } });
+  it("delivers a source's events to a destination created through the API, signed with its generated secret", async () => {
+    const created = await api('/api/destinations', {
+      method: 'POST',
+      body: {
+        name: 'billing',
+        url: `${receiver.url}/billing`,
+        sources: ['partner'],
+        headers: { authorization: HEADER_TOKEN },
+      },
+    });
     expect(created.status).toBe(201);
     const view = await created.json();
     billingSecret = view.secret;
     expect(billingSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(view).toMatchObject({ name: 'billing', managed_by: 'database', sources: ['partner'], paused: false, version: 1, header_names: ['authorization'] });
+    expect(view).toMatchObject({
+      name: 'billing',
+      managed_by: 'database',
+      sources: ['partner'],
+      paused: false,
+      version: 1,
+      header_names: ['authorization'],
+    });
     expect(created.headers.get('etag')).toBe('"1"');
     // Shown once: never again, and neither the header's value.
     const read = await api('/api/destinations/billing');
@@ -83,7 +122,14 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(text).not.toContain(HEADER_TOKEN);
 
     const id = await send();
-    const [got] = (await waitFor(() => { const r = receivedFor('/billing', id); return r.length ? r : undefined; }, 10_000, 'the delivery'))!;
+    const [got] = (await waitFor(
+      () => {
+        const r = receivedFor('/billing', id);
+        return r.length ? r : undefined;
+      },
+      10_000,
+      'the delivery',
+    ))!;
     const verified = new Webhook(billingSecret).verify(got!.body, flat(got!.headers));
     expect(verified).toMatchObject({ source_service: 'partner', data: { id: n } });
     expect(got!.headers.authorization).toBe(HEADER_TOKEN);
@@ -100,16 +146,27 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
   });
 
   it('holds deliveries while paused: the event is not failed and no attempt is counted; resume delivers it', async () => {
-    expect((await api('/api/destinations', { method: 'POST', body: { name: 'audit', url: `${receiver.url}/audit`, sources: ['partner'] } })).status).toBe(201);
+    expect(
+      (
+        await api('/api/destinations', {
+          method: 'POST',
+          body: { name: 'audit', url: `${receiver.url}/audit`, sources: ['partner'] },
+        })
+      ).status,
+    ).toBe(201);
     expect((await api('/api/destinations/billing/pause', { method: 'POST' })).status).toBe(200);
 
     const id = await send();
     // The other destination of the same event still gets its delivery.
-    await waitFor(() => receivedFor('/audit', id).length === 1, 10_000, 'the unpaused destination\'s delivery');
-    const held = await waitFor(async () => {
-      const [q] = await gw.query<{ held_for: unknown }>('select held_for from event_queue where event_id = $1', [id]);
-      return q?.held_for ? q : undefined;
-    }, 10_000, 'the event to be held');
+    await waitFor(() => receivedFor('/audit', id).length === 1, 10_000, "the unpaused destination's delivery");
+    const held = await waitFor(
+      async () => {
+        const [q] = await gw.query<{ held_for: unknown }>('select held_for from event_queue where event_id = $1', [id]);
+        return q?.held_for ? q : undefined;
+      },
+      10_000,
+      'the event to be held',
+    );
     expect(held!.held_for).toEqual(['billing']);
     expect(await event(id)).toEqual({ status: 'received', attempts: 0 });
     expect(receivedFor('/billing', id)).toHaveLength(0);
@@ -129,7 +186,14 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     const fresh = (await rotated.json()).secret as string;
     expect(fresh).not.toBe(billingSecret);
     const id = await send();
-    const [got] = (await waitFor(() => { const r = receivedFor('/billing', id); return r.length ? r : undefined; }, 10_000, 'the delivery'))!;
+    const [got] = (await waitFor(
+      () => {
+        const r = receivedFor('/billing', id);
+        return r.length ? r : undefined;
+      },
+      10_000,
+      'the delivery',
+    ))!;
     expect(() => new Webhook(fresh).verify(got!.body, flat(got!.headers))).not.toThrow();
     expect(() => new Webhook(billingSecret).verify(got!.body, flat(got!.headers))).toThrow();
   });
@@ -153,31 +217,70 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
   it('answers 412 to a stale If-Match and changes nothing', async () => {
     const current = await api('/api/destinations/audit');
     const etag = current.headers.get('etag')!;
-    expect((await api('/api/destinations/audit', { method: 'PATCH', body: { timeout_ms: 3000 }, headers: { 'if-match': etag } })).status).toBe(200);
-    const stale = await api('/api/destinations/audit', { method: 'PATCH', body: { timeout_ms: 4000 }, headers: { 'if-match': etag } });
+    expect(
+      (
+        await api('/api/destinations/audit', {
+          method: 'PATCH',
+          body: { timeout_ms: 3000 },
+          headers: { 'if-match': etag },
+        })
+      ).status,
+    ).toBe(200);
+    const stale = await api('/api/destinations/audit', {
+      method: 'PATCH',
+      body: { timeout_ms: 4000 },
+      headers: { 'if-match': etag },
+    });
     expect(stale.status).toBe(412);
     expect((await stale.json()).error.code).toBe('version_mismatch');
     expect((await (await api('/api/destinations/audit')).json()).timeout_ms).toBe(3000);
   });
 
-  it('applies a database source\'s processing keys: payload schemas and retry.max_attempts', async () => {
-    const strict = { name: 'strict', provider: 'shopify', secrets: [PARTNER_SECRET], retry: { max_attempts: 1 }, schemas: { '*': { type: 'object', properties: { must: { type: 'number' } }, required: ['must'] } } };
+  it("applies a database source's processing keys: payload schemas and retry.max_attempts", async () => {
+    const strict = {
+      name: 'strict',
+      provider: 'shopify',
+      secrets: [PARTNER_SECRET],
+      retry: { max_attempts: 1 },
+      schemas: { '*': { type: 'object', properties: { must: { type: 'number' } }, required: ['must'] } },
+    };
     expect((await api('/api/sources', { method: 'POST', body: strict })).status).toBe(201);
-    const refused = await api('/api/sources', { method: 'POST', body: { ...strict, name: 'inline', destinations: [] } });
+    const refused = await api('/api/sources', {
+      method: 'POST',
+      body: { ...strict, name: 'inline', destinations: [] },
+    });
     expect(refused.status).toBe(400);
     expect((await refused.json()).error.message).toMatch(/^destinations: /);
     // A receiver that always fails: with max_attempts 1 the first failure is final.
-    expect((await api('/api/destinations', { method: 'POST', body: { name: 'down', url: `${receiver.url}/down`, sources: ['strict'] } })).status).toBe(201);
+    expect(
+      (
+        await api('/api/destinations', {
+          method: 'POST',
+          body: { name: 'down', url: `${receiver.url}/down`, sources: ['strict'] },
+        })
+      ).status,
+    ).toBe(201);
     receiver.server.removeAllListeners('request');
-    receiver.server.on('request', (req, res) => req.resume().on('end', () => res.writeHead(req.url === '/down' ? 503 : 204).end()));
+    receiver.server.on('request', (req, res) =>
+      req.resume().on('end', () => res.writeHead(req.url === '/down' ? 503 : 204).end()),
+    );
     const sendTo = async (payload: object, i: number) => {
       const body = JSON.stringify(payload);
-      return (await post(`${gw.url}/api/webhooks/strict`, body, shopifyHeaders(PARTNER_SECRET, body, `strict-${i}-${Date.now()}`))).json.id as number;
+      return (
+        await post(
+          `${gw.url}/api/webhooks/strict`,
+          body,
+          shopifyHeaders(PARTNER_SECRET, body, `strict-${i}-${Date.now()}`),
+        )
+      ).json.id as number;
     };
     const invalid = await sendTo({ other: 1 }, 1);
     const valid = await sendTo({ must: 1 }, 2);
     const finalOf = async (id: number) => {
-      const [row] = await gw.query<{ status: string; attempts: number; last_error: string }>('select status, attempts, last_error from webhook_events where id = $1', [id]);
+      const [row] = await gw.query<{ status: string; attempts: number; last_error: string }>(
+        'select status, attempts, last_error from webhook_events where id = $1',
+        [id],
+      );
       return row?.status === 'failed' ? row : undefined;
     };
     const failedInvalid = await waitFor(() => finalOf(invalid), 10_000, 'the invalid payload to fail');
@@ -187,9 +290,18 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(failedValid!.last_error).toMatch(/down: HTTP 503/);
 
     // mask: the payload is shown masked and is never searched.
-    expect((await api('/api/sources', { method: 'POST', body: { name: 'masked', provider: 'shopify', secrets: [PARTNER_SECRET], mask: ['card'] } })).status).toBe(201);
+    expect(
+      (
+        await api('/api/sources', {
+          method: 'POST',
+          body: { name: 'masked', provider: 'shopify', secrets: [PARTNER_SECRET], mask: ['card'] },
+        })
+      ).status,
+    ).toBe(201);
     const body = JSON.stringify({ card: '4242-4242' });
-    const maskedId = (await post(`${gw.url}/api/webhooks/masked`, body, shopifyHeaders(PARTNER_SECRET, body, `masked-${Date.now()}`))).json.id as number;
+    const maskedId = (
+      await post(`${gw.url}/api/webhooks/masked`, body, shopifyHeaders(PARTNER_SECRET, body, `masked-${Date.now()}`))
+    ).json.id as number;
     expect(await (await api(`/api/events/${maskedId}`)).text()).not.toContain('4242-4242');
     const search = await api('/api/events?source=masked&q=4242');
     expect(search.status).toBe(400);
@@ -200,8 +312,19 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
   it('deletes a destination and audits every change without its secret', async () => {
     expect((await api('/api/destinations/audit', { method: 'DELETE' })).status).toBe(200);
     expect((await api('/api/destinations/audit')).status).toBe(404);
-    const audit = await gw.query<{ action: string; after: unknown }>("select action, after from audit_log where target like 'destination:%' order by id");
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['destination.create', 'destination.pause', 'destination.resume', 'destination.rotate_secret', 'destination.update', 'destination.delete']));
+    const audit = await gw.query<{ action: string; after: unknown }>(
+      "select action, after from audit_log where target like 'destination:%' order by id",
+    );
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining([
+        'destination.create',
+        'destination.pause',
+        'destination.resume',
+        'destination.rotate_secret',
+        'destination.update',
+        'destination.delete',
+      ]),
+    );
     expect(JSON.stringify(audit)).not.toContain(billingSecret);
     expect(JSON.stringify(audit)).not.toContain(HEADER_TOKEN);
   });

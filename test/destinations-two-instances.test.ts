@@ -15,7 +15,8 @@ import { post, shopifyHeaders } from './helpers/signers';
 
 const OPS = 'ops-token-destinations-two';
 const SHOPIFY = 'env-shopify-secret-0123456789';
-const answer = async (pending: Promise<Response>) => (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
+const answer = async (pending: Promise<Response>) =>
+  (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
 
 describe.skipIf(!postgresUrl())('destinations across two gateway processes on one PostgreSQL', () => {
@@ -31,12 +32,18 @@ describe.skipIf(!postgresUrl())('destinations across two gateway processes on on
   let n = 0;
   const send = async (base: string) => {
     const body = JSON.stringify({ n: ++n });
-    const res = await post(`${base}/api/webhooks/shopify`, body, shopifyHeaders(SHOPIFY, body, `two-dest-${n}-${Date.now()}`));
+    const res = await post(
+      `${base}/api/webhooks/shopify`,
+      body,
+      shopifyHeaders(SHOPIFY, body, `two-dest-${n}-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
   const api = (base: string, path: string, method = 'GET', body?: unknown) =>
-    answer(fetch(`${base}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }));
+    answer(
+      fetch(`${base}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }),
+    );
 
   beforeAll(async () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -65,7 +72,7 @@ describe.skipIf(!postgresUrl())('destinations across two gateway processes on on
     await testDb?.drop();
   }, 60_000);
 
-  it('a destination created, paused and resumed through A is used by B\'s worker within 1 s', async () => {
+  it("a destination created, paused and resumed through A is used by B's worker within 1 s", async () => {
     const [a] = bases as [string, string];
     const created = await api(a, '/api/destinations', 'POST', { name: 'erp', url: receiverUrl, sources: ['shopify'] });
     expect(created.status).toBe(201);
@@ -73,22 +80,34 @@ describe.skipIf(!postgresUrl())('destinations across two gateway processes on on
     const started = Date.now();
     // Events sent through A are processed by B (A has no worker); the first one B forwards proves
     // B's registry has the destination.
-    await waitFor(async () => {
-      await send(a);
-      return received.size > 0;
-    }, 5_000, 'B to forward to the new destination');
+    await waitFor(
+      async () => {
+        await send(a);
+        return received.size > 0;
+      },
+      5_000,
+      'B to forward to the new destination',
+    );
     expect(Date.now() - started).toBeLessThan(1_000 + 500); // 1 s to converge, plus one delivery
 
     expect((await api(a, '/api/destinations/erp/pause', 'POST')).status).toBe(200);
     // Once B sees the pause, a new event is held (not delivered, not counted).
-    const held = await waitFor(async () => {
-      const id = await send(a);
-      const state = await waitFor(async () => {
-        const event = await (await api(a, `/api/events/${id}`)).json();
-        return received.has(`evt_${id}`) ? 'delivered' : event.status === 'received' && event.attempts === 0 && /erp paused/.test(event.last_error ?? '') ? 'held' : undefined;
-      }, 3_000).catch(() => undefined);
-      return state === 'held' ? id : undefined;
-    }, 5_000, 'an event to be held on B');
+    const held = await waitFor(
+      async () => {
+        const id = await send(a);
+        const state = await waitFor(async () => {
+          const event = await (await api(a, `/api/events/${id}`)).json();
+          return received.has(`evt_${id}`)
+            ? 'delivered'
+            : event.status === 'received' && event.attempts === 0 && /erp paused/.test(event.last_error ?? '')
+              ? 'held'
+              : undefined;
+        }, 3_000).catch(() => undefined);
+        return state === 'held' ? id : undefined;
+      },
+      5_000,
+      'an event to be held on B',
+    );
     expect((await (await api(a, '/api/destinations/erp')).json()).health.held).toBeGreaterThanOrEqual(1);
 
     const resumed = Date.now();
@@ -96,7 +115,9 @@ describe.skipIf(!postgresUrl())('destinations across two gateway processes on on
     await waitFor(() => received.has(`evt_${held}`), 3_000, 'B to deliver the held event');
     expect(Date.now() - resumed).toBeLessThan(1_500);
 
-    const { stdout } = await promisify(execFile)('pg_dump', ['--no-owner', testDb.url!], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)('pg_dump', ['--no-owner', testDb.url!], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     expect(stdout).toContain('destination_sources');
     expect(stdout).not.toContain(secret);
     expect(stdout).not.toContain(secret.slice('whsec_'.length));

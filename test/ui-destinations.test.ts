@@ -28,7 +28,13 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
   let n = 0;
   const send = async () => {
     const body = JSON.stringify({ id: ++n });
-    return (await post(`${gw.url}/api/webhooks/shopify`, body, shopifyHeaders(SECRETS.shopify, body, `ui-dest-${n}-${Date.now()}`))).json.id as number;
+    return (
+      await post(
+        `${gw.url}/api/webhooks/shopify`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, `ui-dest-${n}-${Date.now()}`),
+      )
+    ).json.id as number;
   };
   const shot = async (name: string) => {
     if (!SHOTS) return;
@@ -38,7 +44,9 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
 
   beforeAll(async () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    gw = await startTestGateway('pglite', { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 } });
+    gw = await startTestGateway('pglite', {
+      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
+    });
     browser = await launchBrowser();
     page = await browser.newPage();
     page.setDefaultTimeout(30_000);
@@ -86,7 +94,11 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
     await expect.poll(() => row.textContent()).toContain('paused');
     const held = await send();
     await expect
-      .poll(async () => (await gw.query('select 1 from event_queue where event_id = $1 and held_for is not null', [held])).length, { timeout: 10_000 })
+      .poll(
+        async () =>
+          (await gw.query('select 1 from event_queue where event_id = $1 and held_for is not null', [held])).length,
+        { timeout: 10_000 },
+      )
       .toBe(1);
     await page.reload();
     await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('1');

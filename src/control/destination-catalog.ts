@@ -48,7 +48,10 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
       const key = `${row.name}:${row.sealed.keyId}:${row.version}`;
       if (!logged.has(key)) {
         logged.add(key);
-        deps.logger.error({ destination: row.name, keyId: row.sealed.keyId, problem }, 'a stored destination cannot be decrypted; set the master key that sealed it');
+        deps.logger.error(
+          { destination: row.name, keyId: row.sealed.keyId, problem },
+          'a stored destination cannot be decrypted; set the master key that sealed it',
+        );
       }
       return { row, problem: 'its secret cannot be decrypted: this instance lacks the master key that sealed it' };
     }
@@ -62,7 +65,8 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
     get: (name: string) => snapshot.get(name),
     all: (): RuntimeDestination[] => [...snapshot.values()],
     /** The database destinations attached to a source. */
-    attachedTo: (source: string): RuntimeDestination[] => [...snapshot.values()].filter((d) => d.row.sources.includes(source)),
+    attachedTo: (source: string): RuntimeDestination[] =>
+      [...snapshot.values()].filter((d) => d.row.sources.includes(source)),
   };
 }
 

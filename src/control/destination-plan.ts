@@ -18,7 +18,8 @@ export type DestinationStep =
   | { action: 'rotate-secret'; name: string; secret: string; fingerprint: string }
   | { action: 'delete'; name: string };
 
-const sameList = (a: readonly string[], b: readonly string[]) => [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
 
 /**
  * What `apply` must do so the database's destinations match the file, like planApply for sources:
@@ -26,16 +27,32 @@ const sameList = (a: readonly string[], b: readonly string[]) => [...a].sort().j
  * rotate to the file's secret when its fingerprint differs, delete those an earlier apply created
  * that the file no longer lists. File-managed (GATEWAY_CONFIG) names cannot be taken.
  */
-export function planDestinations(desired: readonly DesiredDestination[], current: readonly DestinationView[]): DestinationStep[] {
+export function planDestinations(
+  desired: readonly DesiredDestination[],
+  current: readonly DestinationView[],
+): DestinationStep[] {
   const steps: DestinationStep[] = [];
   const byName = new Map(current.map((d) => [d.name, d]));
   for (const want of desired) {
     const have = byName.get(want.name);
     if (have?.managed_by === 'file') {
-      throw new PlanError(`destination "${want.name}" is already declared in GATEWAY_CONFIG of the gateway; give the runtime destination another name`);
+      throw new PlanError(
+        `destination "${want.name}" is already declared in GATEWAY_CONFIG of the gateway; give the runtime destination another name`,
+      );
     }
     if (!have) {
-      steps.push({ action: 'create', name: want.name, body: { name: want.name, url: want.url, timeout_ms: want.timeoutMs, headers: want.headers, sources: want.sources, secret: want.secret } });
+      steps.push({
+        action: 'create',
+        name: want.name,
+        body: {
+          name: want.name,
+          url: want.url,
+          timeout_ms: want.timeoutMs,
+          headers: want.headers,
+          sources: want.sources,
+          secret: want.secret,
+        },
+      });
       continue;
     }
     const patch: Record<string, unknown> = {};
@@ -46,11 +63,13 @@ export function planDestinations(desired: readonly DesiredDestination[], current
     const keys = Object.keys(patch);
     if (keys.length > 0) steps.push({ action: 'update', name: want.name, patch, keys });
     const print = fingerprint(want.secret);
-    if (print !== have.fingerprint) steps.push({ action: 'rotate-secret', name: want.name, secret: want.secret, fingerprint: print });
+    if (print !== have.fingerprint)
+      steps.push({ action: 'rotate-secret', name: want.name, secret: want.secret, fingerprint: print });
   }
   const wanted = new Set(desired.map((d) => d.name));
   for (const have of current) {
-    if (have.managed_by === 'database' && have.origin === 'apply' && !wanted.has(have.name)) steps.push({ action: 'delete', name: have.name });
+    if (have.managed_by === 'database' && have.origin === 'apply' && !wanted.has(have.name))
+      steps.push({ action: 'delete', name: have.name });
   }
   return steps;
 }
@@ -71,5 +90,8 @@ export function describeDestinationPlan(steps: readonly DestinationStep[]): stri
     }
   });
   const count = (...actions: DestinationStep['action'][]) => steps.filter((s) => actions.includes(s.action)).length;
-  return [...lines, `Destinations: ${count('create')} to create, ${count('update', 'rotate-secret')} to change, ${count('delete')} to delete.`];
+  return [
+    ...lines,
+    `Destinations: ${count('create')} to create, ${count('update', 'rotate-secret')} to change, ${count('delete')} to delete.`,
+  ];
 }

@@ -47,7 +47,9 @@ export function createDestinationRouting(deps: RoutingDeps) {
       return {
         destinations: [...inline, ...extra.flatMap((d) => (d.destination && !d.row.paused ? [d.destination] : []))],
         paused: extra.filter((d) => d.row.paused).map((d) => d.row.name),
-        unusable: extra.filter((d) => !d.destination && !d.row.paused).map((d) => ({ name: d.row.name, problem: d.problem ?? 'unusable' })),
+        unusable: extra
+          .filter((d) => !d.destination && !d.row.paused)
+          .map((d) => ({ name: d.row.name, problem: d.problem ?? 'unusable' })),
         provider: file?.provider ?? registered?.row?.provider ?? registered?.provider.name,
         aggregateIdPath: own?.aggregateIdPath,
         tenantContext: own?.tenantContext,
@@ -63,7 +65,8 @@ export function createDestinationRouting(deps: RoutingDeps) {
           let registry = schemaCache.get(processing);
           if (!registry) {
             registry = new SchemaRegistry();
-            for (const [t, schema] of Object.entries(processing.schemas) as [string, z.ZodType][]) registry.add(source, t, schema);
+            for (const [t, schema] of Object.entries(processing.schemas) as [string, z.ZodType][])
+              registry.add(source, t, schema);
             schemaCache.set(processing, registry);
           }
           registry.check(source, topic, payload);
@@ -80,7 +83,9 @@ export function createDestinationRouting(deps: RoutingDeps) {
 
     /** Database sources that mask payload fields (their payloads are never searched). */
     maskedSources: (): string[] =>
-      (deps.registry()?.all() ?? []).filter((s) => s.managedBy === 'database' && (s.processing?.mask.length ?? 0) > 0).map((s) => s.name),
+      (deps.registry()?.all() ?? [])
+        .filter((s) => s.managedBy === 'database' && (s.processing?.mask.length ?? 0) > 0)
+        .map((s) => s.name),
 
     /** A database source's masked payload paths. */
     maskFor: (source: string): readonly string[] | undefined => runtimeProcessing(source)?.mask,

@@ -29,7 +29,10 @@ export interface DestinationServiceDeps {
 }
 
 const entry = destinationEntry(z.string());
-const sourcesList = z.array(z.string()).max(1000).refine((l) => new Set(l).size === l.length, 'list each source once');
+const sourcesList = z
+  .array(z.string())
+  .max(1000)
+  .refine((l) => new Set(l).size === l.length, 'list each source once');
 const CreateInput = entry.extend({ secret: entry.shape.secret.optional(), sources: sourcesList.default([]) });
 const PatchInput = z.strictObject({
   url: entry.shape.url.optional(),
@@ -46,7 +49,10 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length ? issue.path.join('.') : 'destination';
-  const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}; name and secret are set at creation (rotate with POST /api/destinations/{name}/rotate-secret)` : issue.message;
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown key(s) ${issue.keys.join(', ')}; name and secret are set at creation (rotate with POST /api/destinations/{name}/rotate-secret)`
+      : issue.message;
   throw badRequest('invalid_destination', `${field}: ${message}`);
 }
 
@@ -71,19 +77,37 @@ export function createDestinationService(deps: DestinationServiceDeps) {
   const managed = (name: string) => {
     const found = catalog.get(name);
     if (found) return found;
-    if (fileNames().has(name)) throw conflict('managed_by_file', `Destination "${name}" is declared in GATEWAY_CONFIG; change it there (or with \`webhook-gateway apply\`), not through the API`);
+    if (fileNames().has(name))
+      throw conflict(
+        'managed_by_file',
+        `Destination "${name}" is declared in GATEWAY_CONFIG; change it there (or with \`webhook-gateway apply\`), not through the API`,
+      );
     throw notFound('destination_not_found', `No destination named "${name}"`);
   };
   const guarded = <T>(name: string, result: Guarded<T>): T => {
     if (result.ok) return result.value;
     if (result.reason === 'missing') throw notFound('destination_not_found', `No destination named "${name}"`);
-    throw new GatewayError(412, 'version_mismatch', `Destination "${name}" changed since the version you sent in If-Match; it is now version ${result.version}: GET it again and retry`);
+    throw new GatewayError(
+      412,
+      'version_mismatch',
+      `Destination "${name}" changed since the version you sent in If-Match; it is now version ${result.version}: GET it again and retry`,
+    );
   };
   const checkSources = (sources: readonly string[]) => {
     const unknown = sources.filter((s) => !registry.resolve(s));
-    if (unknown.length) throw badRequest('invalid_destination', `sources: no push source named ${unknown.map((s) => `"${s}"`).join(', ')}; create it first or fix the name`);
+    if (unknown.length)
+      throw badRequest(
+        'invalid_destination',
+        `sources: no push source named ${unknown.map((s) => `"${s}"`).join(', ')}; create it first or fix the name`,
+      );
   };
-  const change = async (action: string, name: string, before: DestinationView | null, mutate: () => Promise<unknown>, secret?: string): Promise<DestinationChange> => {
+  const change = async (
+    action: string,
+    name: string,
+    before: DestinationView | null,
+    mutate: () => Promise<unknown>,
+    secret?: string,
+  ): Promise<DestinationChange> => {
     await mutate();
     await registry.refresh();
     return { action, destination: name, before, after: await view(name), ...(secret ? { secret } : {}) };
@@ -95,13 +119,17 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       const names = [...files.map((f) => f.name), ...catalog.all().map((d) => d.row.name)];
       const health = await store.health(names);
       const database = catalog.all().map((d) => databaseDestinationView(d, health.get(d.row.name)));
-      return [...fileDestinationViews(deps.fileSources, deps.fileDestinations, health), ...database].sort((a, b) => a.name.localeCompare(b.name));
+      return [...fileDestinationViews(deps.fileSources, deps.fileDestinations, health), ...database].sort((a, b) =>
+        a.name.localeCompare(b.name),
+      );
     },
 
     async get(name: string): Promise<DestinationView> {
       const found = await view(name);
       if (found) return found;
-      const file = fileDestinationViews(deps.fileSources, deps.fileDestinations, await store.health([name])).find((v) => v.name === name);
+      const file = fileDestinationViews(deps.fileSources, deps.fileDestinations, await store.health([name])).find(
+        (v) => v.name === name,
+      );
       if (file) return file;
       throw notFound('destination_not_found', `No destination named "${name}"`);
     },
@@ -109,20 +137,42 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     /** Creates it; without `secret` one is generated and returned once. */
     async create(input: unknown, origin: 'api' | 'apply' = 'api'): Promise<DestinationChange> {
       const wanted = parse(CreateInput, input);
-      if (fileNames().has(wanted.name)) throw conflict('destination_exists', `name: "${wanted.name}" is a destination of GATEWAY_CONFIG; choose another name`);
+      if (fileNames().has(wanted.name))
+        throw conflict(
+          'destination_exists',
+          `name: "${wanted.name}" is a destination of GATEWAY_CONFIG; choose another name`,
+        );
       checkSources(wanted.sources);
       const keyring = requireKeyring(deps.keyring);
       const secret = wanted.secret ?? newSecret();
       const headers = wanted.headers ?? {};
-      const created = await store.create(wanted.name, {
-        url: wanted.url,
-        timeoutMs: wanted.timeout_ms,
-        headerNames: Object.keys(headers).sort(),
-        sources: wanted.sources,
-        sealed: { value: sealDestination(keyring, wanted.name, { secret, headers }), fingerprint: fingerprint(secret), newSecret: true },
-      }, origin);
-      if (!created) throw conflict('destination_exists', `name: a destination named "${wanted.name}" already exists; choose another name or PATCH it`);
-      return change('destination.create', wanted.name, null, async () => {}, wanted.secret === undefined ? secret : undefined);
+      const created = await store.create(
+        wanted.name,
+        {
+          url: wanted.url,
+          timeoutMs: wanted.timeout_ms,
+          headerNames: Object.keys(headers).sort(),
+          sources: wanted.sources,
+          sealed: {
+            value: sealDestination(keyring, wanted.name, { secret, headers }),
+            fingerprint: fingerprint(secret),
+            newSecret: true,
+          },
+        },
+        origin,
+      );
+      if (!created)
+        throw conflict(
+          'destination_exists',
+          `name: a destination named "${wanted.name}" already exists; choose another name or PATCH it`,
+        );
+      return change(
+        'destination.create',
+        wanted.name,
+        null,
+        async () => {},
+        wanted.secret === undefined ? secret : undefined,
+      );
     },
 
     /** Changes url, timeout_ms, headers (replaced whole; null removes them) or the attached sources. */
@@ -142,16 +192,24 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         const { secret } = openDestination(keyring, name, current.row.sealed);
         const headers = patch.headers ?? {};
         write.headerNames = Object.keys(headers).sort();
-        write.sealed = { value: sealDestination(keyring, name, { secret, headers }), fingerprint: current.row.fingerprint, newSecret: false };
+        write.sealed = {
+          value: sealDestination(keyring, name, { secret, headers }),
+          fingerprint: current.row.fingerprint,
+          newSecret: false,
+        };
       }
       const before = await view(name);
-      return change('destination.update', name, before, async () => guarded(name, await store.update(name, write, ifVersion)));
+      return change('destination.update', name, before, async () =>
+        guarded(name, await store.update(name, write, ifVersion)),
+      );
     },
 
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<DestinationChange> {
       managed(name);
       const before = await view(name);
-      return change(paused ? 'destination.pause' : 'destination.resume', name, before, async () => guarded(name, await store.setPaused(name, paused, ifVersion)));
+      return change(paused ? 'destination.pause' : 'destination.resume', name, before, async () =>
+        guarded(name, await store.setPaused(name, paused, ifVersion)),
+      );
     },
 
     async remove(name: string, ifVersion?: number): Promise<DestinationChange> {
@@ -172,9 +230,19 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         timeoutMs: current.row.timeoutMs,
         headerNames: current.row.headerNames,
         sources: current.row.sources,
-        sealed: { value: sealDestination(keyring, name, { secret, headers }), fingerprint: fingerprint(secret), newSecret: true },
+        sealed: {
+          value: sealDestination(keyring, name, { secret, headers }),
+          fingerprint: fingerprint(secret),
+          newSecret: true,
+        },
       };
-      return change('destination.rotate_secret', name, before, async () => guarded(name, await store.update(name, write, ifVersion)), given === undefined ? secret : undefined);
+      return change(
+        'destination.rotate_secret',
+        name,
+        before,
+        async () => guarded(name, await store.update(name, write, ifVersion)),
+        given === undefined ? secret : undefined,
+      );
     },
   };
 }

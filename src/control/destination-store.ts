@@ -39,7 +39,14 @@ export interface DestinationHealth {
   delivered: number;
   failed: number;
   held: number;
-  last: { eventId: number; attempt: number; at: Date; outcome: string; httpStatus: number | null; error: string | null }[];
+  last: {
+    eventId: number;
+    attempt: number;
+    at: Date;
+    outcome: string;
+    httpStatus: number | null;
+    error: string | null;
+  }[];
 }
 
 type Raw = Record<string, unknown>;
@@ -67,7 +74,12 @@ const destinationRow = (r: Raw): DestinationRow => ({
 const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order by ds.source) from destination_sources ds
   where ds.destination = d.name), '[]'::json) as sources from destinations d`;
 
-const sealedJson = (s: SealedSecret) => ({ key_id: s.keyId, iv: s.iv.toString('base64'), tag: s.tag.toString('base64'), ciphertext: s.ciphertext.toString('base64') });
+const sealedJson = (s: SealedSecret) => ({
+  key_id: s.keyId,
+  iv: s.iv.toString('base64'),
+  tag: s.tag.toString('base64'),
+  ciphertext: s.ciphertext.toString('base64'),
+});
 
 export function createDestinationStore(database: Database) {
   const { rows } = database;
@@ -96,7 +108,11 @@ export function createDestinationStore(database: Database) {
     get: reread,
 
     /** Creates it with its sources in one statement; undefined when the name is taken. */
-    async create(name: string, write: DestinationWrite & { sealed: NonNullable<DestinationWrite['sealed']> }, origin: 'api' | 'apply' = 'api'): Promise<DestinationRow | undefined> {
+    async create(
+      name: string,
+      write: DestinationWrite & { sealed: NonNullable<DestinationWrite['sealed']> },
+      origin: 'api' | 'apply' = 'api',
+    ): Promise<DestinationRow | undefined> {
       const s = sealedJson(write.sealed.value);
       const [created] = await rows<Raw>(sql`
         with created as (
@@ -176,7 +192,9 @@ export function createDestinationStore(database: Database) {
 
     /** Delivery counts, held events and the last deliveries of each named destination. */
     async health(names: readonly string[], lastPerDestination = 5): Promise<Map<string, DestinationHealth>> {
-      const health = new Map<string, DestinationHealth>(names.map((n) => [n, { delivered: 0, failed: 0, held: 0, last: [] }]));
+      const health = new Map<string, DestinationHealth>(
+        names.map((n) => [n, { delivered: 0, failed: 0, held: 0, last: [] }]),
+      );
       if (names.length === 0) return health;
       const list = JSON.stringify(names);
       const [counts, held, last] = await Promise.all([

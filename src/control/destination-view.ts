@@ -28,7 +28,14 @@ export interface DestinationView {
     failed: number;
     /** Events waiting for this destination to be resumed. */
     held: number;
-    last_deliveries: { event_id: number; attempt: number; at: string; outcome: string; http_status: number | null; error: string | null }[];
+    last_deliveries: {
+      event_id: number;
+      attempt: number;
+      at: string;
+      outcome: string;
+      http_status: number | null;
+      error: string | null;
+    }[];
   };
   created_at: string | null;
   updated_at: string | null;
@@ -45,7 +52,14 @@ const healthView = (h: DestinationHealth = EMPTY): DestinationView['health'] => 
   delivered: h.delivered,
   failed: h.failed,
   held: h.held,
-  last_deliveries: h.last.map((d) => ({ event_id: d.eventId, attempt: d.attempt, at: d.at.toISOString(), outcome: d.outcome, http_status: d.httpStatus, error: d.error })),
+  last_deliveries: h.last.map((d) => ({
+    event_id: d.eventId,
+    attempt: d.attempt,
+    at: d.at.toISOString(),
+    outcome: d.outcome,
+    http_status: d.httpStatus,
+    error: d.error,
+  })),
 });
 
 export function databaseDestinationView(d: RuntimeDestination, health?: DestinationHealth): DestinationView {
@@ -71,7 +85,11 @@ export function databaseDestinationView(d: RuntimeDestination, health?: Destinat
 }
 
 /** The config file's destinations (top-level and inline), one view per name (a name may serve several sources). */
-export function fileDestinationViews(sources: readonly SourceConfig[], topLevel: readonly FileDestination[], health: Map<string, DestinationHealth>): DestinationView[] {
+export function fileDestinationViews(
+  sources: readonly SourceConfig[],
+  topLevel: readonly FileDestination[],
+  health: Map<string, DestinationHealth>,
+): DestinationView[] {
   const views = new Map<string, DestinationView>();
   const entries = [
     ...topLevel.map((d) => ({ d, sources: d.sources })),

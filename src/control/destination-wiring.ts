@@ -36,7 +36,12 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     all: () => catalog?.all() ?? [],
     attachedTo: (source) => catalog?.attachedTo(source) ?? [],
   };
-  const routing = createDestinationRouting({ fileSources: deps.config.sources, fileDestinations: deps.config.destinations, registry: deps.registry, catalog: late });
+  const routing = createDestinationRouting({
+    fileSources: deps.config.sources,
+    fileDestinations: deps.config.destinations,
+    registry: deps.registry,
+    catalog: late,
+  });
   const deliveries: DeliveryLog = {
     deliveredDestinations: (eventId) => deps.deliveries().deliveredDestinations(eventId),
     record: (attempt) => deps.deliveries().record(attempt),
@@ -62,7 +67,12 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     },
 
     /** The /api/destinations routes, audited like the sources' (before/after without secrets). */
-    routes(registry: Registry, audit: ReturnType<typeof createAuditLog>, trustProxy: GatewayConfig['trustProxy'], onReleased: () => void) {
+    routes(
+      registry: Registry,
+      audit: ReturnType<typeof createAuditLog>,
+      trustProxy: GatewayConfig['trustProxy'],
+      onReleased: () => void,
+    ) {
       const destinations = createDestinationService({
         store: createDestinationStore(database!),
         catalog: late,

@@ -10,14 +10,25 @@ import { useApi } from '../../session';
 
 type FormName = 'name' | 'url' | 'sources' | 'header';
 
-const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 /** Client-side checks mirroring the API's, so a mistake is named before a round trip. */
 function validate(values: Record<FormName, string>): FieldErrors<FormName> {
   return {
-    name: /^[a-z0-9][a-z0-9_-]{0,62}$/.test(values.name) ? undefined : 'Use 1-63 lower-case letters, digits, "_" or "-".',
-    url: /^https?:\/\/[^\s@]+$/.test(values.url) ? undefined : 'An http:// or https:// URL, without user:password@ (put credentials in a header).',
-    header: values.header === '' || /^[A-Za-z0-9-]+:\s*\S/.test(values.header) ? undefined : 'Write Name: value, e.g. Authorization: Bearer …',
+    name: /^[a-z0-9][a-z0-9_-]{0,62}$/.test(values.name)
+      ? undefined
+      : 'Use 1-63 lower-case letters, digits, "_" or "-".',
+    url: /^https?:\/\/[^\s@]+$/.test(values.url)
+      ? undefined
+      : 'An http:// or https:// URL, without user:password@ (put credentials in a header).',
+    header:
+      values.header === '' || /^[A-Za-z0-9-]+:\s*\S/.test(values.header)
+        ? undefined
+        : 'Write Name: value, e.g. Authorization: Bearer …',
   };
 }
 
@@ -35,7 +46,12 @@ export function DestinationsPage() {
   const [busy, setBusy] = useState(false);
 
   const submit = async (form: HTMLFormElement) => {
-    const values = { name: textOf(form, 'name'), url: textOf(form, 'url'), sources: textOf(form, 'sources'), header: textOf(form, 'header') };
+    const values = {
+      name: textOf(form, 'name'),
+      url: textOf(form, 'url'),
+      sources: textOf(form, 'sources'),
+      header: textOf(form, 'header'),
+    };
     const checked = validate(values);
     setErrors(checked);
     setFormError(undefined);
@@ -43,8 +59,15 @@ export function DestinationsPage() {
     setBusy(true);
     try {
       const at = values.header.indexOf(':');
-      const headers = values.header ? { [values.header.slice(0, at).trim()]: values.header.slice(at + 1).trim() } : undefined;
-      const answer = await api.createDestination({ name: values.name, url: values.url, sources: list(values.sources), ...(headers ? { headers } : {}) });
+      const headers = values.header
+        ? { [values.header.slice(0, at).trim()]: values.header.slice(at + 1).trim() }
+        : undefined;
+      const answer = await api.createDestination({
+        name: values.name,
+        url: values.url,
+        sources: list(values.sources),
+        ...(headers ? { headers } : {}),
+      });
       form.reset();
       setCreated(answer);
       destinations.reload();
@@ -56,7 +79,11 @@ export function DestinationsPage() {
   };
 
   const act = async (d: DestinationView, action: 'pause' | 'resume' | 'delete') => {
-    if (action === 'delete' && !window.confirm(`Delete the destination "${d.name}"? Its sources stop forwarding to it within a second.`)) return;
+    if (
+      action === 'delete' &&
+      !window.confirm(`Delete the destination "${d.name}"? Its sources stop forwarding to it within a second.`)
+    )
+      return;
     setActionError(undefined);
     try {
       if (action === 'delete') await api.deleteDestination(d.name);
@@ -80,7 +107,14 @@ export function DestinationsPage() {
     },
     { header: 'URL', cell: (d) => d.url, class: 'mono url' },
     { header: 'Sources', cell: (d) => d.sources.join(', ') || '–' },
-    { header: 'State', cell: (d) => <span class={`badge ${state(d) === 'active' ? 'completed' : state(d) === 'paused' ? 'received' : 'failed'}`}>{state(d)}</span> },
+    {
+      header: 'State',
+      cell: (d) => (
+        <span class={`badge ${state(d) === 'active' ? 'completed' : state(d) === 'paused' ? 'received' : 'failed'}`}>
+          {state(d)}
+        </span>
+      ),
+    },
     { header: 'Delivered', cell: (d) => String(d.health.delivered), class: 'num' },
     { header: 'Failed', cell: (d) => String(d.health.failed), class: 'num' },
     { header: 'Held', cell: (d) => String(d.health.held), class: 'num' },
@@ -102,7 +136,12 @@ export function DestinationsPage() {
       cell: (d) =>
         d.managed_by === 'file' ? null : (
           <span class="row-actions">
-            <button type="button" class="secondary" onClick={() => act(d, d.paused ? 'resume' : 'pause')} aria-label={`${d.paused ? 'Resume' : 'Pause'} ${d.name}`}>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => act(d, d.paused ? 'resume' : 'pause')}
+              aria-label={`${d.paused ? 'Resume' : 'Pause'} ${d.name}`}
+            >
               {d.paused ? 'Resume' : 'Pause'}
             </button>
             <button type="button" class="secondary" onClick={() => act(d, 'delete')} aria-label={`Delete ${d.name}`}>
@@ -117,8 +156,8 @@ export function DestinationsPage() {
     <>
       <h1 tabIndex={-1}>Destinations</h1>
       <p class="muted">
-        Where the gateway forwards events, signed with Standard Webhooks. Pausing holds deliveries: events wait, no attempt
-        is counted, and resuming delivers them. Destinations of the config file are shown read-only.
+        Where the gateway forwards events, signed with Standard Webhooks. Pausing holds deliveries: events wait, no
+        attempt is counted, and resuming delivers them. Destinations of the config file are shown read-only.
       </p>
       <FieldSet class="filters" aria-label="Create a destination" onSubmit={submit} error={formError}>
         <Field name="name" label="Name" error={errors.name}>
@@ -140,8 +179,15 @@ export function DestinationsPage() {
         </div>
       </FieldSet>
       {created?.secret ? (
-        <SecretOnce title={`Signing secret of "${created.name}"`} secret={created.secret} onClose={() => setCreated(undefined)}>
-          <p>Give it to the receiver: it verifies each delivery's webhook-signature with it (any Standard Webhooks library).</p>
+        <SecretOnce
+          title={`Signing secret of "${created.name}"`}
+          secret={created.secret}
+          onClose={() => setCreated(undefined)}
+        >
+          <p>
+            Give it to the receiver: it verifies each delivery's webhook-signature with it (any Standard Webhooks
+            library).
+          </p>
         </SecretOnce>
       ) : null}
       {actionError ? <Notice kind="error">{actionError}</Notice> : null}
