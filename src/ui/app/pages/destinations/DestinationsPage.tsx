@@ -105,7 +105,7 @@ export function DestinationsPage() {
         </>
       ),
     },
-    { header: 'URL', cell: (d) => d.url, class: 'mono url' },
+    { header: 'URL', cell: (d) => d.url, class: 'url' },
     { header: 'Sources', cell: (d) => d.sources.join(', ') || '–' },
     {
       header: 'State',
