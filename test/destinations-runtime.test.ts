@@ -14,6 +14,7 @@ import { post, shopifyHeaders } from './helpers/signers';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const PARTNER_SECRET = `partner-${randomBytes(12).toString('hex')}`;
 const HEADER_TOKEN = `Bearer hdr-${randomBytes(12).toString('hex')}`;
+const FILE_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const answer = async (pending: Promise<Response>) =>
   (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
@@ -77,7 +78,13 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
 
   beforeAll(async () => {
     receiver = await startReceiver();
-    gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 } });
+    gw = await startTestGateway(kind, {
+      control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
+      // A top-level destination of GATEWAY_CONFIG, serving a source created later at runtime.
+      destinations: [
+        { name: 'filed', url: `${receiver.url}/filed`, secret: FILE_SECRET, timeoutMs: 2000, sources: ['partner'] },
+      ],
+    });
     expect(
       (
         await api('/api/sources', {
@@ -307,6 +314,24 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(search.status).toBe(400);
     expect((await search.json()).error.code).toBe('search_not_allowed');
     expect(JSON.stringify((await (await api('/api/events?q=4242')).json()).events)).not.toContain(`"id":${maskedId},`);
+  });
+
+  it("serves the file's destinations read-only, next to the runtime ones", async () => {
+    const filed = (await (await api('/api/destinations')).json()).destinations.find(
+      (d: { name: string }) => d.name === 'filed',
+    );
+    expect(filed).toMatchObject({ managed_by: 'file', sources: ['partner'], paused: false, version: null });
+    expect(filed.health.delivered).toBeGreaterThanOrEqual(1); // it got partner's events too
+    expect(JSON.stringify(filed)).not.toContain(FILE_SECRET);
+    const patched = await api('/api/destinations/filed', { method: 'PATCH', body: { timeout_ms: 3000 } });
+    expect(patched.status).toBe(409);
+    expect((await patched.json()).error.code).toBe('managed_by_file');
+    const taken = await api('/api/destinations', {
+      method: 'POST',
+      body: { name: 'filed', url: 'https://example.test/x' },
+    });
+    expect(taken.status).toBe(409);
+    expect((await taken.json()).error.message).toMatch(/^name: /);
   });
 
   it('deletes a destination and audits every change without its secret', async () => {
