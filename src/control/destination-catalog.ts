@@ -36,6 +36,8 @@ export const openDestination = (keyring: Keyring, name: string, sealed: SealedSe
  */
 export function createDestinationCatalog(deps: { store: DestinationStore; keyring?: Keyring; logger: Logger }) {
   let snapshot = new Map<string, RuntimeDestination>();
+  // Looked up at every attempt: indexed by source when the snapshot is built.
+  let bySource = new Map<string, RuntimeDestination[]>();
   const logged = new Set<string>();
 
   const build = (row: DestinationRow): RuntimeDestination => {
@@ -60,13 +62,17 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
   return {
     async load(): Promise<void> {
       const rows = await deps.store.list();
-      snapshot = new Map(rows.map((row) => [row.name, build(row)]));
+      const next = new Map(rows.map((row) => [row.name, build(row)]));
+      const index = new Map<string, RuntimeDestination[]>();
+      for (const d of next.values())
+        for (const source of d.row.sources) index.set(source, [...(index.get(source) ?? []), d]);
+      snapshot = next;
+      bySource = index;
     },
     get: (name: string) => snapshot.get(name),
     all: (): RuntimeDestination[] => [...snapshot.values()],
     /** The database destinations attached to a source. */
-    attachedTo: (source: string): RuntimeDestination[] =>
-      [...snapshot.values()].filter((d) => d.row.sources.includes(source)),
+    attachedTo: (source: string): RuntimeDestination[] => bySource.get(source) ?? [],
   };
 }
 
