@@ -129,7 +129,7 @@ export function createDestinationStore(database: Database) {
       return created ? reread(name) : undefined;
     },
 
-    /** Changes url, timeout, headers/secret (when sealed is given) and the attached sources. */
+    /** Changes url, timeout, headers/secret (when sealed is given) and the attached sources; held events are re-planned. */
     async update(name: string, write: DestinationWrite, ifVersion?: number): Promise<Guarded<DestinationRow>> {
       const s = write.sealed ? sealedJson(write.sealed.value) : null;
       const [row] = await rows<Raw>(sql`
@@ -154,7 +154,10 @@ export function createDestinationStore(database: Database) {
           insert into destination_sources (destination, source)
           select c.name, s from changed c cross join json_array_elements_text(${attach(write.sources)}::text::json) as s
           on conflict do nothing
-        )
+        ),
+        -- A held event whose source was detached must not wait for a resume that no longer
+        -- concerns it: every change re-plans the held events (still paused: held again, uncounted).
+        released as (${release(name, sql`true`)})
         select name from changed`);
       if (!row) return miss(name);
       return { ok: true, value: (await reread(name))! };
