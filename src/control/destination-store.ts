@@ -93,10 +93,17 @@ export function createDestinationStore(database: Database) {
     return row ? destinationRow(row) : undefined;
   };
   /** The events held for `name` become due now, when `when` holds and the change matched a row. */
+  // Two CTEs: the queue rows, and the events' next_attempt_at the ops views show.
   const release = (name: string, when: SQL) => sql`
-    update event_queue set run_at = now(), held_for = null
-    where ${when} and exists (select 1 from changed) and held_for is not null
-      and jsonb_exists(held_for, ${name}) and claim_token is null`;
+    released as (
+      update event_queue set run_at = now(), held_for = null
+      where ${when} and exists (select 1 from changed) and held_for is not null
+        and jsonb_exists(held_for, ${name}) and claim_token is null
+      returning event_id
+    ),
+    released_events as (
+      update webhook_events e set next_attempt_at = now() from released r where e.id = r.event_id
+    )`;
   /** Replaces the attached sources in the same statement as the change it follows. */
   const attach = (sources: string[]) => JSON.stringify(sources);
 
@@ -157,7 +164,7 @@ export function createDestinationStore(database: Database) {
         ),
         -- A held event whose source was detached must not wait for a resume that no longer
         -- concerns it: every change re-plans the held events (still paused: held again, uncounted).
-        released as (${release(name, sql`true`)})
+        ${release(name, sql`true`)}
         select name from changed`);
       if (!row) return miss(name);
       return { ok: true, value: (await reread(name))! };
@@ -174,7 +181,7 @@ export function createDestinationStore(database: Database) {
           update destinations set paused = ${paused}, version = version + 1, updated_at = now()
           where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning name
         ),
-        released as (${release(name, sql`not ${paused}`)})
+        ${release(name, sql`not ${paused}`)}
         select name from changed`);
       if (!row) return miss(name);
       return { ok: true, value: (await reread(name))! };
@@ -188,7 +195,7 @@ export function createDestinationStore(database: Database) {
           delete from destinations where name = ${name}
             and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning name
         ),
-        released as (${release(name, sql`true`)})
+        ${release(name, sql`true`)}
         select name from changed`);
       return row && before ? { ok: true, value: before } : miss(name);
     },
