@@ -1,6 +1,12 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  signIn as signInAs,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -14,14 +20,7 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
   let browser: TestBrowser;
   let page: Page;
 
-  const signIn = async (token: string) => {
-    await page.goto(`${gw.url}/ui`);
-    await page.evaluate('sessionStorage.clear()');
-    await page.reload();
-    await page.getByLabel('Ops API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  };
+  const signIn = (token: string) => signInAs(page, gw.url, token);
   const shot = async (name: string) => {
     if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
   };

@@ -19,7 +19,8 @@ export interface DestinationWiringDeps {
   handlers: HandlerRegistry;
   /** Late-bound: both exist once the gateway has started. */
   registry: () => Registry | undefined;
-  deliveries: () => DeliveryLog;
+  /** Lazy: handlers are registered before the database is open (src/gateway/processing.ts). */
+  deliveries: DeliveryLog;
 }
 
 /**
@@ -42,12 +43,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     registry: deps.registry,
     catalog: late,
   });
-  const deliveries: DeliveryLog = {
-    deliveredDestinations: (eventId) => deps.deliveries().deliveredDestinations(eventId),
-    record: (attempt) => deps.deliveries().record(attempt),
-    forEvent: (eventId) => deps.deliveries().forEvent(eventId),
-  };
-  const forwarder = forwardByPlan({ deliveries, planFor: routing.planFor });
+  const forwarder = forwardByPlan({ deliveries: deps.deliveries, planFor: routing.planFor });
   let database: Database | undefined;
 
   return {

@@ -2,11 +2,9 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { z } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
 import { alertChannelInput, alertRuleInput } from '../alerts/config';
-import type { AlertStore, AlertWithRule } from '../alerts/store';
-import type { AlertChannelRow, AlertRuleRow } from '../db/schema-alerts';
+import type { AlertStore } from '../alerts/store';
 import { GatewayError, badRequest, notFound } from '../errors';
 import {
-  Alert,
   AlertChannel,
   AlertChannelBody,
   AlertChannelList,
@@ -17,7 +15,9 @@ import {
   AlertRuleBody,
   AlertRuleList,
 } from './alert-schemas';
+import { alertJson, channelJson, ruleJson } from './alert-serialize';
 import { requireRole } from './auth';
+import { readPage } from './paging';
 import { createOpsApp } from './routes';
 import { errorResponses } from './schemas';
 
@@ -58,17 +58,10 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await store.list({
-        status: q.status,
-        rule: q.rule,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      return c.json(
-        { alerts: page.map(alertJson), next_cursor: rows.length > q.limit ? String(page[page.length - 1]!.id) : null },
-        200,
+      const { page, nextCursor } = await readPage(q, (range) =>
+        store.list({ status: q.status, rule: q.rule, ...range }),
       );
+      return c.json({ alerts: page.map(alertJson), next_cursor: nextCursor }, 200);
     },
   );
 
@@ -222,51 +215,4 @@ async function checkChannels(store: AlertStore, names: readonly string[]): Promi
       'unknown_channel',
       `channels: no alert channel named ${missing.map((n) => `"${n}"`).join(', ')}; create it first (POST /api/alerts/channels)`,
     );
-}
-
-function alertJson(a: AlertWithRule): z.infer<typeof Alert> {
-  return {
-    id: a.id,
-    rule: a.ruleName,
-    kind: a.ruleKind as z.infer<typeof Alert>['kind'],
-    condition: a.conditionKey,
-    status: a.status,
-    summary: a.summary,
-    opened_at: a.openedAt.toISOString(),
-    resolved_at: a.resolvedAt?.toISOString() ?? null,
-    opened_notified_at: a.openedNotifiedAt?.toISOString() ?? null,
-    resolved_notified_at: a.resolvedNotifiedAt?.toISOString() ?? null,
-    notify_error: a.notifyError,
-  };
-}
-
-function ruleJson(r: AlertRuleRow): z.infer<typeof AlertRule> {
-  return {
-    id: r.id,
-    name: r.name,
-    kind: r.kind,
-    params: r.params,
-    channels: r.channels,
-    enabled: r.enabled,
-    created_at: r.createdAt.toISOString(),
-    updated_at: r.updatedAt.toISOString(),
-  };
-}
-
-/** Never the secret, never a Slack URL's path (it is the credential), never a query string. */
-function channelJson(ch: AlertChannelRow): z.infer<typeof AlertChannel> {
-  const config = ch.config as { url?: string; secret?: string; to?: string[] };
-  let target = (config.to ?? []).join(', ');
-  if (config.url) {
-    const url = new URL(config.url);
-    target = ch.type === 'slack' ? `${url.origin}/…` : `${url.origin}${url.pathname}`;
-  }
-  return {
-    id: ch.id,
-    name: ch.name,
-    type: ch.type,
-    target,
-    has_secret: Boolean(config.secret),
-    created_at: ch.createdAt.toISOString(),
-  };
 }

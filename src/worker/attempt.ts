@@ -1,0 +1,82 @@
+import { describeError as describeAnyError } from '../errors';
+import { withSpan } from '../tracing/spans';
+import { retryDelayMs, type BackoffPolicy } from './backoff';
+import { HoldError, PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
+import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
+import type { SchemaRegistry } from './validation';
+
+export interface AttemptDeps {
+  handlers: HandlerRegistry;
+  schemas?: Pick<SchemaRegistry, 'check'>;
+  backoff: BackoffPolicy;
+  backoffFor?: (source: string) => BackoffPolicy | undefined;
+  onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
+  /** Aborted when the worker's shutdown timeout runs out; handed to every handler. */
+  signal: AbortSignal;
+}
+
+/**
+ * A held event is looked at again after this long even if no resume woke it: a resume committed
+ * while the held outcome was being written may not have seen it. Cheap: the attempt is uncounted.
+ */
+const HOLD_RECHECK_MS = 5 * 60_000;
+
+/**
+ * Runs one attempt of a claimed event and decides its outcome: completed, retry (after the
+ * backoff, or the delay the handler asked for), failed (permanent error, or out of attempts) or
+ * held (waiting for paused destinations, not counted).
+ */
+export function createAttemptRunner(options: AttemptDeps) {
+  const { handlers } = options;
+
+  /** One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its children. */
+  function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+    const attributes = {
+      'webhook.source': event.source,
+      'webhook.topic': event.topic,
+      'webhook.event_id': event.id,
+      'webhook.attempt': event.attempt,
+    };
+    return withSpan(`process ${event.source}`, 'consumer', attributes, async (span) => {
+      const result = await runHandler(event);
+      span.setAttribute('webhook.outcome', result.outcome);
+      if (result.outcome !== 'completed') span.fail(result.outcome);
+      return result;
+    });
+  }
+
+  async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
+    let result: AttemptOutcome;
+    const started = performance.now();
+    try {
+      const delivered = toDeliveredEvent(event);
+      options.schemas?.check(event.source, event.topic, delivered.payload);
+      const handler = handlers.resolve(event.source, event.topic);
+      if (handler) await handler(delivered, { signal: options.signal });
+      result = { outcome: 'completed' };
+    } catch (err) {
+      const error = describeError(err);
+      if (err instanceof HoldError) {
+        // Not a failure: nothing was tried for the paused destinations (src/deliver/destinations.ts).
+        result = { outcome: 'held', error, heldFor: err.heldFor, recheckInMs: HOLD_RECHECK_MS };
+      } else if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
+        result = { outcome: 'failed', error };
+      } else {
+        const backoff = options.backoffFor?.(event.source) ?? options.backoff;
+        const requested = err instanceof RetryLaterError ? (err.retryAfterMs ?? 0) : 0;
+        const delay = Math.min(backoff.maxMs, Math.max(retryDelayMs(event.attempt, backoff), requested));
+        result = { outcome: 'retry', error, retryInMs: delay };
+      }
+    }
+    options.onAttempt?.(event, result.outcome, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  return runAttempt;
+}
+
+/** A short error description for the attempt log (never a stack, never a query's parameters). */
+function describeError(err: unknown): string {
+  const text = describeAnyError(err);
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+}
