@@ -75,6 +75,9 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     )[0]!;
   const receivedFor = (path: string, id: number) =>
     receiver.got.filter((r) => r.path === path && r.headers['webhook-id'] === `evt_${id}`);
+  /** The delivery of event `id` at `path`, once the receiver has it. */
+  const deliveryTo = async (path: string, id: number) =>
+    (await waitFor(() => receivedFor(path, id)[0], 10_000, `the delivery of event ${id} to ${path}`))!;
 
   beforeAll(async () => {
     receiver = await startReceiver();
@@ -129,17 +132,10 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(text).not.toContain(HEADER_TOKEN);
 
     const id = await send();
-    const [got] = (await waitFor(
-      () => {
-        const r = receivedFor('/billing', id);
-        return r.length ? r : undefined;
-      },
-      10_000,
-      'the delivery',
-    ))!;
-    const verified = new Webhook(billingSecret).verify(got!.body, flat(got!.headers));
+    const got = await deliveryTo('/billing', id);
+    const verified = new Webhook(billingSecret).verify(got.body, flat(got.headers));
     expect(verified).toMatchObject({ source_service: 'partner', data: { id: n } });
-    expect(got!.headers.authorization).toBe(HEADER_TOKEN);
+    expect(got.headers.authorization).toBe(HEADER_TOKEN);
     await waitFor(async () => (await event(id)).status === 'completed', 10_000, 'the event to complete');
 
     const health = (await (await api('/api/destinations/billing')).json()).health;
@@ -193,16 +189,9 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     const fresh = (await rotated.json()).secret as string;
     expect(fresh).not.toBe(billingSecret);
     const id = await send();
-    const [got] = (await waitFor(
-      () => {
-        const r = receivedFor('/billing', id);
-        return r.length ? r : undefined;
-      },
-      10_000,
-      'the delivery',
-    ))!;
-    expect(() => new Webhook(fresh).verify(got!.body, flat(got!.headers))).not.toThrow();
-    expect(() => new Webhook(billingSecret).verify(got!.body, flat(got!.headers))).toThrow();
+    const got = await deliveryTo('/billing', id);
+    expect(() => new Webhook(fresh).verify(got.body, flat(got.headers))).not.toThrow();
+    expect(() => new Webhook(billingSecret).verify(got.body, flat(got.headers))).toThrow();
   });
 
   it('refuses a bad URL, credentials in the URL, an unknown source and a taken name, naming the field', async () => {
