@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
@@ -11,7 +13,11 @@ import { post, shopifyHeaders } from './helpers/signers';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
 
-const SHOTS = process.env.DESTINATIONS_SCREENSHOT_DIR;
+// With UPDATE_SCREENSHOTS (npm run screenshots) the page's picture goes to docs/screenshots;
+// DESTINATIONS_SCREENSHOT_DIR keeps it elsewhere to look at.
+const SHOTS = process.env.UPDATE_SCREENSHOTS
+  ? fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+  : process.env.DESTINATIONS_SCREENSHOT_DIR;
 
 // The Destinations page in headless Chromium against a real gateway and a real receiver: a
 // destination created in the UI shows its secret once, its health after a delivery, and holds
@@ -39,7 +45,7 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
   const shot = async (name: string) => {
     if (!SHOTS) return;
     mkdirSync(SHOTS, { recursive: true });
-    await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   };
 
   beforeAll(async () => {
