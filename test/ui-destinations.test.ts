@@ -116,5 +116,23 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
     await page.reload();
     await expect.poll(() => row.textContent()).toContain('active');
     await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('0');
+
+    // A viewer reads the health but is offered no action.
+    const created = await fetch(`${gw.url}/api/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ui-dest-viewer', role: 'viewer' }),
+    });
+    const { token } = (await created.json()) as { token: string };
+    await page
+      .getByRole('button', { name: 'Sign out' })
+      .or(page.getByRole('link', { name: 'Sign out' }))
+      .click();
+    await page.getByLabel('Ops API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Destinations' }).click();
+    await expect.poll(() => row.textContent()).toContain('active');
+    expect(await page.getByRole('button', { name: 'Create destination' }).count()).toBe(0);
+    expect(await row.getByRole('button').count()).toBe(0);
   }, 120_000);
 });

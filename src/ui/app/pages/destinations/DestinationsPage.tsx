@@ -1,4 +1,5 @@
-import { useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
+import { sourcesApi } from '../../api/sources';
 import type { CreatedDestination, DestinationView } from '../../api/types';
 import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
 import { Notice, Time } from '../../components/format';
@@ -7,6 +8,7 @@ import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
 import { useApi } from '../../session';
+import { allows } from '../sources/roles';
 
 type FormName = 'name' | 'url' | 'sources' | 'header';
 
@@ -38,6 +40,10 @@ const state = (d: DestinationView) => (d.problem ? 'unusable' : d.paused ? 'paus
 export function DestinationsPage() {
   useTitle('Destinations');
   const api = useApi();
+  // Offer only what the token's role may do (the API checks every action again).
+  const whoami = useMemo(() => sourcesApi(api).whoami, [api]);
+  const who = useResource((signal) => whoami(signal), [whoami]);
+  const role = who.data?.role;
   const destinations = useResource((signal) => api.destinations(signal), []);
   const [errors, setErrors] = useState<FieldErrors<FormName>>({});
   const [formError, setFormError] = useState<string>();
@@ -134,7 +140,7 @@ export function DestinationsPage() {
     {
       header: '',
       cell: (d) =>
-        d.managed_by === 'file' ? null : (
+        d.managed_by === 'file' || !allows(role, 'operator') ? null : (
           <span class="row-actions">
             <button
               type="button"
@@ -144,9 +150,11 @@ export function DestinationsPage() {
             >
               {d.paused ? 'Resume' : 'Pause'}
             </button>
-            <button type="button" class="secondary" onClick={() => act(d, 'delete')} aria-label={`Delete ${d.name}`}>
-              Delete
-            </button>
+            {allows(role, 'admin') ? (
+              <button type="button" class="secondary" onClick={() => act(d, 'delete')} aria-label={`Delete ${d.name}`}>
+                Delete
+              </button>
+            ) : null}
           </span>
         ),
     },
@@ -159,25 +167,27 @@ export function DestinationsPage() {
         Where the gateway forwards events, signed with Standard Webhooks. Pausing holds deliveries: events wait, no
         attempt is counted, and resuming delivers them. Destinations of the config file are shown read-only.
       </p>
-      <FieldSet class="filters" aria-label="Create a destination" onSubmit={submit} error={formError}>
-        <Field name="name" label="Name" error={errors.name}>
-          {(props) => <input {...props} placeholder="erp" autocomplete="off" required />}
-        </Field>
-        <Field name="url" label="URL" error={errors.url}>
-          {(props) => <input {...props} placeholder="https://erp.example.com/hooks" autocomplete="off" required />}
-        </Field>
-        <Field name="sources" label="Sources" hint="Comma-separated source names">
-          {(props) => <input {...props} placeholder="shopify, acme" autocomplete="off" />}
-        </Field>
-        <Field name="header" label="Header" error={errors.header} hint="Optional; stored encrypted, never shown">
-          {(props) => <input {...props} placeholder="Authorization: Bearer …" autocomplete="off" />}
-        </Field>
-        <div class="actions">
-          <button type="submit" disabled={busy}>
-            Create destination
-          </button>
-        </div>
-      </FieldSet>
+      {allows(role, 'admin') ? (
+        <FieldSet class="filters" aria-label="Create a destination" onSubmit={submit} error={formError}>
+          <Field name="name" label="Name" error={errors.name}>
+            {(props) => <input {...props} placeholder="erp" autocomplete="off" required />}
+          </Field>
+          <Field name="url" label="URL" error={errors.url}>
+            {(props) => <input {...props} placeholder="https://erp.example.com/hooks" autocomplete="off" required />}
+          </Field>
+          <Field name="sources" label="Sources" hint="Comma-separated source names">
+            {(props) => <input {...props} placeholder="shopify, acme" autocomplete="off" />}
+          </Field>
+          <Field name="header" label="Header" error={errors.header} hint="Optional; stored encrypted, never shown">
+            {(props) => <input {...props} placeholder="Authorization: Bearer …" autocomplete="off" />}
+          </Field>
+          <div class="actions">
+            <button type="submit" disabled={busy}>
+              Create destination
+            </button>
+          </div>
+        </FieldSet>
+      ) : null}
       {created?.secret ? (
         <SecretOnce
           title={`Signing secret of "${created.name}"`}
