@@ -183,6 +183,48 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(receivedFor('/audit', id)).toHaveLength(1); // not delivered twice
   });
 
+  it('a held event whose source is detached from the paused destination no longer waits for it', async () => {
+    expect(
+      (
+        await api('/api/sources', {
+          method: 'POST',
+          body: { name: 'detached', provider: 'shopify', secrets: [PARTNER_SECRET] },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await api('/api/destinations', {
+          method: 'POST',
+          body: { name: 'only', url: `${receiver.url}/only`, sources: ['detached'] },
+        })
+      ).status,
+    ).toBe(201);
+    expect((await api('/api/destinations/only/pause', { method: 'POST' })).status).toBe(200);
+    const body = JSON.stringify({ id: 'detach-me' });
+    const id = (
+      await post(
+        `${gw.url}/api/webhooks/detached`,
+        body,
+        shopifyHeaders(PARTNER_SECRET, body, `detached-${Date.now()}`),
+      )
+    ).json.id as number;
+    await waitFor(
+      async () =>
+        (await gw.query('select 1 from event_queue where event_id = $1 and held_for is not null', [id])).length === 1,
+      10_000,
+      'the event to be held',
+    );
+    expect((await api('/api/destinations/only', { method: 'PATCH', body: { sources: [] } })).status).toBe(200);
+    await waitFor(
+      async () => (await event(id)).status === 'completed',
+      5_000,
+      'the event to complete without the destination',
+    );
+    expect(await event(id)).toEqual({ status: 'completed', attempts: 1 });
+    expect(receivedFor('/only', id)).toHaveLength(0);
+  });
+
   it('rotates the signing secret: returned once, the next delivery is signed with it', async () => {
     const rotated = await api('/api/destinations/billing/rotate-secret', { method: 'POST', body: {} });
     expect(rotated.status).toBe(200);
