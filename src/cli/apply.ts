@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { describePlan, planApply, PlanError, type DesiredSource, type PlanStep } from '../control/plan';
 import type { SourceView } from '../control/view';
+import { describeDestinationPlan, planDestinations, type DesiredDestination, type DestinationStep } from '../control/destination-plan';
+import type { DestinationView } from '../control/destination-view';
 import { CliError, gatewayUrl, opsToken, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { createOpsClient, type OpsClient } from './ops-client';
@@ -21,20 +23,26 @@ export function applyCommand(ctx: CliContext): Command {
     .action(async (options: ConnectionOptions & { file: string; dryRun?: boolean; overlap: string }) => {
       const overlap = Number(options.overlap);
       if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
-      const desired = await readDesired(options.file);
+      const { sources: desired, destinations: desiredDestinations } = await readDesired(options.file);
       const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
+      const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');
       let steps: PlanStep[];
+      let destinationSteps: DestinationStep[];
       try {
         steps = planApply(desired, sources);
+        destinationSteps = planDestinations(desiredDestinations, destinations);
       } catch (err) {
         if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);
         throw err;
       }
       for (const line of describePlan(steps, overlap)) ctx.out(line);
-      if (options.dryRun || steps.length === 0) return;
+      for (const line of describeDestinationPlan(destinationSteps)) ctx.out(line);
+      if (options.dryRun || steps.length + destinationSteps.length === 0) return;
+      // Sources first: a new destination may serve a source this apply creates.
       for (const step of steps) await carryOut(client, step, overlap);
-      ctx.out(`Applied ${steps.length} change(s).`);
+      for (const step of destinationSteps) await carryOutDestination(client, step);
+      ctx.out(`Applied ${steps.length + destinationSteps.length} change(s).`);
     });
 }
 
@@ -46,8 +54,16 @@ async function carryOut(client: OpsClient, step: PlanStep, overlap: number): Pro
   else await client.call('DELETE', path);
 }
 
+async function carryOutDestination(client: OpsClient, step: DestinationStep): Promise<void> {
+  const path = `/api/destinations/${encodeURIComponent(step.name)}`;
+  if (step.action === 'create') await client.post('/api/destinations?origin=apply', step.body);
+  else if (step.action === 'update') await client.call('PATCH', path, step.patch);
+  else if (step.action === 'rotate-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret });
+  else await client.call('DELETE', path);
+}
+
 /** The file's push sources as written (for the API), with env: secrets resolved; validated first. */
-async function readDesired(path: string): Promise<DesiredSource[]> {
+async function readDesired(path: string): Promise<{ sources: DesiredSource[]; destinations: DesiredDestination[] }> {
   const [{ SourcesFileError }, { loadOtherGatewayFile }] = await Promise.all([import('../config/file'), import('../config/env')]);
   let parsed;
   try {
@@ -59,9 +75,11 @@ async function readDesired(path: string): Promise<DesiredSource[]> {
   // Valid, so it reads and parses; the raw entries are what the API stores (defaults not filled in).
   const text = readFileSync(path, 'utf8');
   const document = (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) as { sources?: Record<string, unknown>[] };
-  return (document.sources ?? []).map((raw, index) => {
+  const sources = (document.sources ?? []).map((raw, index) => {
     const { name: _n, provider, secrets: _s, ...spec } = raw;
     const source = parsed.sources[index]!;
     return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
   });
+  const destinations = parsed.destinations.map((d) => ({ name: d.name, url: d.url, timeoutMs: d.timeoutMs, headers: d.headers ?? {}, sources: d.sources, secret: d.secret }));
+  return { sources, destinations };
 }

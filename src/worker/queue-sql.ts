@@ -25,7 +25,13 @@ export type AttemptOutcome =
   | { outcome: 'completed' }
   /** `retryInMs` counts from when the outcome is written (the database's now()), not from when it was decided. */
   | { outcome: 'retry'; error: string; retryInMs: number }
-  | { outcome: 'failed'; error: string };
+  | { outcome: 'failed'; error: string }
+  /**
+   * The event waits for paused destinations (`heldFor`): the attempt is not counted (the event
+   * keeps its attempt count, its attempt-log row is removed) and the event is due again when one of
+   * them resumes, or after `recheckInMs` at the latest (covers a resume that raced with this outcome's write).
+   */
+  | { outcome: 'held'; error: string; heldFor: readonly string[]; recheckInMs: number };
 
 interface ClaimedRow {
   id: string | number;
@@ -66,7 +72,7 @@ export function createQueue(database: Database) {
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint)
+          retry_in_ms bigint, held_for jsonb)
       ),
       dequeued as (
         delete from event_queue q using outcome o
@@ -75,8 +81,16 @@ export function createQueue(database: Database) {
       ),
       requeued as (
         update event_queue q
-        set run_at = now() + o.retry_in_ms * interval '1 millisecond',
-            locked_by = null, locked_at = null, claim_token = null
+        set run_at = case
+              -- A held event whose destinations were all resumed meanwhile (the resume's release ran
+              -- before this write) is due in a second, once this instance's snapshot has caught up.
+              when o.outcome = 'held' and not exists (
+                select 1 from destinations d where d.paused and jsonb_exists(o.held_for, d.name)
+              ) then now() + interval '1 second'
+              else now() + o.retry_in_ms * interval '1 millisecond' end,
+            locked_by = null, locked_at = null, claim_token = null, held_for = o.held_for,
+            -- A held attempt is not counted: the event keeps the attempt count it had before the claim.
+            attempt = case when o.outcome = 'held' then q.attempt - 1 else q.attempt end
         from outcome o
         where q.event_id = o.id and q.claim_token = o.claim_token and o.status = 'received'
         returning q.event_id, q.attempt, q.run_at
@@ -97,7 +111,11 @@ export function createQueue(database: Database) {
         update processing_log p
         set finished_at = now(), outcome = o.outcome, error = o.error
         from outcome o join fenced f on f.event_id = o.id
-        where p.id = o.attempt_id
+        where p.id = o.attempt_id and o.outcome <> 'held'
+      ),
+      uncounted as (
+        delete from processing_log p using outcome o join fenced f on f.event_id = o.id
+        where p.id = o.attempt_id and o.outcome = 'held'
       )
       select id from finished`);
     return new Set(written.map((row) => Number(row.id)));
@@ -270,10 +288,16 @@ function toOutcomeRow({ event, result }: FinishedAttempt) {
     id: event.id,
     claim_token: event.claimToken,
     attempt_id: event.attemptId,
-    status: result.outcome === 'retry' ? 'received' : result.outcome,
+    status: result.outcome === 'retry' || result.outcome === 'held' ? 'received' : result.outcome,
     outcome: result.outcome,
     error,
-    retry_in_ms: result.outcome === 'retry' ? Math.max(0, Math.round(result.retryInMs)) : null,
+    retry_in_ms:
+      result.outcome === 'retry'
+        ? Math.max(0, Math.round(result.retryInMs))
+        : result.outcome === 'held'
+          ? Math.max(0, Math.round(result.recheckInMs))
+          : null,
+    held_for: result.outcome === 'held' ? result.heldFor : null,
   };
 }
 
