@@ -57,7 +57,12 @@ export function createWorker(options: WorkerOptions) {
   let drainAgain = false;
   let stopping = false;
 
-  /** One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its children. */
+  /**
+   * One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its
+   * children. Each attempt starts a trace of its own, linked to the ingest span whose context was
+   * stored with the event (its `traceparent` header): retries hours later stay separate traces,
+   * yet a trace viewer leads from each one to the request that brought the event in.
+   */
   function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
     const attributes = {
       'webhook.source': event.source,
@@ -70,7 +75,7 @@ export function createWorker(options: WorkerOptions) {
       span.setAttribute('webhook.outcome', result.outcome);
       if (result.outcome !== 'completed') span.fail(result.outcome);
       return result;
-    });
+    }, { parent: {}, links: event.headers.traceparent ? [{ traceparent: event.headers.traceparent }] : [] });
   }
 
   async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
