@@ -263,7 +263,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
       const requestStore = createRejectedRequestStore(database);
       opsRoutes.route('/', createRequestRoutes({ requests: requestStore, sources: sources.map((s) => s.name) }));
-      opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database) }));
+      opsRoutes.route(
+        '/',
+        createAlertRoutes({
+          alerts: createAlertStore(database),
+          audit: (c, change) => audit.record({ ...auditContext(c, config.trustProxy), ...change }),
+        }),
+      );
       opsRoutes.route(
         '/',
         createControlRoutes({

@@ -63,14 +63,14 @@ describe.skipIf(!postgresUrl())('one alert from two gateway processes on one Pos
   const twoEvaluations = async () => {
     let after = (await lease())!.expires_at;
     for (const _ of [0, 1]) {
-      after = await waitFor(
+      after = (await waitFor<Date | false>(
         async () => {
           const now = await lease();
-          return now && now.expires_at > after ? now.expires_at : null;
+          return now !== undefined && now.expires_at > after && now.expires_at;
         },
         30_000,
         'another evaluation',
-      );
+      )) as Date;
     }
   };
   const notices = () =>
