@@ -19,8 +19,12 @@ const missing = (id: number) =>
 const inUse = (name: string, users: string[], what: string) =>
   new GatewayError(409, 'channel_in_use', `Channel "${name}" is used by rule(s) ${users.join(', ')}; ${what}`);
 
-/** What a channel keeps when an edit leaves it out: its secret (webhook) or its URL (Slack: the URL is the secret). */
-const KEPT_SECRET: Record<string, string> = { webhook: 'secret', slack: 'url' };
+/**
+ * What a channel keeps when an edit leaves it out: never shown in full, so an edit cannot send it
+ * back — the signing secret and the URL (whose query string may hold a token) of a webhook, the
+ * URL of a Slack channel (the URL is the credential).
+ */
+const KEPT: Record<string, string[]> = { webhook: ['secret', 'url'], slack: ['url'] };
 
 /** /api/alerts/channels: list, create, replace and delete (writes are admin, checked by the caller's middleware). */
 export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void {
@@ -61,7 +65,7 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
     createRoute({
       method: 'put',
       path: '/api/alerts/channels/{id}',
-      summary: 'Replace an alert channel (admin); leave out secret (webhook) or url (slack) to keep the current one',
+      summary: 'Replace an alert channel (admin); leave out secret or url to keep the current one',
       security: bearer,
       request: { params: AlertIdParam, ...body(AlertChannelBody) },
       responses: {
@@ -77,8 +81,8 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
       if (!current) throw missing(id);
       const input = (await c.req.json()) as Record<string, unknown>;
       // Secrets are never shown, so an edit that does not change one leaves it out.
-      const kept = KEPT_SECRET[current.type];
-      if (kept && input.type === current.type && input[kept] === undefined) input[kept] = current.config[kept];
+      if (input.type === current.type)
+        for (const key of KEPT[current.type] ?? []) if (input[key] === undefined) input[key] = current.config[key];
       const channel = parse(alertChannelInput, input);
       if (channel.name !== current.name) {
         const users = await store.rulesUsing(current.name);

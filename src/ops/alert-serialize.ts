@@ -2,7 +2,7 @@ import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ZodError } from 'zod';
 import type { AlertStore, AlertWithRule } from '../alerts/store';
-import { fingerprint } from '../control/crypto';
+import { describeChannel } from '../alerts/channel-view';
 import type { AlertChannelRow, AlertRuleRow } from '../db/schema-alerts';
 import { GatewayError, badRequest } from '../errors';
 import type { Alert, AlertChannel, AlertRule } from './alert-schemas';
@@ -76,23 +76,17 @@ export function ruleJson(r: AlertRuleRow): z.infer<typeof AlertRule> {
 /**
  * Never the secret, never a Slack URL's path (it is the credential), never a query string. The
  * fingerprint (the first 12 hex digits of the SHA-256, as for source secrets) tells whether the
- * secret changed — what `apply -f` compares — without revealing it.
+ * secret changed — what `apply -f` compares — without revealing it (src/alerts/channel-view.ts).
  */
 export function channelJson(ch: AlertChannelRow): z.infer<typeof AlertChannel> {
-  const config = ch.config as { url?: string; secret?: string; to?: string[] };
-  let target = (config.to ?? []).join(', ');
-  if (config.url) {
-    const url = new URL(config.url);
-    target = ch.type === 'slack' ? `${url.origin}/…` : `${url.origin}${url.pathname}`;
-  }
-  const secret = ch.type === 'slack' ? config.url : config.secret;
+  const shown = describeChannel(ch.type, ch.config as Parameters<typeof describeChannel>[1]);
   return {
     id: ch.id,
     name: ch.name,
     type: ch.type,
-    target,
-    has_secret: Boolean(config.secret),
-    secret_fingerprint: secret ? fingerprint(secret) : null,
+    target: shown.target,
+    has_secret: shown.hasSecret,
+    secret_fingerprint: shown.secretFingerprint,
     created_at: ch.createdAt.toISOString(),
   };
 }
