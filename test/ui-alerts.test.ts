@@ -1,14 +1,14 @@
 import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, screenshotPath, type TestBrowser } from './helpers/browser';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { startReceiver } from './helpers/receiver';
 import { post, shopifyHeaders } from './helpers/signers';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
 
-/** Where the screenshots go when asked for (the maintainer looks at them; npm run screenshots makes the docs' ones). */
+/** A directory for this test's screenshots, to look at (npm run screenshots writes alerts.png into docs/screenshots). */
 const SHOTS = process.env.ALERTS_SCREENSHOT_DIR;
 
 // The Alerts page in headless Chromium against a real gateway: a channel and a rule created in
@@ -21,8 +21,10 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let secret = '';
 
+  // alerts.png is the docs' (npm run screenshots); the secret dialog only for ALERTS_SCREENSHOT_DIR.
   const shot = async (name: string) => {
-    if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+    const path = screenshotPath(name, SHOTS, name === 'alerts');
+    if (path) await page.screenshot({ path, fullPage: true });
   };
   const badSignature = async (i: number) => {
     const body = JSON.stringify({ id: i });

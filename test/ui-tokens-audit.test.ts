@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, screenshotPath, type TestBrowser } from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -22,8 +22,10 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   };
+  // tokens.png and audit.png are the docs' (npm run screenshots); tokens-created only for ROLES_SCREENSHOT_DIR.
   const shot = async (name: string) => {
-    if (SHOTS) await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+    const path = screenshotPath(name, SHOTS, name !== 'tokens-created');
+    if (path) await page.screenshot({ path, fullPage: true });
   };
 
   beforeAll(async () => {
