@@ -74,9 +74,7 @@ describe.skipIf(!postgresUrl())('one alert from two gateway processes on one Pos
     }
   };
   const notices = () =>
-    receiver.deliveries.map(
-      (d) => new Webhook(ALERT_SECRET).verify(d.bytes.toString('utf8'), d.headers) as any,
-    );
+    receiver.deliveries.map((d) => new Webhook(ALERT_SECRET).verify(d.bytes.toString('utf8'), d.headers) as any);
   const badSignature = async (base: string, i: number) => {
     const body = JSON.stringify({ id: i });
     const headers = shopifyHeaders('a-secret-rotated-on-one-side-only', body, `two-alert-${i}`);

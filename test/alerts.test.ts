@@ -233,14 +233,22 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     const first = `whsec_${Buffer.from('first-edit-secret-0123456789abc').toString('base64')}`;
     const second = `whsec_${Buffer.from('second-edit-secret-0123456789ab').toString('base64')}`;
     const print = (secret: string) => createHash('sha256').update(secret).digest('hex').slice(0, 12);
-    const created = await api('POST', '/api/alerts/channels', { name: 'edit-me', type: 'webhook', url: hook.url, secret: first });
+    const created = await api('POST', '/api/alerts/channels', {
+      name: 'edit-me',
+      type: 'webhook',
+      url: hook.url,
+      secret: first,
+    });
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({ has_secret: true, secret_fingerprint: print(first) });
     const path = `/api/alerts/channels/${created.json.id}`;
 
     const moved = await api('PUT', path, { name: 'edit-me', type: 'webhook', url: `${hook.url}/moved` });
     expect(moved.status).toBe(200);
-    expect(moved.json).toMatchObject({ target: `${new URL(hook.url).origin}/hooks/moved`, secret_fingerprint: print(first) });
+    expect(moved.json).toMatchObject({
+      target: `${new URL(hook.url).origin}/hooks/moved`,
+      secret_fingerprint: print(first),
+    });
     const rotated = await api('PUT', path, { name: 'edit-me', type: 'webhook', url: hook.url, secret: second });
     expect(rotated.json.secret_fingerprint).toBe(print(second));
     // A type change brings its own settings: nothing of the webhook's is carried over.
@@ -252,7 +260,9 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     const rename = await api('PUT', path, { name: 'renamed', type: 'webhook', url: hook.url });
     expect(rename.status).toBe(409);
     expect(rename.json.error).toMatchObject({ code: 'channel_in_use' });
-    expect((await api('PUT', '/api/alerts/channels/999999', { name: 'x', type: 'email', to: ['a@example.test'] })).status).toBe(404);
+    expect(
+      (await api('PUT', '/api/alerts/channels/999999', { name: 'x', type: 'email', to: ['a@example.test'] })).status,
+    ).toBe(404);
 
     const rule = (await api('GET', '/api/alerts/rules')).json.rules.find((r: any) => r.name === 'uses-edit-me');
     expect((await api('DELETE', `/api/alerts/rules/${rule.id}`)).status).toBe(204);

@@ -58,7 +58,10 @@ describe('apply -f: alert rules and channels (CLI)', () => {
       control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
     });
     // Made through the API, not in the file: apply leaves it alone unless --prune.
-    await api('/api/alerts/rules', { method: 'POST', body: JSON.stringify({ name: 'api-made', kind: 'poll_failing' }) });
+    await api('/api/alerts/rules', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'api-made', kind: 'poll_failing' }),
+    });
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -79,7 +82,10 @@ describe('apply -f: alert rules and channels (CLI)', () => {
     const channels = (await api('/api/alerts/channels')).channels;
     expect(channels.find((c: any) => c.name === 'gitops-hook').secret_fingerprint).toBe(print(hookSecret(1)));
     const rule = (await api('/api/alerts/rules')).rules.find((r: any) => r.name === 'gitops-signatures');
-    expect(rule).toMatchObject({ params: { source: 'shopify', count: 5, minutes: 5 }, channels: ['gitops-hook', 'gitops-slack'] });
+    expect(rule).toMatchObject({
+      params: { source: 'shopify', count: 5, minutes: 5 },
+      channels: ['gitops-hook', 'gitops-slack'],
+    });
 
     const again = await run([], env);
     expect(again).toContain('No changes: the alert rules and channels match the file.');
@@ -108,9 +114,13 @@ describe('apply -f: alert rules and channels (CLI)', () => {
     expect((await api('/api/alerts/rules')).rules).toHaveLength(2);
     await run(['--prune'], env);
     expect((await api('/api/alerts/rules')).rules).toEqual([]);
-    expect((await api('/api/alerts/channels')).channels.map((c: any) => c.name)).toEqual(['gitops-hook', 'gitops-slack']);
+    expect((await api('/api/alerts/channels')).channels.map((c: any) => c.name)).toEqual([
+      'gitops-hook',
+      'gitops-slack',
+    ]);
 
     const printed = outputs.join('\n');
-    for (const secret of [hookSecret(1), hookSecret(2), slackUrl, new URL(slackUrl).pathname]) expect(printed).not.toContain(secret);
+    for (const secret of [hookSecret(1), hookSecret(2), slackUrl, new URL(slackUrl).pathname])
+      expect(printed).not.toContain(secret);
   }, 180_000);
 });

@@ -119,7 +119,13 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
       const { json } = await api('/api/requests?cause=unknown_source');
       return json.requests.find((r: any) => r.source === 'shopfiy');
     });
-    expect(row).toMatchObject({ status: 404, user_agent: 'Misspelt-Sender', body_bytes: 10, count: 1, aggregate: false });
+    expect(row).toMatchObject({
+      status: 404,
+      user_agent: 'Misspelt-Sender',
+      body_bytes: 10,
+      count: 1,
+      aggregate: false,
+    });
   });
 
   it('a flood to random source names stays within the cap: a few rows, the rest counted under one bucket', async () => {

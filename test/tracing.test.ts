@@ -42,20 +42,18 @@ describe('OpenTelemetry spans through the real server, worker and a local destin
     body = JSON.stringify({ id: 4711, note: PAYLOAD_MARKER });
     expect(
       (
-        await post(
-          `${gw.url}/api/webhooks/shopify/orders/create`,
-          body,
-          { ...shopifyHeaders(SECRETS.shopify, body, 'trace-1'), traceparent: `00-${SENDER_TRACE}-${SENDER_SPAN}-01` },
-        )
+        await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, {
+          ...shopifyHeaders(SECRETS.shopify, body, 'trace-1'),
+          traceparent: `00-${SENDER_TRACE}-${SENDER_SPAN}-01`,
+        })
       ).status,
     ).toBe(200);
     expect(
       (
-        await post(
-          `${gw.url}/api/webhooks/shopify/orders/create`,
-          body,
-          { ...shopifyHeaders('not-the-secret', body, 'trace-2'), traceparent: '00-not-a-valid-trace-context-01' },
-        )
+        await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, {
+          ...shopifyHeaders('not-the-secret', body, 'trace-2'),
+          traceparent: '00-not-a-valid-trace-context-01',
+        })
       ).status,
     ).toBe(401);
     await waitFor(

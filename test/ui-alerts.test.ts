@@ -99,9 +99,14 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
     await badSignature(1);
     await badSignature(2);
     await waitFor(() => receiver.deliveries.length >= 1, 30_000, 'the alert notice');
-    expect(notices()[0]).toMatchObject({ type: 'alert.opened', data: { rule: 'shopify-signatures', condition: 'shopify' } });
+    expect(notices()[0]).toMatchObject({
+      type: 'alert.opened',
+      data: { rule: 'shopify-signatures', condition: 'shopify' },
+    });
     await page.reload();
-    await expect.poll(() => page.locator('table', { hasText: 'Open and resolved alerts' }).textContent()).toContain('open');
+    await expect
+      .poll(() => page.locator('table', { hasText: 'Open and resolved alerts' }).textContent())
+      .toContain('open');
     await shot('alerts');
   }, 90_000);
 
@@ -128,7 +133,10 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
     await channelRow().getByRole('button', { name: 'Edit ops-hook' }).click();
     const next = `whsec_${Buffer.from('a-secret-typed-into-the-form-01').toString('base64')}`;
     await page.getByRole('form', { name: 'Edit channel ops-hook' }).getByLabel('Signing secret').fill(next);
-    await page.getByRole('form', { name: 'Edit channel ops-hook' }).getByRole('button', { name: 'Save channel' }).click();
+    await page
+      .getByRole('form', { name: 'Edit channel ops-hook' })
+      .getByRole('button', { name: 'Save channel' })
+      .click();
     await expect.poll(() => channelRow().locator('td').nth(3).textContent()).not.toBe(before);
     expect(await page.content()).not.toContain(next);
   }, 60_000);
@@ -136,16 +144,24 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
   it('a channel in use cannot be deleted; the rule, then the channel can', async () => {
     page.on('dialog', (d) => void d.accept());
     await channelRow().getByRole('button', { name: 'Delete ops-hook' }).click();
-    await expect.poll(() => page.locator('.message.error, [role=alert]').first().textContent()).toContain('shopify-signatures');
+    await expect
+      .poll(() => page.locator('.message.error, [role=alert]').first().textContent())
+      .toContain('shopify-signatures');
     await ruleRow().getByRole('button', { name: 'Delete shopify-signatures' }).click();
     await ruleRow().waitFor({ state: 'detached' });
     await channelRow().getByRole('button', { name: 'Delete ops-hook' }).click();
     await channelRow().waitFor({ state: 'detached' });
-    const audit = (await gw.query<{ action: string }>(`select action from audit_log where action like 'alert_%' order by id`)).map(
-      (r) => r.action,
-    );
+    const audit = (
+      await gw.query<{ action: string }>(`select action from audit_log where action like 'alert_%' order by id`)
+    ).map((r) => r.action);
     expect(audit).toEqual(
-      expect.arrayContaining(['alert_channel.create', 'alert_rule.create', 'alert_rule.update', 'alert_rule.delete', 'alert_channel.delete']),
+      expect.arrayContaining([
+        'alert_channel.create',
+        'alert_rule.create',
+        'alert_rule.update',
+        'alert_rule.delete',
+        'alert_channel.delete',
+      ]),
     );
     expect(browser.problems.filter((p) => !p.includes('409'))).toEqual([]);
   }, 60_000);

@@ -69,7 +69,10 @@ describe.skipIf(!process.env.UPDATE_SCREENSHOTS || !hasChromium)('UI screenshots
     const body = JSON.stringify({ id: 5_800_000_900 });
     const url = `${gw.url}/api/webhooks/shopify/orders/create`;
     for (let n = 0; n < 3; n++)
-      await post(url, body, { ...shopifyHeaders('rotated-on-one-side', body, `bad-${n}`), 'user-agent': 'Shopify-Captain-Hook' });
+      await post(url, body, {
+        ...shopifyHeaders('rotated-on-one-side', body, `bad-${n}`),
+        'user-agent': 'Shopify-Captain-Hook',
+      });
     await post(url, body, { 'x-shopify-topic': 'orders/create', 'user-agent': 'curl/8.5.0' });
     await post(`${gw.url}/api/webhooks/shopfiy`, body, { 'user-agent': 'Shopify-Captain-Hook' });
     // The log is written in batches once a second: load the page until all five are in.

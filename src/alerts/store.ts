@@ -134,7 +134,11 @@ export function createAlertStore({ db, rows }: Database) {
 
     async updateChannel(id: number, channel: AlertChannelInput): Promise<AlertChannelRow | undefined> {
       const { name, type, ...config } = channel;
-      const [row] = await db.update(alertChannels).set({ name, type, config }).where(eq(alertChannels.id, id)).returning();
+      const [row] = await db
+        .update(alertChannels)
+        .set({ name, type, config })
+        .where(eq(alertChannels.id, id))
+        .returning();
       return row;
     },
 

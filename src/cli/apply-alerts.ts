@@ -3,7 +3,11 @@ import { planAlerts, type AlertChannelView, type AlertPlanStep, type AlertRuleVi
 import type { OpsClient } from './ops-client';
 
 /** The steps that make the gateway's alert channels and rules match the file's `alerts:` section. */
-export async function planAlertChanges(client: OpsClient, alerts: AlertsConfig, prune: boolean): Promise<AlertPlanStep[]> {
+export async function planAlertChanges(
+  client: OpsClient,
+  alerts: AlertsConfig,
+  prune: boolean,
+): Promise<AlertPlanStep[]> {
   const [{ channels }, { rules }] = await Promise.all([
     client.get<{ channels: AlertChannelView[] }>('/api/alerts/channels'),
     client.get<{ rules: AlertRuleView[] }>('/api/alerts/rules'),

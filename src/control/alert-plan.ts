@@ -55,8 +55,10 @@ export function planAlerts(
       have.secret_fingerprint !== shown.secretFingerprint && want.type !== 'slack' ? 'secret' : '',
     ].filter(Boolean);
     // A Slack URL is its secret: a changed path shows only in the fingerprint.
-    if (want.type === 'slack' && have.secret_fingerprint !== shown.secretFingerprint && !keys.includes('url')) keys.push('url');
-    if (keys.length > 0) steps.push({ action: 'update', what: 'channel', name: want.name, id: have.id, body: want, keys });
+    if (want.type === 'slack' && have.secret_fingerprint !== shown.secretFingerprint && !keys.includes('url'))
+      keys.push('url');
+    if (keys.length > 0)
+      steps.push({ action: 'update', what: 'channel', name: want.name, id: have.id, body: want, keys });
   }
   const rules = new Map(current.rules.map((r) => [r.name, r]));
   for (const want of desired.rules) {
@@ -72,7 +74,8 @@ export function planAlerts(
     const keep = (list: readonly { name: string }[]) => new Set(list.map((x) => x.name));
     const rulesKept = keep(desired.rules);
     const channelsKept = keep(desired.channels);
-    for (const r of current.rules) if (!rulesKept.has(r.name)) steps.push({ action: 'delete', what: 'rule', name: r.name, id: r.id });
+    for (const r of current.rules)
+      if (!rulesKept.has(r.name)) steps.push({ action: 'delete', what: 'rule', name: r.name, id: r.id });
     for (const c of current.channels)
       if (!channelsKept.has(c.name)) steps.push({ action: 'delete', what: 'channel', name: c.name, id: c.id });
   }
@@ -89,11 +92,17 @@ export function describeAlertPlan(steps: readonly AlertPlanStep[]): string[] {
       return `  + create ${thing} (${detail})`;
     }
     if (step.action === 'update') {
-      const secret = step.what === 'channel' && step.keys.includes('secret') ? describeChannel(step.body.type, step.body) : undefined;
+      const secret =
+        step.what === 'channel' && step.keys.includes('secret')
+          ? describeChannel(step.body.type, step.body)
+          : undefined;
       return `  ~ update ${thing}: ${step.keys.join(', ')}${secret ? ` (new secret ${secret.secretFingerprint})` : ''}`;
     }
     return `  - delete ${thing}`;
   });
   const count = (action: AlertPlanStep['action']) => steps.filter((s) => s.action === action).length;
-  return [...lines, `Alerts plan: ${count('create')} to create, ${count('update')} to change, ${count('delete')} to delete.`];
+  return [
+    ...lines,
+    `Alerts plan: ${count('create')} to create, ${count('update')} to change, ${count('delete')} to delete.`,
+  ];
 }

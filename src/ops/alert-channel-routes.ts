@@ -92,7 +92,12 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
       const row = await store.updateChannel(id, channel);
       if (!row) throw missing(id);
       const view = channelJson(row);
-      await deps.audit?.(c, { action: 'alert_channel.update', target: target(row.name), before: channelJson(current), after: view });
+      await deps.audit?.(c, {
+        action: 'alert_channel.update',
+        target: target(row.name),
+        before: channelJson(current),
+        after: view,
+      });
       return c.json(view, 200);
     },
   );
@@ -118,7 +123,11 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
       const users = await store.rulesUsing(channel.name);
       if (users.length > 0) throw inUse(channel.name, users, 'remove it from them first');
       await store.deleteChannel(id);
-      await deps.audit?.(c, { action: 'alert_channel.delete', target: target(channel.name), before: channelJson(channel) });
+      await deps.audit?.(c, {
+        action: 'alert_channel.delete',
+        target: target(channel.name),
+        before: channelJson(channel),
+      });
       return c.body(null, 204);
     },
   );

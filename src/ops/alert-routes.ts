@@ -109,7 +109,8 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
       if (other) throw nameTaken('rule', rule.name);
       const before = await store.rule(id);
       const row = await store.updateRule(id, rule);
-      if (!before || !row) throw notFound('rule_not_found', `No alert rule ${id}; list them with GET /api/alerts/rules`);
+      if (!before || !row)
+        throw notFound('rule_not_found', `No alert rule ${id}; list them with GET /api/alerts/rules`);
       const view = ruleJson(row);
       await deps.audit?.(c, {
         action: 'alert_rule.update',
@@ -134,7 +135,11 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
       const before = await store.rule(c.req.valid('param').id);
       if (!before || !(await store.deleteRule(before.id)))
         throw notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
-      await deps.audit?.(c, { action: 'alert_rule.delete', target: `alert_rule:${before.name}`, before: ruleJson(before) });
+      await deps.audit?.(c, {
+        action: 'alert_rule.delete',
+        target: `alert_rule:${before.name}`,
+        before: ruleJson(before),
+      });
       return c.body(null, 204);
     },
   );
@@ -142,4 +147,3 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
   addChannelRoutes(app, deps);
   return app;
 }
-

@@ -55,7 +55,9 @@ export function withSpan<T>(
   if (!api || !tracer) return fn(NOOP);
   const { SpanKind, SpanStatusCode, context, propagation, trace, ROOT_CONTEXT } = api;
   const kind = { server: SpanKind.SERVER, client: SpanKind.CLIENT, consumer: SpanKind.CONSUMER }[role];
-  const parent = placement?.parent ? propagation.extract(ROOT_CONTEXT, placement.parent, carrierGetter) : context.active();
+  const parent = placement?.parent
+    ? propagation.extract(ROOT_CONTEXT, placement.parent, carrierGetter)
+    : context.active();
   const links = (placement?.links ?? [])
     .map((carrier) => trace.getSpanContext(propagation.extract(ROOT_CONTEXT, carrier, carrierGetter)))
     .filter((linked) => linked !== undefined && trace.isSpanContextValid(linked))

@@ -70,12 +70,18 @@ export function createWorker(options: WorkerOptions) {
       'webhook.event_id': event.id,
       'webhook.attempt': event.attempt,
     };
-    return withSpan(`process ${event.source}`, 'consumer', attributes, async (span) => {
-      const result = await runHandler(event);
-      span.setAttribute('webhook.outcome', result.outcome);
-      if (result.outcome !== 'completed') span.fail(result.outcome);
-      return result;
-    }, { parent: {}, links: event.headers.traceparent ? [{ traceparent: event.headers.traceparent }] : [] });
+    return withSpan(
+      `process ${event.source}`,
+      'consumer',
+      attributes,
+      async (span) => {
+        const result = await runHandler(event);
+        span.setAttribute('webhook.outcome', result.outcome);
+        if (result.outcome !== 'completed') span.fail(result.outcome);
+        return result;
+      },
+      { parent: {}, links: event.headers.traceparent ? [{ traceparent: event.headers.traceparent }] : [] },
+    );
   }
 
   async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {

@@ -19,7 +19,8 @@ const ALERTS: Column<Alert>[] = [
   {
     header: 'Notice',
     class: 'clip',
-    cell: (a) => (a.notify_error ? <span class="failed-text">{a.notify_error}</span> : a.opened_notified_at ? 'sent' : 'pending'),
+    cell: (a) =>
+      a.notify_error ? <span class="failed-text">{a.notify_error}</span> : a.opened_notified_at ? 'sent' : 'pending',
     title: (a) => a.notify_error ?? undefined,
   },
 ];

@@ -40,8 +40,12 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
     const name = textOf(form, 'channel-name');
     const url = textOf(form, 'channel-url');
     const secret = textOf(form, 'channel-secret');
-    const to = textOf(form, 'channel-to').split(/[\s,;]+/).filter(Boolean);
-    const checked: FieldErrors = { 'channel-name': NAME.test(name) ? undefined : 'Use 1-63 lower-case letters, digits, "-" or "_".' };
+    const to = textOf(form, 'channel-to')
+      .split(/[\s,;]+/)
+      .filter(Boolean);
+    const checked: FieldErrors = {
+      'channel-name': NAME.test(name) ? undefined : 'Use 1-63 lower-case letters, digits, "-" or "_".',
+    };
     if (type !== 'email' && !(url === '' && keeps) && !/^https?:\/\/\S+$/.test(url))
       checked['channel-url'] = 'An http:// or https:// URL.';
     if (type === 'webhook' && secret !== '' && !WHSEC.test(secret))
@@ -69,7 +73,9 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
     }
   };
 
-  const kept = channel?.secret_fingerprint ? `empty keeps the current one (fingerprint ${channel.secret_fingerprint})` : '';
+  const kept = channel?.secret_fingerprint
+    ? `empty keeps the current one (fingerprint ${channel.secret_fingerprint})`
+    : '';
   return (
     <FieldSet
       class="filters alert-form"
@@ -118,13 +124,20 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
           error={errors['channel-url']}
           hint={keeps ? `The URL is the credential: ${kept}` : 'The URL is the credential: never shown again'}
         >
-          {(props) => <input {...props} type="password" autocomplete="off" placeholder="https://hooks.slack.com/services/…" />}
+          {(props) => (
+            <input {...props} type="password" autocomplete="off" placeholder="https://hooks.slack.com/services/…" />
+          )}
         </Field>
       ) : null}
       {type === 'email' ? (
         <Field name="channel-to" label="Recipients" error={errors['channel-to']}>
           {(props) => (
-            <input {...props} defaultValue={keeps ? channel.target : ''} placeholder="oncall@example.com" autocomplete="off" />
+            <input
+              {...props}
+              defaultValue={keeps ? channel.target : ''}
+              placeholder="oncall@example.com"
+              autocomplete="off"
+            />
           )}
         </Field>
       ) : null}

@@ -3,10 +3,16 @@ import type { AlertChannel, AlertRule, AlertRuleInput } from '../../api/types';
 import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
 
 /** Each kind's thresholds, with the API's defaults and bounds (src/alerts/config.ts). */
-const KINDS: Record<string, { help: string; params: { name: string; label: string; fallback?: number; max?: number }[] }> = {
+const KINDS: Record<
+  string,
+  { help: string; params: { name: string; label: string; fallback?: number; max?: number }[] }
+> = {
   event_failed: {
     help: 'events failed for good',
-    params: [{ name: 'source', label: 'Source (empty: any)' }, { name: 'window_minutes', label: 'Within minutes', fallback: 15, max: 1440 }],
+    params: [
+      { name: 'source', label: 'Source (empty: any)' },
+      { name: 'window_minutes', label: 'Within minutes', fallback: 15, max: 1440 },
+    ],
   },
   destination_failing: {
     help: 'a destination failing every delivery',
@@ -14,7 +20,10 @@ const KINDS: Record<string, { help: string; params: { name: string; label: strin
   },
   backlog_age: {
     help: 'the oldest due event waiting too long',
-    params: [{ name: 'source', label: 'Source (empty: any)' }, { name: 'older_than_seconds', label: 'Older than seconds', fallback: 300, max: 604_800 }],
+    params: [
+      { name: 'source', label: 'Source (empty: any)' },
+      { name: 'older_than_seconds', label: 'Older than seconds', fallback: 300, max: 604_800 },
+    ],
   },
   signature_failures: {
     help: 'a spike of signature failures (a secret rotated on one side?)',
@@ -47,7 +56,9 @@ export function RuleForm({ rule, channels, onSave, onCancel }: RuleFormProps) {
 
   const submit = async (form: HTMLFormElement) => {
     const name = textOf(form, 'rule-name');
-    const checked: FieldErrors = { 'rule-name': NAME.test(name) ? undefined : 'Use 1-63 lower-case letters, digits, "-" or "_".' };
+    const checked: FieldErrors = {
+      'rule-name': NAME.test(name) ? undefined : 'Use 1-63 lower-case letters, digits, "-" or "_".',
+    };
     const params: Record<string, unknown> = {};
     for (const p of spec.params) {
       const text = textOf(form, `param-${p.name}`);
@@ -59,7 +70,9 @@ export function RuleForm({ rule, channels, onSave, onCancel }: RuleFormProps) {
     setErrors(checked);
     setFormError(undefined);
     if (hasErrors(checked)) return;
-    const chosen = channels.filter((c) => (form.elements.namedItem(`tell-${c.name}`) as HTMLInputElement | null)?.checked);
+    const chosen = channels.filter(
+      (c) => (form.elements.namedItem(`tell-${c.name}`) as HTMLInputElement | null)?.checked,
+    );
     const enabled = (form.elements.namedItem('enabled') as HTMLInputElement).checked;
     setBusy(true);
     try {
@@ -73,9 +86,16 @@ export function RuleForm({ rule, channels, onSave, onCancel }: RuleFormProps) {
   };
 
   return (
-    <FieldSet class="filters alert-form" aria-label={rule ? `Edit rule ${rule.name}` : 'New rule'} onSubmit={submit} error={formError}>
+    <FieldSet
+      class="filters alert-form"
+      aria-label={rule ? `Edit rule ${rule.name}` : 'New rule'}
+      onSubmit={submit}
+      error={formError}
+    >
       <Field name="rule-name" label="Rule name" error={errors['rule-name']}>
-        {(props) => <input {...props} defaultValue={rule?.name ?? ''} placeholder="shopify-signatures" autocomplete="off" />}
+        {(props) => (
+          <input {...props} defaultValue={rule?.name ?? ''} placeholder="shopify-signatures" autocomplete="off" />
+        )}
       </Field>
       <Field name="rule-kind" label="Kind" hint={spec.help}>
         {(props) => (
