@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { AlertChannel, AlertChannelInput, AlertChannelType } from '../../api/types';
-import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
+import { Field, FieldSet, textOf, type FieldErrors } from '../../components/Form';
+import { SaveActions, useSave } from './save';
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const WHSEC = /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/;
@@ -31,9 +32,7 @@ export interface ChannelFormProps {
  */
 export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
   const [type, setType] = useState<AlertChannelType>(channel?.type ?? 'webhook');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, save } = useSave();
   const keeps = channel !== undefined && channel.type === type;
 
   const submit = async (form: HTMLFormElement) => {
@@ -52,9 +51,6 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
       checked['channel-secret'] = 'whsec_ and base64 of at least 16 bytes, or leave empty.';
     if (type === 'email' && (to.length === 0 || to.some((a) => !/^[^@\s]+@[^@\s]+$/.test(a))))
       checked['channel-to'] = 'One or more addresses, separated by commas.';
-    setErrors(checked);
-    setFormError(undefined);
-    if (hasErrors(checked)) return;
     const generated = type === 'webhook' && secret === '' && !keeps ? newSigningSecret() : undefined;
     const input: AlertChannelInput =
       type === 'email'
@@ -62,15 +58,7 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
         : type === 'slack'
           ? { name, type, ...(url ? { url } : {}) }
           : { name, type, ...(url ? { url } : {}), ...(secret || generated ? { secret: secret || generated } : {}) };
-    setBusy(true);
-    try {
-      await onSave(input, generated);
-      if (!channel) form.reset();
-    } catch (err) {
-      setFormError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    await save(form, checked, channel !== undefined, () => onSave(input, generated));
   };
 
   const kept = channel?.secret_fingerprint
@@ -141,16 +129,7 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
           )}
         </Field>
       ) : null}
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          {channel ? 'Save channel' : 'Create channel'}
-        </button>
-        {onCancel ? (
-          <button type="button" class="secondary" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <SaveActions busy={busy} label={channel ? 'Save channel' : 'Create channel'} onCancel={onCancel} />
     </FieldSet>
   );
 }

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { AlertChannel, AlertRule, AlertRuleInput } from '../../api/types';
-import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
+import { Field, FieldSet, textOf, type FieldErrors } from '../../components/Form';
+import { SaveActions, useSave } from './save';
 
 /** Each kind's thresholds, with the API's defaults and bounds (src/alerts/config.ts). */
 const KINDS: Record<
@@ -49,9 +50,7 @@ export interface RuleFormProps {
 /** Create or edit a rule: its kind's thresholds, the channels to tell, enabled or not. */
 export function RuleForm({ rule, channels, onSave, onCancel }: RuleFormProps) {
   const [kind, setKind] = useState(rule?.kind ?? 'event_failed');
-  const [errors, setErrors] = useState<FieldErrors>({});
-  const [formError, setFormError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const { errors, formError, busy, save } = useSave();
   const spec = KINDS[kind]!;
 
   const submit = async (form: HTMLFormElement) => {
@@ -67,22 +66,13 @@ export function RuleForm({ rule, channels, onSave, onCancel }: RuleFormProps) {
       else if (/^\d+$/.test(text) && Number(text) >= 1 && Number(text) <= p.max!) params[p.name] = Number(text);
       else checked[`param-${p.name}`] = `A whole number from 1 to ${p.max}.`;
     }
-    setErrors(checked);
-    setFormError(undefined);
-    if (hasErrors(checked)) return;
     const chosen = channels.filter(
       (c) => (form.elements.namedItem(`tell-${c.name}`) as HTMLInputElement | null)?.checked,
     );
     const enabled = (form.elements.namedItem('enabled') as HTMLInputElement).checked;
-    setBusy(true);
-    try {
-      await onSave({ name, kind, params, channels: chosen.map((c) => c.name), enabled });
-      if (!rule) form.reset();
-    } catch (err) {
-      setFormError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    await save(form, checked, rule !== undefined, () =>
+      onSave({ name, kind, params, channels: chosen.map((c) => c.name), enabled }),
+    );
   };
 
   return (
@@ -135,16 +125,7 @@ export function RuleForm({ rule, channels, onSave, onCancel }: RuleFormProps) {
         <input type="checkbox" name="enabled" defaultChecked={rule?.enabled ?? true} />
         Enabled
       </label>
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          {rule ? 'Save rule' : 'Create rule'}
-        </button>
-        {onCancel ? (
-          <button type="button" class="secondary" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <SaveActions busy={busy} label={rule ? 'Save rule' : 'Create rule'} onCancel={onCancel} />
     </FieldSet>
   );
 }
