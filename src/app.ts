@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import { describeDatabaseError, isDataError } from './db/errors';
 import { GatewayError, describeError } from './errors';
@@ -38,6 +39,11 @@ export function createApp(deps: {
         deps.logger.warn({ code: err.code, path: c.req.path, cause: err.cause === undefined ? undefined : describeError(err.cause) }, err.message);
       }
       return c.json(err.toJSON(), err.status, err.options.headers);
+    }
+    // Hono's validators throw this for a body that is not what its content-type says (an empty or
+    // malformed JSON body): the caller's mistake, answered in our shape rather than as a 500.
+    if (err instanceof HTTPException && err.status < 500) {
+      return c.json({ error: { code: 'invalid_body', message: `${err.message}: send a JSON object, or no content-type with no body` } }, err.status);
     }
     // A value the database refuses (SQLSTATE class 22 or 54) fails the same way on every retry:
     // the request's fault, not an outage. Routes validate their input first; this is the backstop.

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
-import { PROVIDER_SECRETS, providerSources, providerSourcesDocument } from './helpers/provider-signers';
+import { startGatewayForCli } from './helpers/cli-gateway';
+import type { TestGateway } from './helpers/gateway';
+import { PROVIDER_SECRETS } from './helpers/provider-signers';
 
 // `send` must produce exactly what each provider sends: the real gateway (its own verification
 // code, not the CLI's) has to accept it, and a second send of the same file is a duplicate.
@@ -28,16 +29,7 @@ describe('webhook-gateway send', () => {
     );
 
   beforeAll(async () => {
-    gw = await startTestGateway('pglite', { sources: providerSources() }, { role: 'web' });
-    const config = join(dir, 'gateway.json');
-    writeFileSync(config, JSON.stringify(providerSourcesDocument()));
-    // What a developer has in the shell that runs the gateway: its secrets and its sources file.
-    env = {
-      GATEWAY_CONFIG: config,
-      SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
-      EASYPOST_WEBHOOK_SECRET: SECRETS.easypost,
-      KEYCLOAK_EVENTS_SECRET: SECRETS.keycloak,
-    };
+    ({ gw, env } = await startGatewayForCli(dir));
   });
   afterAll(async () => {
     await gw?.stop();
@@ -152,7 +144,9 @@ describe('webhook-gateway send', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('Rejected: 401 invalid_signature');
     // The hint is about the signing secret, never the ops token (a 401 of the ops API is).
-    expect(wrong.stderr).toContain('signed with the secret from --secret; the running gateway verifies "stripe" with its own');
+    expect(wrong.stderr).toContain(
+      'signed with the secret from --secret; the running gateway verifies "stripe" with its own',
+    );
     expect(wrong.stderr).not.toContain('OPS_API_TOKEN');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Unknown source "acme-partner"');
@@ -162,5 +156,12 @@ describe('webhook-gateway send', () => {
     expect(missing.stderr).toContain('nope.json: ENOENT');
     expect(noSecret.code).toBe(2);
     expect(noSecret.stderr).toContain('No secret for source "shopify": pass --secret, or set SHOPIFY_WEBHOOK_SECRET');
+    // A scheme the signers cannot sign for without the source's options is a usage mistake too.
+    const cannot = await runCli(
+      ['send', 'partner', '--file', file, '--provider', 'api-key', '--secret', 'k', '--url', gw.url],
+      {},
+    );
+    expect(cannot.code).toBe(2);
+    expect(cannot.stderr).toContain('An api-key source is described in GATEWAY_CONFIG');
   });
 });

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLES } from '../src/cli/samples';
+import { SAMPLES } from '../src/senders/samples';
 import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
-import { providerSources, providerSourcesDocument } from './helpers/provider-signers';
+import { startGatewayForCli } from './helpers/cli-gateway';
+import type { TestGateway } from './helpers/gateway';
 
 // Every shipped sample must be accepted by the real gateway (its own verification code) when sent
 // with the secrets a developer has in the gateway's shell, and stored under the sample's topic.
@@ -15,15 +15,7 @@ describe('webhook-gateway trigger', { timeout: 180_000 }, () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    gw = await startTestGateway('pglite', { sources: providerSources() }, { role: 'web' });
-    const config = join(dir, 'gateway.json');
-    writeFileSync(config, JSON.stringify(providerSourcesDocument()));
-    env = {
-      GATEWAY_CONFIG: config,
-      SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
-      EASYPOST_WEBHOOK_SECRET: SECRETS.easypost,
-      KEYCLOAK_EVENTS_SECRET: SECRETS.keycloak,
-    };
+    ({ gw, env } = await startGatewayForCli(dir));
   }, 180_000);
   afterAll(async () => {
     await gw?.stop();

@@ -23,6 +23,22 @@ describe('interop with the providers\' libraries', () => {
     signatureHeader: string;
   }
 
+  /** A delivery signed by svix's own library, with its svix-* headers. */
+  const svixDelivery = (path: string, type: string, id: string, n: number): Delivery => {
+    const body = JSON.stringify({ type, data: { n } });
+    const now = new Date();
+    return {
+      path,
+      body,
+      headers: {
+        'svix-id': id,
+        'svix-timestamp': String(Math.floor(now.getTime() / 1000)),
+        'svix-signature': new SvixWebhook(S.standard).sign(id, now, body),
+      },
+      signatureHeader: 'svix-signature',
+    };
+  };
+
   const stripe = new Stripe('sk_test_interop_not_used_for_calls');
   const cases: [string, (n: number) => Promise<Delivery>][] = [
     [
@@ -53,39 +69,11 @@ describe('interop with the providers\' libraries', () => {
     ],
     [
       'svix Webhook.sign',
-      async (n) => {
-        const body = JSON.stringify({ type: 'user.deleted', data: { n } });
-        const id = `msg_svix_interop_${n}`;
-        const now = new Date();
-        return {
-          path: '/api/webhooks/standard',
-          body,
-          headers: {
-            'svix-id': id,
-            'svix-timestamp': String(Math.floor(now.getTime() / 1000)),
-            'svix-signature': new SvixWebhook(S.standard).sign(id, now, body),
-          },
-          signatureHeader: 'svix-signature',
-        };
-      },
+      async (n) => svixDelivery('/api/webhooks/standard', 'user.deleted', `msg_svix_interop_${n}`, n),
     ],
     [
       'svix Webhook.sign, to a source declared as provider: svix',
-      async (n) => {
-        const body = JSON.stringify({ type: 'user.created', data: { n } });
-        const id = `msg_svix_alias_${n}`;
-        const now = new Date();
-        return {
-          path: '/api/webhooks/svix',
-          body,
-          headers: {
-            'svix-id': id,
-            'svix-timestamp': String(Math.floor(now.getTime() / 1000)),
-            'svix-signature': new SvixWebhook(S.standard).sign(id, now, body),
-          },
-          signatureHeader: 'svix-signature',
-        };
-      },
+      async (n) => svixDelivery('/api/webhooks/svix', 'user.created', `msg_svix_alias_${n}`, n),
     ],
     [
       '@octokit/webhooks-methods sign',

@@ -4,7 +4,7 @@ import '@shopify/shopify-api/adapters/node';
 import { ApiVersion, LogSeverity, shopifyApi, type WebhookValidation } from '@shopify/shopify-api';
 import { getHmac } from '@shopify/shopify-api/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIGNERS } from '../src/cli/signers';
+import { SIGNERS } from '../src/senders/signers';
 import { parseSourcesDocument } from '../src/config/file';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 import { post } from './helpers/signers';

@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, screenshotPath, type TestBrowser } from './helpers/browser';
+import {
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  screenshotPath,
+  signIn as signInAs,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -14,14 +21,7 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
   let browser: TestBrowser;
   let page: Page;
 
-  const signIn = async (token: string) => {
-    await page.goto(`${gw.url}/ui`);
-    await page.evaluate('sessionStorage.clear()');
-    await page.reload();
-    await page.getByLabel('Ops API token').fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  };
+  const signIn = (token: string) => signInAs(page, gw.url, token);
   // tokens.png and audit.png are the docs' (npm run screenshots); tokens-created only for ROLES_SCREENSHOT_DIR.
   const shot = async (name: string) => {
     const path = screenshotPath(name, SHOTS, name !== 'tokens-created');

@@ -36,11 +36,11 @@ const DRAIN_CAP_SEC = 60;
 export async function measureEndToEnd(
   db: BenchDatabase,
   tool: LoadTool,
-  options: { label: string; bursts: number; burstSec: number; connections: number; reset: boolean },
+  options: { label: string; bursts: number; burstSec: number; connections: number; reset: boolean; env?: Record<string, string> },
 ): Promise<EndToEndRun> {
   if (options.reset) await db.reset();
   const historyEvents = await unfinished(db, true);
-  const { proc, url } = await startIngestServer('gateway', db, { role: 'default', env: {} });
+  const { proc, url } = await startIngestServer('gateway', db, { role: 'default', env: options.env ?? {} });
   try {
     const bursts: BurstRun[] = [];
     for (let i = 0; i < options.bursts; i++) {

@@ -1,7 +1,7 @@
 import type { ProviderName } from '../../providers';
 import { buildEnvelope } from '../deliver/envelope';
 import { standardWebhooksHeaders } from '../deliver/sign';
-import { SIGNERS } from './signers';
+import { SIGNERS } from '../senders/signers';
 
 /** An arrival as the live stream carries it with `include=request`. */
 export interface StreamedArrival {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import type { GatewayConfig } from '../config/env';
 import { ConfigError, StartupError } from '../config/errors';
 import { PACKAGE_JSON } from '../resources';
+import { CannotSignError } from '../senders/signers';
 import { CliError, terminalSafe, type CliContext } from './context';
 import { eventsCommand } from './events';
 import { sendCommand } from './send';
@@ -93,6 +94,11 @@ Examples:
     if (err instanceof CliError) {
       ctx.err(terminalSafe(err.message));
       return err.exitCode;
+    }
+    // A source send, trigger or listen --forward-to cannot sign for: a usage problem.
+    if (err instanceof CannotSignError) {
+      ctx.err(terminalSafe(err.message));
+      return 2;
     }
     const what = args[0] === 'start' ? 'failed to start' : 'failed';
     ctx.err(`webhook-gateway ${what}: ${err instanceof Error ? err.stack : String(err)}`);

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { ProviderName } from '../../providers';
 import { CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
 import { httpError, unreachable } from './ops-client';
-import { SIGNED_PROVIDERS, SIGNERS, deliveryIdFor } from './signers';
+import { SIGNED_PROVIDERS, SIGNERS, deliveryIdFor } from '../senders/signers';
 
 interface SendOptions {
   file: string;

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { SAMPLES_DIR } from '../resources';
 import { usageError, type CliContext } from './context';
-import { SAMPLES, withFreshIds } from './samples';
+import { SAMPLES, withFreshIds } from '../senders/samples';
 import { resolveSource, signAndPost } from './send';
-import { SIGNERS } from './signers';
+import { SIGNERS } from '../senders/signers';
 import { formatTable } from './table';
 
 interface TriggerOptions {

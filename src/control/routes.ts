@@ -6,6 +6,8 @@ import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
 import { errorResponses } from '../ops/schemas';
 import { DEFAULT_OVERLAP_SECONDS, type Change, type SourceService } from './service';
+import type { SourceView } from './view';
+import { addTestEventRoute } from './test-event-route';
 
 export interface ControlRoutesDeps {
   sources: SourceService;
@@ -13,6 +15,8 @@ export interface ControlRoutesDeps {
   audit?: (entry: Change, c: Context) => Promise<void>;
   /** Called after a resume, to wake the worker for the held events. */
   onResumed?: () => void;
+  /** The gateway's HTTP app, for test events sent through ingest (the route exists only with it). */
+  ingest?: (request: Request) => Response | Promise<Response>;
 }
 
 const MAX_BODY_BYTES = 256 * 1024;
@@ -40,7 +44,7 @@ const Source = z.object({
   on_hold: z.number().openapi({ description: 'Stored events held while the source is paused' }),
   version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
   path: z.string().openapi({ example: '/api/webhooks/acme-shop' }),
-  spec: z.record(z.string(), z.unknown()).nullable(),
+  spec: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'The entry minus name, provider and secrets (database sources); null for file sources and for callers without the admin role' }),
   secrets: z.array(Secret),
   created_at: z.string().nullable(),
   updated_at: z.string().nullable(),
@@ -76,11 +80,15 @@ function versionFrom(c: Context): number | undefined {
 export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   const app = createOpsApp();
   // Sources and secrets are admin's; holding and releasing a source's events is an operator's
-  // action, like replay (docs/security.md, roles).
+  // action, like replay (docs/security.md, roles). Anyone may read the list (the UI's Sources page),
+  // but only admins see `spec`: its destinations may hold literal credentials.
   const admin = requireRole('admin');
   const operator = requireRole('operator');
+  const viewer = requireRole('viewer');
   const gate: MiddlewareHandler = (c, next) =>
-    c.req.method === 'POST' && /\/(pause|resume)$/.test(c.req.path) ? operator(c, next) : admin(c, next);
+    c.req.method === 'GET' ? viewer(c, next)
+      : c.req.method === 'POST' && /\/(pause|resume)$/.test(c.req.path) ? operator(c, next) : admin(c, next);
+  const shown = (c: Context, source: SourceView): SourceView => (c.get('identity').role === 'admin' ? source : { ...source, spec: null });
   // A source entry is a few hundred bytes; JSON Schemas in `schemas` make it a few KiB.
   const bounded = limitBody(MAX_BODY_BYTES);
   for (const path of ['/api/sources', '/api/sources/*']) app.use(path, gate, bounded);
@@ -92,9 +100,9 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
     return c.json(after ? { ...after, ...extra } : { deleted: change.source }, status);
   };
 
-  app.openapi(createRoute({ method: 'get', path: '/api/sources', summary: 'Every push source: file/env ones (read-only) and runtime ones', security: bearer,
+  app.openapi(createRoute({ method: 'get', path: '/api/sources', summary: 'Every push source: file/env ones (read-only) and runtime ones (any role; `spec` for admins only)', security: bearer,
     responses: { 200: json(z.object({ sources: z.array(Source) }), 'The sources'), ...errorResponses } }),
-  async (c) => c.json({ sources: await deps.sources.list() }, 200));
+  async (c) => c.json({ sources: (await deps.sources.list()).map((s) => shown(c, s)) }, 200));
 
   app.openapi(createRoute({ method: 'post', path: '/api/sources', summary: 'Create a source (the secret, when generated, is returned once)', security: bearer,
     request: {
@@ -109,7 +117,7 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   async (c) => {
     const source = await deps.sources.get(c.req.valid('param').name);
     if (source.version) c.header('etag', `"${source.version}"`);
-    return c.json(source, 200);
+    return c.json(shown(c, source), 200);
   });
 
   app.openapi(createRoute({ method: 'patch', path: '/api/sources/{name}', summary: 'Change a runtime source (JSON merge patch of its entry)', security: bearer,
@@ -147,5 +155,6 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
       return answer(c, change) as never;
     });
   }
+  if (deps.ingest) addTestEventRoute(app, { sources: deps.sources, audit: deps.audit, ingest: deps.ingest }, NameParam);
   return app;
 }

@@ -1,6 +1,7 @@
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { parseSourceEntry, SourcesFileError, type SourceConfig } from '../config/file';
 import { GatewayError, badRequest, notFound } from '../errors';
+import type { TestEventSource } from '../senders/test-event';
 import { fingerprint, generateSecret, requireKeyring, seal, type Keyring } from './crypto';
 import type { Registry } from './registry';
 import type { ControlStore, Guarded } from './store';
@@ -167,6 +168,27 @@ export function createSourceService(deps: SourceServiceDeps) {
         secretId = guarded(name, await store.rotateSecret(name, { sealed: seal(keyring, name, value), fingerprint: fingerprint(value) }, input.overlapSeconds, ifVersion)).id;
       });
       return { ...result, secret_id: secretId, ...(input.secret === undefined ? { secret: value } : {}) };
+    },
+
+    /**
+     * What a test event is signed with: a database source's newest valid secret (the one senders
+     * are moving to), a file source's first valid one (as `webhook-gateway send` picks).
+     */
+    signingSource(name: string): TestEventSource {
+      const source = registry.resolve(name);
+      if (!source) throw notFound('source_not_found', `No source named "${name}"`);
+      const now = Date.now();
+      const valid = source.secrets.filter((s) => !s.notAfter || s.notAfter.getTime() > now);
+      const secret = source.managedBy === 'database' ? valid.at(-1) : valid[0];
+      if (!secret && source.provider.verifiesWithoutSecrets) {
+        throw conflict('cannot_sign', `Source "${name}" verifies tokens signed with its sender's own key, which the gateway does not hold: trigger an event at the sender instead`);
+      }
+      if (!secret) {
+        throw conflict('no_valid_secret', source.managedBy === 'database'
+          ? `Source "${name}" has no valid secret to sign with: POST /api/sources/${name}/rotate-secret adds one`
+          : `Source "${name}" has no valid secret to sign with: give it one in GATEWAY_CONFIG or the environment`);
+      }
+      return { name, provider: source.providerName, options: source.options, secret: secret.value };
     },
 
     async revokeSecret(name: string, id: number): Promise<Change> {

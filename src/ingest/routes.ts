@@ -23,6 +23,9 @@ import type { PushSource } from './sources';
 import { traceIngest } from './trace';
 import { storedTraceContext } from '../tracing/spans';
 
+// One file over 250 lines on purpose: the ingest pipeline (source, limits, verify, identify, store)
+// is one fixed sequence per request, read top to bottom; each step's own logic is in the modules it imports.
+
 /** Where ingest finds a source per request: the control plane's registry snapshot (src/control/registry.ts). */
 export interface SourceLookup {
   resolve(name: string): PushSource | undefined;

@@ -1,4 +1,4 @@
-import { providerModules, type ProviderModule, type PushProvider } from '../../providers';
+import { providerModules, type ProviderModule, type ProviderName, type PushProvider } from '../../providers';
 import type { SourceConfig, SourceSecret } from '../config/file';
 import type { GatewayConfig } from '../config/env';
 import type { RateLimit } from './rate-limit';
@@ -8,6 +8,10 @@ export interface PushSource {
   /** Stored as webhook_events.source. */
   name: string;
   provider: PushProvider;
+  /** The name the file or API gave the provider (svix, not its module's standard-webhooks). */
+  providerName: ProviderName;
+  /** The provider's options as parsed (defaults applied): what a sender signing for it needs. */
+  options: Readonly<Record<string, unknown>>;
   /** Every configured secret; the ones past their not_after are dropped per request. */
   secrets: readonly SourceSecret[];
   /** Route paths (Hono syntax); a trailing `/*` passes the rest of the path as subPath. */
@@ -42,9 +46,12 @@ export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
   const extraPaths = (name: string) => ENV_SOURCES.find((s) => s.name === name)?.extraPaths ?? [];
   const fromEnv = ENV_SOURCES.filter(({ name }) => !declared.has(name)).map(({ name }) => {
     const module = providerModules[name];
+    const options = module.options.parse({}) as Record<string, unknown>;
     return {
       name,
-      provider: module.create(module.options.parse({})),
+      provider: module.create(options),
+      providerName: name,
+      options,
       secrets: config.secrets[name].map((value) => ({ value })),
       paths: pathsFor(name, module, extraPaths(name)),
       rateLimit: config.rateLimit,
@@ -63,6 +70,8 @@ export function pushSourceFrom(source: SourceConfig, defaultRateLimit?: RateLimi
   return {
     name: source.name,
     provider: module.create({ ...source.options }),
+    providerName: source.provider,
+    options: source.options,
     secrets: source.secrets,
     paths: pathsFor(source.name, module, ENV_SOURCES.find((s) => s.name === source.name)?.extraPaths ?? []),
     maxAttempts: source.processing.retry?.maxAttempts,

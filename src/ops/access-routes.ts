@@ -1,5 +1,5 @@
 import { GatewayError, notFound } from '../errors';
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuditLog } from '../store/audit';
 import type { TokenStore } from '../store/tokens';
 import {
@@ -15,6 +15,7 @@ import {
 import { auditEntryView, tokenView } from './access-serialize';
 import { auditContext } from './audit-context';
 import { requireRole } from './auth';
+import { optionalDate, readPage } from './paging';
 import { ErrorBody, errorResponses } from './schemas';
 
 export interface AccessDeps {
@@ -35,8 +36,27 @@ export function expiryFrom(duration: string, now = Date.now()): Date {
   return new Date(now + Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
 }
 
-/** Tokens (create, list, revoke) and the audit log: all admin. */
+const WhoAmI = z
+  .object({ token_name: z.string(), role: z.enum(['viewer', 'operator', 'admin', 'metrics']) })
+  .openapi('WhoAmI');
+
+/** Tokens (create, list, revoke) and the audit log: all admin; and who the caller is (any token). */
 export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/whoami',
+      summary: "The calling token's name and role (any token): the UI offers only the actions the role may take",
+      security: bearer,
+      middleware: requireRole('metrics'),
+      responses: { 200: json(WhoAmI, 'Who is calling'), ...errorResponses },
+    }),
+    (c) => {
+      const { tokenName, role } = c.get('identity');
+      return c.json({ token_name: tokenName, role }, 200);
+    },
+  );
+
   app.openapi(
     createRoute({
       method: 'get',
@@ -131,18 +151,17 @@ export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await deps.audit.list({
-        action: q.action,
-        actor: q.actor,
-        target: q.target,
-        since: q.since ? new Date(q.since) : undefined,
-        until: q.until ? new Date(q.until) : undefined,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
-      return c.json({ entries: page.map(auditEntryView), next_cursor: next }, 200);
+      const { page, nextCursor } = await readPage(q, (range) =>
+        deps.audit.list({
+          action: q.action,
+          actor: q.actor,
+          target: q.target,
+          since: optionalDate(q.since),
+          until: optionalDate(q.until),
+          ...range,
+        }),
+      );
+      return c.json({ entries: page.map(auditEntryView), next_cursor: nextCursor }, 200);
     },
   );
 }

@@ -16,6 +16,7 @@ import {
 } from './alert-schemas';
 import { alertJson, checkChannels, nameTaken, parse, ruleJson, type AlertRoutesDeps } from './alert-serialize';
 import { requireRole } from './auth';
+import { readPage } from './paging';
 import { createOpsApp } from './routes';
 import { errorResponses } from './schemas';
 
@@ -42,17 +43,10 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await store.list({
-        status: q.status,
-        rule: q.rule,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      return c.json(
-        { alerts: page.map(alertJson), next_cursor: rows.length > q.limit ? String(page[page.length - 1]!.id) : null },
-        200,
+      const { page, nextCursor } = await readPage(q, (range) =>
+        store.list({ status: q.status, rule: q.rule, ...range }),
       );
+      return c.json({ alerts: page.map(alertJson), next_cursor: nextCursor }, 200);
     },
   );
 

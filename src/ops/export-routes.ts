@@ -8,12 +8,16 @@ import type { EventStore } from '../store/events';
 import type { SystemLog } from '../store/system-log';
 import { AuditQuery, ExportFormat, SystemLogListQuery, SystemLogPage, SystemLogQuery } from './access-schemas';
 import { requireRole } from './auth';
+import { optionalDate, readPage } from './paging';
 import { payloadView } from './payload-view';
 import { toMatch } from './routes';
 import { EventMatchQuery, errorResponses } from './schemas';
 import { eventSummary } from './serialize';
 import { streamExport } from './export';
 import { auditEntryJson, systemLogEntryJson } from './access-serialize';
+
+// One file over 250 lines on purpose: each export's column list and its row mapping belong side by
+// side, and the three exports (events, system log, audit) share one streaming spec (export.ts).
 
 export interface ExportDeps {
   store: EventStore;
@@ -153,15 +157,11 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await deps.systemLog.list({
-        ...systemLogFilter(q),
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
+      const { page, nextCursor } = await readPage(q, (range) =>
+        deps.systemLog.list({ ...systemLogFilter(q), ...range }),
+      );
       return c.body(
-        `{"entries":[${page.map(systemLogEntryJson).join(',')}],"next_cursor":${JSON.stringify(next)}}`,
+        `{"entries":[${page.map(systemLogEntryJson).join(',')}],"next_cursor":${JSON.stringify(nextCursor)}}`,
         200,
         {
           'content-type': 'application/json',
@@ -222,7 +222,13 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
     }),
     (c) => {
       const q = c.req.valid('query');
-      const filter = { action: q.action, actor: q.actor, target: q.target, since: date(q.since), until: date(q.until) };
+      const filter = {
+        action: q.action,
+        actor: q.actor,
+        target: q.target,
+        since: optionalDate(q.since),
+        until: optionalDate(q.until),
+      };
       return streamExport<AuditLogRow>(c, {
         format: q.format,
         name: 'audit-log',
@@ -247,7 +253,6 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
   );
 }
 
-const date = (text: string | undefined) => (text ? new Date(text) : undefined);
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
 function systemLogFilter(q: {
@@ -261,7 +266,7 @@ function systemLogFilter(q: {
     category: q.category,
     eventType: q.event_type,
     username: q.username,
-    since: date(q.since),
-    until: date(q.until),
+    since: optionalDate(q.since),
+    until: optionalDate(q.until),
   };
 }

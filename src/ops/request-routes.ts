@@ -3,6 +3,7 @@ import type { z } from '@hono/zod-openapi';
 import type { RejectedRequestRow } from '../db/schema-alerts';
 import type { RejectedRequestStore } from '../store/rejected-requests';
 import { requireRole } from './auth';
+import { optionalDate, readPage } from './paging';
 import {
   LastRejections,
   LastRequestQuery,
@@ -15,8 +16,8 @@ import { errorResponses } from './schemas';
 
 export interface RequestRoutesDeps {
   requests: RejectedRequestStore;
-  /** Configured source names, for "last rejection" of every source. */
-  sources: readonly string[];
+  /** Every push source's name now (file and runtime ones), for "last rejection" of every source. */
+  sources: () => readonly string[];
 }
 
 const bearer = [{ opsToken: [] }];
@@ -43,17 +44,16 @@ export function createRequestRoutes(deps: RequestRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const q = c.req.valid('query');
-      const rows = await deps.requests.list({
-        source: q.source,
-        cause: q.cause,
-        since: q.since ? new Date(q.since) : undefined,
-        until: q.until ? new Date(q.until) : undefined,
-        beforeId: q.cursor ? Number(q.cursor) : undefined,
-        limit: q.limit + 1,
-      });
-      const page = rows.slice(0, q.limit);
-      const next = rows.length > q.limit ? String(page[page.length - 1]!.id) : null;
-      return c.json({ requests: page.map(rejectedRequestJson), next_cursor: next }, 200);
+      const { page, nextCursor } = await readPage(q, (range) =>
+        deps.requests.list({
+          source: q.source,
+          cause: q.cause,
+          since: optionalDate(q.since),
+          until: optionalDate(q.until),
+          ...range,
+        }),
+      );
+      return c.json({ requests: page.map(rejectedRequestJson), next_cursor: nextCursor }, 200);
     },
   );
 
@@ -68,7 +68,7 @@ export function createRequestRoutes(deps: RequestRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const { source } = c.req.valid('query');
-      const names = source ? [source] : deps.sources;
+      const names = source ? [source] : deps.sources();
       const rows = await deps.requests.lastPerSource(names);
       const bySource = Object.fromEntries(names.map((name) => [name, null])) as Record<
         string,

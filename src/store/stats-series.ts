@@ -1,27 +1,8 @@
 import { addHistogram, emptyHistogram, quantile } from './latency-histogram';
 import type { StatsMinutes } from './stats-minute';
+import { SERIES_WINDOWS, type SeriesWindow, type StatsSeries } from './stats-shapes';
 
-export const SERIES_WINDOWS = { '1h': 60, '6h': 360, '24h': 1440 } as const;
-export type SeriesWindow = keyof typeof SERIES_WINDOWS;
-
-export interface StatsSeries {
-  window: SeriesWindow;
-  source: string | null;
-  step_seconds: number;
-  /** Sources with counts in the window, for a picker. */
-  sources: string[];
-  /** Column arrays of equal length, one entry per minute, oldest first (uPlot's aligned data). */
-  series: {
-    t: number[];
-    received: number[];
-    completed: number[];
-    failed: number[];
-    rejected: number[];
-    latency_p50_ms: (number | null)[];
-    latency_p99_ms: (number | null)[];
-    backlog: (number | null)[];
-  };
-}
+export type { SeriesWindow, StatsSeries };
 
 /** Per-minute series for a window ending with the current minute, from the rollup only. */
 export async function statsSeries(

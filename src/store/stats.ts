@@ -1,15 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import type { Stats } from './stats-shapes';
 
-export interface Stats {
-  window: { since: string };
-  by_status: Record<string, number>;
-  by_source: Record<string, Record<string, number>>;
-  success_rate: number | null;
-  latency_ms: { p50: number | null; p90: number | null; p99: number | null };
-  retries: { events_retried: number; extra_attempts: number };
-  queue: { due: number; scheduled_retries: number; processing: number; oldest_due_age_seconds: number | null };
-}
+export type { Stats };
 
 /**
  * Operational figures for the ops API and the UI; one round trip per question, all on indexes or the window.

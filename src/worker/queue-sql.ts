@@ -2,6 +2,9 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { isRowError, preparedRows, wellFormed } from '../db/statements';
 
+// One file over 250 lines on purpose: all queue SQL in one place, so the worker loop never sees SQL
+// text and the claim, outcome, lease and release statements can be read together.
+
 /** A claimed event as the worker receives it: the row plus what proves the claim is still ours. */
 export interface ClaimedEvent {
   id: number;

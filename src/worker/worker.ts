@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { describeError as describeAnyError } from '../errors';
-import { retryDelayMs, type BackoffPolicy } from './backoff';
-import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
-import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
+import { createAttemptRunner } from './attempt';
+import type { BackoffPolicy } from './backoff';
+import type { HandlerRegistry } from './handlers';
+import { releaseUnfinished, startLeaseHeartbeat, startQueueMaintenance } from './leases';
+import { createOutcomeRecorder, logAttempt, type Recorded } from './outcome-recorder';
+import type { AttemptOutcome, ClaimedEvent, Queue } from './queue-sql';
 import type { SchemaRegistry } from './validation';
-import { withSpan } from '../tracing/spans';
 
 export interface WorkerOptions {
   queue: Queue;
@@ -34,79 +35,33 @@ export interface WorkerOptions {
 /** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
 
-/** Most outcomes written by one statement. */
-const MAX_OUTCOMES_PER_STATEMENT = 500;
-
 /**
  * The claim-lock worker. A node-cron tick (and a wake-up on each new event) drains due events:
  * claim a batch, run handlers with bounded concurrency, record outcomes in batches, each fenced by
  * its claim token. The database decides who processes what; this loop only triggers.
  */
 export function createWorker(options: WorkerOptions) {
-  const { queue, handlers, logger } = options;
+  const { queue, logger } = options;
   const workerId = options.workerId ?? defaultWorkerId();
   /** Every claim this worker holds, by claim token: handler running, or outcome not yet recorded. */
   const inFlight = new Map<string, { event: ClaimedEvent; done: Promise<void> }>();
   let running = 0;
   const outcomes = createOutcomeRecorder(queue, logger, options.leaseSeconds * 1000);
   const abort = new AbortController();
+  const runAttempt = createAttemptRunner({
+    handlers: options.handlers,
+    schemas: options.schemas,
+    backoff: options.backoff,
+    backoffFor: options.backoffFor,
+    onAttempt: options.onAttempt,
+    signal: abort.signal,
+  });
   let task: ScheduledTask | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let maintenance: NodeJS.Timeout | undefined;
   let draining: Promise<void> | undefined;
   let drainAgain = false;
   let stopping = false;
-
-  /**
-   * One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its
-   * children. Each attempt starts a trace of its own, linked to the ingest span whose context was
-   * stored with the event (its `traceparent` header): retries hours later stay separate traces,
-   * yet a trace viewer leads from each one to the request that brought the event in.
-   */
-  function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
-    const attributes = {
-      'webhook.source': event.source,
-      'webhook.topic': event.topic,
-      'webhook.event_id': event.id,
-      'webhook.attempt': event.attempt,
-    };
-    return withSpan(
-      `process ${event.source}`,
-      'consumer',
-      attributes,
-      async (span) => {
-        const result = await runHandler(event);
-        span.setAttribute('webhook.outcome', result.outcome);
-        if (result.outcome !== 'completed') span.fail(result.outcome);
-        return result;
-      },
-      { parent: {}, links: event.headers.traceparent ? [{ traceparent: event.headers.traceparent }] : [] },
-    );
-  }
-
-  async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
-    let result: AttemptOutcome;
-    const started = performance.now();
-    try {
-      const delivered = toDeliveredEvent(event);
-      options.schemas?.check(event.source, event.topic, delivered.payload);
-      const handler = handlers.resolve(event.source, event.topic);
-      if (handler) await handler(delivered, { signal: abort.signal });
-      result = { outcome: 'completed' };
-    } catch (err) {
-      const error = describeError(err);
-      if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
-        result = { outcome: 'failed', error };
-      } else {
-        const backoff = options.backoffFor?.(event.source) ?? options.backoff;
-        const requested = err instanceof RetryLaterError ? (err.retryAfterMs ?? 0) : 0;
-        const delay = Math.min(backoff.maxMs, Math.max(retryDelayMs(event.attempt, backoff), requested));
-        result = { outcome: 'retry', error, retryInMs: delay };
-      }
-    }
-    options.onAttempt?.(event, result.outcome, (performance.now() - started) / 1000);
-    return result;
-  }
 
   /**
    * Runs one claimed event: its slot is free again as soon as the handler returns, while the
@@ -122,19 +77,7 @@ export function createWorker(options: WorkerOptions) {
       running -= 1;
       resumeDrain();
     }
-    const recorded = await recording;
-    if (recorded === 'recorded' && result.outcome === 'completed' && !logger.isLevelEnabled('debug')) return;
-    const log = logger.child({ eventId: event.id, source: event.source, topic: event.topic, attempt: event.attempt });
-    if (recorded === 'failed') {
-      // The lease will expire and the event will be retried: at-least-once, never lost.
-      log.error('could not record the outcome of an attempt; it will be retried after its lease expires');
-    } else if (recorded === 'discarded') {
-      log.warn('outcome discarded: the claim expired and the event was taken over');
-    } else if (result.outcome === 'completed') {
-      log.debug('event completed');
-    } else {
-      log.warn({ outcome: result.outcome, error: result.error }, 'attempt failed');
-    }
+    logAttempt(logger, event, result, await recording);
   }
 
   /** Holds the claim from here until its outcome is recorded (or lost). */
@@ -241,29 +184,13 @@ export function createWorker(options: WorkerOptions) {
     /** Starts the cron schedule and the lease heartbeat. */
     start() {
       task = cron.schedule(options.cron, () => tick(), { name: 'webhook-worker', noOverlap: true });
-      heartbeat = setInterval(
-        () => {
-          const tokens = [...inFlight.values()].map(({ event }) => event.claimToken);
-          queue.extendLeases(tokens).catch((err: unknown) => logger.error({ err }, 'lease heartbeat failed'));
-        },
-        // Three beats per lease, so one late beat never lets a live claim expire.
-        Math.max(100, (options.leaseSeconds * 1000) / 3),
+      heartbeat = startLeaseHeartbeat(
+        queue,
+        () => [...inFlight.values()].map(({ event }) => event.claimToken),
+        options.leaseSeconds,
+        logger,
       );
-      heartbeat.unref();
-      const every = options.maintainEveryMs ?? 15_000;
-      if (every > 0) {
-        // The queue churns a row per attempt; its own vacuum keeps it small without autovacuum.
-        let running = false;
-        maintenance = setInterval(() => {
-          if (running || stopping) return;
-          running = true;
-          queue
-            .maintain()
-            .catch((err: unknown) => logger.warn({ err }, 'queue maintenance (vacuum) failed'))
-            .finally(() => (running = false));
-        }, every);
-        maintenance.unref();
-      }
+      maintenance = startQueueMaintenance(queue, options.maintainEveryMs ?? 15_000, () => stopping, logger);
     },
 
     /** One backstop pass: recover expired leases, then drain. Exposed for the CLI and tests. */
@@ -308,14 +235,11 @@ export function createWorker(options: WorkerOptions) {
         // Handlers that honour the signal record their own outcome; give them a moment, then hand
         // back whatever is still running so another worker picks it up without waiting for the lease.
         await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
-        const unfinished = [...inFlight.values()].map(({ event }) => event);
-        const released = await queue
-          .release(unfinished, 'worker shut down before the attempt finished')
-          .catch((err: unknown) => {
-            logger.error({ err }, 'could not release claims; their leases will expire instead');
-            return 0;
-          });
-        if (released > 0) logger.warn({ released }, 'released unfinished claims');
+        await releaseUnfinished(
+          queue,
+          [...inFlight.values()].map(({ event }) => event),
+          logger,
+        );
       }
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
       if (heartbeat) clearInterval(heartbeat);
@@ -325,67 +249,3 @@ export function createWorker(options: WorkerOptions) {
 }
 
 export type Worker = ReturnType<typeof createWorker>;
-
-type Recorded = 'recorded' | 'discarded' | 'failed';
-
-/**
- * Batches outcome writes: the first outcome after a quiet period is written at once — on the
- * next tick, which runs once every promise continuation now pending has run, so the attempts of
- * one claim that finish together share the write, and before any I/O; outcomes arriving while a
- * write is in flight are written together as soon as it returns. A write that fails (database
- * unreachable) is retried with backoff for up to one lease: once the database is back the outcome
- * lands at once instead of the event waiting for lease recovery and running again. Past that, the
- * claim has been (or will be) recovered and the fence would refuse the write anyway.
- */
-function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: number) {
-  const pending: { attempt: FinishedAttempt; settle: (recorded: Recorded) => void; since: number }[] = [];
-  let writing = false;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let failures = 0;
-
-  async function write(): Promise<void> {
-    if (writing || retryTimer || pending.length === 0) return;
-    writing = true;
-    const batch = pending.splice(0, MAX_OUTCOMES_PER_STATEMENT);
-    try {
-      const recorded = await queue.finishMany(batch.map((p) => p.attempt));
-      failures = 0;
-      for (const { attempt, settle } of batch) settle(recorded.has(attempt.event.id) ? 'recorded' : 'discarded');
-    } catch (err) {
-      failures += 1;
-      const now = Date.now();
-      const expired = batch.filter((p) => now - p.since >= giveUpAfterMs);
-      const retry = batch.filter((p) => now - p.since < giveUpAfterMs);
-      logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
-      for (const { settle } of expired) settle('failed');
-      pending.unshift(...retry);
-      retryTimer = setTimeout(
-        () => {
-          retryTimer = undefined;
-          void write();
-        },
-        Math.min(100 * 2 ** (failures - 1), 2000),
-      );
-      retryTimer.unref();
-    } finally {
-      writing = false;
-      void write();
-    }
-  }
-
-  return {
-    /** Resolves once the outcome is written ('recorded'), refused by the fence ('discarded') or lost ('failed'). */
-    record(attempt: FinishedAttempt): Promise<Recorded> {
-      return new Promise((settle) => {
-        pending.push({ attempt, settle, since: Date.now() });
-        if (!writing && !retryTimer && pending.length === 1) process.nextTick(() => void write());
-      });
-    },
-  };
-}
-
-/** A short error description for the attempt log (never a stack, never a query's parameters). */
-function describeError(err: unknown): string {
-  const text = describeAnyError(err);
-  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
-}

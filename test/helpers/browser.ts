@@ -80,3 +80,13 @@ export function screenshotPath(name: string, dir: string | undefined, forDocs = 
     return fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url));
   return dir ? join(dir, `${name}.png`) : undefined;
 }
+
+/** Signs a page in to the UI at `baseUrl` with `token` (after forgetting any earlier session) and waits for the dashboard. */
+export async function signIn(page: Page, baseUrl: string, token: string): Promise<void> {
+  await page.goto(`${baseUrl}/ui`);
+  await page.evaluate('sessionStorage.clear()');
+  await page.reload();
+  await page.getByLabel('Ops API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+}

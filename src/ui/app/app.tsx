@@ -10,6 +10,7 @@ import { NotFound } from './pages/NotFound';
 import { AlertsPage } from './pages/AlertsPage';
 import { RequestsPage } from './pages/RequestsPage';
 import { SignIn } from './pages/SignIn';
+import { SourcesPage } from './pages/sources/SourcesPage';
 import { TokensPage } from './pages/tokens/TokensPage';
 import { SessionProvider, useSession } from './session';
 
@@ -35,6 +36,7 @@ function Root() {
               <Route path="/ui" component={Dashboard} />
               <Route path="/ui/events" component={EventsPage} />
               <Route path="/ui/events/:id" component={EventPage} />
+              <Route path="/ui/sources" component={SourcesPage} />
               <Route path="/ui/audit" component={AuditPage} />
               <Route path="/ui/tokens" component={TokensPage} />
               <Route path="/ui/requests" component={RequestsPage} />

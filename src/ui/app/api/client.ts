@@ -34,9 +34,11 @@ export class ApiError extends Error {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
+  /** Extra headers (If-Match, say). */
+  headers?: Record<string, string>;
 }
 
 export interface ApiClientOptions {
@@ -56,8 +58,8 @@ export function queryString(values: Record<string, string | number | undefined |
 
 /** The typed ops API client: every answer is parsed with exact numbers (see json.ts). */
 export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
-  async function request<T>(path: string, { method = 'GET', body, signal }: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+  async function request<T>(path: string, { method = 'GET', body, signal, headers: extra }: RequestOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { ...extra, authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
     try {

@@ -1,5 +1,7 @@
 // The ops API's answers as the UI uses them (src/ops/schemas.ts is the source of truth).
 
+export type { SeriesWindow, Stats, StatsSeries } from '../../../store/stats-shapes';
+
 export type EventStatus = 'received' | 'processing' | 'completed' | 'failed';
 export const EVENT_STATUSES: readonly EventStatus[] = ['received', 'processing', 'completed', 'failed'];
 
@@ -91,38 +93,8 @@ export interface BulkReplayResult {
   replayed: number;
 }
 
-export interface Stats {
-  window: { since: string };
-  by_status: Record<string, number>;
-  by_source: Record<string, Record<string, number>>;
-  success_rate: number | null;
-  latency_ms: { p50: number | null; p90: number | null; p99: number | null };
-  retries: { events_retried: number; extra_attempts: number };
-  queue: { due: number; scheduled_retries: number; processing: number; oldest_due_age_seconds: number | null };
-}
-
 /** What the live stream sends for each change: the event's summary. */
 export type LiveEvent = EventSummary;
-
-export type SeriesWindow = '1h' | '6h' | '24h';
-
-/** GET /api/stats/series: one entry per minute in each array, oldest first (uPlot's aligned data). */
-export interface StatsSeries {
-  window: SeriesWindow;
-  source: string | null;
-  step_seconds: number;
-  sources: string[];
-  series: {
-    t: number[];
-    received: number[];
-    completed: number[];
-    failed: number[];
-    rejected: number[];
-    latency_p50_ms: (number | null)[];
-    latency_p99_ms: (number | null)[];
-    backlog: (number | null)[];
-  };
-}
 
 export const ROLES = ['viewer', 'operator', 'admin', 'metrics'] as const;
 export type Role = (typeof ROLES)[number];

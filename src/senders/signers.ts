@@ -1,9 +1,15 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { ProviderName } from '../../providers';
-import { usageError } from './context';
 
 // What each provider sends, computed here with node:crypto from the provider's documented scheme
-// (the gateway's verification code is not used, so `send` is also a check of it).
+// (the gateway's verification code is not used, so `send`, `trigger` and the ops API's test event
+// are also a check of it).
+
+/** A source this module cannot sign for (its secret is not one we hold, or it is declared elsewhere). */
+export class CannotSignError extends Error {
+  override name = 'CannotSignError';
+  readonly code = 'cannot_sign';
+}
 
 /** Everything a signer may need about one delivery. */
 export interface Delivery {
@@ -110,7 +116,7 @@ export const SIGNERS: Record<ProviderName, Signer> = {
     sign: (d) => {
       const o = d.options as { algorithm?: string; jwks_url?: string };
       if (o.jwks_url)
-        throw usageError(
+        throw new CannotSignError(
           'This keycloak source verifies JWTs signed with the realm\'s private key, which send does not have; trigger an event in Keycloak instead',
         );
       return { headers: { 'x-keycloak-signature': hmac(o.algorithm ?? 'sha256', d.secret, d.body).toString('hex') } };
@@ -154,7 +160,7 @@ export const SIGNERS: Record<ProviderName, Signer> = {
         nonce_header?: string;
       };
       if (!o.signature_header)
-        throw usageError(
+        throw new CannotSignError(
           'A generic-hmac source is described in GATEWAY_CONFIG: declare it there, then send to it by name',
         );
       const timestamp = o.timestamp_unit === 'ms' ? String(d.now.getTime()) : seconds(d.now);
@@ -198,7 +204,7 @@ export const SIGNERS: Record<ProviderName, Signer> = {
       if (o.query)
         return { headers: identityHeaders(d), query: new URLSearchParams({ [o.query]: d.secret }).toString() };
       if (!o.header)
-        throw usageError('An api-key source is described in GATEWAY_CONFIG: declare it there, then send to it by name');
+        throw new CannotSignError('An api-key source is described in GATEWAY_CONFIG: declare it there, then send to it by name');
       return { headers: { [o.header]: `${o.prefix ?? ''}${d.secret}`, ...identityHeaders(d) } };
     },
   },

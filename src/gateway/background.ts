@@ -1,0 +1,98 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import { startAlerts } from '../alerts';
+import type { GatewayConfig } from '../config/env';
+import type { Database } from '../db/client';
+import { sourcesFromConfig } from '../ingest/sources';
+import type { Metrics } from '../ops/metrics';
+import { createPollRunner, createPollScheduler } from '../poll';
+import type { EventStore } from '../store/events';
+import { createRetention } from '../store/retention';
+import type { StatsMinutes } from '../store/stats-minute';
+
+export interface BackgroundDeps {
+  config: GatewayConfig;
+  database: Database;
+  logger: Logger;
+  store: EventStore;
+  metrics: Metrics;
+  statsMinutes: StatsMinutes;
+  /** Wakes the local worker when a poll stored an event. */
+  wake: () => void;
+}
+
+/**
+ * The scheduled work of a worker process: poll schedules, alert evaluation and the retention cron.
+ * The poll runner exists in every role (runs can be started over HTTP), and `stop()` runs in every
+ * role: stopping the poll scheduler also ends those runs.
+ */
+export function createBackgroundTasks(deps: BackgroundDeps) {
+  const { config, database, logger } = deps;
+  // Pull polling (SPS): runs claim a lock per source in the database; cron only triggers.
+  const pollRunner = createPollRunner({
+    database,
+    store: deps.store,
+    sources: config.polls,
+    logger,
+    maxAttempts: config.worker.maxAttempts,
+    onStored: deps.wake,
+  });
+  const pollScheduler = createPollScheduler({ runner: pollRunner, logger });
+  let retentionTask: ScheduledTask | undefined;
+  let alerting: Awaited<ReturnType<typeof startAlerts>> | undefined;
+
+  return {
+    pollRunner,
+
+    /** Starts the poll schedules, the alert evaluation and the retention cron (worker processes only). */
+    async start(): Promise<void> {
+      pollScheduler.start();
+      alerting = await startAlerts({
+        database,
+        config: config.alerts,
+        logger,
+        onNotice: deps.metrics.alertNotification,
+      });
+      retentionTask = scheduleRetention(deps);
+    },
+
+    /** Stops whatever was started, and runs started over HTTP. */
+    async stop(): Promise<void> {
+      await retentionTask?.destroy();
+      await pollScheduler.stop();
+      await alerting?.stop();
+    },
+  };
+}
+
+/** The retention cron: purges old events, bookkeeping and chart minutes. */
+function scheduleRetention({ config, database, logger, statsMinutes }: BackgroundDeps): ScheduledTask {
+  const retention = createRetention(database);
+  // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
+  const expiringNonceSources = sourcesFromConfig(config)
+    .filter((s) => s.provider.replayWindowSeconds !== undefined)
+    .map((s) => s.name);
+  return cron.schedule(
+    config.retention.cron,
+    async () => {
+      try {
+        const purged = await retention.purge(config.retention);
+        const bookkeeping = {
+          ...(await retention.purgeBookkeeping({
+            ...config.retention,
+            expiringNonceSources,
+            rejectedRequestDays: config.rejectedRequests.retentionDays,
+          })),
+          // The charts show a day at most; a week is kept for a look back with SQL.
+          chartMinutes: await statsMinutes.purge(7),
+        };
+        if (purged.completed + purged.failed + Object.values(bookkeeping).reduce((a, b) => a + b, 0) > 0) {
+          logger.info({ purged, bookkeeping }, 'retention removed old rows');
+        }
+      } catch (err) {
+        logger.error({ err }, 'retention run failed');
+      }
+    },
+    { name: 'retention', noOverlap: true },
+  );
+}

@@ -1,0 +1,74 @@
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { WebSocketServer } from 'ws';
+import type { GatewayConfig } from '../config/env';
+import type { Metrics } from '../ops/metrics';
+
+/** Starts the HTTP server (and the live stream's WebSocket upgrades); resolves once it listens. */
+export async function startHttpServer(app: Hono, config: GatewayConfig, metrics: Metrics) {
+  const webSockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  let server: Server | undefined;
+  const port = await new Promise<number>((resolve, reject) => {
+    server = <Server>serve(
+      {
+        fetch: app.fetch,
+        // WebSocket upgrades of the live stream; clients send nothing we read, so frames stay small.
+        websocket: { server: webSockets },
+        port: config.port,
+        hostname: config.host,
+        // Slow-loris protection: a client gets this long for its headers, and for the whole request.
+        serverOptions: {
+          headersTimeout: config.timeouts.headersMs,
+          requestTimeout: config.timeouts.requestMs,
+          // How often Node checks those timeouts (default 30 s, far too lax for slow-loris).
+          connectionsCheckingInterval: Math.min(1000, config.timeouts.headersMs),
+        },
+      },
+      (info) => resolve(info.port),
+    );
+    server.once('error', reject);
+    // Every open connection costs memory and a file descriptor; past the cap new ones are
+    // closed as soon as they are accepted (Node's 'drop' event), before any byte is read.
+    server.maxConnections = config.maxConnections;
+    server.on('drop', () => metrics.connectionDropped());
+  });
+  return { port, ...httpServerControls(server!, webSockets) };
+}
+
+export type HttpServer = Awaited<ReturnType<typeof startHttpServer>>;
+
+function httpServerControls(server: Server, webSockets: WebSocketServer) {
+  return {
+    /** Open connections right now (0 once the server stopped listening). */
+    openConnections(): Promise<number> {
+      if (!server.listening) return Promise.resolve(0);
+      return new Promise<number>((resolve) => server.getConnections((_, count) => resolve(count ?? 0)));
+    },
+
+    /**
+     * Stops accepting connections; requests in flight finish and are answered (with
+     * "connection: close"); whatever is still open after `timeoutMs` is cut. `finished()` waits
+     * for the server to close and cancels that cut-off.
+     */
+    close(timeoutMs: number) {
+      const closing = new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      // Upgraded sockets are no longer the HTTP server's connections: told to go away here, and
+      // destroyed with everything else at the shutdown timeout.
+      for (const client of webSockets.clients) client.close(1001, 'gateway stopping');
+      const cutOff = setTimeout(() => {
+        server.closeAllConnections();
+        for (const client of webSockets.clients) client.terminate();
+      }, timeoutMs);
+      return {
+        async finished(): Promise<void> {
+          await closing;
+          clearTimeout(cutOff);
+        },
+      };
+    },
+  };
+}

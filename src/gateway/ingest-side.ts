@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/env';
+import type { Registry } from '../control/registry';
+import type { Database } from '../db/client';
+import { createRejectedRequestRecorder } from '../ingest/rejected-request-recorder';
+import { createRejectionLog } from '../ingest/rejection-log';
+import { createIngestRoutes } from '../ingest/routes';
+import type { Metrics } from '../ops/metrics';
+import type { EventStore } from '../store/events';
+import { createGroupCommit } from '../store/group-commit';
+import type { RejectedRequestStore } from '../store/rejected-requests';
+import type { StatsRecorder } from '../store/stats-recorder';
+
+export interface IngestSideDeps {
+  config: GatewayConfig;
+  database: Database;
+  store: EventStore;
+  registry: Registry;
+  requests: RejectedRequestStore;
+  logger: Logger;
+  metrics: Metrics;
+  recorder: StatsRecorder;
+  /** Wakes the local worker when an event is stored. */
+  wake: () => void;
+}
+
+/**
+ * The ingest side: the per-source routes writing through group commit, and the logs of rejected
+ * requests (a rate-limited log line and a sampled database record), flushed and stopped at shutdown.
+ */
+export function createIngestSide(deps: IngestSideDeps) {
+  const { config, metrics, recorder } = deps;
+  const logger = deps.logger.child({ component: 'ingest' });
+  const rejections = createRejectionLog({ logger, ...config.rejectionLog });
+  const rejectedRequests = createRejectedRequestRecorder({
+    write: deps.requests.write,
+    logger,
+    ...config.rejectedRequests,
+    onNotRecorded: metrics.rejectionNotRecorded,
+  });
+  const routes = createIngestRoutes({
+    sources: deps.registry,
+    store: createGroupCommit({ database: deps.database, store: deps.store }),
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    maxAttempts: config.worker.maxAttempts,
+    writeTimeoutMs: config.database.writeTimeoutMs,
+    onAccepted: deps.wake,
+    onAnswered: (source, outcome, reason, seconds) => {
+      metrics.ingest(source, outcome, reason, seconds);
+      if (outcome === 'accepted') recorder.received(source);
+      else if (outcome === 'rejected') recorder.rejected(source);
+    },
+    unverifiedRateLimit: config.unverifiedRateLimit,
+    trustedProxies: config.trustProxy,
+    rejections,
+    rejectedRequests,
+  });
+  return { routes, rejections, rejectedRequests };
+}

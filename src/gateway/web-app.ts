@@ -1,0 +1,65 @@
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { createApp } from '../app';
+import type { GatewayConfig } from '../config/env';
+import type { Database } from '../db/client';
+import { describeError } from '../errors';
+import type { PushSource } from '../ingest/sources';
+import { createAuthenticator } from '../ops/auth';
+import type { EventBus } from '../ops/event-bus';
+import type { Metrics } from '../ops/metrics';
+import { createStreamRoutes } from '../ops/stream';
+import { createSystemRoutes } from '../ops/system-routes';
+import { createPollRoutes, createPollRunLog, type PollRunner } from '../poll';
+import { createArrivalQueries } from '../store/arrivals';
+import type { TokenStore } from '../store/tokens';
+import { createUiRoutes } from '../ui/routes';
+
+/** A route group as createApp mounts it (typed and plain Hono apps alike). */
+type RouteGroup = Parameters<typeof createApp>[0]['routes'][number];
+
+export interface WebAppDeps {
+  config: GatewayConfig;
+  database: Database;
+  logger: Logger;
+  metrics: Metrics;
+  tokens: TokenStore;
+  bus: EventBus;
+  sources: PushSource[];
+  maskFor: (source: string) => readonly string[];
+  ingestRoutes: RouteGroup;
+  opsApi: RouteGroup;
+  pollRunner: PollRunner;
+  isStopping: () => boolean;
+}
+
+/** The HTTP app: the token check, then every route group in the order they must match. */
+export function createWebApp(deps: WebAppDeps): Hono {
+  const { config, database, logger, metrics, sources } = deps;
+  return createApp({
+    logger,
+    isStopping: deps.isStopping,
+    authenticator: createAuthenticator({
+      bootstrapTokens: config.opsTokens,
+      metricsTokens: config.metricsTokens,
+      tokens: deps.tokens,
+      onError: (err) => logger.warn({ err: describeError(err) }, 'could not record a token use'),
+    }),
+    routes: [
+      createSystemRoutes({ database: () => database, metrics }),
+      createUiRoutes(),
+      // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
+      createStreamRoutes({
+        bus: deps.bus,
+        clientBufferBytes: config.streamClientBufferBytes,
+        arrivals: createArrivalQueries(database),
+        providerFor: (name) => sources.find((s) => s.name === name)?.provider.name,
+        maskFor: deps.maskFor,
+        onCutOff: metrics.streamClientCutOff,
+      }),
+      deps.ingestRoutes,
+      deps.opsApi,
+      createPollRoutes({ runner: deps.pollRunner, runs: createPollRunLog(database) }),
+    ],
+  });
+}

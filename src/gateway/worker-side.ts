@@ -1,0 +1,45 @@
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/env';
+import type { Database } from '../db/client';
+import type { Metrics } from '../ops/metrics';
+import type { StatsRecorder } from '../store/stats-recorder';
+import type { BackoffPolicy } from '../worker/backoff';
+import type { HandlerRegistry } from '../worker/handlers';
+import { createQueue } from '../worker/queue-sql';
+import type { SchemaRegistry } from '../worker/validation';
+import { createWorker } from '../worker/worker';
+
+export interface GatewayWorkerDeps {
+  config: GatewayConfig;
+  database: Database;
+  handlers: HandlerRegistry;
+  schemas: SchemaRegistry;
+  logger: Logger;
+  metrics: Metrics;
+  backoffFor: (source: string) => BackoffPolicy | undefined;
+  /** The chart counts, once they exist (they are built after the worker). */
+  chartCounts: () => StatsRecorder | undefined;
+}
+
+/** The worker of a `worker` or `all` process: the queue, the handlers, and metrics of every attempt. */
+export function createGatewayWorker(deps: GatewayWorkerDeps) {
+  const { config, metrics } = deps;
+  return createWorker({
+    queue: createQueue(deps.database),
+    handlers: deps.handlers,
+    schemas: deps.schemas,
+    logger: deps.logger.child({ component: 'worker' }),
+    cron: config.worker.cron,
+    batchSize: config.worker.batchSize,
+    concurrency: config.worker.concurrency,
+    leaseSeconds: config.worker.leaseSeconds,
+    backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
+    backoffFor: deps.backoffFor,
+    onAttempt: (event, outcome, seconds) => {
+      metrics.attempt(event.source, outcome, seconds);
+      if (outcome !== 'retry')
+        deps.chartCounts()?.finished(event.source, outcome, Date.now() - event.receivedAt.getTime());
+    },
+    onLeasesRecovered: (count) => metrics.leaseRecovered(count),
+  });
+}

@@ -1,0 +1,80 @@
+import type { ApiClient } from './client';
+import type { Role } from './types';
+
+/** A source's secret as the API shows it: a fingerprint and dates, never the value. */
+export interface SecretView {
+  id: number | null;
+  fingerprint: string;
+  created_at: string | null;
+  age_seconds: number | null;
+  not_after: string | null;
+  expired: boolean;
+}
+
+/** GET /api/sources/{name}. `spec` is null for file sources and for callers without the admin role. */
+export interface SourceView {
+  name: string;
+  provider: string;
+  managed_by: 'file' | 'database';
+  origin: 'api' | 'apply' | null;
+  paused: boolean;
+  on_hold: number;
+  version: number | null;
+  path: string;
+  spec: Record<string, unknown> | null;
+  secrets: SecretView[];
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+/** A create or rotate answer: the source, and the secret when the gateway made it (shown once). */
+export type WithSecret = SourceView & { secret?: string };
+
+/** POST /api/sources/{name}/test-event: what ingest answered the signed sample. */
+export interface TestEventAnswer {
+  status: 'accepted' | 'duplicate' | 'conflict' | 'rejected';
+  event_id: number | null;
+  topic: string | null;
+  ingest_status: number;
+  error?: { code: string; message: string };
+}
+
+/** The providers a source may name (providers/index.ts). */
+export const PROVIDERS = [
+  'shopify',
+  'stripe',
+  'github',
+  'easypost',
+  'keycloak',
+  'standard-webhooks',
+  'svix',
+  'generic-hmac',
+  'basic-auth',
+  'api-key',
+] as const;
+
+const at = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
+/** If-Match from the version last read: a change made meanwhile answers 412. */
+const ifMatch = (version: number | null) => (version === null ? undefined : { 'if-match': `"${version}"` });
+
+/** The control plane's source routes, on the session's API client. */
+export function sourcesApi({ request }: ApiClient) {
+  return {
+    whoami: (signal?: AbortSignal) => request<{ token_name: string; role: Role }>('/api/whoami', { signal }),
+    list: (signal?: AbortSignal) => request<{ sources: SourceView[] }>('/api/sources', { signal }),
+    create: (entry: Record<string, unknown>) => request<WithSecret>('/api/sources', { method: 'POST', body: entry }),
+    update: (s: SourceView, patch: Record<string, unknown>) =>
+      request<SourceView>(at(s.name), { method: 'PATCH', body: patch, headers: ifMatch(s.version) }),
+    remove: (s: SourceView) =>
+      request<{ deleted: string }>(at(s.name), { method: 'DELETE', headers: ifMatch(s.version) }),
+    rotate: (s: SourceView, overlapSeconds: number) =>
+      request<WithSecret>(`${at(s.name)}/rotate-secret`, { method: 'POST', body: { overlap_seconds: overlapSeconds } }),
+    revoke: (s: SourceView, id: number) => request<SourceView>(`${at(s.name)}/secrets/${id}`, { method: 'DELETE' }),
+    setPaused: (s: SourceView, paused: boolean) =>
+      request<SourceView>(`${at(s.name)}/${paused ? 'pause' : 'resume'}`, { method: 'POST' }),
+    testEvent: (s: SourceView, topic?: string) =>
+      request<TestEventAnswer>(`${at(s.name)}/test-event`, { method: 'POST', body: topic ? { topic } : {} }),
+  };
+}
+
+export type SourcesApi = ReturnType<typeof sourcesApi>;

@@ -1,0 +1,83 @@
+import { describeError as describeAnyError } from '../errors';
+import { withSpan } from '../tracing/spans';
+import { retryDelayMs, type BackoffPolicy } from './backoff';
+import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
+import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
+import type { SchemaRegistry } from './validation';
+
+export interface AttemptDeps {
+  handlers: HandlerRegistry;
+  schemas?: SchemaRegistry;
+  backoff: BackoffPolicy;
+  backoffFor?: (source: string) => BackoffPolicy | undefined;
+  onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
+  /** Aborted when the worker's shutdown timeout runs out; handed to every handler. */
+  signal: AbortSignal;
+}
+
+/**
+ * Runs one attempt of a claimed event and decides its outcome: completed, retry (after the
+ * backoff, or the delay the handler asked for) or failed (permanent error, or out of attempts).
+ */
+export function createAttemptRunner(options: AttemptDeps) {
+  const { handlers } = options;
+
+  /**
+   * One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its
+   * children. Each attempt starts a trace of its own, linked to the ingest span whose context was
+   * stored with the event (its `traceparent` header): retries hours later stay separate traces,
+   * yet a trace viewer leads from each one to the request that brought the event in.
+   */
+  function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+    const attributes = {
+      'webhook.source': event.source,
+      'webhook.topic': event.topic,
+      'webhook.event_id': event.id,
+      'webhook.attempt': event.attempt,
+    };
+    return withSpan(
+      `process ${event.source}`,
+      'consumer',
+      attributes,
+      async (span) => {
+        const result = await runHandler(event);
+        span.setAttribute('webhook.outcome', result.outcome);
+        if (result.outcome !== 'completed') span.fail(result.outcome);
+        return result;
+      },
+      { parent: {}, links: event.headers.traceparent ? [{ traceparent: event.headers.traceparent }] : [] },
+    );
+  }
+
+  async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
+    let result: AttemptOutcome;
+    const started = performance.now();
+    try {
+      const delivered = toDeliveredEvent(event);
+      options.schemas?.check(event.source, event.topic, delivered.payload);
+      const handler = handlers.resolve(event.source, event.topic);
+      if (handler) await handler(delivered, { signal: options.signal });
+      result = { outcome: 'completed' };
+    } catch (err) {
+      const error = describeError(err);
+      if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
+        result = { outcome: 'failed', error };
+      } else {
+        const backoff = options.backoffFor?.(event.source) ?? options.backoff;
+        const requested = err instanceof RetryLaterError ? (err.retryAfterMs ?? 0) : 0;
+        const delay = Math.min(backoff.maxMs, Math.max(retryDelayMs(event.attempt, backoff), requested));
+        result = { outcome: 'retry', error, retryInMs: delay };
+      }
+    }
+    options.onAttempt?.(event, result.outcome, (performance.now() - started) / 1000);
+    return result;
+  }
+
+  return runAttempt;
+}
+
+/** A short error description for the attempt log (never a stack, never a query's parameters). */
+function describeError(err: unknown): string {
+  const text = describeAnyError(err);
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+}
