@@ -1,7 +1,14 @@
 import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, screenshotPath, type TestBrowser } from './helpers/browser';
+import {
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  screenshotPath,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { startReceiver } from './helpers/receiver';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -164,5 +171,19 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
       ]),
     );
     expect(browser.problems.filter((p) => !p.includes('409'))).toEqual([]);
+  }, 60_000);
+
+  it('a viewer sees rules and channels without the forms or the Edit and Delete buttons', async () => {
+    const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
+    const post = (path: string, body: unknown) =>
+      fetch(`${gw.url}${path}`, { method: 'POST', headers: auth, body: JSON.stringify(body) }).then((r) => r.json());
+    await post('/api/alerts/rules', { name: 'backlog', kind: 'backlog_age' });
+    const { token } = (await post('/api/tokens', { name: 'alerts-viewer', role: 'viewer' })) as { token: string };
+    await signIn(page, gw.url, token);
+    await page.goto(`${gw.url}/ui/alerts`);
+    await page.getByText('Rules and channels are changed with an admin token; this one is viewer.').waitFor();
+    await expect.poll(() => page.locator('tr[data-rule="backlog"]').textContent()).toContain('backlog_age');
+    expect(await page.getByRole('form').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Edit backlog' }).count()).toBe(0);
   }, 60_000);
 });

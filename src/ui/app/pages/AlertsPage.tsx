@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import type { Alert, AlertChannel, AlertRule } from '../api/types';
+import type { Alert, AlertChannel, AlertRule, Role } from '../api/types';
 import { Badge, Notice, Time } from '../components/format';
 import { SecretOnce } from '../components/SecretOnce';
 import { Table, type Column } from '../components/Table';
@@ -55,6 +55,10 @@ export function AlertsPage() {
   const alerts = useResource((signal) => api.alerts({ limit: 100 }, signal), [api]);
   const rules = useResource((signal) => api.alertRules(signal), [api]);
   const channels = useResource((signal) => api.alertChannels(signal), [api]);
+  const who = useResource((signal) => api.request<{ role: Role }>('/api/whoami', { signal }), [api]);
+  // Only an admin may change rules and channels; if the role cannot be read, offer the forms and
+  // let the API answer (it checks every write).
+  const canEdit = who.data ? who.data.role === 'admin' : who.error !== undefined;
   const [editingRule, setEditingRule] = useState<AlertRule>();
   const [editingChannel, setEditingChannel] = useState<AlertChannel>();
   const [generated, setGenerated] = useState<{ channel: string; secret: string }>();
@@ -113,6 +117,9 @@ export function AlertsPage() {
       <h1 tabIndex={-1}>Alerts</h1>
       {error ? <Notice kind="error">{error.message}</Notice> : null}
       {actionError ? <Notice kind="error">{actionError}</Notice> : null}
+      {who.data && !canEdit ? (
+        <p class="muted">Rules and channels are changed with an admin token; this one is {who.data.role}.</p>
+      ) : null}
       <section aria-labelledby="alerts-title">
         <h2 id="alerts-title">Alerts</h2>
         {alerts.data ? (
@@ -130,50 +137,54 @@ export function AlertsPage() {
         {rules.data ? (
           <Table
             caption="Alert rules"
-            columns={ruleColumns}
+            columns={canEdit ? ruleColumns : ruleColumns.slice(0, -1)}
             rows={rules.data.rules}
             rowKey={(r) => r.id}
             rowProps={(r) => ({ 'data-rule': r.name })}
             empty="No rules yet."
           />
         ) : null}
-        <h3>{editingRule ? `Edit rule ${editingRule.name}` : 'New rule'}</h3>
-        <RuleForm
-          key={editingRule?.id ?? 'new'}
-          rule={editingRule}
-          channels={channels.data?.channels ?? []}
-          onSave={async (input) => {
-            await api.saveAlertRule(input, editingRule?.id);
-            setEditingRule(undefined);
-            rules.reload();
-          }}
-          onCancel={editingRule ? () => setEditingRule(undefined) : undefined}
-        />
+        {canEdit ? <h3>{editingRule ? `Edit rule ${editingRule.name}` : 'New rule'}</h3> : null}
+        {canEdit ? (
+          <RuleForm
+            key={editingRule?.id ?? 'new'}
+            rule={editingRule}
+            channels={channels.data?.channels ?? []}
+            onSave={async (input) => {
+              await api.saveAlertRule(input, editingRule?.id);
+              setEditingRule(undefined);
+              rules.reload();
+            }}
+            onCancel={editingRule ? () => setEditingRule(undefined) : undefined}
+          />
+        ) : null}
       </section>
       <section aria-labelledby="channels-title">
         <h2 id="channels-title">Channels</h2>
         {channels.data ? (
           <Table
             caption="Where notices go"
-            columns={channelColumns}
+            columns={canEdit ? channelColumns : channelColumns.slice(0, -1)}
             rows={channels.data.channels}
             rowKey={(c) => c.id}
             rowProps={(c) => ({ 'data-channel': c.name })}
             empty="No channels yet."
           />
         ) : null}
-        <h3>{editingChannel ? `Edit channel ${editingChannel.name}` : 'New channel'}</h3>
-        <ChannelForm
-          key={editingChannel?.id ?? 'new'}
-          channel={editingChannel}
-          onSave={async (input, secret) => {
-            await api.saveAlertChannel(input, editingChannel?.id);
-            setEditingChannel(undefined);
-            if (secret) setGenerated({ channel: input.name, secret });
-            channels.reload();
-          }}
-          onCancel={editingChannel ? () => setEditingChannel(undefined) : undefined}
-        />
+        {canEdit ? <h3>{editingChannel ? `Edit channel ${editingChannel.name}` : 'New channel'}</h3> : null}
+        {canEdit ? (
+          <ChannelForm
+            key={editingChannel?.id ?? 'new'}
+            channel={editingChannel}
+            onSave={async (input, secret) => {
+              await api.saveAlertChannel(input, editingChannel?.id);
+              setEditingChannel(undefined);
+              if (secret) setGenerated({ channel: input.name, secret });
+              channels.reload();
+            }}
+            onCancel={editingChannel ? () => setEditingChannel(undefined) : undefined}
+          />
+        ) : null}
       </section>
       {generated ? (
         <SecretOnce
