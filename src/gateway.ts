@@ -14,6 +14,7 @@ import { createIngestSide } from './gateway/ingest-side';
 import { createOpsApi } from './gateway/ops-api';
 import { applyProcessingConfig, lazyDeliveryLog, registerKeycloakAudit } from './gateway/processing';
 import { createSourceRegistry } from './gateway/registry';
+import { wireDestinations } from './control/destination-wiring';
 import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
 import { sourcesFromConfig } from './ingest/sources';
@@ -74,6 +75,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
   // Handlers are registered before start(); the database they write to exists only after it.
   const deliveryLog = lazyDeliveryLog(() => gateway.database);
+  // Runtime destinations and database sources' processing keys, resolved per attempt (src/control).
+  const runtime = wireDestinations({ config, handlers, registry: () => registry, deliveries: deliveryLog });
 
   const gateway = {
     logger,
@@ -125,14 +128,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
       const store = createEventStore(database);
       const systemLog = createSystemLog(database);
-      const processing = applyProcessingConfig(config, gateway);
+      const processing = applyProcessingConfig(config, gateway, runtime);
       registerKeycloakAudit(config, handlers, systemLog);
+      runtime.start(database, config.control.keyring, logger.child({ component: 'control' }));
       if (role !== 'web') {
         worker = createGatewayWorker({
           config,
           database,
           handlers,
-          schemas,
+          schemas: runtime.routing.schemas(schemas),
           logger,
           metrics,
           backoffFor: processing.backoffFor,
@@ -150,7 +154,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }));
       // Sources managed at runtime live in the database; ingest resolves every request here.
       const controlStore = createControlStore(database);
-      registry = createSourceRegistry({ config, database, controlStore, sources, logger });
+      registry = createSourceRegistry({ config, database, controlStore, sources, logger, alsoLoad: runtime.catalog, onRefreshed: wake });
       await registry.start();
       const bus = createEventBus();
       const tokens = createTokenStore(database);
@@ -173,6 +177,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         ingest: (request) => app!.fetch(request),
         audit: createAuditLog(database),
         auditHook: options.audit,
+        destinationRoutes: (audit) => runtime.routes(registry!, audit, config.trustProxy, wake),
       });
       ingest = createIngestSide({ config, database, store, registry, requests, logger, metrics, recorder, wake });
       app = createWebApp({

@@ -156,6 +156,15 @@ sources:
     expect(message).toContain(expected);
   });
 
+  it('a top-level destinations list: env: secrets resolved, each with its sources; a bad URL names the field', () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const erp = { name: 'erp', url: 'https://erp.test/hooks', secret: 'env:ERP_SECRET', sources: ['shopify'] };
+    const { destinations } = load({ destinations: [erp] }, { ERP_SECRET: secret });
+    expect(destinations).toEqual([{ ...erp, secret, timeoutMs: 10_000, headers: undefined }]);
+    expect(problem({ destinations: [{ ...erp, url: 'https://u:p@erp.test/x', secret }] })).toMatch(/destinations\[0\]\.url: must not contain credentials/);
+    expect(problem({ destinations: [{ ...erp, secret }, { ...erp, secret }] })).toMatch(/destination names must be unique/);
+  });
+
   it('accepts svix as the name of the Standard Webhooks provider', () => {
     const { sources } = load({ sources: [{ name: 'clerk', provider: 'svix', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }] });
     expect(sources[0]).toMatchObject({ provider: 'svix', options: { tolerance_seconds: 300 } });

@@ -157,13 +157,19 @@ describe.each(databaseKinds())('master key rotation (%s)', (kind) => {
       const created = await fetch(`${first.url}/api/sources`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'rekeyed', provider: 'shopify', secrets: [secret] }) });
       expect(created.status).toBe(201);
       await waitFor(async () => (await sendSigned(second.url, 'k1')).status === 200, 5000, 'second instance to verify');
+      // A destination's secret and headers are sealed too, and re-sealed with the sources' secrets.
+      const destination = await fetch(`${first.url}/api/destinations`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'rekeyed-out', url: 'http://127.0.0.1:9/x', headers: { 'x-token': 'header-secret-value' } }) });
+      expect(destination.status).toBe(201);
       const keyring = loadKeyring({ key: newKey, previous: oldKey })!;
       const result = await rekeySecrets(second.gateway.database, keyring);
-      expect(result).toEqual({ resealed: 1, current: 0, unreadable: [] });
+      expect(result).toEqual({ resealed: 1, current: 0, unreadable: [], destinations: { resealed: 1, current: 0, unreadable: [] } });
+      const sealed = await second.query<{ key_id: string }>('select key_id from destinations');
+      expect(sealed.map((r) => r.key_id)).toEqual([keyring.current.id]);
       const rows = await second.query<{ key_id: string }>('select key_id from source_secrets');
       expect(rows.map((r) => r.key_id)).toEqual([keyring.current.id]);
       expect((await sendSigned(second.url, 'k2')).status).toBe(200);
-      expect(await rekeySecrets(second.gateway.database, keyring)).toEqual({ resealed: 0, current: 1, unreadable: [] });
+      expect(await rekeySecrets(second.gateway.database, keyring)).toEqual({ resealed: 0, current: 1, unreadable: [], destinations: { resealed: 0, current: 1, unreadable: [] } });
+      await waitFor(async () => ((await (await fetch(`${second.url}/api/destinations/rekeyed-out`, { headers: auth })).json()) as { problem: unknown }).problem === null, 5000, 'the re-sealed destination to open');
     } finally {
       await second.stop();
       await first.stop();

@@ -4,6 +4,8 @@ import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { describePlan, planApply, PlanError, type DesiredSource, type PlanStep } from '../control/plan';
 import type { SourceView } from '../control/view';
+import { describeDestinationPlan, planDestinations, type DesiredDestination, type DestinationStep } from '../control/destination-plan';
+import type { DestinationView } from '../control/destination-view';
 import { CliError, gatewayUrl, opsToken, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import type { AlertsConfig } from '../alerts/config';
@@ -14,8 +16,8 @@ import { createOpsClient, type OpsClient } from './ops-client';
 /**
  * `apply -f gateway.yaml [--dry-run] [--prune]`: the GitOps path. The file is validated exactly as
  * GATEWAY_CONFIG is (env: secrets resolved from this shell's environment), the plan is printed,
- * then carried out through the ops API: its push sources, and its `alerts:` channels and rules
- * when it has that section (src/cli/apply-alerts.ts).
+ * then carried out through the ops API: its push sources, its destinations, and its `alerts:`
+ * channels and rules when it has that section (src/cli/apply-alerts.ts).
  */
 export function applyCommand(ctx: CliContext): Command {
   return withConnection(new Command('apply').description('make the gateway\'s runtime sources match a config file (plan first, like terraform plan)'))
@@ -26,23 +28,30 @@ export function applyCommand(ctx: CliContext): Command {
     .action(async (options: ConnectionOptions & { file: string; dryRun?: boolean; overlap: string; prune?: boolean }) => {
       const overlap = Number(options.overlap);
       if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
-      const { sources: desired, alerts } = await readDesired(options.file);
+      const { sources: desired, destinations: desiredDestinations, alerts } = await readDesired(options.file);
       const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
       const alertSteps = alerts ? await planAlertChanges(client, alerts, options.prune ?? false) : [];
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
+      const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');
       let steps: PlanStep[];
+      let destinationSteps: DestinationStep[];
       try {
         steps = planApply(desired, sources);
+        destinationSteps = planDestinations(desiredDestinations, destinations);
       } catch (err) {
         if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);
         throw err;
       }
       for (const line of describePlan(steps, overlap)) ctx.out(line);
+      for (const line of describeDestinationPlan(destinationSteps)) ctx.out(line);
       if (alerts) for (const line of describeAlertPlan(alertSteps)) ctx.out(line);
-      if (options.dryRun || steps.length + alertSteps.length === 0) return;
+      const total = steps.length + destinationSteps.length + alertSteps.length;
+      if (options.dryRun || total === 0) return;
+      // Sources first: a new destination may serve a source this apply creates.
       for (const step of steps) await carryOut(client, step, overlap);
+      for (const step of destinationSteps) await carryOutDestination(client, step);
       for (const step of alertSteps) await carryOutAlertStep(client, step);
-      ctx.out(`Applied ${steps.length + alertSteps.length} change(s).`);
+      ctx.out(`Applied ${total} change(s).`);
     });
 }
 
@@ -54,11 +63,21 @@ async function carryOut(client: OpsClient, step: PlanStep, overlap: number): Pro
   else await client.call('DELETE', path);
 }
 
+async function carryOutDestination(client: OpsClient, step: DestinationStep): Promise<void> {
+  const path = `/api/destinations/${encodeURIComponent(step.name)}`;
+  if (step.action === 'create') await client.post('/api/destinations?origin=apply', step.body);
+  else if (step.action === 'update') await client.call('PATCH', path, step.patch);
+  else if (step.action === 'rotate-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret });
+  else await client.call('DELETE', path);
+}
+
 /**
- * The file's push sources as written (for the API), with env: secrets resolved, and its alerts
- * section (undefined when it has none: apply then leaves alerts alone); validated first.
+ * The file's push sources as written (for the API), with env: secrets resolved, its destinations,
+ * and its alerts section (undefined when it has none: apply then leaves alerts alone); validated first.
  */
-async function readDesired(path: string): Promise<{ sources: DesiredSource[]; alerts?: AlertsConfig }> {
+async function readDesired(
+  path: string,
+): Promise<{ sources: DesiredSource[]; destinations: DesiredDestination[]; alerts?: AlertsConfig }> {
   const [{ SourcesFileError }, { loadOtherGatewayFile }] = await Promise.all([import('../config/file'), import('../config/env')]);
   let parsed;
   try {
@@ -78,5 +97,6 @@ async function readDesired(path: string): Promise<{ sources: DesiredSource[]; al
     const source = parsed.sources[index]!;
     return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
   });
-  return { sources, alerts: document.alerts === undefined ? undefined : parsed.alerts };
+  const destinations = parsed.destinations.map((d) => ({ name: d.name, url: d.url, timeoutMs: d.timeoutMs, headers: d.headers ?? {}, sources: d.sources, secret: d.secret }));
+  return { sources, destinations, alerts: document.alerts === undefined ? undefined : parsed.alerts };
 }

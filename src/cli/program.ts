@@ -15,6 +15,7 @@ import { tokensCommand } from './tokens';
 import { applyCommand } from './apply';
 import { keysCommand } from './keys';
 import { sourcesCommand } from './sources';
+import { destinationsCommand } from './destinations';
 
 const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
 
@@ -56,6 +57,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<CliOutcome>
     .addCommand(listenCommand(ctx))
     .addCommand(triggerCommand(ctx))
     .addCommand(sourcesCommand(ctx))
+    .addCommand(destinationsCommand(ctx))
     .addCommand(applyCommand(ctx))
     .addCommand(keysCommand(ctx))
     .addHelpText(
@@ -73,6 +75,7 @@ Examples:
   webhook-gateway tail --source stripe
   webhook-gateway tokens create --name ci --role operator --expires-in 30d
   webhook-gateway sources create acme --provider shopify
+  webhook-gateway destinations create erp --endpoint https://erp.example.com/hooks --source acme
   webhook-gateway apply -f gateway.yaml --dry-run`,
     );
   configureAll(program, deps);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { providerModules, type ProviderModule } from '../../providers';
 import { ConfigError } from './errors';
 import { loadKeyring, type Keyring } from '../control/crypto';
-import { loadGatewayFile, SourcesFileError, type SourceConfig } from './file';
+import { loadGatewayFile, SourcesFileError, type FileDestination, type SourceConfig } from './file';
 import { nearMisses } from './near-miss';
 
 // One file over 250 lines on purpose: it is the only reader of process.env (a lint rule enforces
@@ -120,6 +120,8 @@ export interface GatewayConfig {
   secrets: { shopify: string[]; easypost: string[]; keycloak: string[] };
   /** Sources from the GATEWAY_CONFIG file (empty without one); a name used here replaces the env source. */
   sources: SourceConfig[];
+  /** The GATEWAY_CONFIG file's top-level `destinations:` (read-only at runtime; docs/destinations.md). */
+  destinations: FileDestination[];
   /** Pull-polling sources from the GATEWAY_CONFIG file's `polls` list (empty without one). */
   polls: PollSourceOptions[];
   opsTokens: string[];
@@ -181,11 +183,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
   const weak = envSecretProblems(e);
   if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];
+  let destinations: FileDestination[] = [];
   let polls: PollSourceOptions[] = [];
   let alerts: AlertsConfig = defaultAlertsConfig();
   if (e.GATEWAY_CONFIG) {
     try {
-      ({ sources, polls, alerts } = loadGatewayFile(e.GATEWAY_CONFIG, env));
+      ({ sources, destinations, polls, alerts } = loadGatewayFile(e.GATEWAY_CONFIG, env));
     } catch (err) {
       if (err instanceof SourcesFileError) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${err.message}`);
       throw err;
@@ -217,6 +220,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       keycloak: e.KEYCLOAK_EVENTS_SECRET,
     },
     sources,
+    destinations,
     polls,
     opsTokens: e.OPS_API_TOKEN,
     metricsTokens: e.METRICS_TOKEN,

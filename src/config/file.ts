@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { processingShape, toProcessingConfig, type ProcessingConfig } from './processing';
+import { destinationEntry, processingShape, toProcessingConfig, type ProcessingConfig } from './processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
@@ -93,6 +93,12 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
   return z
     .strictObject({
       sources: z.array(source).default([]),
+      // Destinations with the sources they serve (docs/destinations.md): read-only under
+      // GATEWAY_CONFIG, synced into the database by `webhook-gateway apply -f`.
+      destinations: z
+        .array(destinationEntry(secretText).extend({ sources: z.array(z.string().regex(SOURCE_NAME, 'must be a source name')).default([]) }))
+        .default([])
+        .refine((list) => new Set(list.map((d) => d.name)).size === list.length, 'destination names must be unique'),
       polls: pollSourcesSchema(env).default([]),
       alerts: alertsSectionSchema(env).optional(),
     })
@@ -115,9 +121,14 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
     });
 }
 
+/** A top-level destination of the file. */
+export type FileDestination = ProcessingConfig['destinations'][number] & { sources: string[] };
+
 /** What the GATEWAY_CONFIG file declares. */
 export interface GatewayFile {
   sources: SourceConfig[];
+  /** The top-level `destinations:` list, each with the sources it serves. */
+  destinations: FileDestination[];
   polls: PollSourceOptions[];
   alerts: AlertsConfig;
 }
@@ -134,7 +145,12 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
     const problems = parsed.error.issues.map((issue) => `${describePath(issue.path, document)}: ${issue.message}`);
     throw new SourcesFileError(problems.join('; '));
   }
-  return { sources: parsed.data.sources.map(toSourceConfig), polls: parsed.data.polls, alerts: toAlertsConfig(parsed.data.alerts) };
+  return {
+    sources: parsed.data.sources.map(toSourceConfig),
+    destinations: parsed.data.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, sources: d.sources })),
+    polls: parsed.data.polls,
+    alerts: toAlertsConfig(parsed.data.alerts),
+  };
 }
 
 function toSourceConfig(raw: unknown): SourceConfig {

@@ -16,13 +16,9 @@ export interface ProcessingConfig {
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MASK_PATH = /^(?:[^.\s]+)(?:\.[^.\s]+)*$/;
 
-/**
- * The processing keys of a source, in snake_case like the rest of the file. `secretText` resolves
- * `env:VAR` exactly as source secrets do. JSON Schemas are turned into zod schemas at start-up, so a
- * schema that cannot be used stops the gateway instead of failing events later.
- */
-export function processingShape(secretText: z.ZodType<string, string>) {
-  const destination = z.strictObject({
+/** One destination entry (config file `destinations`, and the ops API's /api/destinations). */
+export function destinationEntry(secretText: z.ZodType<string, string>) {
+  return z.strictObject({
     name: z.string().regex(NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_"'),
     // Credentials in a URL end up in every error text that quotes it (fetch refuses such URLs and
     // quotes them whole): they belong in headers, which are never stored or shown.
@@ -39,6 +35,15 @@ export function processingShape(secretText: z.ZodType<string, string>) {
     timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
   });
+}
+
+/**
+ * The processing keys of a source, in snake_case like the rest of the file. `secretText` resolves
+ * `env:VAR` exactly as source secrets do. JSON Schemas are turned into zod schemas at start-up, so a
+ * schema that cannot be used stops the gateway instead of failing events later.
+ */
+export function processingShape(secretText: z.ZodType<string, string>) {
+  const destination = destinationEntry(secretText);
   const jsonSchema = z.record(z.string(), z.unknown()).transform((schema, ctx) => {
     try {
       return z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType;

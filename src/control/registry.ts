@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseSourceEntry, type SourceSecret } from '../config/file';
+import type { ProcessingConfig } from '../config/processing';
 import type { Database } from '../db/client';
 import { describeError } from '../errors';
 import type { RateLimit } from '../ingest/rate-limit';
@@ -18,6 +19,8 @@ export interface RegisteredSource extends PushSource {
   /** The stored row and its secrets' metadata (database sources only). */
   row?: SourceRow;
   secretRows?: readonly SecretRow[];
+  /** Its destinations, retry, schemas and masks (database sources only; file ones are wired at start). */
+  processing?: ProcessingConfig;
 }
 
 export interface RegistryDeps {
@@ -32,6 +35,10 @@ export interface RegistryDeps {
   logger: Logger;
   /** Backstop re-read interval: converges even when a NOTIFY is lost (database outage). */
   refreshMs: number;
+  /** Re-read with the sources, on the same NOTIFY and interval (the destination catalog). */
+  alsoLoad?: { load(): Promise<void> };
+  /** Called after each successful re-read (wakes the worker: a resumed destination's events are due). */
+  onRefreshed?: () => void;
 }
 
 /**
@@ -75,7 +82,7 @@ export function createRegistry(deps: RegistryDeps) {
             problem(`secret:${s.id}:${s.keyId}`, { source: row.name, secretId: s.id, keyId: s.keyId, problem: deps.keyring ? describeError(err) : 'no master key' }, 'a stored secret cannot be decrypted; set the master key that sealed it');
           }
         }
-        next.set(row.name, { ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit), managedBy: 'database', paused: row.paused, row, secretRows });
+        next.set(row.name, { ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit), managedBy: 'database', paused: row.paused, row, secretRows, processing: config.processing });
       } catch (err) {
         problem(`spec:${row.name}:${row.version}`, { source: row.name, problem: describeError(err) }, 'a stored source is not valid; it is not served');
       }
@@ -84,7 +91,7 @@ export function createRegistry(deps: RegistryDeps) {
   };
 
   const load = async () => {
-    const [rows, secrets] = await Promise.all([deps.store.listSources(), deps.store.listSecrets()]);
+    const [rows, secrets] = await Promise.all([deps.store.listSources(), deps.store.listSecrets(), deps.alsoLoad?.load()]);
     snapshot = build(rows, secrets);
   };
 
@@ -99,6 +106,7 @@ export function createRegistry(deps: RegistryDeps) {
         again = false;
         try {
           await load();
+          deps.onRefreshed?.();
         } catch (err) {
           // Keep serving the last snapshot; the next notification or backstop tick retries.
           deps.logger.warn({ problem: describeError(err) }, 'source registry refresh failed; serving the previous snapshot');

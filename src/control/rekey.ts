@@ -1,5 +1,7 @@
 import type { Database } from '../db/client';
 import { open, seal, type Keyring } from './crypto';
+import { openDestination, sealDestination } from './destination-catalog';
+import { createDestinationStore } from './destination-store';
 import { createControlStore } from './store';
 
 export interface RekeyResult {
@@ -9,6 +11,8 @@ export interface RekeyResult {
   current: number;
   /** Sealed with a key this process does not have (ids): left as they are. */
   unreadable: number[];
+  /** Destinations (their secret and headers, sealed together) in the same three states. */
+  destinations: { resealed: number; current: number; unreadable: string[] };
 }
 
 /**
@@ -19,7 +23,7 @@ export interface RekeyResult {
  */
 export async function rekeySecrets(database: Database, keyring: Keyring): Promise<RekeyResult> {
   const store = createControlStore(database);
-  const result: RekeyResult = { resealed: 0, current: 0, unreadable: [] };
+  const result: RekeyResult = { resealed: 0, current: 0, unreadable: [], destinations: { resealed: 0, current: 0, unreadable: [] } };
   for (const secret of await store.listSecrets()) {
     if (secret.keyId === keyring.current.id) {
       result.current += 1;
@@ -33,6 +37,22 @@ export async function rekeySecrets(database: Database, keyring: Keyring): Promis
       continue;
     }
     if (await store.reseal(secret.id, secret.keyId, seal(keyring, secret.source, value))) result.resealed += 1;
+  }
+  const destinations = createDestinationStore(database);
+  for (const row of await destinations.list()) {
+    const counts = result.destinations;
+    if (row.sealed.keyId === keyring.current.id) {
+      counts.current += 1;
+      continue;
+    }
+    let opened;
+    try {
+      opened = openDestination(keyring, row.name, row.sealed);
+    } catch {
+      counts.unreadable.push(row.name);
+      continue;
+    }
+    if (await destinations.reseal(row.name, row.sealed.keyId, sealDestination(keyring, row.name, opened))) counts.resealed += 1;
   }
   return result;
 }

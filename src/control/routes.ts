@@ -61,14 +61,15 @@ const RotateBody = z.object({
 const WithSecret = Source.extend({ secret: z.string().optional().openapi({ description: 'Shown once: only when the gateway generated it' }) });
 const Rotated = WithSecret.extend({ secret_id: z.number() });
 
-const bearer = [{ opsToken: [] }];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
-const error = (description: string) => json(errorResponses[400].content['application/json'].schema, description);
+// Shared with src/control/destination-routes.ts.
+export const bearer = [{ opsToken: [] }];
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
+export const error = (description: string) => json(errorResponses[400].content['application/json'].schema, description);
 const guardedResponses = { 404: error('No such source'), 409: error('Managed by the file, or no master key'), 412: error('If-Match does not match the current version'), ...errorResponses };
-const ifMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'The ETag (version) you last read' }) });
+export const ifMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'The ETag (version) you last read' }) });
 
 /** If-Match: "3", W/"3" or 3; `*` (or none) matches any version. */
-function versionFrom(c: Context): number | undefined {
+export function versionFrom(c: Context): number | undefined {
   const header = c.req.header('if-match')?.trim();
   if (!header || header === '*') return undefined;
   const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header);

@@ -58,6 +58,11 @@ export function createSourceService(deps: SourceServiceDeps) {
   };
 
   const validate = (entry: Record<string, unknown>, requireSecrets: boolean): SourceConfig => {
+    // Inline destinations carry a signing secret, which would sit in clear in the stored spec:
+    // runtime destinations are stored encrypted and attached instead (src/control/destination-*.ts).
+    if (entry.destinations !== undefined) {
+      throw badRequest('invalid_source', 'destinations: create them with POST /api/destinations (or a "destinations:" list in apply -f) and attach this source there');
+    }
     try {
       return parseSourceEntry(entry, {}, { requireSecrets });
     } catch (err) {

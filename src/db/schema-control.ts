@@ -1,4 +1,4 @@
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 // Tables of the control plane (src/control): push sources managed at runtime. Hand-written in
 // migrations/0009_control_plane.sql (with the NOTIFY triggers); kept here for drizzle-kit.
@@ -36,4 +36,38 @@ export const sourceSecrets = pgTable(
     notAfter: tstz('not_after'),
   },
   (t) => [index('source_secrets_source_idx').on(t.source)],
+);
+
+/**
+ * A destination created through the API/CLI (migrations/0012_destinations.sql). Its signing secret
+ * and headers are one sealed JSON document; only the fingerprint and header names are in clear.
+ */
+export const destinations = pgTable('destinations', {
+  name: text('name').primaryKey(),
+  url: text('url').notNull(),
+  timeoutMs: integer('timeout_ms').notNull().default(10000),
+  headerNames: jsonb('header_names').notNull().default([]),
+  keyId: text('key_id').notNull(),
+  iv: bytea('iv').notNull(),
+  tag: bytea('tag').notNull(),
+  ciphertext: bytea('ciphertext').notNull(),
+  fingerprint: text('fingerprint').notNull(),
+  secretCreatedAt: tstz('secret_created_at').notNull().defaultNow(),
+  paused: boolean('paused').notNull().default(false),
+  origin: text('origin').notNull().default('api'),
+  version: integer('version').notNull().default(1),
+  createdAt: tstz('created_at').notNull().defaultNow(),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Which sources (file, env or database ones) forward to which destination. */
+export const destinationSources = pgTable(
+  'destination_sources',
+  {
+    destination: text('destination')
+      .notNull()
+      .references(() => destinations.name, { onDelete: 'cascade' }),
+    source: text('source').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.destination, t.source] })],
 );

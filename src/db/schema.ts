@@ -89,8 +89,13 @@ export const eventQueue = pgTable(
     lockedAt: tstz('locked_at'),
     claimToken: uuid('claim_token'),
     attemptId: bigint('attempt_id', { mode: 'number' }),
+    /** Names of the paused destinations the event waits for (migrations/0012_destinations.sql). */
+    heldFor: jsonb('held_for'),
   },
-  (t) => [index('event_queue_run_at_idx').on(t.runAt, t.eventId)],
+  (t) => [
+    index('event_queue_run_at_idx').on(t.runAt, t.eventId),
+    index('event_queue_held_idx').on(t.eventId).where(sql`held_for IS NOT NULL`),
+  ],
 );
 
 export const ATTEMPT_OUTCOMES = ['running', 'completed', 'retry', 'failed', 'abandoned'] as const;

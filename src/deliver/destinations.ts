@@ -1,5 +1,5 @@
 import type { DeliveryLog } from '../store/deliveries';
-import { RetryLaterError, type EventHandler } from '../worker/handlers';
+import { HoldError, RetryLaterError, type DeliveredEvent, type EventHandler } from '../worker/handlers';
 import { readTextPrefix } from '../http/bounded-body';
 import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
@@ -17,12 +17,20 @@ export interface Destination {
   headers?: Record<string, string>;
 }
 
-export interface ForwardingOptions {
+/** Where one source's events go, and what its envelope says. */
+export interface ForwardingPlan {
   destinations: readonly Destination[];
-  deliveries: DeliveryLog;
+  /** Destinations that are paused: their deliveries wait (HoldError), uncounted, until resumed. */
+  paused?: readonly string[];
+  /** Destinations that cannot be used now (their secret cannot be decrypted), with why. */
+  unusable?: readonly { name: string; problem: string }[];
   provider?: string;
   aggregateIdPath?: string;
   tenantContext?: Record<string, unknown>;
+}
+
+export interface ForwardingOptions extends ForwardingPlan {
+  deliveries: DeliveryLog;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
 }
@@ -37,81 +45,117 @@ const REDACTION_WINDOW = 4 * 1024;
  * fail, the attempt fails (and is retried) naming them, honouring the longest Retry-After.
  */
 export function forwardToDestinations(options: ForwardingOptions): EventHandler {
+  const { deliveries, fetch: doFetch, ...plan } = options;
+  return forwardByPlan({ deliveries, fetch: doFetch, planFor: () => plan });
+}
+
+/**
+ * The forwarding handler whose plan is looked up at each attempt (`planFor(source)`), so
+ * destinations added, changed, paused or resumed at runtime apply to the next attempt. A source
+ * without a plan has nothing to forward and completes.
+ *
+ * Pausing holds, it does not fail: the attempt delivers to every pending destination that is not
+ * paused; if those all succeed and some paused ones are still pending, it throws HoldError, which
+ * the worker records as "held" — the event waits, its attempt not counted, until a resume makes it
+ * due again (src/control/destination-store.ts releaseHeld). A real failure of another destination
+ * in the same attempt is an ordinary retry and counts.
+ */
+export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (source: string) => ForwardingPlan | undefined; fetch?: typeof fetch }): EventHandler {
   const doFetch = options.fetch ?? fetch;
   return async (event, { signal }) => {
+    const plan = options.planFor(event.source);
+    if (!plan) return;
     const done = await options.deliveries.deliveredDestinations(event.id);
-    const pending = options.destinations.filter((d) => !done.has(d.name));
-    if (pending.length === 0) return;
-    const body = buildEnvelope(event, options);
-    // Stable across retries so the receiver can deduplicate on webhook-id.
-    const messageId = `evt_${event.id}`;
-
-    const results = await Promise.all(
-      // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
-      pending.map((destination) => withSpan(`deliver ${destination.name}`, 'client', {
-        'webhook.destination': destination.name,
-        'webhook.event_id': event.id,
-        'http.request.method': 'POST',
-        'server.address': new URL(destination.url).hostname,
-      }, async (span) => {
-        const startedAt = new Date();
-        let httpStatus: number | null = null;
-        let error: string | null = null;
-        let retryAfterMs: number | undefined;
-        // Before any text is stored, shown or logged: a URL's credentials never leave this function.
-        // Redacted before the excerpt is cut, so no credential is cut in half at its end.
-        const safe = (text: string) =>
-          excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
-        try {
-          const response = await doFetch(destination.url, {
-            method: 'POST',
-            body,
-            redirect: 'manual',
-            signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
-            headers: {
-              ...destination.headers,
-              'content-type': 'application/json',
-              'user-agent': 'webhook-gateway',
-              ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
-              ...traceHeaders(),
-            },
-          });
-          httpStatus = response.status;
-          if (response.status < 200 || response.status >= 300) {
-            // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-            error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
-            retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-          } else {
-            // The answer's content does not matter; release the connection without reading it.
-            void response.body?.cancel().catch(() => {});
-          }
-        } catch (err) {
-          error = safe(describeFetchError(err, destination.timeoutMs));
-        }
-        await options.deliveries.record({
-          eventId: event.id,
-          attempt: event.attempt,
-          destination: destination.name,
-          startedAt,
-          durationMs: Date.now() - startedAt.getTime(),
-          outcome: error === null ? 'delivered' : 'failed',
-          httpStatus,
-          error,
-        });
-        if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
-        if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
-        return { destination: destination.name, error, retryAfterMs };
-      })),
-    );
-
-    const failed = results.filter((r) => r.error !== null);
-    if (failed.length === 0) return;
+    const paused = (plan.paused ?? []).filter((name) => !done.has(name));
+    const unusable = (plan.unusable ?? []).filter((d) => !done.has(d.name));
+    const pending = plan.destinations.filter((d) => !done.has(d.name));
+    const failedNow = await deliver(event, pending, plan, options.deliveries, doFetch, signal);
+    const failed = [...failedNow, ...unusable.map((d) => ({ destination: d.name, error: d.problem, retryAfterMs: undefined }))];
+    if (failed.length === 0) {
+      if (paused.length > 0) throw new HoldError(`held: ${paused.join(', ')} paused`, paused);
+      return;
+    }
     const retryAfters = failed.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
     throw new RetryLaterError(
       failed.map((f) => `${f.destination}: ${f.error}`).join('; '),
       retryAfters.length ? Math.max(...retryAfters) : undefined,
     );
   };
+}
+
+/** Posts the event to each destination at once; returns the ones that failed. */
+async function deliver(
+  event: DeliveredEvent,
+  pending: readonly Destination[],
+  plan: ForwardingPlan,
+  deliveries: DeliveryLog,
+  doFetch: typeof fetch,
+  signal: AbortSignal,
+): Promise<{ destination: string; error: string; retryAfterMs?: number }[]> {
+  if (pending.length === 0) return [];
+  const body = buildEnvelope(event, plan);
+  // Stable across retries so the receiver can deduplicate on webhook-id.
+  const messageId = `evt_${event.id}`;
+
+  const results = await Promise.all(
+    // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
+    pending.map((destination) => withSpan(`deliver ${destination.name}`, 'client', {
+      'webhook.destination': destination.name,
+      'webhook.event_id': event.id,
+      'http.request.method': 'POST',
+      'server.address': new URL(destination.url).hostname,
+    }, async (span) => {
+      const startedAt = new Date();
+      let httpStatus: number | null = null;
+      let error: string | null = null;
+      let retryAfterMs: number | undefined;
+      // Before any text is stored, shown or logged: a URL's credentials never leave this function.
+      // Redacted before the excerpt is cut, so no credential is cut in half at its end.
+      const safe = (text: string) =>
+        excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
+      try {
+        const response = await doFetch(destination.url, {
+          method: 'POST',
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
+          headers: {
+            ...destination.headers,
+            'content-type': 'application/json',
+            'user-agent': 'webhook-gateway',
+            ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
+            ...traceHeaders(),
+          },
+        });
+        httpStatus = response.status;
+        if (response.status < 200 || response.status >= 300) {
+          // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
+          error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
+          retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        } else {
+          // The answer's content does not matter; release the connection without reading it.
+          void response.body?.cancel().catch(() => {});
+        }
+      } catch (err) {
+        error = safe(describeFetchError(err, destination.timeoutMs));
+      }
+      await deliveries.record({
+        eventId: event.id,
+        attempt: event.attempt,
+        destination: destination.name,
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime(),
+        outcome: error === null ? 'delivered' : 'failed',
+        httpStatus,
+        error,
+      });
+      if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
+      if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
+      return { destination: destination.name, error, retryAfterMs };
+    })),
+  );
+
+  return results.flatMap((r) => (r.error === null ? [] : [{ destination: r.destination, error: r.error, retryAfterMs: r.retryAfterMs }]));
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {

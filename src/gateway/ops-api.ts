@@ -50,6 +50,8 @@ export interface OpsApiDeps {
   wake: () => void;
   /** The gateway's own HTTP app, for test events sent through the real ingest path. */
   ingest: (request: Request) => Response | Promise<Response>;
+  /** `/api/destinations…` (src/control/destination-wiring.ts), audited into the same log. */
+  destinationRoutes?: (audit: AuditLog) => OpenAPIHono;
 }
 
 /**
@@ -127,6 +129,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
       ingest: deps.ingest,
     }),
   );
+  if (deps.destinationRoutes) opsRoutes.route('/', deps.destinationRoutes(audit));
   describeOpenApi(opsRoutes);
   return opsRoutes;
 }

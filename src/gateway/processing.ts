@@ -7,10 +7,12 @@ import { keycloakAuditHandler } from '../handlers/keycloak-audit';
 import { sourcesFromConfig } from '../ingest/sources';
 import type { SystemLog } from '../store/system-log';
 import type { BackoffPolicy } from '../worker/backoff';
-import type { HandlerRegistry } from '../worker/handlers';
+import type { EventHandler, HandlerRegistry } from '../worker/handlers';
+import type { RuntimeDestinations } from '../control/destination-wiring';
 
 /** What applying the processing config needs of the gateway: its registration methods. */
 export interface ProcessingTarget {
+  on(source: string, topic: string, handler: EventHandler): unknown;
   forward(source: string, options: Omit<ForwardingOptions, 'deliveries'>, topic?: string): unknown;
   validate(source: string, topic: string, schema: z.ZodType): unknown;
 }
@@ -20,21 +22,16 @@ export type ProcessingLookups = ReturnType<typeof applyProcessingConfig>;
 /**
  * Turns the config file's per-source processing keys into registrations: destinations become the
  * forwarding handler, JSON Schemas payload checks; retry and mask become lookups for the worker
- * and the ops API.
+ * and the ops API (database sources' own keys are added by the runtime routing).
  */
-export function applyProcessingConfig(config: GatewayConfig, gateway: ProcessingTarget) {
+export function applyProcessingConfig(config: GatewayConfig, gateway: ProcessingTarget, runtime: RuntimeDestinations) {
   const backoff = new Map<string, BackoffPolicy>();
   const masks = new Map<string, readonly string[]>();
   for (const source of config.sources) {
     const p = source.processing;
-    if (p.destinations.length > 0) {
-      gateway.forward(source.name, {
-        destinations: p.destinations,
-        provider: source.provider,
-        aggregateIdPath: p.aggregateIdPath,
-        tenantContext: p.tenantContext,
-      });
-    }
+    // Inline destinations: the runtime forwarder (src/control/destination-wiring.ts) also sends
+    // to the database destinations attached to the source, resolved at each attempt.
+    if (p.destinations.length > 0) gateway.on(source.name, '*', runtime.forwarder);
     for (const [topic, schema] of Object.entries(p.schemas)) gateway.validate(source.name, topic, schema);
     if (p.mask.length > 0) masks.set(source.name, p.mask);
     if (p.retry?.baseMs || p.retry?.maxMs) {
@@ -45,9 +42,11 @@ export function applyProcessingConfig(config: GatewayConfig, gateway: Processing
     }
   }
   return {
-    backoffFor: (source: string) => backoff.get(source),
-    maskFor: (source: string) => masks.get(source) ?? [],
-    maskedSources: [...masks.keys()],
+    backoffFor: (source: string) =>
+      backoff.get(source) ?? runtime.routing.backoffFor(source, { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs }),
+    maskFor: (source: string) => masks.get(source) ?? runtime.routing.maskFor(source) ?? [],
+    // Database sources' masks change at runtime: read per request.
+    maskedSources: () => [...masks.keys(), ...runtime.routing.maskedSources()],
   };
 }
 

@@ -15,6 +15,9 @@ export function createSourceRegistry(deps: {
   controlStore: ControlStore;
   sources: PushSource[];
   logger: Logger;
+  /** Re-read with the sources (the destination catalog), and called after each re-read (wake). */
+  alsoLoad?: { load(): Promise<void> };
+  onRefreshed?: () => void;
 }) {
   const { config } = deps;
   return createRegistry({
@@ -26,5 +29,7 @@ export function createSourceRegistry(deps: {
     defaultRateLimit: config.rateLimit,
     logger: deps.logger.child({ component: 'control' }),
     refreshMs: config.control.refreshMs,
+    alsoLoad: deps.alsoLoad,
+    onRefreshed: deps.onRefreshed,
   });
 }

@@ -13,7 +13,7 @@ export interface GatewayWorkerDeps {
   config: GatewayConfig;
   database: Database;
   handlers: HandlerRegistry;
-  schemas: SchemaRegistry;
+  schemas: Pick<SchemaRegistry, 'check'>;
   logger: Logger;
   metrics: Metrics;
   backoffFor: (source: string) => BackoffPolicy | undefined;
@@ -37,7 +37,7 @@ export function createGatewayWorker(deps: GatewayWorkerDeps) {
     backoffFor: deps.backoffFor,
     onAttempt: (event, outcome, seconds) => {
       metrics.attempt(event.source, outcome, seconds);
-      if (outcome !== 'retry')
+      if (outcome === 'completed' || outcome === 'failed')
         deps.chartCounts()?.finished(event.source, outcome, Date.now() - event.receivedAt.getTime());
     },
     onLeasesRecovered: (count) => metrics.leaseRecovered(count),

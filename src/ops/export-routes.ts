@@ -25,7 +25,7 @@ export interface ExportDeps {
   audit: AuditLog;
   logger: Logger;
   maskFor?: (source: string) => readonly string[];
-  maskedSources?: readonly string[];
+  maskedSources?: readonly string[] | (() => readonly string[]);
 }
 
 const bearer = [{ opsToken: [] }];

@@ -30,7 +30,7 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
   });
   const attempts = new Counter({
     name: 'webhook_gateway_processing_attempts_total',
-    help: 'Processing attempts by source and outcome (completed, retry, failed)',
+    help: 'Processing attempts by source and outcome (completed, retry, failed; held: waiting for a paused destination, not counted as an attempt)',
     labelNames: ['source', 'outcome'] as const,
     registers: [registry],
   });
@@ -110,7 +110,7 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
       if (outcome === 'conflict') conflicts.inc({ source });
       if (outcome !== 'rejected') ingestDuration.observe({ source }, seconds);
     },
-    attempt(source: string, outcome: 'completed' | 'retry' | 'failed', seconds: number) {
+    attempt(source: string, outcome: 'completed' | 'retry' | 'failed' | 'held', seconds: number) {
       attempts.inc({ source, outcome });
       processingDuration.observe({ source }, seconds);
       if (outcome === 'retry') retries.inc({ source });

@@ -39,7 +39,8 @@ export interface OpsDeps {
   /** JSON paths masked in what the API shows for a source. */
   maskFor?: (source: string) => readonly string[];
   /** Sources with masked fields: payload search (`q`) never looks at their bodies. */
-  maskedSources?: readonly string[];
+  /** A function when the list changes at runtime (database sources with `mask`). */
+  maskedSources?: readonly string[] | (() => readonly string[]);
   /** Called after a replay made events due, to wake the worker. */
   onReplayed?: () => void;
   /** The charts' per-minute series; without it /api/stats/series is not served. */
@@ -209,7 +210,8 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
  * sources are left out of a text search, and naming one with `q` is refused. Searching the masked
  * rendering instead would mean parsing and masking every candidate row in the gateway.
  */
-export function toMatch(query: z.infer<typeof EventMatchQuery>, maskedSources: readonly string[] = []): EventMatch {
+export function toMatch(query: z.infer<typeof EventMatchQuery>, masked: readonly string[] | (() => readonly string[]) = []): EventMatch {
+  const maskedSources = typeof masked === 'function' ? masked() : masked;
   if (query.q !== undefined && query.source !== undefined && maskedSources.includes(query.source)) {
     throw badRequest(
       'search_not_allowed',

@@ -1,13 +1,13 @@
 import { describeError as describeAnyError } from '../errors';
 import { withSpan } from '../tracing/spans';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
-import { PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
+import { HoldError, PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
 import type { SchemaRegistry } from './validation';
 
 export interface AttemptDeps {
   handlers: HandlerRegistry;
-  schemas?: SchemaRegistry;
+  schemas?: Pick<SchemaRegistry, 'check'>;
   backoff: BackoffPolicy;
   backoffFor?: (source: string) => BackoffPolicy | undefined;
   onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
@@ -16,8 +16,15 @@ export interface AttemptDeps {
 }
 
 /**
+ * A held event is looked at again after this long even if no resume woke it: a resume committed
+ * while the held outcome was being written may not have seen it. Cheap: the attempt is uncounted.
+ */
+const HOLD_RECHECK_MS = 5 * 60_000;
+
+/**
  * Runs one attempt of a claimed event and decides its outcome: completed, retry (after the
- * backoff, or the delay the handler asked for) or failed (permanent error, or out of attempts).
+ * backoff, or the delay the handler asked for), failed (permanent error, or out of attempts) or
+ * held (waiting for paused destinations, not counted).
  */
 export function createAttemptRunner(options: AttemptDeps) {
   const { handlers } = options;
@@ -60,7 +67,10 @@ export function createAttemptRunner(options: AttemptDeps) {
       result = { outcome: 'completed' };
     } catch (err) {
       const error = describeError(err);
-      if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
+      if (err instanceof HoldError) {
+        // Not a failure: nothing was tried for the paused destinations (src/deliver/destinations.ts).
+        result = { outcome: 'held', error, heldFor: err.heldFor, recheckInMs: HOLD_RECHECK_MS };
+      } else if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
         result = { outcome: 'failed', error };
       } else {
         const backoff = options.backoffFor?.(event.source) ?? options.backoff;

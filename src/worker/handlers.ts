@@ -61,11 +61,26 @@ export class RetryLaterError extends Error {
 }
 
 /**
+ * Throw this when the event must wait for something an operator paused (destinations): the worker
+ * records the attempt as held, not counted, and the event is due again when it is resumed.
+ */
+export class HoldError extends Error {
+  override name = 'HoldError';
+  constructor(
+    message: string,
+    readonly heldFor: readonly string[],
+  ) {
+    super(message);
+  }
+}
+
+/**
  * Maps (source, topic) to a handler. The most specific registration wins: exact topic, then the
  * source's '*', then '*' for every source. Events with no handler complete as "stored for the record".
  */
 export class HandlerRegistry {
   readonly #handlers = new Map<string, EventHandler>();
+  #otherwise: EventHandler | undefined;
 
   on(source: string, topic: string, handler: EventHandler): this {
     const key = `${source}\u0000${topic}`;
@@ -78,8 +93,15 @@ export class HandlerRegistry {
     return (
       this.#handlers.get(`${source}\u0000${topic}`) ??
       this.#handlers.get(`${source}\u0000*`) ??
-      this.#handlers.get(`*\u0000*`)
+      this.#handlers.get(`*\u0000*`) ??
+      this.#otherwise
     );
+  }
+
+  /** The handler for events nothing else takes (runtime destinations, resolved per attempt). */
+  otherwise(handler: EventHandler): this {
+    this.#otherwise = handler;
+    return this;
   }
 }
 

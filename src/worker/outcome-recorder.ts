@@ -65,7 +65,8 @@ export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterM
 
 /** Logs an attempt: quiet for a recorded completion unless debug is on, loud for a lost outcome. */
 export function logAttempt(logger: Logger, event: ClaimedEvent, result: AttemptOutcome, recorded: Recorded): void {
-  if (recorded === 'recorded' && result.outcome === 'completed' && !logger.isLevelEnabled('debug')) return;
+  const quiet = result.outcome === 'completed' || result.outcome === 'held';
+  if (recorded === 'recorded' && quiet && !logger.isLevelEnabled('debug')) return;
   const log = logger.child({ eventId: event.id, source: event.source, topic: event.topic, attempt: event.attempt });
   if (recorded === 'failed') {
     // The lease will expire and the event will be retried: at-least-once, never lost.
@@ -74,6 +75,8 @@ export function logAttempt(logger: Logger, event: ClaimedEvent, result: AttemptO
     log.warn('outcome discarded: the claim expired and the event was taken over');
   } else if (result.outcome === 'completed') {
     log.debug('event completed');
+  } else if (result.outcome === 'held') {
+    log.debug({ heldFor: result.heldFor }, 'event held for paused destinations');
   } else {
     log.warn({ outcome: result.outcome, error: result.error }, 'attempt failed');
   }

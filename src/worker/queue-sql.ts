@@ -25,7 +25,13 @@ export type AttemptOutcome =
   | { outcome: 'completed' }
   /** `retryInMs` counts from when the outcome is written (the database's now()), not from when it was decided. */
   | { outcome: 'retry'; error: string; retryInMs: number }
-  | { outcome: 'failed'; error: string };
+  | { outcome: 'failed'; error: string }
+  /**
+   * The event waits for paused destinations (`heldFor`): the attempt is not counted (attempts goes
+   * back down, its attempt-log row is removed) and the event is due again when one of them resumes,
+   * or after `recheckInMs` at the latest (covers a resume that raced with this outcome's write).
+   */
+  | { outcome: 'held'; error: string; heldFor: readonly string[]; recheckInMs: number };
 
 interface ClaimedRow {
   id: string | number;
@@ -67,32 +73,44 @@ export function createQueue(database: Database) {
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint)
+          retry_in_ms bigint, held_for jsonb)
       ),
       finished as (
         update webhook_events e
         set status = o.status,
-            next_attempt_at = coalesce(now() + o.retry_in_ms * interval '1 millisecond', e.next_attempt_at),
+            -- A held event whose destinations were all resumed meanwhile (the resume's release ran
+            -- before this write) is due in a second, once this instance's snapshot has caught up.
+            next_attempt_at = case
+              when o.outcome = 'held' and not exists (
+                select 1 from destinations d where d.paused and jsonb_exists(o.held_for, d.name)
+              ) then now() + interval '1 second'
+              else coalesce(now() + o.retry_in_ms * interval '1 millisecond', e.next_attempt_at) end,
             last_error = o.error,
             processed_at = case when o.status = 'received' then e.processed_at else now() end,
+            attempts = case when o.outcome = 'held' then e.attempts - 1 else e.attempts end,
             locked_by = null, locked_at = null, claim_token = null
         from outcome o
         where e.id = o.id and e.claim_token = o.claim_token
-        returning e.id, e.status, e.next_attempt_at
+        returning e.id, e.status, e.next_attempt_at, o.held_for
       ),
       dequeued as (
         delete from event_queue q using finished f where q.event_id = f.id and f.status <> 'received'
       ),
       requeued as (
         update event_queue q
-        set run_at = f.next_attempt_at, locked_by = null, locked_at = null, claim_token = null
+        set run_at = f.next_attempt_at, locked_by = null, locked_at = null, claim_token = null,
+            held_for = f.held_for
         from finished f where q.event_id = f.id and f.status = 'received'
       ),
       logged as (
         update processing_log p
         set finished_at = now(), outcome = o.outcome, error = o.error
         from outcome o join finished f on f.id = o.id
-        where p.id = o.attempt_id
+        where p.id = o.attempt_id and o.outcome <> 'held'
+      ),
+      uncounted as (
+        delete from processing_log p using outcome o join finished f on f.id = o.id
+        where p.id = o.attempt_id and o.outcome = 'held'
       )
       select id from finished`);
     return new Set(written.map((row) => Number(row.id)));
@@ -272,10 +290,16 @@ function toOutcomeRow({ event, result }: FinishedAttempt) {
     id: event.id,
     claim_token: event.claimToken,
     attempt_id: event.attemptId,
-    status: result.outcome === 'retry' ? 'received' : result.outcome,
+    status: result.outcome === 'retry' || result.outcome === 'held' ? 'received' : result.outcome,
     outcome: result.outcome,
     error,
-    retry_in_ms: result.outcome === 'retry' ? Math.max(0, Math.round(result.retryInMs)) : null,
+    retry_in_ms:
+      result.outcome === 'retry'
+        ? Math.max(0, Math.round(result.retryInMs))
+        : result.outcome === 'held'
+          ? Math.max(0, Math.round(result.recheckInMs))
+          : null,
+    held_for: result.outcome === 'held' ? result.heldFor : null,
   };
 }
 

@@ -13,7 +13,7 @@ export interface WorkerOptions {
   queue: Queue;
   handlers: HandlerRegistry;
   /** Payload schemas checked before the handler runs (a mismatch fails the event at once). */
-  schemas?: SchemaRegistry;
+  schemas?: Pick<SchemaRegistry, 'check'>;
   logger: Logger;
   /** node-cron expression of the backstop tick (retries coming due, missed wake-ups, expired leases). */
   cron: string;

@@ -12,6 +12,7 @@ import { RequestsPage } from './pages/RequestsPage';
 import { SignIn } from './pages/SignIn';
 import { SourcesPage } from './pages/sources/SourcesPage';
 import { TokensPage } from './pages/tokens/TokensPage';
+import { DestinationsPage } from './pages/destinations/DestinationsPage';
 import { SessionProvider, useSession } from './session';
 
 /** The whole UI: sign-in until a token is accepted, then the pages inside the layout. */
@@ -41,6 +42,7 @@ function Root() {
               <Route path="/ui/tokens" component={TokensPage} />
               <Route path="/ui/requests" component={RequestsPage} />
               <Route path="/ui/alerts" component={AlertsPage} />
+              <Route path="/ui/destinations" component={DestinationsPage} />
               <Route default component={NotFound} />
             </Router>
           </Layout>

@@ -9,7 +9,9 @@ import type {
   AuditPage,
   BulkReplayResult,
   ConflictPage,
+  CreatedDestination,
   CreatedToken,
+  DestinationView,
   EventDetail,
   EventFilter,
   EventPage,
@@ -112,6 +114,12 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
       request<{ sources: Record<string, RejectedRequest | null> }>('/api/requests/last', { signal }),
     alerts: (query: { status?: 'open' | 'resolved'; limit?: number }, signal?: AbortSignal) =>
       request<{ alerts: Alert[]; next_cursor: string | null }>(`/api/alerts${queryString({ ...query })}`, { signal }),
+    destinations: (signal?: AbortSignal) => request<{ destinations: DestinationView[] }>('/api/destinations', { signal }),
+    createDestination: (body: { name: string; url: string; sources: string[]; headers?: Record<string, string> }) =>
+      request<CreatedDestination>('/api/destinations', { method: 'POST', body }),
+    destinationAction: (name: string, action: 'pause' | 'resume') =>
+      request<DestinationView>(`/api/destinations/${encodeURIComponent(name)}/${action}`, { method: 'POST' }),
+    deleteDestination: (name: string) => request<unknown>(`/api/destinations/${encodeURIComponent(name)}`, { method: 'DELETE' }),
     alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
     alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
     /** Creates a rule, or replaces rule `id`. */

@@ -1,31 +1,8 @@
 import type { ApiClient } from './client';
 import type { Role } from './types';
 
-/** A source's secret as the API shows it: a fingerprint and dates, never the value. */
-export interface SecretView {
-  id: number | null;
-  fingerprint: string;
-  created_at: string | null;
-  age_seconds: number | null;
-  not_after: string | null;
-  expired: boolean;
-}
-
-/** GET /api/sources/{name}. `spec` is null for file sources and for callers without the admin role. */
-export interface SourceView {
-  name: string;
-  provider: string;
-  managed_by: 'file' | 'database';
-  origin: 'api' | 'apply' | null;
-  paused: boolean;
-  on_hold: number;
-  version: number | null;
-  path: string;
-  spec: Record<string, unknown> | null;
-  secrets: SecretView[];
-  created_at: string | null;
-  updated_at: string | null;
-}
+export type { SecretView, SourceView } from '../../../control/view-shapes';
+import type { SourceView } from '../../../control/view-shapes';
 
 /** A create or rotate answer: the source, and the secret when the gateway made it (shown once). */
 export type WithSecret = SourceView & { secret?: string };

@@ -5,7 +5,7 @@ export interface Column<Row> {
   header: string;
   cell(row: Row): ComponentChildren;
   /** 'num' right-aligns figures; 'mono' for ids and machine text; 'error' for one-line errors; 'clip' cuts long text to one line. */
-  class?: 'num' | 'mono' | 'error' | 'clip';
+  class?: 'num' | 'mono' | 'error' | 'clip' | 'url';
   /** The cell's tooltip (full text of a cut-off error, say). */
   title?(row: Row): string | undefined;
 }

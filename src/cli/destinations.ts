@@ -1,0 +1,135 @@
+import { Command } from 'commander';
+import type { DestinationView } from '../control/destination-view';
+import { gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import { withConnection } from './events';
+import { createOpsClient } from './ops-client';
+import { formatTable } from './table';
+
+type WithSecret = DestinationView & { secret?: string };
+
+const client = (ctx: CliContext, options: ConnectionOptions) =>
+  createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+const path = (name: string) => `/api/destinations/${encodeURIComponent(name)}`;
+
+/** One line per destination: where it is, its sources, state and health. */
+function destinationTable(list: DestinationView[]): string {
+  return formatTable(
+    ['NAME', 'URL', 'MANAGED BY', 'SOURCES', 'STATE', 'DELIVERED', 'FAILED', 'HELD', 'FINGERPRINT'],
+    list.map((d) => [
+      d.name,
+      d.url,
+      d.managed_by === 'database' ? `database (${d.origin})` : 'file',
+      d.sources.join(', ') || '-',
+      d.problem ? 'unusable' : d.paused ? 'paused' : 'active',
+      String(d.health.delivered),
+      String(d.health.failed),
+      String(d.health.held),
+      d.fingerprint,
+    ]),
+  );
+}
+
+/** Prints the signing secret the gateway generated: this is the only time anyone sees it. */
+function showOnce(ctx: CliContext, answer: WithSecret): void {
+  if (!answer.secret) return;
+  ctx.out(`secret: ${answer.secret}`);
+  ctx.out('(shown once: give it to the receiver to verify signatures; the gateway keeps only its fingerprint)');
+}
+
+/** `KEY: value` options as a headers object. */
+function parseHeaders(items: string[] = []): Record<string, string> {
+  return Object.fromEntries(
+    items.map((item) => {
+      const at = item.indexOf(':');
+      if (at <= 0) throw usageError(`--header ${item.split(':')[0]}: write name:value`);
+      return [item.slice(0, at).trim(), item.slice(at + 1).trim()];
+    }),
+  );
+}
+
+/** `destinations list|get|create|rotate-secret|pause|resume|delete` through the ops API. */
+export function destinationsCommand(ctx: CliContext): Command {
+  const destinations = new Command('destinations').description(
+    'HTTP destinations: list them with their health, and manage those stored in the database',
+  );
+  withConnection(destinations.command('list').description('every destination, file ones included'))
+    .option('--json', 'print JSON')
+    .action(async (options: ConnectionOptions & { json?: boolean }) => {
+      const { destinations: list } = await client(ctx, options).get<{ destinations: DestinationView[] }>(
+        '/api/destinations',
+      );
+      ctx.out(options.json ? terminalJson(list) : destinationTable(list));
+    });
+  withConnection(
+    destinations
+      .command('get <name>')
+      .description('one destination as JSON, with its last deliveries (never a secret)'),
+  ).action(async (name: string, options: ConnectionOptions) => {
+    ctx.out(terminalJson(await client(ctx, options).get(path(name))));
+  });
+  withConnection(
+    destinations
+      .command('create <name>')
+      .description('create a destination; without --secret the gateway makes one and prints it once'),
+  )
+    .requiredOption('--endpoint <url>', 'where to POST the events (http or https, no credentials: use --header)')
+    .option('--source <name...>', 'push sources whose events go there')
+    .option('--secret <whsec>', 'the Standard Webhooks signing secret (else generated)')
+    .option('--timeout-ms <ms>', 'per delivery', '10000')
+    .option('--header <name:value...>', 'a header sent with every delivery (stored encrypted, never shown)')
+    .action(
+      async (
+        name: string,
+        options: ConnectionOptions & {
+          endpoint: string;
+          source?: string[];
+          secret?: string;
+          timeoutMs: string;
+          header?: string[];
+        },
+      ) => {
+        const timeout = Number(options.timeoutMs);
+        if (!Number.isInteger(timeout)) throw usageError('--timeout-ms must be a whole number of milliseconds');
+        const body = {
+          name,
+          url: options.endpoint,
+          sources: options.source ?? [],
+          timeout_ms: timeout,
+          ...(options.secret ? { secret: options.secret } : {}),
+          ...(options.header ? { headers: parseHeaders(options.header) } : {}),
+        };
+        const answer = await client(ctx, options).post<WithSecret>('/api/destinations', body);
+        ctx.out(`created ${answer.name}: ${answer.url} for ${answer.sources.join(', ') || 'no source yet'}`);
+        showOnce(ctx, answer);
+      },
+    );
+  withConnection(destinations.command('rotate-secret <name>').description('replace the signing secret at once'))
+    .option('--secret <whsec>', 'the new secret (else generated and printed once)')
+    .action(async (name: string, options: ConnectionOptions & { secret?: string }) => {
+      const answer = await client(ctx, options).post<WithSecret>(
+        `${path(name)}/rotate-secret`,
+        options.secret ? { secret: options.secret } : {},
+      );
+      ctx.out(`rotated ${name}: fingerprint ${answer.fingerprint}`);
+      showOnce(ctx, answer);
+    });
+  for (const action of ['pause', 'resume'] as const) {
+    withConnection(
+      destinations
+        .command(`${action} <name>`)
+        .description(
+          action === 'pause' ? 'hold deliveries (events wait, no attempt counted)' : 'deliver the held events',
+        ),
+    ).action(async (name: string, options: ConnectionOptions) => {
+      const answer = await client(ctx, options).post<DestinationView>(`${path(name)}/${action}`);
+      ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.health.held} event(s) held)`);
+    });
+  }
+  withConnection(
+    destinations.command('delete <name>').description('delete a destination stored in the database'),
+  ).action(async (name: string, options: ConnectionOptions) => {
+    await client(ctx, options).call('DELETE', path(name));
+    ctx.out(`deleted ${name}`);
+  });
+  return destinations;
+}

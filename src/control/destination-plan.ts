@@ -1,0 +1,97 @@
+import { fingerprint } from './crypto';
+import { headersFingerprint, type DestinationView } from './destination-view';
+import { PlanError } from './plan';
+
+/** A destination as the file declares it (top-level `destinations:`), env: references resolved. */
+export interface DesiredDestination {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  headers: Record<string, string>;
+  sources: string[];
+  secret: string;
+}
+
+export type DestinationStep =
+  | { action: 'create'; name: string; body: Record<string, unknown> }
+  | { action: 'update'; name: string; patch: Record<string, unknown>; keys: string[] }
+  | { action: 'rotate-secret'; name: string; secret: string; fingerprint: string }
+  | { action: 'delete'; name: string };
+
+const sameList = (a: readonly string[], b: readonly string[]) =>
+  [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
+
+/**
+ * What `apply` must do so the database's destinations match the file, like planApply for sources:
+ * create the missing, update what differs (header values compared by fingerprint, never read),
+ * rotate to the file's secret when its fingerprint differs, delete those an earlier apply created
+ * that the file no longer lists. File-managed (GATEWAY_CONFIG) names cannot be taken.
+ */
+export function planDestinations(
+  desired: readonly DesiredDestination[],
+  current: readonly DestinationView[],
+): DestinationStep[] {
+  const steps: DestinationStep[] = [];
+  const byName = new Map(current.map((d) => [d.name, d]));
+  for (const want of desired) {
+    const have = byName.get(want.name);
+    if (have?.managed_by === 'file') {
+      throw new PlanError(
+        `destination "${want.name}" is already declared in GATEWAY_CONFIG of the gateway; give the runtime destination another name`,
+      );
+    }
+    if (!have) {
+      steps.push({
+        action: 'create',
+        name: want.name,
+        body: {
+          name: want.name,
+          url: want.url,
+          timeout_ms: want.timeoutMs,
+          headers: want.headers,
+          sources: want.sources,
+          secret: want.secret,
+        },
+      });
+      continue;
+    }
+    const patch: Record<string, unknown> = {};
+    if (have.url !== want.url) patch.url = want.url;
+    if (have.timeout_ms !== want.timeoutMs) patch.timeout_ms = want.timeoutMs;
+    if (have.headers_fingerprint !== headersFingerprint(want.headers)) patch.headers = want.headers;
+    if (!sameList(have.sources, want.sources)) patch.sources = want.sources;
+    const keys = Object.keys(patch);
+    if (keys.length > 0) steps.push({ action: 'update', name: want.name, patch, keys });
+    const print = fingerprint(want.secret);
+    if (print !== have.fingerprint)
+      steps.push({ action: 'rotate-secret', name: want.name, secret: want.secret, fingerprint: print });
+  }
+  const wanted = new Set(desired.map((d) => d.name));
+  for (const have of current) {
+    if (have.managed_by === 'database' && have.origin === 'apply' && !wanted.has(have.name))
+      steps.push({ action: 'delete', name: have.name });
+  }
+  return steps;
+}
+
+/** The plan's lines; fingerprints and header names only, never a secret or a header's value. */
+export function describeDestinationPlan(steps: readonly DestinationStep[]): string[] {
+  if (steps.length === 0) return ['No changes: the destinations match the file.'];
+  const lines = steps.map((step) => {
+    switch (step.action) {
+      case 'create':
+        return `  + create destination ${step.name} (${String(step.body.url)})`;
+      case 'update':
+        return `  ~ update destination ${step.name}: ${step.keys.join(', ')}`;
+      case 'rotate-secret':
+        return `  ~ replace the signing secret of destination ${step.name} by ${step.fingerprint}`;
+      case 'delete':
+        return `  - delete destination ${step.name}`;
+    }
+  });
+  const count = (...actions: DestinationStep['action'][]) => steps.filter((s) => actions.includes(s.action)).length;
+  return [
+    ...lines,
+    `Destinations: ${count('create')} to create, ${count('update', 'rotate-secret')} to change, ${count('delete')} to delete.`,
+  ];
+}

@@ -1,0 +1,262 @@
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { limitBody } from '../ingest/body-limit';
+import { requireRole } from '../ops/auth';
+import { createOpsApp } from '../ops/routes';
+import { errorResponses } from '../ops/schemas';
+import type { DestinationChange, DestinationService } from './destination-service';
+import { bearer, error, ifMatch, json, versionFrom } from './routes';
+
+export interface DestinationRoutesDeps {
+  destinations: DestinationService;
+  /** Called after every change with before/after views (fingerprint and header names, never a secret). */
+  audit?: (change: DestinationChange, c: Context) => Promise<void>;
+  /** Called after a resume or delete: the held events are due, wake the worker. */
+  onReleased?: () => void;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+const NameParam = z.object({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a destination name (a-z, 0-9, "-", "_")')
+    .openapi({ param: { name: 'name', in: 'path' }, example: 'billing' }),
+});
+const Delivery = z.object({
+  event_id: z.number(),
+  attempt: z.number(),
+  at: z.string(),
+  outcome: z.string(),
+  http_status: z.number().nullable(),
+  error: z.string().nullable(),
+});
+const Destination = z
+  .object({
+    name: z.string(),
+    managed_by: z
+      .enum(['file', 'database'])
+      .openapi({ description: '"file": declared in GATEWAY_CONFIG, read-only here' }),
+    origin: z.enum(['api', 'apply']).nullable(),
+    url: z.string(),
+    timeout_ms: z.number(),
+    header_names: z.array(z.string()).openapi({ description: 'Header values may be credentials: never shown' }),
+    headers_fingerprint: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Changes when any header value changes; reveals none' }),
+    sources: z.array(z.string()),
+    paused: z.boolean(),
+    version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
+    fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
+    fingerprint_created_at: z.string().nullable(),
+    problem: z.string().nullable(),
+    health: z.object({
+      delivered: z.number(),
+      failed: z.number(),
+      held: z.number().openapi({ description: 'Events waiting for a resume' }),
+      last_deliveries: z.array(Delivery),
+    }),
+    created_at: z.string().nullable(),
+    updated_at: z.string().nullable(),
+  })
+  .openapi('Destination');
+const DestinationInput = z
+  .object({
+    name: z.string(),
+    url: z.string(),
+    secret: z.string().optional().openapi({ description: 'whsec_…; generated (and returned once) when left out' }),
+    timeout_ms: z.number().int().optional(),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .openapi({ description: 'Sent with every delivery; stored encrypted, never shown' }),
+    sources: z.array(z.string()).optional().openapi({ description: 'Push sources whose events go here' }),
+  })
+  .openapi('DestinationInput');
+const DestinationPatch = z
+  .object({
+    url: z.string().optional(),
+    timeout_ms: z.number().int().optional(),
+    headers: z
+      .record(z.string(), z.string())
+      .nullable()
+      .optional()
+      .openapi({ description: 'Replaces every header; null removes them' }),
+    sources: z.array(z.string()).optional(),
+  })
+  .openapi('DestinationPatch');
+const RotateBody = z
+  .object({
+    secret: z
+      .string()
+      .optional()
+      .openapi({ description: 'The new whsec_ secret; generated (and returned once) when left out' }),
+  })
+  .strict();
+const WithSecret = Destination.extend({
+  secret: z.string().optional().openapi({ description: 'Shown once: only when the gateway generated it' }),
+});
+
+const guardedResponses = {
+  404: error('No such destination'),
+  409: error('Declared in the file, or no master key'),
+  412: error('If-Match does not match the current version'),
+  ...errorResponses,
+};
+
+/** `/api/destinations…`: destinations managed at runtime, and the file's shown read-only. */
+export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHono {
+  const app = createOpsApp();
+  // Reading health is a viewer's; holding and releasing deliveries an operator's (like replay);
+  // everything else, which can redirect or sign events, an admin's.
+  const [viewer, operator, admin] = [requireRole('viewer'), requireRole('operator'), requireRole('admin')];
+  const gate: MiddlewareHandler = (c, next) =>
+    c.req.method === 'GET'
+      ? viewer(c, next)
+      : c.req.method === 'POST' && /\/(pause|resume)$/.test(c.req.path)
+        ? operator(c, next)
+        : admin(c, next);
+  for (const path of ['/api/destinations', '/api/destinations/*']) app.use(path, gate, limitBody(MAX_BODY_BYTES));
+
+  const answer = async (c: Context, change: DestinationChange, status: 200 | 201 = 200) => {
+    await deps.audit?.(change, c);
+    if (change.after?.version) c.header('etag', `"${change.after.version}"`);
+    return c.json(
+      change.after
+        ? { ...change.after, ...(change.secret ? { secret: change.secret } : {}) }
+        : { deleted: change.destination },
+      status,
+    );
+  };
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/destinations',
+      summary: "Every destination with its health: the file's (read-only) and runtime ones",
+      security: bearer,
+      responses: { 200: json(z.object({ destinations: z.array(Destination) }), 'The destinations'), ...errorResponses },
+    }),
+    async (c) => c.json({ destinations: await deps.destinations.list() }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/destinations',
+      summary: 'Create a destination (the secret, when generated, is returned once)',
+      security: bearer,
+      request: {
+        query: z.object({
+          origin: z
+            .enum(['api', 'apply'])
+            .default('api')
+            .openapi({ description: '`apply`: deleted by a later apply whose file no longer lists it' }),
+        }),
+        body: { content: { 'application/json': { schema: DestinationInput } }, required: true },
+      },
+      responses: { 201: json(WithSecret, 'Created'), 409: error('Name taken, or no master key'), ...errorResponses },
+    }),
+    async (c) =>
+      answer(c, await deps.destinations.create(await c.req.json(), c.req.valid('query').origin), 201) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/destinations/{name}',
+      summary: 'One destination with its health and last deliveries',
+      security: bearer,
+      request: { params: NameParam },
+      responses: {
+        200: json(Destination, 'The destination (ETag: its version)'),
+        404: error('No such destination'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const found = await deps.destinations.get(c.req.valid('param').name);
+      if (found.version) c.header('etag', `"${found.version}"`);
+      return c.json(found, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/destinations/{name}',
+      summary: 'Change url, timeout_ms, headers or the attached sources',
+      security: bearer,
+      request: {
+        params: NameParam,
+        headers: ifMatch,
+        body: { content: { 'application/json': { schema: DestinationPatch } }, required: true },
+      },
+      responses: { 200: json(Destination, 'Changed'), ...guardedResponses },
+    }),
+    async (c) =>
+      answer(c, await deps.destinations.update(c.req.valid('param').name, await c.req.json(), versionFrom(c))) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/destinations/{name}',
+      summary: 'Delete a runtime destination (events held for it are released)',
+      security: bearer,
+      request: { params: NameParam, headers: ifMatch },
+      responses: { 200: json(z.object({ deleted: z.string() }), 'Deleted'), ...guardedResponses },
+    }),
+    async (c) => {
+      const change = await deps.destinations.remove(c.req.valid('param').name, versionFrom(c));
+      deps.onReleased?.();
+      return answer(c, change) as never;
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/destinations/{name}/rotate-secret',
+      summary: 'Replace the signing secret at once (returned once when generated)',
+      security: bearer,
+      request: {
+        params: NameParam,
+        headers: ifMatch,
+        body: { content: { 'application/json': { schema: RotateBody } }, required: false },
+      },
+      responses: { 200: json(WithSecret, 'Rotated; `secret` is shown this once'), ...guardedResponses },
+    }),
+    async (c) => {
+      const raw = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : undefined;
+      const body = RotateBody.parse(raw ?? {});
+      return answer(
+        c,
+        await deps.destinations.rotateSecret(c.req.valid('param').name, body.secret, versionFrom(c)),
+      ) as never;
+    },
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `/api/destinations/{name}/${action}`,
+        security: bearer,
+        summary:
+          action === 'pause'
+            ? 'Hold deliveries to the destination: events wait, no attempt counted'
+            : 'Deliver the held events again',
+        request: { params: NameParam, headers: ifMatch },
+        responses: { 200: json(Destination, action === 'pause' ? 'Paused' : 'Resumed'), ...guardedResponses },
+      }),
+      async (c) => {
+        const change = await deps.destinations.setPaused(c.req.valid('param').name, action === 'pause', versionFrom(c));
+        if (action === 'resume') deps.onReleased?.();
+        return answer(c, change) as never;
+      },
+    );
+  }
+  return app;
+}

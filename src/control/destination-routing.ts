@@ -1,0 +1,95 @@
+import type { z } from 'zod';
+import type { FileDestination, SourceConfig } from '../config/file';
+import type { ProcessingConfig } from '../config/processing';
+import type { ForwardingPlan } from '../deliver/destinations';
+import type { BackoffPolicy } from '../worker/backoff';
+import { SchemaRegistry } from '../worker/validation';
+import type { DestinationCatalog } from './destination-catalog';
+import type { Registry } from './registry';
+
+export interface RoutingDeps {
+  /** The config file's sources (their inline destinations and processing keys). */
+  fileSources: readonly SourceConfig[];
+  /** The config file's top-level destinations, each naming its sources. */
+  fileDestinations: readonly FileDestination[];
+  /** Late-bound: the registry exists once the gateway has started. */
+  registry: () => Registry | undefined;
+  catalog: DestinationCatalog;
+}
+
+/**
+ * Where each source's events go and how they are processed, looked up from the registry snapshot
+ * at attempt time: the file's inline destinations, a database source's own processing keys, and
+ * the database destinations attached to the source. Nothing is cached here, so a change is used by
+ * the next attempt after the registry re-reads (NOTIFY, within a second).
+ */
+export function createDestinationRouting(deps: RoutingDeps) {
+  const files = new Map(deps.fileSources.map((s) => [s.name, s]));
+  const schemaCache = new WeakMap<ProcessingConfig, SchemaRegistry>();
+
+  /** A database source's processing keys; file sources' are wired once at start. */
+  const runtimeProcessing = (source: string): ProcessingConfig | undefined => {
+    const found = deps.registry()?.resolve(source);
+    return found?.managedBy === 'database' ? found.processing : undefined;
+  };
+
+  return {
+    planFor(source: string): ForwardingPlan | undefined {
+      const file = files.get(source);
+      const registered = deps.registry()?.resolve(source);
+      const own = file?.processing ?? (registered?.managedBy === 'database' ? registered.processing : undefined);
+      const attached = deps.catalog.attachedTo(source);
+      const inline = [...(own?.destinations ?? []), ...deps.fileDestinations.filter((d) => d.sources.includes(source))];
+      if (inline.length === 0 && attached.length === 0) return undefined;
+      const inlineNames = new Set(inline.map((d) => d.name));
+      // A file destination keeps its name: a database one of the same name is not used twice.
+      const extra = attached.filter((d) => !inlineNames.has(d.row.name));
+      return {
+        destinations: [...inline, ...extra.flatMap((d) => (d.destination && !d.row.paused ? [d.destination] : []))],
+        paused: extra.filter((d) => d.row.paused).map((d) => d.row.name),
+        unusable: extra
+          .filter((d) => !d.destination && !d.row.paused)
+          .map((d) => ({ name: d.row.name, problem: d.problem ?? 'unusable' })),
+        provider: file?.provider ?? registered?.row?.provider ?? registered?.provider.name,
+        aggregateIdPath: own?.aggregateIdPath,
+        tenantContext: own?.tenantContext,
+      };
+    },
+
+    /** Payload schemas: a database source's own, else the registry built from the file at start. */
+    schemas(fixed: SchemaRegistry): Pick<SchemaRegistry, 'check'> {
+      return {
+        check(source: string, topic: string, payload: unknown) {
+          const processing = runtimeProcessing(source);
+          if (!processing) return fixed.check(source, topic, payload);
+          let registry = schemaCache.get(processing);
+          if (!registry) {
+            registry = new SchemaRegistry();
+            for (const [t, schema] of Object.entries(processing.schemas) as [string, z.ZodType][])
+              registry.add(source, t, schema);
+            schemaCache.set(processing, registry);
+          }
+          registry.check(source, topic, payload);
+        },
+      };
+    },
+
+    /** A database source's retry backoff (base_ms/max_ms), completed with the gateway's defaults. */
+    backoffFor(source: string, defaults: BackoffPolicy): BackoffPolicy | undefined {
+      const retry = runtimeProcessing(source)?.retry;
+      if (!retry?.baseMs && !retry?.maxMs) return undefined;
+      return { baseMs: retry.baseMs ?? defaults.baseMs, maxMs: retry.maxMs ?? defaults.maxMs };
+    },
+
+    /** Database sources that mask payload fields (their payloads are never searched). */
+    maskedSources: (): string[] =>
+      (deps.registry()?.all() ?? [])
+        .filter((s) => s.managedBy === 'database' && (s.processing?.mask.length ?? 0) > 0)
+        .map((s) => s.name),
+
+    /** A database source's masked payload paths. */
+    maskFor: (source: string): readonly string[] | undefined => runtimeProcessing(source)?.mask,
+  };
+}
+
+export type DestinationRouting = ReturnType<typeof createDestinationRouting>;

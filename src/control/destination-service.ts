@@ -1,0 +1,250 @@
+import { z } from 'zod';
+import type { FileDestination, SourceConfig } from '../config/file';
+import { destinationEntry } from '../config/processing';
+import { GatewayError, badRequest, notFound } from '../errors';
+import { fingerprint, requireKeyring, type Keyring } from './crypto';
+import { openDestination, sealDestination, type DestinationCatalog } from './destination-catalog';
+import type { DestinationStore, DestinationWrite } from './destination-store';
+import { databaseDestinationView, fileDestinationViews, type DestinationView } from './destination-view';
+import type { Registry } from './registry';
+import type { Guarded } from './store';
+
+/** What changed, for the audit log: views carry a fingerprint and header names, never a secret. */
+export interface DestinationChange {
+  action: string;
+  destination: string;
+  before: DestinationView | null;
+  after: DestinationView | null;
+  /** The signing secret, returned once (create without one, rotate-secret). */
+  secret?: string;
+}
+
+export interface DestinationServiceDeps {
+  store: DestinationStore;
+  catalog: DestinationCatalog;
+  registry: Registry;
+  fileSources: readonly SourceConfig[];
+  fileDestinations: readonly FileDestination[];
+  keyring?: Keyring;
+}
+
+const entry = destinationEntry(z.string());
+const sourcesList = z
+  .array(z.string())
+  .max(1000)
+  .refine((l) => new Set(l).size === l.length, 'list each source once');
+const CreateInput = entry.extend({ secret: entry.shape.secret.optional(), sources: sourcesList.default([]) });
+const PatchInput = z.strictObject({
+  url: entry.shape.url.optional(),
+  timeout_ms: z.number().int().min(100).max(120_000).optional(),
+  headers: entry.shape.headers.nullable(),
+  sources: sourcesList.optional(),
+});
+
+const conflict = (code: string, message: string) => new GatewayError(409, code, message);
+
+/** Zod's first problem as "field: what is wrong" (400 invalid_destination). */
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.length ? issue.path.join('.') : 'destination';
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown key(s) ${issue.keys.join(', ')}; name and secret are set at creation (rotate with POST /api/destinations/{name}/rotate-secret)`
+      : issue.message;
+  throw badRequest('invalid_destination', `${field}: ${message}`);
+}
+
+/** A new Standard Webhooks signing secret: whsec_ and 32 random bytes in base64. */
+const newSecret = () => `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
+
+/**
+ * The control plane's operations on destinations (ops API, and through it CLI and UI). Each change
+ * is one guarded statement; the local registry (and with it the destination catalog) is then
+ * re-read so the answer reflects it here, other instances follow on the NOTIFY.
+ */
+export function createDestinationService(deps: DestinationServiceDeps) {
+  const { store, catalog, registry } = deps;
+  const fileViews = () => fileDestinationViews(deps.fileSources, deps.fileDestinations, new Map());
+  const fileNames = () => new Set(fileViews().map((v) => v.name));
+
+  const view = async (name: string): Promise<DestinationView | null> => {
+    const found = catalog.get(name);
+    if (!found) return null;
+    return databaseDestinationView(found, (await store.health([name])).get(name));
+  };
+  const managed = (name: string) => {
+    const found = catalog.get(name);
+    if (found) return found;
+    if (fileNames().has(name))
+      throw conflict(
+        'managed_by_file',
+        `Destination "${name}" is declared in GATEWAY_CONFIG; change it there (or with \`webhook-gateway apply\`), not through the API`,
+      );
+    throw notFound('destination_not_found', `No destination named "${name}"`);
+  };
+  const guarded = <T>(name: string, result: Guarded<T>): T => {
+    if (result.ok) return result.value;
+    if (result.reason === 'missing') throw notFound('destination_not_found', `No destination named "${name}"`);
+    throw new GatewayError(
+      412,
+      'version_mismatch',
+      `Destination "${name}" changed since the version you sent in If-Match; it is now version ${result.version}: GET it again and retry`,
+    );
+  };
+  const checkSources = (sources: readonly string[]) => {
+    const unknown = sources.filter((s) => !registry.resolve(s));
+    if (unknown.length)
+      throw badRequest(
+        'invalid_destination',
+        `sources: no push source named ${unknown.map((s) => `"${s}"`).join(', ')}; create it first or fix the name`,
+      );
+  };
+  const change = async (
+    action: string,
+    name: string,
+    before: DestinationView | null,
+    mutate: () => Promise<unknown>,
+    secret?: string,
+  ): Promise<DestinationChange> => {
+    await mutate();
+    await registry.refresh();
+    return { action, destination: name, before, after: await view(name), ...(secret ? { secret } : {}) };
+  };
+
+  return {
+    async list(): Promise<DestinationView[]> {
+      const files = fileViews();
+      const names = [...files.map((f) => f.name), ...catalog.all().map((d) => d.row.name)];
+      const health = await store.health(names);
+      const database = catalog.all().map((d) => databaseDestinationView(d, health.get(d.row.name)));
+      return [...fileDestinationViews(deps.fileSources, deps.fileDestinations, health), ...database].sort((a, b) =>
+        a.name.localeCompare(b.name),
+      );
+    },
+
+    async get(name: string): Promise<DestinationView> {
+      const found = await view(name);
+      if (found) return found;
+      const file = fileDestinationViews(deps.fileSources, deps.fileDestinations, await store.health([name])).find(
+        (v) => v.name === name,
+      );
+      if (file) return file;
+      throw notFound('destination_not_found', `No destination named "${name}"`);
+    },
+
+    /** Creates it; without `secret` one is generated and returned once. */
+    async create(input: unknown, origin: 'api' | 'apply' = 'api'): Promise<DestinationChange> {
+      const wanted = parse(CreateInput, input);
+      if (fileNames().has(wanted.name))
+        throw conflict(
+          'destination_exists',
+          `name: "${wanted.name}" is a destination of GATEWAY_CONFIG; choose another name`,
+        );
+      checkSources(wanted.sources);
+      const keyring = requireKeyring(deps.keyring);
+      const secret = wanted.secret ?? newSecret();
+      const headers = wanted.headers ?? {};
+      const created = await store.create(
+        wanted.name,
+        {
+          url: wanted.url,
+          timeoutMs: wanted.timeout_ms,
+          headerNames: Object.keys(headers).sort(),
+          sources: wanted.sources,
+          sealed: {
+            value: sealDestination(keyring, wanted.name, { secret, headers }),
+            fingerprint: fingerprint(secret),
+            newSecret: true,
+          },
+        },
+        origin,
+      );
+      if (!created)
+        throw conflict(
+          'destination_exists',
+          `name: a destination named "${wanted.name}" already exists; choose another name or PATCH it`,
+        );
+      return change(
+        'destination.create',
+        wanted.name,
+        null,
+        async () => {},
+        wanted.secret === undefined ? secret : undefined,
+      );
+    },
+
+    /** Changes url, timeout_ms, headers (replaced whole; null removes them) or the attached sources. */
+    async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
+      const current = managed(name);
+      const patch = parse(PatchInput, input);
+      if (patch.sources) checkSources(patch.sources);
+      const write: DestinationWrite = {
+        url: patch.url ?? current.row.url,
+        timeoutMs: patch.timeout_ms ?? current.row.timeoutMs,
+        headerNames: current.row.headerNames,
+        sources: patch.sources ?? current.row.sources,
+      };
+      if (patch.headers !== undefined) {
+        // The headers are sealed with the secret: re-seal both, keeping the secret.
+        const keyring = requireKeyring(deps.keyring);
+        const { secret } = openDestination(keyring, name, current.row.sealed);
+        const headers = patch.headers ?? {};
+        write.headerNames = Object.keys(headers).sort();
+        write.sealed = {
+          value: sealDestination(keyring, name, { secret, headers }),
+          fingerprint: current.row.fingerprint,
+          newSecret: false,
+        };
+      }
+      const before = await view(name);
+      return change('destination.update', name, before, async () =>
+        guarded(name, await store.update(name, write, ifVersion)),
+      );
+    },
+
+    async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<DestinationChange> {
+      managed(name);
+      const before = await view(name);
+      return change(paused ? 'destination.pause' : 'destination.resume', name, before, async () =>
+        guarded(name, await store.setPaused(name, paused, ifVersion)),
+      );
+    },
+
+    async remove(name: string, ifVersion?: number): Promise<DestinationChange> {
+      managed(name);
+      const before = await view(name);
+      return change('destination.delete', name, before, async () => guarded(name, await store.remove(name, ifVersion)));
+    },
+
+    /** Replaces the signing secret at once (given, or generated and returned once). */
+    async rotateSecret(name: string, given: string | undefined, ifVersion?: number): Promise<DestinationChange> {
+      const current = managed(name);
+      const secret = given === undefined ? newSecret() : parse(entry.shape.secret, given);
+      const keyring = requireKeyring(deps.keyring);
+      const { headers } = openDestination(keyring, name, current.row.sealed);
+      const before = await view(name);
+      const write: DestinationWrite = {
+        url: current.row.url,
+        timeoutMs: current.row.timeoutMs,
+        headerNames: current.row.headerNames,
+        sources: current.row.sources,
+        sealed: {
+          value: sealDestination(keyring, name, { secret, headers }),
+          fingerprint: fingerprint(secret),
+          newSecret: true,
+        },
+      };
+      return change(
+        'destination.rotate_secret',
+        name,
+        before,
+        async () => guarded(name, await store.update(name, write, ifVersion)),
+        given === undefined ? secret : undefined,
+      );
+    },
+  };
+}
+
+export type DestinationService = ReturnType<typeof createDestinationService>;

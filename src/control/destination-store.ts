@@ -1,0 +1,253 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client';
+import type { SealedSecret } from './crypto';
+import type { Guarded } from './store';
+
+// Every statement on the destination tables (migrations/0012_destinations.sql). Each change is one
+// statement and bumps the destination's version (ETag); the tables' triggers NOTIFY
+// "gateway_control" at commit, so every instance's registry re-reads within a second.
+
+export interface DestinationRow {
+  name: string;
+  url: string;
+  timeoutMs: number;
+  headerNames: string[];
+  /** The sealed JSON document {secret, headers}. */
+  sealed: SealedSecret;
+  fingerprint: string;
+  secretCreatedAt: Date;
+  paused: boolean;
+  origin: 'api' | 'apply';
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+  /** Names of the attached sources, sorted. */
+  sources: string[];
+}
+
+/** What a create or an update writes; `sealed` only when the secret or headers change. */
+export interface DestinationWrite {
+  url: string;
+  timeoutMs: number;
+  headerNames: string[];
+  sealed?: { value: SealedSecret; fingerprint: string; newSecret: boolean };
+  sources: string[];
+}
+
+/** Per destination: deliveries recorded and the events waiting for it to resume. */
+export interface DestinationHealth {
+  delivered: number;
+  failed: number;
+  held: number;
+  last: {
+    eventId: number;
+    attempt: number;
+    at: Date;
+    outcome: string;
+    httpStatus: number | null;
+    error: string | null;
+  }[];
+}
+
+type Raw = Record<string, unknown>;
+const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
+const toBuffer = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
+const toJson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+
+const destinationRow = (r: Raw): DestinationRow => ({
+  name: String(r.name),
+  url: String(r.url),
+  timeoutMs: Number(r.timeout_ms),
+  headerNames: (toJson(r.header_names) as string[]) ?? [],
+  sealed: { keyId: String(r.key_id), iv: toBuffer(r.iv), tag: toBuffer(r.tag), ciphertext: toBuffer(r.ciphertext) },
+  fingerprint: String(r.fingerprint),
+  secretCreatedAt: toDate(r.secret_created_at),
+  paused: r.paused === true,
+  origin: r.origin === 'apply' ? 'apply' : 'api',
+  version: Number(r.version),
+  createdAt: toDate(r.created_at),
+  updatedAt: toDate(r.updated_at),
+  sources: ((toJson(r.sources) as string[] | null) ?? []).filter((s) => s !== null).sort(),
+});
+
+/** The row with its attached sources as one JSON array (one round trip for the registry). */
+const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order by ds.source) from destination_sources ds
+  where ds.destination = d.name), '[]'::json) as sources from destinations d`;
+
+const sealedJson = (s: SealedSecret) => ({
+  key_id: s.keyId,
+  iv: s.iv.toString('base64'),
+  tag: s.tag.toString('base64'),
+  ciphertext: s.ciphertext.toString('base64'),
+});
+
+export function createDestinationStore(database: Database) {
+  const { rows } = database;
+
+  const miss = async (name: string): Promise<Guarded<never>> => {
+    const [row] = await rows<Raw>(sql`select version from destinations where name = ${name}`);
+    return row ? { ok: false, reason: 'stale', version: Number(row.version) } : { ok: false, reason: 'missing' };
+  };
+  const reread = async (name: string) => {
+    const [row] = await rows<Raw>(sql`${WITH_SOURCES} where d.name = ${name}`);
+    return row ? destinationRow(row) : undefined;
+  };
+  /** The events held for `name` become due now, when `when` holds and the change matched a row. */
+  // Two CTEs: the queue rows, and the events' next_attempt_at the ops views show.
+  const release = (name: string, when: SQL) => sql`
+    released as (
+      update event_queue set run_at = now(), held_for = null
+      where ${when} and exists (select 1 from changed) and held_for is not null
+        and jsonb_exists(held_for, ${name}) and claim_token is null
+      returning event_id
+    ),
+    released_events as (
+      update webhook_events e set next_attempt_at = now() from released r where e.id = r.event_id
+    )`;
+  /** Replaces the attached sources in the same statement as the change it follows. */
+  const attach = (sources: string[]) => JSON.stringify(sources);
+
+  return {
+    async list(): Promise<DestinationRow[]> {
+      return (await rows<Raw>(sql`${WITH_SOURCES} order by d.name`)).map(destinationRow);
+    },
+
+    get: reread,
+
+    /** Creates it with its sources in one statement; undefined when the name is taken. */
+    async create(
+      name: string,
+      write: DestinationWrite & { sealed: NonNullable<DestinationWrite['sealed']> },
+      origin: 'api' | 'apply' = 'api',
+    ): Promise<DestinationRow | undefined> {
+      const s = sealedJson(write.sealed.value);
+      const [created] = await rows<Raw>(sql`
+        with created as (
+          insert into destinations (name, url, timeout_ms, header_names, key_id, iv, tag, ciphertext, fingerprint, origin)
+          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${s.key_id},
+            decode(${s.iv}, 'base64'), decode(${s.tag}, 'base64'), decode(${s.ciphertext}, 'base64'), ${write.sealed.fingerprint}, ${origin})
+          on conflict (name) do nothing returning name
+        ),
+        attached as (
+          insert into destination_sources (destination, source)
+          select c.name, s from created c cross join json_array_elements_text(${attach(write.sources)}::text::json) as s
+        )
+        select name from created`);
+      return created ? reread(name) : undefined;
+    },
+
+    /** Changes url, timeout, headers/secret (when sealed is given) and the attached sources; held events are re-planned. */
+    async update(name: string, write: DestinationWrite, ifVersion?: number): Promise<Guarded<DestinationRow>> {
+      const s = write.sealed ? sealedJson(write.sealed.value) : null;
+      const [row] = await rows<Raw>(sql`
+        with changed as (
+          update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
+            header_names = ${JSON.stringify(write.headerNames)}::jsonb,
+            key_id = coalesce(${s?.key_id ?? null}, key_id),
+            iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
+            tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),
+            ciphertext = coalesce(decode(${s?.ciphertext ?? null}, 'base64'), ciphertext),
+            fingerprint = coalesce(${write.sealed?.fingerprint ?? null}, fingerprint),
+            secret_created_at = case when ${write.sealed?.newSecret ?? false} then now() else secret_created_at end,
+            version = version + 1, updated_at = now()
+          where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int)
+          returning name
+        ),
+        detached as (
+          delete from destination_sources where destination in (select name from changed)
+            and source not in (select json_array_elements_text(${attach(write.sources)}::text::json))
+        ),
+        attached as (
+          insert into destination_sources (destination, source)
+          select c.name, s from changed c cross join json_array_elements_text(${attach(write.sources)}::text::json) as s
+          on conflict do nothing
+        ),
+        -- A held event whose source was detached must not wait for a resume that no longer
+        -- concerns it: every change re-plans the held events (still paused: held again, uncounted).
+        ${release(name, sql`true`)}
+        select name from changed`);
+      if (!row) return miss(name);
+      return { ok: true, value: (await reread(name))! };
+    },
+
+    /**
+     * Pauses or resumes. A resume makes the events held for the destination due in the same
+     * statement, so every instance that hears the NOTIFY finds them due; an event also held for
+     * another destination that is still paused is held again by its next attempt, uncounted.
+     */
+    async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Guarded<DestinationRow>> {
+      const [row] = await rows<Raw>(sql`
+        with changed as (
+          update destinations set paused = ${paused}, version = version + 1, updated_at = now()
+          where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning name
+        ),
+        ${release(name, sql`not ${paused}`)}
+        select name from changed`);
+      if (!row) return miss(name);
+      return { ok: true, value: (await reread(name))! };
+    },
+
+    /** Deletes it (and its attachments); nothing waits for a destination that is gone. */
+    async remove(name: string, ifVersion?: number): Promise<Guarded<DestinationRow>> {
+      const before = await reread(name);
+      const [row] = await rows<Raw>(sql`
+        with changed as (
+          delete from destinations where name = ${name}
+            and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning name
+        ),
+        ${release(name, sql`true`)}
+        select name from changed`);
+      return row && before ? { ok: true, value: before } : miss(name);
+    },
+
+    /** Delivery counts, held events and the last deliveries of each named destination. */
+    async health(names: readonly string[], lastPerDestination = 5): Promise<Map<string, DestinationHealth>> {
+      const health = new Map<string, DestinationHealth>(
+        names.map((n) => [n, { delivered: 0, failed: 0, held: 0, last: [] }]),
+      );
+      if (names.length === 0) return health;
+      const list = JSON.stringify(names);
+      const [counts, held, last] = await Promise.all([
+        rows<Raw>(sql`select destination, outcome, count(*) as n from delivery_attempts
+          where destination in (select json_array_elements_text(${list}::text::json)) group by destination, outcome`),
+        rows<Raw>(sql`select h.name, count(*) as n from event_queue q
+          cross join lateral jsonb_array_elements_text(q.held_for) as h(name) where q.held_for is not null group by h.name`),
+        rows<Raw>(sql`select * from (
+            select destination, event_id, attempt, started_at, outcome, http_status, error,
+              row_number() over (partition by destination order by id desc) as rank
+            from delivery_attempts where destination in (select json_array_elements_text(${list}::text::json))
+          ) ranked where rank <= ${lastPerDestination} order by destination, rank`),
+      ]);
+      for (const r of counts) {
+        const h = health.get(String(r.destination));
+        if (h && r.outcome === 'delivered') h.delivered = Number(r.n);
+        else if (h && r.outcome === 'failed') h.failed = Number(r.n);
+      }
+      for (const r of held) {
+        const h = health.get(String(r.name));
+        if (h) h.held = Number(r.n);
+      }
+      for (const r of last) {
+        health.get(String(r.destination))?.last.push({
+          eventId: Number(r.event_id),
+          attempt: Number(r.attempt),
+          at: toDate(r.started_at),
+          outcome: String(r.outcome),
+          httpStatus: r.http_status == null ? null : Number(r.http_status),
+          error: r.error == null ? null : String(r.error),
+        });
+      }
+      return health;
+    },
+
+    /** Re-seals one destination if it is still sealed with `fromKeyId` (`keys rotate`). */
+    async reseal(name: string, fromKeyId: string, sealed: SealedSecret): Promise<boolean> {
+      const updated = await rows(sql`
+        update destinations set key_id = ${sealed.keyId}, iv = ${sealed.iv}, tag = ${sealed.tag}, ciphertext = ${sealed.ciphertext}
+        where name = ${name} and key_id = ${fromKeyId} returning name`);
+      return updated.length === 1;
+    },
+  };
+}
+
+export type DestinationStore = ReturnType<typeof createDestinationStore>;

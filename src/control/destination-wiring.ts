@@ -1,0 +1,97 @@
+import type { Logger } from 'pino';
+import type { GatewayConfig } from '../config/env';
+import type { Database } from '../db/client';
+import { forwardByPlan } from '../deliver/destinations';
+import { auditContext } from '../ops/audit-context';
+import type { createAuditLog } from '../store/audit';
+import type { DeliveryLog } from '../store/deliveries';
+import type { HandlerRegistry } from '../worker/handlers';
+import type { Keyring } from './crypto';
+import { createDestinationCatalog, type DestinationCatalog } from './destination-catalog';
+import { createDestinationRouting } from './destination-routing';
+import { createDestinationRoutes } from './destination-routes';
+import { createDestinationService } from './destination-service';
+import { createDestinationStore } from './destination-store';
+import type { Registry } from './registry';
+
+export interface DestinationWiringDeps {
+  config: GatewayConfig;
+  handlers: HandlerRegistry;
+  /** Late-bound: both exist once the gateway has started. */
+  registry: () => Registry | undefined;
+  /** Lazy: handlers are registered before the database is open (src/gateway/processing.ts). */
+  deliveries: DeliveryLog;
+}
+
+/**
+ * Everything runtime destinations need, built before start() (handlers are registered then) and
+ * connected in start(): the catalog the registry re-reads, the per-attempt routing, the forwarding
+ * handler, and the /api/destinations routes. Keeps src/gateway.ts to a few lines of wiring.
+ */
+export function wireDestinations(deps: DestinationWiringDeps) {
+  let catalog: DestinationCatalog | undefined;
+  // Until start() there is no database: an empty catalog (nothing is delivered before start anyway).
+  const late: DestinationCatalog = {
+    load: async () => catalog?.load(),
+    get: (name) => catalog?.get(name),
+    all: () => catalog?.all() ?? [],
+    attachedTo: (source) => catalog?.attachedTo(source) ?? [],
+  };
+  const routing = createDestinationRouting({
+    fileSources: deps.config.sources,
+    fileDestinations: deps.config.destinations,
+    registry: deps.registry,
+    catalog: late,
+  });
+  const forwarder = forwardByPlan({ deliveries: deps.deliveries, planFor: routing.planFor });
+  let database: Database | undefined;
+
+  return {
+    routing,
+    forwarder,
+    catalog: late,
+
+    /**
+     * Opens the catalog on the database, and makes the forwarder the handler of every event no
+     * other handler takes, so database sources and attached destinations need no registration.
+     * Called after the gateway's own handlers (Keycloak audit) are registered.
+     */
+    start(db: Database, keyring: Keyring | undefined, logger: Logger) {
+      database = db;
+      catalog = createDestinationCatalog({ store: createDestinationStore(db), keyring, logger });
+      deps.handlers.otherwise(forwarder);
+    },
+
+    /** The /api/destinations routes, audited like the sources' (before/after without secrets). */
+    routes(
+      registry: Registry,
+      audit: ReturnType<typeof createAuditLog>,
+      trustProxy: GatewayConfig['trustProxy'],
+      onReleased: () => void,
+    ) {
+      const destinations = createDestinationService({
+        store: createDestinationStore(database!),
+        catalog: late,
+        registry,
+        fileSources: deps.config.sources,
+        fileDestinations: deps.config.destinations,
+        keyring: deps.config.control.keyring,
+      });
+      return createDestinationRoutes({
+        destinations,
+        onReleased,
+        audit: async (change, c) => {
+          await audit.record({
+            ...auditContext(c, trustProxy),
+            action: change.action,
+            target: `destination:${change.destination}`,
+            before: change.before,
+            after: change.after,
+          });
+        },
+      });
+    },
+  };
+}
+
+export type RuntimeDestinations = ReturnType<typeof wireDestinations>;

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring } from '../src/control/crypto';
+import { runCli } from './helpers/cli';
+import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+
+// `webhook-gateway destinations …` and `apply -f` with a destinations list, as an operator runs
+// them: real CLI processes talking to a running gateway's ops API.
+describe('destinations and apply (CLI)', () => {
+  let gw: TestGateway;
+  let dir: string;
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'destinations-cli-'));
+    gw = await startTestGateway('pglite', {
+      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await gw?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates, lists, pauses, resumes, rotates and deletes a destination; secrets are printed once', async () => {
+    const created = await cli([
+      'destinations',
+      'create',
+      'cli-erp',
+      '--endpoint',
+      'http://127.0.0.1:9/hooks',
+      '--source',
+      'shopify',
+      '--header',
+      'x-api-key: hdr-value-123',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const secret = /^secret: (whsec_\S+)$/m.exec(created.stdout)?.[1];
+    expect(secret).toBeTruthy();
+    const list = await cli(['destinations', 'list']);
+    expect(list.stdout).toMatch(/cli-erp\s+http:\/\/127\.0\.0\.1:9\/hooks\s+database \(api\)\s+shopify\s+active/);
+    expect(list.stdout).not.toContain(secret);
+    expect(list.stdout).not.toContain('hdr-value-123');
+    expect((await cli(['destinations', 'pause', 'cli-erp'])).stdout).toContain('cli-erp paused');
+    expect((await cli(['destinations', 'list'])).stdout).toMatch(/cli-erp.*paused/);
+    expect((await cli(['destinations', 'resume', 'cli-erp'])).stdout).toContain('cli-erp resumed');
+    const rotated = await cli(['destinations', 'rotate-secret', 'cli-erp']);
+    const fresh = /^secret: (whsec_\S+)$/m.exec(rotated.stdout)?.[1];
+    expect(fresh).toBeTruthy();
+    expect(fresh).not.toBe(secret);
+    expect((await cli(['destinations', 'delete', 'cli-erp'])).stdout).toContain('deleted cli-erp');
+    expect((await cli(['destinations', 'list'])).stdout).not.toContain('cli-erp');
+  }, 180_000);
+
+  it('apply -f syncs a destinations list: plan first, idempotent, updates what changed, deletes what the file drops', async () => {
+    const file = join(dir, 'gateway.yaml');
+    const whsec = `whsec_${randomBytes(24).toString('base64')}`;
+    const write = (url: string, withDestination = true) =>
+      writeFileSync(
+        file,
+        [
+          'sources:',
+          '  - name: gitops-src',
+          '    provider: shopify',
+          '    secrets: [gitops-source-secret-0123456789]',
+          ...(withDestination
+            ? [
+                'destinations:',
+                '  - name: gitops-erp',
+                `    url: ${url}`,
+                '    secret: env:ERP_SECRET',
+                '    headers: { x-api-key: env-free-value }',
+                '    sources: [gitops-src]',
+              ]
+            : ['destinations: []']),
+        ].join('\n') + '\n',
+      );
+    const env = { ERP_SECRET: whsec };
+    write('http://127.0.0.1:9/one');
+    const dry = await cli(['apply', '-f', file, '--dry-run'], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('+ create destination gitops-erp (http://127.0.0.1:9/one)');
+    expect((await cli(['destinations', 'list'])).stdout).not.toContain('gitops-erp');
+
+    const applied = await cli(['apply', '-f', file], env);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain('Destinations: 1 to create, 0 to change, 0 to delete.');
+    expect((await cli(['destinations', 'list'])).stdout).toMatch(
+      /gitops-erp\s+http:\/\/127\.0\.0\.1:9\/one\s+database \(apply\)\s+gitops-src/,
+    );
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('No changes: the destinations match the file.');
+
+    write('http://127.0.0.1:9/two');
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('~ update destination gitops-erp: url');
+    const rotated = await cli(['apply', '-f', file], { ERP_SECRET: `whsec_${randomBytes(24).toString('base64')}` });
+    expect(rotated.stdout).toContain('~ replace the signing secret of destination gitops-erp');
+
+    write('', false);
+    const dropped = await cli(['apply', '-f', file], env);
+    expect(dropped.stdout).toContain('- delete destination gitops-erp');
+    expect(applied.stdout + dropped.stdout + dry.stdout + rotated.stdout).not.toContain(whsec);
+  }, 240_000);
+});
