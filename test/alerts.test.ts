@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
@@ -228,6 +229,60 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     expect((await api('DELETE', `/api/alerts/rules/${created.json.id}`)).status).toBe(204);
   });
 
+  it('a channel is edited in place: a left-out secret is kept, a new one changes its fingerprint, every change audited', async () => {
+    const first = `whsec_${Buffer.from('first-edit-secret-0123456789abc').toString('base64')}`;
+    const second = `whsec_${Buffer.from('second-edit-secret-0123456789ab').toString('base64')}`;
+    const print = (secret: string) => createHash('sha256').update(secret).digest('hex').slice(0, 12);
+    const created = await api('POST', '/api/alerts/channels', {
+      name: 'edit-me',
+      type: 'webhook',
+      url: hook.url,
+      secret: first,
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ has_secret: true, secret_fingerprint: print(first) });
+    const path = `/api/alerts/channels/${created.json.id}`;
+
+    const moved = await api('PUT', path, { name: 'edit-me', type: 'webhook', url: `${hook.url}/moved` });
+    expect(moved.status).toBe(200);
+    expect(moved.json).toMatchObject({
+      target: `${new URL(hook.url).origin}/hooks/moved`,
+      secret_fingerprint: print(first),
+    });
+    const rotated = await api('PUT', path, { name: 'edit-me', type: 'webhook', url: hook.url, secret: second });
+    expect(rotated.json.secret_fingerprint).toBe(print(second));
+    // A type change brings its own settings: nothing of the webhook's is carried over.
+    const slackWithoutUrl = await api('PUT', path, { name: 'edit-me', type: 'slack' });
+    expect(slackWithoutUrl.status).toBe(400);
+    expect(slackWithoutUrl.json.error.message).toContain('url');
+
+    await api('POST', '/api/alerts/rules', { name: 'uses-edit-me', kind: 'poll_failing', channels: ['edit-me'] });
+    const rename = await api('PUT', path, { name: 'renamed', type: 'webhook', url: hook.url });
+    expect(rename.status).toBe(409);
+    expect(rename.json.error).toMatchObject({ code: 'channel_in_use' });
+    expect(
+      (await api('PUT', '/api/alerts/channels/999999', { name: 'x', type: 'email', to: ['a@example.test'] })).status,
+    ).toBe(404);
+
+    const rule = (await api('GET', '/api/alerts/rules')).json.rules.find((r: any) => r.name === 'uses-edit-me');
+    expect((await api('DELETE', `/api/alerts/rules/${rule.id}`)).status).toBe(204);
+    expect((await api('DELETE', path)).status).toBe(204);
+
+    const audit = (await api('GET', '/api/audit?limit=50')).json.entries as any[];
+    const actions = audit.filter((e) => String(e.target).endsWith('edit-me')).map((e) => e.action);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'alert_channel.create',
+        'alert_channel.update',
+        'alert_rule.create',
+        'alert_rule.delete',
+        'alert_channel.delete',
+      ]),
+    );
+    const text = JSON.stringify(audit);
+    for (const secret of [first, second]) expect(text).not.toContain(secret);
+  });
+
   it('every alerts route needs the ops token and is in the OpenAPI document', async () => {
     expect((await api('GET', '/api/alerts', undefined, {})).status).toBe(401);
     expect(
@@ -242,7 +297,13 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     ).toBe(401);
     const doc = await api('GET', '/api/openapi.json');
     expect(Object.keys(doc.json.paths)).toEqual(
-      expect.arrayContaining(['/api/alerts', '/api/alerts/rules', '/api/alerts/rules/{id}', '/api/alerts/channels']),
+      expect.arrayContaining([
+        '/api/alerts',
+        '/api/alerts/rules',
+        '/api/alerts/rules/{id}',
+        '/api/alerts/channels',
+        '/api/alerts/channels/{id}',
+      ]),
     );
   });
 });

@@ -112,6 +112,51 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
     const doc = await api('/api/openapi.json');
     expect(Object.keys(doc.json.paths)).toEqual(expect.arrayContaining(['/api/requests', '/api/requests/last']));
   });
+  it('a request to a source that does not exist is answered 404 and recorded as unknown_source', async () => {
+    const response = await post(`${gw.url}/api/webhooks/shopfiy`, '{"typo":1}', { 'user-agent': 'Misspelt-Sender' });
+    expect(response.status).toBe(404);
+    const row = await waitFor(async () => {
+      const { json } = await api('/api/requests?cause=unknown_source');
+      return json.requests.find((r: any) => r.source === 'shopfiy');
+    });
+    expect(row).toMatchObject({
+      status: 404,
+      user_agent: 'Misspelt-Sender',
+      body_bytes: 10,
+      count: 1,
+      aggregate: false,
+    });
+  });
+
+  it('a flood to random source names stays within the cap: a few rows, the rest counted under one bucket', async () => {
+    // Made-up names, some long and some with a percent-encoded NUL (text columns refuse NUL).
+    const names = Array.from({ length: 60 }, (_, i) =>
+      i % 3 === 0 ? `x${i}-${'a'.repeat(500)}` : i % 3 === 1 ? `nul%00${i}` : `random-${i}-${Math.random()}`,
+    );
+    const send = (name: string) => {
+      const url = `${gw.url}/api/webhooks/${name}`;
+      return post(url, '{}', {}).catch(() => post(url, '{}', {}));
+    };
+    const answers = await Promise.all(names.map(send));
+    expect(answers.every((a) => a.status === 404)).toBe(true);
+    // The earlier test's request plus the flood, all accounted for (kept or counted).
+    const rows = await waitFor(async () => {
+      const found = await gw.query<{ source: string; repeat_count: number; aggregate_minute: Date | null }>(
+        `select source, repeat_count, aggregate_minute from rejected_requests where cause = 'unknown_source'`,
+      );
+      return found.reduce((n, r) => n + Number(r.repeat_count), 0) >= names.length + 1 ? found : null;
+    });
+    expect(rows!.reduce((n, r) => n + Number(r.repeat_count), 0)).toBe(names.length + 1);
+    const detailed = rows!.filter((r) => r.aggregate_minute === null);
+    const aggregates = rows!.filter((r) => r.aggregate_minute !== null);
+    // Per-minute cap 3, and the flood may straddle a minute boundary: at most 6 kept, 2 aggregates.
+    expect(detailed.length).toBeLessThanOrEqual(6);
+    expect(aggregates.length).toBeGreaterThanOrEqual(1);
+    expect(aggregates.length).toBeLessThanOrEqual(2);
+    expect(aggregates.every((r) => r.source === '*')).toBe(true);
+    expect(detailed.every((r) => r.source.length <= 64 && !r.source.includes('\u0000'))).toBe(true);
+  });
+
   // Last: the 413 is answered before the body is read and its connection closed mid-upload.
   it('a missing signature and an oversized body are recorded with their own causes', async () => {
     await post(shopify(), '{}', { 'x-shopify-webhook-id': 'no-sig', 'x-shopify-topic': 'orders/create' });

@@ -61,6 +61,7 @@ const REQUIRED: Record<string, 'metrics' | 'viewer' | 'operator' | 'admin'> = {
   'PUT /api/alerts/rules/:id': 'admin',
   'DELETE /api/alerts/rules/:id': 'admin',
   'POST /api/alerts/channels': 'admin',
+  'PUT /api/alerts/channels/:id': 'admin',
   'DELETE /api/alerts/channels/:id': 'admin',
 };
 

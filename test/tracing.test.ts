@@ -21,6 +21,9 @@ await enableSpans();
 // A PGlite gateway on two shared cores: 35 s to start was measured under load (test/ui-browser.test.ts).
 const SETUP_TIMEOUT_MS = 180_000;
 const PAYLOAD_MARKER = 'secret-customer-note-4711';
+// The sender's own span, as a W3C traceparent it sends along (version 00, sampled).
+const SENDER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const SENDER_SPAN = '00f067aa0ba902b7';
 
 describe('OpenTelemetry spans through the real server, worker and a local destination', () => {
   let gw: TestGateway;
@@ -39,20 +42,18 @@ describe('OpenTelemetry spans through the real server, worker and a local destin
     body = JSON.stringify({ id: 4711, note: PAYLOAD_MARKER });
     expect(
       (
-        await post(
-          `${gw.url}/api/webhooks/shopify/orders/create`,
-          body,
-          shopifyHeaders(SECRETS.shopify, body, 'trace-1'),
-        )
+        await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, {
+          ...shopifyHeaders(SECRETS.shopify, body, 'trace-1'),
+          traceparent: `00-${SENDER_TRACE}-${SENDER_SPAN}-01`,
+        })
       ).status,
     ).toBe(200);
     expect(
       (
-        await post(
-          `${gw.url}/api/webhooks/shopify/orders/create`,
-          body,
-          shopifyHeaders('not-the-secret', body, 'trace-2'),
-        )
+        await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, {
+          ...shopifyHeaders('not-the-secret', body, 'trace-2'),
+          traceparent: '00-not-a-valid-trace-context-01',
+        })
       ).status,
     ).toBe(401);
     await waitFor(
@@ -112,6 +113,29 @@ describe('OpenTelemetry spans through the real server, worker and a local destin
     // W3C trace context, version 00, sampled: the destination can continue the trace.
     const [delivery] = receiver.deliveries;
     expect(delivery!.headers.traceparent).toBe(`00-${call.spanContext().traceId}-${call.spanContext().spanId}-01`);
+  });
+
+  it("continues the sender's trace: a valid traceparent is the ingest span's parent, an invalid one is ignored", () => {
+    const ingest = named('ingest shopify');
+    const accepted = ingest.find((s) => s.attributes['webhook.outcome'] === 'accepted')!;
+    const rejected = ingest.find((s) => s.attributes['webhook.outcome'] === 'rejected')!;
+    expect(accepted.spanContext().traceId).toBe(SENDER_TRACE);
+    expect(accepted.parentSpanContext?.spanId).toBe(SENDER_SPAN);
+    expect(rejected.parentSpanContext).toBeUndefined();
+    expect(rejected.spanContext().traceId).not.toBe(SENDER_TRACE);
+  });
+
+  it('links each attempt span to the ingest span of its event, stored with the event', async () => {
+    const accepted = named('ingest shopify').find((s) => s.attributes['webhook.outcome'] === 'accepted')!;
+    const [attempt] = named('process shopify') as [ReadableSpan];
+    expect(attempt.links.map((l) => l.context.spanId)).toEqual([accepted.spanContext().spanId]);
+    expect(attempt.links[0]!.context.traceId).toBe(accepted.spanContext().traceId);
+    // A trace of its own: a retry hours later is not stretched into the request's trace.
+    expect(attempt.parentSpanContext).toBeUndefined();
+    const [row] = await gw.query<{ headers: Record<string, string> }>(
+      `select headers from webhook_events where webhook_id like '%trace-1'`,
+    );
+    expect(row!.headers.traceparent).toBe(`00-${SENDER_TRACE}-${accepted.spanContext().spanId}-01`);
   });
 
   it('never records a payload value, a secret or a signature', () => {

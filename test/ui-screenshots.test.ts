@@ -65,6 +65,29 @@ describe.skipIf(!process.env.UPDATE_SCREENSHOTS || !hasChromium)('UI screenshots
     await page.screenshot({ path: `${DIR}bulk-replay.png` });
   });
 
+  it('rejected requests: bad signatures, a missing one, a request to a source that does not exist', async () => {
+    const body = JSON.stringify({ id: 5_800_000_900 });
+    const url = `${gw.url}/api/webhooks/shopify/orders/create`;
+    for (let n = 0; n < 3; n++)
+      await post(url, body, {
+        ...shopifyHeaders('rotated-on-one-side', body, `bad-${n}`),
+        'user-agent': 'Shopify-Captain-Hook',
+      });
+    await post(url, body, { 'x-shopify-topic': 'orders/create', 'user-agent': 'curl/8.5.0' });
+    await post(`${gw.url}/api/webhooks/shopfiy`, body, { 'user-agent': 'Shopify-Captain-Hook' });
+    // The log is written in batches once a second: load the page until all five are in.
+    await waitFor(
+      async () => {
+        await page.goto(`${gw.url}/ui/requests`);
+        await page.getByRole('heading', { name: 'Rejected requests' }).first().waitFor();
+        return (await page.locator('tbody tr').count()) >= 5;
+      },
+      20_000,
+      'five rejected requests',
+    );
+    await page.screenshot({ path: `${DIR}requests.png` });
+  });
+
   it('a failed event, and an order with numbers beyond 2^53', async () => {
     await page.goto(`${gw.url}/ui/events/${seeded.failed[0]}`);
     await page.locator('#replay').waitFor();

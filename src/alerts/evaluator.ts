@@ -76,6 +76,10 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions) {
     const channels = await store.channelsNamed(alert.ruleChannels);
     const failures: string[] = [];
     for (const channel of channels) {
+      // A send may take up to its timeout: renew the claim before each, so a slow channel cannot
+      // outlast the lease and let another instance send the same notice meanwhile.
+      if (!(await store.claimLease(holder, leaseSeconds)))
+        throw new Error('alert evaluator lease lost while notifying');
       try {
         await options.send(channel, notice);
         options.onNotice?.(channel.type, 'sent');

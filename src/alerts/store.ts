@@ -132,6 +132,16 @@ export function createAlertStore({ db, rows }: Database) {
       return row;
     },
 
+    async updateChannel(id: number, channel: AlertChannelInput): Promise<AlertChannelRow | undefined> {
+      const { name, type, ...config } = channel;
+      const [row] = await db
+        .update(alertChannels)
+        .set({ name, type, config })
+        .where(eq(alertChannels.id, id))
+        .returning();
+      return row;
+    },
+
     async deleteChannel(id: number): Promise<boolean> {
       return (
         (await db.delete(alertChannels).where(eq(alertChannels.id, id)).returning({ id: alertChannels.id })).length ===

@@ -8,23 +8,29 @@ import { describeDestinationPlan, planDestinations, type DesiredDestination, typ
 import type { DestinationView } from '../control/destination-view';
 import { CliError, gatewayUrl, opsToken, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
+import type { AlertsConfig } from '../alerts/config';
+import { describeAlertPlan } from '../control/alert-plan';
+import { carryOutAlertStep, planAlertChanges } from './apply-alerts';
 import { createOpsClient, type OpsClient } from './ops-client';
 
 /**
- * `apply -f gateway.yaml [--dry-run]`: the GitOps path. The file is validated exactly as
+ * `apply -f gateway.yaml [--dry-run] [--prune]`: the GitOps path. The file is validated exactly as
  * GATEWAY_CONFIG is (env: secrets resolved from this shell's environment), the plan is printed,
- * then carried out through the ops API.
+ * then carried out through the ops API: its push sources, its destinations, and its `alerts:`
+ * channels and rules when it has that section (src/cli/apply-alerts.ts).
  */
 export function applyCommand(ctx: CliContext): Command {
   return withConnection(new Command('apply').description('make the gateway\'s runtime sources match a config file (plan first, like terraform plan)'))
     .requiredOption('-f, --file <path>', 'the config file (.yaml, .yml or .json), as for GATEWAY_CONFIG')
     .option('--dry-run', 'print the plan and change nothing')
     .option('--overlap <seconds>', 'how long a source\'s previous secrets stay valid when the file brings a new one', '86400')
-    .action(async (options: ConnectionOptions & { file: string; dryRun?: boolean; overlap: string }) => {
+    .option('--prune', 'also delete alert rules and channels the file\'s alerts: section does not list')
+    .action(async (options: ConnectionOptions & { file: string; dryRun?: boolean; overlap: string; prune?: boolean }) => {
       const overlap = Number(options.overlap);
       if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
-      const { sources: desired, destinations: desiredDestinations } = await readDesired(options.file);
+      const { sources: desired, destinations: desiredDestinations, alerts } = await readDesired(options.file);
       const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+      const alertSteps = alerts ? await planAlertChanges(client, alerts, options.prune ?? false) : [];
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
       const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');
       let steps: PlanStep[];
@@ -38,11 +44,14 @@ export function applyCommand(ctx: CliContext): Command {
       }
       for (const line of describePlan(steps, overlap)) ctx.out(line);
       for (const line of describeDestinationPlan(destinationSteps)) ctx.out(line);
-      if (options.dryRun || steps.length + destinationSteps.length === 0) return;
+      if (alerts) for (const line of describeAlertPlan(alertSteps)) ctx.out(line);
+      const total = steps.length + destinationSteps.length + alertSteps.length;
+      if (options.dryRun || total === 0) return;
       // Sources first: a new destination may serve a source this apply creates.
       for (const step of steps) await carryOut(client, step, overlap);
       for (const step of destinationSteps) await carryOutDestination(client, step);
-      ctx.out(`Applied ${steps.length + destinationSteps.length} change(s).`);
+      for (const step of alertSteps) await carryOutAlertStep(client, step);
+      ctx.out(`Applied ${total} change(s).`);
     });
 }
 
@@ -62,8 +71,13 @@ async function carryOutDestination(client: OpsClient, step: DestinationStep): Pr
   else await client.call('DELETE', path);
 }
 
-/** The file's push sources as written (for the API), with env: secrets resolved; validated first. */
-async function readDesired(path: string): Promise<{ sources: DesiredSource[]; destinations: DesiredDestination[] }> {
+/**
+ * The file's push sources as written (for the API), with env: secrets resolved, its destinations,
+ * and its alerts section (undefined when it has none: apply then leaves alerts alone); validated first.
+ */
+async function readDesired(
+  path: string,
+): Promise<{ sources: DesiredSource[]; destinations: DesiredDestination[]; alerts?: AlertsConfig }> {
   const [{ SourcesFileError }, { loadOtherGatewayFile }] = await Promise.all([import('../config/file'), import('../config/env')]);
   let parsed;
   try {
@@ -74,12 +88,15 @@ async function readDesired(path: string): Promise<{ sources: DesiredSource[]; de
   }
   // Valid, so it reads and parses; the raw entries are what the API stores (defaults not filled in).
   const text = readFileSync(path, 'utf8');
-  const document = (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) as { sources?: Record<string, unknown>[] };
+  const document = (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) as {
+    sources?: Record<string, unknown>[];
+    alerts?: unknown;
+  };
   const sources = (document.sources ?? []).map((raw, index) => {
     const { name: _n, provider, secrets: _s, ...spec } = raw;
     const source = parsed.sources[index]!;
     return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
   });
   const destinations = parsed.destinations.map((d) => ({ name: d.name, url: d.url, timeoutMs: d.timeoutMs, headers: d.headers ?? {}, sources: d.sources, secret: d.secret }));
-  return { sources, destinations };
+  return { sources, destinations, alerts: document.alerts === undefined ? undefined : parsed.alerts };
 }

@@ -45,7 +45,9 @@ export function createOpsClient(base: string, token: string) {
     },
     /** Any method with an optional JSON body (PATCH, DELETE, …), returning the JSON answer. */
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      return (await (await request(method, path, { body })).json()) as T;
+      const response = await request(method, path, { body });
+      // 204 No Content (a DELETE of the alerts API) has no body to parse.
+      return (response.status === 204 ? undefined : await response.json()) as T;
     },
     /** Opens a streaming GET (Server-Sent Events) and returns the response with its body unread. */
     stream(path: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Response> {

@@ -21,7 +21,8 @@ export class PlanError extends Error {
   override name = 'PlanError';
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
+/** Equal as JSON, whatever the order of object keys. */
+export const same = (a: unknown, b: unknown) => JSON.stringify(sorted(a)) === JSON.stringify(sorted(b));
 const sorted = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(sorted)

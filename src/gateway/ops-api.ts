@@ -98,7 +98,14 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
   // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
   opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
   opsRoutes.route('/', createRequestRoutes({ requests: deps.requests, sources: () => deps.registry.all().map((s) => s.name) }));
-  opsRoutes.route('/', createAlertRoutes({ alerts: createAlertStore(database) }));
+  opsRoutes.route(
+    '/',
+    createAlertRoutes({
+      alerts: createAlertStore(database),
+      // Rule and channel changes go to the operator audit log (views hold fingerprints, never secrets).
+      audit: (c, change) => audit.record({ ...auditContext(c, config.trustProxy), ...change }),
+    }),
+  );
   opsRoutes.route(
     '/',
     createControlRoutes({

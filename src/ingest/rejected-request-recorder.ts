@@ -62,7 +62,10 @@ export function createRejectedRequestRecorder(options: RejectedRequestRecorderOp
       minuteStart = minute;
       keptThisMinute = new Map();
     }
-    const key = `${request.source}\u0000${request.cause}`;
+    // Any sender may invent source names: all unknown ones share one cap and one aggregate row,
+    // so random names cost no more keys or rows than one source does.
+    const bucket = request.cause === UNKNOWN_SOURCE ? UNKNOWN_SOURCE_BUCKET : request.source;
+    const key = `${bucket}\u0000${request.cause}`;
     const kept = keptThisMinute.get(key) ?? 0;
     if (kept >= options.perMinute) {
       const aggregateKey = `${key}\u0000${minute}`;
@@ -71,7 +74,7 @@ export function createRejectedRequestRecorder(options: RejectedRequestRecorderOp
       else
         overflow.set(aggregateKey, {
           minute: new Date(minute),
-          source: request.source,
+          source: bucket,
           cause: request.cause,
           status: request.status,
           count: 1,
@@ -85,7 +88,7 @@ export function createRejectedRequestRecorder(options: RejectedRequestRecorderOp
     keptThisMinute.set(key, kept + 1);
     buffer.push({
       receivedAt: new Date(),
-      source: request.source,
+      source: printable(request.source, MAX_SOURCE_CHARS),
       cause: request.cause,
       status: request.status,
       client: request.client || null,
@@ -129,6 +132,18 @@ export function createRejectedRequestRecorder(options: RejectedRequestRecorderOp
       await flush();
     },
   };
+}
+
+/** The cause of a request to /api/webhooks/<name> with no such source. */
+export const UNKNOWN_SOURCE = 'unknown_source';
+/** The source of the aggregate row counting requests to unknown sources beyond the cap. */
+export const UNKNOWN_SOURCE_BUCKET = '*';
+/** Longest source name kept: a made-up one can be as long as the request line allows. */
+const MAX_SOURCE_CHARS = 64;
+
+/** At most `max` characters, printable ASCII only (a decoded path may hold NUL, which text columns refuse). */
+function printable(text: string, max: number): string {
+  return text.slice(0, max).replace(/[^\x20-\x7e]/g, '?');
 }
 
 function currentMinute(): number {

@@ -17,10 +17,11 @@ import {
   type TokenBucket,
 } from './rate-limit';
 import { redactHeaders } from './redact-headers';
-import type { RejectedRequestRecorder } from './rejected-request-recorder';
+import { UNKNOWN_SOURCE, type RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
+import { storedTraceContext } from '../tracing/spans';
 
 // One file over 250 lines on purpose: the ingest pipeline (source, limits, verify, identify, store)
 // is one fixed sequence per request, read top to bottom; each step's own logic is in the modules it imports.
@@ -78,7 +79,7 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
   // The source is looked up per request, so sources created, changed or deleted at runtime take
   // effect without re-mounting anything.
   const mount = (path: string, nameOf: (c: Context) => string, subPath: boolean) => {
-    const resolve = resolveSource(deps.sources, nameOf, subPath);
+    const resolve = resolveSource(deps, nameOf, subPath);
     app.post(path, resolve, traced, observe, ...guard, limit, handle);
     app.all(path, resolve, (c) =>
       c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
@@ -95,16 +96,42 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
   return app;
 }
 
-/** Finds the request's source; an unknown one (or a sub-path its provider does not take) is 404. */
-function resolveSource(sources: SourceLookup, nameOf: (c: Context) => string, subPath: boolean): MiddlewareHandler {
+/**
+ * Finds the request's source; an unknown one (or a sub-path its provider does not take) is 404.
+ * An unknown name also goes to the rejected-request log (cause unknown_source): a sender still
+ * posting to a deleted or misspelt source shows up there. The recorder caps all unknown names
+ * together, so random names cannot fill the log.
+ */
+function resolveSource(deps: IngestDeps, nameOf: (c: Context) => string, subPath: boolean): MiddlewareHandler {
   return async (c, next) => {
-    const source = sources.resolve(nameOf(c));
+    const name = nameOf(c);
+    const source = deps.sources.resolve(name);
     if (!source || (subPath && !source.paths.some((p) => p.endsWith('/*')))) {
+      if (!source) recordUnknownSource(deps, c, name);
       return c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
     }
     c.set('pushSource', source);
     await next();
   };
+}
+
+function recordUnknownSource(deps: IngestDeps, c: Context, name: string): void {
+  deps.rejectedRequests?.record({
+    source: name,
+    cause: UNKNOWN_SOURCE,
+    status: 404,
+    client: clientAddress(c, deps.trustedProxies ?? 0),
+    userAgent: c.req.header('user-agent'),
+    body: undefined,
+    declaredBytes: declaredLength(c),
+    headers: () => redactHeaders(c.req.raw.headers),
+  });
+}
+
+/** The request's Content-Length, when it is a valid one. */
+function declaredLength(c: Context): number | undefined {
+  const declared = Number(c.req.header('content-length'));
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
 }
 
 /**
@@ -140,7 +167,6 @@ function observeAnswer(deps: IngestDeps): MiddlewareHandler {
       const status = c.error instanceof GatewayError ? c.error.status : 500;
       deps.onAnswered?.(source, 'rejected', reason, seconds);
       deps.rejections?.rejected({ source, reason, status, client: c.get('clientAddress') });
-      const declared = Number(c.req.header('content-length'));
       deps.rejectedRequests?.record({
         source,
         cause: reason,
@@ -148,7 +174,7 @@ function observeAnswer(deps: IngestDeps): MiddlewareHandler {
         client: c.get('clientAddress'),
         userAgent: c.req.header('user-agent'),
         body: c.get('rawBody'),
-        declaredBytes: Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined,
+        declaredBytes: declaredLength(c),
         headers: () => redactHeaders(c.req.raw.headers),
       });
     } else {
@@ -218,7 +244,8 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
         topic: identity.topic,
         account: identity.account,
         body: rawBody,
-        headers: kept,
+        // With tracing on, the ingest span's context too: the attempt spans link to it.
+        headers: { ...kept, ...storedTraceContext() },
         maxAttempts: source.maxAttempts ?? deps.maxAttempts,
         nonce: verification.nonce?.value,
       }));

@@ -6,6 +6,7 @@ import { withSpan } from '../tracing/spans';
  * One span per ingest request (src/tracing/spans.ts), around everything else on the route: the
  * source, the outcome, the reason code of a refusal and the stored event's id — never a header,
  * a signature or the body. A refusal is the sender's (4xx): only a 5xx marks the span failed.
+ * A valid `traceparent` sent with the request makes the sender's span its parent.
  */
 export function traceIngest(source: string): MiddlewareHandler {
   return (c, next) =>
@@ -33,5 +34,6 @@ export function traceIngest(source: string): MiddlewareHandler {
         const eventId = c.get('eventId');
         if (eventId !== undefined) span.setAttribute('webhook.event_id', eventId);
       },
+      { parent: { traceparent: c.req.header('traceparent'), tracestate: c.req.header('tracestate') } },
     );
 }

@@ -107,9 +107,24 @@ export const AlertChannel = z
           'Where notices go, without secrets: the URL origin and path (Slack: origin only), or the recipients',
       }),
     has_secret: z.boolean(),
+    secret_fingerprint: z.string().nullable().openapi({
+      description:
+        'First 12 hex digits of the SHA-256 of the signing secret (webhook) or of the URL (slack): shows a change, never the secret',
+    }),
     created_at: timestamp,
   })
   .openapi('AlertChannel');
 
 export const AlertRuleList = z.object({ rules: z.array(AlertRule) }).openapi('AlertRuleList');
 export const AlertChannelList = z.object({ channels: z.array(AlertChannel) }).openapi('AlertChannelList');
+
+// OpenAPI pieces shared by the rule and channel routes.
+export const bearer = [{ opsToken: [] }];
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+export const body = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+export const conflict = { 409: { description: 'The name is taken, or the channel is still used by a rule' } };

@@ -1,9 +1,49 @@
 import type { z } from '@hono/zod-openapi';
-import type { AlertWithRule } from '../alerts/store';
+import type { Context } from 'hono';
+import type { ZodError } from 'zod';
+import type { AlertStore, AlertWithRule } from '../alerts/store';
+import { describeChannel } from '../alerts/channel-view';
 import type { AlertChannelRow, AlertRuleRow } from '../db/schema-alerts';
+import { GatewayError, badRequest } from '../errors';
 import type { Alert, AlertChannel, AlertRule } from './alert-schemas';
 
-/** An alert as the ops API shows it. */
+/** A change to a rule or channel, for the operator audit log (views only: never a secret). */
+export interface AlertChange {
+  action: string;
+  target: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export interface AlertRoutesDeps {
+  alerts: AlertStore;
+  /** Records each change in the operator audit log (src/store/audit.ts). */
+  audit?: (c: Context, change: AlertChange) => Promise<void>;
+}
+
+export const nameTaken = (what: string, name: string) =>
+  new GatewayError(409, 'name_taken', `An alert ${what} named "${name}" exists; pick another name or change that one`);
+
+/** A body through the config file's own schema; every problem named by its field. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = (result.error as ZodError).issues.map((i) =>
+    i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+  );
+  throw badRequest('invalid_request', issues.join('; '));
+}
+
+export async function checkChannels(store: AlertStore, names: readonly string[]): Promise<void> {
+  const found = new Set((await store.channelsNamed(names)).map((c) => c.name));
+  const missing = names.filter((n) => !found.has(n));
+  if (missing.length > 0)
+    throw badRequest(
+      'unknown_channel',
+      `channels: no alert channel named ${missing.map((n) => `"${n}"`).join(', ')}; create it first (POST /api/alerts/channels)`,
+    );
+}
+
 export function alertJson(a: AlertWithRule): z.infer<typeof Alert> {
   return {
     id: a.id,
@@ -20,7 +60,6 @@ export function alertJson(a: AlertWithRule): z.infer<typeof Alert> {
   };
 }
 
-/** A rule as the ops API shows it. */
 export function ruleJson(r: AlertRuleRow): z.infer<typeof AlertRule> {
   return {
     id: r.id,
@@ -34,20 +73,20 @@ export function ruleJson(r: AlertRuleRow): z.infer<typeof AlertRule> {
   };
 }
 
-/** Never the secret, never a Slack URL's path (it is the credential), never a query string. */
+/**
+ * Never the secret, never a Slack URL's path (it is the credential), never a query string. The
+ * fingerprint (the first 12 hex digits of the SHA-256, as for source secrets) tells whether the
+ * secret changed — what `apply -f` compares — without revealing it (src/alerts/channel-view.ts).
+ */
 export function channelJson(ch: AlertChannelRow): z.infer<typeof AlertChannel> {
-  const config = ch.config as { url?: string; secret?: string; to?: string[] };
-  let target = (config.to ?? []).join(', ');
-  if (config.url) {
-    const url = new URL(config.url);
-    target = ch.type === 'slack' ? `${url.origin}/…` : `${url.origin}${url.pathname}`;
-  }
+  const shown = describeChannel(ch.type, ch.config as Parameters<typeof describeChannel>[1]);
   return {
     id: ch.id,
     name: ch.name,
     type: ch.type,
-    target,
-    has_secret: Boolean(config.secret),
+    target: shown.target,
+    has_secret: shown.hasSecret,
+    secret_fingerprint: shown.secretFingerprint,
     created_at: ch.createdAt.toISOString(),
   };
 }

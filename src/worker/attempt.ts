@@ -29,7 +29,12 @@ const HOLD_RECHECK_MS = 5 * 60_000;
 export function createAttemptRunner(options: AttemptDeps) {
   const { handlers } = options;
 
-  /** One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its children. */
+  /**
+   * One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its
+   * children. Each attempt starts a trace of its own, linked to the ingest span whose context was
+   * stored with the event (its `traceparent` header): retries hours later stay separate traces,
+   * yet a trace viewer leads from each one to the request that brought the event in.
+   */
   function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
     const attributes = {
       'webhook.source': event.source,
@@ -37,12 +42,18 @@ export function createAttemptRunner(options: AttemptDeps) {
       'webhook.event_id': event.id,
       'webhook.attempt': event.attempt,
     };
-    return withSpan(`process ${event.source}`, 'consumer', attributes, async (span) => {
-      const result = await runHandler(event);
-      span.setAttribute('webhook.outcome', result.outcome);
-      if (result.outcome !== 'completed') span.fail(result.outcome);
-      return result;
-    });
+    return withSpan(
+      `process ${event.source}`,
+      'consumer',
+      attributes,
+      async (span) => {
+        const result = await runHandler(event);
+        span.setAttribute('webhook.outcome', result.outcome);
+        if (result.outcome !== 'completed') span.fail(result.outcome);
+        return result;
+      },
+      { parent: {}, links: event.headers.traceparent ? [{ traceparent: event.headers.traceparent }] : [] },
+    );
   }
 
   async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {

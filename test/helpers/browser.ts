@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 /** Debian's Chromium (apt-get install chromium); playwright-core drives it, no browser download. */
@@ -67,6 +68,17 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Where a screenshot named `name` goes: docs/screenshots/<name>.png with UPDATE_SCREENSHOTS=1 (npm
+ * run screenshots; shown in docs/operating.md) when `forDocs`, else `<dir>/<name>.png` when the
+ * test's own directory variable is set, else nowhere (undefined: no screenshot taken).
+ */
+export function screenshotPath(name: string, dir: string | undefined, forDocs = true): string | undefined {
+  if (forDocs && process.env.UPDATE_SCREENSHOTS)
+    return fileURLToPath(new URL(`../../docs/screenshots/${name}.png`, import.meta.url));
+  return dir ? join(dir, `${name}.png`) : undefined;
 }
 
 /** Signs a page in to the UI at `baseUrl` with `token` (after forgetting any earlier session) and waits for the dashboard. */

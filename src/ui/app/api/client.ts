@@ -2,7 +2,9 @@ import { parseApiJson } from './json';
 import type {
   Alert,
   AlertChannel,
+  AlertChannelInput,
   AlertRule,
+  AlertRuleInput,
   AuditFilter,
   AuditPage,
   BulkReplayResult,
@@ -34,7 +36,7 @@ export class ApiError extends Error {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
   /** Extra headers (If-Match, say). */
@@ -75,7 +77,7 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
       throw new ApiError(0, 'unreachable', 'The gateway cannot be reached. Is it running?');
     }
     const text = await response.text();
-    if (response.ok) return parseApiJson(text) as T;
+    if (response.ok) return (response.status === 204 ? null : parseApiJson(text)) as T;
     let error = { code: `http_${response.status}`, message: `The gateway answered ${response.status}.` };
     try {
       error = (parseApiJson(text) as { error?: typeof error }).error ?? error;
@@ -120,6 +122,20 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     deleteDestination: (name: string) => request<unknown>(`/api/destinations/${encodeURIComponent(name)}`, { method: 'DELETE' }),
     alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
     alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
+    /** Creates a rule, or replaces rule `id`. */
+    saveAlertRule: (body: AlertRuleInput, id?: number) =>
+      request<AlertRule>(id === undefined ? '/api/alerts/rules' : `/api/alerts/rules/${id}`, {
+        method: id === undefined ? 'POST' : 'PUT',
+        body,
+      }),
+    deleteAlertRule: (id: number) => request<null>(`/api/alerts/rules/${id}`, { method: 'DELETE' }),
+    /** Creates a channel, or replaces channel `id` (a left-out secret or Slack URL is kept). */
+    saveAlertChannel: (body: AlertChannelInput, id?: number) =>
+      request<AlertChannel>(id === undefined ? '/api/alerts/channels' : `/api/alerts/channels/${id}`, {
+        method: id === undefined ? 'POST' : 'PUT',
+        body,
+      }),
+    deleteAlertChannel: (id: number) => request<null>(`/api/alerts/channels/${id}`, { method: 'DELETE' }),
   };
 }
 

@@ -186,9 +186,25 @@ export interface AlertRule {
 export interface AlertChannel {
   id: number;
   name: string;
-  type: string;
+  type: AlertChannelType;
   target: string;
   has_secret: boolean;
+  /** First 12 hex digits of the SHA-256 of the signing secret or Slack URL; never the secret. */
+  secret_fingerprint: string | null;
+}
+
+export type AlertChannelType = 'webhook' | 'slack' | 'email';
+
+/** A rule as POST/PUT /api/alerts/rules take it. */
+export type AlertRuleInput = Omit<AlertRule, 'id'>;
+
+/** A channel as POST/PUT /api/alerts/channels take it; secret (webhook) and url (slack) are write-only. */
+export interface AlertChannelInput {
+  name: string;
+  type: AlertChannelType;
+  url?: string;
+  secret?: string;
+  to?: string[];
 }
 
 /** A destination as listed (GET /api/destinations): never its secret or a header's value. */

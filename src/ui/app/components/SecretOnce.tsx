@@ -6,6 +6,8 @@ export interface SecretOnceProps {
   secret: string;
   /** What the secret is for and where it goes (the provider's settings page, say). */
   children?: preact.ComponentChildren;
+  /** The warning above it, when the default (the gateway keeps only a fingerprint) is not true. */
+  warning?: string;
   /** The operator has confirmed they stored it; the caller drops the secret from its state. */
   onClose(): void;
 }
@@ -15,7 +17,7 @@ export interface SecretOnceProps {
  * that is enabled only after the operator confirms they stored it (Escape does not close it before
  * then). The gateway keeps only a hash or fingerprint, so a secret closed here is gone.
  */
-export function SecretOnce({ title, secret, children, onClose }: SecretOnceProps) {
+export function SecretOnce({ title, secret, children, warning, onClose }: SecretOnceProps) {
   const dialog = useRef<HTMLDialogElement>(null);
   const [stored, setStored] = useState(false);
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
@@ -49,7 +51,7 @@ export function SecretOnce({ title, secret, children, onClose }: SecretOnceProps
     >
       <h2 id="secret-once-title">{title}</h2>
       <p class="message warn">
-        Shown once: copy it now. The gateway keeps only a fingerprint and cannot show it again.
+        {warning ?? 'Shown once: copy it now. The gateway keeps only a fingerprint and cannot show it again.'}
       </p>
       {children}
       <div class="secret-row">

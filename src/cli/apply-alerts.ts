@@ -1,0 +1,24 @@
+import type { AlertsConfig } from '../alerts/config';
+import { planAlerts, type AlertChannelView, type AlertPlanStep, type AlertRuleView } from '../control/alert-plan';
+import type { OpsClient } from './ops-client';
+
+/** The steps that make the gateway's alert channels and rules match the file's `alerts:` section. */
+export async function planAlertChanges(
+  client: OpsClient,
+  alerts: AlertsConfig,
+  prune: boolean,
+): Promise<AlertPlanStep[]> {
+  const [{ channels }, { rules }] = await Promise.all([
+    client.get<{ channels: AlertChannelView[] }>('/api/alerts/channels'),
+    client.get<{ rules: AlertRuleView[] }>('/api/alerts/rules'),
+  ]);
+  return planAlerts(alerts, { channels, rules }, prune);
+}
+
+/** One step through /api/alerts (PUT replaces the whole rule or channel, secret included). */
+export async function carryOutAlertStep(client: OpsClient, step: AlertPlanStep): Promise<void> {
+  const base = `/api/alerts/${step.what === 'rule' ? 'rules' : 'channels'}`;
+  if (step.action === 'create') await client.post(base, step.body);
+  else if (step.action === 'update') await client.call('PUT', `${base}/${step.id}`, step.body);
+  else await client.call('DELETE', `${base}/${step.id}`);
+}

@@ -1,0 +1,134 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { alertChannelInput } from '../alerts/config';
+import { GatewayError, notFound } from '../errors';
+import {
+  AlertChannel,
+  AlertChannelBody,
+  AlertChannelList,
+  AlertIdParam,
+  bearer,
+  body,
+  conflict,
+  json,
+} from './alert-schemas';
+import { channelJson, nameTaken, parse, type AlertRoutesDeps } from './alert-serialize';
+import { errorResponses } from './schemas';
+
+const missing = (id: number) =>
+  notFound('channel_not_found', `No alert channel ${id}; list them with GET /api/alerts/channels`);
+const inUse = (name: string, users: string[], what: string) =>
+  new GatewayError(409, 'channel_in_use', `Channel "${name}" is used by rule(s) ${users.join(', ')}; ${what}`);
+
+/**
+ * What a channel keeps when an edit leaves it out: never shown in full, so an edit cannot send it
+ * back — the signing secret and the URL (whose query string may hold a token) of a webhook, the
+ * URL of a Slack channel (the URL is the credential).
+ */
+const KEPT: Record<string, string[]> = { webhook: ['secret', 'url'], slack: ['url'] };
+
+/** /api/alerts/channels: list, create, replace and delete (writes are admin, checked by the caller's middleware). */
+export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void {
+  const store = deps.alerts;
+  const target = (name: string) => `alert_channel:${name}`;
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/alerts/channels',
+      summary: 'List alert channels (secrets never shown, only their fingerprints)',
+      security: bearer,
+      responses: { 200: json(AlertChannelList, 'Every channel'), ...errorResponses },
+    }),
+    async (c) => c.json({ channels: (await store.channels()).map(channelJson) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/alerts/channels',
+      summary: 'Create an alert channel (admin)',
+      security: bearer,
+      request: body(AlertChannelBody),
+      responses: { 201: json(AlertChannel, 'The channel'), ...errorResponses, ...conflict },
+    }),
+    async (c) => {
+      const channel = parse(alertChannelInput, await c.req.json());
+      const row = await store.createChannel(channel);
+      if (!row) throw nameTaken('channel', channel.name);
+      const view = channelJson(row);
+      await deps.audit?.(c, { action: 'alert_channel.create', target: target(row.name), after: view });
+      return c.json(view, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'put',
+      path: '/api/alerts/channels/{id}',
+      summary: 'Replace an alert channel (admin); leave out secret or url to keep the current one',
+      security: bearer,
+      request: { params: AlertIdParam, ...body(AlertChannelBody) },
+      responses: {
+        200: json(AlertChannel, 'The channel'),
+        ...errorResponses,
+        404: { description: 'No such channel' },
+        ...conflict,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const current = (await store.channels()).find((ch) => ch.id === id);
+      if (!current) throw missing(id);
+      const input = (await c.req.json()) as Record<string, unknown>;
+      // Secrets are never shown, so an edit that does not change one leaves it out.
+      if (input.type === current.type)
+        for (const key of KEPT[current.type] ?? []) if (input[key] === undefined) input[key] = current.config[key];
+      const channel = parse(alertChannelInput, input);
+      if (channel.name !== current.name) {
+        const users = await store.rulesUsing(current.name);
+        if (users.length > 0) throw inUse(current.name, users, 'rename it there first or keep its name');
+        if ((await store.channelsNamed([channel.name])).length > 0) throw nameTaken('channel', channel.name);
+      }
+      const row = await store.updateChannel(id, channel);
+      if (!row) throw missing(id);
+      const view = channelJson(row);
+      await deps.audit?.(c, {
+        action: 'alert_channel.update',
+        target: target(row.name),
+        before: channelJson(current),
+        after: view,
+      });
+      return c.json(view, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/api/alerts/channels/{id}',
+      summary: 'Delete an alert channel no rule uses (admin)',
+      security: bearer,
+      request: { params: AlertIdParam },
+      responses: {
+        204: { description: 'Deleted' },
+        ...errorResponses,
+        404: { description: 'No such channel' },
+        ...conflict,
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const channel = (await store.channels()).find((ch) => ch.id === id);
+      if (!channel) throw missing(id);
+      const users = await store.rulesUsing(channel.name);
+      if (users.length > 0) throw inUse(channel.name, users, 'remove it from them first');
+      await store.deleteChannel(id);
+      await deps.audit?.(c, {
+        action: 'alert_channel.delete',
+        target: target(channel.name),
+        before: channelJson(channel),
+      });
+      return c.body(null, 204);
+    },
+  );
+}
