@@ -49,8 +49,7 @@ export async function addHistory(db: BenchDatabase, events: number): Promise<num
 export async function settleBacklog(db: BenchDatabase): Promise<void> {
   await db.sql.begin(async (tx) => {
     await tx`
-      update webhook_events set status = 'completed', processed_at = now(), locked_by = null, locked_at = null,
-                                claim_token = null
+      update webhook_events set status = 'completed', processed_at = now()
       where status in ('received', 'processing')`;
     const [{ queue }] = await tx<[{ queue: string | null }]>`select to_regclass('event_queue')::text as queue`;
     if (queue) await tx`delete from event_queue`;
