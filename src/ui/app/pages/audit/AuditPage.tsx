@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { AuditEntry, AuditFilter } from '../../api/types';
 import { Field, FieldSet, textOf } from '../../components/Form';
-import { Notice, Time } from '../../components/format';
+import { Time } from '../../components/format';
+import { Loaded } from '../../components/Loaded';
 import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
@@ -87,15 +88,13 @@ export function AuditPage() {
           <button type="submit">Apply</button>
         </div>
       </FieldSet>
-      <div aria-busy={page.loading}>
-        {page.error ? <Notice kind="error">{page.error.message}</Notice> : null}
-        {page.loading && !page.data ? <p class="muted">Loading the audit log…</p> : null}
-        {page.data ? (
+      <Loaded resource={page} loading="Loading the audit log…">
+        {(data) => (
           <>
             <Table
-              caption={`${page.data.entries.length} ${page.data.entries.length === 1 ? 'entry' : 'entries'}, newest first`}
+              caption={`${data.entries.length} ${data.entries.length === 1 ? 'entry' : 'entries'}, newest first`}
               columns={COLUMNS}
-              rows={page.data.entries}
+              rows={data.entries}
               rowKey={(e) => e.id}
               rowProps={(e) => ({ 'data-audit-id': String(e.id) })}
               empty="No changes recorded for these filters."
@@ -108,11 +107,11 @@ export function AuditPage() {
               ) : (
                 <span />
               )}
-              {page.data.next_cursor ? (
+              {data.next_cursor ? (
                 <button
                   type="button"
                   class="secondary"
-                  onClick={() => setCursors([...cursors, page.data!.next_cursor!])}
+                  onClick={() => setCursors([...cursors, data.next_cursor!])}
                 >
                   Older entries →
                 </button>
@@ -121,8 +120,8 @@ export function AuditPage() {
               )}
             </nav>
           </>
-        ) : null}
-      </div>
+        )}
+      </Loaded>
     </>
   );
 }

@@ -4,6 +4,7 @@ import type { CreatedDestination, DestinationView } from '../../api/types';
 import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
 import { Notice, Time } from '../../components/format';
 import { SecretOnce } from '../../components/SecretOnce';
+import { Loaded } from '../../components/Loaded';
 import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
@@ -201,19 +202,18 @@ export function DestinationsPage() {
         </SecretOnce>
       ) : null}
       {actionError ? <Notice kind="error">{actionError}</Notice> : null}
-      <div aria-busy={destinations.loading}>
-        {destinations.error ? <Notice kind="error">{destinations.error.message}</Notice> : null}
-        {destinations.data ? (
+      <Loaded resource={destinations}>
+        {(data) => (
           <Table
             caption="Destinations"
             columns={columns}
-            rows={destinations.data.destinations}
+            rows={data.destinations}
             rowKey={(d) => d.name}
             rowProps={(d) => ({ 'data-destination': d.name })}
             empty="No destinations yet."
           />
-        ) : null}
-      </div>
+        )}
+      </Loaded>
     </>
   );
 }

@@ -1,7 +1,8 @@
 import { useMemo, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import type { EventSummary, LiveEvent } from '../../api/types';
-import { Badge, Notice, plural, Time } from '../../components/format';
+import { Badge, plural, Time } from '../../components/format';
+import { Loaded } from '../../components/Loaded';
 import { Table, type Column } from '../../components/Table';
 import { useLiveEvents } from '../../hooks/live';
 import { useStats } from '../../hooks/stats';
@@ -71,10 +72,8 @@ export function EventsPage() {
           </button>
         ) : null}
       </div>
-      <div aria-busy={page.loading}>
-        {page.error ? <Notice kind="error">{page.error.message}</Notice> : null}
-        {page.loading && !page.data ? <p class="muted">Loading events…</p> : null}
-        {page.data ? (
+      <Loaded resource={page} loading="Loading events…">
+        {(data) => (
           <>
             <Table
               caption={`${plural(rows.length, 'event')}, newest first`}
@@ -86,15 +85,15 @@ export function EventsPage() {
             />
             <nav class="pager" aria-label="Pages">
               {query.cursor ? <a href={listHref(query.filter, { limit })}>← Newest</a> : <span />}
-              {page.data.next_cursor ? (
-                <a href={listHref(query.filter, { cursor: page.data.next_cursor, limit })}>Older events →</a>
+              {data.next_cursor ? (
+                <a href={listHref(query.filter, { cursor: data.next_cursor, limit })}>Older events →</a>
               ) : (
                 <span />
               )}
             </nav>
           </>
-        ) : null}
-      </div>
+        )}
+      </Loaded>
     </>
   );
 }

@@ -3,6 +3,7 @@ import { ROLES, type CreatedToken, type Role, type TokenView } from '../../api/t
 import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
 import { Notice, Time } from '../../components/format';
 import { SecretOnce } from '../../components/SecretOnce';
+import { Loaded } from '../../components/Loaded';
 import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
@@ -141,19 +142,18 @@ export function TokensPage() {
         </SecretOnce>
       ) : null}
       {revokeError ? <Notice kind="error">{revokeError}</Notice> : null}
-      <div aria-busy={list.loading}>
-        {list.error ? <Notice kind="error">{list.error.message}</Notice> : null}
-        {list.data ? (
+      <Loaded resource={list}>
+        {(data) => (
           <Table
             caption="Tokens"
             columns={columns}
-            rows={list.data.tokens}
+            rows={data.tokens}
             rowKey={(t) => t.name}
             rowProps={(t) => ({ 'data-token': t.name })}
             empty="No tokens yet: only OPS_API_TOKEN works."
           />
-        ) : null}
-      </div>
+        )}
+      </Loaded>
     </>
   );
 }
