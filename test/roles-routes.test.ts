@@ -52,6 +52,7 @@ const REQUIRED: Record<string, 'metrics' | 'viewer' | 'operator' | 'admin'> = {
   'POST /api/destinations/:name/rotate-secret': 'admin',
   'POST /api/destinations/:name/pause': 'operator',
   'POST /api/destinations/:name/resume': 'operator',
+  'POST /api/destinations/:name/preview': 'operator',
   'GET /api/requests': 'viewer',
   'GET /api/requests/last': 'viewer',
   'GET /api/alerts': 'viewer',

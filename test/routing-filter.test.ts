@@ -74,6 +74,7 @@ describe('validation names the path of the first problem', () => {
   it.each([
     [{ body: { total: { $gtx: 100 } } }, 'filter.body.total.$gtx', /unknown operator/],
     [{ bodyy: { total: 1 } }, 'filter.bodyy', /unknown field/],
+    [{ $gt: 1 }, 'filter.$gt', /needs a field/],
     [{ body: { total: { $gt: true } } }, 'filter.body.total.$gt', /a number or a string/],
     [{ body: { tags: { $in: 'vip' } } }, 'filter.body.tags.$in', /a list/],
     [{ $or: [] }, 'filter.$or', /non-empty list/],

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { validateFilter, type Filter } from '../routing/filter';
 
 /** What a source does with its events after they are stored (config-file keys beside the provider's). */
 export interface ProcessingConfig {
-  destinations: { name: string; url: string; secret: string; timeoutMs: number; headers?: Record<string, string> }[];
+  destinations: { name: string; url: string; secret: string; timeoutMs: number; headers?: Record<string, string>; filter?: Filter }[];
   retry?: { maxAttempts?: number; baseMs?: number; maxMs?: number };
   /** Topic ('*' for any) → payload schema, converted from JSON Schema. */
   schemas: Record<string, z.ZodType>;
@@ -15,6 +16,16 @@ export interface ProcessingConfig {
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MASK_PATH = /^(?:[^.\s]+)(?:\.[^.\s]+)*$/;
+
+/**
+ * A destination's `filter` (src/routing/filter.ts), checked when saved. The message starts with the
+ * JSON path of the first problem (`filter.body.total.$gtx: unknown operator`), also kept in
+ * `params.at` so the API's 400 does not name the field twice.
+ */
+export const filterSchema = z.custom<Filter>().superRefine((value, ctx) => {
+  const check = validateFilter(value);
+  if (!check.ok) ctx.addIssue({ code: 'custom', message: `${check.path}: ${check.message}`, params: { at: check.path } });
+});
 
 /** One destination entry (config file `destinations`, and the ops API's /api/destinations). */
 export function destinationEntry(secretText: z.ZodType<string, string>) {
@@ -34,6 +45,7 @@ export function destinationEntry(secretText: z.ZodType<string, string>) {
     ),
     timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
+    filter: filterSchema.optional(),
   });
 }
 
@@ -89,7 +101,7 @@ type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
 /** Splits the parsed processing keys off a source and converts them to their runtime form. */
 export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
   const p = parsed as {
-    destinations: { name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string> }[];
+    destinations: { name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string>; filter?: Filter }[];
     retry?: { max_attempts?: number; base_ms?: number; max_ms?: number };
     schemas: Record<string, z.ZodType>;
     mask: string[];
@@ -98,7 +110,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     rate_limit?: { per_second: number; burst?: number };
   };
   return {
-    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers })),
+    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter })),
     retry: p.retry && { maxAttempts: p.retry.max_attempts, baseMs: p.retry.base_ms, maxMs: p.retry.max_ms },
     schemas: p.schemas,
     mask: p.mask,

@@ -44,7 +44,10 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
     try {
       if (!deps.keyring) throw new Error('no master key');
       const { secret, headers } = openDestination(deps.keyring, row.name, row.sealed);
-      return { row, destination: { name: row.name, url: row.url, secret, timeoutMs: row.timeoutMs, headers } };
+      return {
+        row,
+        destination: { name: row.name, url: row.url, secret, timeoutMs: row.timeoutMs, headers, filter: row.filter ?? undefined },
+      };
     } catch (err) {
       const problem = describeError(err);
       const key = `${row.name}:${row.sealed.keyId}:${row.version}`;

@@ -1,3 +1,4 @@
+import type { Filter } from '../routing/filter';
 import { fingerprint } from './crypto';
 import { headersFingerprint, type DestinationView } from './destination-view';
 import { PlanError } from './plan';
@@ -8,6 +9,7 @@ export interface DesiredDestination {
   url: string;
   timeoutMs: number;
   headers: Record<string, string>;
+  filter: Filter | null;
   sources: string[];
   secret: string;
 }
@@ -17,6 +19,17 @@ export type DestinationStep =
   | { action: 'update'; name: string; patch: Record<string, unknown>; keys: string[] }
   | { action: 'rotate-secret'; name: string; secret: string; fingerprint: string }
   | { action: 'delete'; name: string };
+
+/** JSON with sorted keys: PostgreSQL's jsonb does not keep the file's key order. */
+const canonical = (value: unknown): string =>
+  Array.isArray(value)
+    ? `[${value.map(canonical).join(',')}]`
+    : typeof value === 'object' && value !== null
+      ? `{${Object.keys(value)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(value);
 
 const sameList = (a: readonly string[], b: readonly string[]) =>
   [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
@@ -49,6 +62,7 @@ export function planDestinations(
           url: want.url,
           timeout_ms: want.timeoutMs,
           headers: want.headers,
+          ...(want.filter ? { filter: want.filter } : {}),
           sources: want.sources,
           secret: want.secret,
         },
@@ -59,6 +73,7 @@ export function planDestinations(
     if (have.url !== want.url) patch.url = want.url;
     if (have.timeout_ms !== want.timeoutMs) patch.timeout_ms = want.timeoutMs;
     if (have.headers_fingerprint !== headersFingerprint(want.headers)) patch.headers = want.headers;
+    if (canonical(have.filter ?? null) !== canonical(want.filter)) patch.filter = want.filter;
     if (!sameList(have.sources, want.sources)) patch.sources = want.sources;
     const keys = Object.keys(patch);
     if (keys.length > 0) steps.push({ action: 'update', name: want.name, patch, keys });

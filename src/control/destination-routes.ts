@@ -4,6 +4,7 @@ import { limitBody } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
 import { errorResponses } from '../ops/schemas';
+import { addPreviewRoute, type PreviewDeps } from './destination-preview';
 import type { DestinationChange, DestinationService } from './destination-service';
 import { bearer, error, ifMatch, json, versionFrom } from './routes';
 
@@ -13,6 +14,8 @@ export interface DestinationRoutesDeps {
   audit?: (change: DestinationChange, c: Context) => Promise<void>;
   /** Called after a resume or delete: the held events are due, wake the worker. */
   onReleased?: () => void;
+  /** POST /api/destinations/{name}/preview; left out, the route is not mounted. */
+  preview?: PreviewDeps;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -46,6 +49,10 @@ const Destination = z
       .nullable()
       .openapi({ description: 'Changes when any header value changes; reveals none' }),
     sources: z.array(z.string()),
+    filter: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: 'Only matching events are posted; null: every event' }),
     paused: z.boolean(),
     version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
     fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
@@ -61,6 +68,10 @@ const Destination = z
     updated_at: z.string().nullable(),
   })
   .openapi('Destination');
+const FilterDoc = z.record(z.string(), z.unknown()).openapi({
+  description: 'Only matching events are posted (docs/destinations.md#filters); checked when saved',
+  example: { topic: 'orders/*', body: { total: { $gt: 100 } } },
+});
 const DestinationInput = z
   .object({
     name: z.string(),
@@ -72,6 +83,7 @@ const DestinationInput = z
       .optional()
       .openapi({ description: 'Sent with every delivery; stored encrypted, never shown' }),
     sources: z.array(z.string()).optional().openapi({ description: 'Push sources whose events go here' }),
+    filter: FilterDoc.optional(),
   })
   .openapi('DestinationInput');
 const DestinationPatch = z
@@ -84,6 +96,7 @@ const DestinationPatch = z
       .optional()
       .openapi({ description: 'Replaces every header; null removes them' }),
     sources: z.array(z.string()).optional(),
+    filter: FilterDoc.nullable().optional().openapi({ description: 'Replaces the filter; null removes it' }),
   })
   .openapi('DestinationPatch');
 const RotateBody = z
@@ -108,13 +121,13 @@ const guardedResponses = {
 /** `/api/destinations…`: destinations managed at runtime, and the file's shown read-only. */
 export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHono {
   const app = createOpsApp();
-  // Reading health is a viewer's; holding and releasing deliveries an operator's (like replay);
+  // Reading health is a viewer's; holding and releasing deliveries and previewing an operator's (like replay);
   // everything else, which can redirect or sign events, an admin's.
   const [viewer, operator, admin] = [requireRole('viewer'), requireRole('operator'), requireRole('admin')];
   const gate: MiddlewareHandler = (c, next) =>
     c.req.method === 'GET'
       ? viewer(c, next)
-      : c.req.method === 'POST' && /\/(pause|resume)$/.test(c.req.path)
+      : c.req.method === 'POST' && /\/(pause|resume|preview)$/.test(c.req.path)
         ? operator(c, next)
         : admin(c, next);
   for (const path of ['/api/destinations', '/api/destinations/*']) app.use(path, gate, limitBody(MAX_BODY_BYTES));
@@ -258,5 +271,6 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
       },
     );
   }
+  if (deps.preview) addPreviewRoute(app, deps.preview, NameParam);
   return app;
 }

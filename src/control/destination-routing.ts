@@ -47,6 +47,9 @@ export function createDestinationRouting(deps: RoutingDeps) {
       return {
         destinations: [...inline, ...extra.flatMap((d) => (d.destination && !d.row.paused ? [d.destination] : []))],
         paused: extra.filter((d) => d.row.paused).map((d) => d.row.name),
+        pausedFilters: Object.fromEntries(
+          extra.flatMap((d) => (d.row.paused && d.row.filter ? [[d.row.name, d.row.filter] as const] : [])),
+        ),
         unusable: extra
           .filter((d) => !d.destination && !d.row.paused)
           .map((d) => ({ name: d.row.name, problem: d.problem ?? 'unusable' })),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FileDestination, SourceConfig } from '../config/file';
-import { destinationEntry } from '../config/processing';
+import { destinationEntry, filterSchema } from '../config/processing';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
 import { openDestination, sealDestination, type DestinationCatalog } from './destination-catalog';
@@ -38,6 +38,7 @@ const PatchInput = z.strictObject({
   url: entry.shape.url.optional(),
   timeout_ms: z.number().int().min(100).max(120_000).optional(),
   headers: entry.shape.headers.nullable(),
+  filter: filterSchema.nullable().optional(),
   sources: sourcesList.optional(),
 });
 
@@ -49,6 +50,9 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length ? issue.path.join('.') : 'destination';
+  // A filter's message already starts with its own JSON path: "filter.body.total.$gtx: unknown operator".
+  if (issue.code === 'custom' && (issue.params as { at?: string } | undefined)?.at)
+    throw badRequest('invalid_destination', issue.message);
   const message =
     issue.code === 'unrecognized_keys'
       ? `unknown key(s) ${issue.keys.join(', ')}; name and secret are set at creation (rotate with POST /api/destinations/{name}/rotate-secret)`
@@ -152,6 +156,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
           url: wanted.url,
           timeoutMs: wanted.timeout_ms,
           headerNames: Object.keys(headers).sort(),
+          filter: wanted.filter ?? null,
           sources: wanted.sources,
           sealed: {
             value: sealDestination(keyring, wanted.name, { secret, headers }),
@@ -175,7 +180,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       );
     },
 
-    /** Changes url, timeout_ms, headers (replaced whole; null removes them) or the attached sources. */
+    /** Changes url, timeout_ms, headers (replaced whole; null removes them), filter (null removes it) or the sources. */
     async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
       const current = managed(name);
       const patch = parse(PatchInput, input);
@@ -184,6 +189,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         url: patch.url ?? current.row.url,
         timeoutMs: patch.timeout_ms ?? current.row.timeoutMs,
         headerNames: current.row.headerNames,
+        filter: patch.filter === undefined ? current.row.filter : patch.filter,
         sources: patch.sources ?? current.row.sources,
       };
       if (patch.headers !== undefined) {
@@ -229,6 +235,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         url: current.row.url,
         timeoutMs: current.row.timeoutMs,
         headerNames: current.row.headerNames,
+        filter: current.row.filter,
         sources: current.row.sources,
         sealed: {
           value: sealDestination(keyring, name, { secret, headers }),

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import type { Filter } from '../routing/filter';
 import type { SealedSecret } from './crypto';
 import type { Guarded } from './store';
 
@@ -17,6 +18,8 @@ export interface DestinationRow {
   fingerprint: string;
   secretCreatedAt: Date;
   paused: boolean;
+  /** Null: every event of its sources is posted. */
+  filter: Filter | null;
   origin: 'api' | 'apply';
   version: number;
   createdAt: Date;
@@ -30,6 +33,7 @@ export interface DestinationWrite {
   url: string;
   timeoutMs: number;
   headerNames: string[];
+  filter: Filter | null;
   sealed?: { value: SealedSecret; fingerprint: string; newSecret: boolean };
   sources: string[];
 }
@@ -63,6 +67,7 @@ const destinationRow = (r: Raw): DestinationRow => ({
   fingerprint: String(r.fingerprint),
   secretCreatedAt: toDate(r.secret_created_at),
   paused: r.paused === true,
+  filter: (toJson(r.filter) as Filter | null) ?? null,
   origin: r.origin === 'apply' ? 'apply' : 'api',
   version: Number(r.version),
   createdAt: toDate(r.created_at),
@@ -73,6 +78,9 @@ const destinationRow = (r: Raw): DestinationRow => ({
 /** The row with its attached sources as one JSON array (one round trip for the registry). */
 const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order by ds.source) from destination_sources ds
   where ds.destination = d.name), '[]'::json) as sources from destinations d`;
+
+/** SQL NULL (not JSON null) when there is no filter. */
+const filterJson = (filter: Filter | null) => (filter === null ? null : JSON.stringify(filter));
 
 const sealedJson = (s: SealedSecret) => ({
   key_id: s.keyId,
@@ -123,8 +131,8 @@ export function createDestinationStore(database: Database) {
       const s = sealedJson(write.sealed.value);
       const [created] = await rows<Raw>(sql`
         with created as (
-          insert into destinations (name, url, timeout_ms, header_names, key_id, iv, tag, ciphertext, fingerprint, origin)
-          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${s.key_id},
+          insert into destinations (name, url, timeout_ms, header_names, filter, key_id, iv, tag, ciphertext, fingerprint, origin)
+          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb, ${s.key_id},
             decode(${s.iv}, 'base64'), decode(${s.tag}, 'base64'), decode(${s.ciphertext}, 'base64'), ${write.sealed.fingerprint}, ${origin})
           on conflict (name) do nothing returning name
         ),
@@ -142,7 +150,7 @@ export function createDestinationStore(database: Database) {
       const [row] = await rows<Raw>(sql`
         with changed as (
           update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
-            header_names = ${JSON.stringify(write.headerNames)}::jsonb,
+            header_names = ${JSON.stringify(write.headerNames)}::jsonb, filter = ${filterJson(write.filter)}::jsonb,
             key_id = coalesce(${s?.key_id ?? null}, key_id),
             iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
             tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),

@@ -1,4 +1,5 @@
 import type { FileDestination, SourceConfig } from '../config/file';
+import type { Filter } from '../routing/filter';
 import { fingerprint } from './crypto';
 import type { RuntimeDestination } from './destination-catalog';
 import type { DestinationHealth } from './destination-store';
@@ -16,6 +17,8 @@ export interface DestinationView {
   /** Tells whether the header values changed (apply -f compares it) without revealing them; null when unreadable here. */
   headers_fingerprint: string | null;
   sources: string[];
+  /** Only matching events are posted (docs/destinations.md#filters); null: every event. */
+  filter: Filter | null;
   paused: boolean;
   version: number | null;
   /** 12 hex digits of sha256 of the signing secret; the secret itself is shown once, at creation or rotation. */
@@ -73,6 +76,7 @@ export function databaseDestinationView(d: RuntimeDestination, health?: Destinat
     header_names: row.headerNames,
     headers_fingerprint: d.destination ? headersFingerprint(d.destination.headers) : null,
     sources: row.sources,
+    filter: row.filter,
     paused: row.paused,
     version: row.version,
     fingerprint: row.fingerprint,
@@ -110,6 +114,7 @@ export function fileDestinationViews(
       header_names: Object.keys(d.headers ?? {}),
       headers_fingerprint: headersFingerprint(d.headers),
       sources: [...served],
+      filter: d.filter ?? null,
       paused: false,
       version: null,
       fingerprint: fingerprint(d.secret),

@@ -5,6 +5,7 @@ import { forwardByPlan } from '../deliver/destinations';
 import { auditContext } from '../ops/audit-context';
 import type { createAuditLog } from '../store/audit';
 import type { DeliveryLog } from '../store/deliveries';
+import { createEventStore } from '../store/events';
 import type { HandlerRegistry } from '../worker/handlers';
 import type { Keyring } from './crypto';
 import { createDestinationCatalog, type DestinationCatalog } from './destination-catalog';
@@ -77,9 +78,21 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         fileDestinations: deps.config.destinations,
         keyring: deps.config.control.keyring,
       });
+      const events = createEventStore(database!);
+      const files = [...deps.config.destinations, ...deps.config.sources.flatMap((s) => s.processing.destinations.map((d) => ({ ...d, sources: [s.name] })))];
       return createDestinationRoutes({
         destinations,
         onReleased,
+        preview: {
+          planFor: routing.planFor,
+          event: (id) => events.get(id),
+          destination: (name) => {
+            const file = files.find((d) => d.name === name);
+            if (file) return { destination: file, sources: file.sources };
+            const found = late.get(name);
+            return found && { destination: found.destination, problem: found.problem, sources: found.row.sources };
+          },
+        },
         audit: async (change, c) => {
           await audit.record({
             ...auditContext(c, trustProxy),

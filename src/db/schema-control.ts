@@ -54,6 +54,8 @@ export const destinations = pgTable('destinations', {
   fingerprint: text('fingerprint').notNull(),
   secretCreatedAt: tstz('secret_created_at').notNull().defaultNow(),
   paused: boolean('paused').notNull().default(false),
+  /** Migration 0014: only events matching it are posted (src/routing/filter.ts); null: all. */
+  filter: jsonb('filter'),
   origin: text('origin').notNull().default('api'),
   version: integer('version').notNull().default(1),
   createdAt: tstz('created_at').notNull().defaultNow(),

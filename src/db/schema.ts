@@ -191,7 +191,8 @@ export const seenNonces = pgTable(
   (t) => [primaryKey({ columns: [t.source, t.nonce] }), index('seen_nonces_seen_at_idx').on(t.seenAt)],
 );
 
-export const DELIVERY_OUTCOMES = ['delivered', 'failed'] as const;
+// 'ignored': the destination's filter did not match (error "filtered"); done, never retried.
+export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'ignored'] as const;
 
 /**
  * One row per destination per attempt. A destination that answered 2xx once is never posted to

@@ -6,6 +6,8 @@ import { buildEnvelope } from './envelope';
 import { redactUrls } from './redact';
 import { standardWebhooksHeaders } from './sign';
 import { traceHeaders, withSpan } from '../tracing/spans';
+import { matchesFilter, type Filter } from '../routing/filter';
+import { FILTERED, filterContext, splitByFilter } from './filtering';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -15,6 +17,8 @@ export interface Destination {
   secret: string;
   timeoutMs: number;
   headers?: Record<string, string>;
+  /** Only events matching it are posted; the others are logged as `ignored` ("filtered"). */
+  filter?: Filter;
 }
 
 /** Where one source's events go, and what its envelope says. */
@@ -22,6 +26,8 @@ export interface ForwardingPlan {
   destinations: readonly Destination[];
   /** Destinations that are paused: their deliveries wait (HoldError), uncounted, until resumed. */
   paused?: readonly string[];
+  /** The filters of paused destinations: an event a filter skips is not held for it. */
+  pausedFilters?: Readonly<Record<string, Filter>>;
   /** Destinations that cannot be used now (their secret cannot be decrypted), with why. */
   unusable?: readonly { name: string; problem: string }[];
   provider?: string;
@@ -65,10 +71,17 @@ export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (sour
   return async (event, { signal }) => {
     const plan = options.planFor(event.source);
     if (!plan) return;
-    const done = await options.deliveries.deliveredDestinations(event.id);
-    const paused = (plan.paused ?? []).filter((name) => !done.has(name));
+    const done = await options.deliveries.settledDestinations(event.id);
+    const context = filterContext(event);
+    const { matched: pending, ignored } = splitByFilter(context, plan.destinations.filter((d) => !done.has(d.name)));
+    const skipsEvent = (name: string) => {
+      const filter = plan.pausedFilters?.[name];
+      return filter !== undefined && !matchesFilter(filter, context);
+    };
+    const skippedPaused = (plan.paused ?? []).filter((name) => !done.has(name) && skipsEvent(name));
+    const paused = (plan.paused ?? []).filter((name) => !done.has(name) && !skippedPaused.includes(name));
     const unusable = (plan.unusable ?? []).filter((d) => !done.has(d.name));
-    const pending = plan.destinations.filter((d) => !done.has(d.name));
+    await recordIgnored(event, [...ignored.map((d) => d.name), ...skippedPaused], options.deliveries);
     const failedNow = await deliver(event, pending, plan, options.deliveries, doFetch, signal);
     const failed = [...failedNow, ...unusable.map((d) => ({ destination: d.name, error: d.problem, retryAfterMs: undefined }))];
     if (failed.length === 0) {
@@ -81,6 +94,22 @@ export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (sour
       retryAfters.length ? Math.max(...retryAfters) : undefined,
     );
   };
+}
+
+/** Logs the destinations whose filter skipped the event: done for them, not a failure, never retried. */
+async function recordIgnored(event: DeliveredEvent, names: readonly string[], deliveries: DeliveryLog): Promise<void> {
+  const startedAt = new Date();
+  for (const destination of names)
+    await deliveries.record({
+      eventId: event.id,
+      attempt: event.attempt,
+      destination,
+      startedAt,
+      durationMs: 0,
+      outcome: 'ignored',
+      httpStatus: null,
+      error: FILTERED,
+    });
 }
 
 /** Posts the event to each destination at once; returns the ones that failed. */

@@ -85,6 +85,8 @@ export function validateFilter(input: unknown, root = 'filter'): FilterCheck {
       if (Buffer.byteLength(key) > FILTER_LIMITS.stringBytes) throw new FilterProblem(here, 'key too long');
       if (key.startsWith('$')) {
         if (!OPERATORS.has(key)) throw new FilterProblem(here, `unknown operator; use one of ${[...OPERATORS].join(', ')}`);
+        if (scope === 'root' && !LOGICAL.has(key))
+          throw new FilterProblem(here, `${key} needs a field: put it below topic, headers, path, query or body`);
         checkOperand(key, operand, here);
         if (key === '$or' || key === '$and')
           (operand as unknown[]).forEach((f, i) => visit(f, `${here}[${i}]`, depth + 1, scope === 'root' ? 'root' : 'field'));
@@ -127,16 +129,15 @@ function checkOperand(op: string, operand: unknown, at: string): void {
   }
 }
 
-/** Whether the event matches the filter. Never throws; an odd payload simply does not match. */
+/**
+ * Whether the event matches the filter. Never throws (a property test feeds it arbitrary JSON):
+ * an odd payload simply does not match. No try/catch here, so that test can fail.
+ */
 export function matchesFilter(filter: Filter, context: FilterContext): boolean {
-  try {
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(context.headers)) headers[name.toLowerCase()] = value;
-    const root = { topic: context.topic, headers, path: context.path, query: context.query, body: context.body };
-    return matchObject(filter, root, true);
-  } catch {
-    return false;
-  }
+  // fromEntries defines own keys: a header named __proto__ is a header, not a prototype.
+  const headers = Object.fromEntries(Object.entries(context.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const root = { topic: context.topic, headers, path: context.path, query: context.query, body: context.body };
+  return matchObject(filter, root, true);
 }
 
 /** Every key of `filter` holds at `value` (operators on it, or fields below it). */

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { deliveryAttempts, type DeliveryAttemptRow } from '../db/schema';
 
@@ -7,12 +7,15 @@ export type NewDeliveryAttempt = Omit<typeof deliveryAttempts.$inferInsert, 'id'
 /** Per-destination delivery history of events. */
 export function createDeliveryLog({ db }: Database) {
   return {
-    /** Names of the destinations that already acknowledged this event (2xx). */
-    async deliveredDestinations(eventId: number): Promise<Set<string>> {
+    /**
+     * Names of the destinations done with this event: they acknowledged it (2xx), or their filter
+     * skipped it (`ignored`). Neither is posted again.
+     */
+    async settledDestinations(eventId: number): Promise<Set<string>> {
       const rows = await db
         .select({ destination: deliveryAttempts.destination })
         .from(deliveryAttempts)
-        .where(and(eq(deliveryAttempts.eventId, eventId), eq(deliveryAttempts.outcome, 'delivered')));
+        .where(and(eq(deliveryAttempts.eventId, eventId), inArray(deliveryAttempts.outcome, ['delivered', 'ignored'])));
       return new Set(rows.map((r) => r.destination));
     },
 

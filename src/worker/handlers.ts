@@ -138,7 +138,8 @@ export function toDeliveredEvent(event: ClaimedEvent): DeliveredEvent {
   };
 }
 
-function parseJsonOrUndefined(body: Buffer): unknown {
+/** The body parsed with JSON.parse, or undefined when it is not JSON. */
+export function parseJsonOrUndefined(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch {

@@ -1,0 +1,32 @@
+import { matchesFilter, type FilterContext } from '../routing/filter';
+import type { DeliveredEvent } from '../worker/handlers';
+import type { Destination } from './destinations';
+
+/** The error text of a delivery its destination's filter skipped (outcome `ignored`). */
+export const FILTERED = 'filtered';
+
+/**
+ * What a stored event offers a filter. The request path and query string are not stored with
+ * events (a query may carry a credential), so conditions on them see nothing: `$exists: false`.
+ */
+export function filterContext(event: Pick<DeliveredEvent, 'topic' | 'headers' | 'payload'>): FilterContext {
+  // The body is read only if a filter asks for it: most destinations have none.
+  return {
+    topic: event.topic,
+    headers: event.headers,
+    get body() {
+      return event.payload;
+    },
+  };
+}
+
+/** The destinations whose filter the event matches (or that have none), and the others. */
+export function splitByFilter<D extends Pick<Destination, 'filter'>>(
+  context: FilterContext,
+  destinations: readonly D[],
+): { matched: D[]; ignored: D[] } {
+  const matched: D[] = [];
+  const ignored: D[] = [];
+  for (const d of destinations) (!d.filter || matchesFilter(d.filter, context) ? matched : ignored).push(d);
+  return { matched, ignored };
+}
