@@ -104,4 +104,34 @@ describe('destinations and apply (CLI)', () => {
     expect(dropped.stdout).toContain('- delete destination gitops-erp');
     expect(applied.stdout + dropped.stdout + dry.stdout + rotated.stdout).not.toContain(whsec);
   }, 240_000);
+
+  it('apply -f syncs a filter: kept as written, idempotent although the database reorders its keys, updated when it changes', async () => {
+    const file = join(dir, 'filtered.yaml');
+    const write = (limit: number) =>
+      writeFileSync(
+        file,
+        [
+          'sources:',
+          '  - name: filtered-src',
+          '    provider: shopify',
+          '    secrets: [filtered-source-secret-0123456789]',
+          'destinations:',
+          '  - name: filtered-erp',
+          '    url: http://127.0.0.1:9/filtered',
+          `    secret: whsec_${randomBytes(24).toString('base64')}`,
+          '    sources: [filtered-src]',
+          // "topic" first: jsonb stores shorter keys first, so a naive comparison would see a change.
+          `    filter: { topic: "orders/*", body: { total: { $gt: ${limit} } } }`,
+        ].join('\n') + '\n',
+      );
+    write(100);
+    const applied = await cli(['apply', '-f', file]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const shown = JSON.parse((await cli(['destinations', 'get', 'filtered-erp'])).stdout);
+    expect(shown.filter).toEqual({ topic: 'orders/*', body: { total: { $gt: 100 } } });
+    expect((await cli(['apply', '-f', file])).stdout).toContain('No changes: the destinations match the file.');
+    write(200);
+    expect((await cli(['apply', '-f', file])).stdout).toContain('~ update destination filtered-erp: filter');
+    expect(JSON.parse((await cli(['destinations', 'get', 'filtered-erp'])).stdout).filter.body.total).toEqual({ $gt: 200 });
+  }, 240_000);
 });
