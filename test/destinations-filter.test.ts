@@ -36,7 +36,11 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
   };
   const send = async (payload: Record<string, unknown>) => {
     const body = JSON.stringify({ id: ++n, ...payload });
-    const res = await post(`${gw.url}/api/webhooks/shop`, body, shopifyHeaders(SOURCE_SECRET, body, `flt-${n}-${Date.now()}`));
+    const res = await post(
+      `${gw.url}/api/webhooks/shop`,
+      body,
+      shopifyHeaders(SOURCE_SECRET, body, `flt-${n}-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
@@ -54,10 +58,20 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
       control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
       // A file destination with a topic filter: only refunds go there.
       destinations: [
-        { name: 'refunds-only', url: filed.url, secret: FILE_SECRET, timeoutMs: 2000, sources: ['shop'], filter: { topic: 'refunds/*' } },
+        {
+          name: 'refunds-only',
+          url: filed.url,
+          secret: FILE_SECRET,
+          timeoutMs: 2000,
+          sources: ['shop'],
+          filter: { topic: 'refunds/*' },
+        },
       ],
     });
-    const source = await api('/api/sources', { method: 'POST', body: { name: 'shop', provider: 'shopify', secrets: [SOURCE_SECRET] } });
+    const source = await api('/api/sources', {
+      method: 'POST',
+      body: { name: 'shop', provider: 'shopify', secrets: [SOURCE_SECRET] },
+    });
     expect(source.status).toBe(201);
   }, 120_000);
   afterAll(async () => {
@@ -90,8 +104,14 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
     const large = await send({ total: 150 });
     await completed(small);
     await completed(large);
-    const got = (await waitFor(() => receiver.deliveries.find((d) => d.headers['webhook-id'] === `evt_${large}`), 10_000, 'the large order'))!;
-    expect(new Webhook(secret).verify(got.bytes.toString('utf8'), flat(got.headers))).toMatchObject({ data: { total: 150 } });
+    const got = (await waitFor(
+      () => receiver.deliveries.find((d) => d.headers['webhook-id'] === `evt_${large}`),
+      10_000,
+      'the large order',
+    ))!;
+    expect(new Webhook(secret).verify(got.bytes.toString('utf8'), flat(got.headers))).toMatchObject({
+      data: { total: 150 },
+    });
     expect(receiver.deliveries.filter((d) => d.headers['webhook-id'] === `evt_${small}`)).toHaveLength(0);
 
     const smallView = (await api(`/api/events/${small}`)).json;
@@ -113,7 +133,10 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
   });
 
   it('PATCH replaces the filter, and null removes it', async () => {
-    const patched = await api('/api/destinations/big', { method: 'PATCH', body: { filter: { body: { total: { $lt: 10 } } } } });
+    const patched = await api('/api/destinations/big', {
+      method: 'PATCH',
+      body: { filter: { body: { total: { $lt: 10 } } } },
+    });
     expect(patched.status).toBe(200);
     expect(patched.json.filter).toEqual({ body: { total: { $lt: 10 } } });
     const bad = await api('/api/destinations/big', { method: 'PATCH', body: { filter: { $or: [] } } });
@@ -124,7 +147,10 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
     const any = await send({ total: 1 });
     await completed(any);
     expect(receiver.deliveries.some((d) => d.headers['webhook-id'] === `evt_${any}`)).toBe(true);
-    expect((await api('/api/destinations/big', { method: 'PATCH', body: { filter: { body: { total: { $gt: 100 } } } } })).status).toBe(200);
+    expect(
+      (await api('/api/destinations/big', { method: 'PATCH', body: { filter: { body: { total: { $gt: 100 } } } } }))
+        .status,
+    ).toBe(200);
   });
 
   it('preview of a stored event: not matched, with the exact envelope and a signature at the fixed preview time', async () => {
@@ -133,7 +159,11 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
     const preview = await api('/api/destinations/big/preview', { method: 'POST', body: { event_id: small } });
     expect(preview.status).toBe(200);
     expect(preview.json.matched).toBe(false);
-    expect(JSON.parse(preview.json.body)).toMatchObject({ event_type: 'orders/create', source_service: 'shop', data: { total: 20 } });
+    expect(JSON.parse(preview.json.body)).toMatchObject({
+      event_type: 'orders/create',
+      source_service: 'shop',
+      data: { total: 20 },
+    });
     const headers = preview.json.headers as Record<string, string>;
     expect(headers['webhook-id']).toBe(`evt_${small}`);
     expect(headers['webhook-timestamp']).toBe('946684800');
@@ -144,36 +174,52 @@ describe.each(databaseKinds())('destination filters (%s)', (kind) => {
 
   it('preview of the event that was delivered shows the bytes the receiver got', async () => {
     const large = await send({ total: 999 });
-    const got = (await waitFor(() => receiver.deliveries.find((d) => d.headers['webhook-id'] === `evt_${large}`), 10_000, 'the delivery'))!;
+    const got = (await waitFor(
+      () => receiver.deliveries.find((d) => d.headers['webhook-id'] === `evt_${large}`),
+      10_000,
+      'the delivery',
+    ))!;
     const preview = await api('/api/destinations/big/preview', { method: 'POST', body: { event_id: large } });
     expect(preview.json.matched).toBe(true);
     expect(preview.json.body).toBe(got.bytes.toString('utf8'));
   });
 
   it('preview of a pasted payload, matched and not matched; bad requests name the field', async () => {
-    const yes = await api('/api/destinations/big/preview', { method: 'POST', body: { payload: { total: 500 }, topic: 'orders/paid' } });
+    const yes = await api('/api/destinations/big/preview', {
+      method: 'POST',
+      body: { payload: { total: 500 }, topic: 'orders/paid' },
+    });
     expect(yes.status).toBe(200);
     expect(yes.json.matched).toBe(true);
     expect(JSON.parse(yes.json.body)).toMatchObject({ event_type: 'orders/paid', data: { total: 500 } });
-    const no = await api('/api/destinations/refunds-only/preview', { method: 'POST', body: { payload: { total: 500 }, topic: 'orders/paid' } });
+    const no = await api('/api/destinations/refunds-only/preview', {
+      method: 'POST',
+      body: { payload: { total: 500 }, topic: 'orders/paid' },
+    });
     expect(no.json.matched).toBe(false);
     const nothing = await api('/api/destinations/big/preview', { method: 'POST', body: {} });
     expect(nothing.status).toBe(400);
     expect(nothing.json.error.message).toMatch(/^payload: /);
-    expect((await api('/api/destinations/big/preview', { method: 'POST', body: { event_id: 999999 } })).status).toBe(404);
+    expect((await api('/api/destinations/big/preview', { method: 'POST', body: { event_id: 999999 } })).status).toBe(
+      404,
+    );
     expect((await api('/api/destinations/nope/preview', { method: 'POST', body: { payload: {} } })).status).toBe(404);
   });
 });
 
 describe('filters in the config file', () => {
   const entry = (filter: unknown) => ({
-    destinations: [{ name: 'erp', url: 'https://erp.example.test/hooks', secret: FILE_SECRET, sources: ['shop'], filter }],
+    destinations: [
+      { name: 'erp', url: 'https://erp.example.test/hooks', secret: FILE_SECRET, sources: ['shop'], filter },
+    ],
   });
   it('a valid filter is kept on the destination', () => {
     const parsed = parseGatewayDocument(entry({ topic: 'orders/*' }), {});
     expect(parsed.destinations[0]!.filter).toEqual({ topic: 'orders/*' });
   });
   it('an invalid filter stops the start with the path of the problem', () => {
-    expect(() => parseGatewayDocument(entry({ body: { total: { $gtx: 1 } } }), {})).toThrow(/filter\.body\.total\.\$gtx: unknown operator/);
+    expect(() => parseGatewayDocument(entry({ body: { total: { $gtx: 1 } } }), {})).toThrow(
+      /filter\.body\.total\.\$gtx: unknown operator/,
+    );
   });
 });

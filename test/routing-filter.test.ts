@@ -130,9 +130,15 @@ describe('evaluation never throws', () => {
   );
   it('on any payload, topic and headers', () => {
     fc.assert(
-      fc.property(valid, fc.jsonValue(), fc.string(), fc.dictionary(fc.string(), fc.string()), (filter, body, topic, headers) => {
-        expect(typeof matchesFilter(filter, { topic, headers, body })).toBe('boolean');
-      }),
+      fc.property(
+        valid,
+        fc.jsonValue(),
+        fc.string(),
+        fc.dictionary(fc.string(), fc.string()),
+        (filter, body, topic, headers) => {
+          expect(typeof matchesFilter(filter, { topic, headers, body })).toBe('boolean');
+        },
+      ),
       { numRuns: 500 },
     );
   });

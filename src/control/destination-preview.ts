@@ -24,7 +24,11 @@ export interface PreviewDeps {
   destination(name: string): { destination?: Destination; problem?: string; sources: string[] } | undefined;
   /** The source's envelope options (provider, aggregate_id path, tenant context). */
   planFor(source: string): ForwardingPlan | undefined;
-  event(id: number): Promise<Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt'> | undefined>;
+  event(
+    id: number,
+  ): Promise<
+    Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt'> | undefined
+  >;
 }
 
 const PreviewBody = z
@@ -33,13 +37,19 @@ const PreviewBody = z
     payload: z.unknown().optional().openapi({ description: 'Or a pasted payload (any JSON value)' }),
     topic: z.string().max(1024).optional().openapi({ description: 'With payload: its topic' }),
     headers: z.record(z.string(), z.string()).optional().openapi({ description: 'With payload: its headers' }),
-    source: z.string().max(63).optional().openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
+    source: z
+      .string()
+      .max(63)
+      .optional()
+      .openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
   })
   .strict()
   .openapi('PreviewRequest');
 const PreviewAnswer = z
   .object({
-    matched: z.boolean().openapi({ description: "false: the destination's filter skips it (logged as ignored: filtered)" }),
+    matched: z
+      .boolean()
+      .openapi({ description: "false: the destination's filter skips it (logged as ignored: filtered)" }),
     body: z.string().openapi({ description: 'The exact bytes that would be posted' }),
     headers: z.record(z.string(), z.string()).openapi({
       description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
@@ -80,13 +90,17 @@ async function eventFor(
   defaultSource: string,
 ): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string> }> {
   if (input.event_id !== undefined) {
-    if (input.payload !== undefined) throw badRequest('invalid_preview', 'event_id: send either event_id or payload, not both');
+    if (input.payload !== undefined)
+      throw badRequest('invalid_preview', 'event_id: send either event_id or payload, not both');
     const stored = await deps.event(input.event_id);
     if (!stored) throw notFound('event_not_found', `event_id: no stored event ${input.event_id}`);
     return { ...stored, rawBody: stored.body, payload: undefined };
   }
   if (input.payload === undefined)
-    throw badRequest('invalid_preview', 'payload: send a stored event as {"event_id": N} or a payload as {"payload": {…}, "topic": "…"}');
+    throw badRequest(
+      'invalid_preview',
+      'payload: send a stored event as {"event_id": N} or a payload as {"payload": {…}, "topic": "…"}',
+    );
   return {
     id: null,
     source: input.source ?? defaultSource,
@@ -100,14 +114,21 @@ async function eventFor(
 }
 
 /** `POST /api/destinations/{name}/preview` (operator; read-only, so not audited). */
-export function addPreviewRoute(app: OpenAPIHono, deps: PreviewDeps, NameParam: z.ZodObject<{ name: z.ZodString }>): void {
+export function addPreviewRoute(
+  app: OpenAPIHono,
+  deps: PreviewDeps,
+  NameParam: z.ZodObject<{ name: z.ZodString }>,
+): void {
   app.openapi(
     createRoute({
       method: 'post',
       path: '/api/destinations/{name}/preview',
       summary: 'Whether the filter lets an event through, and the exact signed request the destination would get',
       security: bearer,
-      request: { params: NameParam, body: { content: { 'application/json': { schema: PreviewBody } }, required: true } },
+      request: {
+        params: NameParam,
+        body: { content: { 'application/json': { schema: PreviewBody } }, required: true },
+      },
       responses: {
         200: json(PreviewAnswer, 'The preview; nothing is sent'),
         404: error('No such destination or event'),

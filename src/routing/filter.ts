@@ -39,7 +39,17 @@ export const FILTER_LIMITS = { depth: 16, nodes: 200, stringBytes: 1024 } as con
 const SCOPES = new Set(['topic', 'headers', 'path', 'query', 'body']);
 const LOGICAL = new Set(['$or', '$and', '$not']);
 const COMPARE = new Set(['$gt', '$gte', '$lt', '$lte']);
-const OPERATORS = new Set([...LOGICAL, ...COMPARE, '$eq', '$neq', '$in', '$nin', '$exists', '$contains', '$startsWith']);
+const OPERATORS = new Set([
+  ...LOGICAL,
+  ...COMPARE,
+  '$eq',
+  '$neq',
+  '$in',
+  '$nin',
+  '$exists',
+  '$contains',
+  '$startsWith',
+]);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
@@ -62,13 +72,15 @@ export function validateFilter(input: unknown, root = 'filter'): FilterCheck {
   let nodes = 0;
   const visit = (value: unknown, at: string, depth: number, scope: 'root' | 'field' | 'operand') => {
     nodes += 1;
-    if (nodes > FILTER_LIMITS.nodes) throw new FilterProblem(at, `too large: at most ${FILTER_LIMITS.nodes} values in a filter`);
+    if (nodes > FILTER_LIMITS.nodes)
+      throw new FilterProblem(at, `too large: at most ${FILTER_LIMITS.nodes} values in a filter`);
     if (depth > FILTER_LIMITS.depth) throw new FilterProblem(at, `too deep: at most ${FILTER_LIMITS.depth} levels`);
     if (typeof value === 'string' && Buffer.byteLength(value) > FILTER_LIMITS.stringBytes)
       throw new FilterProblem(at, `string longer than ${FILTER_LIMITS.stringBytes} bytes`);
     if (typeof value === 'number' && !Number.isFinite(value)) throw new FilterProblem(at, 'numbers must be finite');
     if (Array.isArray(value)) {
-      if (scope !== 'operand') throw new FilterProblem(at, 'a list is only allowed as the operand of $in, $nin, $or, $and or $eq');
+      if (scope !== 'operand')
+        throw new FilterProblem(at, 'a list is only allowed as the operand of $in, $nin, $or, $and or $eq');
       value.forEach((item, i) => visit(item, `${at}[${i}]`, depth + 1, 'operand'));
       return;
     }
@@ -84,18 +96,24 @@ export function validateFilter(input: unknown, root = 'filter'): FilterCheck {
       }
       if (Buffer.byteLength(key) > FILTER_LIMITS.stringBytes) throw new FilterProblem(here, 'key too long');
       if (key.startsWith('$')) {
-        if (!OPERATORS.has(key)) throw new FilterProblem(here, `unknown operator; use one of ${[...OPERATORS].join(', ')}`);
+        if (!OPERATORS.has(key))
+          throw new FilterProblem(here, `unknown operator; use one of ${[...OPERATORS].join(', ')}`);
         if (scope === 'root' && !LOGICAL.has(key))
           throw new FilterProblem(here, `${key} needs a field: put it below topic, headers, path, query or body`);
         checkOperand(key, operand, here);
         if (key === '$or' || key === '$and')
-          (operand as unknown[]).forEach((f, i) => visit(f, `${here}[${i}]`, depth + 1, scope === 'root' ? 'root' : 'field'));
+          (operand as unknown[]).forEach((f, i) =>
+            visit(f, `${here}[${i}]`, depth + 1, scope === 'root' ? 'root' : 'field'),
+          );
         else if (key === '$not') visit(operand, here, depth + 1, scope === 'root' ? 'root' : 'field');
         else visit(operand, here, depth + 1, 'operand');
         continue;
       }
       if (scope === 'root' && !SCOPES.has(key))
-        throw new FilterProblem(here, `unknown field; the top level names one of ${[...SCOPES].join(', ')} (or $or, $and, $not)`);
+        throw new FilterProblem(
+          here,
+          `unknown field; the top level names one of ${[...SCOPES].join(', ')} (or $or, $and, $not)`,
+        );
       visit(operand, here, depth + 1, 'field');
     }
   };
@@ -113,7 +131,8 @@ function checkOperand(op: string, operand: unknown, at: string): void {
     throw new FilterProblem(at, `${op} takes ${what}`);
   };
   if (op === '$or' || op === '$and') {
-    if (!Array.isArray(operand) || operand.length === 0 || !operand.every(isObject)) fail('a non-empty list of filter objects');
+    if (!Array.isArray(operand) || operand.length === 0 || !operand.every(isObject))
+      fail('a non-empty list of filter objects');
   } else if (op === '$not') {
     if (!isObject(operand)) fail('a filter object');
   } else if (op === '$in' || op === '$nin') {
@@ -135,7 +154,9 @@ function checkOperand(op: string, operand: unknown, at: string): void {
  */
 export function matchesFilter(filter: Filter, context: FilterContext): boolean {
   // fromEntries defines own keys: a header named __proto__ is a header, not a prototype.
-  const headers = Object.fromEntries(Object.entries(context.headers).map(([name, value]) => [name.toLowerCase(), value]));
+  const headers = Object.fromEntries(
+    Object.entries(context.headers).map(([name, value]) => [name.toLowerCase(), value]),
+  );
   const root = { topic: context.topic, headers, path: context.path, query: context.query, body: context.body };
   return matchObject(filter, root, true);
 }
@@ -220,7 +241,10 @@ function deepEqual(operand: unknown, value: unknown): boolean {
   if (isObject(operand)) {
     if (!isObject(value)) return false;
     const keys = Object.keys(operand);
-    return keys.length === Object.keys(value).length && keys.every((k) => Object.hasOwn(value, k) && deepEqual(operand[k], value[k]));
+    return (
+      keys.length === Object.keys(value).length &&
+      keys.every((k) => Object.hasOwn(value, k) && deepEqual(operand[k], value[k]))
+    );
   }
   return false;
 }
