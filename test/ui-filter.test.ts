@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
+
+// FILTER_SCREENSHOT_DIR keeps the picture somewhere to look at; else a temporary folder.
+const SHOTS = process.env.FILTER_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'ui-filter-'));
+
+// The event page in headless Chromium: an event a destination's filter skipped shows that
+// destination's delivery as "ignored" with the error "filtered", and the event as completed.
+describe.skipIf(!hasChromium)('a filtered delivery on the event page in Chromium', () => {
+  let gw: TestGateway;
+  let browser: TestBrowser;
+  let page: Page;
+
+  beforeAll(async () => {
+    gw = await startTestGateway('pglite', {
+      destinations: [
+        {
+          name: 'big-orders',
+          // Never called: the filter skips the only event this test sends.
+          url: 'http://127.0.0.1:9/hooks',
+          secret: `whsec_${randomBytes(24).toString('base64')}`,
+          timeoutMs: 2000,
+          sources: ['shopify'],
+          filter: { body: { total: { $gt: 100 } } },
+        },
+      ],
+    });
+    browser = await launchBrowser();
+    page = await browser.newPage();
+    page.setDefaultTimeout(30_000);
+  }, 300_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.stop();
+  });
+
+  it('shows outcome ignored and error filtered in the Deliveries table', async () => {
+    const body = JSON.stringify({ id: 1, total: 5 });
+    const id = (
+      await post(
+        `${gw.url}/api/webhooks/shopify`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, `ui-filter-${Date.now()}`),
+      )
+    ).json.id as number;
+    await waitFor(
+      async () =>
+        (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]?.status ===
+        'completed',
+      10_000,
+      'the event to complete',
+    );
+    await page.goto(`${gw.url}/ui`);
+    await page.getByLabel('Ops API token').fill(SECRETS.ops);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.goto(`${gw.url}/ui/events/${id}`);
+    const row = page
+      .getByRole('table', { name: 'Forwarding to destinations' })
+      .getByRole('row')
+      .filter({ hasText: 'big-orders' });
+    await row.waitFor();
+    await expect.poll(() => row.textContent()).toMatch(/ignored.*filtered/);
+    await page.screenshot({ path: join(SHOTS, 'event-filtered.png'), fullPage: true });
+  });
+});
