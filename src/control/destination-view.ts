@@ -1,48 +1,10 @@
 import type { FileDestination, SourceConfig } from '../config/file';
-import type { Filter } from '../routing/filter';
 import { fingerprint } from './crypto';
 import type { RuntimeDestination } from './destination-catalog';
 import type { DestinationHealth } from './destination-store';
 
-/** A destination as the API, CLI, UI and audit log see it: never its secret or a header's value. */
-export interface DestinationView {
-  name: string;
-  /** "file": declared inline by GATEWAY_CONFIG sources, read-only here; "database": managed at runtime. */
-  managed_by: 'file' | 'database';
-  origin: 'api' | 'apply' | null;
-  url: string;
-  timeout_ms: number;
-  /** Names only: header values may be credentials. */
-  header_names: string[];
-  /** Tells whether the header values changed (apply -f compares it) without revealing them; null when unreadable here. */
-  headers_fingerprint: string | null;
-  sources: string[];
-  /** Only matching events are posted (docs/destinations.md#filters); null: every event. */
-  filter: Filter | null;
-  paused: boolean;
-  version: number | null;
-  /** 12 hex digits of sha256 of the signing secret; the secret itself is shown once, at creation or rotation. */
-  fingerprint: string;
-  fingerprint_created_at: string | null;
-  /** Why deliveries fail before any request (its secret cannot be decrypted here). */
-  problem: string | null;
-  health: {
-    delivered: number;
-    failed: number;
-    /** Events waiting for this destination to be resumed. */
-    held: number;
-    last_deliveries: {
-      event_id: number;
-      attempt: number;
-      at: string;
-      outcome: string;
-      http_status: number | null;
-      error: string | null;
-    }[];
-  };
-  created_at: string | null;
-  updated_at: string | null;
-}
+export type { DestinationView } from './view-shapes';
+import type { DestinationView } from './view-shapes';
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 

@@ -1,4 +1,4 @@
-// The API's views of sources, with no imports: the UI (src/ui/app) imports these types too, so
+// The API's views of sources and destinations, with no runtime imports: the UI (src/ui/app) imports these types too, so
 // the server and the page cannot drift apart.
 
 /** A secret as the API shows it: never the value, only what tells secrets apart and how old they are. */
@@ -27,6 +27,46 @@ export interface SourceView {
   /** The source's config-file entry minus name, provider and secrets (database sources). */
   spec: Record<string, unknown> | null;
   secrets: SecretView[];
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+/** A destination as the API, CLI, UI and audit log see it: never its secret or a header's value. */
+export interface DestinationView {
+  name: string;
+  /** "file": declared inline by GATEWAY_CONFIG sources, read-only here; "database": managed at runtime. */
+  managed_by: 'file' | 'database';
+  origin: 'api' | 'apply' | null;
+  url: string;
+  timeout_ms: number;
+  /** Names only: header values may be credentials. */
+  header_names: string[];
+  /** Tells whether the header values changed (apply -f compares it) without revealing them; null when unreadable here. */
+  headers_fingerprint: string | null;
+  sources: string[];
+  /** Only matching events are posted (a Filter of src/routing/filter.ts, docs/destinations.md#filters); null: every event. */
+  filter: { readonly [key: string]: unknown } | null;
+  paused: boolean;
+  version: number | null;
+  /** 12 hex digits of sha256 of the signing secret; the secret itself is shown once, at creation or rotation. */
+  fingerprint: string;
+  fingerprint_created_at: string | null;
+  /** Why deliveries fail before any request (its secret cannot be decrypted here). */
+  problem: string | null;
+  health: {
+    delivered: number;
+    failed: number;
+    /** Events waiting for this destination to be resumed. */
+    held: number;
+    last_deliveries: {
+      event_id: number;
+      attempt: number;
+      at: string;
+      outcome: string;
+      http_status: number | null;
+      error: string | null;
+    }[];
+  };
   created_at: string | null;
   updated_at: string | null;
 }

@@ -207,26 +207,8 @@ export interface AlertChannelInput {
   to?: string[];
 }
 
-/** A destination as listed (GET /api/destinations): never its secret or a header's value. */
-export interface DestinationView {
-  name: string;
-  managed_by: 'file' | 'database';
-  origin: 'api' | 'apply' | null;
-  url: string;
-  timeout_ms: number;
-  header_names: string[];
-  sources: string[];
-  paused: boolean;
-  version: number | null;
-  fingerprint: string;
-  problem: string | null;
-  health: {
-    delivered: number;
-    failed: number;
-    held: number;
-    last_deliveries: { event_id: number; attempt: number; at: string; outcome: string; http_status: number | null; error: string | null }[];
-  };
-}
+export type { DestinationView } from '../../../control/view-shapes';
+import type { DestinationView } from '../../../control/view-shapes';
 
 /** POST /api/destinations answers a generated signing secret once. */
 export interface CreatedDestination extends DestinationView {
