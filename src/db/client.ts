@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
 import { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -70,7 +71,19 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
 // the OS page cache): idle RSS 352 → 238 MB measured, see docs/performance.md.
 const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
 
+/**
+ * PGlite is a 9 MB WASM module. V8 first compiles it with its baseline compiler (Liftoff), then
+ * recompiles hot functions with TurboFan in the background; those optimised copies and the
+ * compiler's own memory cost 60–100 MB of RSS that is never given back. Liftoff only, measured
+ * with the compiled build (docs/performance.md, "Why PGlite spiked"): idle RSS on a new DATA_DIR
+ * 236–281 → 177 MB, and ingest on PGlite was not slower (interleaved runs: 593 vs 470 and 839 vs
+ * 731 requests/s) — no background recompilation competes for the two cores. The flag only
+ * affects WASM compiled after it is set, and nothing else in the process is WASM.
+ */
+const WASM_BASELINE_ONLY = '--liftoff-only';
+
 async function openPglite(dataDir: string): Promise<Database> {
+  setFlagsFromString(WASM_BASELINE_ONLY);
   const inMemory = dataDir.startsWith('memory://');
   const lock = inMemory ? undefined : await prepareDataDir(dataDir);
   try {
@@ -134,7 +147,7 @@ async function initializeInChild(dataDir: string): Promise<void> {
   const script =
     'const { PGlite } = await import(process.argv[1]); await (await PGlite.create(process.argv[2])).close();';
   const pgliteUrl = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
-  await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script, pgliteUrl, dataDir], {
+  await promisify(execFile)(process.execPath, [WASM_BASELINE_ONLY, '--input-type=module', '-e', script, pgliteUrl, dataDir], {
     timeout: 10 * 60_000,
   });
 }
