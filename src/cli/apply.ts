@@ -97,6 +97,6 @@ async function readDesired(
     const source = parsed.sources[index]!;
     return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
   });
-  const destinations = parsed.destinations.map((d) => ({ name: d.name, url: d.url, timeoutMs: d.timeoutMs, headers: d.headers ?? {}, filter: d.filter ?? null, sources: d.sources, secret: d.secret }));
+  const destinations = parsed.destinations.map((d) => ({ name: d.name, url: d.url, timeoutMs: d.timeoutMs, headers: d.headers ?? {}, filter: d.filter ?? null, transform: d.transform ?? null, sources: d.sources, secret: d.secret }));
   return { sources, destinations, alerts: document.alerts === undefined ? undefined : parsed.alerts };
 }

@@ -147,7 +147,7 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
   }
   return {
     sources: parsed.data.sources.map(toSourceConfig),
-    destinations: parsed.data.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, sources: d.sources })),
+    destinations: parsed.data.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, sources: d.sources })),
     polls: parsed.data.polls,
     alerts: toAlertsConfig(parsed.data.alerts),
   };

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { validateFilter, type Filter } from '../routing/filter';
+import { transformSchema, type Transform } from '../transform';
 
 /** What a source does with its events after they are stored (config-file keys beside the provider's). */
 export interface ProcessingConfig {
-  destinations: { name: string; url: string; secret: string; timeoutMs: number; headers?: Record<string, string>; filter?: Filter }[];
+  destinations: { name: string; url: string; secret: string; timeoutMs: number; headers?: Record<string, string>; filter?: Filter; transform?: Transform }[];
   retry?: { maxAttempts?: number; baseMs?: number; maxMs?: number };
   /** Topic ('*' for any) → payload schema, converted from JSON Schema. */
   schemas: Record<string, z.ZodType>;
@@ -46,6 +47,8 @@ export function destinationEntry(secretText: z.ZodType<string, string>) {
     timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
     filter: filterSchema.optional(),
+    // docs/destinations.md#transformations: the body posted is what it computes.
+    transform: transformSchema.optional(),
   });
 }
 
@@ -101,7 +104,7 @@ type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
 /** Splits the parsed processing keys off a source and converts them to their runtime form. */
 export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
   const p = parsed as {
-    destinations: { name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string>; filter?: Filter }[];
+    destinations: { name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string>; filter?: Filter; transform?: Transform }[];
     retry?: { max_attempts?: number; base_ms?: number; max_ms?: number };
     schemas: Record<string, z.ZodType>;
     mask: string[];
@@ -110,7 +113,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     rate_limit?: { per_second: number; burst?: number };
   };
   return {
-    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter })),
+    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform })),
     retry: p.retry && { maxAttempts: p.retry.max_attempts, baseMs: p.retry.base_ms, maxMs: p.retry.max_ms },
     schemas: p.schemas,
     mask: p.mask,

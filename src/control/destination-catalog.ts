@@ -46,7 +46,8 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
       const { secret, headers } = openDestination(deps.keyring, row.name, row.sealed);
       return {
         row,
-        destination: { name: row.name, url: row.url, secret, timeoutMs: row.timeoutMs, headers, filter: row.filter ?? undefined },
+        destination: { name: row.name, url: row.url, secret, timeoutMs: row.timeoutMs, headers, filter: row.filter ?? undefined,
+          transform: row.transform ?? undefined, ruleVersion: row.ruleVersion },
       };
     } catch (err) {
       const problem = describeError(err);

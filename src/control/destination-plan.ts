@@ -1,4 +1,5 @@
 import type { Filter } from '../routing/filter';
+import type { Transform } from '../transform/types';
 import { fingerprint } from './crypto';
 import { headersFingerprint, type DestinationView } from './destination-view';
 import { PlanError } from './plan';
@@ -10,6 +11,7 @@ export interface DesiredDestination {
   timeoutMs: number;
   headers: Record<string, string>;
   filter: Filter | null;
+  transform: Transform | null;
   sources: string[];
   secret: string;
 }
@@ -21,7 +23,7 @@ export type DestinationStep =
   | { action: 'delete'; name: string };
 
 /** JSON with sorted keys: PostgreSQL's jsonb does not keep the file's key order. */
-const canonical = (value: unknown): string =>
+export const canonical = (value: unknown): string =>
   Array.isArray(value)
     ? `[${value.map(canonical).join(',')}]`
     : typeof value === 'object' && value !== null
@@ -63,6 +65,7 @@ export function planDestinations(
           timeout_ms: want.timeoutMs,
           headers: want.headers,
           ...(want.filter ? { filter: want.filter } : {}),
+          ...(want.transform ? { transform: want.transform } : {}),
           sources: want.sources,
           secret: want.secret,
         },
@@ -74,6 +77,7 @@ export function planDestinations(
     if (have.timeout_ms !== want.timeoutMs) patch.timeout_ms = want.timeoutMs;
     if (have.headers_fingerprint !== headersFingerprint(want.headers)) patch.headers = want.headers;
     if (canonical(have.filter ?? null) !== canonical(want.filter)) patch.filter = want.filter;
+    if (canonical(have.transform ?? null) !== canonical(want.transform)) patch.transform = want.transform;
     if (!sameList(have.sources, want.sources)) patch.sources = want.sources;
     const keys = Object.keys(patch);
     if (keys.length > 0) steps.push({ action: 'update', name: want.name, patch, keys });

@@ -33,7 +33,15 @@ const Delivery = z.object({
   outcome: z.string(),
   http_status: z.number().nullable(),
   error: z.string().nullable(),
+  rule_version: z.number().nullable(),
 });
+const TransformDoc = z
+  .object({ language: z.enum(['jsonata', 'javascript']), code: z.string() })
+  .openapi({
+    description:
+      'Computes the body posted instead of the envelope (docs/destinations.md#transformations); checked when saved: 400 invalid_transform with the position',
+    example: { language: 'jsonata', code: '{"order": body.id, "total": $number(body.total_price)}' },
+  });
 const Destination = z
   .object({
     name: z.string(),
@@ -53,6 +61,11 @@ const Destination = z
       .record(z.string(), z.unknown())
       .nullable()
       .openapi({ description: 'Only matching events are posted; null: every event' }),
+    transform: TransformDoc.nullable(),
+    rule_version: z
+      .number()
+      .nullable()
+      .openapi({ description: 'version at the last change of filter, transform or sources; recorded on each delivery' }),
     paused: z.boolean(),
     version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
     fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
@@ -84,6 +97,7 @@ const DestinationInput = z
       .openapi({ description: 'Sent with every delivery; stored encrypted, never shown' }),
     sources: z.array(z.string()).optional().openapi({ description: 'Push sources whose events go here' }),
     filter: FilterDoc.optional(),
+    transform: TransformDoc.optional(),
   })
   .openapi('DestinationInput');
 const DestinationPatch = z
@@ -97,6 +111,7 @@ const DestinationPatch = z
       .openapi({ description: 'Replaces every header; null removes them' }),
     sources: z.array(z.string()).optional(),
     filter: FilterDoc.nullable().optional().openapi({ description: 'Replaces the filter; null removes it' }),
+    transform: TransformDoc.nullable().optional().openapi({ description: 'Replaces the transformation; null removes it' }),
   })
   .openapi('DestinationPatch');
 const RotateBody = z

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { Filter } from '../routing/filter';
+import type { Transform } from '../transform/types';
 import type { SealedSecret } from './crypto';
 import type { Guarded } from './store';
 
@@ -20,6 +21,10 @@ export interface DestinationRow {
   paused: boolean;
   /** Null: every event of its sources is posted. */
   filter: Filter | null;
+  /** Null: the canonical envelope is posted. */
+  transform: Transform | null;
+  /** `version` at the last change of filter, transform or sources (recorded on each delivery). */
+  ruleVersion: number;
   origin: 'api' | 'apply';
   version: number;
   createdAt: Date;
@@ -34,6 +39,9 @@ export interface DestinationWrite {
   timeoutMs: number;
   headerNames: string[];
   filter: Filter | null;
+  transform: Transform | null;
+  /** The filter, transform or sources change: the rule version becomes the new version. */
+  ruleChanged?: boolean;
   sealed?: { value: SealedSecret; fingerprint: string; newSecret: boolean };
   sources: string[];
 }
@@ -50,6 +58,7 @@ export interface DestinationHealth {
     outcome: string;
     httpStatus: number | null;
     error: string | null;
+    ruleVersion: number | null;
   }[];
 }
 
@@ -68,6 +77,8 @@ const destinationRow = (r: Raw): DestinationRow => ({
   secretCreatedAt: toDate(r.secret_created_at),
   paused: r.paused === true,
   filter: (toJson(r.filter) as Filter | null) ?? null,
+  transform: (toJson(r.transform) as Transform | null) ?? null,
+  ruleVersion: Number(r.rule_version ?? r.version),
   origin: r.origin === 'apply' ? 'apply' : 'api',
   version: Number(r.version),
   createdAt: toDate(r.created_at),
@@ -80,7 +91,7 @@ const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order b
   where ds.destination = d.name), '[]'::json) as sources from destinations d`;
 
 /** SQL NULL (not JSON null) when there is no filter. */
-const filterJson = (filter: Filter | null) => (filter === null ? null : JSON.stringify(filter));
+const filterJson = (filter: Filter | Transform | null) => (filter === null ? null : JSON.stringify(filter));
 
 const sealedJson = (s: SealedSecret) => ({
   key_id: s.keyId,
@@ -131,8 +142,9 @@ export function createDestinationStore(database: Database) {
       const s = sealedJson(write.sealed.value);
       const [created] = await rows<Raw>(sql`
         with created as (
-          insert into destinations (name, url, timeout_ms, header_names, filter, key_id, iv, tag, ciphertext, fingerprint, origin)
-          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb, ${s.key_id},
+          insert into destinations (name, url, timeout_ms, header_names, filter, transform, key_id, iv, tag, ciphertext, fingerprint, origin)
+          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb,
+            ${filterJson(write.transform)}::jsonb, ${s.key_id},
             decode(${s.iv}, 'base64'), decode(${s.tag}, 'base64'), decode(${s.ciphertext}, 'base64'), ${write.sealed.fingerprint}, ${origin})
           on conflict (name) do nothing returning name
         ),
@@ -151,6 +163,8 @@ export function createDestinationStore(database: Database) {
         with changed as (
           update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
             header_names = ${JSON.stringify(write.headerNames)}::jsonb, filter = ${filterJson(write.filter)}::jsonb,
+            transform = ${filterJson(write.transform)}::jsonb,
+            rule_version = case when ${write.ruleChanged ?? false} then version + 1 else rule_version end,
             key_id = coalesce(${s?.key_id ?? null}, key_id),
             iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
             tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),
@@ -221,7 +235,7 @@ export function createDestinationStore(database: Database) {
         rows<Raw>(sql`select h.name, count(*) as n from event_queue q
           cross join lateral jsonb_array_elements_text(q.held_for) as h(name) where q.held_for is not null group by h.name`),
         rows<Raw>(sql`select * from (
-            select destination, event_id, attempt, started_at, outcome, http_status, error,
+            select destination, event_id, attempt, started_at, outcome, http_status, error, rule_version,
               row_number() over (partition by destination order by id desc) as rank
             from delivery_attempts where destination in (select json_array_elements_text(${list}::text::json))
           ) ranked where rank <= ${lastPerDestination} order by destination, rank`),
@@ -243,6 +257,7 @@ export function createDestinationStore(database: Database) {
           outcome: String(r.outcome),
           httpStatus: r.http_status == null ? null : Number(r.http_status),
           error: r.error == null ? null : String(r.error),
+          ruleVersion: r.rule_version == null ? null : Number(r.rule_version),
         });
       }
       return health;

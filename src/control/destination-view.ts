@@ -24,6 +24,7 @@ const healthView = (h: DestinationHealth = EMPTY): DestinationView['health'] => 
     outcome: d.outcome,
     http_status: d.httpStatus,
     error: d.error,
+    rule_version: d.ruleVersion,
   })),
 });
 
@@ -39,6 +40,8 @@ export function databaseDestinationView(d: RuntimeDestination, health?: Destinat
     headers_fingerprint: d.destination ? headersFingerprint(d.destination.headers) : null,
     sources: row.sources,
     filter: row.filter,
+    transform: row.transform,
+    rule_version: row.ruleVersion,
     paused: row.paused,
     version: row.version,
     fingerprint: row.fingerprint,
@@ -77,6 +80,8 @@ export function fileDestinationViews(
       headers_fingerprint: headersFingerprint(d.headers),
       sources: [...served],
       filter: d.filter ?? null,
+      transform: d.transform ?? null,
+      rule_version: null,
       paused: false,
       version: null,
       fingerprint: fingerprint(d.secret),

@@ -46,6 +46,10 @@ export interface DestinationView {
   sources: string[];
   /** Only matching events are posted (a Filter of src/routing/filter.ts, docs/destinations.md#filters); null: every event. */
   filter: { readonly [key: string]: unknown } | null;
+  /** Computes the body posted (docs/destinations.md#transformations); null: the canonical envelope. */
+  transform: { language: 'jsonata' | 'javascript'; code: string } | null;
+  /** `version` at the last change of filter, transform or sources; each delivery records the one it used. Null: file destinations. */
+  rule_version: number | null;
   paused: boolean;
   version: number | null;
   /** 12 hex digits of sha256 of the signing secret; the secret itself is shown once, at creation or rotation. */
@@ -65,6 +69,7 @@ export interface DestinationView {
       outcome: string;
       http_status: number | null;
       error: string | null;
+      rule_version: number | null;
     }[];
   };
   created_at: string | null;

@@ -56,6 +56,10 @@ export const destinations = pgTable('destinations', {
   paused: boolean('paused').notNull().default(false),
   /** Migration 0014: only events matching it are posted (src/routing/filter.ts); null: all. */
   filter: jsonb('filter'),
+  /** Migration 0015: what the body posted is computed by (src/transform); null: the envelope. */
+  transform: jsonb('transform'),
+  /** Migration 0015: `version` at the last change of filter, transform or sources. */
+  ruleVersion: integer('rule_version').notNull().default(1),
   origin: text('origin').notNull().default('api'),
   version: integer('version').notNull().default(1),
   createdAt: tstz('created_at').notNull().defaultNow(),

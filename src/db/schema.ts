@@ -212,6 +212,8 @@ export const deliveryAttempts = pgTable(
     outcome: text('outcome', { enum: DELIVERY_OUTCOMES }).notNull(),
     httpStatus: integer('http_status'),
     error: text('error'),
+    /** Migration 0015: the destination's rule version the delivery was decided by (null: file destination). */
+    ruleVersion: integer('rule_version'),
   },
   (t) => [
     index('delivery_attempts_event_idx').on(t.eventId, t.id),

@@ -1,5 +1,7 @@
 import type { DeliveryLog } from '../store/deliveries';
-import { HoldError, RetryLaterError, type DeliveredEvent, type EventHandler } from '../worker/handlers';
+import { HoldError, PermanentError, RetryLaterError, type DeliveredEvent, type EventHandler } from '../worker/handlers';
+import type { Transform } from '../transform/types';
+import { defaultRunner, transformInput, transformationError, type TransformRunner } from './transforming';
 import { readTextPrefix } from '../http/bounded-body';
 import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
@@ -19,6 +21,10 @@ export interface Destination {
   headers?: Record<string, string>;
   /** Only events matching it are posted; the others are logged as `ignored` ("filtered"). */
   filter?: Filter;
+  /** Computes the body posted instead of the envelope (docs/destinations.md#transformations). */
+  transform?: Transform;
+  /** The version of filter + transform + sources, recorded on each delivery; file destinations: none. */
+  ruleVersion?: number;
 }
 
 /** Where one source's events go, and what its envelope says. */
@@ -66,14 +72,29 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
  * due again (src/control/destination-store.ts releaseHeld). A real failure of another destination
  * in the same attempt is an ordinary retry and counts.
  */
-export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (source: string) => ForwardingPlan | undefined; fetch?: typeof fetch }): EventHandler {
+export function forwardByPlan(options: {
+  deliveries: DeliveryLog;
+  planFor: (source: string) => ForwardingPlan | undefined;
+  fetch?: typeof fetch;
+  transform?: TransformRunner;
+}): EventHandler {
   const doFetch = options.fetch ?? fetch;
+  const run = options.transform ?? defaultRunner;
   return async (event, { signal }) => {
     const plan = options.planFor(event.source);
     if (!plan) return;
-    const done = await options.deliveries.settledDestinations(event.id);
+    const { done, failedForGood } = await options.deliveries.settledDestinations(event.id);
+    // A transformation that failed is not run again for the same rule version (it would fail the
+    // same way): that destination is done, the event fails once the others are. A change of the
+    // transform (a new rule version) makes a replay try it again.
+    const gaveUp = plan.destinations.filter(
+      (d) => !done.has(d.name) && failedForGood.has(d.name) && failedForGood.get(d.name)!.ruleVersion === (d.ruleVersion ?? null),
+    );
     const context = filterContext(event);
-    const { matched: pending, ignored } = splitByFilter(context, plan.destinations.filter((d) => !done.has(d.name)));
+    const { matched: pending, ignored } = splitByFilter(
+      context,
+      plan.destinations.filter((d) => !done.has(d.name) && !gaveUp.includes(d)),
+    );
     const skipsEvent = (name: string) => {
       const filter = plan.pausedFilters?.[name];
       return filter !== undefined && !matchesFilter(filter, context);
@@ -81,29 +102,43 @@ export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (sour
     const skippedPaused = (plan.paused ?? []).filter((name) => !done.has(name) && skipsEvent(name));
     const paused = (plan.paused ?? []).filter((name) => !done.has(name) && !skippedPaused.includes(name));
     const unusable = (plan.unusable ?? []).filter((d) => !done.has(d.name));
-    await recordIgnored(event, [...ignored.map((d) => d.name), ...skippedPaused], options.deliveries);
-    const failedNow = await deliver(event, pending, plan, options.deliveries, doFetch, signal);
-    const failed = [...failedNow, ...unusable.map((d) => ({ destination: d.name, error: d.problem, retryAfterMs: undefined }))];
+    await recordIgnored(event, [...ignored, ...skippedPaused.map((name) => ({ name }))], options.deliveries);
+    const results = await deliver(event, pending, plan, options.deliveries, doFetch, signal, run);
+    const permanent = [
+      ...gaveUp.map((d) => ({ destination: d.name, error: failedForGood.get(d.name)!.error })),
+      ...results.filter((r) => r.permanent),
+    ];
+    const failed = [
+      ...results.filter((r) => !r.permanent),
+      ...unusable.map((d) => ({ destination: d.name, error: d.problem, retryAfterMs: undefined })),
+    ];
     if (failed.length === 0) {
       if (paused.length > 0) throw new HoldError(`held: ${paused.join(', ')} paused`, paused);
+      // Every other destination is served: the event fails now, without burning its attempts.
+      if (permanent.length > 0) throw new PermanentError(permanent.map((f) => `${f.destination}: ${f.error}`).join('; '));
       return;
     }
     const retryAfters = failed.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
     throw new RetryLaterError(
-      failed.map((f) => `${f.destination}: ${f.error}`).join('; '),
+      [...failed, ...permanent].map((f) => `${f.destination}: ${f.error}`).join('; '),
       retryAfters.length ? Math.max(...retryAfters) : undefined,
     );
   };
 }
 
 /** Logs the destinations whose filter skipped the event: done for them, not a failure, never retried. */
-async function recordIgnored(event: DeliveredEvent, names: readonly string[], deliveries: DeliveryLog): Promise<void> {
+async function recordIgnored(
+  event: DeliveredEvent,
+  destinations: readonly { name: string; ruleVersion?: number }[],
+  deliveries: DeliveryLog,
+): Promise<void> {
   const startedAt = new Date();
-  for (const destination of names)
+  for (const { name: destination, ruleVersion } of destinations)
     await deliveries.record({
       eventId: event.id,
       attempt: event.attempt,
       destination,
+      ruleVersion: ruleVersion ?? null,
       startedAt,
       durationMs: 0,
       outcome: 'ignored',
@@ -112,7 +147,11 @@ async function recordIgnored(event: DeliveredEvent, names: readonly string[], de
     });
 }
 
-/** Posts the event to each destination at once; returns the ones that failed. */
+/**
+ * Posts the event to each destination at once — the envelope, or what the destination's
+ * transformation computes from it — and returns the ones that failed. A transformation that fails
+ * is recorded as a failed delivery (`transformation_failed: …`) and marked permanent.
+ */
 async function deliver(
   event: DeliveredEvent,
   pending: readonly Destination[],
@@ -120,9 +159,16 @@ async function deliver(
   deliveries: DeliveryLog,
   doFetch: typeof fetch,
   signal: AbortSignal,
-): Promise<{ destination: string; error: string; retryAfterMs?: number }[]> {
+  run: TransformRunner,
+): Promise<{ destination: string; error: string; retryAfterMs?: number; permanent?: boolean }[]> {
   if (pending.length === 0) return [];
-  const body = buildEnvelope(event, plan);
+  const envelope = buildEnvelope(event, plan);
+  let input: string | undefined;
+  const bodyFor = async (transform: Transform | undefined) => {
+    if (!transform) return { ok: true as const, body: envelope };
+    input ??= transformInput(event);
+    return run(transform, input);
+  };
   // Stable across retries so the receiver can deduplicate on webhook-id.
   const messageId = `evt_${event.id}`;
 
@@ -135,6 +181,25 @@ async function deliver(
       'server.address': new URL(destination.url).hostname,
     }, async (span) => {
       const startedAt = new Date();
+      const ruleVersion = destination.ruleVersion ?? null;
+      const computed = await bodyFor(destination.transform);
+      if (!computed.ok) {
+        const error = transformationError(computed);
+        await deliveries.record({
+          eventId: event.id,
+          attempt: event.attempt,
+          destination: destination.name,
+          startedAt,
+          durationMs: Date.now() - startedAt.getTime(),
+          outcome: 'failed',
+          httpStatus: null,
+          error,
+          ruleVersion,
+        });
+        span.fail('transformation_failed');
+        return { destination: destination.name, error, retryAfterMs: undefined, permanent: true };
+      }
+      const body = computed.body;
       let httpStatus: number | null = null;
       let error: string | null = null;
       let retryAfterMs: number | undefined;
@@ -177,14 +242,17 @@ async function deliver(
         outcome: error === null ? 'delivered' : 'failed',
         httpStatus,
         error,
+        ruleVersion,
       });
       if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
       if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
-      return { destination: destination.name, error, retryAfterMs };
+      return { destination: destination.name, error, retryAfterMs, permanent: false };
     })),
   );
 
-  return results.flatMap((r) => (r.error === null ? [] : [{ destination: r.destination, error: r.error, retryAfterMs: r.retryAfterMs }]));
+  return results.flatMap((r) =>
+    r.error === null ? [] : [{ destination: r.destination, error: r.error, retryAfterMs: r.retryAfterMs, permanent: r.permanent }],
+  );
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {

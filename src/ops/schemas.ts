@@ -104,6 +104,7 @@ export const EventDetail = EventSummary.extend({
       outcome: z.enum(DELIVERY_OUTCOMES),
       http_status: z.number().int().nullable(),
       error: z.string().nullable(),
+      rule_version: z.number().int().nullable().openapi({ description: "The destination's rule version (filter, transform, sources) used; null: file destination" }),
     }),
   ),
 }).openapi('EventDetail');

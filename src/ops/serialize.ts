@@ -87,6 +87,7 @@ export function eventDetail(
       outcome: d.outcome,
       http_status: d.httpStatus,
       error: d.error,
+      rule_version: d.ruleVersion,
     })),
   };
 }

@@ -41,6 +41,8 @@ export interface DeliveryEntry {
   outcome: string;
   http_status: number | null;
   error: string | null;
+  /** The destination's rule version (filter, transform, sources) the delivery used; null: file destination. */
+  rule_version: number | null;
 }
 
 export interface EventDetail extends EventSummary {

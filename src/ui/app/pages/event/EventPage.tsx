@@ -26,6 +26,7 @@ const DELIVERIES: Column<DeliveryEntry>[] = [
   { header: 'Duration', class: 'num', cell: (d) => duration(d.duration_ms) },
   { header: 'Outcome', cell: (d) => <Badge status={d.outcome} /> },
   { header: 'HTTP', class: 'num', cell: (d) => (d.http_status === null ? '–' : String(d.http_status)) },
+  { header: 'Rule', class: 'num', cell: (d) => (d.rule_version == null ? '–' : `v${d.rule_version}`) },
   { header: 'Error', class: 'mono', cell: (d) => d.error ?? '' },
 ];
 
