@@ -5,7 +5,10 @@ import { filterContext } from '../deliver/filtering';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { errorResponses } from '../ops/schemas';
-import { matchesFilter } from '../routing/filter';
+import { matchesFilter, type Filter } from '../routing/filter';
+import { filterSchema } from '../config/processing';
+import { transformSchema, describePosition, type Transform } from '../transform';
+import { defaultRunner, transformInput } from '../deliver/transforming';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { bearer, error, json } from './routes';
@@ -42,6 +45,15 @@ const PreviewBody = z
       .max(63)
       .optional()
       .openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
+    draft: z
+      .object({
+        filter: z.record(z.string(), z.unknown()).nullable().optional(),
+        transform: z.object({ language: z.string(), code: z.string() }).nullable().optional(),
+        sources: z.array(z.string()).max(1000).optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Evaluated instead of the saved filter/transform (nothing is saved); null removes one' }),
   })
   .strict()
   .openapi('PreviewRequest');
@@ -50,10 +62,18 @@ const PreviewAnswer = z
     matched: z
       .boolean()
       .openapi({ description: "false: the destination's filter skips it (logged as ignored: filtered)" }),
-    body: z.string().openapi({ description: 'The exact bytes that would be posted' }),
-    headers: z.record(z.string(), z.string()).openapi({
-      description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
-    }),
+    body: z.string().optional().openapi({ description: 'The exact bytes that would be posted' }),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .openapi({
+        description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
+      }),
+    rule_version: z.number().nullable().openapi({ description: "The saved rules' version (null: file destination)" }),
+    error: z
+      .object({ code: z.literal('transformation_failed'), message: z.string(), position: z.unknown().optional() })
+      .optional()
+      .openapi({ description: 'The transformation failed: no body; the delivery would fail (permanently) with this' }),
   })
   .openapi('PreviewAnswer');
 
@@ -65,15 +85,35 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   if (!found) throw notFound('destination_not_found', `No destination named "${name}"`);
   if (!found.destination)
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);
-  const event = await eventFor(deps, input, found.sources[0] ?? name);
+  const { filter, transform } = draftRules(input.draft, found.destination);
+  const sources = input.draft?.sources ?? found.sources;
+  const event = await eventFor(deps, input, sources[0] ?? name);
   const payload = parseJsonOrUndefined(event.rawBody);
   const plan = deps.planFor(event.source);
-  const body = buildEnvelope({ ...event, payload }, plan ?? {});
+  const envelope = buildEnvelope({ ...event, payload }, plan ?? {});
   const { destination } = found;
-  const matched = !destination.filter || matchesFilter(destination.filter, filterContext({ ...event, payload }));
+  const rule_version = destination.ruleVersion ?? null;
+  const matched = !filter || matchesFilter(filter, filterContext({ ...event, payload }));
+  let body = envelope;
+  if (transform) {
+    const rawText = event.rawBody.toString('utf8');
+    const outcome = await defaultRunner(transform, transformInput({ ...event, payload, rawText }));
+    if (!outcome.ok)
+      return {
+        matched,
+        rule_version,
+        error: {
+          code: 'transformation_failed' as const,
+          message: `${outcome.message}${describePosition(outcome.position)}`,
+          ...(outcome.position ? { position: outcome.position } : {}),
+        },
+      };
+    body = outcome.body;
+  }
   const configured = Object.fromEntries(Object.keys(destination.headers ?? {}).map((h) => [h, HIDDEN]));
   return {
     matched,
+    rule_version,
     body,
     headers: {
       ...configured,
@@ -82,6 +122,33 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
       ...standardWebhooksHeaders(destination.secret, `evt_${event.id ?? 'preview'}`, body, PREVIEW_SIGNED_AT),
     },
   };
+}
+
+/** The rules a preview evaluates: the draft's where given (checked like a save: 400 invalid_filter / invalid_transform), else the saved ones. */
+function draftRules(
+  draft: PreviewInput['draft'],
+  saved: Destination,
+): { filter?: Filter; transform?: Transform } {
+  let filter = saved.filter;
+  let transform = saved.transform;
+  if (draft?.filter !== undefined) {
+    const checked = filterSchema.safeParse(draft.filter ?? undefined);
+    if (draft.filter !== null && !checked.success)
+      throw badRequest('invalid_filter', `draft.filter${checked.error.issues[0]!.message.replace(/^filter/, '')}`);
+    filter = draft.filter === null ? undefined : (draft.filter as Filter);
+  }
+  if (draft?.transform !== undefined) {
+    if (draft.transform === null) transform = undefined;
+    else {
+      // A draft that does not compile is answered like one that fails (200, error with its position),
+      // which suits a live preview; only a malformed draft (language, size) is a 400.
+      const checked = transformSchema.safeParse(draft.transform);
+      if (!checked.success && checked.error.issues.some((i) => i.path[0] !== 'code' || i.code !== 'custom'))
+        throw badRequest('invalid_transform', `draft.transform: ${checked.error.issues[0]!.message}`);
+      transform = draft.transform as Transform;
+    }
+  }
+  return { filter, transform };
 }
 
 async function eventFor(

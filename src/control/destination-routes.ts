@@ -35,8 +35,9 @@ const Delivery = z.object({
   error: z.string().nullable(),
   rule_version: z.number().nullable(),
 });
+// Loose here, checked by the service, so every problem is a 400 invalid_transform saying where.
 const TransformDoc = z
-  .object({ language: z.enum(['jsonata', 'javascript']), code: z.string() })
+  .object({ language: z.string().openapi({ description: '"jsonata" or "javascript"' }), code: z.string() })
   .openapi({
     description:
       'Computes the body posted instead of the envelope (docs/destinations.md#transformations); checked when saved: 400 invalid_transform with the position',

@@ -62,7 +62,8 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   const issue = result.error.issues[0]!;
   const field = issue.path.length ? issue.path.join('.') : 'destination';
   const params = issue.code === 'custom' ? (issue.params as { code?: string } | undefined) : undefined;
-  if (params?.code === 'invalid_transform') throw badRequest('invalid_transform', `${field}: ${issue.message}`);
+  if (params?.code === 'invalid_transform' || issue.path[0] === 'transform')
+    throw badRequest('invalid_transform', `${field}: ${issue.message}`);
   // A filter's message already starts with its own JSON path: "filter.body.total.$gtx: unknown operator".
   if (issue.code === 'custom' && (issue.params as { at?: string } | undefined)?.at)
     throw badRequest('invalid_destination', issue.message);
