@@ -83,6 +83,7 @@ export function createJsonataEngine() {
   };
 
   return {
+    /** Evaluates the expression on the input (JSON text); the result's JSON text is the body. */
     async run(code: string, input: string): Promise<TransformOutcome> {
       const { runtime, context } = await (sandbox ??= open());
       let outcome: TransformOutcome;
@@ -94,9 +95,15 @@ export function createJsonataEngine() {
       }
       // A failed run may leave the context out of memory or mid-evaluation: the next run gets a new
       // one (its WebAssembly instance is dropped whole, never freed piecemeal, which QuickJS can abort).
-      if (!outcome.ok) sandbox = undefined;
+      if (!outcome.ok) {
+        // Rebuilt before answering (~40-150 ms), so the next run's deadline does not pay for it.
+        sandbox = open();
+        await sandbox.catch(() => (sandbox = undefined));
+      }
       return outcome;
     },
+    /** Loads the library now (before the thread says it is ready). */
+    warm: async () => void (await (sandbox ??= open())),
   };
 }
 

@@ -22,7 +22,8 @@ export interface TransformPool {
 
 const BOOT = new URL('./transform-thread-boot.mjs', import.meta.url);
 const ENTRY = new URL(`./transform-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-const BACKSTOP_MS = 500;
+/** Beyond the deadline QuickJS enforces itself: for a native operation it cannot interrupt (a huge `$pad`). */
+const BACKSTOP_MS = 1000;
 const THREAD_HEAP_MB = 256;
 /** Runs waiting for a thread at most; beyond, a run fails at once instead of piling up memory. */
 const MAX_QUEUE = 10_000;

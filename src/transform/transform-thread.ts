@@ -37,4 +37,6 @@ parentPort!.on('message', (request: TransformRequest) => {
       } satisfies TransformResponse),
   );
 });
+// Ready once both sandboxes are loaded: no run's deadline pays for loading them.
+await Promise.all([javascript.warm(), jsonata.warm()]);
 parentPort!.postMessage({ ready: true } satisfies TransformResponse);
