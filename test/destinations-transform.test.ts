@@ -22,15 +22,40 @@ const flat = (h: IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).ma
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
 
 const HOSTILE: [string, 'jsonata' | 'javascript', string, RegExp][] = [
-  ['an endless JSONata recursion', 'jsonata', '($f := function($n){ $f($n + 1) }; $f(0))', /did not finish within 1000 ms|stack|memory/],
-    // A bomb is stopped by whichever limit it reaches first (on a loaded machine, sometimes the deadline).
-  ['a JSONata memory bomb', 'jsonata', '[1..10000000].{"a": $string($)}', /ran out of memory|did not finish within 1000 ms/],
+  [
+    'an endless JSONata recursion',
+    'jsonata',
+    '($f := function($n){ $f($n + 1) }; $f(0))',
+    /did not finish within 1000 ms|stack|memory/,
+  ],
+  // A bomb is stopped by whichever limit it reaches first (on a loaded machine, sometimes the deadline).
+  [
+    'a JSONata memory bomb',
+    'jsonata',
+    '[1..10000000].{"a": $string($)}',
+    /ran out of memory|did not finish within 1000 ms/,
+  ],
   ['a JSONata $error', 'jsonata', '$error("no such order")', /D3137: no such order \(at offset/],
   ['a JSONata expression with no result', 'jsonata', 'body.missing', /gave no result/],
   ['while (true)', 'javascript', 'function transform(input) {\n  while (true) {}\n}', /did not finish within 1000 ms/],
-  ['a JavaScript memory bomb', 'javascript', 'function transform(input) { const a = []; for (;;) a.push({ n: a.length }); }', /ran out of memory|did not finish/],
-  ['a JavaScript throw', 'javascript', 'function transform(input) {\n  throw new Error("bad order");\n}', /Error: bad order \(at line 2, column/],
-  ['deep JavaScript recursion', 'javascript', 'function f(n) { return f(n + 1) + 1; }\nfunction transform(input) { return f(0); }', /stack overflow/],
+  [
+    'a JavaScript memory bomb',
+    'javascript',
+    'function transform(input) { const a = []; for (;;) a.push({ n: a.length }); }',
+    /ran out of memory|did not finish/,
+  ],
+  [
+    'a JavaScript throw',
+    'javascript',
+    'function transform(input) {\n  throw new Error("bad order");\n}',
+    /Error: bad order \(at line 2, column/,
+  ],
+  [
+    'deep JavaScript recursion',
+    'javascript',
+    'function f(n) { return f(n + 1) + 1; }\nfunction transform(input) { return f(0); }',
+    /stack overflow/,
+  ],
 ];
 
 describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
@@ -48,7 +73,11 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
   };
   const send = async (payload: Record<string, unknown>) => {
     const body = JSON.stringify({ id: ++n, ...payload });
-    const res = await post(`${gw.url}/api/webhooks/shop`, body, shopifyHeaders(SOURCE_SECRET, body, `tr-${n}-${Date.now()}`));
+    const res = await post(
+      `${gw.url}/api/webhooks/shop`,
+      body,
+      shopifyHeaders(SOURCE_SECRET, body, `tr-${n}-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
@@ -76,7 +105,14 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
 
   beforeAll(async () => {
     gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 } });
-    expect((await api('/api/sources', { method: 'POST', body: { name: 'shop', provider: 'shopify', secrets: [SOURCE_SECRET] } })).status).toBe(201);
+    expect(
+      (
+        await api('/api/sources', {
+          method: 'POST',
+          body: { name: 'shop', provider: 'shopify', secrets: [SOURCE_SECRET] },
+        })
+      ).status,
+    ).toBe(201);
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -85,7 +121,10 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
 
   it('refuses invalid expressions and scripts at save time with the position of the error', async () => {
     const bad = async (transform: unknown) =>
-      api('/api/destinations', { method: 'POST', body: { name: 'bad', url: 'http://127.0.0.1:9/x', sources: ['shop'], transform } });
+      api('/api/destinations', {
+        method: 'POST',
+        body: { name: 'bad', url: 'http://127.0.0.1:9/x', sources: ['shop'], transform },
+      });
     const jsonata = await bad({ language: 'jsonata', code: '{"a": body.id +}' });
     expect(jsonata.status).toBe(400);
     expect(jsonata.json.error.code).toBe('invalid_transform');
@@ -114,35 +153,55 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
     await create('plain');
     const id = await send({ total_price: '199.50', items: [{ sku: 'a' }, { sku: 'b' }] });
     expect(await received('mapped', id)).toEqual({ order: n, total: 199.5, kind: 'orders/create', from: 'shop' });
-    expect(await received('scripted', id)).toEqual({ orderId: String(n), lines: 2, webhook: expect.stringMatching(/\/tr-\d+-/) });
+    expect(await received('scripted', id)).toEqual({
+      orderId: String(n),
+      lines: 2,
+      webhook: expect.stringMatching(/\/tr-\d+-/),
+    });
     expect(await received('plain', id)).toMatchObject({ source_service: 'shop', data: { id: n } });
     await settled(id, 'completed');
     const deliveries = (await api(`/api/events/${id}`)).json.deliveries;
-    expect(deliveries.filter((d: any) => d.outcome === 'delivered').map((d: any) => [d.destination, d.rule_version]).sort()).toEqual([
+    expect(
+      deliveries
+        .filter((d: any) => d.outcome === 'delivered')
+        .map((d: any) => [d.destination, d.rule_version])
+        .sort(),
+    ).toEqual([
       ['mapped', 1],
       ['plain', 1],
       ['scripted', 1],
     ]);
   });
 
-  it.each(HOSTILE)('%s fails only its own delivery, once, as transformation_failed', async (_what, language, code, message) => {
-    const before = (await api('/api/destinations/mapped')).json.rule_version as number;
-    const patched = await api('/api/destinations/mapped', { method: 'PATCH', body: { transform: { language, code } } });
-    expect(patched.status).toBe(200);
-    expect(patched.json.rule_version).toBeGreaterThan(before);
-    const id = await send({ total_price: '5.00', items: [] });
-    // The other destinations are served; the event then fails without burning its attempts.
-    expect(await received('plain', id)).toMatchObject({ data: { id: n } });
-    await settled(id, 'failed');
-    const [row] = await gw.query<{ attempts: number }>('select attempts from webhook_events where id = $1', [id]);
-    expect(row!.attempts).toBe(1);
-    const failed = (await api(`/api/events/${id}`)).json.deliveries.filter((d: any) => d.destination === 'mapped');
-    expect(failed).toHaveLength(1);
-    expect(failed[0]).toMatchObject({ outcome: 'failed', http_status: null, rule_version: patched.json.rule_version });
-    expect(failed[0].error).toMatch(/^transformation_failed: /);
-    expect(failed[0].error).toMatch(message);
-    expect(receivers.mapped!.deliveries.some((d) => d.headers['webhook-id'] === `evt_${id}`)).toBe(false);
-  }, 30_000);
+  it.each(HOSTILE)(
+    '%s fails only its own delivery, once, as transformation_failed',
+    async (_what, language, code, message) => {
+      const before = (await api('/api/destinations/mapped')).json.rule_version as number;
+      const patched = await api('/api/destinations/mapped', {
+        method: 'PATCH',
+        body: { transform: { language, code } },
+      });
+      expect(patched.status).toBe(200);
+      expect(patched.json.rule_version).toBeGreaterThan(before);
+      const id = await send({ total_price: '5.00', items: [] });
+      // The other destinations are served; the event then fails without burning its attempts.
+      expect(await received('plain', id)).toMatchObject({ data: { id: n } });
+      await settled(id, 'failed');
+      const [row] = await gw.query<{ attempts: number }>('select attempts from webhook_events where id = $1', [id]);
+      expect(row!.attempts).toBe(1);
+      const failed = (await api(`/api/events/${id}`)).json.deliveries.filter((d: any) => d.destination === 'mapped');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({
+        outcome: 'failed',
+        http_status: null,
+        rule_version: patched.json.rule_version,
+      });
+      expect(failed[0].error).toMatch(/^transformation_failed: /);
+      expect(failed[0].error).toMatch(message);
+      expect(receivers.mapped!.deliveries.some((d) => d.headers['webhook-id'] === `evt_${id}`)).toBe(false);
+    },
+    30_000,
+  );
 
   it('the worker still processes: after the hostile runs, a later event is transformed and delivered', async () => {
     const patched = await api('/api/destinations/mapped', {
@@ -161,8 +220,13 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
   });
 
   it('preview runs a draft transform and filter without saving them; a failing draft answers its error', async () => {
-    const draft = { transform: { language: 'javascript', code: 'function transform(i) { return { preview: i.body.id }; }' } };
-    const ok = await api('/api/destinations/plain/preview', { method: 'POST', body: { payload: { id: 7 }, topic: 'orders/create', draft } });
+    const draft = {
+      transform: { language: 'javascript', code: 'function transform(i) { return { preview: i.body.id }; }' },
+    };
+    const ok = await api('/api/destinations/plain/preview', {
+      method: 'POST',
+      body: { payload: { id: 7 }, topic: 'orders/create', draft },
+    });
     expect(ok.status).toBe(200);
     expect(ok.json).toMatchObject({ matched: true, body: '{"preview":7}', rule_version: 1 });
     expect(ok.json.headers['webhook-signature']).toMatch(/^v1,/);
@@ -171,18 +235,28 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
       body: { payload: { id: 7 }, draft: { transform: { language: 'jsonata', code: '$error("nope")' } } },
     });
     expect(failing.status).toBe(200);
-    expect(failing.json).toMatchObject({ matched: true, error: { code: 'transformation_failed', position: { offset: 7 } } });
+    expect(failing.json).toMatchObject({
+      matched: true,
+      error: { code: 'transformation_failed', position: { offset: 7 } },
+    });
     expect(failing.json.body).toBeUndefined();
     const filtered = await api('/api/destinations/plain/preview', {
       method: 'POST',
       body: { payload: { id: 7 }, draft: { filter: { body: { id: { $gt: 100 } } } } },
     });
     expect(filtered.json.matched).toBe(false);
-    const badFilter = await api('/api/destinations/plain/preview', { method: 'POST', body: { payload: {}, draft: { filter: { body: { id: { $gtx: 1 } } } } } });
+    const badFilter = await api('/api/destinations/plain/preview', {
+      method: 'POST',
+      body: { payload: {}, draft: { filter: { body: { id: { $gtx: 1 } } } } },
+    });
     expect(badFilter.status).toBe(400);
     expect(badFilter.json.error.code).toBe('invalid_filter');
     // Nothing was saved.
-    expect((await api('/api/destinations/plain')).json).toMatchObject({ transform: null, filter: null, rule_version: 1 });
+    expect((await api('/api/destinations/plain')).json).toMatchObject({
+      transform: null,
+      filter: null,
+      rule_version: 1,
+    });
   });
 
   it('apply -f round trip: the plan creates the transform, and is empty against what was saved', async () => {
@@ -208,7 +282,13 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
 describe('transformations in the config file', () => {
   const entry = (transform: unknown) => ({
     destinations: [
-      { name: 'erp', url: 'https://erp.example.test/hooks', secret: `whsec_${randomBytes(24).toString('base64')}`, sources: ['shop'], transform },
+      {
+        name: 'erp',
+        url: 'https://erp.example.test/hooks',
+        secret: `whsec_${randomBytes(24).toString('base64')}`,
+        sources: ['shop'],
+        transform,
+      },
     ],
   });
   it('a valid JSONata transform is kept on the destination', () => {
@@ -216,6 +296,8 @@ describe('transformations in the config file', () => {
     expect(parsed.destinations[0]!.transform).toEqual({ language: 'jsonata', code: '{"id": body.id}' });
   });
   it('an invalid JSONata transform stops the start with its position', () => {
-    expect(() => parseGatewayDocument(entry({ language: 'jsonata', code: 'body.(' }), {})).toThrow(/invalid JSONata: .*at offset/);
+    expect(() => parseGatewayDocument(entry({ language: 'jsonata', code: 'body.(' }), {})).toThrow(
+      /invalid JSONata: .*at offset/,
+    );
   });
 });

@@ -125,10 +125,7 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
 }
 
 /** The rules a preview evaluates: the draft's where given (checked like a save: 400 invalid_filter / invalid_transform), else the saved ones. */
-function draftRules(
-  draft: PreviewInput['draft'],
-  saved: Destination,
-): { filter?: Filter; transform?: Transform } {
+function draftRules(draft: PreviewInput['draft'], saved: Destination): { filter?: Filter; transform?: Transform } {
   let filter = saved.filter;
   let transform = saved.transform;
   if (draft?.filter !== undefined) {

@@ -63,10 +63,9 @@ const Destination = z
       .nullable()
       .openapi({ description: 'Only matching events are posted; null: every event' }),
     transform: TransformDoc.nullable(),
-    rule_version: z
-      .number()
-      .nullable()
-      .openapi({ description: 'version at the last change of filter, transform or sources; recorded on each delivery' }),
+    rule_version: z.number().nullable().openapi({
+      description: 'version at the last change of filter, transform or sources; recorded on each delivery',
+    }),
     paused: z.boolean(),
     version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
     fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
@@ -112,7 +111,9 @@ const DestinationPatch = z
       .openapi({ description: 'Replaces every header; null removes them' }),
     sources: z.array(z.string()).optional(),
     filter: FilterDoc.nullable().optional().openapi({ description: 'Replaces the filter; null removes it' }),
-    transform: TransformDoc.nullable().optional().openapi({ description: 'Replaces the transformation; null removes it' }),
+    transform: TransformDoc.nullable()
+      .optional()
+      .openapi({ description: 'Replaces the transformation; null removes it' }),
   })
   .openapi('DestinationPatch');
 const RotateBody = z

@@ -50,7 +50,10 @@ async function checkScript(transform: Transform | null | undefined): Promise<voi
   if (!transform || transform.language !== 'javascript') return;
   const check = await checkTransform(transform);
   if (!check.ok)
-    throw badRequest('invalid_transform', `transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`);
+    throw badRequest(
+      'invalid_transform',
+      `transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`,
+    );
 }
 
 const conflict = (code: string, message: string) => new GatewayError(409, code, message);

@@ -9,7 +9,7 @@ import { redactUrls } from './redact';
 import { standardWebhooksHeaders } from './sign';
 import { traceHeaders, withSpan } from '../tracing/spans';
 import { matchesFilter, type Filter } from '../routing/filter';
-import { FILTERED, filterContext, splitByFilter } from './filtering';
+import { filterContext, recordIgnored, splitByFilter } from './filtering';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -124,27 +124,6 @@ export function forwardByPlan(options: {
       retryAfters.length ? Math.max(...retryAfters) : undefined,
     );
   };
-}
-
-/** Logs the destinations whose filter skipped the event: done for them, not a failure, never retried. */
-async function recordIgnored(
-  event: DeliveredEvent,
-  destinations: readonly { name: string; ruleVersion?: number }[],
-  deliveries: DeliveryLog,
-): Promise<void> {
-  const startedAt = new Date();
-  for (const { name: destination, ruleVersion } of destinations)
-    await deliveries.record({
-      eventId: event.id,
-      attempt: event.attempt,
-      destination,
-      ruleVersion: ruleVersion ?? null,
-      startedAt,
-      durationMs: 0,
-      outcome: 'ignored',
-      httpStatus: null,
-      error: FILTERED,
-    });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { matchesFilter, type FilterContext } from '../routing/filter';
+import type { DeliveryLog } from '../store/deliveries';
 import type { DeliveredEvent } from '../worker/handlers';
 import type { Destination } from './destinations';
 
@@ -29,4 +30,25 @@ export function splitByFilter<D extends Pick<Destination, 'filter'>>(
   const ignored: D[] = [];
   for (const d of destinations) (!d.filter || matchesFilter(d.filter, context) ? matched : ignored).push(d);
   return { matched, ignored };
+}
+
+/** Logs the destinations whose filter skipped the event: done for them, not a failure, never retried. */
+export async function recordIgnored(
+  event: DeliveredEvent,
+  destinations: readonly { name: string; ruleVersion?: number }[],
+  deliveries: DeliveryLog,
+): Promise<void> {
+  const startedAt = new Date();
+  for (const { name: destination, ruleVersion } of destinations)
+    await deliveries.record({
+      eventId: event.id,
+      attempt: event.attempt,
+      destination,
+      ruleVersion: ruleVersion ?? null,
+      startedAt,
+      durationMs: 0,
+      outcome: 'ignored',
+      httpStatus: null,
+      error: FILTERED,
+    });
 }

@@ -1,4 +1,11 @@
-import { transformPool, describePosition, TRANSFORMATION_FAILED, type Transform, type TransformInput, type TransformOutcome } from '../transform';
+import {
+  transformPool,
+  describePosition,
+  TRANSFORMATION_FAILED,
+  type Transform,
+  type TransformInput,
+  type TransformOutcome,
+} from '../transform';
 import type { DeliveredEvent } from '../worker/handlers';
 
 /** Runs a transformation (the process's transform threads by default; tests may inject). */
@@ -20,7 +27,12 @@ export function transformInput(event: InputSource): string {
     topic: event.topic,
     headers: event.headers,
     body: event.payload !== undefined ? event.payload : (event.rawText ?? null),
-    event: { id: event.id, source: event.source, webhookId: event.webhookId, receivedAt: event.receivedAt.toISOString() },
+    event: {
+      id: event.id,
+      source: event.source,
+      webhookId: event.webhookId,
+      receivedAt: event.receivedAt.toISOString(),
+    },
   };
   return JSON.stringify(input);
 }

@@ -38,7 +38,8 @@ export function createDeliveryLog({ db }: Database) {
       const done = new Set<string>();
       const failedForGood = new Map<string, { ruleVersion: number | null; error: string }>();
       for (const r of rows) {
-        if (r.outcome === 'failed') failedForGood.set(r.destination, { ruleVersion: r.ruleVersion, error: r.error ?? '' });
+        if (r.outcome === 'failed')
+          failedForGood.set(r.destination, { ruleVersion: r.ruleVersion, error: r.error ?? '' });
         else done.add(r.destination);
       }
       return { done, failedForGood };

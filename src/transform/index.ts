@@ -23,7 +23,10 @@ export const transformPool = (): TransformPool => (shared ??= createTransformPoo
 export const transformSchema = z
   .strictObject({
     language: z.enum(TRANSFORM_LANGUAGES, { error: 'must be "jsonata" or "javascript"' }),
-    code: z.string().min(1, 'must not be empty').max(MAX_TRANSFORM_CODE, `must be at most ${MAX_TRANSFORM_CODE} characters`),
+    code: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(MAX_TRANSFORM_CODE, `must be at most ${MAX_TRANSFORM_CODE} characters`),
   })
   .superRefine((value, ctx) => {
     if (value.language !== 'jsonata') return;

@@ -41,7 +41,11 @@ export function createJavascriptEngine() {
   const load = () => (module ??= newQuickJSWASMModule(RELEASE_SYNC));
 
   /** Evaluates `code` (and then `after`, if given) in a fresh runtime; returns the result text. */
-  async function evaluate(code: string, after?: { script: string; input: string }, compileOnly = false): Promise<TransformOutcome> {
+  async function evaluate(
+    code: string,
+    after?: { script: string; input: string },
+    compileOnly = false,
+  ): Promise<TransformOutcome> {
     const quickjs = await load();
     const runtime = quickjs.newRuntime();
     let outcome: TransformOutcome;
@@ -85,12 +89,20 @@ export function createJavascriptEngine() {
     async check(code: string): Promise<TransformOutcome> {
       const compiled = await evaluate(code, undefined, true);
       if (!compiled.ok) return compiled;
-      return evaluate(code, { script: `typeof transform === 'function' ? 'ok' : (() => { throw new TypeError('the script must define function transform(input) { return … }') })()`, input: '{}' });
+      return evaluate(code, {
+        script: `typeof transform === 'function' ? 'ok' : (() => { throw new TypeError('the script must define function transform(input) { return … }') })()`,
+        input: '{}',
+      });
     },
   };
 }
 
-function run(context: QuickJSContext, code: string, after: { script: string; input: string } | undefined, compileOnly: boolean): TransformOutcome {
+function run(
+  context: QuickJSContext,
+  code: string,
+  after: { script: string; input: string } | undefined,
+  compileOnly: boolean,
+): TransformOutcome {
   const input = context.newString(after?.input ?? '');
   context.setProp(context.global, '__input', input);
   input.dispose();
@@ -111,7 +123,8 @@ function run(context: QuickJSContext, code: string, after: { script: string; inp
 function failure(context: QuickJSContext, handle: QuickJSHandle): TransformOutcome {
   const error = context.dump(handle) as unknown;
   handle.dispose();
-  if (typeof error !== 'object' || error === null) return { ok: false, message: `threw ${String(error).slice(0, 300)}` };
+  if (typeof error !== 'object' || error === null)
+    return { ok: false, message: `threw ${String(error).slice(0, 300)}` };
   const { name, message, stack } = error as { name?: string; message?: string; stack?: string };
   const text = String(message ?? '').slice(0, 300);
   if (name === 'InternalError' && text === 'interrupted')

@@ -35,8 +35,7 @@ export interface TransformInput {
 export type TransformPosition = { line: number; column?: number } | { offset: number };
 
 export type TransformOutcome =
-  | { ok: true; body: string }
-  | { ok: false; message: string; position?: TransformPosition };
+  { ok: true; body: string } | { ok: false; message: string; position?: TransformPosition };
 
 /** "line 3, column 14" or "offset 12": appended to messages so the user finds the problem. */
 export function describePosition(position: TransformPosition | undefined): string {
