@@ -15,6 +15,7 @@ import { createOpsApi } from './gateway/ops-api';
 import { applyProcessingConfig, lazyDeliveryLog, registerKeycloakAudit } from './gateway/processing';
 import { createSourceRegistry } from './gateway/registry';
 import { wireDestinations } from './control/destination-wiring';
+import { checkFileTransforms } from './transform';
 import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
 import { sourcesFromConfig } from './ingest/sources';
@@ -120,6 +121,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     async start(): Promise<{ port?: number }> {
       // First, so the spans of everything after it are recorded; the SDK is loaded only when on.
       tracing = await startTracing(config.tracing, logger);
+      await checkFileTransforms([...config.destinations, ...config.sources.flatMap((s) => s.processing.destinations)]);
       if (!database) {
         database = await openDatabase(config.database);
         ownsDatabase = true;

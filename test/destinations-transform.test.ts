@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseGatewayDocument } from '../src/config/file';
 import { loadKeyring } from '../src/control/crypto';
 import { planDestinations } from '../src/control/destination-plan';
+import { checkFileTransforms } from '../src/transform';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { startReceiver } from './helpers/receiver';
@@ -294,6 +295,20 @@ describe('transformations in the config file', () => {
   it('a valid JSONata transform is kept on the destination', () => {
     const parsed = parseGatewayDocument(entry({ language: 'jsonata', code: '{"id": body.id}' }), {});
     expect(parsed.destinations[0]!.transform).toEqual({ language: 'jsonata', code: '{"id": body.id}' });
+  });
+  it('an invalid JavaScript transform stops the start with its line and column', async () => {
+    const parsed = parseGatewayDocument(
+      entry({ language: 'javascript', code: 'function transform(input) {\n  return {;\n}' }),
+      {},
+    );
+    await expect(checkFileTransforms(parsed.destinations)).rejects.toThrow(
+      /destination "erp": transform\.code: invalid JavaScript: SyntaxError: .*\(at line 2, column \d+\)/,
+    );
+    await expect(
+      checkFileTransforms([
+        { name: 'ok', transform: { language: 'javascript', code: 'function transform(i) { return i; }' } },
+      ]),
+    ).resolves.toBeUndefined();
   });
   it('an invalid JSONata transform stops the start with its position', () => {
     expect(() => parseGatewayDocument(entry({ language: 'jsonata', code: 'body.(' }), {})).toThrow(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../config/errors';
 import { checkJsonata } from './jsonata-engine';
 import { createTransformPool, type TransformPool } from './pool';
 import {
@@ -44,4 +45,22 @@ export const transformSchema = z
 export async function checkTransform(transform: Transform): Promise<TransformOutcome> {
   if (transform.language === 'jsonata') return checkJsonata(transform.code);
   return transformPool().check(transform);
+}
+
+/**
+ * The config file's JavaScript transforms, checked in the sandbox before the gateway starts (the
+ * file's parse is synchronous and checks only JSONata): a script that does not compile or does not
+ * define transform stops the start with its line and column, like an invalid filter.
+ */
+export async function checkFileTransforms(
+  destinations: readonly { name: string; transform?: Transform }[],
+): Promise<void> {
+  for (const { name, transform } of destinations) {
+    if (transform?.language !== 'javascript') continue;
+    const check = await checkTransform(transform);
+    if (!check.ok)
+      throw new ConfigError(
+        `GATEWAY_CONFIG destination "${name}": transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`,
+      );
+  }
 }
