@@ -9,10 +9,10 @@ import { TRANSFORM_DEADLINE_MS, TRANSFORM_MEMORY_MB, type Transform, type Transf
  * and caps their memory; a thread still busy BACKSTOP_MS later is terminated anyway. The run fails,
  * the next one gets a fresh thread, and queued runs are unaffected.
  *
- * Cost measured on the 2-core machine, idle, under tsx (docs/destinations.md#transformations): a
- * JavaScript run ~0.6-0.9 ms and a JSONata run ~3 ms (QuickJS interprets the library), the round
- * trip to the thread included; a new thread ~0.3-1 s, spent before it reports ready, so no run's
- * deadline pays for it.
+ * Cost measured on the 2-core machine under tsx (docs/destinations.md#transformations): idle, a
+ * JavaScript run ~0.6 ms and a JSONata run ~3 ms (QuickJS interprets the library), the round trip
+ * to the thread included; under load 0.6-3.6 and 1.2-7 ms. A new thread takes 0.3-2 s to load both
+ * sandboxes before it reports ready, so no run's deadline pays for it.
  */
 export interface TransformPool {
   run(transform: Transform, input: string): Promise<TransformOutcome>;
