@@ -64,6 +64,9 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
   const receivers: Record<string, Receiver> = {};
   const secrets: Record<string, string> = {};
   let n = 0;
+  /** The last event a hostile transformation failed. */
+  let failedEvent = 0;
+  let failedOrder = 0;
   const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${gw.url}${path}`, {
       method: init.method ?? 'GET',
@@ -184,7 +187,8 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
       });
       expect(patched.status).toBe(200);
       expect(patched.json.rule_version).toBeGreaterThan(before);
-      const id = await send({ total_price: '5.00', items: [] });
+      const id = (failedEvent = await send({ total_price: '5.00', items: [] }));
+      failedOrder = n;
       // The other destinations are served; the event then fails without burning its attempts.
       expect(await received('plain', id)).toMatchObject({ data: { id: n } });
       await settled(id, 'failed');
@@ -218,6 +222,14 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
     const timeout = await api('/api/destinations/mapped', { method: 'PATCH', body: { timeout_ms: 5000 } });
     expect(timeout.json.rule_version).toBe(patched.json.rule_version);
     expect(timeout.json.version).toBeGreaterThan(patched.json.version);
+
+    // With the transformation fixed (a new rule version), a replay delivers the failed event to it;
+    // the destinations that already got it are not posted again.
+    const plainBefore = receivers.plain!.deliveries.length;
+    expect((await api(`/api/events/${failedEvent}/replay`, { method: 'POST' })).status).toBe(200);
+    expect(await received('mapped', failedEvent)).toEqual({ again: failedOrder });
+    await settled(failedEvent, 'completed');
+    expect(receivers.plain!.deliveries.length).toBe(plainBefore);
   });
 
   it('preview runs a draft transform and filter without saving them; a failing draft answers its error', async () => {
