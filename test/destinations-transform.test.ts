@@ -108,7 +108,22 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
   };
 
   beforeAll(async () => {
-    gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 } });
+    // A destination of GATEWAY_CONFIG with a JSONata transform, beside those created through the API.
+    receivers.filed = await startReceiver();
+    secrets.filed = `whsec_${randomBytes(24).toString('base64')}`;
+    gw = await startTestGateway(kind, {
+      control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
+      destinations: [
+        {
+          name: 'filed',
+          url: receivers.filed.url,
+          secret: secrets.filed,
+          timeoutMs: 2000,
+          sources: ['shop'],
+          transform: { language: 'jsonata', code: '{"filed": body.id, "topic": topic}' },
+        },
+      ],
+    });
     expect(
       (
         await api('/api/sources', {
@@ -163,6 +178,7 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
       webhook: expect.stringMatching(/\/tr-\d+-/),
     });
     expect(await received('plain', id)).toMatchObject({ source_service: 'shop', data: { id: n } });
+    expect(await received('filed', id)).toEqual({ filed: n, topic: 'orders/create' });
     await settled(id, 'completed');
     const deliveries = (await api(`/api/events/${id}`)).json.deliveries;
     expect(
@@ -171,6 +187,7 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
         .map((d: any) => [d.destination, d.rule_version])
         .sort(),
     ).toEqual([
+      ['filed', null],
       ['mapped', 1],
       ['plain', 1],
       ['scripted', 1],

@@ -86,9 +86,10 @@ export function forwardByPlan(options: {
     const { done, failedForGood } = await options.deliveries.settledDestinations(event.id);
     // A transformation that failed is not run again for the same rule version (it would fail the
     // same way): that destination is done, the event fails once the others are. A change of the
-    // transform (a new rule version) makes a replay try it again.
+    // transform (a new rule version) makes a replay try it again. File destinations have no rule
+    // version: theirs is simply run again (and fails again) until the event ends.
     const gaveUp = plan.destinations.filter(
-      (d) => !done.has(d.name) && failedForGood.has(d.name) && failedForGood.get(d.name)!.ruleVersion === (d.ruleVersion ?? null),
+      (d) => d.ruleVersion !== undefined && !done.has(d.name) && failedForGood.get(d.name)?.ruleVersion === d.ruleVersion,
     );
     const context = filterContext(event);
     const { matched: pending, ignored } = splitByFilter(
