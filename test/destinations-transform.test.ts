@@ -156,6 +156,9 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
     expect(missing.status).toBe(400);
     expect(missing.json.error.message).toMatch(/must define function transform\(input\)/);
     expect((await bad({ language: 'lua', code: 'x' })).json.error.code).toBe('invalid_transform');
+    const long = await bad({ language: 'jsonata', code: `"${'x'.repeat(64 * 1024)}"` });
+    expect(long.status).toBe(400);
+    expect(long.json.error.message).toMatch(/^transform\.code: must be at most 65536 characters/);
     expect((await api('/api/destinations/bad')).status).toBe(404);
   });
 

@@ -18,7 +18,9 @@ export interface DestinationRoutesDeps {
   preview?: PreviewDeps;
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
+// Room for a transform's 64 KiB of code once JSON-escaped (a newline or quote takes 2 bytes), with
+// a filter and a preview's payload beside it.
+const MAX_BODY_BYTES = 256 * 1024;
 
 const NameParam = z.object({
   name: z
