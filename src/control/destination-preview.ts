@@ -6,6 +6,8 @@ import { standardWebhooksHeaders } from '../deliver/sign';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { errorResponses } from '../ops/schemas';
 import { matchesFilter } from '../routing/filter';
+import { filterSchema } from '../config/processing';
+import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { bearer, error, json } from './routes';
@@ -27,7 +29,8 @@ export interface PreviewDeps {
   event(
     id: number,
   ): Promise<
-    Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt'> | undefined
+    | Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt' | 'requestTarget'>
+    | undefined
   >;
 }
 
@@ -42,14 +45,34 @@ const PreviewBody = z
       .max(63)
       .optional()
       .openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
+    path: z
+      .string()
+      .max(1024)
+      .optional()
+      .openapi({ description: 'With payload: the request path, for filters on path' }),
+    query: z
+      .string()
+      .max(2048)
+      .optional()
+      .openapi({ description: 'With payload: the query string (a=1&b=2), for filters on query' }),
+    draft: z
+      .object({
+        filter: filterSchema.nullable().optional(),
+        sources: z.array(z.string().max(63)).max(1000).optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Unsaved rules evaluated instead of the saved ones (nothing is saved)' }),
   })
   .strict()
   .openapi('PreviewRequest');
 const PreviewAnswer = z
   .object({
-    matched: z
-      .boolean()
-      .openapi({ description: "false: the destination's filter skips it (logged as ignored: filtered)" }),
+    matched: z.boolean().openapi({
+      description:
+        "false: the destination's filter skips it (logged as ignored: filtered), or the event's source is not one of its sources",
+    }),
+    routed: z.boolean().openapi({ description: "false: the event's source is not one of the destination's sources" }),
     body: z.string().openapi({ description: 'The exact bytes that would be posted' }),
     headers: z.record(z.string(), z.string()).openapi({
       description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
@@ -65,15 +88,20 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   if (!found) throw notFound('destination_not_found', `No destination named "${name}"`);
   if (!found.destination)
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);
-  const event = await eventFor(deps, input, found.sources[0] ?? name);
+  // A draft's filter and sources replace the saved ones (a draft filter of null: no filter).
+  const sources = input.draft?.sources ?? found.sources;
+  const filter = input.draft?.filter !== undefined ? input.draft.filter : found.destination.filter;
+  const event = await eventFor(deps, input, sources[0] ?? found.sources[0] ?? name);
   const payload = parseJsonOrUndefined(event.rawBody);
   const plan = deps.planFor(event.source);
   const body = buildEnvelope({ ...event, payload }, plan ?? {});
   const { destination } = found;
-  const matched = !destination.filter || matchesFilter(destination.filter, filterContext({ ...event, payload }));
+  const routed = sources.includes(event.source);
+  const matched = routed && (!filter || matchesFilter(filter, filterContext({ ...event, payload })));
   const configured = Object.fromEntries(Object.keys(destination.headers ?? {}).map((h) => [h, HIDDEN]));
   return {
     matched,
+    routed,
     body,
     headers: {
       ...configured,
@@ -88,7 +116,7 @@ async function eventFor(
   deps: PreviewDeps,
   input: PreviewInput,
   defaultSource: string,
-): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string> }> {
+): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string>; requestTarget: string | null }> {
   if (input.event_id !== undefined) {
     if (input.payload !== undefined)
       throw badRequest('invalid_preview', 'event_id: send either event_id or payload, not both');
@@ -109,6 +137,11 @@ async function eventFor(
     rawBody: Buffer.from(JSON.stringify(input.payload)),
     payload: undefined,
     headers: input.headers ?? {},
+    // As ingest would store it: credential-like query parameters are not matched either.
+    requestTarget:
+      input.path === undefined && input.query === undefined
+        ? null
+        : storedRequestTarget(input.path ?? '', input.query ?? ''),
     receivedAt: new Date(),
   };
 }
