@@ -106,7 +106,11 @@ export function DestinationsPage() {
       header: 'Name',
       cell: (d) => (
         <>
-          <span class="mono">{d.name}</span>
+          <a class="mono" href={`/ui/destinations/${encodeURIComponent(d.name)}`}>
+            {d.name}
+          </a>
+          <br />
+          <span class="muted">{d.filter ? 'filtered' : 'every event'}</span>
           <br />
           <span class="muted">{d.managed_by === 'file' ? 'file, read-only' : `database (${d.origin})`}</span>
         </>
