@@ -117,7 +117,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     // The recent event (total 50) is previewed against the unsaved rule: filtered.
     await expect.poll(() => page.getByLabel('Event', { exact: true }).inputValue()).toBe(String(small));
     await expect.poll(verdict).toContain('filtered');
-    await shot('rule-builder-filtered');
+    await shot('rule-builder');
 
     await page.getByLabel('A pasted payload').check();
     await page.getByLabel('Payload (JSON)').fill('{"id": 7, "total": 150}');
@@ -134,7 +134,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
       await page.getByLabel('JSONata expression').fill('{"order": body.id, "amount": body.total}');
       await expect.poll(verdict).toContain('matched');
     }
-    await shot('rule-builder-matched');
+    await shot('rule-builder-preview');
 
     await page.getByRole('button', { name: 'Save rule' }).click();
     await page.getByText('Saved. The rule applies').waitFor();
@@ -190,4 +190,22 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     // The refused save is the only failed request (Chromium logs every non-2xx answer).
     expect(browser.problems.filter((p) => !p.includes('412 (Precondition Failed)'))).toEqual([]);
   }, 120_000);
+
+  it('a viewer reads the rule: nothing to edit or save, no preview', async () => {
+    const created = await api('/api/tokens', { method: 'POST', body: { name: 'rule-reader', role: 'viewer' } });
+    expect(created.status).toBe(201);
+    const viewer = await browser.newPage();
+    await viewer.goto(`${gw.url}/ui`);
+    await viewer.getByLabel('Ops API token').fill(created.json.token);
+    await viewer.getByRole('button', { name: 'Sign in' }).click();
+    await viewer.getByRole('link', { name: 'Destinations' }).waitFor();
+    await viewer.goto(`${gw.url}/ui/destinations/erp`);
+    await viewer.getByText('Read-only: changing a rule needs an admin token.').waitFor();
+    expect(await viewer.getByLabel('Condition 1: value').isDisabled()).toBe(true);
+    expect(await viewer.getByLabel('Topic', { exact: true }).isDisabled()).toBe(true);
+    expect(await viewer.getByRole('button', { name: 'Save rule' }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: 'Add condition' }).count()).toBe(0);
+    await viewer.getByText('The live preview needs an operator token.').waitFor();
+    await viewer.close();
+  }, 60_000);
 });
