@@ -120,6 +120,30 @@ describe.each(databaseKinds())('path and query at ingest (%s)', (kind) => {
     expect((await api(`/api/events/${eu}`)).json.request_target).toBe('/api/webhooks/shop?region=eu');
   });
 
+  it('preview evaluates a draft filter and sources instead of the saved ones, with a pasted path and query', async () => {
+    const preview = (body: unknown) => api('/api/destinations/eu-only/preview', { method: 'POST', body });
+    const pasted = { payload: { total: 5 }, topic: 'orders/create', path: '/api/webhooks/shop' };
+    expect((await preview({ ...pasted, query: 'region=eu' })).json).toMatchObject({ matched: true, routed: true });
+    expect((await preview({ ...pasted, query: 'region=us' })).json.matched).toBe(false);
+    // A draft that asks for region=us matches it; nothing was saved.
+    const draft = { filter: { query: { region: 'us' } }, sources: ['shop'] };
+    expect((await preview({ ...pasted, query: 'region=us', draft })).json.matched).toBe(true);
+    expect((await api('/api/destinations/eu-only')).json.filter).toEqual({
+      query: { region: 'eu' },
+      path: { $startsWith: '/api/webhooks/' },
+    });
+    // A credential-like parameter is dropped as at ingest, so a draft cannot match on it either.
+    const onToken = { filter: { query: { token: { $exists: true } } } };
+    expect((await preview({ ...pasted, query: 'token=abc', draft: onToken })).json.matched).toBe(false);
+    // A draft without the event's source: not routed.
+    const elsewhere = await preview({ ...pasted, source: 'shop', draft: { sources: ['partner'], filter: null } });
+    expect(elsewhere.json).toMatchObject({ matched: false, routed: false });
+    const bad = await preview({ ...pasted, draft: { filter: { body: { total: { $gtx: 1 } } } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ code: 'invalid_filter' });
+    expect(bad.json.error.message).toMatch(/^draft\.filter\.body\.total\.\$gtx: unknown operator/);
+  });
+
   it("an api-key source's own query parameter never reaches the row", async () => {
     const body = JSON.stringify({ id: 'p-1' });
     const res = await post(`${gw.url}/api/webhooks/partner?code=${API_KEY}&batch=7`, body, {

@@ -5,8 +5,7 @@ import { filterContext } from '../deliver/filtering';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { errorResponses } from '../ops/schemas';
-import { matchesFilter } from '../routing/filter';
-import { filterSchema } from '../config/processing';
+import { matchesFilter, validateFilter, type Filter } from '../routing/filter';
 import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
@@ -57,7 +56,8 @@ const PreviewBody = z
       .openapi({ description: 'With payload: the query string (a=1&b=2), for filters on query' }),
     draft: z
       .object({
-        filter: filterSchema.nullable().optional(),
+        // Checked in previewDelivery (validateFilter), so the error names the filter's own path.
+        filter: z.unknown().optional().openapi({ description: 'A filter (null: none)' }),
         sources: z.array(z.string().max(63)).max(1000).optional(),
       })
       .strict()
@@ -90,7 +90,7 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);
   // A draft's filter and sources replace the saved ones (a draft filter of null: no filter).
   const sources = input.draft?.sources ?? found.sources;
-  const filter = input.draft?.filter !== undefined ? input.draft.filter : found.destination.filter;
+  const filter = input.draft?.filter !== undefined ? draftFilter(input.draft.filter) : found.destination.filter;
   const event = await eventFor(deps, input, sources[0] ?? found.sources[0] ?? name);
   const payload = parseJsonOrUndefined(event.rawBody);
   const plan = deps.planFor(event.source);
@@ -110,6 +110,14 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
       ...standardWebhooksHeaders(destination.secret, `evt_${event.id ?? 'preview'}`, body, PREVIEW_SIGNED_AT),
     },
   };
+}
+
+/** A draft filter as the API would save it: refused with the path of its first problem. */
+function draftFilter(value: unknown): Filter | null {
+  if (value === null) return null;
+  const check = validateFilter(value, 'draft.filter');
+  if (!check.ok) throw badRequest('invalid_filter', `${check.path}: ${check.message}`);
+  return check.filter;
 }
 
 async function eventFor(
