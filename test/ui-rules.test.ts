@@ -44,10 +44,10 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     });
     return { status: res.status, json: (await res.json()) as any };
   };
-  const send = async (total: number) => {
+  const send = async (total: number, query = '') => {
     const body = JSON.stringify({ id: ++n, total });
     const res = await post(
-      `${gw.url}/api/webhooks/shop`,
+      `${gw.url}/api/webhooks/shop${query}`,
       body,
       shopifyHeaders(SHOP_SECRET, body, `rule-${n}-${Date.now()}`),
     );
@@ -163,6 +163,14 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     expect((await api(`/api/events/${low}`)).json.deliveries).toEqual([
       expect.objectContaining({ destination: 'erp', outcome: 'ignored', error: 'filtered' }),
     ]);
+
+    // The event page shows where an event arrived, without the credential-like parameter.
+    const withQuery = await send(170, '?region=eu&access_token=hidden-123');
+    await page.goto(`${gw.url}/ui/events/${withQuery}`);
+    await page.getByRole('heading', { name: `Event #${withQuery}` }).waitFor();
+    const summary = page.locator('dl.summary');
+    await expect.poll(() => summary.textContent()).toContain('Received at/api/webhooks/shop?region=eu');
+    expect(await summary.textContent()).not.toContain('hidden-123');
   }, 180_000);
 
   it('a filter the builder cannot express opens as JSON and is saved back unchanged; a stale save says reload', async () => {

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../../../api/client';
-import { rulesApi, type RuleDestination, type RulePatch, type Transform } from '../../../api/rules';
+import { rulesApi, type RulePatch } from '../../../api/rules';
 import { sourcesApi } from '../../../api/sources';
 import { Notice } from '../../../components/format';
 import { useResource } from '../../../hooks/useResource';
@@ -10,46 +10,8 @@ import { allows } from '../../sources/roles';
 import { PreviewPanel } from './PreviewPanel';
 import { RuleBuilder } from './RuleBuilder';
 import { TransformEditor } from './TransformEditor';
-import { fromFilter, ruleProblems, toFilter, type Json, type Rule } from './rule-model';
-
-interface Editing {
-  tab: 'builder' | 'json';
-  rule: Rule;
-  json: string;
-  sources: string[];
-  transform: Transform | null;
-  /** Why the builder tab is not offered for this filter (it would change it). */
-  builderRefused?: string;
-}
-
-const pretty = (filter: Json | null) => (filter === null ? '' : JSON.stringify(filter, null, 2));
-const REFUSED = 'The builder cannot show this filter without changing it: edit it as JSON.';
-
-function editingOf(d: RuleDestination): Editing {
-  const rule = fromFilter(d.filter as Json | null);
-  return {
-    tab: rule ? 'builder' : 'json',
-    rule: rule ?? { topic: '', join: 'and', conditions: [] },
-    json: pretty(d.filter as Json | null),
-    sources: [...d.sources],
-    transform: d.transform ?? null,
-    builderRefused: rule ? undefined : REFUSED,
-  };
-}
-
-/** The filter being edited, or why it cannot be read. */
-function draftFilter(e: Editing): { filter: Json | null; problem?: string } {
-  if (e.tab === 'builder') {
-    const problems = ruleProblems(e.rule);
-    return problems.length ? { filter: null, problem: problems.join('; ') } : { filter: toFilter(e.rule) };
-  }
-  if (!e.json.trim()) return { filter: null };
-  try {
-    return { filter: JSON.parse(e.json) as Json };
-  } catch (err) {
-    return { filter: null, problem: `The filter is not JSON: ${(err as Error).message}` };
-  }
-}
+import { draftFilter, editingOf, pretty, REFUSED, type Editing } from './rule-editing';
+import { fromFilter } from './rule-model';
 
 /**
  * /ui/destinations/:name — the destination's rule: "when [sources, topic, conditions] then deliver
