@@ -28,6 +28,9 @@ const SHOP_SECRET = `shop-${randomBytes(12).toString('hex')}`;
 const DEST_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
 const RULE = { topic: 'orders/*', body: { total: { $gt: 100 } } };
+const TRANSFORM = { language: 'jsonata', code: '{"order": body.id, "amount": body.total}' };
+// The preview is debounced and a transformation's first run starts its worker thread: allow time.
+const soon = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 10_000, interval: 100 });
 
 describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
   let gw: TestGateway;
@@ -56,7 +59,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     await waitFor(async () => (await api(`/api/events/${id}`)).json.status === 'completed', 10_000, `event ${id}`);
     return id;
   };
-  const gitopsFile = (filter?: unknown) => {
+  const gitopsFile = (filter?: unknown, transform?: unknown) => {
     const file = join(dir, 'gateway.yaml');
     const lines = [
       'sources:',
@@ -69,6 +72,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
       `    secret: ${DEST_SECRET}`,
       '    sources: [shop]',
       ...(filter === undefined ? [] : [`    filter: ${JSON.stringify(filter)}`]),
+      ...(transform === undefined ? [] : [`    transform: ${JSON.stringify(transform)}`]),
     ];
     writeFileSync(file, `${lines.join('\n')}\n`);
     return file;
@@ -115,24 +119,24 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     await page.getByLabel('Condition 1: operator').selectOption('$gt');
     await page.getByLabel('Condition 1: value').fill('100');
     // The recent event (total 50) is previewed against the unsaved rule: filtered.
-    await expect.poll(() => page.getByLabel('Event', { exact: true }).inputValue()).toBe(String(small));
-    await expect.poll(verdict).toContain('filtered');
+    await soon(() => page.getByLabel('Event', { exact: true }).inputValue()).toBe(String(small));
+    await soon(verdict).toContain('filtered');
     await shot('rule-builder');
 
     await page.getByLabel('A pasted payload').check();
     await page.getByLabel('Payload (JSON)').fill('{"id": 7, "total": 150}');
-    await expect.poll(verdict).toContain('matched');
-    await expect.poll(() => page.locator('#preview-body').textContent()).toContain('"data":{"id":7,"total":150}');
-    await expect.poll(() => page.locator('.preview-headers').textContent()).toMatch(/webhook-signature\s*v1,/);
+    await soon(verdict).toContain('matched');
+    await soon(() => page.locator('#preview-body').textContent()).toContain('"data":{"id":7,"total":150}');
+    await soon(() => page.locator('.preview-headers').textContent()).toMatch(/webhook-signature\s*v1,/);
 
     if (supportsTransform) {
       await page.getByLabel('Transform').selectOption('jsonata');
       await page.getByLabel('JSONata expression').fill('{"order": body.id, "amount": body.total}');
-      await expect.poll(() => page.locator('#preview-body').textContent()).toBe('{"order":7,"amount":150}');
+      await soon(() => page.locator('#preview-body').textContent()).toBe('{"order":7,"amount":150}');
       await page.getByLabel('JSONata expression').fill('{"order": body.id');
-      await expect.poll(verdict).toContain('transformation failed');
+      await soon(verdict).toContain('transformation failed');
       await page.getByLabel('JSONata expression').fill('{"order": body.id, "amount": body.total}');
-      await expect.poll(verdict).toContain('matched');
+      await soon(verdict).toContain('matched');
     }
     await shot('rule-builder-preview');
 
@@ -140,13 +144,12 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     await page.getByText('Saved. The rule applies').waitFor();
     const saved = (await api('/api/destinations/erp')).json;
     expect(saved.filter).toEqual(RULE);
-    if (supportsTransform)
-      expect(saved.transform).toEqual({ language: 'jsonata', code: '{"order": body.id, "amount": body.total}' });
+    if (supportsTransform) expect(saved.transform).toEqual(TRANSFORM);
     await page.getByRole('tab', { name: 'JSON' }).click();
     expect(JSON.parse(await page.getByLabel('Filter (JSON; empty for every event)').inputValue())).toEqual(RULE);
 
     // The same rule in the file is what the database holds: apply plans nothing.
-    const plan = await apply(gitopsFile(RULE), '--dry-run');
+    const plan = await apply(gitopsFile(RULE, supportsTransform ? TRANSFORM : undefined), '--dry-run');
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('No changes: the destinations match the file.');
 
@@ -159,7 +162,9 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
       10_000,
       'the match',
     );
-    expect(receiver.deliveries.slice(before).map((d) => d.headers['webhook-id'])).toEqual([`evt_${high}`]);
+    const delivered = receiver.deliveries.slice(before);
+    expect(delivered.map((d) => d.headers['webhook-id'])).toEqual([`evt_${high}`]);
+    if (supportsTransform) expect(delivered[0]!.bytes.toString()).toBe(`{"order":${n},"amount":150}`);
     expect((await api(`/api/events/${low}`)).json.deliveries).toEqual([
       expect.objectContaining({ destination: 'erp', outcome: 'ignored', error: 'filtered' }),
     ]);
@@ -169,7 +174,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     await page.goto(`${gw.url}/ui/events/${withQuery}`);
     await page.getByRole('heading', { name: `Event #${withQuery}` }).waitFor();
     const summary = page.locator('dl.summary');
-    await expect.poll(() => summary.textContent()).toContain('Received at/api/webhooks/shop?region=eu');
+    await soon(() => summary.textContent()).toContain('Received at/api/webhooks/shop?region=eu');
     expect(await summary.textContent()).not.toContain('hidden-123');
   }, 180_000);
 
