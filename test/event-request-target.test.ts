@@ -27,6 +27,8 @@ describe('storedRequestTarget', () => {
     expect(Buffer.byteLength(query)).toBeLessThanOrEqual(MAX_STORED_QUERY_BYTES);
     expect(query.split('&').every((part) => /^p\d+=vvvvvv$/.test(part))).toBe(true);
     expect(storedRequestTarget('/p', '%E0%A4%A=1&a=1')).toBe('/p?a=1');
+    // A decoded path may hold what PostgreSQL text cannot: replaced, never a failed batch.
+    expect(storedRequestTarget('/p/a\u0000b\uD800', '')).toBe('/p/a\uFFFDb\uFFFD');
   });
 
   it('is read back as a path and a name → value map (first of a repeated name)', () => {

@@ -1,3 +1,5 @@
+import { wellFormed } from '../db/statements';
+
 /**
  * The path and query string an event was received at, as stored with it (webhook_events
  * .request_target) so destination filters on `path` and `query` match in real deliveries.
@@ -62,7 +64,10 @@ export function storedRequestTarget(path: string, query: string, verifiedWith: r
     }
   }
   const storedPath = cutUtf8(path, MAX_STORED_PATH_BYTES);
-  return kept.length ? `${storedPath}?${kept.join('&')}` : storedPath;
+  const target = kept.length ? `${storedPath}?${kept.join('&')}` : storedPath;
+  // The path arrives percent-decoded: PostgreSQL text holds neither NUL nor a lone surrogate, and
+  // one such row would fail the whole group-committed batch.
+  return wellFormed(target.replaceAll('\u0000', '\uFFFD'));
 }
 
 /**
