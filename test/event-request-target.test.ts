@@ -29,6 +29,7 @@ describe('storedRequestTarget', () => {
     expect(storedRequestTarget('/p', '%E0%A4%A=1&a=1')).toBe('/p?a=1');
     // A decoded path may hold what PostgreSQL text cannot: replaced, never a failed batch.
     expect(storedRequestTarget('/p/a\u0000b\uD800', '')).toBe('/p/a\uFFFDb\uFFFD');
+    expect(parseRequestTarget(storedRequestTarget('/p/a?b', 'x=1'))).toEqual({ path: '/p/a%3Fb', query: { x: '1' } });
   });
 
   it('is read back as a path and a name → value map (first of a repeated name)', () => {

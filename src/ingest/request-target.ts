@@ -63,7 +63,8 @@ export function storedRequestTarget(path: string, query: string, verifiedWith: r
       bytes += size;
     }
   }
-  const storedPath = cutUtf8(path, MAX_STORED_PATH_BYTES);
+  // A decoded "?" in the path stays encoded, so the first "?" of the stored text starts the query.
+  const storedPath = cutUtf8(path, MAX_STORED_PATH_BYTES).replaceAll('?', '%3F');
   const target = kept.length ? `${storedPath}?${kept.join('&')}` : storedPath;
   // The path arrives percent-decoded: PostgreSQL text holds neither NUL nor a lone surrogate, and
   // one such row would fail the whole group-committed batch.
