@@ -110,8 +110,6 @@ export function DestinationsPage() {
             {d.name}
           </a>
           <br />
-          <span class="muted">{d.filter ? 'filtered' : 'every event'}</span>
-          <br />
           <span class="muted">{d.managed_by === 'file' ? 'file, read-only' : `database (${d.origin})`}</span>
         </>
       ),
@@ -141,6 +139,17 @@ export function DestinationsPage() {
           </span>
         );
       },
+    },
+    {
+      header: 'Rule',
+      // The rule page: its filter and transformation, with a live preview.
+      cell: (d) => (
+        <a href={`/ui/destinations/${encodeURIComponent(d.name)}`} aria-label={`Rule of ${d.name}`}>
+          {[d.filter ? 'filtered' : 'every event', 'transform' in d && d.transform ? 'transformed' : null]
+            .filter(Boolean)
+            .join(', ')}
+        </a>
+      ),
     },
     {
       header: '',
