@@ -204,6 +204,27 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     expect(browser.problems.filter((p) => !p.includes('412 (Precondition Failed)'))).toEqual([]);
   }, 120_000);
 
+  it('an operator tries a change in the preview but cannot save it', async () => {
+    const created = await api('/api/tokens', { method: 'POST', body: { name: 'rule-tryer', role: 'operator' } });
+    expect(created.status).toBe(201);
+    const operator = await browser.newPage();
+    await operator.goto(`${gw.url}/ui`);
+    await operator.getByLabel('Ops API token').fill(created.json.token);
+    await operator.getByRole('button', { name: 'Sign in' }).click();
+    await operator.getByRole('link', { name: 'Destinations' }).waitFor();
+    await operator.goto(`${gw.url}/ui/destinations/erp`);
+    await operator.getByText('Saving needs an admin token').waitFor();
+    expect(await operator.getByRole('button', { name: 'Save rule' }).count()).toBe(0);
+    await operator.getByLabel('A pasted payload').check();
+    await operator.getByLabel('Payload (JSON)').fill('{"id": 8, "total": 150}');
+    const verdict = () => operator.locator('#preview-verdict').textContent();
+    await soon(verdict).toContain('matched');
+    await operator.getByLabel('Condition 1: value').fill('1000');
+    await soon(verdict).toContain('filtered');
+    expect((await api('/api/destinations/erp')).json.filter).toEqual(RULE);
+    await operator.close();
+  }, 60_000);
+
   it('a viewer reads the rule: nothing to edit or save, no preview', async () => {
     const created = await api('/api/tokens', { method: 'POST', body: { name: 'rule-reader', role: 'viewer' } });
     expect(created.status).toBe(201);

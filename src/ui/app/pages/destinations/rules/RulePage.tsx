@@ -36,7 +36,10 @@ export function RulePage({ name }: { name: string }) {
   }, [d]);
 
   const role = who.data?.role;
-  const readOnly = !d || d.managed_by === 'file' || !allows(role, 'admin');
+  // Operators may try changes against the live preview (the API lets them preview, not save);
+  // admins save database destinations; the file's are changed in the file.
+  const canSave = d?.managed_by === 'database' && allows(role, 'admin');
+  const readOnly = !allows(role, 'operator');
   if (loaded.error) {
     const text =
       loaded.error instanceof ApiError && loaded.error.status === 404
@@ -73,6 +76,7 @@ export function RulePage({ name }: { name: string }) {
   };
 
   const save = async () => {
+    if (!canSave) return;
     if (problem) return setMessage({ kind: 'error', text: problem });
     setBusy(true);
     try {
@@ -103,11 +107,13 @@ export function RulePage({ name }: { name: string }) {
         Rule of <span class="mono">{d.name}</span>
       </h1>
       <p class="muted">
-        {d.managed_by === 'file'
-          ? 'Declared in the config file: read-only here.'
-          : readOnly
-            ? 'Read-only: changing a rule needs an admin token.'
-            : 'Changes apply to the next delivery attempt of every event once saved.'}
+        {canSave
+          ? 'Changes apply to the next delivery attempt of every event once saved.'
+          : d.managed_by === 'file'
+            ? 'Declared in the config file: changed there. Edits here only try the rule in the preview.'
+            : readOnly
+              ? 'Read-only: changing a rule needs an admin token.'
+              : 'Saving needs an admin token: edits here only try the rule in the preview.'}
       </p>
       <div class="rule-layout">
         <form
@@ -192,9 +198,11 @@ export function RulePage({ name }: { name: string }) {
           ) : null}
           {readOnly ? null : (
             <div class="actions">
-              <button type="submit" disabled={busy}>
-                Save rule
-              </button>
+              {canSave ? (
+                <button type="submit" disabled={busy}>
+                  Save rule
+                </button>
+              ) : null}
               <button type="button" class="secondary" onClick={() => edit(editingOf(d))}>
                 Discard changes
               </button>
