@@ -9,6 +9,7 @@ import { matchesFilter, type Filter } from '../routing/filter';
 import { filterSchema } from '../config/processing';
 import { transformSchema, describePosition, type Transform } from '../transform';
 import { defaultRunner, transformInput } from '../deliver/transforming';
+import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { bearer, error, json } from './routes';
@@ -30,7 +31,8 @@ export interface PreviewDeps {
   event(
     id: number,
   ): Promise<
-    Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt'> | undefined
+    | Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt' | 'requestTarget'>
+    | undefined
   >;
 }
 
@@ -45,6 +47,16 @@ const PreviewBody = z
       .max(63)
       .optional()
       .openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
+    path: z
+      .string()
+      .max(1024)
+      .optional()
+      .openapi({ description: 'With payload: the request path, for filters on path' }),
+    query: z
+      .string()
+      .max(2048)
+      .optional()
+      .openapi({ description: 'With payload: the query string (a=1&b=2), for filters on query' }),
     draft: z
       .object({
         filter: z.record(z.string(), z.unknown()).nullable().optional(),
@@ -61,7 +73,11 @@ const PreviewAnswer = z
   .object({
     matched: z
       .boolean()
-      .openapi({ description: "false: the destination's filter skips it (logged as ignored: filtered)" }),
+      .openapi({
+        description:
+          "false: the destination's filter skips it (logged as ignored: filtered), or the event's source is not one of its sources",
+      }),
+    routed: z.boolean().openapi({ description: "false: the event's source is not one of the destination's sources" }),
     body: z.string().optional().openapi({ description: 'The exact bytes that would be posted' }),
     headers: z
       .record(z.string(), z.string())
@@ -87,13 +103,14 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);
   const { filter, transform } = draftRules(input.draft, found.destination);
   const sources = input.draft?.sources ?? found.sources;
-  const event = await eventFor(deps, input, sources[0] ?? name);
+  const event = await eventFor(deps, input, sources[0] ?? found.sources[0] ?? name);
   const payload = parseJsonOrUndefined(event.rawBody);
   const plan = deps.planFor(event.source);
   const envelope = buildEnvelope({ ...event, payload }, plan ?? {});
   const { destination } = found;
   const rule_version = destination.ruleVersion ?? null;
-  const matched = !filter || matchesFilter(filter, filterContext({ ...event, payload }));
+  const routed = sources.includes(event.source);
+  const matched = routed && (!filter || matchesFilter(filter, filterContext({ ...event, payload })));
   let body = envelope;
   if (transform) {
     const rawText = event.rawBody.toString('utf8');
@@ -101,6 +118,7 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     if (!outcome.ok)
       return {
         matched,
+        routed,
         rule_version,
         error: {
           code: 'transformation_failed' as const,
@@ -113,6 +131,7 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   const configured = Object.fromEntries(Object.keys(destination.headers ?? {}).map((h) => [h, HIDDEN]));
   return {
     matched,
+    routed,
     rule_version,
     body,
     headers: {
@@ -152,7 +171,7 @@ async function eventFor(
   deps: PreviewDeps,
   input: PreviewInput,
   defaultSource: string,
-): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string> }> {
+): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string>; requestTarget: string | null }> {
   if (input.event_id !== undefined) {
     if (input.payload !== undefined)
       throw badRequest('invalid_preview', 'event_id: send either event_id or payload, not both');
@@ -173,6 +192,11 @@ async function eventFor(
     rawBody: Buffer.from(JSON.stringify(input.payload)),
     payload: undefined,
     headers: input.headers ?? {},
+    // As ingest would store it: credential-like query parameters are not matched either.
+    requestTarget:
+      input.path === undefined && input.query === undefined
+        ? null
+        : storedRequestTarget(input.path ?? '', input.query ?? ''),
     receivedAt: new Date(),
   };
 }

@@ -58,6 +58,12 @@ export const webhookEvents = pgTable(
     processedAt: tstz('processed_at'),
     /** Set by a replay: latency statistics measure from here rather than from the first receipt. */
     replayedAt: tstz('replayed_at'),
+    /**
+     * Path and query string the event was received at (`/api/webhooks/shop?region=eu`), for filters on
+     * `path` and `query`; credential-like and verification parameters left out, cut to 2 KiB
+     * (src/ingest/request-target.ts). NULL before migration 0018.
+     */
+    requestTarget: text('request_target'),
   },
   (t) => [
     unique('webhook_events_source_webhook_id_key').on(t.source, t.webhookId),

@@ -25,6 +25,8 @@ export interface NewEvent {
   maxAttempts: number;
   /** A nonce the sender signed for this delivery; a new event whose nonce was seen before is refused. */
   nonce?: string;
+  /** `path?query` as received, credentials left out (src/ingest/request-target.ts). */
+  requestTarget?: string;
 }
 
 export type InsertResult =
@@ -153,6 +155,7 @@ export function createEventStore(database: Database) {
             contentHash: hash,
             headers: event.headers,
             maxAttempts: event.maxAttempts,
+            requestTarget: event.requestTarget,
           })
           .onConflictDoNothing({ target: [webhookEvents.source, webhookEvents.webhookId] })
           .returning({ id: webhookEvents.id });

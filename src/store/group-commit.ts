@@ -202,17 +202,19 @@ async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<stri
       content_hash: hash.toString('hex'),
       headers: e.headers,
       max_attempts: e.maxAttempts,
+      request_target: e.requestTarget === undefined ? null : wellFormed(e.requestTarget),
     })),
   );
   // Each new event is queued (event_queue, due now) by the same statement: no trigger, no second trip.
   const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
     with inserted as (
-      insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts)
+      insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
+                                  request_target)
       select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), decode(r.content_hash, 'hex'),
-             r.headers, r.max_attempts
+             r.headers, r.max_attempts, r.request_target
       from json_to_recordset(${rows}::text::json) as r(
         source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
-        max_attempts int)
+        max_attempts int, request_target text)
       on conflict (source, webhook_id) do nothing
       returning id, source, webhook_id
     ),

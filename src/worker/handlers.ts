@@ -28,6 +28,11 @@ export interface DeliveredEvent {
    */
   readonly exactPayload: unknown;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The path and query string it was received at (`/api/webhooks/shop?region=eu`), without
+   * credential-like parameters; null for events stored before migration 0018.
+   */
+  readonly requestTarget: string | null;
   /** 1 on the first attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -118,6 +123,7 @@ export function toDeliveredEvent(event: ClaimedEvent): DeliveredEvent {
     topic: event.topic,
     rawBody: event.body,
     headers: event.headers,
+    requestTarget: event.requestTarget,
     attempt: event.attempt,
     maxAttempts: event.maxAttempts,
     receivedAt: event.receivedAt,

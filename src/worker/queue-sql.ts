@@ -14,6 +14,8 @@ export interface ClaimedEvent {
   topic: string;
   body: Buffer;
   headers: Record<string, string>;
+  /** `path?query` as stored at ingest; null before migration 0018. */
+  requestTarget: string | null;
   attempt: number;
   maxAttempts: number;
   receivedAt: Date;
@@ -41,6 +43,7 @@ interface ClaimedRow {
   topic: string;
   body: Buffer | Uint8Array;
   headers: Record<string, string> | string;
+  request_target: string | null;
   attempts: number;
   max_attempts: number;
   received_at: Date | string;
@@ -155,7 +158,7 @@ export function createQueue(database: Database) {
           where q.event_id = l.event_id
           returning q.event_id, q.claim_token, q.attempt, q.attempt_id
         )
-        select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers,
+        select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
                l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id
         from leased l join webhook_events e on e.id = l.event_id
         order by e.id`);
@@ -316,6 +319,7 @@ function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
     topic: row.topic,
     body: Buffer.isBuffer(row.body) ? row.body : Buffer.from(row.body),
     headers: typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers,
+    requestTarget: row.request_target ?? null,
     attempt: row.attempts,
     maxAttempts: row.max_attempts,
     receivedAt: new Date(row.received_at),

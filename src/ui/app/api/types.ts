@@ -47,6 +47,8 @@ export interface DeliveryEntry {
 
 export interface EventDetail extends EventSummary {
   headers: Record<string, string>;
+  /** Path and query string it was received at (credential-like parameters left out); null before 0018. */
+  request_target?: string | null;
   /** The parsed body, its numbers as lossless-json LosslessNumber; null when the body is not JSON. */
   payload: unknown;
   /** Why `payload` is null (not UTF-8, not JSON, nested too deeply…), from gateways that say so. */

@@ -106,7 +106,9 @@ export function DestinationsPage() {
       header: 'Name',
       cell: (d) => (
         <>
-          <span class="mono">{d.name}</span>
+          <a class="mono" href={`/ui/destinations/${encodeURIComponent(d.name)}`}>
+            {d.name}
+          </a>
           <br />
           <span class="muted">{d.managed_by === 'file' ? 'file, read-only' : `database (${d.origin})`}</span>
         </>
@@ -137,6 +139,17 @@ export function DestinationsPage() {
           </span>
         );
       },
+    },
+    {
+      header: 'Rule',
+      // The rule page: its filter and transformation, with a live preview.
+      cell: (d) => (
+        <a href={`/ui/destinations/${encodeURIComponent(d.name)}`} aria-label={`Rule of ${d.name}`}>
+          {[d.filter ? 'filtered' : 'every event', 'transform' in d && d.transform ? 'transformed' : null]
+            .filter(Boolean)
+            .join(', ')}
+        </a>
+      ),
     },
     {
       header: '',

@@ -141,6 +141,7 @@ function Summary({ e }: { e: EventDetail }) {
       {row('Source', e.source)}
       {row('Topic', e.topic)}
       {row('Webhook id', <span class="mono">{e.webhook_id}</span>)}
+      {e.request_target ? row('Received at', <span class="mono">{e.request_target}</span>) : null}
       {e.account ? row('Account', e.account) : null}
       {row('Attempts', `${e.attempts} of ${e.max_attempts}`)}
       {row('Received', <Time iso={e.received_at} />)}
