@@ -8,6 +8,7 @@ import { standardWebhooksHeaders } from './sign';
 import { traceHeaders, withSpan } from '../tracing/spans';
 import { matchesFilter, type Filter } from '../routing/filter';
 import { FILTERED, filterContext, splitByFilter } from './filtering';
+import type { CircuitSettings, Gate, Protection, RateLimit } from './protection';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -19,6 +20,10 @@ export interface Destination {
   headers?: Record<string, string>;
   /** Only events matching it are posted; the others are logged as `ignored` ("filtered"). */
   filter?: Filter;
+  /** Deliveries beyond it wait, uncounted (src/deliver/protection.ts). */
+  rateLimit?: RateLimit;
+  /** Breaker settings; DEFAULT_CIRCUIT when left out. */
+  circuit?: CircuitSettings;
 }
 
 /** Where one source's events go, and what its envelope says. */
@@ -37,11 +42,15 @@ export interface ForwardingPlan {
 
 export interface ForwardingOptions extends ForwardingPlan {
   deliveries: DeliveryLog;
+  /** Rate limits and circuit breakers; without it every delivery is posted. */
+  protection?: () => Protection | undefined;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
 }
 
 const ERROR_EXCERPT = 300;
+/** A 410's event is looked at again this late at the latest; resuming the destination releases it at once. */
+const GONE_RECHECK_MS = 5 * 60_000;
 /** Most of a fetch error's text looked at (it is redacted, then cut to the excerpt). */
 const REDACTION_WINDOW = 4 * 1024;
 
@@ -51,8 +60,8 @@ const REDACTION_WINDOW = 4 * 1024;
  * fail, the attempt fails (and is retried) naming them, honouring the longest Retry-After.
  */
 export function forwardToDestinations(options: ForwardingOptions): EventHandler {
-  const { deliveries, fetch: doFetch, ...plan } = options;
-  return forwardByPlan({ deliveries, fetch: doFetch, planFor: () => plan });
+  const { deliveries, fetch: doFetch, protection, ...plan } = options;
+  return forwardByPlan({ deliveries, fetch: doFetch, protection, planFor: () => plan });
 }
 
 /**
@@ -64,9 +73,16 @@ export function forwardToDestinations(options: ForwardingOptions): EventHandler 
  * paused; if those all succeed and some paused ones are still pending, it throws HoldError, which
  * the worker records as "held" — the event waits, its attempt not counted, until a resume makes it
  * due again (src/control/destination-store.ts releaseHeld). A real failure of another destination
- * in the same attempt is an ordinary retry and counts.
+ * in the same attempt is an ordinary retry and counts. A destination whose circuit is open, whose
+ * rate limit is reached or that answered 410 Gone is held the same way, looked at again when its
+ * gate says (the next rate window, the end of the cooldown); see docs/destinations.md.
  */
-export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (source: string) => ForwardingPlan | undefined; fetch?: typeof fetch }): EventHandler {
+export function forwardByPlan(options: {
+  deliveries: DeliveryLog;
+  planFor: (source: string) => ForwardingPlan | undefined;
+  fetch?: typeof fetch;
+  protection?: () => Protection | undefined;
+}): EventHandler {
   const doFetch = options.fetch ?? fetch;
   return async (event, { signal }) => {
     const plan = options.planFor(event.source);
@@ -82,11 +98,16 @@ export function forwardByPlan(options: { deliveries: DeliveryLog; planFor: (sour
     const paused = (plan.paused ?? []).filter((name) => !done.has(name) && !skippedPaused.includes(name));
     const unusable = (plan.unusable ?? []).filter((d) => !done.has(d.name));
     await recordIgnored(event, [...ignored.map((d) => d.name), ...skippedPaused], options.deliveries);
-    const failedNow = await deliver(event, pending, plan, options.deliveries, doFetch, signal);
-    const failed = [...failedNow, ...unusable.map((d) => ({ destination: d.name, error: d.problem, retryAfterMs: undefined }))];
+    const outcome = await deliver(event, pending, plan, options.deliveries, doFetch, signal, options.protection?.());
+    const failed = [...outcome.failed, ...unusable.map((d) => ({ destination: d.name, error: d.problem, retryAfterMs: undefined }))];
     if (failed.length === 0) {
-      if (paused.length > 0) throw new HoldError(`held: ${paused.join(', ')} paused`, paused);
-      return;
+      const held = outcome.held;
+      if (paused.length === 0 && held.length === 0) return;
+      const why = [...paused.map((name) => `${name} paused`), ...held.map((h) => `${h.name} ${h.reason.replace('_', ' ')}`)];
+      throw new HoldError(`held: ${why.join(', ')}`, [...paused, ...held.map((h) => h.name)], {
+        recheckInMs: held.length > 0 ? Math.min(...held.map((h) => h.recheckMs)) : undefined,
+        circuitFor: held.filter((h) => h.reason !== 'rate_limited').map((h) => h.name),
+      });
     }
     const retryAfters = failed.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);
     throw new RetryLaterError(
@@ -112,7 +133,13 @@ async function recordIgnored(event: DeliveredEvent, names: readonly string[], de
     });
 }
 
-/** Posts the event to each destination at once; returns the ones that failed. */
+type Held = { name: string } & Extract<Gate, { pass: false }>;
+type Failed = { destination: string; error: string; retryAfterMs?: number };
+
+/**
+ * Posts the event to each destination its gate lets through, all at once; returns the ones that
+ * failed and the ones held (circuit open, rate limited, or answering 410 Gone).
+ */
 async function deliver(
   event: DeliveredEvent,
   pending: readonly Destination[],
@@ -120,8 +147,9 @@ async function deliver(
   deliveries: DeliveryLog,
   doFetch: typeof fetch,
   signal: AbortSignal,
-): Promise<{ destination: string; error: string; retryAfterMs?: number }[]> {
-  if (pending.length === 0) return [];
+  protection: Protection | undefined,
+): Promise<{ failed: Failed[]; held: Held[] }> {
+  if (pending.length === 0) return { failed: [], held: [] };
   const body = buildEnvelope(event, plan);
   // Stable across retries so the receiver can deduplicate on webhook-id.
   const messageId = `evt_${event.id}`;
@@ -133,7 +161,12 @@ async function deliver(
       'webhook.event_id': event.id,
       'http.request.method': 'POST',
       'server.address': new URL(destination.url).hostname,
-    }, async (span) => {
+    }, async (span): Promise<{ destination: string; error: string | null; retryAfterMs?: number; held?: Held }> => {
+      const gate: Gate = protection ? await protection.gate(destination) : { pass: true, probe: false };
+      if (!gate.pass) {
+        span.setAttribute('webhook.held', gate.reason);
+        return { destination: destination.name, error: null, held: { name: destination.name, ...gate } };
+      }
       const startedAt = new Date();
       let httpStatus: number | null = null;
       let error: string | null = null;
@@ -168,23 +201,31 @@ async function deliver(
       } catch (err) {
         error = safe(describeFetchError(err, destination.timeoutMs));
       }
+      // Aborted by the worker's shutdown: says nothing about the endpoint.
+      const verdict = signal.aborted ? 'reachable' : await protection?.report(destination, httpStatus, gate.probe);
+      const gone = verdict === 'gone';
       await deliveries.record({
         eventId: event.id,
         attempt: event.attempt,
         destination: destination.name,
         startedAt,
         durationMs: Date.now() - startedAt.getTime(),
-        outcome: error === null ? 'delivered' : 'failed',
+        outcome: error === null ? 'delivered' : gone ? 'held' : 'failed',
         httpStatus,
-        error,
+        error: gone ? `${error} (destination paused: gone)` : error,
       });
       if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
       if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
+      // A 410 is held like a pause: not a failure, not counted; a resume (or a probe) releases it.
+      if (gone) return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'gone', recheckMs: GONE_RECHECK_MS } };
       return { destination: destination.name, error, retryAfterMs };
     })),
   );
 
-  return results.flatMap((r) => (r.error === null ? [] : [{ destination: r.destination, error: r.error, retryAfterMs: r.retryAfterMs }]));
+  return {
+    failed: results.flatMap((r) => (r.error === null ? [] : [{ destination: r.destination, error: r.error, retryAfterMs: r.retryAfterMs }])),
+    held: results.flatMap((r) => (r.held ? [r.held] : [])),
+  };
 }
 
 function describeFetchError(err: unknown, timeoutMs: number): string {
