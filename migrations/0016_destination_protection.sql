@@ -34,3 +34,8 @@ CREATE TABLE destination_rate (
   ok boolean NOT NULL DEFAULT true,
   PRIMARY KEY (name, kind)
 );
+--> statement-breakpoint
+-- Alert rule kind destination_circuit_open (src/alerts): a destination's circuit is open or it answered 410 Gone.
+ALTER TABLE alert_rules DROP CONSTRAINT alert_rules_kind_check;
+--> statement-breakpoint
+ALTER TABLE alert_rules ADD CONSTRAINT alert_rules_kind_check CHECK (kind in ('event_failed', 'destination_failing', 'backlog_age', 'signature_failures', 'poll_failing', 'destination_circuit_open'));

@@ -34,6 +34,12 @@ const Delivery = z.object({
   http_status: z.number().nullable(),
   error: z.string().nullable(),
 });
+const RateLimitDoc = z
+  .object({ per_second: z.number().int().optional(), per_minute: z.number().int().optional() })
+  .openapi({ description: 'Deliveries beyond it wait (held, not counted); docs/destinations.md#protecting-destinations' });
+const CircuitDoc = z
+  .object({ failure_threshold: z.number().int(), cooldown_seconds: z.number().int() })
+  .openapi({ description: 'Opens after failure_threshold consecutive failures; one probe after cooldown_seconds' });
 const Destination = z
   .object({
     name: z.string(),
@@ -54,6 +60,19 @@ const Destination = z
       .nullable()
       .openapi({ description: 'Only matching events are posted; null: every event' }),
     paused: z.boolean(),
+    paused_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Set when the gateway paused it itself: "gone: HTTP 410"' }),
+    rate_limit: RateLimitDoc.nullable(),
+    circuit: CircuitDoc,
+    circuit_state: z
+      .object({
+        state: z.enum(['closed', 'open', 'half_open']),
+        consecutive_failures: z.number(),
+        opened_at: z.string().nullable(),
+      })
+      .openapi({ description: 'Shared by every instance; open: deliveries are held until a probe succeeds' }),
     version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
     fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
     fingerprint_created_at: z.string().nullable(),
@@ -84,6 +103,8 @@ const DestinationInput = z
       .openapi({ description: 'Sent with every delivery; stored encrypted, never shown' }),
     sources: z.array(z.string()).optional().openapi({ description: 'Push sources whose events go here' }),
     filter: FilterDoc.optional(),
+    rate_limit: RateLimitDoc.optional(),
+    circuit: CircuitDoc.partial().optional(),
   })
   .openapi('DestinationInput');
 const DestinationPatch = z
@@ -97,6 +118,8 @@ const DestinationPatch = z
       .openapi({ description: 'Replaces every header; null removes them' }),
     sources: z.array(z.string()).optional(),
     filter: FilterDoc.nullable().optional().openapi({ description: 'Replaces the filter; null removes it' }),
+    rate_limit: RateLimitDoc.nullable().optional(),
+    circuit: CircuitDoc.partial().nullable().optional(),
   })
   .openapi('DestinationPatch');
 const RotateBody = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FileDestination, SourceConfig } from '../config/file';
-import { destinationEntry, filterSchema } from '../config/processing';
+import { circuitSchema, destinationEntry, filterSchema, rateLimitSchema } from '../config/processing';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
 import { openDestination, sealDestination, type DestinationCatalog } from './destination-catalog';
@@ -39,6 +39,8 @@ const PatchInput = z.strictObject({
   timeout_ms: z.number().int().min(100).max(120_000).optional(),
   headers: entry.shape.headers.nullable(),
   filter: filterSchema.nullable().optional(),
+  rate_limit: rateLimitSchema.nullable().optional(),
+  circuit: circuitSchema.nullable().optional(),
   sources: sourcesList.optional(),
 });
 
@@ -157,6 +159,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
           timeoutMs: wanted.timeout_ms,
           headerNames: Object.keys(headers).sort(),
           filter: wanted.filter ?? null,
+          rateLimit: wanted.rate_limit ?? null,
+          circuit: wanted.circuit ?? null,
           sources: wanted.sources,
           sealed: {
             value: sealDestination(keyring, wanted.name, { secret, headers }),
@@ -180,7 +184,10 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       );
     },
 
-    /** Changes url, timeout_ms, headers (replaced whole; null removes them), filter (null removes it) or the sources. */
+    /**
+     * Changes url, timeout_ms, headers (replaced whole; null removes them), filter, rate_limit,
+     * circuit (null removes each) or the sources.
+     */
     async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
       const current = managed(name);
       const patch = parse(PatchInput, input);
@@ -190,6 +197,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         timeoutMs: patch.timeout_ms ?? current.row.timeoutMs,
         headerNames: current.row.headerNames,
         filter: patch.filter === undefined ? current.row.filter : patch.filter,
+        rateLimit: patch.rate_limit === undefined ? current.row.rateLimit : patch.rate_limit,
+        circuit: patch.circuit === undefined ? current.row.circuit : patch.circuit,
         sources: patch.sources ?? current.row.sources,
       };
       if (patch.headers !== undefined) {
@@ -236,6 +245,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         timeoutMs: current.row.timeoutMs,
         headerNames: current.row.headerNames,
         filter: current.row.filter,
+        rateLimit: current.row.rateLimit,
+        circuit: current.row.circuit,
         sources: current.row.sources,
         sealed: {
           value: sealDestination(keyring, name, { secret, headers }),

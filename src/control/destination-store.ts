@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import type { CircuitInput, RateLimitInput } from '../config/processing';
 import type { Filter } from '../routing/filter';
 import type { SealedSecret } from './crypto';
 import type { Guarded } from './store';
@@ -20,6 +21,12 @@ export interface DestinationRow {
   paused: boolean;
   /** Null: every event of its sources is posted. */
   filter: Filter | null;
+  /** Null: no rate limit. */
+  rateLimit: RateLimitInput | null;
+  /** Null: the default circuit settings. */
+  circuit: CircuitInput | null;
+  /** Why the gateway paused it itself ("gone: HTTP 410"); null otherwise. */
+  pausedReason: string | null;
   origin: 'api' | 'apply';
   version: number;
   createdAt: Date;
@@ -34,6 +41,8 @@ export interface DestinationWrite {
   timeoutMs: number;
   headerNames: string[];
   filter: Filter | null;
+  rateLimit: RateLimitInput | null;
+  circuit: CircuitInput | null;
   sealed?: { value: SealedSecret; fingerprint: string; newSecret: boolean };
   sources: string[];
 }
@@ -43,6 +52,8 @@ export interface DestinationHealth {
   delivered: number;
   failed: number;
   held: number;
+  /** Its circuit breaker (migrations/0016); no row: closed, no failures. */
+  circuit: { state: 'closed' | 'open' | 'half_open'; consecutiveFailures: number; openedAt: Date | null; goneAt: Date | null };
   last: {
     eventId: number;
     attempt: number;
@@ -68,6 +79,9 @@ const destinationRow = (r: Raw): DestinationRow => ({
   secretCreatedAt: toDate(r.secret_created_at),
   paused: r.paused === true,
   filter: (toJson(r.filter) as Filter | null) ?? null,
+  rateLimit: (toJson(r.rate_limit) as RateLimitInput | null) ?? null,
+  circuit: (toJson(r.circuit) as CircuitInput | null) ?? null,
+  pausedReason: r.paused_reason == null ? null : String(r.paused_reason),
   origin: r.origin === 'apply' ? 'apply' : 'api',
   version: Number(r.version),
   createdAt: toDate(r.created_at),
@@ -80,7 +94,7 @@ const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order b
   where ds.destination = d.name), '[]'::json) as sources from destinations d`;
 
 /** SQL NULL (not JSON null) when there is no filter. */
-const filterJson = (filter: Filter | null) => (filter === null ? null : JSON.stringify(filter));
+const filterJson = (filter: object | null) => (filter === null ? null : JSON.stringify(filter));
 
 const sealedJson = (s: SealedSecret) => ({
   key_id: s.keyId,
@@ -131,8 +145,9 @@ export function createDestinationStore(database: Database) {
       const s = sealedJson(write.sealed.value);
       const [created] = await rows<Raw>(sql`
         with created as (
-          insert into destinations (name, url, timeout_ms, header_names, filter, key_id, iv, tag, ciphertext, fingerprint, origin)
-          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb, ${s.key_id},
+          insert into destinations (name, url, timeout_ms, header_names, filter, rate_limit, circuit, key_id, iv, tag, ciphertext, fingerprint, origin)
+          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb,
+            ${filterJson(write.rateLimit)}::jsonb, ${filterJson(write.circuit)}::jsonb, ${s.key_id},
             decode(${s.iv}, 'base64'), decode(${s.tag}, 'base64'), decode(${s.ciphertext}, 'base64'), ${write.sealed.fingerprint}, ${origin})
           on conflict (name) do nothing returning name
         ),
@@ -151,6 +166,7 @@ export function createDestinationStore(database: Database) {
         with changed as (
           update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
             header_names = ${JSON.stringify(write.headerNames)}::jsonb, filter = ${filterJson(write.filter)}::jsonb,
+            rate_limit = ${filterJson(write.rateLimit)}::jsonb, circuit = ${filterJson(write.circuit)}::jsonb,
             key_id = coalesce(${s?.key_id ?? null}, key_id),
             iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
             tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),
@@ -186,13 +202,29 @@ export function createDestinationStore(database: Database) {
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Guarded<DestinationRow>> {
       const [row] = await rows<Raw>(sql`
         with changed as (
-          update destinations set paused = ${paused}, version = version + 1, updated_at = now()
+          update destinations set paused = ${paused}, paused_reason = null, version = version + 1, updated_at = now()
           where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning name
+        ),
+        -- A resume also forgets a 410 Gone: the operator says the endpoint is back.
+        forgotten as (
+          update destination_health set state = 'closed', consecutive_failures = 0, opened_at = null,
+            probe_until = null, gone_at = null, updated_at = now()
+          where name = ${name} and not ${paused} and gone_at is not null and exists (select 1 from changed)
         ),
         ${release(name, sql`not ${paused}`)}
         select name from changed`);
       if (!row) return miss(name);
       return { ok: true, value: (await reread(name))! };
+    },
+
+    /**
+     * The destination answered 410 Gone: paused with the reason, unless already paused. True when
+     * this call paused it (so the audit entry and the warning are written once, not per delivery).
+     */
+    async markGone(name: string, reason: string): Promise<boolean> {
+      const changed = await rows(sql`update destinations set paused = true, paused_reason = ${reason},
+        version = version + 1, updated_at = now() where name = ${name} and not paused returning name`);
+      return changed.length === 1;
     },
 
     /** Deletes it (and its attachments); nothing waits for a destination that is gone. */
@@ -211,11 +243,14 @@ export function createDestinationStore(database: Database) {
     /** Delivery counts, held events and the last deliveries of each named destination. */
     async health(names: readonly string[], lastPerDestination = 5): Promise<Map<string, DestinationHealth>> {
       const health = new Map<string, DestinationHealth>(
-        names.map((n) => [n, { delivered: 0, failed: 0, held: 0, last: [] }]),
+        names.map((n) => [
+          n,
+          { delivered: 0, failed: 0, held: 0, circuit: { state: 'closed', consecutiveFailures: 0, openedAt: null, goneAt: null }, last: [] },
+        ]),
       );
       if (names.length === 0) return health;
       const list = JSON.stringify(names);
-      const [counts, held, last] = await Promise.all([
+      const [counts, held, last, circuits] = await Promise.all([
         rows<Raw>(sql`select destination, outcome, count(*) as n from delivery_attempts
           where destination in (select json_array_elements_text(${list}::text::json)) group by destination, outcome`),
         rows<Raw>(sql`select h.name, count(*) as n from event_queue q
@@ -225,7 +260,19 @@ export function createDestinationStore(database: Database) {
               row_number() over (partition by destination order by id desc) as rank
             from delivery_attempts where destination in (select json_array_elements_text(${list}::text::json))
           ) ranked where rank <= ${lastPerDestination} order by destination, rank`),
+        rows<Raw>(sql`select * from destination_health
+          where name in (select json_array_elements_text(${list}::text::json))`),
       ]);
+      for (const r of circuits) {
+        const h = health.get(String(r.name));
+        if (h)
+          h.circuit = {
+            state: String(r.state) as DestinationHealth['circuit']['state'],
+            consecutiveFailures: Number(r.consecutive_failures),
+            openedAt: r.opened_at == null ? null : toDate(r.opened_at),
+            goneAt: r.gone_at == null ? null : toDate(r.gone_at),
+          };
+      }
       for (const r of counts) {
         const h = health.get(String(r.destination));
         if (h && r.outcome === 'delivered') h.delivered = Number(r.n);

@@ -47,6 +47,14 @@ export interface DestinationView {
   /** Only matching events are posted (a Filter of src/routing/filter.ts, docs/destinations.md#filters); null: every event. */
   filter: { readonly [key: string]: unknown } | null;
   paused: boolean;
+  /** Why the gateway paused it itself ("gone: HTTP 410"); null for an operator's pause or none. */
+  paused_reason: string | null;
+  /** Deliveries beyond it wait (docs/destinations.md#protecting-destinations); null: none. */
+  rate_limit: { per_second?: number; per_minute?: number } | null;
+  /** The circuit breaker's settings, defaults filled in. */
+  circuit: { failure_threshold: number; cooldown_seconds: number };
+  /** The circuit breaker's state, shared by every instance. */
+  circuit_state: { state: 'closed' | 'open' | 'half_open'; consecutive_failures: number; opened_at: string | null };
   version: number | null;
   /** 12 hex digits of sha256 of the signing secret; the secret itself is shown once, at creation or rotation. */
   fingerprint: string;

@@ -155,6 +155,12 @@ export function createProtectionStore(database: Database) {
       return toHealth(row!);
     },
 
+    /** Every circuit not closed or with failures (metrics; closed ones without a row read as 0). */
+    async circuits(): Promise<{ name: string; state: CircuitState }[]> {
+      const found = await rows<Raw>(sql`select name, state from destination_health order by name limit 1000`);
+      return found.map((r) => ({ name: String(r.name), state: String(r.state) as CircuitState }));
+    },
+
     /** Forgets a destination's 410 (an operator resumed it). */
     async clearGone(name: string): Promise<void> {
       await rows(sql`update destination_health set gone_at = null, state = 'closed', consecutive_failures = 0,
