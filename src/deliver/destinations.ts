@@ -8,7 +8,7 @@ import { standardWebhooksHeaders } from './sign';
 import { traceHeaders, withSpan } from '../tracing/spans';
 import { matchesFilter, type Filter } from '../routing/filter';
 import { FILTERED, filterContext, splitByFilter } from './filtering';
-import type { CircuitSettings, Gate, Protection, RateLimit } from './protection';
+import { DEFAULT_CIRCUIT, type CircuitSettings, type Gate, type Protection, type RateLimit } from './protection';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -218,6 +218,11 @@ async function deliver(
       if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
       // A 410 is held like a pause: not a failure, not counted; a resume (or a probe) releases it.
       if (gone) return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'gone', recheckMs: GONE_RECHECK_MS } };
+      // A failed probe is the endpoint's failure, already known, not the event's: held, not counted.
+      if (gate.probe && verdict === 'failure') {
+        const recheckMs = (destination.circuit ?? DEFAULT_CIRCUIT).cooldownSeconds * 1000;
+        return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'circuit_open', recheckMs } };
+      }
       return { destination: destination.name, error, retryAfterMs };
     })),
   );
