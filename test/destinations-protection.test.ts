@@ -171,7 +171,8 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     const id = await send('orders/gone');
     const paused = await waitFor(async () => {
       const v = await view('gone');
-      return v.paused && v;
+      // The pause is written just before the delivery row: wait for both.
+      return v.paused && v.health.last_deliveries.length > 0 && v;
     }, 10_000, 'the destination to be paused');
     expect(paused.paused_reason).toBe('gone: HTTP 410');
     expect(paused.health.last_deliveries[0]).toMatchObject({ event_id: id, outcome: 'held', http_status: 410 });
