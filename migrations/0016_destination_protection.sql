@@ -24,8 +24,10 @@ CREATE TABLE destination_health (
 -- Rate-limit windows: one row per destination and window size ('s' or 'm'), reset in place when a
 -- new window starts, so the table never grows. refused counts the deliveries turned away in the
 -- window: each one's place in that line says how many windows it waits. ok: whether the latest
--- request was admitted (RETURNING only sees the new row).
-CREATE TABLE destination_rate (
+-- request was admitted (RETURNING only sees the new row). UNLOGGED: a commit that only touched it
+-- does not wait for a WAL flush, so the one row per destination every delivery updates is not
+-- limited by the disk (bench/rate-limit.ts); a crash empties it, which only restarts the windows.
+CREATE UNLOGGED TABLE destination_rate (
   name text NOT NULL,
   kind text NOT NULL CHECK (kind IN ('s', 'm')),
   window_start bigint NOT NULL,

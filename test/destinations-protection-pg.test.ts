@@ -50,7 +50,11 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
   const send = async (topic: string) => {
     const body = JSON.stringify({ n: ++n });
     const base = bases[n % 2]!;
-    const res = await post(`${base}/api/webhooks/shopify`, body, shopifyHeaders(SHOPIFY, body, `pg-protect-${n}`, 'acme.myshopify.com', topic));
+    const res = await post(
+      `${base}/api/webhooks/shopify`,
+      body,
+      shopifyHeaders(SHOPIFY, body, `pg-protect-${n}`, 'acme.myshopify.com', topic),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
@@ -99,10 +103,16 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
     });
     expect(created.status).toBe(201);
     // Both processes know it (NOTIFY) before events arrive.
-    await waitFor(async () => (await (await fetch(`${bases[1]}/api/destinations/limited`, { headers: auth })).status) === 200);
+    await waitFor(
+      async () => (await (await fetch(`${bases[1]}/api/destinations/limited`, { headers: auth })).status) === 200,
+    );
     const ids: number[] = [];
     for (let i = 0; i < 30; i++) ids.push(await send('orders/limited'));
-    await waitFor(async () => (await events(ids)).filter((e) => e.status === 'completed').length === 30, 30_000, 'all 30 delivered');
+    await waitFor(
+      async () => (await events(ids)).filter((e) => e.status === 'completed').length === 30,
+      30_000,
+      'all 30 delivered',
+    );
     expect(receiver.got.length).toBe(30);
     expect(new Set(receiver.got.map((g) => g.id)).size).toBe(30);
     expect((await events(ids)).every((e) => e.attempts === 1)).toBe(true);
@@ -139,7 +149,9 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
         circuit: { failure_threshold: 3, cooldown_seconds: 1 },
       });
       expect(created.status).toBe(201);
-      await waitFor(async () => (await fetch(`${bases[1]}/api/destinations/${name}`, { headers: auth })).status === 200);
+      await waitFor(
+        async () => (await fetch(`${bases[1]}/api/destinations/${name}`, { headers: auth })).status === 200,
+      );
     }
     const dead: number[] = [];
     const ok: number[] = [];
@@ -151,17 +163,25 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
     await waitFor(async () => (await events(ok)).every((e) => e.status === 'completed'), 20_000, 'healthy events');
     expect(Date.now() - started).toBeLessThan(10_000);
     // Two probes have failed since the circuit opened.
-    await waitFor(async () => {
-      const v = await (await api('/api/destinations/dead')).json();
-      return v.circuit_state.state !== 'closed' && v.circuit_state.consecutive_failures >= 15;
-    }, 30_000, 'the circuit open with failed probes');
+    await waitFor(
+      async () => {
+        const v = await (await api('/api/destinations/dead')).json();
+        return v.circuit_state.state !== 'closed' && v.circuit_state.consecutive_failures >= 15;
+      },
+      30_000,
+      'the circuit open with failed probes',
+    );
     const held = await events(dead);
     expect(held.every((e) => e.status === 'received')).toBe(true);
     expect(Math.max(...held.map((e) => e.attempts)), held.map((e) => e.attempts).join(',')).toBeLessThanOrEqual(3);
 
     const back = await startReceiver(deadPort);
     receivers.push(back);
-    await waitFor(async () => (await events(dead)).every((e) => e.status === 'completed'), 30_000, 'dead events delivered');
+    await waitFor(
+      async () => (await events(dead)).every((e) => e.status === 'completed'),
+      30_000,
+      'dead events delivered',
+    );
     expect(back.got.length).toBe(10);
     expect(new Set(back.got.map((g) => g.id)).size).toBe(10);
     const after = await (await api('/api/destinations/dead')).json();

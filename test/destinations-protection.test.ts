@@ -42,7 +42,9 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   const receivers: { close(): Promise<void> }[] = [];
   let n = 0;
   const api = (path: string, method = 'GET', body?: unknown) =>
-    answer(fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }));
+    answer(
+      fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }),
+    );
   const send = async (topic: string) => {
     const body = JSON.stringify({ n: ++n });
     const res = await post(
@@ -70,7 +72,11 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
       alerts: { evaluateEveryMs: 200, channels: [], rules: [] },
     });
-    const source = await api('/api/sources', 'POST', { name: 'partner', provider: 'shopify', secrets: [PARTNER_SECRET] });
+    const source = await api('/api/sources', 'POST', {
+      name: 'partner',
+      provider: 'shopify',
+      secrets: [PARTNER_SECRET],
+    });
     expect(source.status).toBe(201);
     const rule = await api('/api/alerts/rules', 'POST', { name: 'circuits', kind: 'destination_circuit_open' });
     expect(rule.status).toBe(201);
@@ -81,9 +87,16 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   });
 
   it('refuses a bad rate_limit or circuit with the key named, and shows the defaults', async () => {
-    const empty = await api('/api/destinations', 'POST', { name: 'bad', url: 'https://x.example.test/h', rate_limit: {} });
+    const empty = await api('/api/destinations', 'POST', {
+      name: 'bad',
+      url: 'https://x.example.test/h',
+      rate_limit: {},
+    });
     expect(empty.status).toBe(400);
-    expect((await empty.json()).error).toMatchObject({ code: 'invalid_destination', message: expect.stringContaining('rate_limit') });
+    expect((await empty.json()).error).toMatchObject({
+      code: 'invalid_destination',
+      message: expect.stringContaining('rate_limit'),
+    });
     const zero = await api('/api/destinations', 'POST', {
       name: 'bad',
       url: 'https://x.example.test/h',
@@ -98,8 +111,14 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       circuit_state: { state: 'closed', consecutive_failures: 0, opened_at: null },
       paused_reason: null,
     });
-    const patched = await api('/api/destinations/plain', 'PATCH', { rate_limit: { per_minute: 60 }, circuit: { cooldown_seconds: 5 } });
-    expect(await patched.json()).toMatchObject({ rate_limit: { per_minute: 60 }, circuit: { failure_threshold: 5, cooldown_seconds: 5 } });
+    const patched = await api('/api/destinations/plain', 'PATCH', {
+      rate_limit: { per_minute: 60 },
+      circuit: { cooldown_seconds: 5 },
+    });
+    expect(await patched.json()).toMatchObject({
+      rate_limit: { per_minute: 60 },
+      circuit: { failure_threshold: 5, cooldown_seconds: 5 },
+    });
     expect((await api('/api/destinations/plain', 'DELETE')).status).toBe(200);
   });
 
@@ -121,16 +140,28 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       healthyIds.push(await send('orders/paid'));
     }
     const started = Date.now();
-    await waitFor(async () => (await events(healthyIds)).every((e) => e.status === 'completed'), 15_000, 'healthy events');
+    await waitFor(
+      async () => (await events(healthyIds)).every((e) => e.status === 'completed'),
+      15_000,
+      'healthy events',
+    );
     const healthyMs = Date.now() - started;
 
-    const open = await waitFor(async () => {
-      const v = await view('dead');
-      return v.circuit_state.state !== 'closed' && v;
-    }, 10_000, 'the circuit to open');
+    const open = await waitFor(
+      async () => {
+        const v = await view('dead');
+        return v.circuit_state.state !== 'closed' && v;
+      },
+      10_000,
+      'the circuit to open',
+    );
     expect(open.circuit_state.opened_at).not.toBeNull();
     // Two failed probes after the first opening: the circuit has been open for a while.
-    await waitFor(async () => (await view('dead')).circuit_state.consecutive_failures >= 10, 20_000, 'two failed probes');
+    await waitFor(
+      async () => (await view('dead')).circuit_state.consecutive_failures >= 10,
+      20_000,
+      'two failed probes',
+    );
     const waiting = await events(deadIds);
     expect(waiting.every((e) => e.status === 'received')).toBe(true);
     // The failures before the circuit opened count (all 8 were in flight at once); held attempts
@@ -140,7 +171,12 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     expect((await view('dead')).health.held).toBeGreaterThan(0);
     expect(healthyMs).toBeLessThan(10_000);
     const alert = await waitFor(
-      async () => (await gw.query<{ summary: string }>("select summary from alerts where condition_key = 'dead' and status = 'open'"))[0],
+      async () =>
+        (
+          await gw.query<{ summary: string }>(
+            "select summary from alerts where condition_key = 'dead' and status = 'open'",
+          )
+        )[0],
       10_000,
       'the circuit alert',
     );
@@ -151,12 +187,17 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     // Back: the next probe succeeds, the circuit closes and every held event is delivered once.
     const back = await startReceiver(deadPort);
     receivers.push(back);
-    await waitFor(async () => (await events(deadIds)).every((e) => e.status === 'completed'), 20_000, 'dead events delivered');
+    await waitFor(
+      async () => (await events(deadIds)).every((e) => e.status === 'completed'),
+      20_000,
+      'dead events delivered',
+    );
     expect(new Set(back.got.map((g) => g.id)).size).toBe(deadIds.length);
     expect(back.got.length).toBe(deadIds.length);
     expect((await view('dead')).circuit_state).toMatchObject({ state: 'closed', consecutive_failures: 0 });
     await waitFor(
-      async () => (await gw.query("select 1 from alerts where condition_key = 'dead' and status = 'resolved'")).length > 0,
+      async () =>
+        (await gw.query("select 1 from alerts where condition_key = 'dead' and status = 'resolved'")).length > 0,
       10_000,
       'the alert to resolve',
     );
@@ -169,14 +210,22 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     receivers.push(gone);
     await create({ name: 'gone', url: gone.url, filter: { topic: 'orders/gone' } });
     const id = await send('orders/gone');
-    const paused = await waitFor(async () => {
-      const v = await view('gone');
-      // The pause is written just before the delivery row: wait for both.
-      return v.paused && v.health.last_deliveries.length > 0 && v;
-    }, 10_000, 'the destination to be paused');
+    const paused = await waitFor(
+      async () => {
+        const v = await view('gone');
+        // The pause is written just before the delivery row: wait for both.
+        return v.paused && v.health.last_deliveries.length > 0 && v;
+      },
+      10_000,
+      'the destination to be paused',
+    );
     expect(paused.paused_reason).toBe('gone: HTTP 410');
     expect(paused.health.last_deliveries[0]).toMatchObject({ event_id: id, outcome: 'held', http_status: 410 });
-    await waitFor(async () => (await events([id]))[0]!.attempts === 0 && (await view('gone')).health.held === 1, 10_000, 'the event held');
+    await waitFor(
+      async () => (await events([id]))[0]!.attempts === 0 && (await view('gone')).health.held === 1,
+      10_000,
+      'the event held',
+    );
     expect((await events([id]))[0]).toMatchObject({ status: 'received', attempts: 0 });
     const [audit] = await gw.query<{ actor: string; action: string; after: unknown }>(
       "select actor, action, after from audit_log where target = 'destination:gone' and action = 'destination.pause'",
@@ -201,7 +250,12 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   it('a rate limit makes the excess wait, uncounted, and delivers every event once', async () => {
     const limited = await startReceiver();
     receivers.push(limited);
-    await create({ name: 'limited', url: limited.url, filter: { topic: 'orders/limited' }, rate_limit: { per_second: 4 } });
+    await create({
+      name: 'limited',
+      url: limited.url,
+      filter: { topic: 'orders/limited' },
+      rate_limit: { per_second: 4 },
+    });
     const ids: number[] = [];
     for (let i = 0; i < 12; i++) ids.push(await send('orders/limited'));
     await waitFor(async () => (await events(ids)).every((e) => e.status === 'completed'), 20_000, 'limited events');

@@ -91,7 +91,7 @@ export const destinationHealth = pgTable('destination_health', {
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });
 
-/** Rate-limit windows, one row per destination and window size ('s', 'm'), reset in place. */
+/** Rate-limit windows, one row per destination and window size ('s', 'm'), reset in place (UNLOGGED in the migration). */
 export const destinationRate = pgTable(
   'destination_rate',
   {

@@ -61,13 +61,16 @@ export function createProtectionStore(database: Database) {
         with clock as (select ${NOW_MS} as now_ms)
         insert into destination_rate as r (name, kind, window_start, admitted, refused, ok)
         select ${name}, ${kind}, now_ms / ${sizeMs}::bigint, 1, 0, true from clock
+        -- Only a later window resets the row: a statement that read the clock just before the
+        -- window turned, then waited for the row lock, counts against the newer window instead of
+        -- setting the row back (two windows flip-flopping would admit twice the limit).
         on conflict (name, kind) do update set
-          ok = r.window_start <> excluded.window_start or r.admitted < ${limit}::int,
-          admitted = case when r.window_start <> excluded.window_start then 1
+          ok = excluded.window_start > r.window_start or r.admitted < ${limit}::int,
+          admitted = case when excluded.window_start > r.window_start then 1
                           when r.admitted < ${limit}::int then r.admitted + 1 else r.admitted end,
-          refused = case when r.window_start <> excluded.window_start then 0
+          refused = case when excluded.window_start > r.window_start then 0
                          when r.admitted < ${limit}::int then r.refused else r.refused + 1 end,
-          window_start = excluded.window_start
+          window_start = greatest(r.window_start, excluded.window_start)
         returning ok, refused, window_start, (select now_ms from clock) as now_ms`);
       if (!row || row.ok === true) return { ok: true };
       const place = Number(row.refused) - 1; // 0-based among this window's refusals

@@ -25,8 +25,7 @@ export interface Protected {
 
 /** Whether a delivery may be posted now; if not, why, and when to look again. */
 export type Gate =
-  | { pass: true; probe: boolean }
-  | { pass: false; reason: 'circuit_open' | 'rate_limited' | 'gone'; recheckMs: number };
+  { pass: true; probe: boolean } | { pass: false; reason: 'circuit_open' | 'rate_limited' | 'gone'; recheckMs: number };
 
 /** What a delivery's answer means for the breaker (classify()). */
 export type Verdict = 'reachable' | 'failure' | 'gone';
@@ -153,8 +152,14 @@ export function createProtection(deps: ProtectionDeps) {
         remember(d.name, row);
         if (opened)
           deps.logger.warn(
-            { destination: d.name, consecutiveFailures: row.consecutiveFailures, cooldownSeconds: settings.cooldownSeconds },
-            probe ? 'circuit re-opened: the probe delivery failed' : 'circuit opened: deliveries are held until a probe succeeds',
+            {
+              destination: d.name,
+              consecutiveFailures: row.consecutiveFailures,
+              cooldownSeconds: settings.cooldownSeconds,
+            },
+            probe
+              ? 'circuit re-opened: the probe delivery failed'
+              : 'circuit opened: deliveries are held until a probe succeeds',
           );
       } else if (verdict === 'gone') {
         remember(d.name, await deps.store.gone(d.name));
