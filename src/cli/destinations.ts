@@ -100,7 +100,10 @@ export function destinationsCommand(ctx: CliContext): Command {
         // Checked by the gateway (400 invalid_destination names the key); here only turned into numbers.
         const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
         const rate = { per_second: num(options.ratePerSecond), per_minute: num(options.ratePerMinute) };
-        const circuit = { failure_threshold: num(options.failureThreshold), cooldown_seconds: num(options.cooldownSeconds) };
+        const circuit = {
+          failure_threshold: num(options.failureThreshold),
+          cooldown_seconds: num(options.cooldownSeconds),
+        };
         const given = (o: Record<string, number | undefined>) =>
           Object.values(o).some((v) => v !== undefined) ? JSON.parse(JSON.stringify(o)) : undefined;
         const timeout = Number(options.timeoutMs);

@@ -36,7 +36,9 @@ const Delivery = z.object({
 });
 const RateLimitDoc = z
   .object({ per_second: z.number().int().optional(), per_minute: z.number().int().optional() })
-  .openapi({ description: 'Deliveries beyond it wait (held, not counted); docs/destinations.md#protecting-destinations' });
+  .openapi({
+    description: 'Deliveries beyond it wait (held, not counted); docs/destinations.md#protecting-destinations',
+  });
 const CircuitDoc = z
   .object({ failure_threshold: z.number().int(), cooldown_seconds: z.number().int() })
   .openapi({ description: 'Opens after failure_threshold consecutive failures; one probe after cooldown_seconds' });

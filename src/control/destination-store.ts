@@ -53,7 +53,12 @@ export interface DestinationHealth {
   failed: number;
   held: number;
   /** Its circuit breaker (migrations/0016); no row: closed, no failures. */
-  circuit: { state: 'closed' | 'open' | 'half_open'; consecutiveFailures: number; openedAt: Date | null; goneAt: Date | null };
+  circuit: {
+    state: 'closed' | 'open' | 'half_open';
+    consecutiveFailures: number;
+    openedAt: Date | null;
+    goneAt: Date | null;
+  };
   last: {
     eventId: number;
     attempt: number;
@@ -245,7 +250,13 @@ export function createDestinationStore(database: Database) {
       const health = new Map<string, DestinationHealth>(
         names.map((n) => [
           n,
-          { delivered: 0, failed: 0, held: 0, circuit: { state: 'closed', consecutiveFailures: 0, openedAt: null, goneAt: null }, last: [] },
+          {
+            delivered: 0,
+            failed: 0,
+            held: 0,
+            circuit: { state: 'closed', consecutiveFailures: 0, openedAt: null, goneAt: null },
+            last: [],
+          },
         ]),
       );
       if (names.length === 0) return health;

@@ -108,7 +108,9 @@ export function fileDestinationViews(
       filter: d.filter ?? null,
       // A file destination cannot be paused (the file owns it): a 410 opens its circuit instead.
       paused: false,
-      paused_reason: health.get(d.name)?.circuit.goneAt ? 'gone: HTTP 410 (circuit open; file destinations cannot be paused)' : null,
+      paused_reason: health.get(d.name)?.circuit.goneAt
+        ? 'gone: HTTP 410 (circuit open; file destinations cannot be paused)'
+        : null,
       ...protectionView(
         d.rateLimit && {
           ...(d.rateLimit.perSecond ? { per_second: d.rateLimit.perSecond } : {}),
