@@ -35,6 +35,8 @@ function validate(values: Record<FormName, string>): FieldErrors<FormName> {
   };
 }
 
+/** The badge colour of each circuit state (styles/badge.css). */
+const CIRCUIT_BADGE = { closed: 'completed', half_open: 'retry', open: 'failed' } as const;
 /** The breaker's counts and settings, as the Circuit cell's tooltip. */
 const circuitTitle = (d: DestinationView) =>
   `${d.circuit_state.consecutive_failures} consecutive failure(s); opens at ${d.circuit.failure_threshold}, ` +
@@ -133,7 +135,7 @@ export function DestinationsPage() {
       header: 'Circuit',
       cell: (d) => (
         <span title={circuitTitle(d)}>
-          <span class={`badge ${d.circuit_state.state === 'closed' ? 'completed' : 'failed'}`}>
+          <span class={`badge status-${CIRCUIT_BADGE[d.circuit_state.state]}`}>
             {d.circuit_state.state.replace('_', '-')}
           </span>
           {d.paused_reason && (
