@@ -41,6 +41,8 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   let gw: TestGateway;
   const receivers: { close(): Promise<void> }[] = [];
   let n = 0;
+  let fileStatus = 410;
+  let filed: Awaited<ReturnType<typeof startReceiver>>;
   const api = (path: string, method = 'GET', body?: unknown) =>
     answer(
       fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }),
@@ -68,8 +70,22 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   const view = async (name: string) => (await api(`/api/destinations/${name}`)).json();
 
   beforeAll(async () => {
+    filed = await startReceiver(0, () => fileStatus);
+    receivers.push(filed);
     gw = await startTestGateway(kind, {
       control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
+      // A destination of the config file: it cannot be paused, so a 410 opens its circuit.
+      destinations: [
+        {
+          name: 'filed',
+          url: filed.url,
+          secret: `whsec_${randomBytes(24).toString('base64')}`,
+          timeoutMs: 2000,
+          sources: ['partner'],
+          filter: { topic: 'orders/filed' },
+          circuit: { failureThreshold: 5, cooldownSeconds: 1 },
+        },
+      ],
       alerts: { evaluateEveryMs: 200, channels: [], rules: [] },
     });
     const source = await api('/api/sources', 'POST', {
@@ -270,5 +286,27 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     const perSecond = new Map<number, number>();
     for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(5);
+  }, 60_000);
+
+  it('a file destination answering 410 has its circuit opened (it cannot be paused) and is probed after the cooldown', async () => {
+    const id = await send('orders/filed');
+    const gone = await waitFor(
+      async () => {
+        const v = await view('filed');
+        return v.circuit_state.state !== 'closed' && v.paused_reason !== null && v;
+      },
+      10_000,
+      'the file destination marked gone',
+    );
+    expect(gone).toMatchObject({
+      managed_by: 'file',
+      paused: false,
+      paused_reason: expect.stringContaining('gone: HTTP 410'),
+    });
+    expect((await events([id]))[0]).toMatchObject({ status: 'received', attempts: 0 });
+    fileStatus = 204;
+    await waitFor(async () => (await events([id]))[0]!.status === 'completed', 15_000, 'the probe to deliver it');
+    expect((await view('filed')).circuit_state.state).toBe('closed');
+    expect((await view('filed')).paused_reason).toBeNull();
   }, 60_000);
 });

@@ -49,8 +49,6 @@ export interface ForwardingOptions extends ForwardingPlan {
 }
 
 const ERROR_EXCERPT = 300;
-/** A 410's event is looked at again this late at the latest; resuming the destination releases it at once. */
-const GONE_RECHECK_MS = 5 * 60_000;
 /** Most of a fetch error's text looked at (it is redacted, then cut to the excerpt). */
 const REDACTION_WINDOW = 4 * 1024;
 
@@ -216,13 +214,13 @@ async function deliver(
       });
       if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
       if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
-      // A 410 is held like a pause: not a failure, not counted; a resume (or a probe) releases it.
-      if (gone) return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'gone', recheckMs: GONE_RECHECK_MS } };
-      // A failed probe is the endpoint's failure, already known, not the event's: held, not counted.
-      if (gate.probe && verdict === 'failure') {
-        const recheckMs = (destination.circuit ?? DEFAULT_CIRCUIT).cooldownSeconds * 1000;
+      // A 410 is held like a pause: not a failure, not counted; a resume releases it. Looked at
+      // again after the cooldown: a file destination (not pausable) is probed then. A failed probe
+      // is the endpoint's failure, already known, not the event's: held, not counted either.
+      const recheckMs = (destination.circuit ?? DEFAULT_CIRCUIT).cooldownSeconds * 1000;
+      if (gone) return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'gone', recheckMs } };
+      if (gate.probe && verdict === 'failure')
         return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'circuit_open', recheckMs } };
-      }
       return { destination: destination.name, error, retryAfterMs };
     })),
   );
