@@ -16,7 +16,8 @@ const OPS = 'ops-token-protection-pg';
 const SHOPIFY = 'env-shopify-secret-protection';
 const auth = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
 
-async function startReceiver(port = 0) {
+/** A receiver that answers 204, or, while `dead()`, resets every connection before any answer. */
+async function startReceiver(dead: () => boolean = () => false) {
   const got: { id: string; at: number }[] = [];
   const server: Server = createServer((req, res) => {
     req.resume().on('end', () => {
@@ -24,7 +25,11 @@ async function startReceiver(port = 0) {
       res.writeHead(204).end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  // Holding the port while "dead" means no other process can take it meanwhile.
+  server.on('connection', (socket) => {
+    if (dead()) socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
   const close = () =>
     new Promise<void>((r) => {
@@ -133,13 +138,15 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
     }
   }, 90_000);
 
-  it("one dead destination's circuit holds its events in both processes; the healthy one's flow; all arrive once it is back", async () => {
+  it("one dead destination's (connections reset) circuit holds its events in both processes; the healthy one's flow; all arrive once it is back", async () => {
     const healthy = await startReceiver();
     receivers.push(healthy);
-    const deadPort = await freePort();
+    let down = true;
+    const back = await startReceiver(() => down);
+    receivers.push(back);
     for (const [name, url, topic] of [
       ['healthy', healthy.url, 'orders/paid'],
-      ['dead', `http://127.0.0.1:${deadPort}/hooks`, 'orders/create'],
+      ['dead', back.url, 'orders/create'],
     ] as const) {
       const created = await api('/api/destinations', 'POST', {
         name,
@@ -172,11 +179,13 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
       'the circuit open with failed probes',
     );
     const held = await events(dead);
-    expect(held.every((e) => e.status === 'received')).toBe(true);
+    expect(
+      held.every((e) => e.status === 'received'),
+      JSON.stringify(held),
+    ).toBe(true);
     expect(Math.max(...held.map((e) => e.attempts)), held.map((e) => e.attempts).join(',')).toBeLessThanOrEqual(3);
 
-    const back = await startReceiver(deadPort);
-    receivers.push(back);
+    down = false;
     await waitFor(
       async () => (await events(dead)).every((e) => e.status === 'completed'),
       30_000,
