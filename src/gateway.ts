@@ -16,6 +16,7 @@ import { applyProcessingConfig, lazyDeliveryLog, registerKeycloakAudit } from '.
 import { createSourceRegistry } from './gateway/registry';
 import { wireDestinations } from './control/destination-wiring';
 import { checkFileTransforms } from './transform';
+import { createProtectionStore } from './deliver/protection-sql';
 import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
 import { sourcesFromConfig } from './ingest/sources';
@@ -72,7 +73,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let chartCounts: StatsRecorder | undefined;
   let tracing: TracingHandle | undefined;
   let registry: Registry | undefined;
-  const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
+  const metrics = createMetrics({
+    queueDepth: () => createStatsQueries(gateway.database).queueDepth(),
+    circuits: () => createProtectionStore(gateway.database).circuits(),
+  });
 
   // Handlers are registered before start(); the database they write to exists only after it.
   const deliveryLog = lazyDeliveryLog(() => gateway.database);
@@ -132,7 +136,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const systemLog = createSystemLog(database);
       const processing = applyProcessingConfig(config, gateway, runtime);
       registerKeycloakAudit(config, handlers, systemLog);
-      runtime.start(database, config.control.keyring, logger.child({ component: 'control' }));
+      runtime.start(database, config.control.keyring, logger.child({ component: 'control' }), () => worker?.wake());
       if (role !== 'web') {
         worker = createGatewayWorker({
           config,

@@ -301,6 +301,8 @@ describe.each(databaseKinds())('destination transformations (%s)', (kind) => {
       headers: {},
       filter: null,
       transform: { code: view.transform.code, language: view.transform.language },
+      rateLimit: null,
+      circuit: null,
       sources: ['shop'],
       secret: secrets.scripted!,
     };

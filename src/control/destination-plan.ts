@@ -12,9 +12,16 @@ export interface DesiredDestination {
   headers: Record<string, string>;
   filter: Filter | null;
   transform: Transform | null;
+  /** snake_case as in the API; null: none. */
+  rateLimit: { per_second?: number; per_minute?: number } | null;
+  /** null: the defaults. */
+  circuit: { failure_threshold: number; cooldown_seconds: number } | null;
   sources: string[];
   secret: string;
 }
+
+/** The circuit settings a view shows for `want` (defaults filled in), to compare like with like. */
+const circuitOf = (c: DesiredDestination['circuit']) => c ?? { failure_threshold: 5, cooldown_seconds: 30 };
 
 export type DestinationStep =
   | { action: 'create'; name: string; body: Record<string, unknown> }
@@ -66,6 +73,8 @@ export function planDestinations(
           headers: want.headers,
           ...(want.filter ? { filter: want.filter } : {}),
           ...(want.transform ? { transform: want.transform } : {}),
+          ...(want.rateLimit ? { rate_limit: want.rateLimit } : {}),
+          ...(want.circuit ? { circuit: want.circuit } : {}),
           sources: want.sources,
           secret: want.secret,
         },
@@ -78,6 +87,8 @@ export function planDestinations(
     if (have.headers_fingerprint !== headersFingerprint(want.headers)) patch.headers = want.headers;
     if (canonical(have.filter ?? null) !== canonical(want.filter)) patch.filter = want.filter;
     if (canonical(have.transform ?? null) !== canonical(want.transform)) patch.transform = want.transform;
+    if (canonical(have.rate_limit ?? null) !== canonical(want.rateLimit ?? null)) patch.rate_limit = want.rateLimit;
+    if (canonical(have.circuit) !== canonical(circuitOf(want.circuit))) patch.circuit = want.circuit;
     if (!sameList(have.sources, want.sources)) patch.sources = want.sources;
     const keys = Object.keys(patch);
     if (keys.length > 0) steps.push({ action: 'update', name: want.name, patch, keys });

@@ -45,6 +45,14 @@ const TransformDoc = z
       'Computes the body posted instead of the envelope (docs/destinations.md#transformations); checked when saved: 400 invalid_transform with the position',
     example: { language: 'jsonata', code: '{"order": body.id, "total": $number(body.total_price)}' },
   });
+const RateLimitDoc = z
+  .object({ per_second: z.number().int().optional(), per_minute: z.number().int().optional() })
+  .openapi({
+    description: 'Deliveries beyond it wait (held, not counted); docs/destinations.md#protecting-destinations',
+  });
+const CircuitDoc = z
+  .object({ failure_threshold: z.number().int(), cooldown_seconds: z.number().int() })
+  .openapi({ description: 'Opens after failure_threshold consecutive failures; one probe after cooldown_seconds' });
 const Destination = z
   .object({
     name: z.string(),
@@ -69,6 +77,19 @@ const Destination = z
       description: 'version at the last change of filter, transform or sources; recorded on each delivery',
     }),
     paused: z.boolean(),
+    paused_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Set when the gateway paused it itself: "gone: HTTP 410"' }),
+    rate_limit: RateLimitDoc.nullable(),
+    circuit: CircuitDoc,
+    circuit_state: z
+      .object({
+        state: z.enum(['closed', 'open', 'half_open']),
+        consecutive_failures: z.number(),
+        opened_at: z.string().nullable(),
+      })
+      .openapi({ description: 'Shared by every instance; open: deliveries are held until a probe succeeds' }),
     version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
     fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
     fingerprint_created_at: z.string().nullable(),
@@ -100,6 +121,8 @@ const DestinationInput = z
     sources: z.array(z.string()).optional().openapi({ description: 'Push sources whose events go here' }),
     filter: FilterDoc.optional(),
     transform: TransformDoc.optional(),
+    rate_limit: RateLimitDoc.optional(),
+    circuit: CircuitDoc.partial().optional(),
   })
   .openapi('DestinationInput');
 const DestinationPatch = z
@@ -116,6 +139,8 @@ const DestinationPatch = z
     transform: TransformDoc.nullable()
       .optional()
       .openapi({ description: 'Replaces the transformation; null removes it' }),
+    rate_limit: RateLimitDoc.nullable().optional(),
+    circuit: CircuitDoc.partial().nullable().optional(),
   })
   .openapi('DestinationPatch');
 const RotateBody = z

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FileDestination, SourceConfig } from '../config/file';
-import { destinationEntry, filterSchema } from '../config/processing';
+import { circuitSchema, destinationEntry, filterSchema, rateLimitSchema } from '../config/processing';
 import { checkTransform, describePosition, transformSchema, type Transform } from '../transform';
 import { canonical } from './destination-plan';
 import { GatewayError, badRequest, notFound } from '../errors';
@@ -42,6 +42,8 @@ const PatchInput = z.strictObject({
   headers: entry.shape.headers.nullable(),
   filter: filterSchema.nullable().optional(),
   transform: transformSchema.nullable().optional(),
+  rate_limit: rateLimitSchema.nullable().optional(),
+  circuit: circuitSchema.nullable().optional(),
   sources: sourcesList.optional(),
 });
 
@@ -176,6 +178,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
           headerNames: Object.keys(headers).sort(),
           filter: wanted.filter ?? null,
           transform: wanted.transform ?? null,
+          rateLimit: wanted.rate_limit ?? null,
+          circuit: wanted.circuit ?? null,
           sources: wanted.sources,
           sealed: {
             value: sealDestination(keyring, wanted.name, { secret, headers }),
@@ -199,7 +203,10 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       );
     },
 
-    /** Changes url, timeout_ms, headers (replaced whole; null removes them), filter or transform (null removes them) or the sources. */
+    /**
+     * Changes url, timeout_ms, headers (replaced whole; null removes them), filter, transform,
+     * rate_limit, circuit (null removes each) or the sources.
+     */
     async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
       const current = managed(name);
       const patch = parse(PatchInput, input);
@@ -211,6 +218,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         headerNames: current.row.headerNames,
         filter: patch.filter === undefined ? current.row.filter : patch.filter,
         transform: patch.transform === undefined ? current.row.transform : patch.transform,
+        rateLimit: patch.rate_limit === undefined ? current.row.rateLimit : patch.rate_limit,
+        circuit: patch.circuit === undefined ? current.row.circuit : patch.circuit,
         sources: patch.sources ?? current.row.sources,
       };
       const rules = (w: { filter: unknown; transform: unknown; sources: readonly string[] }) =>
@@ -261,6 +270,8 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         headerNames: current.row.headerNames,
         filter: current.row.filter,
         transform: current.row.transform,
+        rateLimit: current.row.rateLimit,
+        circuit: current.row.circuit,
         sources: current.row.sources,
         sealed: {
           value: sealDestination(keyring, name, { secret, headers }),

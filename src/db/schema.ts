@@ -198,7 +198,8 @@ export const seenNonces = pgTable(
 );
 
 // 'ignored': the destination's filter did not match (error "filtered"); done, never retried.
-export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'ignored'] as const;
+// 'held': the destination answered 410 Gone and was paused; the event waits for it, uncounted.
+export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'ignored', 'held'] as const;
 
 /**
  * One row per destination per attempt. A destination that answered 2xx once is never posted to

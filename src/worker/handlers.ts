@@ -66,14 +66,17 @@ export class RetryLaterError extends Error {
 }
 
 /**
- * Throw this when the event must wait for something an operator paused (destinations): the worker
- * records the attempt as held, not counted, and the event is due again when it is resumed.
+ * Throw this when the event must wait for something an operator paused (destinations), or for a
+ * destination's protection (circuit open, rate limit): the worker records the attempt as held, not
+ * counted, and the event is due again when it is resumed or the circuit closes, or after
+ * `recheckInMs` (the next rate window, the end of a cooldown).
  */
 export class HoldError extends Error {
   override name = 'HoldError';
   constructor(
     message: string,
     readonly heldFor: readonly string[],
+    readonly options: { recheckInMs?: number; circuitFor?: readonly string[] } = {},
   ) {
     super(message);
   }

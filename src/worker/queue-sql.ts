@@ -32,8 +32,17 @@ export type AttemptOutcome =
    * The event waits for paused destinations (`heldFor`): the attempt is not counted (the event
    * keeps its attempt count, its attempt-log row is removed) and the event is due again when one of
    * them resumes, or after `recheckInMs` at the latest (covers a resume that raced with this outcome's write).
+   * `exact`: a protection hold (rate limit, circuit): due after recheckInMs, not at once when no
+   * destination is paused; but at once when none of `circuitFor` still has an open circuit.
    */
-  | { outcome: 'held'; error: string; heldFor: readonly string[]; recheckInMs: number };
+  | {
+      outcome: 'held';
+      error: string;
+      heldFor: readonly string[];
+      recheckInMs: number;
+      exact?: boolean;
+      circuitFor?: readonly string[];
+    };
 
 interface ClaimedRow {
   id: string | number;
@@ -75,7 +84,7 @@ export function createQueue(database: Database) {
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint, held_for jsonb)
+          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb)
       ),
       dequeued as (
         delete from event_queue q using outcome o
@@ -87,7 +96,13 @@ export function createQueue(database: Database) {
         set run_at = case
               -- A held event whose destinations were all resumed meanwhile (the resume's release ran
               -- before this write) is due in a second, once this instance's snapshot has caught up.
-              when o.outcome = 'held' and not exists (
+              when o.outcome = 'held' and o.exact is not true and not exists (
+                select 1 from destinations d where d.paused and jsonb_exists(o.held_for, d.name)
+              ) then now() + interval '1 second'
+              -- Likewise a circuit that closed (its probe succeeded) before this write.
+              when o.outcome = 'held' and jsonb_array_length(o.circuit_for) > 0 and not exists (
+                select 1 from destination_health h where h.state <> 'closed' and jsonb_exists(o.circuit_for, h.name)
+              ) and not exists (
                 select 1 from destinations d where d.paused and jsonb_exists(o.held_for, d.name)
               ) then now() + interval '1 second'
               else now() + o.retry_in_ms * interval '1 millisecond' end,
@@ -301,6 +316,8 @@ function toOutcomeRow({ event, result }: FinishedAttempt) {
           ? Math.max(0, Math.round(result.recheckInMs))
           : null,
     held_for: result.outcome === 'held' ? result.heldFor : null,
+    exact: result.outcome === 'held' ? (result.exact ?? false) : null,
+    circuit_for: result.outcome === 'held' ? (result.circuitFor ?? []) : null,
   };
 }
 
