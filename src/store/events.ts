@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
+import type { EventOrdering } from '../ordering/key';
 import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
 import {
@@ -27,6 +28,8 @@ export interface NewEvent {
   nonce?: string;
   /** `path?query` as received, credentials left out (src/ingest/request-target.ts). */
   requestTarget?: string;
+  /** Its ordering key and lane, when its source orders events (docs/ordering.md). */
+  ordering?: EventOrdering;
 }
 
 export type InsertResult =
@@ -83,13 +86,28 @@ const replayedState = ({ bySource, fallback }: ReplayAttempts) => ({
 /**
  * Puts replayed events (now 'received', due now) into the hot queue; an event still queued for a
  * later retry becomes due now. Only unclaimed events are replayed, so no lease is overwritten.
+ * Ordered events (docs/ordering.md) with no queue row go to the end of their lane (a fresh lane_pos
+ * from the id sequence) and are due only when they reach its head; a blocked head is unblocked and
+ * due now; one waiting in its lane keeps its place.
  */
-async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'insert'>, events: T[]): Promise<T[]> {
+async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'execute'>, events: T[]): Promise<T[]> {
   if (events.length === 0) return events;
-  await tx
-    .insert(eventQueue)
-    .values(events.map((e) => ({ eventId: e.id })))
-    .onConflictDoUpdate({ target: eventQueue.eventId, set: { runAt: sql`now()` } });
+  const ids = sql`(select json_array_elements_text(${JSON.stringify(events.map((e) => e.id))}::text::json)::bigint)`;
+  const lanes = sql`array(select e.source || ':' || e.ordering_key from webhook_events e
+                          where e.id in ${ids} and e.ordering_key is not null)`;
+  await tx.execute(sql`select event_queue_lock_lanes(${lanes})`);
+  await tx.execute(sql`
+    insert into event_queue (event_id, ordering_key, lane_pos, run_at)
+    select e.id, e.source || ':' || e.ordering_key,
+           case when e.ordering_key is not null then nextval(pg_get_serial_sequence('webhook_events', 'id')) end,
+           case when e.ordering_key is null then now() else 'infinity'::timestamptz end
+    from webhook_events e where e.id in ${ids}
+    order by e.id
+    on conflict (event_id) do update
+    set run_at = case when event_queue.run_at = 'infinity' and event_queue.blocked_at is null
+                      then event_queue.run_at else now() end,
+        blocked_at = null`);
+  await tx.execute(sql`select event_queue_promote(${lanes})`);
   return events;
 }
 
@@ -137,10 +155,23 @@ export function createEventStore(database: Database) {
      */
     async insert(event: NewEvent): Promise<InsertResult> {
       const hash = contentHash(event.body);
-      // The event and its queue row (due now) commit together.
-      const insertEvent = async (tx: Pick<typeof db, 'insert'>) => {
+      // The event and its queue row (due now) commit together. An ordered event locks its lane
+      // first and is its head only if the lane is empty (src/ordering/ingest-sql.ts explains).
+      const lane = event.ordering?.lane;
+      const insertEvent = async (tx: Pick<typeof db, 'insert' | 'execute'>) => {
+        if (lane !== undefined) await tx.execute(sql`select event_queue_lock_lanes(array[${lane}]::text[])`);
         const rows = await insertRow(tx);
-        if (rows[0]) await tx.insert(eventQueue).values({ eventId: rows[0].id });
+        if (!rows[0]) return rows;
+        if (lane === undefined) await tx.insert(eventQueue).values({ eventId: rows[0].id });
+        else {
+          await tx.insert(eventQueue).values({
+            eventId: rows[0].id,
+            orderingKey: lane,
+            lanePos: rows[0].id,
+            runAt: sql`case when exists (select 1 from event_queue q where q.ordering_key = ${lane})
+                            then 'infinity'::timestamptz else now() end`,
+          });
+        }
         return rows;
       };
       const insertRow = (tx: Pick<typeof db, 'insert'>) =>
@@ -156,6 +187,7 @@ export function createEventStore(database: Database) {
             headers: event.headers,
             maxAttempts: event.maxAttempts,
             requestTarget: event.requestTarget,
+            orderingKey: event.ordering?.key,
           })
           .onConflictDoNothing({ target: [webhookEvents.source, webhookEvents.webhookId] })
           .returning({ id: webhookEvents.id });
@@ -263,7 +295,8 @@ export function createEventStore(database: Database) {
         if ((await lockClaims(tx, [id])).size > 0) return [];
         return requeue(tx, await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning());
       });
-      if (rows[0]) return { status: 'replayed', event: { ...rows[0], lockedBy: null, lockedAt: null } };
+      const replayed = rows[0] && (await this.get(id));
+      if (replayed) return { status: 'replayed', event: replayed };
       return (await this.get(id)) ? { status: 'processing' } : { status: 'not_found' };
     },
   };

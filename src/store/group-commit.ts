@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import { insertOrdered } from '../ordering/ingest-sql';
 import { contentHash, settleCopies, type Copy } from './conflicts';
 import type { EventStore, InsertResult, NewEvent } from './events';
 
@@ -71,6 +72,7 @@ export function createGroupCommit({
     let ids: Map<string, number>;
     try {
       ids = await insertRows(
+        database,
         run,
         rows.map((r) => r.waiters[0]!),
       );
@@ -92,7 +94,7 @@ export function createGroupCommit({
   async function writeOneByOne(rows: Row[]): Promise<void> {
     for (const row of rows) {
       try {
-        await settle([row], await insertRows(run, [row.waiters[0]!]));
+        await settle([row], await insertRows(database, run, [row.waiters[0]!]));
       } catch (err) {
         for (const waiter of row.waiters) waiter.reject(err);
       }
@@ -189,22 +191,12 @@ const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId
  * One statement, its own transaction: rows whose (source, webhook id) exists already (or is being
  * inserted by a concurrent transaction, which it waits for) are skipped and not returned. The rows
  * travel as one JSON array, so the statement text is the same for every batch size and is
- * prepared once per connection.
+ * prepared once per connection. A batch holding events of ordered sources goes to insertOrdered.
  */
-async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
-  const rows = JSON.stringify(
-    firsts.map(({ event: e, hash }) => ({
-      source: wellFormed(e.source),
-      webhook_id: wellFormed(e.webhookId),
-      topic: wellFormed(e.topic),
-      account: e.account === undefined ? null : wellFormed(e.account),
-      body: e.body.toString('base64'),
-      content_hash: hash.toString('hex'),
-      headers: e.headers,
-      max_attempts: e.maxAttempts,
-      request_target: e.requestTarget === undefined ? null : wellFormed(e.requestTarget),
-    })),
-  );
+async function insertRows(database: Database, run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
+  const rows = jsonRows(firsts);
+  const lanes = firsts.flatMap(({ event: e }) => (e.ordering ? [`${wellFormed(e.source)}:${wellFormed(e.ordering.key)}`] : []));
+  if (lanes.length > 0) return idsByKey(await insertOrdered(database, rows, lanes));
   // Each new event is queued (event_queue, due now) by the same statement: no trigger, no second trip.
   const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
     with inserted as (
@@ -220,5 +212,26 @@ async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<stri
     ),
     queued as (insert into event_queue (event_id) select id from inserted)
     select id, source, webhook_id from inserted`);
-  return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
+  return idsByKey(inserted);
+}
+
+const idsByKey = (inserted: { id: string | number; source: string; webhook_id: string }[]) =>
+  new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
+
+/** The batch as one JSON array for json_to_recordset. */
+function jsonRows(firsts: Waiter[]): string {
+  return JSON.stringify(
+    firsts.map(({ event: e, hash }) => ({
+      source: wellFormed(e.source),
+      webhook_id: wellFormed(e.webhookId),
+      topic: wellFormed(e.topic),
+      account: e.account === undefined ? null : wellFormed(e.account),
+      body: e.body.toString('base64'),
+      content_hash: hash.toString('hex'),
+      headers: e.headers,
+      max_attempts: e.maxAttempts,
+      request_target: e.requestTarget === undefined ? null : wellFormed(e.requestTarget),
+      ordering_key: e.ordering ? wellFormed(e.ordering.key) : null,
+    })),
+  );
 }

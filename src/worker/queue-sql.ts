@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { isRowError, preparedRows, wellFormed } from '../db/statements';
+import { inTransaction, isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import { promoteLanes } from '../ordering/lanes-sql';
 
 // One file over 250 lines on purpose: all queue SQL in one place, so the worker loop never sees SQL
 // text and the claim, outcome, lease and release statements can be read together.
@@ -21,6 +22,8 @@ export interface ClaimedEvent {
   receivedAt: Date;
   claimToken: string;
   attemptId: number;
+  /** Its lane (`<source>:<key>`) when its source orders events (docs/ordering.md), else null. */
+  lane: string | null;
 }
 
 export type AttemptOutcome =
@@ -58,6 +61,7 @@ interface ClaimedRow {
   received_at: Date | string;
   claim_token: string;
   attempt_id: string | number;
+  lane: string | null;
 }
 
 /** An attempt whose handler has returned, with the outcome to record. */
@@ -66,10 +70,16 @@ export interface FinishedAttempt {
   result: AttemptOutcome;
 }
 
+export interface QueueOptions {
+  /** Sources whose ordering says onFailure 'block' (read at each outcome; docs/ordering.md). */
+  blockingSources?: () => readonly string[];
+}
+
 /** All queue statements of the worker. The worker loop calls these and never sees SQL. */
-export function createQueue(database: Database) {
+export function createQueue(database: Database, options: QueueOptions = {}) {
   const { rows } = database;
   const prepared = preparedRows(database);
+  const blocking = () => new Set(options.blockingSources?.() ?? []);
 
   /**
    * One statement for a batch of outcomes (a JSON array of toOutcomeRow rows; prepared, as its
@@ -77,18 +87,26 @@ export function createQueue(database: Database) {
    * token is deleted (completed, failed) or put back with its retry time — a lease recovery that
    * got there first cleared the token, and the row lock makes the two wait for each other. Only
    * events fenced here get their one archive update (status, attempt count, error) and their
-   * attempt-log row finished. Every row is found by primary key.
+   * attempt-log row finished. Every row is found by primary key. An ordered event that failed for
+   * good under onFailure 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
    */
-  const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
-    const written = await prepared<{ id: string | number }>(sql`
+  const recordOutcomes = async (run: PreparedRows, outcomes: string): Promise<Set<number>> => {
+    const written = await run<{ id: string | number }>(sql`
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb)
+          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb, block boolean)
       ),
       dequeued as (
         delete from event_queue q using outcome o
-        where q.event_id = o.id and q.claim_token = o.claim_token and o.status <> 'received'
+        where q.event_id = o.id and q.claim_token = o.claim_token and o.status <> 'received' and not o.block
+        returning q.event_id, q.attempt, null::timestamptz as run_at
+      ),
+      blocked as (
+        update event_queue q
+        set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null
+        from outcome o
+        where q.event_id = o.id and q.claim_token = o.claim_token and o.block
         returning q.event_id, q.attempt, null::timestamptz as run_at
       ),
       requeued as (
@@ -113,7 +131,7 @@ export function createQueue(database: Database) {
         where q.event_id = o.id and q.claim_token = o.claim_token and o.status = 'received'
         returning q.event_id, q.attempt, q.run_at
       ),
-      fenced as (select * from dequeued union all select * from requeued),
+      fenced as (select * from dequeued union all select * from blocked union all select * from requeued),
       finished as (
         update webhook_events e
         set status = o.status,
@@ -171,10 +189,10 @@ export function createQueue(database: Database) {
               attempt = l.attempt, attempt_id = l.attempt_id
           from logged l
           where q.event_id = l.event_id
-          returning q.event_id, q.claim_token, q.attempt, q.attempt_id
+          returning q.event_id, q.claim_token, q.attempt, q.attempt_id, q.ordering_key as lane
         )
         select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
-               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id
+               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id, l.lane
         from leased l join webhook_events e on e.id = l.event_id
         order by e.id`);
       return claimed.map(toClaimedEvent);
@@ -189,16 +207,29 @@ export function createQueue(database: Database) {
      */
     async finishMany(finished: readonly FinishedAttempt[]): Promise<Set<number>> {
       if (finished.length === 0) return new Set();
-      const outcomes = JSON.stringify(finished.map(toOutcomeRow));
+      const record = (batch: readonly FinishedAttempt[]) => {
+        const ordered = batch.some((f) => f.event.lane);
+        const blocks = ordered ? blocking() : NONE;
+        const outcomes = JSON.stringify(batch.map((attempt) => toOutcomeRow(attempt, blocks)));
+        // Unordered batches: one statement, as always. A batch with ordered events also promotes
+        // the next head of each lane whose head it finished, in the same transaction.
+        if (!ordered) return recordOutcomes(prepared, outcomes);
+        return inTransaction(database, async (run) => {
+          const recorded = await recordOutcomes(run, outcomes);
+          const lanes = batch.filter((f) => f.event.lane && recorded.has(f.event.id) && isFinal(f.result));
+          await promoteLanes(run, lanes.map((f) => f.event.lane!));
+          return recorded;
+        });
+      };
       try {
-        return await recordOutcomes(outcomes);
+        return await record(finished);
       } catch (err) {
         // A deadlock with a concurrent lease recovery (or any row the server refuses) must not
         // cost the whole batch its outcomes: record them one at a time.
         if (finished.length === 1 || !isRowError(err)) throw err;
         const recorded = new Set<number>();
         for (const attempt of finished) {
-          for (const id of await recordOutcomes(JSON.stringify([toOutcomeRow(attempt)]))) recorded.add(id);
+          for (const id of await record([attempt])) recorded.add(id);
         }
         return recorded;
       }
@@ -250,16 +281,25 @@ export function createQueue(database: Database) {
      * expired queue rows are searched; events and attempt-log rows are reached by primary key.
      */
     async recoverExpiredLeases(leaseSeconds: number): Promise<number> {
-      const recovered = await rows(sql`
+      // One transaction: an ordered head that ran out of attempts leaves its lane (or blocks it)
+      // and the next head is promoted before anyone else can see the lane without a head.
+      const recovered = await inTransaction(database, async (run) => {
+        const found = await run<{ id: string | number; lane: string | null; last: boolean }>(sql`
         with expired as (
-          select q.event_id, q.attempt_id, q.locked_by, coalesce(q.attempt, e.attempts) as attempt,
-                 coalesce(q.attempt, e.attempts) >= e.max_attempts as last
+          select q.event_id, q.attempt_id, q.locked_by, q.ordering_key, coalesce(q.attempt, e.attempts) as attempt,
+                 coalesce(q.attempt, e.attempts) >= e.max_attempts as last,
+                 q.ordering_key is not null and jsonb_exists(${JSON.stringify([...blocking()])}::jsonb, e.source) as blocks
           from event_queue q join webhook_events e on e.id = q.event_id
           where q.claim_token is not null and q.locked_at < now() - make_interval(secs => ${leaseSeconds})
           for update of q skip locked
         ),
         dequeued as (
-          delete from event_queue q using expired x where q.event_id = x.event_id and x.last
+          delete from event_queue q using expired x where q.event_id = x.event_id and x.last and not x.blocks
+        ),
+        blocked as (
+          update event_queue q
+          set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null
+          from expired x where q.event_id = x.event_id and x.last and x.blocks
         ),
         requeued as (
           update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
@@ -274,7 +314,7 @@ export function createQueue(database: Database) {
               last_error = 'lease expired: worker ' || coalesce(x.locked_by, 'unknown') || ' stopped responding'
           from expired x
           where e.id = x.event_id
-          returning e.id
+          returning e.id, x.ordering_key as lane, x.last
         ),
         abandoned as (
           update processing_log p
@@ -282,7 +322,10 @@ export function createQueue(database: Database) {
           from expired x
           where p.id = x.attempt_id and p.outcome = 'running'
         )
-        select id from recovered`);
+        select id, lane, last from recovered`);
+        await promoteLanes(run, found.filter((r) => r.last && r.lane).map((r) => r.lane!));
+        return found;
+      });
       return recovered.length;
     },
 
@@ -299,8 +342,13 @@ export function createQueue(database: Database) {
 
 export type Queue = ReturnType<typeof createQueue>;
 
+const NONE: ReadonlySet<string> = new Set();
+
+/** Completed or failed for good: the event leaves its lane (or blocks it), so the next head may go. */
+const isFinal = (result: AttemptOutcome) => result.outcome === 'completed' || result.outcome === 'failed';
+
 /** An outcome as one element of recordOutcomes' JSON array. */
-function toOutcomeRow({ event, result }: FinishedAttempt) {
+function toOutcomeRow({ event, result }: FinishedAttempt, blocking: ReadonlySet<string>) {
   const error = result.outcome === 'completed' ? null : storable(result.error);
   return {
     id: event.id,
@@ -318,6 +366,7 @@ function toOutcomeRow({ event, result }: FinishedAttempt) {
     held_for: result.outcome === 'held' ? result.heldFor : null,
     exact: result.outcome === 'held' ? (result.exact ?? false) : null,
     circuit_for: result.outcome === 'held' ? (result.circuitFor ?? []) : null,
+    block: result.outcome === 'failed' && event.lane !== null && blocking.has(event.source),
   };
 }
 
@@ -342,5 +391,6 @@ function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
     receivedAt: new Date(row.received_at),
     claimToken: row.claim_token,
     attemptId: Number(row.attempt_id),
+    lane: row.lane ?? null,
   };
 }
