@@ -55,7 +55,9 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
     writeFileSync(
       config,
       JSON.stringify({
-        sources: [{ name: 'orders', provider: 'shopify', secrets: [SECRET], ordering: { key: { jsonPath: '$.order_id' } } }],
+        sources: [
+          { name: 'orders', provider: 'shopify', secrets: [SECRET], ordering: { key: { jsonPath: '$.order_id' } } },
+        ],
       }),
     );
     const port = await freePort();
@@ -72,7 +74,10 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
       HANDLER_DELAY_MS: '15',
     };
     const start = (role: string, extra: Record<string, string> = {}) =>
-      startProcess(process.execPath, ['--import', 'tsx', 'test/fixtures/ordering-process.ts', '--role', role], { ...env, ...extra });
+      startProcess(process.execPath, ['--import', 'tsx', 'test/fixtures/ordering-process.ts', '--role', role], {
+        ...env,
+        ...extra,
+      });
     // The web process migrates first; then the workers, at once.
     const web = start('web', { PORT: String(port) });
     const base = `http://127.0.0.1:${port}`;
@@ -123,14 +128,17 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
 
     // kill -9 of a worker process while it runs a head.
     const victim = workers[0]!;
-    const [held] = await waitFor(
+    const found = await waitFor(
       async () =>
-        sql<Run[]>`select * from ordering_runs where finished_at is null and worker like ${`%:${victim.pid}`} limit 1`.then(
+        sql<
+          Run[]
+        >`select * from ordering_runs where finished_at is null and worker like ${`%:${victim.pid}`} limit 1`.then(
           (rows) => (rows.length > 0 ? rows : undefined),
         ),
       60_000,
       'the victim to run a head',
     );
+    const held = found![0]!;
     victim.killGroup();
     await victim.exited;
 
@@ -138,7 +146,8 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
     await blockedSeen;
     const total = KEYS.length * PER_KEY;
     await waitFor(
-      async () => Number((await sql`select count(*) as n from webhook_events where status = 'completed'`)[0]!.n) === total,
+      async () =>
+        Number((await sql`select count(*) as n from webhook_events where status = 'completed'`)[0]!.n) === total,
       60_000,
       'every event to complete',
     );
@@ -154,13 +163,15 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
       // has no end; only its own event may follow it).
       for (let i = 1; i < mine.length; i++) {
         const [before, after] = [mine[i - 1]!, mine[i]!];
-        if (before.finished_at) expect(after.started_at.getTime(), `overlap in ${key}`).toBeGreaterThanOrEqual(before.finished_at.getTime());
+        if (before.finished_at)
+          expect(after.started_at.getTime(), `overlap in ${key}`).toBeGreaterThanOrEqual(before.finished_at.getTime());
         else expect(after.event_id).toBe(before.event_id);
       }
-      if (FAIL_ONCE.has(key)) expect(mine.filter((r) => Number(r.event_id) === ids.get(key)![4]).length).toBeGreaterThanOrEqual(2);
+      if (FAIL_ONCE.has(key))
+        expect(mine.filter((r) => Number(r.event_id) === ids.get(key)![4]).length).toBeGreaterThanOrEqual(2);
     }
     // The killed head ran again, elsewhere, after lease recovery.
-    expect(runs.some((r) => r.event_id === held!.event_id && r.worker !== held!.worker)).toBe(true);
+    expect(runs.some((r) => r.event_id === held.event_id && r.worker !== held.worker)).toBe(true);
     // Parallel across keys and processes.
     const overlapping = runs.some((a, i) =>
       runs.slice(i + 1, i + 40).some((b) => b.key !== a.key && a.finished_at !== null && b.started_at < a.finished_at),
