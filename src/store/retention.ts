@@ -5,7 +5,8 @@ import type { Database } from '../db/client';
  * Deletes finished events past their retention, in batches so no statement holds locks for long.
  * Only `completed` and `failed` rows are candidates — never one that is due or being processed —
  * and `processed_at` (not received_at) is the clock, so a replayed event gets its full retention
- * again. Attempt and delivery logs go with their event (on delete cascade).
+ * again. Attempt and delivery logs go with their event (on delete cascade). A failed event that
+ * still blocks its ordering key is kept.
  */
 export function createRetention({ rows }: Database) {
   async function deleteBatch(
@@ -17,6 +18,9 @@ export function createRetention({ rows }: Database) {
       delete from webhook_events where id in (
         select id from webhook_events
         where status = ${status} and processed_at < now() - make_interval(days => ${olderThanDays})
+          -- A failed head that blocks its ordering key keeps its queue row (docs/ordering.md): it
+          -- stays until skipped or replayed, or the key would never move again.
+          and not exists (select 1 from event_queue q where q.event_id = webhook_events.id)
         limit ${batchSize}
         for update skip locked
       ) returning id`);
