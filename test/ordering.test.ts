@@ -96,6 +96,32 @@ describe.each(databaseKinds())('per-key ordering (%s)', (kind) => {
     expect(mode.json.error.message).toMatch(/ordering\.onFailure/);
   });
 
+  it('shows the ordering of a source, and changes it with PATCH', async () => {
+    const source = await api('/api/sources/orders');
+    expect(source.json.ordering).toEqual({
+      key: { jsonPath: '$.order_id' },
+      onFailure: 'continue',
+      missingKey: 'own_lane',
+    });
+    await api('/api/sources', {
+      method: 'POST',
+      body: { name: 'tmp', provider: 'shopify', ordering: { key: { header: 'X-Key' } } },
+    });
+    const bad = await api('/api/sources/tmp', {
+      method: 'PATCH',
+      body: { ordering: { key: { header: 'x-key' }, missingKey: 'lane' } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toMatch(/ordering\.missingKey/);
+    const patched = await api('/api/sources/tmp', {
+      method: 'PATCH',
+      body: { ordering: { key: { header: 'x-key' }, onFailure: 'block' } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.json.ordering).toEqual({ key: { header: 'x-key' }, onFailure: 'block', missingKey: 'own_lane' });
+    expect((await api('/api/sources/tmp', { method: 'PATCH', body: { ordering: null } })).json.ordering).toBeNull();
+  });
+
   it('runs each key in receive order, one at a time, keeping ids beyond 2^53 exact', async () => {
     const big = '12345678901234567890123';
     const ids: number[] = [];
