@@ -146,7 +146,8 @@ function Summary({ e }: { e: EventDetail }) {
       {row('Attempts', `${e.attempts} of ${e.max_attempts}`)}
       {row('Received', <Time iso={e.received_at} />)}
       {row('Processed', <Time iso={e.processed_at} />)}
-      {e.status === 'received' ? row('Next attempt', <Time iso={e.next_attempt_at} />) : null}
+      {/* An event waiting behind its key's head has no time of its own: it runs after the head. */}
+      {e.status === 'received' && e.blockedBy == null ? row('Next attempt', <Time iso={e.next_attempt_at} />) : null}
       {e.locked_by
         ? row(
             'Locked by',
