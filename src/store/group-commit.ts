@@ -195,7 +195,9 @@ const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId
  */
 async function insertRows(database: Database, run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
   const rows = jsonRows(firsts);
-  const lanes = firsts.flatMap(({ event: e }) => (e.ordering ? [`${wellFormed(e.source)}:${wellFormed(e.ordering.key)}`] : []));
+  const lanes = firsts.flatMap(({ event: e }) =>
+    e.ordering ? [`${wellFormed(e.source)}:${wellFormed(e.ordering.key)}`] : [],
+  );
   if (lanes.length > 0) return idsByKey(await insertOrdered(database, rows, lanes));
   // Each new event is queued (event_queue, due now) by the same statement: no trigger, no second trip.
   const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`

@@ -217,7 +217,10 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         return inTransaction(database, async (run) => {
           const recorded = await recordOutcomes(run, outcomes);
           const lanes = batch.filter((f) => f.event.lane && recorded.has(f.event.id) && isFinal(f.result));
-          await promoteLanes(run, lanes.map((f) => f.event.lane!));
+          await promoteLanes(
+            run,
+            lanes.map((f) => f.event.lane!),
+          );
           return recorded;
         });
       };
@@ -323,7 +326,10 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
           where p.id = x.attempt_id and p.outcome = 'running'
         )
         select id, lane, last from recovered`);
-        await promoteLanes(run, found.filter((r) => r.last && r.lane).map((r) => r.lane!));
+        await promoteLanes(
+          run,
+          found.filter((r) => r.last && r.lane).map((r) => r.lane!),
+        );
         return found;
       });
       return recovered.length;

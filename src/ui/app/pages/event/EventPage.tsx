@@ -157,8 +157,12 @@ function Summary({ e }: { e: EventDetail }) {
             </>,
           )
         : null}
-      {e.orderingKey != null ? row('Ordering key', <span class="mono">{e.orderingKey === '' ? '(no key lane)' : e.orderingKey}</span>) : null}
-      {e.blockedBy != null ? row('Waiting', <a href={`/ui/events/${e.blockedBy}`}>{`blocked by event ${e.blockedBy}`}</a>) : null}
+      {e.orderingKey != null
+        ? row('Ordering key', <span class="mono">{e.orderingKey === '' ? '(no key lane)' : e.orderingKey}</span>)
+        : null}
+      {e.blockedBy != null
+        ? row('Waiting', <a href={`/ui/events/${e.blockedBy}`}>{`blocked by event ${e.blockedBy}`}</a>)
+        : null}
       {e.last_error ? row('Last error', <span class="mono">{e.last_error}</span>) : null}
       {row('Size', `${e.size_bytes} bytes`)}
       {e.conflicts?.count ? row('Conflicts', <a href="#conflicts">{`${e.conflicts.count} with other bytes`}</a>) : null}
