@@ -180,6 +180,8 @@ describe.each(databaseKinds())('per-key ordering (%s)', (kind) => {
     await waitFor(async () => (await event(other)).status === 'completed', 10_000, 'the other key');
     failing.delete('stuck');
     expect(await event(next)).toMatchObject({ status: 'received', attempts: 0, blockedBy: head });
+    // The blocked head and the event behind it: neither due nor a scheduled retry.
+    expect((await api('/api/stats')).json.queue.waiting_in_order).toBeGreaterThanOrEqual(2);
 
     const refused = await api(`/api/events/${other}/skip`, { method: 'POST' });
     expect(refused.status).toBe(409);

@@ -182,6 +182,7 @@ export const Stats = z
     queue: z.object({
       due: z.number(),
       scheduled_retries: z.number(),
+      waiting_in_order: z.number().openapi({ description: 'Events of ordered sources waiting behind the head of their key' }),
       processing: z.number(),
       oldest_due_age_seconds: z.number().nullable(),
     }),
