@@ -103,8 +103,9 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         returning q.event_id, q.attempt, null::timestamptz as run_at
       ),
       blocked as (
+        -- held_for cleared: resuming a destination it once waited for must not wake a blocked head.
         update event_queue q
-        set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null
+        set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null, held_for = null
         from outcome o
         where q.event_id = o.id and q.claim_token = o.claim_token and o.block
         returning q.event_id, q.attempt, null::timestamptz as run_at
@@ -301,7 +302,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         ),
         blocked as (
           update event_queue q
-          set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null
+          set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null, held_for = null
           from expired x where q.event_id = x.event_id and x.last and x.blocks
         ),
         requeued as (
