@@ -1,4 +1,5 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
 import { eventQueue, webhookEvents, type WebhookEvent } from '../db/schema';
 
@@ -42,14 +43,17 @@ export async function withClaims(db: Database['db'], rows: WebhookEvent[]): Prom
 async function laneHeads(db: Database['db'], rows: WebhookEvent[]): Promise<Map<number, number>> {
   const ordered = rows.filter((r) => r.orderingKey !== null).map((r) => r.id);
   if (ordered.length === 0) return new Map();
+  // The outer row under its own alias: drizzle renders a column of the outer table unqualified
+  // inside a select list, which the subquery would read as its own (every lane's first head).
+  const q = alias(eventQueue, 'q');
   const heads = await db
     .select({
-      eventId: eventQueue.eventId,
-      head: sql<string>`(select h.event_id from ${eventQueue} h where h.ordering_key = ${eventQueue.orderingKey}
+      eventId: q.eventId,
+      head: sql<string>`(select h.event_id from event_queue h where h.ordering_key = q.ordering_key
                          order by h.lane_pos limit 1)`,
     })
-    .from(eventQueue)
-    .where(and(inArray(eventQueue.eventId, ordered), isNotNull(eventQueue.orderingKey)));
+    .from(q)
+    .where(and(inArray(q.eventId, ordered), isNotNull(q.orderingKey)));
   return new Map(heads.map((h) => [h.eventId, Number(h.head)]));
 }
 

@@ -12,14 +12,16 @@ import { killAllStarted, startProcess, type StartedProcess } from '../helpers/st
 // Per-key ordering across processes (docs/ordering.md): 1 web + 3 worker processes of the real
 // gateway on one PostgreSQL, 50 keys × 20 events sent over HTTP with real Shopify signatures, each
 // key's events one after another (each acknowledged before the next is sent), the keys at once.
-// Three keys' 5th event fails its first attempt; one worker is killed with -9 while it runs a head.
+// Two keys' 5th event fails its first attempt, a third's until the test saw its key blocked; one worker is killed with -9 while it runs a head.
 // Every run is recorded by the handler (test/fixtures/ordering-process.ts) with database-clock
 // start and end, so order and overlap are judged across processes.
 const SECRET = 'ordering-shopify-secret-4Tq';
 const OPS = 'ordering-ops-token-8Jd';
 const KEYS = Array.from({ length: 50 }, (_, i) => `k${String(i).padStart(2, '0')}`);
 const PER_KEY = 20;
-const FAIL_ONCE = new Set(['k03', 'k17', 'k31']);
+const FAIL_ONCE = new Set(['k17', 'k31']);
+/** Its 5th event fails until the test has seen the key blocked behind it. */
+const BLOCKED = 'k03';
 
 interface Run {
   id: string;
@@ -39,6 +41,7 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
     process.env.TEST_DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/postgres';
     testDb = await createTestDatabase('postgres');
     sql = postgres(testDb.url!, { max: 2, onnotice: () => {} });
+    await sql`create table ordering_release (released boolean)`;
     await sql`create table ordering_runs (id bigserial primary key, event_id bigint, key text, attempt int, worker text,
               started_at timestamptz not null default clock_timestamp(), finished_at timestamptz)`;
     dir = mkdtempSync(join(tmpdir(), 'gw-ordering-'));
@@ -69,9 +72,10 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
       LOG_LEVEL: 'info',
       WORKER_LEASE_SECONDS: '2',
       WORKER_CRON: '* * * * * *',
-      RETRY_BASE_MS: '1500',
-      RETRY_MAX_MS: '1500',
+      RETRY_BASE_MS: '500',
+      RETRY_MAX_MS: '500',
       HANDLER_DELAY_MS: '15',
+      MAX_ATTEMPTS: '100',
     };
     const start = (role: string, extra: Record<string, string> = {}) =>
       startProcess(process.execPath, ['--import', 'tsx', 'test/fixtures/ordering-process.ts', '--role', role], {
@@ -84,13 +88,15 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
     await waitUntilHealthy(`${base}/healthz`, 90_000).catch((err) => {
       throw new Error(`${err}\n${web.output().slice(-2000)}`);
     });
-    const workers: StartedProcess[] = [start('worker'), start('worker'), start('worker')];
+    // The victim's handler is slow, so the kill -9 below lands while it runs a head.
+    const workers: StartedProcess[] = [start('worker', { HANDLER_DELAY_MS: '1500' }), start('worker'), start('worker')];
     await Promise.all(workers.map((w) => w.waitForOutput('gateway started (worker only)', 90_000)));
 
     // Send: one loop per key, each event acknowledged before the key's next is sent.
     const ids = new Map<string, number[]>();
     const send = async (key: string, i: number) => {
-      const body = JSON.stringify({ order_id: key, i, ...(FAIL_ONCE.has(key) && i === 4 ? { fail: 'once' } : {}) });
+      const fail = key === BLOCKED && i === 4 ? 'until-released' : FAIL_ONCE.has(key) && i === 4 ? 'once' : undefined;
+      const body = JSON.stringify({ order_id: key, i, ...(fail ? { fail } : {}) });
       const response = await fetch(`${base}/api/webhooks/orders`, {
         method: 'POST',
         body,
@@ -113,18 +119,24 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
       }),
     );
 
-    // A failing head blocks its key, visibly: the next event names it in blockedBy.
+    // A failing head blocks its key, visibly: once the head has failed and the next event is
+    // stored, the next one names the head in blockedBy; then the head is let through.
     const api = async (path: string) =>
       (await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${OPS}` } })).json() as Promise<any>;
-    const blockedSeen = waitFor(
-      async () => {
-        const [head, next] = [ids.get('k03')?.[4], ids.get('k03')?.[5]];
-        if (head === undefined || next === undefined) return false;
-        return (await api(`/api/events/${next}`)).blockedBy === head;
-      },
-      30_000,
-      'blockedBy naming the failing head of k03',
-    );
+    const blockedSeen = (async () => {
+      const found = await waitFor(
+        async () => {
+          const [h, n] = [ids.get(BLOCKED)?.[4], ids.get(BLOCKED)?.[5]];
+          if (h === undefined || n === undefined) return undefined;
+          return (await api(`/api/events/${h}`)).attempts >= 1 ? { head: h, next: n } : undefined;
+        },
+        60_000,
+        `the head of ${BLOCKED} to fail and the next event to be stored`,
+      );
+      const waiting = await api(`/api/events/${found!.next}`);
+      await sql`insert into ordering_release values (true)`;
+      return { head: found!.head, waiting };
+    })();
 
     // kill -9 of a worker process while it runs a head.
     const victim = workers[0]!;
@@ -143,7 +155,8 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
     await victim.exited;
 
     await sending;
-    await blockedSeen;
+    const { head: blockedHead, waiting } = await blockedSeen;
+    expect(waiting).toMatchObject({ status: 'received', blockedBy: blockedHead, orderingKey: BLOCKED });
     const total = KEYS.length * PER_KEY;
     await waitFor(
       async () =>
@@ -167,10 +180,11 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
           expect(after.started_at.getTime(), `overlap in ${key}`).toBeGreaterThanOrEqual(before.finished_at.getTime());
         else expect(after.event_id).toBe(before.event_id);
       }
-      if (FAIL_ONCE.has(key))
+      if (FAIL_ONCE.has(key) || key === BLOCKED)
         expect(mine.filter((r) => Number(r.event_id) === ids.get(key)![4]).length).toBeGreaterThanOrEqual(2);
     }
-    // The killed head ran again, elsewhere, after lease recovery.
+    // The killed head's run was cut (no end), and the head ran again, elsewhere, after lease recovery.
+    expect(runs.find((r) => r.id === held.id)!.finished_at).toBeNull();
     expect(runs.some((r) => r.event_id === held.event_id && r.worker !== held.worker)).toBe(true);
     // Parallel across keys and processes.
     const overlapping = runs.some((a, i) =>
