@@ -3,6 +3,7 @@ import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
 import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
+import { insertEventsStatement, type InsertedRow } from './event-insert';
 import {
   eventQueue,
   processingLog,
@@ -135,27 +136,13 @@ export function createEventStore(database: Database) {
      */
     async insert(event: NewEvent): Promise<InsertResult> {
       const hash = contentHash(event.body);
-      // The event and its queue row (due now) commit together.
-      const insertEvent = async (tx: Pick<typeof db, 'insert'>) => {
-        const rows = await insertRow(tx);
-        if (rows[0]) await tx.insert(eventQueue).values({ eventId: rows[0].id });
-        return rows;
+      // The key, the event and its queue row (due now) commit together (src/store/event-insert.ts).
+      const insertEvent = async (tx: Pick<typeof db, 'execute'>) => {
+        const result = (await tx.execute(insertEventsStatement([{ event, hash }]))) as unknown;
+        // postgres.js returns the rows, PGlite an object holding them.
+        const rows = (Array.isArray(result) ? result : (result as { rows: InsertedRow[] }).rows) as InsertedRow[];
+        return rows.map((row) => ({ id: Number(row.id) }));
       };
-      const insertRow = (tx: Pick<typeof db, 'insert'>) =>
-        tx
-          .insert(webhookEvents)
-          .values({
-            source: event.source,
-            webhookId: event.webhookId,
-            topic: event.topic,
-            account: event.account,
-            body: event.body,
-            contentHash: hash,
-            headers: event.headers,
-            maxAttempts: event.maxAttempts,
-          })
-          .onConflictDoNothing({ target: [webhookEvents.source, webhookEvents.webhookId] })
-          .returning({ id: webhookEvents.id });
 
       const { nonce } = event;
       if (nonce === undefined) {

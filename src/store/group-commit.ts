@@ -1,7 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import { isRowError, preparedRows, type PreparedRows } from '../db/statements';
 import { contentHash, settleCopies, type Copy } from './conflicts';
+import { insertEventsStatement, type InsertedRow } from './event-insert';
 import type { EventStore, InsertResult, NewEvent } from './events';
 
 export interface GroupCommitOptions {
@@ -186,37 +186,11 @@ function distinctRows(batch: Waiter[]): Row[] {
 const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId}`;
 
 /**
- * One statement, its own transaction: rows whose (source, webhook id) exists already (or is being
- * inserted by a concurrent transaction, which it waits for) are skipped and not returned. The rows
- * travel as one JSON array, so the statement text is the same for every batch size and is
- * prepared once per connection.
+ * One statement, its own transaction (src/store/event-insert.ts): rows whose (source, webhook id)
+ * exists already (or is being inserted by a concurrent transaction, which it waits for) are skipped
+ * and not returned.
  */
 async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
-  const rows = JSON.stringify(
-    firsts.map(({ event: e, hash }) => ({
-      source: wellFormed(e.source),
-      webhook_id: wellFormed(e.webhookId),
-      topic: wellFormed(e.topic),
-      account: e.account === undefined ? null : wellFormed(e.account),
-      body: e.body.toString('base64'),
-      content_hash: hash.toString('hex'),
-      headers: e.headers,
-      max_attempts: e.maxAttempts,
-    })),
-  );
-  // Each new event is queued (event_queue, due now) by the same statement: no trigger, no second trip.
-  const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
-    with inserted as (
-      insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts)
-      select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), decode(r.content_hash, 'hex'),
-             r.headers, r.max_attempts
-      from json_to_recordset(${rows}::text::json) as r(
-        source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
-        max_attempts int)
-      on conflict (source, webhook_id) do nothing
-      returning id, source, webhook_id
-    ),
-    queued as (insert into event_queue (event_id) select id from inserted)
-    select id, source, webhook_id from inserted`);
+  const inserted = await run<InsertedRow>(insertEventsStatement(firsts));
   return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
 }
