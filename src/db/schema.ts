@@ -67,9 +67,13 @@ export const webhookEvents = pgTable(
     index('webhook_events_source_id_idx').on(t.source, t.id),
     index('webhook_events_status_id_idx').on(t.status, t.id),
     // Alert rule event_failed (migration 0010): events failed for good in the last minutes.
-    index('webhook_events_failed_processed_idx').on(t.processedAt).where(sql`${t.status} = 'failed'`),
+    index('webhook_events_failed_processed_idx')
+      .on(t.processedAt)
+      .where(sql`${t.status} = 'failed'`),
     // Retention keeps a day holding an event replayed within the window (src/store/partitions.ts).
-    index('webhook_events_replayed_idx').on(t.replayedAt).where(sql`${t.replayedAt} IS NOT NULL`),
+    index('webhook_events_replayed_idx')
+      .on(t.replayedAt)
+      .where(sql`${t.replayedAt} IS NOT NULL`),
   ],
 );
 
@@ -120,7 +124,9 @@ export const eventQueue = pgTable(
   },
   (t) => [
     index('event_queue_run_at_idx').on(t.runAt, t.eventId),
-    index('event_queue_held_idx').on(t.eventId).where(sql`held_for IS NOT NULL`),
+    index('event_queue_held_idx')
+      .on(t.eventId)
+      .where(sql`held_for IS NOT NULL`),
   ],
 );
 

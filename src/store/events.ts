@@ -245,7 +245,10 @@ export function createEventStore(database: Database) {
     async replay(id: number, attempts: ReplayAttempts): Promise<ReplayResult> {
       const rows = await db.transaction(async (tx) => {
         if ((await lockClaims(tx, [id])).size > 0) return [];
-        return requeue(tx, await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning());
+        return requeue(
+          tx,
+          await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning(),
+        );
       });
       if (rows[0]) return { status: 'replayed', event: { ...rows[0], lockedBy: null, lockedAt: null } };
       return (await this.get(id)) ? { status: 'processing' } : { status: 'not_found' };

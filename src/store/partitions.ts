@@ -77,7 +77,9 @@ export function createPartitions(database: Database) {
       await tx.execute(sql`delete from event_keys where received_at >= ${day.lo.toISOString()}::timestamptz
                            and received_at < ${day.hi.toISOString()}::timestamptz`);
       await tx.execute(sql`delete from event_conflicts where event_id in (select id from ${table})`);
-      await tx.execute(sql`update system_log set source_event_id = null where source_event_id in (select id from ${table})`);
+      await tx.execute(
+        sql`update system_log set source_event_id = null where source_event_id in (select id from ${table})`,
+      );
     });
     return database.db.transaction(async (tx) => {
       await tx.execute(sql.raw(LOCK_TIMEOUT));
@@ -119,7 +121,9 @@ export function createPartitions(database: Database) {
         if (reason) result.kept.push({ name: day.name, reason });
         else result.dropped.push(day.name);
       }
-      const [oldest] = await rows<{ at: Date | string | null }>(sql`select min(received_at) as at from webhook_events_default`);
+      const [oldest] = await rows<{ at: Date | string | null }>(
+        sql`select min(received_at) as at from webhook_events_default`,
+      );
       let floor = cutoff;
       if (oldest?.at) floor = new Date(Math.min(floor.getTime(), new Date(oldest.at).getTime()));
       const keptDays = await dayPartitions('webhook_events');

@@ -63,7 +63,11 @@ export function createRetention({ rows }: Database) {
      * Rejected requests older than `rejectedRequestDays` (default 7) and resolved alerts older
      * than the completed-event retention go too.
      */
-    async purgeBookkeeping(options: { completedDays: number; expiringNonceSources: readonly string[]; rejectedRequestDays?: number }) {
+    async purgeBookkeeping(options: {
+      completedDays: number;
+      expiringNonceSources: readonly string[];
+      rejectedRequestDays?: number;
+    }) {
       const nonces = await rows(sql`
         delete from seen_nonces
         where seen_at < now() - interval '2 days'
