@@ -8,8 +8,7 @@ import type { Database } from '../db/client';
  * once do not race; rows that landed in a default partition meanwhile move into the new one.
  */
 
-const HISTORY_TABLES = ['webhook_events', 'processing_log', 'delivery_attempts'] as const;
-type HistoryTable = (typeof HISTORY_TABLES)[number];
+type HistoryTable = 'webhook_events' | 'processing_log' | 'delivery_attempts';
 
 /** A day partition as named by gateway_ensure_partition: `<table>_pYYYYMMDD`, [lo, hi) in UTC. */
 interface DayPartition {
