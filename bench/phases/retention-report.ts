@@ -24,6 +24,6 @@ export function retentionRow(r: RetentionRun): string[] {
     '',
     '',
     '',
-    `${(r.rowDeleteSec / r.dropSec).toFixed(1)}× faster; ${r.dropped.length} partitions dropped (generated in ${f0(r.generateSec)} s)`,
+    `${(r.rowDeleteSec / r.dropSec).toFixed(1)}× faster; ${r.dropped.length} partitions (${f0(r.dayMb)} MB) dropped (generated in ${f0(r.generateSec)} s)`,
   ];
 }

@@ -8,6 +8,8 @@ import { orderBody } from '../lib/webhook';
 export interface RetentionRun {
   events: number;
   generateSec: number;
+  /** On-disk size of the day's three partitions (tables, TOAST and indexes), MB. */
+  dayMb: number;
   /** createPartitions().dropExpired(): the day's events, attempts and deliveries, and its keys. */
   dropSec: number;
   dropped: string[];
@@ -39,6 +41,10 @@ export async function measureRetention(db: BenchDatabase, events: number): Promi
   const generateSec = (performance.now() - started) / 1000;
   await db.sql`checkpoint`.catch(() => {});
 
+  const suffix = `_p${day.replaceAll('-', '')}`;
+  const [{ bytes }] = await db.sql<[{ bytes: number }]>`
+    select sum(pg_total_relation_size(c.oid))::float8 as bytes from pg_class c
+    where c.relname in (${'webhook_events' + suffix}, ${'processing_log' + suffix}, ${'delivery_attempts' + suffix})`;
   const database = await openDatabase({ url: db.url, poolSize: 2 });
   started = performance.now();
   const { dropped } = await createPartitions(database).dropExpired({ completedDays: 30, failedDays: 90 });
@@ -63,7 +69,7 @@ export async function measureRetention(db: BenchDatabase, events: number): Promi
   }
   const rowDeleteSec = (performance.now() - started) / 1000;
   await db.sql`drop schema retention_baseline cascade`;
-  return { events, generateSec, dropSec, dropped, rowDeleteSec, rowsDeleted };
+  return { events, generateSec, dayMb: bytes / 1024 / 1024, dropSec, dropped, rowDeleteSec, rowsDeleted };
 }
 
 /** A day of completed events in the tables of `schema` ('' for the gateway's, which get their keys too). */
