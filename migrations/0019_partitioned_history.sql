@@ -65,8 +65,8 @@ ALTER TABLE "processing_log" RENAME TO "processing_log_old";--> statement-breakp
 ALTER SEQUENCE "processing_log_id_seq" RENAME TO "processing_log_old_id_seq";--> statement-breakpoint
 ALTER TABLE "delivery_attempts" RENAME TO "delivery_attempts_old";--> statement-breakpoint
 ALTER SEQUENCE "delivery_attempts_id_seq" RENAME TO "delivery_attempts_old_id_seq";--> statement-breakpoint
--- The notify trigger of 0002 was dropped by 0007; nothing else hangs on the old tables but indexes,
--- constraints and the foreign keys dropped below with them.
+-- What hangs on the old tables (indexes, constraints, the notify triggers of 0002, the foreign keys
+-- of other tables) goes with them below and is made again on the new ones.
 CREATE TABLE "webhook_events" (LIKE "webhook_events_old" INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY)
   PARTITION BY RANGE ("received_at");--> statement-breakpoint
 CREATE TABLE "processing_log" (LIKE "processing_log_old" INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY)
@@ -131,4 +131,11 @@ CREATE INDEX "delivery_attempts_event_idx" ON "delivery_attempts" USING btree ("
 CREATE INDEX "delivery_attempts_started_idx" ON "delivery_attempts" USING btree ("started_at");--> statement-breakpoint
 -- No longer unique (a unique index would have to include started_at): the one claim holder per
 -- event records "delivered" at most once per destination (src/store/deliveries.ts).
-CREATE INDEX "delivery_attempts_delivered_idx" ON "delivery_attempts" USING btree ("event_id","destination") WHERE "outcome" = 'delivered';
+CREATE INDEX "delivery_attempts_delivered_idx" ON "delivery_attempts" USING btree ("event_id","destination") WHERE "outcome" = 'delivered';--> statement-breakpoint
+-- The live stream's and the workers' notifications (migration 0002), as before; row triggers of a
+-- partitioned table apply to every partition, those created later too.
+CREATE TRIGGER webhook_events_notify_insert AFTER INSERT ON webhook_events
+  FOR EACH ROW EXECUTE FUNCTION webhook_events_notify();--> statement-breakpoint
+CREATE TRIGGER webhook_events_notify_update AFTER UPDATE OF status ON webhook_events
+  FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status AND NEW.status <> 'processing')
+  EXECUTE FUNCTION webhook_events_notify();

@@ -104,6 +104,10 @@ describe.each(databaseKinds())('migration 0019 (partitioned history) on %s', (ki
     expect(homes.find((h) => h.webhook_id === 'due')!.today).toBe(true);
     const [keys] = await database.rows<{ n: number }>(sql`select count(*)::int as n from event_keys`);
     expect(keys!.n).toBe(3);
+    // The notify triggers of 0002 (workers' wake-ups, the live stream) are on the new table.
+    const triggers = await database.rows<{ name: string }>(sql`
+      select tgname as name from pg_trigger where tgrelid = 'webhook_events'::regclass and not tgisinternal order by 1`);
+    expect(triggers.map((t) => t.name)).toEqual(['webhook_events_notify_insert', 'webhook_events_notify_update']);
 
     // New events continue the ids; old keys are duplicates (same bytes, also the pre-0006 row) or
     // conflicts (other bytes) through both insert paths.

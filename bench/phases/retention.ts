@@ -77,7 +77,10 @@ async function generate(sql: postgres.Sql, schema: string, day: string, events: 
   const t = (name: string) => sql(`${schema}${name}`);
   for (let from = 1; from <= events; from += CHUNK) {
     const to = Math.min(events, from + CHUNK - 1);
-    await sql`
+    // Without the notify trigger (session_replication_role = replica): history notifies nobody.
+    await sql.begin(async (tx) => {
+      await tx`set local session_replication_role = replica`;
+      await tx`
       with e as (
         insert into ${t('webhook_events')} (source, webhook_id, account, topic, status, body, content_hash, headers, attempts,
                                             next_attempt_at, received_at, processed_at)
@@ -98,6 +101,7 @@ async function generate(sql: postgres.Sql, schema: string, day: string, events: 
       )
       insert into ${t('delivery_attempts')} (event_id, attempt, destination, started_at, duration_ms, outcome, http_status)
       select id, 1, 'crm', received_at, 15, 'delivered', 200 from e`;
+    });
   }
 }
 
