@@ -152,6 +152,21 @@ describe.each(databaseKinds())('history partitions on %s', (kind) => {
     expect(await count(sql`select count(*)::int as n from event_keys where source = 'old'`)).toBe(0);
   });
 
+  it('two gateways dropping the same day at once: one drops it, neither fails', async () => {
+    await database.rows(sql`select gateway_ensure_partition(t, ((now() - interval '120 days') at time zone 'UTC')::date)
+      from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t`);
+    await oldEvent('twice', 120);
+    const options = { completedDays: 30, failedDays: 90 };
+    const results = await Promise.all([
+      createPartitions(database).dropExpired(options),
+      createPartitions(await testDb.open()).dropExpired(options),
+    ]);
+    const dropped = results.flatMap((r) => r.dropped);
+    expect(dropped.filter((name) => name === `webhook_events_p${day(-120)}`)).toHaveLength(1);
+    expect(await count(sql`select count(*)::int as n from webhook_events where webhook_id = 'twice'`)).toBe(0);
+    expect(await count(sql`select count(*)::int as n from event_keys where webhook_id = 'twice'`)).toBe(0);
+  });
+
   it('row retention still deletes finished events of kept days, with their key and logs', async () => {
     const id = await oldEvent('in-default', 40);
     const purged = await createRetention(database).purge({ completedDays: 30, failedDays: 90, batchSize: 10 });

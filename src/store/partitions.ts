@@ -116,7 +116,14 @@ export function createPartitions(database: Database) {
       const result: DropResult = { dropped: [], kept: [] };
       for (const day of await dayPartitions('webhook_events')) {
         if (day.hi > cutoff) continue;
-        const reason = (await keepReason(day.name, cutoff)) ?? (await dropEventDay(day, cutoff));
+        let reason: string | undefined;
+        try {
+          reason = (await keepReason(day.name, cutoff)) ?? (await dropEventDay(day, cutoff));
+        } catch (err) {
+          // Another gateway's retention run dropped it first (they run on the same schedule).
+          if (goneMeanwhile(err)) continue;
+          throw err;
+        }
         if (reason) result.kept.push({ name: day.name, reason });
         else result.dropped.push(day.name);
       }
@@ -132,7 +139,8 @@ export function createPartitions(database: Database) {
           if (day.hi > floor) continue;
           await database.db.transaction(async (tx) => {
             await tx.execute(sql.raw(LOCK_TIMEOUT));
-            await tx.execute(sql`drop table ${sql.identifier(day.name)}`);
+            // `if exists`: another gateway's run may have dropped it while this one waited for the lock.
+            await tx.execute(sql`drop table if exists ${sql.identifier(day.name)}`);
           });
           result.dropped.push(day.name);
         }
@@ -143,3 +151,11 @@ export function createPartitions(database: Database) {
 }
 
 export type Partitions = ReturnType<typeof createPartitions>;
+
+/** True for "relation does not exist" (SQLSTATE 42P01), wherever the driver put the code. */
+function goneMeanwhile(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === '42P01') return true;
+  }
+  return false;
+}
