@@ -99,8 +99,16 @@ export function createPartitions(database: Database) {
   return {
     /** Makes sure the partitions of today and the next `days` days exist; returns how many were created. */
     async createAhead(days: number): Promise<number> {
-      const [row] = await rows<{ made: number }>(sql`select gateway_partitions_ahead(${days}::int) as made`);
-      return Number(row?.made ?? 0);
+      // Creating a partition locks the parent table exclusively: behind a long statement (an
+      // export) it would hold up ingest queued behind it. So it gives up after 5 s and the next run
+      // (hourly) tries again; days are made a week ahead, so there is time for many tries.
+      return database.db.transaction(async (tx) => {
+        await tx.execute(sql.raw(LOCK_TIMEOUT));
+        const [row] = rowsOf<{ made: number }>(
+          await tx.execute(sql`select gateway_partitions_ahead(${days}::int) as made`),
+        );
+        return Number(row?.made ?? 0);
+      });
     },
 
     /**
