@@ -40,6 +40,7 @@ export const apiKey = defineProvider({
     return {
       name: 'api-key',
       keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== o.header),
+      credentialQueryParams: o.query ? [o.query] : [],
 
       verify(request, secrets) {
         const key = presentedKey(request);

@@ -52,6 +52,8 @@ export interface PushProvider {
   identify(request: InboundRequest, verification: Verification): EventIdentity;
   /** Headers worth storing with the event (never signatures or credentials). */
   readonly keptHeaders: readonly string[];
+  /** Query parameters verify reads a credential from (api-key's `query`): never stored with the event. */
+  readonly credentialQueryParams?: readonly string[];
 }
 
 /**

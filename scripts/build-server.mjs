@@ -15,7 +15,13 @@ if (existsSync('dist')) {
 await build({
   // The polled-file parser runs on a worker thread (src/poll/document-parser.ts), which loads its
   // own entry: dist/parse-worker.js, booted by dist/parse-worker-boot.mjs (copied below).
-  entryPoints: { main: 'src/main.ts', 'parse-worker': 'src/poll/parse-worker.ts' },
+  // Transformations run on their own threads too (src/transform/pool.ts): dist/transform-thread.js,
+  // booted by dist/transform-thread-boot.mjs.
+  entryPoints: {
+    main: 'src/main.ts',
+    'parse-worker': 'src/poll/parse-worker.ts',
+    'transform-thread': 'src/transform/transform-thread.ts',
+  },
   outdir: 'dist',
   bundle: true,
   splitting: true,
@@ -32,4 +38,5 @@ await build({
   },
 });
 copyFileSync('src/poll/parse-worker-boot.mjs', 'dist/parse-worker-boot.mjs');
+copyFileSync('src/transform/transform-thread-boot.mjs', 'dist/transform-thread-boot.mjs');
 process.stdout.write(`build:server: dist/ in ${Date.now() - started} ms\n`);

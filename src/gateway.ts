@@ -15,6 +15,8 @@ import { createOpsApi } from './gateway/ops-api';
 import { applyProcessingConfig, lazyDeliveryLog, registerKeycloakAudit } from './gateway/processing';
 import { createSourceRegistry } from './gateway/registry';
 import { wireDestinations } from './control/destination-wiring';
+import { checkFileTransforms } from './transform';
+import { createProtectionStore } from './deliver/protection-sql';
 import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
 import { sourcesFromConfig } from './ingest/sources';
@@ -71,7 +73,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let chartCounts: StatsRecorder | undefined;
   let tracing: TracingHandle | undefined;
   let registry: Registry | undefined;
-  const metrics = createMetrics({ queueDepth: () => createStatsQueries(gateway.database).queueDepth() });
+  const metrics = createMetrics({
+    queueDepth: () => createStatsQueries(gateway.database).queueDepth(),
+    circuits: () => createProtectionStore(gateway.database).circuits(),
+  });
 
   // Handlers are registered before start(); the database they write to exists only after it.
   const deliveryLog = lazyDeliveryLog(() => gateway.database);
@@ -120,6 +125,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     async start(): Promise<{ port?: number }> {
       // First, so the spans of everything after it are recorded; the SDK is loaded only when on.
       tracing = await startTracing(config.tracing, logger);
+      await checkFileTransforms([...config.destinations, ...config.sources.flatMap((s) => s.processing.destinations)]);
       if (!database) {
         database = await openDatabase(config.database);
         ownsDatabase = true;
@@ -130,7 +136,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const systemLog = createSystemLog(database);
       const processing = applyProcessingConfig(config, gateway, runtime);
       registerKeycloakAudit(config, handlers, systemLog);
-      runtime.start(database, config.control.keyring, logger.child({ component: 'control' }));
+      runtime.start(database, config.control.keyring, logger.child({ component: 'control' }), () => worker?.wake());
       if (role !== 'web') {
         worker = createGatewayWorker({
           config,

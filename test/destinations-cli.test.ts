@@ -132,6 +132,110 @@ describe('destinations and apply (CLI)', () => {
     expect((await cli(['apply', '-f', file])).stdout).toContain('No changes: the destinations match the file.');
     write(200);
     expect((await cli(['apply', '-f', file])).stdout).toContain('~ update destination filtered-erp: filter');
-    expect(JSON.parse((await cli(['destinations', 'get', 'filtered-erp'])).stdout).filter.body.total).toEqual({ $gt: 200 });
+    expect(JSON.parse((await cli(['destinations', 'get', 'filtered-erp'])).stdout).filter.body.total).toEqual({
+      $gt: 200,
+    });
+  }, 240_000);
+
+  it('carries rate_limit and circuit: destinations create flags, the CIRCUIT column, apply -f idempotent and updating', async () => {
+    const created = await cli([
+      'destinations',
+      'create',
+      'guarded-cli',
+      '--endpoint',
+      'http://127.0.0.1:9/guarded',
+      '--rate-per-second',
+      '7',
+      '--failure-threshold',
+      '3',
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    const shown = JSON.parse((await cli(['destinations', 'get', 'guarded-cli'])).stdout);
+    expect(shown).toMatchObject({
+      rate_limit: { per_second: 7 },
+      circuit: { failure_threshold: 3, cooldown_seconds: 30 },
+      circuit_state: { state: 'closed' },
+    });
+    const bad = await cli([
+      'destinations',
+      'create',
+      'guarded-bad',
+      '--endpoint',
+      'http://127.0.0.1:9/x',
+      '--cooldown-seconds',
+      '0',
+    ]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('circuit.cooldown_seconds');
+    expect((await cli(['destinations', 'list'])).stdout).toMatch(/CIRCUIT[\s\S]*guarded-cli\s.*\sclosed\s/);
+
+    const file = join(dir, 'guarded.yaml');
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const write = (perMinute: number) =>
+      writeFileSync(
+        file,
+        [
+          'destinations:',
+          '  - name: guarded-erp',
+          '    url: http://127.0.0.1:9/guarded',
+          `    secret: ${secret}`,
+          `    rate_limit: { per_minute: ${perMinute} }`,
+          '    circuit: { cooldown_seconds: 10 }',
+        ].join('\n') + '\n',
+      );
+    write(120);
+    const applied = await cli(['apply', '-f', file]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(JSON.parse((await cli(['destinations', 'get', 'guarded-erp'])).stdout)).toMatchObject({
+      rate_limit: { per_minute: 120 },
+      circuit: { failure_threshold: 5, cooldown_seconds: 10 },
+    });
+    expect((await cli(['apply', '-f', file])).stdout).toContain('No changes: the destinations match the file.');
+    write(60);
+    expect((await cli(['apply', '-f', file])).stdout).toContain('~ update destination guarded-erp: rate_limit');
+    expect(JSON.parse((await cli(['destinations', 'get', 'guarded-erp'])).stdout).rate_limit).toEqual({
+      per_minute: 60,
+    });
+  }, 240_000);
+
+  it('apply -f syncs a transform: created, idempotent, updated when its code changes, refused with its position when invalid', async () => {
+    const file = join(dir, 'transformed.yaml');
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    const write = (code: string[]) =>
+      writeFileSync(
+        file,
+        [
+          'sources:',
+          '  - name: transformed-src',
+          '    provider: shopify',
+          '    secrets: [transformed-source-secret-0123456789]',
+          'destinations:',
+          '  - name: transformed-erp',
+          '    url: http://127.0.0.1:9/transformed',
+          `    secret: ${secret}`,
+          '    sources: [transformed-src]',
+          '    transform:',
+          '      language: javascript',
+          '      code: |',
+          ...code.map((line) => `        ${line}`),
+        ].join('\n') + '\n',
+      );
+    write(['function transform(input) {', '  return { order: input.body.id };', '}']);
+    const applied = await cli(['apply', '-f', file]);
+    expect(applied.code, applied.stderr).toBe(0);
+    const shown = JSON.parse((await cli(['destinations', 'get', 'transformed-erp'])).stdout);
+    expect(shown.transform).toEqual({
+      language: 'javascript',
+      code: 'function transform(input) {\n  return { order: input.body.id };\n}\n',
+    });
+    expect((await cli(['apply', '-f', file])).stdout).toContain('No changes: the destinations match the file.');
+    write(['function transform(input) {', '  return { order: input.body.id, v: 2 };', '}']);
+    expect((await cli(['apply', '-f', file])).stdout).toContain('~ update destination transformed-erp: transform');
+    const after = JSON.parse((await cli(['destinations', 'get', 'transformed-erp'])).stdout);
+    expect(after.rule_version).toBeGreaterThan(shown.rule_version);
+    write(['function transform(input) {', '  return { order: };', '}']);
+    const refused = await cli(['apply', '-f', file]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/invalid JavaScript: SyntaxError: .*\(at line 2, column \d+\)/);
   }, 240_000);
 });

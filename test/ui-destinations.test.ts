@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
       )
       .toBe(1);
     await page.reload();
-    await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('1');
+    await expect.poll(() => row.locator('td').nth(7).textContent()).toBe('1');
     await shot('destinations');
     expect(await page.content()).not.toContain('ui-header-value');
 
@@ -115,7 +115,7 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
     await expect.poll(() => received.includes(`evt_${held}`), { timeout: 5_000 }).toBe(true);
     await page.reload();
     await expect.poll(() => row.textContent()).toContain('active');
-    await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('0');
+    await expect.poll(() => row.locator('td').nth(7).textContent()).toBe('0');
 
     // A viewer reads the health but is offered no action.
     const created = await fetch(`${gw.url}/api/tokens`, {
@@ -134,5 +134,17 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
     await expect.poll(() => row.textContent()).toContain('active');
     expect(await page.getByRole('button', { name: 'Create destination' }).count()).toBe(0);
     expect(await row.getByRole('button').count()).toBe(0);
+    expect(await row.locator('td').nth(4).textContent()).toBe('closed');
+
+    // An open circuit (as a dead endpoint leaves it) shows in the Circuit column, with its counts.
+    await gw.query(
+      "insert into destination_health (name, state, consecutive_failures, opened_at) values ('erp', 'open', 5, now())",
+    );
+    await page.reload();
+    await expect.poll(() => row.locator('td').nth(4).textContent()).toBe('open');
+    expect(await row.locator('td').nth(4).locator('span').first().getAttribute('title')).toContain(
+      '5 consecutive failure(s); opens at 5',
+    );
+    await shot('destinations-circuit-open');
   }, 120_000);
 });

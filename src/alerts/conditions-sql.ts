@@ -100,6 +100,26 @@ export function createConditionQueries({
       }));
     },
 
+    async destination_circuit_open(p) {
+      const name = text(p, 'destination');
+      const only = name === undefined ? sql`` : sql`and name = ${name}`;
+      // Both tables are a row per destination: small, read whole.
+      const found = await rows<{ name: string; state: string; opened_at: Date | string | null; gone: boolean }>(sql`
+        select name, state, opened_at, gone_at is not null as gone from destination_health
+        where (state <> 'closed' or gone_at is not null) ${only}
+        union all
+        select name, 'paused', null, true from destinations
+        where paused and paused_reason like 'gone%' ${only}
+          and name not in (select name from destination_health where state <> 'closed' or gone_at is not null)
+        order by name`);
+      return found.map((r) => ({
+        key: r.name,
+        summary: r.gone
+          ? `Destination ${r.name} answered 410 Gone and is held (paused); fix or remove it, then resume it`
+          : `The circuit of destination ${r.name} is ${r.state.replace('_', '-')} since ${r.opened_at ? new Date(r.opened_at).toISOString() : 'now'}: its deliveries are held until a probe succeeds`,
+      }));
+    },
+
     async poll_failing(p) {
       const found = await rows<{ source: string; finished_at: Date | string }>(sql`
         select source, finished_at from (

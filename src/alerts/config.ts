@@ -27,6 +27,8 @@ export const ruleParams = {
   }),
   /** The latest poll run of a source (or any) failed. */
   poll_failing: z.strictObject({ source }),
+  /** A destination's (or any's) circuit is open or half-open, or it answered 410 Gone and was paused. */
+  destination_circuit_open: z.strictObject({ destination: z.string().min(1).max(63).optional() }),
 } as const;
 
 export type AlertRuleKind = keyof typeof ruleParams;

@@ -97,6 +97,23 @@ async function readDesired(
     const source = parsed.sources[index]!;
     return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
   });
-  const destinations = parsed.destinations.map((d) => ({ name: d.name, url: d.url, timeoutMs: d.timeoutMs, headers: d.headers ?? {}, filter: d.filter ?? null, sources: d.sources, secret: d.secret }));
+  const destinations = parsed.destinations.map((d) => ({
+    name: d.name,
+    url: d.url,
+    timeoutMs: d.timeoutMs,
+    headers: d.headers ?? {},
+    filter: d.filter ?? null,
+    transform: d.transform ?? null,
+    // Back to the API's snake_case, unset keys left out (apply compares canonical JSON).
+    rateLimit: d.rateLimit
+      ? {
+          ...(d.rateLimit.perSecond ? { per_second: d.rateLimit.perSecond } : {}),
+          ...(d.rateLimit.perMinute ? { per_minute: d.rateLimit.perMinute } : {}),
+        }
+      : null,
+    circuit: d.circuit ? { failure_threshold: d.circuit.failureThreshold, cooldown_seconds: d.circuit.cooldownSeconds } : null,
+    sources: d.sources,
+    secret: d.secret,
+  }));
   return { sources, destinations, alerts: document.alerts === undefined ? undefined : parsed.alerts };
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { destinationEntry, processingShape, toProcessingConfig, type ProcessingConfig } from './processing';
+import { destinationEntry, processingShape, toProcessingConfig, toProtection, type ProcessingConfig } from './processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
@@ -147,7 +147,7 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
   }
   return {
     sources: parsed.data.sources.map(toSourceConfig),
-    destinations: parsed.data.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, sources: d.sources })),
+    destinations: parsed.data.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, ...toProtection(d), sources: d.sources })),
     polls: parsed.data.polls,
     alerts: toAlertsConfig(parsed.data.alerts),
   };

@@ -1,9 +1,21 @@
 import { z } from 'zod';
 import { validateFilter, type Filter } from '../routing/filter';
+import { transformSchema, type Transform } from '../transform';
+import type { CircuitSettings, RateLimit } from '../deliver/protection';
 
 /** What a source does with its events after they are stored (config-file keys beside the provider's). */
 export interface ProcessingConfig {
-  destinations: { name: string; url: string; secret: string; timeoutMs: number; headers?: Record<string, string>; filter?: Filter }[];
+  destinations: {
+    name: string;
+    url: string;
+    secret: string;
+    timeoutMs: number;
+    headers?: Record<string, string>;
+    filter?: Filter;
+    transform?: Transform;
+    rateLimit?: RateLimit;
+    circuit?: CircuitSettings;
+  }[];
   retry?: { maxAttempts?: number; baseMs?: number; maxMs?: number };
   /** Topic ('*' for any) → payload schema, converted from JSON Schema. */
   schemas: Record<string, z.ZodType>;
@@ -46,8 +58,37 @@ export function destinationEntry(secretText: z.ZodType<string, string>) {
     timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
     filter: filterSchema.optional(),
+    // docs/destinations.md#transformations: the body posted is what it computes.
+    transform: transformSchema.optional(),
+    rate_limit: rateLimitSchema.optional(),
+    circuit: circuitSchema.optional(),
   });
 }
+
+/** A destination's rate limit (docs/destinations.md#protecting-destinations): at least one of the two. */
+export const rateLimitSchema = z
+  .strictObject({
+    per_second: z.number().int().min(1).max(100_000).optional(),
+    per_minute: z.number().int().min(1).max(6_000_000).optional(),
+  })
+  .refine((r) => r.per_second !== undefined || r.per_minute !== undefined, 'give per_second, per_minute or both');
+
+/** A destination's circuit-breaker settings; each defaults (5 failures, 30 s). */
+export const circuitSchema = z.strictObject({
+  failure_threshold: z.number().int().min(1).max(1000).default(5),
+  cooldown_seconds: z.number().int().min(1).max(86_400).default(30),
+});
+
+export type RateLimitInput = z.output<typeof rateLimitSchema>;
+export type CircuitInput = z.output<typeof circuitSchema>;
+
+/** The runtime form of a destination's protection keys (snake_case in files and the API). */
+export const toProtection = (d: { rate_limit?: RateLimitInput | null; circuit?: CircuitInput | null }) => ({
+  ...(d.rate_limit ? { rateLimit: { perSecond: d.rate_limit.per_second, perMinute: d.rate_limit.per_minute } } : {}),
+  ...(d.circuit
+    ? { circuit: { failureThreshold: d.circuit.failure_threshold, cooldownSeconds: d.circuit.cooldown_seconds } }
+    : {}),
+});
 
 /**
  * The processing keys of a source, in snake_case like the rest of the file. `secretText` resolves
@@ -101,7 +142,7 @@ type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
 /** Splits the parsed processing keys off a source and converts them to their runtime form. */
 export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
   const p = parsed as {
-    destinations: { name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string>; filter?: Filter }[];
+    destinations: ({ name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string>; filter?: Filter; transform?: Transform } & Parameters<typeof toProtection>[0])[];
     retry?: { max_attempts?: number; base_ms?: number; max_ms?: number };
     schemas: Record<string, z.ZodType>;
     mask: string[];
@@ -110,7 +151,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     rate_limit?: { per_second: number; burst?: number };
   };
   return {
-    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter })),
+    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, ...toProtection(d) })),
     retry: p.retry && { maxAttempts: p.retry.max_attempts, baseMs: p.retry.base_ms, maxMs: p.retry.max_ms },
     schemas: p.schemas,
     mask: p.mask,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { toProtection } from '../config/processing';
 import type { Destination } from '../deliver/destinations';
 import { describeError } from '../errors';
 import { open, seal, type Keyring, type SealedSecret } from './crypto';
@@ -46,7 +47,17 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
       const { secret, headers } = openDestination(deps.keyring, row.name, row.sealed);
       return {
         row,
-        destination: { name: row.name, url: row.url, secret, timeoutMs: row.timeoutMs, headers, filter: row.filter ?? undefined },
+        destination: {
+          name: row.name,
+          url: row.url,
+          secret,
+          timeoutMs: row.timeoutMs,
+          headers,
+          filter: row.filter ?? undefined,
+          transform: row.transform ?? undefined,
+          ruleVersion: row.ruleVersion,
+          ...toProtection({ rate_limit: row.rateLimit, circuit: row.circuit }),
+        },
       };
     } catch (err) {
       const problem = describeError(err);

@@ -1,4 +1,5 @@
 import type { Filter } from '../routing/filter';
+import type { Transform } from '../transform/types';
 import { fingerprint } from './crypto';
 import { headersFingerprint, type DestinationView } from './destination-view';
 import { PlanError } from './plan';
@@ -10,9 +11,17 @@ export interface DesiredDestination {
   timeoutMs: number;
   headers: Record<string, string>;
   filter: Filter | null;
+  transform: Transform | null;
+  /** snake_case as in the API; null: none. */
+  rateLimit: { per_second?: number; per_minute?: number } | null;
+  /** null: the defaults. */
+  circuit: { failure_threshold: number; cooldown_seconds: number } | null;
   sources: string[];
   secret: string;
 }
+
+/** The circuit settings a view shows for `want` (defaults filled in), to compare like with like. */
+const circuitOf = (c: DesiredDestination['circuit']) => c ?? { failure_threshold: 5, cooldown_seconds: 30 };
 
 export type DestinationStep =
   | { action: 'create'; name: string; body: Record<string, unknown> }
@@ -21,7 +30,7 @@ export type DestinationStep =
   | { action: 'delete'; name: string };
 
 /** JSON with sorted keys: PostgreSQL's jsonb does not keep the file's key order. */
-const canonical = (value: unknown): string =>
+export const canonical = (value: unknown): string =>
   Array.isArray(value)
     ? `[${value.map(canonical).join(',')}]`
     : typeof value === 'object' && value !== null
@@ -63,6 +72,9 @@ export function planDestinations(
           timeout_ms: want.timeoutMs,
           headers: want.headers,
           ...(want.filter ? { filter: want.filter } : {}),
+          ...(want.transform ? { transform: want.transform } : {}),
+          ...(want.rateLimit ? { rate_limit: want.rateLimit } : {}),
+          ...(want.circuit ? { circuit: want.circuit } : {}),
           sources: want.sources,
           secret: want.secret,
         },
@@ -74,6 +86,9 @@ export function planDestinations(
     if (have.timeout_ms !== want.timeoutMs) patch.timeout_ms = want.timeoutMs;
     if (have.headers_fingerprint !== headersFingerprint(want.headers)) patch.headers = want.headers;
     if (canonical(have.filter ?? null) !== canonical(want.filter)) patch.filter = want.filter;
+    if (canonical(have.transform ?? null) !== canonical(want.transform)) patch.transform = want.transform;
+    if (canonical(have.rate_limit ?? null) !== canonical(want.rateLimit ?? null)) patch.rate_limit = want.rateLimit;
+    if (canonical(have.circuit) !== canonical(circuitOf(want.circuit))) patch.circuit = want.circuit;
     if (!sameList(have.sources, want.sources)) patch.sources = want.sources;
     const keys = Object.keys(patch);
     if (keys.length > 0) steps.push({ action: 'update', name: want.name, patch, keys });

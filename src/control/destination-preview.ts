@@ -5,7 +5,11 @@ import { filterContext } from '../deliver/filtering';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { errorResponses } from '../ops/schemas';
-import { matchesFilter } from '../routing/filter';
+import { matchesFilter, type Filter } from '../routing/filter';
+import { filterSchema } from '../config/processing';
+import { transformSchema, describePosition, type Transform } from '../transform';
+import { defaultRunner, transformInput } from '../deliver/transforming';
+import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { bearer, error, json } from './routes';
@@ -27,7 +31,8 @@ export interface PreviewDeps {
   event(
     id: number,
   ): Promise<
-    Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt'> | undefined
+    | Pick<WebhookEvent, 'id' | 'source' | 'webhookId' | 'topic' | 'body' | 'headers' | 'receivedAt' | 'requestTarget'>
+    | undefined
   >;
 }
 
@@ -42,6 +47,25 @@ const PreviewBody = z
       .max(63)
       .optional()
       .openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
+    path: z
+      .string()
+      .max(1024)
+      .optional()
+      .openapi({ description: 'With payload: the request path, for filters on path' }),
+    query: z
+      .string()
+      .max(2048)
+      .optional()
+      .openapi({ description: 'With payload: the query string (a=1&b=2), for filters on query' }),
+    draft: z
+      .object({
+        filter: z.record(z.string(), z.unknown()).nullable().optional(),
+        transform: z.object({ language: z.string(), code: z.string() }).nullable().optional(),
+        sources: z.array(z.string()).max(1000).optional(),
+      })
+      .strict()
+      .optional()
+      .openapi({ description: 'Evaluated instead of the saved filter/transform (nothing is saved); null removes one' }),
   })
   .strict()
   .openapi('PreviewRequest');
@@ -49,11 +73,23 @@ const PreviewAnswer = z
   .object({
     matched: z
       .boolean()
-      .openapi({ description: "false: the destination's filter skips it (logged as ignored: filtered)" }),
-    body: z.string().openapi({ description: 'The exact bytes that would be posted' }),
-    headers: z.record(z.string(), z.string()).openapi({
-      description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
-    }),
+      .openapi({
+        description:
+          "false: the destination's filter skips it (logged as ignored: filtered), or the event's source is not one of its sources",
+      }),
+    routed: z.boolean().openapi({ description: "false: the event's source is not one of the destination's sources" }),
+    body: z.string().optional().openapi({ description: 'The exact bytes that would be posted' }),
+    headers: z
+      .record(z.string(), z.string())
+      .optional()
+      .openapi({
+        description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
+      }),
+    rule_version: z.number().nullable().openapi({ description: "The saved rules' version (null: file destination)" }),
+    error: z
+      .object({ code: z.literal('transformation_failed'), message: z.string(), position: z.unknown().optional() })
+      .optional()
+      .openapi({ description: 'The transformation failed: no body; the delivery would fail (permanently) with this' }),
   })
   .openapi('PreviewAnswer');
 
@@ -65,15 +101,38 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   if (!found) throw notFound('destination_not_found', `No destination named "${name}"`);
   if (!found.destination)
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);
-  const event = await eventFor(deps, input, found.sources[0] ?? name);
+  const { filter, transform } = draftRules(input.draft, found.destination);
+  const sources = input.draft?.sources ?? found.sources;
+  const event = await eventFor(deps, input, sources[0] ?? found.sources[0] ?? name);
   const payload = parseJsonOrUndefined(event.rawBody);
   const plan = deps.planFor(event.source);
-  const body = buildEnvelope({ ...event, payload }, plan ?? {});
+  const envelope = buildEnvelope({ ...event, payload }, plan ?? {});
   const { destination } = found;
-  const matched = !destination.filter || matchesFilter(destination.filter, filterContext({ ...event, payload }));
+  const rule_version = destination.ruleVersion ?? null;
+  const routed = sources.includes(event.source);
+  const matched = routed && (!filter || matchesFilter(filter, filterContext({ ...event, payload })));
+  let body = envelope;
+  if (transform) {
+    const rawText = event.rawBody.toString('utf8');
+    const outcome = await defaultRunner(transform, transformInput({ ...event, payload, rawText }));
+    if (!outcome.ok)
+      return {
+        matched,
+        routed,
+        rule_version,
+        error: {
+          code: 'transformation_failed' as const,
+          message: `${outcome.message}${describePosition(outcome.position)}`,
+          ...(outcome.position ? { position: outcome.position } : {}),
+        },
+      };
+    body = outcome.body;
+  }
   const configured = Object.fromEntries(Object.keys(destination.headers ?? {}).map((h) => [h, HIDDEN]));
   return {
     matched,
+    routed,
+    rule_version,
     body,
     headers: {
       ...configured,
@@ -84,11 +143,35 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   };
 }
 
+/** The rules a preview evaluates: the draft's where given (checked like a save: 400 invalid_filter / invalid_transform), else the saved ones. */
+function draftRules(draft: PreviewInput['draft'], saved: Destination): { filter?: Filter; transform?: Transform } {
+  let filter = saved.filter;
+  let transform = saved.transform;
+  if (draft?.filter !== undefined) {
+    const checked = filterSchema.safeParse(draft.filter ?? undefined);
+    if (draft.filter !== null && !checked.success)
+      throw badRequest('invalid_filter', `draft.filter${checked.error.issues[0]!.message.replace(/^filter/, '')}`);
+    filter = draft.filter === null ? undefined : (draft.filter as Filter);
+  }
+  if (draft?.transform !== undefined) {
+    if (draft.transform === null) transform = undefined;
+    else {
+      // A draft that does not compile is answered like one that fails (200, error with its position),
+      // which suits a live preview; only a malformed draft (language, size) is a 400.
+      const checked = transformSchema.safeParse(draft.transform);
+      if (!checked.success && checked.error.issues.some((i) => i.path[0] !== 'code' || i.code !== 'custom'))
+        throw badRequest('invalid_transform', `draft.transform: ${checked.error.issues[0]!.message}`);
+      transform = draft.transform as Transform;
+    }
+  }
+  return { filter, transform };
+}
+
 async function eventFor(
   deps: PreviewDeps,
   input: PreviewInput,
   defaultSource: string,
-): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string> }> {
+): Promise<EnvelopeSource & { id: number | null; headers: Record<string, string>; requestTarget: string | null }> {
   if (input.event_id !== undefined) {
     if (input.payload !== undefined)
       throw badRequest('invalid_preview', 'event_id: send either event_id or payload, not both');
@@ -109,6 +192,11 @@ async function eventFor(
     rawBody: Buffer.from(JSON.stringify(input.payload)),
     payload: undefined,
     headers: input.headers ?? {},
+    // As ingest would store it: credential-like query parameters are not matched either.
+    requestTarget:
+      input.path === undefined && input.query === undefined
+        ? null
+        : storedRequestTarget(input.path ?? '', input.query ?? ''),
     receivedAt: new Date(),
   };
 }

@@ -18,7 +18,9 @@ export interface DestinationRoutesDeps {
   preview?: PreviewDeps;
 }
 
-const MAX_BODY_BYTES = 64 * 1024;
+// Room for a transform's 64 KiB of code once JSON-escaped (a newline or quote takes 2 bytes), with
+// a filter and a preview's payload beside it.
+const MAX_BODY_BYTES = 256 * 1024;
 
 const NameParam = z.object({
   name: z
@@ -33,7 +35,24 @@ const Delivery = z.object({
   outcome: z.string(),
   http_status: z.number().nullable(),
   error: z.string().nullable(),
+  rule_version: z.number().nullable(),
 });
+// Loose here, checked by the service, so every problem is a 400 invalid_transform saying where.
+const TransformDoc = z
+  .object({ language: z.string().openapi({ description: '"jsonata" or "javascript"' }), code: z.string() })
+  .openapi({
+    description:
+      'Computes the body posted instead of the envelope (docs/destinations.md#transformations); checked when saved: 400 invalid_transform with the position',
+    example: { language: 'jsonata', code: '{"order": body.id, "total": $number(body.total_price)}' },
+  });
+const RateLimitDoc = z
+  .object({ per_second: z.number().int().optional(), per_minute: z.number().int().optional() })
+  .openapi({
+    description: 'Deliveries beyond it wait (held, not counted); docs/destinations.md#protecting-destinations',
+  });
+const CircuitDoc = z
+  .object({ failure_threshold: z.number().int(), cooldown_seconds: z.number().int() })
+  .openapi({ description: 'Opens after failure_threshold consecutive failures; one probe after cooldown_seconds' });
 const Destination = z
   .object({
     name: z.string(),
@@ -53,7 +72,24 @@ const Destination = z
       .record(z.string(), z.unknown())
       .nullable()
       .openapi({ description: 'Only matching events are posted; null: every event' }),
+    transform: TransformDoc.nullable(),
+    rule_version: z.number().nullable().openapi({
+      description: 'version at the last change of filter, transform or sources; recorded on each delivery',
+    }),
     paused: z.boolean(),
+    paused_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Set when the gateway paused it itself: "gone: HTTP 410"' }),
+    rate_limit: RateLimitDoc.nullable(),
+    circuit: CircuitDoc,
+    circuit_state: z
+      .object({
+        state: z.enum(['closed', 'open', 'half_open']),
+        consecutive_failures: z.number(),
+        opened_at: z.string().nullable(),
+      })
+      .openapi({ description: 'Shared by every instance; open: deliveries are held until a probe succeeds' }),
     version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
     fingerprint: z.string().openapi({ description: 'Of the signing secret' }),
     fingerprint_created_at: z.string().nullable(),
@@ -84,6 +120,9 @@ const DestinationInput = z
       .openapi({ description: 'Sent with every delivery; stored encrypted, never shown' }),
     sources: z.array(z.string()).optional().openapi({ description: 'Push sources whose events go here' }),
     filter: FilterDoc.optional(),
+    transform: TransformDoc.optional(),
+    rate_limit: RateLimitDoc.optional(),
+    circuit: CircuitDoc.partial().optional(),
   })
   .openapi('DestinationInput');
 const DestinationPatch = z
@@ -97,6 +136,11 @@ const DestinationPatch = z
       .openapi({ description: 'Replaces every header; null removes them' }),
     sources: z.array(z.string()).optional(),
     filter: FilterDoc.nullable().optional().openapi({ description: 'Replaces the filter; null removes it' }),
+    transform: TransformDoc.nullable()
+      .optional()
+      .openapi({ description: 'Replaces the transformation; null removes it' }),
+    rate_limit: RateLimitDoc.nullable().optional(),
+    circuit: CircuitDoc.partial().nullable().optional(),
   })
   .openapi('DestinationPatch');
 const RotateBody = z

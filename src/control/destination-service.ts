@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { FileDestination, SourceConfig } from '../config/file';
-import { destinationEntry, filterSchema } from '../config/processing';
+import { circuitSchema, destinationEntry, filterSchema, rateLimitSchema } from '../config/processing';
+import { checkTransform, describePosition, transformSchema, type Transform } from '../transform';
+import { canonical } from './destination-plan';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
 import { openDestination, sealDestination, type DestinationCatalog } from './destination-catalog';
@@ -39,8 +41,22 @@ const PatchInput = z.strictObject({
   timeout_ms: z.number().int().min(100).max(120_000).optional(),
   headers: entry.shape.headers.nullable(),
   filter: filterSchema.nullable().optional(),
+  transform: transformSchema.nullable().optional(),
+  rate_limit: rateLimitSchema.nullable().optional(),
+  circuit: circuitSchema.nullable().optional(),
   sources: sourcesList.optional(),
 });
+
+/** JavaScript is compiled (and its top level run) in the sandbox: 400 invalid_transform with the line and column. */
+async function checkScript(transform: Transform | null | undefined): Promise<void> {
+  if (!transform || transform.language !== 'javascript') return;
+  const check = await checkTransform(transform);
+  if (!check.ok)
+    throw badRequest(
+      'invalid_transform',
+      `transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`,
+    );
+}
 
 const conflict = (code: string, message: string) => new GatewayError(409, code, message);
 
@@ -50,6 +66,9 @@ function parse<T>(schema: z.ZodType<T>, input: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length ? issue.path.join('.') : 'destination';
+  const params = issue.code === 'custom' ? (issue.params as { code?: string } | undefined) : undefined;
+  if (params?.code === 'invalid_transform' || issue.path[0] === 'transform')
+    throw badRequest('invalid_transform', `${field}: ${issue.message}`);
   // A filter's message already starts with its own JSON path: "filter.body.total.$gtx: unknown operator".
   if (issue.code === 'custom' && (issue.params as { at?: string } | undefined)?.at)
     throw badRequest('invalid_destination', issue.message);
@@ -147,6 +166,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
           `name: "${wanted.name}" is a destination of GATEWAY_CONFIG; choose another name`,
         );
       checkSources(wanted.sources);
+      await checkScript(wanted.transform);
       const keyring = requireKeyring(deps.keyring);
       const secret = wanted.secret ?? newSecret();
       const headers = wanted.headers ?? {};
@@ -157,6 +177,9 @@ export function createDestinationService(deps: DestinationServiceDeps) {
           timeoutMs: wanted.timeout_ms,
           headerNames: Object.keys(headers).sort(),
           filter: wanted.filter ?? null,
+          transform: wanted.transform ?? null,
+          rateLimit: wanted.rate_limit ?? null,
+          circuit: wanted.circuit ?? null,
           sources: wanted.sources,
           sealed: {
             value: sealDestination(keyring, wanted.name, { secret, headers }),
@@ -180,18 +203,28 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       );
     },
 
-    /** Changes url, timeout_ms, headers (replaced whole; null removes them), filter (null removes it) or the sources. */
+    /**
+     * Changes url, timeout_ms, headers (replaced whole; null removes them), filter, transform,
+     * rate_limit, circuit (null removes each) or the sources.
+     */
     async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
       const current = managed(name);
       const patch = parse(PatchInput, input);
       if (patch.sources) checkSources(patch.sources);
+      await checkScript(patch.transform);
       const write: DestinationWrite = {
         url: patch.url ?? current.row.url,
         timeoutMs: patch.timeout_ms ?? current.row.timeoutMs,
         headerNames: current.row.headerNames,
         filter: patch.filter === undefined ? current.row.filter : patch.filter,
+        transform: patch.transform === undefined ? current.row.transform : patch.transform,
+        rateLimit: patch.rate_limit === undefined ? current.row.rateLimit : patch.rate_limit,
+        circuit: patch.circuit === undefined ? current.row.circuit : patch.circuit,
         sources: patch.sources ?? current.row.sources,
       };
+      const rules = (w: { filter: unknown; transform: unknown; sources: readonly string[] }) =>
+        canonical([w.filter, w.transform, [...w.sources].sort()]);
+      write.ruleChanged = rules(write) !== rules(current.row);
       if (patch.headers !== undefined) {
         // The headers are sealed with the secret: re-seal both, keeping the secret.
         const keyring = requireKeyring(deps.keyring);
@@ -236,6 +269,9 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         timeoutMs: current.row.timeoutMs,
         headerNames: current.row.headerNames,
         filter: current.row.filter,
+        transform: current.row.transform,
+        rateLimit: current.row.rateLimit,
+        circuit: current.row.circuit,
         sources: current.row.sources,
         sealed: {
           value: sealDestination(keyring, name, { secret, headers }),

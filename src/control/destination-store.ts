@@ -1,8 +1,13 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import type { CircuitInput, RateLimitInput } from '../config/processing';
 import type { Filter } from '../routing/filter';
+import type { Transform } from '../transform/types';
 import type { SealedSecret } from './crypto';
+import { readHealth } from './destination-health';
 import type { Guarded } from './store';
+
+export type { DestinationHealth } from './destination-health';
 
 // Every statement on the destination tables (migrations/0012_destinations.sql). Each change is one
 // statement and bumps the destination's version (ETag); the tables' triggers NOTIFY
@@ -20,6 +25,16 @@ export interface DestinationRow {
   paused: boolean;
   /** Null: every event of its sources is posted. */
   filter: Filter | null;
+  /** Null: the canonical envelope is posted. */
+  transform: Transform | null;
+  /** `version` at the last change of filter, transform or sources (recorded on each delivery). */
+  ruleVersion: number;
+  /** Null: no rate limit. */
+  rateLimit: RateLimitInput | null;
+  /** Null: the default circuit settings. */
+  circuit: CircuitInput | null;
+  /** Why the gateway paused it itself ("gone: HTTP 410"); null otherwise. */
+  pausedReason: string | null;
   origin: 'api' | 'apply';
   version: number;
   createdAt: Date;
@@ -34,23 +49,13 @@ export interface DestinationWrite {
   timeoutMs: number;
   headerNames: string[];
   filter: Filter | null;
+  transform: Transform | null;
+  /** The filter, transform or sources change: the rule version becomes the new version. */
+  ruleChanged?: boolean;
+  rateLimit: RateLimitInput | null;
+  circuit: CircuitInput | null;
   sealed?: { value: SealedSecret; fingerprint: string; newSecret: boolean };
   sources: string[];
-}
-
-/** Per destination: deliveries recorded and the events waiting for it to resume. */
-export interface DestinationHealth {
-  delivered: number;
-  failed: number;
-  held: number;
-  last: {
-    eventId: number;
-    attempt: number;
-    at: Date;
-    outcome: string;
-    httpStatus: number | null;
-    error: string | null;
-  }[];
 }
 
 type Raw = Record<string, unknown>;
@@ -68,6 +73,11 @@ const destinationRow = (r: Raw): DestinationRow => ({
   secretCreatedAt: toDate(r.secret_created_at),
   paused: r.paused === true,
   filter: (toJson(r.filter) as Filter | null) ?? null,
+  transform: (toJson(r.transform) as Transform | null) ?? null,
+  ruleVersion: Number(r.rule_version ?? r.version),
+  rateLimit: (toJson(r.rate_limit) as RateLimitInput | null) ?? null,
+  circuit: (toJson(r.circuit) as CircuitInput | null) ?? null,
+  pausedReason: r.paused_reason == null ? null : String(r.paused_reason),
   origin: r.origin === 'apply' ? 'apply' : 'api',
   version: Number(r.version),
   createdAt: toDate(r.created_at),
@@ -80,7 +90,7 @@ const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order b
   where ds.destination = d.name), '[]'::json) as sources from destinations d`;
 
 /** SQL NULL (not JSON null) when there is no filter. */
-const filterJson = (filter: Filter | null) => (filter === null ? null : JSON.stringify(filter));
+const filterJson = (filter: object | null) => (filter === null ? null : JSON.stringify(filter));
 
 const sealedJson = (s: SealedSecret) => ({
   key_id: s.keyId,
@@ -131,8 +141,9 @@ export function createDestinationStore(database: Database) {
       const s = sealedJson(write.sealed.value);
       const [created] = await rows<Raw>(sql`
         with created as (
-          insert into destinations (name, url, timeout_ms, header_names, filter, key_id, iv, tag, ciphertext, fingerprint, origin)
-          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb, ${s.key_id},
+          insert into destinations (name, url, timeout_ms, header_names, filter, transform, rate_limit, circuit, key_id, iv, tag, ciphertext, fingerprint, origin)
+          values (${name}, ${write.url}, ${write.timeoutMs}, ${JSON.stringify(write.headerNames)}::jsonb, ${filterJson(write.filter)}::jsonb,
+            ${filterJson(write.transform)}::jsonb, ${filterJson(write.rateLimit)}::jsonb, ${filterJson(write.circuit)}::jsonb, ${s.key_id},
             decode(${s.iv}, 'base64'), decode(${s.tag}, 'base64'), decode(${s.ciphertext}, 'base64'), ${write.sealed.fingerprint}, ${origin})
           on conflict (name) do nothing returning name
         ),
@@ -151,6 +162,9 @@ export function createDestinationStore(database: Database) {
         with changed as (
           update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
             header_names = ${JSON.stringify(write.headerNames)}::jsonb, filter = ${filterJson(write.filter)}::jsonb,
+            transform = ${filterJson(write.transform)}::jsonb,
+            rule_version = case when ${write.ruleChanged ?? false} then version + 1 else rule_version end,
+            rate_limit = ${filterJson(write.rateLimit)}::jsonb, circuit = ${filterJson(write.circuit)}::jsonb,
             key_id = coalesce(${s?.key_id ?? null}, key_id),
             iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
             tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),
@@ -186,13 +200,29 @@ export function createDestinationStore(database: Database) {
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Guarded<DestinationRow>> {
       const [row] = await rows<Raw>(sql`
         with changed as (
-          update destinations set paused = ${paused}, version = version + 1, updated_at = now()
+          update destinations set paused = ${paused}, paused_reason = null, version = version + 1, updated_at = now()
           where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning name
+        ),
+        -- A resume also forgets a 410 Gone: the operator says the endpoint is back.
+        forgotten as (
+          update destination_health set state = 'closed', consecutive_failures = 0, opened_at = null,
+            probe_until = null, gone_at = null, updated_at = now()
+          where name = ${name} and not ${paused} and gone_at is not null and exists (select 1 from changed)
         ),
         ${release(name, sql`not ${paused}`)}
         select name from changed`);
       if (!row) return miss(name);
       return { ok: true, value: (await reread(name))! };
+    },
+
+    /**
+     * The destination answered 410 Gone: paused with the reason, unless already paused. True when
+     * this call paused it (so the audit entry and the warning are written once, not per delivery).
+     */
+    async markGone(name: string, reason: string): Promise<boolean> {
+      const changed = await rows(sql`update destinations set paused = true, paused_reason = ${reason},
+        version = version + 1, updated_at = now() where name = ${name} and not paused returning name`);
+      return changed.length === 1;
     },
 
     /** Deletes it (and its attachments); nothing waits for a destination that is gone. */
@@ -208,45 +238,8 @@ export function createDestinationStore(database: Database) {
       return row && before ? { ok: true, value: before } : miss(name);
     },
 
-    /** Delivery counts, held events and the last deliveries of each named destination. */
-    async health(names: readonly string[], lastPerDestination = 5): Promise<Map<string, DestinationHealth>> {
-      const health = new Map<string, DestinationHealth>(
-        names.map((n) => [n, { delivered: 0, failed: 0, held: 0, last: [] }]),
-      );
-      if (names.length === 0) return health;
-      const list = JSON.stringify(names);
-      const [counts, held, last] = await Promise.all([
-        rows<Raw>(sql`select destination, outcome, count(*) as n from delivery_attempts
-          where destination in (select json_array_elements_text(${list}::text::json)) group by destination, outcome`),
-        rows<Raw>(sql`select h.name, count(*) as n from event_queue q
-          cross join lateral jsonb_array_elements_text(q.held_for) as h(name) where q.held_for is not null group by h.name`),
-        rows<Raw>(sql`select * from (
-            select destination, event_id, attempt, started_at, outcome, http_status, error,
-              row_number() over (partition by destination order by id desc) as rank
-            from delivery_attempts where destination in (select json_array_elements_text(${list}::text::json))
-          ) ranked where rank <= ${lastPerDestination} order by destination, rank`),
-      ]);
-      for (const r of counts) {
-        const h = health.get(String(r.destination));
-        if (h && r.outcome === 'delivered') h.delivered = Number(r.n);
-        else if (h && r.outcome === 'failed') h.failed = Number(r.n);
-      }
-      for (const r of held) {
-        const h = health.get(String(r.name));
-        if (h) h.held = Number(r.n);
-      }
-      for (const r of last) {
-        health.get(String(r.destination))?.last.push({
-          eventId: Number(r.event_id),
-          attempt: Number(r.attempt),
-          at: toDate(r.started_at),
-          outcome: String(r.outcome),
-          httpStatus: r.http_status == null ? null : Number(r.http_status),
-          error: r.error == null ? null : String(r.error),
-        });
-      }
-      return health;
-    },
+    /** Delivery counts, held events, circuit and the last deliveries of each named destination. */
+    health: (names: readonly string[], lastPerDestination = 5) => readHealth(rows, names, lastPerDestination),
 
     /** Re-seals one destination if it is still sealed with `fromKeyId` (`keys rotate`). */
     async reseal(name: string, fromKeyId: string, sealed: SealedSecret): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { FileDestination, SourceConfig } from '../config/file';
+import { DEFAULT_CIRCUIT } from '../deliver/protection';
 import { fingerprint } from './crypto';
 import type { RuntimeDestination } from './destination-catalog';
 import type { DestinationHealth } from './destination-store';
@@ -11,7 +12,33 @@ const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 /** The fingerprint of a set of headers, independent of their order. */
 export const headersFingerprint = (headers: Record<string, string> = {}) =>
   fingerprint(JSON.stringify(Object.entries(headers).sort(([a], [b]) => a.localeCompare(b))));
-const EMPTY: DestinationHealth = { delivered: 0, failed: 0, held: 0, last: [] };
+const EMPTY: DestinationHealth = {
+  delivered: 0,
+  failed: 0,
+  held: 0,
+  circuit: { state: 'closed', consecutiveFailures: 0, openedAt: null, goneAt: null },
+  last: [],
+};
+
+/** The protection keys of a view: rate limit, circuit settings (defaults filled in), circuit state. */
+function protectionView(
+  rateLimit: DestinationView['rate_limit'] | undefined,
+  circuit: Partial<DestinationView['circuit']> | null | undefined,
+  h: DestinationHealth = EMPTY,
+) {
+  return {
+    rate_limit: rateLimit ?? null,
+    circuit: {
+      failure_threshold: circuit?.failure_threshold ?? DEFAULT_CIRCUIT.failureThreshold,
+      cooldown_seconds: circuit?.cooldown_seconds ?? DEFAULT_CIRCUIT.cooldownSeconds,
+    },
+    circuit_state: {
+      state: h.circuit.state,
+      consecutive_failures: h.circuit.consecutiveFailures,
+      opened_at: iso(h.circuit.openedAt),
+    },
+  };
+}
 
 const healthView = (h: DestinationHealth = EMPTY): DestinationView['health'] => ({
   delivered: h.delivered,
@@ -24,6 +51,7 @@ const healthView = (h: DestinationHealth = EMPTY): DestinationView['health'] => 
     outcome: d.outcome,
     http_status: d.httpStatus,
     error: d.error,
+    rule_version: d.ruleVersion,
   })),
 });
 
@@ -39,7 +67,11 @@ export function databaseDestinationView(d: RuntimeDestination, health?: Destinat
     headers_fingerprint: d.destination ? headersFingerprint(d.destination.headers) : null,
     sources: row.sources,
     filter: row.filter,
+    transform: row.transform,
+    rule_version: row.ruleVersion,
     paused: row.paused,
+    paused_reason: row.pausedReason,
+    ...protectionView(row.rateLimit, row.circuit, health),
     version: row.version,
     fingerprint: row.fingerprint,
     fingerprint_created_at: iso(row.secretCreatedAt),
@@ -77,7 +109,21 @@ export function fileDestinationViews(
       headers_fingerprint: headersFingerprint(d.headers),
       sources: [...served],
       filter: d.filter ?? null,
+      transform: d.transform ?? null,
+      rule_version: null,
+      // A file destination cannot be paused (the file owns it): a 410 opens its circuit instead.
       paused: false,
+      paused_reason: health.get(d.name)?.circuit.goneAt
+        ? 'gone: HTTP 410 (circuit open; file destinations cannot be paused)'
+        : null,
+      ...protectionView(
+        d.rateLimit && {
+          ...(d.rateLimit.perSecond ? { per_second: d.rateLimit.perSecond } : {}),
+          ...(d.rateLimit.perMinute ? { per_minute: d.rateLimit.perMinute } : {}),
+        },
+        d.circuit && { failure_threshold: d.circuit.failureThreshold, cooldown_seconds: d.circuit.cooldownSeconds },
+        health.get(d.name),
+      ),
       version: null,
       fingerprint: fingerprint(d.secret),
       fingerprint_created_at: null,

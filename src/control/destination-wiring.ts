@@ -2,6 +2,9 @@ import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/env';
 import type { Database } from '../db/client';
 import { forwardByPlan } from '../deliver/destinations';
+import { createProtection, type Protection } from '../deliver/protection';
+import { createProtectionStore } from '../deliver/protection-sql';
+import { recordAudit } from '../store/audit';
 import { auditContext } from '../ops/audit-context';
 import type { createAuditLog } from '../store/audit';
 import type { DeliveryLog } from '../store/deliveries';
@@ -44,8 +47,13 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     registry: deps.registry,
     catalog: late,
   });
-  const forwarder = forwardByPlan({ deliveries: deps.deliveries, planFor: routing.planFor });
+  let protection: Protection | undefined;
+  const forwarder = forwardByPlan({ deliveries: deps.deliveries, planFor: routing.planFor, protection: () => protection });
   let database: Database | undefined;
+  const fileNames = new Set([
+    ...deps.config.destinations.map((d) => d.name),
+    ...deps.config.sources.flatMap((s) => s.processing.destinations.map((d) => d.name)),
+  ]);
 
   return {
     routing,
@@ -57,10 +65,33 @@ export function wireDestinations(deps: DestinationWiringDeps) {
      * other handler takes, so database sources and attached destinations need no registration.
      * Called after the gateway's own handlers (Keycloak audit) are registered.
      */
-    start(db: Database, keyring: Keyring | undefined, logger: Logger) {
+    start(db: Database, keyring: Keyring | undefined, logger: Logger, wake: () => void = () => {}) {
       database = db;
-      catalog = createDestinationCatalog({ store: createDestinationStore(db), keyring, logger });
+      const store = createDestinationStore(db);
+      catalog = createDestinationCatalog({ store, keyring, logger });
+      protection = createProtection({
+        store: createProtectionStore(db),
+        logger,
+        onReleased: wake,
+        // A database destination that answers 410 is paused with the reason, once, audited; a file
+        // destination cannot be (the file owns it): its circuit is open (protection.ts) instead.
+        onGone: async (name) => {
+          if (fileNames.has(name) || !(await store.markGone(name, GONE_REASON))) return;
+          await recordAudit(db, {
+            actor: 'gateway',
+            action: 'destination.pause',
+            target: `destination:${name}`,
+            before: { paused: false },
+            after: { paused: true, paused_reason: GONE_REASON },
+          });
+        },
+      });
       deps.handlers.otherwise(forwarder);
+    },
+
+    /** The destinations' rate limits and circuits (undefined before start()). */
+    get protection() {
+      return protection;
     },
 
     /** The /api/destinations routes, audited like the sources' (before/after without secrets). */
@@ -106,5 +137,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     },
   };
 }
+
+const GONE_REASON = 'gone: HTTP 410';
 
 export type RuntimeDestinations = ReturnType<typeof wireDestinations>;

@@ -46,7 +46,19 @@ export interface DestinationView {
   sources: string[];
   /** Only matching events are posted (a Filter of src/routing/filter.ts, docs/destinations.md#filters); null: every event. */
   filter: { readonly [key: string]: unknown } | null;
+  /** Computes the body posted (docs/destinations.md#transformations); null: the canonical envelope. */
+  transform: { language: 'jsonata' | 'javascript'; code: string } | null;
+  /** `version` at the last change of filter, transform or sources; each delivery records the one it used. Null: file destinations. */
+  rule_version: number | null;
   paused: boolean;
+  /** Why the gateway paused it itself ("gone: HTTP 410"); null for an operator's pause or none. */
+  paused_reason: string | null;
+  /** Deliveries beyond it wait (docs/destinations.md#protecting-destinations); null: none. */
+  rate_limit: { per_second?: number; per_minute?: number } | null;
+  /** The circuit breaker's settings, defaults filled in. */
+  circuit: { failure_threshold: number; cooldown_seconds: number };
+  /** The circuit breaker's state, shared by every instance. */
+  circuit_state: { state: 'closed' | 'open' | 'half_open'; consecutive_failures: number; opened_at: string | null };
   version: number | null;
   /** 12 hex digits of sha256 of the signing secret; the secret itself is shown once, at creation or rotation. */
   fingerprint: string;
@@ -65,6 +77,7 @@ export interface DestinationView {
       outcome: string;
       http_status: number | null;
       error: string | null;
+      rule_version: number | null;
     }[];
   };
   created_at: string | null;

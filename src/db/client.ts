@@ -78,7 +78,8 @@ const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
  * with the compiled build (docs/performance.md, "Why PGlite spiked"): idle RSS on a new DATA_DIR
  * 236–281 → 177 MB, and ingest on PGlite was not slower (interleaved runs: 593 vs 470 and 839 vs
  * 731 requests/s) — no background recompilation competes for the two cores. The flag only
- * affects WASM compiled after it is set, and nothing else in the process is WASM.
+ * affects WASM compiled after it is set; QuickJS (transformations, src/transform) is compiled after
+ * it too, on its own threads (docs/destinations.md#transformations has its cost with and without).
  */
 const WASM_BASELINE_ONLY = '--liftoff-only';
 

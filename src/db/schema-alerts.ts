@@ -73,6 +73,7 @@ export const ALERT_KINDS = [
   'backlog_age',
   'signature_failures',
   'poll_failing',
+  'destination_circuit_open',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -93,7 +94,7 @@ export const alertRules = pgTable(
     unique('alert_rules_name_key').on(t.name),
     check(
       'alert_rules_kind_check',
-      sql`${t.kind} in ('event_failed', 'destination_failing', 'backlog_age', 'signature_failures', 'poll_failing')`,
+      sql`${t.kind} in ('event_failed', 'destination_failing', 'backlog_age', 'signature_failures', 'poll_failing', 'destination_circuit_open')`,
     ),
   ],
 );

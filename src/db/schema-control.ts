@@ -56,6 +56,16 @@ export const destinations = pgTable('destinations', {
   paused: boolean('paused').notNull().default(false),
   /** Migration 0014: only events matching it are posted (src/routing/filter.ts); null: all. */
   filter: jsonb('filter'),
+  /** Migration 0015: what the body posted is computed by (src/transform); null: the envelope. */
+  transform: jsonb('transform'),
+  /** Migration 0015: `version` at the last change of filter, transform or sources. */
+  ruleVersion: integer('rule_version').notNull().default(1),
+  /** Migration 0016: {per_second?, per_minute?}; null: no rate limit. */
+  rateLimit: jsonb('rate_limit'),
+  /** Migration 0016: {failure_threshold, cooldown_seconds}; null: the defaults. */
+  circuit: jsonb('circuit'),
+  /** Migration 0016: why the gateway paused it itself ("gone: HTTP 410"); null for an operator's pause. */
+  pausedReason: text('paused_reason'),
   origin: text('origin').notNull().default('api'),
   version: integer('version').notNull().default(1),
   createdAt: tstz('created_at').notNull().defaultNow(),
@@ -72,4 +82,29 @@ export const destinationSources = pgTable(
     source: text('source').notNull(),
   },
   (t) => [primaryKey({ columns: [t.destination, t.source] })],
+);
+
+/** Circuit-breaker state of a destination, file or database (migrations/0016_destination_protection.sql). */
+export const destinationHealth = pgTable('destination_health', {
+  name: text('name').primaryKey(),
+  state: text('state').notNull().default('closed'),
+  consecutiveFailures: integer('consecutive_failures').notNull().default(0),
+  openedAt: tstz('opened_at'),
+  probeUntil: tstz('probe_until'),
+  goneAt: tstz('gone_at'),
+  updatedAt: tstz('updated_at').notNull().defaultNow(),
+});
+
+/** Rate-limit windows, one row per destination and window size ('s', 'm'), reset in place (UNLOGGED in the migration). */
+export const destinationRate = pgTable(
+  'destination_rate',
+  {
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    windowStart: bigint('window_start', { mode: 'number' }).notNull(),
+    admitted: integer('admitted').notNull(),
+    refused: integer('refused').notNull().default(0),
+    ok: boolean('ok').notNull().default(true),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.kind] })],
 );

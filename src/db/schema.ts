@@ -60,6 +60,12 @@ export const webhookEvents = pgTable(
     processedAt: tstz('processed_at'),
     /** Set by a replay: latency statistics measure from here rather than from the first receipt. */
     replayedAt: tstz('replayed_at'),
+    /**
+     * Path and query string the event was received at (`/api/webhooks/shop?region=eu`), for filters on
+     * `path` and `query`; credential-like and verification parameters left out, cut to 2 KiB
+     * (src/ingest/request-target.ts). NULL before migration 0018.
+     */
+    requestTarget: text('request_target'),
   },
   (t) => [
     primaryKey({ name: 'webhook_events_pkey', columns: [t.id, t.receivedAt] }),
@@ -223,7 +229,8 @@ export const seenNonces = pgTable(
 );
 
 // 'ignored': the destination's filter did not match (error "filtered"); done, never retried.
-export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'ignored'] as const;
+// 'held': the destination answered 410 Gone and was paused; the event waits for it, uncounted.
+export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'ignored', 'held'] as const;
 
 /**
  * One row per destination per attempt. A destination that answered 2xx once is never posted to
@@ -243,6 +250,8 @@ export const deliveryAttempts = pgTable(
     outcome: text('outcome', { enum: DELIVERY_OUTCOMES }).notNull(),
     httpStatus: integer('http_status'),
     error: text('error'),
+    /** Migration 0015: the destination's rule version the delivery was decided by (null: file destination). */
+    ruleVersion: integer('rule_version'),
   },
   (t) => [
     primaryKey({ name: 'delivery_attempts_pkey', columns: [t.id, t.startedAt] }),

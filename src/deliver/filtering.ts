@@ -1,19 +1,25 @@
 import { matchesFilter, type FilterContext } from '../routing/filter';
+import type { DeliveryLog } from '../store/deliveries';
 import type { DeliveredEvent } from '../worker/handlers';
 import type { Destination } from './destinations';
+import { parseRequestTarget } from '../ingest/request-target';
 
 /** The error text of a delivery its destination's filter skipped (outcome `ignored`). */
 export const FILTERED = 'filtered';
 
 /**
- * What a stored event offers a filter. The request path and query string are not stored with
- * events (a query may carry a credential), so conditions on them see nothing: `$exists: false`.
+ * What a stored event offers a filter. The path and query string are those stored at ingest
+ * (credential-like parameters left out, src/ingest/request-target.ts); an event stored before
+ * migration 0018 has neither, so conditions on them see nothing there (`$exists: false`).
  */
-export function filterContext(event: Pick<DeliveredEvent, 'topic' | 'headers' | 'payload'>): FilterContext {
+export function filterContext(
+  event: Pick<DeliveredEvent, 'topic' | 'headers' | 'payload'> & { requestTarget?: string | null },
+): FilterContext {
   // The body is read only if a filter asks for it: most destinations have none.
   return {
     topic: event.topic,
     headers: event.headers,
+    ...parseRequestTarget(event.requestTarget),
     get body() {
       return event.payload;
     },
@@ -29,4 +35,25 @@ export function splitByFilter<D extends Pick<Destination, 'filter'>>(
   const ignored: D[] = [];
   for (const d of destinations) (!d.filter || matchesFilter(d.filter, context) ? matched : ignored).push(d);
   return { matched, ignored };
+}
+
+/** Logs the destinations whose filter skipped the event: done for them, not a failure, never retried. */
+export async function recordIgnored(
+  event: DeliveredEvent,
+  destinations: readonly { name: string; ruleVersion?: number }[],
+  deliveries: DeliveryLog,
+): Promise<void> {
+  const startedAt = new Date();
+  for (const { name: destination, ruleVersion } of destinations)
+    await deliveries.record({
+      eventId: event.id,
+      attempt: event.attempt,
+      destination,
+      ruleVersion: ruleVersion ?? null,
+      startedAt,
+      durationMs: 0,
+      outcome: 'ignored',
+      httpStatus: null,
+      error: FILTERED,
+    });
 }

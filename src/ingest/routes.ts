@@ -17,6 +17,7 @@ import {
   type TokenBucket,
 } from './rate-limit';
 import { redactHeaders } from './redact-headers';
+import { storedRequestTarget } from './request-target';
 import { UNKNOWN_SOURCE, type RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
@@ -248,6 +249,7 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
         headers: { ...kept, ...storedTraceContext() },
         maxAttempts: source.maxAttempts ?? deps.maxAttempts,
         nonce: verification.nonce?.value,
+        requestTarget: storedRequestTarget(path, query, source.provider.credentialQueryParams),
       }));
     } catch (err) {
       // A value the database refuses fails the same way on every retry: the sender's 400, not a 503.

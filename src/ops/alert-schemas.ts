@@ -58,7 +58,7 @@ export const AlertRuleBody = z
       .optional()
       .openapi({
         description:
-          'event_failed: source?, window_minutes (15); destination_failing: minutes (5); backlog_age: source?, older_than_seconds (300); signature_failures: source?, count (10), minutes (5); poll_failing: source?',
+          'event_failed: source?, window_minutes (15); destination_failing: minutes (5); backlog_age: source?, older_than_seconds (300); signature_failures: source?, count (10), minutes (5); poll_failing: source?; destination_circuit_open: destination?',
         example: { source: 'shopify', count: 10, minutes: 5 },
       }),
     channels: z.array(z.string()).optional().openapi({ description: 'Channel names' }),

@@ -5,7 +5,13 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
  * (tests, embedding) never share counters. Labels are bounded: configured source names, outcomes
  * and error codes only.
  */
-export function createMetrics(options: { queueDepth?: () => Promise<{ due: number; oldestSeconds: number }> } = {}) {
+export function createMetrics(
+  options: {
+    queueDepth?: () => Promise<{ due: number; oldestSeconds: number }>;
+    /** Destinations' circuit states (src/deliver/protection-sql.ts), read at each scrape. */
+    circuits?: () => Promise<{ name: string; state: 'closed' | 'open' | 'half_open' }[]>;
+  } = {},
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'webhook_gateway_' });
 
@@ -94,6 +100,21 @@ export function createMetrics(options: { queueDepth?: () => Promise<{ due: numbe
       registers: [registry],
       async collect() {
         this.set((await depth()).oldestSeconds);
+      },
+    });
+  }
+
+  if (options.circuits) {
+    const circuits = options.circuits;
+    const value = { closed: 0, half_open: 1, open: 2 } as const;
+    new Gauge({
+      name: 'webhook_gateway_destination_circuit_state',
+      help: 'Circuit breaker of each destination that has failed: 0 closed, 1 half-open (probing), 2 open (deliveries held)',
+      labelNames: ['destination'] as const,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const c of await circuits()) this.set({ destination: c.name }, value[c.state]);
       },
     });
   }

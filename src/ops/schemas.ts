@@ -69,6 +69,11 @@ export const EventSummary = z
 
 export const EventDetail = EventSummary.extend({
   headers: z.record(z.string(), z.string()),
+  request_target: z.string().nullable().openapi({
+    description:
+      'The path and query string it was received at, credential-like query parameters left out (null before this was stored)',
+    example: '/api/webhooks/shop?region=eu',
+  }),
   payload: z.unknown().openapi({
     description:
       'The JSON body exactly as sent (every number literal as the sender wrote it: parse it with a lossless JSON parser to keep integers beyond 2^53), masked fields replaced; null when not shown as JSON (see payload_unavailable)',
@@ -104,6 +109,7 @@ export const EventDetail = EventSummary.extend({
       outcome: z.enum(DELIVERY_OUTCOMES),
       http_status: z.number().int().nullable(),
       error: z.string().nullable(),
+      rule_version: z.number().int().nullable().openapi({ description: "The destination's rule version (filter, transform, sources) used; null: file destination" }),
     }),
   ),
 }).openapi('EventDetail');

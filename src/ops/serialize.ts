@@ -68,6 +68,7 @@ export function eventDetail(
   return {
     ...eventSummary(e),
     headers: shownHeaders(e.headers),
+    request_target: e.requestTarget ?? null,
     ...payloadView(e.body, mask),
     attempt_log: attempts.map((a) => ({
       attempt: a.attempt,
@@ -87,6 +88,7 @@ export function eventDetail(
       outcome: d.outcome,
       http_status: d.httpStatus,
       error: d.error,
+      rule_version: d.ruleVersion,
     })),
   };
 }

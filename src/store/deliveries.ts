@@ -1,6 +1,7 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, like, or, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { deliveryAttempts, type DeliveryAttemptRow } from '../db/schema';
+import { TRANSFORMATION_FAILED } from '../transform/types';
 
 export type NewDeliveryAttempt = Omit<typeof deliveryAttempts.$inferInsert, 'id'>;
 
@@ -9,15 +10,40 @@ export function createDeliveryLog(database: Database) {
   const { db } = database;
   return {
     /**
-     * Names of the destinations done with this event: they acknowledged it (2xx), or their filter
-     * skipped it (`ignored`). Neither is posted again.
+     * `done`: the destinations that acknowledged this event (2xx) or whose filter skipped it
+     * (`ignored`); neither is posted again. `failedForGood`: those whose transformation failed, with
+     * the rule version it failed under (the latest) — not run again under that version.
      */
-    async settledDestinations(eventId: number): Promise<Set<string>> {
+    async settledDestinations(eventId: number): Promise<{
+      done: Set<string>;
+      failedForGood: Map<string, { ruleVersion: number | null; error: string }>;
+    }> {
       const rows = await db
-        .select({ destination: deliveryAttempts.destination })
+        .select({
+          destination: deliveryAttempts.destination,
+          outcome: deliveryAttempts.outcome,
+          error: deliveryAttempts.error,
+          ruleVersion: deliveryAttempts.ruleVersion,
+        })
         .from(deliveryAttempts)
-        .where(and(eq(deliveryAttempts.eventId, eventId), inArray(deliveryAttempts.outcome, ['delivered', 'ignored'])));
-      return new Set(rows.map((r) => r.destination));
+        .where(
+          and(
+            eq(deliveryAttempts.eventId, eventId),
+            or(
+              inArray(deliveryAttempts.outcome, ['delivered', 'ignored']),
+              and(eq(deliveryAttempts.outcome, 'failed'), like(deliveryAttempts.error, `${TRANSFORMATION_FAILED}:%`)),
+            ),
+          ),
+        )
+        .orderBy(deliveryAttempts.id);
+      const done = new Set<string>();
+      const failedForGood = new Map<string, { ruleVersion: number | null; error: string }>();
+      for (const r of rows) {
+        if (r.outcome === 'failed')
+          failedForGood.set(r.destination, { ruleVersion: r.ruleVersion, error: r.error ?? '' });
+        else done.add(r.destination);
+      }
+      return { done, failedForGood };
     },
 
     /**
@@ -29,9 +55,10 @@ export function createDeliveryLog(database: Database) {
      */
     async record(a: NewDeliveryAttempt): Promise<void> {
       await database.rows(sql`
-        insert into delivery_attempts (event_id, attempt, destination, started_at, duration_ms, outcome, http_status, error)
+        insert into delivery_attempts (event_id, attempt, destination, started_at, duration_ms, outcome, http_status, error,
+                                       rule_version)
         select ${a.eventId}, ${a.attempt}, ${a.destination}, ${a.startedAt.toISOString()}::timestamptz, ${a.durationMs},
-               ${a.outcome}, ${a.httpStatus ?? null}::int, ${a.error ?? null}::text
+               ${a.outcome}, ${a.httpStatus ?? null}::int, ${a.error ?? null}::text, ${a.ruleVersion ?? null}::int
         where ${a.outcome} <> 'delivered' or not exists (
           select 1 from delivery_attempts
           where event_id = ${a.eventId} and destination = ${a.destination} and outcome = 'delivered')`);

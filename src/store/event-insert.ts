@@ -36,13 +36,14 @@ export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
       content_hash: hash.toString('hex'),
       headers: e.headers,
       max_attempts: e.maxAttempts,
+      request_target: e.requestTarget === undefined ? null : wellFormed(e.requestTarget),
     })),
   );
   return sql`
     with r as (
       select * from json_to_recordset(${rows}::text::json) as r(
         source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
-        max_attempts int)
+        max_attempts int, request_target text)
     ),
     keyed as (
       insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
@@ -52,10 +53,10 @@ export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
     ),
     inserted as (
       insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
-                                  received_at)
+                                  request_target, received_at)
       overriding system value
       select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
-             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, k.received_at
+             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, k.received_at
       from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
       returning id, source, webhook_id
     ),

@@ -26,6 +26,8 @@ export interface NewEvent {
   maxAttempts: number;
   /** A nonce the sender signed for this delivery; a new event whose nonce was seen before is refused. */
   nonce?: string;
+  /** `path?query` as received, credentials left out (src/ingest/request-target.ts). */
+  requestTarget?: string;
 }
 
 export type InsertResult =

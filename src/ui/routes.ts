@@ -25,7 +25,19 @@ export const UI_CSP = [
  * The UI's pages: each answers with the same shell, and the client router draws the page. A new
  * page in src/ui/app/pages.ts gets its path here too (test/ui-browser.test.ts loads every one).
  */
-const PAGES = ['/ui', '/ui/', '/ui/events', '/ui/events/:id{[0-9]+}', '/ui/sources', '/ui/destinations', '/ui/audit', '/ui/tokens', '/ui/requests', '/ui/alerts'];
+const PAGES = [
+  '/ui',
+  '/ui/',
+  '/ui/events',
+  '/ui/events/:id{[0-9]+}',
+  '/ui/sources',
+  '/ui/destinations',
+  '/ui/destinations/:name{[a-z0-9][a-z0-9_-]{0,62}}',
+  '/ui/audit',
+  '/ui/tokens',
+  '/ui/requests',
+  '/ui/alerts',
+];
 
 const NOT_BUILT = 'The web UI has not been built. Run `npm run build:ui` (or `npm run build`) and restart the gateway.';
 

@@ -69,7 +69,14 @@ export function createAttemptRunner(options: AttemptDeps) {
       const error = describeError(err);
       if (err instanceof HoldError) {
         // Not a failure: nothing was tried for the paused destinations (src/deliver/destinations.ts).
-        result = { outcome: 'held', error, heldFor: err.heldFor, recheckInMs: HOLD_RECHECK_MS };
+        const { recheckInMs, circuitFor } = err.options;
+        result = {
+          outcome: 'held',
+          error,
+          heldFor: err.heldFor,
+          recheckInMs: recheckInMs ?? HOLD_RECHECK_MS,
+          ...(recheckInMs === undefined ? {} : { exact: true, circuitFor: circuitFor ?? [] }),
+        };
       } else if (err instanceof PermanentError || event.attempt >= event.maxAttempts) {
         result = { outcome: 'failed', error };
       } else {

@@ -28,6 +28,11 @@ export interface DeliveredEvent {
    */
   readonly exactPayload: unknown;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * The path and query string it was received at (`/api/webhooks/shop?region=eu`), without
+   * credential-like parameters; null for events stored before migration 0018.
+   */
+  readonly requestTarget: string | null;
   /** 1 on the first attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -61,14 +66,17 @@ export class RetryLaterError extends Error {
 }
 
 /**
- * Throw this when the event must wait for something an operator paused (destinations): the worker
- * records the attempt as held, not counted, and the event is due again when it is resumed.
+ * Throw this when the event must wait for something an operator paused (destinations), or for a
+ * destination's protection (circuit open, rate limit): the worker records the attempt as held, not
+ * counted, and the event is due again when it is resumed or the circuit closes, or after
+ * `recheckInMs` (the next rate window, the end of a cooldown).
  */
 export class HoldError extends Error {
   override name = 'HoldError';
   constructor(
     message: string,
     readonly heldFor: readonly string[],
+    readonly options: { recheckInMs?: number; circuitFor?: readonly string[] } = {},
   ) {
     super(message);
   }
@@ -118,6 +126,7 @@ export function toDeliveredEvent(event: ClaimedEvent): DeliveredEvent {
     topic: event.topic,
     rawBody: event.body,
     headers: event.headers,
+    requestTarget: event.requestTarget,
     attempt: event.attempt,
     maxAttempts: event.maxAttempts,
     receivedAt: event.receivedAt,

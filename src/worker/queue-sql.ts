@@ -14,6 +14,8 @@ export interface ClaimedEvent {
   topic: string;
   body: Buffer;
   headers: Record<string, string>;
+  /** `path?query` as stored at ingest; null before migration 0018. */
+  requestTarget: string | null;
   attempt: number;
   maxAttempts: number;
   receivedAt: Date;
@@ -30,8 +32,17 @@ export type AttemptOutcome =
    * The event waits for paused destinations (`heldFor`): the attempt is not counted (the event
    * keeps its attempt count, its attempt-log row is removed) and the event is due again when one of
    * them resumes, or after `recheckInMs` at the latest (covers a resume that raced with this outcome's write).
+   * `exact`: a protection hold (rate limit, circuit): due after recheckInMs, not at once when no
+   * destination is paused; but at once when none of `circuitFor` still has an open circuit.
    */
-  | { outcome: 'held'; error: string; heldFor: readonly string[]; recheckInMs: number };
+  | {
+      outcome: 'held';
+      error: string;
+      heldFor: readonly string[];
+      recheckInMs: number;
+      exact?: boolean;
+      circuitFor?: readonly string[];
+    };
 
 interface ClaimedRow {
   id: string | number;
@@ -41,6 +52,7 @@ interface ClaimedRow {
   topic: string;
   body: Buffer | Uint8Array;
   headers: Record<string, string> | string;
+  request_target: string | null;
   attempts: number;
   max_attempts: number;
   received_at: Date | string;
@@ -72,7 +84,7 @@ export function createQueue(database: Database) {
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint, held_for jsonb)
+          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb)
       ),
       dequeued as (
         delete from event_queue q using outcome o
@@ -84,7 +96,13 @@ export function createQueue(database: Database) {
         set run_at = case
               -- A held event whose destinations were all resumed meanwhile (the resume's release ran
               -- before this write) is due in a second, once this instance's snapshot has caught up.
-              when o.outcome = 'held' and not exists (
+              when o.outcome = 'held' and o.exact is not true and not exists (
+                select 1 from destinations d where d.paused and jsonb_exists(o.held_for, d.name)
+              ) then now() + interval '1 second'
+              -- Likewise a circuit that closed (its probe succeeded) before this write.
+              when o.outcome = 'held' and jsonb_array_length(o.circuit_for) > 0 and not exists (
+                select 1 from destination_health h where h.state <> 'closed' and jsonb_exists(o.circuit_for, h.name)
+              ) and not exists (
                 select 1 from destinations d where d.paused and jsonb_exists(o.held_for, d.name)
               ) then now() + interval '1 second'
               else now() + o.retry_in_ms * interval '1 millisecond' end,
@@ -155,7 +173,7 @@ export function createQueue(database: Database) {
           where q.event_id = l.event_id
           returning q.event_id, q.claim_token, q.attempt, q.attempt_id
         )
-        select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers,
+        select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
                l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id
         from leased l join webhook_events e on e.id = l.event_id
         order by e.id`);
@@ -298,6 +316,8 @@ function toOutcomeRow({ event, result }: FinishedAttempt) {
           ? Math.max(0, Math.round(result.recheckInMs))
           : null,
     held_for: result.outcome === 'held' ? result.heldFor : null,
+    exact: result.outcome === 'held' ? (result.exact ?? false) : null,
+    circuit_for: result.outcome === 'held' ? (result.circuitFor ?? []) : null,
   };
 }
 
@@ -316,6 +336,7 @@ function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
     topic: row.topic,
     body: Buffer.isBuffer(row.body) ? row.body : Buffer.from(row.body),
     headers: typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers,
+    requestTarget: row.request_target ?? null,
     attempt: row.attempts,
     maxAttempts: row.max_attempts,
     receivedAt: new Date(row.received_at),

@@ -13,6 +13,7 @@ import { SignIn } from './pages/SignIn';
 import { SourcesPage } from './pages/sources/SourcesPage';
 import { TokensPage } from './pages/tokens/TokensPage';
 import { DestinationsPage } from './pages/destinations/DestinationsPage';
+import { RulePage } from './pages/destinations/rules/RulePage';
 import { SessionProvider, useSession } from './session';
 
 /** The whole UI: sign-in until a token is accepted, then the pages inside the layout. */
@@ -43,6 +44,7 @@ function Root() {
               <Route path="/ui/requests" component={RequestsPage} />
               <Route path="/ui/alerts" component={AlertsPage} />
               <Route path="/ui/destinations" component={DestinationsPage} />
+              <Route path="/ui/destinations/:name" component={RulePage} />
               <Route default component={NotFound} />
             </Router>
           </Layout>

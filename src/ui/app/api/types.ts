@@ -41,10 +41,14 @@ export interface DeliveryEntry {
   outcome: string;
   http_status: number | null;
   error: string | null;
+  /** The destination's rule version (filter, transform, sources) the delivery used; null: file destination. */
+  rule_version: number | null;
 }
 
 export interface EventDetail extends EventSummary {
   headers: Record<string, string>;
+  /** Path and query string it was received at (credential-like parameters left out); null before 0018. */
+  request_target?: string | null;
   /** The parsed body, its numbers as lossless-json LosslessNumber; null when the body is not JSON. */
   payload: unknown;
   /** Why `payload` is null (not UTF-8, not JSON, nested too deeply…), from gateways that say so. */

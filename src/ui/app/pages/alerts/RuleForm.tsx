@@ -35,6 +35,10 @@ const KINDS: Record<
     ],
   },
   poll_failing: { help: 'the latest poll run failed', params: [{ name: 'source', label: 'Source (empty: any)' }] },
+  destination_circuit_open: {
+    help: "a destination's circuit is open (deliveries held) or it answered 410 Gone",
+    params: [{ name: 'destination', label: 'Destination (empty: any)' }],
+  },
 };
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -35,6 +35,15 @@ function validate(values: Record<FormName, string>): FieldErrors<FormName> {
   };
 }
 
+/** The badge colour of each circuit state (styles/badge.css). */
+const CIRCUIT_BADGE = { closed: 'completed', half_open: 'retry', open: 'failed' } as const;
+/** The breaker's counts and settings, as the Circuit cell's tooltip. */
+const circuitTitle = (d: DestinationView) =>
+  `${d.circuit_state.consecutive_failures} consecutive failure(s); opens at ${d.circuit.failure_threshold}, ` +
+  `probes after ${d.circuit.cooldown_seconds} s` +
+  (d.circuit_state.opened_at ? `; opened ${d.circuit_state.opened_at}` : '');
+const rateText = (r: NonNullable<DestinationView['rate_limit']>) =>
+  [r.per_second && `≤ ${r.per_second}/s`, r.per_minute && `≤ ${r.per_minute}/min`].filter(Boolean).join(', ');
 const state = (d: DestinationView) => (d.problem ? 'unusable' : d.paused ? 'paused' : 'active');
 
 /** Destinations (viewer): health and last deliveries; pause/resume (operator); create/delete (admin). */
@@ -106,7 +115,9 @@ export function DestinationsPage() {
       header: 'Name',
       cell: (d) => (
         <>
-          <span class="mono">{d.name}</span>
+          <a class="mono" href={`/ui/destinations/${encodeURIComponent(d.name)}`}>
+            {d.name}
+          </a>
           <br />
           <span class="muted">{d.managed_by === 'file' ? 'file, read-only' : `database (${d.origin})`}</span>
         </>
@@ -119,6 +130,28 @@ export function DestinationsPage() {
       cell: (d) => (
         <span class={`badge ${state(d) === 'active' ? 'completed' : state(d) === 'paused' ? 'received' : 'failed'}`}>
           {state(d)}
+        </span>
+      ),
+    },
+    {
+      header: 'Circuit',
+      cell: (d) => (
+        <span title={circuitTitle(d)}>
+          <span class={`badge status-${CIRCUIT_BADGE[d.circuit_state.state]}`}>
+            {d.circuit_state.state.replace('_', '-')}
+          </span>
+          {d.paused_reason && (
+            <>
+              <br />
+              <span class="muted">{d.paused_reason}</span>
+            </>
+          )}
+          {d.rate_limit && (
+            <>
+              <br />
+              <span class="muted">{rateText(d.rate_limit)}</span>
+            </>
+          )}
         </span>
       ),
     },
@@ -137,6 +170,17 @@ export function DestinationsPage() {
           </span>
         );
       },
+    },
+    {
+      header: 'Rule',
+      // The rule page: its filter and transformation, with a live preview.
+      cell: (d) => (
+        <a href={`/ui/destinations/${encodeURIComponent(d.name)}`} aria-label={`Rule of ${d.name}`}>
+          {[d.filter ? 'filtered' : 'every event', 'transform' in d && d.transform ? 'transformed' : null]
+            .filter(Boolean)
+            .join(', ')}
+        </a>
+      ),
     },
     {
       header: '',

@@ -26,6 +26,7 @@ const DELIVERIES: Column<DeliveryEntry>[] = [
   { header: 'Duration', class: 'num', cell: (d) => duration(d.duration_ms) },
   { header: 'Outcome', cell: (d) => <Badge status={d.outcome} /> },
   { header: 'HTTP', class: 'num', cell: (d) => (d.http_status === null ? '–' : String(d.http_status)) },
+  { header: 'Rule', class: 'num', cell: (d) => (d.rule_version == null ? '–' : `v${d.rule_version}`) },
   { header: 'Error', class: 'mono', cell: (d) => d.error ?? '' },
 ];
 
@@ -140,6 +141,7 @@ function Summary({ e }: { e: EventDetail }) {
       {row('Source', e.source)}
       {row('Topic', e.topic)}
       {row('Webhook id', <span class="mono">{e.webhook_id}</span>)}
+      {e.request_target ? row('Received at', <span class="mono">{e.request_target}</span>) : null}
       {e.account ? row('Account', e.account) : null}
       {row('Attempts', `${e.attempts} of ${e.max_attempts}`)}
       {row('Received', <Time iso={e.received_at} />)}

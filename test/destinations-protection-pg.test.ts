@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
+import { waitFor } from './helpers/gateway';
+import { freePort, spawnGateway, waitUntilHealthy, type GatewayProcess } from './helpers/process';
+import { post, shopifyHeaders } from './helpers/signers';
+
+// Destination protection shared by two real gateway processes (both serve and work) on one
+// PostgreSQL: a rate limit holds across both, and a dead destination's circuit, opened by either,
+// holds its events in both while a healthy destination's events flow.
+
+const OPS = 'ops-token-protection-pg';
+const SHOPIFY = 'env-shopify-secret-protection';
+const auth = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
+
+/** A receiver that answers 204, or, while `dead()`, resets every connection before any answer. */
+async function startReceiver(dead: () => boolean = () => false) {
+  const got: { id: string; at: number }[] = [];
+  const server: Server = createServer((req, res) => {
+    req.resume().on('end', () => {
+      got.push({ id: String(req.headers['webhook-id']), at: Date.now() });
+      res.writeHead(204).end();
+    });
+  });
+  // Holding the port while "dead" means no other process can take it meanwhile.
+  server.on('connection', (socket) => {
+    if (dead()) socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  const close = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
+  return { url, got, close };
+}
+
+describe.skipIf(!postgresUrl())('destination protection across two gateway processes (PostgreSQL)', () => {
+  let testDb: TestDatabase;
+  const procs: GatewayProcess[] = [];
+  const bases: string[] = [];
+  const receivers: { close(): Promise<void> }[] = [];
+  let n = 0;
+  const api = async (path: string, method = 'GET', body?: unknown) =>
+    (await fetch(`${bases[0]}${path}`, {
+      method,
+      headers: auth,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })) as Omit<Response, 'json'> & { json(): Promise<any> };
+  /** Sends alternately to each process, so both ingest (and either may work on any event). */
+  const send = async (topic: string) => {
+    const body = JSON.stringify({ n: ++n });
+    const base = bases[n % 2]!;
+    const res = await post(
+      `${base}/api/webhooks/shopify`,
+      body,
+      shopifyHeaders(SHOPIFY, body, `pg-protect-${n}`, 'acme.myshopify.com', topic),
+    );
+    expect(res.status).toBe(200);
+    return res.json.id as number;
+  };
+  const events = async (ids: number[]) => {
+    const answer = await api(`/api/events?limit=200`);
+    const list = (await answer.json()).events as { id: number; status: string; attempts: number }[];
+    return list.filter((e) => ids.includes(e.id));
+  };
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('postgres');
+    const env = {
+      DATABASE_URL: testDb.url!,
+      OPS_API_TOKEN: OPS,
+      SHOPIFY_WEBHOOK_SECRET: SHOPIFY,
+      GATEWAY_MASTER_KEY: randomBytes(32).toString('base64'),
+      WORKER_CRON: '* * * * * *',
+      RETRY_BASE_MS: '50',
+      RETRY_MAX_MS: '200',
+      LOG_LEVEL: 'warn',
+    };
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      procs.push(spawnGateway(['start', '--role', 'all'], { ...env, PORT: String(port) }));
+      bases.push(`http://127.0.0.1:${port}`);
+      await waitUntilHealthy(`${bases.at(-1)}/healthz`, 60_000);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const proc of procs) proc.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+    for (const r of receivers) await r.close();
+    await testDb?.drop();
+  }, 60_000);
+
+  it('a rate limit of 5/s holds across both processes and every event is delivered once', async () => {
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const created = await api('/api/destinations', 'POST', {
+      name: 'limited',
+      url: receiver.url,
+      sources: ['shopify'],
+      filter: { topic: 'orders/limited' },
+      rate_limit: { per_second: 5 },
+    });
+    expect(created.status).toBe(201);
+    // Both processes know it (NOTIFY) before events arrive.
+    await waitFor(
+      async () => (await (await fetch(`${bases[1]}/api/destinations/limited`, { headers: auth })).status) === 200,
+    );
+    const ids: number[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await send('orders/limited'));
+    await waitFor(
+      async () => (await events(ids)).filter((e) => e.status === 'completed').length === 30,
+      30_000,
+      'all 30 delivered',
+    );
+    expect(receiver.got.length).toBe(30);
+    expect(new Set(receiver.got.map((g) => g.id)).size).toBe(30);
+    expect((await events(ids)).every((e) => e.attempts === 1)).toBe(true);
+    const times = receiver.got.map((g) => g.at).sort((a, b) => a - b);
+    // Six windows of 5: more than four seconds from first to last.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThan(4000);
+    const perSecond = new Map<number, number>();
+    for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+    expect(Math.max(...perSecond.values()), JSON.stringify([...perSecond.values()])).toBeLessThanOrEqual(6);
+    // Both processes delivered some: the limit is shared, not per process.
+    const sql = postgres(testDb.url!, { max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql`select count(distinct worker)::int as n from processing_log
+        where event_id = any(${ids}::bigint[]) and outcome = 'completed'`;
+      expect(row!.n).toBe(2);
+    } finally {
+      await sql.end();
+    }
+  }, 90_000);
+
+  it("one dead destination's (connections reset) circuit holds its events in both processes; the healthy one's flow; all arrive once it is back", async () => {
+    const healthy = await startReceiver();
+    receivers.push(healthy);
+    let down = true;
+    const back = await startReceiver(() => down);
+    receivers.push(back);
+    for (const [name, url, topic] of [
+      ['healthy', healthy.url, 'orders/paid'],
+      ['dead', back.url, 'orders/create'],
+    ] as const) {
+      const created = await api('/api/destinations', 'POST', {
+        name,
+        url,
+        sources: ['shopify'],
+        filter: { topic },
+        circuit: { failure_threshold: 3, cooldown_seconds: 1 },
+      });
+      expect(created.status).toBe(201);
+      await waitFor(
+        async () => (await fetch(`${bases[1]}/api/destinations/${name}`, { headers: auth })).status === 200,
+      );
+    }
+    const dead: number[] = [];
+    const ok: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      dead.push(await send('orders/create'));
+      ok.push(await send('orders/paid'));
+    }
+    const started = Date.now();
+    await waitFor(async () => (await events(ok)).every((e) => e.status === 'completed'), 20_000, 'healthy events');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Two probes have failed since the circuit opened.
+    await waitFor(
+      async () => {
+        const v = await (await api('/api/destinations/dead')).json();
+        return v.circuit_state.state !== 'closed' && v.circuit_state.consecutive_failures >= 15;
+      },
+      30_000,
+      'the circuit open with failed probes',
+    );
+    const held = await events(dead);
+    expect(
+      held.every((e) => e.status === 'received'),
+      JSON.stringify(held),
+    ).toBe(true);
+    expect(Math.max(...held.map((e) => e.attempts)), held.map((e) => e.attempts).join(',')).toBeLessThanOrEqual(3);
+
+    down = false;
+    await waitFor(
+      async () => (await events(dead)).every((e) => e.status === 'completed'),
+      30_000,
+      'dead events delivered',
+    );
+    expect(back.got.length).toBe(10);
+    expect(new Set(back.got.map((g) => g.id)).size).toBe(10);
+    const after = await (await api('/api/destinations/dead')).json();
+    expect(after.circuit_state).toMatchObject({ state: 'closed', consecutive_failures: 0 });
+  }, 120_000);
+});
