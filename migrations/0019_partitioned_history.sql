@@ -114,6 +114,15 @@ CREATE TABLE "event_keys" (
 INSERT INTO "event_keys" (source, webhook_id, event_id, content_hash, received_at)
 SELECT source, webhook_id, id, coalesce(content_hash, sha256(body)), received_at FROM "webhook_events_old";--> statement-breakpoint
 CREATE INDEX "event_keys_received_idx" ON "event_keys" USING btree ("received_at");--> statement-breakpoint
+-- The queue row carries the partition keys of what the worker touches by id: the event's
+-- received_at and its current attempt's started_at, so the claim, outcome, release and lease
+-- recovery name them and PostgreSQL visits one partition instead of every partition's index.
+ALTER TABLE "event_queue" ADD COLUMN "received_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "event_queue" ADD COLUMN "attempt_started_at" timestamp with time zone;--> statement-breakpoint
+UPDATE "event_queue" q SET "received_at" = e.received_at FROM "webhook_events_old" e WHERE e.id = q.event_id;--> statement-breakpoint
+UPDATE "event_queue" q SET "attempt_started_at" = p.started_at FROM "processing_log_old" p WHERE p.id = q.attempt_id;--> statement-breakpoint
+-- Every queue row had its event (foreign key, on delete cascade until now).
+ALTER TABLE "event_queue" ALTER COLUMN "received_at" SET NOT NULL;--> statement-breakpoint
 -- CASCADE drops the foreign keys of event_queue, event_conflicts and system_log with them.
 DROP TABLE "delivery_attempts_old" CASCADE;--> statement-breakpoint
 DROP TABLE "processing_log_old" CASCADE;--> statement-breakpoint

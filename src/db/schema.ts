@@ -122,7 +122,14 @@ export const eventQueue = pgTable(
     lockedAt: tstz('locked_at'),
     /** New random token per claim: only the holder of the current token may record an outcome. */
     claimToken: uuid('claim_token'),
+    /**
+     * The event's partition key (migration 0019), so the claim, outcome, release and lease recovery
+     * find its webhook_events row in one partition; set at ingest and replay.
+     */
+    receivedAt: tstz('received_at').notNull(),
     attemptId: bigint('attempt_id', { mode: 'number' }),
+    /** started_at of the attempt_id row: its processing_log partition key, set with the claim. */
+    attemptStartedAt: tstz('attempt_started_at'),
     /** The attempt number of the current claim; written to the event with the attempt's outcome. */
     attempt: integer('attempt'),
     /** Names of the paused destinations the event waits for (migrations/0012_destinations.sql). */

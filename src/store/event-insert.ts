@@ -58,8 +58,8 @@ export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
       select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
              decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, k.received_at
       from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
-      returning id, source, webhook_id
+      returning id, source, webhook_id, received_at
     ),
-    queued as (insert into event_queue (event_id) select id from inserted)
+    queued as (insert into event_queue (event_id, received_at) select id, received_at from inserted)
     select id, source, webhook_id from inserted`;
 }

@@ -85,11 +85,15 @@ const replayedState = ({ bySource, fallback }: ReplayAttempts) => ({
  * Puts replayed events (now 'received', due now) into the hot queue; an event still queued for a
  * later retry becomes due now. Only unclaimed events are replayed, so no lease is overwritten.
  */
-async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'insert'>, events: T[]): Promise<T[]> {
+async function requeue<T extends { id: number; receivedAt: Date }>(
+  tx: Pick<Database['db'], 'insert'>,
+  events: T[],
+): Promise<T[]> {
   if (events.length === 0) return events;
+  // received_at rides on the queue row so the worker's statements touch one partition (migration 0019).
   await tx
     .insert(eventQueue)
-    .values(events.map((e) => ({ eventId: e.id })))
+    .values(events.map((e) => ({ eventId: e.id, receivedAt: e.receivedAt })))
     .onConflictDoUpdate({ target: eventQueue.eventId, set: { runAt: sql`now()` } });
   return events;
 }
@@ -227,7 +231,7 @@ export function createEventStore(database: Database) {
               .update(webhookEvents)
               .set(replayedState(attempts))
               .where(inArray(webhookEvents.id, free))
-              .returning({ id: webhookEvents.id }),
+              .returning({ id: webhookEvents.id, receivedAt: webhookEvents.receivedAt }),
           );
         });
         total += replayed.length;

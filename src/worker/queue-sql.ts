@@ -77,7 +77,8 @@ export function createQueue(database: Database) {
    * token is deleted (completed, failed) or put back with its retry time — a lease recovery that
    * got there first cleared the token, and the row lock makes the two wait for each other. Only
    * events fenced here get their one archive update (status, attempt count, error) and their
-   * attempt-log row finished. Every row is found by primary key.
+   * attempt-log row finished. Every row is found by primary key, partition key included (the event's
+   * received_at and the attempt's started_at, carried on the queue row), so each touches one partition.
    */
   const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
     const written = await prepared<{ id: string | number }>(sql`
@@ -89,7 +90,7 @@ export function createQueue(database: Database) {
       dequeued as (
         delete from event_queue q using outcome o
         where q.event_id = o.id and q.claim_token = o.claim_token and o.status <> 'received'
-        returning q.event_id, q.attempt, null::timestamptz as run_at
+        returning q.event_id, q.received_at, q.attempt_started_at, q.attempt, null::timestamptz as run_at
       ),
       requeued as (
         update event_queue q
@@ -111,7 +112,7 @@ export function createQueue(database: Database) {
             attempt = case when o.outcome = 'held' then q.attempt - 1 else q.attempt end
         from outcome o
         where q.event_id = o.id and q.claim_token = o.claim_token and o.status = 'received'
-        returning q.event_id, q.attempt, q.run_at
+        returning q.event_id, q.received_at, q.attempt_started_at, q.attempt, q.run_at
       ),
       fenced as (select * from dequeued union all select * from requeued),
       finished as (
@@ -122,18 +123,18 @@ export function createQueue(database: Database) {
             last_error = o.error,
             processed_at = case when o.status = 'received' then e.processed_at else now() end
         from fenced f join outcome o on o.id = f.event_id
-        where e.id = f.event_id
+        where e.id = f.event_id and e.received_at = f.received_at
         returning e.id
       ),
       logged as (
         update processing_log p
         set finished_at = now(), outcome = o.outcome, error = o.error
         from outcome o join fenced f on f.event_id = o.id
-        where p.id = o.attempt_id and o.outcome <> 'held'
+        where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome <> 'held'
       ),
       uncounted as (
         delete from processing_log p using outcome o join fenced f on f.event_id = o.id
-        where p.id = o.attempt_id and o.outcome = 'held'
+        where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome = 'held'
       )
       select id from finished`);
     return new Set(written.map((row) => Number(row.id)));
@@ -144,38 +145,40 @@ export function createQueue(database: Database) {
      * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED on the small
      * event_queue lets concurrent workers take disjoint rows without waiting on each other; each
      * claim gets a fresh token (fencing) and its attempt number on the queue row, and an attempt-log
-     * row. The event's archive row is only read. `<=` so an event queued with run_at = now() is due at once.
+     * row. The event's archive row is only read, by id and received_at (carried on the queue row) so
+     * one partition is touched. `<=` so an event queued with run_at = now() is due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
         with due as (
-          select event_id from event_queue q
+          select event_id, received_at from event_queue q
           where claim_token is null and run_at <= now()
             -- A paused source's events are held (src/control): stored, not processed until resumed.
             -- The first test is one initplan per claim: with no source paused, no row is looked up.
             and (not exists (select 1 from sources where paused)
                  or not exists (select 1 from webhook_events pe join sources ps on ps.name = pe.source
-                                where pe.id = q.event_id and ps.paused))
+                                where pe.id = q.event_id and pe.received_at = q.received_at and ps.paused))
           order by run_at, event_id
           limit ${limit}
           for update skip locked
         ),
         logged as (
           insert into processing_log (event_id, attempt, worker)
-          select e.id, e.attempts + 1, ${worker} from due join webhook_events e on e.id = due.event_id
-          returning id as attempt_id, event_id, attempt
+          select e.id, e.attempts + 1, ${worker}
+          from due join webhook_events e on e.id = due.event_id and e.received_at = due.received_at
+          returning id as attempt_id, event_id, attempt, started_at
         ),
         leased as (
           update event_queue q
           set locked_by = ${worker}, locked_at = now(), claim_token = gen_random_uuid(),
-              attempt = l.attempt, attempt_id = l.attempt_id
+              attempt = l.attempt, attempt_id = l.attempt_id, attempt_started_at = l.started_at
           from logged l
           where q.event_id = l.event_id
-          returning q.event_id, q.claim_token, q.attempt, q.attempt_id
+          returning q.event_id, q.received_at, q.claim_token, q.attempt, q.attempt_id
         )
         select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
                l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id
-        from leased l join webhook_events e on e.id = l.event_id
+        from leased l join webhook_events e on e.id = l.event_id and e.received_at = l.received_at
         order by e.id`);
       return claimed.map(toClaimedEvent);
     },
@@ -226,18 +229,18 @@ export function createQueue(database: Database) {
         with requeued as (
           update event_queue set run_at = now(), locked_by = null, locked_at = null, claim_token = null
           where claim_token in ${tokens}
-          returning event_id, attempt, attempt_id
+          returning event_id, received_at, attempt, attempt_id, attempt_started_at
         ),
         released as (
           update webhook_events e
           set status = 'received', attempts = coalesce(r.attempt, e.attempts), next_attempt_at = now(),
               last_error = ${reason}
-          from requeued r where e.id = r.event_id
+          from requeued r where e.id = r.event_id and e.received_at = r.received_at
           returning e.id
         ),
         abandoned as (
-          update processing_log set finished_at = now(), outcome = 'abandoned', error = ${reason}
-          where id in (select attempt_id from requeued) and outcome = 'running'
+          update processing_log p set finished_at = now(), outcome = 'abandoned', error = ${reason}
+          from requeued r where p.id = r.attempt_id and p.started_at = r.attempt_started_at and p.outcome = 'running'
         )
         select id from released`);
       return released.length;
@@ -252,9 +255,9 @@ export function createQueue(database: Database) {
     async recoverExpiredLeases(leaseSeconds: number): Promise<number> {
       const recovered = await rows(sql`
         with expired as (
-          select q.event_id, q.attempt_id, q.locked_by, coalesce(q.attempt, e.attempts) as attempt,
-                 coalesce(q.attempt, e.attempts) >= e.max_attempts as last
-          from event_queue q join webhook_events e on e.id = q.event_id
+          select q.event_id, q.received_at, q.attempt_id, q.attempt_started_at, q.locked_by,
+                 coalesce(q.attempt, e.attempts) as attempt, coalesce(q.attempt, e.attempts) >= e.max_attempts as last
+          from event_queue q join webhook_events e on e.id = q.event_id and e.received_at = q.received_at
           where q.claim_token is not null and q.locked_at < now() - make_interval(secs => ${leaseSeconds})
           for update of q skip locked
         ),
@@ -273,14 +276,14 @@ export function createQueue(database: Database) {
               next_attempt_at = now(),
               last_error = 'lease expired: worker ' || coalesce(x.locked_by, 'unknown') || ' stopped responding'
           from expired x
-          where e.id = x.event_id
+          where e.id = x.event_id and e.received_at = x.received_at
           returning e.id
         ),
         abandoned as (
           update processing_log p
           set finished_at = now(), outcome = 'abandoned', error = 'lease expired before the attempt finished'
           from expired x
-          where p.id = x.attempt_id and p.outcome = 'running'
+          where p.id = x.attempt_id and p.started_at = x.attempt_started_at and p.outcome = 'running'
         )
         select id from recovered`);
       return recovered.length;
