@@ -1,4 +1,4 @@
-import { and, eq, inArray, like, or, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { deliveryAttempts, type DeliveryAttemptRow } from '../db/schema';
 import { TRANSFORMATION_FAILED } from '../transform/types';
@@ -31,29 +31,21 @@ export function createDeliveryLog(database: Database) {
       done: Set<string>;
       failedForGood: Map<string, { ruleVersion: number | null; error: string }>;
     }> {
-      const rows = await db
-        .select({
-          destination: deliveryAttempts.destination,
-          outcome: deliveryAttempts.outcome,
-          error: deliveryAttempts.error,
-          ruleVersion: deliveryAttempts.ruleVersion,
-        })
-        .from(deliveryAttempts)
-        .where(
-          and(
-            attemptsOf(eventId, receivedAt),
-            or(
-              inArray(deliveryAttempts.outcome, ['delivered', 'ignored']),
-              and(eq(deliveryAttempts.outcome, 'failed'), like(deliveryAttempts.error, `${TRANSFORMATION_FAILED}:%`)),
-            ),
-          ),
-        )
-        .orderBy(deliveryAttempts.id);
+      const rows = await database.rows<{
+        destination: string;
+        outcome: string;
+        error: string | null;
+        rule_version: number | null;
+      }>(sql`
+        select destination, outcome, error, rule_version from delivery_attempts
+        where ${attemptsOf(eventId, receivedAt)}
+          and (outcome in ('delivered', 'ignored') or (outcome = 'failed' and error like ${`${TRANSFORMATION_FAILED}:%`}))
+        order by id`);
       const done = new Set<string>();
       const failedForGood = new Map<string, { ruleVersion: number | null; error: string }>();
       for (const r of rows) {
         if (r.outcome === 'failed')
-          failedForGood.set(r.destination, { ruleVersion: r.ruleVersion, error: r.error ?? '' });
+          failedForGood.set(r.destination, { ruleVersion: r.rule_version, error: r.error ?? '' });
         else done.add(r.destination);
       }
       return { done, failedForGood };

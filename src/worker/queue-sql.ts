@@ -21,6 +21,8 @@ export interface ClaimedEvent {
   receivedAt: Date;
   claimToken: string;
   attemptId: number;
+  /** started_at of the attempt's processing_log row (its partition key). */
+  attemptStartedAt: Date;
 }
 
 export type AttemptOutcome =
@@ -58,6 +60,7 @@ interface ClaimedRow {
   received_at: Date | string;
   claim_token: string;
   attempt_id: string | number;
+  attempt_started_at: Date | string;
 }
 
 /** An attempt whose handler has returned, with the outcome to record. */
@@ -78,9 +81,12 @@ export function createQueue(database: Database) {
    * got there first cleared the token, and the row lock makes the two wait for each other. Only
    * events fenced here get their one archive update (status, attempt count, error) and their
    * attempt-log row finished. Every row is found by primary key, partition key included (the event's
-   * received_at and the attempt's started_at, carried on the queue row), so each touches one partition.
+   * received_at and the attempt's started_at, carried on the queue row). PostgreSQL 15 does not
+   * prune the partitions of an UPDATE/DELETE target at run time by a join's values, so the batch's
+   * range of each key is given too, as parameters: the planner prunes by it (one day for a batch of
+   * today's events, see docs/adr/0008-partitioned-history.md).
    */
-  const recordOutcomes = async (outcomes: string): Promise<Set<number>> => {
+  const recordOutcomes = async (outcomes: string, range: Range): Promise<Set<number>> => {
     const written = await prepared<{ id: string | number }>(sql`
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
@@ -124,6 +130,7 @@ export function createQueue(database: Database) {
             processed_at = case when o.status = 'received' then e.processed_at else now() end
         from fenced f join outcome o on o.id = f.event_id
         where e.id = f.event_id and e.received_at = f.received_at
+          and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
         returning e.id
       ),
       logged as (
@@ -131,10 +138,12 @@ export function createQueue(database: Database) {
         set finished_at = now(), outcome = o.outcome, error = o.error
         from outcome o join fenced f on f.event_id = o.id
         where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome <> 'held'
+          and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
       ),
       uncounted as (
         delete from processing_log p using outcome o join fenced f on f.event_id = o.id
         where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome = 'held'
+          and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
       )
       select id from finished`);
     return new Set(written.map((row) => Number(row.id)));
@@ -174,10 +183,10 @@ export function createQueue(database: Database) {
               attempt = l.attempt, attempt_id = l.attempt_id, attempt_started_at = l.started_at
           from logged l
           where q.event_id = l.event_id
-          returning q.event_id, q.received_at, q.claim_token, q.attempt, q.attempt_id
+          returning q.event_id, q.received_at, q.claim_token, q.attempt, q.attempt_id, q.attempt_started_at
         )
         select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
-               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id
+               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id, l.attempt_started_at
         from leased l join webhook_events e on e.id = l.event_id and e.received_at = l.received_at
         order by e.id`);
       return claimed.map(toClaimedEvent);
@@ -194,14 +203,15 @@ export function createQueue(database: Database) {
       if (finished.length === 0) return new Set();
       const outcomes = JSON.stringify(finished.map(toOutcomeRow));
       try {
-        return await recordOutcomes(outcomes);
+        return await recordOutcomes(outcomes, rangeOf(finished.map((f) => f.event)));
       } catch (err) {
         // A deadlock with a concurrent lease recovery (or any row the server refuses) must not
         // cost the whole batch its outcomes: record them one at a time.
         if (finished.length === 1 || !isRowError(err)) throw err;
         const recorded = new Set<number>();
         for (const attempt of finished) {
-          for (const id of await recordOutcomes(JSON.stringify([toOutcomeRow(attempt)]))) recorded.add(id);
+          const one = await recordOutcomes(JSON.stringify([toOutcomeRow(attempt)]), rangeOf([attempt.event]));
+          for (const id of one) recorded.add(id);
         }
         return recorded;
       }
@@ -225,6 +235,7 @@ export function createQueue(database: Database) {
     async release(events: readonly ClaimedEvent[], reason: string): Promise<number> {
       if (events.length === 0) return 0;
       const tokens = events.map((e) => e.claimToken);
+      const range = rangeOf(events);
       const released = await rows(sql`
         with requeued as (
           update event_queue set run_at = now(), locked_by = null, locked_at = null, claim_token = null
@@ -236,11 +247,13 @@ export function createQueue(database: Database) {
           set status = 'received', attempts = coalesce(r.attempt, e.attempts), next_attempt_at = now(),
               last_error = ${reason}
           from requeued r where e.id = r.event_id and e.received_at = r.received_at
+            and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           returning e.id
         ),
         abandoned as (
           update processing_log p set finished_at = now(), outcome = 'abandoned', error = ${reason}
           from requeued r where p.id = r.attempt_id and p.started_at = r.attempt_started_at and p.outcome = 'running'
+            and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
         )
         select id from released`);
       return released.length;
@@ -253,12 +266,22 @@ export function createQueue(database: Database) {
      * expired queue rows are searched; events and attempt-log rows are reached by primary key.
      */
     async recoverExpiredLeases(leaseSeconds: number): Promise<number> {
+      // The expired claims' range of each partition key first (see recordOutcomes); a claim that
+      // expires between the two statements is outside it and is recovered on the next run.
+      const [found] = await rows<Record<keyof Range, string | null>>(sql`
+        select min(received_at)::text as "receivedFrom", max(received_at)::text as "receivedTo",
+               min(attempt_started_at)::text as "startedFrom", max(attempt_started_at)::text as "startedTo"
+        from event_queue
+        where claim_token is not null and locked_at < now() - make_interval(secs => ${leaseSeconds})`);
+      if (!found?.receivedFrom || !found.receivedTo) return 0;
+      const range = found;
       const recovered = await rows(sql`
         with expired as (
           select q.event_id, q.received_at, q.attempt_id, q.attempt_started_at, q.locked_by,
                  coalesce(q.attempt, e.attempts) as attempt, coalesce(q.attempt, e.attempts) >= e.max_attempts as last
           from event_queue q join webhook_events e on e.id = q.event_id and e.received_at = q.received_at
           where q.claim_token is not null and q.locked_at < now() - make_interval(secs => ${leaseSeconds})
+            and q.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           for update of q skip locked
         ),
         dequeued as (
@@ -277,6 +300,7 @@ export function createQueue(database: Database) {
               last_error = 'lease expired: worker ' || coalesce(x.locked_by, 'unknown') || ' stopped responding'
           from expired x
           where e.id = x.event_id and e.received_at = x.received_at
+            and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           returning e.id
         ),
         abandoned as (
@@ -284,6 +308,8 @@ export function createQueue(database: Database) {
           set finished_at = now(), outcome = 'abandoned', error = 'lease expired before the attempt finished'
           from expired x
           where p.id = x.attempt_id and p.started_at = x.attempt_started_at and p.outcome = 'running'
+            and p.started_at between coalesce(${range.startedFrom}::timestamptz, '-infinity')
+                                 and coalesce(${range.startedTo}::timestamptz, 'infinity')
         )
         select id from recovered`);
       return recovered.length;
@@ -301,6 +327,27 @@ export function createQueue(database: Database) {
 }
 
 export type Queue = ReturnType<typeof createQueue>;
+
+/** The range of the partition keys of a batch of claimed events, as bounds PostgreSQL prunes by. */
+interface Range {
+  receivedFrom: string;
+  receivedTo: string;
+  startedFrom: string | null;
+  startedTo: string | null;
+}
+
+/**
+ * A Date holds milliseconds and the database microseconds: a stored value lies in [its Date, +1 ms).
+ */
+function rangeOf(events: readonly ClaimedEvent[]): Range {
+  const bounds = (times: number[]) => [
+    new Date(Math.min(...times)).toISOString(),
+    new Date(Math.max(...times) + 1).toISOString(),
+  ];
+  const [receivedFrom, receivedTo] = bounds(events.map((e) => e.receivedAt.getTime()));
+  const [startedFrom, startedTo] = bounds(events.map((e) => e.attemptStartedAt.getTime()));
+  return { receivedFrom: receivedFrom!, receivedTo: receivedTo!, startedFrom: startedFrom!, startedTo: startedTo! };
+}
 
 /** An outcome as one element of recordOutcomes' JSON array. */
 function toOutcomeRow({ event, result }: FinishedAttempt) {
@@ -345,5 +392,6 @@ function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
     receivedAt: new Date(row.received_at),
     claimToken: row.claim_token,
     attemptId: Number(row.attempt_id),
+    attemptStartedAt: new Date(row.attempt_started_at),
   };
 }
