@@ -15,7 +15,8 @@
 //                     (default 1000000,10000000 as issue #13 asks: adds up to each in turn; set
 //                     1000000 alone for a shorter run)
 // BENCH_RETENTION     events in the day whose retention is measured (default 1000000)
-// BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,retention,footprint,x12
+// BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,retention,footprint,x12,ordering
+// BENCH_ORDERING_KEYS ordering keys (lanes) of the ordering phase (default 1000)
 import { cpus, loadavg } from 'node:os';
 import { createBenchDatabase } from './lib/database';
 import { pickLoadTool } from './lib/load';
@@ -27,6 +28,7 @@ import { measureFootprint, renderFootprint, soakSteady } from './phases/footprin
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
 import { measureRetention } from './phases/retention';
+import { measureOrdering } from './phases/ordering';
 import { measureGatewayWorker, measureQueueLibrary, type WorkerRun } from './phases/worker';
 import { measureX12 } from './phases/x12';
 
@@ -45,7 +47,7 @@ const settings = {
   concurrency: 50,
 };
 const phases = new Set(
-  (process.env.BENCH_PHASES ?? 'ingest,soak,worker,latency,e2e,history,retention,footprint,x12').split(','),
+  (process.env.BENCH_PHASES ?? 'ingest,soak,worker,latency,e2e,history,retention,footprint,x12,ordering').split(','),
 );
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -99,6 +101,10 @@ try {
   }
   const worker = rounds.filter((r) => r.length > 0).map(median);
 
+  const orderingKeys = env('BENCH_ORDERING_KEYS', 1000);
+  if (phases.has('ordering')) log(`ordering: ${settings.jobs} no-op jobs unordered, then over ${orderingKeys} keys`);
+  const ordering = phases.has('ordering') ? await measureOrdering(db, workerSettings, orderingKeys) : undefined;
+
   if (phases.has('latency')) log(`latency: ${settings.rate} requests/s for 10 s`);
   const latency = phases.has('latency') ? await measureLatency(db, settings.rate, 10) : undefined;
 
@@ -146,6 +152,7 @@ try {
     soak,
     worker,
     workerRounds: rounds.flat(),
+    ordering,
     latency,
     e2e,
     history,
@@ -165,6 +172,10 @@ try {
       .flat()
       .filter((run) => run.completedInDb !== run.jobs)
       .map((run) => `${run.system}: ${run.completedInDb} of ${run.jobs} jobs completed`),
+    ...(ordering &&
+    (ordering.completedInDb.ordered !== ordering.jobs || ordering.completedInDb.unordered !== ordering.jobs)
+      ? [`ordering: ${JSON.stringify(ordering.completedInDb)} of ${ordering.jobs} jobs completed`]
+      : []),
   ];
   if (problems.length > 0) throw new Error(problems.join('; '));
 } catch (err) {

@@ -147,6 +147,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           metrics,
           backoffFor: processing.backoffFor,
           chartCounts: () => chartCounts,
+          // Read at each ordered outcome: a source's onFailure changed at runtime applies at once.
+          blockingSources: () =>
+            (registry?.all() ?? []).filter((s) => s.ordering?.onFailure === 'block').map((s) => s.name),
         });
       }
       const wake = () => worker?.wake();
@@ -205,7 +208,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // stored or finished by any instance is seen here.
       unlisten = await listenForEvents(database, (event) => {
         if (event.due) worker?.wake();
-        bus.publish(event);
+        // A lane's next head made due (docs/ordering.md) is a wake-up, not news for the live stream.
+        if (!event.promoted) bus.publish(event);
       });
 
       if (role !== 'worker') http = await startHttpServer(app, config, metrics);

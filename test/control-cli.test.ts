@@ -61,4 +61,19 @@ describe('sources, apply (CLI)', () => {
     expect((await send('gitops', gitopsSecret)).status).toBe(404);
     expect(applied.stdout + dropped.stdout + dry.stdout).not.toContain(gitopsSecret);
   }, 180_000);
+
+  it('apply -f carries a source\'s ordering (docs/ordering.md), stays idempotent, and list shows it', async () => {
+    const file = join(dir, 'ordered.yaml');
+    const entry = (onFailure: string) =>
+      `sources:\n  - name: ordered\n    provider: shopify\n    secrets: [env:ORDERED_SECRET]\n    ordering: { missingKey: no_key_lane, key: { jsonPath: "$.order.id" }, onFailure: ${onFailure} }\n`;
+    const env = { ORDERED_SECRET: `ordered-${randomBytes(12).toString('hex')}` };
+    writeFileSync(file, entry('block'));
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('Plan: 1 to create');
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('No changes');
+    expect((await cli(['sources', 'list'])).stdout).toMatch(/ordered\s+shopify.*\$\.order\.id, block, no-key lane/);
+    writeFileSync(file, entry('continue'));
+    const changed = await cli(['apply', '-f', file], env);
+    expect(changed.stdout).toContain('ordering');
+    expect((await cli(['sources', 'list'])).stdout).toMatch(/ordered\s+shopify.*\$\.order\.id, continue, no-key lane/);
+  }, 180_000);
 });

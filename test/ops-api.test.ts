@@ -91,7 +91,7 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     expect(stats.latency_ms.p50).toBeGreaterThanOrEqual(0);
     expect(stats.latency_ms.p99).toBeGreaterThanOrEqual(stats.latency_ms.p50);
     expect(stats.retries).toEqual({ events_retried: 2, extra_attempts: 30 });
-    expect(stats.queue).toEqual({ due: 0, scheduled_retries: 0, processing: 0, oldest_due_age_seconds: null });
+    expect(stats.queue).toEqual({ due: 0, scheduled_retries: 0, waiting_in_order: 0, processing: 0, oldest_due_age_seconds: null });
     expect((await ops('/api/stats?since=not-a-date')).status).toBe(400);
   });
 

@@ -27,6 +27,7 @@ const REQUIRED: Record<string, 'metrics' | 'viewer' | 'operator' | 'admin'> = {
   'GET /api/sps/sources': 'viewer',
   'POST /api/events/:id/replay': 'operator',
   'POST /api/events/replay': 'operator',
+  'POST /api/events/:id/skip': 'operator',
   'POST /api/sps/poll': 'operator',
   'GET /api/whoami': 'metrics',
   'GET /api/tokens': 'admin',

@@ -5,6 +5,7 @@ import type { IngestRun, SoakRun } from '../phases/ingest';
 import type { FootprintRun } from '../phases/footprint';
 import type { LatencyRun } from '../phases/latency';
 import { retentionRow, retentionTarget, type RetentionRun } from '../phases/retention-report';
+import type { OrderingRun } from '../phases/ordering';
 import type { WorkerRun } from '../phases/worker';
 import type { X12Run } from '../phases/x12';
 import { ROOT } from './processes';
@@ -20,6 +21,8 @@ export interface BenchResults {
   /** Median round per system. */
   worker: WorkerRun[];
   workerRounds: WorkerRun[];
+  /** Worker throughput with per-key ordering vs without (docs/ordering.md). */
+  ordering?: OrderingRun;
   latency?: LatencyRun;
   /** The end-to-end bursts on an empty database (first) and after each history step. */
   e2e: EndToEndRun[];
@@ -95,6 +98,14 @@ export function judge(r: Omit<BenchResults, 'targets'>): Target[] {
         met: worker('gateway') >= 1.5 * worker('graphile-worker'),
       },
     );
+  }
+  if (r.ordering) {
+    targets.push({
+      name: `ordered vs unordered (${r.ordering.keys} keys)`,
+      goal: '≥ 0.5×',
+      measured: ratio(r.ordering.orderedPerSec, r.ordering.unorderedPerSec),
+      met: r.ordering.orderedPerSec >= 0.5 * r.ordering.unorderedPerSec,
+    });
   }
   if (r.latency) {
     targets.push({

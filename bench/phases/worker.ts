@@ -98,7 +98,7 @@ export async function measureQueueLibrary(
 }
 
 /** The worker is ready once its process LISTENs (it claims on the notifications that follow). */
-async function waitForListener(db: BenchDatabase, timeoutMs = 60_000): Promise<void> {
+export async function waitForListener(db: BenchDatabase, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const [row] = await db.sql<[{ n: number }]>`

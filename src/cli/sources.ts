@@ -13,7 +13,7 @@ const path = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
 /** One line per source: where it comes from, whether it is paused, its secrets' fingerprints. */
 function sourceTable(sources: SourceView[]): string {
   return formatTable(
-    ['NAME', 'PROVIDER', 'MANAGED BY', 'STATE', 'ON HOLD', 'SECRETS'],
+    ['NAME', 'PROVIDER', 'MANAGED BY', 'STATE', 'ON HOLD', 'SECRETS', 'ORDERING'],
     sources.map((s) => [
       s.name,
       s.provider,
@@ -21,8 +21,16 @@ function sourceTable(sources: SourceView[]): string {
       s.paused ? 'paused' : 'active',
       String(s.on_hold),
       s.secrets.filter((x) => !x.expired).map((x) => x.fingerprint + (x.not_after ? ` (until ${x.not_after})` : '')).join(', ') || '-',
+      orderingText(s.ordering),
     ]),
   );
+}
+
+/** `$.order_id, block` / `header x-order-id, continue`, or `-` for an unordered source. */
+function orderingText(ordering: SourceView['ordering']): string {
+  if (!ordering) return '-';
+  const key = 'jsonPath' in ordering.key ? ordering.key.jsonPath : `header ${ordering.key.header}`;
+  return `${key}, ${ordering.onFailure}${ordering.missingKey === 'no_key_lane' ? ', no-key lane' : ''}`;
 }
 
 /** Prints the secret the gateway generated: this is the only time anyone sees it. */

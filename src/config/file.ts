@@ -154,9 +154,9 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
 }
 
 function toSourceConfig(raw: unknown): SourceConfig {
-  const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ...options } =
+  const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering, ...options } =
     raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
-  const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit });
+  const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering });
   return { name, provider, secrets, options, processing };
 }
 

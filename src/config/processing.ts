@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { orderingSchema, type OrderingConfig } from '../ordering/config';
 import { validateFilter, type Filter } from '../routing/filter';
 import { transformSchema, type Transform } from '../transform';
 import type { CircuitSettings, RateLimit } from '../deliver/protection';
@@ -24,6 +25,8 @@ export interface ProcessingConfig {
   aggregateIdPath?: string;
   /** Ingest rate limit for this source (overrides RATE_LIMIT_PER_SECOND). */
   rateLimit?: { perSecond: number; burst: number };
+  /** Per-key ordering of this source's events (docs/ordering.md). */
+  ordering?: OrderingConfig;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -124,6 +127,7 @@ export function processingShape(secretText: z.ZodType<string, string>) {
     rate_limit: z
       .strictObject({ per_second: z.number().positive(), burst: z.number().int().min(1).optional() })
       .optional(),
+    ordering: orderingSchema.optional(),
   };
 }
 
@@ -135,6 +139,7 @@ export const PROCESSING_KEYS = [
   'tenant_context',
   'aggregate_id_path',
   'rate_limit',
+  'ordering',
 ] as const;
 
 type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
@@ -149,6 +154,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     tenant_context?: Record<string, unknown>;
     aggregate_id_path?: string;
     rate_limit?: { per_second: number; burst?: number };
+    ordering?: OrderingConfig;
   };
   return {
     destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, ...toProtection(d) })),
@@ -161,5 +167,6 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
       perSecond: p.rate_limit.per_second,
       burst: p.rate_limit.burst ?? Math.max(1, Math.ceil(p.rate_limit.per_second)),
     },
+    ordering: p.ordering,
   };
 }

@@ -45,6 +45,14 @@ const Source = z.object({
   version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
   path: z.string().openapi({ example: '/api/webhooks/acme-shop' }),
   spec: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'The entry minus name, provider and secrets (database sources); null for file sources and for callers without the admin role' }),
+  ordering: z
+    .object({
+      key: z.union([z.object({ jsonPath: z.string() }), z.object({ header: z.string() })]),
+      onFailure: z.enum(['continue', 'block']),
+      missingKey: z.enum(['own_lane', 'no_key_lane']),
+    })
+    .nullable()
+    .openapi({ description: 'Per-key ordering of its events (docs/ordering.md); set with "ordering" in the entry; null: unordered' }),
   secrets: z.array(Secret),
   created_at: z.string().nullable(),
   updated_at: z.string().nullable(),

@@ -26,6 +26,12 @@ export interface SourceView {
   path: string;
   /** The source's config-file entry minus name, provider and secrets (database sources). */
   spec: Record<string, unknown> | null;
+  /** Per-key ordering (docs/ordering.md), file and database sources alike; null: unordered. */
+  ordering: {
+    key: { jsonPath: string } | { header: string };
+    onFailure: 'continue' | 'block';
+    missingKey: 'own_lane' | 'no_key_lane';
+  } | null;
   secrets: SecretView[];
   created_at: string | null;
   updated_at: string | null;

@@ -36,6 +36,7 @@ export function sourceView(source: RegisteredSource, onHold = 0, now = Date.now(
     version: row?.version ?? null,
     path: `/api/webhooks/${source.name}`,
     spec: row?.spec ?? null,
+    ordering: source.ordering ?? null,
     secrets,
     created_at: iso(row?.createdAt),
     updated_at: iso(row?.updatedAt),

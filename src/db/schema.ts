@@ -66,6 +66,8 @@ export const webhookEvents = pgTable(
      * (src/ingest/request-target.ts). NULL before migration 0018.
      */
     requestTarget: text('request_target'),
+    /** The event's ordering key when its source orders events (docs/ordering.md); "" = the no-key lane. */
+    orderingKey: text('ordering_key'),
   },
   (t) => [
     primaryKey({ name: 'webhook_events_pkey', columns: [t.id, t.receivedAt] }),
@@ -134,12 +136,19 @@ export const eventQueue = pgTable(
     attempt: integer('attempt'),
     /** Names of the paused destinations the event waits for (migrations/0012_destinations.sql). */
     heldFor: jsonb('held_for'),
+    /**
+     * Per-key ordering (migrations/0017_ordering.sql, docs/ordering.md): the lane `<source>:<key>`,
+     * the place in it, and when a failed head started blocking it. Only a lane's head has a real
+     * run_at; the others wait at 'infinity', out of the claim's reach.
+     */
+    orderingKey: text('ordering_key'),
+    lanePos: bigint('lane_pos', { mode: 'number' }),
+    blockedAt: tstz('blocked_at'),
   },
   (t) => [
     index('event_queue_run_at_idx').on(t.runAt, t.eventId),
-    index('event_queue_held_idx')
-      .on(t.eventId)
-      .where(sql`held_for IS NOT NULL`),
+    index('event_queue_held_idx').on(t.eventId).where(sql`held_for IS NOT NULL`),
+    index('event_queue_lane_idx').on(t.orderingKey, t.lanePos).where(sql`ordering_key IS NOT NULL`),
   ],
 );
 

@@ -42,3 +42,23 @@ export function isRowError(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Runs `work` in one transaction; its statements go through `run` (prepared on PostgreSQL, as
+ * preparedRows). For the few hot statements that must commit together with a second one (per-key
+ * ordering: lock the lanes, then write; write, then promote the next head).
+ */
+export async function inTransaction<T>(database: Database, work: (run: PreparedRows) => Promise<T>): Promise<T> {
+  if (database.sql) {
+    const dialect = new PgDialect();
+    return (await database.sql.begin((tx) =>
+      work(async <R>(query: SQL): Promise<R[]> => {
+        const { sql: text, params } = dialect.sqlToQuery(query);
+        return (await tx.unsafe(text, params as never[], { prepare: true })) as unknown as R[];
+      }),
+    )) as T;
+  }
+  return database.db.transaction((tx) =>
+    work(async <R>(query: SQL): Promise<R[]> => ((await tx.execute(query)) as unknown as { rows: R[] }).rows),
+  );
+}

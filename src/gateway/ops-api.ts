@@ -14,6 +14,7 @@ import { createConflictRoutes } from '../ops/conflict-routes';
 import { addExportRoutes } from '../ops/export-routes';
 import { describeOpenApi } from '../ops/openapi';
 import { createRequestRoutes } from '../ops/request-routes';
+import { addSkipRoute } from '../ops/skip-route';
 import { createOpsApp, createOpsRoutes } from '../ops/routes';
 import type { AuditLog } from '../store/audit';
 import { createConflictQueries } from '../store/conflicts';
@@ -72,6 +73,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
     maskedSources: processing.maskedSources,
   });
   addAccessRoutes(opsRoutes, { tokens: deps.tokens, audit, trustedProxies: config.trustProxy });
+  addSkipRoute(opsRoutes, { database, store, audit, trustedProxies: config.trustProxy });
   opsRoutes.route(
     '/',
     createOpsRoutes({

@@ -19,13 +19,15 @@ export interface GatewayWorkerDeps {
   backoffFor: (source: string) => BackoffPolicy | undefined;
   /** The chart counts, once they exist (they are built after the worker). */
   chartCounts: () => StatsRecorder | undefined;
+  /** Sources whose ordering blocks a key when its head fails for good (docs/ordering.md). */
+  blockingSources?: () => readonly string[];
 }
 
 /** The worker of a `worker` or `all` process: the queue, the handlers, and metrics of every attempt. */
 export function createGatewayWorker(deps: GatewayWorkerDeps) {
   const { config, metrics } = deps;
   return createWorker({
-    queue: createQueue(deps.database),
+    queue: createQueue(deps.database, { blockingSources: deps.blockingSources }),
     handlers: deps.handlers,
     schemas: deps.schemas,
     logger: deps.logger.child({ component: 'worker' }),

@@ -250,6 +250,8 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
         maxAttempts: source.maxAttempts ?? deps.maxAttempts,
         nonce: verification.nonce?.value,
         requestTarget: storedRequestTarget(path, query, source.provider.credentialQueryParams),
+        // Computed once, here, from the request as received (docs/ordering.md).
+        ordering: source.orderingOf?.(rawBody, headers),
       }));
     } catch (err) {
       // A value the database refuses fails the same way on every retry: the sender's 400, not a 503.

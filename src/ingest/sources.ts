@@ -1,6 +1,8 @@
 import { providerModules, type ProviderModule, type ProviderName, type PushProvider } from '../../providers';
 import type { SourceConfig, SourceSecret } from '../config/file';
 import type { GatewayConfig } from '../config/env';
+import type { OrderingConfig } from '../ordering/config';
+import { orderingReader, type EventOrdering } from '../ordering/key';
 import type { RateLimit } from './rate-limit';
 
 /** A configured push source: what is mounted where, verified with which secrets. */
@@ -20,6 +22,10 @@ export interface PushSource {
   maxAttempts?: number;
   /** Requests per second this process accepts for the source (429 above it); unset = unlimited. */
   rateLimit?: RateLimit;
+  /** Per-key ordering of its events (docs/ordering.md); unset: unordered. */
+  ordering?: OrderingConfig;
+  /** Reads an event's ordering key (set only when `ordering` is: other sources pay nothing at ingest). */
+  orderingOf?: (body: Buffer, headers: Readonly<Record<string, string>>) => EventOrdering | undefined;
 }
 
 /** The sources configured by environment variables, with the paths documented before config files existed. */
@@ -76,5 +82,7 @@ export function pushSourceFrom(source: SourceConfig, defaultRateLimit?: RateLimi
     paths: pathsFor(source.name, module, ENV_SOURCES.find((s) => s.name === source.name)?.extraPaths ?? []),
     maxAttempts: source.processing.retry?.maxAttempts,
     rateLimit: source.processing.rateLimit ?? defaultRateLimit,
+    ordering: source.processing.ordering,
+    orderingOf: source.processing.ordering && orderingReader(source.name, source.processing.ordering),
   };
 }

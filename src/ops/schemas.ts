@@ -64,6 +64,12 @@ export const EventSummary = z
     received_at: timestamp,
     processed_at: timestamp.nullable(),
     size_bytes: z.number().int(),
+    orderingKey: z.string().nullable().openapi({
+      description: 'Its ordering key when its source orders events ("" = the no-key lane); see docs/ordering.md',
+    }),
+    blockedBy: z.number().int().nullable().openapi({
+      description: 'The id of the event at the head of its key that it waits behind; null when it is the head or done',
+    }),
   })
   .openapi('EventSummary');
 
@@ -176,6 +182,7 @@ export const Stats = z
     queue: z.object({
       due: z.number(),
       scheduled_retries: z.number(),
+      waiting_in_order: z.number().openapi({ description: 'Events of ordered sources waiting behind the head of their key' }),
       processing: z.number(),
       oldest_due_age_seconds: z.number().nullable(),
     }),

@@ -26,6 +26,9 @@ export function eventSummary(e: EventView) {
     received_at: iso(e.receivedAt)!,
     processed_at: iso(e.processedAt),
     size_bytes: e.body.length,
+    // Per-key ordering (docs/ordering.md), named as in the issue #16 contract.
+    orderingKey: e.orderingKey,
+    blockedBy: e.blockedBy,
   };
 }
 

@@ -1,4 +1,5 @@
 import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
 import { eventQueue, webhookEvents, type WebhookEvent } from '../db/schema';
 
@@ -7,7 +8,12 @@ import { eventQueue, webhookEvents, type WebhookEvent } from '../db/schema';
  * status 'processing', the claim's holder and the attempt it is on. Claims live only on the hot
  * queue (migration 0013): the worker never rewrites a 1.5 KB archive row just to say "taken".
  */
-export type EventView = WebhookEvent & { lockedBy: string | null; lockedAt: Date | null };
+export type EventView = WebhookEvent & {
+  lockedBy: string | null;
+  lockedAt: Date | null;
+  /** The head of its lane it waits behind (docs/ordering.md); null when it is the head or not queued. */
+  blockedBy: number | null;
+};
 
 /** True for events whose queue row is claimed right now (for a where-clause on webhook_events). */
 export const isClaimed = sql`exists (select 1 from ${eventQueue} q where q.event_id = ${webhookEvents.id} and q.claim_token is not null)`;
@@ -20,11 +26,35 @@ export async function withClaims(db: Database['db'], rows: WebhookEvent[]): Prom
     .from(eventQueue)
     .where(and(inArray(eventQueue.eventId, rows.map((r) => r.id)), isNotNull(eventQueue.claimToken)));
   const byId = new Map(claims.map((c) => [c.eventId, c]));
+  const heads = await laneHeads(db, rows);
   return rows.map((row) => {
     const claim = byId.get(row.id);
-    if (!claim) return { ...row, lockedBy: null, lockedAt: null };
-    return { ...row, status: 'processing', attempts: claim.attempt ?? row.attempts, lockedBy: claim.lockedBy, lockedAt: claim.lockedAt };
+    const head = heads.get(row.id);
+    const blockedBy = head !== undefined && head !== row.id ? head : null;
+    if (!claim) return { ...row, lockedBy: null, lockedAt: null, blockedBy };
+    return { ...row, status: 'processing', attempts: claim.attempt ?? row.attempts, lockedBy: claim.lockedBy, lockedAt: claim.lockedAt, blockedBy };
   });
+}
+
+/**
+ * For the queued events of ordered sources among these: the head of their lane (one lane-index
+ * lookup each). Pages without ordered events pay nothing.
+ */
+async function laneHeads(db: Database['db'], rows: WebhookEvent[]): Promise<Map<number, number>> {
+  const ordered = rows.filter((r) => r.orderingKey !== null).map((r) => r.id);
+  if (ordered.length === 0) return new Map();
+  // The outer row under its own alias: drizzle renders a column of the outer table unqualified
+  // inside a select list, which the subquery would read as its own (every lane's first head).
+  const q = alias(eventQueue, 'q');
+  const heads = await db
+    .select({
+      eventId: q.eventId,
+      head: sql<string>`(select h.event_id from event_queue h where h.ordering_key = q.ordering_key
+                         order by h.lane_pos limit 1)`,
+    })
+    .from(q)
+    .where(and(inArray(q.eventId, ordered), isNotNull(q.orderingKey)));
+  return new Map(heads.map((h) => [h.eventId, Number(h.head)]));
 }
 
 /**

@@ -26,6 +26,7 @@ export interface InsertedRow {
  * once per connection. Rows must have distinct keys (the group commit collapses copies first).
  */
 export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
+  const ordered = events.some(({ event }) => event.ordering);
   const rows = JSON.stringify(
     events.map(({ event: e, hash }) => ({
       source: wellFormed(e.source),
@@ -37,13 +38,14 @@ export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
       headers: e.headers,
       max_attempts: e.maxAttempts,
       request_target: e.requestTarget === undefined ? null : wellFormed(e.requestTarget),
+      ordering_key: e.ordering ? wellFormed(e.ordering.key) : null,
     })),
   );
   return sql`
     with r as (
       select * from json_to_recordset(${rows}::text::json) as r(
         source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
-        max_attempts int, request_target text)
+        max_attempts int, request_target text, ordering_key text)
     ),
     keyed as (
       insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
@@ -53,13 +55,29 @@ export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
     ),
     inserted as (
       insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
-                                  request_target, received_at)
+                                  request_target, ordering_key, received_at)
       overriding system value
       select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
-             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, k.received_at
+             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key, k.received_at
       from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
-      returning id, source, webhook_id, received_at
+      returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane
     ),
-    queued as (insert into event_queue (event_id, received_at) select id, received_at from inserted)
+    queued as (${ordered ? queueOrdered : queueUnordered})
     select id, source, webhook_id from inserted`;
 }
+
+const queueUnordered = sql`insert into event_queue (event_id, received_at) select id, received_at from inserted`;
+
+/**
+ * Ordered events (docs/ordering.md; their lanes are locked by the caller's transaction first): an
+ * event is its lane's head (due now) when it is the first of its lane in the batch and the lane has
+ * no queued event; the others wait at 'infinity'.
+ */
+const queueOrdered = sql`
+  insert into event_queue (event_id, received_at, ordering_key, lane_pos, run_at)
+  select i.id, i.received_at, i.lane, case when i.lane is not null then i.id end,
+         case when i.lane is null then now()
+              when row_number() over (partition by i.lane order by i.id) = 1
+                   and not exists (select 1 from event_queue q where q.ordering_key = i.lane) then now()
+              else 'infinity'::timestamptz end
+  from inserted i`;

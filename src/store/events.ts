@@ -1,6 +1,7 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
+import type { EventOrdering } from '../ordering/key';
 import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
 import { insertEventsStatement, type InsertedRow } from './event-insert';
@@ -28,6 +29,8 @@ export interface NewEvent {
   nonce?: string;
   /** `path?query` as received, credentials left out (src/ingest/request-target.ts). */
   requestTarget?: string;
+  /** Its ordering key and lane, when its source orders events (docs/ordering.md). */
+  ordering?: EventOrdering;
 }
 
 export type InsertResult =
@@ -84,17 +87,28 @@ const replayedState = ({ bySource, fallback }: ReplayAttempts) => ({
 /**
  * Puts replayed events (now 'received', due now) into the hot queue; an event still queued for a
  * later retry becomes due now. Only unclaimed events are replayed, so no lease is overwritten.
+ * Ordered events (docs/ordering.md) with no queue row go to the end of their lane (a fresh lane_pos
+ * from the id sequence) and are due only when they reach its head; a blocked head is unblocked and
+ * due now; one waiting in its lane keeps its place.
  */
-async function requeue<T extends { id: number; receivedAt: Date }>(
-  tx: Pick<Database['db'], 'insert'>,
-  events: T[],
-): Promise<T[]> {
+async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'execute'>, events: T[]): Promise<T[]> {
   if (events.length === 0) return events;
-  // received_at rides on the queue row so the worker's statements touch one partition (migration 0019).
-  await tx
-    .insert(eventQueue)
-    .values(events.map((e) => ({ eventId: e.id, receivedAt: e.receivedAt })))
-    .onConflictDoUpdate({ target: eventQueue.eventId, set: { runAt: sql`now()` } });
+  const ids = sql`(select json_array_elements_text(${JSON.stringify(events.map((e) => e.id))}::text::json)::bigint)`;
+  const lanes = sql`array(select e.source || ':' || e.ordering_key from webhook_events e
+                          where e.id in ${ids} and e.ordering_key is not null)`;
+  await tx.execute(sql`select event_queue_lock_lanes(${lanes})`);
+  await tx.execute(sql`
+    insert into event_queue (event_id, received_at, ordering_key, lane_pos, run_at)
+    select e.id, e.received_at, e.source || ':' || e.ordering_key,
+           case when e.ordering_key is not null then nextval(pg_get_serial_sequence('webhook_events', 'id')) end,
+           case when e.ordering_key is null then now() else 'infinity'::timestamptz end
+    from webhook_events e where e.id in ${ids}
+    order by e.id
+    on conflict (event_id) do update
+    set run_at = case when event_queue.run_at = 'infinity' and event_queue.blocked_at is null
+                      then event_queue.run_at else now() end,
+        blocked_at = null`);
+  await tx.execute(sql`select event_queue_promote(${lanes})`);
   return events;
 }
 
@@ -142,8 +156,12 @@ export function createEventStore(database: Database) {
      */
     async insert(event: NewEvent): Promise<InsertResult> {
       const hash = contentHash(event.body);
-      // The key, the event and its queue row (due now) commit together (src/store/event-insert.ts).
+      // The key, the event and its queue row (due now) commit together (src/store/event-insert.ts). An
+      // ordered event locks its lane first and is its head only if the lane is empty
+      // (src/ordering/ingest-sql.ts explains).
+      const lane = event.ordering?.lane;
       const insertEvent = async (tx: Pick<typeof db, 'execute'>) => {
+        if (lane !== undefined) await tx.execute(sql`select event_queue_lock_lanes(array[${lane}]::text[])`);
         const result = (await tx.execute(insertEventsStatement([{ event, hash }]))) as unknown;
         // postgres.js returns the rows, PGlite an object holding them.
         const rows = (Array.isArray(result) ? result : (result as { rows: InsertedRow[] }).rows) as InsertedRow[];
@@ -256,7 +274,8 @@ export function createEventStore(database: Database) {
           await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning(),
         );
       });
-      if (rows[0]) return { status: 'replayed', event: { ...rows[0], lockedBy: null, lockedAt: null } };
+      const replayed = rows[0] && (await this.get(id));
+      if (replayed) return { status: 'replayed', event: replayed };
       return (await this.get(id)) ? { status: 'processing' } : { status: 'not_found' };
     },
   };

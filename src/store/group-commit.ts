@@ -1,5 +1,6 @@
 import type { Database } from '../db/client';
-import { isRowError, preparedRows, type PreparedRows } from '../db/statements';
+import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import { insertOrdered } from '../ordering/ingest-sql';
 import { contentHash, settleCopies, type Copy } from './conflicts';
 import { insertEventsStatement, type InsertedRow } from './event-insert';
 import type { EventStore, InsertResult, NewEvent } from './events';
@@ -71,6 +72,7 @@ export function createGroupCommit({
     let ids: Map<string, number>;
     try {
       ids = await insertRows(
+        database,
         run,
         rows.map((r) => r.waiters[0]!),
       );
@@ -92,7 +94,7 @@ export function createGroupCommit({
   async function writeOneByOne(rows: Row[]): Promise<void> {
     for (const row of rows) {
       try {
-        await settle([row], await insertRows(run, [row.waiters[0]!]));
+        await settle([row], await insertRows(database, run, [row.waiters[0]!]));
       } catch (err) {
         for (const waiter of row.waiters) waiter.reject(err);
       }
@@ -188,9 +190,16 @@ const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId
 /**
  * One statement, its own transaction (src/store/event-insert.ts): rows whose (source, webhook id)
  * exists already (or is being inserted by a concurrent transaction, which it waits for) are skipped
- * and not returned.
+ * and not returned. A batch holding events of ordered sources goes to insertOrdered, which locks
+ * their lanes first.
  */
-async function insertRows(run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
-  const inserted = await run<InsertedRow>(insertEventsStatement(firsts));
+async function insertRows(database: Database, run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
+  const lanes = firsts.flatMap(({ event: e }) =>
+    e.ordering ? [`${wellFormed(e.source)}:${wellFormed(e.ordering.key)}`] : [],
+  );
+  const inserted =
+    lanes.length > 0
+      ? await insertOrdered(database, firsts, lanes)
+      : await run<InsertedRow>(insertEventsStatement(firsts));
   return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
 }

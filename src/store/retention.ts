@@ -10,6 +10,7 @@ import type { Database } from '../db/client';
  * No foreign key cascades since migration 0019 (webhook_events is partitioned), so the statement
  * deletes the event's key, queue row, attempt and delivery logs and conflicts itself, and clears
  * audit references to it.
+ * A failed event that still blocks its ordering key (it keeps its queue row) is kept.
  */
 export function createRetention({ rows }: Database) {
   async function deleteBatch(
@@ -21,6 +22,9 @@ export function createRetention({ rows }: Database) {
       with doomed as (
         select id, received_at from webhook_events
         where status = ${status} and processed_at < now() - make_interval(days => ${olderThanDays})
+          -- A failed head that blocks its ordering key keeps its queue row (docs/ordering.md): it
+          -- stays until skipped or replayed, or the key would never move again.
+          and not exists (select 1 from event_queue q where q.event_id = webhook_events.id)
         limit ${batchSize}
         for update skip locked
       ),

@@ -9,7 +9,14 @@ export interface Stats {
   success_rate: number | null;
   latency_ms: { p50: number | null; p90: number | null; p99: number | null };
   retries: { events_retried: number; extra_attempts: number };
-  queue: { due: number; scheduled_retries: number; processing: number; oldest_due_age_seconds: number | null };
+  queue: {
+    due: number;
+    scheduled_retries: number;
+    /** Events of ordered sources waiting behind their key's head (docs/ordering.md). */
+    waiting_in_order: number;
+    processing: number;
+    oldest_due_age_seconds: number | null;
+  };
 }
 
 export const SERIES_WINDOWS = { '1h': 60, '6h': 360, '24h': 1440 } as const;

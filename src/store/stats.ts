@@ -37,9 +37,11 @@ export function createStatsQueries({ rows }: Database) {
                  count(*) filter (where attempts > 1)::int as retried,
                  coalesce(sum(greatest(attempts - 1, 0)), 0)::int as extra
           from webhook_events where received_at >= ${since.toISOString()}::timestamptz`),
-        rows<{ due: number; scheduled: number; processing: number; oldest: number | null }>(sql`
+        rows<{ due: number; scheduled: number; waiting: number; processing: number; oldest: number | null }>(sql`
           select count(*) filter (where claim_token is null and run_at <= now())::int as due,
-                 count(*) filter (where claim_token is null and run_at > now())::int as scheduled,
+                 count(*) filter (where claim_token is null and run_at > now() and run_at <> 'infinity')::int as scheduled,
+                 -- Events of an ordered source waiting behind their key's head (docs/ordering.md).
+                 count(*) filter (where claim_token is null and run_at = 'infinity')::int as waiting,
                  count(*) filter (where claim_token is not null)::int as processing,
                  extract(epoch from now() - min(run_at) filter (where claim_token is null and run_at <= now()))::float8 as oldest
           from event_queue`),
@@ -62,6 +64,7 @@ export function createStatsQueries({ rows }: Database) {
         queue: {
           due: queue!.due,
           scheduled_retries: queue!.scheduled,
+          waiting_in_order: queue!.waiting,
           processing: queue!.processing,
           oldest_due_age_seconds: queue!.oldest === null ? null : Math.round(Number(queue!.oldest) * 10) / 10,
         },

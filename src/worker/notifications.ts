@@ -9,6 +9,8 @@ export interface EventNotification {
   attempts: number;
   /** True when the event can be claimed right now. */
   due: boolean;
+  /** Sent when an ordered event became its lane's head (migrations/0017_ordering.sql): a wake-up only. */
+  promoted?: boolean;
 }
 
 export const EVENTS_CHANNEL = 'webhook_events';

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { isRowError, preparedRows, wellFormed } from '../db/statements';
+import { inTransaction, isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
+import { promoteLanes } from '../ordering/lanes-sql';
 
 // One file over 250 lines on purpose: all queue SQL in one place, so the worker loop never sees SQL
 // text and the claim, outcome, lease and release statements can be read together.
@@ -23,6 +24,8 @@ export interface ClaimedEvent {
   attemptId: number;
   /** started_at of the attempt's processing_log row (its partition key). */
   attemptStartedAt: Date;
+  /** Its lane (`<source>:<key>`) when its source orders events (docs/ordering.md), else null. */
+  lane: string | null;
 }
 
 export type AttemptOutcome =
@@ -61,6 +64,7 @@ interface ClaimedRow {
   claim_token: string;
   attempt_id: string | number;
   attempt_started_at: Date | string;
+  lane: string | null;
 }
 
 /** An attempt whose handler has returned, with the outcome to record. */
@@ -69,10 +73,16 @@ export interface FinishedAttempt {
   result: AttemptOutcome;
 }
 
+export interface QueueOptions {
+  /** Sources whose ordering says onFailure 'block' (read at each outcome; docs/ordering.md). */
+  blockingSources?: () => readonly string[];
+}
+
 /** All queue statements of the worker. The worker loop calls these and never sees SQL. */
-export function createQueue(database: Database) {
+export function createQueue(database: Database, options: QueueOptions = {}) {
   const { rows } = database;
   const prepared = preparedRows(database);
+  const blocking = () => new Set(options.blockingSources?.() ?? []);
 
   /**
    * One statement for a batch of outcomes (a JSON array of toOutcomeRow rows; prepared, as its
@@ -84,18 +94,27 @@ export function createQueue(database: Database) {
    * received_at and the attempt's started_at, carried on the queue row). PostgreSQL 15 does not
    * prune the partitions of an UPDATE/DELETE target at run time by a join's values, so the batch's
    * range of each key is given too, as parameters: the planner prunes by it (one day for a batch of
-   * today's events, see docs/adr/0008-partitioned-history.md).
+   * today's events, see docs/adr/0008-partitioned-history.md). An ordered event that failed for
+   * good under onFailure 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
    */
-  const recordOutcomes = async (outcomes: string, range: Range): Promise<Set<number>> => {
-    const written = await prepared<{ id: string | number }>(sql`
+  const recordOutcomes = async (run: PreparedRows, outcomes: string, range: Range): Promise<Set<number>> => {
+    const written = await run<{ id: string | number }>(sql`
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb)
+          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb, block boolean)
       ),
       dequeued as (
         delete from event_queue q using outcome o
-        where q.event_id = o.id and q.claim_token = o.claim_token and o.status <> 'received'
+        where q.event_id = o.id and q.claim_token = o.claim_token and o.status <> 'received' and not o.block
+        returning q.event_id, q.received_at, q.attempt_started_at, q.attempt, null::timestamptz as run_at
+      ),
+      blocked as (
+        -- held_for cleared: resuming a destination it once waited for must not wake a blocked head.
+        update event_queue q
+        set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null, held_for = null
+        from outcome o
+        where q.event_id = o.id and q.claim_token = o.claim_token and o.block
         returning q.event_id, q.received_at, q.attempt_started_at, q.attempt, null::timestamptz as run_at
       ),
       requeued as (
@@ -120,7 +139,7 @@ export function createQueue(database: Database) {
         where q.event_id = o.id and q.claim_token = o.claim_token and o.status = 'received'
         returning q.event_id, q.received_at, q.attempt_started_at, q.attempt, q.run_at
       ),
-      fenced as (select * from dequeued union all select * from requeued),
+      fenced as (select * from dequeued union all select * from blocked union all select * from requeued),
       finished as (
         update webhook_events e
         set status = o.status,
@@ -154,8 +173,7 @@ export function createQueue(database: Database) {
      * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED on the small
      * event_queue lets concurrent workers take disjoint rows without waiting on each other; each
      * claim gets a fresh token (fencing) and its attempt number on the queue row, and an attempt-log
-     * row. The event's archive row is only read, by id and received_at (carried on the queue row) so
-     * one partition is touched. `<=` so an event queued with run_at = now() is due at once.
+     * row. The event's archive row is only read. `<=` so an event queued with run_at = now() is due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
@@ -183,10 +201,12 @@ export function createQueue(database: Database) {
               attempt = l.attempt, attempt_id = l.attempt_id, attempt_started_at = l.started_at
           from logged l
           where q.event_id = l.event_id
-          returning q.event_id, q.received_at, q.claim_token, q.attempt, q.attempt_id, q.attempt_started_at
+          returning q.event_id, q.received_at, q.claim_token, q.attempt, q.attempt_id, q.attempt_started_at,
+                    q.ordering_key as lane
         )
         select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
-               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id, l.attempt_started_at
+               l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id, l.lane,
+               l.attempt_started_at
         from leased l join webhook_events e on e.id = l.event_id and e.received_at = l.received_at
         order by e.id`);
       return claimed.map(toClaimedEvent);
@@ -201,17 +221,33 @@ export function createQueue(database: Database) {
      */
     async finishMany(finished: readonly FinishedAttempt[]): Promise<Set<number>> {
       if (finished.length === 0) return new Set();
-      const outcomes = JSON.stringify(finished.map(toOutcomeRow));
+      const record = (batch: readonly FinishedAttempt[]) => {
+        const ordered = batch.some((f) => f.event.lane);
+        const blocks = ordered ? blocking() : NONE;
+        const outcomes = JSON.stringify(batch.map((attempt) => toOutcomeRow(attempt, blocks)));
+        const range = rangeOf(batch.map((f) => f.event));
+        // Unordered batches: one statement, as always. A batch with ordered events also promotes
+        // the next head of each lane whose head it finished, in the same transaction.
+        if (!ordered) return recordOutcomes(prepared, outcomes, range);
+        return inTransaction(database, async (run) => {
+          const recorded = await recordOutcomes(run, outcomes, range);
+          const lanes = batch.filter((f) => f.event.lane && recorded.has(f.event.id) && isFinal(f.result));
+          await promoteLanes(
+            run,
+            lanes.map((f) => f.event.lane!),
+          );
+          return recorded;
+        });
+      };
       try {
-        return await recordOutcomes(outcomes, rangeOf(finished.map((f) => f.event)));
+        return await record(finished);
       } catch (err) {
         // A deadlock with a concurrent lease recovery (or any row the server refuses) must not
         // cost the whole batch its outcomes: record them one at a time.
         if (finished.length === 1 || !isRowError(err)) throw err;
         const recorded = new Set<number>();
         for (const attempt of finished) {
-          const one = await recordOutcomes(JSON.stringify([toOutcomeRow(attempt)]), rangeOf([attempt.event]));
-          for (const id of one) recorded.add(id);
+          for (const id of await record([attempt])) recorded.add(id);
         }
         return recorded;
       }
@@ -266,6 +302,8 @@ export function createQueue(database: Database) {
      * expired queue rows are searched; events and attempt-log rows are reached by primary key.
      */
     async recoverExpiredLeases(leaseSeconds: number): Promise<number> {
+      // One transaction: an ordered head that ran out of attempts leaves its lane (or blocks it)
+      // and the next head is promoted before anyone else can see the lane without a head.
       // The expired claims' range of each partition key first (see recordOutcomes); a claim that
       // expires between the two statements is outside it and is recovered on the next run.
       const [found] = await rows<Record<keyof Range, string | null>>(sql`
@@ -275,17 +313,25 @@ export function createQueue(database: Database) {
         where claim_token is not null and locked_at < now() - make_interval(secs => ${leaseSeconds})`);
       if (!found?.receivedFrom || !found.receivedTo) return 0;
       const range = found;
-      const recovered = await rows(sql`
+      const recovered = await inTransaction(database, async (run) => {
+        const found = await run<{ id: string | number; lane: string | null; last: boolean }>(sql`
         with expired as (
-          select q.event_id, q.received_at, q.attempt_id, q.attempt_started_at, q.locked_by,
-                 coalesce(q.attempt, e.attempts) as attempt, coalesce(q.attempt, e.attempts) >= e.max_attempts as last
+          select q.event_id, q.received_at, q.attempt_id, q.attempt_started_at, q.locked_by, q.ordering_key,
+                 coalesce(q.attempt, e.attempts) as attempt,
+                 coalesce(q.attempt, e.attempts) >= e.max_attempts as last,
+                 q.ordering_key is not null and jsonb_exists(${JSON.stringify([...blocking()])}::jsonb, e.source) as blocks
           from event_queue q join webhook_events e on e.id = q.event_id and e.received_at = q.received_at
           where q.claim_token is not null and q.locked_at < now() - make_interval(secs => ${leaseSeconds})
             and q.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           for update of q skip locked
         ),
         dequeued as (
-          delete from event_queue q using expired x where q.event_id = x.event_id and x.last
+          delete from event_queue q using expired x where q.event_id = x.event_id and x.last and not x.blocks
+        ),
+        blocked as (
+          update event_queue q
+          set run_at = 'infinity', blocked_at = now(), locked_by = null, locked_at = null, claim_token = null, held_for = null
+          from expired x where q.event_id = x.event_id and x.last and x.blocks
         ),
         requeued as (
           update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
@@ -301,7 +347,7 @@ export function createQueue(database: Database) {
           from expired x
           where e.id = x.event_id and e.received_at = x.received_at
             and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
-          returning e.id
+          returning e.id, x.ordering_key as lane, x.last
         ),
         abandoned as (
           update processing_log p
@@ -311,7 +357,13 @@ export function createQueue(database: Database) {
             and p.started_at between coalesce(${range.startedFrom}::timestamptz, '-infinity')
                                  and coalesce(${range.startedTo}::timestamptz, 'infinity')
         )
-        select id from recovered`);
+        select id, lane, last from recovered`);
+        await promoteLanes(
+          run,
+          found.filter((r) => r.last && r.lane).map((r) => r.lane!),
+        );
+        return found;
+      });
       return recovered.length;
     },
 
@@ -328,6 +380,11 @@ export function createQueue(database: Database) {
 
 export type Queue = ReturnType<typeof createQueue>;
 
+const NONE: ReadonlySet<string> = new Set();
+
+/** Completed or failed for good: the event leaves its lane (or blocks it), so the next head may go. */
+const isFinal = (result: AttemptOutcome) => result.outcome === 'completed' || result.outcome === 'failed';
+
 /** The range of the partition keys of a batch of claimed events, as bounds PostgreSQL prunes by. */
 interface Range {
   receivedFrom: string;
@@ -336,9 +393,7 @@ interface Range {
   startedTo: string | null;
 }
 
-/**
- * A Date holds milliseconds and the database microseconds: a stored value lies in [its Date, +1 ms).
- */
+/** A Date holds milliseconds and the database microseconds: a stored value lies in [its Date, +1 ms). */
 function rangeOf(events: readonly ClaimedEvent[]): Range {
   const bounds = (times: number[]) => [
     new Date(Math.min(...times)).toISOString(),
@@ -350,7 +405,7 @@ function rangeOf(events: readonly ClaimedEvent[]): Range {
 }
 
 /** An outcome as one element of recordOutcomes' JSON array. */
-function toOutcomeRow({ event, result }: FinishedAttempt) {
+function toOutcomeRow({ event, result }: FinishedAttempt, blocking: ReadonlySet<string>) {
   const error = result.outcome === 'completed' ? null : storable(result.error);
   return {
     id: event.id,
@@ -368,6 +423,7 @@ function toOutcomeRow({ event, result }: FinishedAttempt) {
     held_for: result.outcome === 'held' ? result.heldFor : null,
     exact: result.outcome === 'held' ? (result.exact ?? false) : null,
     circuit_for: result.outcome === 'held' ? (result.circuitFor ?? []) : null,
+    block: result.outcome === 'failed' && event.lane !== null && blocking.has(event.source),
   };
 }
 
@@ -393,5 +449,6 @@ function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
     claimToken: row.claim_token,
     attemptId: Number(row.attempt_id),
     attemptStartedAt: new Date(row.attempt_started_at),
+    lane: row.lane ?? null,
   };
 }

@@ -21,6 +21,9 @@ export interface EventSummary {
   received_at: string;
   processed_at: string | null;
   size_bytes: number;
+  /** Per-key ordering (docs/ordering.md). */
+  orderingKey?: string | null;
+  blockedBy?: number | null;
 }
 
 export interface AttemptLogEntry {

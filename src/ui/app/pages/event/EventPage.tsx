@@ -146,7 +146,8 @@ function Summary({ e }: { e: EventDetail }) {
       {row('Attempts', `${e.attempts} of ${e.max_attempts}`)}
       {row('Received', <Time iso={e.received_at} />)}
       {row('Processed', <Time iso={e.processed_at} />)}
-      {e.status === 'received' ? row('Next attempt', <Time iso={e.next_attempt_at} />) : null}
+      {/* An event waiting behind its key's head has no time of its own: it runs after the head. */}
+      {e.status === 'received' && e.blockedBy == null ? row('Next attempt', <Time iso={e.next_attempt_at} />) : null}
       {e.locked_by
         ? row(
             'Locked by',
@@ -155,6 +156,12 @@ function Summary({ e }: { e: EventDetail }) {
               <Time iso={e.locked_at} />
             </>,
           )
+        : null}
+      {e.orderingKey != null
+        ? row('Ordering key', <span class="mono">{e.orderingKey === '' ? '(no key lane)' : e.orderingKey}</span>)
+        : null}
+      {e.blockedBy != null
+        ? row('Waiting', <a href={`/ui/events/${e.blockedBy}`}>{`blocked by event ${e.blockedBy}`}</a>)
         : null}
       {e.last_error ? row('Last error', <span class="mono">{e.last_error}</span>) : null}
       {row('Size', `${e.size_bytes} bytes`)}
