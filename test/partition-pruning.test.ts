@@ -79,17 +79,52 @@ const planOf = (row: Record<string, unknown>): PlanNode => {
   return (typeof cell === 'string' ? JSON.parse(cell) : cell)[0].Plan as PlanNode;
 };
 
+/** A drizzle transaction's execute(), as far as this file uses it. */
+type Executor = {
+  execute(query: SQL): Promise<unknown>;
+  transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T>;
+};
+const rowsOf = (result: unknown) =>
+  (Array.isArray(result) ? result : (result as { rows: Record<string, unknown>[] }).rows) as Record<string, unknown>[];
+
 /**
  * The database as the queue and delivery log see it, except that each statement is first explained
- * (and rolled back), then run for real: the plans are those of the real statements and data.
+ * (and rolled back), then run for real: the plans are those of the real statements and data. Both
+ * paths are covered: single statements (rows) and transactions (db.transaction, where the
+ * explanation runs in a savepoint that is rolled back).
  */
 function explaining(database: Database, plans: Explained[]): Database {
+  const dialect = new PgDialect();
+  const inTransaction = (tx: Executor): Executor => ({
+    async execute(query: SQL) {
+      await tx
+        .transaction(async (savepoint) => {
+          const [row] = rowsOf(await savepoint.execute(sql`explain (analyze, buffers, format json) ${query}`));
+          plans.push({ statement: dialect.sqlToQuery(query).sql, plan: planOf(row!) });
+          throw new RolledBack();
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof RolledBack)) throw err;
+        });
+      return { rows: rowsOf(await tx.execute(query)) };
+    },
+    transaction: (work) => tx.transaction((inner) => work(inTransaction(inner))),
+  });
+  const db = new Proxy(database.db, {
+    get(target, property) {
+      if (property === 'transaction')
+        return (work: (tx: Executor) => Promise<unknown>) =>
+          (target as unknown as Executor).transaction((tx) => work(inTransaction(tx)));
+      const value = Reflect.get(target, property) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
   return {
     kind: database.kind,
-    db: database.db,
+    db,
     close: async () => {},
     async rows<T>(query: SQL): Promise<T[]> {
-      plans.push({ statement: new PgDialect().sqlToQuery(query).sql, plan: await explain(database, query) });
+      plans.push({ statement: dialect.sqlToQuery(query).sql, plan: await explain(database, query) });
       return database.rows<T>(query);
     },
   };
