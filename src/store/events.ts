@@ -5,14 +5,7 @@ import type { EventOrdering } from '../ordering/key';
 import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
 import { insertEventsStatement, type InsertedRow } from './event-insert';
-import {
-  eventQueue,
-  processingLog,
-  seenNonces,
-  webhookEvents,
-  type EventStatus,
-  type ProcessingLogRow,
-} from '../db/schema';
+import { processingLog, seenNonces, webhookEvents, type EventStatus, type ProcessingLogRow } from '../db/schema';
 
 // One file over 250 lines on purpose: the events table is the only place ingest and the ops API
 // touch stored events, so its insert, queries and replay stay together.
