@@ -267,8 +267,10 @@ export function createEventStore(database: Database) {
           await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning(),
         );
       });
+      // The answer is the event as replayed (due now, not claimed), with where it waits in its lane:
+      // a worker woken by the replay may already hold it by the time the view is read back.
       const replayed = rows[0] && (await this.get(id));
-      if (replayed) return { status: 'replayed', event: replayed };
+      if (replayed) return { status: 'replayed', event: { ...replayed, ...rows[0], lockedBy: null, lockedAt: null } };
       return (await this.get(id)) ? { status: 'processing' } : { status: 'not_found' };
     },
   };
