@@ -16,7 +16,8 @@ if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
 const SHOTS = process.env.ORDERING_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'ui-ordering-'));
 
 // The event page in headless Chromium (docs/ordering.md): an event waiting behind the failed head
-// of its key (onFailure 'block') says "blocked by event N", linking to that head.
+// of its key (onFailure 'block') says "blocked by event N", linking to that head, where a Skip
+// button releases the key.
 describe.skipIf(!hasChromium)('a blocked ordered event on the event page in Chromium', () => {
   let gw: TestGateway;
   let browser: TestBrowser;
@@ -69,6 +70,23 @@ describe.skipIf(!hasChromium)('a blocked ordered event on the event page in Chro
     expect(await link.getAttribute('href')).toBe(`/ui/events/${head}`);
     await expect.poll(() => page.locator('dl.summary').textContent()).toContain('A-7');
     await page.screenshot({ path: join(SHOTS, 'event-blocked.png'), fullPage: true });
+
+    // The operator skips the failed head from its page: the waiting event is released and completes.
+    await link.click();
+    await page.getByRole('button', { name: 'Skip in its key' }).click();
+    await page.getByText('Skipped: the event failed with "skipped by" you').waitFor();
+    await waitFor(
+      async () =>
+        (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [next]))[0]?.status ===
+        'completed',
+      15_000,
+      'the event behind the skipped head to complete',
+    );
+    const [skipped] = await gw.query<{ last_error: string }>('select last_error from webhook_events where id = $1', [
+      head,
+    ]);
+    expect(skipped?.last_error).toMatch(/^skipped by /);
+    expect(await page.getByRole('button', { name: 'Skip in its key' }).count()).toBe(0);
     expect(browser.problems).toEqual([]);
   });
 });

@@ -60,7 +60,10 @@ export function queryString(values: Record<string, string | number | undefined |
 
 /** The typed ops API client: every answer is parsed with exact numbers (see json.ts). */
 export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
-  async function request<T>(path: string, { method = 'GET', body, signal, headers: extra }: RequestOptions = {}): Promise<T> {
+  async function request<T>(
+    path: string,
+    { method = 'GET', body, signal, headers: extra }: RequestOptions = {},
+  ): Promise<T> {
     const headers: Record<string, string> = { ...extra, authorization: `Bearer ${token}`, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     let response: Response;
@@ -100,6 +103,8 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     conflicts: (eventId: number, signal?: AbortSignal) =>
       request<ConflictPage>(`/api/conflicts${queryString({ event_id: eventId, limit: 100 })}`, { signal }),
     replay: (id: number) => request<unknown>(`/api/events/${id}/replay`, { method: 'POST' }),
+    /** Takes an ordered event out of its key's lane (docs/ordering.md); 409 says why not. */
+    skip: (id: number) => request<unknown>(`/api/events/${id}/skip`, { method: 'POST' }),
     bulkReplay: (filter: EventFilter, dryRun: boolean) =>
       request<BulkReplayResult>('/api/events/replay', { method: 'POST', body: { filter, dry_run: dryRun } }),
     tokens: (signal?: AbortSignal) => request<{ tokens: TokenView[] }>('/api/tokens', { signal }),
@@ -108,18 +113,22 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
     revokeToken: (name: string) => request<TokenView>(`/api/tokens/${encodeURIComponent(name)}`, { method: 'DELETE' }),
     audit: (query: AuditFilter & { cursor?: string; limit?: number }, signal?: AbortSignal) =>
       request<AuditPage>(`/api/audit${queryString({ ...query })}`, { signal }),
-    rejectedRequests: (query: { source?: string; cause?: string; cursor?: string; limit?: number }, signal?: AbortSignal) =>
-      request<RejectedRequestPage>(`/api/requests${queryString({ ...query })}`, { signal }),
+    rejectedRequests: (
+      query: { source?: string; cause?: string; cursor?: string; limit?: number },
+      signal?: AbortSignal,
+    ) => request<RejectedRequestPage>(`/api/requests${queryString({ ...query })}`, { signal }),
     lastRejections: (signal?: AbortSignal) =>
       request<{ sources: Record<string, RejectedRequest | null> }>('/api/requests/last', { signal }),
     alerts: (query: { status?: 'open' | 'resolved'; limit?: number }, signal?: AbortSignal) =>
       request<{ alerts: Alert[]; next_cursor: string | null }>(`/api/alerts${queryString({ ...query })}`, { signal }),
-    destinations: (signal?: AbortSignal) => request<{ destinations: DestinationView[] }>('/api/destinations', { signal }),
+    destinations: (signal?: AbortSignal) =>
+      request<{ destinations: DestinationView[] }>('/api/destinations', { signal }),
     createDestination: (body: { name: string; url: string; sources: string[]; headers?: Record<string, string> }) =>
       request<CreatedDestination>('/api/destinations', { method: 'POST', body }),
     destinationAction: (name: string, action: 'pause' | 'resume') =>
       request<DestinationView>(`/api/destinations/${encodeURIComponent(name)}/${action}`, { method: 'POST' }),
-    deleteDestination: (name: string) => request<unknown>(`/api/destinations/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+    deleteDestination: (name: string) =>
+      request<unknown>(`/api/destinations/${encodeURIComponent(name)}`, { method: 'DELETE' }),
     alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
     alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
     /** Creates a rule, or replaces rule `id`. */

@@ -43,17 +43,20 @@ export function EventPage({ id: param }: { id: string }) {
   useEffect(() => setMessage(null), [id]);
   useLiveEvents({ event: (e) => e.id === id && event.reload(), reconnected: event.reload });
 
-  const replay = async () => {
+  /** Runs one action on the event (replay, skip), says how it went, and reloads the event. */
+  const act = (call: (id: number) => Promise<unknown>, done: string) => async () => {
     setReplaying(true);
     try {
-      await api.replay(id);
-      setMessage({ kind: 'ok', text: 'Replayed: the event is due now. This page follows it as it is processed.' });
+      await call(id);
+      setMessage({ kind: 'ok', text: done });
     } catch (err) {
       setMessage({ kind: 'error', text: (err as Error).message });
     }
     setReplaying(false);
     event.reload();
   };
+  const replay = act(api.replay, 'Replayed: the event is due now. This page follows it as it is processed.');
+  const skip = act(api.skip, 'Skipped: the event failed with "skipped by" you, and the next event of its key is due.');
 
   const back = <a href="/ui/events">← All events</a>;
   if (!event.data) {
@@ -94,6 +97,12 @@ export function EventPage({ id: param }: { id: string }) {
             ? 'Being processed right now: replay it when it has finished.'
             : 'Makes the event due now. History is kept; a failed event gets a fresh set of attempts.'}
         </span>
+        {/* An ordered event still in its key's lane (waiting, retrying, or a failed head under onFailure 'block'). */}
+        {e.orderingKey != null && e.status !== 'completed' && !e.last_error?.startsWith('skipped by') ? (
+          <button type="button" id="skip" disabled={e.status === 'processing' || replaying} onClick={skip}>
+            Skip in its key
+          </button>
+        ) : null}
       </div>
       <h2>Payload</h2>
       <Payload event={e} />
