@@ -176,7 +176,8 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
         auth,
       );
       await waitFor(async () => (await gw.query('select 1 from system_log where source_event_id in ($1, $2)', [loginError.json.id, admin.json.id])).length === 2);
-      const rows = await gw.query<Record<string, unknown>>('select event_type, error, user_id, client_id from system_log where source_event_id in ($1, $2) order by id', [loginError.json.id, admin.json.id]);
+      // In receipt order: the worker runs the two events concurrently, so their audit rows may be written either way round.
+      const rows = await gw.query<Record<string, unknown>>('select event_type, error, user_id, client_id from system_log where source_event_id in ($1, $2) order by source_event_id', [loginError.json.id, admin.json.id]);
       expect(rows).toEqual([
         { event_type: 'LOGIN_ERROR', error: 'invalid_user_credentials', user_id: null, client_id: null },
         { event_type: 'ADMIN_DELETE', error: null, user_id: 'admin-1', client_id: 'admin-cli' },

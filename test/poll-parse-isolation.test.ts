@@ -97,10 +97,11 @@ describe('polled files are parsed off the thread that answers webhooks', () => {
     // Parsed on this thread, the file would have blocked every one of these requests until it was done.
     expect(answeredDuringParse.length).toBeGreaterThanOrEqual(3);
     expect(answeredDuringParse.every((s) => s === 200)).toBe(true);
-    // And the event loop kept turning: a 10 ms timer fired many times during the parse (a parse on
+    // And the event loop kept turning: a 10 ms timer fired several times during the parse (a parse on
     // this thread would allow at most one turn). Counted, not timed: the OS may deschedule this
-    // process on a loaded machine, which stretches delays but does not stop the turns.
-    expect(delay.count).toBeGreaterThanOrEqual(10);
+    // process on a loaded machine, which stretches delays but does not stop the turns; a quick parse
+    // leaves fewer turns (9 were seen in CI), so the bound is what a blocked thread cannot reach.
+    expect(delay.count).toBeGreaterThanOrEqual(3);
   });
 
   it('the file that stalled ingest is refused by the element limit, and the run says why', async () => {
