@@ -47,7 +47,6 @@ export async function recordIgnored(
   for (const { name: destination, ruleVersion } of destinations)
     await deliveries.record({
       eventId: event.id,
-      eventReceivedAt: event.receivedAt,
       attempt: event.attempt,
       destination,
       ruleVersion: ruleVersion ?? null,

@@ -63,8 +63,7 @@ export function registerKeycloakAudit(config: GatewayConfig, handlers: HandlerRe
 /** The delivery log of forwarding handlers, which are registered before the database is open. */
 export function lazyDeliveryLog(database: () => Database): DeliveryLog {
   return {
-    settledDestinations: (eventId, receivedAt) =>
-      createDeliveryLog(database()).settledDestinations(eventId, receivedAt),
+    settledDestinations: (eventId) => createDeliveryLog(database()).settledDestinations(eventId),
     record: (attempt) => createDeliveryLog(database()).record(attempt),
     forEvent: (eventId) => createDeliveryLog(database()).forEvent(eventId),
   };
