@@ -2,21 +2,12 @@ import { z } from 'zod';
 import { orderingSchema, type OrderingConfig } from '../ordering/config';
 import { validateFilter, type Filter } from '../routing/filter';
 import { transformSchema, type Transform } from '../transform';
-import type { CircuitSettings, RateLimit } from '../deliver/protection';
+import type { Destination } from '../deliver/destinations';
 
 /** What a source does with its events after they are stored (config-file keys beside the provider's). */
 export interface ProcessingConfig {
-  destinations: {
-    name: string;
-    url: string;
-    secret: string;
-    timeoutMs: number;
-    headers?: Record<string, string>;
-    filter?: Filter;
-    transform?: Transform;
-    rateLimit?: RateLimit;
-    circuit?: CircuitSettings;
-  }[];
+  /** As the forwarding handler takes them; a file destination has no rule version. */
+  destinations: Omit<Destination, 'ruleVersion'>[];
   retry?: { maxAttempts?: number; baseMs?: number; maxMs?: number };
   /** Topic ('*' for any) → payload schema, converted from JSON Schema. */
   schemas: Record<string, z.ZodType>;
