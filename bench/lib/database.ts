@@ -26,7 +26,8 @@ export async function createBenchDatabase(serverUrl: string): Promise<BenchDatab
   const database = await openDatabase({ url, poolSize: 1 });
   await runMigrations(database, url);
   await database.close();
-  const sql = postgres(url, { max: 4, onnotice: () => {} });
+  // JIT off like the gateway's pool: the bench's counts must not spend seconds compiling.
+  const sql = postgres(url, { max: 4, onnotice: () => {}, connection: { jit: 'off' } });
   // The lean naive baseline's table (bench/servers/naive.ts): the minimum a durable, deduplicating
   // ingest needs, nothing the gateway has on top (status indexes, notify triggers, foreign keys).
   await sql`
