@@ -14,7 +14,8 @@
 // BENCH_HISTORY       completed events of history to add before ingest and end-to-end run again
 //                     (default 1000000,10000000 as issue #13 asks: adds up to each in turn; set
 //                     1000000 alone for a shorter run)
-// BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,footprint,x12,ordering
+// BENCH_RETENTION     events in the day whose retention is measured (default 1000000)
+// BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,retention,footprint,x12,ordering
 // BENCH_ORDERING_KEYS ordering keys (lanes) of the ordering phase (default 1000)
 import { cpus, loadavg } from 'node:os';
 import { createBenchDatabase } from './lib/database';
@@ -26,6 +27,7 @@ import { addHistory, settleBacklog } from './phases/history';
 import { measureFootprint, renderFootprint, soakSteady } from './phases/footprint';
 import { measureIngest, soakIngest, type IngestRun, type IngestServer } from './phases/ingest';
 import { measureLatency } from './phases/latency';
+import { measureRetention } from './phases/retention';
 import { measureOrdering } from './phases/ordering';
 import { measureGatewayWorker, measureQueueLibrary, type WorkerRun } from './phases/worker';
 import { measureX12 } from './phases/x12';
@@ -40,11 +42,12 @@ const settings = {
   workerRounds: env('BENCH_WORKER_ROUNDS', 3),
   burstSec: env('BENCH_BURST', 15),
   history: process.env.BENCH_HISTORY ?? '1000000,10000000',
+  retention: env('BENCH_RETENTION', 1_000_000),
   batch: 50,
   concurrency: 50,
 };
 const phases = new Set(
-  (process.env.BENCH_PHASES ?? 'ingest,soak,worker,latency,e2e,history,footprint,x12,ordering').split(','),
+  (process.env.BENCH_PHASES ?? 'ingest,soak,worker,latency,e2e,history,retention,footprint,x12,ordering').split(','),
 );
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
@@ -131,6 +134,9 @@ try {
     }
   }
 
+  if (phases.has('retention')) log(`retention: a day of ${settings.retention} events, partition drop vs row delete`);
+  const retention = phases.has('retention') ? await measureRetention(db, settings.retention) : undefined;
+
   if (phases.has('footprint')) log('footprint: --help, idle RSS (PostgreSQL, PGlite), --web-processes 1 and 2');
   const footprint = phases.has('footprint') ? await measureFootprint(ctx, settings.durationSec) : undefined;
   if (phases.has('x12')) log('x12: parsing 1 MB and 4 MB of 850s; the formerly quadratic inputs');
@@ -150,6 +156,7 @@ try {
     latency,
     e2e,
     history,
+    retention,
     footprint,
     x12,
   };

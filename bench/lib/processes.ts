@@ -24,7 +24,10 @@ export interface NodeProcess {
  * (src/main.ts) runs from its build, dist/main.js, as `npm start` runs it.
  */
 export function spawnNode(script: string, args: string[], env: Record<string, string>): NodeProcess {
-  const command = script === 'src/main.ts' ? ['dist/main.js'] : ['--import', 'tsx', script];
+  const command =
+    script === 'src/main.ts'
+      ? [...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean), 'dist/main.js']
+      : ['--import', 'tsx', script];
   const child = spawn(process.execPath, [...command, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },

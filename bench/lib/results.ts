@@ -4,6 +4,7 @@ import type { EndToEndRun } from '../phases/e2e';
 import type { IngestRun, SoakRun } from '../phases/ingest';
 import type { FootprintRun } from '../phases/footprint';
 import type { LatencyRun } from '../phases/latency';
+import { retentionRow, retentionTarget, type RetentionRun } from '../phases/retention-report';
 import type { OrderingRun } from '../phases/ordering';
 import type { WorkerRun } from '../phases/worker';
 import type { X12Run } from '../phases/x12';
@@ -27,6 +28,7 @@ export interface BenchResults {
   e2e: EndToEndRun[];
   /** Ingest and end-to-end on an empty database (events 0), then with history. */
   history: HistoryRun[];
+  retention?: RetentionRun;
   footprint?: FootprintRun;
   x12?: X12Run;
   targets: Target[];
@@ -154,6 +156,7 @@ export function judge(r: Omit<BenchResults, 'targets'>): Target[] {
       },
     );
   }
+  if (r.retention) targets.push(retentionTarget(r.retention));
   if (r.x12) {
     targets.push({
       name: 'X12 parse is linear (4× the file)',
@@ -272,6 +275,7 @@ export function renderTable(r: BenchResults): string {
         : `${ratio(h.ingest.okPerSec, base!.ingest.okPerSec)} empty (generated in ${f0(h.generateSec)} s)`,
     ]);
   }
+  if (r.retention) rows.push(retentionRow(r.retention));
   for (const t of r.targets)
     rows.push(['target', t.name, t.goal, '', '', '', `${t.met ? 'met' : 'MISSED'}: ${t.measured}`]);
 

@@ -6,7 +6,8 @@ const CHUNK = 200_000;
 /**
  * Adds `events` completed events (the bench's 1.5 KB order body, one finished attempt-log row each,
  * received over the past days) to the bench database with SQL, so the next measurements run on a
- * database with history, as a gateway has after weeks in production. Triggers and foreign-key
+ * database with history, as a gateway has after weeks in production (with their keys in
+ * event_keys, in day partitions). Triggers and foreign-key
  * checks are skipped while generating (session_replication_role = replica): history notifies
  * nobody. Nothing is vacuumed or analyzed afterwards: the server's own settings decide that, as
  * they would in production.
@@ -18,6 +19,11 @@ export async function addHistory(db: BenchDatabase, events: number): Promise<num
   const started = performance.now();
   const body = Buffer.from(orderBody());
   const [{ first }] = await db.sql<[{ first: number }]>`select count(*)::int as first from webhook_events`;
+  // The days of history get their partitions first, as the gateway would have made them ahead
+  // (migration 0019); otherwise they would all land in the default partition.
+  await db.sql`select gateway_ensure_partition(t, d::date)
+               from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t,
+                    generate_series((now() at time zone 'UTC')::date - 31, (now() at time zone 'UTC')::date, interval '1 day') d`;
   await db.sql.begin(async (tx) => {
     await tx`set local session_replication_role = replica`;
     for (let from = 1; from <= events; from += CHUNK) {
@@ -31,7 +37,11 @@ export async function addHistory(db: BenchDatabase, events: number): Promise<num
                  t, t, t + interval '15 milliseconds'
           from generate_series(${from}::int, ${to}::int) as n,
                lateral (select now() - interval '30 days' + n * (interval '30 days' / ${events}::int)) as at(t)
-          returning id, received_at, processed_at
+          returning id, source, webhook_id, body, received_at, processed_at
+        ),
+        k as (
+          insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
+          select source, webhook_id, id, sha256(body), received_at from e
         )
         insert into processing_log (event_id, attempt, worker, started_at, finished_at, outcome)
         select id, 1, 'history', received_at, processed_at, 'completed' from e`;

@@ -40,9 +40,9 @@ export async function measureGatewayWorker(db: BenchDatabase, s: WorkerSettings)
         insert into webhook_events (source, webhook_id, topic, body)
         select 'bench', 'job-' || n, 'noop', convert_to('{"n":' || n || '}', 'UTF8')
         from generate_series(1, ${s.jobs}::int) as n
-        returning id
+        returning id, received_at
       )
-      insert into event_queue (event_id) select id from e`;
+      insert into event_queue (event_id, received_at) select id, received_at from e`;
     // Polled rather than LISTENed: a second listener would add its own notification work to the
     // database under test. Both partial indexes (due, processing) make the check cheap.
     const deadline = Date.now() + 180_000;

@@ -117,10 +117,10 @@ export function createDestinationStore(database: Database) {
       update event_queue set run_at = now(), held_for = null
       where ${when} and exists (select 1 from changed) and held_for is not null
         and jsonb_exists(held_for, ${name}) and claim_token is null
-      returning event_id
+      returning event_id, received_at
     ),
     released_events as (
-      update webhook_events e set next_attempt_at = now() from released r where e.id = r.event_id
+      update webhook_events e set next_attempt_at = now() from released r where e.id = r.event_id and e.received_at = r.received_at
     )`;
   /** Replaces the attached sources in the same statement as the change it follows. */
   const attach = (sources: string[]) => JSON.stringify(sources);

@@ -11,7 +11,6 @@ import {
   text,
   timestamp,
   unique,
-  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -33,11 +32,14 @@ const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date
  * 'processing' (src/store/claims.ts). The worker does not search this table: it claims from
  * event_queue and writes an event once per attempt, by primary key, with the attempt's outcome
  * (docs/adr/0007-hot-queue-table.md). Rows stored before migration 0013 may still say 'processing'.
+ * Partitioned by day on received_at (migration 0019, docs/adr/0008-partitioned-history.md): the
+ * primary key includes received_at, the (source, webhook id) key lives in event_keys, and no
+ * foreign key points here.
  */
 export const webhookEvents = pgTable(
   'webhook_events',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
     source: text('source').notNull(),
     /** Dedupe key within the source. Scoped by account where the provider needs it (Shopify: `<shop>/<id>`). */
     webhookId: text('webhook_id').notNull(),
@@ -68,12 +70,39 @@ export const webhookEvents = pgTable(
     orderingKey: text('ordering_key'),
   },
   (t) => [
-    unique('webhook_events_source_webhook_id_key').on(t.source, t.webhookId),
+    primaryKey({ name: 'webhook_events_pkey', columns: [t.id, t.receivedAt] }),
     check('webhook_events_status_check', sql`${t.status} in ('received', 'processing', 'completed', 'failed')`),
     index('webhook_events_source_id_idx').on(t.source, t.id),
     index('webhook_events_status_id_idx').on(t.status, t.id),
     // Alert rule event_failed (migration 0010): events failed for good in the last minutes.
-    index('webhook_events_failed_processed_idx').on(t.processedAt).where(sql`${t.status} = 'failed'`),
+    index('webhook_events_failed_processed_idx')
+      .on(t.processedAt)
+      .where(sql`${t.status} = 'failed'`),
+    // Retention keeps a day holding an event replayed within the window (src/store/partitions.ts).
+    index('webhook_events_replayed_idx')
+      .on(t.replayedAt)
+      .where(sql`${t.replayedAt} IS NOT NULL`),
+  ],
+);
+
+/**
+ * The exactly-once key of webhook_events (a unique constraint of a partitioned table would have to
+ * include received_at): written by the statement that inserts the event, in the same transaction,
+ * and deleted with it. content_hash tells a duplicate from a conflict without reading the archive.
+ */
+export const eventKeys = pgTable(
+  'event_keys',
+  {
+    source: text('source').notNull(),
+    webhookId: text('webhook_id').notNull(),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
+    contentHash: bytea('content_hash').notNull(),
+    /** The event's received_at: finds the keys of a day whose partition retention drops. */
+    receivedAt: tstz('received_at').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'event_keys_pkey', columns: [t.source, t.webhookId] }),
+    index('event_keys_received_idx').on(t.receivedAt),
   ],
 );
 
@@ -88,15 +117,21 @@ export const webhookEvents = pgTable(
 export const eventQueue = pgTable(
   'event_queue',
   {
-    eventId: bigint('event_id', { mode: 'number' })
-      .primaryKey()
-      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    // No foreign key: webhook_events is partitioned (migration 0019).
+    eventId: bigint('event_id', { mode: 'number' }).primaryKey(),
     runAt: tstz('run_at').notNull().defaultNow(),
     lockedBy: text('locked_by'),
     lockedAt: tstz('locked_at'),
     /** New random token per claim: only the holder of the current token may record an outcome. */
     claimToken: uuid('claim_token'),
+    /**
+     * The event's partition key (migration 0019), so the claim, outcome, release and lease recovery
+     * find its webhook_events row in one partition; set at ingest and replay.
+     */
+    receivedAt: tstz('received_at').notNull(),
     attemptId: bigint('attempt_id', { mode: 'number' }),
+    /** started_at of the attempt_id row: its processing_log partition key, set with the claim. */
+    attemptStartedAt: tstz('attempt_started_at'),
     /** The attempt number of the current claim; written to the event with the attempt's outcome. */
     attempt: integer('attempt'),
     /** Names of the paused destinations the event waits for (migrations/0012_destinations.sql). */
@@ -120,14 +155,15 @@ export const eventQueue = pgTable(
 export const ATTEMPT_OUTCOMES = ['running', 'completed', 'retry', 'failed', 'abandoned'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** One row per processing attempt: written when the attempt is claimed, finished when it ends. */
+/**
+ * One row per processing attempt: written when the attempt is claimed, finished when it ends.
+ * Partitioned by day on started_at (migration 0019); event_id is not a foreign key.
+ */
 export const processingLog = pgTable(
   'processing_log',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    eventId: bigint('event_id', { mode: 'number' })
-      .notNull()
-      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
     attempt: integer('attempt').notNull(),
     worker: text('worker').notNull(),
     startedAt: tstz('started_at').notNull().defaultNow(),
@@ -135,7 +171,10 @@ export const processingLog = pgTable(
     outcome: text('outcome', { enum: ATTEMPT_OUTCOMES }).notNull().default('running'),
     error: text('error'),
   },
-  (t) => [index('processing_log_event_idx').on(t.eventId, t.id)],
+  (t) => [
+    primaryKey({ name: 'processing_log_pkey', columns: [t.id, t.startedAt] }),
+    index('processing_log_event_idx').on(t.eventId, t.id),
+  ],
 );
 
 /** Security audit trail (Keycloak logins, logouts, admin operations). */
@@ -154,9 +193,8 @@ export const systemLog = pgTable(
     ipAddress: text('ip_address'),
     error: text('error'),
     details: jsonb('details').$type<Record<string, unknown>>(),
-    sourceEventId: bigint('source_event_id', { mode: 'number' }).references(() => webhookEvents.id, {
-      onDelete: 'set null',
-    }),
+    // Set to null by retention when the event goes (no foreign key: webhook_events is partitioned).
+    sourceEventId: bigint('source_event_id', { mode: 'number' }),
     loggedAt: tstz('logged_at').notNull().defaultNow(),
   },
   (t) => [index('system_log_occurred_idx').on(t.occurredAt), unique('system_log_source_event_key').on(t.sourceEventId)],
@@ -170,9 +208,7 @@ export const eventConflicts = pgTable(
   'event_conflicts',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    eventId: bigint('event_id', { mode: 'number' })
-      .notNull()
-      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
     source: text('source').notNull(),
     webhookId: text('webhook_id').notNull(),
     receivedAt: tstz('received_at').notNull().defaultNow(),
@@ -214,15 +250,15 @@ export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'ignored', 'held'] as c
 
 /**
  * One row per destination per attempt. A destination that answered 2xx once is never posted to
- * again for that event (the partial unique index makes "delivered" a fact, not a hope).
+ * again for that event: the one claim holder of an event records "delivered" at most once per
+ * destination (src/store/deliveries.ts). Partitioned by day on started_at (migration 0019), so the
+ * partial index on delivered rows can no longer be unique.
  */
 export const deliveryAttempts = pgTable(
   'delivery_attempts',
   {
-    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    eventId: bigint('event_id', { mode: 'number' })
-      .notNull()
-      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    id: bigint('id', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    eventId: bigint('event_id', { mode: 'number' }).notNull(),
     attempt: integer('attempt').notNull(),
     destination: text('destination').notNull(),
     startedAt: tstz('started_at').notNull(),
@@ -234,10 +270,11 @@ export const deliveryAttempts = pgTable(
     ruleVersion: integer('rule_version'),
   },
   (t) => [
+    primaryKey({ name: 'delivery_attempts_pkey', columns: [t.id, t.startedAt] }),
     index('delivery_attempts_event_idx').on(t.eventId, t.id),
     // Alert rule destination_failing (migration 0010) reads recent attempts only.
     index('delivery_attempts_started_idx').on(t.startedAt),
-    uniqueIndex('delivery_attempts_delivered_key')
+    index('delivery_attempts_delivered_idx')
       .on(t.eventId, t.destination)
       .where(sql`${t.outcome} = 'delivered'`),
   ],

@@ -93,7 +93,7 @@ export function forwardByPlan(options: {
   return async (event, { signal }) => {
     const plan = options.planFor(event.source);
     if (!plan) return;
-    const { done, failedForGood } = await options.deliveries.settledDestinations(event.id);
+    const { done, failedForGood } = await options.deliveries.settledDestinations(event.id, event.receivedAt);
     // A transformation that failed is not run again for the same rule version (it would fail the
     // same way): that destination is done, the event fails once the others are. A change of the
     // transform (a new rule version) makes a replay try it again. File destinations have no rule
@@ -190,6 +190,7 @@ async function deliver(
         const error = transformationError(computed);
         await deliveries.record({
           eventId: event.id,
+          eventReceivedAt: event.receivedAt,
           attempt: event.attempt,
           destination: destination.name,
           startedAt,
@@ -247,6 +248,7 @@ async function deliver(
       const gone = verdict === 'gone';
       await deliveries.record({
         eventId: event.id,
+        eventReceivedAt: event.receivedAt,
         attempt: event.attempt,
         destination: destination.name,
         startedAt,

@@ -47,6 +47,7 @@ export async function recordIgnored(
   for (const { name: destination, ruleVersion } of destinations)
     await deliveries.record({
       eventId: event.id,
+      eventReceivedAt: event.receivedAt,
       attempt: event.attempt,
       destination,
       ruleVersion: ruleVersion ?? null,

@@ -134,10 +134,10 @@ export function createProtectionStore(database: Database) {
           update event_queue set run_at = now(), held_for = null
           where held_for is not null and jsonb_exists(held_for, ${name}) and claim_token is null
             and exists (select 1 from before where state <> 'closed') and exists (select 1 from changed)
-          returning event_id
+          returning event_id, received_at
         ),
         released_events as (
-          update webhook_events e set next_attempt_at = now() from released r where e.id = r.event_id
+          update webhook_events e set next_attempt_at = now() from released r where e.id = r.event_id and e.received_at = r.received_at
         )
         select coalesce((select state from before), 'closed') as was, (select count(*) from released)::int as released`);
       return { was: String(row?.was ?? 'closed') as CircuitState, released: Number(row?.released ?? 0) };

@@ -7,6 +7,7 @@ import { sourcesFromConfig } from '../ingest/sources';
 import type { Metrics } from '../ops/metrics';
 import { createPollRunner, createPollScheduler } from '../poll';
 import type { EventStore } from '../store/events';
+import { createPartitions } from '../store/partitions';
 import { createRetention } from '../store/retention';
 import type { StatsMinutes } from '../store/stats-minute';
 
@@ -53,6 +54,11 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
         logger,
         onNotice: deps.metrics.alertNotification,
       });
+      // The week ahead exists from the start (migration 0019 made one; a gateway down longer finds
+      // its days in the default partition, moved out when their partition is created).
+      await createPartitions(database)
+        .createAhead(PARTITION_DAYS_AHEAD)
+        .catch((err: unknown) => logger.error({ err }, 'creating history partitions failed'));
       retentionTask = scheduleRetention(deps);
     },
 
@@ -65,9 +71,16 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
   };
 }
 
-/** The retention cron: purges old events, bookkeeping and chart minutes. */
+/** Day partitions of the history tables kept ready ahead of time (a week: any cron schedule runs by then). */
+const PARTITION_DAYS_AHEAD = 7;
+
+/**
+ * The retention cron: creates the history partitions ahead, drops the days past retention, then
+ * purges old events left in kept days row by row, bookkeeping and chart minutes.
+ */
 function scheduleRetention({ config, database, logger, statsMinutes }: BackgroundDeps): ScheduledTask {
   const retention = createRetention(database);
+  const partitions = createPartitions(database);
   // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
   const expiringNonceSources = sourcesFromConfig(config)
     .filter((s) => s.provider.replayWindowSeconds !== undefined)
@@ -76,6 +89,11 @@ function scheduleRetention({ config, database, logger, statsMinutes }: Backgroun
     config.retention.cron,
     async () => {
       try {
+        const created = await partitions.createAhead(PARTITION_DAYS_AHEAD);
+        const { dropped, kept } = await partitions.dropExpired(config.retention);
+        if (created + dropped.length + kept.length > 0) {
+          logger.info({ created, dropped, kept }, 'retention maintained the history partitions');
+        }
         const purged = await retention.purge(config.retention);
         const bookkeeping = {
           ...(await retention.purgeBookkeeping({

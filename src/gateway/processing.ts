@@ -63,7 +63,8 @@ export function registerKeycloakAudit(config: GatewayConfig, handlers: HandlerRe
 /** The delivery log of forwarding handlers, which are registered before the database is open. */
 export function lazyDeliveryLog(database: () => Database): DeliveryLog {
   return {
-    settledDestinations: (eventId) => createDeliveryLog(database()).settledDestinations(eventId),
+    settledDestinations: (eventId, receivedAt) =>
+      createDeliveryLog(database()).settledDestinations(eventId, receivedAt),
     record: (attempt) => createDeliveryLog(database()).record(attempt),
     forEvent: (eventId) => createDeliveryLog(database()).forEvent(eventId),
   };

@@ -24,8 +24,8 @@ export interface Copy {
 export type CopyOutcome = { status: 'duplicate' } | { status: 'conflict'; eventId: number } | { status: 'missing' };
 
 /**
- * Settles copies with one statement, whatever their number: each is compared with the stored
- * event's hash (rows from before migration 0006 have none: their body is hashed here), and the ones
+ * Settles copies with one statement, whatever their number: each is compared with the hash stored
+ * with the event's key in event_keys (migration 0019 hashed the bodies of older rows), and the ones
  * with other bytes are inserted into event_conflicts — once per distinct body, so a retried
  * conflicting delivery is not stored twice. The statement runs after the insert that skipped these
  * rows has finished, so its snapshot sees the original even when a concurrent transaction wrote it.
@@ -51,8 +51,8 @@ export async function settleCopies(run: PreparedRows, copies: readonly Copy[]): 
       select r.ord, r.source, r.webhook_id, decode(r.hash, 'hex') as hash, r.body, r.headers
       from json_to_recordset(${rows}::text::json) as r(ord int, source text, webhook_id text, hash text, body text, headers jsonb)
     ), m as (
-      select r.*, e.id as event_id, coalesce(e.content_hash, sha256(e.body)) = r.hash as same
-      from r join webhook_events e on e.source = r.source and e.webhook_id = r.webhook_id
+      select r.*, k.event_id, k.content_hash = r.hash as same
+      from r join event_keys k on k.source = r.source and k.webhook_id = r.webhook_id
     ), ins as (
       insert into event_conflicts (event_id, source, webhook_id, content_hash, body, headers, body_size)
       select event_id, source, webhook_id, hash, decode(body, 'base64'), headers, length(decode(body, 'base64'))

@@ -4,14 +4,8 @@ import { preparedRows } from '../db/statements';
 import type { EventOrdering } from '../ordering/key';
 import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
-import {
-  eventQueue,
-  processingLog,
-  seenNonces,
-  webhookEvents,
-  type EventStatus,
-  type ProcessingLogRow,
-} from '../db/schema';
+import { insertEventsStatement, type InsertedRow } from './event-insert';
+import { processingLog, seenNonces, webhookEvents, type EventStatus, type ProcessingLogRow } from '../db/schema';
 
 // One file over 250 lines on purpose: the events table is the only place ingest and the ops API
 // touch stored events, so its insert, queries and replay stay together.
@@ -97,8 +91,8 @@ async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'execu
                           where e.id in ${ids} and e.ordering_key is not null)`;
   await tx.execute(sql`select event_queue_lock_lanes(${lanes})`);
   await tx.execute(sql`
-    insert into event_queue (event_id, ordering_key, lane_pos, run_at)
-    select e.id, e.source || ':' || e.ordering_key,
+    insert into event_queue (event_id, received_at, ordering_key, lane_pos, run_at)
+    select e.id, e.received_at, e.source || ':' || e.ordering_key,
            case when e.ordering_key is not null then nextval(pg_get_serial_sequence('webhook_events', 'id')) end,
            case when e.ordering_key is null then now() else 'infinity'::timestamptz end
     from webhook_events e where e.id in ${ids}
@@ -155,42 +149,17 @@ export function createEventStore(database: Database) {
      */
     async insert(event: NewEvent): Promise<InsertResult> {
       const hash = contentHash(event.body);
-      // The event and its queue row (due now) commit together. An ordered event locks its lane
-      // first and is its head only if the lane is empty (src/ordering/ingest-sql.ts explains).
+      // The key, the event and its queue row (due now) commit together (src/store/event-insert.ts). An
+      // ordered event locks its lane first and is its head only if the lane is empty
+      // (src/ordering/ingest-sql.ts explains).
       const lane = event.ordering?.lane;
-      const insertEvent = async (tx: Pick<typeof db, 'insert' | 'execute'>) => {
+      const insertEvent = async (tx: Pick<typeof db, 'execute'>) => {
         if (lane !== undefined) await tx.execute(sql`select event_queue_lock_lanes(array[${lane}]::text[])`);
-        const rows = await insertRow(tx);
-        if (!rows[0]) return rows;
-        if (lane === undefined) await tx.insert(eventQueue).values({ eventId: rows[0].id });
-        else {
-          await tx.insert(eventQueue).values({
-            eventId: rows[0].id,
-            orderingKey: lane,
-            lanePos: rows[0].id,
-            runAt: sql`case when exists (select 1 from event_queue q where q.ordering_key = ${lane})
-                            then 'infinity'::timestamptz else now() end`,
-          });
-        }
-        return rows;
+        const result = (await tx.execute(insertEventsStatement([{ event, hash }]))) as unknown;
+        // postgres.js returns the rows, PGlite an object holding them.
+        const rows = (Array.isArray(result) ? result : (result as { rows: InsertedRow[] }).rows) as InsertedRow[];
+        return rows.map((row) => ({ id: Number(row.id) }));
       };
-      const insertRow = (tx: Pick<typeof db, 'insert'>) =>
-        tx
-          .insert(webhookEvents)
-          .values({
-            source: event.source,
-            webhookId: event.webhookId,
-            topic: event.topic,
-            account: event.account,
-            body: event.body,
-            contentHash: hash,
-            headers: event.headers,
-            maxAttempts: event.maxAttempts,
-            requestTarget: event.requestTarget,
-            orderingKey: event.ordering?.key,
-          })
-          .onConflictDoNothing({ target: [webhookEvents.source, webhookEvents.webhookId] })
-          .returning({ id: webhookEvents.id });
 
       const { nonce } = event;
       if (nonce === undefined) {
@@ -273,7 +242,7 @@ export function createEventStore(database: Database) {
               .update(webhookEvents)
               .set(replayedState(attempts))
               .where(inArray(webhookEvents.id, free))
-              .returning({ id: webhookEvents.id }),
+              .returning({ id: webhookEvents.id, receivedAt: webhookEvents.receivedAt }),
           );
         });
         total += replayed.length;
@@ -293,7 +262,10 @@ export function createEventStore(database: Database) {
     async replay(id: number, attempts: ReplayAttempts): Promise<ReplayResult> {
       const rows = await db.transaction(async (tx) => {
         if ((await lockClaims(tx, [id])).size > 0) return [];
-        return requeue(tx, await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning());
+        return requeue(
+          tx,
+          await tx.update(webhookEvents).set(replayedState(attempts)).where(eq(webhookEvents.id, id)).returning(),
+        );
       });
       // The answer is the event as replayed (due now, not claimed), with where it waits in its lane:
       // a worker woken by the replay may already hold it by the time the view is read back.

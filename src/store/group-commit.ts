@@ -1,8 +1,8 @@
-import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
 import { insertOrdered } from '../ordering/ingest-sql';
 import { contentHash, settleCopies, type Copy } from './conflicts';
+import { insertEventsStatement, type InsertedRow } from './event-insert';
 import type { EventStore, InsertResult, NewEvent } from './events';
 
 export interface GroupCommitOptions {
@@ -188,52 +188,18 @@ function distinctRows(batch: Waiter[]): Row[] {
 const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId}`;
 
 /**
- * One statement, its own transaction: rows whose (source, webhook id) exists already (or is being
- * inserted by a concurrent transaction, which it waits for) are skipped and not returned. The rows
- * travel as one JSON array, so the statement text is the same for every batch size and is
- * prepared once per connection. A batch holding events of ordered sources goes to insertOrdered.
+ * One statement, its own transaction (src/store/event-insert.ts): rows whose (source, webhook id)
+ * exists already (or is being inserted by a concurrent transaction, which it waits for) are skipped
+ * and not returned. A batch holding events of ordered sources goes to insertOrdered, which locks
+ * their lanes first.
  */
 async function insertRows(database: Database, run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
-  const rows = jsonRows(firsts);
   const lanes = firsts.flatMap(({ event: e }) =>
     e.ordering ? [`${wellFormed(e.source)}:${wellFormed(e.ordering.key)}`] : [],
   );
-  if (lanes.length > 0) return idsByKey(await insertOrdered(database, rows, lanes));
-  // Each new event is queued (event_queue, due now) by the same statement: no trigger, no second trip.
-  const inserted = await run<{ id: string | number; source: string; webhook_id: string }>(sql`
-    with inserted as (
-      insert into webhook_events (source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
-                                  request_target)
-      select r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'), decode(r.content_hash, 'hex'),
-             r.headers, r.max_attempts, r.request_target
-      from json_to_recordset(${rows}::text::json) as r(
-        source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
-        max_attempts int, request_target text)
-      on conflict (source, webhook_id) do nothing
-      returning id, source, webhook_id
-    ),
-    queued as (insert into event_queue (event_id) select id from inserted)
-    select id, source, webhook_id from inserted`);
-  return idsByKey(inserted);
-}
-
-const idsByKey = (inserted: { id: string | number; source: string; webhook_id: string }[]) =>
-  new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
-
-/** The batch as one JSON array for json_to_recordset. */
-function jsonRows(firsts: Waiter[]): string {
-  return JSON.stringify(
-    firsts.map(({ event: e, hash }) => ({
-      source: wellFormed(e.source),
-      webhook_id: wellFormed(e.webhookId),
-      topic: wellFormed(e.topic),
-      account: e.account === undefined ? null : wellFormed(e.account),
-      body: e.body.toString('base64'),
-      content_hash: hash.toString('hex'),
-      headers: e.headers,
-      max_attempts: e.maxAttempts,
-      request_target: e.requestTarget === undefined ? null : wellFormed(e.requestTarget),
-      ordering_key: e.ordering ? wellFormed(e.ordering.key) : null,
-    })),
-  );
+  const inserted =
+    lanes.length > 0
+      ? await insertOrdered(database, firsts, lanes)
+      : await run<InsertedRow>(insertEventsStatement(firsts));
+  return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
 }

@@ -1,0 +1,169 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Database } from '../db/client';
+
+/**
+ * Day partitions of the history tables (migration 0019, docs/adr/0008-partitioned-history.md):
+ * created ahead, and dropped as a whole once retention is past them. The SQL function
+ * gateway_ensure_partition does the creating, under an advisory lock, so gateways doing this at
+ * once do not race; rows that landed in a default partition meanwhile move into the new one.
+ */
+
+type HistoryTable = 'webhook_events' | 'processing_log' | 'delivery_attempts';
+
+/** A day partition as named by gateway_ensure_partition: `<table>_pYYYYMMDD`, [lo, hi) in UTC. */
+interface DayPartition {
+  name: string;
+  lo: Date;
+  hi: Date;
+}
+
+const DAY_MS = 86_400_000;
+
+type Rows = <T>(query: SQL) => Promise<T[]>;
+
+/** postgres.js returns the rows, PGlite an object holding them. */
+const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+// A drop waits this long for the partition's lock at most, then is retried by the next run, so
+// retention never holds up ingest or the worker behind a long transaction.
+const LOCK_TIMEOUT = "set local lock_timeout = '5s'";
+
+export interface DropResult {
+  /** Names of the partitions dropped. */
+  dropped: string[];
+  /** Day partitions of webhook_events past retention but kept, with why. */
+  kept: { name: string; reason: string }[];
+}
+
+export function createPartitions(database: Database) {
+  const { rows } = database;
+
+  async function dayPartitions(table: HistoryTable): Promise<DayPartition[]> {
+    const found = await rows<{ name: string }>(sql`
+      select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = ${table}::regclass order by c.relname`);
+    const pattern = new RegExp(`^${table}_p(\\d{4})(\\d{2})(\\d{2})$`);
+    const days: DayPartition[] = [];
+    for (const { name } of found) {
+      const m = pattern.exec(name);
+      if (!m) continue;
+      const lo = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+      days.push({ name, lo, hi: new Date(lo.getTime() + DAY_MS) });
+    }
+    return days;
+  }
+
+  /** Why a day of events must stay (undefined: it may go): due, claimed or recently replayed events. */
+  async function keepReason(name: string, cutoff: Date, run: Rows = rows): Promise<string | undefined> {
+    const [row] = await run<{ queued: boolean; unfinished: boolean; replayed: boolean }>(sql`
+      select exists (select 1 from event_queue q join ${sql.identifier(name)} e on e.id = q.event_id) as queued,
+             exists (select 1 from ${sql.identifier(name)} where status in ('received', 'processing')) as unfinished,
+             exists (select 1 from ${sql.identifier(name)} where replayed_at >= ${cutoff.toISOString()}::timestamptz) as replayed`);
+    if (row?.queued) return 'an event of this day is queued or being processed';
+    if (row?.unfinished) return 'an event of this day is not finished';
+    if (row?.replayed) return 'an event of this day was replayed within the retention window';
+    return undefined;
+  }
+
+  /**
+   * Drops one day of events. Its keys, conflicts and audit references go first, in their own
+   * transaction (the longest part: a delete per key), without locking the day; the drop then takes
+   * the day's lock only for a re-check and the drop itself. Should a replay have queued one of its
+   * events in between, the keys are restored from the rows and the day is kept.
+   */
+  async function dropEventDay(day: DayPartition, cutoff: Date): Promise<string | undefined> {
+    const table = sql.identifier(day.name);
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`delete from event_keys where received_at >= ${day.lo.toISOString()}::timestamptz
+                           and received_at < ${day.hi.toISOString()}::timestamptz`);
+      await tx.execute(sql`delete from event_conflicts where event_id in (select id from ${table})`);
+      await tx.execute(
+        sql`update system_log set source_event_id = null where source_event_id in (select id from ${table})`,
+      );
+    });
+    return database.db.transaction(async (tx) => {
+      await tx.execute(sql.raw(LOCK_TIMEOUT));
+      await tx.execute(sql`lock table ${table} in access exclusive mode`);
+      const reason = await keepReason(day.name, cutoff, async <T>(query: SQL) => rowsOf<T>(await tx.execute(query)));
+      if (reason) {
+        await tx.execute(sql`
+          insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
+          select source, webhook_id, id, coalesce(content_hash, sha256(body)), received_at from ${table}
+          on conflict do nothing`);
+        return reason;
+      }
+      await tx.execute(sql`drop table ${table}`);
+      return undefined;
+    });
+  }
+
+  return {
+    /** Makes sure the partitions of today and the next `days` days exist; returns how many were created. */
+    async createAhead(days: number): Promise<number> {
+      // Creating a partition locks the parent table exclusively: behind a long statement (an
+      // export) it would hold up ingest queued behind it. So it gives up after 5 s and the next run
+      // (hourly) tries again; days are made a week ahead, so there is time for many tries.
+      return database.db.transaction(async (tx) => {
+        await tx.execute(sql.raw(LOCK_TIMEOUT));
+        const [row] = rowsOf<{ made: number }>(
+          await tx.execute(sql`select gateway_partitions_ahead(${days}::int) as made`),
+        );
+        return Number(row?.made ?? 0);
+      });
+    },
+
+    /**
+     * Drops the day partitions wholly older than the longer of the two retentions: a day of events
+     * only when none of them is due, claimed, unfinished or replayed within the window (those stay
+     * for the row-by-row retention, src/store/retention.ts), and a day of attempt or delivery logs
+     * only when no event it could belong to is left (it ends before the oldest day of events still
+     * kept and the oldest event in the default partition). The default partitions are never dropped.
+     */
+    async dropExpired(options: { completedDays: number; failedDays: number; now?: Date }): Promise<DropResult> {
+      const now = options.now ?? new Date();
+      const cutoff = new Date(now.getTime() - Math.max(options.completedDays, options.failedDays) * DAY_MS);
+      const result: DropResult = { dropped: [], kept: [] };
+      for (const day of await dayPartitions('webhook_events')) {
+        if (day.hi > cutoff) continue;
+        let reason: string | undefined;
+        try {
+          reason = (await keepReason(day.name, cutoff)) ?? (await dropEventDay(day, cutoff));
+        } catch (err) {
+          // Another gateway's retention run dropped it first (they run on the same schedule).
+          if (goneMeanwhile(err)) continue;
+          throw err;
+        }
+        if (reason) result.kept.push({ name: day.name, reason });
+        else result.dropped.push(day.name);
+      }
+      const [oldest] = await rows<{ at: Date | string | null }>(
+        sql`select min(received_at) as at from webhook_events_default`,
+      );
+      let floor = cutoff;
+      if (oldest?.at) floor = new Date(Math.min(floor.getTime(), new Date(oldest.at).getTime()));
+      const keptDays = await dayPartitions('webhook_events');
+      if (keptDays[0]) floor = new Date(Math.min(floor.getTime(), keptDays[0].lo.getTime()));
+      for (const table of ['processing_log', 'delivery_attempts'] as const) {
+        for (const day of await dayPartitions(table)) {
+          if (day.hi > floor) continue;
+          await database.db.transaction(async (tx) => {
+            await tx.execute(sql.raw(LOCK_TIMEOUT));
+            // `if exists`: another gateway's run may have dropped it while this one waited for the lock.
+            await tx.execute(sql`drop table if exists ${sql.identifier(day.name)}`);
+          });
+          result.dropped.push(day.name);
+        }
+      }
+      return result;
+    },
+  };
+}
+
+export type Partitions = ReturnType<typeof createPartitions>;
+
+/** True for "relation does not exist" (SQLSTATE 42P01), wherever the driver put the code. */
+function goneMeanwhile(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === '42P01') return true;
+  }
+  return false;
+}
