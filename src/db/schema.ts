@@ -134,6 +134,8 @@ export const processingLog = pgTable(
     finishedAt: tstz('finished_at'),
     outcome: text('outcome', { enum: ATTEMPT_OUTCOMES }).notNull().default('running'),
     error: text('error'),
+    /** The source's transform_version this attempt ran (migration 0020); null: no source transformation. */
+    transformVersion: integer('transform_version'),
   },
   (t) => [index('processing_log_event_idx').on(t.eventId, t.id)],
 );
