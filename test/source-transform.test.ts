@@ -106,7 +106,9 @@ describe.each(databaseKinds())('source transformations (%s)', (kind) => {
     await destination('all', ['shop', 'plain', 'filed']);
     // Only the transformation's output has `total`: the filter matches on what it computed.
     await destination('big', ['shop'], { filter: { body: { total: { $gt: 100 } } } });
-    await destination('mapped', ['shop'], { transform: { language: 'jsonata', code: '{"t": body.total, "o": body.order}' } });
+    await destination('mapped', ['shop'], {
+      transform: { language: 'jsonata', code: '{"t": body.total, "o": body.order}' },
+    });
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -164,7 +166,9 @@ describe.each(databaseKinds())('source transformations (%s)', (kind) => {
     const script = await create({ language: 'javascript', code: 'function transform(input) {\n  return { a: };\n}' });
     expect(script.status).toBe(400);
     expect(script.json.error.code).toBe('invalid_transform');
-    expect(script.json.error.message).toMatch(/^transform\.code: invalid JavaScript: SyntaxError: .*\(at line 2, column \d+\)$/);
+    expect(script.json.error.message).toMatch(
+      /^transform\.code: invalid JavaScript: SyntaxError: .*\(at line 2, column \d+\)$/,
+    );
     const missing = await create({ language: 'javascript', code: 'function transfrom(i) { return i; }' });
     expect(missing.json.error.message).toMatch(/must define function transform\(input\)/);
     expect((await create({ language: 'lua', code: 'x' })).json.error.code).toBe('invalid_transform');
@@ -211,7 +215,9 @@ describe.each(databaseKinds())('source transformations (%s)', (kind) => {
   it('a JavaScript throw fails the event once as transformation_failed, with no delivery; preview shows the error', async () => {
     const patched = await api('/api/sources/shop', {
       method: 'PATCH',
-      body: { transform: { language: 'javascript', code: 'function transform(input) {\n  throw new Error("bad order");\n}' } },
+      body: {
+        transform: { language: 'javascript', code: 'function transform(input) {\n  throw new Error("bad order");\n}' },
+      },
     });
     expect(patched.status).toBe(200);
     expect(patched.json.transform_version).toBe(patched.json.version);
@@ -306,12 +312,17 @@ describe('source transformations in the config file', () => {
     );
   });
   it('an invalid JavaScript transformation stops the start with its line and column', async () => {
-    const parsed = parseGatewayDocument(file({ language: 'javascript', code: 'function transform(i) {\n  return {;\n}' }), {});
+    const parsed = parseGatewayDocument(
+      file({ language: 'javascript', code: 'function transform(i) {\n  return {;\n}' }),
+      {},
+    );
     await expect(
       checkFileTransforms(
         [],
         parsed.sources.map((s) => ({ name: s.name, transform: s.processing.transform })),
       ),
-    ).rejects.toThrow(/GATEWAY_CONFIG source "shop": transform\.code: invalid JavaScript: SyntaxError: .*\(at line 2, column \d+\)/);
+    ).rejects.toThrow(
+      /GATEWAY_CONFIG source "shop": transform\.code: invalid JavaScript: SyntaxError: .*\(at line 2, column \d+\)/,
+    );
   });
 });
