@@ -46,12 +46,10 @@ export const PreviewBody = z
   .openapi('PreviewRequest');
 export const PreviewAnswer = z
   .object({
-    matched: z
-      .boolean()
-      .openapi({
-        description:
-          "false: the destination's filter skips it (logged as ignored: filtered), or the event's source is not one of its sources",
-      }),
+    matched: z.boolean().openapi({
+      description:
+        "false: the destination's filter skips it (logged as ignored: filtered), or the event's source is not one of its sources",
+    }),
     routed: z.boolean().openapi({ description: "false: the event's source is not one of the destination's sources" }),
     body: z.string().optional().openapi({ description: 'The exact bytes that would be posted' }),
     headers: z
@@ -61,13 +59,10 @@ export const PreviewAnswer = z
         description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
       }),
     rule_version: z.number().nullable().openapi({ description: "The saved rules' version (null: file destination)" }),
-    source_transform: z
-      .object({ source: z.string(), transform_version: z.number().int() })
-      .nullable()
-      .openapi({
-        description:
-          "The event's source has a transformation (docs/destinations.md#a-sources-transformation): it ran first, and the filter, the envelope and the destination's transformation saw its result; null: none",
-      }),
+    source_transform: z.object({ source: z.string(), transform_version: z.number().int() }).nullable().openapi({
+      description:
+        "The event's source has a transformation (docs/destinations.md#a-sources-transformation): it ran first, and the filter, the envelope and the destination's transformation saw its result; null: none",
+    }),
     error: z
       .object({
         code: z.literal('transformation_failed'),

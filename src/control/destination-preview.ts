@@ -14,7 +14,13 @@ import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { bearer, error, json } from './routes';
-import { HIDDEN, PREVIEW_SIGNED_AT, PreviewAnswer, PreviewBody, type PreviewInput } from './destination-preview-schemas';
+import {
+  HIDDEN,
+  PREVIEW_SIGNED_AT,
+  PreviewAnswer,
+  PreviewBody,
+  type PreviewInput,
+} from './destination-preview-schemas';
 
 export { PREVIEW_SIGNED_AT } from './destination-preview-schemas';
 
@@ -51,7 +57,8 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   let event = received;
   if (rule) {
     const outcome = await runOn(rule.transform, received);
-    if (!outcome.ok) return { matched: false, routed, rule_version, source_transform, error: failure(outcome, 'source') };
+    if (!outcome.ok)
+      return { matched: false, routed, rule_version, source_transform, error: failure(outcome, 'source') };
     event = { ...received, rawBody: Buffer.from(outcome.body) };
   }
   const payload = parseJsonOrUndefined(event.rawBody);
