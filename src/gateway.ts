@@ -125,7 +125,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     async start(): Promise<{ port?: number }> {
       // First, so the spans of everything after it are recorded; the SDK is loaded only when on.
       tracing = await startTracing(config.tracing, logger);
-      await checkFileTransforms([...config.destinations, ...config.sources.flatMap((s) => s.processing.destinations)]);
+      await checkFileTransforms(
+        [...config.destinations, ...config.sources.flatMap((s) => s.processing.destinations)],
+        config.sources.map((s) => ({ name: s.name, transform: s.processing.transform })),
+      );
       if (!database) {
         database = await openDatabase(config.database);
         ownsDatabase = true;
@@ -146,6 +149,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           logger,
           metrics,
           backoffFor: processing.backoffFor,
+          sourceTransform: runtime.routing.sourceTransform,
           chartCounts: () => chartCounts,
           // Read at each ordered outcome: a source's onFailure changed at runtime applies at once.
           blockingSources: () =>

@@ -13,7 +13,7 @@ const path = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
 /** One line per source: where it comes from, whether it is paused, its secrets' fingerprints. */
 function sourceTable(sources: SourceView[]): string {
   return formatTable(
-    ['NAME', 'PROVIDER', 'MANAGED BY', 'STATE', 'ON HOLD', 'SECRETS', 'ORDERING'],
+    ['NAME', 'PROVIDER', 'MANAGED BY', 'STATE', 'ON HOLD', 'SECRETS', 'ORDERING', 'TRANSFORM'],
     sources.map((s) => [
       s.name,
       s.provider,
@@ -22,6 +22,8 @@ function sourceTable(sources: SourceView[]): string {
       String(s.on_hold),
       s.secrets.filter((x) => !x.expired).map((x) => x.fingerprint + (x.not_after ? ` (until ${x.not_after})` : '')).join(', ') || '-',
       orderingText(s.ordering),
+      // Its language and the version attempts record (`sources get` shows the code).
+      s.transform ? `${s.transform.language} v${s.transform_version}` : '-',
     ]),
   );
 }

@@ -154,9 +154,9 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
 }
 
 function toSourceConfig(raw: unknown): SourceConfig {
-  const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering, ...options } =
+  const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering, transform, ...options } =
     raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
-  const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering });
+  const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering, transform });
   return { name, provider, secrets, options, processing };
 }
 

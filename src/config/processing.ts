@@ -18,6 +18,8 @@ export interface ProcessingConfig {
   rateLimit?: { perSecond: number; burst: number };
   /** Per-key ordering of this source's events (docs/ordering.md). */
   ordering?: OrderingConfig;
+  /** Computes the payload routing sees, before routing (docs/destinations.md#a-sources-transformation). */
+  transform?: Transform;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -119,6 +121,8 @@ export function processingShape(secretText: z.ZodType<string, string>) {
       .strictObject({ per_second: z.number().positive(), burst: z.number().int().min(1).optional() })
       .optional(),
     ordering: orderingSchema.optional(),
+    // Run by the worker before routing: filters, destinations and handlers see what it computes.
+    transform: transformSchema.optional(),
   };
 }
 
@@ -131,6 +135,7 @@ export const PROCESSING_KEYS = [
   'aggregate_id_path',
   'rate_limit',
   'ordering',
+  'transform',
 ] as const;
 
 type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
@@ -146,6 +151,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     aggregate_id_path?: string;
     rate_limit?: { per_second: number; burst?: number };
     ordering?: OrderingConfig;
+    transform?: Transform;
   };
   return {
     destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, ...toProtection(d) })),
@@ -159,5 +165,6 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
       burst: p.rate_limit.burst ?? Math.max(1, Math.ceil(p.rate_limit.per_second)),
     },
     ordering: p.ordering,
+    transform: p.transform,
   };
 }

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Destination, ForwardingPlan } from '../deliver/destinations';
 import { buildEnvelope, type EnvelopeSource } from '../deliver/envelope';
 import { filterContext } from '../deliver/filtering';
@@ -7,27 +7,30 @@ import { GatewayError, badRequest, notFound } from '../errors';
 import { errorResponses } from '../ops/schemas';
 import { matchesFilter, type Filter } from '../routing/filter';
 import { filterSchema } from '../config/processing';
-import { transformSchema, describePosition, type Transform } from '../transform';
+import { transformSchema, describePosition, type Transform, type TransformOutcome } from '../transform';
+import type { SourceTransformRule } from '../worker/source-transform';
 import { defaultRunner, transformInput } from '../deliver/transforming';
 import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { bearer, error, json } from './routes';
+import {
+  HIDDEN,
+  PREVIEW_SIGNED_AT,
+  PreviewAnswer,
+  PreviewBody,
+  type PreviewInput,
+} from './destination-preview-schemas';
 
-/**
- * The signature of a preview is computed at this fixed instant (2000-01-01T00:00:00Z): it proves
- * the key and the bytes (verify it with the destination's secret and that timestamp), but no
- * receiver that checks timestamps (Standard Webhooks libraries allow 5 minutes) accepts it, so a
- * preview cannot be replayed to the destination.
- */
-export const PREVIEW_SIGNED_AT = new Date('2000-01-01T00:00:00Z');
-const HIDDEN = '<hidden>';
+export { PREVIEW_SIGNED_AT } from './destination-preview-schemas';
 
 export interface PreviewDeps {
   /** The destination with its key (file or database), and the sources it serves; undefined: unknown. */
   destination(name: string): { destination?: Destination; problem?: string; sources: string[] } | undefined;
   /** The source's envelope options (provider, aggregate_id path, tenant context). */
   planFor(source: string): ForwardingPlan | undefined;
+  /** The source's transformation, applied first as the worker does; left out: none. */
+  sourceTransform?(source: string): SourceTransformRule | undefined;
   event(
     id: number,
   ): Promise<
@@ -35,65 +38,6 @@ export interface PreviewDeps {
     | undefined
   >;
 }
-
-const PreviewBody = z
-  .object({
-    event_id: z.number().int().positive().optional().openapi({ description: 'A stored event' }),
-    payload: z.unknown().optional().openapi({ description: 'Or a pasted payload (any JSON value)' }),
-    topic: z.string().max(1024).optional().openapi({ description: 'With payload: its topic' }),
-    headers: z.record(z.string(), z.string()).optional().openapi({ description: 'With payload: its headers' }),
-    source: z
-      .string()
-      .max(63)
-      .optional()
-      .openapi({ description: "With payload: whose envelope (default: the destination's first source)" }),
-    path: z
-      .string()
-      .max(1024)
-      .optional()
-      .openapi({ description: 'With payload: the request path, for filters on path' }),
-    query: z
-      .string()
-      .max(2048)
-      .optional()
-      .openapi({ description: 'With payload: the query string (a=1&b=2), for filters on query' }),
-    draft: z
-      .object({
-        filter: z.record(z.string(), z.unknown()).nullable().optional(),
-        transform: z.object({ language: z.string(), code: z.string() }).nullable().optional(),
-        sources: z.array(z.string()).max(1000).optional(),
-      })
-      .strict()
-      .optional()
-      .openapi({ description: 'Evaluated instead of the saved filter/transform (nothing is saved); null removes one' }),
-  })
-  .strict()
-  .openapi('PreviewRequest');
-const PreviewAnswer = z
-  .object({
-    matched: z
-      .boolean()
-      .openapi({
-        description:
-          "false: the destination's filter skips it (logged as ignored: filtered), or the event's source is not one of its sources",
-      }),
-    routed: z.boolean().openapi({ description: "false: the event's source is not one of the destination's sources" }),
-    body: z.string().optional().openapi({ description: 'The exact bytes that would be posted' }),
-    headers: z
-      .record(z.string(), z.string())
-      .optional()
-      .openapi({
-        description: `Signed at ${PREVIEW_SIGNED_AT.toISOString()} (webhook-timestamp); configured header values show as ${HIDDEN}`,
-      }),
-    rule_version: z.number().nullable().openapi({ description: "The saved rules' version (null: file destination)" }),
-    error: z
-      .object({ code: z.literal('transformation_failed'), message: z.string(), position: z.unknown().optional() })
-      .optional()
-      .openapi({ description: 'The transformation failed: no body; the delivery would fail (permanently) with this' }),
-  })
-  .openapi('PreviewAnswer');
-
-type PreviewInput = z.infer<typeof PreviewBody>;
 
 /** Runs the destination's filter on the event and builds what it would be sent, signed. */
 export async function previewDelivery(deps: PreviewDeps, name: string, input: PreviewInput) {
@@ -103,29 +47,28 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);
   const { filter, transform } = draftRules(input.draft, found.destination);
   const sources = input.draft?.sources ?? found.sources;
-  const event = await eventFor(deps, input, sources[0] ?? found.sources[0] ?? name);
+  const received = await eventFor(deps, input, sources[0] ?? found.sources[0] ?? name);
+  const { destination } = found;
+  const rule_version = destination.ruleVersion ?? null;
+  const routed = sources.includes(received.source);
+  // As the worker does: the source's transformation first, and everything after sees its result.
+  const rule = deps.sourceTransform?.(received.source);
+  const source_transform = rule ? { source: received.source, transform_version: rule.version } : null;
+  let event = received;
+  if (rule) {
+    const outcome = await runOn(rule.transform, received);
+    if (!outcome.ok)
+      return { matched: false, routed, rule_version, source_transform, error: failure(outcome, 'source') };
+    event = { ...received, rawBody: Buffer.from(outcome.body) };
+  }
   const payload = parseJsonOrUndefined(event.rawBody);
   const plan = deps.planFor(event.source);
   const envelope = buildEnvelope({ ...event, payload }, plan ?? {});
-  const { destination } = found;
-  const rule_version = destination.ruleVersion ?? null;
-  const routed = sources.includes(event.source);
   const matched = routed && (!filter || matchesFilter(filter, filterContext({ ...event, payload })));
   let body = envelope;
   if (transform) {
-    const rawText = event.rawBody.toString('utf8');
-    const outcome = await defaultRunner(transform, transformInput({ ...event, payload, rawText }));
-    if (!outcome.ok)
-      return {
-        matched,
-        routed,
-        rule_version,
-        error: {
-          code: 'transformation_failed' as const,
-          message: `${outcome.message}${describePosition(outcome.position)}`,
-          ...(outcome.position ? { position: outcome.position } : {}),
-        },
-      };
+    const outcome = await runOn(transform, event);
+    if (!outcome.ok) return { matched, routed, rule_version, source_transform, error: failure(outcome, 'destination') };
     body = outcome.body;
   }
   const configured = Object.fromEntries(Object.keys(destination.headers ?? {}).map((h) => [h, HIDDEN]));
@@ -133,6 +76,7 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     matched,
     routed,
     rule_version,
+    source_transform,
     body,
     headers: {
       ...configured,
@@ -142,6 +86,23 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     },
   };
 }
+
+type PreviewEvent = Awaited<ReturnType<typeof eventFor>>;
+
+/** Runs a transformation on the preview's event, with the same `input` a delivery's gets. */
+const runOn = (transform: Transform, event: PreviewEvent) =>
+  defaultRunner(
+    transform,
+    transformInput({ ...event, payload: parseJsonOrUndefined(event.rawBody), rawText: event.rawBody.toString('utf8') }),
+  );
+
+/** A failed transformation as the answer shows it: what a delivery (or the event) would record. */
+const failure = (outcome: Extract<TransformOutcome, { ok: false }>, stage: 'source' | 'destination') => ({
+  code: 'transformation_failed' as const,
+  message: `${outcome.message}${describePosition(outcome.position)}`,
+  ...(outcome.position ? { position: outcome.position } : {}),
+  stage,
+});
 
 /** The rules a preview evaluates: the draft's where given (checked like a save: 400 invalid_filter / invalid_transform), else the saved ones. */
 function draftRules(draft: PreviewInput['draft'], saved: Destination): { filter?: Filter; transform?: Transform } {

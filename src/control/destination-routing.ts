@@ -3,6 +3,8 @@ import type { FileDestination, SourceConfig } from '../config/file';
 import type { ProcessingConfig } from '../config/processing';
 import type { ForwardingPlan } from '../deliver/destinations';
 import type { BackoffPolicy } from '../worker/backoff';
+import type { SourceTransformRule } from '../worker/source-transform';
+import { FILE_TRANSFORM_VERSION } from '../transform/types';
 import { SchemaRegistry } from '../worker/validation';
 import type { DestinationCatalog } from './destination-catalog';
 import type { Registry } from './registry';
@@ -57,6 +59,16 @@ export function createDestinationRouting(deps: RoutingDeps) {
         aggregateIdPath: own?.aggregateIdPath,
         tenantContext: own?.tenantContext,
       };
+    },
+
+    /**
+     * The source's transformation and the version attempts record (a file source's: 0, it has no
+     * versions); undefined when it has none, which is all a source without one costs per attempt.
+     */
+    sourceTransform(source: string): SourceTransformRule | undefined {
+      const found = deps.registry()?.resolve(source);
+      if (!found?.transform) return undefined;
+      return { transform: found.transform, version: found.row?.transformVersion ?? FILE_TRANSFORM_VERSION };
     },
 
     /** Payload schemas: a database source's own, else the registry built from the file at start. */

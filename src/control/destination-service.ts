@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { FileDestination, SourceConfig } from '../config/file';
 import { circuitSchema, destinationEntry, filterSchema, rateLimitSchema } from '../config/processing';
-import { checkTransform, describePosition, transformSchema, type Transform } from '../transform';
+import { transformSchema } from '../transform';
+import { checkScript } from './transform-check';
 import { canonical } from './destination-plan';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
@@ -46,17 +47,6 @@ const PatchInput = z.strictObject({
   circuit: circuitSchema.nullable().optional(),
   sources: sourcesList.optional(),
 });
-
-/** JavaScript is compiled (and its top level run) in the sandbox: 400 invalid_transform with the line and column. */
-async function checkScript(transform: Transform | null | undefined): Promise<void> {
-  if (!transform || transform.language !== 'javascript') return;
-  const check = await checkTransform(transform);
-  if (!check.ok)
-    throw badRequest(
-      'invalid_transform',
-      `transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`,
-    );
-}
 
 const conflict = (code: string, message: string) => new GatewayError(409, code, message);
 

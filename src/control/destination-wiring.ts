@@ -116,6 +116,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         onReleased,
         preview: {
           planFor: routing.planFor,
+          sourceTransform: routing.sourceTransform,
           event: (id) => events.get(id),
           destination: (name) => {
             const file = files.find((d) => d.name === name);

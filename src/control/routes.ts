@@ -53,6 +53,11 @@ const Source = z.object({
     })
     .nullable()
     .openapi({ description: 'Per-key ordering of its events (docs/ordering.md); set with "ordering" in the entry; null: unordered' }),
+  transform: z
+    .object({ language: z.enum(['jsonata', 'javascript']), code: z.string() })
+    .nullable()
+    .openapi({ description: 'Run by the worker before routing: filters, destinations and handlers see what it computes (docs/destinations.md#a-sources-transformation); set with "transform" in the entry, checked when saved (400 invalid_transform with the position); null: none' }),
+  transform_version: z.number().int().nullable().openapi({ description: '`version` at the last change of `transform`; each attempt records the one it ran (attempt_log[].transform_version). File sources: 0 with a transform, else null' }),
   secrets: z.array(Secret),
   created_at: z.string().nullable(),
   updated_at: z.string().nullable(),

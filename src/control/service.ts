@@ -5,6 +5,7 @@ import type { TestEventSource } from '../senders/test-event';
 import { fingerprint, generateSecret, requireKeyring, seal, type Keyring } from './crypto';
 import type { Registry } from './registry';
 import type { ControlStore, Guarded } from './store';
+import { checkEntryTransform } from './transform-check';
 import { sourceView, type SourceView } from './view';
 
 /** What changed, for the audit log: views carry fingerprints, never a secret. */
@@ -95,6 +96,7 @@ export function createSourceService(deps: SourceServiceDeps) {
     async create(body: unknown, origin: 'api' | 'apply' = 'api'): Promise<Change & { secret?: string }> {
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid_source', 'source: send a JSON object, as one entry of the config file\'s "sources"');
       const entry = body as Record<string, unknown>;
+      await checkEntryTransform(entry.transform);
       const config = validate(entry, false);
       if (registry.isReserved(config.name)) {
         throw conflict('source_exists', `name: "${config.name}" is a source of GATEWAY_CONFIG, the environment or a poll; choose another name`);
@@ -132,6 +134,7 @@ export function createSourceService(deps: SourceServiceDeps) {
         if (value === null) delete merged[key];
         else merged[key] = value;
       }
+      await checkEntryTransform(merged.transform);
       validate({ ...merged, name }, false);
       const { provider, ...spec } = merged;
       const before = await view(name);

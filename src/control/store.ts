@@ -14,6 +14,8 @@ export interface SourceRow {
   paused: boolean;
   origin: 'api' | 'apply';
   version: number;
+  /** `version` at the last change of spec.transform; each attempt records the one it ran. */
+  transformVersion: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -40,6 +42,7 @@ const sourceRow = (r: Raw): SourceRow => ({
   paused: r.paused === true,
   origin: r.origin === 'apply' ? 'apply' : 'api',
   version: Number(r.version),
+  transformVersion: Number(r.transform_version ?? r.version),
   createdAt: toDate(r.created_at),
   updatedAt: toDate(r.updated_at),
 });
@@ -108,7 +111,10 @@ export function createControlStore(database: Database) {
     async updateSource(name: string, change: { provider: string; spec: Raw }, ifVersion?: number): Promise<Guarded<SourceRow>> {
       const [row] = await rows<Raw>(sql`
         update sources set provider = ${change.provider}, spec = ${JSON.stringify(change.spec)}::jsonb,
-          version = version + 1, updated_at = now()
+          version = version + 1, updated_at = now(),
+          -- A new transformation is a new rule version; any other change keeps it (compared as jsonb: key order does not matter).
+          transform_version = case when spec -> 'transform' is distinct from ${JSON.stringify(change.spec)}::jsonb -> 'transform'
+                                   then version + 1 else transform_version end
         where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
       return row ? { ok: true, value: sourceRow(row) } : miss(name);
     },

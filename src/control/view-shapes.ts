@@ -32,6 +32,10 @@ export interface SourceView {
     onFailure: 'continue' | 'block';
     missingKey: 'own_lane' | 'no_key_lane';
   } | null;
+  /** Run by the worker before routing (docs/destinations.md#a-sources-transformation); null: none. */
+  transform: { language: 'jsonata' | 'javascript'; code: string } | null;
+  /** `version` at the last change of `transform`, as each attempt records it; file sources: 0 with a transform, else null. */
+  transform_version: number | null;
   secrets: SecretView[];
   created_at: string | null;
   updated_at: string | null;

@@ -1,4 +1,5 @@
 import { fingerprint } from './crypto';
+import { FILE_TRANSFORM_VERSION } from '../transform/types';
 import type { RegisteredSource } from './registry';
 
 export type { SecretView, SourceView } from './view-shapes';
@@ -37,6 +38,8 @@ export function sourceView(source: RegisteredSource, onHold = 0, now = Date.now(
     path: `/api/webhooks/${source.name}`,
     spec: row?.spec ?? null,
     ordering: source.ordering ?? null,
+    transform: source.transform ?? null,
+    transform_version: row ? row.transformVersion : source.transform ? FILE_TRANSFORM_VERSION : null,
     secrets,
     created_at: iso(row?.createdAt),
     updated_at: iso(row?.updatedAt),

@@ -15,6 +15,8 @@ export const sources = pgTable('sources', {
   /** 'apply' when `webhook-gateway apply` created it (and may delete it); else 'api'. */
   origin: text('origin').notNull().default('api'),
   version: integer('version').notNull().default(1),
+  /** `version` at the last change of the spec's `transform` (migration 0020); attempts record it. */
+  transformVersion: integer('transform_version').notNull().default(1),
   createdAt: tstz('created_at').notNull().defaultNow(),
   updatedAt: tstz('updated_at').notNull().defaultNow(),
 });

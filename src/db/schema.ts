@@ -170,6 +170,8 @@ export const processingLog = pgTable(
     finishedAt: tstz('finished_at'),
     outcome: text('outcome', { enum: ATTEMPT_OUTCOMES }).notNull().default('running'),
     error: text('error'),
+    /** The source's transform_version this attempt ran (migration 0020); null: no source transformation. */
+    transformVersion: integer('transform_version'),
   },
   (t) => [
     primaryKey({ name: 'processing_log_pkey', columns: [t.id, t.startedAt] }),

@@ -8,6 +8,7 @@ import type { HandlerRegistry } from '../worker/handlers';
 import { createQueue } from '../worker/queue-sql';
 import type { SchemaRegistry } from '../worker/validation';
 import { createWorker } from '../worker/worker';
+import type { SourceTransformLookup } from '../worker/source-transform';
 
 export interface GatewayWorkerDeps {
   config: GatewayConfig;
@@ -17,6 +18,8 @@ export interface GatewayWorkerDeps {
   logger: Logger;
   metrics: Metrics;
   backoffFor: (source: string) => BackoffPolicy | undefined;
+  /** A source's transformation and its version, read at each attempt. */
+  sourceTransform: SourceTransformLookup;
   /** The chart counts, once they exist (they are built after the worker). */
   chartCounts: () => StatsRecorder | undefined;
   /** Sources whose ordering blocks a key when its head fails for good (docs/ordering.md). */
@@ -37,6 +40,7 @@ export function createGatewayWorker(deps: GatewayWorkerDeps) {
     leaseSeconds: config.worker.leaseSeconds,
     backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
     backoffFor: deps.backoffFor,
+    sourceTransform: deps.sourceTransform,
     onAttempt: (event, outcome, seconds) => {
       metrics.attempt(event.source, outcome, seconds);
       if (outcome === 'completed' || outcome === 'failed')

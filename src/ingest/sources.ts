@@ -4,6 +4,7 @@ import type { GatewayConfig } from '../config/env';
 import type { OrderingConfig } from '../ordering/config';
 import { orderingReader, type EventOrdering } from '../ordering/key';
 import type { RateLimit } from './rate-limit';
+import type { Transform } from '../transform/types';
 
 /** A configured push source: what is mounted where, verified with which secrets. */
 export interface PushSource {
@@ -26,6 +27,8 @@ export interface PushSource {
   ordering?: OrderingConfig;
   /** Reads an event's ordering key (set only when `ordering` is: other sources pay nothing at ingest). */
   orderingOf?: (body: Buffer, headers: Readonly<Record<string, string>>) => EventOrdering | undefined;
+  /** Run by the worker before routing (docs/destinations.md#a-sources-transformation); ingest never runs it. */
+  transform?: Transform;
 }
 
 /** The sources configured by environment variables, with the paths documented before config files existed. */
@@ -84,5 +87,6 @@ export function pushSourceFrom(source: SourceConfig, defaultRateLimit?: RateLimi
     rateLimit: source.processing.rateLimit ?? defaultRateLimit,
     ordering: source.processing.ordering,
     orderingOf: source.processing.ordering && orderingReader(source.name, source.processing.ordering),
+    transform: source.processing.transform,
   };
 }

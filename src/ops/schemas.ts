@@ -101,6 +101,7 @@ export const EventDetail = EventSummary.extend({
       duration_ms: z.number().nullable(),
       outcome: z.enum(ATTEMPT_OUTCOMES),
       error: z.string().nullable(),
+      transform_version: z.number().int().nullable().openapi({ description: "The source's transform_version this attempt ran (docs/destinations.md#a-sources-transformation); 0: a GATEWAY_CONFIG source's; null: no source transformation ran" }),
     }),
   ),
   conflicts: z

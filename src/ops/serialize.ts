@@ -81,6 +81,7 @@ export function eventDetail(
       duration_ms: a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : null,
       outcome: a.outcome,
       error: a.error,
+      transform_version: a.transformVersion,
     })),
     conflicts: { count: conflictCount, href: `/api/conflicts?event_id=${e.id}` },
     deliveries: deliveries.map((d) => ({

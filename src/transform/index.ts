@@ -48,19 +48,25 @@ export async function checkTransform(transform: Transform): Promise<TransformOut
 }
 
 /**
- * The config file's JavaScript transforms, checked in the sandbox before the gateway starts (the
- * file's parse is synchronous and checks only JSONata): a script that does not compile or does not
- * define transform stops the start with its line and column, like an invalid filter.
+ * The config file's JavaScript transforms (destinations' and sources'), checked in the sandbox
+ * before the gateway starts (the file's parse is synchronous and checks only JSONata): a script that
+ * does not compile or does not define transform stops the start with its line and column, like an
+ * invalid filter.
  */
 export async function checkFileTransforms(
   destinations: readonly { name: string; transform?: Transform }[],
+  sources: readonly { name: string; transform?: Transform }[] = [],
 ): Promise<void> {
-  for (const { name, transform } of destinations) {
+  const all = [
+    ...destinations.map((d) => ({ ...d, kind: 'destination' })),
+    ...sources.map((s) => ({ ...s, kind: 'source' })),
+  ];
+  for (const { name, transform, kind } of all) {
     if (transform?.language !== 'javascript') continue;
     const check = await checkTransform(transform);
     if (!check.ok)
       throw new ConfigError(
-        `GATEWAY_CONFIG destination "${name}": transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`,
+        `GATEWAY_CONFIG ${kind} "${name}": transform.code: invalid JavaScript: ${check.message}${describePosition(check.position)}`,
       );
   }
 }

@@ -19,6 +19,9 @@ export const TRANSFORM_MEMORY_MB = 32;
 /** Largest body a transformation may produce (bytes of its JSON text). */
 export const MAX_TRANSFORM_OUTPUT = 4 * 1024 * 1024;
 
+/** The transform version recorded for a source of GATEWAY_CONFIG, which has no versions (the file is the truth). */
+export const FILE_TRANSFORM_VERSION = 0;
+
 /** The error text of a delivery whose transformation failed starts with this; it is never retried for the same rule version. */
 export const TRANSFORMATION_FAILED = 'transformation_failed';
 

@@ -4,6 +4,8 @@ import { retryDelayMs, type BackoffPolicy } from './backoff';
 import { HoldError, PermanentError, RetryLaterError, toDeliveredEvent, type HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
 import type { SchemaRegistry } from './validation';
+import { transformForRouting, type SourceTransformLookup } from './source-transform';
+import type { TransformRunner } from '../deliver/transforming';
 
 export interface AttemptDeps {
   handlers: HandlerRegistry;
@@ -13,6 +15,10 @@ export interface AttemptDeps {
   onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
   /** Aborted when the worker's shutdown timeout runs out; handed to every handler. */
   signal: AbortSignal;
+  /** A source's transformation, run before routing; sources without one pay a lookup, nothing more. */
+  sourceTransform?: SourceTransformLookup;
+  /** Runs transformations (the process's transform threads by default; tests may inject). */
+  transform?: TransformRunner;
 }
 
 /**
@@ -59,9 +65,16 @@ export function createAttemptRunner(options: AttemptDeps) {
   async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
     let result: AttemptOutcome;
     const started = performance.now();
+    let transformVersion: number | undefined;
     try {
-      const delivered = toDeliveredEvent(event);
+      let delivered = toDeliveredEvent(event);
+      // Payload schemas describe what the provider sends: they check the body as received.
       options.schemas?.check(event.source, event.topic, delivered.payload);
+      const rule = options.sourceTransform?.(event.source);
+      if (rule) {
+        transformVersion = rule.version;
+        delivered = await transformForRouting(event, delivered, rule, options.transform);
+      }
       const handler = handlers.resolve(event.source, event.topic);
       if (handler) await handler(delivered, { signal: options.signal });
       result = { outcome: 'completed' };
@@ -87,7 +100,7 @@ export function createAttemptRunner(options: AttemptDeps) {
       }
     }
     options.onAttempt?.(event, result.outcome, (performance.now() - started) / 1000);
-    return result;
+    return transformVersion === undefined ? result : { ...result, transformVersion };
   }
 
   return runAttempt;

@@ -28,7 +28,10 @@ export interface ClaimedEvent {
   lane: string | null;
 }
 
-export type AttemptOutcome =
+/** How an attempt ended, and the version of its source's transformation when one ran (attempt log). */
+export type AttemptOutcome = AttemptResult & { transformVersion?: number };
+
+type AttemptResult =
   | { outcome: 'completed' }
   /** `retryInMs` counts from when the outcome is written (the database's now()), not from when it was decided. */
   | { outcome: 'retry'; error: string; retryInMs: number }
@@ -102,7 +105,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
-          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb, block boolean)
+          retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb, block boolean,
+          transform_version int)
       ),
       dequeued as (
         delete from event_queue q using outcome o
@@ -154,7 +158,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
       ),
       logged as (
         update processing_log p
-        set finished_at = now(), outcome = o.outcome, error = o.error
+        set finished_at = now(), outcome = o.outcome, error = o.error, transform_version = o.transform_version
         from outcome o join fenced f on f.event_id = o.id
         where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome <> 'held'
           and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
@@ -437,6 +441,7 @@ function toOutcomeRow({ event, result }: FinishedAttempt, blocking: ReadonlySet<
     exact: result.outcome === 'held' ? (result.exact ?? false) : null,
     circuit_for: result.outcome === 'held' ? (result.circuitFor ?? []) : null,
     block: result.outcome === 'failed' && event.lane !== null && blocking.has(event.source),
+    transform_version: result.transformVersion ?? null,
   };
 }
 

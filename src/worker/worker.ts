@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { createAttemptRunner } from './attempt';
+import type { SourceTransformLookup } from './source-transform';
 import type { BackoffPolicy } from './backoff';
 import type { HandlerRegistry } from './handlers';
 import { releaseUnfinished, startLeaseHeartbeat, startQueueMaintenance } from './leases';
@@ -23,6 +24,8 @@ export interface WorkerOptions {
   backoff: BackoffPolicy;
   /** A source's own backoff, when it has one (config file `retry`). */
   backoffFor?: (source: string) => BackoffPolicy | undefined;
+  /** A source's transformation, run before its handler (docs/destinations.md#a-sources-transformation). */
+  sourceTransform?: SourceTransformLookup;
   /** Observers for metrics. */
   onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
   onLeasesRecovered?: (count: number) => void;
@@ -53,6 +56,7 @@ export function createWorker(options: WorkerOptions) {
     schemas: options.schemas,
     backoff: options.backoff,
     backoffFor: options.backoffFor,
+    sourceTransform: options.sourceTransform,
     onAttempt: options.onAttempt,
     signal: abort.signal,
   });

@@ -35,7 +35,10 @@ export interface PreviewAnswer {
   routed?: boolean;
   body?: string;
   headers?: Record<string, string>;
-  error?: { code: string; message: string; position?: unknown };
+  /** The event's source transformation ran first (docs/destinations.md#a-sources-transformation); null: none. */
+  source_transform?: { source: string; transform_version: number } | null;
+  /** stage source: the source's transformation failed, the event would fail with no delivery. */
+  error?: { code: string; message: string; position?: unknown; stage?: 'source' | 'destination' };
 }
 
 const at = (name: string) => `/api/destinations/${encodeURIComponent(name)}`;

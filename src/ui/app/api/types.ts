@@ -34,6 +34,8 @@ export interface AttemptLogEntry {
   duration_ms: number | null;
   outcome: string;
   error: string | null;
+  /** The source's transform_version this attempt ran; null: none ran. */
+  transform_version: number | null;
 }
 
 export interface DeliveryEntry {

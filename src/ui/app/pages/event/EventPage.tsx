@@ -16,6 +16,8 @@ const ATTEMPTS: Column<AttemptLogEntry>[] = [
   { header: 'Started', cell: (a) => <Time iso={a.started_at} /> },
   { header: 'Duration', class: 'num', cell: (a) => duration(a.duration_ms) },
   { header: 'Outcome', cell: (a) => <Badge status={a.outcome} /> },
+  // The source's transformation this attempt ran (docs/destinations.md#a-sources-transformation).
+  { header: 'Transform', class: 'num', cell: (a) => (a.transform_version == null ? '–' : `v${a.transform_version}`) },
   { header: 'Error', class: 'mono', cell: (a) => a.error ?? '' },
 ];
 

@@ -162,7 +162,7 @@ function Result({ answer }: { answer: { result?: PreviewAnswer; error?: string; 
   const r = answer.result;
   if (!r) return <p class="muted">{answer.busy ? 'Previewing…' : ''}</p>;
   const verdict = r.error
-    ? ['failed', 'transformation failed']
+    ? ['failed', r.error.stage === 'source' ? "the source's transformation failed" : 'transformation failed']
     : r.routed === false
       ? ['none', 'not routed: its source is not chosen']
       : r.matched
@@ -175,6 +175,11 @@ function Result({ answer }: { answer: { result?: PreviewAnswer; error?: string; 
           {verdict[1]}
         </span>
       </p>
+      {r.source_transform && (
+        <p class="muted" id="preview-source-transform">
+          {`The transformation of source ${r.source_transform.source} (v${r.source_transform.transform_version}) ran first: the filter and the body below see its result.`}
+        </p>
+      )}
       {r.error ? (
         <pre class="preview-error">{`${r.error.code}: ${r.error.message}`}</pre>
       ) : (
