@@ -15,6 +15,7 @@
 //                     (default 1000000,10000000 as issue #13 asks: adds up to each in turn; set
 //                     1000000 alone for a shorter run)
 // BENCH_RETENTION     events in the day whose retention is measured (default 1000000)
+// BENCH_RETENTION_BASELINE  rows the pre-0019 row delete is timed on, scaled to the day (default 100000)
 // BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,retention,footprint,x12,ordering
 // BENCH_ORDERING_KEYS ordering keys (lanes) of the ordering phase (default 1000)
 import { cpus, loadavg } from 'node:os';
@@ -43,6 +44,7 @@ const settings = {
   burstSec: env('BENCH_BURST', 15),
   history: process.env.BENCH_HISTORY ?? '1000000,10000000',
   retention: env('BENCH_RETENTION', 1_000_000),
+  retentionBaseline: env('BENCH_RETENTION_BASELINE', 100_000),
   batch: 50,
   concurrency: 50,
 };
@@ -135,7 +137,9 @@ try {
   }
 
   if (phases.has('retention')) log(`retention: a day of ${settings.retention} events, partition drop vs row delete`);
-  const retention = phases.has('retention') ? await measureRetention(db, settings.retention) : undefined;
+  const retention = phases.has('retention')
+    ? await measureRetention(db, settings.retention, settings.retentionBaseline)
+    : undefined;
 
   if (phases.has('footprint')) log('footprint: --help, idle RSS (PostgreSQL, PGlite), --web-processes 1 and 2');
   const footprint = phases.has('footprint') ? await measureFootprint(ctx, settings.durationSec) : undefined;

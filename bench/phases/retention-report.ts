@@ -20,7 +20,10 @@ export function retentionRow(r: RetentionRun): string[] {
   return [
     `retention, a day of ${f0(r.events)} events`,
     'partition drop vs pre-0019 row delete (batches of 1,000)',
-    `${f1(r.dropSec)} s vs ${f1(r.rowDeleteSec)} s (${f0(r.rowsDeleted)} rows)`,
+    `${f1(r.dropSec)} s vs ${f1(r.rowDeleteSec)} s` +
+      (r.baselineEvents < r.events
+        ? ` (row delete timed on ${f0(r.rowsDeleted)} rows, scaled to ${f0(r.events)})`
+        : ` (${f0(r.rowsDeleted)} rows)`),
     '',
     '',
     '',
