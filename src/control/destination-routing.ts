@@ -74,9 +74,9 @@ export function createDestinationRouting(deps: RoutingDeps) {
     /** Payload schemas: a database source's own, else the registry built from the file at start. */
     schemas(fixed: SchemaRegistry): Pick<SchemaRegistry, 'check'> {
       return {
-        check(source: string, topic: string, payload: unknown) {
+        check(source: string, topic: string, payloadOf: () => unknown) {
           const processing = runtimeProcessing(source);
-          if (!processing) return fixed.check(source, topic, payload);
+          if (!processing) return fixed.check(source, topic, payloadOf);
           let registry = schemaCache.get(processing);
           if (!registry) {
             registry = new SchemaRegistry();
@@ -84,7 +84,7 @@ export function createDestinationRouting(deps: RoutingDeps) {
               registry.add(source, t, schema);
             schemaCache.set(processing, registry);
           }
-          registry.check(source, topic, payload);
+          registry.check(source, topic, payloadOf);
         },
       };
     },

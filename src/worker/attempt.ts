@@ -69,7 +69,7 @@ export function createAttemptRunner(options: AttemptDeps) {
     try {
       let delivered = toDeliveredEvent(event);
       // Payload schemas describe what the provider sends: they check the body as received.
-      options.schemas?.check(event.source, event.topic, delivered.payload);
+      options.schemas?.check(event.source, event.topic, () => delivered.payload);
       const rule = options.sourceTransform?.(event.source);
       if (rule) {
         transformVersion = rule.version;
