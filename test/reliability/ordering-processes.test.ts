@@ -12,7 +12,7 @@ import { killAllStarted, startProcess, type StartedProcess } from '../helpers/st
 // Per-key ordering across processes (docs/ordering.md): 1 web + 3 worker processes of the real
 // gateway on one PostgreSQL, 50 keys × 20 events sent over HTTP with real Shopify signatures, each
 // key's events one after another (each acknowledged before the next is sent), the keys at once.
-// Two keys' 5th event fails its first attempt, a third's until the test saw its key blocked; one worker is killed with -9 while it runs a head.
+// Two keys' 5th event fails its first run, a third's until the test saw its key blocked; one worker is killed with -9 while it runs a head.
 // Every run is recorded by the handler (test/fixtures/ordering-process.ts) with database-clock
 // start and end, so order and overlap are judged across processes.
 const SECRET = 'ordering-shopify-secret-4Tq';
