@@ -25,7 +25,7 @@ const sourceFilter = (source: string | undefined) => (source === undefined ? sql
 /**
  * One query per rule kind, each answering "for which keys does the condition hold now?". Every
  * query reads a bounded, indexed slice (the last minutes of failures, rejections or attempts; the
- * head of the due index; the latest poll run per source), so evaluating every few seconds stays
+ * hot queue's due rows; the latest poll run per source), so evaluating every few seconds stays
  * cheap whatever the history holds. Times are the database's now().
  */
 export function createConditionQueries({
@@ -71,9 +71,18 @@ export function createConditionQueries({
     async backlog_age(p) {
       const limit = num(p, 'older_than_seconds');
       const source = text(p, 'source');
+      // The hot queue's unclaimed, due rows (not the archive's status index, which spans every day
+      // of history); the source, when asked for, by primary key.
+      // (A lateral lookup with a limit cannot become a join over every partition; see claim().)
+      const ofSource =
+        source === undefined
+          ? sql``
+          : sql`cross join lateral (select source from webhook_events e
+                                    where e.id = q.event_id and e.received_at = q.received_at limit 1) e`;
       const [found] = await rows<{ age: number | null; due: number }>(sql`
-        select floor(extract(epoch from now() - min(next_attempt_at)))::int as age, count(*)::int as due from webhook_events
-        where status = 'received' and next_attempt_at <= now() ${sourceFilter(source)}`);
+        select floor(extract(epoch from now() - min(q.run_at)))::int as age, count(*)::int as due
+        from event_queue q ${ofSource}
+        where q.claim_token is null and q.run_at <= now() ${source === undefined ? sql`` : sql`and e.source = ${source}`}`);
       if (!found || found.age === null || found.age <= limit) return [];
       const what = source ? `of source ${source}` : 'in the backlog';
       return [

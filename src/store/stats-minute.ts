@@ -56,11 +56,19 @@ export function createStatsMinutes({ rows }: Database) {
           backlog = greatest(s.backlog, excluded.backlog)`);
     },
 
-    /** Due events per source now (the claim's partial index), for the backlog series. */
+    /**
+     * Due events per source now, for the backlog series: the hot queue's unclaimed, due rows, each
+     * event's source read by primary key. Counting `status = 'received'` in the archive instead
+     * walked every day partition's status index, dead entries included: 18,000 blocks and 285 ms
+     * a minute with 1 M events of history and autovacuum off (pg_stat_statements).
+     */
     async dueBySource(): Promise<Map<string, number>> {
       const found = await rows<{ source: string; n: number }>(sql`
-        select source, count(*)::int as n from webhook_events
-        where status = 'received' and next_attempt_at <= now() group by source`);
+        select e.source, count(*)::int as n
+        from event_queue q cross join lateral (
+          select source from webhook_events e where e.id = q.event_id and e.received_at = q.received_at limit 1) e
+        where q.claim_token is null and q.run_at <= now()
+        group by e.source`);
       return new Map(found.map((r) => [r.source, r.n]));
     },
 

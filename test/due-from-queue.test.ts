@@ -1,0 +1,66 @@
+// The backlog series (stats per minute) and the backlog_age alert read due events from the hot
+// queue, not from the archive's status index that spans every day of history: claimed events
+// are not due, events waiting for a retry are not due yet, and the source filter still applies.
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConditionQueries } from '../src/alerts/conditions-sql';
+import type { Database } from '../src/db/client';
+import { runMigrations } from '../src/db/migrate';
+import { createEventStore } from '../src/store/events';
+import { createStatsMinutes } from '../src/store/stats-minute';
+import { createQueue } from '../src/worker/queue-sql';
+import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+
+describe.each(databaseKinds())('due events counted from the hot queue on %s', (kind) => {
+  let testDb: TestDatabase;
+  let database: Database;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(kind);
+    database = await testDb.open();
+    await runMigrations(database, testDb.url);
+    const store = createEventStore(database);
+    const add = async (source: string, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const stored = await store.insert({
+          source,
+          webhookId: `${source}-${i}`,
+          topic: 't',
+          body: Buffer.from(`{"i":${i}}`),
+          headers: {},
+          maxAttempts: 5,
+        });
+        expect(stored.status).toBe('accepted');
+      }
+    };
+    await add('shop', 4);
+    await add('crm', 2);
+    // Due for two minutes; then one shop event claimed and one crm event waiting for a retry.
+    await database.rows(sql`update event_queue set run_at = now() - interval '2 minutes'`);
+    const claimed = await createQueue(database).claim('worker-1', 1);
+    expect(claimed.map((e) => e.source)).toEqual(['shop']);
+    await database.rows(sql`
+      update event_queue set run_at = now() + interval '1 hour'
+      where event_id = (select id from webhook_events where webhook_id = 'crm-1')`);
+  }, 60_000);
+  afterAll(async () => {
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  it('the backlog series counts unclaimed, due events per source', async () => {
+    const due = await createStatsMinutes(database).dueBySource();
+    expect(Object.fromEntries(due)).toEqual({ shop: 3, crm: 1 });
+  });
+
+  it('backlog_age sees the oldest due event, for all sources and for one', async () => {
+    const queries = createConditionQueries(database);
+    const all = await queries.backlog_age({ older_than_seconds: 60 });
+    expect(all).toHaveLength(1);
+    expect(all[0]!.summary).toMatch(/has waited 1[12]\d s \(threshold 60 s; 4 due\)/);
+    const crm = await queries.backlog_age({ older_than_seconds: 60, source: 'crm' });
+    expect(crm[0]!.summary).toContain('1 due');
+    expect(await queries.backlog_age({ older_than_seconds: 60, source: 'other' })).toEqual([]);
+    expect(await queries.backlog_age({ older_than_seconds: 600 })).toEqual([]);
+  });
+});
