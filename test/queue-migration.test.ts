@@ -1,51 +1,23 @@
 // Migration 0007 converts an existing database: a gateway upgraded with events in every state keeps
 // processing them. Applied on top of a database migrated to the previous release (0000–0005) that
 // already holds due, scheduled, claimed and finished events.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_FOLDER, runMigrations } from '../src/db/migrate';
+import { runMigrations } from '../src/db/migrate';
 import { createQueue } from '../src/worker/queue-sql';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
-
-/** The migrations folder as the previous release shipped it: everything before 0007. */
-function previousRelease(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-migrations-'));
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalFile = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < 7);
-  writeFileSync(journalFile, JSON.stringify(journal));
-  return dir;
-}
+import { migrateToPreviousRelease } from './helpers/previous-release';
 
 describe.each(databaseKinds())('migration 0007 (event_queue) on %s', (kind) => {
   let testDb: TestDatabase;
-  const folders: string[] = [];
   afterAll(async () => {
     await testDb?.drop();
-    for (const dir of folders) rmSync(dir, { recursive: true, force: true });
   });
 
   it('queues every unfinished event with its lease, and the worker picks them up', async () => {
     testDb = await createTestDatabase(kind);
     const database = await testDb.open();
-    const folder = previousRelease();
-    folders.push(folder);
-    if (database.kind === 'pglite') {
-      await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: folder });
-    } else {
-      const client = postgres(testDb.url!, { max: 1, onnotice: () => {} });
-      await migratePostgres(drizzlePostgres(client), { migrationsFolder: folder });
-      await client.end();
-    }
+    await migrateToPreviousRelease(testDb, database, 7);
     const [before] = await database.rows<{ queue: string | null }>(
       sql`select to_regclass('event_queue')::text as queue`,
     );

@@ -1,49 +1,21 @@
 // Migration 0015 on a database that already has destinations and deliveries: every destination
 // gets a rule version equal to its version, no transform, and older delivery rows no rule version.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_FOLDER, runMigrations } from '../src/db/migrate';
+import { runMigrations } from '../src/db/migrate';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
-
-/** The migrations folder as the previous release shipped it: everything before 0015. */
-function previousRelease(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-migrations-'));
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalFile = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < 15);
-  writeFileSync(journalFile, JSON.stringify(journal));
-  return dir;
-}
+import { migrateToPreviousRelease } from './helpers/previous-release';
 
 describe.each(databaseKinds())('migration 0015 (transformations) on %s', (kind) => {
   let testDb: TestDatabase;
-  const folders: string[] = [];
   afterAll(async () => {
     await testDb?.drop();
-    for (const dir of folders) rmSync(dir, { recursive: true, force: true });
   });
 
   it('keeps destinations and deliveries; rule_version starts at each destination’s version', async () => {
     testDb = await createTestDatabase(kind);
     const database = await testDb.open();
-    const folder = previousRelease();
-    folders.push(folder);
-    if (database.kind === 'pglite') {
-      await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: folder });
-    } else {
-      const client = postgres(testDb.url!, { max: 1, onnotice: () => {} });
-      await migratePostgres(drizzlePostgres(client), { migrationsFolder: folder });
-      await client.end();
-    }
+    await migrateToPreviousRelease(testDb, database, 15);
     await database.rows(
       sql.raw(`insert into destinations (name, url, key_id, iv, tag, ciphertext, fingerprint, version, filter)
                values ('old', 'http://127.0.0.1:9/x', 'k', '\\x00', '\\x00', '\\x00', 'f', 3, '{"topic":"a/*"}')`),
