@@ -128,7 +128,12 @@ describe('per-key ordering with 3 worker processes on PostgreSQL, one killed -9 
         async () => {
           const [h, n] = [ids.get(BLOCKED)?.[4], ids.get(BLOCKED)?.[5]];
           if (h === undefined || n === undefined) return undefined;
-          return (await api(`/api/events/${h}`)).attempts >= 1 ? { head: h, next: n } : undefined;
+          // A finished run of the head, not its attempt count: a claim abandoned by the killed
+          // worker counts as an attempt without running, and releasing then lets the head pass
+          // on its only run.
+          const [ran] =
+            await sql`select 1 from ordering_runs where event_id = ${h} and finished_at is not null limit 1`;
+          return ran ? { head: h, next: n } : undefined;
         },
         60_000,
         `the head of ${BLOCKED} to fail and the next event to be stored`,
