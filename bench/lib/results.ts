@@ -192,10 +192,13 @@ export function renderTable(r: BenchResults): string {
       naive: 'lean naive: 1 insert/request, own table',
       'hmac-only': 'HMAC-only ceiling (stores nothing)',
     }[run.server];
+    const cpu = run.cpuUsPerAck
+      ? ` (CPU per ack: server ${f0(run.cpuUsPerAck.server)} µs, PostgreSQL ${f0(run.cpuUsPerAck.postgres)} µs)`
+      : '';
     rows.push([
       `ingest, ${run.connections} conns`,
       label,
-      `${f0(run.okPerSec)} acks/s`,
+      `${f0(run.okPerSec)} acks/s${cpu}`,
       f1(run.p50Ms),
       f1(run.p99Ms),
       f0(run.peakRssMb),
@@ -257,7 +260,7 @@ export function renderTable(r: BenchResults): string {
         f1(b.p50Ms),
         f1(b.p99Ms),
         i === 0 ? f0(run.peakRssMb) : '',
-        '',
+        `CPU per event: gateway ${f0(b.cpuUsPerEvent.gateway)} µs, PostgreSQL ${f0(b.cpuUsPerEvent.postgres)} µs`,
       ]),
     );
   }

@@ -1,6 +1,6 @@
 import type { BenchDatabase } from '../lib/database';
 import { runLoad, type LoadResult, type LoadTool } from '../lib/load';
-import { memoryOf } from '../lib/processes';
+import { cpuSecondsOf, memoryOf, postgresCpuSeconds } from '../lib/processes';
 import { ID_HEADER, INGEST_PATH, orderBody, shopifyHeaders } from '../lib/webhook';
 import { startIngestServer } from './ingest';
 
@@ -12,6 +12,12 @@ export interface BurstRun extends LoadResult {
   drained: boolean;
   /** Acknowledged events ÷ untilDrainedSec: what the process finishes per second under this load. */
   completedPerSec: number;
+  /**
+   * CPU time per acknowledged event from the burst's start until drained, in µs: the gateway process
+   * and every PostgreSQL process. On 2 cores, 5,000 events/s leave 400 µs per event for all of
+   * them and the load generator together: where the time goes, independent of how fast the machine is today.
+   */
+  cpuUsPerEvent: { gateway: number; postgres: number };
 }
 
 export interface EndToEndRun {
@@ -45,6 +51,7 @@ export async function measureEndToEnd(
     const bursts: BurstRun[] = [];
     for (let i = 0; i < options.bursts; i++) {
       const started = performance.now();
+      const cpuBefore = { gateway: cpuSecondsOf(proc.pid), postgres: postgresCpuSeconds() };
       const load = await runLoad(tool, {
         url: `${url}${INGEST_PATH}`,
         connections: options.connections,
@@ -60,7 +67,12 @@ export async function measureEndToEnd(
         left = await unfinished(db);
       }
       const untilDrainedSec = (performance.now() - started) / 1000;
+      const perEvent = (seconds: number) => (seconds * 1e6) / Math.max(load.ok, 1);
       bursts.push({
+        cpuUsPerEvent: {
+          gateway: perEvent(cpuSecondsOf(proc.pid) - cpuBefore.gateway),
+          postgres: perEvent(postgresCpuSeconds() - cpuBefore.postgres),
+        },
         ...load,
         backlogAtEnd,
         untilDrainedSec,

@@ -1,6 +1,6 @@
 import type { BenchDatabase } from '../lib/database';
 import { runLoad, type LoadResult, type LoadTool } from '../lib/load';
-import { freePort, memoryOf, spawnNode, waitUntilUp, type NodeProcess } from '../lib/processes';
+import { cpuSecondsOf, freePort, memoryOf, postgresCpuSeconds, spawnNode, waitUntilUp, type NodeProcess } from '../lib/processes';
 import { ID_HEADER, INGEST_PATH, SHOPIFY_SECRET, orderBody, shopifyHeaders } from '../lib/webhook';
 
 export type IngestServer = 'gateway' | 'naive' | 'hmac-only';
@@ -12,6 +12,8 @@ export interface IngestRun extends LoadResult {
   storedRows?: number;
   /** 2xx answers over warm-up and measurement: storedRows must not be below it. */
   acknowledged: number;
+  /** CPU time per 2xx answer of the measured run, in µs: the server process and every PostgreSQL process. */
+  cpuUsPerAck?: { server: number; postgres: number };
 }
 
 export interface SoakRun extends IngestRun {
@@ -80,10 +82,16 @@ export async function measureIngest(
         idHeader: ID_HEADER,
       });
     const warm = await load(ctx.warmupSec);
+    const cpuBefore = { server: cpuSecondsOf(proc.pid), postgres: postgresCpuSeconds() };
     const result = await load(durationSec);
+    const perAck = (seconds: number) => (seconds * 1e6) / Math.max(result.ok, 1);
     return {
       ...result,
       server,
+      cpuUsPerAck: {
+        server: perAck(cpuSecondsOf(proc.pid) - cpuBefore.server),
+        postgres: perAck(postgresCpuSeconds() - cpuBefore.postgres),
+      },
       peakRssMb: memoryOf(proc.pid).peakRssMb,
       acknowledged: warm.ok + result.ok,
       storedRows: server === 'hmac-only' ? undefined : await storedRows(ctx.db, server, before),

@@ -17,6 +17,7 @@ import {
   type TokenBucket,
 } from './rate-limit';
 import { redactHeaders } from './redact-headers';
+import { requestHeaders } from './request-headers';
 import { storedRequestTarget } from './request-target';
 import { UNKNOWN_SOURCE, type RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
@@ -209,10 +210,7 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     const secrets = usableSecrets(source, deps.logger);
     const rawBody = Buffer.from(await c.req.arrayBuffer());
     c.set('rawBody', rawBody);
-    const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((value, name) => {
-      headers[name] = value;
-    });
+    const headers = requestHeaders(c);
     const path = c.req.path;
     const url = c.req.url;
     const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
