@@ -2,23 +2,18 @@
 // queue, not from the archive's status index that spans every day of history: claimed events
 // are not due, events waiting for a retry are not due yet, and the source filter still applies.
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createConditionQueries } from '../src/alerts/conditions-sql';
-import type { Database } from '../src/db/client';
-import { runMigrations } from '../src/db/migrate';
 import { createEventStore } from '../src/store/events';
 import { createStatsMinutes } from '../src/store/stats-minute';
 import { createQueue } from '../src/worker/queue-sql';
-import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+import { databaseKinds, useMigratedDatabase } from './helpers/database';
 
 describe.each(databaseKinds())('due events counted from the hot queue on %s', (kind) => {
-  let testDb: TestDatabase;
-  let database: Database;
+  const db = useMigratedDatabase(kind);
 
   beforeAll(async () => {
-    testDb = await createTestDatabase(kind);
-    database = await testDb.open();
-    await runMigrations(database, testDb.url);
+    const { database } = db;
     const store = createEventStore(database);
     const add = async (source: string, n: number) => {
       for (let i = 0; i < n; i++) {
@@ -43,18 +38,14 @@ describe.each(databaseKinds())('due events counted from the hot queue on %s', (k
       update event_queue set run_at = now() + interval '1 hour'
       where event_id = (select id from webhook_events where webhook_id = 'crm-1')`);
   }, 60_000);
-  afterAll(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
 
   it('the backlog series counts unclaimed, due events per source', async () => {
-    const due = await createStatsMinutes(database).dueBySource();
+    const due = await createStatsMinutes(db.database).dueBySource();
     expect(Object.fromEntries(due)).toEqual({ shop: 3, crm: 1 });
   });
 
   it('backlog_age sees the oldest due event, for all sources and for one', async () => {
-    const queries = createConditionQueries(database);
+    const queries = createConditionQueries(db.database);
     const all = await queries.backlog_age({ older_than_seconds: 60 });
     expect(all).toHaveLength(1);
     expect(all[0]!.summary).toMatch(/has waited 1[12]\d s \(threshold 60 s; 4 due\)/);

@@ -1,27 +1,15 @@
 // The queue's own VACUUM (and autovacuum, migration 0021) keeps the empty tail a drained backlog
 // leaves: truncating it would take an ACCESS EXCLUSIVE lock that stops every claim and outcome.
 import { sql } from 'drizzle-orm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/client';
-import { runMigrations } from '../src/db/migrate';
+import { describe, expect, it } from 'vitest';
 import { createQueue } from '../src/worker/queue-sql';
-import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+import { databaseKinds, useMigratedDatabase } from './helpers/database';
 
 describe.each(databaseKinds())('hot queue maintenance on %s', (kind) => {
-  let testDb: TestDatabase;
-  let database: Database;
-
-  beforeAll(async () => {
-    testDb = await createTestDatabase(kind);
-    database = await testDb.open();
-    await runMigrations(database, testDb.url);
-  }, 60_000);
-  afterAll(async () => {
-    await database?.close();
-    await testDb?.drop();
-  });
+  const db = useMigratedDatabase(kind);
 
   it('vacuums a drained queue without giving its pages back (no exclusive lock), and autovacuum is told the same', async () => {
+    const { database } = db;
     // A backlog of 5,000 queue rows, then drained (their events are not needed for this).
     await database.rows(sql`
       insert into event_queue (event_id, received_at) select g, now() from generate_series(1, 5000) g`);
