@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { archiveRowOf } from '../store/archive-row';
 import type { AlertRuleKind } from './config';
 
 /** A rule's condition holding right now for one key (a source, a destination, the backlog). */
@@ -73,12 +74,7 @@ export function createConditionQueries({
       const source = text(p, 'source');
       // The hot queue's unclaimed, due rows (not the archive's status index, which spans every day
       // of history); the source, when asked for, by primary key.
-      // (A lateral lookup with a limit cannot become a join over every partition; see claim().)
-      const ofSource =
-        source === undefined
-          ? sql``
-          : sql`cross join lateral (select source from webhook_events e
-                                    where e.id = q.event_id and e.received_at = q.received_at limit 1) e`;
+      const ofSource = source === undefined ? sql`` : archiveRowOf('q', 'e.source');
       const [found] = await rows<{ age: number | null; due: number }>(sql`
         select floor(extract(epoch from now() - min(q.run_at)))::int as age, count(*)::int as due
         from event_queue q ${ofSource}

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { archiveRowOf } from './archive-row';
 
 /** One process's counts for one minute and source, added to what is stored. */
 export interface MinuteCounts {
@@ -65,8 +66,7 @@ export function createStatsMinutes({ rows }: Database) {
     async dueBySource(): Promise<Map<string, number>> {
       const found = await rows<{ source: string; n: number }>(sql`
         select e.source, count(*)::int as n
-        from event_queue q cross join lateral (
-          select source from webhook_events e where e.id = q.event_id and e.received_at = q.received_at limit 1) e
+        from event_queue q ${archiveRowOf('q', 'e.source')}
         where q.claim_token is null and q.run_at <= now()
         group by e.source`);
       return new Map(found.map((r) => [r.source, r.n]));

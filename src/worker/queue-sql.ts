@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { inTransaction, isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
 import { promoteLanes } from '../ordering/lanes-sql';
+import { archiveRowOf } from '../store/archive-row';
 
 // One file over 250 lines on purpose: all queue SQL in one place, so the worker loop never sees SQL
 // text and the claim, outcome, lease and release statements can be read together.
@@ -193,16 +194,13 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
           limit ${limit}
           for update skip locked
         ),
-        -- Each due event's archive row by primary key, one partition probe each: a lateral lookup
-        -- with a limit is never flattened into a join, so the plan cannot turn into a merge or hash
-        -- join over every day of history when the planner misjudges unanalyzed partitions (it did:
-        -- a merge join read 264,000 blocks per claim with 1 M events of history, autovacuum off).
+        -- Each due event's archive row by primary key, one partition probe each (archiveRowOf).
         events as materialized (
-          select e.* from due cross join lateral (
-            select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
-                   e.attempts, e.max_attempts, e.received_at
-            from webhook_events e where e.id = due.event_id and e.received_at = due.received_at
-            limit 1) e
+          select e.* from due ${archiveRowOf(
+            'due',
+            `e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
+             e.attempts, e.max_attempts, e.received_at`,
+          )}
         ),
         logged as (
           insert into processing_log (event_id, attempt, worker)
@@ -334,10 +332,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
                  coalesce(q.attempt, e.attempts) as attempt,
                  coalesce(q.attempt, e.attempts) >= e.max_attempts as last,
                  q.ordering_key is not null and jsonb_exists(${JSON.stringify([...blocking()])}::jsonb, e.source) as blocks
-          -- The archive row by a lateral lookup, one partition probe per claim (see claim()).
-          from event_queue q cross join lateral (
-            select e.attempts, e.max_attempts, e.source from webhook_events e
-            where e.id = q.event_id and e.received_at = q.received_at limit 1) e
+          -- The archive row by a lateral lookup, one partition probe per claim (archiveRowOf).
+          from event_queue q ${archiveRowOf('q', 'e.attempts, e.max_attempts, e.source')}
           where q.claim_token is not null and q.locked_at < now() - make_interval(secs => ${leaseSeconds})
             and q.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           for update of q skip locked
