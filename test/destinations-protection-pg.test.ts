@@ -178,11 +178,17 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
       30_000,
       'the circuit open with failed probes',
     );
-    const held = await events(dead);
-    expect(
-      held.every((e) => e.status === 'received'),
-      JSON.stringify(held),
-    ).toBe(true);
+    // A probe may hold one event in 'processing' for a moment; what matters is that
+    // every held event goes back to 'received' (never failed, never completed).
+    const held = (await waitFor(
+      async () => {
+        const rows = await events(dead);
+        expect(rows.every((e) => e.status === 'received' || e.status === 'processing'), JSON.stringify(rows)).toBe(true);
+        return rows.every((e) => e.status === 'received') ? rows : undefined;
+      },
+      10_000,
+      'every held event back in received',
+    ))!;
     expect(Math.max(...held.map((e) => e.attempts)), held.map((e) => e.attempts).join(',')).toBeLessThanOrEqual(3);
 
     down = false;
