@@ -52,10 +52,12 @@ export function startCommand(ctx: CliContext): Command {
 
 /** One gateway in this process: started, then stopped gracefully on the first SIGTERM or SIGINT. */
 async function runGateway(ctx: CliContext, config: GatewayConfig, role: Role, logger: Logger): Promise<void> {
-  const [{ createGateway }, { reportStarted }] = await Promise.all([
+  const [{ createGateway }, { reportStarted }, { limitHeapGrowth }] = await Promise.all([
     import('../gateway'),
     import('../cluster/supervisor'),
+    import('../gateway/heap-growth'),
   ]);
+  limitHeapGrowth(config.heapGrowingPercent);
   const gateway = createGateway(config, { logger, role });
   try {
     await gateway.start();

@@ -92,6 +92,8 @@ const envSchema = z.object({
   CONTROL_REFRESH_SECONDS: z.coerce.number().positive().max(3600).default(5),
   /** `start --web-processes` overrides it. */
   WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  /** How far V8 lets the heap grow past the live data before a full collection (src/gateway/heap-growth.ts); 0 = V8's own. */
+  HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
 });
 
 /** Our settings, and variables the gateway's own tools and docs use, for the typo check. */
@@ -144,6 +146,8 @@ export interface GatewayConfig {
   timeouts: { requestMs: number; headersMs: number };
   /** Web processes `start` runs (node:cluster) besides the worker; 1 = web and worker in one process. */
   webProcesses: number;
+  /** V8's heap growing factor for the `start` process, as 1 + percent/100; 0 leaves V8's own. */
+  heapGrowingPercent: number;
   /** Set variables that look like ours but are not (a typo), with the setting they probably meant. */
   unknownVariables: { name: string; suggestion: string }[];
   /** Per client address, for ingest requests that fail verification; undefined = unlimited. */
@@ -240,6 +244,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
         : undefined,
     timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS },
     webProcesses: e.WEB_PROCESSES,
+    heapGrowingPercent: e.HEAP_GROWING_PERCENT,
     unknownVariables: nearMisses(Object.keys(env), KNOWN_VARIABLES),
     unverifiedRateLimit:
       e.UNVERIFIED_RATE_LIMIT_PER_SECOND > 0
