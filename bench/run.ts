@@ -18,6 +18,8 @@
 // BENCH_RETENTION_BASELINE  rows the pre-0019 row delete is timed on, scaled to the day (default 100000)
 // BENCH_PHASES        comma list to run only some of: ingest,soak,worker,latency,e2e,history,retention,footprint,x12,ordering
 // BENCH_ORDERING_KEYS ordering keys (lanes) of the ordering phase (default 1000)
+// BENCH_GATEWAY_ENV   "NAME=value …" added to every gateway process (A/B of one setting, e.g. HEAP_GROWING_PERCENT=0)
+// BENCH_GATEWAY_NODE_ARGS  node options for every gateway process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof)
 import { cpus, loadavg } from 'node:os';
 import { createBenchDatabase } from './lib/database';
 import { pickLoadTool } from './lib/load';

@@ -31,7 +31,7 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
       : ['--import', 'tsx', script];
   const child = spawn(process.execPath, [...command, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, ...(script === 'src/main.ts' ? gatewayEnv() : {}) },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -82,6 +82,18 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
       clearTimeout(killer);
     },
   };
+}
+
+/** BENCH_GATEWAY_ENV="NAME=value NAME=value": settings added to every gateway process, for side-by-side runs of one setting. */
+function gatewayEnv(): Record<string, string> {
+  const pairs = (process.env.BENCH_GATEWAY_ENV ?? '').split(' ').filter(Boolean);
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`BENCH_GATEWAY_ENV: "${pair}" is not NAME=value`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
 
 /** Kills every child still running (used on the way out, also after a failure). */
