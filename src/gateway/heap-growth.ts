@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
  * grow to ~130 MB before collecting it, so RSS peaked at 225–233 MB. With 50 % it peaked at
  * 146–148 MB (and 157–160 MB at 200 connections, from 229–237), at one full collection every
  * ~0.5 s instead of every ~8 s, and no change in CPU per acknowledged request beyond the noise
- * of side-by-side runs (docs/performance.md#memory). 25 % saved another ~8 MB at twice the full
+ * of side-by-side runs (docs/performance.md, *Memory*). 25 % saved another ~8 MB at twice the full
  * collections.
  *
  * The flag is read at every collection, so setting it at run time works; the test
