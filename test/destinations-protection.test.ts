@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { SECRETS, startTestGateway, waitFor, waitUntilAllHeld, type TestGateway } from './helpers/gateway';
 import { freePort } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 
@@ -178,17 +178,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       20_000,
       'two failed probes',
     );
-    // A probe may hold one event in 'processing' for a moment; every held event must go back
-    // to 'received' (never failed, never completed).
-    const waiting = (await waitFor(
-      async () => {
-        const rows = await events(deadIds);
-        expect(rows.every((e) => e.status === 'received' || e.status === 'processing'), JSON.stringify(rows)).toBe(true);
-        return rows.every((e) => e.status === 'received') ? rows : undefined;
-      },
-      10_000,
-      'every held event back in received',
-    ))!;
+    const waiting = await waitUntilAllHeld(() => events(deadIds));
     // The failures before the circuit opened count (all 8 were in flight at once); held attempts
     // and failed probes do not.
     const attempts = waiting.map((e) => e.attempts);

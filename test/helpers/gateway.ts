@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { Writable } from 'node:stream';
 import { defineConfig, type GatewayConfig } from '../../src/config/env';
 import { createGateway, type Gateway, type GatewayOptions, type Role } from '../../src/gateway';
@@ -79,6 +80,26 @@ async function rawQuery<T>(gateway: Gateway, text: string, params: unknown[]): P
   const db = gateway.database;
   if (db.pglite) return (await db.pglite.query<T>(text, params)).rows;
   return (await db.sql!.unsafe(text, params as never[])) as unknown as T[];
+}
+
+/**
+ * Events held by an open circuit: waits until every one is back in 'received' and returns them.
+ * A probe may hold one in 'processing' for a moment; any other status (failed, completed) fails at once.
+ */
+export async function waitUntilAllHeld<E extends { status: string }>(
+  read: () => Promise<E[]>,
+  timeoutMs = 10_000,
+): Promise<E[]> {
+  const held = await waitFor(
+    async () => {
+      const rows = await read();
+      expect(rows.every((e) => e.status === 'received' || e.status === 'processing'), JSON.stringify(rows)).toBe(true);
+      return rows.every((e) => e.status === 'received') ? rows : undefined;
+    },
+    timeoutMs,
+    'every held event back in received',
+  );
+  return held!;
 }
 
 /** Polls until `check` returns a truthy value (no fixed sleeps in tests). */
