@@ -276,7 +276,9 @@ describe.each(variants)('partition pruning of the hot statements on $label', ({ 
     );
     expect(outcome.result).toEqual(new Set([first.id, second!.id, third!.id, fourth!.id]));
     expect(outcome.scanned[0]!.get('webhook_events')?.size).toBe(1);
-    expect(outcome.scanned[0]!.get('processing_log')?.size).toBe(1);
+    // The attempt-log rows are inserted with the outcome (the claim only reserved their ids): no
+    // partition of the log is read at all.
+    expect(outcome.scanned[0]!.has('processing_log')).toBe(false);
 
     const released = await expectPruned('release', () => queue.release([fifth!], 'shutting down'));
     expect(released.result).toBe(1);
@@ -290,7 +292,8 @@ describe.each(variants)('partition pruning of the hot statements on $label', ({ 
     expect(recovered.result).toBe(2);
     // Two statements: the expired claims' key range, then the recovery itself.
     expect(recovered.scanned.at(-1)!.get('webhook_events')?.size).toBe(1);
-    expect(recovered.scanned.at(-1)!.get('processing_log')?.size).toBe(1);
+    // The abandoned attempts are inserted (their conflict check is an index probe, not a scan).
+    expect(recovered.scanned.at(-1)!.has('processing_log')).toBe(false);
 
     const attempts = await database.rows<{ outcome: string; n: number }>(sql`
       select outcome, count(*)::int as n from processing_log where worker like 'worker-%' group by outcome order by outcome`);

@@ -111,8 +111,8 @@ export const eventKeys = pgTable(
  * when the event completes or fails for good, so it stays small however much history there is.
  * Claims (SKIP LOCKED), heartbeats and lease recovery run here, and only here: a claim does not
  * touch the event's archive row, and the queue row's claim token fences outcomes
- * (docs/adr/0003-claim-tokens-for-fencing.md). attempt_id is the processing_log row of the current
- * claim (kept after release; only read while claimed).
+ * (docs/adr/0003-claim-tokens-for-fencing.md). attempt_id is the id the current claim's
+ * processing_log row gets when the attempt ends (reserved by the claim; only read while claimed).
  */
 export const eventQueue = pgTable(
   'event_queue',
@@ -130,7 +130,7 @@ export const eventQueue = pgTable(
      */
     receivedAt: tstz('received_at').notNull(),
     attemptId: bigint('attempt_id', { mode: 'number' }),
-    /** started_at of the attempt_id row: its processing_log partition key, set with the claim. */
+    /** When the current attempt was claimed: its processing_log row's started_at (partition key). */
     attemptStartedAt: tstz('attempt_started_at'),
     /** The attempt number of the current claim; written to the event with the attempt's outcome. */
     attempt: integer('attempt'),
@@ -156,7 +156,9 @@ export const ATTEMPT_OUTCOMES = ['running', 'completed', 'retry', 'failed', 'aba
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
 /**
- * One row per processing attempt: written when the attempt is claimed, finished when it ends.
+ * One row per processing attempt, written once when it ends (outcome, hand-back or lease recovery)
+ * with the id and start its claim reserved on the queue row; a running attempt is its queue row.
+ * ('running' rows exist only from gateways before 2026-12-03, finished in place by lease recovery.)
  * Partitioned by day on started_at (migration 0019); event_id is not a foreign key.
  */
 export const processingLog = pgTable(

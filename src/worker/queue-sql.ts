@@ -22,8 +22,11 @@ export interface ClaimedEvent {
   maxAttempts: number;
   receivedAt: Date;
   claimToken: string;
+  /** Who holds the claim (`<hostname>:<pid>`), written to the attempt's log row with its outcome. */
+  claimedBy: string;
+  /** The id its attempt-log row gets when the outcome is written (reserved by the claim). */
   attemptId: number;
-  /** started_at of the attempt's processing_log row (its partition key). */
+  /** When the attempt was claimed: its attempt-log row's started_at (the partition key). */
   attemptStartedAt: Date;
   /** Its lane (`<source>:<key>`) when its source orders events (docs/ordering.md), else null. */
   lane: string | null;
@@ -39,7 +42,7 @@ type AttemptResult =
   | { outcome: 'failed'; error: string }
   /**
    * The event waits for paused destinations (`heldFor`): the attempt is not counted (the event
-   * keeps its attempt count, its attempt-log row is removed) and the event is due again when one of
+   * keeps its attempt count and no attempt-log row is written) and the event is due again when one of
    * them resumes, or after `recheckInMs` at the latest (covers a resume that raced with this outcome's write).
    * `exact`: a protection hold (rate limit, circuit): due after recheckInMs, not at once when no
    * destination is paused; but at once when none of `circuitFor` still has an open circuit.
@@ -94,11 +97,11 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
    * token is deleted (completed, failed) or put back with its retry time — a lease recovery that
    * got there first cleared the token, and the row lock makes the two wait for each other. Only
    * events fenced here get their one archive update (status, attempt count, error) and their
-   * attempt-log row finished. Every row is found by primary key, partition key included (the event's
-   * received_at and the attempt's started_at, carried on the queue row). PostgreSQL 15 does not
-   * prune the partitions of an UPDATE/DELETE target at run time by a join's values, so the batch's
-   * range of each key is given too, as parameters: the planner prunes by it (one day for a batch of
-   * today's events, see docs/adr/0008-partitioned-history.md). An ordered event that failed for
+   * attempt-log row written. Every archive row is found by primary key, partition key included (the
+   * event's received_at, carried on the queue row). PostgreSQL 15 does not prune the partitions of
+   * an UPDATE/DELETE target at run time by a join's values, so the batch's range of received_at is
+   * given too, as parameters: the planner prunes by it (one day for a batch of today's events, see
+   * docs/adr/0008-partitioned-history.md). An ordered event that failed for
    * good under onFailure 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
    */
   const recordOutcomes = async (run: PreparedRows, outcomes: string, range: Range): Promise<Set<number>> => {
@@ -107,7 +110,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         select * from json_to_recordset(${outcomes}::text::json) as o(
           id bigint, claim_token uuid, attempt_id bigint, status text, outcome text, error text,
           retry_in_ms bigint, held_for jsonb, exact boolean, circuit_for jsonb, block boolean,
-          transform_version int)
+          transform_version int, worker text)
       ),
       dequeued as (
         delete from event_queue q using outcome o
@@ -157,17 +160,18 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
           and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
         returning e.id
       ),
+      -- The attempt's log row is written once, finished (the claim only reserved its id): half the
+      -- attempt-log writes of inserting it at the claim and updating it here, and no dead row
+      -- versions in a table nothing vacuums (see docs/worker.md, *Claim*). A held attempt is
+      -- not counted and leaves no row.
       logged as (
-        update processing_log p
-        set finished_at = now(), outcome = o.outcome, error = o.error, transform_version = o.transform_version
+        insert into processing_log
+          (id, event_id, attempt, worker, started_at, finished_at, outcome, error, transform_version)
+        overriding system value
+        select o.attempt_id, f.event_id, f.attempt, o.worker, f.attempt_started_at, now(), o.outcome, o.error,
+               o.transform_version
         from outcome o join fenced f on f.event_id = o.id
-        where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome <> 'held'
-          and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
-      ),
-      uncounted as (
-        delete from processing_log p using outcome o join fenced f on f.event_id = o.id
-        where p.id = o.attempt_id and p.started_at = f.attempt_started_at and o.outcome = 'held'
-          and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
+        where o.outcome <> 'held'
       )
       select id from finished`);
     return new Set(written.map((row) => Number(row.id)));
@@ -177,8 +181,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
     /**
      * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED on the small
      * event_queue lets concurrent workers take disjoint rows without waiting on each other; each
-     * claim gets a fresh token (fencing) and its attempt number on the queue row, and an attempt-log
-     * row. The event's archive row is only read. `<=` so an event queued with run_at = now() is due at once.
+     * claim gets a fresh token (fencing), its attempt number and the id its attempt-log row will get
+     * on the queue row (the row itself is written with the outcome). The event's archive row is only read. `<=` so an event queued with run_at = now() is due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
@@ -202,17 +206,13 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
              e.attempts, e.max_attempts, e.received_at`,
           )}
         ),
-        logged as (
-          insert into processing_log (event_id, attempt, worker)
-          select id, attempts + 1, ${worker} from events
-          returning id as attempt_id, event_id, attempt, started_at
-        ),
+        -- The attempt-log row is written with the outcome; the claim reserves its id (and started_at).
         leased as (
           update event_queue q
           set locked_by = ${worker}, locked_at = now(), claim_token = gen_random_uuid(),
-              attempt = l.attempt, attempt_id = l.attempt_id, attempt_started_at = l.started_at
-          from logged l
-          where q.event_id = l.event_id
+              attempt = e.attempts + 1, attempt_id = nextval('processing_log_id_seq'), attempt_started_at = now()
+          from events e
+          where q.event_id = e.id
           returning q.event_id, q.claim_token, q.attempt, q.attempt_id, q.attempt_started_at,
                     q.ordering_key as lane
         )
@@ -221,14 +221,14 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
                l.attempt_started_at
         from leased l join events e on e.id = l.event_id
         order by e.id`);
-      return claimed.map(toClaimedEvent);
+      return claimed.map((row) => toClaimedEvent(row, worker));
     },
 
     /**
      * Records the outcomes of many attempts in one statement, each fenced by its claim token: an
      * event whose lease expired and was reclaimed (or recovered) no longer carries the token, so
      * nothing is written for it and its id is missing from the result — a late worker can never
-     * overwrite a newer attempt's result. Each recorded attempt's processing_log row is finished in
+     * overwrite a newer attempt's result. Each recorded attempt's processing_log row is written in
      * the same statement. Returns the ids of the events whose outcome was recorded.
      */
     async finishMany(finished: readonly FinishedAttempt[]): Promise<Set<number>> {
@@ -286,9 +286,11 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
       const range = rangeOf(events);
       const released = await rows(sql`
         with requeued as (
-          update event_queue set run_at = now(), locked_by = null, locked_at = null, claim_token = null
-          where claim_token in ${tokens}
-          returning event_id, received_at, attempt, attempt_id, attempt_started_at
+          -- Joined to itself for the claim's holder: RETURNING gives the row as updated.
+          update event_queue q set run_at = now(), locked_by = null, locked_at = null, claim_token = null
+          from event_queue held
+          where held.event_id = q.event_id and q.claim_token in ${tokens}
+          returning q.event_id, q.received_at, q.attempt, q.attempt_id, q.attempt_started_at, held.locked_by
         ),
         released as (
           update webhook_events e
@@ -298,11 +300,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
             and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           returning e.id
         ),
-        abandoned as (
-          update processing_log p set finished_at = now(), outcome = 'abandoned', error = ${reason}
-          from requeued r where p.id = r.attempt_id and p.started_at = r.attempt_started_at and p.outcome = 'running'
-            and p.started_at between ${range.startedFrom}::timestamptz and ${range.startedTo}::timestamptz
-        )
+        abandoned as (${logAbandoned('requeued', reason)})
         select id from released`);
       return released.length;
     },
@@ -319,8 +317,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
       // The expired claims' range of each partition key first (see recordOutcomes); a claim that
       // expires between the two statements is outside it and is recovered on the next run.
       const [found] = await rows<Record<keyof Range, string | null>>(sql`
-        select min(received_at)::text as "receivedFrom", max(received_at)::text as "receivedTo",
-               min(attempt_started_at)::text as "startedFrom", max(attempt_started_at)::text as "startedTo"
+        select min(received_at)::text as "receivedFrom", max(received_at)::text as "receivedTo"
         from event_queue
         where claim_token is not null and locked_at < now() - make_interval(secs => ${leaseSeconds})`);
       if (!found?.receivedFrom || !found.receivedTo) return 0;
@@ -362,14 +359,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
             and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
           returning e.id, x.ordering_key as lane, x.last
         ),
-        abandoned as (
-          update processing_log p
-          set finished_at = now(), outcome = 'abandoned', error = 'lease expired before the attempt finished'
-          from expired x
-          where p.id = x.attempt_id and p.started_at = x.attempt_started_at and p.outcome = 'running'
-            and p.started_at between coalesce(${range.startedFrom}::timestamptz, '-infinity')
-                                 and coalesce(${range.startedTo}::timestamptz, 'infinity')
-        )
+        abandoned as (${logAbandoned('expired', 'lease expired before the attempt finished')})
         select id, lane, last from recovered`);
         await promoteLanes(
           run,
@@ -402,23 +392,39 @@ const NONE: ReadonlySet<string> = new Set();
 /** Completed or failed for good: the event leaves its lane (or blocks it), so the next head may go. */
 const isFinal = (result: AttemptOutcome) => result.outcome === 'completed' || result.outcome === 'failed';
 
-/** The range of the partition keys of a batch of claimed events, as bounds PostgreSQL prunes by. */
+/** The range of the archive's partition key in a batch of claimed events, as bounds PostgreSQL prunes by. */
 interface Range {
   receivedFrom: string;
   receivedTo: string;
-  startedFrom: string | null;
-  startedTo: string | null;
 }
 
 /** A Date holds milliseconds and the database microseconds: a stored value lies in [its Date, +1 ms). */
 function rangeOf(events: readonly ClaimedEvent[]): Range {
-  const bounds = (times: number[]) => [
-    new Date(Math.min(...times)).toISOString(),
-    new Date(Math.max(...times) + 1).toISOString(),
-  ];
-  const [receivedFrom, receivedTo] = bounds(events.map((e) => e.receivedAt.getTime()));
-  const [startedFrom, startedTo] = bounds(events.map((e) => e.attemptStartedAt.getTime()));
-  return { receivedFrom: receivedFrom!, receivedTo: receivedTo!, startedFrom: startedFrom!, startedTo: startedTo! };
+  const times = events.map((e) => e.receivedAt.getTime());
+  return {
+    receivedFrom: new Date(Math.min(...times)).toISOString(),
+    receivedTo: new Date(Math.max(...times) + 1).toISOString(),
+  };
+}
+
+/**
+ * Logs the interrupted attempts of `claims` (a CTE returning event_id, attempt, attempt_id,
+ * attempt_started_at and locked_by of claims just taken back) as abandoned. A claim taken by an
+ * earlier version of the gateway (which wrote the attempt row at the claim, as 'running') has that
+ * row finished instead of a second one written.
+ */
+function logAbandoned(claims: 'requeued' | 'expired', reason: string) {
+  return sql`
+    insert into processing_log as p
+      (id, event_id, attempt, worker, started_at, finished_at, outcome, error)
+    overriding system value
+    select c.attempt_id, c.event_id, c.attempt, coalesce(c.locked_by, 'unknown'), c.attempt_started_at, now(),
+           'abandoned', ${reason}
+    from ${sql.raw(claims)} c
+    where c.attempt_id is not null and c.attempt_started_at is not null
+    on conflict (id, started_at) do update
+      set finished_at = excluded.finished_at, outcome = excluded.outcome, error = excluded.error
+      where p.outcome = 'running'`;
 }
 
 /** An outcome as one element of recordOutcomes' JSON array. */
@@ -442,6 +448,7 @@ function toOutcomeRow({ event, result }: FinishedAttempt, blocking: ReadonlySet<
     circuit_for: result.outcome === 'held' ? (result.circuitFor ?? []) : null,
     block: result.outcome === 'failed' && event.lane !== null && blocking.has(event.source),
     transform_version: result.transformVersion ?? null,
+    worker: event.claimedBy,
   };
 }
 
@@ -451,7 +458,7 @@ function toOutcomeRow({ event, result }: FinishedAttempt, blocking: ReadonlySet<
  */
 const storable = (text: string) => wellFormed(text.replaceAll('\u0000', '\uFFFD'));
 
-function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
+function toClaimedEvent(row: ClaimedRow, claimedBy: string): ClaimedEvent {
   return {
     id: Number(row.id),
     source: row.source,
@@ -465,6 +472,7 @@ function toClaimedEvent(row: ClaimedRow): ClaimedEvent {
     maxAttempts: row.max_attempts,
     receivedAt: new Date(row.received_at),
     claimToken: row.claim_token,
+    claimedBy,
     attemptId: Number(row.attempt_id),
     attemptStartedAt: new Date(row.attempt_started_at),
     lane: row.lane ?? null,

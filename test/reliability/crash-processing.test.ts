@@ -71,7 +71,8 @@ describe('worker processes killed with SIGKILL', () => {
     const spawning: Promise<unknown>[] = [];
     for (let round = 0; round < 6; round++) {
       const found = await waitFor(async () => {
-        const running = await db.sql!<{ worker: string }[]>`select worker from processing_log where outcome = 'running'`;
+        // A running attempt is a claim on the queue row (its log row is written when it ends).
+        const running = await db.sql!<{ worker: string }[]>`select locked_by as worker from event_queue where claim_token is not null`;
         const pids = new Set(running.map((r) => Number(r.worker.split(':').pop())));
         const child = [...children].find((c) => pids.has(c.pid!) && c.exitCode === null);
         if (child) return { child };
@@ -104,7 +105,8 @@ describe('worker processes killed with SIGKILL', () => {
     const [summary] = await db.sql!`
       select count(*) filter (where status = 'completed')::int as completed,
              count(*) filter (where status = 'failed')::int as failed,
-             (select count(*)::int from processing_log where outcome = 'running') as running_attempts
+             (select count(*)::int from processing_log where outcome = 'running')
+               + (select count(*)::int from event_queue) as running_attempts
       from webhook_events`;
     expect(summary).toEqual({ completed: total, failed: 0, running_attempts: 0 });
 
