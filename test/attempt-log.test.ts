@@ -31,7 +31,15 @@ describe.each(databaseKinds())('attempt log written when the attempt ends, on %s
     return claimed[0]!;
   };
   const logRows = (eventId: number) =>
-    migrated.database.rows<{ id: string; attempt: number; worker: string; outcome: string; error: string | null; started_at: unknown; finished_at: unknown }>(
+    migrated.database.rows<{
+      id: string;
+      attempt: number;
+      worker: string;
+      outcome: string;
+      error: string | null;
+      started_at: unknown;
+      finished_at: unknown;
+    }>(
       sql`select id, attempt, worker, outcome, error, started_at, finished_at from processing_log where event_id = ${eventId} order by id`,
     );
 
@@ -42,11 +50,20 @@ describe.each(databaseKinds())('attempt log written when the attempt ends, on %s
 
     const whileRunning = await createEventStore(migrated.database).attempts(id);
     expect(whileRunning).toEqual([
-      expect.objectContaining({ id: event.attemptId, eventId: id, attempt: 1, worker: 'host-a:101', outcome: 'running', finishedAt: null }),
+      expect.objectContaining({
+        id: event.attemptId,
+        eventId: id,
+        attempt: 1,
+        worker: 'host-a:101',
+        outcome: 'running',
+        finishedAt: null,
+      }),
     ]);
     expect(whileRunning[0]!.startedAt.getTime()).toBe(event.attemptStartedAt.getTime());
 
-    expect(await createQueue(migrated.database).finish(event, { outcome: 'retry', error: 'later', retryInMs: 0 })).toBe(true);
+    expect(await createQueue(migrated.database).finish(event, { outcome: 'retry', error: 'later', retryInMs: 0 })).toBe(
+      true,
+    );
     const rows = await logRows(id);
     expect(rows.map((r) => [Number(r.id), r.attempt, r.worker, r.outcome, r.error])).toEqual([
       [event.attemptId, 1, 'host-a:101', 'retry', 'later'],

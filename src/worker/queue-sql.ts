@@ -101,8 +101,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
    * event's received_at, carried on the queue row). PostgreSQL 15 does not prune the partitions of
    * an UPDATE/DELETE target at run time by a join's values, so the batch's range of received_at is
    * given too, as parameters: the planner prunes by it (one day for a batch of today's events, see
-   * docs/adr/0008-partitioned-history.md). An ordered event that failed for
-   * good under onFailure 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
+   * docs/adr/0008-partitioned-history.md). An ordered event that failed for good under onFailure
+   * 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
    */
   const recordOutcomes = async (run: PreparedRows, outcomes: string, range: Range): Promise<Set<number>> => {
     const written = await run<{ id: string | number }>(sql`
@@ -182,7 +182,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
      * Claims up to `limit` due events for `worker` in one statement: SKIP LOCKED on the small
      * event_queue lets concurrent workers take disjoint rows without waiting on each other; each
      * claim gets a fresh token (fencing), its attempt number and the id its attempt-log row will get
-     * on the queue row (the row itself is written with the outcome). The event's archive row is only read. `<=` so an event queued with run_at = now() is due at once.
+     * on the queue row (the row itself is written with the outcome). The event's archive row is only
+     * read. `<=` so an event queued with run_at = now() is due at once.
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
