@@ -112,4 +112,35 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     await waitFor(async () => (await gw.query(`select 1 from webhook_events where id = $1 and status = 'completed' and attempts = 2`, [ids[0]])).length === 1);
     expect((await ops('/api/events/424242/replay', { method: 'POST' })).status).toBe(404);
   });
+
+  it('shows a running attempt (from its claim) while the handler runs, then the finished row in its place', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    gw.gateway.on('shopify', 'orders/slow', async () => {
+      started();
+      await blocked;
+    });
+    const body = JSON.stringify({ n: 'slow' });
+    const res = await post(`${gw.url}/api/webhooks/shopify/orders/slow`, body, shopifyHeaders(SECRETS.shopify, body, 'ops-slow', 'acme.myshopify.com', 'orders/slow'));
+    const id: number = res.json.id;
+    let during: any;
+    try {
+      await gw.gateway.worker.tick();
+      await running;
+      during = await (await ops(`/api/events/${id}`)).json();
+    } finally {
+      release();
+    }
+    expect(during.status).toBe('processing');
+    expect(during.attempt_log).toEqual([
+      expect.objectContaining({ attempt: 1, worker: gw.gateway.worker.id, outcome: 'running', finished_at: null, duration_ms: null }),
+    ]);
+    await waitFor(async () => (await (await ops(`/api/events/${id}`)).json()).status === 'completed', 10_000, 'the slow event to complete');
+    const after = await (await ops(`/api/events/${id}`)).json();
+    expect(after.attempt_log).toEqual([
+      expect.objectContaining({ attempt: 1, worker: gw.gateway.worker.id, outcome: 'completed', started_at: during.attempt_log[0].started_at }),
+    ]);
+  });
 });
