@@ -1,7 +1,7 @@
-import { and, inArray, isNotNull, sql } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../db/client';
-import { eventQueue, webhookEvents, type WebhookEvent } from '../db/schema';
+import { eventQueue, webhookEvents, type ProcessingLogRow, type WebhookEvent } from '../db/schema';
 
 /**
  * An event as the ops views show it: the archive row, and while its queue row holds a claim,
@@ -34,6 +34,34 @@ export async function withClaims(db: Database['db'], rows: WebhookEvent[]): Prom
     if (!claim) return { ...row, lockedBy: null, lockedAt: null, blockedBy };
     return { ...row, status: 'processing', attempts: claim.attempt ?? row.attempts, lockedBy: claim.lockedBy, lockedAt: claim.lockedAt, blockedBy };
   });
+}
+
+/**
+ * The attempt an event's claim is running, as the attempt log shows it, or null when it is not
+ * claimed. Its log row is written only when it ends (src/worker/queue-sql.ts), with this id.
+ */
+export async function runningAttempt(db: Database['db'], eventId: number): Promise<ProcessingLogRow | null> {
+  const [claim] = await db
+    .select({
+      attemptId: eventQueue.attemptId,
+      attempt: eventQueue.attempt,
+      lockedBy: eventQueue.lockedBy,
+      startedAt: eventQueue.attemptStartedAt,
+    })
+    .from(eventQueue)
+    .where(and(eq(eventQueue.eventId, eventId), isNotNull(eventQueue.claimToken)));
+  if (!claim?.attemptId || !claim.startedAt) return null;
+  return {
+    id: claim.attemptId,
+    eventId,
+    attempt: claim.attempt ?? 0,
+    worker: claim.lockedBy ?? 'unknown',
+    startedAt: claim.startedAt,
+    finishedAt: null,
+    outcome: 'running',
+    error: null,
+    transformVersion: null,
+  };
 }
 
 /**

@@ -1,11 +1,11 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, isNotNull, lt, notInArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, notInArray, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
 import type { EventOrdering } from '../ordering/key';
-import { isClaimed, lockClaims, withClaims, type EventView } from './claims';
+import { isClaimed, lockClaims, runningAttempt, withClaims, type EventView } from './claims';
 import { contentHash, settleCopies } from './conflicts';
 import { insertEventsStatement, type InsertedRow } from './event-insert';
-import { eventQueue, processingLog, seenNonces, webhookEvents, type EventStatus, type ProcessingLogRow } from '../db/schema';
+import { processingLog, seenNonces, webhookEvents, type EventStatus, type ProcessingLogRow } from '../db/schema';
 
 // One file over 250 lines on purpose: the events table is the only place ingest and the ops API
 // touch stored events, so its insert, queries and replay stay together.
@@ -256,31 +256,13 @@ export function createEventStore(database: Database) {
      */
     async attempts(eventId: number): Promise<ProcessingLogRow[]> {
       // The claim first: an attempt that ends between the two reads is then found in the log.
-      const claimed = await db
-        .select()
-        .from(eventQueue)
-        .where(and(eq(eventQueue.eventId, eventId), isNotNull(eventQueue.claimToken)));
+      const running = await runningAttempt(db, eventId);
       const logged = await db
         .select()
         .from(processingLog)
         .where(eq(processingLog.eventId, eventId))
         .orderBy(processingLog.id);
-      const running = claimed
-        .filter((q) => q.attemptId !== null && !logged.some((row) => row.id === q.attemptId))
-        .map(
-          (q): ProcessingLogRow => ({
-            id: q.attemptId!,
-            eventId,
-            attempt: q.attempt ?? 0,
-            worker: q.lockedBy ?? 'unknown',
-            startedAt: q.attemptStartedAt ?? q.lockedAt ?? new Date(),
-            finishedAt: null,
-            outcome: 'running',
-            error: null,
-            transformVersion: null,
-          }),
-        );
-      return [...logged, ...running];
+      return running && !logged.some((row) => row.id === running.id) ? [...logged, running] : logged;
     },
 
     /**
