@@ -192,7 +192,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         auditHook: options.audit,
         destinationRoutes: (audit) => runtime.routes(registry!, audit, config.trustProxy, wake),
       });
-      ingest = createIngestSide({ config, database, store, registry, requests, logger, metrics, recorder, wake });
+      const claimant = config.worker.handOff ? worker : undefined;
+      ingest = createIngestSide({ config, database, store, registry, requests, logger, metrics, recorder, wake, claimant });
       app = createWebApp({
         config,
         database,
@@ -211,7 +212,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       // One LISTEN per process: wakes the local worker and feeds the live stream, so an event
       // stored or finished by any instance is seen here.
       unlisten = await listenForEvents(database, (event) => {
-        if (event.due) worker?.wake();
+        if (event.due) worker?.wake(event.id);
         // A lane's next head made due (docs/ordering.md) is a wake-up, not news for the live stream.
         if (!event.promoted) bus.publish(event);
       });

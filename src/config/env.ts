@@ -54,6 +54,8 @@ const envSchema = z.object({
   // 50-connection burst and fell behind, at 50 it kept up at 4,200–4,400/s (docs/performance.md).
   WORKER_CONCURRENCY: positiveInt(50),
   WORKER_LEASE_SECONDS: positiveInt(60),
+  /** 'off': events stored by this process wait to be claimed like any other (docs/worker.md, *Hand-off*). */
+  WORKER_HANDOFF: z.enum(['on', 'off']).default('on'),
   MAX_ATTEMPTS: positiveInt(8),
   RETRY_BASE_MS: positiveInt(5_000),
   RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
@@ -134,6 +136,8 @@ export interface GatewayConfig {
     batchSize: number;
     concurrency: number;
     leaseSeconds: number;
+    /** New events stored by this process are claimed for its own worker by their insert (web + worker roles). */
+    handOff: boolean;
     maxAttempts: number;
     retryBaseMs: number;
     retryMaxMs: number;
@@ -233,6 +237,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       batchSize: e.WORKER_BATCH_SIZE,
       concurrency: e.WORKER_CONCURRENCY,
       leaseSeconds: e.WORKER_LEASE_SECONDS,
+      handOff: e.WORKER_HANDOFF === 'on',
       maxAttempts: e.MAX_ATTEMPTS,
       retryBaseMs: e.RETRY_BASE_MS,
       retryMaxMs: e.RETRY_MAX_MS,

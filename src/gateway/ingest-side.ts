@@ -7,7 +7,7 @@ import { createRejectionLog } from '../ingest/rejection-log';
 import { createIngestRoutes } from '../ingest/routes';
 import type { Metrics } from '../ops/metrics';
 import type { EventStore } from '../store/events';
-import { createGroupCommit } from '../store/group-commit';
+import { createGroupCommit, type LocalClaimant } from '../store/group-commit';
 import type { RejectedRequestStore } from '../store/rejected-requests';
 import type { StatsRecorder } from '../store/stats-recorder';
 
@@ -22,6 +22,8 @@ export interface IngestSideDeps {
   recorder: StatsRecorder;
   /** Wakes the local worker when an event is stored. */
   wake: () => void;
+  /** The local worker, when events stored here are handed off to it (config worker.handOff). */
+  claimant?: LocalClaimant;
 }
 
 /**
@@ -40,7 +42,7 @@ export function createIngestSide(deps: IngestSideDeps) {
   });
   const routes = createIngestRoutes({
     sources: deps.registry,
-    store: createGroupCommit({ database: deps.database, store: deps.store }),
+    store: createGroupCommit({ database: deps.database, store: deps.store, claimant: deps.claimant }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
     maxAttempts: config.worker.maxAttempts,

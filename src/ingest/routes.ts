@@ -48,7 +48,7 @@ export interface IngestDeps {
    * "retry later" within its own timeout instead. A late commit is harmless: the retry is a duplicate.
    */
   writeTimeoutMs: number;
-  /** Called after an event is committed, to wake the worker. */
+  /** Called after an event is committed and left due (not handed off to this process's worker), to wake the worker. */
   onAccepted?: (id: number) => void;
   /** Observes every answer (metrics): outcome, rejection code, seconds from request to answer. */
   onAnswered?: (source: string, outcome: IngestOutcome, reason: string, seconds: number) => void;
@@ -264,7 +264,7 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     }
     if (result.status === 'accepted') {
       deps.logger.debug({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
-      deps.onAccepted?.(result.id);
+      if (!result.claimed) deps.onAccepted?.(result.id);
       c.set('ingestOutcome', 'accepted');
       c.set('eventId', result.id);
       return c.json({ status: 'accepted', id: result.id });

@@ -13,6 +13,22 @@ export interface InsertedRow {
   id: string | number;
   source: string;
   webhook_id: string;
+  /** With a hand-off (HandOff): the claim taken for the local worker, null for an event left due. */
+  received_at?: Date | string;
+  claim_token?: string | null;
+  attempt_id?: string | number | null;
+  attempt_started_at?: Date | string | null;
+}
+
+/**
+ * Claims for the worker of the inserting process, taken by the insert itself (docs/worker.md,
+ * *Hand-off*): the first `limit` new events of the batch are queued already claimed by `worker` —
+ * its first attempt, with a claim token and a reserved attempt-log id, exactly as the claim
+ * statement would have claimed them — unless their source is paused.
+ */
+export interface HandOff {
+  worker: string;
+  limit: number;
 }
 
 /**
@@ -25,8 +41,9 @@ export interface InsertedRow {
  * The rows travel as one JSON array, so the text is the same for every batch size and is prepared
  * once per connection. Rows must have distinct keys (the group commit collapses copies first).
  */
-export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
+export function insertEventsStatement(events: readonly HashedEvent[], handOff?: HandOff): SQL {
   const ordered = events.some(({ event }) => event.ordering);
+  if (handOff && ordered) throw new Error('ordered events are not handed off: their lane decides when they are due');
   const rows = JSON.stringify(
     events.map(({ event: e, hash }) => ({
       source: wellFormed(e.source),
@@ -62,8 +79,32 @@ export function insertEventsStatement(events: readonly HashedEvent[]): SQL {
       from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
       returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane
     ),
-    queued as (${ordered ? queueOrdered : queueUnordered})
-    select id, source, webhook_id from inserted`;
+    ${handOff ? queueClaimed(handOff) : sql`queued as (${ordered ? queueOrdered : queueUnordered})
+    select id, source, webhook_id from inserted`}`;
+}
+
+/**
+ * The queue rows of a hand-off: the claim statement's columns (src/worker/queue-sql.ts, claim) for
+ * the first `limit` events by id (a new event's first attempt is attempt 1), plain due rows for the
+ * rest. The paused test is the claim's: a paused source's events stay due, unclaimed.
+ */
+function queueClaimed({ worker, limit }: HandOff): SQL {
+  return sql`
+    numbered as (select i.*, row_number() over (order by i.id) as n from inserted i),
+    queued as (
+      insert into event_queue (event_id, received_at, locked_by, locked_at, claim_token, attempt, attempt_id,
+                               attempt_started_at)
+      select i.id, i.received_at, c.worker, c.at, c.token, c.attempt, c.attempt_id, c.at
+      from numbered i
+      left join lateral (
+        select ${worker}::text as worker, now() as at, gen_random_uuid() as token, 1 as attempt,
+               nextval('processing_log_id_seq') as attempt_id
+        where i.n <= ${limit}::int and not exists (select 1 from sources s where s.name = i.source and s.paused)
+      ) c on true
+      returning event_id, claim_token, attempt_id, attempt_started_at
+    )
+    select i.id, i.source, i.webhook_id, i.received_at, q.claim_token, q.attempt_id, q.attempt_started_at
+    from inserted i join queued q on q.event_id = i.id`;
 }
 
 const queueUnordered = sql`insert into event_queue (event_id, received_at) select id, received_at from inserted`;

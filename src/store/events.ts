@@ -27,7 +27,8 @@ export interface NewEvent {
 }
 
 export type InsertResult =
-  | { status: 'accepted'; id: number }
+  /** `claimed`: already claimed for this process's worker by its insert (a hand-off): no wake-up needed. */
+  | { status: 'accepted'; id: number; claimed?: true }
   | { status: 'duplicate' }
   /** Same key as stored event `eventId`, other bytes: kept in event_conflicts (src/store/conflicts.ts). */
   | { status: 'conflict'; eventId: number }

@@ -2,8 +2,31 @@ import type { Database } from '../db/client';
 import { isRowError, preparedRows, wellFormed, type PreparedRows } from '../db/statements';
 import { insertOrdered } from '../ordering/ingest-sql';
 import { contentHash, settleCopies, type Copy } from './conflicts';
-import { insertEventsStatement, type InsertedRow } from './event-insert';
+import { insertEventsStatement, type HandOff, type InsertedRow } from './event-insert';
 import type { EventStore, InsertResult, NewEvent } from './events';
+
+/** An event this process stored and claimed for its own worker in the same statement (a hand-off). */
+export interface HandedOffEvent {
+  id: number;
+  event: NewEvent;
+  receivedAt: Date;
+  claimToken: string;
+  attemptId: number;
+  attemptStartedAt: Date;
+}
+
+/**
+ * The worker of this process, as the group commit sees it (src/worker/worker.ts): free handler
+ * slots reserved before a write, and the events claimed for it handed over after the commit.
+ */
+export interface LocalClaimant {
+  /** Written as the claims' holder. */
+  readonly id: string;
+  /** Reserves up to `wanted` handler slots for the next write's new events; 0 leaves them due. */
+  reserve(wanted: number): number;
+  /** The events claimed for it (none when the write failed); frees the `reserved` slots. */
+  take(claimed: readonly HandedOffEvent[], reserved: number): void;
+}
 
 export interface GroupCommitOptions {
   database: Database;
@@ -16,6 +39,11 @@ export interface GroupCommitOptions {
    * 503, the sender retries) instead of piling up in memory while the database stalls.
    */
   maxQueuedBytes?: number;
+  /**
+   * This process's worker, when it runs one: new events are claimed for it by their insert, up to
+   * its free slots, instead of waiting to be claimed by a statement of their own (docs/worker.md, *Hand-off*).
+   */
+  claimant?: LocalClaimant;
 }
 
 interface Waiter {
@@ -50,6 +78,7 @@ export function createGroupCommit({
   store,
   maxBatch = 100,
   maxQueuedBytes = 64 * 1024 * 1024,
+  claimant,
 }: GroupCommitOptions) {
   const run = preparedRows(database);
   const queue: Waiter[] = [];
@@ -69,14 +98,15 @@ export function createGroupCommit({
 
   async function write(batch: Waiter[]): Promise<void> {
     const rows = distinctRows(batch);
-    let ids: Map<string, number>;
+    const firsts = rows.map((r) => r.waiters[0]!);
+    // Ordered events are not handed off: their lane decides when each is due.
+    const reserved = claimant && !firsts.some((w) => w.event.ordering) ? claimant.reserve(firsts.length) : 0;
+    const handOff = reserved > 0 ? { worker: claimant!.id, limit: reserved } : undefined;
+    let ids: Map<string, InsertedRow>;
     try {
-      ids = await insertRows(
-        database,
-        run,
-        rows.map((r) => r.waiters[0]!),
-      );
+      ids = await insertRows(database, run, firsts, handOff);
     } catch (err) {
+      if (reserved > 0) claimant!.take([], reserved);
       if (!isRowError(err)) {
         // The database is unreachable or refused the statement as a whole: nothing of this batch
         // is stored, so every request is answered 503 and its sender retries.
@@ -89,6 +119,7 @@ export function createGroupCommit({
       return;
     }
     await settle(rows, ids);
+    if (reserved > 0) claimant!.take(handedOff(rows, ids), reserved);
   }
 
   async function writeOneByOne(rows: Row[]): Promise<void> {
@@ -107,12 +138,15 @@ export function createGroupCommit({
    * same bytes `duplicate`, other bytes `conflict` (kept in event_conflicts). Only batches with
    * copies pay for that statement; the common path stays one statement.
    */
-  async function settle(rows: Row[], ids: Map<string, number>): Promise<void> {
+  async function settle(rows: Row[], ids: Map<string, InsertedRow>): Promise<void> {
     const copies: Waiter[] = [];
     for (const row of rows) {
-      const id = ids.get(row.key);
-      if (id !== undefined) row.waiters[0]!.resolve({ status: 'accepted', id });
-      copies.push(...(id === undefined ? row.waiters : row.waiters.slice(1)));
+      const inserted = ids.get(row.key);
+      if (inserted !== undefined) {
+        const claimed = inserted.claim_token ? { claimed: true as const } : {};
+        row.waiters[0]!.resolve({ status: 'accepted', id: Number(inserted.id), ...claimed });
+      }
+      copies.push(...(inserted === undefined ? row.waiters : row.waiters.slice(1)));
     }
     if (copies.length === 0) return;
     // One entry per distinct (key, bytes): identical twins share the answer and one stored conflict.
@@ -193,13 +227,36 @@ const keyOf = (source: string, webhookId: string) => `${source}\u0000${webhookId
  * and not returned. A batch holding events of ordered sources goes to insertOrdered, which locks
  * their lanes first.
  */
-async function insertRows(database: Database, run: PreparedRows, firsts: Waiter[]): Promise<Map<string, number>> {
+async function insertRows(
+  database: Database,
+  run: PreparedRows,
+  firsts: Waiter[],
+  handOff?: HandOff,
+): Promise<Map<string, InsertedRow>> {
   const lanes = firsts.flatMap(({ event: e }) =>
     e.ordering ? [`${wellFormed(e.source)}:${wellFormed(e.ordering.key)}`] : [],
   );
   const inserted =
     lanes.length > 0
       ? await insertOrdered(database, firsts, lanes)
-      : await run<InsertedRow>(insertEventsStatement(firsts));
-  return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), Number(row.id)]));
+      : await run<InsertedRow>(insertEventsStatement(firsts, handOff));
+  return new Map(inserted.map((row) => [keyOf(row.source, row.webhook_id), row]));
+}
+
+/** The rows of a write that were claimed for the local worker, with the events they hold. */
+function handedOff(rows: Row[], ids: Map<string, InsertedRow>): HandedOffEvent[] {
+  return rows.flatMap((row) => {
+    const inserted = ids.get(row.key);
+    if (!inserted?.claim_token) return [];
+    return [
+      {
+        id: Number(inserted.id),
+        event: row.waiters[0]!.event,
+        receivedAt: new Date(inserted.received_at!),
+        claimToken: inserted.claim_token,
+        attemptId: Number(inserted.attempt_id),
+        attemptStartedAt: new Date(inserted.attempt_started_at!),
+      },
+    ];
+  });
 }
