@@ -59,7 +59,11 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
 
   it('claims as many new events as the worker reserved, in the insert, and leaves the rest due', async () => {
     const { claimant, taken } = recordingClaimant(2);
-    const batcher = createGroupCommit({ database: migrated.database, store: createEventStore(migrated.database), claimant });
+    const batcher = createGroupCommit({
+      database: migrated.database,
+      store: createEventStore(migrated.database),
+      claimant,
+    });
     const results = await together(['a', 'b', 'c'].map((id) => () => batcher.insert(event('split', id))));
 
     expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
@@ -85,7 +89,11 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
       sql`insert into sources (name, provider, spec, paused) values ('paused-one', 'shopify', '{}'::jsonb, true)`,
     );
     const { claimant, taken } = recordingClaimant(10);
-    const batcher = createGroupCommit({ database: migrated.database, store: createEventStore(migrated.database), claimant });
+    const batcher = createGroupCommit({
+      database: migrated.database,
+      store: createEventStore(migrated.database),
+      claimant,
+    });
     const [paused] = await together([() => batcher.insert(event('paused-one', 'p1'))]);
     expect(paused).toEqual({ status: 'accepted', id: expect.any(Number) });
     expect((await queueRows('paused-one')).map((r) => r.claim_token)).toEqual([null]);
@@ -103,7 +111,11 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
 
   it('a handed-off claim whose process died is recovered by its lease like any claim', async () => {
     const { claimant } = recordingClaimant(1);
-    const batcher = createGroupCommit({ database: migrated.database, store: createEventStore(migrated.database), claimant });
+    const batcher = createGroupCommit({
+      database: migrated.database,
+      store: createEventStore(migrated.database),
+      claimant,
+    });
     const result = await batcher.insert(event('orphan', 'o1'));
     expect(result).toMatchObject({ status: 'accepted', claimed: true });
     // Nobody runs it (the process "died" after the commit): the lease expires and recovery takes it back.
@@ -146,7 +158,9 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
 
     // Caught up: a write of 6 gets the 4 free slots; the other 2 are left due, and from then on
     // nothing is handed off until a claim has taken them.
-    const results = await together(['e1', 'e2', 'e3', 'e4', 'e5', 'e6'].map((id) => () => batcher.insert(event('local', id))));
+    const results = await together(
+      ['e1', 'e2', 'e3', 'e4', 'e5', 'e6'].map((id) => () => batcher.insert(event('local', id))),
+    );
     expect(results.filter((r) => r.status === 'accepted' && r.claimed)).toHaveLength(4);
     expect(worker.reserve(1)).toBe(0);
     await worker.idle();
@@ -160,11 +174,21 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
     expect(handed.rawBody.toString()).toBe('{"id":"e1","total":"10.10"}');
     expect(handed.headers).toEqual({ 'content-type': 'application/json', 'x-shopify-topic': 'orders/create' });
     expect(handed.attempt).toBe(1);
-    const log = await migrated.database.rows<{ webhook_id: string; attempt: number; worker: string; outcome: string; status: string }>(sql`
+    const log = await migrated.database.rows<{
+      webhook_id: string;
+      attempt: number;
+      worker: string;
+      outcome: string;
+      status: string;
+    }>(sql`
       select e.webhook_id, p.attempt, p.worker, p.outcome, e.status
       from processing_log p join webhook_events e on e.id = p.event_id where e.source = 'local' order by e.webhook_id`);
     expect(log).toHaveLength(7);
-    expect(log.every((r) => r.attempt === 1 && r.worker === 'local-host:7' && r.outcome === 'completed' && r.status === 'completed')).toBe(true);
+    expect(
+      log.every(
+        (r) => r.attempt === 1 && r.worker === 'local-host:7' && r.outcome === 'completed' && r.status === 'completed',
+      ),
+    ).toBe(true);
     expect(await queueRows('local')).toEqual([]);
   });
 });

@@ -79,8 +79,12 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
       from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
       returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane
     ),
-    ${handOff ? queueClaimed(handOff) : sql`queued as (${ordered ? queueOrdered : queueUnordered})
-    select id, source, webhook_id from inserted`}`;
+    ${
+      handOff
+        ? queueClaimed(handOff)
+        : sql`queued as (${ordered ? queueOrdered : queueUnordered})
+    select id, source, webhook_id from inserted`
+    }`;
 }
 
 /**
