@@ -1,11 +1,10 @@
 import { sql } from 'drizzle-orm';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createEventStore } from '../src/store/events';
 import { HandlerRegistry } from '../src/worker/handlers';
 import { createQueue } from '../src/worker/queue-sql';
-import { createWorker } from '../src/worker/worker';
 import { databaseKinds, useMigratedDatabase } from './helpers/database';
+import { createTestWorker } from './helpers/worker';
 
 describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
   const migrated = useMigratedDatabase(kind);
@@ -27,7 +26,13 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
   const claimAll = async (source: string) =>
     (await createQueue(migrated.database).claim(`test:${source}`, 100)).filter((e) => e.source === source);
   const events = (source: string) =>
-    migrated.database.rows<{ id: string; status: string; last_error: string | null; claim_token: string | null; xmin: string }>(
+    migrated.database.rows<{
+      id: string;
+      status: string;
+      last_error: string | null;
+      claim_token: string | null;
+      xmin: string;
+    }>(
       sql`select e.id, e.status, e.last_error, q.claim_token, e.xmin::text as xmin
           from webhook_events e left join event_queue q on q.event_id = e.id
           where e.source = ${source} order by e.id`,
@@ -100,17 +105,12 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
   it('the worker records the outcomes of attempts that finish together with one statement', async () => {
     await store('together', 20);
     const handled: number[] = [];
-    const worker = createWorker({
-      queue: createQueue(migrated.database),
+    const worker = createTestWorker(migrated.database, {
       handlers: new HandlerRegistry().on('together', '*', (event) => {
         handled.push(event.id);
       }),
-      logger: pino({ level: 'silent' }),
-      cron: '0 0 1 1 *',
       batchSize: 50,
       concurrency: 50,
-      leaseSeconds: 30,
-      backoff: { baseMs: 10, maxMs: 10 },
     });
     await worker.tick();
     await worker.idle();
@@ -125,20 +125,13 @@ describe.each(databaseKinds())('batched outcomes on %s', (kind) => {
     await store('bounded', 30);
     let running = 0;
     let most = 0;
-    const worker = createWorker({
-      queue: createQueue(migrated.database),
+    const worker = createTestWorker(migrated.database, {
       handlers: new HandlerRegistry().on('bounded', '*', async () => {
         running += 1;
         most = Math.max(most, running);
         await new Promise((r) => setTimeout(r, 2 + Math.random() * 5));
         running -= 1;
       }),
-      logger: pino({ level: 'silent' }),
-      cron: '0 0 1 1 *',
-      batchSize: 10,
-      concurrency: 4,
-      leaseSeconds: 30,
-      backoff: { baseMs: 10, maxMs: 10 },
     });
     await worker.tick();
     await worker.idle();

@@ -1,12 +1,12 @@
 import { sql } from 'drizzle-orm';
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventStore, type NewEvent } from '../src/store/events';
 import { createGroupCommit, type HandedOffEvent, type LocalClaimant } from '../src/store/group-commit';
 import { HandlerRegistry, type DeliveredEvent } from '../src/worker/handlers';
 import { createQueue } from '../src/worker/queue-sql';
-import { createWorker, type Worker } from '../src/worker/worker';
+import type { Worker } from '../src/worker/worker';
 import { databaseKinds, useMigratedDatabase } from './helpers/database';
+import { createTestWorker } from './helpers/worker';
 
 // A hand-off (docs/worker.md, *Hand-off*): the group commit's insert claims new events for the
 // worker of its own process, up to the free slots that worker reserved.
@@ -131,17 +131,7 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
   it('the real worker runs what it is handed with the stored bytes, once caught up with the queue', async () => {
     const seen: DeliveredEvent[] = [];
     const handlers = new HandlerRegistry().on('local', '*', async (e) => void seen.push(e));
-    const worker = createWorker({
-      queue: createQueue(migrated.database),
-      handlers,
-      logger: pino({ level: 'silent' }),
-      cron: '0 0 1 1 *',
-      batchSize: 10,
-      concurrency: 4,
-      leaseSeconds: 30,
-      backoff: { baseMs: 10, maxMs: 10 },
-      workerId: 'local-host:7',
-    });
+    const worker = createTestWorker(migrated.database, { handlers, workerId: 'local-host:7' });
     workers.push(worker);
     const store = createEventStore(migrated.database);
     const batcher = createGroupCommit({ database: migrated.database, store, claimant: worker });

@@ -181,8 +181,7 @@ describe('worker drain loop', () => {
     const { createTestDatabase } = await import('./helpers/database');
     const { runMigrations } = await import('../src/db/migrate');
     const { HandlerRegistry } = await import('../src/worker/handlers');
-    const { createWorker } = await import('../src/worker/worker');
-    const pino = (await import('pino')).default;
+    const { createTestWorker } = await import('./helpers/worker');
     const testDb = await createTestDatabase('pglite');
     const database = await testDb.open();
     await runMigrations(database);
@@ -191,18 +190,12 @@ describe('worker drain loop', () => {
       await store.insert({ source: 's', webhookId: `d-${i}`, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8 });
     }
     const handled: number[] = [];
-    const worker = createWorker({
-      queue: createQueue(database),
+    const worker = createTestWorker(database, {
       handlers: new HandlerRegistry().on('s', '*', async (e) => {
         await new Promise((r) => setTimeout(r, 20));
         handled.push(e.id);
       }),
-      logger: pino({ level: 'silent' }),
-      cron: '0 0 1 1 *',
-      batchSize: 10,
       concurrency: 1,
-      leaseSeconds: 30,
-      backoff: { baseMs: 10, maxMs: 10 },
     });
     worker.wake();
     await waitFor(() => worker.inFlight === 1);
