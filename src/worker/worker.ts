@@ -5,8 +5,6 @@ import type { HandedOffEvent } from '../store/group-commit';
 import { createAttemptRunner } from './attempt';
 import { claimedFromHandOff, createHandOffGate } from './hand-off';
 
-// One file over 250 lines on purpose: claiming, hand-offs, wake-ups and shutdown all decide on the
-// same in-flight state (held claims, free slots), so they stay in one closure.
 import type { SourceTransformLookup } from './source-transform';
 import type { BackoffPolicy } from './backoff';
 import type { HandlerRegistry } from './handlers';
@@ -14,6 +12,9 @@ import { releaseUnfinished, startLeaseHeartbeat, startQueueMaintenance } from '.
 import { createOutcomeRecorder, logAttempt, type Recorded } from './outcome-recorder';
 import type { AttemptOutcome, ClaimedEvent, Queue } from './queue-sql';
 import type { SchemaRegistry } from './validation';
+
+// One file over 250 lines on purpose: claiming, hand-offs, wake-ups and shutdown all decide on the
+// same in-flight state (held claims, free slots), so they stay in one closure.
 
 export interface WorkerOptions {
   queue: Queue;
