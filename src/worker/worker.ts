@@ -4,7 +4,6 @@ import type { Logger } from 'pino';
 import type { HandedOffEvent } from '../store/group-commit';
 import { createAttemptRunner } from './attempt';
 import { claimedFromHandOff, createHandOffGate } from './hand-off';
-
 import type { SourceTransformLookup } from './source-transform';
 import type { BackoffPolicy } from './backoff';
 import type { HandlerRegistry } from './handlers';
