@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleCron, type CronSchedule } from '../cron';
 import type { Logger } from 'pino';
 import { startAlerts } from '../alerts';
 import type { GatewayConfig } from '../config/env';
@@ -39,7 +39,7 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
     onStored: deps.wake,
   });
   const pollScheduler = createPollScheduler({ runner: pollRunner, logger });
-  let retentionTask: ScheduledTask | undefined;
+  let retentionTask: CronSchedule | undefined;
   let alerting: Awaited<ReturnType<typeof startAlerts>> | undefined;
 
   return {
@@ -64,7 +64,7 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
 
     /** Stops whatever was started, and runs started over HTTP. */
     async stop(): Promise<void> {
-      await retentionTask?.destroy();
+      retentionTask?.stop();
       await pollScheduler.stop();
       await alerting?.stop();
     },
@@ -78,14 +78,14 @@ const PARTITION_DAYS_AHEAD = 7;
  * The retention cron: creates the history partitions ahead, drops the days past retention, then
  * purges old events left in kept days row by row, bookkeeping and chart minutes.
  */
-function scheduleRetention({ config, database, logger, statsMinutes }: BackgroundDeps): ScheduledTask {
+function scheduleRetention({ config, database, logger, statsMinutes }: BackgroundDeps): CronSchedule {
   const retention = createRetention(database);
   const partitions = createPartitions(database);
   // Only sources whose signatures expire may forget their nonces (see purgeBookkeeping).
   const expiringNonceSources = sourcesFromConfig(config)
     .filter((s) => s.provider.replayWindowSeconds !== undefined)
     .map((s) => s.name);
-  return cron.schedule(
+  return scheduleCron(
     config.retention.cron,
     async () => {
       try {
@@ -111,6 +111,6 @@ function scheduleRetention({ config, database, logger, statsMinutes }: Backgroun
         logger.error({ err }, 'retention run failed');
       }
     },
-    { name: 'retention', noOverlap: true },
+    { name: 'retention', logger },
   );
 }

@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import { scheduleCron, type CronSchedule } from '../cron';
 import type { Logger } from 'pino';
 import type { PollRunner } from './runner';
 
@@ -8,13 +8,13 @@ export interface PollSchedulerDeps {
 }
 
 /**
- * One node-cron schedule per poll source. Cron only triggers: every instance fires on the same
+ * One cron schedule per poll source. Cron only triggers: every instance fires on the same
  * schedule and the lock in the database decides which one polls; the others log that and wait for
  * the next tick. `stop()` also stops the runner, so runs started over HTTP end with it too.
  */
 export function createPollScheduler(deps: PollSchedulerDeps) {
   const { runner, logger } = deps;
-  const tasks: ScheduledTask[] = [];
+  const tasks: CronSchedule[] = [];
 
   async function tick(name: string): Promise<void> {
     try {
@@ -34,14 +34,14 @@ export function createPollScheduler(deps: PollSchedulerDeps) {
     start(): void {
       for (const name of runner.sourceNames) {
         const schedule = runner.options(name)!.schedule;
-        tasks.push(cron.schedule(schedule, () => tick(name), { name: `poll-${name}`, noOverlap: true }));
+        tasks.push(scheduleCron(schedule, () => tick(name), { name: `poll-${name}`, logger }));
         logger.info({ source: name, schedule }, 'poll source scheduled');
       }
     },
 
     /** Stops the schedules, aborts running runs and waits until they have recorded their end. */
     async stop(): Promise<void> {
-      await Promise.all(tasks.splice(0).map((task) => task.destroy()));
+      for (const task of tasks.splice(0)) task.stop();
       await runner.stop();
     },
   };

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { scheduleCron, type CronSchedule } from '../cron';
 import type { HandedOffEvent } from '../store/group-commit';
 import { createAttemptRunner } from './attempt';
 import { claimedFromHandOff, createHandOffGate } from './hand-off';
@@ -69,7 +69,7 @@ export function createWorker(options: WorkerOptions) {
     onAttempt: options.onAttempt,
     signal: abort.signal,
   });
-  let task: ScheduledTask | undefined;
+  let task: CronSchedule | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let maintenance: NodeJS.Timeout | undefined;
   let draining: Promise<void> | undefined;
@@ -204,7 +204,7 @@ export function createWorker(options: WorkerOptions) {
     /** Starts the cron schedule and the lease heartbeat. */
     start() {
       started = true;
-      task = cron.schedule(options.cron, () => tick(), { name: 'webhook-worker', noOverlap: true });
+      task = scheduleCron(options.cron, () => tick(), { name: 'webhook-worker', logger });
       heartbeat = startLeaseHeartbeat(
         queue,
         () => [...inFlight.values()].map(({ event }) => event.claimToken),
@@ -270,7 +270,7 @@ export function createWorker(options: WorkerOptions) {
      */
     async stop(timeoutMs: number): Promise<void> {
       stopping = true;
-      await task?.destroy();
+      task?.stop();
       await draining;
       const running = Promise.all([...inFlight.values()].map((f) => f.done));
       let timer: NodeJS.Timeout | undefined;
