@@ -1,14 +1,13 @@
 import {
   RELEASE_SYNC,
   newQuickJSWASMModule,
-  shouldInterruptAfterDeadline,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
+import { DEADLINE_MESSAGE, startDeadline } from './deadline';
 import {
   MAX_TRANSFORM_OUTPUT,
-  TRANSFORM_DEADLINE_MS,
   TRANSFORM_MEMORY_MB,
   type TransformOutcome,
   type TransformPosition,
@@ -53,13 +52,15 @@ export function createJavascriptEngine() {
     try {
       runtime.setMemoryLimit(TRANSFORM_MEMORY_MB * 1024 * 1024);
       runtime.setMaxStackSize(STACK_BYTES);
-      runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + TRANSFORM_DEADLINE_MS));
+      const deadline = startDeadline(runtime);
       const context = runtime.newContext();
       try {
         outcome = run(context, code, after, compileOnly);
       } finally {
         context.dispose();
       }
+      // Stopped at the deadline, whatever error the cut-off script ended with (src/transform/deadline.ts).
+      if (!outcome.ok && deadline.fired) outcome = { ok: false, message: DEADLINE_MESSAGE };
     } catch (err) {
       outcome = { ok: false, message: `the sandbox failed: ${err instanceof Error ? err.message : String(err)}` };
       clean = false;
@@ -128,7 +129,7 @@ function failure(context: QuickJSContext, handle: QuickJSHandle): TransformOutco
   const { name, message, stack } = error as { name?: string; message?: string; stack?: string };
   const text = String(message ?? '').slice(0, 300);
   if (name === 'InternalError' && text === 'interrupted')
-    return { ok: false, message: `did not finish within ${TRANSFORM_DEADLINE_MS} ms` };
+    return { ok: false, message: DEADLINE_MESSAGE };
   if (name === 'InternalError' && text === 'out of memory')
     return { ok: false, message: `ran out of memory (limit ${TRANSFORM_MEMORY_MB} MB)` };
   const where = /transform\.js:(\d+)(?::(\d+))?/.exec(String(stack ?? ''));

@@ -4,12 +4,12 @@ import jsonata from 'jsonata';
 import {
   RELEASE_SYNC,
   newQuickJSWASMModule,
-  shouldInterruptAfterDeadline,
   type QuickJSContext,
   type QuickJSHandle,
   type QuickJSRuntime,
 } from 'quickjs-emscripten';
-import { MAX_TRANSFORM_OUTPUT, TRANSFORM_DEADLINE_MS, TRANSFORM_MEMORY_MB, type TransformOutcome } from './types';
+import { DEADLINE_MESSAGE, startDeadline } from './deadline';
+import { MAX_TRANSFORM_OUTPUT, TRANSFORM_MEMORY_MB, type TransformOutcome } from './types';
 
 // JSONata (the `jsonata` library) has no deadline or memory limit of its own, and on V8 a single
 // huge allocation (`[1..10000000]`) aborts the whole process even on a worker thread with
@@ -30,7 +30,7 @@ interface JsonataError {
 const describe = (err: unknown): TransformOutcome => {
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as JsonataError;
   const text = String(e.message ?? err).slice(0, 300);
-  if (text === 'interrupted') return { ok: false, message: `did not finish within ${TRANSFORM_DEADLINE_MS} ms` };
+  if (text === 'interrupted') return { ok: false, message: DEADLINE_MESSAGE };
   if (text === 'out of memory') return { ok: false, message: `ran out of memory (limit ${TRANSFORM_MEMORY_MB} MB)` };
   const message = `${e.code ? `${e.code}: ` : ''}${text}`;
   return { ok: false, message, ...(typeof e.position === 'number' ? { position: { offset: e.position } } : {}) };
@@ -87,12 +87,14 @@ export function createJsonataEngine() {
     async run(code: string, input: string): Promise<TransformOutcome> {
       const { runtime, context } = await (sandbox ??= open());
       let outcome: TransformOutcome;
+      const deadline = startDeadline(runtime);
       try {
-        runtime.setInterruptHandler(shouldInterruptAfterDeadline(Date.now() + TRANSFORM_DEADLINE_MS));
         outcome = evaluate(runtime, context, code, input);
       } catch (err) {
         outcome = describe(err);
       }
+      // Stopped at the deadline, whatever error the cut-off evaluation ended with (src/transform/deadline.ts).
+      if (!outcome.ok && deadline.fired) outcome = { ok: false, message: DEADLINE_MESSAGE };
       // A failed run may leave the context out of memory or mid-evaluation: the next run gets a new
       // one (its WebAssembly instance is dropped whole, never freed piecemeal, which QuickJS can abort).
       if (!outcome.ok) {
@@ -142,7 +144,7 @@ function exchange(
   const handle = context.getProp(io, 'out');
   const out = context.dump(handle) as { text?: string; none?: string; error?: JsonataError } | undefined;
   handle.dispose();
-  if (!out) return { ok: false, message: `did not finish within ${TRANSFORM_DEADLINE_MS} ms` };
+  if (!out) return { ok: false, message: DEADLINE_MESSAGE };
   if (out.error) return describe(out.error);
   if (out.none !== undefined || typeof out.text !== 'string')
     return {

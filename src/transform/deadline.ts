@@ -1,0 +1,22 @@
+import { shouldInterruptAfterDeadline, type QuickJSRuntime } from 'quickjs-emscripten';
+import { TRANSFORM_DEADLINE_MS } from './types';
+
+/** The outcome's message for a run stopped at its deadline. */
+export const DEADLINE_MESSAGE = `did not finish within ${TRANSFORM_DEADLINE_MS} ms`;
+
+/**
+ * Sets the run's deadline as the runtime's interrupt handler, and remembers whether it fired. A
+ * run stopped at the deadline does not always end with QuickJS's own "interrupted" error: an
+ * endless JSONata recursion cut off inside the library's async evaluator ended now and then with
+ * "not a function" instead (1 run in 20 on a loaded machine), so whether the handler fired decides.
+ */
+export function startDeadline(runtime: QuickJSRuntime): { readonly fired: boolean } {
+  const due = shouldInterruptAfterDeadline(Date.now() + TRANSFORM_DEADLINE_MS);
+  let fired = false;
+  runtime.setInterruptHandler((rt) => (fired ||= due(rt) === true));
+  return {
+    get fired() {
+      return fired;
+    },
+  };
+}
