@@ -8,6 +8,7 @@ import { runMigrations } from '../src/db/migrate';
 import { createEventStore } from '../src/store/events';
 import { createPartitions } from '../src/store/partitions';
 import { createRetention } from '../src/store/retention';
+import { DAY_MS, restoreClock, stepClock } from './helpers/clock';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
 
 const day = (offsetDays: number) => {
@@ -152,6 +153,25 @@ describe.each(databaseKinds())('history partitions on %s', (kind) => {
     expect(await count(sql`select count(*)::int as n from webhook_events where source = 'old'`)).toBe(0);
     expect(await count(sql`select count(*)::int as n from event_keys where source = 'old'`)).toBe(0);
   });
+
+  // PostgreSQL only: PGlite runs in the gateway's process, so its clock is the gateway's clock.
+  it.runIf(kind === 'postgres')(
+    "retention reads the database server's clock: a gateway clock a year ahead drops no day inside the window",
+    async () => {
+      await database.rows(sql`select gateway_ensure_partition(t, ((now() - interval '20 days') at time zone 'UTC')::date)
+      from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t`);
+      await oldEvent('recent', 20);
+      const recentDay = `webhook_events_p${day(-20)}`;
+      stepClock(365 * DAY_MS);
+      try {
+        const result = await createPartitions(database).dropExpired({ completedDays: 30, failedDays: 90 });
+        expect(result.dropped).not.toContain(recentDay);
+      } finally {
+        restoreClock();
+      }
+      expect(await count(sql`select count(*)::int as n from webhook_events where webhook_id = 'recent'`)).toBe(1);
+    },
+  );
 
   it('two gateways dropping the same day at once: one drops it, neither fails', async () => {
     await database.rows(sql`select gateway_ensure_partition(t, ((now() - interval '120 days') at time zone 'UTC')::date)

@@ -119,7 +119,9 @@ export function createPartitions(database: Database) {
      * kept and the oldest event in the default partition). The default partitions are never dropped.
      */
     async dropExpired(options: { completedDays: number; failedDays: number; now?: Date }): Promise<DropResult> {
-      const now = options.now ?? new Date();
+      // The database's clock, as row retention and received_at use: a host whose clock is ahead
+      // (or stepped) must not drop days that are still inside the window.
+      const now = options.now ?? new Date((await rows<{ now: Date | string }>(sql`select now() as now`))[0]!.now);
       const cutoff = new Date(now.getTime() - Math.max(options.completedDays, options.failedDays) * DAY_MS);
       const result: DropResult = { dropped: [], kept: [] };
       for (const day of await dayPartitions('webhook_events')) {
