@@ -118,8 +118,12 @@ export function createGroupCommit({
       await writeOneByOne(rows);
       return;
     }
-    await settle(rows, ids);
-    if (reserved > 0) claimant!.take(handedOff(rows, ids), reserved);
+    try {
+      await settle(rows, ids);
+    } finally {
+      // Always, or the reservation would stay held: fewer slots, and wake-ups deferred for good.
+      if (reserved > 0) claimant!.take(handedOff(rows, ids), reserved);
+    }
   }
 
   async function writeOneByOne(rows: Row[]): Promise<void> {
