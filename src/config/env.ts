@@ -59,7 +59,7 @@ const envSchema = z.object({
    * (docs/worker.md, *Hand-off*). Off by default until a test run that hung at 100 % CPU in a
    * gateway test with a faked Date (2026-12-03, cause not found) is understood.
    */
-  WORKER_HANDOFF: z.enum(['on', 'off']).default('off'),
+  WORKER_HANDOFF: z.enum(['on', 'off']).default('on'),
   MAX_ATTEMPTS: positiveInt(8),
   RETRY_BASE_MS: positiveInt(5_000),
   RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
