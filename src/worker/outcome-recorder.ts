@@ -32,7 +32,8 @@ export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterM
       for (const { attempt, settle } of batch) settle(recorded.has(attempt.event.id) ? 'recorded' : 'discarded');
     } catch (err) {
       failures += 1;
-      const now = Date.now();
+      // Monotonic: a wall clock stepped forward must not give up on outcomes still within their lease.
+      const now = performance.now();
       const expired = batch.filter((p) => now - p.since >= giveUpAfterMs);
       const retry = batch.filter((p) => now - p.since < giveUpAfterMs);
       logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
@@ -56,7 +57,7 @@ export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterM
     /** Resolves once the outcome is written ('recorded'), refused by the fence ('discarded') or lost ('failed'). */
     record(attempt: FinishedAttempt): Promise<Recorded> {
       return new Promise((settle) => {
-        pending.push({ attempt, settle, since: Date.now() });
+        pending.push({ attempt, settle, since: performance.now() });
         if (!writing && !retryTimer && pending.length === 1) process.nextTick(() => void write());
       });
     },
