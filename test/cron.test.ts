@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger';
 import { scheduleCron, type CronSchedule } from '../src/cron';
 import { DAY_MS as DAY, restoreClock, stepClock } from './helpers/clock';
+import { waitFor } from './helpers/gateway';
 
 // The schedules of the worker, polls and retention (src/cron.ts) when the wall clock steps, as NTP
 // does on a machine that booted without a real-time clock or a VM that resumed: node-cron 4.6's own
@@ -37,9 +38,7 @@ function recorder(work: () => Promise<void> = async () => {}) {
 }
 
 /** Resolves once the wall clock passed `ms`. */
-const clockPast = async (ms: number) => {
-  while (Date.now() <= ms) await new Promise((r) => setTimeout(r, 50));
-};
+const clockPast = (ms: number) => waitFor(() => Date.now() > ms, 10_000, 'the clock to pass');
 
 describe('cron schedules (node-cron expressions, our timer)', () => {
   let schedule: CronSchedule | undefined;

@@ -1,9 +1,6 @@
 import type { QuickJSRuntime } from 'quickjs-emscripten';
 import { TRANSFORM_DEADLINE_MS } from './types';
 
-/** The outcome's message for a run stopped at its deadline. */
-export const DEADLINE_MESSAGE = `did not finish within ${TRANSFORM_DEADLINE_MS} ms`;
-
 /**
  * Sets the run's deadline as the runtime's interrupt handler, and remembers whether it fired. A
  * run stopped at the deadline does not always end with QuickJS's own "interrupted" error: an

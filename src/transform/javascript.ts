@@ -5,8 +5,9 @@ import {
   type QuickJSHandle,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
-import { DEADLINE_MESSAGE, startDeadline } from './deadline';
+import { startDeadline } from './deadline';
 import {
+  DEADLINE_MESSAGE,
   MAX_TRANSFORM_OUTPUT,
   TRANSFORM_MEMORY_MB,
   type TransformOutcome,
@@ -128,8 +129,7 @@ function failure(context: QuickJSContext, handle: QuickJSHandle): TransformOutco
     return { ok: false, message: `threw ${String(error).slice(0, 300)}` };
   const { name, message, stack } = error as { name?: string; message?: string; stack?: string };
   const text = String(message ?? '').slice(0, 300);
-  if (name === 'InternalError' && text === 'interrupted')
-    return { ok: false, message: DEADLINE_MESSAGE };
+  if (name === 'InternalError' && text === 'interrupted') return { ok: false, message: DEADLINE_MESSAGE };
   if (name === 'InternalError' && text === 'out of memory')
     return { ok: false, message: `ran out of memory (limit ${TRANSFORM_MEMORY_MB} MB)` };
   const where = /transform\.js:(\d+)(?::(\d+))?/.exec(String(stack ?? ''));

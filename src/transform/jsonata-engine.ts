@@ -8,8 +8,8 @@ import {
   type QuickJSHandle,
   type QuickJSRuntime,
 } from 'quickjs-emscripten';
-import { DEADLINE_MESSAGE, startDeadline } from './deadline';
-import { MAX_TRANSFORM_OUTPUT, TRANSFORM_MEMORY_MB, type TransformOutcome } from './types';
+import { startDeadline } from './deadline';
+import { DEADLINE_MESSAGE, MAX_TRANSFORM_OUTPUT, TRANSFORM_MEMORY_MB, type TransformOutcome } from './types';
 
 // JSONata (the `jsonata` library) has no deadline or memory limit of its own, and on V8 a single
 // huge allocation (`[1..10000000]`) aborts the whole process even on a worker thread with

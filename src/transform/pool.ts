@@ -1,6 +1,12 @@
 import { Worker } from 'node:worker_threads';
 import type { TransformRequest, TransformResponse } from './transform-thread';
-import { TRANSFORM_DEADLINE_MS, TRANSFORM_MEMORY_MB, type Transform, type TransformOutcome } from './types';
+import {
+  DEADLINE_MESSAGE,
+  TRANSFORM_DEADLINE_MS,
+  TRANSFORM_MEMORY_MB,
+  type Transform,
+  type TransformOutcome,
+} from './types';
 
 /**
  * Runs transformations on worker threads, never on the thread that answers webhooks and runs the
@@ -114,7 +120,7 @@ export function createTransformPool(options: { threads?: number; boot?: URL; ent
       const job = queue.shift()!;
       const id = nextId++;
       const limit = TRANSFORM_DEADLINE_MS + BACKSTOP_MS;
-      const timer = setTimeout(() => retire(idle, `did not finish within ${TRANSFORM_DEADLINE_MS} ms`), limit);
+      const timer = setTimeout(() => retire(idle, DEADLINE_MESSAGE), limit);
       idle.current = { id, job, timer };
       idle.worker.postMessage({ id, ...job.request } satisfies TransformRequest);
     }

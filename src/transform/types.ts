@@ -14,6 +14,8 @@ export interface Transform {
 export const MAX_TRANSFORM_CODE = 64 * 1024;
 /** Each run must end within this; a JSONata run past it has its thread terminated. */
 export const TRANSFORM_DEADLINE_MS = 1000;
+/** The outcome's message for a run stopped at its deadline. */
+export const DEADLINE_MESSAGE = `did not finish within ${TRANSFORM_DEADLINE_MS} ms`;
 /** Memory of one run: the QuickJS runtime's limit, and the heap of the JSONata thread. */
 export const TRANSFORM_MEMORY_MB = 32;
 /** Largest body a transformation may produce (bytes of its JSON text). */
