@@ -22,6 +22,7 @@ import { createGatewayWorker } from './gateway/worker-side';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { createEventBus } from './ops/event-bus';
+import { createStreamWatchers, type StreamWatchers } from './ops/stream-watchers';
 import { createMetrics } from './ops/metrics';
 import { startupReport } from './startup-report';
 import { createAuditLog } from './store/audit';
@@ -73,6 +74,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   let chartCounts: StatsRecorder | undefined;
   let tracing: TracingHandle | undefined;
   let registry: Registry | undefined;
+  let watchers: StreamWatchers | undefined;
   const metrics = createMetrics({
     queueDepth: () => createStatsQueries(gateway.database).queueDepth(),
     circuits: () => createProtectionStore(gateway.database).circuits(),
@@ -140,8 +142,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const processing = applyProcessingConfig(config, gateway, runtime);
       registerKeycloakAudit(config, handlers, systemLog);
       runtime.start(database, config.control.keyring, logger.child({ component: 'control' }), () => worker?.wake());
+      // Who watches the live stream: while nobody does, outcomes are written without their NOTIFY.
+      watchers = createStreamWatchers({ database, logger });
+      await watchers.start();
       if (role !== 'web') {
         worker = createGatewayWorker({
+          outcomesWatched: watchers.watched,
           config,
           database,
           handlers,
@@ -169,7 +175,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const controlStore = createControlStore(database);
       registry = createSourceRegistry({ config, database, controlStore, sources, logger, alsoLoad: runtime.catalog, onRefreshed: wake });
       await registry.start();
-      const bus = createEventBus();
+      const bus = createEventBus(watchers);
       const tokens = createTokenStore(database);
       const requests = createRejectedRequestStore(database);
       const opsApi = createOpsApi({
@@ -253,6 +259,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
       await ingest?.rejectedRequests.stop();
       await unlisten?.().catch(() => {});
+      await watchers?.stop();
       await registry?.stop();
       if (ownsDatabase) await database?.close();
       await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));

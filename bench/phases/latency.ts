@@ -20,6 +20,9 @@ export interface LatencyRun {
  */
 export async function measureLatency(db: BenchDatabase, rate: number, durationSec: number): Promise<LatencyRun> {
   await db.reset();
+  // The bench listens for completions itself, as a live-stream viewer would: registered as one, so
+  // the gateway announces outcomes (it writes them without a NOTIFY while nobody watches).
+  await db.sql`insert into stream_watchers (process, expires_at) values ('bench', 'infinity')`;
   const { proc, url } = await startIngestServer('gateway', db, { role: 'all' });
   const body = orderBody();
   const headers = shopifyHeaders(body);
@@ -71,6 +74,7 @@ export async function measureLatency(db: BenchDatabase, rate: number, durationSe
   } finally {
     await listening.unlisten();
     await proc.stop();
+    await db.sql`delete from stream_watchers where process = 'bench'`;
   }
 }
 

@@ -21,3 +21,12 @@ export const statsMinute = pgTable(
   },
   (t) => [primaryKey({ name: 'stats_minute_pkey', columns: [t.minute, t.source] })],
 );
+
+/**
+ * Processes with live-stream viewers (migrations/0022_quiet_outcomes.sql): while no row is live,
+ * the worker's outcomes are written without a NOTIFY (src/ops/stream-watchers.ts).
+ */
+export const streamWatchers = pgTable('stream_watchers', {
+  process: text('process').primaryKey(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+});

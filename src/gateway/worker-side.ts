@@ -24,13 +24,15 @@ export interface GatewayWorkerDeps {
   chartCounts: () => StatsRecorder | undefined;
   /** Sources whose ordering blocks a key when its head fails for good (docs/ordering.md). */
   blockingSources?: () => readonly string[];
+  /** Whether anyone watches the live stream: outcomes are announced only then (src/ops/stream-watchers.ts). */
+  outcomesWatched?: () => boolean;
 }
 
 /** The worker of a `worker` or `all` process: the queue, the handlers, and metrics of every attempt. */
 export function createGatewayWorker(deps: GatewayWorkerDeps) {
   const { config, metrics } = deps;
   return createWorker({
-    queue: createQueue(deps.database, { blockingSources: deps.blockingSources }),
+    queue: createQueue(deps.database, { blockingSources: deps.blockingSources, outcomesWatched: deps.outcomesWatched }),
     handlers: deps.handlers,
     schemas: deps.schemas,
     logger: deps.logger.child({ component: 'worker' }),

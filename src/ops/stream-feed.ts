@@ -93,7 +93,11 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
     };
   }
 
+  const registered = deps.bus.registered();
+
   return {
+    /** Resolves when the viewer is registered (src/ops/stream-watchers.ts): send `ready` after it. */
+    registered,
     get overflowed() {
       return overflowed;
     },

@@ -57,6 +57,7 @@ function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: StreamFi
     const feed = openFeed(deps, filter, after);
     stream.onAbort(() => feed.close());
     try {
+      await feed.registered;
       await stream.writeSSE({ event: 'ready', data: JSON.stringify({ filter: shownFilter(filter) }) });
       while (!stream.aborted && !stream.closed) {
         const message = await feed.next(KEEPALIVE_MS);
@@ -97,6 +98,8 @@ function webSocketEvents(deps: StreamDeps, { filter, after }: { filter: StreamFi
       const send = (message: { event: string; id?: string; data?: string }) =>
         socket.send(`{"event":${JSON.stringify(message.event)}${message.id ? `,"id":${JSON.stringify(message.id)}` : ''}${message.data ? `,"data":${message.data}` : ''}}`);
       void (async () => {
+        await feed.registered;
+        if (!open) return;
         send({ event: 'ready', data: JSON.stringify({ filter: shownFilter(filter) }) });
         while (open) {
           const message = await feed.next(KEEPALIVE_MS);

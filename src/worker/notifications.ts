@@ -1,4 +1,5 @@
 import type { Database } from '../db/client';
+import { listenOn } from '../db/listen';
 
 /** What the webhook_events trigger announces (see migrations/0002_notify_due_events.sql). */
 export interface EventNotification {
@@ -31,7 +32,5 @@ export async function listenForEvents(
       // A malformed payload can only come from a foreign NOTIFY on our channel: ignore it.
     }
   };
-  if (database.pglite) return database.pglite.listen(EVENTS_CHANNEL, deliver);
-  const { unlisten } = await database.sql!.listen(EVENTS_CHANNEL, deliver);
-  return unlisten;
+  return listenOn(database, EVENTS_CHANNEL, deliver);
 }

@@ -83,6 +83,12 @@ export interface FinishedAttempt {
 export interface QueueOptions {
   /** Sources whose ordering says onFailure 'block' (read at each outcome; docs/ordering.md). */
   blockingSources?: () => readonly string[];
+  /**
+   * Whether anyone watches the live stream (src/ops/stream-watchers.ts), read at each outcome
+   * write: while nobody does, completions and failures are written without their NOTIFY. Unset:
+   * always announced.
+   */
+  outcomesWatched?: () => boolean;
 }
 
 /** All queue statements of the worker. The worker loop calls these and never sees SQL. */
@@ -105,6 +111,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
    * 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
    */
   const recordOutcomes = async (run: PreparedRows, outcomes: string, range: Range): Promise<Set<number>> => {
+    const quiet = options.outcomesWatched?.() === false ? 'on' : 'off';
     const written = await run<{ id: string | number }>(sql`
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
@@ -158,6 +165,10 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         from fenced f join outcome o on o.id = f.event_id
         where e.id = f.event_id and e.received_at = f.received_at
           and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
+          -- Read by the notify trigger's WHEN (migration 0022), which PostgreSQL evaluates as each
+          -- row is updated, after this filter: transaction-local, so it ends with this statement
+          -- (or with the transaction of an ordered batch).
+          and set_config('webhook_gateway.quiet_outcomes', ${quiet}::text, true) is not null
         returning e.id
       ),
       -- The attempt's log row is written once, finished (the claim only reserved its id): half the
