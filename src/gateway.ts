@@ -199,7 +199,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         destinationRoutes: (audit) => runtime.routes(registry!, audit, config.trustProxy, wake),
       });
       const claimant = config.worker.handOff ? worker : undefined;
-      ingest = createIngestSide({ config, database, store, registry, requests, logger, metrics, recorder, wake, claimant });
+      ingest = createIngestSide({ config, database, store, registry, requests, logger, metrics, recorder, wake, claimant, watched: watchers.watched });
       app = createWebApp({
         config,
         database,

@@ -18,7 +18,8 @@ describe('live stream', () => {
       const body = '{"n":1}';
       const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'live-1'));
       await waitFor(() => all.events.some((e) => e.event === 'completed' && e.data.id === res.json.id), 10_000, 'completed event');
-      expect(all.events.find((e) => e.event === 'received')?.data).toMatchObject({ id: res.json.id, source: 'shopify', topic: 'orders/create', status: 'received', due: true });
+      // due: false when the insert claimed it for this process's worker (a hand-off).
+      expect(all.events.find((e) => e.event === 'received')?.data).toMatchObject({ id: res.json.id, source: 'shopify', topic: 'orders/create', status: 'received', due: expect.any(Boolean) });
       expect(onlyEasypost.events.filter((e) => e.event !== 'ready')).toEqual([]);
       await all.close();
       await onlyEasypost.close();

@@ -25,7 +25,7 @@ describe.each(databaseKinds())('a gateway whose wall clock steps a year forward 
     const died = createGroupCommit({
       database,
       store: createEventStore(database),
-      claimant: { id: 'gone-host:1', reserve: (wanted) => wanted, take: () => undefined },
+      claimant: { id: 'gone-host:1', leaseSeconds: 60, reserve: (wanted) => wanted, take: () => undefined },
     });
     const orphan = await died.insert({
       source: 'shopify',

@@ -5,7 +5,9 @@ import { createGroupCommit, type HandedOffEvent, type LocalClaimant } from '../s
 import { HandlerRegistry, type DeliveredEvent } from '../src/worker/handlers';
 import { createQueue } from '../src/worker/queue-sql';
 import type { Worker } from '../src/worker/worker';
+import { listenOn } from '../src/db/listen';
 import { databaseKinds, useMigratedDatabase } from './helpers/database';
+import { waitFor } from './helpers/gateway';
 import { createTestWorker } from './helpers/worker';
 
 // A hand-off (docs/worker.md, *Hand-off*): the group commit's insert claims new events for the
@@ -25,6 +27,7 @@ function recordingClaimant(grant: number) {
   const taken: { claimed: readonly HandedOffEvent[]; reserved: number }[] = [];
   const claimant: LocalClaimant = {
     id: 'test-host:4242',
+    leaseSeconds: 60,
     reserve: (wanted) => Math.min(wanted, grant),
     take: (claimed, reserved) => void taken.push({ claimed, reserved }),
   };
@@ -82,6 +85,42 @@ describe.each(databaseKinds())('hand-off to the local worker on %s', (kind) => {
       rows.slice(0, 2).map((r) => [r.webhook_id, r.claim_token, r.attempt_id]),
     );
     expect(handed.every((h) => results.some((r) => r.status === 'accepted' && r.id === h.id && r.claimed))).toBe(true);
+  });
+
+  it('while nobody watches the live stream, announces only the events it left due; with a viewer, the claimed too, as not due', async () => {
+    const heard: Record<string, unknown>[] = [];
+    const unlisten = await listenOn(migrated.database, 'webhook_events', (payload) => heard.push(JSON.parse(payload)));
+    try {
+      let watched = false;
+      const batcher = createGroupCommit({
+        database: migrated.database,
+        store: createEventStore(migrated.database),
+        claimant: recordingClaimant(1).claimant,
+        watched: () => watched,
+      });
+      const unwatched = await together(['u1', 'u2'].map((id) => () => batcher.insert(event('unwatched', id))));
+      watched = true;
+      const viewed = await together(['v1', 'v2'].map((id) => () => batcher.insert(event('viewed', id))));
+      // Delivered in commit order: once this is heard, every announcement of the inserts above is.
+      await migrated.database.rows(sql`select pg_notify('webhook_events', '{"marker":"hand-off"}')`);
+      await waitFor(() => heard.some((p) => p.marker === 'hand-off'), 10_000, 'marker heard');
+
+      const dueHeard = (results: typeof unwatched, claimed: boolean) =>
+        results
+          .filter((r) => r.status === 'accepted' && Boolean(r.claimed) === claimed)
+          .map((r) => heard.filter((p) => p.id === (r as { id: number }).id).map((p) => p.due));
+      expect(dueHeard(unwatched, true)).toEqual([[]]);
+      expect(dueHeard(unwatched, false)).toEqual([[true]]);
+      expect(dueHeard(viewed, true)).toEqual([[false]]);
+      expect(dueHeard(viewed, false)).toEqual([[true]]);
+      // A claimed event's archive row is due again when its lease would have expired.
+      const [claimed] = await migrated.database.rows<{ lease: number }>(sql`
+        select extract(epoch from next_attempt_at - received_at)::int as lease from webhook_events
+        where source = 'unwatched' and next_attempt_at > received_at`);
+      expect(claimed?.lease).toBe(60);
+    } finally {
+      await unlisten();
+    }
   });
 
   it("does not claim a paused source's events, and frees the reservation when the write fails", async () => {

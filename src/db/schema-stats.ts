@@ -23,7 +23,7 @@ export const statsMinute = pgTable(
 );
 
 /**
- * Processes with live-stream viewers (migrations/0022_quiet_outcomes.sql): while no row is live,
+ * Processes with live-stream viewers (migrations/0022_unwatched_notifications.sql): while no row is live,
  * the worker's outcomes are written without a NOTIFY (src/ops/stream-watchers.ts).
  */
 export const streamWatchers = pgTable('stream_watchers', {

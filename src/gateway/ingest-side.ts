@@ -24,6 +24,8 @@ export interface IngestSideDeps {
   wake: () => void;
   /** The local worker, when events stored here are handed off to it (config worker.handOff). */
   claimant?: LocalClaimant;
+  /** Whether anyone watches the live stream: the arrivals claimed for `claimant` are announced only then. */
+  watched?: () => boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export function createIngestSide(deps: IngestSideDeps) {
   });
   const routes = createIngestRoutes({
     sources: deps.registry,
-    store: createGroupCommit({ database: deps.database, store: deps.store, claimant: deps.claimant }),
+    store: createGroupCommit({ database: deps.database, store: deps.store, claimant: deps.claimant, watched: deps.watched }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
     maxAttempts: config.worker.maxAttempts,

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/client';
 import { listenOn } from '../db/listen';
 
-/** Where a process announces that it has a live-stream viewer (migrations/0022_quiet_outcomes.sql). */
+/** Where a process announces that it has a live-stream viewer (migrations/0022_unwatched_notifications.sql). */
 export const WATCHERS_CHANNEL = 'webhook_stream_watchers';
 
 /** How long a registration lasts without a refresh: a process killed with viewers is forgotten after this. */

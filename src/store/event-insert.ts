@@ -29,6 +29,16 @@ export interface InsertedRow {
 export interface HandOff {
   worker: string;
   limit: number;
+  /**
+   * The worker's lease: a claimed event's archive row says it is due again after it, as lease
+   * recovery would make it; so its arrival is announced as not due and wakes no worker.
+   */
+  leaseSeconds: number;
+  /**
+   * Nobody watches the live stream (src/ops/stream-watchers.ts): the arrivals of claimed events
+   * are written without their NOTIFY (the events left due are always announced: they wake workers).
+   */
+  unwatched: boolean;
 }
 
 /**
@@ -63,6 +73,11 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
       select * from json_to_recordset(${rows}::text::json) as r(
         source text, webhook_id text, topic text, account text, body text, content_hash text, headers jsonb,
         max_attempts int, request_target text, ordering_key text)
+      ${
+        // Read by the notify trigger's WHEN (migration 0022) as each row is inserted; every row
+        // comes through here first. Transaction-local: it ends with this statement.
+        handOff ? sql`where set_config('webhook_gateway.unwatched', ${handOff.unwatched ? 'on' : 'off'}::text, true) is not null` : sql``
+      }
     ),
     keyed as (
       insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
@@ -70,15 +85,7 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
       on conflict (source, webhook_id) do nothing
       returning source, webhook_id, event_id, received_at
     ),
-    inserted as (
-      insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
-                                  request_target, ordering_key, received_at)
-      overriding system value
-      select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
-             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key, k.received_at
-      from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
-      returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane
-    ),
+    ${handOff ? insertClaimed(handOff) : insertDue}
     ${
       handOff
         ? queueClaimed(handOff)
@@ -87,23 +94,54 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
     }`;
 }
 
+const insertDue = sql`
+    inserted as (
+      insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
+                                  request_target, ordering_key, received_at)
+      overriding system value
+      select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
+             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key, k.received_at
+      from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
+      returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane
+    ),`;
+
+/**
+ * The archive rows of a hand-off: the first `limit` new events by id (a new event's first attempt
+ * is attempt 1) are claimed, unless their source is paused (the claim's test), and due again only
+ * after the lease; `claimed` tells queueClaimed which.
+ */
+function insertClaimed({ limit, leaseSeconds }: HandOff): SQL {
+  return sql`
+    inserted as (
+      insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
+                                  request_target, ordering_key, next_attempt_at, received_at)
+      overriding system value
+      select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
+             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key,
+             case when k.n <= ${limit}::int and not exists (select 1 from sources s where s.name = r.source and s.paused)
+                  then now() + ${leaseSeconds}::int * interval '1 second' else now() end,
+             k.received_at
+      from (select keyed.*, row_number() over (order by keyed.event_id) as n from keyed) k
+      join r on r.source = k.source and r.webhook_id = k.webhook_id
+      returning id, source, webhook_id, received_at, next_attempt_at > received_at as claimed
+    ),`;
+}
+
 /**
  * The queue rows of a hand-off: the claim statement's columns (src/worker/queue-sql.ts, claim) for
- * the first `limit` events by id (a new event's first attempt is attempt 1), plain due rows for the
- * rest. The paused test is the claim's: a paused source's events stay due, unclaimed.
+ * the events insertClaimed claimed, plain due rows for the rest.
  */
-function queueClaimed({ worker, limit }: HandOff): SQL {
+function queueClaimed({ worker }: HandOff): SQL {
   return sql`
-    numbered as (select i.*, row_number() over (order by i.id) as n from inserted i),
     queued as (
       insert into event_queue (event_id, received_at, locked_by, locked_at, claim_token, attempt, attempt_id,
                                attempt_started_at)
       select i.id, i.received_at, c.worker, c.at, c.token, c.attempt, c.attempt_id, c.at
-      from numbered i
+      from inserted i
       left join lateral (
         select ${worker}::text as worker, now() as at, gen_random_uuid() as token, 1 as attempt,
                nextval('processing_log_id_seq') as attempt_id
-        where i.n <= ${limit}::int and not exists (select 1 from sources s where s.name = i.source and s.paused)
+        where i.claimed
       ) c on true
       returning event_id, claim_token, attempt_id, attempt_started_at
     )

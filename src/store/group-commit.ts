@@ -22,6 +22,8 @@ export interface HandedOffEvent {
 export interface LocalClaimant {
   /** Written as the claims' holder. */
   readonly id: string;
+  /** Its lease: a claimed event is due again after it if the claim is lost. */
+  readonly leaseSeconds: number;
   /** Reserves up to `wanted` handler slots for the next write's new events; 0 leaves them due. */
   reserve(wanted: number): number;
   /** The events claimed for it (none when the write failed); frees the `reserved` slots. */
@@ -44,6 +46,11 @@ export interface GroupCommitOptions {
    * its free slots, instead of waiting to be claimed by a statement of their own (docs/worker.md, *Hand-off*).
    */
   claimant?: LocalClaimant;
+  /**
+   * Whether anyone watches the live stream (src/ops/stream-watchers.ts): while nobody does, the
+   * arrivals of events claimed for `claimant` are written without their NOTIFY. Unset: announced.
+   */
+  watched?: () => boolean;
 }
 
 interface Waiter {
@@ -79,6 +86,7 @@ export function createGroupCommit({
   maxBatch = 100,
   maxQueuedBytes = 64 * 1024 * 1024,
   claimant,
+  watched,
 }: GroupCommitOptions) {
   const run = preparedRows(database);
   const queue: Waiter[] = [];
@@ -101,7 +109,10 @@ export function createGroupCommit({
     const firsts = rows.map((r) => r.waiters[0]!);
     // Ordered events are not handed off: their lane decides when each is due.
     const reserved = claimant && !firsts.some((w) => w.event.ordering) ? claimant.reserve(firsts.length) : 0;
-    const handOff = reserved > 0 ? { worker: claimant!.id, limit: reserved } : undefined;
+    const handOff =
+      reserved > 0
+        ? { worker: claimant!.id, limit: reserved, leaseSeconds: claimant!.leaseSeconds, unwatched: watched?.() === false }
+        : undefined;
     let ids: Map<string, InsertedRow>;
     try {
       ids = await insertRows(database, run, firsts, handOff);

@@ -111,7 +111,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
    * 'block' keeps its queue row, blocked, so its lane waits (docs/ordering.md).
    */
   const recordOutcomes = async (run: PreparedRows, outcomes: string, range: Range): Promise<Set<number>> => {
-    const quiet = options.outcomesWatched?.() === false ? 'on' : 'off';
+    const unwatched = options.outcomesWatched?.() === false ? 'on' : 'off';
     const written = await run<{ id: string | number }>(sql`
       with outcome as (
         select * from json_to_recordset(${outcomes}::text::json) as o(
@@ -168,7 +168,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
           -- Read by the notify trigger's WHEN (migration 0022), which PostgreSQL evaluates as each
           -- row is updated, after this filter: transaction-local, so it ends with this statement
           -- (or with the transaction of an ordered batch).
-          and set_config('webhook_gateway.quiet_outcomes', ${quiet}::text, true) is not null
+          and set_config('webhook_gateway.unwatched', ${unwatched}::text, true) is not null
         returning e.id
       ),
       -- The attempt's log row is written once, finished (the claim only reserved its id): half the

@@ -200,6 +200,7 @@ export function createWorker(options: WorkerOptions) {
 
   return {
     id: workerId,
+    leaseSeconds: options.leaseSeconds,
 
     /** Starts the cron schedule and the lease heartbeat. */
     start() {
