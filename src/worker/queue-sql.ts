@@ -394,6 +394,17 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
     async maintain(): Promise<void> {
       await rows(sql`vacuum (analyze, skip_locked, truncate false) event_queue`);
     },
+
+    /** ANALYZE of the hot queue alone: re-plans the prepared statements that read it (src/worker/leases.ts). */
+    async analyze(): Promise<void> {
+      await rows(sql`analyze (skip_locked) event_queue`);
+    },
+
+    /** The hot queue's size on disk (the file's length; nothing is read). */
+    async sizeInBytes(): Promise<number> {
+      const [row] = await rows<{ bytes: string | number }>(sql`select pg_relation_size('event_queue') as bytes`);
+      return Number(row?.bytes ?? 0);
+    },
   };
 }
 
