@@ -49,6 +49,7 @@ export function createStreamWatchers(deps: StreamWatchersDeps): StreamWatchers {
   const processId = deps.processId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const pollMs = deps.pollMs ?? 5_000;
   let viewers = 0;
+  let stopped = false;
   let elsewhere = false;
   /** Registrations heard from other processes: one heard while a poll was running outlives its answer. */
   let heard = 0;
@@ -97,10 +98,12 @@ export function createStreamWatchers(deps: StreamWatchersDeps): StreamWatchers {
     watched: () => viewers > 0 || elsewhere,
 
     watch() {
+      if (stopped) return () => {};
       if (++viewers === 1) register();
       let released = false;
       return () => {
-        if (released) return;
+        // After stop() the row is gone already (and the database may be closed).
+        if (released || stopped) return;
         released = true;
         if (--viewers === 0) unregister();
       };
@@ -121,6 +124,7 @@ export function createStreamWatchers(deps: StreamWatchersDeps): StreamWatchers {
     },
 
     async stop() {
+      stopped = true;
       clearInterval(timer);
       await unlisten?.().catch(() => {});
       if (viewers > 0) {
