@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { parseSourceEntry, type SourceSecret } from '../config/file';
 import type { ProcessingConfig } from '../config/processing';
 import type { Database } from '../db/client';
+import { listenOn } from '../db/listen';
 import { describeError } from '../errors';
 import type { RateLimit } from '../ingest/rate-limit';
 import { pushSourceFrom, type PushSource } from '../ingest/sources';
@@ -128,14 +129,8 @@ export function createRegistry(deps: RegistryDeps) {
     async start(): Promise<void> {
       await load();
       const onNotify = () => void refresh();
-      if (deps.database.pglite) {
-        unlisten = await deps.database.pglite.listen(CONTROL_CHANNEL, onNotify);
-      } else {
-        // postgres.js re-listens after a reconnect and calls onlisten again: re-read then, as
-        // notifications sent during the outage are lost.
-        const listener = await deps.database.sql!.listen(CONTROL_CHANNEL, onNotify, onNotify);
-        unlisten = listener.unlisten;
-      }
+      // Re-read after a reconnect too: notifications sent during the outage are lost.
+      unlisten = await listenOn(deps.database, CONTROL_CHANNEL, onNotify, onNotify);
       timer = setInterval(onNotify, deps.refreshMs);
       timer.unref();
     },

@@ -85,7 +85,7 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
       on conflict (source, webhook_id) do nothing
       returning source, webhook_id, event_id, received_at
     ),
-    ${handOff ? insertClaimed(handOff) : insertDue}
+    ${insertArchiveRows(handOff)}
     ${
       handOff
         ? queueClaimed(handOff)
@@ -94,23 +94,17 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
     }`;
 }
 
-const insertDue = sql`
-    inserted as (
-      insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
-                                  request_target, ordering_key, received_at)
-      overriding system value
-      select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
-             decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key, k.received_at
-      from keyed k join r on r.source = k.source and r.webhook_id = k.webhook_id
-      returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane
-    ),`;
-
 /**
- * The archive rows of a hand-off: the first `limit` new events by id (a new event's first attempt
- * is attempt 1) are claimed, unless their source is paused (the claim's test), and due again only
- * after the lease; `claimed` tells queueClaimed which.
+ * The archive rows. With a hand-off, the first `limit` new events by id (a new event's first
+ * attempt is attempt 1) are claimed, unless their source is paused (the claim's test), and due
+ * again only after the lease; `claimed` tells queueClaimed which. Without one, every event is due now.
  */
-function insertClaimed({ limit, leaseSeconds }: HandOff): SQL {
+function insertArchiveRows(handOff?: HandOff): SQL {
+  const nextAttemptAt = handOff
+    ? sql`case when k.n <= ${handOff.limit}::int and not exists (select 1 from sources s where s.name = r.source and s.paused)
+                  then now() + ${handOff.leaseSeconds}::int * interval '1 second' else now() end`
+    : sql`now()`;
+  const keyed = handOff ? sql`(select keyed.*, row_number() over (order by keyed.event_id) as n from keyed)` : sql`keyed`;
   return sql`
     inserted as (
       insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,
@@ -118,18 +112,16 @@ function insertClaimed({ limit, leaseSeconds }: HandOff): SQL {
       overriding system value
       select k.event_id, r.source, r.webhook_id, r.topic, r.account, decode(r.body, 'base64'),
              decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key,
-             case when k.n <= ${limit}::int and not exists (select 1 from sources s where s.name = r.source and s.paused)
-                  then now() + ${leaseSeconds}::int * interval '1 second' else now() end,
-             k.received_at
-      from (select keyed.*, row_number() over (order by keyed.event_id) as n from keyed) k
-      join r on r.source = k.source and r.webhook_id = k.webhook_id
-      returning id, source, webhook_id, received_at, next_attempt_at > received_at as claimed
+             ${nextAttemptAt}, k.received_at
+      from ${keyed} k join r on r.source = k.source and r.webhook_id = k.webhook_id
+      returning id, source, webhook_id, received_at, source || ':' || ordering_key as lane,
+                next_attempt_at > received_at as claimed
     ),`;
 }
 
 /**
  * The queue rows of a hand-off: the claim statement's columns (src/worker/queue-sql.ts, claim) for
- * the events insertClaimed claimed, plain due rows for the rest.
+ * the events insertArchiveRows claimed, plain due rows for the rest.
  */
 function queueClaimed({ worker }: HandOff): SQL {
   return sql`
