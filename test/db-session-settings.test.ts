@@ -2,31 +2,103 @@
 // partitions of unanalyzed history was estimated above jit_above_cost and every claim compiled
 // ~760 functions with LLVM: 7–12 s per claim (auto_explain, 1 M events of history), the end-to-end
 // bench fell to 35 completed/s. The server's default (jit = on) must not reach the worker.
+// The hot statements' own connections plan each prepared statement once (src/db/client.ts,
+// PLAN_ONCE): left to PostgreSQL's choice, the worker's outcome statement, whose parameters bound
+// the day partitions it updates, was planned again on 82 % of its calls in the end-to-end bench.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from '../src/db/client';
+import { openDatabase, splitPool } from '../src/db/client';
+import { runMigrations } from '../src/db/migrate';
+import { preparedRows } from '../src/db/statements';
+import { createEventStore } from '../src/store/events';
+import { createQueue } from '../src/worker/queue-sql';
 import { createTestDatabase, postgresUrl } from './helpers/database';
+
+describe('the connection budget', () => {
+  it('splits DB_POOL_SIZE between the hot statements and the rest, at least one each', () => {
+    expect(splitPool(10)).toEqual({ planned: 5, main: 5 });
+    expect(splitPool(5)).toEqual({ planned: 2, main: 3 });
+    expect(splitPool(2)).toEqual({ planned: 1, main: 1 });
+    expect(splitPool(1)).toEqual({ planned: 1, main: 1 });
+  });
+});
 
 describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
   it('every pooled connection has jit off, whatever the server default', async () => {
     const testDb = await createTestDatabase('postgres');
-    const database = await openDatabase({ url: testDb.url!, poolSize: 3 });
+    const database = await openDatabase({ url: testDb.url!, poolSize: 6 });
     try {
       // Set by the gateway's connection, not inherited: the server here has the default, jit = on.
       const [setting] = await database.rows<{ source: string; boot: string }>(
         sql`select source, boot_val as boot from pg_settings where name = 'jit'`,
       );
       expect(setting).toEqual({ source: 'client', boot: 'on' });
-      // Three at once, so the pool opens three connections.
-      const seen = await Promise.all(
-        [1, 2, 3].map(() =>
-          database.rows<{ jit: string; pid: number }>(
-            sql`select current_setting('jit') as jit, pg_backend_pid() as pid, pg_sleep(0.05)`,
-          ),
-        ),
+      // Three at once on each pool, so each opens three connections.
+      for (const client of [database.sql!, database.plannedSql!]) {
+        const seen = await Promise.all(
+          [1, 2, 3].map(() => client`select current_setting('jit') as jit, pg_backend_pid() as pid, pg_sleep(0.05)`),
+        );
+        expect(new Set(seen.map(([row]) => row!.pid)).size).toBe(3);
+        expect(seen.map(([row]) => row!.jit)).toEqual(['off', 'off', 'off']);
+      }
+    } finally {
+      await database.close();
+      await testDb.drop();
+    }
+  });
+
+  it('the hot statements pass timestamps and JSON through as text, as drizzle does on the other pool', async () => {
+    const testDb = await createTestDatabase('postgres');
+    const database = await openDatabase({ url: testDb.url!, poolSize: 2 });
+    try {
+      const run = preparedRows(database);
+      // postgres.js alone would send a timestamptz parameter as a JS Date (milliseconds) and encode
+      // a jsonb parameter that is already JSON text a second time.
+      const at = '2026-12-04 05:02:39.825904+00';
+      const [row] = await run<{ at: string; micros: number; kind: string }>(
+        sql`select ${at}::timestamptz as at, extract(microseconds from ${at}::timestamptz)::int as micros,
+                   jsonb_typeof(${JSON.stringify(['a'])}::jsonb) as kind`,
       );
-      expect(new Set(seen.map(([row]) => row!.pid)).size).toBe(3);
-      expect(seen.map(([row]) => row!.jit)).toEqual(['off', 'off', 'off']);
+      expect(row).toEqual({ at, micros: 39825904, kind: 'array' });
+    } finally {
+      await database.close();
+      await testDb.drop();
+    }
+  });
+
+  it("plans the worker's claim and outcome statements once, and leaves the ops API's reads to the server", async () => {
+    const testDb = await createTestDatabase('postgres');
+    // One connection for the hot statements, so pg_prepared_statements below is theirs.
+    const database = await openDatabase({ url: testDb.url!, poolSize: 2 });
+    try {
+      await runMigrations(database, testDb.url);
+      const store = createEventStore(database);
+      const queue = createQueue(database);
+      // More rounds than PostgreSQL's five custom plans before it weighs a generic one.
+      for (let round = 0; round < 8; round++) {
+        for (let i = 0; i < 3; i++) {
+          await store.insert({
+            source: 'plans',
+            webhookId: `r${round}-${i}`,
+            topic: 't',
+            body: Buffer.from('{}'),
+            headers: {},
+            maxAttempts: 3,
+          });
+        }
+        const claimed = await queue.claim('test:plans', 10);
+        expect(claimed).toHaveLength(3);
+        const recorded = await queue.finishMany(claimed.map((event) => ({ event, result: { outcome: 'completed' } })));
+        expect(recorded.size).toBe(3);
+      }
+      const statements = await database.plannedSql!<{ statement: string; generic: number; custom: number }[]>`
+        select statement, generic_plans::int as generic, custom_plans::int as custom from pg_prepared_statements`;
+      const outcome = statements.find((s) => s.statement.includes('delete from event_queue'));
+      const claim = statements.find((s) => s.statement.includes('for update skip locked'));
+      expect(outcome).toMatchObject({ generic: 8, custom: 0 });
+      expect(claim).toMatchObject({ generic: 8, custom: 0 });
+      const [main] = await database.sql!<{ mode: string }[]>`select current_setting('plan_cache_mode') as mode`;
+      expect(main!.mode).toBe('auto');
     } finally {
       await database.close();
       await testDb.drop();

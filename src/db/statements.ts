@@ -17,14 +17,15 @@ export type PreparedRows = <T>(query: SQL) => Promise<T[]>;
 /**
  * Runs statements whose text never changes as prepared statements on PostgreSQL: parsed and
  * planned once per connection instead of on every call (the worker's claim/outcome cycle ran
- * 1.4× faster for it, see docs/performance.md). PGlite, in-process, runs them as they are.
+ * 1.4× faster for it, see docs/performance.md), on the connections that keep generic plans
+ * (src/db/client.ts, PLAN_ONCE). PGlite, in-process, runs them as they are.
  */
 export function preparedRows(database: Database): PreparedRows {
   const dialect = new PgDialect();
   return async <T>(query: SQL): Promise<T[]> => {
-    if (!database.sql) return database.rows<T>(query);
+    if (!database.plannedSql) return database.rows<T>(query);
     const { sql: text, params } = dialect.sqlToQuery(query);
-    return (await database.sql.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
+    return (await database.plannedSql.unsafe(text, params as never[], { prepare: true })) as unknown as T[];
   };
 }
 
@@ -49,9 +50,9 @@ export function isRowError(err: unknown): boolean {
  * ordering: lock the lanes, then write; write, then promote the next head).
  */
 export async function inTransaction<T>(database: Database, work: (run: PreparedRows) => Promise<T>): Promise<T> {
-  if (database.sql) {
+  if (database.plannedSql) {
     const dialect = new PgDialect();
-    return (await database.sql.begin((tx) =>
+    return (await database.plannedSql.begin((tx) =>
       work(async <R>(query: SQL): Promise<R[]> => {
         const { sql: text, params } = dialect.sqlToQuery(query);
         return (await tx.unsafe(text, params as never[], { prepare: true })) as unknown as R[];
