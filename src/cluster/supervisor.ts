@@ -45,7 +45,7 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
     slot.child = child;
     slot.startedAt = undefined;
     child.on('message', (message: unknown) => {
-      if ((message as { gateway?: string })?.gateway === 'started') slot.startedAt = Date.now();
+      if ((message as { gateway?: string })?.gateway === 'started') slot.startedAt = performance.now();
     });
     child.once('exit', (code, signal) => onExit(slot, child, code, signal));
   };
@@ -65,7 +65,8 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
       return;
     }
     // A child that ran for a while restarts at once; one that keeps dying waits longer each time.
-    slot.restarts = Date.now() - slot.startedAt > 30_000 ? 0 : slot.restarts + 1;
+    // Monotonic: a wall clock stepped back must not make a long-lived child look like a crash loop.
+    slot.restarts = performance.now() - slot.startedAt > 30_000 ? 0 : slot.restarts + 1;
     const delayMs = Math.min(100 * 2 ** slot.restarts, 5_000);
     logger.warn({ ...who, restartInMs: delayMs }, 'a gateway process died; restarting it');
     setTimeout(() => !stopping && fork(slot), delayMs);
