@@ -7,7 +7,7 @@
 // the day partitions it updates, was planned again on 82 % of its calls in the end-to-end bench.
 import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, splitPool } from '../src/db/client';
+import { openDatabase, splitPool, type Database } from '../src/db/client';
 import { runMigrations } from '../src/db/migrate';
 import { preparedRows } from '../src/db/statements';
 import { createEventStore } from '../src/store/events';
@@ -24,10 +24,20 @@ describe('the connection budget', () => {
 });
 
 describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
-  it('every pooled connection has jit off, whatever the server default', async () => {
+  /** Runs `check` on the gateway's database handle for a new test database, then drops both. */
+  async function withDatabase(poolSize: number, check: (database: Database, url: string) => Promise<void>) {
     const testDb = await createTestDatabase('postgres');
-    const database = await openDatabase({ url: testDb.url!, poolSize: 6 });
+    const database = await openDatabase({ url: testDb.url!, poolSize });
     try {
+      await check(database, testDb.url!);
+    } finally {
+      await database.close();
+      await testDb.drop();
+    }
+  }
+
+  it('every pooled connection has jit off, whatever the server default', () =>
+    withDatabase(6, async (database) => {
       // Set by the gateway's connection, not inherited: the server here has the default, jit = on.
       const [setting] = await database.rows<{ source: string; boot: string }>(
         sql`select source, boot_val as boot from pg_settings where name = 'jit'`,
@@ -41,16 +51,10 @@ describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
         expect(new Set(seen.map(([row]) => row!.pid)).size).toBe(3);
         expect(seen.map(([row]) => row!.jit)).toEqual(['off', 'off', 'off']);
       }
-    } finally {
-      await database.close();
-      await testDb.drop();
-    }
-  });
+    }));
 
-  it('the hot statements pass timestamps and JSON through as text, as drizzle does on the other pool', async () => {
-    const testDb = await createTestDatabase('postgres');
-    const database = await openDatabase({ url: testDb.url!, poolSize: 2 });
-    try {
+  it('the hot statements pass timestamps and JSON through as text, as drizzle does on the other pool', () =>
+    withDatabase(2, async (database) => {
       const run = preparedRows(database);
       // postgres.js alone would send a timestamptz parameter as a JS Date (milliseconds) and encode
       // a jsonb parameter that is already JSON text a second time.
@@ -60,18 +64,12 @@ describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
                    jsonb_typeof(${JSON.stringify(['a'])}::jsonb) as kind`,
       );
       expect(row).toEqual({ at, micros: 39825904, kind: 'array' });
-    } finally {
-      await database.close();
-      await testDb.drop();
-    }
-  });
+    }));
 
-  it("plans the worker's claim and outcome statements once, and leaves the ops API's reads to the server", async () => {
-    const testDb = await createTestDatabase('postgres');
-    // One connection for the hot statements, so pg_prepared_statements below is theirs.
-    const database = await openDatabase({ url: testDb.url!, poolSize: 2 });
-    try {
-      await runMigrations(database, testDb.url);
+  // Pool size 2: one connection for the hot statements, so pg_prepared_statements below is theirs.
+  it("plans the worker's claim and outcome statements once, and leaves the ops API's reads to the server", () =>
+    withDatabase(2, async (database, url) => {
+      await runMigrations(database, url);
       const store = createEventStore(database);
       const queue = createQueue(database);
       // More rounds than PostgreSQL's five custom plans before it weighs a generic one.
@@ -99,9 +97,5 @@ describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
       expect(claim).toMatchObject({ generic: 8, custom: 0 });
       const [main] = await database.sql!<{ mode: string }[]>`select current_setting('plan_cache_mode') as mode`;
       expect(main!.mode).toBe('auto');
-    } finally {
-      await database.close();
-      await testDb.drop();
-    }
-  });
+    }));
 });
