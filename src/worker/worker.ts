@@ -125,9 +125,9 @@ export function createWorker(options: WorkerOptions) {
    * How many events to claim now (0: wait). No more than a batch, than free handler slots, and
    * than keeps the claims held (running, or waiting for their outcome write) within
    * HELD_CLAIMS_PER_SLOT times the concurrency, so a slow outcome write holds back claiming instead
-   * of piling up claims. While
-   * claims are held, wait for half a batch of room: a claim of a few rows costs the database
-   * nearly as much as a full one (25-row claims ran at 0.8× the events/s of 50-row ones).
+   * of piling up claims. While claims are held, wait for half a batch of room: a claim of a few
+   * rows costs the database nearly as much as a full one (25-row claims ran at 0.8× the events/s
+   * of 50-row ones).
    */
   function claimable(): number {
     const room = Math.min(options.batchSize, free());
