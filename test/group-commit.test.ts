@@ -59,6 +59,36 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
     expect(new Set(ids.map((id) => written.get(id))).size).toBe(1);
   });
 
+  it('one insert of many rows stores each body byte for byte: any length, empty, not UTF-8', async () => {
+    // The batch's bodies travel as one bytea that each row slices (src/store/event-insert.ts): an
+    // offset off by one would shift every body after the first into its neighbour's bytes.
+    const bodies = [
+      Buffer.from('{"a":1}'),
+      Buffer.alloc(0),
+      Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x5c, 0x78, 0x30, 0x30]), // NUL, invalid UTF-8, a literal "\x00"
+      Buffer.from('{"b":"ü €"}\n'),
+      Buffer.alloc(70_000, 0xab),
+      Buffer.from('x'),
+    ];
+    const gc = batcher();
+    const first = gc.insert(event('bytes-0', { body: Buffer.from('lead') }));
+    await nextTurn(); // the first write is under way: the rest queue behind it and share one insert
+    const ids = bodies.map((_, i) => `bytes-${i + 1}`);
+    const results = await Promise.all([first, ...ids.map((id, i) => gc.insert(event(id, { body: bodies[i] })))]);
+    expect(results.every((r) => r.status === 'accepted')).toBe(true);
+    const written = await writers(ids);
+    expect(new Set(ids.map((id) => written.get(id))).size).toBe(1);
+    const stored = await migrated.database.rows<{ webhook_id: string; body: Uint8Array; hash_ok: boolean }>(
+      sql`select webhook_id, body, content_hash = sha256(body) as hash_ok from webhook_events
+          where source = 'gc' and webhook_id in ${ids}`,
+    );
+    const byId = new Map(stored.map((r) => [r.webhook_id, r]));
+    ids.forEach((id, i) => {
+      expect(Buffer.from(byId.get(id)!.body).equals(bodies[i]), id).toBe(true);
+      expect(byId.get(id)!.hash_ok, id).toBe(true);
+    });
+  });
+
   it('a batch never exceeds maxBatch rows', async () => {
     const ids = Array.from({ length: 25 }, (_, i) => `split-${i}`);
     const gc = batcher({ maxBatch: 10 });
