@@ -74,7 +74,7 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
     const first = gc.insert(event('bytes-0', { body: Buffer.from('lead') }));
     await nextTurn(); // the first write is under way: the rest queue behind it and share one insert
     const ids = bodies.map((_, i) => `bytes-${i + 1}`);
-    const results = await Promise.all([first, ...ids.map((id, i) => gc.insert(event(id, { body: bodies[i] })))]);
+    const results = await Promise.all([first, ...ids.map((id, i) => gc.insert(event(id, { body: bodies[i]! })))]);
     expect(results.every((r) => r.status === 'accepted')).toBe(true);
     const written = await writers(ids);
     expect(new Set(ids.map((id) => written.get(id))).size).toBe(1);
@@ -84,7 +84,7 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
     );
     const byId = new Map(stored.map((r) => [r.webhook_id, r]));
     ids.forEach((id, i) => {
-      expect(Buffer.from(byId.get(id)!.body).equals(bodies[i]), id).toBe(true);
+      expect(Buffer.from(byId.get(id)!.body).equals(bodies[i]!), id).toBe(true);
       expect(byId.get(id)!.hash_ok, id).toBe(true);
     });
   });
