@@ -260,7 +260,7 @@ export function renderTable(r: BenchResults): string {
         f1(b.p50Ms),
         f1(b.p99Ms),
         i === 0 ? f0(run.peakRssMb) : '',
-        `CPU per event: gateway ${f0(b.cpuUsPerEvent.gateway)} µs, PostgreSQL ${f0(b.cpuUsPerEvent.postgres)} µs`,
+        `CPU per event: gateway ${f0(b.cpuUsPerEvent.gateway)} µs, PostgreSQL ${f0(b.cpuUsPerEvent.postgres)} µs; WAL ${f1((b.walBytesPerEvent ?? NaN) / 1024)} KB`,
       ]),
     );
   }

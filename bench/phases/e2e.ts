@@ -18,6 +18,12 @@ export interface BurstRun extends LoadResult {
    * them and the load generator together: where the time goes, independent of how fast the machine is today.
    */
   cpuUsPerEvent: { gateway: number; postgres: number };
+  /**
+   * WAL the server wrote per acknowledged event over the same span (pg_current_wal_lsn), in bytes:
+   * what drives checkpoints, and with them the worst ack p99s (docs/performance.md, *Where the WAL
+   * goes*). Server-wide: anything else writing on the server counts too.
+   */
+  walBytesPerEvent: number;
 }
 
 export interface EndToEndRun {
@@ -52,6 +58,7 @@ export async function measureEndToEnd(
     for (let i = 0; i < options.bursts; i++) {
       const started = performance.now();
       const cpuBefore = { gateway: cpuSecondsOf(proc.pid), postgres: postgresCpuSeconds() };
+      const walBefore = await walPosition(db);
       const load = await runLoad(tool, {
         url: `${url}${INGEST_PATH}`,
         connections: options.connections,
@@ -68,11 +75,13 @@ export async function measureEndToEnd(
       }
       const untilDrainedSec = (performance.now() - started) / 1000;
       const perEvent = (seconds: number) => (seconds * 1e6) / Math.max(load.ok, 1);
+      const walBytes = await walBytesSince(db, walBefore);
       bursts.push({
         cpuUsPerEvent: {
           gateway: perEvent(cpuSecondsOf(proc.pid) - cpuBefore.gateway),
           postgres: perEvent(postgresCpuSeconds() - cpuBefore.postgres),
         },
+        walBytesPerEvent: walBytes / Math.max(load.ok, 1),
         ...load,
         backlogAtEnd,
         untilDrainedSec,
@@ -102,4 +111,14 @@ async function unfinished(db: BenchDatabase, finished = false): Promise<number> 
       >`select count(*)::int as n from webhook_events where status in ('completed', 'failed')`
     : await db.sql<[{ n: number }]>`select count(*)::int as n from event_queue`;
   return row.n;
+}
+
+async function walPosition(db: BenchDatabase): Promise<string> {
+  const [row] = await db.sql<[{ lsn: string }]>`select pg_current_wal_lsn()::text as lsn`;
+  return row.lsn;
+}
+
+async function walBytesSince(db: BenchDatabase, lsn: string): Promise<number> {
+  const [row] = await db.sql<[{ bytes: string }]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
+  return Number(row.bytes);
 }
