@@ -3,6 +3,7 @@ import { and, count, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { eventConflicts, type EventConflict } from '../db/schema';
 import { wellFormed, type PreparedRows } from '../db/statements';
+import { bodyOf, bodySlices } from './body-slices';
 
 /** sha256 of the exact body bytes: what tells a plain duplicate from a conflict. */
 export const contentHash = (body: Buffer): Buffer => createHash('sha256').update(body).digest();
@@ -35,27 +36,29 @@ export type CopyOutcome = { status: 'duplicate' } | { status: 'conflict'; eventI
  * common case) stay one statement; accepted rows never wait for it.
  */
 export async function settleCopies(run: PreparedRows, copies: readonly Copy[]): Promise<CopyOutcome[]> {
+  const bodies = bodySlices(copies.map((c) => c.body));
   const rows = JSON.stringify(
     copies.map((c, ord) => ({
       ord,
+      ...bodies.slice(ord),
       source: wellFormed(c.source),
       webhook_id: wellFormed(c.webhookId),
       hash: c.hash.toString('hex'),
-      body: c.body.toString('base64'),
       headers: c.headers,
     })),
   );
   // `ins` is not selected from: PostgreSQL runs a data-modifying CTE whether or not it is read.
   const found = await run<{ ord: number; event_id: string | number; same: boolean }>(sql`
     with r as (
-      select r.ord, r.source, r.webhook_id, decode(r.hash, 'hex') as hash, r.body, r.headers
-      from json_to_recordset(${rows}::text::json) as r(ord int, source text, webhook_id text, hash text, body text, headers jsonb)
+      select r.ord, r.source, r.webhook_id, decode(r.hash, 'hex') as hash, r.body_at, r.body_len, r.headers
+      from json_to_recordset(${rows}::text::json) as r(ord int, source text, webhook_id text, hash text, body_at int,
+                                                       body_len int, headers jsonb)
     ), m as (
       select r.*, k.event_id, k.content_hash = r.hash as same
       from r join event_keys k on k.source = r.source and k.webhook_id = r.webhook_id
     ), ins as (
       insert into event_conflicts (event_id, source, webhook_id, content_hash, body, headers, body_size)
-      select event_id, source, webhook_id, hash, decode(body, 'base64'), headers, length(decode(body, 'base64'))
+      select event_id, source, webhook_id, hash, ${bodyOf(bodies.all, 'm')}, headers, body_len
       from m where not same
       on conflict (event_id, content_hash) do nothing
     )

@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import { wellFormed } from '../db/statements';
+import { bodyOf, bodySlices } from './body-slices';
 import type { NewEvent } from './events';
 
 /** An event to insert with the sha256 of its body (stored with the key and the row). */
@@ -48,23 +49,17 @@ export interface HandOff {
  * nothing` (a concurrent twin waits for the first to commit, then is skipped), and only the keys it
  * returns become events and queue rows, all in this statement. Key and event share the id (taken
  * from the event's identity sequence; a skipped copy burns one, as any sequence may) and received_at.
- * The rows travel as one JSON array and their bodies as one bytea (each row names its slice), so
- * the text is the same for every batch size and is prepared once per connection. Rows must have
+ * The rows travel as one JSON array and their bodies as one bytea each row slices (./body-slices),
+ * so the text is the same for every batch size and is prepared once per connection. Rows must have
  * distinct keys (the group commit collapses copies first).
- *
- * Why the bodies are not in the JSON: PostgreSQL 15's JSON parser copies a string value one
- * character at a time, so base64 bodies inside the array cost 48–63 µs of PostgreSQL CPU per
- * 1.5 KB event against 43–47 µs as slices of one bytea parameter (a micro-bench of
- * this statement, 30,000 rows per round, three alternating pairs, 2026-12-04; docs/performance.md).
  */
 export function insertEventsStatement(events: readonly HashedEvent[], handOff?: HandOff): SQL {
   const ordered = events.some(({ event }) => event.ordering);
   if (handOff && ordered) throw new Error('ordered events are not handed off: their lane decides when they are due');
-  let bodyAt = 1;
+  const bodies = bodySlices(events.map(({ event }) => event.body));
   const rows = JSON.stringify(
-    events.map(({ event: e, hash }) => ({
-      body_at: (bodyAt += e.body.length) - e.body.length,
-      body_len: e.body.length,
+    events.map(({ event: e, hash }, i) => ({
+      ...bodies.slice(i),
       source: wellFormed(e.source),
       webhook_id: wellFormed(e.webhookId),
       topic: wellFormed(e.topic),
@@ -93,7 +88,7 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
       on conflict (source, webhook_id) do nothing
       returning source, webhook_id, event_id, received_at
     ),
-    ${insertArchiveRows(Buffer.concat(events.map(({ event }) => event.body)), handOff)}
+    ${insertArchiveRows(bodies.all, handOff)}
     ${
       handOff
         ? queueClaimed(handOff)
@@ -119,7 +114,7 @@ function insertArchiveRows(bodies: Buffer, handOff?: HandOff): SQL {
                                   request_target, ordering_key, next_attempt_at, received_at)
       overriding system value
       select k.event_id, r.source, r.webhook_id, r.topic, r.account,
-             substring(${bodies}::bytea from r.body_at for r.body_len),
+             ${bodyOf(bodies, 'r')},
              decode(r.content_hash, 'hex'), r.headers, r.max_attempts, r.request_target, r.ordering_key,
              ${nextAttemptAt}, k.received_at
       from ${keyed} k join r on r.source = k.source and r.webhook_id = k.webhook_id
