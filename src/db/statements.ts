@@ -9,8 +9,7 @@ import type { Database } from './client';
  * in JSON they would be escapes PostgreSQL refuses. (U+0000 is left alone: text cannot hold it
  * either way, and that row is refused on its own.)
  */
-export const wellFormed = (text: string) =>
-  text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+export const wellFormed = (text: string): string => (text.isWellFormed() ? text : text.toWellFormed());
 
 export type PreparedRows = <T>(query: SQL) => Promise<T[]>;
 

@@ -40,7 +40,8 @@ export async function settleCopies(run: PreparedRows, copies: readonly Copy[]): 
   const rows = JSON.stringify(
     copies.map((c, ord) => ({
       ord,
-      ...bodies.slice(ord),
+      body_at: bodies.start(ord),
+      body_len: bodies.length(ord),
       source: wellFormed(c.source),
       webhook_id: wellFormed(c.webhookId),
       hash: c.hash.toString('hex'),

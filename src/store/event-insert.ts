@@ -59,7 +59,8 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
   const bodies = bodySlices(events.map(({ event }) => event.body));
   const rows = JSON.stringify(
     events.map(({ event: e, hash }, i) => ({
-      ...bodies.slice(i),
+      body_at: bodies.start(i),
+      body_len: bodies.length(i),
       source: wellFormed(e.source),
       webhook_id: wellFormed(e.webhookId),
       topic: wellFormed(e.topic),

@@ -158,8 +158,9 @@ export function createGroupCommit({
     for (const row of rows) {
       const inserted = ids.get(row.key);
       if (inserted !== undefined) {
-        const claimed = inserted.claim_token ? { claimed: true as const } : {};
-        row.waiters[0]!.resolve({ status: 'accepted', id: Number(inserted.id), ...claimed });
+        const id = Number(inserted.id);
+        // Two plain literals, not a spread: this runs for every accepted event.
+        row.waiters[0]!.resolve(inserted.claim_token ? { status: 'accepted', id, claimed: true } : { status: 'accepted', id });
       }
       copies.push(...(inserted === undefined ? row.waiters : row.waiters.slice(1)));
     }
