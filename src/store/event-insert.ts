@@ -103,7 +103,7 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
  * attempt is attempt 1) are claimed, unless their source is paused (the claim's test), and due
  * again only after the lease; `claimed` tells queueClaimed which. Without one, every event is due now.
  */
-function insertArchiveRows(bodies: Buffer, handOff?: HandOff): SQL {
+function insertArchiveRows(bodies: string, handOff?: HandOff): SQL {
   const nextAttemptAt = handOff
     ? sql`case when k.n <= ${handOff.limit}::int and not exists (select 1 from sources s where s.name = r.source and s.paused)
                   then now() + ${handOff.leaseSeconds}::int * interval '1 second' else now() end`
