@@ -61,5 +61,6 @@ export function createWebApp(deps: WebAppDeps): Hono {
       deps.opsApi,
       createPollRoutes({ runner: deps.pollRunner, runs: createPollRunLog(database) }),
     ],
+    dedicated: { prefix: '/api/webhooks/', routes: deps.ingestRoutes },
   });
 }
