@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Context } from 'hono';
+import { storedTraceContext } from '../tracing/spans';
 
 /**
  * A request's headers as one record of lower-case names, as the request's Fetch `Headers` lists
@@ -47,3 +48,19 @@ function trimHttpWhitespace(value: string): string {
 }
 
 const isHttpWhitespace = (code: number) => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+
+/**
+ * The headers stored with the event: the provider's kept ones that the request has and, with
+ * tracing on, the ingest span's context (the attempt spans link to it). Built by assignment, not
+ * by spreading: a spread object literal is built in V8's slow path, once per webhook.
+ */
+export function storedHeaders(names: readonly string[], headers: Record<string, string>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of names) {
+    const value = headers[name];
+    if (value !== undefined) kept[name] = value;
+  }
+  const { traceparent } = storedTraceContext();
+  if (traceparent !== undefined) kept.traceparent = traceparent;
+  return kept;
+}

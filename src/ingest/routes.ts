@@ -17,13 +17,13 @@ import {
   type TokenBucket,
 } from './rate-limit';
 import { redactHeaders } from './redact-headers';
-import { requestHeaders } from './request-headers';
+import { requestHeaders, storedHeaders } from './request-headers';
 import { storedRequestTarget } from './request-target';
 import { UNKNOWN_SOURCE, type RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
-import { storedTraceContext } from '../tracing/spans';
+import { withDeadline } from './deadline';
 
 // One file over 250 lines on purpose: the ingest pipeline (source, limits, verify, identify, store)
 // is one fixed sequence per request, read top to bottom; each step's own logic is in the modules it imports.
@@ -232,7 +232,7 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     const wait = bucketFor(source)?.take() ?? 0;
     if (wait > 0) throw sourceRateLimited(source.name, source.rateLimit!, wait);
 
-    const kept = keptHeaders(source.provider.keptHeaders, headers);
+    const kept = storedHeaders(source.provider.keptHeaders, headers);
     let result;
     try {
       result = await withDeadline(deps.writeTimeoutMs, deps.store.insert({
@@ -302,43 +302,6 @@ function usableSecrets(source: PushSource, logger: Logger): string[] {
     throw unauthorized('secrets_expired', `Every secret of source ${source.name} is past its not_after; sign with a current secret`);
   }
   return usable;
-}
-
-/**
- * The headers stored with the event: the provider's kept ones that the request has and, with
- * tracing on, the ingest span's context (the attempt spans link to it). Built by assignment, not
- * by spreading: a spread object literal is built in V8's slow path, once per webhook.
- */
-function keptHeaders(names: readonly string[], headers: Record<string, string>): Record<string, string> {
-  const kept: Record<string, string> = {};
-  for (const name of names) {
-    const value = headers[name];
-    if (value !== undefined) kept[name] = value;
-  }
-  const { traceparent } = storedTraceContext();
-  if (traceparent !== undefined) kept.traceparent = traceparent;
-  return kept;
-}
-
-/**
- * Rejects when `promise` has not settled within `ms`. One promise and one timer per request (not
- * Promise.race plus finally, which make three more): this runs for every webhook. A late failure
- * after the deadline is already answered and goes nowhere.
- */
-function withDeadline<T>(ms: number, promise: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`storage did not answer within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err);
-      },
-    );
-  });
 }
 
 declare module 'hono' {
