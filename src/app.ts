@@ -58,6 +58,13 @@ function dedicatePrefix(app: Hono, own: Hono, prefix: string): void {
       }
     }
   }
+  // And no route of another group is registered under the prefix itself (`GET /api/webhooks/x`
+  // would be answered by the webhook routes' 405 otherwise).
+  const ownHandlers = new Set(own.routes.map((route) => route.handler));
+  const elsewhere = app.routes.find((route) => route.path.startsWith(prefix) && !ownHandlers.has(route.handler));
+  if (elsewhere) {
+    throw new Error(`${elsewhere.method} ${elsewhere.path} is under ${prefix} but not one of its dedicated routes`);
+  }
   const everyRoute = app.fetch;
   app.fetch = (request, env, executionCtx) =>
     getPath(request).startsWith(prefix) ? own.fetch(request, env, executionCtx) : everyRoute(request, env, executionCtx);

@@ -66,4 +66,13 @@ describe('the dedicated router of the webhook routes', () => {
       createApp({ logger, routes: [greedy, ingest], dedicated: { prefix: '/api/webhooks/', routes: ingest } }),
     ).toThrow(/routes under \/api\/webhooks\/ differ/);
   });
+
+  it('refuses to start when another route group has a route of its own under the prefix', () => {
+    const ingest = webhookRoutes();
+    const stats = new Hono();
+    stats.get('/api/webhooks/stats', (c) => c.json({ ok: true }));
+    expect(() =>
+      createApp({ logger, routes: [stats, ingest], dedicated: { prefix: '/api/webhooks/', routes: ingest } }),
+    ).toThrow(/GET \/api\/webhooks\/stats is under \/api\/webhooks\/ but not one of its dedicated routes/);
+  });
 });
