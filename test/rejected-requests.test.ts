@@ -70,16 +70,22 @@ describe.each(databaseKinds())('rejected-request log on %s', (kind) => {
     const answers = await Promise.all(Array.from({ length: sent }, (_, i) => send(i)));
     expect(answers.every((a) => a.status === 401)).toBe(true);
     const rows = await waitFor(async () => {
-      const found = await gw.query<{ repeat_count: number; aggregate_minute: Date | null }>(
-        `select repeat_count, aggregate_minute from rejected_requests where headers ? 'x-flood' or (aggregate_minute is not null and cause = 'invalid_signature')`,
+      const found = await gw.query<{ repeat_count: number; aggregate_minute: Date | null; minute: string }>(
+        `select repeat_count, aggregate_minute, date_trunc('minute', received_at)::text as minute
+         from rejected_requests where headers ? 'x-flood' or (aggregate_minute is not null and cause = 'invalid_signature')`,
       );
       const total = found.reduce((n, r) => n + Number(r.repeat_count), 0);
       return total >= sent ? found : null;
     });
-    // Earlier tests already used part of this minute's cap of 3 for invalid_signature.
+    // Earlier tests already used part of this minute's cap of 3 for invalid_signature. The cap is
+    // per minute of the recorder's clock, which also stamps received_at: a flood that straddles a
+    // minute boundary may keep up to 3 rows in each of its minutes (once seen in CI: 5 in two).
     const detailed = rows!.filter((r) => r.aggregate_minute === null);
     const aggregates = rows!.filter((r) => r.aggregate_minute !== null);
-    expect(detailed.length).toBeLessThanOrEqual(3);
+    const perMinute = new Map<string, number>();
+    for (const r of detailed) perMinute.set(r.minute, (perMinute.get(r.minute) ?? 0) + 1);
+    expect(Math.max(...perMinute.values())).toBeLessThanOrEqual(3);
+    expect(perMinute.size).toBeLessThanOrEqual(2);
     expect(aggregates.length).toBeGreaterThanOrEqual(1);
     expect(aggregates.length).toBeLessThanOrEqual(2); // the flood may straddle a minute boundary
   });
