@@ -25,9 +25,13 @@ describe('the connection budget', () => {
 
 describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
   /** Runs `check` on the gateway's database handle for a new test database, then drops both. */
-  async function withDatabase(poolSize: number, check: (database: Database, url: string) => Promise<void>) {
+  async function withDatabase(
+    poolSize: number,
+    check: (database: Database, url: string) => Promise<void>,
+    options: { backendFlushAfterKb?: number } = {},
+  ) {
     const testDb = await createTestDatabase('postgres');
-    const database = await openDatabase({ url: testDb.url!, poolSize });
+    const database = await openDatabase({ url: testDb.url!, poolSize, ...options });
     try {
       await check(database, testDb.url!);
     } finally {
@@ -52,6 +56,31 @@ describe.skipIf(!postgresUrl())('PostgreSQL session settings', () => {
         expect(seen.map(([row]) => row!.jit)).toEqual(['off', 'off', 'off']);
       }
     }));
+
+  // src/db/client.ts, flushAfter: dirty pages handed to the kernel in small steps, not in one
+  // 300 MB write-back every 30 s that stalls commits.
+  it('every pooled connection asks the kernel to write back after 256 kB; DB_BACKEND_FLUSH_AFTER_KB=0 leaves the server default', async () => {
+    const settingsOf = async (database: Database) => {
+      const seen: string[] = [];
+      for (const client of [database.sql!, database.plannedSql!]) {
+        const rows = await Promise.all(
+          [1, 2].map(() => client`select current_setting('backend_flush_after') as value, pg_sleep(0.05)`),
+        );
+        seen.push(...rows.map(([row]) => row!.value as string));
+      }
+      return seen;
+    };
+    await withDatabase(4, async (database) => {
+      const [setting] = await database.rows<{ source: string; boot: string }>(
+        sql`select source, boot_val as boot from pg_settings where name = 'backend_flush_after'`,
+      );
+      expect(setting).toEqual({ source: 'client', boot: '0' });
+      expect(await settingsOf(database)).toEqual(['256kB', '256kB', '256kB', '256kB']);
+    });
+    await withDatabase(4, async (database) => expect(await settingsOf(database)).toEqual(['0', '0', '0', '0']), {
+      backendFlushAfterKb: 0,
+    });
+  });
 
   it('the hot statements pass timestamps and JSON through as text, as drizzle does on the other pool', () =>
     withDatabase(2, async (database) => {

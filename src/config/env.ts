@@ -32,6 +32,8 @@ const envSchema = z.object({
   DB_POOL_SIZE: positiveInt(10),
   DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
   DB_WRITE_TIMEOUT_MS: positiveInt(5_000),
+  /** backend_flush_after of the gateway's PostgreSQL sessions, in kB (0: the server's setting). */
+  DB_BACKEND_FLUSH_AFTER_KB: z.coerce.number().int().min(0).max(2048).default(256),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
   /** Bytes a live-stream WebSocket client may leave unread before it is disconnected. */
@@ -86,8 +88,12 @@ const envSchema = z.object({
     .refine((expr) => cron.validate(expr), 'not a valid cron expression'),
   /** OpenTelemetry traces: `otlp` exports them, `off` never does; unset means on when an OTLP endpoint is set. */
   TRACING: z.enum(['otlp', 'off']).optional(),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318' }).optional(),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318/v1/traces' }).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318' })
+    .optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL, e.g. http://collector:4318/v1/traces' })
+    .optional(),
   OTEL_SERVICE_NAME: z.string().default('webhook-gateway'),
   /** Master key sealing secrets stored in the database: 32 random bytes, base64 (src/control/crypto.ts). */
   GATEWAY_MASTER_KEY: z.string().optional(),
@@ -120,7 +126,14 @@ export type Env = z.infer<typeof envSchema>;
 export interface GatewayConfig {
   port: number;
   host: string;
-  database: { url?: string; dataDir: string; poolSize: number; connectTimeoutSeconds: number; writeTimeoutMs: number };
+  database: {
+    url?: string;
+    dataDir: string;
+    poolSize: number;
+    connectTimeoutSeconds: number;
+    writeTimeoutMs: number;
+    backendFlushAfterKb: number;
+  };
   logLevel: Env['LOG_LEVEL'];
   maxBodyBytes: number;
   /** Bytes a live-stream WebSocket client may leave unread before it is disconnected (1008). */
@@ -185,7 +198,9 @@ export { ConfigError };
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // An empty variable means unset (`DATABASE_URL= npm start` is the embedded default, not "Invalid URL"),
   // as a shell or a compose file easily leaves one defined but blank.
-  const env = Object.fromEntries(Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  const env = Object.fromEntries(
+    Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -208,7 +223,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
   }
   let keyring: Keyring | undefined;
   try {
-    keyring = loadKeyring({ key: e.GATEWAY_MASTER_KEY, keyFile: e.GATEWAY_MASTER_KEY_FILE, previous: e.GATEWAY_MASTER_KEY_PREVIOUS });
+    keyring = loadKeyring({
+      key: e.GATEWAY_MASTER_KEY,
+      keyFile: e.GATEWAY_MASTER_KEY_FILE,
+      previous: e.GATEWAY_MASTER_KEY_PREVIOUS,
+    });
   } catch (err) {
     throw new ConfigError(`Invalid configuration: ${(err as Error).message}`);
   }
@@ -222,6 +241,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       poolSize: e.DB_POOL_SIZE,
       connectTimeoutSeconds: e.DB_CONNECT_TIMEOUT_SECONDS,
       writeTimeoutMs: e.DB_WRITE_TIMEOUT_MS,
+      backendFlushAfterKb: e.DB_BACKEND_FLUSH_AFTER_KB,
     },
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,
@@ -266,7 +286,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     maxConnections: e.MAX_CONNECTIONS,
     rejectionLog: { limit: e.REJECTION_LOG_LIMIT, intervalMs: e.REJECTION_LOG_INTERVAL_SECONDS * 1000 },
     tracing: {
-      enabled: e.TRACING ? e.TRACING === 'otlp' : Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+      enabled: e.TRACING
+        ? e.TRACING === 'otlp'
+        : Boolean(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
       // The OTLP spec's rule: the signal-specific variable is the whole URL, the general one a base.
       url:
         e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
@@ -291,13 +313,19 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
 
 /** The env-configured sources' secrets, checked as their provider checks a config-file secret. */
 function envSecretProblems(e: Env): string[] {
-  const variables = { SHOPIFY_WEBHOOK_SECRET: 'shopify', EASYPOST_WEBHOOK_SECRET: 'easypost', KEYCLOAK_EVENTS_SECRET: 'keycloak' } as const;
+  const variables = {
+    SHOPIFY_WEBHOOK_SECRET: 'shopify',
+    EASYPOST_WEBHOOK_SECRET: 'easypost',
+    KEYCLOAK_EVENTS_SECRET: 'keycloak',
+  } as const;
   return Object.entries(variables).flatMap(([variable, provider]) => {
     const module: ProviderModule = providerModules[provider];
     return e[variable as keyof typeof variables].flatMap((secret, index) => {
       const problem = module.checkSecret(secret, module.options.parse({}));
       // Never the secret itself: its position in the comma-separated list.
-      return problem ? [`${variable}${e[variable as keyof typeof variables].length > 1 ? ` (secret ${index + 1})` : ''}: ${problem}`] : [];
+      return problem
+        ? [`${variable}${e[variable as keyof typeof variables].length > 1 ? ` (secret ${index + 1})` : ''}: ${problem}`]
+        : [];
     });
   });
 }
@@ -323,7 +351,9 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
   } as GatewayConfig;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 /** Another config file (`webhook-gateway apply -f`), its env: secrets resolved from this process's environment. */
 export function loadOtherGatewayFile(path: string, rawEnv: NodeJS.ProcessEnv = process.env) {

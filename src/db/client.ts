@@ -41,6 +41,8 @@ export interface DatabaseOptions {
   dataDir?: string;
   poolSize?: number;
   connectTimeoutSeconds?: number;
+  /** backend_flush_after of every session, in kB; 0 leaves the server's setting (default 256). */
+  backendFlushAfterKb?: number;
 }
 
 /** Opens PostgreSQL (when a URL is given) or embedded PGlite. Nothing connects before this is called. */
@@ -107,8 +109,24 @@ function connect(url: string, max: number, options: DatabaseOptions, settings: R
     // unanalyzed history is estimated above jit_above_cost, and PostgreSQL then compiled ~760
     // functions with LLVM on every claim: 7–12 s per claim (auto_explain, 1 M history), the
     // end-to-end bench fell from ~3,000 to 35 completed/s. OLTP statements never gain from JIT.
-    connection: { application_name: 'webhook-gateway', jit: 'off', ...settings },
+    connection: { application_name: 'webhook-gateway', jit: 'off', ...flushAfter(options), ...settings },
   });
+}
+
+/**
+ * The pages a session writes out of shared buffers (evicting them to read others: ingest and the
+ * worker dirty pages faster than a small shared_buffers holds them) land in the kernel's page cache
+ * and stay dirty until Linux writes back everything older than 30 s (vm.dirty_expire_centisecs) at
+ * once. Measured in the end-to-end bench (2026-12-04): 320 MB dirty after 30 s of load, then
+ * written in one go while commits waited on WAL fsync (IO:WALSync, LWLock:WALWrite): acks of
+ * 100–300 ms, the third burst's ack p99 at 149–400 ms in every run. With backend_flush_after
+ * (PostgreSQL asks the kernel to start writing after every 256 kB a session wrote;
+ * sync_file_range on Linux, ignored where unsupported) the dirty pages held at ~125 MB and that
+ * burst's p99 was 59 ms. PostgreSQL leaves it off by default; a session may set it (PGC_USERSET).
+ */
+function flushAfter(options: DatabaseOptions): Record<string, string> {
+  const kb = options.backendFlushAfterKb ?? 256;
+  return kb > 0 ? { backend_flush_after: `${kb}kB` } : {};
 }
 
 // PGlite's default shared_buffers is PostgreSQL's 128 MB, all of it inside the process's WASM
