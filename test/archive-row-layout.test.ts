@@ -2,43 +2,16 @@
 // each page, so the worker's outcome writes the new row version next to the old one and PostgreSQL
 // logs the update without the body (docs/performance.md, *Where the WAL goes*). Checked here by
 // what the layout is and where row versions land; the WAL it saves is measured by `npm run bench`.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client';
-import { MIGRATIONS_FOLDER, runMigrations } from '../src/db/migrate';
+import { runMigrations } from '../src/db/migrate';
 import { createEventStore } from '../src/store/events';
 import { createGroupCommit } from '../src/store/group-commit';
 import { createQueue } from '../src/worker/queue-sql';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
-
-/** The migrations folder without 0023 and later: the release before the layout. */
-function releaseBefore0023(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-migrations-'));
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalFile = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < 23);
-  writeFileSync(journalFile, JSON.stringify(journal));
-  return dir;
-}
-
-async function migrateTo(folder: string, database: Database, testDb: TestDatabase): Promise<void> {
-  if (database.kind === 'pglite') {
-    await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: folder });
-    return;
-  }
-  const client = postgres(testDb.url!, { max: 1, onnotice: () => {} });
-  await migratePostgres(drizzlePostgres(client), { migrationsFolder: folder });
-  await client.end();
-}
+import { migrateFrom, migrationsBefore } from './helpers/migrations';
 
 interface Layout {
   name: string;
@@ -149,9 +122,9 @@ describe.each(databaseKinds())('archive row layout (migration 0023) on %s', (kin
 
   it('upgrading: a day that holds events keeps its layout and rows; the empty days ahead get the new one', async () => {
     const { testDb, database } = await freshDatabase();
-    const folder = releaseBefore0023();
+    const folder = migrationsBefore(23);
     folders.push(folder);
-    await migrateTo(folder, database, testDb);
+    await migrateFrom(folder, database, testDb);
     expect((await layouts(database, 'webhook_events')).every((p) => p.columns.at(-1) !== 'body')).toBe(true);
     const store = createEventStore(database);
     const stored = await store.insert({

@@ -1,42 +1,14 @@
 // Migration 0019 converts an existing database: a gateway upgraded with history keeps every event,
 // attempt and delivery row with its id, continues the ids, and still deduplicates the old keys.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
-import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/client';
-import { MIGRATIONS_FOLDER, runMigrations } from '../src/db/migrate';
+import { runMigrations } from '../src/db/migrate';
 import { createEventStore } from '../src/store/events';
 import { createGroupCommit } from '../src/store/group-commit';
 import { createQueue } from '../src/worker/queue-sql';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
-
-/** The migrations folder as the previous release shipped it: everything before 0019. */
-function previousRelease(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-migrations-'));
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalFile = join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { idx: number }[] };
-  journal.entries = journal.entries.filter((e) => e.idx < 19);
-  writeFileSync(journalFile, JSON.stringify(journal));
-  return dir;
-}
-
-async function migrateTo(folder: string, database: Database, testDb: TestDatabase): Promise<void> {
-  if (database.kind === 'pglite') {
-    await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: folder });
-    return;
-  }
-  const client = postgres(testDb.url!, { max: 1, onnotice: () => {} });
-  await migratePostgres(drizzlePostgres(client), { migrationsFolder: folder });
-  await client.end();
-}
+import { migrateFrom, migrationsBefore } from './helpers/migrations';
 
 const event = (webhookId: string, body: string) => ({
   source: 'upgrade',
@@ -58,9 +30,9 @@ describe.each(databaseKinds())('migration 0019 (partitioned history) on %s', (ki
   it('keeps every row and id, continues the ids and still deduplicates the old keys', async () => {
     testDb = await createTestDatabase(kind);
     const database = await testDb.open();
-    const folder = previousRelease();
+    const folder = migrationsBefore(19);
     folders.push(folder);
-    await migrateTo(folder, database, testDb);
+    await migrateFrom(folder, database, testDb);
 
     // History as the previous release left it: days apart, one event before 0006 (no content hash),
     // one still due with its queue row, attempts, deliveries, a conflict and an audit reference.
