@@ -116,17 +116,27 @@ export function requireHeaders<K extends string>(
   names: readonly K[],
   kind: 'signature' | 'identity',
 ): Record<K, string> {
+  // Runs on every webhook: one plain object built in a loop. Object.fromEntries over mapped pairs
+  // was ~1 % of the gateway's CPU in an end-to-end burst (--cpu-prof line ticks, 2026-12-04).
+  const found = {} as Record<K, string>;
+  let problem = false;
+  for (const name of names) {
+    const value = headers[name]?.trim();
+    if (!value || headers[name]!.length > MAX_HEADER_CHARS) problem = true;
+    else found[name] = value;
+  }
+  if (!problem) return found;
   const fail = (code: string, message: string) =>
     kind === 'signature' ? unauthorized(code, message) : badRequest(code, message);
   const missing = names.filter((name) => !headers[name]?.trim());
   if (missing.length > 0) {
-    throw fail(kind === 'signature' ? 'missing_signature' : 'missing_header', `Required headers missing: ${missing.join(', ')}`);
+    throw fail(
+      kind === 'signature' ? 'missing_signature' : 'missing_header',
+      `Required headers missing: ${missing.join(', ')}`,
+    );
   }
   const tooLong = names.filter((name) => headers[name]!.length > MAX_HEADER_CHARS);
-  if (tooLong.length > 0) {
-    throw fail('header_too_long', `Headers longer than ${MAX_HEADER_CHARS} characters: ${tooLong.join(', ')}`);
-  }
-  return Object.fromEntries(names.map((name) => [name, headers[name]!.trim()])) as Record<K, string>;
+  throw fail('header_too_long', `Headers longer than ${MAX_HEADER_CHARS} characters: ${tooLong.join(', ')}`);
 }
 
 /** The standard 401 for a signature that does not verify under any configured secret. */
