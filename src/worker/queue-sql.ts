@@ -195,6 +195,14 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
      * claim gets a fresh token (fencing), its attempt number and the id its attempt-log row will get
      * on the queue row (the row itself is written with the outcome). The event's archive row is only
      * read. `<=` so an event queued with run_at = now() is due at once.
+     *
+     * The claim commits without waiting for its WAL flush (synchronous_commit off for its own
+     * transaction): a claim is a lease, and one lost with a PostgreSQL crash is a worker that
+     * crashed before its outcome — the fence refuses the outcome and the event runs again, as
+     * at-least-once allows. An outcome's commit flushes the WAL, the claim's record included, so a
+     * recorded outcome never rests on a lost claim. Half of each claim's time in the worker bench was
+     * IO:WALSync (pg_stat_activity sampled every 5 ms); without it, ten alternating rounds of 20,000
+     * no-op events ran at 14,705 against 13,127 events/s (median).
      */
     async claim(worker: string, limit: number): Promise<ClaimedEvent[]> {
       const claimed = await prepared<ClaimedRow>(sql`
@@ -225,6 +233,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
               attempt = e.attempts + 1, attempt_id = nextval('processing_log_id_seq'), attempt_started_at = now()
           from events e
           where q.event_id = e.id
+            -- Transaction-local: ends with the claim (see above).
+            and set_config('synchronous_commit', 'off', true) is not null
           returning q.event_id, q.claim_token, q.attempt, q.attempt_id, q.attempt_started_at,
                     q.ordering_key as lane
         )
