@@ -2,8 +2,10 @@ import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createEventStore } from '../src/store/events';
 import { createRetention } from '../src/store/retention';
+import { listenForEvents, type EventNotification } from '../src/worker/notifications';
 import { createQueue } from '../src/worker/queue-sql';
 import { databaseKinds, useMigratedDatabase } from './helpers/database';
+import { waitFor } from './helpers/gateway';
 
 // The queue's side of per-key ordering (docs/ordering.md) on paths the HTTP tests do not reach:
 // the unbatched insert (events with a nonce), lease recovery of a head on its last attempt, and
@@ -77,5 +79,48 @@ describe.each(databaseKinds())('ordering lanes in the queue (%s)', (kind) => {
     expect(await createQueue(migrated.database).release(claimed, 'shutdown')).toBe(1);
     const again = await claim('release');
     expect(again.map((e) => e.id)).toEqual(claimed.map((e) => e.id));
+  });
+  // The outcome and the promotion go out together (src/worker/queue-sql.ts, finishMany): the
+  // promotion is asked for every lane with a final outcome, recorded or not, and the promoted head
+  // is announced from its archive row, read by (id, received_at) (migration 0024).
+  it('a completed head promotes the next and announces it; an outcome the fence refused promotes nothing', async () => {
+    const heard: EventNotification[] = [];
+    const unlisten = await listenForEvents(migrated.database, (event) => heard.push(event));
+    try {
+      for (let i = 0; i < 3; i++) await insert('promote', 'k', i);
+      const queue = createQueue(migrated.database);
+      const [first] = await claim('promote');
+      expect(first).toBeDefined();
+      // Its lease expires and recovery puts it back, due: the old claim's outcome is refused.
+      await expireLeases('promote');
+      expect(await queue.recoverExpiredLeases(1)).toBeGreaterThanOrEqual(1);
+      const refused = await queue.finishMany([{ event: first!, result: { outcome: 'completed' } }]);
+      expect(refused.size).toBe(0);
+      expect((await lane('promote')).map((r) => [r.status, r.due])).toEqual([
+        ['received', true],
+        ['received', false],
+        ['received', false],
+      ]);
+      // The head claimed again and completed: the second event is due and announced as promoted.
+      const [again] = await claim('promote');
+      expect(again!.id).toBe(first!.id);
+      const recorded = await queue.finishMany([{ event: again!, result: { outcome: 'completed' } }]);
+      expect(recorded.has(first!.id)).toBe(true);
+      const rows = await lane('promote');
+      expect(rows.map((r) => [r.status, r.due])).toEqual([
+        ['completed', null],
+        ['received', true],
+        ['received', false],
+      ]);
+      const second = Number(rows[1]!.id);
+      const promoted = await waitFor(
+        () => heard.find((event) => event.id === second && event.promoted),
+        10_000,
+        'the promotion notification',
+      );
+      expect(promoted).toMatchObject({ id: second, source: 'promote', topic: 't', status: 'received', due: true });
+    } finally {
+      await unlisten();
+    }
   });
 });
