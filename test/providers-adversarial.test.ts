@@ -14,6 +14,7 @@ import {
   stripeHeader,
 } from './helpers/provider-signers';
 import { post } from './helpers/signers';
+import { requireHeaders } from '../providers/signature';
 
 // One test per way of trying to get an unauthentic request stored, then a property-based sweep of
 // random bodies and headers against every source. Replayed nonces: providers-nonce.test.ts.
@@ -148,6 +149,28 @@ describe('adversarial requests', () => {
     const huge = `sha256=${'ab'.repeat(5000)}`;
     const message = await refused(() => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(huge)), 401, 'header_too_long');
     expect(message).toBe('Headers longer than 4096 characters: x-hub-signature-256');
+  });
+
+  it('a missing header is reported before a too-long one, each list complete', () => {
+    const long = 'x'.repeat(4097);
+    const headers = { a: long, b: '  ', c: long, d: 'ok' };
+    const failure = (run: () => unknown) => {
+      try {
+        run();
+      } catch (err) {
+        return err as { code?: string; message: string };
+      }
+      throw new Error('requireHeaders accepted what it should refuse');
+    };
+    expect(failure(() => requireHeaders(headers, ['a', 'b', 'c', 'e', 'd'], 'signature'))).toMatchObject({
+      code: 'missing_signature',
+      message: 'Required headers missing: b, e',
+    });
+    expect(failure(() => requireHeaders(headers, ['a', 'd', 'c'], 'identity'))).toMatchObject({
+      code: 'header_too_long',
+      message: 'Headers longer than 4096 characters: a, c',
+    });
+    expect(requireHeaders(headers, ['d'], 'identity')).toEqual({ d: 'ok' });
   });
 
   it('property: of random bodies and headers sent to every source, only the valid ones are stored', async () => {
