@@ -80,9 +80,8 @@ describe.each(databaseKinds())('ordering lanes in the queue (%s)', (kind) => {
     const again = await claim('release');
     expect(again.map((e) => e.id)).toEqual(claimed.map((e) => e.id));
   });
-  // The outcome and the promotion go out together (src/worker/queue-sql.ts, finishMany): the
-  // promotion is asked for every lane with a final outcome, recorded or not, and the promoted head
-  // is announced from its archive row, read by (id, received_at) (migration 0024).
+  // Only a recorded outcome promotes its lane's next head (src/worker/queue-sql.ts, finishMany),
+  // and the promoted head is announced from its archive row, read by (id, received_at) (migration 0024).
   it('a completed head promotes the next and announces it; an outcome the fence refused promotes nothing', async () => {
     const heard: EventNotification[] = [];
     const unlisten = await listenForEvents(migrated.database, (event) => heard.push(event));

@@ -263,13 +263,13 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         // Unordered batches: one statement, as always. A batch with ordered events also promotes
         // the next head of each lane whose head it finished, in the same transaction.
         if (!ordered) return recordOutcomes(prepared, outcomes, range);
-        // The lanes of every final outcome, recorded or not, so the promotion need not wait for the
-        // outcome's answer: both statements go out together (one round trip, not two). A lane whose
-        // outcome the fence refused still has its head (due or claimed, not waiting), or lost it to a
-        // lease recovery that promoted the next one itself; promoting it again changes nothing.
-        const lanes = batch.filter((f) => f.event.lane && isFinal(f.result)).map((f) => f.event.lane!);
         return inTransaction(database, async (run) => {
-          const [recorded] = await Promise.all([recordOutcomes(run, outcomes, range), promoteLanes(run, lanes)]);
+          const recorded = await recordOutcomes(run, outcomes, range);
+          const lanes = batch.filter((f) => f.event.lane && recorded.has(f.event.id) && isFinal(f.result));
+          await promoteLanes(
+            run,
+            lanes.map((f) => f.event.lane!),
+          );
           return recorded;
         });
       };
