@@ -110,8 +110,8 @@ describe.each(databaseKinds())('history partitions on %s', (kind) => {
     const gone = await oldEvent('gone-1', 100);
     await oldEvent('gone-2', 100, 'failed');
     const queued = await oldEvent('queued', 101);
-    await database.rows(sql`insert into event_queue (event_id, run_at, received_at)
-      select id, now() + interval '1 hour', received_at from webhook_events where id = ${queued}`);
+    await database.rows(sql`insert into event_queue (event_id, run_at, received_at, source)
+      select id, now() + interval '1 hour', received_at, source from webhook_events where id = ${queued}`);
     const replayed = await oldEvent('replayed', 102);
     await database.rows(sql`update webhook_events set replayed_at = now() - interval '1 day' where id = ${replayed}`);
     await database.rows(sql`

@@ -15,7 +15,7 @@ describe.each(databaseKinds())('hot queue maintenance on %s', (kind) => {
     const { database } = db;
     // A backlog of 5,000 queue rows, then drained (their events are not needed for this).
     await database.rows(sql`
-      insert into event_queue (event_id, received_at) select g, now() from generate_series(1, 5000) g`);
+      insert into event_queue (event_id, received_at, source) select g, now(), 'vacuum' from generate_series(1, 5000) g`);
     await database.rows(sql`delete from event_queue`);
     const size = async () =>
       Number((await database.rows<{ n: string }>(sql`select pg_relation_size('event_queue') as n`))[0]!.n);
@@ -47,7 +47,7 @@ describe.each(databaseKinds())('hot queue maintenance on %s', (kind) => {
       await new Promise((resolve) => setTimeout(resolve, 100));
       for (let from = 1; from <= 20_000; from += 1_000) {
         await database.rows(sql`
-          insert into event_queue (event_id, received_at) select g, now() from generate_series(${from}::int, ${from + 999}::int) g`);
+          insert into event_queue (event_id, received_at, source) select g, now(), 'vacuum' from generate_series(${from}::int, ${from + 999}::int) g`);
       }
       await waitFor(async () => (await estimate()) >= 8_000, 10_000, 'event_queue analyzed');
     } finally {

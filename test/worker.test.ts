@@ -41,8 +41,8 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     const [row] = await gw.query<{ id: string }>(
       `with e as (
          insert into webhook_events (source, webhook_id, topic, body, max_attempts, next_attempt_at)
-         values ('test-crash', $1, 't', '\\x7b7d', $2, now() + interval '1 hour') returning id, next_attempt_at, received_at)
-       insert into event_queue (event_id, run_at, received_at) select id, next_attempt_at, received_at from e
+         values ('test-crash', $1, 't', '\\x7b7d', $2, now() + interval '1 hour') returning id, next_attempt_at, received_at, source)
+       insert into event_queue (event_id, run_at, received_at, source) select id, next_attempt_at, received_at, source from e
        returning event_id as id`,
       [webhookId, maxAttempts],
     );

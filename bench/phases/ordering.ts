@@ -47,10 +47,10 @@ async function runOnce(db: BenchDatabase, s: WorkerSettings, keys: number) {
         insert into webhook_events (source, webhook_id, topic, body, ordering_key)
         select 'bench', 'job-' || n, 'noop', convert_to('{"n":' || n || '}', 'UTF8'), ${key}
         from generate_series(1, ${s.jobs}::int) as n
-        returning id, received_at, 'bench:' || ordering_key as lane
+        returning id, received_at, source, 'bench:' || ordering_key as lane
       )
-      insert into event_queue (event_id, received_at, ordering_key, lane_pos, run_at)
-      select id, received_at, lane, case when lane is not null then id end,
+      insert into event_queue (event_id, received_at, source, ordering_key, lane_pos, run_at)
+      select id, received_at, source, lane, case when lane is not null then id end,
              case when lane is null or row_number() over (partition by lane order by id) = 1 then now()
                   else 'infinity'::timestamptz end
       from e`;

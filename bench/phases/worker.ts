@@ -41,9 +41,9 @@ export async function measureGatewayWorker(db: BenchDatabase, s: WorkerSettings)
         insert into webhook_events (source, webhook_id, topic, body)
         select 'bench', 'job-' || n, 'noop', convert_to('{"n":' || n || '}', 'UTF8')
         from generate_series(1, ${s.jobs}::int) as n
-        returning id, received_at
+        returning id, received_at, source
       )
-      insert into event_queue (event_id, received_at) select id, received_at from e`;
+      insert into event_queue (event_id, received_at, source) select id, received_at, source from e`;
     // Timed from the commit, as the libraries are (the insert itself took 300-500 ms of a ~3 s run).
     const started = performance.now();
     // Polled rather than LISTENed: a second listener would add its own notification work to the

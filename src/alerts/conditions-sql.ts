@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { archiveRowOf } from '../store/archive-row';
 import type { AlertRuleKind } from './config';
 
 /** A rule's condition holding right now for one key (a source, a destination, the backlog). */
@@ -73,12 +72,11 @@ export function createConditionQueries({
       const limit = num(p, 'older_than_seconds');
       const source = text(p, 'source');
       // The hot queue's unclaimed, due rows (not the archive's status index, which spans every day
-      // of history); the source, when asked for, by primary key.
-      const ofSource = source === undefined ? sql`` : archiveRowOf('q', 'e.source');
+      // of history), with the source each carries.
       const [found] = await rows<{ age: number | null; due: number }>(sql`
-        select floor(extract(epoch from now() - min(q.run_at)))::int as age, count(*)::int as due
-        from event_queue q ${ofSource}
-        where q.claim_token is null and q.run_at <= now() ${source === undefined ? sql`` : sql`and e.source = ${source}`}`);
+        select floor(extract(epoch from now() - min(run_at)))::int as age, count(*)::int as due
+        from event_queue
+        where claim_token is null and run_at <= now() ${source === undefined ? sql`` : sql`and source = ${source}`}`);
       if (!found || found.age === null || found.age <= limit) return [];
       const what = source ? `of source ${source}` : 'in the backlog';
       return [

@@ -166,11 +166,15 @@ export function createControlStore(database: Database) {
       return row ? secretRow(row) : undefined;
     },
 
-    /** Events held by paused sources (due or waiting for a retry), per source. */
+    /**
+     * Events held by paused sources (due or waiting for a retry), per source: their hot queue rows
+     * (a blocked ordered lane's head is not held by the pause). Not the archive's status index,
+     * which spans every day of history, dead entries included.
+     */
     async onHold(): Promise<Map<string, number>> {
       const found = await rows<Raw>(sql`
-        select source, count(*) as held from webhook_events
-        where status = 'received' and source in (select name from sources where paused)
+        select source, count(*) as held from event_queue
+        where blocked_at is null and source in (select name from sources where paused)
         group by source`);
       return new Map(found.map((r) => [String(r.source), Number(r.held)]));
     },

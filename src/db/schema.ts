@@ -129,6 +129,11 @@ export const eventQueue = pgTable(
      * find its webhook_events row in one partition; set at ingest and replay.
      */
     receivedAt: tstz('received_at').notNull(),
+    /**
+     * The event's source (migration 0025): due events are counted per source, and a paused
+     * source's events skipped by the claim, from the queue alone, without an archive probe each.
+     */
+    source: text('source').notNull(),
     attemptId: bigint('attempt_id', { mode: 'number' }),
     /** When the current attempt was claimed: its processing_log row's started_at (partition key). */
     attemptStartedAt: tstz('attempt_started_at'),

@@ -131,9 +131,9 @@ function insertArchiveRows(bodies: string, handOff?: HandOff): SQL {
 function queueClaimed({ worker }: HandOff): SQL {
   return sql`
     queued as (
-      insert into event_queue (event_id, received_at, locked_by, locked_at, claim_token, attempt, attempt_id,
+      insert into event_queue (event_id, received_at, source, locked_by, locked_at, claim_token, attempt, attempt_id,
                                attempt_started_at)
-      select i.id, i.received_at, c.worker, c.at, c.token, c.attempt, c.attempt_id, c.at
+      select i.id, i.received_at, i.source, c.worker, c.at, c.token, c.attempt, c.attempt_id, c.at
       from inserted i
       left join lateral (
         select ${worker}::text as worker, now() as at, gen_random_uuid() as token, 1 as attempt,
@@ -146,7 +146,7 @@ function queueClaimed({ worker }: HandOff): SQL {
     from inserted i join queued q on q.event_id = i.id`;
 }
 
-const queueUnordered = sql`insert into event_queue (event_id, received_at) select id, received_at from inserted`;
+const queueUnordered = sql`insert into event_queue (event_id, received_at, source) select id, received_at, source from inserted`;
 
 /**
  * Ordered events (docs/ordering.md; their lanes are locked by the caller's transaction first): an
@@ -154,8 +154,8 @@ const queueUnordered = sql`insert into event_queue (event_id, received_at) selec
  * no queued event; the others wait at 'infinity'.
  */
 const queueOrdered = sql`
-  insert into event_queue (event_id, received_at, ordering_key, lane_pos, run_at)
-  select i.id, i.received_at, i.lane, case when i.lane is not null then i.id end,
+  insert into event_queue (event_id, received_at, source, ordering_key, lane_pos, run_at)
+  select i.id, i.received_at, i.source, i.lane, case when i.lane is not null then i.id end,
          case when i.lane is null then now()
               when row_number() over (partition by i.lane order by i.id) = 1
                    and not exists (select 1 from event_queue q where q.ordering_key = i.lane) then now()

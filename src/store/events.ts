@@ -92,8 +92,8 @@ async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'execu
                           where e.id in ${ids} and e.ordering_key is not null)`;
   await tx.execute(sql`select event_queue_lock_lanes(${lanes})`);
   await tx.execute(sql`
-    insert into event_queue (event_id, received_at, ordering_key, lane_pos, run_at)
-    select e.id, e.received_at, e.source || ':' || e.ordering_key,
+    insert into event_queue (event_id, received_at, source, ordering_key, lane_pos, run_at)
+    select e.id, e.received_at, e.source, e.source || ':' || e.ordering_key,
            case when e.ordering_key is not null then nextval(pg_get_serial_sequence('webhook_events', 'id')) end,
            case when e.ordering_key is null then now() else 'infinity'::timestamptz end
     from webhook_events e where e.id in ${ids}

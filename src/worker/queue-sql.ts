@@ -212,8 +212,7 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
             -- A paused source's events are held (src/control): stored, not processed until resumed.
             -- The first test is one initplan per claim: with no source paused, no row is looked up.
             and (not exists (select 1 from sources where paused)
-                 or not exists (select 1 from webhook_events pe join sources ps on ps.name = pe.source
-                                where pe.id = q.event_id and pe.received_at = q.received_at and ps.paused))
+                 or not exists (select 1 from sources ps where ps.name = q.source and ps.paused))
           order by run_at, event_id
           limit ${limit}
           for update skip locked
