@@ -14,7 +14,7 @@ const path = (name: string) => `/api/destinations/${encodeURIComponent(name)}`;
 /** One line per destination: where it is, its sources, state and health. */
 function destinationTable(list: DestinationView[]): string {
   return formatTable(
-    ['NAME', 'URL', 'MANAGED BY', 'SOURCES', 'STATE', 'CIRCUIT', 'DELIVERED', 'FAILED', 'HELD', 'FINGERPRINT'],
+    ['NAME', 'URL', 'MANAGED BY', 'SOURCES', 'STATE', 'CIRCUIT', 'DELIVERED 24H', 'FAILED 24H', 'HELD', 'FINGERPRINT'],
     list.map((d) => [
       d.name,
       d.url,

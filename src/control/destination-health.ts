@@ -9,6 +9,7 @@ const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
 
 /** Per destination: deliveries recorded and the events waiting for it to resume. */
 export interface DestinationHealth {
+  /** Deliveries acknowledged, and failed, in the last 24 hours. */
   delivered: number;
   failed: number;
   held: number;
@@ -30,7 +31,12 @@ export interface DestinationHealth {
   }[];
 }
 
-/** One query per kind of fact, each bounded to the named destinations (the last N deliveries each). */
+/**
+ * One query per kind of fact, each bounded to the named destinations and by an index, not by how
+ * many days of deliveries are kept: the last 24 hours' counts and the last N deliveries of each
+ * (delivery_attempts_destination_idx, migration 0026). Counting every day kept and ranking every
+ * delivery took 4.1-6.9 s with 3 M delivery attempts.
+ */
 export async function readHealth(
   rows: Database['rows'],
   names: readonly string[],
@@ -52,14 +58,16 @@ export async function readHealth(
   const list = JSON.stringify(names);
   const [counts, held, last, circuits] = await Promise.all([
     rows<Raw>(sql`select destination, outcome, count(*) as n from delivery_attempts
-      where destination in (select json_array_elements_text(${list}::text::json)) group by destination, outcome`),
+      where destination in (select json_array_elements_text(${list}::text::json))
+        and started_at > now() - interval '24 hours'
+      group by destination, outcome`),
     rows<Raw>(sql`select h.name, count(*) as n from event_queue q
       cross join lateral jsonb_array_elements_text(q.held_for) as h(name) where q.held_for is not null group by h.name`),
-    rows<Raw>(sql`select * from (
-        select destination, event_id, attempt, started_at, outcome, http_status, error, rule_version,
-          row_number() over (partition by destination order by id desc) as rank
-        from delivery_attempts where destination in (select json_array_elements_text(${list}::text::json))
-      ) ranked where rank <= ${lastPerDestination} order by destination, rank`),
+    rows<Raw>(sql`select d.name as destination, a.* from json_array_elements_text(${list}::text::json) as d(name)
+      cross join lateral (
+        select id, event_id, attempt, started_at, outcome, http_status, error, rule_version from delivery_attempts
+        where destination = d.name order by started_at desc, id desc limit ${lastPerDestination}) a
+      order by d.name, a.started_at desc, a.id desc`),
     rows<Raw>(sql`select * from destination_health
       where name in (select json_array_elements_text(${list}::text::json))`),
   ]);

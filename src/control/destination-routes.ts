@@ -95,8 +95,8 @@ const Destination = z
     fingerprint_created_at: z.string().nullable(),
     problem: z.string().nullable(),
     health: z.object({
-      delivered: z.number(),
-      failed: z.number(),
+      delivered: z.number().openapi({ description: 'Deliveries acknowledged (2xx) in the last 24 hours' }),
+      failed: z.number().openapi({ description: 'Deliveries that failed in the last 24 hours' }),
       held: z.number().openapi({ description: 'Events waiting for a resume' }),
       last_deliveries: z.array(Delivery),
     }),

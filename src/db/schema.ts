@@ -283,6 +283,8 @@ export const deliveryAttempts = pgTable(
     index('delivery_attempts_event_idx').on(t.eventId, t.id),
     // Alert rule destination_failing (migration 0010) reads recent attempts only.
     index('delivery_attempts_started_idx').on(t.startedAt),
+    // A destination's health: its last day's counts and its last deliveries (migration 0026).
+    index('delivery_attempts_destination_idx').on(t.destination, t.startedAt),
     index('delivery_attempts_delivered_idx')
       .on(t.eventId, t.destination)
       .where(sql`${t.outcome} = 'delivered'`),

@@ -155,8 +155,8 @@ export function DestinationsPage() {
         </span>
       ),
     },
-    { header: 'Delivered', cell: (d) => String(d.health.delivered), class: 'num' },
-    { header: 'Failed', cell: (d) => String(d.health.failed), class: 'num' },
+    { header: 'Delivered 24 h', cell: (d) => String(d.health.delivered), class: 'num' },
+    { header: 'Failed 24 h', cell: (d) => String(d.health.failed), class: 'num' },
     { header: 'Held', cell: (d) => String(d.health.held), class: 'num' },
     {
       header: 'Last delivery',
