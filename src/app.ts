@@ -2,7 +2,7 @@ import { Hono, type ErrorHandler, type MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
-import { describeDatabaseError, isDataError } from './db/errors';
+import { describeDatabaseError, isDataError, sqlState } from './db/errors';
 import { GatewayError, describeError } from './errors';
 import { provideAuthenticator, type Authenticator } from './ops/auth';
 
@@ -103,6 +103,20 @@ function errorAnswer(logger: Logger): ErrorHandler {
     }
     // A value the database refuses (SQLSTATE class 22 or 54) fails the same way on every retry:
     // the request's fault, not an outage. Routes validate their input first; this is the backstop.
+    // An operator's search stopped by its statement_timeout (DB_SEARCH_TIMEOUT_MS, src/store/events.ts).
+    if (sqlState(err) === '57014') {
+      logger.warn({ path: c.req.path }, 'search stopped by DB_SEARCH_TIMEOUT_MS');
+      return c.json(
+        {
+          error: {
+            code: 'search_timeout',
+            message:
+              'The database stopped this search after DB_SEARCH_TIMEOUT_MS: no index serves its filters over every day kept; narrow it with since/until, source, status or webhook_id',
+          },
+        },
+        503,
+      );
+    }
     if (isDataError(err)) {
       const description = describeDatabaseError(err)!;
       logger.warn({ path: c.req.path, cause: description }, 'request refused by the database');

@@ -137,7 +137,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }
       await runMigrations(database, config.database.url);
 
-      const store = createEventStore(database);
+      const store = createEventStore(database, { searchTimeoutMs: config.database.searchTimeoutMs });
       const systemLog = createSystemLog(database);
       const processing = applyProcessingConfig(config, gateway, runtime);
       registerKeycloakAudit(config, handlers, systemLog);

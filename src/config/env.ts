@@ -32,6 +32,8 @@ const envSchema = z.object({
   DB_POOL_SIZE: positiveInt(10),
   DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
   DB_WRITE_TIMEOUT_MS: positiveInt(5_000),
+  /** statement_timeout of an operator's event search and bulk-replay count (0: none). */
+  DB_SEARCH_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
   /** backend_flush_after of the gateway's PostgreSQL sessions, in kB (0: the server's setting). */
   DB_BACKEND_FLUSH_AFTER_KB: z.coerce.number().int().min(0).max(2048).default(256),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -133,6 +135,8 @@ export interface GatewayConfig {
     connectTimeoutSeconds: number;
     writeTimeoutMs: number;
     backendFlushAfterKb: number;
+    /** Longest an operator's event search may run before the database stops it (0: no limit). */
+    searchTimeoutMs: number;
   };
   logLevel: Env['LOG_LEVEL'];
   maxBodyBytes: number;
@@ -242,6 +246,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       connectTimeoutSeconds: e.DB_CONNECT_TIMEOUT_SECONDS,
       writeTimeoutMs: e.DB_WRITE_TIMEOUT_MS,
       backendFlushAfterKb: e.DB_BACKEND_FLUSH_AFTER_KB,
+      searchTimeoutMs: e.DB_SEARCH_TIMEOUT_MS,
     },
     logLevel: e.LOG_LEVEL,
     maxBodyBytes: e.MAX_BODY_BYTES,

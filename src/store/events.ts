@@ -153,9 +153,26 @@ export type ReplayResult =
   { status: 'replayed'; event: EventView } | { status: 'not_found' } | { status: 'processing' };
 
 /** The events table: the only place ingest and the ops API touch stored events. */
-export function createEventStore(database: Database) {
+export interface EventStoreOptions {
+  /**
+   * statement_timeout of the searches an operator starts (list, the bulk replay's count): a filter
+   * no index serves — a payload search, a rare topic — reads every day kept, and must not hold a
+   * pool connection that ingest and the worker share for minutes. 0 or unset: no limit.
+   */
+  searchTimeoutMs?: number;
+}
+
+export function createEventStore(database: Database, { searchTimeoutMs = 0 }: EventStoreOptions = {}) {
   const { db } = database;
   const run = preparedRows(database);
+  /** Runs a search with its statement_timeout, in a transaction of its own (SET LOCAL ends with it). */
+  const search = <T>(query: (tx: Pick<typeof db, 'select' | 'execute'>) => Promise<T>): Promise<T> =>
+    searchTimeoutMs > 0
+      ? db.transaction(async (tx) => {
+          await tx.execute(sql`select set_config('statement_timeout', ${String(searchTimeoutMs)}, true)`);
+          return query(tx);
+        })
+      : query(db);
 
   /** A copy of a stored key: `duplicate` or `conflict` by its bytes (see settleCopies). */
   async function settleCopy(event: NewEvent, hash: Buffer): Promise<InsertResult> {
@@ -218,12 +235,9 @@ export function createEventStore(database: Database) {
     async list(filter: EventFilter): Promise<EventView[]> {
       const conditions = matching(filter);
       if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
-      const rows = await db
-        .select()
-        .from(webhookEvents)
-        .where(and(...conditions))
-        .orderBy(desc(webhookEvents.id))
-        .limit(filter.limit);
+      const rows = await search((tx) =>
+        tx.select().from(webhookEvents).where(and(...conditions)).orderBy(desc(webhookEvents.id)).limit(filter.limit),
+      );
       return withClaims(db, rows);
     },
 
@@ -234,10 +248,12 @@ export function createEventStore(database: Database) {
 
     /** How many events a bulk replay of this match would touch (everything but those being processed). */
     async countReplayable(match: EventMatch): Promise<number> {
-      const [row] = await db
-        .select({ n: count() })
-        .from(webhookEvents)
-        .where(and(...matching(match), sql`not ${isClaimed}`));
+      const [row] = await search((tx) =>
+        tx
+          .select({ n: count() })
+          .from(webhookEvents)
+          .where(and(...matching(match), sql`not ${isClaimed}`)),
+      );
       return row?.n ?? 0;
     },
 
