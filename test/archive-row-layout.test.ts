@@ -12,6 +12,7 @@ import { createGroupCommit } from '../src/store/group-commit';
 import { createQueue } from '../src/worker/queue-sql';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
 import { migrateFrom, migrationsBefore } from './helpers/migrations';
+import { storeEventBefore0025 } from './helpers/previous-release';
 
 interface Layout {
   name: string;
@@ -127,15 +128,7 @@ describe.each(databaseKinds())('archive row layout (migration 0023) on %s', (kin
     await migrateFrom(folder, database, testDb);
     expect((await layouts(database, 'webhook_events')).every((p) => p.columns.at(-1) !== 'body')).toBe(true);
     // Stored as that release did (its queue rows had no source column yet: migration 0025).
-    await database.rows(sql`
-      with keyed as (
-        insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
-        values ('up', 'u1', nextval('webhook_events_id_seq'), '\\x00', now()) returning *),
-      e as (
-        insert into webhook_events (id, source, webhook_id, topic, body, received_at)
-        overriding system value
-        select event_id, source, webhook_id, 't', ${body(1)}, received_at from keyed returning id, received_at)
-      insert into event_queue (event_id, received_at) select id, received_at from e`);
+    await storeEventBefore0025(database, { source: 'up', webhookId: 'u1', body: body(1) });
 
     await runMigrations(database, testDb.url);
     const store = createEventStore(database);

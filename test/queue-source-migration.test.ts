@@ -7,7 +7,7 @@ import { runMigrations } from '../src/db/migrate';
 import { createStatsMinutes } from '../src/store/stats-minute';
 import { createQueue } from '../src/worker/queue-sql';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
-import { migrateToPreviousRelease } from './helpers/previous-release';
+import { migrateToPreviousRelease, storeEventBefore0025 } from './helpers/previous-release';
 
 describe.each(databaseKinds())('migration 0025 (the queue row carries its source) on %s', (kind) => {
   let testDb: TestDatabase;
@@ -21,16 +21,8 @@ describe.each(databaseKinds())('migration 0025 (the queue row carries its source
     await migrateToPreviousRelease(testDb, database, 25);
 
     // Queued events as the previous release stored them: key, archive row and queue row.
-    const store = async (source: string, webhookId: string) =>
-      database.rows(sql`
-        with keyed as (
-          insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
-          values (${source}, ${webhookId}, nextval('webhook_events_id_seq'), '\\x00', now()) returning *),
-        e as (
-          insert into webhook_events (id, source, webhook_id, topic, body, received_at)
-          overriding system value
-          select event_id, source, webhook_id, 't', '\\x7b7d', received_at from keyed returning id, received_at)
-        insert into event_queue (event_id, received_at) select id, received_at from e`);
+    const store = (source: string, webhookId: string) =>
+      storeEventBefore0025(database, { source, webhookId, body: Buffer.from('{}') });
     await store('shop', 'a');
     await store('shop', 'b');
     await store('crm', 'c');

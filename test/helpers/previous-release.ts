@@ -2,6 +2,7 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
@@ -34,4 +35,23 @@ export async function migrateToPreviousRelease(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Stores an event as releases before migration 0025 did — key, archive row and a queue row without
+ * its source — for upgrade tests that start from such a schema (today's store writes the source).
+ */
+export async function storeEventBefore0025(
+  database: Database,
+  event: { source: string; webhookId: string; body: Buffer },
+): Promise<void> {
+  await database.rows(sql`
+    with keyed as (
+      insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
+      values (${event.source}, ${event.webhookId}, nextval('webhook_events_id_seq'), '\\x00', now()) returning *),
+    e as (
+      insert into webhook_events (id, source, webhook_id, topic, body, received_at)
+      overriding system value
+      select event_id, source, webhook_id, 't', ${event.body}, received_at from keyed returning id, received_at)
+    insert into event_queue (event_id, received_at) select id, received_at from e`);
 }
