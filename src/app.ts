@@ -101,9 +101,8 @@ function errorAnswer(logger: Logger): ErrorHandler {
     if (err instanceof HTTPException && err.status < 500) {
       return c.json({ error: { code: 'invalid_body', message: `${err.message}: send a JSON object, or no content-type with no body` } }, err.status);
     }
-    // A value the database refuses (SQLSTATE class 22 or 54) fails the same way on every retry:
-    // the request's fault, not an outage. Routes validate their input first; this is the backstop.
-    // An operator's search stopped by its statement_timeout (DB_SEARCH_TIMEOUT_MS, src/store/events.ts).
+    // An operator's search stopped by its statement_timeout (DB_SEARCH_TIMEOUT_MS, src/store/events.ts):
+    // the same search would be stopped again, so it says how to narrow it rather than to retry.
     if (sqlState(err) === '57014') {
       logger.warn({ path: c.req.path }, 'search stopped by DB_SEARCH_TIMEOUT_MS');
       return c.json(
@@ -117,6 +116,8 @@ function errorAnswer(logger: Logger): ErrorHandler {
         503,
       );
     }
+    // A value the database refuses (SQLSTATE class 22 or 54) fails the same way on every retry:
+    // the request's fault, not an outage. Routes validate their input first; this is the backstop.
     if (isDataError(err)) {
       const description = describeDatabaseError(err)!;
       logger.warn({ path: c.req.path, cause: description }, 'request refused by the database');
