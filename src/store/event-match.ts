@@ -25,7 +25,7 @@ export interface EventMatch {
  * of by walking the archive, which has no index on webhook_id: 2.0-2.7 s per lookup with 1 M events
  * of history, more with every day kept (bench/sql/event-lookup-cost.ts). Without a source, every
  * source is tried: a recursive scan takes each distinct source from the same index, one descent per
- * source. Each array is computed once per query (an initplan): the ids become index conditions on
+ * source, each probed by the primary key. Each array is computed once per query (an initplan): the ids become index conditions on
  * every day partition's primary key, and the received_at values prune the days at run time.
  */
 function byWebhookId(webhookId: string, source: string | undefined): SQL[] {
@@ -36,7 +36,13 @@ function byWebhookId(webhookId: string, source: string | undefined): SQL[] {
               union all
               select (select k.source from event_keys k where k.source > s.source order by k.source limit 1)
               from sources s where s.source is not null)
-            select k.event_id, k.received_at from sources s join event_keys k on k.source = s.source and k.webhook_id = ${webhookId}`
+            select k.event_id, k.received_at from sources s
+            -- One probe of the primary key per source (at most one key each). A plain join, or a
+            -- lateral one the planner may flatten into it, hashed the whole of event_keys after a
+            -- sequential scan on unanalyzed tables; the limit keeps the subquery a subquery.
+            cross join lateral (
+              select event_id, received_at from event_keys k
+              where k.source = s.source and k.webhook_id = ${webhookId} limit 1) k`
       : sql`select event_id, received_at from event_keys where source = ${source} and webhook_id = ${webhookId}`;
   return [
     sql`${webhookEvents.id} = any(array(select event_id from (${keys}) k))`,
