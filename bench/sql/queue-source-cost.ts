@@ -5,19 +5,13 @@
 // times each. Run: node --import tsx bench/sql/queue-source-cost.ts (docs/performance.md,
 // *The queue row's source*).
 import { createBenchDatabase } from '../lib/database';
+import { addQueued } from './queued';
 import { addHistory } from '../phases/history';
 const db = await createBenchDatabase('postgres://postgres@127.0.0.1:5432/postgres');
 try {
   console.log('history s', await addHistory(db, Number(process.env.H ?? 1_000_000)));
   const backlog = Number(process.env.B ?? 300_000);
-  const add = (source: string, n: number, age: string) => db.sql.begin(async (tx) => {
-    await tx`set local session_replication_role = replica`;
-    await tx`with e as (
-      insert into webhook_events (source, webhook_id, topic, body, headers, received_at)
-      select ${source}, ${source} || '-' || n, 'orders/create', convert_to(repeat('x', 1500), 'UTF8'), '{}'::jsonb, now() - ${age}::interval
-      from generate_series(1, ${n}::int) n returning id, received_at, source)
-      insert into event_queue (event_id, received_at, run_at, source) select id, received_at, received_at, source from e`;
-  });
+  const add = (source: string, n: number, age: string) => addQueued(db, source, n, age);
   await add('github', backlog * 2 / 3, '10 minutes');
   await add('shopify', backlog / 3, '1 minute');
   await db.sql`vacuum analyze event_queue`;

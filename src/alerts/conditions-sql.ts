@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { AlertRuleKind } from './config';
+import { dueQueueRows } from '../store/queue-parking';
 
 /** A rule's condition holding right now for one key (a source, a destination, the backlog). */
 export interface Condition {
@@ -75,8 +76,7 @@ export function createConditionQueries({
       // of history), with the source each carries.
       const [found] = await rows<{ age: number | null; due: number }>(sql`
         select floor(extract(epoch from now() - min(run_at)))::int as age, count(*)::int as due
-        from event_queue
-        where claim_token is null and run_at <= now() ${source === undefined ? sql`` : sql`and source = ${source}`}`);
+        from ${dueQueueRows} ${source === undefined ? sql`` : sql`where source = ${source}`}`);
       if (!found || found.age === null || found.age <= limit) return [];
       const what = source ? `of source ${source}` : 'in the backlog';
       return [

@@ -1,9 +1,12 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { inTransaction } from '../db/statements';
+import { parkSource, unparkSource } from '../store/queue-parking';
 import type { SealedSecret } from './crypto';
 
 // Every statement of the control plane's tables (migrations/0009_control_plane.sql). Each change
-// is one statement, so it is atomic without a transaction, and bumps the source's version (ETag).
+// is one statement, so it is atomic without a transaction, and bumps the source's version (ETag);
+// pause, resume and delete also park or give back the source's queued events, in a transaction.
 // The tables' triggers NOTIFY "gateway_control" at commit.
 
 export interface SourceRow {
@@ -119,18 +122,34 @@ export function createControlStore(database: Database) {
       return row ? { ok: true, value: sourceRow(row) } : miss(name);
     },
 
+    /**
+     * Pauses or resumes, and parks or gives back what the source holds in the hot queue, in one
+     * transaction (src/store/queue-parking.ts): a resume's write of the source row waits for any
+     * claim parking its events right now, then gives back every parked row.
+     */
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Guarded<SourceRow>> {
-      const [row] = await rows<Raw>(sql`
-        update sources set paused = ${paused}, version = version + 1, updated_at = now()
-        where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+      const row = await inTransaction(database, async (run) => {
+        const [changed] = await run<Raw>(sql`
+          update sources set paused = ${paused}, version = version + 1, updated_at = now()
+          where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+        if (changed) await run(paused ? parkSource(name) : unparkSource(name));
+        return changed;
+      });
       return row ? { ok: true, value: sourceRow(row) } : miss(name);
     },
 
-    /** Deletes the source and (cascade) its secrets. Its stored events stay. */
+    /**
+     * Deletes the source and (cascade) its secrets. Its stored events stay; its parked events are
+     * given back (a deleted source is not paused), in the same transaction.
+     */
     async deleteSource(name: string, ifVersion?: number): Promise<Guarded<SourceRow>> {
-      const [row] = await rows<Raw>(sql`
-        delete from sources where name = ${name}
-          and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+      const row = await inTransaction(database, async (run) => {
+        const [deleted] = await run<Raw>(sql`
+          delete from sources where name = ${name}
+            and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
+        if (deleted) await run(unparkSource(name));
+        return deleted;
+      });
       return row ? { ok: true, value: sourceRow(row) } : miss(name);
     },
 

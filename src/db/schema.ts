@@ -149,9 +149,15 @@ export const eventQueue = pgTable(
     orderingKey: text('ordering_key'),
     lanePos: bigint('lane_pos', { mode: 'number' }),
     blockedAt: tstz('blocked_at'),
+    /**
+     * Set while the event's source is paused (migration 0027, src/store/queue-parking.ts): its
+     * run_at, kept here while run_at is 'infinity', out of the claim's reach; given back on resume.
+     */
+    parkedRunAt: tstz('parked_run_at'),
   },
   (t) => [
     index('event_queue_run_at_idx').on(t.runAt, t.eventId),
+    index('event_queue_parked_idx').on(t.source, t.parkedRunAt).where(sql`parked_run_at IS NOT NULL`),
     index('event_queue_held_idx').on(t.eventId).where(sql`held_for IS NOT NULL`),
     index('event_queue_lane_idx').on(t.orderingKey, t.lanePos).where(sql`ordering_key IS NOT NULL`),
   ],

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { dueQueueRows } from './queue-parking';
 
 /** One process's counts for one minute and source, added to what is stored. */
 export interface MinuteCounts {
@@ -66,8 +67,7 @@ export function createStatsMinutes({ rows }: Database) {
     async dueBySource(): Promise<Map<string, number>> {
       const found = await rows<{ source: string; n: number }>(sql`
         select source, count(*)::int as n
-        from event_queue
-        where claim_token is null and run_at <= now()
+        from ${dueQueueRows}
         group by source`);
       return new Map(found.map((r) => [r.source, r.n]));
     },

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { Stats } from './stats-shapes';
+import { dueQueueRows } from './queue-parking';
 
 export type { Stats };
 
@@ -44,7 +45,8 @@ export function createStatsQueries({ rows }: Database) {
                  count(*) filter (where claim_token is null and run_at = 'infinity')::int as waiting,
                  count(*) filter (where claim_token is not null)::int as processing,
                  extract(epoch from now() - min(run_at) filter (where claim_token is null and run_at <= now()))::float8 as oldest
-          from event_queue`),
+          -- A paused source's parked rows count by the run_at they had (src/store/queue-parking.ts).
+          from (select claim_token, coalesce(parked_run_at, run_at) as run_at from event_queue) q`),
       ]);
       const byStatus: Record<string, number> = { received: 0, processing: 0, completed: 0, failed: 0 };
       const bySource: Record<string, Record<string, number>> = {};
@@ -75,7 +77,7 @@ export function createStatsQueries({ rows }: Database) {
     async queueDepth(): Promise<{ due: number; oldestSeconds: number }> {
       const [row] = await rows<{ due: number; oldest: number | null }>(sql`
         select count(*)::int as due, extract(epoch from now() - min(run_at))::float8 as oldest
-        from event_queue where claim_token is null and run_at <= now()`);
+        from ${dueQueueRows}`);
       return { due: row!.due, oldestSeconds: Number(row!.oldest ?? 0) };
     },
   };
