@@ -44,15 +44,16 @@ export const PARK_LOOKAHEAD = 1000;
 export const parkDueOfPausedSources = sql.raw(`
   paused as (select name from sources where paused for share),
   met as (
+    -- By key (the array): a semi-join may be planned as a hash over a scan of the whole queue.
     select q.event_id from event_queue q
-    where q.event_id in (
+    where q.event_id = any(array(
         select w.event_id from (
           select p.event_id, p.source from event_queue p
           where exists (select 1 from paused) and p.claim_token is null and p.run_at <= now()
           order by p.run_at, p.event_id
           limit ${PARK_LOOKAHEAD}
         ) w
-        where w.source in (select name from paused))
+        where w.source in (select name from paused)))
       and q.claim_token is null and q.run_at <= now()
     for update skip locked
   ),
