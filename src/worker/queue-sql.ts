@@ -5,8 +5,9 @@ import { promoteLanes } from '../ordering/lanes-sql';
 import { archiveRowOf } from '../store/archive-row';
 import { claimStatement, type ClaimedRow } from './claim-sql';
 
-// One file over 250 lines on purpose: all queue SQL in one place, so the worker loop never sees SQL
-// text and the claim, outcome, lease and release statements can be read together.
+// One file over 250 lines on purpose: the queue's SQL in one place, so the worker loop never sees
+// SQL text and the outcome, lease and release statements can be read together. The claim's own
+// statement is in ./claim-sql.ts, a paused source's parking in ../store/queue-parking.ts.
 
 /** A claimed event as the worker receives it: the row plus what proves the claim is still ours. */
 export interface ClaimedEvent {
