@@ -98,6 +98,34 @@ describe.each(databaseKinds())('a paused source parks its queued events on %s', 
     expect(claimed.map((e) => e.webhookId)).toEqual(['crm-1', 'crm-2', 'crm-4']);
   });
 
+  it('a parked lane head is not promoted while its source is paused', async () => {
+    const { database } = db;
+    await database.rows(sql`insert into sources (name, provider, spec) values ('lanes', 'github', '{}'::jsonb)`);
+    for (const id of ['l-1', 'l-2']) {
+      const stored = await createEventStore(database).insert({
+        source: 'lanes', webhookId: id, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5,
+        nonce: `${id}-nonce`, ordering: { key: 'k', lane: 'lanes:k' },
+      });
+      expect(stored.status).toBe('accepted');
+    }
+    const control = createControlStore(database);
+    expect((await control.setPaused('lanes', true)).ok).toBe(true);
+    const [head, waiting] = await queueOf('lanes');
+    expect(head).toMatchObject({ webhook_id: 'l-1', run_at: 'infinity' });
+    expect(head!.parked_run_at).not.toBeNull();
+    expect(waiting).toMatchObject({ webhook_id: 'l-2', run_at: 'infinity', parked_run_at: null });
+    // A replay or skip in the lane promotes its head: not a parked one (migration 0027).
+    const [promoted] = await database.rows<{ n: number }>(sql`select event_queue_promote(array['lanes:k']) as n`);
+    expect(Number(promoted!.n)).toBe(0);
+    expect((await queueOf('lanes'))[0]).toEqual(head);
+    // Resumed: the head is due at its own run_at, the next still waits behind it.
+    expect((await control.setPaused('lanes', false)).ok).toBe(true);
+    expect(await queueOf('lanes')).toEqual([
+      { webhook_id: 'l-1', run_at: head!.parked_run_at, parked_run_at: null },
+      { webhook_id: 'l-2', run_at: 'infinity', parked_run_at: null },
+    ]);
+  });
+
   it('deleting a paused source gives its events back', async () => {
     const { database } = db;
     const control = createControlStore(database);

@@ -14,6 +14,8 @@ import { sql, type SQL } from 'drizzle-orm';
 // after it in the same transaction with a new snapshot, so it sees every row a claim parked. A
 // claim that starts after the resume committed sees the source running and parks nothing.
 //
+// A parked lane head is not promoted (event_queue_promote, migration 0027): it is due on resume.
+//
 // Operators' counts treat a parked event as it was before it was parked (due, or scheduled for a
 // retry, by parked_run_at): src/store/stats.ts, stats-minute.ts, alerts/conditions-sql.ts.
 
