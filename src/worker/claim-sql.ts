@@ -41,8 +41,9 @@ export interface ClaimedRow {
  * Every join reaches the queue by primary key. A generic plan (src/db/client.ts, PLAN_ONCE)
  * expects `limit $1` to return a tenth of the rows it deems due; once ANALYZE had seen a large
  * backlog (autovacuum does, in production) it updated the claimed rows through a hash join over a
- * sequential scan of the whole queue: 130-150 ms per claim of 100 with 300,000 queued against
- * ~10 ms by key (EXPLAIN ANALYZE of the prepared claim, 2026-12-05; bench/sql/paused-claim-cost.ts).
+ * sequential scan of the whole queue: one worker's claim of 100 with 300,000 queued took 64 ms
+ * (median) against 7.6 ms by key (bench/sql/claim-plan-cost.ts, 2026-12-05; the plans by
+ * EXPLAIN ANALYZE of the prepared claim, docs/performance.md).
  */
 export function claimStatement(worker: string, limit: number): SQL {
   return sql`
@@ -52,10 +53,11 @@ export function claimStatement(worker: string, limit: number): SQL {
         where claim_token is null and run_at <= now()
           -- A paused source's events are held (src/control): stored, not processed until resumed.
           -- Most are parked out of this range (parkDueOfPausedSources above parks those this
-          -- claim meets for the next). The first test is one initplan per claim: with no source
-          -- paused, no row is looked up.
-          and (not exists (select 1 from sources where paused)
-               or not exists (select 1 from sources ps where ps.name = q.source and ps.paused))
+          -- claim meets for the next). It reads the paused sources once, FOR SHARE, and this test
+          -- uses that read: the first half is one initplan per claim, so with no source paused no
+          -- row is looked up.
+          and (not exists (select 1 from paused)
+               or q.source not in (select name from paused))
         order by run_at, event_id
         limit ${limit}
         for update skip locked
