@@ -68,7 +68,7 @@ const replayedState = ({ bySource, fallback }: ReplayAttempts) => ({
 
 /**
  * Puts replayed events (now 'received', due now) into the hot queue; an event still queued for a
- * later retry becomes due now. Only unclaimed events are replayed, so no lease is overwritten.
+ * later retry becomes due now (a paused source's: due now when the source is resumed). Only unclaimed events are replayed, so no lease is overwritten.
  * Ordered events (docs/ordering.md) with no queue row go to the end of their lane (a fresh lane_pos
  * from the id sequence) and are due only when they reach its head; a blocked head is unblocked and
  * due now; one waiting in its lane keeps its place.
@@ -89,7 +89,10 @@ async function requeue<T extends { id: number }>(tx: Pick<Database['db'], 'execu
     on conflict (event_id) do update
     set run_at = case when event_queue.run_at = 'infinity' and event_queue.blocked_at is null
                       then event_queue.run_at else now() end,
-        blocked_at = null`);
+        blocked_at = null,
+        -- A parked event (its source paused, ../store/queue-parking.ts) keeps run_at 'infinity'
+        -- above; it is due now once given back, not at the retry time it was parked with.
+        parked_run_at = case when event_queue.parked_run_at is not null then now() end`);
   await tx.execute(sql`select event_queue_promote(${lanes})`);
   return events;
 }
