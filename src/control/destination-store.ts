@@ -6,6 +6,7 @@ import type { Transform } from '../transform/types';
 import type { SealedSecret } from './crypto';
 import { readHealth } from './destination-health';
 import type { Guarded } from './store';
+import { dueNowSet } from '../store/queue-parking';
 
 export type { DestinationHealth } from './destination-health';
 
@@ -114,7 +115,7 @@ export function createDestinationStore(database: Database) {
   // Two CTEs: the queue rows, and the events' next_attempt_at the ops views show.
   const release = (name: string, when: SQL) => sql`
     released as (
-      update event_queue set run_at = now(), held_for = null
+      update event_queue set ${dueNowSet}, held_for = null
       where ${when} and exists (select 1 from changed) and held_for is not null
         and jsonb_exists(held_for, ${name}) and claim_token is null
       returning event_id, received_at

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
+import { dueNowSet } from '../store/queue-parking';
 
 // Every statement on the destination-protection tables (migrations/0016_destination_protection.sql).
 // Each is one round trip on one row (primary key), so worker processes share the state without a
@@ -131,7 +132,7 @@ export function createProtectionStore(database: Database) {
           where name = ${name} returning name
         ),
         released as (
-          update event_queue set run_at = now(), held_for = null
+          update event_queue set ${dueNowSet}, held_for = null
           where held_for is not null and jsonb_exists(held_for, ${name}) and claim_token is null
             and exists (select 1 from before where state <> 'closed') and exists (select 1 from changed)
           returning event_id, received_at

@@ -30,6 +30,14 @@ export const unparkSource = (source: string): SQL => sql`
   where source = ${source} and parked_run_at is not null`;
 
 /**
+ * The `set` of a statement that makes held queue rows due now (a destination resumed, a circuit
+ * closed): a parked row keeps run_at 'infinity' and is due now once given back. Setting its run_at
+ * left parked_run_at at the recheck time it was parked with, which the resume then gave back.
+ */
+export const dueNowSet = sql.raw(`run_at = case when parked_run_at is null then now() else run_at end,
+  parked_run_at = case when parked_run_at is not null then now() end`);
+
+/**
  * How far ahead in the due range a claim looks for a paused source's events to park: bounded, so
  * with everything already parked a claim pays for this many index entries (~1 ms), not for a walk
  * through the running sources' whole backlog on every claim while a source is paused.
