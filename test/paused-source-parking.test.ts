@@ -137,6 +137,23 @@ describe.each(databaseKinds())('a paused source parks its queued events on %s', 
   });
 });
 
+describe.each(databaseKinds())('the on-hold count of a paused source on %s', (kind) => {
+  const db = useMigratedDatabase(kind);
+
+  it('leaves out the events being processed: the pause does not hold them', async () => {
+    const { database } = db;
+    await database.rows(sql`insert into sources (name, provider, spec) values ('busy', 'github', '{}'::jsonb)`);
+    for (const webhookId of ['b-1', 'b-2']) {
+      await createEventStore(database).insert({
+        source: 'busy', webhookId, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5,
+      });
+    }
+    expect((await createQueue(database).claim('w:1', 1)).map((e) => e.webhookId)).toEqual(['b-1']);
+    expect((await createControlStore(database).setPaused('busy', true)).ok).toBe(true);
+    expect(Object.fromEntries(await createControlStore(database).onHold())).toEqual({ busy: 1 });
+  });
+});
+
 describe.runIf(postgresUrl())('a resume racing claims on postgres', () => {
   const db = useMigratedDatabase('postgres');
 

@@ -187,13 +187,14 @@ export function createControlStore(database: Database) {
 
     /**
      * Events held by paused sources (due or waiting for a retry), per source: their hot queue rows
-     * (a blocked ordered lane's head is not held by the pause). Not the archive's status index,
-     * which spans every day of history, dead entries included.
+     * (a blocked ordered lane's head is not held by the pause, nor is an event claimed before it:
+     * its attempt runs). Not the archive's status index, which spans every day of history, dead
+     * entries included.
      */
     async onHold(): Promise<Map<string, number>> {
       const found = await rows<Raw>(sql`
         select source, count(*) as held from event_queue
-        where blocked_at is null and source in (select name from sources where paused)
+        where blocked_at is null and claim_token is null and source in (select name from sources where paused)
         group by source`);
       return new Map(found.map((r) => [String(r.source), Number(r.held)]));
     },
