@@ -14,10 +14,17 @@ export function createStatsQueries({ rows }: Database) {
   return {
     async stats(since: Date): Promise<Stats> {
       const [counts, [summary], [queue]] = await Promise.all([
+        // A claim lives on the queue row only (migration 0013): the archive row of an event being
+        // processed says 'received'. Its claim is read in the same statement (one snapshot), so an
+        // attempt finishing meanwhile is not counted twice.
         rows<{ source: string; status: string; n: number }>(sql`
           select source, status, count(*)::int as n from webhook_events
           where received_at >= ${since.toISOString()}::timestamptz
-          group by source, status`),
+          group by source, status
+          union all
+          select source, 'claimed', count(*)::int from event_queue
+          where claim_token is not null and received_at >= ${since.toISOString()}::timestamptz
+          group by source`),
         rows<{
           completed: number;
           failed: number;
@@ -51,8 +58,20 @@ export function createStatsQueries({ rows }: Database) {
       const byStatus: Record<string, number> = { received: 0, processing: 0, completed: 0, failed: 0 };
       const bySource: Record<string, Record<string, number>> = {};
       for (const { source, status, n } of counts) {
+        if (status === 'claimed') continue;
         byStatus[status] = (byStatus[status] ?? 0) + n;
         (bySource[source] ??= {})[status] = n;
+      }
+      // Claimed events move from 'received' to 'processing', as the event list shows them.
+      for (const { source, n } of counts.filter((c) => c.status === 'claimed')) {
+        const counted = bySource[source];
+        const moved = Math.min(n, counted?.received ?? 0);
+        if (!counted || moved === 0) continue;
+        byStatus.received! -= moved;
+        byStatus.processing! += moved;
+        counted.processing = (counted.processing ?? 0) + moved;
+        if (counted.received === moved) delete counted.received;
+        else counted.received! -= moved;
       }
       const finished = summary!.completed + summary!.failed;
       const round = (v: number | null) => (v === null ? null : Math.round(Number(v) * 10) / 10);
