@@ -120,6 +120,31 @@ describe('configurable sources', () => {
       expect((await row(answers[1]!.json.id)).webhook_id).toBe(ids[1]);
     });
 
+    it('numeric ids stay exact in bodies lossless-json does not read (too deep, a repeated key): still two events', async () => {
+      // Such bodies are identified with JSON.parse, which read both ids as 820982911946154500: the
+      // second delivery was answered "conflict" and never processed.
+      const deep = `${'['.repeat(300)}${']'.repeat(300)}`;
+      const cases = [
+        (id: string) => `{"meta":{"kind":"order.paid","delivery":[${id}]},"deep":${deep}}`,
+        (id: string) => `{"meta":{"kind":"order.paid","delivery":[${id}]},"x":1,"x":2}`,
+      ];
+      for (const [n, bodyOf] of cases.entries()) {
+        const ids = [`82098291194615450${n}1`, `82098291194615450${n}2`];
+        const answers = [];
+        for (const id of ids) {
+          const body = bodyOf(id);
+          answers.push(
+            await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
+              'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
+            }),
+          );
+        }
+        expect(answers.map((a) => a.json.status)).toEqual(['accepted', 'accepted']);
+        expect((await row(answers[0]!.json.id)).webhook_id).toBe(ids[0]);
+        expect((await row(answers[1]!.json.id)).webhook_id).toBe(ids[1]);
+      }
+    });
+
     it('a signed payload without a value at id_path is rejected with 400 naming the path', async () => {
       const body = JSON.stringify({ meta: { kind: 'order.shipped' } });
       const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
