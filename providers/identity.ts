@@ -1,7 +1,7 @@
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { badRequest } from '../src/errors';
-import { isJson, readExactJson } from '../src/json/read';
+import { parseNumbersAsText, readExactJson } from '../src/json/read';
 import { headerName } from './options';
 import { contentDigest, requireHeaders, tryParseJson } from './signature';
 import type { EventIdentity, InboundRequest, Verification } from './types';
@@ -71,43 +71,14 @@ export function identifyConfigured(
  * The body with every number as the exact text that was sent (lossless-json): JSON.parse turns two
  * ids beyond 2^53 that differ only in their last digits into one number, so they would dedupe as
  * one event. A body lossless-json does not read (nested beyond MAX_JSON_DEPTH, a key repeated with
- * different values) is read by JSON.parse as before (any depth; the last copy of a key wins), but
- * with its numbers quoted first, so they stay exact there too; undefined when it is not JSON at all.
+ * different values) is read as JSON.parse reads it, its numbers still exact (parseNumbersAsText);
+ * undefined when it is not JSON at all.
  */
 function exactJson(rawBody: Buffer): unknown {
   const read = readExactJson(rawBody);
   if (read.ok) return read.value;
-  return read.text !== undefined && isJson(read.text) ? JSON.parse(numbersAsText(read.text)) : tryParseJson(rawBody);
+  return read.text !== undefined ? parseNumbersAsText(read.text) : tryParseJson(rawBody);
 }
-
-/**
- * Valid JSON text with every number literal turned into a string of its exact text (scalarAt reads
- * a number as that text anyway). One pass, no recursion: outside strings, only numbers start with
- * `-` or a digit.
- */
-function numbersAsText(text: string): string {
-  let out = '';
-  let from = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // the escaped character cannot end the string
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      let end = i + 1;
-      while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
-      out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
-      from = end;
-      i = end - 1;
-    }
-  }
-  return out + text.slice(from);
-}
-
-const NUMBER_CHAR = /[0-9+\-.eE]/;
 
 /** The non-empty string or finite number at a path, as text (a number as the sender wrote it). */
 function scalarAt(value: unknown, path: readonly string[]): string | undefined {

@@ -96,3 +96,39 @@ export function readExactJson(bytes: Uint8Array): ExactJson {
     };
   }
 }
+
+/**
+ * Valid JSON that lossless-json does not read (nested beyond MAX_JSON_DEPTH, a key repeated with
+ * different values) as V8's JSON.parse reads it (iterative: any depth; the last copy of a key wins),
+ * but with every number literal a string of its exact text, so none is rounded. For finding one
+ * value in it (an id, an ordering key), where a number counts as its text anyway. Undefined when
+ * the text is not JSON.
+ */
+export function parseNumbersAsText(text: string): unknown {
+  return isJson(text) ? JSON.parse(quoteNumbers(text)) : undefined;
+}
+
+/** Valid JSON text with each number literal quoted. One pass: outside strings, only numbers start with `-` or a digit. */
+function quoteNumbers(text: string): string {
+  let out = '';
+  let from = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // the escaped character cannot end the string
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      let end = i + 1;
+      while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
+      out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
+      from = end;
+      i = end - 1;
+    }
+  }
+  return out + text.slice(from);
+}
+
+const NUMBER_CHAR = /[0-9+\-.eE]/;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isLosslessNumber } from 'lossless-json';
-import { readExactJson } from '../json/read';
+import { parseNumbersAsText, readExactJson } from '../json/read';
 import { parseJsonPath, type OrderingConfig, type PathStep } from './config';
 
 /** An event's place in per-key ordering: the key as shown, and the lane (`<source>:<key>`) the queue orders by. */
@@ -38,8 +38,8 @@ export function orderingReader(source: string, config: OrderingConfig) {
  */
 function keyAt(body: Buffer, path: readonly PathStep[]): string | undefined {
   const json = readExactJson(body);
-  if (!json.ok) return undefined;
-  let value: unknown = json.value;
+  // JSON lossless-json does not read (too deep, a repeated key) has its key too, numbers as text.
+  let value: unknown = json.ok ? json.value : json.text !== undefined ? parseNumbersAsText(json.text) : undefined;
   for (const step of path) {
     if (typeof step === 'number') value = Array.isArray(value) ? value[step] : undefined;
     else {
