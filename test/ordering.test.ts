@@ -140,6 +140,14 @@ describe.each(databaseKinds())('per-key ordering (%s)', (kind) => {
     expect((await event(ids[2]!)).orderingKey).toBe(big);
   });
 
+  it('a key holding a NUL (text cannot) is stored with U+FFFD in its place, not refused with its event', async () => {
+    // The key is derived, not sent as an identity: refusing it refused the whole delivery with a
+    // 400 the sender does not retry, and failed a same-id copy written in the same batch with it.
+    const id = await send('orders', '{"order_id":"nul\\u0000key"}');
+    expect((await event(id)).orderingKey).toBe('nul\uFFFDkey');
+    await waitFor(() => runs.some((r) => r.id === id), 20_000, 'the event handled');
+  });
+
   it('a failing head blocks only its key, visibly, until its retry succeeds', async () => {
     failing.set('slow', 'retry-forever');
     const head = await send('orders', '{"order_id":"slow","i":0}');

@@ -20,7 +20,9 @@ export function orderingReader(source: string, config: OrderingConfig) {
   const path = 'jsonPath' in config.key ? parseJsonPath(config.key.jsonPath) : undefined;
   const header = 'header' in config.key ? config.key.header : undefined;
   return (body: Buffer, headers: Readonly<Record<string, string>>): EventOrdering | undefined => {
-    const found = path ? keyAt(body, path) : headers[header!]?.trim();
+    // PostgreSQL text cannot hold NUL: a key holding one keeps U+FFFD in its place (as a stored
+    // request target does), or the whole event would be unstorable (a 400 the sender never retries).
+    const found = (path ? keyAt(body, path) : headers[header!]?.trim())?.replaceAll('\u0000', '\uFFFD');
     if (found === undefined || found === '') {
       // own_lane: ordered with nothing, processed like any unordered event.
       return config.missingKey === 'no_key_lane' ? { key: '', lane: `${source}:` } : undefined;
