@@ -1,9 +1,24 @@
 import { createHash, createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSourcesDocument } from '../src/config/file';
 import { startTestGateway, type TestGateway } from './helpers/gateway';
 import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources } from './helpers/provider-signers';
 import { post } from './helpers/signers';
+
+/** POSTs with the request target exactly as given (fetch would normalise it first). */
+function rawPost(base: string, target: string, body: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; json: any }>((resolve, reject) => {
+    const { hostname, port } = new URL(base);
+    const req = httpRequest({ hostname, port, path: target, method: 'POST', headers: { ...headers, 'content-type': 'application/json' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 // Configurable sources: generic HMAC (the X-Honey and X-OpsIQ schemes, a sha1/sha512 variant),
 // basic auth and API keys, and the content-hash id for sources that send no id.
@@ -24,6 +39,13 @@ describe('configurable sources', () => {
             topic_path: 'meta.kind',
           },
           { name: 'bearer-key', provider: 'api-key', secrets: ['bearer-key-0123456789'], header: 'Authorization', prefix: 'Bearer ' },
+          {
+            name: 'query-signed',
+            provider: 'generic-hmac',
+            secrets: ['query-hook-secret-0123'],
+            signature_header: 'X-Query-Signature',
+            signed_payload: '{query}.{body}',
+          },
         ],
       },
       {},
@@ -92,6 +114,20 @@ describe('configurable sources', () => {
       });
       expect(res.status).toBe(401);
       expect(await count('opsiq')).toBe(before);
+    });
+
+    it('{query} is the query string exactly as sent, whatever characters it holds', async () => {
+      // The request target goes through WHATWG URL parsing on its way to c.req.url once it holds a
+      // "%", which escapes ' " < > in the query: the signature was checked over other bytes (401).
+      const body = '{"n":1}';
+      for (const query of ["a=%41&b='c'", 'filter=name%20eq%20"x"&t=<1>', 'x=1']) {
+        const signature = createHmac('sha256', 'query-hook-secret-0123').update(`${query}.${body}`).digest('hex');
+        const res = await rawPost(gw.url, `/api/webhooks/query-signed?${query}`, body, { 'x-query-signature': signature });
+        expect(res.status, query).toBe(200);
+        expect((await gw.query<{ request_target: string }>('select request_target from webhook_events where id = $1', [res.json.id]))[0]!.request_target).toBe(
+          `/api/webhooks/query-signed?${query}`,
+        );
+      }
     });
 
     it('sha1 with a prefix; the id is found by a JSON path into the payload', async () => {

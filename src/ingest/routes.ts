@@ -212,7 +212,10 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     c.set('rawBody', rawBody);
     const headers = requestHeaders(c);
     const path = c.req.path;
-    const url = c.req.url;
+    // The query as sent, from Node's raw request target: @hono/node-server builds c.req.url with
+    // WHATWG URL parsing once the target holds a "%" (or any character off its fast path), which
+    // escapes ' " < > in the query, and a sender signs the raw one (generic-hmac {query}).
+    const url = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url ?? c.req.url;
     const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
     const prefix = subPathPrefixes.find((p) => path.startsWith(p));
     const request: InboundRequest = {
