@@ -13,6 +13,7 @@ import { defaultRunner, transformInput } from '../deliver/transforming';
 import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
+import { payloadView } from '../ops/payload-view';
 import { bearer, error, json } from './routes';
 import {
   HIDDEN,
@@ -31,6 +32,8 @@ export interface PreviewDeps {
   planFor(source: string): ForwardingPlan | undefined;
   /** The source's transformation, applied first as the worker does; left out: none. */
   sourceTransform?(source: string): SourceTransformRule | undefined;
+  /** The source's masked payload paths (empty: none). */
+  maskFor(source: string): readonly string[];
   event(
     id: number,
   ): Promise<
@@ -138,7 +141,12 @@ async function eventFor(
       throw badRequest('invalid_preview', 'event_id: send either event_id or payload, not both');
     const stored = await deps.event(input.event_id);
     if (!stored) throw notFound('event_not_found', `event_id: no stored event ${input.event_id}`);
-    return { ...stored, rawBody: stored.body, payload: undefined };
+    // A masked source's event is previewed as the ops API shows it (masked text, or a placeholder when
+    // it cannot be masked): the answer shows the body, and a draft filter or transformation could
+    // otherwise read or guess a masked value (docs/security.md, masking).
+    const mask = deps.maskFor(stored.source);
+    const rawBody = mask.length > 0 ? Buffer.from(payloadView(stored.body, mask).body.data) : stored.body;
+    return { ...stored, rawBody, payload: undefined };
   }
   if (input.payload === undefined)
     throw badRequest(

@@ -117,6 +117,8 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         preview: {
           planFor: routing.planFor,
           sourceTransform: routing.sourceTransform,
+          maskFor: (source) =>
+            deps.config.sources.find((s) => s.name === source)?.processing.mask ?? routing.maskFor(source) ?? [],
           event: (id) => events.get(id),
           destination: (name) => {
             const file = files.find((d) => d.name === name);
