@@ -3,6 +3,13 @@ import { bodyLimit } from 'hono/body-limit';
 import { GatewayError } from '../errors';
 
 /**
+ * The ops API's own request bodies (filters, names, rules, source and destination entries) are a
+ * few KiB; anything larger is refused before it is buffered, so a token cannot make the gateway
+ * read gigabytes.
+ */
+export const OPS_MAX_BODY_BYTES = 256 * 1024;
+
+/**
  * Refuses bodies over `maxBytes` with 413. A declared Content-Length is checked up front and the
  * body then read on @hono/node-server's fast path — Node's parser never delivers more bytes than
  * declared. Only bodies of unknown length (chunked) go through hono's counting stream, which

@@ -1,4 +1,5 @@
 import { GatewayError, notFound } from '../errors';
+import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { AuditLog } from '../store/audit';
 import type { TokenStore } from '../store/tokens';
@@ -75,7 +76,7 @@ export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
       path: '/api/tokens',
       summary: 'Create a token (admin). The answer holds the token: it is shown this once only',
       security: bearer,
-      middleware: admin,
+      middleware: [admin, limitBody(OPS_MAX_BODY_BYTES)],
       request: { body: { content: { 'application/json': { schema: CreateTokenBody } }, required: true } },
       responses: {
         201: json(CreatedToken, 'The new token'),

@@ -15,6 +15,7 @@ import {
   json,
 } from './alert-schemas';
 import { alertJson, checkChannels, nameTaken, parse, ruleJson, type AlertRoutesDeps } from './alert-serialize';
+import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from './auth';
 import { readPage } from './paging';
 import { createOpsApp } from './routes';
@@ -29,7 +30,7 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
   const read = requireRole('viewer');
   const admin = requireRole('admin');
   app.use('/api/alerts', read);
-  app.use('/api/alerts/*', async (c, next) => (c.req.method === 'GET' ? read(c, next) : admin(c, next)));
+  app.use('/api/alerts/*', async (c, next) => (c.req.method === 'GET' ? read(c, next) : admin(c, next)), limitBody(OPS_MAX_BODY_BYTES));
   const store = deps.alerts;
 
   app.openapi(

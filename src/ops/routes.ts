@@ -6,6 +6,7 @@ import type { DeliveryLog } from '../store/deliveries';
 import type { EventMatch, EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
 import { auditContext } from './audit-context';
+import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from './auth';
 import type { AuditLog } from '../store/audit';
 import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
@@ -158,7 +159,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     createRoute({
       method: 'post',
       path: '/api/events/replay',
-      middleware: operator,
+      middleware: [operator, limitBody(OPS_MAX_BODY_BYTES)],
       summary: 'Replay every event matching a filter: dry run (count) by default, then dry_run=false',
       security: bearer,
       request: { body: { content: { 'application/json': { schema: BulkReplayBody } }, required: true } },

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { POLL_RUN_STATUSES } from '../db/schema-poll';
 import { GatewayError, badRequest, notFound } from '../errors';
+import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
 import type { LockHolder } from './lock-sql';
 import type { PollRunLog } from './run-log';
@@ -37,7 +38,7 @@ export function createPollRoutes(deps: PollRoutesDeps): Hono {
   // Reading runs is a viewer's; starting one changes state, an operator's.
   app.use('/api/sps/*', requireRole('viewer'));
 
-  app.post('/api/sps/poll', requireRole('operator'), async (c) => {
+  app.post('/api/sps/poll', requireRole('operator'), limitBody(OPS_MAX_BODY_BYTES), async (c) => {
     const source = c.req.query('source') ?? (await readBody(c)).source;
     if (source !== undefined) {
       const result = await runner.trigger(source, 'manual');
