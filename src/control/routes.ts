@@ -111,7 +111,8 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
     await deps.audit?.({ action: change.action, source: change.source, before: change.before, after: change.after }, c);
     const { action: _a, source: _s, before: _b, after, ...extra } = change;
     if (after?.version) c.header('etag', `"${after.version}"`);
-    return c.json(after ? { ...after, ...extra } : { deleted: change.source }, status);
+    // Pause and resume are an operator's: their answer shows the source as GET does for that role.
+    return c.json(after ? { ...shown(c, after), ...extra } : { deleted: change.source }, status);
   };
 
   app.openapi(createRoute({ method: 'get', path: '/api/sources', summary: 'Every push source: file/env ones (read-only) and runtime ones (any role; `spec` for admins only)', security: bearer,
