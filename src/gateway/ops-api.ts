@@ -73,7 +73,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
     maskedSources: processing.maskedSources,
   });
   addAccessRoutes(opsRoutes, { tokens: deps.tokens, audit, trustedProxies: config.trustProxy });
-  addSkipRoute(opsRoutes, { database, store, audit, trustedProxies: config.trustProxy });
+  addSkipRoute(opsRoutes, { database, store, audit, trustedProxies: config.trustProxy, maskFor: processing.maskFor });
   opsRoutes.route(
     '/',
     createOpsRoutes({

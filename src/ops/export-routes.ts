@@ -114,10 +114,10 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
         name: 'events',
         pageSize: EVENT_PAGE,
         page: (beforeId, limit) => deps.store.list({ ...match, beforeId, limit }),
-        json: (e) => objectJson({ ...eventSummary(e), ...view(e) }),
+        json: (e) => objectJson({ ...eventSummary(e, deps.maskFor?.(e.source)), ...view(e) }),
         columns: EVENT_COLUMNS,
         cells: (e) => {
-          const s = eventSummary(e);
+          const s = eventSummary(e, deps.maskFor?.(e.source));
           const { body } = view(e);
           return [
             s.id,

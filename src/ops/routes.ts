@@ -92,7 +92,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       });
       const events = page.slice(0, query.limit);
       const next = page.length > query.limit ? String(events[events.length - 1]!.id) : null;
-      return c.json({ events: events.map(eventSummary), next_cursor: next }, 200);
+      return c.json({ events: events.map((e) => eventSummary(e, deps.maskFor?.(e.source))), next_cursor: next }, 200);
     },
   );
 
@@ -151,7 +151,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
         target: `event:${id}`,
         after: { status: result.event.status, max_attempts: result.event.maxAttempts },
       });
-      return c.json(eventSummary(result.event), 200);
+      return c.json(eventSummary(result.event, deps.maskFor?.(result.event.source)), 200);
     },
   );
 

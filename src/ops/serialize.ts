@@ -8,8 +8,12 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 /** Header names whose values are never shown, whatever a provider module decided to keep. */
 const SENSITIVE_HEADER = /authorization|cookie|signature|hmac|token|secret|api-key|password/i;
 
-/** The list view of an event: everything but the body. */
-export function eventSummary(e: EventView) {
+/**
+ * The list view of an event: everything but the body. `mask`: the source's masked paths. An
+ * ordering key read from the body may be a masked value, so a source with masked fields shows its
+ * keys as "[masked]" (the no-key lane stays "").
+ */
+export function eventSummary(e: EventView, mask: readonly string[] = []) {
   return {
     id: e.id,
     source: e.source,
@@ -27,7 +31,7 @@ export function eventSummary(e: EventView) {
     processed_at: iso(e.processedAt),
     size_bytes: e.body.length,
     // Per-key ordering (docs/ordering.md), named as in the issue #16 contract.
-    orderingKey: e.orderingKey,
+    orderingKey: e.orderingKey && mask.length > 0 ? '[masked]' : e.orderingKey,
     blockedBy: e.blockedBy,
   };
 }
@@ -69,7 +73,7 @@ export function eventDetail(
   conflictCount = 0,
 ) {
   return {
-    ...eventSummary(e),
+    ...eventSummary(e, mask),
     headers: shownHeaders(e.headers),
     request_target: e.requestTarget ?? null,
     ...payloadView(e.body, mask),

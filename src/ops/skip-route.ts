@@ -14,6 +14,8 @@ export interface SkipRouteDeps {
   store: Pick<EventStore, 'get'>;
   audit: AuditLog;
   trustedProxies: number;
+  /** The source's masked paths: its ordering keys are shown masked (src/ops/serialize.ts). */
+  maskFor?: (source: string) => readonly string[];
 }
 
 const errorSchema = errorResponses[400].content['application/json'].schema;
@@ -69,7 +71,7 @@ export function addSkipRoute(app: OpenAPIHono, deps: SkipRouteDeps): void {
         target: `event:${id}`,
         after: { status: event?.status ?? 'failed', lane: result.lane },
       });
-      return c.json(eventSummary(event!), 200);
+      return c.json(eventSummary(event!, deps.maskFor?.(event!.source)), 200);
     },
   );
 }
