@@ -104,6 +104,35 @@ describe.each(databaseKinds())('attempt log written when the attempt ends, on %s
     ]);
   });
 
+  it('a shutdown hand-back of the last attempt does not make room for one beyond max_attempts', async () => {
+    const id = await storeOne('last-release'); // max_attempts 3
+    const queue = createQueue(migrated.database);
+    for (const attempt of [1, 2]) {
+      const claimed = await claimOne('last-release', 'host-a:101');
+      expect(claimed.attempt).toBe(attempt);
+      await queue.finish(claimed, { outcome: 'retry', error: 'later', retryInMs: 0 });
+    }
+    const last = await claimOne('last-release', 'host-a:101');
+    expect(last.attempt).toBe(3);
+    expect(await queue.release([last], 'shutting down')).toBe(1);
+
+    // The interrupted last attempt is run again as attempt 3, not as a fourth of three, and the
+    // worker (src/worker/attempt.ts) treats it as the last: a failure there is final.
+    const again = await claimOne('last-release', 'host-b:202');
+    expect([again.attempt, again.maxAttempts]).toEqual([3, 3]);
+    expect(await queue.finish(again, { outcome: 'failed', error: 'still failing' })).toBe(true);
+    const [event] = await migrated.database.rows<{ status: string; attempts: number }>(
+      sql`select status, attempts from webhook_events where id = ${id}`,
+    );
+    expect(event).toEqual({ status: 'failed', attempts: 3 });
+    expect((await logRows(id)).map((r) => [r.attempt, r.outcome])).toEqual([
+      [1, 'retry'],
+      [2, 'retry'],
+      [3, 'abandoned'],
+      [3, 'failed'],
+    ]);
+  });
+
   it('lease recovery logs an expired attempt abandoned, and finishes in place a running row an earlier version wrote', async () => {
     const fresh = await storeOne('expired-new');
     const legacy = await storeOne('expired-old');

@@ -234,7 +234,10 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
 
     /**
      * Hands back claims this worker cannot finish (shutdown): the events are due again at once and
-     * the interrupted attempts are logged as abandoned. Fenced like finish().
+     * the interrupted attempts are logged as abandoned. Fenced like finish(). An interrupted attempt
+     * counts, except the last: the next claim (attempts + 1) would start one beyond max_attempts,
+     * and failing the event for a shutdown would be worse, so the last attempt runs again under
+     * its own number (lease recovery, after a crash the event may have caused, fails it instead).
      */
     async release(events: readonly ClaimedEvent[], reason: string): Promise<number> {
       if (events.length === 0) return 0;
@@ -250,7 +253,8 @@ export function createQueue(database: Database, options: QueueOptions = {}) {
         ),
         released as (
           update webhook_events e
-          set status = 'received', attempts = coalesce(r.attempt, e.attempts), next_attempt_at = now(),
+          set status = 'received', next_attempt_at = now(),
+              attempts = case when r.attempt >= e.max_attempts then r.attempt - 1 else coalesce(r.attempt, e.attempts) end,
               last_error = ${reason}
           from requeued r where e.id = r.event_id and e.received_at = r.received_at
             and e.received_at between ${range.receivedFrom}::timestamptz and ${range.receivedTo}::timestamptz
