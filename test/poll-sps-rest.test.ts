@@ -1,8 +1,9 @@
+import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database';
 import { startPollHarness, waitForRun, type PollHarness } from './helpers/poll-harness';
-import { SPS_CLIENT_SECRET, createFakeSps, spsRestSource, type FakeSps } from './helpers/poll-sps-mocks';
+import { SPS_BASE_URL, SPS_CLIENT_SECRET, createFakeSps, spsRestSource, type FakeSps } from './helpers/poll-sps-mocks';
 import { x12PurchaseOrder } from './helpers/poll-x12';
 
 // The SPS REST source against a fake SPS (msw): tokens, pagination, retries, limits, and the
@@ -149,6 +150,40 @@ describe('SPS REST polling', () => {
       );
       expect(retried.map((r) => r.status)).toEqual([200]);
     }
+  });
+
+  // A listing the API never ends: pages of sub-folders only (nothing counts toward
+  // max_files_per_run), each with a new cursor, or a cursor handed out again.
+  function endlessListing(cursorOf: (page: number) => string) {
+    let pages = 0;
+    server.use(
+      http.get(`${SPS_BASE_URL}/transactions/v5/data/out/`, () => {
+        pages++;
+        return HttpResponse.json({
+          results: [{ path: `out/folder-${pages}/`, type: 'folder' }],
+          paging: { next: { cursor: cursorOf(pages) } },
+        });
+      }),
+    );
+    return () => pages;
+  }
+
+  it('a listing of endless pages with no file to take stops after 1,000 pages, failing the run', async () => {
+    const { harness } = await setup({ name: 'sps-endless', page_size: 1 });
+    const pages = endlessListing((page) => `c-${page}`);
+    const run = await pollOnce(harness, 'sps-endless');
+    expect(run).toMatchObject({ status: 'failed', listed: 0 });
+    expect(run.error).toBe('listing out/: 1000 pages in a row with no file to take; stopped (the next run lists again)');
+    expect(pages()).toBe(1000);
+  });
+
+  it('a listing that hands out a cursor twice stops, failing the run', async () => {
+    const { harness } = await setup({ name: 'sps-cursor-loop', page_size: 1 });
+    const pages = endlessListing((page) => `c-${page % 3}`);
+    const run = await pollOnce(harness, 'sps-cursor-loop');
+    expect(run).toMatchObject({ status: 'failed', listed: 0 });
+    expect(run.error).toBe('listing out/: the API repeated cursor "c-1"');
+    expect(pages()).toBe(4);
   });
 
   it('a 429 is retried after the Retry-After the API asked for, then succeeds', async () => {

@@ -29,6 +29,8 @@ const listing = z.object({
 const DATA_PREFIX = '/transactions/v5/data/';
 /** A listing page of 1000 entries is about 300 KB; anything past 4 MiB is not a listing. */
 const MAX_LISTING_BYTES = 4 * 1024 * 1024;
+/** Listing pages in a row with nothing to take before a run gives up (100,000 entries at the default page size). */
+const MAX_PAGES_WITHOUT_FILE = 1000;
 
 export interface SpsRestDeps {
   /** Injected for tests; defaults to the global fetch. */
@@ -87,6 +89,7 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
     async *list(signal) {
       let cursor: string | undefined;
       const seen = new Set<string>();
+      let pagesWithoutFile = 0;
       do {
         const url = new URL(dataUrl(options.directory));
         url.searchParams.set('limit', String(options.page_size));
@@ -108,12 +111,21 @@ export function createSpsRestSource(options: SpsRestOptions, deps: SpsRestDeps =
             continue;
           const child = childName(options.directory, raw);
           if ('refusal' in child) {
+            pagesWithoutFile = -1; // reported, and counted by max_files_per_run like a file
             yield { path: quotePath(entry.path), name: '', refusal: child.refusal };
             continue;
           }
           if (folder) continue; // a sub-folder: nothing to take
+          pagesWithoutFile = -1;
           yield { path: `${options.directory}${child.name}`, name: child.name, size: entry.size };
         }
+        // The run stops taking files at max_files_per_run, but a page with none to take (sub-folders,
+        // other prefixes) never reaches it: an API handing out new cursors over such pages forever
+        // would keep the run, and the source's lock, busy for good.
+        if (++pagesWithoutFile >= MAX_PAGES_WITHOUT_FILE)
+          throw new Error(
+            `listing ${options.directory}: ${MAX_PAGES_WITHOUT_FILE} pages in a row with no file to take; stopped (the next run lists again)`,
+          );
         cursor = page.data.paging?.next?.cursor ?? undefined;
         // A cursor handed out twice would loop forever: stop and let the next run continue.
         if (cursor && seen.has(cursor))
