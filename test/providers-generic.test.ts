@@ -130,11 +130,15 @@ describe('configurable sources', () => {
       }
     });
 
-    it('sha1 with a prefix; the id is found by a JSON path into the payload', async () => {
-      const body = JSON.stringify({ meta: { delivery: ['d-legacy-1'], kind: 'order.shipped' } });
-      const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
+    /** POSTs `body` to the legacy-sha1 source, signed as its sender does (sha1=<hex>). */
+    const postLegacySha1 = (body: string) =>
+      post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
         'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
       });
+
+    it('sha1 with a prefix; the id is found by a JSON path into the payload', async () => {
+      const body = JSON.stringify({ meta: { delivery: ['d-legacy-1'], kind: 'order.shipped' } });
+      const res = await postLegacySha1(body);
       expect(res.json.status).toBe('accepted');
       expect(await row(res.json.id)).toMatchObject({ webhook_id: 'd-legacy-1', topic: 'order.shipped' });
     });
@@ -146,9 +150,7 @@ describe('configurable sources', () => {
       for (const id of ids) {
         const body = `{"meta":{"kind":"order.paid","delivery":[${id}]}}`;
         answers.push(
-          await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-            'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
-          }),
+          await postLegacySha1(body),
         );
       }
       expect(answers.map((a) => a.json.status)).toEqual(['accepted', 'accepted']);
@@ -170,9 +172,7 @@ describe('configurable sources', () => {
         for (const id of ids) {
           const body = bodyOf(id);
           answers.push(
-            await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-              'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
-            }),
+            await postLegacySha1(body),
           );
         }
         expect(answers.map((a) => a.json.status)).toEqual(['accepted', 'accepted']);
@@ -183,9 +183,7 @@ describe('configurable sources', () => {
 
     it('a signed payload without a value at id_path is rejected with 400 naming the path', async () => {
       const body = JSON.stringify({ meta: { kind: 'order.shipped' } });
-      const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
-      });
+      const res = await postLegacySha1(body);
       expect(res.status).toBe(400);
       expect(res.json.error).toEqual({
         code: 'missing_id',
@@ -195,9 +193,7 @@ describe('configurable sources', () => {
 
     it('a signed body that is not JSON is rejected with 400 when the id is in the payload', async () => {
       const body = 'delivery=d-legacy-2';
-      const res = await post(`${gw.url}/api/webhooks/legacy-sha1`, body, {
-        'x-hook-signature': `sha1=${createHmac('sha1', 'sha1-hook-secret-0123').update(body).digest('hex')}`,
-      });
+      const res = await postLegacySha1(body);
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe('invalid_json');
     });

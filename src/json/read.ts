@@ -38,11 +38,11 @@ export function isJson(text: string): boolean {
 }
 
 /**
- * Whether arrays and objects nest deeper than `limit`: one pass over the characters, no recursion,
- * stopping at the first bracket beyond the limit. Brackets inside strings do not count.
+ * Calls `visit` with each character code outside JSON strings and its offset; `visit` returns the
+ * offset it is done with (past what it consumed), or -1 to stop. One pass, no recursion: brackets,
+ * digits and quotes inside strings are never seen.
  */
-export function nestsDeeperThan(text: string, limit: number): boolean {
-  let depth = 0;
+function forEachOutsideStrings(text: string, visit: (c: number, i: number) => number): void {
   let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -51,11 +51,27 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
         i++; // the escaped character cannot end the string
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
+    else {
+      i = visit(c, i);
+      if (i < 0) return;
+    }
   }
-  return false;
+}
+
+/**
+ * Whether arrays and objects nest deeper than `limit`, stopping at the first bracket beyond it.
+ * Brackets inside strings do not count.
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let deeper = false;
+  forEachOutsideStrings(text, (c, i) => {
+    if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) deeper = true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+    return deeper ? -1 : i;
+  });
+  return deeper;
 }
 
 export type JsonUnavailable = 'not_utf8' | 'not_json' | 'nesting_too_deep' | 'duplicate_keys';
@@ -108,26 +124,18 @@ export function parseNumbersAsText(text: string): unknown {
   return isJson(text) ? JSON.parse(quoteNumbers(text)) : undefined;
 }
 
-/** Valid JSON text with each number literal quoted. One pass: outside strings, only numbers start with `-` or a digit. */
+/** Valid JSON text with each number literal quoted: outside strings, only numbers start with `-` or a digit. */
 function quoteNumbers(text: string): string {
   let out = '';
   let from = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c)
-        i++; // the escaped character cannot end the string
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      let end = i + 1;
-      while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
-      out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
-      from = end;
-      i = end - 1;
-    }
-  }
+  forEachOutsideStrings(text, (c, i) => {
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) return i;
+    let end = i + 1;
+    while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
+    out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
+    from = end;
+    return end - 1;
+  });
   return out + text.slice(from);
 }
 
