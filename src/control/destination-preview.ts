@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import type { Destination, ForwardingPlan } from '../deliver/destinations';
 import { buildEnvelope, type EnvelopeSource } from '../deliver/envelope';
 import { filterContext } from '../deliver/filtering';
-import { standardWebhooksHeaders } from '../deliver/sign';
+import { deliveryHeaders, standardWebhooksHeaders } from '../deliver/sign';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { errorResponses } from '../ops/schemas';
 import { matchesFilter, type Filter } from '../routing/filter';
@@ -81,12 +81,11 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
     rule_version,
     source_transform,
     body,
-    headers: {
-      ...configured,
+    headers: deliveryHeaders(configured, {
       'content-type': 'application/json',
       'user-agent': 'webhook-gateway',
       ...standardWebhooksHeaders(destination.secret, `evt_${event.id ?? 'preview'}`, body, PREVIEW_SIGNED_AT),
-    },
+    }),
   };
 }
 

@@ -6,7 +6,7 @@ import { readTextPrefix } from '../http/bounded-body';
 import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
 import { redactUrls } from './redact';
-import { standardWebhooksHeaders } from './sign';
+import { deliveryHeaders, standardWebhooksHeaders } from './sign';
 import { traceHeaders, withSpan } from '../tracing/spans';
 import { matchesFilter, type Filter } from '../routing/filter';
 import { filterContext, recordIgnored, splitByFilter } from './filtering';
@@ -223,13 +223,12 @@ async function deliver(
           body,
           redirect: 'manual',
           signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
-          headers: {
-            ...destination.headers,
+          headers: deliveryHeaders(destination.headers, {
             'content-type': 'application/json',
             'user-agent': 'webhook-gateway',
             ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
             ...traceHeaders(),
-          },
+          }),
         });
         httpStatus = response.status;
         if (response.status < 200 || response.status >= 300) {
