@@ -103,10 +103,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
     /**
      * Forwards a source's events (or one topic's) to HTTP destinations in the canonical envelope,
-     * signed with Standard Webhooks; the same handler config-file destinations use.
+     * signed with Standard Webhooks; the same handler config-file destinations use, with the same
+     * rate limits and circuit breakers (without them a destination's `rateLimit` and `circuit`
+     * were ignored and a dead endpoint burnt every event's attempts).
      */
     forward(source: string, options: Omit<ForwardingOptions, 'deliveries'>, topic = '*') {
-      handlers.on(source, topic, forwardToDestinations({ ...options, deliveries: deliveryLog }));
+      const protection = options.protection ?? (() => runtime.protection);
+      handlers.on(source, topic, forwardToDestinations({ ...options, protection, deliveries: deliveryLog }));
       return gateway;
     },
 
