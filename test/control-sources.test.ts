@@ -101,6 +101,16 @@ describe.each(databaseKinds())('runtime sources (%s)', (kind) => {
     expect((await send('rot', rotated.secret)).status).toBe(401);
   });
 
+  it('keeps the not_after of a secret given at creation: past its end it no longer verifies', async () => {
+    const ended = 'ended-secret-for-exp-0123456789';
+    const current = 'current-secret-for-exp-0123456789';
+    const created = await api('/api/sources', { method: 'POST', body: { name: 'exp', provider: 'shopify', secrets: [{ value: ended, not_after: '2020-01-01T00:00:00Z' }, current] } });
+    expect(created.status).toBe(201);
+    expect((await created.json()).secrets.map((s: { not_after: string | null; expired: boolean }) => [s.not_after, s.expired])).toEqual([['2020-01-01T00:00:00.000Z', true], [null, false]]);
+    expect((await send('exp', ended)).status).toBe(401);
+    expect((await send('exp', current)).status).toBe(200);
+  });
+
   it('holds a paused source\'s events until it is resumed', async () => {
     const secret = 'pause-secret-0123456789abcdef';
     await api('/api/sources', { method: 'POST', body: { name: 'held', provider: 'shopify', secrets: [secret] } });

@@ -1,5 +1,5 @@
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
-import { parseSourceEntry, SourcesFileError, type SourceConfig } from '../config/file';
+import { parseSourceEntry, SourcesFileError, type SourceConfig, type SourceSecret } from '../config/file';
 import { GatewayError, badRequest, notFound } from '../errors';
 import type { TestEventSource } from '../senders/test-event';
 import { fingerprint, generateSecret, requireKeyring, seal, type Keyring } from './crypto';
@@ -103,19 +103,20 @@ export function createSourceService(deps: SourceServiceDeps) {
       }
       const keyring = requireKeyring(deps.keyring);
       const module: ProviderModule = providerModules[config.provider];
-      let values = config.secrets.map((s) => s.value);
+      // Each given secret keeps its not_after, as in a config file: one past its end never verifies.
+      let values: SourceSecret[] = [...config.secrets];
       let generated: string | undefined;
       if (values.length === 0 && !module.secretsOptional(config.options)) {
         generated = generateSecret((candidate) => module.checkSecret(candidate, config.options) === undefined);
         if (!generated) throw badRequest('invalid_source', `secrets: the gateway cannot make a secret for provider ${config.provider}; give one`);
-        values = [generated];
+        values = [{ value: generated }];
       } else if (values.length > 0) {
         validate(entry, true); // checks each secret's form as the provider wants it
       }
       const { name: _n, provider, secrets: _s, ...spec } = entry;
       const created = await store.createSource(
         { name: config.name, provider: String(provider), spec, origin },
-        values.map((value) => ({ sealed: seal(keyring, config.name, value), fingerprint: fingerprint(value) })),
+        values.map(({ value, notAfter }) => ({ sealed: seal(keyring, config.name, value), fingerprint: fingerprint(value), notAfter })),
       );
       if (!created) throw conflict('source_exists', `name: a source named "${config.name}" already exists; choose another name or PATCH it`);
       await registry.refresh();

@@ -90,10 +90,11 @@ export function createControlStore(database: Database) {
     },
 
     /** Creates the source with its first secrets; undefined when the name is taken. */
-    async createSource(source: { name: string; provider: string; spec: Raw; origin?: 'api' | 'apply' }, secrets: { sealed: SealedSecret; fingerprint: string }[]): Promise<SourceRow | undefined> {
+    async createSource(source: { name: string; provider: string; spec: Raw; origin?: 'api' | 'apply' }, secrets: { sealed: SealedSecret; fingerprint: string; notAfter?: Date }[]): Promise<SourceRow | undefined> {
       // One statement: the source never exists without the secrets it was created with.
-      const sealed = JSON.stringify(secrets.map(({ sealed: s, fingerprint }) => ({
+      const sealed = JSON.stringify(secrets.map(({ sealed: s, fingerprint, notAfter }) => ({
         key_id: s.keyId, iv: s.iv.toString('base64'), tag: s.tag.toString('base64'), ciphertext: s.ciphertext.toString('base64'), fingerprint,
+        not_after: notAfter?.toISOString() ?? null,
       })));
       const [created] = await rows<Raw>(sql`
         with created as (
@@ -102,9 +103,9 @@ export function createControlStore(database: Database) {
           on conflict (name) do nothing returning *
         ),
         sealed as (
-          insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
-          select c.name, s.key_id, decode(s.iv, 'base64'), decode(s.tag, 'base64'), decode(s.ciphertext, 'base64'), s.fingerprint
-          from created c cross join json_to_recordset(${sealed}::text::json) as s(key_id text, iv text, tag text, ciphertext text, fingerprint text)
+          insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint, not_after)
+          select c.name, s.key_id, decode(s.iv, 'base64'), decode(s.tag, 'base64'), decode(s.ciphertext, 'base64'), s.fingerprint, s.not_after
+          from created c cross join json_to_recordset(${sealed}::text::json) as s(key_id text, iv text, tag text, ciphertext text, fingerprint text, not_after timestamptz)
         )
         select * from created`);
       if (!created) return undefined;
