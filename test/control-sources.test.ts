@@ -111,6 +111,19 @@ describe.each(databaseKinds())('runtime sources (%s)', (kind) => {
     expect((await send('exp', current)).status).toBe(200);
   });
 
+  it('refuses to revoke a secret with a stale If-Match, as every changing route does', async () => {
+    const source = await (await api('/api/sources/exp')).json();
+    const id = source.secrets[1].id;
+    const stale = await api(`/api/sources/exp/secrets/${id}`, { method: 'DELETE', headers: { 'if-match': `"${source.version + 5}"` } });
+    expect(stale.status).toBe(412);
+    expect((await stale.json()).error.code).toBe('version_mismatch');
+    expect((await send('exp', 'current-secret-for-exp-0123456789')).status).toBe(200);
+    const ok = await api(`/api/sources/exp/secrets/${id}`, { method: 'DELETE', headers: { 'if-match': `"${source.version}"` } });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('etag')).toBe(`"${source.version + 1}"`);
+    expect((await api(`/api/sources/exp/secrets/${id}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
   it('holds a paused source\'s events until it is resumed', async () => {
     const secret = 'pause-secret-0123456789abcdef';
     await api('/api/sources', { method: 'POST', body: { name: 'held', provider: 'shopify', secrets: [secret] } });

@@ -154,10 +154,10 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/sources/{name}/secrets/{id}', summary: 'Revoke one secret at once', security: bearer,
-    request: { params: SecretParam }, responses: { 200: json(Source, 'Revoked'), ...guardedResponses } }),
+    request: { params: SecretParam, headers: ifMatch }, responses: { 200: json(Source, 'Revoked'), ...guardedResponses } }),
   async (c) => {
     const { name, id } = c.req.valid('param');
-    return answer(c, await deps.sources.revokeSecret(name, id)) as never;
+    return answer(c, await deps.sources.revokeSecret(name, id, versionFrom(c))) as never;
   });
 
   for (const action of ['pause', 'resume'] as const) {

@@ -200,11 +200,11 @@ export function createSourceService(deps: SourceServiceDeps) {
       return { name, provider: source.providerName, options: source.options, secret: secret.value };
     },
 
-    async revokeSecret(name: string, id: number): Promise<Change> {
+    async revokeSecret(name: string, id: number, ifVersion?: number): Promise<Change> {
       managed(name);
       const before = await view(name);
       return change('source.revoke_secret', name, before, async () => {
-        if (!(await store.revokeSecret(name, id))) throw notFound('secret_not_found', `Source "${name}" has no secret with id ${id}`);
+        if (!guarded(name, await store.revokeSecret(name, id, ifVersion))) throw notFound('secret_not_found', `Source "${name}" has no secret with id ${id}`);
       });
     },
   };

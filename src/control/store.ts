@@ -177,13 +177,18 @@ export function createControlStore(database: Database) {
       return row ? { ok: true, value: secretRow(row) } : miss(name);
     },
 
-    /** Revokes one secret at once; undefined when the source has no secret with that id. */
-    async revokeSecret(name: string, id: number): Promise<SecretRow | undefined> {
+    /** Revokes one secret at once, guarded by If-Match like every change; undefined when the source has no secret with that id. */
+    async revokeSecret(name: string, id: number, ifVersion?: number): Promise<Guarded<SecretRow | undefined>> {
       const [row] = await rows<Raw>(sql`
-        with revoked as (delete from source_secrets where source = ${name} and id = ${id} returning *),
+        with guard as (select name from sources where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int)),
+        revoked as (delete from source_secrets where source in (select name from guard) and id = ${id} returning *),
         bumped as (update sources set version = version + 1, updated_at = now() where name in (select source from revoked))
         select * from revoked`);
-      return row ? secretRow(row) : undefined;
+      if (row) return { ok: true, value: secretRow(row) };
+      // Nothing revoked: no such source, a version other than If-Match's, or no such secret.
+      const missed = await miss(name);
+      if (!missed.ok && missed.reason === 'stale' && (ifVersion === undefined || missed.version === ifVersion)) return { ok: true, value: undefined };
+      return missed;
     },
 
     /**
