@@ -76,4 +76,14 @@ describe('sources, apply (CLI)', () => {
     expect(changed.stdout).toContain('ordering');
     expect((await cli(['sources', 'list'])).stdout).toMatch(/ordered\s+shopify.*\$\.order\.id, continue, no-key lane/);
   }, 180_000);
+
+  it('apply -f keeps a secret\'s not_after: one past its end does not verify', async () => {
+    const file = join(dir, 'ended.yaml');
+    const env = { ENDED_SECRET: `ended-${randomBytes(12).toString('hex')}`, CURRENT_SECRET: `current-${randomBytes(12).toString('hex')}` };
+    writeFileSync(file, 'sources:\n  - name: ended\n    provider: shopify\n    secrets: [{ value: env:ENDED_SECRET, not_after: "2020-01-01T00:00:00Z" }, env:CURRENT_SECRET]\n');
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('Plan: 1 to create');
+    expect((await send('ended', env.CURRENT_SECRET)).status).toBe(200);
+    expect((await send('ended', env.ENDED_SECRET)).status).toBe(401);
+    expect((await cli(['apply', '-f', file], env)).stdout).toContain('No changes');
+  }, 180_000);
 });

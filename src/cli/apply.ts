@@ -95,7 +95,7 @@ async function readDesired(
   const sources = (document.sources ?? []).map((raw, index) => {
     const { name: _n, provider, secrets: _s, ...spec } = raw;
     const source = parsed.sources[index]!;
-    return { name: source.name, provider: String(provider), spec, secrets: source.secrets.map((s) => s.value) };
+    return { name: source.name, provider: String(provider), spec, secrets: [...source.secrets] };
   });
   const destinations = parsed.destinations.map((d) => ({
     name: d.name,

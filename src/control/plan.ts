@@ -1,3 +1,4 @@
+import type { SourceSecret } from '../config/file';
 import { fingerprint } from './crypto';
 import type { SourceView } from './view';
 
@@ -7,7 +8,7 @@ export interface DesiredSource {
   provider: string;
   /** The entry minus name, provider and secrets, exactly as written. */
   spec: Record<string, unknown>;
-  secrets: string[];
+  secrets: SourceSecret[];
 }
 
 export type PlanStep =
@@ -46,7 +47,9 @@ export function planApply(desired: readonly DesiredSource[], current: readonly S
       throw new PlanError(`source "${want.name}" is already served from GATEWAY_CONFIG or the environment of the gateway; give the runtime source another name`);
     }
     if (!have) {
-      steps.push({ action: 'create', name: want.name, entry: { name: want.name, provider: want.provider, ...want.spec, ...(want.secrets.length ? { secrets: want.secrets } : {}) } });
+      // A secret's not_after goes along: the API keeps it, so one past its end never verifies.
+      const secrets = want.secrets.map((s) => (s.notAfter ? { value: s.value, not_after: s.notAfter.toISOString() } : s.value));
+      steps.push({ action: 'create', name: want.name, entry: { name: want.name, provider: want.provider, ...want.spec, ...(secrets.length ? { secrets } : {}) } });
       continue;
     }
     const haveSpec = { provider: have.provider, ...(have.spec ?? {}) };
@@ -56,7 +59,9 @@ export function planApply(desired: readonly DesiredSource[], current: readonly S
       steps.push({ action: 'update', name: want.name, keys, patch: Object.fromEntries(keys.map((k) => [k, wantSpec[k] ?? null])) });
     }
     const held = new Set(have.secrets.filter((s) => !s.expired).map((s) => s.fingerprint));
-    for (const secret of want.secrets) {
+    for (const { value: secret, notAfter } of want.secrets) {
+      // One past its end would verify again once added (a rotation adds a secret without an end).
+      if (notAfter && notAfter.getTime() <= Date.now()) continue;
       const print = fingerprint(secret);
       if (!held.has(print)) steps.push({ action: 'add-secret', name: want.name, secret, fingerprint: print });
     }
