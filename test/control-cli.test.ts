@@ -86,4 +86,19 @@ describe('sources, apply (CLI)', () => {
     expect((await send('ended', env.ENDED_SECRET)).status).toBe(401);
     expect((await cli(['apply', '-f', file], env)).stdout).toContain('No changes');
   }, 180_000);
+
+  it('apply -f that brings two new secrets keeps both valid, and applying it again changes nothing', async () => {
+    const file = join(dir, 'two.yaml');
+    const env = { X: `x-${randomBytes(12).toString('hex')}`, A: `a-${randomBytes(12).toString('hex')}`, B: `b-${randomBytes(12).toString('hex')}` };
+    const entry = (secrets: string) => `sources:\n  - name: two\n    provider: shopify\n    secrets: [${secrets}]\n`;
+    writeFileSync(file, entry('env:X'));
+    expect((await cli(['apply', '-f', file], env)).code).toBe(0);
+    writeFileSync(file, entry('env:A, env:B'));
+    const rotated = await cli(['apply', '-f', file, '--overlap', '0'], env);
+    expect(rotated.stdout).toContain('Plan: 0 to create, 2 to change');
+    expect((await send('two', env.A)).status).toBe(200);
+    expect((await send('two', env.B)).status).toBe(200);
+    expect((await send('two', env.X)).status).toBe(401);
+    expect((await cli(['apply', '-f', file, '--overlap', '0'], env)).stdout).toContain('No changes');
+  }, 180_000);
 });

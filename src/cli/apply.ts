@@ -59,7 +59,7 @@ async function carryOut(client: OpsClient, step: PlanStep, overlap: number): Pro
   const path = `/api/sources/${encodeURIComponent(step.name)}`;
   if (step.action === 'create') await client.post('/api/sources?origin=apply', step.entry);
   else if (step.action === 'update') await client.call('PATCH', path, step.patch);
-  else if (step.action === 'add-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret, overlap_seconds: overlap });
+  else if (step.action === 'add-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret, overlap_seconds: overlap, keep: step.keep });
   else await client.call('DELETE', path);
 }
 

@@ -14,7 +14,7 @@ export interface DesiredSource {
 export type PlanStep =
   | { action: 'create'; name: string; entry: Record<string, unknown> }
   | { action: 'update'; name: string; patch: Record<string, unknown>; keys: string[] }
-  | { action: 'add-secret'; name: string; secret: string; fingerprint: string }
+  | { action: 'add-secret'; name: string; secret: string; fingerprint: string; keep: string[] }
   | { action: 'delete'; name: string };
 
 /** A plan that cannot be carried out (a name of a file/env source). */
@@ -59,11 +59,14 @@ export function planApply(desired: readonly DesiredSource[], current: readonly S
       steps.push({ action: 'update', name: want.name, keys, patch: Object.fromEntries(keys.map((k) => [k, wantSpec[k] ?? null])) });
     }
     const held = new Set(have.secrets.filter((s) => !s.expired).map((s) => s.fingerprint));
-    for (const { value: secret, notAfter } of want.secrets) {
-      // One past its end would verify again once added (a rotation adds a secret without an end).
-      if (notAfter && notAfter.getTime() <= Date.now()) continue;
+    // One past its end would verify again once added (a rotation adds a secret without an end).
+    const listed = want.secrets.filter((s) => !s.notAfter || s.notAfter.getTime() > Date.now());
+    // Each rotation keeps the file's other secrets: else adding two would end the first at once
+    // (--overlap 0) and the next apply would add it again, ending the second.
+    const keep = listed.map((s) => fingerprint(s.value));
+    for (const { value: secret } of listed) {
       const print = fingerprint(secret);
-      if (!held.has(print)) steps.push({ action: 'add-secret', name: want.name, secret, fingerprint: print });
+      if (!held.has(print)) steps.push({ action: 'add-secret', name: want.name, secret, fingerprint: print, keep });
     }
   }
   const wanted = new Set(desired.map((d) => d.name));
@@ -83,7 +86,7 @@ export function describePlan(steps: readonly PlanStep[], overlapSeconds: number)
       case 'update':
         return `  ~ update ${step.name}: ${step.keys.join(', ')}`;
       case 'add-secret':
-        return `  ~ add secret ${step.fingerprint} to ${step.name} (its other secrets stay valid ${overlapSeconds} s)`;
+        return `  ~ add secret ${step.fingerprint} to ${step.name} (its secrets the file does not list stay valid ${overlapSeconds} s)`;
       case 'delete':
         return `  - delete ${step.name}`;
     }

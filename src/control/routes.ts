@@ -70,6 +70,8 @@ const SourcePatch = z.record(z.string(), z.unknown()).openapi('SourcePatch', { d
 const RotateBody = z.object({
   secret: z.string().min(1).optional().openapi({ description: 'The new secret; generated (and returned once) when left out' }),
   overlap_seconds: z.number().int().min(0).max(30 * 24 * 3600).default(DEFAULT_OVERLAP_SECONDS).openapi({ description: 'How long the secrets it replaces stay valid' }),
+  keep: z.array(z.string().regex(/^[0-9a-f]{12}$/, 'must be a secret\'s fingerprint (12 hex digits)')).max(100).optional()
+    .openapi({ description: 'Fingerprints of secrets that stay valid as they are (apply: the other secrets its file lists)' }),
 }).strict();
 const WithSecret = Source.extend({ secret: z.string().optional().openapi({ description: 'Shown once: only when the gateway generated it' }) });
 const Rotated = WithSecret.extend({ secret_id: z.number() });
@@ -150,7 +152,7 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   async (c) => {
     const raw = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : undefined;
     const body = RotateBody.parse(raw ?? {});
-    return answer(c, await deps.sources.rotateSecret(c.req.valid('param').name, { secret: body.secret, overlapSeconds: body.overlap_seconds }, versionFrom(c))) as never;
+    return answer(c, await deps.sources.rotateSecret(c.req.valid('param').name, { secret: body.secret, overlapSeconds: body.overlap_seconds, keep: body.keep }, versionFrom(c))) as never;
   });
 
   app.openapi(createRoute({ method: 'delete', path: '/api/sources/{name}/secrets/{id}', summary: 'Revoke one secret at once', security: bearer,

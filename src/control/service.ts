@@ -158,7 +158,7 @@ export function createSourceService(deps: SourceServiceDeps) {
      * Adds a secret (given, or generated and returned once); every older one stays valid for
      * `overlapSeconds` more, so senders can switch without a rejected request.
      */
-    async rotateSecret(name: string, input: { secret?: string; overlapSeconds: number }, ifVersion?: number): Promise<Change & { secret?: string; secret_id: number }> {
+    async rotateSecret(name: string, input: { secret?: string; overlapSeconds: number; keep?: string[] }, ifVersion?: number): Promise<Change & { secret?: string; secret_id: number }> {
       const source = managed(name);
       const keyring = requireKeyring(deps.keyring);
       const config = validate({ ...source.row!.spec, name, provider: source.row!.provider }, false);
@@ -174,7 +174,7 @@ export function createSourceService(deps: SourceServiceDeps) {
       const before = await view(name);
       let secretId = 0;
       const result = await change('source.rotate_secret', name, before, async () => {
-        secretId = guarded(name, await store.rotateSecret(name, { sealed: seal(keyring, name, value), fingerprint: fingerprint(value) }, input.overlapSeconds, ifVersion)).id;
+        secretId = guarded(name, await store.rotateSecret(name, { sealed: seal(keyring, name, value), fingerprint: fingerprint(value) }, input.overlapSeconds, ifVersion, input.keep)).id;
       });
       return { ...result, secret_id: secretId, ...(input.secret === undefined ? { secret: value } : {}) };
     },

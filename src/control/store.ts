@@ -156,9 +156,10 @@ export function createControlStore(database: Database) {
 
     /**
      * Adds a secret and ends every other secret's validity `overlapSeconds` from now (those ending
-     * sooner keep their end), in one statement: no instant without a valid secret.
+     * sooner keep their end), in one statement: no instant without a valid secret. Those whose
+     * fingerprint is in `keep` stay as they are (apply: the other secrets its file lists).
      */
-    async rotateSecret(name: string, added: { sealed: SealedSecret; fingerprint: string }, overlapSeconds: number, ifVersion?: number): Promise<Guarded<SecretRow>> {
+    async rotateSecret(name: string, added: { sealed: SealedSecret; fingerprint: string }, overlapSeconds: number, ifVersion?: number, keep: readonly string[] = []): Promise<Guarded<SecretRow>> {
       const { sealed, fingerprint } = added;
       const [row] = await rows<Raw>(sql`
         with bumped as (
@@ -170,6 +171,7 @@ export function createControlStore(database: Database) {
           update source_secrets set not_after = now() + make_interval(secs => ${overlapSeconds})
           where source in (select name from bumped)
             and (not_after is null or not_after > now() + make_interval(secs => ${overlapSeconds}))
+            and fingerprint not in (select jsonb_array_elements_text(${JSON.stringify(keep)}::jsonb))
         )
         insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
         select name, ${sealed.keyId}, ${sealed.iv}, ${sealed.tag}, ${sealed.ciphertext}, ${fingerprint} from bumped
