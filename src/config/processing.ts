@@ -52,7 +52,8 @@ export function destinationEntry(secretText: z.ZodType<string, string>) {
       'must be a Standard Webhooks secret: whsec_ followed by base64 (at least 12 bytes)',
     ),
     timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
+    // fetch refuses a value with CR, LF or NUL at every delivery: refused here, naming the header.
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string().regex(/^[^\r\n\0]*$/, 'must not contain a line break or NUL (no HTTP header can carry one)')).optional(),
     filter: filterSchema.optional(),
     // docs/destinations.md#transformations: the body posted is what it computes.
     transform: transformSchema.optional(),
