@@ -101,4 +101,26 @@ describe('sources, apply (CLI)', () => {
     expect((await send('two', env.X)).status).toBe(401);
     expect((await cli(['apply', '-f', file, '--overlap', '0'], env)).stdout).toContain('No changes');
   }, 180_000);
+
+  it('apply -f refuses a source with inline destinations before changing anything, dry run included', async () => {
+    const file = join(dir, 'inline.yaml');
+    const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}`, INL_SECRET: `inl-${randomBytes(12).toString('hex')}` };
+    writeFileSync(file, [
+      'sources:',
+      '  - name: first-ok',
+      '    provider: shopify',
+      '    secrets: [env:OK_SECRET]',
+      '  - name: inline-dest',
+      '    provider: shopify',
+      '    secrets: [env:INL_SECRET]',
+      '    destinations: [{ name: erp, url: "https://erp.example.test/hooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }]',
+      '',
+    ].join('\n'));
+    const dry = await cli(['apply', '-f', file, '--dry-run'], env);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toMatch(/inline-dest.*destinations/s);
+    const applied = await cli(['apply', '-f', file], env);
+    expect(applied.code).toBe(2);
+    expect((await send('first-ok', env.OK_SECRET)).status).toBe(404);
+  }, 180_000);
 });

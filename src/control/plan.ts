@@ -41,6 +41,12 @@ const sorted = (value: unknown): unknown =>
 export function planApply(desired: readonly DesiredSource[], current: readonly SourceView[]): PlanStep[] {
   const steps: PlanStep[] = [];
   const byName = new Map(current.map((s) => [s.name, s]));
+  // The API refuses a runtime source's inline destinations (their secret would be stored in clear):
+  // refused here, before anything changes, rather than half-way through carrying the plan out.
+  const inline = desired.find((d) => d.spec.destinations !== undefined);
+  if (inline) {
+    throw new PlanError(`source "${inline.name}": destinations: a runtime source cannot carry them inline; move them to the file's top-level "destinations:" list with sources: [${inline.name}]`);
+  }
   for (const want of desired) {
     const have = byName.get(want.name);
     if (have?.managed_by === 'file') {
