@@ -72,7 +72,7 @@ export function listenCommand(ctx: CliContext): Command {
             if (forwarded.has(data.id)) continue;
             forwarded.add(data.id);
             if (forwarded.size > REMEMBERED) forwarded.delete(forwarded.values().next().value!);
-            ctx.out(await forwardOne(data, target, options, signing(data.source)));
+            ctx.out(await forwardOne(data, target, options, signing(data.source), stopped.signal));
           }
         } catch (err) {
           if (stopped.signal.aborted) break;
@@ -119,6 +119,7 @@ async function forwardOne(
   target: URL,
   options: ListenOptions,
   signing: { secret?: string; providerOptions?: Readonly<Record<string, unknown>> },
+  stopped: AbortSignal,
 ): Promise<string> {
   const time = new Date().toTimeString().slice(0, 8);
   const what = `#${arrival.id}  ${arrival.source}  ${arrival.topic}`;
@@ -136,11 +137,13 @@ async function forwardOne(
   }
   const started = performance.now();
   try {
-    const response = await fetch(target, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual' });
+    // Ctrl-C aborts a forward the local app has not answered: it may never answer (a breakpoint).
+    const response = await fetch(target, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual', signal: stopped });
     await response.body?.cancel();
     const ms = Math.round(performance.now() - started);
     return terminalSafe(`${time}  ${what}  → ${response.status} ${response.statusText}  ${ms} ms  (${request.signedAs})`);
   } catch (err) {
+    if (stopped.aborted) return terminalSafe(`${time}  ${what}  → interrupted (Ctrl-C) before the local server answered`);
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     return terminalSafe(`${time}  ${what}  → failed: ${cause} (is the local server running at ${target.href}?)`);
   }

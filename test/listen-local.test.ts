@@ -1,0 +1,63 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawnCli, type CliProcess } from './helpers/cli';
+import { databaseKinds } from './helpers/database';
+import { SECRETS, startTestGateway, waitFor } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+/** A local app that takes requests and never answers them (a breakpoint, a deadlock). */
+async function startHangingApp() {
+  const pending: ServerResponse[] = [];
+  const server = createServer((_request: IncomingMessage, response) => pending.push(response));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    pending,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// The developer's loop as it is used: a real gateway, a real `listen` process, a real local app.
+describe.each(databaseKinds())('listen and the local app (%s)', { timeout: 120_000 }, (kind) => {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) await step();
+    cleanup.length = 0;
+  });
+
+  const spawnListen = (forwardTo: string, url: string): CliProcess => {
+    const listen = spawnCli(['listen', '--forward-to', forwardTo, '--url', url, '--token', SECRETS.ops], {
+      SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
+    });
+    cleanup.push(() => {
+      if (listen.child.exitCode === null && listen.child.signalCode === null) listen.child.kill('SIGKILL');
+      return listen.exited;
+    });
+    return listen;
+  };
+
+  it('Ctrl-C stops listen while the local app has not answered a forward', async () => {
+    const gw = await startTestGateway(kind);
+    cleanup.push(() => gw.stop());
+    const app = await startHangingApp();
+    cleanup.push(() => app.close());
+    const listen = spawnListen(app.url, gw.url);
+    await waitFor(() => listen.stderr().includes('Forwarding events'), 60_000, 'listen connected');
+
+    const body = '{"note":"the app will not answer"}';
+    await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'hang-1'));
+    await waitFor(() => app.pending.length === 1, 20_000, 'the forward reached the app');
+
+    listen.child.kill('SIGINT');
+    const exit = await Promise.race([
+      listen.exited,
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 10_000).unref()),
+    ]);
+    expect(exit === 'still running' ? exit : exit.code).toBe(0);
+  });
+});
