@@ -9,7 +9,14 @@ const name = z
   .regex(NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit');
 const source = z.string().min(1).max(63).optional();
 const minutes = (fallback: number) => z.number().int().min(1).max(1440).default(fallback);
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+// Credentials in a URL end up in every error text that quotes it (fetch refuses such URLs and
+// quotes them whole), and a failed notice's error is shown with the alert and logged.
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .refine(
+    (url) => !URL.canParse(url) || (new URL(url).username === '' && new URL(url).password === ''),
+    'must not contain credentials (user:password@): a receiver checks the signed notice instead',
+  );
 
 /** Each kind's thresholds; the rule's `params` object in the API and the config file. */
 export const ruleParams = {
