@@ -14,7 +14,11 @@ describe.each(databaseKinds())('alert channel URLs with credentials on %s', { ti
   let gw: TestGateway;
   let hook: Awaited<ReturnType<typeof startReceiver>>;
   const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(`${gw.url}${path}`, {
+      method,
+      headers: auth,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     const text = await response.text();
     return { status: response.status, json: text ? JSON.parse(text) : undefined };
   };
@@ -33,20 +37,42 @@ describe.each(databaseKinds())('alert channel URLs with credentials on %s', { ti
 
   it('are refused, so no notice error or log line can show the password', async () => {
     const withCredentials = hook.url.replace('http://', `http://oncall:${PASSWORD}@`);
-    const webhook = await api('POST', '/api/alerts/channels', { name: 'creds-hook', type: 'webhook', url: withCredentials, secret: ALERT_SECRET });
+    const webhook = await api('POST', '/api/alerts/channels', {
+      name: 'creds-hook',
+      type: 'webhook',
+      url: withCredentials,
+      secret: ALERT_SECRET,
+    });
     if (webhook.status === 201) {
       // Accepted: show what an operator then sees once the rule fires.
-      const rule = { name: 'creds-rule', kind: 'signature_failures', params: { source: 'shopify', count: 1, minutes: 5 }, channels: ['creds-hook'] };
+      const rule = {
+        name: 'creds-rule',
+        kind: 'signature_failures',
+        params: { source: 'shopify', count: 1, minutes: 5 },
+        channels: ['creds-hook'],
+      };
       expect((await api('POST', '/api/alerts/rules', rule)).status).toBe(201);
       const body = '{"id":1}';
-      await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('not-the-secret', body, 'creds-1'));
-      const alert = await waitFor(async () => (await api('GET', '/api/alerts')).json.alerts.find((a: any) => a.notify_error), 30_000, 'a notice error');
+      await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders('not-the-secret', body, 'creds-1'),
+      );
+      const alert = await waitFor(
+        async () => (await api('GET', '/api/alerts')).json.alerts.find((a: any) => a.notify_error),
+        30_000,
+        'a notice error',
+      );
       expect(alert.notify_error).not.toContain(PASSWORD);
       expect(gw.logs.join('')).not.toContain(PASSWORD);
     }
     expect(webhook.status).toBe(400);
     expect(webhook.json.error.message).toContain('url');
-    const slack = await api('POST', '/api/alerts/channels', { name: 'creds-slack', type: 'slack', url: `${withCredentials}/T0/B0/X` });
+    const slack = await api('POST', '/api/alerts/channels', {
+      name: 'creds-slack',
+      type: 'slack',
+      url: `${withCredentials}/T0/B0/X`,
+    });
     expect(slack.status).toBe(400);
     expect(JSON.stringify(slack.json)).not.toContain(PASSWORD);
   });

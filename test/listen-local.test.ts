@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { spawnCli, type CliProcess } from './helpers/cli';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor } from './helpers/gateway';
+import { freePort } from './helpers/process';
+import { startReceiver } from './helpers/receiver';
 import { post, shopifyHeaders } from './helpers/signers';
 
 /** A local app that takes requests and never answers them (a breakpoint, a deadlock). */
@@ -30,8 +32,8 @@ describe.each(databaseKinds())('listen and the local app (%s)', { timeout: 120_0
     cleanup.length = 0;
   });
 
-  const spawnListen = (forwardTo: string, url: string): CliProcess => {
-    const listen = spawnCli(['listen', '--forward-to', forwardTo, '--url', url, '--token', SECRETS.ops], {
+  const spawnListen = (forwardTo: string, url: string, token = SECRETS.ops): CliProcess => {
+    const listen = spawnCli(['listen', '--forward-to', forwardTo, '--url', url, '--token', token], {
       SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
     });
     cleanup.push(() => {
@@ -60,4 +62,48 @@ describe.each(databaseKinds())('listen and the local app (%s)', { timeout: 120_0
     ]);
     expect(exit === 'still running' ? exit : exit.code).toBe(0);
   });
+
+  // Started with a wrong --url or token, listen has never had a stream: retrying cannot help, and
+  // "Lost the stream" forever would hide why (tail stops with the reason too).
+  it.each([
+    [
+      'no server at all',
+      async () => ({ url: `http://127.0.0.1:${await freePort()}`, token: undefined }),
+      /Cannot reach the gateway at .*ECONNREFUSED/,
+    ],
+    [
+      'a web server that is not the gateway',
+      async () => {
+        const other = await startReceiver();
+        cleanup.push(() => other.close());
+        return { url: new URL(other.url).origin, token: undefined };
+      },
+      /not .*live stream/,
+    ],
+    [
+      'the gateway, with a wrong token',
+      async () => {
+        const gw = await startTestGateway(kind);
+        cleanup.push(() => gw.stop());
+        return { url: gw.url, token: 'not-a-token' };
+      },
+      /401/,
+    ],
+  ] as [string, () => Promise<{ url: string; token?: string }>, RegExp][])(
+    'a bad --url or token (%s) ends listen with the reason and exit code 1',
+    async (_what, target, reason) => {
+      const app = await startReceiver();
+      cleanup.push(() => app.close());
+      const { url, token } = await target();
+      const listen = spawnListen(app.url, url, token);
+      const exit = await Promise.race([
+        listen.exited,
+        waitFor(() => (listen.stderr().match(/Lost the stream/g)?.length ?? 0) >= 3, 60_000, 'retries').then(
+          () => 'retrying forever' as const,
+        ),
+      ]);
+      expect(exit === 'retrying forever' ? `${exit}: ${listen.stderr()}` : exit.code).toBe(1);
+      expect(listen.stderr()).toMatch(reason);
+    },
+  );
 });

@@ -54,14 +54,21 @@ export function listenCommand(ctx: CliContext): Command {
     const signing = signingFor(ctx, options);
     let lastArrival: string | undefined;
     let retryMs = FIRST_RETRY_MS;
+    // Until the first `ready`, a failure means a wrong --url or token, not a dropped stream.
+    let connected = false;
     try {
       while (!stopped.signal.aborted) {
         try {
           const headers: Record<string, string> = lastArrival ? { 'last-event-id': lastArrival } : {};
           const response = await client.stream(`/api/events/stream?${params}`, stopped.signal, headers);
+          if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+            await response.body?.cancel();
+            throw new CliError(`${base} answered ${response.status} but not with a live stream: is --url the gateway's address?`);
+          }
           for await (const message of readSse(response.body!)) {
             if (message.event === 'ready') {
               retryMs = FIRST_RETRY_MS;
+              connected = true;
               ctx.err(`Forwarding events from ${base} to ${target.href} (Ctrl-C to stop)`);
               continue;
             }
@@ -76,8 +83,9 @@ export function listenCommand(ctx: CliContext): Command {
           }
         } catch (err) {
           if (stopped.signal.aborted) break;
-          // A refused token or a missing route will not fix itself: stop instead of retrying.
-          if (err instanceof CliError && /\b(401|403|404)\b/.test(err.message)) throw err;
+          // A refused token or a missing route will not fix itself, nor a gateway never reached
+          // (a wrong --url): stop with the reason instead of retrying.
+          if (err instanceof CliError && (!connected || /\b(401|403|404)\b/.test(err.message))) throw err;
         }
         if (stopped.signal.aborted) break;
         ctx.err(`Lost the stream from ${base}; reconnecting in ${(retryMs / 1000).toFixed(1)} s`);
