@@ -52,6 +52,8 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
   const backlog: Arrival[] = [];
   const resent = new Set<number>();
   let overflowed = false;
+  let announceOverflow!: () => void;
+  const overflowing = new Promise<void>((resolve) => (announceOverflow = resolve));
   let wake: (() => void) | undefined;
   const wanted = (e: EventNotification) =>
     (!filter.source || e.source === filter.source) &&
@@ -59,8 +61,10 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
     (!filter.topic || e.topic === filter.topic);
   const unsubscribe = deps.bus.subscribe((event) => {
     if (!wanted(event) || overflowed) return;
-    if (queue.length >= MAX_QUEUED) overflowed = true;
-    else queue.push(event);
+    if (queue.length >= MAX_QUEUED) {
+      overflowed = true;
+      announceOverflow();
+    } else queue.push(event);
     wake?.();
   });
   let truncated = false;
@@ -101,6 +105,8 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
     get overflowed() {
       return overflowed;
     },
+    /** Resolves when the client is found too slow (a write to it may still be pending). */
+    overflowing,
     /** The next message, or undefined after `idleMs` with nothing to send (time for a keep-alive). */
     async next(idleMs: number): Promise<StreamMessage | undefined> {
       await resuming;

@@ -56,13 +56,30 @@ function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: StreamFi
   return streamSSE(c, async (stream) => {
     const feed = openFeed(deps, filter, after);
     stream.onAbort(() => feed.close());
+    // One reaction to the overflow, not one per message (a pending promise keeps every handler).
+    let giveUp: (() => void) | undefined;
+    void feed.overflowing.then(() => giveUp?.());
     try {
       await feed.registered;
       await stream.writeSSE({ event: 'ready', data: JSON.stringify({ filter: shownFilter(filter) }) });
       while (!stream.aborted && !stream.closed) {
         const message = await feed.next(KEEPALIVE_MS);
-        if (message) await stream.writeSSE(message);
-        else if (feed.overflowed) {
+        if (message) {
+          // A client that reads nothing blocks the write forever and would never see `overflow`:
+          // once too slow, it gets the WebSocket's grace to take the write, then it is cut off.
+          const taken = await new Promise<boolean>((resolve) => {
+            giveUp = () => setTimeout(() => resolve(false), CLOSE_GRACE_MS).unref();
+            if (feed.overflowed) giveUp();
+            void stream.writeSSE(message).then(() => resolve(true));
+          });
+          giveUp = undefined;
+          if (!taken) {
+            deps.onCutOff?.('sse');
+            stream.abort();
+            (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing?.destroy();
+            break;
+          }
+        } else if (feed.overflowed) {
           deps.onCutOff?.('sse');
           await stream.writeSSE({ event: 'overflow', data: JSON.stringify({ message: 'Client too slow: reconnect with Last-Event-ID' }) });
           break;
