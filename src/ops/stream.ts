@@ -67,10 +67,10 @@ function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: StreamFi
         if (message) {
           // A client that reads nothing blocks the write forever and would never see `overflow`:
           // once too slow, it gets the WebSocket's grace to take the write, then it is cut off.
-          const taken = await new Promise<boolean>((resolve) => {
+          const taken = await new Promise<boolean>((resolve, reject) => {
             giveUp = () => setTimeout(() => resolve(false), CLOSE_GRACE_MS).unref();
             if (feed.overflowed) giveUp();
-            void stream.writeSSE(message).then(() => resolve(true));
+            stream.writeSSE(message).then(() => resolve(true), reject); // a failed write ends the stream, as before
           });
           giveUp = undefined;
           if (!taken) {
