@@ -13,8 +13,6 @@ export interface AttemptDeps {
   backoff: BackoffPolicy;
   backoffFor?: (source: string) => BackoffPolicy | undefined;
   onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
-  /** Aborted when the worker's shutdown timeout runs out; handed to every handler. */
-  signal: AbortSignal;
   /** A source's transformation, run before routing; sources without one pay a lookup, nothing more. */
   sourceTransform?: SourceTransformLookup;
   /** Runs transformations (the process's transform threads by default; tests may inject). */
@@ -39,9 +37,10 @@ export function createAttemptRunner(options: AttemptDeps) {
    * One span per attempt (src/tracing/spans.ts); destination calls made by the handler are its
    * children. Each attempt starts a trace of its own, linked to the ingest span whose context was
    * stored with the event (its `traceparent` header): retries hours later stay separate traces,
-   * yet a trace viewer leads from each one to the request that brought the event in.
+   * yet a trace viewer leads from each one to the request that brought the event in. `signal` is
+   * this attempt's own (aborted when the worker's shutdown timeout runs out), handed to the handler.
    */
-  function runAttempt(event: ClaimedEvent): Promise<AttemptOutcome> {
+  function runAttempt(event: ClaimedEvent, signal: AbortSignal): Promise<AttemptOutcome> {
     const attributes = {
       'webhook.source': event.source,
       'webhook.topic': event.topic,
@@ -53,7 +52,7 @@ export function createAttemptRunner(options: AttemptDeps) {
       'consumer',
       attributes,
       async (span) => {
-        const result = await runHandler(event);
+        const result = await runHandler(event, signal);
         span.setAttribute('webhook.outcome', result.outcome);
         if (result.outcome !== 'completed') span.fail(result.outcome);
         return result;
@@ -62,7 +61,7 @@ export function createAttemptRunner(options: AttemptDeps) {
     );
   }
 
-  async function runHandler(event: ClaimedEvent): Promise<AttemptOutcome> {
+  async function runHandler(event: ClaimedEvent, signal: AbortSignal): Promise<AttemptOutcome> {
     let result: AttemptOutcome;
     const started = performance.now();
     let transformVersion: number | undefined;
@@ -76,7 +75,7 @@ export function createAttemptRunner(options: AttemptDeps) {
         delivered = await transformForRouting(event, delivered, rule, options.transform);
       }
       const handler = handlers.resolve(event.source, event.topic);
-      if (handler) await handler(delivered, { signal: options.signal });
+      if (handler) await handler(delivered, { signal });
       result = { outcome: 'completed' };
     } catch (err) {
       const error = describeError(err);

@@ -70,7 +70,16 @@ export function createWorker(options: WorkerOptions) {
   const handOff = createHandOffGate();
   let started = false;
   const outcomes = createOutcomeRecorder(queue, logger, options.leaseSeconds * 1000);
-  const abort = new AbortController();
+  /**
+   * The abort controller of each running attempt, aborted by stop() when its timeout runs out. One
+   * per attempt, not one signal for the worker's life: handlers add 'abort' listeners to the signal
+   * they are given (Node's fetch adds one per request, kept until the request is garbage collected,
+   * and silently raises the signal's limit to 1,500; a handler racing a timer against the signal may
+   * never remove its own), and on a shared signal those piled up attempt after attempt for as long
+   * as the worker ran (MaxListenersExceededWarning at the 11th, test/fixtures/gateway-process.ts).
+   * An attempt's signal is dropped with its listeners when the attempt ends.
+   */
+  const attemptAborts = new Set<AbortController>();
   const runAttempt = createAttemptRunner({
     handlers: options.handlers,
     schemas: options.schemas,
@@ -78,7 +87,6 @@ export function createWorker(options: WorkerOptions) {
     backoffFor: options.backoffFor,
     sourceTransform: options.sourceTransform,
     onAttempt: options.onAttempt,
-    signal: abort.signal,
   });
   let task: CronSchedule | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
@@ -94,10 +102,13 @@ export function createWorker(options: WorkerOptions) {
   async function attempt(event: ClaimedEvent): Promise<void> {
     let recording: Promise<Recorded>;
     let result: AttemptOutcome;
+    const abort = new AbortController();
+    attemptAborts.add(abort);
     try {
-      result = await runAttempt(event);
+      result = await runAttempt(event, abort.signal);
       recording = outcomes.record({ event, result });
     } finally {
+      attemptAborts.delete(abort);
       running -= 1;
       resumeDrain();
     }
@@ -308,7 +319,8 @@ export function createWorker(options: WorkerOptions) {
       clearTimeout(timer);
       if (result === 'timeout') {
         logger.warn({ running: inFlight.size }, 'shutdown timeout: aborting running handlers');
-        abort.abort(new Error('worker shutting down'));
+        const reason = new Error('worker shutting down');
+        for (const abort of attemptAborts) abort.abort(reason);
         // Handlers that honour the signal record their own outcome; give them a moment, then hand
         // back whatever is still running so another worker picks it up without waiting for the lease.
         await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
