@@ -1,9 +1,10 @@
 import { isLosslessNumber } from 'lossless-json';
 import { z } from 'zod';
 import { badRequest } from '../src/errors';
-import { parseNumbersAsText, readExactJson } from '../src/json/read';
+import { decodeUtf8Reversibly } from '../src/json/escaped-utf8';
+import { parseNumbersAsText, readExactJsonText } from '../src/json/read';
 import { headerName } from './options';
-import { contentDigest, requireHeaders, tryParseJson } from './signature';
+import { contentDigest, requireHeaders } from './signature';
 import type { EventIdentity, InboundRequest, Verification } from './types';
 
 /** A dot path into the JSON payload ("data.object.id"; numeric segments index arrays). */
@@ -72,12 +73,13 @@ export function identifyConfigured(
  * ids beyond 2^53 that differ only in their last digits into one number, so they would dedupe as
  * one event. A body lossless-json does not read (nested beyond MAX_JSON_DEPTH, a key repeated with
  * different values) is read as JSON.parse reads it, its numbers still exact (parseNumbersAsText);
- * undefined when it is not JSON at all.
+ * undefined when it is not JSON at all. Bytes that are not UTF-8 are escaped, not replaced
+ * (decodeUtf8Reversibly), so two ids differing only in them stay two ids.
  */
 function exactJson(rawBody: Buffer): unknown {
-  const read = readExactJson(rawBody);
+  const read = readExactJsonText(decodeUtf8Reversibly(rawBody));
   if (read.ok) return read.value;
-  return read.text !== undefined ? parseNumbersAsText(read.text) : tryParseJson(rawBody);
+  return read.text === undefined ? undefined : parseNumbersAsText(read.text);
 }
 
 /** The non-empty string or finite number at a path, as text (a number as the sender wrote it). */

@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { badRequest, unauthorized } from '../src/errors';
+import { decodeUtf8Reversibly } from '../src/json/escaped-utf8';
 
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 export type SignatureEncoding = 'hex' | 'base64';
@@ -157,10 +158,14 @@ export function parseJsonObject(rawBody: Buffer, provider: string): Record<strin
   return value as Record<string, unknown>;
 }
 
-/** The body as JSON, or undefined when it is not JSON (for optional lookups such as a topic). */
+/**
+ * The body as JSON, or undefined when it is not JSON (for ids, and optional lookups such as a
+ * topic). Bytes that are not UTF-8 are escaped, not replaced (decodeUtf8Reversibly): Stripe ids
+ * differing only in them are two events.
+ */
 export function tryParseJson(rawBody: Buffer): unknown {
   try {
-    return JSON.parse(rawBody.toString('utf8'));
+    return JSON.parse(decodeUtf8Reversibly(rawBody));
   } catch {
     return undefined;
   }

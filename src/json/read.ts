@@ -91,6 +91,11 @@ export function readExactJson(bytes: Uint8Array): ExactJson {
   const text = utf8Text(bytes);
   if (text === undefined)
     return { ok: false, reason: 'not_utf8', message: 'The body is not UTF-8 text, so it is not JSON' };
+  return readExactJsonText(text);
+}
+
+/** readExactJson for text already decoded (src/json/escaped-utf8.ts decodes bytes that are not UTF-8). */
+export function readExactJsonText(text: string): ExactJson {
   if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
     return {
       ok: false,
