@@ -1,18 +1,25 @@
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import { getRequestListener, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/env';
+import { answerRefusedRequest } from '../http/refused-request';
 import type { Metrics } from '../ops/metrics';
 
 /** Starts the HTTP server (and the live stream's WebSocket upgrades); resolves once it listens. */
 export async function startHttpServer(app: Hono, config: GatewayConfig, metrics: Metrics) {
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   let server: Server | undefined;
+  // serve() builds its request listener without an error handler, so a request it cannot turn into
+  // a URL (a backslash in the path, a malformed Host header) got an empty 400. The same listener
+  // with one, on the server serve() asks for: serve() still sets up the WebSocket upgrades on it.
+  const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: answerRefusedRequest });
+  const withErrorHandler = ((options: ServerOptions) => createServer(options, listener)) as typeof createServer;
   const port = await new Promise<number>((resolve, reject) => {
     server = <Server>serve(
       {
         fetch: app.fetch,
+        createServer: withErrorHandler,
         // WebSocket upgrades of the live stream; clients send nothing we read, so frames stay small.
         websocket: { server: webSockets },
         port: config.port,

@@ -1,0 +1,42 @@
+import { RequestError } from '@hono/node-server';
+
+/**
+ * Why @hono/node-server refuses a request before the app sees it, by the message of its
+ * RequestError (src/url.ts and src/request.ts of @hono/node-server), in our words: theirs are not
+ * an API, and an unknown one gets the general answer below.
+ */
+const REFUSALS: Record<string, { code: string; message: string }> = {
+  'Backslash in request path': {
+    code: 'invalid_path',
+    message: 'The request path contains a backslash; separate path segments with "/" and percent-encode a backslash as %5C',
+  },
+  'Invalid host header': {
+    code: 'invalid_host',
+    message: "The Host header is not a host name or address with an optional port; send the gateway's host",
+  },
+  'Missing host header': {
+    code: 'invalid_host',
+    message: "The request has no Host header; send the gateway's host",
+  },
+};
+
+const GENERAL = {
+  code: 'invalid_request_target',
+  message:
+    "The request target and Host header do not form a valid URL; send an absolute path such as /api/webhooks/<source> and the gateway's host",
+};
+
+/**
+ * The answer to a request @hono/node-server cannot turn into a URL (a backslash in the path, a
+ * malformed Host header): the gateway's JSON error, where the server's default is an empty 400.
+ * Nothing from the request is quoted back. Anything else reaching here was thrown by the app
+ * itself outside Hono's onError (which answers all its routes): a generic 500, as the default.
+ */
+export function answerRefusedRequest(err: unknown): Response {
+  if (!(err instanceof RequestError)) return json(500, { code: 'internal_error', message: 'Internal error' });
+  return json(400, REFUSALS[err.message] ?? GENERAL);
+}
+
+// A plain Response with a string body: @hono/node-server writes it out without streaming it.
+const json = (status: number, error: { code: string; message: string }) =>
+  new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json' } });
