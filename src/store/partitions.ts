@@ -21,6 +21,13 @@ const DAY_MS = 86_400_000;
 
 type Rows = <T>(query: SQL) => Promise<T[]>;
 
+/** Since when an event of a day past retention still keeps it: replayed, completed, failed. */
+interface Windows {
+  replayedSince: Date;
+  completedSince: Date;
+  failedSince: Date;
+}
+
 /** postgres.js returns the rows, PGlite an object holding them. */
 const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 // A drop waits this long for the partition's lock at most, then is retried by the next run, so
@@ -52,15 +59,38 @@ export function createPartitions(database: Database) {
     return days;
   }
 
-  /** Why a day of events must stay (undefined: it may go): due, claimed or recently replayed events. */
-  async function keepReason(name: string, cutoff: Date, run: Rows = rows): Promise<string | undefined> {
-    const [row] = await run<{ queued: boolean; unfinished: boolean; replayed: boolean }>(sql`
-      select exists (select 1 from event_queue q join ${sql.identifier(name)} e on e.id = q.event_id) as queued,
-             exists (select 1 from ${sql.identifier(name)} where status in ('received', 'processing')) as unfinished,
-             exists (select 1 from ${sql.identifier(name)} where replayed_at >= ${cutoff.toISOString()}::timestamptz) as replayed`);
+  /**
+   * Why a day of events must stay (undefined: it may go): due, claimed, unfinished or recently
+   * replayed events, and events that finished within their own retention. That retention runs from
+   * processed_at, as for the row purge (src/store/retention.ts): an event received long ago that
+   * failed for good an hour ago (it waited out a paused source, a held destination or its retries)
+   * must stay its RETENTION_FAILED_DAYS, to be looked at and replayed, not vanish with its old day.
+   * The checks by index go first; the completed one reads the whole day (no index has completed
+   * rows by processed_at, and one would cost every outcome a write), so it runs only for a day that
+   * nothing else keeps, and only when `readWholeDay`.
+   */
+  async function keepReason(
+    name: string,
+    windows: Windows,
+    run: Rows = rows,
+    readWholeDay = true,
+  ): Promise<string | undefined> {
+    const day = sql.identifier(name);
+    const [row] = await run<{ queued: boolean; unfinished: boolean; replayed: boolean; failed: boolean }>(sql`
+      select exists (select 1 from event_queue q join ${day} e on e.id = q.event_id) as queued,
+             exists (select 1 from ${day} where status in ('received', 'processing')) as unfinished,
+             exists (select 1 from ${day} where replayed_at >= ${windows.replayedSince.toISOString()}::timestamptz) as replayed,
+             exists (select 1 from ${day} where status = 'failed'
+                     and processed_at >= ${windows.failedSince.toISOString()}::timestamptz) as failed`);
     if (row?.queued) return 'an event of this day is queued or being processed';
     if (row?.unfinished) return 'an event of this day is not finished';
     if (row?.replayed) return 'an event of this day was replayed within the retention window';
+    if (row?.failed) return 'an event of this day failed within RETENTION_FAILED_DAYS';
+    if (!readWholeDay) return undefined;
+    const [completed] = await run<{ recent: boolean }>(sql`
+      select exists (select 1 from ${day} where status = 'completed'
+                     and processed_at >= ${windows.completedSince.toISOString()}::timestamptz) as recent`);
+    if (completed?.recent) return 'an event of this day completed within RETENTION_COMPLETED_DAYS';
     return undefined;
   }
 
@@ -70,7 +100,7 @@ export function createPartitions(database: Database) {
    * the day's lock only for a re-check and the drop itself. Should a replay have queued one of its
    * events in between, the keys are restored from the rows and the day is kept.
    */
-  async function dropEventDay(day: DayPartition, cutoff: Date): Promise<string | undefined> {
+  async function dropEventDay(day: DayPartition, windows: Windows): Promise<string | undefined> {
     const table = sql.identifier(day.name);
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`delete from event_keys where received_at >= ${day.lo.toISOString()}::timestamptz
@@ -83,7 +113,11 @@ export function createPartitions(database: Database) {
     return database.db.transaction(async (tx) => {
       await tx.execute(sql.raw(LOCK_TIMEOUT));
       await tx.execute(sql`lock table ${table} in access exclusive mode`);
-      const reason = await keepReason(day.name, cutoff, async <T>(query: SQL) => rowsOf<T>(await tx.execute(query)));
+      // Not the whole-day read under this lock (it would hold up every statement that locks the
+      // day): an event of the day can finish after the first check only by being replayed, and
+      // then it is queued or replayed within the window, which this re-check sees.
+      const run: Rows = async <T>(query: SQL) => rowsOf<T>(await tx.execute(query));
+      const reason = await keepReason(day.name, windows, run, false);
       if (reason) {
         await tx.execute(sql`
           insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
@@ -113,22 +147,28 @@ export function createPartitions(database: Database) {
 
     /**
      * Drops the day partitions wholly older than the longer of the two retentions: a day of events
-     * only when none of them is due, claimed, unfinished or replayed within the window (those stay
-     * for the row-by-row retention, src/store/retention.ts), and a day of attempt or delivery logs
-     * only when no event it could belong to is left (it ends before the oldest day of events still
-     * kept and the oldest event in the default partition). The default partitions are never dropped.
+     * only when none of them is due, claimed, unfinished, replayed within the window or finished
+     * within its own retention (those stay for the row-by-row retention, src/store/retention.ts),
+     * and a day of attempt or delivery logs only when no event it could belong to is left (it ends
+     * before the oldest day of events still kept and the oldest event in the default partition).
+     * The default partitions are never dropped.
      */
     async dropExpired(options: { completedDays: number; failedDays: number; now?: Date }): Promise<DropResult> {
       // The database's clock, as row retention and received_at use: a host whose clock is ahead
       // (or stepped) must not drop days that are still inside the window.
       const now = options.now ?? new Date((await rows<{ now: Date | string }>(sql`select now() as now`))[0]!.now);
       const cutoff = new Date(now.getTime() - Math.max(options.completedDays, options.failedDays) * DAY_MS);
+      const windows: Windows = {
+        replayedSince: cutoff,
+        completedSince: new Date(now.getTime() - options.completedDays * DAY_MS),
+        failedSince: new Date(now.getTime() - options.failedDays * DAY_MS),
+      };
       const result: DropResult = { dropped: [], kept: [] };
       for (const day of await dayPartitions('webhook_events')) {
         if (day.hi > cutoff) continue;
         let reason: string | undefined;
         try {
-          reason = (await keepReason(day.name, cutoff)) ?? (await dropEventDay(day, cutoff));
+          reason = (await keepReason(day.name, windows)) ?? (await dropEventDay(day, windows));
         } catch (err) {
           // Another gateway's retention run dropped it first (they run on the same schedule).
           if (goneMeanwhile(err)) continue;
