@@ -98,10 +98,17 @@ export function createPartitions(database: Database) {
    * Drops one day of events. Its keys, conflicts and audit references go first, in their own
    * transaction (the longest part: a delete per key), without locking the day; the drop then takes
    * the day's lock only for a re-check and the drop itself. Should a replay have queued one of its
-   * events in between, the keys are restored from the rows and the day is kept.
+   * events in between, the keys are restored from the rows and the day is kept. So they are when
+   * the drop does not happen at all (its lock not granted in time, the connection lost): the day's
+   * events are still there, and without their keys copies of their deliveries would be stored and
+   * processed again as new events until a later run dropped the day.
    */
   async function dropEventDay(day: DayPartition, windows: Windows): Promise<string | undefined> {
     const table = sql.identifier(day.name);
+    const restoreKeys = sql`
+      insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
+      select source, webhook_id, id, coalesce(content_hash, sha256(body)), received_at from ${table}
+      on conflict do nothing`;
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`delete from event_keys where received_at >= ${day.lo.toISOString()}::timestamptz
                            and received_at < ${day.hi.toISOString()}::timestamptz`);
@@ -110,24 +117,28 @@ export function createPartitions(database: Database) {
         sql`update system_log set source_event_id = null where source_event_id in (select id from ${table})`,
       );
     });
-    return database.db.transaction(async (tx) => {
-      await tx.execute(sql.raw(LOCK_TIMEOUT));
-      await tx.execute(sql`lock table ${table} in access exclusive mode`);
-      // Not the whole-day read under this lock (it would hold up every statement that locks the
-      // day): an event of the day can finish after the first check only by being replayed, and
-      // then it is queued or replayed within the window, which this re-check sees.
-      const run: Rows = async <T>(query: SQL) => rowsOf<T>(await tx.execute(query));
-      const reason = await keepReason(day.name, windows, run, false);
-      if (reason) {
-        await tx.execute(sql`
-          insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
-          select source, webhook_id, id, coalesce(content_hash, sha256(body)), received_at from ${table}
-          on conflict do nothing`);
-        return reason;
-      }
-      await tx.execute(sql`drop table ${table}`);
-      return undefined;
-    });
+    try {
+      return await database.db.transaction(async (tx) => {
+        await tx.execute(sql.raw(LOCK_TIMEOUT));
+        await tx.execute(sql`lock table ${table} in access exclusive mode`);
+        // Not the whole-day read under this lock (it would hold up every statement that locks the
+        // day): an event of the day can finish after the first check only by being replayed, and
+        // then it is queued or replayed within the window, which this re-check sees.
+        const run: Rows = async <T>(query: SQL) => rowsOf<T>(await tx.execute(query));
+        const reason = await keepReason(day.name, windows, run, false);
+        if (reason) {
+          await tx.execute(restoreKeys);
+          return reason;
+        }
+        await tx.execute(sql`drop table ${table}`);
+        return undefined;
+      });
+    } catch (err) {
+      if (sqlStateOf(err) === UNDEFINED_TABLE) throw err;
+      await database.rows(restoreKeys);
+      if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return 'its lock was not granted within 5 s; the next run tries again';
+      throw err;
+    }
   }
 
   return {
@@ -202,10 +213,17 @@ export function createPartitions(database: Database) {
 
 export type Partitions = ReturnType<typeof createPartitions>;
 
-/** True for "relation does not exist" (SQLSTATE 42P01), wherever the driver put the code. */
-function goneMeanwhile(err: unknown): boolean {
+const UNDEFINED_TABLE = '42P01';
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** The SQLSTATE of a database error, wherever the driver put it. */
+function sqlStateOf(err: unknown): string | undefined {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === '42P01') return true;
+    const { code } = e as { code?: unknown };
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
-  return false;
+  return undefined;
 }
+
+/** True for "relation does not exist": another gateway dropped the day first. */
+const goneMeanwhile = (err: unknown): boolean => sqlStateOf(err) === UNDEFINED_TABLE;
