@@ -97,7 +97,7 @@ export function createPartitions(database: Database) {
   /**
    * Drops one day of events. Its keys, conflicts and audit references go first, in their own
    * transaction (the longest part: a delete per key), without locking the day; the drop then takes
-   * the day's lock only for a re-check and the drop itself. Should a replay have queued one of its
+   * the locks (the parent's and the day's) only for a re-check and the drop itself. Should a replay have queued one of its
    * events in between, the keys are restored from the rows and the day is kept. So they are when
    * the drop does not happen at all (its lock not granted in time, the connection lost): the day's
    * events are still there, and without their keys copies of their deliveries would be stored and
@@ -117,21 +117,23 @@ export function createPartitions(database: Database) {
         sql`update system_log set source_event_id = null where source_event_id in (select id from ${table})`,
       );
     });
+    let reason: string | undefined;
     try {
-      return await database.db.transaction(async (tx) => {
+      reason = await database.db.transaction(async (tx) => {
         await tx.execute(sql.raw(LOCK_TIMEOUT));
+        // The parent first, then the day, in the order the drop itself takes them: a statement that
+        // opens every partition (the event view, an export page, a claim) holds the parent while it
+        // waits for the day, and the drop asking for the parent after the day made a deadlock, which
+        // PostgreSQL broke by failing one of the two. `only`: not every other day as well.
+        await tx.execute(sql`lock table only webhook_events in access exclusive mode`);
         await tx.execute(sql`lock table ${table} in access exclusive mode`);
-        // Not the whole-day read under this lock (it would hold up every statement that locks the
-        // day): an event of the day can finish after the first check only by being replayed, and
-        // then it is queued or replayed within the window, which this re-check sees.
+        // Not the whole-day read under these locks (it would hold up ingest and the worker): an
+        // event of the day can finish after the first check only by being replayed, and then it is
+        // queued or replayed within the window, which this re-check sees.
         const run: Rows = async <T>(query: SQL) => rowsOf<T>(await tx.execute(query));
-        const reason = await keepReason(day.name, windows, run, false);
-        if (reason) {
-          await tx.execute(restoreKeys);
-          return reason;
-        }
-        await tx.execute(sql`drop table ${table}`);
-        return undefined;
+        const kept = await keepReason(day.name, windows, run, false);
+        if (!kept) await tx.execute(sql`drop table ${table}`);
+        return kept;
       });
     } catch (err) {
       if (sqlStateOf(err) === UNDEFINED_TABLE) throw err;
@@ -139,6 +141,9 @@ export function createPartitions(database: Database) {
       if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return 'its lock was not granted within 5 s; the next run tries again';
       throw err;
     }
+    // After the locks are released: a day of a million keys takes seconds to write back.
+    if (reason) await database.rows(restoreKeys);
+    return reason;
   }
 
   return {
