@@ -1,6 +1,6 @@
 // Whole-day retention when the day cannot be locked in time (a long export or query reads it):
-// the day stays, and so do its events' exactly-once keys, so a copy of one of their deliveries is
-// still a duplicate. PostgreSQL only: on PGlite nothing else holds a lock while retention runs.
+// the day stays, and so do its events' exactly-once keys (a copy of one of their deliveries is
+// still a duplicate), conflicts and system log references. PostgreSQL only: on PGlite nothing else holds a lock while retention runs.
 import { sql } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,15 @@ describe.runIf(postgresUrl())('dropping a day that a long statement reads, on po
       )
       insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
       select source, webhook_id, id, content_hash, received_at from e`);
+    // A conflicting copy of it, and the system log entry its handler wrote.
+    await database.rows(sql`
+      insert into event_conflicts (event_id, source, webhook_id, content_hash, body, body_size)
+      select id, source, webhook_id, sha256('\\x00'), '\\x00', 1 from webhook_events where webhook_id = 'busy-day'`);
+    await database.rows(sql`
+      insert into system_log (occurred_at, category, event_type, source_event_id)
+      select now(), 'c', 't', id from webhook_events where webhook_id = 'busy-day'`);
+    const dependants = sql`select (select count(*) from event_conflicts) + (select count(*) from system_log
+      where source_event_id is not null) as n`;
     const name = `webhook_events_p${day(-100)}`;
 
     // A long reader of that day (an export page, an operator's query) holds it across the run.
@@ -76,6 +85,8 @@ describe.runIf(postgresUrl())('dropping a day that a long statement reads, on po
     expect(await count(sql`select count(*)::int as n from event_keys where webhook_id = 'busy-day'`)).toBe(1);
     const store = createEventStore(database);
     expect(await store.insert(delivery)).toEqual({ status: 'duplicate' });
+    // Its conflict and system log reference stay with it.
+    expect(await count(dependants)).toBe(2);
     // The run went on and says why the day stayed.
     expect(outcome).toMatchObject({
       kept: [{ name, reason: 'its lock was not granted within 5 s; the next run tries again' }],
@@ -85,6 +96,7 @@ describe.runIf(postgresUrl())('dropping a day that a long statement reads, on po
     const later = await createPartitions(database).dropExpired({ completedDays: 30, failedDays: 90 });
     expect(later.dropped).toContain(name);
     expect(await count(sql`select count(*)::int as n from event_keys where webhook_id = 'busy-day'`)).toBe(0);
+    expect(await count(dependants)).toBe(0);
     expect((await store.insert(delivery)).status).toBe('accepted');
   }, 30_000);
 });

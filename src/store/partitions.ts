@@ -95,13 +95,14 @@ export function createPartitions(database: Database) {
   }
 
   /**
-   * Drops one day of events. Its keys, conflicts and audit references go first, in their own
-   * transaction (the longest part: a delete per key), without locking the day; the drop then takes
-   * the locks (the parent's and the day's) only for a re-check and the drop itself. Should a replay have queued one of its
-   * events in between, the keys are restored from the rows and the day is kept. So they are when
-   * the drop does not happen at all (its lock not granted in time, the connection lost): the day's
-   * events are still there, and without their keys copies of their deliveries would be stored and
-   * processed again as new events until a later run dropped the day.
+   * Drops one day of events. Its keys go first, in their own transaction (the longest part: a
+   * delete per key), without locking the day; the drop then takes the locks (the parent's and the
+   * day's) only for a re-check, the day's conflicts and audit references (found beforehand, by id)
+   * and the drop itself. Should a replay have queued one of its events in between, the keys are
+   * restored from the rows and the day is kept with its conflicts. So they are when the drop does
+   * not happen at all (its lock not granted in time, the connection lost): the day's events are
+   * still there, and without their keys copies of their deliveries would be stored and processed
+   * again as new events until a later run dropped the day.
    */
   async function dropEventDay(day: DayPartition, windows: Windows): Promise<string | undefined> {
     const table = sql.identifier(day.name);
@@ -109,13 +110,17 @@ export function createPartitions(database: Database) {
       insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
       select source, webhook_id, id, coalesce(content_hash, sha256(body)), received_at from ${table}
       on conflict do nothing`;
-    await database.db.transaction(async (tx) => {
+    // No conflict or audit reference can be added for the day's events once their keys are gone
+    // (a copy is then a new event), so these ids are all there will be when the day is dropped.
+    const dependants = await database.db.transaction(async (tx) => {
       await tx.execute(sql`delete from event_keys where received_at >= ${day.lo.toISOString()}::timestamptz
                            and received_at < ${day.hi.toISOString()}::timestamptz`);
-      await tx.execute(sql`delete from event_conflicts where event_id in (select id from ${table})`);
-      await tx.execute(
-        sql`update system_log set source_event_id = null where source_event_id in (select id from ${table})`,
+      const [found] = rowsOf<{ conflicts: string; audit: string }>(
+        await tx.execute(sql`
+          select (select coalesce(json_agg(id), '[]') from event_conflicts where event_id in (select id from ${table}))::text as conflicts,
+                 (select coalesce(json_agg(id), '[]') from system_log where source_event_id in (select id from ${table}))::text as audit`),
       );
+      return found!;
     });
     let reason: string | undefined;
     try {
@@ -132,8 +137,12 @@ export function createPartitions(database: Database) {
         // queued or replayed within the window, which this re-check sees.
         const run: Rows = async <T>(query: SQL) => rowsOf<T>(await tx.execute(query));
         const kept = await keepReason(day.name, windows, run, false);
-        if (!kept) await tx.execute(sql`drop table ${table}`);
-        return kept;
+        if (kept) return kept;
+        const ids = (list: string) => sql`(select json_array_elements_text(${list}::text::json)::bigint)`;
+        await tx.execute(sql`delete from event_conflicts where id in ${ids(dependants.conflicts)}`);
+        await tx.execute(sql`update system_log set source_event_id = null where id in ${ids(dependants.audit)}`);
+        await tx.execute(sql`drop table ${table}`);
+        return undefined;
       });
     } catch (err) {
       if (sqlStateOf(err) === UNDEFINED_TABLE) throw err;
