@@ -7,6 +7,7 @@ import { ConfigError } from './errors';
 import { loadKeyring, type Keyring } from '../control/crypto';
 import { loadGatewayFile, SourcesFileError, type FileDestination, type SourceConfig } from './file';
 import { nearMisses } from './near-miss';
+import { parseCidrList, type OutboundSettings } from '../outbound/policy';
 
 // One file over 250 lines on purpose: it is the only reader of process.env (a lint rule enforces
 // it), so every variable, its default and its check stay in one schema and one loader.
@@ -108,6 +109,21 @@ const envSchema = z.object({
   WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   /** How far V8 lets the heap grow past the live data before a full collection (src/gateway/heap-growth.ts); 0 = V8's own. */
   HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
+  /** 'true': outbound requests also refuse loopback, RFC 1918, CGNAT and ULA addresses (src/outbound/policy.ts). */
+  OUTBOUND_DENY_PRIVATE: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+  /** Comma-separated CIDRs exempt from every outbound refusal. */
+  OUTBOUND_ALLOW_CIDRS: z
+    .string()
+    .default('')
+    .transform((value, ctx) => {
+      const parsed = parseCidrList(value);
+      if ('cidrs' in parsed) return parsed.cidrs;
+      ctx.addIssue({
+        code: 'custom',
+        message: `not a CIDR: ${parsed.invalid.map((s) => JSON.stringify(s)).join(', ')}; write address/prefix, comma-separated, e.g. 10.1.0.0/16,fd00:1::/64`,
+      });
+      return z.NEVER;
+    }),
 });
 
 /** Our settings, and variables the gateway's own tools and docs use, for the typo check. */
@@ -194,6 +210,8 @@ export interface GatewayConfig {
   alerts: AlertsConfig;
   /** Runtime-managed sources (src/control): secrets' master keys, and the backstop re-read interval. */
   control: { keyring?: Keyring; refreshMs: number };
+  /** Where the gateway's own requests (destinations, alert channels, SPS REST) may connect (src/outbound). */
+  outbound: OutboundSettings;
 }
 
 export { ConfigError };
@@ -307,6 +325,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       retentionDays: e.REJECTED_REQUESTS_RETENTION_DAYS,
     },
     alerts,
+    outbound: { denyPrivate: e.OUTBOUND_DENY_PRIVATE === 'true', allowCidrs: e.OUTBOUND_ALLOW_CIDRS },
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -353,6 +372,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     rejectedRequests: { ...base.rejectedRequests, ...overrides.rejectedRequests },
     alerts: { ...base.alerts, ...overrides.alerts },
     control: { ...base.control, ...overrides.control },
+    outbound: { ...base.outbound, ...overrides.outbound },
   } as GatewayConfig;
 }
 

@@ -1,0 +1,149 @@
+import { BlockList, isIP } from 'node:net';
+
+// Where the gateway's own requests may go (destinations, alert channels, SPS REST). An admin who
+// can set a destination URL must not be able to make the gateway read the cloud metadata service
+// (169.254.169.254 hands out the instance's credentials) or poke at addresses that are never a
+// webhook receiver. Private ranges are allowed by default: a self-hosted gateway usually forwards
+// to services on its own network; OUTBOUND_DENY_PRIVATE=true refuses them too.
+
+/** One range class: refused always (unless allowed), or only with OUTBOUND_DENY_PRIVATE=true. */
+interface RangeClass {
+  name: string;
+  always: boolean;
+  cidrs: readonly string[];
+  /** Said after the ranges, for the reader who wonders why this one matters. */
+  note?: string;
+}
+
+const RANGES: readonly RangeClass[] = [
+  // AWS's IPv6 metadata endpoint is in the ULA range, which is allowed by default: named on its own.
+  { name: 'cloud metadata', always: true, cidrs: ['fd00:ec2::254/128'] },
+  { name: 'link-local', always: true, cidrs: ['169.254.0.0/16', 'fe80::/10'], note: 'cloud metadata services answer at 169.254.169.254' },
+  { name: 'unspecified', always: true, cidrs: ['0.0.0.0/8', '::/128'] },
+  { name: 'multicast', always: true, cidrs: ['224.0.0.0/4', 'ff00::/8'] },
+  { name: 'broadcast', always: true, cidrs: ['255.255.255.255/32'] },
+  { name: 'loopback', always: false, cidrs: ['127.0.0.0/8', '::1/128'] },
+  { name: 'private (RFC 1918)', always: false, cidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] },
+  { name: 'shared (CGNAT)', always: false, cidrs: ['100.64.0.0/10'] },
+  { name: 'unique local (ULA)', always: false, cidrs: ['fc00::/7'] },
+];
+
+export interface OutboundSettings {
+  /** Also refuse loopback, RFC 1918, CGNAT and ULA addresses (OUTBOUND_DENY_PRIVATE). */
+  denyPrivate: boolean;
+  /** Ranges exempt from every refusal (OUTBOUND_ALLOW_CIDRS), already validated. */
+  allowCidrs: string[];
+}
+
+/** Why one address is refused: the address, its range class, and the setting that would allow it. */
+export interface Refusal {
+  address: string;
+  range: string;
+  cidrs: readonly string[];
+  always: boolean;
+  note?: string;
+}
+
+/** A connection the policy refused; `code` is stable, the message names the address and the way out. */
+export class OutboundRefusedError extends Error {
+  override name = 'OutboundRefusedError';
+  readonly code = 'outbound_refused';
+  constructor(readonly refusal: Refusal, host?: string) {
+    super(`refused to connect to ${host && host !== refusal.address ? `${host} (${refusal.address})` : refusal.address}: ${describeRefusal(refusal)}`);
+  }
+}
+
+/** "link-local address (169.254.0.0/16, fe80::/10; …), never contacted unless OUTBOUND_ALLOW_CIDRS lists it". */
+export function describeRefusal(refusal: Refusal): string {
+  const ranges = `${refusal.cidrs.join(', ')}${refusal.note ? `; ${refusal.note}` : ''}`;
+  const why = refusal.always
+    ? 'never contacted unless OUTBOUND_ALLOW_CIDRS lists it'
+    : 'refused because OUTBOUND_DENY_PRIVATE=true; list it in OUTBOUND_ALLOW_CIDRS to allow it';
+  return `${refusal.range} address (${ranges}), ${why}`;
+}
+
+const family = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
+
+function blockListOf(cidrs: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const cidr of cidrs) {
+    const parsed = splitCidr(cidr);
+    // Configuration is checked at start-up (src/config/env.ts); this catches an embedder's typo.
+    if (!parsed) throw new Error(`outbound allow list: not a CIDR: ${JSON.stringify(cidr)}`);
+    list.addSubnet(parsed.address, parsed.prefix, family(parsed.address));
+  }
+  return list;
+}
+
+/** `address/prefix` (or a bare address: one host) when it is a valid CIDR, else undefined. */
+function splitCidr(cidr: string): { address: string; prefix: number } | undefined {
+  const [address = '', prefixText, ...rest] = cidr.trim().split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return undefined;
+  const max = version === 4 ? 32 : 128;
+  if (prefixText === undefined) return { address, prefix: max };
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return undefined;
+  return { address, prefix: Number(prefixText) };
+}
+
+/** OUTBOUND_ALLOW_CIDRS split and checked: the ranges, or the entries that are not CIDRs. */
+export function parseCidrList(text: string): { cidrs: string[] } | { invalid: string[] } {
+  const entries = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const invalid = entries.filter((entry) => splitCidr(entry) === undefined);
+  return invalid.length > 0 ? { invalid } : { cidrs: entries };
+}
+
+/**
+ * The address as the connection will use it: an IPv4-mapped IPv6 address (::ffff:169.254.169.254,
+ * ::ffff:a9fe:a9fe) is the IPv4 address it reaches, and a zone (fe80::1%eth0) is dropped.
+ */
+export function normalizeAddress(address: string): string {
+  const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  if (isIP(bare) !== 6) return bare;
+  // WHATWG URL writes every IPv6 address in one canonical, compressed, lower-case hex form. It runs
+  // in a DNS callback: a throw there would end the process, so an address it rejects stays as is.
+  const canonical = URL.canParse(`http://[${bare}]/`) ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare.toLowerCase();
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+  if (!mapped) return canonical;
+  const high = parseInt(mapped[1]!, 16);
+  const low = parseInt(mapped[2]!, 16);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
+
+export type OutboundPolicy = ReturnType<typeof createOutboundPolicy>;
+
+/** The policy: which addresses may be connected to. Built once from the configuration. */
+export function createOutboundPolicy(settings: OutboundSettings) {
+  const classes = RANGES.filter((range) => range.always || settings.denyPrivate).map((range) => ({
+    ...range,
+    list: blockListOf(range.cidrs),
+  }));
+  const allowed = blockListOf(settings.allowCidrs);
+
+  /** Why a connection to this IP address is refused, or undefined when it may be made. */
+  function refusal(address: string): Refusal | undefined {
+    const normal = normalizeAddress(address);
+    if (isIP(normal) === 0) return undefined;
+    const type = family(normal);
+    if (allowed.check(normal, type)) return undefined;
+    const found = classes.find((range) => range.list.check(normal, type));
+    return found && { address: normal, range: found.name, cidrs: found.cidrs, always: found.always, note: found.note };
+  }
+
+  return {
+    settings,
+    refusal,
+
+    /**
+     * A URL whose host is an IP address in a refused range, as a message for the one who set it;
+     * undefined otherwise. A host name can only be checked when it is resolved, at connection time.
+     * URL parsing has already turned decimal and hex forms (http://2852039166/) into dotted ones.
+     */
+    urlRefusal(url: string): string | undefined {
+      if (!URL.canParse(url)) return undefined;
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      const found = isIP(host) ? refusal(host) : undefined;
+      return found && new OutboundRefusedError(found, host).message;
+    },
+  };
+}
