@@ -21,6 +21,7 @@ import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
+import { createOutbound } from './outbound/guarded-fetch';
 import { createEventBus } from './ops/event-bus';
 import { createStreamWatchers, type StreamWatchers } from './ops/stream-watchers';
 import { createMetrics } from './ops/metrics';
@@ -83,7 +84,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   // Handlers are registered before start(); the database they write to exists only after it.
   const deliveryLog = lazyDeliveryLog(() => gateway.database);
   // Runtime destinations and database sources' processing keys, resolved per attempt (src/control).
-  const runtime = wireDestinations({ config, handlers, registry: () => registry, deliveries: deliveryLog });
+  // Every request the gateway itself sends goes through this fetch: it refuses addresses the policy forbids (src/outbound).
+  const outbound = createOutbound(config.outbound);
+  const runtime = wireDestinations({ config, handlers, registry: () => registry, deliveries: deliveryLog, outbound });
 
   const gateway = {
     logger,
@@ -109,7 +112,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
      */
     forward(source: string, options: Omit<ForwardingOptions, 'deliveries'>, topic = '*') {
       const protection = options.protection ?? (() => runtime.protection);
-      handlers.on(source, topic, forwardToDestinations({ ...options, protection, deliveries: deliveryLog }));
+      const send = options.fetch ?? outbound.fetch;
+      handlers.on(source, topic, forwardToDestinations({ ...options, fetch: send, protection, deliveries: deliveryLog }));
       return gateway;
     },
 
@@ -168,7 +172,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const wake = () => worker?.wake();
       const sources = sourcesFromConfig(config);
       const statsMinutes = createStatsMinutes(database);
-      background = createBackgroundTasks({ config, database, store, logger, metrics, statsMinutes, wake });
+      background = createBackgroundTasks({ config, database, store, logger, metrics, statsMinutes, wake, outbound });
       const recorder = (chartCounts = createStatsRecorder({
         minutes: statsMinutes,
         logger,
@@ -196,6 +200,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         statsMinutes,
         recorder,
         wake,
+        outbound: outbound.policy,
         ingest: (request) => app!.fetch(request),
         audit: createAuditLog(database),
         auditHook: options.audit,

@@ -84,8 +84,8 @@ export function emailMessage(notice: AlertNotice) {
   };
 }
 
-async function postJson(url: string, body: string, headers: Record<string, string> = {}): Promise<void> {
-  const response = await fetch(url, {
+async function postJson(doFetch: typeof fetch, url: string, body: string, headers: Record<string, string> = {}): Promise<void> {
+  const response = await doFetch(url, {
     method: 'POST',
     body,
     headers: { 'content-type': 'application/json', 'user-agent': 'webhook-gateway-alerts', ...headers },
@@ -102,7 +102,10 @@ async function postJson(url: string, body: string, headers: Record<string, strin
  * alert and notice so a receiver can drop a re-sent one), Slack (incoming-webhook JSON) and email
  * (nodemailer over the `alerts.smtp` server).
  */
-export function createNoticeSender(smtp: AlertsConfig['smtp']): { send: SendNotice; close(): void } {
+export function createNoticeSender(
+  smtp: AlertsConfig['smtp'],
+  doFetch: typeof fetch = fetch,
+): { send: SendNotice; close(): void } {
   const mailer = smtp
     ? nodemailer.createTransport({
         host: smtp.host,
@@ -120,9 +123,9 @@ export function createNoticeSender(smtp: AlertsConfig['smtp']): { send: SendNoti
     if (channel.type === 'webhook') {
       const body = JSON.stringify(noticeJson(notice));
       const id = `alert_${notice.alertId}_${notice.type === 'alert.opened' ? 'opened' : 'resolved'}`;
-      await postJson(config.url!, body, standardWebhooksHeaders(config.secret!, id, body));
+      await postJson(doFetch, config.url!, body, standardWebhooksHeaders(config.secret!, id, body));
     } else if (channel.type === 'slack') {
-      await postJson(config.url!, JSON.stringify(slackMessage(notice)));
+      await postJson(doFetch, config.url!, JSON.stringify(slackMessage(notice)));
     } else {
       if (!mailer || !smtp) throw new Error('no alerts.smtp server is configured for email channels');
       await mailer.sendMail({ from: smtp.from, to: config.to, ...emailMessage(notice) });

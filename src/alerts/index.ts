@@ -18,11 +18,13 @@ export async function startAlerts(options: {
   config: AlertsConfig;
   logger: Logger;
   onNotice?: (channelType: string, outcome: 'sent' | 'failed') => void;
+  /** Posts webhook and Slack notices (the gateway's guarded fetch); defaults to the global fetch. */
+  fetch?: typeof fetch;
 }) {
   const store = createAlertStore(options.database);
   for (const channel of options.config.channels) await store.upsertChannel(channel);
   for (const rule of options.config.rules) await store.upsertRule(rule);
-  const sender = createNoticeSender(options.config.smtp);
+  const sender = createNoticeSender(options.config.smtp, options.fetch);
   const evaluator = createAlertEvaluator({
     store,
     conditions: createConditionQueries(options.database),

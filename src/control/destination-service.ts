@@ -11,6 +11,7 @@ import type { DestinationStore, DestinationWrite } from './destination-store';
 import { databaseDestinationView, fileDestinationViews, type DestinationView } from './destination-view';
 import type { Registry } from './registry';
 import type { Guarded } from './store';
+import type { OutboundPolicy } from '../outbound/policy';
 
 /** What changed, for the audit log: views carry a fingerprint and header names, never a secret. */
 export interface DestinationChange {
@@ -29,6 +30,8 @@ export interface DestinationServiceDeps {
   fileSources: readonly SourceConfig[];
   fileDestinations: readonly FileDestination[];
   keyring?: Keyring;
+  /** A URL whose host is a refused IP address is answered 400 (a host name is checked when it is resolved). */
+  outbound?: OutboundPolicy;
 }
 
 const entry = destinationEntry(z.string());
@@ -106,6 +109,10 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       `Destination "${name}" changed since the version you sent in If-Match; it is now version ${result.version}: GET it again and retry`,
     );
   };
+  const checkUrl = (url: string | undefined) => {
+    const refusal = url === undefined ? undefined : deps.outbound?.urlRefusal(url);
+    if (refusal) throw badRequest('invalid_destination', `url: ${refusal}`);
+  };
   const checkSources = (sources: readonly string[]) => {
     const unknown = sources.filter((s) => !registry.resolve(s));
     if (unknown.length)
@@ -150,6 +157,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     /** Creates it; without `secret` one is generated and returned once. */
     async create(input: unknown, origin: 'api' | 'apply' = 'api'): Promise<DestinationChange> {
       const wanted = parse(CreateInput, input);
+      checkUrl(wanted.url);
       if (fileNames().has(wanted.name))
         throw conflict(
           'destination_exists',
@@ -200,6 +208,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
       const current = managed(name);
       const patch = parse(PatchInput, input);
+      checkUrl(patch.url);
       if (patch.sources) checkSources(patch.sources);
       await checkScript(patch.transform);
       const write: DestinationWrite = {

@@ -17,6 +17,7 @@ import { createDestinationRoutes } from './destination-routes';
 import { createDestinationService } from './destination-service';
 import { createDestinationStore } from './destination-store';
 import type { Registry } from './registry';
+import type { Outbound } from '../outbound/guarded-fetch';
 
 export interface DestinationWiringDeps {
   config: GatewayConfig;
@@ -25,6 +26,8 @@ export interface DestinationWiringDeps {
   registry: () => Registry | undefined;
   /** Lazy: handlers are registered before the database is open (src/gateway/processing.ts). */
   deliveries: DeliveryLog;
+  /** The guarded fetch deliveries use, and the policy a new URL is checked against. */
+  outbound: Outbound;
 }
 
 /**
@@ -48,7 +51,12 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     catalog: late,
   });
   let protection: Protection | undefined;
-  const forwarder = forwardByPlan({ deliveries: deps.deliveries, planFor: routing.planFor, protection: () => protection });
+  const forwarder = forwardByPlan({
+    deliveries: deps.deliveries,
+    planFor: routing.planFor,
+    protection: () => protection,
+    fetch: deps.outbound.fetch,
+  });
   let database: Database | undefined;
   const fileNames = new Set([
     ...deps.config.destinations.map((d) => d.name),
@@ -108,6 +116,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         fileSources: deps.config.sources,
         fileDestinations: deps.config.destinations,
         keyring: deps.config.control.keyring,
+        outbound: deps.outbound.policy,
       });
       const events = createEventStore(database!);
       const files = [...deps.config.destinations, ...deps.config.sources.flatMap((s) => s.processing.destinations.map((d) => ({ ...d, sources: [s.name] })))];

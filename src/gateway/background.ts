@@ -10,6 +10,7 @@ import type { EventStore } from '../store/events';
 import { createPartitions } from '../store/partitions';
 import { createRetention } from '../store/retention';
 import type { StatsMinutes } from '../store/stats-minute';
+import type { Outbound } from '../outbound/guarded-fetch';
 
 export interface BackgroundDeps {
   config: GatewayConfig;
@@ -20,6 +21,8 @@ export interface BackgroundDeps {
   statsMinutes: StatsMinutes;
   /** Wakes the local worker when a poll stored an event. */
   wake: () => void;
+  /** The guarded fetch of SPS REST polls and alert notices. */
+  outbound: Outbound;
 }
 
 /**
@@ -37,6 +40,7 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
     logger,
     maxAttempts: config.worker.maxAttempts,
     onStored: deps.wake,
+    fetch: deps.outbound.fetch,
   });
   const pollScheduler = createPollScheduler({ runner: pollRunner, logger });
   let retentionTask: CronSchedule | undefined;
@@ -53,6 +57,7 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
         config: config.alerts,
         logger,
         onNotice: deps.metrics.alertNotification,
+        fetch: deps.outbound.fetch,
       });
       // The week ahead exists from the start (migration 0019 made one; a gateway down longer finds
       // its days in the default partition, moved out when their partition is created).

@@ -28,6 +28,7 @@ import { statsSeries } from '../store/stats-series';
 import type { SystemLog } from '../store/system-log';
 import type { TokenStore } from '../store/tokens';
 import type { Logger } from 'pino';
+import type { OutboundPolicy } from '../outbound/policy';
 import type { ProcessingLookups } from './processing';
 
 export interface OpsApiDeps {
@@ -49,6 +50,8 @@ export interface OpsApiDeps {
   auditHook?: ControlRoutesDeps['audit'];
   /** Wakes the local worker (replays, resumed sources). */
   wake: () => void;
+  /** A new alert channel URL whose host is a refused IP address is answered 400. */
+  outbound?: OutboundPolicy;
   /** The gateway's own HTTP app, for test events sent through the real ingest path. */
   ingest: (request: Request) => Response | Promise<Response>;
   /** `/api/destinations…` (src/control/destination-wiring.ts), audited into the same log. */
@@ -104,6 +107,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
     '/',
     createAlertRoutes({
       alerts: createAlertStore(database),
+      outbound: deps.outbound,
       // Rule and channel changes go to the operator audit log (views hold fingerprints, never secrets).
       audit: (c, change) => audit.record({ ...auditContext(c, config.trustProxy), ...change }),
     }),

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { alertChannelInput } from '../alerts/config';
-import { GatewayError, notFound } from '../errors';
+import { alertChannelInput, type AlertChannelInput } from '../alerts/config';
+import { GatewayError, badRequest, notFound } from '../errors';
 import {
   AlertChannel,
   AlertChannelBody,
@@ -25,6 +25,16 @@ const inUse = (name: string, users: string[], what: string) =>
  * URL of a Slack channel (the URL is the credential).
  */
 const KEPT: Record<string, string[]> = { webhook: ['secret', 'url'], slack: ['url'] };
+
+/**
+ * A webhook or Slack URL whose host is an IP address the gateway refuses to connect to (the cloud
+ * metadata address, link-local…): 400 now, rather than a failed notice when an alert opens. Only
+ * the address is named: a Slack URL's path is its credential.
+ */
+function refuseUrl(deps: AlertRoutesDeps, channel: AlertChannelInput): void {
+  const refusal = 'url' in channel ? deps.outbound?.urlRefusal(channel.url) : undefined;
+  if (refusal) throw badRequest('invalid_request', `url: ${refusal}`);
+}
 
 /** /api/alerts/channels: list, create, replace and delete (writes are admin, checked by the caller's middleware). */
 export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void {
@@ -53,6 +63,7 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
     }),
     async (c) => {
       const channel = parse(alertChannelInput, await c.req.json());
+      refuseUrl(deps, channel);
       const row = await store.createChannel(channel);
       if (!row) throw nameTaken('channel', channel.name);
       const view = channelJson(row);
@@ -80,10 +91,13 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
       const current = (await store.channels()).find((ch) => ch.id === id);
       if (!current) throw missing(id);
       const input = (await c.req.json()) as Record<string, unknown>;
+      const newUrl = input.url !== undefined;
       // Secrets are never shown, so an edit that does not change one leaves it out.
       if (input.type === current.type)
         for (const key of KEPT[current.type] ?? []) if (input[key] === undefined) input[key] = current.config[key];
       const channel = parse(alertChannelInput, input);
+      // A kept URL was checked when it was set; a stricter policy since then shows on its notices.
+      if (newUrl) refuseUrl(deps, channel);
       if (channel.name !== current.name) {
         const users = await store.rulesUsing(current.name);
         if (users.length > 0) throw inUse(current.name, users, 'rename it there first or keep its name');

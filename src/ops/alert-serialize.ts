@@ -6,6 +6,7 @@ import { describeChannel } from '../alerts/channel-view';
 import type { AlertChannelRow, AlertRuleRow } from '../db/schema-alerts';
 import { GatewayError, badRequest } from '../errors';
 import type { Alert, AlertChannel, AlertRule } from './alert-schemas';
+import type { OutboundPolicy } from '../outbound/policy';
 
 /** A change to a rule or channel, for the operator audit log (views only: never a secret). */
 export interface AlertChange {
@@ -19,6 +20,8 @@ export interface AlertRoutesDeps {
   alerts: AlertStore;
   /** Records each change in the operator audit log (src/store/audit.ts). */
   audit?: (c: Context, change: AlertChange) => Promise<void>;
+  /** Checks a channel URL given in a request: a host that is a refused IP address is answered 400. */
+  outbound?: OutboundPolicy;
 }
 
 export const nameTaken = (what: string, name: string) =>

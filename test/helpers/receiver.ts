@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 export interface Delivery {
   /** The request body exactly as it arrived on the socket. */
   bytes: Buffer;
+  /** The request's path (and query). */
+  path: string;
   headers: IncomingHttpHeaders;
 }
 
@@ -17,7 +19,7 @@ export async function startReceiver() {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      deliveries.push({ bytes: Buffer.concat(chunks), headers: request.headers });
+      deliveries.push({ bytes: Buffer.concat(chunks), path: request.url ?? '', headers: request.headers });
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
   });

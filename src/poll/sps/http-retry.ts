@@ -1,4 +1,5 @@
 import { parseRetryAfter } from '../../http/retry-after';
+import { OutboundRefusedError } from '../../outbound/policy';
 
 /** How one HTTP call is retried: attempts after the first, and the delay between them. */
 export interface RetryPolicy {
@@ -24,7 +25,7 @@ const RETRYABLE = (status: number) => status === 429 || status === 408 || status
 
 /**
  * Calls `send` until it answers something other than 429/408/5xx or the retries are used up.
- * Network errors and timeouts are retried too. The wait is exponential with equal jitter, or the
+ * Network errors and timeouts are retried too (not a connection the outbound policy refused). The wait is exponential with equal jitter, or the
  * server's Retry-After when that is longer; a Retry-After over `maxMs` ends the retries at once
  * (better to try at the next run than to hold the lock idle). The last response is returned as is
  * when it is not retryable; a retryable one that never recovered throws HttpRetryError.
@@ -44,6 +45,8 @@ export async function fetchWithRetry(
       failure = `HTTP ${response.status}`;
     } catch (err) {
       if (signal.aborted) throw err;
+      // The policy refuses the same address a moment later too: the run fails now, the next run tries again.
+      if (err instanceof OutboundRefusedError) throw new HttpRetryError(`${what}: ${err.message}`);
       failure =
         err instanceof Error && err.name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : describe(err);
     }
