@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env';
 import { createOutboundPolicy, normalizeAddress, parseCidrList } from '../src/outbound/policy';
 
@@ -138,5 +141,53 @@ describe('OUTBOUND_ALLOW_CIDRS and OUTBOUND_DENY_PRIVATE at start-up', () => {
 
   it('refuse an OUTBOUND_DENY_PRIVATE that is not true or false', () => {
     expect(() => loadConfig({ OUTBOUND_DENY_PRIVATE: 'yes' })).toThrow('OUTBOUND_DENY_PRIVATE: must be true or false');
+  });
+});
+
+describe('GATEWAY_CONFIG URLs at start-up', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-outbound-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+  const load = (content: unknown, env: Record<string, string> = {}) => {
+    const path = join(dir, `config-${(files += 1)}.json`);
+    writeFileSync(path, JSON.stringify(content));
+    return loadConfig({ GATEWAY_CONFIG: path, ...env });
+  };
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const slackToken = 'T000/B000/slack-token-in-path';
+
+  it('refuse a destination or alert channel whose host is a refused IP address, naming it and never the Slack path', () => {
+    const content = {
+      destinations: [{ name: 'meta', url: 'http://169.254.169.254/latest', secret, sources: [] }],
+      sources: [
+        {
+          name: 'gh',
+          provider: 'github',
+          secrets: ['github-secret-0123456789'],
+          destinations: [{ name: 'inner', url: 'http://[::ffff:a9fe:a9fe]/x', secret }],
+        },
+      ],
+      alerts: { channels: [{ name: 'oncall', type: 'slack', url: `http://0.0.0.0/services/${slackToken}` }] },
+    };
+    let message = '';
+    try {
+      load(content);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('Invalid GATEWAY_CONFIG: destination "meta": url: refused to connect to 169.254.169.254: link-local address');
+    expect(message).toContain('source "gh" destination "inner": url: refused to connect to ::ffff:a9fe:a9fe (169.254.169.254)');
+    expect(message).toContain('alert channel "oncall": url: refused to connect to 0.0.0.0: unspecified address');
+    expect(message).not.toContain(slackToken);
+  });
+
+  it('accept them once OUTBOUND_ALLOW_CIDRS lists them; private addresses only fail with OUTBOUND_DENY_PRIVATE=true', () => {
+    const content = { destinations: [{ name: 'meta', url: 'http://169.254.169.254/latest', secret, sources: [] }] };
+    expect(load(content, { OUTBOUND_ALLOW_CIDRS: '169.254.169.254/32' }).destinations).toHaveLength(1);
+    const inside = { destinations: [{ name: 'erp', url: 'http://10.0.0.5/hooks', secret, sources: [] }] };
+    expect(load(inside).destinations).toHaveLength(1);
+    expect(() => load(inside, { OUTBOUND_DENY_PRIVATE: 'true' })).toThrow(
+      'destination "erp": url: refused to connect to 10.0.0.5: private (RFC 1918) address',
+    );
   });
 });

@@ -7,7 +7,7 @@ import { ConfigError } from './errors';
 import { loadKeyring, type Keyring } from '../control/crypto';
 import { loadGatewayFile, SourcesFileError, type FileDestination, type SourceConfig } from './file';
 import { nearMisses } from './near-miss';
-import { parseCidrList, type OutboundSettings } from '../outbound/policy';
+import { createOutboundPolicy, parseCidrList, type OutboundSettings } from '../outbound/policy';
 
 // One file over 250 lines on purpose: it is the only reader of process.env (a lint rule enforces
 // it), so every variable, its default and its check stay in one schema and one loader.
@@ -243,6 +243,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       throw err;
     }
   }
+  const outbound: OutboundSettings = { denyPrivate: e.OUTBOUND_DENY_PRIVATE === 'true', allowCidrs: e.OUTBOUND_ALLOW_CIDRS };
+  const refused = refusedFileUrls(outbound, sources, destinations, alerts);
+  if (refused.length > 0) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${refused.join('; ')}`);
   let keyring: Keyring | undefined;
   try {
     keyring = loadKeyring({
@@ -325,7 +328,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       retentionDays: e.REJECTED_REQUESTS_RETENTION_DAYS,
     },
     alerts,
-    outbound: { denyPrivate: e.OUTBOUND_DENY_PRIVATE === 'true', allowCidrs: e.OUTBOUND_ALLOW_CIDRS },
+    outbound,
     retention: {
       completedDays: e.RETENTION_COMPLETED_DAYS,
       failedDays: e.RETENTION_FAILED_DAYS,
@@ -333,6 +336,29 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
       batchSize: 1000,
     },
   };
+}
+
+/**
+ * The file's destination and alert channel URLs whose host is an IP address the gateway refuses to
+ * connect to, as the API answers 400 for them (src/outbound/policy.ts). Only the address is named:
+ * a Slack URL is a credential.
+ */
+function refusedFileUrls(
+  outbound: OutboundSettings,
+  sources: SourceConfig[],
+  destinations: FileDestination[],
+  alerts: AlertsConfig,
+): string[] {
+  const policy = createOutboundPolicy(outbound);
+  const urls = [
+    ...destinations.map((d) => ({ what: `destination "${d.name}"`, url: d.url })),
+    ...sources.flatMap((s) => s.processing.destinations.map((d) => ({ what: `source "${s.name}" destination "${d.name}"`, url: d.url }))),
+    ...alerts.channels.flatMap((c) => ('url' in c ? [{ what: `alert channel "${c.name}"`, url: c.url }] : [])),
+  ];
+  return urls.flatMap(({ what, url }) => {
+    const refusal = policy.urlRefusal(url);
+    return refusal ? [`${what}: url: ${refusal}`] : [];
+  });
 }
 
 /** The env-configured sources' secrets, checked as their provider checks a config-file secret. */
