@@ -7,7 +7,7 @@ import { canonical } from './destination-plan';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
 import { openDestination, sealDestination, type DestinationCatalog } from './destination-catalog';
-import type { DestinationStore, DestinationWrite } from './destination-store';
+import type { DestinationRow, DestinationStore, DestinationWrite } from './destination-store';
 import { databaseDestinationView, fileDestinationViews, type DestinationView } from './destination-view';
 import type { Registry } from './registry';
 import type { Guarded } from './store';
@@ -90,14 +90,18 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     if (!found) return null;
     return databaseDestinationView(found, (await store.health([name])).get(name));
   };
-  const managed = (name: string) => {
-    const found = catalog.get(name);
-    if (found) return found;
-    if (fileNames().has(name))
+  /** 409 for a name of GATEWAY_CONFIG that is not a runtime destination. */
+  const refuseFileDestination = (name: string) => {
+    if (!catalog.get(name) && fileNames().has(name))
       throw conflict(
         'managed_by_file',
         `Destination "${name}" is declared in GATEWAY_CONFIG; change it there (or with \`webhook-gateway apply\`), not through the API`,
       );
+  };
+  const managed = (name: string) => {
+    refuseFileDestination(name);
+    const found = catalog.get(name);
+    if (found) return found;
     throw notFound('destination_not_found', `No destination named "${name}"`);
   };
   const guarded = <T>(name: string, result: Guarded<T>): T => {
@@ -206,39 +210,44 @@ export function createDestinationService(deps: DestinationServiceDeps) {
      * rate_limit, circuit (null removes each) or the sources.
      */
     async update(name: string, input: unknown, ifVersion?: number): Promise<DestinationChange> {
-      const current = managed(name);
+      refuseFileDestination(name);
       const patch = parse(PatchInput, input);
       checkUrl(patch.url);
       if (patch.sources) checkSources(patch.sources);
       await checkScript(patch.transform);
-      const write: DestinationWrite = {
-        url: patch.url ?? current.row.url,
-        timeoutMs: patch.timeout_ms ?? current.row.timeoutMs,
-        headerNames: current.row.headerNames,
-        filter: patch.filter === undefined ? current.row.filter : patch.filter,
-        transform: patch.transform === undefined ? current.row.transform : patch.transform,
-        rateLimit: patch.rate_limit === undefined ? current.row.rateLimit : patch.rate_limit,
-        circuit: patch.circuit === undefined ? current.row.circuit : patch.circuit,
-        sources: patch.sources ?? current.row.sources,
-      };
-      const rules = (w: { filter: unknown; transform: unknown; sources: readonly string[] }) =>
-        canonical([w.filter, w.transform, [...w.sources].sort()]);
-      write.ruleChanged = rules(write) !== rules(current.row);
-      if (patch.headers !== undefined) {
-        // The headers are sealed with the secret: re-seal both, keeping the secret.
-        const keyring = requireKeyring(deps.keyring);
-        const { secret } = openDestination(keyring, name, current.row.sealed);
-        const headers = patch.headers ?? {};
-        write.headerNames = Object.keys(headers).sort();
-        write.sealed = {
-          value: sealDestination(keyring, name, { secret, headers }),
-          fingerprint: current.row.fingerprint,
-          newSecret: false,
+      const keyring = patch.headers === undefined ? undefined : requireKeyring(deps.keyring);
+      // Built from the stored row, locked until written (not from this instance's catalog, which
+      // may not have heard yet of a change another instance just made).
+      const build = (current: DestinationRow): DestinationWrite => {
+        const write: DestinationWrite = {
+          url: patch.url ?? current.url,
+          timeoutMs: patch.timeout_ms ?? current.timeoutMs,
+          headerNames: current.headerNames,
+          filter: patch.filter === undefined ? current.filter : patch.filter,
+          transform: patch.transform === undefined ? current.transform : patch.transform,
+          rateLimit: patch.rate_limit === undefined ? current.rateLimit : patch.rate_limit,
+          circuit: patch.circuit === undefined ? current.circuit : patch.circuit,
+          sources: patch.sources ?? current.sources,
         };
-      }
+        const rules = (w: { filter: unknown; transform: unknown; sources: readonly string[] }) =>
+          canonical([w.filter, w.transform, [...w.sources].sort()]);
+        write.ruleChanged = rules(write) !== rules(current);
+        if (keyring) {
+          // The headers are sealed with the secret: re-seal both, keeping the secret.
+          const { secret } = openDestination(keyring, name, current.sealed);
+          const headers = patch.headers ?? {};
+          write.headerNames = Object.keys(headers).sort();
+          write.sealed = {
+            value: sealDestination(keyring, name, { secret, headers }),
+            fingerprint: current.fingerprint,
+            newSecret: false,
+          };
+        }
+        return write;
+      };
       const before = await view(name);
       return change('destination.update', name, before, async () =>
-        guarded(name, await store.update(name, write, ifVersion)),
+        guarded(name, await store.update(name, build, ifVersion)),
       );
     },
 
@@ -258,31 +267,31 @@ export function createDestinationService(deps: DestinationServiceDeps) {
 
     /** Replaces the signing secret at once (given, or generated and returned once). */
     async rotateSecret(name: string, given: string | undefined, ifVersion?: number): Promise<DestinationChange> {
-      const current = managed(name);
+      refuseFileDestination(name);
       const secret = given === undefined ? newSecret() : parse(entry.shape.secret, given);
       const keyring = requireKeyring(deps.keyring);
-      const { headers } = openDestination(keyring, name, current.row.sealed);
-      const before = await view(name);
-      const write: DestinationWrite = {
-        url: current.row.url,
-        timeoutMs: current.row.timeoutMs,
-        headerNames: current.row.headerNames,
-        filter: current.row.filter,
-        transform: current.row.transform,
-        rateLimit: current.row.rateLimit,
-        circuit: current.row.circuit,
-        sources: current.row.sources,
+      // Everything but the secret is kept as stored now (the row is locked until written).
+      const build = (current: DestinationRow): DestinationWrite => ({
+        url: current.url,
+        timeoutMs: current.timeoutMs,
+        headerNames: current.headerNames,
+        filter: current.filter,
+        transform: current.transform,
+        rateLimit: current.rateLimit,
+        circuit: current.circuit,
+        sources: current.sources,
         sealed: {
-          value: sealDestination(keyring, name, { secret, headers }),
+          value: sealDestination(keyring, name, { secret, headers: openDestination(keyring, name, current.sealed).headers }),
           fingerprint: fingerprint(secret),
           newSecret: true,
         },
-      };
+      });
+      const before = await view(name);
       return change(
         'destination.rotate_secret',
         name,
         before,
-        async () => guarded(name, await store.update(name, write, ifVersion)),
+        async () => guarded(name, await store.update(name, build, ifVersion)),
         given === undefined ? secret : undefined,
       );
     },

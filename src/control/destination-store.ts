@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { inTransaction } from '../db/statements';
 import type { CircuitInput, RateLimitInput } from '../config/processing';
 import type { Filter } from '../routing/filter';
 import type { Transform } from '../transform/types';
@@ -11,7 +12,8 @@ import { dueNowSet } from '../store/queue-parking';
 export type { DestinationHealth } from './destination-health';
 
 // Every statement on the destination tables (migrations/0012_destinations.sql). Each change is one
-// statement and bumps the destination's version (ETag); the tables' triggers NOTIFY
+// statement (an update, which builds on the stored row, reads it `for update` first, in the same
+// transaction) and bumps the destination's version (ETag); the tables' triggers NOTIFY
 // "gateway_control" at commit, so every instance's registry re-reads within a second.
 
 export interface DestinationRow {
@@ -125,6 +127,40 @@ export function createDestinationStore(database: Database) {
     )`;
   /** Replaces the attached sources in the same statement as the change it follows. */
   const attach = (sources: string[]) => JSON.stringify(sources);
+  /** The write of an update, its attachments, and the re-planning of the events held for it. */
+  const updateStatement = (name: string, write: DestinationWrite): SQL => {
+    const s = write.sealed ? sealedJson(write.sealed.value) : null;
+    return sql`
+        with changed as (
+          update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
+            header_names = ${JSON.stringify(write.headerNames)}::jsonb, filter = ${filterJson(write.filter)}::jsonb,
+            transform = ${filterJson(write.transform)}::jsonb,
+            rule_version = case when ${write.ruleChanged ?? false} then version + 1 else rule_version end,
+            rate_limit = ${filterJson(write.rateLimit)}::jsonb, circuit = ${filterJson(write.circuit)}::jsonb,
+            key_id = coalesce(${s?.key_id ?? null}, key_id),
+            iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
+            tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),
+            ciphertext = coalesce(decode(${s?.ciphertext ?? null}, 'base64'), ciphertext),
+            fingerprint = coalesce(${write.sealed?.fingerprint ?? null}, fingerprint),
+            secret_created_at = case when ${write.sealed?.newSecret ?? false} then now() else secret_created_at end,
+            version = version + 1, updated_at = now()
+          where name = ${name}
+          returning name
+        ),
+        detached as (
+          delete from destination_sources where destination in (select name from changed)
+            and source not in (select json_array_elements_text(${attach(write.sources)}::text::json))
+        ),
+        attached as (
+          insert into destination_sources (destination, source)
+          select c.name, s from changed c cross join json_array_elements_text(${attach(write.sources)}::text::json) as s
+          on conflict do nothing
+        ),
+        -- A held event whose source was detached must not wait for a resume that no longer
+        -- concerns it: every change re-plans the held events (still paused: held again, uncounted).
+        ${release(name, sql`true`)}
+        select name from changed`;
+  };
 
   return {
     async list(): Promise<DestinationRow[]> {
@@ -156,41 +192,27 @@ export function createDestinationStore(database: Database) {
       return created ? reread(name) : undefined;
     },
 
-    /** Changes url, timeout, headers/secret (when sealed is given) and the attached sources; held events are re-planned. */
-    async update(name: string, write: DestinationWrite, ifVersion?: number): Promise<Guarded<DestinationRow>> {
-      const s = write.sealed ? sealedJson(write.sealed.value) : null;
-      const [row] = await rows<Raw>(sql`
-        with changed as (
-          update destinations set url = ${write.url}, timeout_ms = ${write.timeoutMs},
-            header_names = ${JSON.stringify(write.headerNames)}::jsonb, filter = ${filterJson(write.filter)}::jsonb,
-            transform = ${filterJson(write.transform)}::jsonb,
-            rule_version = case when ${write.ruleChanged ?? false} then version + 1 else rule_version end,
-            rate_limit = ${filterJson(write.rateLimit)}::jsonb, circuit = ${filterJson(write.circuit)}::jsonb,
-            key_id = coalesce(${s?.key_id ?? null}, key_id),
-            iv = coalesce(decode(${s?.iv ?? null}, 'base64'), iv),
-            tag = coalesce(decode(${s?.tag ?? null}, 'base64'), tag),
-            ciphertext = coalesce(decode(${s?.ciphertext ?? null}, 'base64'), ciphertext),
-            fingerprint = coalesce(${write.sealed?.fingerprint ?? null}, fingerprint),
-            secret_created_at = case when ${write.sealed?.newSecret ?? false} then now() else secret_created_at end,
-            version = version + 1, updated_at = now()
-          where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int)
-          returning name
-        ),
-        detached as (
-          delete from destination_sources where destination in (select name from changed)
-            and source not in (select json_array_elements_text(${attach(write.sources)}::text::json))
-        ),
-        attached as (
-          insert into destination_sources (destination, source)
-          select c.name, s from changed c cross join json_array_elements_text(${attach(write.sources)}::text::json) as s
-          on conflict do nothing
-        ),
-        -- A held event whose source was detached must not wait for a resume that no longer
-        -- concerns it: every change re-plans the held events (still paused: held again, uncounted).
-        ${release(name, sql`true`)}
-        select name from changed`);
-      if (!row) return miss(name);
-      return { ok: true, value: (await reread(name))! };
+    /**
+     * Changes url, timeout, headers/secret (when sealed is given) and the attached sources; held
+     * events are re-planned. Read-modify-write in one transaction: the row is read `for update` and
+     * `build` makes the write from it, so a change merges into what is stored now (not into an
+     * instance's snapshot, which may not have heard another instance's change yet).
+     */
+    async update(
+      name: string,
+      build: (current: DestinationRow) => DestinationWrite,
+      ifVersion?: number,
+    ): Promise<Guarded<DestinationRow>> {
+      const written = await inTransaction(database, async (run): Promise<Guarded<null>> => {
+        const [locked] = await run<Raw>(sql`${WITH_SOURCES} where d.name = ${name} for update of d`);
+        if (!locked) return { ok: false, reason: 'missing' };
+        const current = destinationRow(locked);
+        if (ifVersion !== undefined && current.version !== ifVersion)
+          return { ok: false, reason: 'stale', version: current.version };
+        await run(updateStatement(name, build(current)));
+        return { ok: true, value: null };
+      });
+      return written.ok ? { ok: true, value: (await reread(name))! } : written;
     },
 
     /**

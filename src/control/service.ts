@@ -4,7 +4,7 @@ import { GatewayError, badRequest, notFound } from '../errors';
 import type { TestEventSource } from '../senders/test-event';
 import { fingerprint, generateSecret, requireKeyring, seal, type Keyring } from './crypto';
 import type { Registry } from './registry';
-import type { ControlStore, Guarded } from './store';
+import type { ControlStore, Guarded, SourceRow } from './store';
 import { checkEntryTransform } from './transform-check';
 import { sourceView, type SourceView } from './view';
 
@@ -46,10 +46,14 @@ export function createSourceService(deps: SourceServiceDeps) {
   const managed = (name: string) => {
     const source = registry.resolve(name);
     if (!source) throw notFound('source_not_found', `No source named "${name}"`);
-    if (source.managedBy === 'file') {
+    refuseFileSource(name);
+    return source;
+  };
+  /** 409 for a name this instance serves from its file or environment. */
+  const refuseFileSource = (name: string) => {
+    if (registry.resolve(name)?.managedBy === 'file') {
       throw conflict('managed_by_file', `Source "${name}" comes from GATEWAY_CONFIG or the environment; change it there (or with \`webhook-gateway apply\`), not through the API`);
     }
-    return source;
   };
 
   const guarded = <T>(name: string, result: Guarded<T>): T => {
@@ -123,23 +127,31 @@ export function createSourceService(deps: SourceServiceDeps) {
       return { action: 'source.create', source: config.name, before: null, after: await view(config.name), ...(generated ? { secret: generated } : {}) };
     },
 
-    /** JSON merge patch of the entry (null removes a key); name and secrets are not patched here. */
+    /**
+     * JSON merge patch of the entry (null removes a key); name and secrets are not patched here.
+     * Merged into the stored entry, locked until written: a patch without If-Match cannot undo a
+     * change another instance made a moment before this one's snapshot heard of it.
+     */
     async update(name: string, patch: unknown, ifVersion?: number): Promise<Change> {
-      const source = managed(name);
+      refuseFileSource(name);
       if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('invalid_source', 'source: send a JSON object of the keys to change');
       const { name: newName, secrets, ...rest } = patch as Record<string, unknown>;
       if (newName !== undefined && newName !== name) throw badRequest('invalid_source', `name: ${NAMING}`);
       if (secrets !== undefined) throw badRequest('invalid_source', 'secrets: use POST /api/sources/{name}/rotate-secret or DELETE /api/sources/{name}/secrets/{id}');
-      const merged: Record<string, unknown> = { provider: source.row!.provider, ...source.row!.spec };
-      for (const [key, value] of Object.entries(rest)) {
-        if (value === null) delete merged[key];
-        else merged[key] = value;
-      }
-      await checkEntryTransform(merged.transform);
-      validate({ ...merged, name }, false);
-      const { provider, ...spec } = merged;
+      // Checked before the row is locked (a script runs in the sandbox); a stored one passed already.
+      await checkEntryTransform(rest.transform);
+      const merge = async (stored: SourceRow) => {
+        const merged: Record<string, unknown> = { provider: stored.provider, ...stored.spec };
+        for (const [key, value] of Object.entries(rest)) {
+          if (value === null) delete merged[key];
+          else merged[key] = value;
+        }
+        validate({ ...merged, name }, false);
+        const { provider, ...spec } = merged;
+        return { provider: String(provider), spec };
+      };
       const before = await view(name);
-      return change('source.update', name, before, async () => guarded(name, await store.updateSource(name, { provider: String(provider), spec }, ifVersion)));
+      return change('source.update', name, before, async () => guarded(name, await store.updateSource(name, merge, ifVersion)));
     },
 
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Change> {

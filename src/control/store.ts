@@ -5,7 +5,8 @@ import { parkSource, unparkSource } from '../store/queue-parking';
 import type { SealedSecret } from './crypto';
 
 // Every statement of the control plane's tables (migrations/0009_control_plane.sql). Each change
-// is one statement, so it is atomic without a transaction, and bumps the source's version (ETag);
+// is one statement, so it is atomic without a transaction (an update, which merges into the stored
+// entry, reads it `for update` in one), and bumps the source's version (ETag);
 // pause, resume and delete also park or give back the source's queued events, in a transaction.
 // The tables' triggers NOTIFY "gateway_control" at commit.
 
@@ -112,15 +113,28 @@ export function createControlStore(database: Database) {
       return sourceRow(created);
     },
 
-    async updateSource(name: string, change: { provider: string; spec: Raw }, ifVersion?: number): Promise<Guarded<SourceRow>> {
-      const [row] = await rows<Raw>(sql`
-        update sources set provider = ${change.provider}, spec = ${JSON.stringify(change.spec)}::jsonb,
-          version = version + 1, updated_at = now(),
-          -- A new transformation is a new rule version; any other change keeps it (compared as jsonb: key order does not matter).
-          transform_version = case when spec -> 'transform' is distinct from ${JSON.stringify(change.spec)}::jsonb -> 'transform'
-                                   then version + 1 else transform_version end
-        where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) returning *`);
-      return row ? { ok: true, value: sourceRow(row) } : miss(name);
+    /**
+     * Read-modify-write of one source in a transaction: its row is read `for update`, so `merge`
+     * builds on what is stored now (not on an instance's snapshot, which may not have heard another
+     * instance's change yet) and no other change can land between the read and the write.
+     */
+    async updateSource(name: string, merge: (current: SourceRow) => Promise<{ provider: string; spec: Raw }>, ifVersion?: number): Promise<Guarded<SourceRow>> {
+      return inTransaction(database, async (run): Promise<Guarded<SourceRow>> => {
+        const [locked] = await run<Raw>(sql`select * from sources where name = ${name} for update`);
+        if (!locked) return { ok: false, reason: 'missing' };
+        const current = sourceRow(locked);
+        if (ifVersion !== undefined && current.version !== ifVersion) return { ok: false, reason: 'stale', version: current.version };
+        const change = await merge(current);
+        const spec = JSON.stringify(change.spec);
+        const [row] = await run<Raw>(sql`
+          update sources set provider = ${change.provider}, spec = ${spec}::jsonb,
+            version = version + 1, updated_at = now(),
+            -- A new transformation is a new rule version; any other change keeps it (compared as jsonb: key order does not matter).
+            transform_version = case when spec -> 'transform' is distinct from ${spec}::jsonb -> 'transform'
+                                     then version + 1 else transform_version end
+          where name = ${name} returning *`);
+        return { ok: true, value: sourceRow(row!) };
+      });
     },
 
     /**

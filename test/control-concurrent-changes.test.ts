@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring } from '../src/control/crypto';
+import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
+import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+
+// Two gateway instances on one PostgreSQL database, each with its own snapshot of the control
+// plane (re-read on NOTIFY; the backstop re-read is 60 s here). Changes sent to both at once,
+// without If-Match, each touching another field: every one of them must be in the stored result.
+// A change merged into the serving instance's snapshot would write back the other's field as it
+// was before (a lost update that no one was told about).
+
+const ROUNDS = 5;
+const answer = async (pending: Promise<Response>) =>
+  (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
+const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
+const fingerprint = (secret: string) => createHash('sha256').update(secret).digest('hex').slice(0, 12);
+
+describe.skipIf(!postgresUrl())('concurrent changes through two instances on one PostgreSQL', () => {
+  let testDb: TestDatabase;
+  let a: TestGateway;
+  let b: TestGateway;
+  const api = (gw: TestGateway, path: string, method = 'GET', body?: unknown) =>
+    answer(
+      fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }),
+    );
+  /** Waits until `gw` serves `path` at `version` (its snapshot heard every change), and returns it. */
+  const readAt = (gw: TestGateway, path: string, version: number) =>
+    waitFor(async () => {
+      const res = await api(gw, path);
+      const body = res.status === 200 ? await res.json() : undefined;
+      return body?.version === version ? body : undefined;
+    }, 5000, `${path} at version ${version}`);
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('postgres');
+    const control = { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 60_000 };
+    a = await startTestGateway('postgres', { control }, { testDb, role: 'web' });
+    b = await startTestGateway('postgres', { control }, { testDb, role: 'web' });
+  }, 120_000);
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await testDb?.drop();
+  }, 60_000);
+
+  it('a source PATCHed on both instances at once keeps both changes', async () => {
+    const created = await api(a, '/api/sources', 'POST', { name: 'shared', provider: 'shopify' });
+    expect(created.status).toBe(201);
+    let version = 1;
+    await readAt(b, '/api/sources/shared', version);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const [fromA, fromB] = await Promise.all([
+        api(a, '/api/sources/shared', 'PATCH', { rate_limit: { per_second: round } }),
+        api(b, '/api/sources/shared', 'PATCH', { retry: { max_attempts: round + 1 } }),
+      ]);
+      expect([fromA.status, fromB.status]).toEqual([200, 200]);
+      version += 2;
+      const stored = await readAt(a, '/api/sources/shared', version);
+      expect(stored.spec, `round ${round}`).toEqual({ rate_limit: { per_second: round }, retry: { max_attempts: round + 1 } });
+    }
+  }, 60_000);
+
+  it('a destination PATCHed on one instance and re-keyed on the other keeps both changes', async () => {
+    const created = await api(a, '/api/destinations', 'POST', { name: 'erp', url: 'https://erp.example.com/hooks/0' });
+    expect(created.status).toBe(201);
+    let version = 1;
+    await readAt(b, '/api/destinations/erp', version);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const secret = `whsec_${Buffer.from(`round-${round}-signing-key-0123456789`).toString('base64')}`;
+      const [fromA, fromB, fromA2] = await Promise.all([
+        api(a, '/api/destinations/erp', 'PATCH', { url: `https://erp.example.com/hooks/${round}` }),
+        api(b, '/api/destinations/erp/rotate-secret', 'POST', { secret }),
+        api(a, '/api/destinations/erp', 'PATCH', { timeout_ms: 1000 + round }),
+      ]);
+      expect([fromA.status, fromB.status, fromA2.status]).toEqual([200, 200, 200]);
+      version += 3;
+      const stored = await readAt(a, '/api/destinations/erp', version);
+      expect(
+        { url: stored.url, timeout_ms: stored.timeout_ms, fingerprint: stored.fingerprint },
+        `round ${round}`,
+      ).toEqual({ url: `https://erp.example.com/hooks/${round}`, timeout_ms: 1000 + round, fingerprint: fingerprint(secret) });
+    }
+  }, 60_000);
+});
