@@ -61,6 +61,25 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
     }
   }, 60_000);
 
+  it('secrets rotated on both instances at once: only the newest is left without an end', async () => {
+    const created = await api(a, '/api/sources', 'POST', { name: 'rotated', provider: 'shopify' });
+    expect(created.status).toBe(201);
+    let version = 1;
+    await readAt(b, '/api/sources/rotated', version);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const rotations = await Promise.all(
+        [a, b, a, b].map((gw) => api(gw, '/api/sources/rotated/rotate-secret', 'POST', { overlap_seconds: 3600 })),
+      );
+      expect(rotations.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+      version += rotations.length;
+      const stored = await readAt(a, '/api/sources/rotated', version);
+      // Rotated one after the other, each rotation gives every older secret its end: a secret
+      // added by a concurrent rotation and left without one would verify forever.
+      const endless = stored.secrets.filter((s: { not_after: string | null }) => s.not_after === null);
+      expect(endless.map((s: { id: number }) => s.id), `round ${round}`).toEqual([Math.max(...stored.secrets.map((s: { id: number }) => s.id))]);
+    }
+  }, 60_000);
+
   it('a destination PATCHed on one instance and re-keyed on the other keeps both changes', async () => {
     const created = await api(a, '/api/destinations', 'POST', { name: 'erp', url: 'https://erp.example.com/hooks/0' });
     expect(created.status).toBe(201);

@@ -170,26 +170,32 @@ export function createControlStore(database: Database) {
 
     /**
      * Adds a secret and ends every other secret's validity `overlapSeconds` from now (those ending
-     * sooner keep their end), in one statement: no instant without a valid secret. Those whose
-     * fingerprint is in `keep` stay as they are (apply: the other secrets its file lists).
+     * sooner keep their end), in one transaction: no instant without a valid secret. Those whose
+     * fingerprint is in `keep` stay as they are (apply: the other secrets its file lists). The
+     * source's row is locked first, by its own statement: the next one then sees a rotation that
+     * committed meanwhile (one statement would not, its snapshot taken before the lock was had),
+     * so of two concurrent rotations the later one ends the secret the earlier one added.
      */
     async rotateSecret(name: string, added: { sealed: SealedSecret; fingerprint: string }, overlapSeconds: number, ifVersion?: number, keep: readonly string[] = []): Promise<Guarded<SecretRow>> {
       const { sealed, fingerprint } = added;
-      const [row] = await rows<Raw>(sql`
-        with bumped as (
+      const row = await inTransaction(database, async (run) => {
+        const [bumped] = await run<Raw>(sql`
           update sources set version = version + 1, updated_at = now()
           where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int)
-          returning name
-        ),
-        ended as (
-          update source_secrets set not_after = now() + make_interval(secs => ${overlapSeconds})
-          where source in (select name from bumped)
-            and (not_after is null or not_after > now() + make_interval(secs => ${overlapSeconds}))
-            and fingerprint not in (select jsonb_array_elements_text(${JSON.stringify(keep)}::jsonb))
-        )
-        insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
-        select name, ${sealed.keyId}, ${sealed.iv}, ${sealed.tag}, ${sealed.ciphertext}, ${fingerprint} from bumped
-        returning *`);
+          returning name`);
+        if (!bumped) return undefined;
+        const [inserted] = await run<Raw>(sql`
+          with ended as (
+            update source_secrets set not_after = now() + make_interval(secs => ${overlapSeconds})
+            where source = ${name}
+              and (not_after is null or not_after > now() + make_interval(secs => ${overlapSeconds}))
+              and fingerprint not in (select jsonb_array_elements_text(${JSON.stringify(keep)}::jsonb))
+          )
+          insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
+          values (${name}, ${sealed.keyId}, ${sealed.iv}, ${sealed.tag}, ${sealed.ciphertext}, ${fingerprint})
+          returning *`);
+        return inserted;
+      });
       return row ? { ok: true, value: secretRow(row) } : miss(name);
     },
 
