@@ -101,4 +101,44 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
       ).toEqual({ url: `https://erp.example.com/hooks/${round}`, timeout_ms: 1000 + round, fingerprint: fingerprint(secret) });
     }
   }, 60_000);
+
+  it('an alert channel re-keyed on one instance while edited on the other keeps both changes', async () => {
+    const key = (round: number) => `whsec_${Buffer.from(`alert-channel-key-${round}-0123456789`).toString('base64')}`;
+    const created = await api(a, '/api/alerts/channels', 'POST', { name: 'oncall', type: 'webhook', url: 'https://alerts.example.com/0', secret: key(0) });
+    expect(created.status).toBe(201);
+    const { id } = await created.json();
+    for (let round = 1; round <= ROUNDS; round++) {
+      // The edit on B leaves the secret out (it is never shown), so it keeps the stored one.
+      const [fromA, fromB] = await Promise.all([
+        api(a, `/api/alerts/channels/${id}`, 'PUT', { name: 'oncall', type: 'webhook', secret: key(round) }),
+        api(b, `/api/alerts/channels/${id}`, 'PUT', { name: 'oncall', type: 'webhook', url: `https://alerts.example.com/${round}` }),
+      ]);
+      expect([fromA.status, fromB.status]).toEqual([200, 200]);
+      const { channels } = await (await api(a, '/api/alerts/channels')).json();
+      expect(
+        { target: channels[0].target, secret_fingerprint: channels[0].secret_fingerprint },
+        `round ${round}`,
+      ).toEqual({ target: `https://alerts.example.com/${round}`, secret_fingerprint: fingerprint(key(round)) });
+    }
+  }, 60_000);
+
+  it('a channel deleted on one instance while a rule naming it is created on the other: never both', async () => {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const channel = await api(a, '/api/alerts/channels', 'POST', { name: `pager-${round}`, type: 'email', to: ['ops@example.com'] });
+      expect(channel.status).toBe(201);
+      const { id } = await channel.json();
+      const [deleted, rule] = await Promise.all([
+        api(a, `/api/alerts/channels/${id}`, 'DELETE'),
+        api(b, '/api/alerts/rules', 'POST', { name: `backlog-${round}`, kind: 'backlog_age', channels: [`pager-${round}`] }),
+      ]);
+      // One of them wins; the other is refused saying why. A rule naming a deleted channel would
+      // send its notices nowhere.
+      const outcome = [deleted.status, rule.status];
+      expect([[204, 400], [409, 201]], `round ${round}: ${outcome}`).toContainEqual(outcome);
+      const { rules } = await (await api(a, '/api/alerts/rules')).json();
+      const { channels } = await (await api(a, '/api/alerts/channels')).json();
+      const named = new Set(channels.map((c: { name: string }) => c.name));
+      for (const r of rules) for (const n of r.channels) expect(named.has(n), `rule ${r.name} names ${n}`).toBe(true);
+    }
+  }, 60_000);
 });

@@ -9,6 +9,7 @@ import {
   type AlertRuleRow,
 } from '../db/schema-alerts';
 import type { AlertChannelInput, AlertRuleInput } from './config';
+import { createAlertConfigWrites } from './config-writes';
 
 /** An alert with the rule it belongs to, as the notifier and the API show it. */
 export interface AlertWithRule extends AlertRow {
@@ -39,8 +40,12 @@ const flatten = (r: {
 export const MAX_NOTIFY_ATTEMPTS = 10;
 
 /** The SQL of alerting: rules, channels, alert state and the evaluator's claim row. */
-export function createAlertStore({ db, rows }: Database) {
+export function createAlertStore(database: Database) {
+  const { db, rows } = database;
   return {
+    // Rule and channel writes that depend on other rows, each in its transaction.
+    ...createAlertConfigWrites(database),
+
     /**
      * Takes or renews the evaluator's claim row: the database decides which instance evaluates
      * (a conditional upsert, as the poll locks do). Returns whether `holder` holds it now.
@@ -81,24 +86,6 @@ export function createAlertStore({ db, rows }: Database) {
       return row!;
     },
 
-    async createRule(rule: AlertRuleInput): Promise<AlertRuleRow | undefined> {
-      const [row] = await db
-        .insert(alertRules)
-        .values(rule)
-        .onConflictDoNothing({ target: alertRules.name })
-        .returning();
-      return row;
-    },
-
-    async updateRule(id: number, rule: AlertRuleInput): Promise<AlertRuleRow | undefined> {
-      const [row] = await db
-        .update(alertRules)
-        .set({ ...rule, updatedAt: sql`now()` })
-        .where(eq(alertRules.id, id))
-        .returning();
-      return row;
-    },
-
     async deleteRule(id: number): Promise<boolean> {
       return (await db.delete(alertRules).where(eq(alertRules.id, id)).returning({ id: alertRules.id })).length === 1;
     },
@@ -130,31 +117,6 @@ export function createAlertStore({ db, rows }: Database) {
         .onConflictDoNothing({ target: alertChannels.name })
         .returning();
       return row;
-    },
-
-    async updateChannel(id: number, channel: AlertChannelInput): Promise<AlertChannelRow | undefined> {
-      const { name, type, ...config } = channel;
-      const [row] = await db
-        .update(alertChannels)
-        .set({ name, type, config })
-        .where(eq(alertChannels.id, id))
-        .returning();
-      return row;
-    },
-
-    async deleteChannel(id: number): Promise<boolean> {
-      return (
-        (await db.delete(alertChannels).where(eq(alertChannels.id, id)).returning({ id: alertChannels.id })).length ===
-        1
-      );
-    },
-
-    /** Rules that send to a channel, by the channel's name. */
-    async rulesUsing(channel: string): Promise<string[]> {
-      const found = await rows<{ name: string }>(
-        sql`select name from alert_rules where channels ? ${channel} order by name`,
-      );
-      return found.map((r) => r.name);
     },
 
     openAlerts: (ruleId: number): Promise<AlertRow[]> =>

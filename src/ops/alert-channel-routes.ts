@@ -11,6 +11,7 @@ import {
   conflict,
   json,
 } from './alert-schemas';
+import type { ChannelWrite } from '../alerts/config-writes';
 import { channelJson, nameTaken, parse, type AlertRoutesDeps } from './alert-serialize';
 import { errorResponses } from './schemas';
 
@@ -88,28 +89,26 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const current = (await store.channels()).find((ch) => ch.id === id);
-      if (!current) throw missing(id);
       const input = (await c.req.json()) as Record<string, unknown>;
       const newUrl = input.url !== undefined;
-      // Secrets are never shown, so an edit that does not change one leaves it out.
-      if (input.type === current.type)
-        for (const key of KEPT[current.type] ?? []) if (input[key] === undefined) input[key] = current.config[key];
-      const channel = parse(alertChannelInput, input);
-      // A kept URL was checked when it was set; a stricter policy since then shows on its notices.
-      if (newUrl) refuseUrl(deps, channel);
-      if (channel.name !== current.name) {
-        const users = await store.rulesUsing(current.name);
-        if (users.length > 0) throw inUse(current.name, users, 'rename it there first or keep its name');
-        if ((await store.channelsNamed([channel.name])).length > 0) throw nameTaken('channel', channel.name);
-      }
-      const row = await store.updateChannel(id, channel);
-      if (!row) throw missing(id);
-      const view = channelJson(row);
+      // Merged into the stored row, locked until written: an edit cannot write back a secret
+      // another admin (or instance) replaced after this one read the channel.
+      const result = await store.replaceChannel(id, (current) => {
+        const edit = { ...input };
+        // Secrets are never shown, so an edit that does not change one leaves it out.
+        if (edit.type === current.type)
+          for (const key of KEPT[current.type] ?? []) if (edit[key] === undefined) edit[key] = current.config[key];
+        const channel = parse(alertChannelInput, edit);
+        // A kept URL was checked when it was set; a stricter policy since then shows on its notices.
+        if (newUrl) refuseUrl(deps, channel);
+        return channel;
+      });
+      const { before, row } = written(result, id, input.name, 'rename it there first or keep its name');
+      const view = channelJson(row!);
       await deps.audit?.(c, {
         action: 'alert_channel.update',
-        target: target(row.name),
-        before: channelJson(current),
+        target: target(row!.name),
+        before: channelJson(before),
         after: view,
       });
       return c.json(view, 200);
@@ -132,17 +131,21 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const channel = (await store.channels()).find((ch) => ch.id === id);
-      if (!channel) throw missing(id);
-      const users = await store.rulesUsing(channel.name);
-      if (users.length > 0) throw inUse(channel.name, users, 'remove it from them first');
-      await store.deleteChannel(id);
+      const { before } = written(await store.removeChannel(id), id, undefined, 'remove it from them first');
       await deps.audit?.(c, {
         action: 'alert_channel.delete',
-        target: target(channel.name),
-        before: channelJson(channel),
+        target: target(before.name),
+        before: channelJson(before),
       });
       return c.body(null, 204);
     },
   );
+}
+
+/** A channel write's rows, or the error that says why it was refused. */
+function written(result: ChannelWrite, id: number, name: unknown, whatToDo: string) {
+  if (result.status === 'done') return result;
+  if (result.status === 'missing') throw missing(id);
+  if (result.status === 'in_use') throw inUse(result.name, result.users, whatToDo);
+  throw nameTaken('channel', String(name));
 }

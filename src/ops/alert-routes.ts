@@ -14,7 +14,7 @@ import {
   conflict,
   json,
 } from './alert-schemas';
-import { alertJson, checkChannels, nameTaken, parse, ruleJson, type AlertRoutesDeps } from './alert-serialize';
+import { alertJson, parse, ruleJson, ruleWritten, type AlertRoutesDeps } from './alert-serialize';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from './auth';
 import { readPage } from './paging';
@@ -73,9 +73,7 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     }),
     async (c) => {
       const rule = parse(alertRuleInput, await c.req.json());
-      await checkChannels(store, rule.channels);
-      const row = await store.createRule(rule);
-      if (!row) throw nameTaken('rule', rule.name);
+      const { row } = ruleWritten(await store.writeRule(rule), rule.name);
       const view = ruleJson(row);
       await deps.audit?.(c, { action: 'alert_rule.create', target: `alert_rule:${row.name}`, after: view });
       return c.json(view, 201);
@@ -99,18 +97,12 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     async (c) => {
       const { id } = c.req.valid('param');
       const rule = parse(alertRuleInput, await c.req.json());
-      await checkChannels(store, rule.channels);
-      const other = (await store.rules()).find((r) => r.name === rule.name && r.id !== id);
-      if (other) throw nameTaken('rule', rule.name);
-      const before = await store.rule(id);
-      const row = await store.updateRule(id, rule);
-      if (!before || !row)
-        throw notFound('rule_not_found', `No alert rule ${id}; list them with GET /api/alerts/rules`);
+      const { row, before } = ruleWritten(await store.writeRule(rule, id), rule.name);
       const view = ruleJson(row);
       await deps.audit?.(c, {
         action: 'alert_rule.update',
         target: `alert_rule:${row.name}`,
-        before: ruleJson(before),
+        before: before && ruleJson(before),
         after: view,
       });
       return c.json(view, 200);

@@ -1,10 +1,11 @@
 import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ZodError } from 'zod';
+import type { RuleWrite } from '../alerts/config-writes';
 import type { AlertStore, AlertWithRule } from '../alerts/store';
 import { describeChannel } from '../alerts/channel-view';
 import type { AlertChannelRow, AlertRuleRow } from '../db/schema-alerts';
-import { GatewayError, badRequest } from '../errors';
+import { GatewayError, badRequest, notFound } from '../errors';
 import type { Alert, AlertChannel, AlertRule } from './alert-schemas';
 import type { OutboundPolicy } from '../outbound/policy';
 
@@ -37,14 +38,15 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<
   throw badRequest('invalid_request', issues.join('; '));
 }
 
-export async function checkChannels(store: AlertStore, names: readonly string[]): Promise<void> {
-  const found = new Set((await store.channelsNamed(names)).map((c) => c.name));
-  const missing = names.filter((n) => !found.has(n));
-  if (missing.length > 0)
-    throw badRequest(
-      'unknown_channel',
-      `channels: no alert channel named ${missing.map((n) => `"${n}"`).join(', ')}; create it first (POST /api/alerts/channels)`,
-    );
+/** A rule write's row, or the error that says why it was refused. */
+export function ruleWritten(result: RuleWrite, name: string): Extract<RuleWrite, { status: 'done' }> {
+  if (result.status === 'done') return result;
+  if (result.status === 'name_taken') throw nameTaken('rule', name);
+  if (result.status === 'missing') throw notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
+  throw badRequest(
+    'unknown_channel',
+    `channels: no alert channel named ${result.names.map((n) => `"${n}"`).join(', ')}; create it first (POST /api/alerts/channels)`,
+  );
 }
 
 export function alertJson(a: AlertWithRule): z.infer<typeof Alert> {
