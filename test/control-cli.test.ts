@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
+import { pollSourcesSchema } from '../src/poll/config';
 import { runCli } from './helpers/cli';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { SPS_ENV, spsRestSource } from './helpers/poll-sps-mocks';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // The CLI as an operator runs it: real processes talking to a running gateway's ops API.
@@ -20,7 +22,9 @@ describe('sources, apply (CLI)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'control-cli-'));
-    gw = await startTestGateway('pglite', { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 } });
+    // A poll source (scheduled once a year: it never runs here) takes its name as push sources do.
+    const polls = pollSourcesSchema(SPS_ENV).parse([spsRestSource({ name: 'edi-feed', schedule: '0 0 1 1 *' })]);
+    gw = await startTestGateway('pglite', { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 }, polls });
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -122,5 +126,27 @@ describe('sources, apply (CLI)', () => {
     const applied = await cli(['apply', '-f', file], env);
     expect(applied.code).toBe(2);
     expect((await send('first-ok', env.OK_SECRET)).status).toBe(404);
+  }, 180_000);
+
+  it('apply -f refuses the name of a poll source in its plan, before changing anything', async () => {
+    const file = join(dir, 'poll-clash.yaml');
+    const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}`, CLASH_SECRET: `clash-${randomBytes(12).toString('hex')}` };
+    writeFileSync(file, [
+      'sources:',
+      '  - name: before-clash',
+      '    provider: shopify',
+      '    secrets: [env:OK_SECRET]',
+      '  - name: edi-feed',
+      '    provider: shopify',
+      '    secrets: [env:CLASH_SECRET]',
+      '',
+    ].join('\n'));
+    const dry = await cli(['apply', '-f', file, '--dry-run'], env);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toMatch(/source "edi-feed" is the name of a poll source/);
+    expect(dry.stdout).not.toContain('+ create');
+    const applied = await cli(['apply', '-f', file], env);
+    expect(applied.code).toBe(2);
+    expect((await send('before-clash', env.OK_SECRET)).status).toBe(404);
   }, 180_000);
 });

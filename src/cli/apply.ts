@@ -33,10 +33,11 @@ export function applyCommand(ctx: CliContext): Command {
       const alertSteps = alerts ? await planAlertChanges(client, alerts, options.prune ?? false) : [];
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
       const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');
+      const polls = await client.get<{ sources: { name: string }[] }>('/api/sps/sources');
       let steps: PlanStep[];
       let destinationSteps: DestinationStep[];
       try {
-        steps = planApply(desired, sources);
+        steps = planApply(desired, sources, polls.sources.map((p) => p.name));
         destinationSteps = planDestinations(desiredDestinations, destinations);
       } catch (err) {
         if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);

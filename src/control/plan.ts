@@ -17,7 +17,7 @@ export type PlanStep =
   | { action: 'add-secret'; name: string; secret: string; fingerprint: string; keep: string[] }
   | { action: 'delete'; name: string };
 
-/** A plan that cannot be carried out (a name of a file/env source). */
+/** A plan that cannot be carried out (a name of a file/env or poll source). */
 export class PlanError extends Error {
   override name = 'PlanError';
 }
@@ -38,9 +38,15 @@ const sorted = (value: unknown): unknown =>
  * longer lists. Sources created through the API and not in the file are left alone. Empty when
  * everything matches, so applying twice changes nothing.
  */
-export function planApply(desired: readonly DesiredSource[], current: readonly SourceView[]): PlanStep[] {
+export function planApply(desired: readonly DesiredSource[], current: readonly SourceView[], pollNames: readonly string[] = []): PlanStep[] {
   const steps: PlanStep[] = [];
   const byName = new Map(current.map((s) => [s.name, s]));
+  // A poll source's name is taken too (one name, one source of events): the create would be
+  // refused with 409 half-way through the plan, after the steps before it were carried out.
+  const polled = desired.find((d) => pollNames.includes(d.name) && !byName.has(d.name));
+  if (polled) {
+    throw new PlanError(`source "${polled.name}" is the name of a poll source of the gateway (GET /api/sps/sources); give the push source another name`);
+  }
   // The API refuses a runtime source's inline destinations (their secret would be stored in clear):
   // refused here, before anything changes, rather than half-way through carrying the plan out.
   const inline = desired.find((d) => d.spec.destinations !== undefined);
