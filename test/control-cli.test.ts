@@ -149,4 +149,25 @@ describe('sources, apply (CLI)', () => {
     expect(applied.code).toBe(2);
     expect((await send('before-clash', env.OK_SECRET)).status).toBe(404);
   }, 180_000);
+
+  it('apply -f refuses a destination attached to a source that will not exist, before changing anything', async () => {
+    const file = join(dir, 'ghost.yaml');
+    const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}` };
+    writeFileSync(file, [
+      'sources:',
+      '  - name: real-one',
+      '    provider: shopify',
+      '    secrets: [env:OK_SECRET]',
+      'destinations:',
+      '  - name: erp-ghost',
+      '    url: https://erp.example.test/hooks',
+      '    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      '    sources: [real-one, ghost]',
+      '',
+    ].join('\n'));
+    const applied = await cli(['apply', '-f', file], env);
+    expect(applied.code).toBe(2);
+    expect(applied.stderr).toMatch(/destination "erp-ghost": sources: no push source named "ghost"/);
+    expect((await send('real-one', env.OK_SECRET)).status).toBe(404);
+  }, 180_000);
 });

@@ -38,7 +38,10 @@ export function applyCommand(ctx: CliContext): Command {
       let destinationSteps: DestinationStep[];
       try {
         steps = planApply(desired, sources, polls.sources.map((p) => p.name));
-        destinationSteps = planDestinations(desiredDestinations, destinations);
+        // The push sources once the source steps are done: those kept, and those of the file.
+        const deleted = new Set(steps.filter((s) => s.action === 'delete').map((s) => s.name));
+        const sourcesAfter = new Set([...sources.map((s) => s.name).filter((n) => !deleted.has(n)), ...desired.map((d) => d.name)]);
+        destinationSteps = planDestinations(desiredDestinations, destinations, sourcesAfter);
       } catch (err) {
         if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);
         throw err;

@@ -47,14 +47,25 @@ const sameList = (a: readonly string[], b: readonly string[]) =>
  * What `apply` must do so the database's destinations match the file, like planApply for sources:
  * create the missing, update what differs (header values compared by fingerprint, never read),
  * rotate to the file's secret when its fingerprint differs, delete those an earlier apply created
- * that the file no longer lists. File-managed (GATEWAY_CONFIG) names cannot be taken.
+ * that the file no longer lists. File-managed (GATEWAY_CONFIG) names cannot be taken. `sources`:
+ * the push sources there will be once the source steps are done, when known.
  */
 export function planDestinations(
   desired: readonly DesiredDestination[],
   current: readonly DestinationView[],
+  sources?: ReadonlySet<string>,
 ): DestinationStep[] {
   const steps: DestinationStep[] = [];
   const byName = new Map(current.map((d) => [d.name, d]));
+  // The API refuses an attachment to a source that does not exist: refused here, before the
+  // source steps before it are carried out, rather than half-way through.
+  for (const want of sources ? desired : []) {
+    const unknown = want.sources.filter((s) => !sources!.has(s));
+    if (unknown.length > 0)
+      throw new PlanError(
+        `destination "${want.name}": sources: no push source named ${unknown.map((s) => `"${s}"`).join(', ')} in the file or the gateway; add it to the file's sources or fix the name`,
+      );
+  }
   for (const want of desired) {
     const have = byName.get(want.name);
     if (have?.managed_by === 'file') {
