@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
+import { inTransaction } from '../src/db/statements';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 
@@ -78,6 +80,37 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
       const endless = stored.secrets.filter((s: { not_after: string | null }) => s.not_after === null);
       expect(endless.map((s: { id: number }) => s.id), `round ${round}`).toEqual([Math.max(...stored.secrets.map((s: { id: number }) => s.id))]);
     }
+  }, 60_000);
+
+  it('a secret revoked while another rotation of the source waits: both are done, no deadlock', async () => {
+    const created = await api(a, '/api/sources', 'POST', { name: 'revoked', provider: 'shopify' });
+    expect(created.status).toBe(201);
+    const [first] = (await created.json()).secrets as { id: number }[];
+    await readAt(b, '/api/sources/revoked', 1);
+    // A third writer holds the source's row, so that the rotation and the revocation both wait
+    // for it and then run into each other: the rotation ends the secret the revocation deletes.
+    const holder = await testDb.open({ poolSize: 2 });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const held = inTransaction(holder, async (run) => {
+      await run(sql`select 1 from sources where name = 'revoked' for update`);
+      holding = true;
+      await released;
+    });
+    await waitFor(() => holding, 5000, 'the row to be held');
+    const lockWaits = async () =>
+      Number((await a.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n);
+    const rotated = api(a, '/api/sources/revoked/rotate-secret', 'POST', { overlap_seconds: 3600 });
+    await waitFor(async () => (await lockWaits()) >= 1, 5000, 'the rotation to wait');
+    const revoked = api(b, `/api/sources/revoked/secrets/${first!.id}`, 'DELETE');
+    await waitFor(async () => (await lockWaits()) >= 2, 5000, 'the revocation to wait');
+    release();
+    await held;
+    const answers = await Promise.all([rotated, revoked]);
+    expect(await Promise.all(answers.map(async (r) => `${r.status} ${r.status === 200 ? '' : await r.text()}`))).toEqual(['200 ', '200 ']);
+    const stored = await readAt(a, '/api/sources/revoked', 3);
+    expect(stored.secrets.map((s: { id: number }) => s.id)).not.toContain(first!.id);
   }, 60_000);
 
   it('a destination PATCHed on one instance and re-keyed on the other keeps both changes', async () => {

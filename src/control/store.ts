@@ -201,8 +201,11 @@ export function createControlStore(database: Database) {
 
     /** Revokes one secret at once, guarded by If-Match like every change; undefined when the source has no secret with that id. */
     async revokeSecret(name: string, id: number, ifVersion?: number): Promise<Guarded<SecretRow | undefined>> {
+      // The source's row is locked first, as a rotation locks it before its secrets: deleting the
+      // secret first took the two locks in the other order, and a rotation waiting meanwhile
+      // deadlocked with it.
       const [row] = await rows<Raw>(sql`
-        with guard as (select name from sources where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int)),
+        with guard as (select name from sources where name = ${name} and (${ifVersion ?? null}::int is null or version = ${ifVersion ?? null}::int) for update),
         revoked as (delete from source_secrets where source in (select name from guard) and id = ${id} returning *),
         bumped as (update sources set version = version + 1, updated_at = now() where name in (select source from revoked))
         select * from revoked`);
