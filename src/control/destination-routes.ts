@@ -1,11 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
+import { redactUrlSecrets } from '../deliver/redact';
 import { limitBody } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
 import { errorResponses } from '../ops/schemas';
 import { addPreviewRoute, type PreviewDeps } from './destination-preview';
 import type { DestinationChange, DestinationService } from './destination-service';
+import type { DestinationView } from './destination-view';
 import { bearer, error, ifMatch, json, versionFrom } from './routes';
 
 export interface DestinationRoutesDeps {
@@ -60,7 +62,9 @@ const Destination = z
       .enum(['file', 'database'])
       .openapi({ description: '"file": declared in GATEWAY_CONFIG, read-only here' }),
     origin: z.enum(['api', 'apply']).nullable(),
-    url: z.string(),
+    url: z.string().openapi({
+      description: 'Below admin, user info, query values and fragment are "[redacted]" (they may be credentials)',
+    }),
     timeout_ms: z.number(),
     header_names: z.array(z.string()).openapi({ description: 'Header values may be credentials: never shown' }),
     headers_fingerprint: z
@@ -162,6 +166,14 @@ const guardedResponses = {
   ...errorResponses,
 };
 
+/**
+ * A destination as the caller may see it. A URL can carry a credential (`?token=…`, `user:pass@`):
+ * below admin — who can change the URL anyway — user info, query values and fragment are redacted,
+ * as delivery errors are (src/deliver/redact.ts). The audit log, admin-only, keeps the URL whole.
+ */
+const shownTo = (c: Context, view: DestinationView): DestinationView =>
+  c.get('identity')?.role === 'admin' ? view : { ...view, url: redactUrlSecrets(view.url) };
+
 /** `/api/destinations…`: destinations managed at runtime, and the file's shown read-only. */
 export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHono {
   const app = createOpsApp();
@@ -181,7 +193,7 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
     if (change.after?.version) c.header('etag', `"${change.after.version}"`);
     return c.json(
       change.after
-        ? { ...change.after, ...(change.secret ? { secret: change.secret } : {}) }
+        ? { ...shownTo(c, change.after), ...(change.secret ? { secret: change.secret } : {}) }
         : { deleted: change.destination },
       status,
     );
@@ -195,7 +207,7 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
       security: bearer,
       responses: { 200: json(z.object({ destinations: z.array(Destination) }), 'The destinations'), ...errorResponses },
     }),
-    async (c) => c.json({ destinations: await deps.destinations.list() }, 200),
+    async (c) => c.json({ destinations: (await deps.destinations.list()).map((view) => shownTo(c, view)) }, 200),
   );
 
   app.openapi(
@@ -235,7 +247,7 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
     async (c) => {
       const found = await deps.destinations.get(c.req.valid('param').name);
       if (found.version) c.header('etag', `"${found.version}"`);
-      return c.json(found, 200);
+      return c.json(shownTo(c, found), 200);
     },
   );
 

@@ -66,3 +66,28 @@ function secretsOf(url: string): string[] {
   // Very short values would blank out ordinary words; the patterns above still catch them in URLs.
   return values.filter((value) => value.length >= 4);
 }
+
+/** `scheme://user:password@` at the start of a URL. */
+const LEADING_USERINFO = /^([a-z][a-z0-9+.-]{0,20}:\/\/)[^/?#@]*@/i;
+
+/**
+ * A URL with every part that may be a credential replaced, whatever it is named: user info, each
+ * query value (names kept: `?token=[redacted]&region=[redacted]`; a parameter without a value is
+ * replaced whole) and the fragment. For whoever may see where events go but not how they
+ * authenticate (destination views for roles below admin).
+ */
+export function redactUrlSecrets(url: string): string {
+  const hash = url.indexOf('#');
+  const beforeHash = hash === -1 ? url : url.slice(0, hash);
+  const question = beforeHash.indexOf('?');
+  const base = (question === -1 ? beforeHash : beforeHash.slice(0, question)).replace(LEADING_USERINFO, '$1[redacted]@');
+  const query =
+    question === -1
+      ? ''
+      : `?${beforeHash
+          .slice(question + 1)
+          .split('&')
+          .map((part) => (part === '' ? part : part.includes('=') ? `${part.slice(0, part.indexOf('='))}=[redacted]` : '[redacted]'))
+          .join('&')}`;
+  return `${base}${query}${hash === -1 ? '' : '#[redacted]'}`;
+}
