@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { unauthorized } from '../src/errors';
 import { headerName } from './options';
-import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
+import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
 import { credentialMatches, MAX_HEADER_CHARS, requireHeaders, utf8SecretProblem } from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
@@ -40,6 +40,7 @@ export const apiKey = defineProvider({
     return {
       name: 'api-key',
       keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== o.header),
+      identityPaths: identityPaths(o),
       credentialQueryParams: o.query ? [o.query] : [],
 
       verify(request, secrets) {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { GatewayError } from '../src/errors';
-import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
+import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
 import { credentialMatches, decodeStrict, requireHeaders, secretLengthProblem } from './signature';
 import { defineProvider } from './types';
 
@@ -21,6 +21,7 @@ export const basicAuth = defineProvider({
   create: (o) => ({
     name: 'basic-auth',
     keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== 'authorization'),
+    identityPaths: identityPaths(o),
 
     verify(request, secrets) {
       const { authorization } = requireHeaders(request.headers, ['authorization'], 'signature');

@@ -15,6 +15,7 @@ export const easypost = defineProvider({
   create: () => ({
     name: 'easypost',
     keptHeaders: ['content-type', 'user-agent'],
+    identityPaths: { webhookId: [['id']], topic: [['description']] },
 
     verify(request, secrets) {
       const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { headerName, toleranceSeconds } from './options';
-import { identifyConfigured, identityHeaders, identityOptions, identityProblems } from './identity';
+import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
 import { assertHmac, checkTimestamp, decodeKey, invalidSignature, requireHeaders, secretLengthProblem, signedBytes } from './signature';
 import { defineProvider, type InboundRequest } from './types';
 
@@ -104,6 +104,7 @@ export const genericHmac = defineProvider({
       name: 'generic-hmac',
       replayWindowSeconds: o.timestamp_header ? o.tolerance_seconds : undefined,
       keptHeaders: [...new Set(['content-type', 'user-agent', ...worthKeeping])].filter((h) => h !== o.signature_header),
+      identityPaths: identityPaths(o),
 
       verify(request, secrets) {
         const values = requireHeaders(request.headers, credentialHeaders, 'signature');

@@ -30,6 +30,8 @@ export const github = defineProvider({
       'x-github-hook-installation-target-type',
       'x-github-hook-installation-target-id',
     ],
+    // The topic ends with the body's `action`; the delivery id comes from headers.
+    identityPaths: { topic: [['action']] },
 
     verify(request, secrets) {
       const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');

@@ -5,7 +5,7 @@ import { decodeUtf8Reversibly } from '../src/json/escaped-utf8';
 import { parseNumbersAsText, readExactJsonText } from '../src/json/read';
 import { headerName } from './options';
 import { contentDigest, requireHeaders } from './signature';
-import type { EventIdentity, InboundRequest, Verification } from './types';
+import type { EventIdentity, IdentityPaths, InboundRequest, Verification } from './types';
 
 /** A dot path into the JSON payload ("data.object.id"; numeric segments index arrays). */
 const jsonPath = z
@@ -40,6 +40,12 @@ export function identityProblems(options: IdentityOptions): { path: string; mess
 /** Headers named by the identity options, worth keeping with the event. */
 export const identityHeaders = (options: IdentityOptions) =>
   [options.id_header, options.topic_header].filter((name) => name !== undefined);
+
+/** The body paths the identity is read from (id_path, topic_path), for masking (src/ops/source-mask.ts). */
+export const identityPaths = (options: IdentityOptions): IdentityPaths => ({
+  ...(options.id_path ? { webhookId: [options.id_path] } : {}),
+  ...(options.topic_path ? { topic: [options.topic_path] } : {}),
+});
 
 /** The event identity a configurable source declares; `provider` names it in error messages. */
 export function identifyConfigured(

@@ -63,6 +63,12 @@ export const keycloak = defineProvider({
     return {
       name: 'keycloak',
       keptHeaders: ['content-type', 'user-agent'],
+      // As readKeycloakEvent reads them (providers/keycloak-event.ts).
+      identityPaths: {
+        webhookId: [['uid'], ['id']],
+        topic: [['type'], ['operationType'], ['resourceType']],
+        account: [['realmName'], ['realmId'], ['authDetails', 'realmId']],
+      },
       verifiesWithoutSecrets: verifyJwt !== undefined,
 
       async verify(request, secrets) {

@@ -58,6 +58,8 @@ export const shopify = defineProvider({
       ...KEPT.flatMap((name) => [`x-shopify-${name}`, `shopify-${name}`]),
       ...KEPT_UNPREFIXED_ONLY,
     ],
+    // Every identity field comes from headers (or the sub-path).
+    identityPaths: {},
 
     verify(request, secrets) {
       const { hmac } = spellingOf(request.headers);

@@ -24,6 +24,7 @@ export const standardWebhooks = defineProvider({
     name: 'standard-webhooks',
     replayWindowSeconds: options.tolerance_seconds,
     keptHeaders: ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'svix-id', 'svix-timestamp'],
+    identityPaths: { topic: [['type']] },
 
     verify(request, secrets) {
       const names = headerNames(request.headers);

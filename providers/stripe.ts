@@ -37,6 +37,7 @@ export const stripe = defineProvider({
     name: 'stripe',
     replayWindowSeconds: options.tolerance_seconds,
     keptHeaders: ['content-type', 'user-agent'],
+    identityPaths: { webhookId: [['id']], topic: [['type']], account: [['account']] },
 
     verify(request, secrets) {
       const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');

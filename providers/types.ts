@@ -30,6 +30,17 @@ export interface EventIdentity {
 }
 
 /**
+ * Where `identify` reads each identity field from the JSON body: every path (as steps, "data.id"
+ * → ["data", "id"]) it may read the field from. A field read only from headers or computed is left
+ * out. The ops API hides a field read from a masked path (src/ops/source-mask.ts).
+ */
+export interface IdentityPaths {
+  readonly webhookId?: readonly (readonly string[])[];
+  readonly topic?: readonly (readonly string[])[];
+  readonly account?: readonly (readonly string[])[];
+}
+
+/**
  * A push provider configured for one source: verification and identification both throw a
  * GatewayError that names the problem (401 for authenticity, 400 for shape).
  */
@@ -50,6 +61,8 @@ export interface PushProvider {
   readonly replayWindowSeconds?: number;
   /** Called only after verify succeeded. */
   identify(request: InboundRequest, verification: Verification): EventIdentity;
+  /** The body paths `identify` reads; unset: not declared, so a masked source hides every field. */
+  readonly identityPaths?: IdentityPaths;
   /** Headers worth storing with the event (never signatures or credentials). */
   readonly keptHeaders: readonly string[];
   /** Query parameters verify reads a credential from (api-key's `query`): never stored with the event. */

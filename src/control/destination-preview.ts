@@ -14,6 +14,7 @@ import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { payloadView } from '../ops/payload-view';
+import { shown, type SourceMask } from '../ops/source-mask';
 import { bearer, error, json } from './routes';
 import {
   HIDDEN,
@@ -32,8 +33,8 @@ export interface PreviewDeps {
   planFor(source: string): ForwardingPlan | undefined;
   /** The source's transformation, applied first as the worker does; left out: none. */
   sourceTransform?(source: string): SourceTransformRule | undefined;
-  /** The source's masked payload paths (empty: none). */
-  maskFor(source: string): readonly string[];
+  /** What the ops API hides of the source's events (src/ops/source-mask.ts). */
+  maskFor(source: string): SourceMask;
   event(
     id: number,
   ): Promise<
@@ -143,9 +144,11 @@ async function eventFor(
     // A masked source's event is previewed as the ops API shows it (masked text, or a placeholder when
     // it cannot be masked): the answer shows the body, and a draft filter or transformation could
     // otherwise read or guess a masked value (docs/security.md, masking).
+    // The envelope's event_type and dedupe_key too, when read from a masked path.
     const mask = deps.maskFor(stored.source);
-    const rawBody = mask.length > 0 ? Buffer.from(payloadView(stored.body, mask).body.data) : stored.body;
-    return { ...stored, rawBody, payload: undefined };
+    const rawBody = mask.paths.length > 0 ? Buffer.from(payloadView(stored.body, mask.paths).body.data) : stored.body;
+    const webhookId = shown(stored.webhookId, mask.webhookId);
+    return { ...stored, webhookId, topic: shown(stored.topic, mask.topic), rawBody, payload: undefined };
   }
   if (input.payload === undefined)
     throw badRequest(

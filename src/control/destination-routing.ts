@@ -8,6 +8,7 @@ import { FILE_TRANSFORM_VERSION } from '../transform/types';
 import { SchemaRegistry } from '../worker/validation';
 import type { DestinationCatalog } from './destination-catalog';
 import type { Registry } from './registry';
+import { NO_MASK, sourceMask, type SourceMask } from '../ops/source-mask';
 
 export interface RoutingDeps {
   /** The config file's sources (their inline destinations and processing keys). */
@@ -28,6 +29,8 @@ export interface RoutingDeps {
 export function createDestinationRouting(deps: RoutingDeps) {
   const files = new Map(deps.fileSources.map((s) => [s.name, s]));
   const schemaCache = new WeakMap<ProcessingConfig, SchemaRegistry>();
+  // Per registry entry: a refresh replaces a changed source's entry, and with it its mask.
+  const viewMasks = new WeakMap<object, SourceMask>();
 
   /** A database source's processing keys; file sources' are wired once at start. */
   const runtimeProcessing = (source: string): ProcessingConfig | undefined => {
@@ -102,8 +105,23 @@ export function createDestinationRouting(deps: RoutingDeps) {
         .filter((s) => s.managedBy === 'database' && (s.processing?.mask.length ?? 0) > 0)
         .map((s) => s.name),
 
-    /** A database source's masked payload paths. */
-    maskFor: (source: string): readonly string[] | undefined => runtimeProcessing(source)?.mask,
+    /**
+     * What the ops API hides of a source's events: its masked paths (the file's or the database
+     * source's) and the identity fields and ordering key read from them. The one place a view gets
+     * its mask from, so no view can show what another hides.
+     */
+    viewMask: (source: string): SourceMask => {
+      const registered = deps.registry()?.resolve(source);
+      const paths = files.get(source)?.processing.mask ?? runtimeProcessing(source)?.mask ?? [];
+      if (paths.length === 0) return NO_MASK;
+      if (!registered) return sourceMask(paths, undefined);
+      let mask = viewMasks.get(registered);
+      if (!mask) {
+        mask = sourceMask(paths, { identityPaths: registered.provider.identityPaths, ordering: registered.ordering });
+        viewMasks.set(registered, mask);
+      }
+      return mask;
+    },
   };
 }
 

@@ -126,8 +126,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         preview: {
           planFor: routing.planFor,
           sourceTransform: routing.sourceTransform,
-          maskFor: (source) =>
-            deps.config.sources.find((s) => s.name === source)?.processing.mask ?? routing.maskFor(source) ?? [],
+          maskFor: routing.viewMask,
           event: (id) => events.get(id),
           destination: (name) => {
             const file = files.find((d) => d.name === name);

@@ -9,6 +9,7 @@ import type { SystemLog } from '../store/system-log';
 import type { BackoffPolicy } from '../worker/backoff';
 import type { EventHandler, HandlerRegistry } from '../worker/handlers';
 import type { RuntimeDestinations } from '../control/destination-wiring';
+import type { SourceMask } from '../ops/source-mask';
 
 /** What applying the processing config needs of the gateway: its registration methods. */
 export interface ProcessingTarget {
@@ -44,7 +45,8 @@ export function applyProcessingConfig(config: GatewayConfig, gateway: Processing
   return {
     backoffFor: (source: string) =>
       backoff.get(source) ?? runtime.routing.backoffFor(source, { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs }),
-    maskFor: (source: string) => masks.get(source) ?? runtime.routing.maskFor(source) ?? [],
+    /** What the ops API hides of the source's events (src/ops/source-mask.ts). */
+    maskFor: (source: string): SourceMask => runtime.routing.viewMask(source),
     // Database sources' masks change at runtime: read per request.
     maskedSources: () => [...masks.keys(), ...runtime.routing.maskedSources()],
   };

@@ -8,6 +8,7 @@ import type { PushSource } from '../ingest/sources';
 import { createAuthenticator } from '../ops/auth';
 import type { EventBus } from '../ops/event-bus';
 import type { Metrics } from '../ops/metrics';
+import type { SourceMask } from '../ops/source-mask';
 import { createStreamRoutes } from '../ops/stream';
 import { createSystemRoutes } from '../ops/system-routes';
 import { createPollRoutes, createPollRunLog, type PollRunner } from '../poll';
@@ -26,7 +27,7 @@ export interface WebAppDeps {
   tokens: TokenStore;
   bus: EventBus;
   sources: PushSource[];
-  maskFor: (source: string) => readonly string[];
+  maskFor: (source: string) => SourceMask;
   ingestRoutes: RouteGroup;
   opsApi: RouteGroup;
   pollRunner: PollRunner;

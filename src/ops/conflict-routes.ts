@@ -5,11 +5,12 @@ import { requireRole } from './auth';
 import { createOpsApp } from './routes';
 import { ConflictDetail, ConflictPage, ConflictQuery, ErrorBody, IdParam, errorResponses } from './schemas';
 import { conflictDetailJson, conflictSummary } from './serialize';
+import type { SourceMask } from './source-mask';
 
 export interface ConflictRoutesDeps {
   conflicts: ConflictQueries;
-  /** JSON paths masked in what the API shows for a source (the same as for its events). */
-  maskFor?: (source: string) => readonly string[];
+  /** What the API hides of a source's events (src/ops/source-mask.ts); conflicts are hidden alike. */
+  maskFor: (source: string) => SourceMask;
 }
 
 const bearer = [{ opsToken: [] }];
@@ -48,7 +49,7 @@ export function createConflictRoutes(deps: ConflictRoutesDeps): OpenAPIHono {
       });
       const conflicts = page.slice(0, query.limit);
       const next = page.length > query.limit ? String(conflicts[conflicts.length - 1]!.id) : null;
-      return c.json({ conflicts: conflicts.map(conflictSummary), next_cursor: next }, 200);
+      return c.json({ conflicts: conflicts.map((conflict) => conflictSummary(conflict, deps.maskFor(conflict.source))), next_cursor: next }, 200);
     },
   );
 
@@ -70,7 +71,7 @@ export function createConflictRoutes(deps: ConflictRoutesDeps): OpenAPIHono {
       const conflict = await deps.conflicts.get(id);
       if (!conflict) throw notFound('conflict_not_found', `No conflict with id ${id}`);
       // As text around the stored payload, like the event detail: numbers beyond 2^53 stay exact.
-      return c.body(conflictDetailJson(conflict, deps.maskFor?.(conflict.source)), 200, {
+      return c.body(conflictDetailJson(conflict, deps.maskFor(conflict.source)), 200, {
         'content-type': 'application/json',
       }) as never;
     },

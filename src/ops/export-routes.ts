@@ -13,6 +13,7 @@ import { payloadView } from './payload-view';
 import { toMatch } from './routes';
 import { EventMatchQuery, errorResponses } from './schemas';
 import { eventSummary } from './serialize';
+import type { SourceMask } from './source-mask';
 import { streamExport } from './export';
 import { auditEntryJson, systemLogEntryJson } from './access-serialize';
 
@@ -24,7 +25,8 @@ export interface ExportDeps {
   systemLog: SystemLog;
   audit: AuditLog;
   logger: Logger;
-  maskFor?: (source: string) => readonly string[];
+  /** What the API hides of a source's events (src/ops/source-mask.ts). */
+  maskFor: (source: string) => SourceMask;
   maskedSources?: readonly string[] | (() => readonly string[]);
 }
 
@@ -108,16 +110,16 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
     (c) => {
       const query = c.req.valid('query');
       const match = toMatch(query, deps.maskedSources);
-      const view = (e: WebhookEvent) => payloadView(e.body, deps.maskFor?.(e.source) ?? []);
+      const view = (e: WebhookEvent) => payloadView(e.body, deps.maskFor(e.source).paths);
       return streamExport(c, {
         format: query.format,
         name: 'events',
         pageSize: EVENT_PAGE,
         page: (beforeId, limit) => deps.store.list({ ...match, beforeId, limit }),
-        json: (e) => objectJson({ ...eventSummary(e, deps.maskFor?.(e.source)), ...view(e) }),
+        json: (e) => objectJson({ ...eventSummary(e, deps.maskFor(e.source)), ...view(e) }),
         columns: EVENT_COLUMNS,
         cells: (e) => {
-          const s = eventSummary(e, deps.maskFor?.(e.source));
+          const s = eventSummary(e, deps.maskFor(e.source));
           const { body } = view(e);
           return [
             s.id,

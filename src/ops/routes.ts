@@ -23,6 +23,7 @@ import {
   errorResponses,
 } from './schemas';
 import { eventDetailJson, eventSummary } from './serialize';
+import type { SourceMask } from './source-mask';
 
 export interface OpsDeps {
   store: EventStore;
@@ -37,8 +38,8 @@ export interface OpsDeps {
   maxAttempts: number;
   /** Sources' own max_attempts (config file `retry.max_attempts`): a replay gives that many. */
   maxAttemptsBySource?: Readonly<Record<string, number>>;
-  /** JSON paths masked in what the API shows for a source. */
-  maskFor?: (source: string) => readonly string[];
+  /** What the API hides of a source's events: masked paths, and identity and ordering key read from them. */
+  maskFor: (source: string) => SourceMask;
   /** Sources with masked fields: payload search (`q`) never looks at their bodies. */
   /** A function when the list changes at runtime (database sources with `mask`). */
   maskedSources?: readonly string[] | (() => readonly string[]);
@@ -92,7 +93,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       });
       const events = page.slice(0, query.limit);
       const next = page.length > query.limit ? String(events[events.length - 1]!.id) : null;
-      return c.json({ events: events.map((e) => eventSummary(e, deps.maskFor?.(e.source))), next_cursor: next }, 200);
+      return c.json({ events: events.map((e) => eventSummary(e, deps.maskFor(e.source))), next_cursor: next }, 200);
     },
   );
 
@@ -117,7 +118,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       ]);
       // Built as text around the stored payload (c.json would round its numbers beyond 2^53); the
       // text has the EventDetail shape, which the typed route cannot see through a string body.
-      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor?.(event.source), conflicts);
+      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor(event.source), conflicts);
       return c.body(text, 200, { 'content-type': 'application/json' }) as never;
     },
   );
@@ -151,7 +152,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
         target: `event:${id}`,
         after: { status: result.event.status, max_attempts: result.event.maxAttempts },
       });
-      return c.json(eventSummary(result.event, deps.maskFor?.(result.event.source)), 200);
+      return c.json(eventSummary(result.event, deps.maskFor(result.event.source)), 200);
     },
   );
 

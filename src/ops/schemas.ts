@@ -51,9 +51,9 @@ export const EventSummary = z
   .object({
     id: z.number().int(),
     source: z.string(),
-    webhook_id: z.string(),
-    account: z.string().nullable(),
-    topic: z.string(),
+    webhook_id: z.string().openapi({ description: '"[masked]" when read from a masked payload path' }),
+    account: z.string().nullable().openapi({ description: '"[masked]" when read from a masked payload path' }),
+    topic: z.string().openapi({ description: '"[masked]" when read from a masked payload path' }),
     status: z.enum(EVENT_STATUSES),
     attempts: z.number().int(),
     max_attempts: z.number().int(),
@@ -65,7 +65,8 @@ export const EventSummary = z
     processed_at: timestamp.nullable(),
     size_bytes: z.number().int(),
     orderingKey: z.string().nullable().openapi({
-      description: 'Its ordering key when its source orders events ("" = the no-key lane); see docs/ordering.md',
+      description:
+        'Its ordering key when its source orders events ("" = the no-key lane; "[masked]" when read from a masked path); see docs/ordering.md',
     }),
     blockedBy: z.number().int().nullable().openapi({
       description: 'The id of the event at the head of its key that it waits behind; null when it is the head or done',

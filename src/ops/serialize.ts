@@ -2,24 +2,23 @@ import type { DeliveryAttemptRow, EventConflict, ProcessingLogRow } from '../db/
 import type { EventView } from '../store/claims';
 import { objectJson } from '../json/raw';
 import { payloadView } from './payload-view';
+import { shown, type SourceMask } from './source-mask';
+import { shownHeaders } from './shown-headers';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-/** Header names whose values are never shown, whatever a provider module decided to keep. */
-const SENSITIVE_HEADER = /authorization|cookie|signature|hmac|token|secret|api-key|password/i;
-
 /**
- * The list view of an event: everything but the body. `mask`: the source's masked paths. An
- * ordering key read from the body may be a masked value, so a source with masked fields shows its
- * keys as "[masked]" (the no-key lane stays "").
+ * The list view of an event: everything but the body. `mask`: what the source hides
+ * (src/ops/source-mask.ts): the webhook id, topic, account and ordering key are "[masked]" when
+ * read from a masked path (the no-key lane stays "").
  */
-export function eventSummary(e: EventView, mask: readonly string[] = []) {
+export function eventSummary(e: EventView, mask: SourceMask) {
   return {
     id: e.id,
     source: e.source,
-    webhook_id: e.webhookId,
-    account: e.account,
-    topic: e.topic,
+    webhook_id: shown(e.webhookId, mask.webhookId),
+    account: shown(e.account, mask.account),
+    topic: shown(e.topic, mask.topic),
     status: e.status,
     attempts: e.attempts,
     max_attempts: e.maxAttempts,
@@ -31,25 +30,19 @@ export function eventSummary(e: EventView, mask: readonly string[] = []) {
     processed_at: iso(e.processedAt),
     size_bytes: e.body.length,
     // Per-key ordering (docs/ordering.md), named as in the issue #16 contract.
-    orderingKey: e.orderingKey && mask.length > 0 ? '[masked]' : e.orderingKey,
+    orderingKey: shown(e.orderingKey, mask.orderingKey),
     blockedBy: e.blockedBy,
   };
 }
 
-/** Kept headers, with the values of sensitive ones redacted. */
-const shownHeaders = (headers: Record<string, string>) =>
-  Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, SENSITIVE_HEADER.test(name) ? '[redacted]' : value]),
-  );
-
-/** The list view of a conflicting delivery: everything but the body. */
-export function conflictSummary(c: EventConflict) {
+/** The list view of a conflicting delivery: everything but the body (its webhook id hidden as the event's is). */
+export function conflictSummary(c: EventConflict, mask: SourceMask) {
   return {
     id: c.id,
     event_id: c.eventId,
     event_href: `/api/events/${c.eventId}`,
     source: c.source,
-    webhook_id: c.webhookId,
+    webhook_id: shown(c.webhookId, mask.webhookId),
     received_at: iso(c.receivedAt)!,
     content_sha256: c.contentHash.toString('hex'),
     size_bytes: c.bodySize,
@@ -57,8 +50,8 @@ export function conflictSummary(c: EventConflict) {
 }
 
 /** A conflicting delivery with its headers and bytes, shown like an event's (masked the same way). */
-export const conflictDetailJson = (c: EventConflict, mask: readonly string[] = []) =>
-  objectJson({ ...conflictSummary(c), headers: shownHeaders(c.headers), ...payloadView(c.body, mask) });
+export const conflictDetailJson = (c: EventConflict, mask: SourceMask) =>
+  objectJson({ ...conflictSummary(c, mask), headers: shownHeaders(c.headers), ...payloadView(c.body, mask.paths) });
 
 /**
  * The detail view: summary, kept headers (sensitive ones redacted), the payload as sent with the
@@ -69,14 +62,14 @@ export function eventDetail(
   e: EventView,
   attempts: ProcessingLogRow[],
   deliveries: DeliveryAttemptRow[],
-  mask: readonly string[] = [],
+  mask: SourceMask,
   conflictCount = 0,
 ) {
   return {
     ...eventSummary(e, mask),
     headers: shownHeaders(e.headers),
     request_target: e.requestTarget ?? null,
-    ...payloadView(e.body, mask),
+    ...payloadView(e.body, mask.paths),
     attempt_log: attempts.map((a) => ({
       attempt: a.attempt,
       worker: a.worker,

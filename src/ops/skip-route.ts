@@ -8,14 +8,15 @@ import { auditContext } from './audit-context';
 import { requireRole } from './auth';
 import { EventSummary, IdParam, errorResponses } from './schemas';
 import { eventSummary } from './serialize';
+import { MASKED, type SourceMask } from './source-mask';
 
 export interface SkipRouteDeps {
   database: Database;
   store: Pick<EventStore, 'get'>;
   audit: AuditLog;
   trustedProxies: number;
-  /** The source's masked paths: its ordering keys are shown masked (src/ops/serialize.ts). */
-  maskFor?: (source: string) => readonly string[];
+  /** What the API hides of a source's events (src/ops/source-mask.ts), the ordering key among them. */
+  maskFor: (source: string) => SourceMask;
 }
 
 const errorSchema = errorResponses[400].content['application/json'].schema;
@@ -64,14 +65,17 @@ export function addSkipRoute(app: OpenAPIHono, deps: SkipRouteDeps): void {
           'event_not_ordered',
           `Event ${id} is not in an ordering lane (its source has no ordering, or it had no key); replay or wait instead`,
         );
-      const event = await deps.store.get(id);
+      const event = (await deps.store.get(id))!;
+      const mask = deps.maskFor(event.source);
+      // The lane is "<source>:<ordering key>": the audit log hides a masked key as the views do.
+      const lane = mask.orderingKey ? `${event.source}:${MASKED}` : result.lane;
       await deps.audit.record({
         ...context,
         action: 'event.skip',
         target: `event:${id}`,
-        after: { status: event?.status ?? 'failed', lane: result.lane },
+        after: { status: event.status, lane },
       });
-      return c.json(eventSummary(event!, deps.maskFor?.(event!.source)), 200);
+      return c.json(eventSummary(event, mask), 200);
     },
   );
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ArrivalQueries, ArrivalRow } from '../store/arrivals';
 import type { EventNotification } from '../worker/notifications';
 import type { EventBus } from './event-bus';
+import { shown, type SourceMask } from './source-mask';
 
 /** The stream's query: the list's filters, plus what `listen` needs (the request, a resume point). */
 export const StreamQuery = z.object({
@@ -30,8 +31,8 @@ export interface FeedDeps {
   arrivals: ArrivalQueries;
   /** The provider of a source (for `listen` to sign as it does); undefined for a source this process does not know. */
   providerFor: (source: string) => string | undefined;
-  /** Sources with masked fields never show their body on the stream. */
-  maskFor: (source: string) => readonly string[];
+  /** Sources with masked fields never show their body on the stream, nor a topic read from a masked path. */
+  maskFor: (source: string) => SourceMask;
 }
 
 /** Notifications waiting for a slow reader; past this the client is cut off, never buffered further. */
@@ -77,13 +78,15 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
         })
       : Promise.resolve();
 
-  async function message(event: string, arrival: Arrival | EventNotification, isArrival: boolean, data: object): Promise<StreamMessage> {
-    const request = isArrival && filter.include === 'request' ? await requestOf(arrival) : {};
-    return { event, id: isArrival ? String(arrival.id) : undefined, data: JSON.stringify({ ...data, arrival: isArrival, ...request }) };
+  async function message<D extends { topic: string }>(event: string, arrival: Arrival | EventNotification, isArrival: boolean, data: D): Promise<StreamMessage> {
+    const mask = deps.maskFor(arrival.source);
+    const request = isArrival && filter.include === 'request' ? await requestOf(arrival, mask) : {};
+    const shownData = { ...data, topic: shown(data.topic, mask.topic) };
+    return { event, id: isArrival ? String(arrival.id) : undefined, data: JSON.stringify({ ...shownData, arrival: isArrival, ...request }) };
   }
 
-  async function requestOf(arrival: { id: number; source: string }) {
-    if (deps.maskFor(arrival.source).length > 0) return { request: null, request_withheld: 'source has masked fields' };
+  async function requestOf(arrival: { id: number }, mask: SourceMask) {
+    if (mask.paths.length > 0) return { request: null, request_withheld: 'source has masked fields' };
     const [row] = await deps.arrivals.requests([arrival.id]);
     if (!row) return { request: null, request_withheld: 'event no longer stored' };
     return {
@@ -116,8 +119,8 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
       }
       const missed = backlog.shift();
       if (missed) {
-        const { webhookId: _w, receivedAt: _r, ...shown } = missed;
-        return message('received', missed, true, { ...shown, due: false, resumed: true });
+        const { webhookId: _w, receivedAt: _r, ...fields } = missed;
+        return message('received', missed, true, { ...fields, due: false, resumed: true });
       }
       for (;;) {
         const next = queue.shift();
