@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ArrivalQueries, ArrivalRow } from '../store/arrivals';
 import type { EventNotification } from '../worker/notifications';
 import type { EventBus } from './event-bus';
+import { shownHeaders } from './shown-headers';
 import { shown, type SourceMask } from './source-mask';
 
 /** The stream's query: the list's filters, plus what `listen` needs (the request, a resume point). */
@@ -94,7 +95,8 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
         provider: deps.providerFor(row.source) ?? null,
         webhook_id: row.webhookId,
         received_at: row.receivedAt.toISOString(),
-        headers: row.headers,
+        // As the event's detail shows them: a kept header that looks like a credential is redacted.
+        headers: shownHeaders(row.headers),
         body_base64: row.body.toString('base64'),
       },
     };
