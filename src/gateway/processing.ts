@@ -58,7 +58,8 @@ export function applyProcessingConfig(config: GatewayConfig, gateway: Processing
  */
 export function registerKeycloakAudit(config: GatewayConfig, handlers: HandlerRegistry, systemLog: SystemLog): void {
   for (const source of sourcesFromConfig(config).filter((s) => s.provider.name === 'keycloak')) {
-    if (!handlers.resolve(source.name, '*')) handlers.on(source.name, '*', keycloakAuditHandler(systemLog));
+    const mask = config.sources.find((s) => s.name === source.name)?.processing.mask ?? [];
+    if (!handlers.resolve(source.name, '*')) handlers.on(source.name, '*', keycloakAuditHandler(systemLog, mask));
   }
 }
 

@@ -1,4 +1,5 @@
 import { readKeycloakEvent } from '../../providers/keycloak-event';
+import { payloadView } from '../ops/payload-view';
 import type { SystemLog } from '../store/system-log';
 import type { EventHandler } from '../worker/handlers';
 
@@ -7,12 +8,15 @@ const AUDITED_USER_EVENTS = new Set(['LOGIN', 'LOGIN_ERROR', 'LOGOUT']);
 /**
  * Writes Keycloak logins, failed logins, logouts and admin operations to system_log: who (user id
  * and name), realm, client, IP, error and when, from any of the formats keycloak-event.ts reads.
- * Other Keycloak events are stored but not audited.
+ * Other Keycloak events are stored but not audited. `mask`: the source's masked paths. The system
+ * log is shown to viewers, so it is written from the body as the ops API shows it: a masked field
+ * is "[masked]" there too (a body that cannot be masked is not audited).
  */
-export function keycloakAuditHandler(systemLog: SystemLog): EventHandler {
+export function keycloakAuditHandler(systemLog: SystemLog, mask: readonly string[] = []): EventHandler {
   return async (stored) => {
-    // The raw bytes, parsed here: the fields read are plain strings and a millisecond time.
-    const parsed = parseObject(stored.rawBody);
+    // The bytes, parsed here: the fields read are plain strings and a millisecond time.
+    const shown = mask.length > 0 ? Buffer.from(payloadView(stored.rawBody, mask).body.data) : stored.rawBody;
+    const parsed = parseObject(shown);
     if (!parsed) return;
     const e = readKeycloakEvent(parsed);
     if (e.kind === 'unknown' || (e.kind === 'user' && !AUDITED_USER_EVENTS.has(e.type))) return;
