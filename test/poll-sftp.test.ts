@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPollHarness, waitForRun, type PollHarness } from './helpers/poll-harness';
@@ -34,6 +34,14 @@ describe.skipIf(unavailable !== undefined)(
           password: sshd.password,
           host_fingerprint: sshd.hostFingerprint,
           directory: 'testout/',
+        },
+        {
+          ...common,
+          name: 'sftp-bounded',
+          password: sshd.password,
+          host_fingerprint: sshd.hostFingerprint,
+          directory: 'bulk/',
+          max_listing_entries: 5,
         },
         { ...common, name: 'sftp-wrong-host', password: sshd.password, host_fingerprint: `SHA256:${'A'.repeat(43)}` },
         { ...common, name: 'sftp-wrong-password', password: 'not-the-password', insecure_accept_any_host_key: true },
@@ -126,6 +134,31 @@ describe.skipIf(unavailable !== undefined)(
       expect(out()).toEqual(expect.arrayContaining(['PO_%2e%2e.edi', 'PO_a\\..\\b.edi', 'PO_\u2215x.edi']));
       expect(out()).not.toContain('PO_ok.edi');
       for (const name of names.slice(0, 3)) rmSync(join(sshd.outDir, name));
+    });
+
+    it('a folder with more entries than max_listing_entries fails the run with the reason and takes nothing', async () => {
+      // Sub-folders and other names count too: the bound is on what the server makes us read.
+      const bulk = join(sshd.outDir, '..', 'bulk');
+      mkdirSync(bulk);
+      const owner = statSync(sshd.outDir);
+      chownSync(bulk, owner.uid, owner.gid);
+      for (let i = 1; i <= 4; i++) writeFileSync(join(bulk, `PO_B${i}.edi`), x12PurchaseOrder(`PO-B${i}`));
+      mkdirSync(join(bulk, 'archive'));
+      writeFileSync(join(bulk, 'extra.txt'), 'the sixth entry');
+
+      const over = await pollOnce('sftp-bounded');
+      expect(over).toMatchObject({ status: 'failed', listed: 0, stored: 0, acknowledged: 0 });
+      expect(over.error).toBe(
+        'listing bulk/ stopped: the folder holds more than 5 entries (max_listing_entries); nothing was taken. ' +
+          'Move files out of the folder or raise max_listing_entries (at most 1000000)',
+      );
+      expect(readdirSync(bulk)).toHaveLength(6);
+
+      // Back within the bound, the next run takes every file.
+      rmSync(join(bulk, 'extra.txt'));
+      const within = await pollOnce('sftp-bounded');
+      expect(within).toMatchObject({ status: 'succeeded', listed: 4, stored: 4, acknowledged: 4 });
+      expect(readdirSync(bulk)).toEqual(['archive']);
     });
 
     it('a server whose host key does not match host_fingerprint is refused before logging in', async () => {

@@ -122,6 +122,17 @@ function spsSftpOptions(env: Env) {
       /** Accept whatever host key the server presents (a man in the middle included). Test set-ups only. */
       insecure_accept_any_host_key: z.boolean().default(false),
       connect_timeout_ms: z.number().int().positive().default(20_000),
+      /**
+       * Longest wait for the answer to one SFTP request (a directory read, a chunk of a download, a
+       * remove). Past it the connection is ended and what was waiting fails; the next run retries.
+       */
+      operation_timeout_ms: z.number().int().positive().max(600_000).default(60_000),
+      /**
+       * Most directory entries one listing reads. SFTP lists the whole folder before taking any file
+       * (files are taken in name order), so without a bound a huge or hostile folder is read into
+       * memory whole; past it the run fails with the reason and takes nothing.
+       */
+      max_listing_entries: z.number().int().positive().max(1_000_000).default(100_000),
     })
     .refine((o) => o.password || o.private_key, { message: 'set password or private_key', path: ['password'] })
     .superRefine((o, ctx) => {

@@ -5,6 +5,8 @@ import type { SpsSftpOptions } from '../config';
 import { readLimited } from '../../http/bounded-body';
 import { quotePath, unsafeName } from '../remote-path';
 import { FileTooLargeError, RemoteFileError, type PullSession, type PullSource } from '../source';
+import { readDirectoryBounded, TooManyEntriesError } from './sftp-listing';
+import { answerWithin, eachWithin, SftpTimeoutError } from './sftp-timeouts';
 
 /** `SHA256:<base64, no padding>` of a raw SSH host key, as `ssh-keygen -lf` prints it. */
 export function hostKeyFingerprint(key: Buffer): string {
@@ -40,8 +42,9 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
       });
       const onAbort = () => void client.end().catch(() => {});
       signal.addEventListener('abort', onAbort, { once: true });
+      let sftp: Awaited<ReturnType<SftpClient['connect']>>;
       try {
-        await client.connect({
+        sftp = await client.connect({
           host: options.host,
           port: options.port,
           username: options.username,
@@ -70,16 +73,32 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
         throw new Error(`SFTP connect to ${options.host}:${options.port} failed: ${message(err)}`, { cause: err });
       }
 
+      // A server that stops answering one request is not trusted with the others: the connection
+      // is ended, so every request still waiting fails at once and the run can finish.
+      const giveUp = () => void client.end().catch(() => {});
+      const timeoutMs = options.operation_timeout_ms;
+      const within = <T>(request: Promise<T>, what: string) => answerWithin(request, timeoutMs, what, giveUp);
+
       const session: PullSession = {
         async *list() {
-          const entries = await client.list(directory).catch((err: unknown) => {
-            throw new Error(`listing ${options.directory} failed: ${message(err)}`, { cause: err });
-          });
+          // Only plain files with the prefix are kept; every entry counts toward max_listing_entries.
+          const keep = (entry: { name: string; type: string }) =>
+            entry.type === '-' && (!options.entry_name_prefix || entry.name.startsWith(options.entry_name_prefix));
+          const entries = await readDirectoryBounded(sftp, directory, options.max_listing_entries, keep, within).catch(
+            (err: unknown) => {
+              if (err instanceof TooManyEntriesError) {
+                throw new Error(
+                  `listing ${options.directory} stopped: ${err.message}; nothing was taken. ` +
+                    'Move files out of the folder or raise max_listing_entries (at most 1000000)',
+                  { cause: err },
+                );
+              }
+              throw new Error(`listing ${options.directory} failed: ${message(err)}`, { cause: err });
+            },
+          );
           // readdir order is arbitrary; name order makes runs predictable.
           entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
           for (const entry of entries) {
-            if (entry.type !== '-') continue;
-            if (options.entry_name_prefix && !entry.name.startsWith(options.entry_name_prefix)) continue;
             const path = `${directory}/${entry.name}`;
             const problem = unsafeName(entry.name);
             if (problem)
@@ -93,12 +112,12 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
             throw new FileTooLargeError(file.path, maxBytes, file.size);
           try {
             return await readLimited(
-              client.createReadStream(file.path),
+              eachWithin(client.createReadStream(file.path), timeoutMs, `a read of ${file.path}`, giveUp),
               maxBytes,
               () => new FileTooLargeError(file.path, maxBytes),
             );
           } catch (err) {
-            if (err instanceof RemoteFileError) throw err;
+            if (err instanceof RemoteFileError || err instanceof SftpTimeoutError) throw err;
             if ((err as { code?: unknown }).code === 2) {
               throw new RemoteFileError(
                 'file_gone',
@@ -112,7 +131,8 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
 
         async acknowledge(file) {
           // notFoundOK: a file that is already gone has been acknowledged.
-          await client.delete(file.path, true).catch((err: unknown) => {
+          await within(client.delete(file.path, true), `the remove of ${file.path}`).catch((err: unknown) => {
+            if (err instanceof SftpTimeoutError) throw err;
             throw new Error(`deleting ${file.path} failed: ${message(err)}`, { cause: err });
           });
         },
