@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/env';
+import { MAX_CONFIG_FILE_BYTES } from '../src/config/read-text-file';
 import { spawnGateway } from './helpers/process';
 
 // The GATEWAY_CONFIG file: loaded and validated once by loadConfig, with env: secrets resolved
@@ -223,6 +224,20 @@ sources:
 
   it('rejects a file that does not exist', () => {
     expect(() => loadConfig({ GATEWAY_CONFIG: join(dir, 'absent.json') })).toThrow(/cannot read .*absent\.json: ENOENT/);
+  });
+
+  it('refuses a file larger than 4 MiB without reading it whole, naming the file', () => {
+    // Valid JSON: the size alone is the problem (a wrong path to a dump, or /dev/zero).
+    const padded = `${JSON.stringify({ sources: [] })}${' '.repeat(MAX_CONFIG_FILE_BYTES)}`;
+    expect(problem(padded)).toMatch(/config-\d+\.json is larger than 4194304 bytes, more than a configuration file holds: check the path/);
+    // Exactly at the limit it is still read.
+    expect(load(`${JSON.stringify({ sources: [] })}`.padEnd(MAX_CONFIG_FILE_BYTES, ' ')).sources).toEqual([]);
+  });
+
+  it('refuses /dev/zero (a file that never ends) after 4 MiB instead of reading until memory runs out', () => {
+    const zero = join(dir, 'zero.json');
+    symlinkSync('/dev/zero', zero);
+    expect(() => loadConfig({ GATEWAY_CONFIG: zero })).toThrow(/zero\.json is larger than 4194304 bytes/);
   });
 
   it('a bad file stops the real process at start-up with exit code 2 and the field named', async () => {

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { readTextFileLimited } from '../config/read-text-file';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { describePlan, planApply, PlanError, type DesiredSource, type PlanStep } from '../control/plan';
@@ -91,7 +91,7 @@ async function readDesired(
     throw err;
   }
   // Valid, so it reads and parses; the raw entries are what the API stores (defaults not filled in).
-  const text = readFileSync(path, 'utf8');
+  const text = readTextFileLimited(path);
   const document = (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) as {
     sources?: Record<string, unknown>[];
     alerts?: unknown;

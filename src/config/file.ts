@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
@@ -6,6 +5,7 @@ import { destinationEntry, processingShape, toProcessingConfig, toProtection, ty
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
+import { FileTooLargeError, readTextFileLimited } from './read-text-file';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
 export interface SourceSecret {
@@ -188,8 +188,10 @@ export function loadGatewayFile(path: string, env: Env): GatewayFile {
   if (!format) throw new SourcesFileError(`${path} must be a .json, .yaml or .yml file`);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFileLimited(path);
   } catch (err) {
+    if (err instanceof FileTooLargeError)
+      throw new SourcesFileError(`${path} is ${err.message}, more than a configuration file holds: check the path`);
     throw new SourcesFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   let document: unknown;
