@@ -6,7 +6,7 @@ import { describePlan, planApply, PlanError, type DesiredSource, type PlanStep }
 import type { SourceView } from '../control/view';
 import { describeDestinationPlan, planDestinations, type DesiredDestination, type DestinationStep } from '../control/destination-plan';
 import type { DestinationView } from '../control/destination-view';
-import { CliError, gatewayUrl, opsToken, usageError, type CliContext, type ConnectionOptions } from './context';
+import { answerTimeout, CliError, gatewayUrl, opsToken, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import type { AlertsConfig } from '../alerts/config';
 import { describeAlertPlan } from '../control/alert-plan';
@@ -29,7 +29,7 @@ export function applyCommand(ctx: CliContext): Command {
       const overlap = Number(options.overlap);
       if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
       const { sources: desired, destinations: desiredDestinations, alerts } = await readDesired(options.file);
-      const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+      const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
       const alertSteps = alerts ? await planAlertChanges(client, alerts, options.prune ?? false) : [];
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
       const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');

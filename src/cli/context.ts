@@ -29,6 +29,20 @@ export interface CliContext {
 export interface ConnectionOptions {
   url?: string;
   token?: string;
+  /** --answer-timeout-ms as typed; undefined means the default. */
+  answerTimeoutMs?: string;
+}
+
+/** Longest --answer-timeout-ms: an hour. */
+const MAX_TIMEOUT_MS = 3_600_000;
+
+/** --answer-timeout-ms as a number of milliseconds, or undefined for the client's default. */
+export function answerTimeout(options: ConnectionOptions): number | undefined {
+  if (options.answerTimeoutMs === undefined) return undefined;
+  const ms = Number(options.answerTimeoutMs);
+  if (!/^\d+$/.test(options.answerTimeoutMs) || ms < 1 || ms > MAX_TIMEOUT_MS)
+    throw usageError(`--answer-timeout-ms must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}`);
+  return ms;
 }
 
 /** The gateway's base URL: --url, else this machine on the configured PORT. */

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { DestinationView } from '../control/destination-view';
-import { gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import { answerTimeout, gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { createOpsClient } from './ops-client';
 import { formatTable } from './table';
@@ -8,7 +8,7 @@ import { formatTable } from './table';
 type WithSecret = DestinationView & { secret?: string };
 
 const client = (ctx: CliContext, options: ConnectionOptions) =>
-  createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+  createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
 const path = (name: string) => `/api/destinations/${encodeURIComponent(name)}`;
 
 /** One line per destination: where it is, its sources, state and health. */

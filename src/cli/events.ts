@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { z } from 'zod';
 import type { BulkReplayResult, EventPage, EventSummary } from '../ops/schemas';
 import {
+  answerTimeout,
   gatewayUrl,
   opsToken,
   terminalJson,
@@ -28,7 +29,8 @@ interface FilterOptions {
 export function withConnection(command: Command): Command {
   return command
     .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
-    .option('--token <token>', 'ops API token (default: the first of $OPS_API_TOKEN)');
+    .option('--token <token>', 'ops API token (default: the first of $OPS_API_TOKEN)')
+    .option('--answer-timeout-ms <ms>', "how long to wait for the gateway's answer (default: 60000)");
 }
 
 /** The ops API's event filters as options. */
@@ -72,7 +74,7 @@ export function eventsCommand(ctx: CliContext): Command {
   const events = new Command('events').description(
     'list, show and replay stored events, list conflicts (through the ops API)',
   );
-  const clientFor = (options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+  const clientFor = (options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
 
   withConnection(withFilters(events.command('list').description('newest events first, as a table')))
     .option('--limit <n>', 'events per page, 1-500', '50')

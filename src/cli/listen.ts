@@ -1,20 +1,25 @@
 import { Command } from 'commander';
-import { CliError, gatewayUrl, opsToken, terminalSafe, usageError, type CliContext, type ConnectionOptions } from './context';
+import { answerTimeout, CliError, gatewayUrl, opsToken, terminalSafe, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { forwardedRequest, type StreamedArrival } from './forward';
 import { createOpsClient } from './ops-client';
 import { resolveSource } from './send';
-import { readSse } from './sse';
+import { readSse, skippedMessage } from './sse';
 
 interface ListenOptions extends ConnectionOptions {
   forwardTo: string;
   source?: string;
   envelope?: boolean;
   secret?: string;
+  forwardTimeoutMs: string;
 }
 
 const FIRST_RETRY_MS = 500;
 const MAX_RETRY_MS = 10_000;
+/** How long one forward waits for the local app's answer by default. */
+const FORWARD_TIMEOUT_MS = 30_000;
+/** Longest --forward-timeout-ms: an hour is room for a breakpoint; nothing waits forever. */
+const MAX_FORWARD_TIMEOUT_MS = 3_600_000;
 /** Ids already forwarded, so an arrival resent on resume is not forwarded twice (bounded). */
 const REMEMBERED = 10_000;
 
@@ -33,6 +38,11 @@ export function listenCommand(ctx: CliContext): Command {
       .option(
         '--secret <secret>',
         "secret to sign with: the provider's (default: the source's, from GATEWAY_CONFIG or the environment), or with --envelope a whsec_ key",
+      )
+      .option(
+        '--forward-timeout-ms <ms>',
+        `how long each forward waits for the local server's answer before it counts as failed (at most ${MAX_FORWARD_TIMEOUT_MS})`,
+        String(FORWARD_TIMEOUT_MS),
       ),
   ).action(async (options: ListenOptions) => {
     let target: URL;
@@ -42,8 +52,11 @@ export function listenCommand(ctx: CliContext): Command {
       throw usageError(`--forward-to "${options.forwardTo}" is not a URL (e.g. http://localhost:4000/webhooks)`);
     }
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw usageError('--forward-to must be an http(s) URL');
+    const timeoutMs = Number(options.forwardTimeoutMs);
+    if (!/^\d+$/.test(options.forwardTimeoutMs) || timeoutMs < 1 || timeoutMs > MAX_FORWARD_TIMEOUT_MS)
+      throw usageError(`--forward-timeout-ms must be a whole number of milliseconds from 1 to ${MAX_FORWARD_TIMEOUT_MS}`);
     const base = gatewayUrl(ctx, options);
-    const client = createOpsClient(base, opsToken(ctx, options));
+    const client = createOpsClient(base, opsToken(ctx, options), answerTimeout(options));
     const params = new URLSearchParams({ include: 'request' });
     if (options.source) params.set('source', options.source);
     const stopped = new AbortController();
@@ -66,6 +79,11 @@ export function listenCommand(ctx: CliContext): Command {
             throw new CliError(`${base} answered ${response.status} but not with a live stream: is --url the gateway's address?`);
           }
           for await (const message of readSse(response.body!)) {
+            if (message.oversize) {
+              if (message.id) lastArrival = message.id;
+              ctx.err(skippedMessage(message.id));
+              continue;
+            }
             if (message.event === 'ready') {
               retryMs = FIRST_RETRY_MS;
               connected = true;
@@ -79,7 +97,7 @@ export function listenCommand(ctx: CliContext): Command {
             if (forwarded.has(data.id)) continue;
             forwarded.add(data.id);
             if (forwarded.size > REMEMBERED) forwarded.delete(forwarded.values().next().value!);
-            ctx.out(await forwardOne(data, target, options, signing(data.source), stopped.signal));
+            ctx.out(await forwardOne(data, target, options, signing(data.source), stopped.signal, timeoutMs));
           }
         } catch (err) {
           if (stopped.signal.aborted) break;
@@ -128,6 +146,7 @@ async function forwardOne(
   options: ListenOptions,
   signing: { secret?: string; providerOptions?: Readonly<Record<string, unknown>> },
   stopped: AbortSignal,
+  timeoutMs: number,
 ): Promise<string> {
   const time = new Date().toTimeString().slice(0, 8);
   const what = `#${arrival.id}  ${arrival.source}  ${arrival.topic}`;
@@ -146,12 +165,19 @@ async function forwardOne(
   const started = performance.now();
   try {
     // Ctrl-C aborts a forward the local app has not answered: it may never answer (a breakpoint).
-    const response = await fetch(target, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual', signal: stopped });
+    // So does the timeout: while one forward waits, the stream is not read, and the gateway cuts a
+    // stream client that reads nothing.
+    const signal = AbortSignal.any([stopped, AbortSignal.timeout(timeoutMs)]);
+    const response = await fetch(target, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual', signal });
     await response.body?.cancel();
     const ms = Math.round(performance.now() - started);
     return terminalSafe(`${time}  ${what}  → ${response.status} ${response.statusText}  ${ms} ms  (${request.signedAs})`);
   } catch (err) {
     if (stopped.aborted) return terminalSafe(`${time}  ${what}  → interrupted (Ctrl-C) before the local server answered`);
+    if ((err as Error).name === 'TimeoutError')
+      return terminalSafe(
+        `${time}  ${what}  → failed: no answer within ${timeoutMs} ms (is the local server at ${target.href} stuck? --forward-timeout-ms sets the limit)`,
+      );
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     return terminalSafe(`${time}  ${what}  → failed: ${cause} (is the local server running at ${target.href}?)`);
   }

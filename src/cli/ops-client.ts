@@ -1,17 +1,34 @@
+import { BodyTooLargeError, readLimited, readTextPrefix } from '../http/bounded-body';
 import { CliError } from './context';
 
-/** A small client for the ops API: bearer token, JSON in and out, errors as CliError. */
-export function createOpsClient(base: string, token: string) {
+/** How long the CLI waits for the gateway's answer by default (`--answer-timeout-ms`). */
+export const ANSWER_TIMEOUT_MS = 60_000;
+/**
+ * Most bytes of one answer the CLI reads. The largest is `events show` of one event, whose body
+ * the gateway took (MAX_BODY_BYTES, 1 MiB by default) or a polled file's event (a few times
+ * max_file_bytes, at most 64 MiB): 256 MiB is far above both, and bounds what a server that is
+ * not the gateway can make the CLI hold.
+ */
+export const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+/** Bytes of an error answer read for its message (the gateway's are a few hundred). */
+const ERROR_ANSWER_BYTES = 64 * 1024;
+
+/**
+ * A small client for the ops API: bearer token, JSON in and out, errors as CliError. Each answer
+ * must arrive within `timeoutMs` (a stream: its headers) and is read up to MAX_ANSWER_BYTES.
+ */
+export function createOpsClient(base: string, token: string, timeoutMs = ANSWER_TIMEOUT_MS) {
   const request = async (
     method: string,
     path: string,
     init: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> } = {},
-  ) => {
+  ): Promise<{ response: Response; deadline: Deadline }> => {
+    const deadline = startDeadline(timeoutMs, () => noAnswer(base, method, path, timeoutMs));
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
         method,
-        signal: init.signal,
+        signal: init.signal ? AbortSignal.any([init.signal, deadline.signal]) : deadline.signal,
         headers: {
           authorization: `Bearer ${token}`,
           ...init.headers,
@@ -20,40 +37,108 @@ export function createOpsClient(base: string, token: string) {
         body: init.body === undefined ? undefined : JSON.stringify(init.body),
       });
     } catch (err) {
+      deadline.clear();
       if (init.signal?.aborted) throw err;
+      if (deadline.signal.aborted) throw deadline.error();
       throw unreachable(base, err);
     }
-    if (!response.ok) throw await httpError(response);
-    return response;
+    if (!response.ok) {
+      try {
+        throw await httpError(response);
+      } finally {
+        deadline.clear();
+      }
+    }
+    return { response, deadline };
   };
+
+  /** The answer's bytes, within the deadline and MAX_ANSWER_BYTES. */
+  const read = async ({ response, deadline }: { response: Response; deadline: Deadline }, what: string) => {
+    try {
+      if (!response.body) return '';
+      const bytes = await readLimited(
+        response.body,
+        MAX_ANSWER_BYTES,
+        () => new BodyTooLargeError(`The answer to ${what} is larger than ${MAX_ANSWER_BYTES} bytes; it was not read`),
+      );
+      return bytes.toString('utf8');
+    } catch (err) {
+      if (deadline.signal.aborted) throw deadline.error();
+      if (err instanceof BodyTooLargeError) throw new CliError(err.message);
+      throw new CliError(`The answer to ${what} broke off: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      deadline.clear();
+    }
+  };
+  const json = async (exchange: { response: Response; deadline: Deadline }, what: string) => {
+    const text = await read(exchange, what);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new CliError(`The answer to ${what} is not JSON: is --url the gateway's address?`);
+    }
+  };
+
   return {
     /** GET a JSON resource. */
     async get<T>(path: string): Promise<T> {
-      return (await (await request('GET', path)).json()) as T;
+      return (await json(await request('GET', path), `GET ${path}`)) as T;
     },
     /** GET a JSON resource as its text, to print it without rounding any number. */
     async getText(path: string): Promise<string> {
-      return (await request('GET', path)).text();
+      return read(await request('GET', path), `GET ${path}`);
     },
     /** POST a JSON body, returning the JSON answer. */
     async post<T>(path: string, body: unknown = {}): Promise<T> {
-      return (await (await request('POST', path, { body })).json()) as T;
+      return (await json(await request('POST', path, { body }), `POST ${path}`)) as T;
     },
     /** DELETE a resource, returning the JSON answer. */
     async delete<T>(path: string): Promise<T> {
-      return (await (await request('DELETE', path)).json()) as T;
+      return (await json(await request('DELETE', path), `DELETE ${path}`)) as T;
     },
     /** Any method with an optional JSON body (PATCH, DELETE, …), returning the JSON answer. */
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const response = await request(method, path, { body });
+      const exchange = await request(method, path, { body });
       // 204 No Content (a DELETE of the alerts API) has no body to parse.
-      return (response.status === 204 ? undefined : await response.json()) as T;
+      if (exchange.response.status === 204) {
+        exchange.deadline.clear();
+        void exchange.response.body?.cancel().catch(() => {});
+        return undefined as T;
+      }
+      return (await json(exchange, `${method} ${path}`)) as T;
     },
-    /** Opens a streaming GET (Server-Sent Events) and returns the response with its body unread. */
-    stream(path: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Response> {
-      return request('GET', path, { signal, headers });
+    /**
+     * Opens a streaming GET (Server-Sent Events) and returns the response with its body unread.
+     * The timeout covers the answer's headers only: the stream itself lasts until `signal`.
+     */
+    async stream(path: string, signal: AbortSignal, headers?: Record<string, string>): Promise<Response> {
+      const { response, deadline } = await request('GET', path, { signal, headers });
+      deadline.clear();
+      return response;
     },
   };
+}
+
+interface Deadline {
+  signal: AbortSignal;
+  /** The CliError to report once the deadline has passed. */
+  error(): CliError;
+  clear(): void;
+}
+
+/** An abort signal that fires after `ms` unless cleared first (AbortSignal.timeout cannot be cleared). */
+function startDeadline(ms: number, error: () => CliError): Deadline {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  return { signal: controller.signal, error, clear: () => clearTimeout(timer) };
+}
+
+/** Connected, but no (complete) answer in time. */
+function noAnswer(base: string, method: string, path: string, timeoutMs: number): CliError {
+  return new CliError(
+    `The gateway at ${base} did not answer ${method} ${path.split('?')[0]} within ${timeoutMs} ms. ` +
+      'Is it overloaded, or is --url another server? --answer-timeout-ms waits longer.',
+  );
 }
 
 export type OpsClient = ReturnType<typeof createOpsClient>;
@@ -72,7 +157,7 @@ export async function httpError(
   response: Response,
   hintFor: (status: number, code: string) => string | undefined = opsHint,
 ): Promise<CliError> {
-  const text = await response.text().catch(() => '');
+  const text = await readTextPrefix(response, ERROR_ANSWER_BYTES);
   let code = `http_${response.status}`;
   let message = text.slice(0, 200) || response.statusText;
   try {

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { ProviderName } from '../../providers';
-import { CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
-import { httpError, unreachable } from './ops-client';
+import { readJsonLimited } from '../http/bounded-body';
+import { answerTimeout, CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
+import { ANSWER_TIMEOUT_MS, httpError, unreachable } from './ops-client';
 import { SIGNED_PROVIDERS, SIGNERS, deliveryIdFor } from '../senders/signers';
 
 interface SendOptions {
@@ -13,6 +14,7 @@ interface SendOptions {
   id?: string;
   shop?: string;
   url?: string;
+  answerTimeoutMs?: string;
 }
 
 /** The environment-configured sources and the variable that holds each one's secret. */
@@ -23,6 +25,8 @@ const ENV_SOURCES = {
 } as const;
 
 const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Most bytes of ingest's answer read (`{"status":"accepted","id":12}` and the like). */
+const INGEST_ANSWER_BYTES = 64 * 1024;
 
 /** `send <source> --file payload.json`: a request signed as the provider signs it, posted to the gateway. */
 export function sendCommand(ctx: CliContext): Command {
@@ -41,7 +45,9 @@ export function sendCommand(ctx: CliContext): Command {
     .option('--id <id>', 'delivery id header (default: derived from the file, so a resend is a duplicate)')
     .option('--shop <domain>', 'Shopify shop domain', 'dev-shop.myshopify.com')
     .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
+    .option('--answer-timeout-ms <ms>', "how long to wait for the gateway's answer (default: 60000)")
     .action(async (source: string, options: SendOptions) => {
+      const timeoutMs = answerTimeout(options);
       if (!SOURCE_NAME.test(source)) throw usageError(`"${source}" is not a source name (a-z, 0-9, "-" and "_")`);
       const { provider, secret, secretFrom, providerOptions } = resolveSource(ctx, source, options);
       const signer = SIGNERS[provider];
@@ -69,6 +75,7 @@ export function sendCommand(ctx: CliContext): Command {
         topic: options.topic,
         shop: options.shop,
         url: options.url,
+        timeoutMs,
       });
     });
 }
@@ -86,6 +93,8 @@ export interface SignedPost {
   topic?: string;
   shop?: string;
   url?: string;
+  /** How long to wait for the gateway's answer (default ANSWER_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 /** Signs the body as the provider does, POSTs it to the gateway's source path, and prints the outcome. */
@@ -103,11 +112,17 @@ export async function signAndPost(ctx: CliContext, d: SignedPost): Promise<void>
     options: d.providerOptions,
   });
   const target = `${base}${path}${signed.query ? `?${signed.query}` : ''}`;
+  const timeoutMs = d.timeoutMs ?? ANSWER_TIMEOUT_MS;
+  // The whole answer, body included, within the time limit (the signal stays armed while reading).
+  const signal = AbortSignal.timeout(timeoutMs);
+  const noAnswer = () =>
+    new CliError(`The gateway at ${base} did not answer POST ${path} within ${timeoutMs} ms. Is it overloaded, or is --url another server? --answer-timeout-ms waits longer.`);
   let response: Response;
   try {
     response = await fetch(target, {
       method: 'POST',
       body: d.body,
+      signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': `webhook-gateway-send (${d.provider})`,
@@ -115,13 +130,18 @@ export async function signAndPost(ctx: CliContext, d: SignedPost): Promise<void>
       },
     });
   } catch (err) {
+    if (signal.aborted) throw noAnswer();
     throw unreachable(base, err);
   }
   if (!response.ok) {
     const error = await httpError(response, (status, code) => rejectionHint(status, code, d.source, d.secretFrom));
     throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
   }
-  const answer = (await response.json()) as { status: string; id?: number; event_id?: number };
+  // Ingest answers a few dozen bytes of JSON; anything else is not the gateway.
+  const answer = (await readJsonLimited(response, INGEST_ANSWER_BYTES, `the answer to POST ${path}`).catch((err: unknown) => {
+    if (signal.aborted) throw noAnswer();
+    throw new CliError(`${err instanceof Error ? err.message : String(err)}: is --url the gateway's address?`);
+  })) as { status: string; id?: number; event_id?: number };
   if (answer.status === 'accepted') {
     ctx.out(`accepted: stored as event ${answer.id} (${d.provider} → POST ${path})`);
     ctx.err(`See it: webhook-gateway events show ${answer.id}`);

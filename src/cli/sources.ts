@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import type { SourceView } from '../control/view';
-import { gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import { answerTimeout, gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { createOpsClient } from './ops-client';
 import { formatTable } from './table';
 
 type WithSecret = SourceView & { secret?: string; secret_id?: number };
 
-const client = (ctx: CliContext, options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options));
+const client = (ctx: CliContext, options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
 const path = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
 
 /** One line per source: where it comes from, whether it is paused, its secrets' fingerprints. */

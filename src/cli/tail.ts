@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import {
+  answerTimeout,
   CliError,
   gatewayUrl,
   opsToken,
@@ -10,7 +11,7 @@ import {
 } from './context';
 import { withConnection } from './events';
 import { createOpsClient } from './ops-client';
-import { readSse } from './sse';
+import { readSse, skippedMessage } from './sse';
 
 interface TailOptions extends ConnectionOptions {
   source?: string;
@@ -39,7 +40,7 @@ export function tailCommand(ctx: CliContext): Command {
       .option('--json', 'one JSON object per line instead of text'),
   ).action(async (options: TailOptions) => {
     const base = gatewayUrl(ctx, options);
-    const client = createOpsClient(base, opsToken(ctx, options));
+    const client = createOpsClient(base, opsToken(ctx, options), answerTimeout(options));
     const params = new URLSearchParams();
     for (const key of ['source', 'status', 'topic'] as const) if (options[key]) params.set(key, options[key]);
     const stopped = new AbortController();
@@ -49,6 +50,10 @@ export function tailCommand(ctx: CliContext): Command {
     try {
       const response = await client.stream(`/api/events/stream${params.size ? `?${params}` : ''}`, stopped.signal);
       for await (const message of readSse(response.body!)) {
+        if (message.oversize) {
+          ctx.err(skippedMessage(message.id));
+          continue;
+        }
         if (message.event === 'ready') {
           ctx.err(`Listening for events at ${base} (Ctrl-C to stop)`);
           continue;

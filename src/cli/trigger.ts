@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { SAMPLES_DIR } from '../resources';
-import { usageError, type CliContext } from './context';
+import { answerTimeout, usageError, type CliContext } from './context';
 import { SAMPLES, withFreshIds } from '../senders/samples';
 import { resolveSource, signAndPost } from './send';
 import { SIGNERS } from '../senders/signers';
@@ -14,6 +14,7 @@ interface TriggerOptions {
   source?: string;
   url?: string;
   secret?: string;
+  answerTimeoutMs?: string;
 }
 
 /** `trigger <provider> <event>`: a realistic sample event, signed as the provider signs it, posted to the gateway. */
@@ -26,7 +27,9 @@ export function triggerCommand(ctx: CliContext): Command {
     .option('--source <name>', 'the source to send to (default: the source named like the provider)')
     .option('--secret <secret>', "signing secret (default: the source's, from GATEWAY_CONFIG or the environment)")
     .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
+    .option('--answer-timeout-ms <ms>', "how long to wait for the gateway's answer (default: 60000)")
     .action(async (providerName: string | undefined, event: string | undefined, options: TriggerOptions) => {
+      const timeoutMs = answerTimeout(options);
       if (options.list || !providerName) {
         ctx.out(formatTable(['PROVIDER', 'EVENT', 'SAMPLE'], SAMPLES.map((s) => [s.provider, s.event, `providers/samples/${s.file}`])));
         return;
@@ -58,6 +61,7 @@ export function triggerCommand(ctx: CliContext): Command {
         topic: signer.topicFrom ? undefined : sample.event,
         shop: 'dev-shop.myshopify.com',
         url: options.url,
+        timeoutMs,
       });
     });
 }
