@@ -10,6 +10,7 @@ import { filterSchema } from '../config/processing';
 import { transformSchema, describePosition, type Transform, type TransformOutcome } from '../transform';
 import type { SourceTransformRule } from '../worker/source-transform';
 import { defaultRunner, transformInput } from '../deliver/transforming';
+import { withheldForMask } from '../transform/masked-error';
 import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
@@ -58,6 +59,10 @@ export async function previewDelivery(deps: PreviewDeps, name: string, input: Pr
   // As the worker does: the source's transformation first, and everything after sees its result.
   const rule = deps.sourceTransform?.(received.source);
   const source_transform = rule ? { source: received.source, transform_version: rule.version } : null;
+  // What the worker would record: no payload value quoted when the source masks fields.
+  const masksPayload = deps.maskFor(received.source).paths.length > 0;
+  const failure = (outcome: Extract<TransformOutcome, { ok: false }>, stage: 'source' | 'destination') =>
+    failureOf(withheldForMask(outcome, masksPayload), stage);
   let event = received;
   if (rule) {
     const outcome = await runOn(rule.transform, received);
@@ -100,7 +105,7 @@ const runOn = (transform: Transform, event: PreviewEvent) =>
   );
 
 /** A failed transformation as the answer shows it: what a delivery (or the event) would record. */
-const failure = (outcome: Extract<TransformOutcome, { ok: false }>, stage: 'source' | 'destination') => ({
+const failureOf = (outcome: Extract<TransformOutcome, { ok: false }>, stage: 'source' | 'destination') => ({
   code: 'transformation_failed' as const,
   message: `${outcome.message}${describePosition(outcome.position)}`,
   ...(outcome.position ? { position: outcome.position } : {}),

@@ -38,6 +38,10 @@ export function createDestinationRouting(deps: RoutingDeps) {
     return found?.managedBy === 'database' ? found.processing : undefined;
   };
 
+  /** The source's masked payload paths: the file's, or the database source's. */
+  const maskedPaths = (source: string): readonly string[] =>
+    files.get(source)?.processing.mask ?? runtimeProcessing(source)?.mask ?? [];
+
   return {
     planFor(source: string): ForwardingPlan | undefined {
       const file = files.get(source);
@@ -61,6 +65,7 @@ export function createDestinationRouting(deps: RoutingDeps) {
         provider: file?.provider ?? registered?.row?.provider ?? registered?.provider.name,
         aggregateIdPath: own?.aggregateIdPath,
         tenantContext: own?.tenantContext,
+        masksPayload: maskedPaths(source).length > 0,
       };
     },
 
@@ -71,7 +76,8 @@ export function createDestinationRouting(deps: RoutingDeps) {
     sourceTransform(source: string): SourceTransformRule | undefined {
       const found = deps.registry()?.resolve(source);
       if (!found?.transform) return undefined;
-      return { transform: found.transform, version: found.row?.transformVersion ?? FILE_TRANSFORM_VERSION };
+      const masksPayload = maskedPaths(source).length > 0;
+      return { transform: found.transform, version: found.row?.transformVersion ?? FILE_TRANSFORM_VERSION, masksPayload };
     },
 
     /** Payload schemas: a database source's own, else the registry built from the file at start. */
@@ -112,7 +118,7 @@ export function createDestinationRouting(deps: RoutingDeps) {
      */
     viewMask: (source: string): SourceMask => {
       const registered = deps.registry()?.resolve(source);
-      const paths = files.get(source)?.processing.mask ?? runtimeProcessing(source)?.mask ?? [];
+      const paths = maskedPaths(source);
       if (paths.length === 0) return NO_MASK;
       if (!registered) return sourceMask(paths, undefined);
       let mask = viewMasks.get(registered);

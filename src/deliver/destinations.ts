@@ -2,6 +2,7 @@ import type { DeliveryLog } from '../store/deliveries';
 import { HoldError, PermanentError, RetryLaterError, type DeliveredEvent, type EventHandler } from '../worker/handlers';
 import type { Transform } from '../transform/types';
 import { defaultRunner, transformInput, transformationError, type TransformRunner } from './transforming';
+import { withheldForMask } from '../transform/masked-error';
 import { readTextPrefix } from '../http/bounded-body';
 import { parseRetryAfter } from '../http/retry-after';
 import { buildEnvelope } from './envelope';
@@ -44,6 +45,8 @@ export interface ForwardingPlan {
   provider?: string;
   aggregateIdPath?: string;
   tenantContext?: Record<string, unknown>;
+  /** The source masks payload fields: a failed transformation's error quotes no payload value. */
+  masksPayload?: boolean;
 }
 
 export interface ForwardingOptions extends ForwardingPlan {
@@ -187,7 +190,7 @@ async function deliver(
       const ruleVersion = destination.ruleVersion ?? null;
       const computed = await bodyFor(destination.transform);
       if (!computed.ok) {
-        const error = transformationError(computed);
+        const error = transformationError(withheldForMask(computed, plan.masksPayload ?? false));
         await deliveries.record({
           eventId: event.id,
           eventReceivedAt: event.receivedAt,

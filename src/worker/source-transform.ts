@@ -1,5 +1,6 @@
 import { defaultRunner, transformInput, type TransformRunner } from '../deliver/transforming';
 import { TRANSFORMATION_FAILED, describePosition, type Transform } from '../transform/types';
+import { withheldForMask } from '../transform/masked-error';
 import { PermanentError, toDeliveredEvent, type DeliveredEvent } from './handlers';
 import type { ClaimedEvent } from './queue-sql';
 
@@ -7,6 +8,8 @@ import type { ClaimedEvent } from './queue-sql';
 export interface SourceTransformRule {
   transform: Transform;
   version: number;
+  /** The source masks payload fields: a failure's message quotes no payload value (src/transform/masked-error.ts). */
+  masksPayload?: boolean;
 }
 
 /** The source's rule right now (read at each attempt); undefined: the event is routed as received. */
@@ -35,6 +38,9 @@ export async function transformForRouting(
   run: TransformRunner = defaultRunner,
 ): Promise<DeliveredEvent> {
   const outcome = await run(rule.transform, transformInput(received));
-  if (!outcome.ok) throw new TransformationFailedError(`${outcome.message}${describePosition(outcome.position)}`);
+  if (!outcome.ok) {
+    const shown = withheldForMask(outcome, rule.masksPayload ?? false);
+    throw new TransformationFailedError(`${shown.message}${describePosition(shown.position)}`);
+  }
   return toDeliveredEvent({ ...event, body: Buffer.from(outcome.body) });
 }

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseSourcesDocument } from '../src/config/file';
+import { databaseKinds } from './helpers/database';
+import { DESTINATION_SECRET } from './helpers/destinations';
+import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { post } from './helpers/signers';
+
+// Masked payload values never reach the logs or error texts by accident (docs/security.md,
+// masking). A failing transformation quoted the payload value it choked on — a masked one too —
+// in last_error, delivery errors, the attempt log and the preview.
+
+const API_KEY = 'api-key-for-masked-log-tests';
+const REF = 'ORD-REF-LOG-5c1d7a';
+const KIND = 'kind-log-secret-93e0';
+const CARD = 'card-log-secret-0b44';
+
+describe.each(databaseKinds())('masked values in logs and error texts on %s', (kind) => {
+  let gw: TestGateway;
+  const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
+    const res = await fetch(`${gw.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
+    return { status: res.status, json: (await res.json()) as any };
+  };
+  const send = async (source: string, payload: unknown) => {
+    const res = await post(`${gw.url}/api/webhooks/${source}`, JSON.stringify(payload), {
+      'x-api-key': API_KEY,
+      'content-type': 'application/json',
+    });
+    expect(res.status).toBe(200);
+    return res.json;
+  };
+  const failed = (id: number) =>
+    waitFor(async () => {
+      const detail = (await api(`/api/events/${id}`)).json;
+      return detail.status === 'failed' ? detail : undefined;
+    }, 15_000, `event ${id} failed`);
+
+  beforeAll(async () => {
+    const sources = parseSourcesDocument(
+      {
+        sources: [
+          {
+            // Identity read from masked paths, and a transformation that casts the masked id.
+            name: 'keyed',
+            provider: 'api-key',
+            secrets: [API_KEY],
+            header: 'x-api-key',
+            id_path: 'order.ref',
+            topic_path: 'meta.kind',
+            mask: ['order', 'meta.kind'],
+            transform: { language: 'jsonata', code: '{"n": $number(body.order.ref)}' },
+          },
+          // No source transformation: its destination's transformation casts the masked card.
+          { name: 'carded', provider: 'api-key', secrets: [API_KEY], header: 'x-api-key', mask: ['card'] },
+        ],
+      },
+      {},
+    );
+    gw = await startTestGateway(kind, {
+      sources,
+      destinations: [
+        {
+          name: 'cast',
+          // Never reached: the transformation fails before any request.
+          url: 'http://127.0.0.1:9/hooks',
+          secret: DESTINATION_SECRET,
+          timeoutMs: 2000,
+          sources: ['carded'],
+          transform: { language: 'javascript', code: 'function transform(i) { throw new Error("bad card " + i.body.card); }' },
+        },
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it("a failing transformation's error keeps its code and position but quotes no value of a masked source", async () => {
+    const { id } = await send('keyed', { order: { ref: `${REF}-2` }, meta: { kind: KIND } });
+    const detail = await failed(id as number);
+    // Unmasked, this read: D3030: Unable to cast value to a number: "ORD-REF-LOG-5c1d7a-2" (at offset …).
+    expect(detail.last_error).toMatch(/^transformation_failed: D3030: message withheld: .* \(at offset \d+\)$/);
+    expect(JSON.stringify(detail)).not.toContain(REF);
+
+    const carded = await send('carded', { card: CARD });
+    const delivery = await failed(carded.id as number);
+    expect(delivery.deliveries).toEqual([expect.objectContaining({ destination: 'cast', outcome: 'failed' })]);
+    expect(delivery.deliveries[0].error).toMatch(/^transformation_failed: Error: message withheld: .* \(at line 1, column \d+\)$/);
+    expect(JSON.stringify(delivery)).not.toContain(CARD);
+
+    const preview = await api('/api/destinations/cast/preview', { method: 'POST', body: { event_id: carded.id } });
+    expect(preview.status).toBe(200);
+    expect(preview.json.error).toMatchObject({ code: 'transformation_failed', stage: 'destination' });
+    expect(JSON.stringify(preview.json)).not.toContain(CARD);
+    expect(gw.logs.join('\n')).not.toContain(CARD);
+  });
+});
