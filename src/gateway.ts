@@ -163,6 +163,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           metrics,
           backoffFor: processing.backoffFor,
           sourceTransform: runtime.routing.sourceTransform,
+          maskFor: processing.maskFor,
           chartCounts: () => chartCounts,
           // Read at each ordered outcome: a source's onFailure changed at runtime applies at once.
           blockingSources: () =>

@@ -6,13 +6,15 @@ import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/
 import { post } from './helpers/signers';
 
 // Masked payload values never reach the logs or error texts by accident (docs/security.md,
-// masking). A failing transformation quoted the payload value it choked on — a masked one too —
-// in last_error, delivery errors, the attempt log and the preview.
+// masking). The ingest log carried the webhook id (conflict, duplicate) and the worker's attempt
+// log the topic even when the source reads them from a masked path; and a failing transformation
+// quoted the payload value it choked on — a masked one too — in last_error and delivery errors.
 
 const API_KEY = 'api-key-for-masked-log-tests';
 const REF = 'ORD-REF-LOG-5c1d7a';
 const KIND = 'kind-log-secret-93e0';
 const CARD = 'card-log-secret-0b44';
+const PLAIN_REF = 'plain-ref-visible-77';
 
 describe.each(databaseKinds())('masked values in logs and error texts on %s', (kind) => {
   let gw: TestGateway;
@@ -37,6 +39,8 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
       const detail = (await api(`/api/events/${id}`)).json;
       return detail.status === 'failed' ? detail : undefined;
     }, 15_000, `event ${id} failed`);
+  const logged = (message: string) =>
+    waitFor(() => gw.logs.map((line) => JSON.parse(line)).filter((l) => l.msg === message), 10_000, message);
 
   beforeAll(async () => {
     const sources = parseSourcesDocument(
@@ -55,6 +59,8 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
           },
           // No source transformation: its destination's transformation casts the masked card.
           { name: 'carded', provider: 'api-key', secrets: [API_KEY], header: 'x-api-key', mask: ['card'] },
+          // No mask: its id is logged as sent.
+          { name: 'plain', provider: 'api-key', secrets: [API_KEY], header: 'x-api-key', id_path: 'ref' },
         ],
       },
       {},
@@ -77,6 +83,29 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
 
   afterAll(async () => {
     await gw?.stop();
+  });
+
+  it('a conflict, a duplicate and a failed attempt log "[masked]" for an id and topic read from masked paths', async () => {
+    const body = { order: { ref: REF, total: 5 }, meta: { kind: KIND } };
+    const first = await send('keyed', body);
+    expect(await send('keyed', body)).toEqual({ status: 'duplicate' });
+    expect(await send('keyed', { ...body, order: { ref: REF, total: 6 } })).toMatchObject({ status: 'conflict' });
+    const [conflict] = await logged('conflicting copy stored');
+    expect(conflict).toMatchObject({ source: 'keyed', webhookId: '[masked]', eventId: first.id });
+    expect((await logged('duplicate acknowledged'))[0]).toMatchObject({ source: 'keyed', webhookId: '[masked]' });
+    await failed(first.id as number);
+    const [attempt] = await logged('attempt failed');
+    expect(attempt).toMatchObject({ eventId: first.id, source: 'keyed', topic: '[masked]' });
+    const all = gw.logs.join('\n');
+    expect(all).not.toContain(REF);
+    expect(all).not.toContain(KIND);
+  });
+
+  it('an unmasked source still logs its id', async () => {
+    await send('plain', { ref: PLAIN_REF, v: 1 });
+    await send('plain', { ref: PLAIN_REF, v: 2 });
+    const lines = await logged('conflicting copy stored');
+    expect(lines.some((l) => l.source === 'plain' && l.webhookId === PLAIN_REF)).toBe(true);
   });
 
   it("a failing transformation's error keeps its code and position but quotes no value of a masked source", async () => {

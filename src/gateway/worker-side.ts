@@ -9,6 +9,7 @@ import { createQueue } from '../worker/queue-sql';
 import type { SchemaRegistry } from '../worker/validation';
 import { createWorker } from '../worker/worker';
 import type { SourceTransformLookup } from '../worker/source-transform';
+import type { SourceMask } from '../ops/source-mask';
 
 export interface GatewayWorkerDeps {
   config: GatewayConfig;
@@ -20,6 +21,8 @@ export interface GatewayWorkerDeps {
   backoffFor: (source: string) => BackoffPolicy | undefined;
   /** A source's transformation and its version, read at each attempt. */
   sourceTransform: SourceTransformLookup;
+  /** What the source masks (src/ops/source-mask.ts): the attempt log hides a masked topic. */
+  maskFor: (source: string) => Pick<SourceMask, 'topic'>;
   /** The chart counts, once they exist (they are built after the worker). */
   chartCounts: () => StatsRecorder | undefined;
   /** Sources whose ordering blocks a key when its head fails for good (docs/ordering.md). */
@@ -43,6 +46,7 @@ export function createGatewayWorker(deps: GatewayWorkerDeps) {
     backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
     backoffFor: deps.backoffFor,
     sourceTransform: deps.sourceTransform,
+    topicMasked: (source) => deps.maskFor(source).topic,
     onAttempt: (event, outcome, seconds) => {
       metrics.attempt(event.source, outcome, seconds);
       if (outcome === 'completed' || outcome === 'failed')

@@ -24,6 +24,7 @@ import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
 import { withDeadline } from './deadline';
+import { shown } from '../ops/source-mask';
 
 // One file over 250 lines on purpose: the ingest pipeline (source, limits, verify, identify, store)
 // is one fixed sequence per request, read top to bottom; each step's own logic is in the modules it imports.
@@ -258,12 +259,15 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
       }
       throw databaseUnavailable(err);
     }
+    // Logs carry the identity only when it was not read from a masked payload path ("[masked]").
+    const logged = source.logMask;
+    const webhookId = shown(identity.webhookId, logged?.webhookId ?? false);
     if (result.status === 'replayed') {
-      deps.logger.warn({ source: source.name, webhookId: identity.webhookId }, 'replayed nonce refused');
+      deps.logger.warn({ source: source.name, webhookId }, 'replayed nonce refused');
       throw unauthorized('nonce_replayed', `Nonce in ${verification.nonce!.header} was already used; every delivery needs a fresh nonce`);
     }
     if (result.status === 'accepted') {
-      deps.logger.debug({ source: source.name, topic: identity.topic, eventId: result.id }, 'event accepted');
+      deps.logger.debug({ source: source.name, topic: shown(identity.topic, logged?.topic ?? false), eventId: result.id }, 'event accepted');
       if (!result.claimed) deps.onAccepted?.(result.id);
       c.set('ingestOutcome', 'accepted');
       c.set('eventId', result.id);
@@ -272,11 +276,11 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     if (result.status === 'conflict') {
       // Same key, other bytes: stored as a conflict of the original, so a 200 the sender must not
       // retry. Logged at warn: the sender reuses ids for different content, an operator should know.
-      deps.logger.warn({ source: source.name, webhookId: identity.webhookId, eventId: result.eventId }, 'conflicting copy stored');
+      deps.logger.warn({ source: source.name, webhookId, eventId: result.eventId }, 'conflicting copy stored');
       c.set('ingestOutcome', 'conflict');
       return c.json({ status: 'conflict', event_id: result.eventId });
     }
-    deps.logger.debug({ source: source.name, webhookId: identity.webhookId }, 'duplicate acknowledged');
+    deps.logger.debug({ source: source.name, webhookId }, 'duplicate acknowledged');
     c.set('ingestOutcome', 'duplicate');
     return c.json({ status: 'duplicate' });
   };

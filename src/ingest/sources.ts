@@ -5,6 +5,7 @@ import type { OrderingConfig } from '../ordering/config';
 import { orderingReader, type EventOrdering } from '../ordering/key';
 import type { RateLimit } from './rate-limit';
 import type { Transform } from '../transform/types';
+import { sourceMask, type SourceMask } from '../ops/source-mask';
 
 /** A configured push source: what is mounted where, verified with which secrets. */
 export interface PushSource {
@@ -27,6 +28,11 @@ export interface PushSource {
   ordering?: OrderingConfig;
   /** Reads an event's ordering key (set only when `ordering` is: other sources pay nothing at ingest). */
   orderingOf?: (body: Buffer, headers: Readonly<Record<string, string>>) => EventOrdering | undefined;
+  /**
+   * Whether the identity values ingest logs were read from a masked payload path (src/ops/source-mask.ts):
+   * resolved once with the source, so logging them costs ingest a field read. Unset: nothing masked.
+   */
+  logMask?: Pick<SourceMask, 'webhookId' | 'topic'>;
   /** Run by the worker before routing (docs/destinations.md#a-sources-transformation); ingest never runs it. */
   transform?: Transform;
 }
@@ -76,17 +82,20 @@ export function sourcesFromConfig(config: GatewayConfig): PushSource[] {
  */
 export function pushSourceFrom(source: SourceConfig, defaultRateLimit?: RateLimit): PushSource {
   const module: ProviderModule = providerModules[source.provider];
+  const provider = module.create({ ...source.options });
+  const { mask, ordering } = source.processing;
   return {
     name: source.name,
-    provider: module.create({ ...source.options }),
+    provider,
     providerName: source.provider,
     options: source.options,
     secrets: source.secrets,
     paths: pathsFor(source.name, module, ENV_SOURCES.find((s) => s.name === source.name)?.extraPaths ?? []),
     maxAttempts: source.processing.retry?.maxAttempts,
     rateLimit: source.processing.rateLimit ?? defaultRateLimit,
-    ordering: source.processing.ordering,
-    orderingOf: source.processing.ordering && orderingReader(source.name, source.processing.ordering),
+    ordering,
+    orderingOf: ordering && orderingReader(source.name, ordering),
     transform: source.processing.transform,
+    ...(mask.length > 0 ? { logMask: sourceMask(mask, { identityPaths: provider.identityPaths, ordering }) } : {}),
   };
 }

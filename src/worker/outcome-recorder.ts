@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { shown } from '../ops/source-mask';
 import type { AttemptOutcome, ClaimedEvent, FinishedAttempt, Queue } from './queue-sql';
 
 /** Most outcomes written by one statement. */
@@ -64,11 +65,21 @@ export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterM
   };
 }
 
-/** Logs an attempt: quiet for a recorded completion unless debug is on, loud for a lost outcome. */
-export function logAttempt(logger: Logger, event: ClaimedEvent, result: AttemptOutcome, recorded: Recorded): void {
+/**
+ * Logs an attempt: quiet for a recorded completion unless debug is on, loud for a lost outcome.
+ * `topicMasked`: the source reads the topic from a masked payload path, so it is logged as "[masked]".
+ */
+export function logAttempt(
+  logger: Logger,
+  event: ClaimedEvent,
+  result: AttemptOutcome,
+  recorded: Recorded,
+  topicMasked = false,
+): void {
   const quiet = result.outcome === 'completed' || result.outcome === 'held';
   if (recorded === 'recorded' && quiet && !logger.isLevelEnabled('debug')) return;
-  const log = logger.child({ eventId: event.id, source: event.source, topic: event.topic, attempt: event.attempt });
+  const topic = shown(event.topic, topicMasked);
+  const log = logger.child({ eventId: event.id, source: event.source, topic, attempt: event.attempt });
   if (recorded === 'failed') {
     // The lease will expire and the event will be retried: at-least-once, never lost.
     log.error('could not record the outcome of an attempt; it will be retried after its lease expires');

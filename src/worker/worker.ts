@@ -31,6 +31,8 @@ export interface WorkerOptions {
   backoffFor?: (source: string) => BackoffPolicy | undefined;
   /** A source's transformation, run before its handler (docs/destinations.md#a-sources-transformation). */
   sourceTransform?: SourceTransformLookup;
+  /** Whether the source reads its topic from a masked payload path: the attempt log shows "[masked]". */
+  topicMasked?: (source: string) => boolean;
   /** Observers for metrics. */
   onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
   onLeasesRecovered?: (count: number) => void;
@@ -112,7 +114,7 @@ export function createWorker(options: WorkerOptions) {
       running -= 1;
       resumeDrain();
     }
-    logAttempt(logger, event, result, await recording);
+    logAttempt(logger, event, result, await recording, options.topicMasked?.(event.source));
   }
 
   /** Holds the claim from here until its outcome is recorded (or lost). */
