@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { orderingSchema, type OrderingConfig } from '../ordering/config';
+import { payloadSchemaFromJSONSchema } from './payload-schema';
 import { validateFilter, type Filter } from '../routing/filter';
 import { transformSchema, type Transform } from '../transform';
 import type { Destination } from '../deliver/destinations';
@@ -96,7 +97,8 @@ export function processingShape(secretText: z.ZodType<string, string>) {
   const destination = destinationEntry(secretText);
   const jsonSchema = z.record(z.string(), z.unknown()).transform((schema, ctx) => {
     try {
-      return z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]) as z.ZodType;
+      // Patterns run over senders' strings on the one JS thread: matched by RE2, in linear time.
+      return payloadSchemaFromJSONSchema(schema);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${err instanceof Error ? err.message : String(err)}` });
       return z.NEVER;
