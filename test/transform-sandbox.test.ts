@@ -47,4 +47,18 @@ describe('transform sandbox', () => {
       { ok: true, body: '10' },
     ]);
   });
+
+  it('a catastrophic regular expression ($match, $replace, $split, RegExp#test) is stopped at the deadline, off the main thread', async () => {
+    // QuickJS's regex engine backtracks too, but calls the interrupt handler while it does.
+    const hostile = JSON.stringify({ topic: 't', headers: {}, body: { s: `${'a'.repeat(40)}!` }, event: {} });
+    const runs = await Promise.all([
+      pool.run({ language: 'jsonata', code: '$match(body.s, /^(a+)+$/)' }, hostile),
+      pool.run({ language: 'jsonata', code: '$replace(body.s, /^(a+)+$/, "x")' }, hostile),
+      pool.run({ language: 'jsonata', code: '$split(body.s, /(a+)+b/)' }, hostile),
+      pool.run({ language: 'javascript', code: 'function transform(i) { return /^(a+)+$/.test(i.body.s); }' }, hostile),
+      pool.run({ language: 'jsonata', code: '$contains(body.s, /^(a+)+b/)' }, JSON.stringify({ body: { s: 'aab' } })),
+    ]);
+    expect(runs.slice(0, 4)).toEqual(Array(4).fill({ ok: false, message: 'did not finish within 1000 ms' }));
+    expect(runs[4]).toEqual({ ok: true, body: 'true' });
+  });
 });
