@@ -218,6 +218,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         bus,
         sources,
         maskFor: processing.maskFor,
+        maskedSources: processing.maskedSources,
         ingestRoutes: ingest.routes,
         opsApi,
         pollRunner: background.pollRunner,

@@ -28,6 +28,8 @@ export interface WebAppDeps {
   bus: EventBus;
   sources: PushSource[];
   maskFor: (source: string) => SourceMask;
+  /** Sources with masked fields (src/ops/masked-filters.ts). */
+  maskedSources: () => readonly string[];
   ingestRoutes: RouteGroup;
   opsApi: RouteGroup;
   pollRunner: PollRunner;
@@ -56,6 +58,7 @@ export function createWebApp(deps: WebAppDeps): Hono {
         arrivals: createArrivalQueries(database),
         providerFor: (name) => sources.find((s) => s.name === name)?.provider.name,
         maskFor: deps.maskFor,
+        maskedSources: deps.maskedSources,
         onCutOff: metrics.streamClientCutOff,
       }),
       deps.ingestRoutes,

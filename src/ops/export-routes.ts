@@ -109,7 +109,7 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
     }),
     (c) => {
       const query = c.req.valid('query');
-      const match = toMatch(query, deps.maskedSources);
+      const match = toMatch(query, c.get('identity').role, deps);
       const view = (e: WebhookEvent) => payloadView(e.body, deps.maskFor(e.source).paths);
       return streamExport(c, {
         format: query.format,

@@ -7,7 +7,8 @@ import type { EventMatch, EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
 import { auditContext } from './audit-context';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
-import { requireRole } from './auth';
+import { requireRole, type Role } from './auth';
+import { maskedSourcesNow, sourcesHiddenFromFilter, type MaskLookups } from './masked-filters';
 import type { AuditLog } from '../store/audit';
 import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
 import {
@@ -40,8 +41,11 @@ export interface OpsDeps {
   maxAttemptsBySource?: Readonly<Record<string, number>>;
   /** What the API hides of a source's events: masked paths, and identity and ordering key read from them. */
   maskFor: (source: string) => SourceMask;
-  /** Sources with masked fields: payload search (`q`) never looks at their bodies. */
-  /** A function when the list changes at runtime (database sources with `mask`). */
+  /**
+   * Sources with masked fields: payload search (`q`) never looks at their bodies, and below admin a
+   * `topic` or `webhook_id` filter does not match those reading it from a masked path. A function
+   * when the list changes at runtime (database sources with `mask`).
+   */
   maskedSources?: readonly string[] | (() => readonly string[]);
   /** Called after a replay made events due, to wake the worker. */
   onReplayed?: () => void;
@@ -87,7 +91,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     async (c) => {
       const query = c.req.valid('query');
       const page = await deps.store.list({
-        ...toMatch(query, deps.maskedSources),
+        ...toMatch(query, c.get('identity').role, deps),
         beforeId: query.cursor ? Number(query.cursor) : undefined,
         limit: query.limit + 1,
       });
@@ -168,7 +172,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     }),
     async (c) => {
       const { filter, dry_run } = c.req.valid('json');
-      const match = toMatch(filter, deps.maskedSources);
+      const match = toMatch(filter, c.get('identity').role, deps);
       const matched = await deps.store.countReplayable(match);
       if (dry_run) return c.json({ dry_run: true, matched, replayed: 0 }, 200);
       const replayed = await deps.store.replayMatching(match, attempts);
@@ -207,19 +211,25 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
 }
 
 /**
- * Query parameters → store match. `q` matches raw bytes, so on a source with masked fields it would
- * reveal a masked value one guessed prefix at a time (through the list or a dry-run count): those
- * sources are left out of a text search, and naming one with `q` is refused. Searching the masked
- * rendering instead would mean parsing and masking every candidate row in the gateway.
+ * Query parameters → store match, for a caller of this role. `q` matches raw bytes, so on a source
+ * with masked fields it would reveal a masked value one guessed prefix at a time (through the list
+ * or a dry-run count): those sources are left out of a text search, and naming one with `q` is
+ * refused. Searching the masked rendering instead would mean parsing and masking every candidate
+ * row in the gateway. `topic` and `webhook_id` read from a masked path are kept from roles below
+ * admin the same way (src/ops/masked-filters.ts). Both only add `source not in (…)` to the query:
+ * the indexes that serve it stay the same.
  */
-export function toMatch(query: z.infer<typeof EventMatchQuery>, masked: readonly string[] | (() => readonly string[]) = []): EventMatch {
-  const maskedSources = typeof masked === 'function' ? masked() : masked;
+export function toMatch(query: z.infer<typeof EventMatchQuery>, role: Role, lookups: MaskLookups): EventMatch {
+  const maskedSources = maskedSourcesNow(lookups.maskedSources);
   if (query.q !== undefined && query.source !== undefined && maskedSources.includes(query.source)) {
     throw badRequest(
       'search_not_allowed',
       `Source ${query.source} masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead`,
     );
   }
+  const hidden = sourcesHiddenFromFilter(role, { source: query.source, topic: query.topic, webhookId: query.webhook_id }, lookups);
+  const unsearched = query.q !== undefined && query.source === undefined ? maskedSources : [];
+  const excluded = [...new Set([...unsearched, ...hidden])];
   return {
     source: query.source,
     status: query.status,
@@ -228,6 +238,6 @@ export function toMatch(query: z.infer<typeof EventMatchQuery>, masked: readonly
     since: query.since ? new Date(query.since) : undefined,
     until: query.until ? new Date(query.until) : undefined,
     contains: query.q,
-    excludeSources: query.q !== undefined && query.source === undefined && maskedSources.length > 0 ? maskedSources : undefined,
+    excludeSources: excluded.length > 0 ? excluded : undefined,
   };
 }

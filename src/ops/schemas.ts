@@ -20,11 +20,19 @@ export const filterText = (max: number) =>
     .max(max)
     .refine((text) => !text.includes('\u0000'), 'must not contain a NUL character');
 
+const MASKED_FILTER =
+  'Below admin, sources that read this field from a masked payload path are never matched: with their name in `source` the request is refused (403 filter_not_allowed), without `source` their events are left out.';
+
 export const EventMatchQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
   status: z.enum(EVENT_STATUSES).optional(),
-  topic: filterText(256).optional().openapi({ example: 'orders/create' }),
-  webhook_id: filterText(512).optional(),
+  topic: filterText(256)
+    .optional()
+    .openapi({
+      example: 'orders/create',
+      description: MASKED_FILTER,
+    }),
+  webhook_id: filterText(512).optional().openapi({ description: MASKED_FILTER }),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   until: isoTime.optional().openapi({ description: 'Received before this time' }),
   q: filterText(200)

@@ -19,6 +19,12 @@ export const StreamQuery = z.object({
 });
 export type StreamFilter = z.infer<typeof StreamQuery>;
 
+/** The stream's filter for one caller: the query, and the sources its topic filter must not match. */
+export interface FeedFilter extends StreamFilter {
+  /** Sources whose topic, read from a masked path, this caller may not match (src/ops/masked-filters.ts). */
+  excludeSources?: readonly string[];
+}
+
 /** One message for the client: an SSE message, or a WebSocket text frame `{"event", "id", "data"}`. */
 export interface StreamMessage {
   event: string;
@@ -34,6 +40,8 @@ export interface FeedDeps {
   providerFor: (source: string) => string | undefined;
   /** Sources with masked fields never show their body on the stream, nor a topic read from a masked path. */
   maskFor: (source: string) => SourceMask;
+  /** Sources with masked fields (src/ops/masked-filters.ts). */
+  maskedSources?: readonly string[] | (() => readonly string[]);
 }
 
 /** Notifications waiting for a slow reader; past this the client is cut off, never buffered further. */
@@ -49,7 +57,7 @@ type Arrival = Omit<ArrivalRow, 'headers' | 'body'>;
  * not sent again when its live notification comes in. An arrival is a new event (received, no
  * attempt yet); retries and outcomes are sent but carry no id to resume after.
  */
-export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: number) {
+export function openFeed(deps: FeedDeps, filter: FeedFilter, resumeAfter?: number) {
   const queue: EventNotification[] = [];
   const backlog: Arrival[] = [];
   const resent = new Set<number>();
@@ -60,7 +68,8 @@ export function openFeed(deps: FeedDeps, filter: StreamFilter, resumeAfter?: num
   const wanted = (e: EventNotification) =>
     (!filter.source || e.source === filter.source) &&
     (!filter.status || e.status === filter.status) &&
-    (!filter.topic || e.topic === filter.topic);
+    (!filter.topic || e.topic === filter.topic) &&
+    !filter.excludeSources?.includes(e.source);
   const unsubscribe = deps.bus.subscribe((event) => {
     if (!wanted(event) || overflowed) return;
     if (queue.length >= MAX_QUEUED) {

@@ -4,7 +4,8 @@ import { streamSSE } from 'hono/streaming';
 import type { WebSocket } from 'ws';
 import { badRequest } from '../errors';
 import { requireRole } from './auth';
-import { openFeed, StreamQuery, type FeedDeps, type StreamFilter } from './stream-feed';
+import { sourcesHiddenFromFilter } from './masked-filters';
+import { openFeed, StreamQuery, type FeedDeps, type FeedFilter, type StreamFilter } from './stream-feed';
 
 const KEEPALIVE_MS = 15_000;
 /** Where the live stream answers: ours, and the path the seed names for its WebSocket. */
@@ -30,19 +31,25 @@ export function createStreamRoutes(deps: StreamDeps): Hono {
   const app = new Hono();
   const auth = requireRole('viewer', { queryToken: true });
   for (const path of STREAM_PATHS) {
-    app.get(path, auth, upgradeWebSocket((c) => webSocketEvents(deps, readQuery(c))), (c) => sse(c, deps, readQuery(c)));
+    app.get(path, auth, upgradeWebSocket((c) => webSocketEvents(deps, readQuery(c, deps))), (c) => sse(c, deps, readQuery(c, deps)));
   }
   return app;
 }
 
-function readQuery(c: Context): { filter: StreamFilter; after?: number } {
+/**
+ * The caller's filter. Below admin, a `topic` filter does not match the sources that read the topic
+ * from a masked path (and naming one in `source` is refused), as on the list: otherwise a message
+ * arriving, or not, would tell whether a masked topic is the one guessed (src/ops/masked-filters.ts).
+ */
+function readQuery(c: Context, deps: StreamDeps): { filter: FeedFilter; after?: number } {
   const parsed = StreamQuery.safeParse(c.req.query());
   if (!parsed.success) {
     throw badRequest('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   }
+  const excludeSources = sourcesHiddenFromFilter(c.get('identity').role, parsed.data, deps);
   const lastEventId = c.req.header('last-event-id');
   const after = parsed.data.after ?? (lastEventId && /^\d{1,15}$/.test(lastEventId) ? lastEventId : undefined);
-  return { filter: parsed.data, after: after === undefined ? undefined : Number(after) };
+  return { filter: { ...parsed.data, excludeSources }, after: after === undefined ? undefined : Number(after) };
 }
 
 /** Filter echoed in the `ready` message (never the token, which may be in the query). */
@@ -52,7 +59,7 @@ const shownFilter = ({ source, status, topic, include }: StreamFilter) => ({ sou
  * SSE: a comment line every 15 s keeps proxies open. A client too slow to take the messages is
  * sent `overflow` and disconnected once MAX_QUEUED notifications wait for it.
  */
-function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: StreamFilter; after?: number }) {
+function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: FeedFilter; after?: number }) {
   return streamSSE(c, async (stream) => {
     const feed = openFeed(deps, filter, after);
     stream.onAbort(() => feed.close());
@@ -96,7 +103,7 @@ function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: StreamFi
  * (`data` parsed). What the client leaves unread is bounded: past `clientBufferBytes` it is closed
  * with 1008 and, if it does not complete the close handshake, its socket is destroyed.
  */
-function webSocketEvents(deps: StreamDeps, { filter, after }: { filter: StreamFilter; after?: number }) {
+function webSocketEvents(deps: StreamDeps, { filter, after }: { filter: FeedFilter; after?: number }) {
   let stop: (() => void) | undefined;
   return {
     onOpen(_event: Event, ws: { raw?: unknown }) {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, notInArray, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { webhookEvents } from '../db/schema';
 
@@ -34,10 +34,15 @@ export function createArrivalQueries({ db }: Database) {
      * Events stored after `afterId`, oldest first, at most `limit` (the primary key index: no scan
      * of history). With `withRequest` false the body is not read.
      */
-    async after(afterId: number, filter: { source?: string; topic?: string }, limit: number): Promise<Omit<ArrivalRow, 'headers' | 'body'>[]> {
+    async after(
+      afterId: number,
+      filter: { source?: string; topic?: string; excludeSources?: readonly string[] },
+      limit: number,
+    ): Promise<Omit<ArrivalRow, 'headers' | 'body'>[]> {
       const where: SQL[] = [gt(webhookEvents.id, afterId)];
       if (filter.source) where.push(eq(webhookEvents.source, filter.source));
       if (filter.topic) where.push(eq(webhookEvents.topic, filter.topic));
+      if (filter.excludeSources?.length) where.push(notInArray(webhookEvents.source, [...filter.excludeSources]));
       const { headers: _h, body: _b, ...light } = columns;
       return db.select(light).from(webhookEvents).where(and(...where)).orderBy(asc(webhookEvents.id)).limit(limit);
     },
