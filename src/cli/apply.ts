@@ -34,20 +34,24 @@ export function applyCommand(ctx: CliContext): Command {
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
       const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');
       const polls = await client.get<{ sources: { name: string }[] }>('/api/sps/sources');
+      // Below admin the gateway withholds sources' spec and redacts destination URLs: the plan
+      // compares what it was shown, and says so, instead of reporting every one as changed.
+      const { role } = await client.get<{ role: string }>('/api/whoami');
+      const shown = { specsWithheld: role !== 'admin', redactedUrls: role !== 'admin' };
       let steps: PlanStep[];
       let destinationSteps: DestinationStep[];
       try {
-        steps = planApply(desired, sources, polls.sources.map((p) => p.name));
+        steps = planApply(desired, sources, polls.sources.map((p) => p.name), shown);
         // The push sources once the source steps are done: those kept, and those of the file.
         const deleted = new Set(steps.filter((s) => s.action === 'delete').map((s) => s.name));
         const sourcesAfter = new Set([...sources.map((s) => s.name).filter((n) => !deleted.has(n)), ...desired.map((d) => d.name)]);
-        destinationSteps = planDestinations(desiredDestinations, destinations, sourcesAfter);
+        destinationSteps = planDestinations(desiredDestinations, destinations, sourcesAfter, shown);
       } catch (err) {
         if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);
         throw err;
       }
-      for (const line of describePlan(steps, overlap)) ctx.out(line);
-      for (const line of describeDestinationPlan(destinationSteps)) ctx.out(line);
+      for (const line of describePlan(steps, overlap, shown)) ctx.out(line);
+      for (const line of describeDestinationPlan(destinationSteps, shown)) ctx.out(line);
       if (alerts) for (const line of describeAlertPlan(alertSteps)) ctx.out(line);
       const total = steps.length + destinationSteps.length + alertSteps.length;
       if (options.dryRun || total === 0) return;

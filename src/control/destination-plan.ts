@@ -1,3 +1,4 @@
+import { redactUrlSecrets } from '../deliver/redact';
 import type { Filter } from '../routing/filter';
 import type { Transform } from '../transform/types';
 import { fingerprint } from './crypto';
@@ -43,6 +44,15 @@ export const canonical = (value: unknown): string =>
 const sameList = (a: readonly string[], b: readonly string[]) =>
   [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
 
+/** How the gateway showed the current destinations to the token that plans. */
+export interface DestinationPlanOptions {
+  /**
+   * The URLs came with user info, query values and fragment redacted (a token below admin,
+   * src/control/destination-routes.ts): the file's URL is redacted the same way before comparing.
+   */
+  redactedUrls?: boolean;
+}
+
 /**
  * What `apply` must do so the database's destinations match the file, like planApply for sources:
  * create the missing, update what differs (header values compared by fingerprint, never read),
@@ -54,7 +64,11 @@ export function planDestinations(
   desired: readonly DesiredDestination[],
   current: readonly DestinationView[],
   sources?: ReadonlySet<string>,
+  options: DestinationPlanOptions = {},
 ): DestinationStep[] {
+  // Like with like: a redacted stored URL never equals the file's whole one, so every URL with a
+  // query string would be reported changed. A change only in the redacted parts is then not seen.
+  const shownUrl = (url: string) => (options.redactedUrls ? redactUrlSecrets(url) : url);
   const steps: DestinationStep[] = [];
   const byName = new Map(current.map((d) => [d.name, d]));
   // The API refuses an attachment to a source that does not exist: refused here, before the
@@ -93,7 +107,7 @@ export function planDestinations(
       continue;
     }
     const patch: Record<string, unknown> = {};
-    if (have.url !== want.url) patch.url = want.url;
+    if (have.url !== shownUrl(want.url)) patch.url = want.url;
     if (have.timeout_ms !== want.timeoutMs) patch.timeout_ms = want.timeoutMs;
     if (have.headers_fingerprint !== headersFingerprint(want.headers)) patch.headers = want.headers;
     if (canonical(have.filter ?? null) !== canonical(want.filter)) patch.filter = want.filter;
@@ -115,9 +129,14 @@ export function planDestinations(
   return steps;
 }
 
+/** Said under the plan when the URLs were compared in their redacted form. */
+export const REDACTED_URLS_NOTE =
+  'Destination URLs were compared as this token sees them, with user info, query values and fragment redacted: a change only there is not shown (plan with an admin token to compare them whole).';
+
 /** The plan's lines; fingerprints and header names only, never a secret or a header's value. */
-export function describeDestinationPlan(steps: readonly DestinationStep[]): string[] {
-  if (steps.length === 0) return ['No changes: the destinations match the file.'];
+export function describeDestinationPlan(steps: readonly DestinationStep[], options: DestinationPlanOptions = {}): string[] {
+  const note = options.redactedUrls ? [REDACTED_URLS_NOTE] : [];
+  if (steps.length === 0) return ['No changes: the destinations match the file.', ...note];
   const lines = steps.map((step) => {
     switch (step.action) {
       case 'create':
@@ -134,5 +153,6 @@ export function describeDestinationPlan(steps: readonly DestinationStep[]): stri
   return [
     ...lines,
     `Destinations: ${count('create')} to create, ${count('update', 'rotate-secret')} to change, ${count('delete')} to delete.`,
+    ...note,
   ];
 }

@@ -17,6 +17,12 @@ export type PlanStep =
   | { action: 'add-secret'; name: string; secret: string; fingerprint: string; keep: string[] }
   | { action: 'delete'; name: string };
 
+/** How the gateway showed the current sources to the token that plans. */
+export interface SourcePlanOptions {
+  /** Their `spec` came as null (a token below admin, src/control/routes.ts): only the provider is compared. */
+  specsWithheld?: boolean;
+}
+
 /** A plan that cannot be carried out (a name of a file/env or poll source). */
 export class PlanError extends Error {
   override name = 'PlanError';
@@ -38,7 +44,12 @@ const sorted = (value: unknown): unknown =>
  * longer lists. Sources created through the API and not in the file are left alone. Empty when
  * everything matches, so applying twice changes nothing.
  */
-export function planApply(desired: readonly DesiredSource[], current: readonly SourceView[], pollNames: readonly string[] = []): PlanStep[] {
+export function planApply(
+  desired: readonly DesiredSource[],
+  current: readonly SourceView[],
+  pollNames: readonly string[] = [],
+  options: SourcePlanOptions = {},
+): PlanStep[] {
   const steps: PlanStep[] = [];
   const byName = new Map(current.map((s) => [s.name, s]));
   // A poll source's name is taken too (one name, one source of events): the create would be
@@ -65,7 +76,8 @@ export function planApply(desired: readonly DesiredSource[], current: readonly S
       continue;
     }
     const haveSpec = { provider: have.provider, ...(have.spec ?? {}) };
-    const wantSpec: Record<string, unknown> = { provider: want.provider, ...want.spec };
+    // Like with like: a spec withheld from this token would make every key of the file a change.
+    const wantSpec: Record<string, unknown> = { provider: want.provider, ...(options.specsWithheld ? {} : want.spec) };
     const keys = [...new Set([...Object.keys(haveSpec), ...Object.keys(wantSpec)])].filter((k) => !same(haveSpec[k as keyof typeof haveSpec], wantSpec[k])).sort();
     if (keys.length > 0) {
       steps.push({ action: 'update', name: want.name, keys, patch: Object.fromEntries(keys.map((k) => [k, wantSpec[k] ?? null])) });
@@ -88,9 +100,14 @@ export function planApply(desired: readonly DesiredSource[], current: readonly S
   return steps;
 }
 
+/** Said under the plan when the sources' settings could not be compared. */
+export const SPECS_WITHHELD_NOTE =
+  "Source settings are shown to admin tokens only: sources were compared by provider and secrets, not by their other settings (plan with an admin token to compare them).";
+
 /** The plan as `terraform plan` would print it; never a secret, only fingerprints. */
-export function describePlan(steps: readonly PlanStep[], overlapSeconds: number): string[] {
-  if (steps.length === 0) return ['No changes: the sources match the file.'];
+export function describePlan(steps: readonly PlanStep[], overlapSeconds: number, options: SourcePlanOptions = {}): string[] {
+  const note = options.specsWithheld ? [SPECS_WITHHELD_NOTE] : [];
+  if (steps.length === 0) return ['No changes: the sources match the file.', ...note];
   const lines = steps.map((step) => {
     switch (step.action) {
       case 'create':
@@ -104,5 +121,5 @@ export function describePlan(steps: readonly PlanStep[], overlapSeconds: number)
     }
   });
   const count = (action: PlanStep['action']) => steps.filter((s) => s.action === action).length;
-  return [...lines, `Plan: ${count('create')} to create, ${count('update') + count('add-secret')} to change, ${count('delete')} to delete.`];
+  return [...lines, `Plan: ${count('create')} to create, ${count('update') + count('add-secret')} to change, ${count('delete')} to delete.`, ...note];
 }
