@@ -140,7 +140,8 @@ export function describeDestinationPlan(steps: readonly DestinationStep[], optio
   const lines = steps.map((step) => {
     switch (step.action) {
       case 'create':
-        return `  + create destination ${step.name} (${String(step.body.url)})`;
+        // Plans are pasted into CI logs and pull requests: a token in the URL's query must not be.
+        return `  + create destination ${step.name} (${redactUrlSecrets(String(step.body.url))})`;
       case 'update':
         return `  ~ update destination ${step.name}: ${step.keys.join(', ')}`;
       case 'rotate-secret':
