@@ -93,6 +93,37 @@ describe('outbound address classification', () => {
   });
 });
 
+describe('cloud metadata addresses outside link-local', () => {
+  it.each([
+    ['fd00:ec2::254', 'AWS IMDS over IPv6, in the ULA range'],
+    ['100.100.100.200', 'Alibaba Cloud metadata, in the CGNAT range'],
+    ['192.0.0.192', 'Oracle Cloud at Customer metadata'],
+    ['168.63.129.16', 'Azure WireServer, a public address'],
+    ['::ffff:100.100.100.200', 'Alibaba Cloud, IPv4-mapped'],
+  ])('always refuses %s (%s)', (address) => {
+    for (const policy of [lenient, strict]) expect(policy.refusal(address)).toMatchObject({ range: 'cloud metadata', always: true });
+  });
+
+  it('refuses only those addresses, not their neighbours', () => {
+    expect(strict.refusal('100.100.100.201')?.range).toBe('shared (CGNAT)');
+    expect(lenient.refusal('100.100.100.201')).toBeUndefined();
+    for (const address of ['168.63.129.15', '168.63.129.17', '192.0.0.191', '192.0.0.193']) {
+      expect(lenient.refusal(address), address).toBeUndefined();
+      expect(strict.refusal(address), address).toBeUndefined();
+    }
+  });
+
+  it('says what they are, and OUTBOUND_ALLOW_CIDRS can still exempt each of them', () => {
+    expect(lenient.urlRefusal('http://100.100.100.200/latest/meta-data/')).toBe(
+      'refused to connect to 100.100.100.200: cloud metadata address (fd00:ec2::254/128, 100.100.100.200/32, 192.0.0.192/32, 168.63.129.16/32; AWS IPv6, Alibaba Cloud and Oracle Cloud at Customer metadata, Azure WireServer), never contacted unless OUTBOUND_ALLOW_CIDRS lists it',
+    );
+    const allowed = createOutboundPolicy({ denyPrivate: true, allowCidrs: ['100.100.100.200/32', '192.0.0.192', '168.63.129.16/32', 'fd00:ec2::254/128'] });
+    for (const address of ['100.100.100.200', '192.0.0.192', '168.63.129.16', 'fd00:ec2::254', '64:ff9b::6464:64c8']) {
+      expect(allowed.refusal(address), address).toBeUndefined();
+    }
+  });
+});
+
 describe('URL hosts checked when a URL is configured', () => {
   it.each([
     // The URL parser turns decimal, hex, octal and short forms into the dotted address.

@@ -16,8 +16,21 @@ interface RangeClass {
 }
 
 const RANGES: readonly RangeClass[] = [
-  // AWS's IPv6 metadata endpoint is in the ULA range, which is allowed by default: named on its own.
-  { name: 'cloud metadata', always: true, cidrs: ['fd00:ec2::254/128'] },
+  // Metadata and platform endpoints outside link-local, each named in its provider's documentation.
+  // First in the list, so each is refused always although its range is refused only with
+  // OUTBOUND_DENY_PRIVATE (ULA, CGNAT) or not at all (Azure's is a public address).
+  {
+    name: 'cloud metadata',
+    always: true,
+    cidrs: ['fd00:ec2::254/128', '100.100.100.200/32', '192.0.0.192/32', '168.63.129.16/32'],
+    // AWS: IMDS over IPv6 ("http://[fd00:ec2::254]/latest/meta-data/", EC2 user guide, instance data
+    // retrieval). Alibaba Cloud: ECS and ECI metadata at http://100.100.100.200/ (Alibaba Cloud help,
+    // "Obtain metadata"; cloud-init's AliYun datasource). Oracle: instance metadata at
+    // http://192.0.0.192/ on Oracle Cloud at Customer (docs.oracle.com, "Retrieve Predefined Instance
+    // Metadata"). Azure: 168.63.129.16 is the host node's WireServer, which the VM agent talks to
+    // (learn.microsoft.com, "What is IP address 168.63.129.16?").
+    note: 'AWS IPv6, Alibaba Cloud and Oracle Cloud at Customer metadata, Azure WireServer',
+  },
   { name: 'link-local', always: true, cidrs: ['169.254.0.0/16', 'fe80::/10'], note: 'cloud metadata services answer at 169.254.169.254' },
   { name: 'unspecified', always: true, cidrs: ['0.0.0.0/8', '::/128'] },
   { name: 'multicast', always: true, cidrs: ['224.0.0.0/4', 'ff00::/8'] },
