@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env';
-import { createOutboundPolicy, normalizeAddress, parseCidrList } from '../src/outbound/policy';
+import { createOutboundPolicy, normalizeAddress, OutboundRefusedError, parseCidrList } from '../src/outbound/policy';
 
 // Which addresses the gateway's own requests may reach (src/outbound/policy.ts). The connection-time
 // enforcement is tested through a real gateway in security-outbound.test.ts.
@@ -90,6 +90,107 @@ describe('outbound address classification', () => {
     expect(strict.urlRefusal('https://10.0.0.5:8443/hooks')).toBe(
       'refused to connect to 10.0.0.5: private (RFC 1918) address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), refused because OUTBOUND_DENY_PRIVATE=true; list it in OUTBOUND_ALLOW_CIDRS to allow it',
     );
+  });
+});
+
+describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address they reach', () => {
+  // 169.254.169.254 is a9fe:a9fe; inverted (Teredo) 5601:5601. 127.0.0.1 inverted is 80ff:fffe.
+  it.each([
+    ['64:ff9b::a9fe:a9fe', '169.254.169.254', 'link-local', 'the NAT64 prefix 64:ff9b::/96'],
+    ['64:ff9b::169.254.169.254', '169.254.169.254', 'link-local', 'the NAT64 prefix 64:ff9b::/96'],
+    ['64:ff9b::6464:64c8', '100.100.100.200', 'cloud metadata', 'the NAT64 prefix 64:ff9b::/96'],
+    ['64:ff9b::e000:1', '224.0.0.1', 'multicast', 'the NAT64 prefix 64:ff9b::/96'],
+    ['64:ff9b:1::a9fe:a9fe', '169.254.169.254', 'link-local', 'the local-use NAT64 prefix 64:ff9b:1::/48'],
+    ['64:ff9b:1:ab::a9fe:a9fe', '169.254.169.254', 'link-local', 'the local-use NAT64 prefix 64:ff9b:1::/48'],
+    // A /64 translation prefix inside the local-use /48 puts the address at bits 72-103 (RFC 6052 §2.2).
+    ['64:ff9b:1:0:a9:fea9:fe00:0', '169.254.169.254', 'link-local', 'the local-use NAT64 prefix 64:ff9b:1::/48 read as a /64 translation prefix'],
+    ['2002:a9fe:a9fe::1', '169.254.169.254', 'link-local', 'the 6to4 prefix 2002::/16'],
+    ['2002:a9fe:a9fe:1234:5678:9abc:def0:1', '169.254.169.254', 'link-local', 'the 6to4 prefix 2002::/16'],
+    ['2002:6464:64c8::', '100.100.100.200', 'cloud metadata', 'the 6to4 prefix 2002::/16'],
+    ['2001:0:4136:e378:8000:63bf:5601:5601', '169.254.169.254', 'link-local', 'the Teredo prefix 2001::/32'],
+    ['2001::5601:5601', '169.254.169.254', 'link-local', 'the Teredo prefix 2001::/32'],
+    ['::169.254.169.254', '169.254.169.254', 'link-local', 'the IPv4-compatible form ::/96'],
+    ['::a9fe:a9fe', '169.254.169.254', 'link-local', 'the IPv4-compatible form ::/96'],
+    ['::ffff:0:a9fe:a9fe', '169.254.169.254', 'link-local', 'the IPv4-translated form ::ffff:0:0:0/96'],
+  ])('always refuses %s: it reaches %s (%s) through %s', (address, ipv4, expected, via) => {
+    for (const policy of [lenient, strict]) {
+      expect(policy.refusal(address)).toMatchObject({ address: ipv4, range: expected, always: true, embeddedIn: { via } });
+    }
+  });
+
+  it.each([
+    ['64:ff9b::7f00:1', '127.0.0.1', 'loopback'],
+    ['64:ff9b::a00:1', '10.0.0.1', 'private (RFC 1918)'],
+    ['64:ff9b::6440:1', '100.64.0.1', 'shared (CGNAT)'],
+    ['64:ff9b:1::c0a8:101', '192.168.1.1', 'private (RFC 1918)'],
+    ['2002:c0a8:101::1', '192.168.1.1', 'private (RFC 1918)'],
+    ['2002:7f00:1::', '127.0.0.1', 'loopback'],
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', '127.0.0.1', 'loopback'],
+    ['::10.1.2.3', '10.1.2.3', 'private (RFC 1918)'],
+    ['::ffff:0:ac10:1', '172.16.0.1', 'private (RFC 1918)'],
+  ])('refuses %s (it reaches %s, %s) only with OUTBOUND_DENY_PRIVATE=true', (address, ipv4, expected) => {
+    expect(lenient.refusal(address)).toBeUndefined();
+    expect(strict.refusal(address)).toMatchObject({ address: ipv4, range: expected, always: false });
+  });
+
+  it.each([
+    '64:ff9b::808:808',
+    '64:ff9b::8.8.8.8',
+    '64:ff9b:1::808:808', // a /96 reading only: the low bits rule out the /64 layout
+    '64:ff9b:1:0:8:808:800:0', // 8.8.8.8 as a /64 prefix; its /96 reading is 8.0.0.0, public too
+    '2002:808:808::1',
+    '2001:0:4136:e378:8000:63bf:f7f7:f7f7', // Teredo client 8.8.8.8
+    '::8.8.8.8',
+    '::ffff:0:808:808',
+    '2001:db8::1', // 2001:db8::/32 is not Teredo (2001:0::/32)
+    '2001:4860:4860::8888',
+    '64:ff9c::a9fe:a9fe', // next to the NAT64 prefix, not in it
+  ])('lets %s through under either setting: the IPv4 address it reaches is public, or it embeds none', (address) => {
+    expect(lenient.refusal(address)).toBeUndefined();
+    expect(strict.refusal(address)).toBeUndefined();
+  });
+
+  it('keeps :: and ::1 as the unspecified and loopback addresses, not IPv4-compatible 0.0.0.0 and 0.0.0.1', () => {
+    expect(strict.refusal('::')).toMatchObject({ address: '::', range: 'unspecified' });
+    expect(strict.refusal('::1')).toMatchObject({ address: '::1', range: 'loopback' });
+    expect(strict.refusal('::1')?.embeddedIn).toBeUndefined();
+    expect(lenient.refusal('::1')).toBeUndefined();
+  });
+
+  it('names the IPv6 address, the IPv4 address it reaches and the form, and the address OUTBOUND_ALLOW_CIDRS must list', () => {
+    expect(lenient.urlRefusal('http://[64:ff9b::169.254.169.254]/latest/meta-data/')).toBe(
+      'refused to connect to 64:ff9b::a9fe:a9fe (169.254.169.254 through the NAT64 prefix 64:ff9b::/96): link-local address (169.254.0.0/16, fe80::/10; cloud metadata services answer at 169.254.169.254), never contacted unless OUTBOUND_ALLOW_CIDRS lists 169.254.169.254',
+    );
+    expect(strict.urlRefusal('https://[2002:a00:1::1]:8443/')).toBe(
+      'refused to connect to 2002:a00:1::1 (10.0.0.1 through the 6to4 prefix 2002::/16): private (RFC 1918) address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16), refused because OUTBOUND_DENY_PRIVATE=true; list 10.0.0.1 in OUTBOUND_ALLOW_CIDRS to allow it',
+    );
+    // A name resolving to such an address (the guarded lookup) names the name too.
+    expect(new OutboundRefusedError(lenient.refusal('2001::5601:5601')!, 'evil.example').message).toMatch(
+      /^refused to connect to evil\.example \(2001::5601:5601, 169\.254\.169\.254 through the Teredo prefix 2001::\/32\): link-local address/,
+    );
+  });
+
+  it('exempts them by the IPv4 address in OUTBOUND_ALLOW_CIDRS, never by the IPv6 prefix that carries it', () => {
+    const byIpv4 = createOutboundPolicy({ denyPrivate: true, allowCidrs: ['10.0.0.0/8', '169.254.169.254/32'] });
+    expect(byIpv4.refusal('64:ff9b::a00:1')).toBeUndefined();
+    expect(byIpv4.refusal('2002:a9fe:a9fe::1')).toBeUndefined();
+    expect(byIpv4.refusal('64:ff9b::a9fe:a9fd')?.range).toBe('link-local');
+    // Allowing NAT64 or 6to4 wholesale must not open the metadata service through them.
+    const byPrefix = createOutboundPolicy({ denyPrivate: true, allowCidrs: ['64:ff9b::/96', '2002::/16', '2001::/32'] });
+    expect(byPrefix.refusal('64:ff9b::a9fe:a9fe')?.range).toBe('link-local');
+    expect(byPrefix.refusal('2002:a00:1::1')?.range).toBe('private (RFC 1918)');
+    expect(byPrefix.refusal('64:ff9b::808:808')).toBeUndefined();
+  });
+
+  it.each([
+    ['http://[64:ff9b::a9fe:a9fe]/', '169.254.169.254'],
+    ['http://[64:FF9B::169.254.169.254]:8080/x', '169.254.169.254'],
+    ['http://[2002:a9fe:a9fe::]/', '169.254.169.254'],
+    ['http://[2001:0:0:0:0:0:5601:5601]/', '169.254.169.254'],
+    ['http://[::169.254.169.254]/', '169.254.169.254'],
+    ['http://[64:ff9b::6464:64c8]/', '100.100.100.200'],
+  ])('refuses the URL %s when it is set (it reaches %s)', (url, ipv4) => {
+    expect(lenient.urlRefusal(url)).toContain(`(${ipv4} through `);
   });
 });
 

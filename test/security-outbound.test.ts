@@ -143,7 +143,9 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
     });
 
     it('answers 400 to a destination URL whose host is a refused IP address, in any spelling', async () => {
-      for (const url of ['http://169.254.169.254/', 'http://2852039166/latest', 'http://0xa9fea9fe/', 'http://[::ffff:a9fe:a9fe]/', 'https://[fd00:ec2::254]/']) {
+      const embedded = ['http://[64:ff9b::a9fe:a9fe]/', 'http://[2002:a9fe:a9fe::1]/', 'http://[2001::5601:5601]/'];
+      const metadata = ['http://100.100.100.200/latest/meta-data/', 'http://168.63.129.16/machine?comp=goalstate'];
+      for (const url of ['http://169.254.169.254/', 'http://2852039166/latest', 'http://0xa9fea9fe/', 'http://[::ffff:a9fe:a9fe]/', 'https://[fd00:ec2::254]/', ...embedded, ...metadata]) {
         const created = await api(gw, 'POST', '/api/destinations', { name: 'meta', url, sources: ['shopify'] });
         expect(created.status, url).toBe(400);
         expect(created.json.error.code).toBe('invalid_destination');

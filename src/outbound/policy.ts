@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { embeddedIpv4s } from './embedded-ipv4';
 
 // Where the gateway's own requests may go (destinations, alert channels, SPS REST). An admin who
 // can set a destination URL must not be able to make the gateway read the cloud metadata service
@@ -50,11 +51,14 @@ export interface OutboundSettings {
 
 /** Why one address is refused: the address, its range class, and the setting that would allow it. */
 export interface Refusal {
+  /** The address judged: the IPv4 address of an IPv4-mapped one or of one that embeds it. */
   address: string;
   range: string;
   cidrs: readonly string[];
   always: boolean;
   note?: string;
+  /** For an IPv6 address judged by the IPv4 address it embeds: that IPv6 address and its form. */
+  embeddedIn?: { address: string; via: string };
 }
 
 /** A connection the policy refused; `code` is stable, the message names the address and the way out. */
@@ -62,16 +66,30 @@ export class OutboundRefusedError extends Error {
   override name = 'OutboundRefusedError';
   readonly code = 'outbound_refused';
   constructor(readonly refusal: Refusal, host?: string) {
-    super(`refused to connect to ${host && host !== refusal.address ? `${host} (${refusal.address})` : refusal.address}: ${describeRefusal(refusal)}`);
+    super(`refused to connect to ${refusedTarget(refusal, host)}: ${describeRefusal(refusal)}`);
   }
+}
+
+/**
+ * "10.0.0.5", "localhost (127.0.0.1)", "64:ff9b::a9fe:a9fe (169.254.169.254 through the NAT64
+ * prefix 64:ff9b::/96)", "evil.example (64:ff9b::a9fe:a9fe, 169.254.169.254 through …)".
+ */
+function refusedTarget(refusal: Refusal, host: string | undefined): string {
+  const embedded = refusal.embeddedIn;
+  if (!embedded) return host && host !== refusal.address ? `${host} (${refusal.address})` : refusal.address;
+  const reached = `${refusal.address} through ${embedded.via}`;
+  if (!host || normalizeAddress(host) === embedded.address) return `${embedded.address} (${reached})`;
+  return `${host} (${embedded.address}, ${reached})`;
 }
 
 /** "link-local address (169.254.0.0/16, fe80::/10; …), never contacted unless OUTBOUND_ALLOW_CIDRS lists it". */
 export function describeRefusal(refusal: Refusal): string {
   const ranges = `${refusal.cidrs.join(', ')}${refusal.note ? `; ${refusal.note}` : ''}`;
+  // The allow list is matched against the judged address: the IPv4 one of an embedding form.
+  const it = refusal.embeddedIn ? refusal.address : 'it';
   const why = refusal.always
-    ? 'never contacted unless OUTBOUND_ALLOW_CIDRS lists it'
-    : 'refused because OUTBOUND_DENY_PRIVATE=true; list it in OUTBOUND_ALLOW_CIDRS to allow it';
+    ? `never contacted unless OUTBOUND_ALLOW_CIDRS lists ${it}`
+    : `refused because OUTBOUND_DENY_PRIVATE=true; list ${it} in OUTBOUND_ALLOW_CIDRS to allow it`;
   return `${refusal.range} address (${ranges}), ${why}`;
 }
 
@@ -133,14 +151,30 @@ export function createOutboundPolicy(settings: OutboundSettings) {
   }));
   const allowed = blockListOf(settings.allowCidrs);
 
-  /** Why a connection to this IP address is refused, or undefined when it may be made. */
+  /** The refusal of one address as it is (an IPv4 or a plain IPv6 address), or undefined. */
+  function judge(address: string): Refusal | undefined {
+    const type = family(address);
+    if (allowed.check(address, type)) return undefined;
+    const found = classes.find((range) => range.list.check(address, type));
+    return found && { address, range: found.name, cidrs: found.cidrs, always: found.always, note: found.note };
+  }
+
+  /**
+   * Why a connection to this IP address is refused, or undefined when it may be made. An IPv6
+   * address that embeds an IPv4 address (NAT64, 6to4, Teredo, …; embedded-ipv4.ts) is judged as
+   * that IPv4 address, OUTBOUND_ALLOW_CIDRS included: listing 64:ff9b::/96 to let NAT64 through
+   * must not open 169.254.169.254 by way of it.
+   */
   function refusal(address: string): Refusal | undefined {
     const normal = normalizeAddress(address);
     if (isIP(normal) === 0) return undefined;
-    const type = family(normal);
-    if (allowed.check(normal, type)) return undefined;
-    const found = classes.find((range) => range.list.check(normal, type));
-    return found && { address: normal, range: found.name, cidrs: found.cidrs, always: found.always, note: found.note };
+    const embedded = embeddedIpv4s(normal);
+    if (embedded.length === 0) return judge(normal);
+    for (const { ipv4, via } of embedded) {
+      const found = judge(ipv4);
+      if (found) return { ...found, embeddedIn: { address: normal, via } };
+    }
+    return undefined;
   }
 
   return {
