@@ -313,6 +313,27 @@ describe('GATEWAY_CONFIG URLs at start-up', () => {
     expect(message).not.toContain(slackToken);
   });
 
+  it('refuse an SMTP server or an SFTP poll host that is a refused IP address, naming neither password', () => {
+    const content = {
+      alerts: { smtp: { host: '100.100.100.200', port: 25, from: 'gw@example.test', password: 'smtp-password-not-quoted' } },
+      polls: [
+        { name: 'sftp-meta', kind: 'sps-sftp', host: '64:ff9b::a9fe:a9fe', username: 'u', password: 'sftp-password-not-quoted', insecure_accept_any_host_key: true },
+        { name: 'sftp-named', kind: 'sps-sftp', host: 'sftp.example.com', username: 'u', password: 'p', insecure_accept_any_host_key: true },
+      ],
+    };
+    let message = '';
+    try {
+      load(content);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('Invalid GATEWAY_CONFIG: alerts.smtp: host: refused to connect to 100.100.100.200: cloud metadata address');
+    expect(message).toContain('poll source "sftp-meta": host: refused to connect to 64:ff9b::a9fe:a9fe (169.254.169.254 through the NAT64 prefix');
+    expect(message).not.toContain('sftp-named');
+    expect(message).not.toContain('password-not-quoted');
+    expect(load(content, { OUTBOUND_ALLOW_CIDRS: '100.100.100.200/32,169.254.169.254/32' }).polls).toHaveLength(2);
+  });
+
   it('accept them once OUTBOUND_ALLOW_CIDRS lists them; private addresses only fail with OUTBOUND_DENY_PRIVATE=true', () => {
     const content = { destinations: [{ name: 'meta', url: 'http://169.254.169.254/latest', secret, sources: [] }] };
     expect(load(content, { OUTBOUND_ALLOW_CIDRS: '169.254.169.254/32' }).destinations).toHaveLength(1);

@@ -1,6 +1,8 @@
 import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import type { AlertChannelRow } from '../db/schema-alerts';
+import type { OpenSocket } from '../outbound/guarded-socket';
 import type { AlertsConfig } from './config';
 
 /** What a notice says: one alert opening or resolving. Never a payload value or a secret. */
@@ -98,13 +100,29 @@ async function postJson(doFetch: typeof fetch, url: string, body: string, header
 }
 
 /**
+ * nodemailer's socket provider: the connection to the SMTP server is opened by `openSocket` (the
+ * gateway's outbound guard) and handed over connected; nodemailer then speaks SMTP over it, with
+ * TLS (`secure`, or STARTTLS) verified against the configured host name as on its own sockets.
+ * nodemailer resolves names itself otherwise (dns.resolve4/6), out of the guard's reach.
+ */
+function guardedSmtpSocket(smtp: NonNullable<AlertsConfig['smtp']>, openSocket: OpenSocket): SMTPTransport.Options['getSocket'] {
+  return (_options, callback) => {
+    openSocket({ host: smtp.host, port: smtp.port, timeoutMs: TIMEOUT_MS }).then(
+      (connection) => callback(null, { connection }),
+      (err: Error) => callback(err),
+    );
+  };
+}
+
+/**
  * Sends notices by channel type: webhook (Standard Webhooks-signed JSON, the webhook-id stable per
  * alert and notice so a receiver can drop a re-sent one), Slack (incoming-webhook JSON) and email
- * (nodemailer over the `alerts.smtp` server).
+ * (nodemailer over the `alerts.smtp` server, connected through `openSocket` when one is given).
  */
 export function createNoticeSender(
   smtp: AlertsConfig['smtp'],
   doFetch: typeof fetch = fetch,
+  openSocket?: OpenSocket,
 ): { send: SendNotice; close(): void } {
   const mailer = smtp
     ? nodemailer.createTransport({
@@ -115,6 +133,7 @@ export function createNoticeSender(
         connectionTimeout: TIMEOUT_MS,
         greetingTimeout: TIMEOUT_MS,
         socketTimeout: TIMEOUT_MS,
+        getSocket: openSocket && guardedSmtpSocket(smtp, openSocket),
       })
     : undefined;
 

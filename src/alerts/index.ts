@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/client';
+import type { OpenSocket } from '../outbound/guarded-socket';
 import { createNoticeSender } from './channels';
 import { createConditionQueries } from './conditions-sql';
 import type { AlertsConfig } from './config';
@@ -20,11 +21,13 @@ export async function startAlerts(options: {
   onNotice?: (channelType: string, outcome: 'sent' | 'failed') => void;
   /** Posts webhook and Slack notices (the gateway's guarded fetch); defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Connects to the SMTP server (the gateway's guarded socket opener); nodemailer's own by default. */
+  openSocket?: OpenSocket;
 }) {
   const store = createAlertStore(options.database);
   for (const channel of options.config.channels) await store.upsertChannel(channel);
   for (const rule of options.config.rules) await store.upsertRule(rule);
-  const sender = createNoticeSender(options.config.smtp, options.fetch);
+  const sender = createNoticeSender(options.config.smtp, options.fetch, options.openSocket);
   const evaluator = createAlertEvaluator({
     store,
     conditions: createConditionQueries(options.database),

@@ -244,7 +244,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     }
   }
   const outbound: OutboundSettings = { denyPrivate: e.OUTBOUND_DENY_PRIVATE === 'true', allowCidrs: e.OUTBOUND_ALLOW_CIDRS };
-  const refused = refusedFileUrls(outbound, sources, destinations, alerts);
+  const refused = refusedFileTargets(outbound, { sources, destinations, polls, alerts });
   if (refused.length > 0) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${refused.join('; ')}`);
   let keyring: Keyring | undefined;
   try {
@@ -339,26 +339,34 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
 }
 
 /**
- * The file's destination and alert channel URLs whose host is an IP address the gateway refuses to
- * connect to, as the API answers 400 for them (src/outbound/policy.ts). Only the address is named:
- * a Slack URL is a credential.
+ * The file's destination and alert channel URLs, SMTP server and SFTP poll hosts whose host is an IP
+ * address the gateway refuses to connect to, as the API answers 400 for them (src/outbound/policy.ts).
+ * Only the address is named: a Slack URL is a credential. A host name is judged when it is resolved.
  */
-function refusedFileUrls(
+function refusedFileTargets(
   outbound: OutboundSettings,
-  sources: SourceConfig[],
-  destinations: FileDestination[],
-  alerts: AlertsConfig,
+  file: { sources: SourceConfig[]; destinations: FileDestination[]; polls: PollSourceOptions[]; alerts: AlertsConfig },
 ): string[] {
   const policy = createOutboundPolicy(outbound);
   const urls = [
-    ...destinations.map((d) => ({ what: `destination "${d.name}"`, url: d.url })),
-    ...sources.flatMap((s) => s.processing.destinations.map((d) => ({ what: `source "${s.name}" destination "${d.name}"`, url: d.url }))),
-    ...alerts.channels.flatMap((c) => ('url' in c ? [{ what: `alert channel "${c.name}"`, url: c.url }] : [])),
+    ...file.destinations.map((d) => ({ what: `destination "${d.name}"`, url: d.url })),
+    ...file.sources.flatMap((s) => s.processing.destinations.map((d) => ({ what: `source "${s.name}" destination "${d.name}"`, url: d.url }))),
+    ...file.alerts.channels.flatMap((c) => ('url' in c ? [{ what: `alert channel "${c.name}"`, url: c.url }] : [])),
   ];
-  return urls.flatMap(({ what, url }) => {
-    const refusal = policy.urlRefusal(url);
-    return refusal ? [`${what}: url: ${refusal}`] : [];
-  });
+  const hosts = [
+    ...(file.alerts.smtp ? [{ what: 'alerts.smtp', host: file.alerts.smtp.host }] : []),
+    ...file.polls.flatMap((p) => (p.kind === 'sps-sftp' ? [{ what: `poll source "${p.name}"`, host: p.host }] : [])),
+  ];
+  return [
+    ...urls.flatMap(({ what, url }) => {
+      const refusal = policy.urlRefusal(url);
+      return refusal ? [`${what}: url: ${refusal}`] : [];
+    }),
+    ...hosts.flatMap(({ what, host }) => {
+      const refusal = policy.hostRefusal(host);
+      return refusal ? [`${what}: host: ${refusal}`] : [];
+    }),
+  ];
 }
 
 /** The env-configured sources' secrets, checked as their provider checks a config-file secret. */

@@ -21,7 +21,7 @@ export interface BackgroundDeps {
   statsMinutes: StatsMinutes;
   /** Wakes the local worker when a poll stored an event. */
   wake: () => void;
-  /** The guarded fetch of SPS REST polls and alert notices. */
+  /** The guarded fetch of SPS REST polls and alert notices, and the guarded sockets of SMTP and SFTP. */
   outbound: Outbound;
 }
 
@@ -41,6 +41,7 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
     maxAttempts: config.worker.maxAttempts,
     onStored: deps.wake,
     fetch: deps.outbound.fetch,
+    openSocket: deps.outbound.openSocket,
   });
   const pollScheduler = createPollScheduler({ runner: pollRunner, logger });
   let retentionTask: CronSchedule | undefined;
@@ -58,6 +59,7 @@ export function createBackgroundTasks(deps: BackgroundDeps) {
         logger,
         onNotice: deps.metrics.alertNotification,
         fetch: deps.outbound.fetch,
+        openSocket: deps.outbound.openSocket,
       });
       // The week ahead exists from the start (migration 0019 made one; a gateway down longer finds
       // its days in the default partition, moved out when their partition is created).

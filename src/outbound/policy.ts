@@ -1,11 +1,12 @@
 import { BlockList, isIP } from 'node:net';
 import { embeddedIpv4s } from './embedded-ipv4';
 
-// Where the gateway's own requests may go (destinations, alert channels, SPS REST). An admin who
-// can set a destination URL must not be able to make the gateway read the cloud metadata service
-// (169.254.169.254 hands out the instance's credentials) or poke at addresses that are never a
-// webhook receiver. Private ranges are allowed by default: a self-hosted gateway usually forwards
-// to services on its own network; OUTBOUND_DENY_PRIVATE=true refuses them too.
+// Where the gateway's own connections may go (destinations, alert channels and their SMTP server,
+// SPS REST and SFTP polls). An admin who can set a destination URL must not be able to make the
+// gateway read the cloud metadata service (169.254.169.254 hands out the instance's credentials)
+// or poke at addresses that are never a webhook receiver. Private ranges are allowed by default:
+// a self-hosted gateway usually forwards to services on its own network; OUTBOUND_DENY_PRIVATE=true
+// refuses them too.
 
 /** One range class: refused always (unless allowed), or only with OUTBOUND_DENY_PRIVATE=true. */
 interface RangeClass {
@@ -187,10 +188,16 @@ export function createOutboundPolicy(settings: OutboundSettings) {
      * URL parsing has already turned decimal and hex forms (http://2852039166/) into dotted ones.
      */
     urlRefusal(url: string): string | undefined {
-      if (!URL.canParse(url)) return undefined;
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      const found = isIP(host) ? refusal(host) : undefined;
-      return found && new OutboundRefusedError(found, host).message;
+      return URL.canParse(url) ? hostRefusal(new URL(url).hostname) : undefined;
     },
+
+    /** The same for a configured host (an SMTP server, an SFTP poll host): only an IP address is judged. */
+    hostRefusal,
   };
+
+  function hostRefusal(hostname: string): string | undefined {
+    const host = hostname.replace(/^\[|\]$/g, '');
+    const found = isIP(host) ? refusal(host) : undefined;
+    return found && new OutboundRefusedError(found, host).message;
+  }
 }

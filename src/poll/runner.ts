@@ -10,6 +10,7 @@ import { runPollJob } from './job';
 import { createPollLocks, type ClaimedRun, type LockHolder, type PollInstance, type RunProgress } from './lock-sql';
 import type { PullSource } from './source';
 import { createPullSource, type PullSourceDeps } from './sources';
+import type { OpenSocket } from '../outbound/guarded-socket';
 
 export interface PollRunnerDeps {
   database: Database;
@@ -27,6 +28,8 @@ export interface PollRunnerDeps {
   /** Builds a source's client; defaults to createPullSource. */
   pullSource?: (options: PollSourceOptions, deps: PullSourceDeps) => PullSource;
   fetch?: typeof fetch;
+  /** Opens SFTP connections (the gateway's outbound guard); ssh2 connects by itself when omitted. */
+  openSocket?: OpenSocket;
   now?: () => number;
 }
 
@@ -57,7 +60,7 @@ export function createPollRunner(deps: PollRunnerDeps) {
   const sources = new Map(
     deps.sources.map((options) => [
       options.name,
-      { options, source: makeSource(options, { logger: deps.logger, fetch: deps.fetch, now: deps.now }) },
+      { options, source: makeSource(options, { logger: deps.logger, fetch: deps.fetch, openSocket: deps.openSocket, now: deps.now }) },
     ]),
   );
   const active = new Map<number, { controller: AbortController; done: Promise<RunSummary> }>();

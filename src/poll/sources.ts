@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { OpenSocket } from '../outbound/guarded-socket';
 import type { PollSourceOptions } from './config';
 import type { PullSource } from './source';
 import { createSpsRestSource } from './sps/rest';
@@ -8,6 +9,8 @@ export interface PullSourceDeps {
   logger: Logger;
   /** Injected for tests; defaults to the global fetch. */
   fetch?: typeof fetch;
+  /** Opens SFTP connections under the outbound policy; ssh2 connects by itself when omitted. */
+  openSocket?: OpenSocket;
   /** Clock of token caches (tests move it to expire tokens). */
   now?: () => number;
 }
@@ -18,6 +21,6 @@ export function createPullSource(options: PollSourceOptions, deps: PullSourceDep
     case 'sps-rest':
       return createSpsRestSource(options, { fetch: deps.fetch, now: deps.now });
     case 'sps-sftp':
-      return createSpsSftpSource(options, { logger: deps.logger });
+      return createSpsSftpSource(options, { logger: deps.logger, openSocket: deps.openSocket });
   }
 }

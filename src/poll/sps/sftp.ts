@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import SftpClient from 'ssh2-sftp-client';
+import type { OpenSocket } from '../../outbound/guarded-socket';
 import type { SpsSftpOptions } from '../config';
 import { readLimited } from '../../http/bounded-body';
 import { quotePath, unsafeName } from '../remote-path';
@@ -17,7 +19,7 @@ export function hostKeyFingerprint(key: Buffer): string {
  * SPS's SFTP set-up: the same out/ directory convention as the REST API, files deleted after they
  * are taken. One SSH connection per run; downloads share it (SFTP multiplexes requests).
  */
-export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Logger }): PullSource {
+export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Logger; openSocket?: OpenSocket }): PullSource {
   const directory = options.directory.replace(/\/+$/, '');
   const expected = options.host_fingerprint?.replace(/=$/, '');
   if (!expected) {
@@ -42,16 +44,29 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
       });
       const onAbort = () => void client.end().catch(() => {});
       signal.addEventListener('abort', onAbort, { once: true });
+      const started = Date.now();
+      let sock: Socket | undefined;
+      if (deps.openSocket) {
+        // The TCP connection is opened under the outbound policy and handed to ssh2 connected
+        // (its `sock` option); the SSH handshake gets what is left of connect_timeout_ms.
+        try {
+          sock = await deps.openSocket({ host: options.host, port: options.port, timeoutMs: options.connect_timeout_ms, signal });
+        } catch (err) {
+          signal.removeEventListener('abort', onAbort);
+          throw new Error(`SFTP connect to ${options.host}:${options.port} failed: ${message(err)}`, { cause: err });
+        }
+      }
       let sftp: Awaited<ReturnType<SftpClient['connect']>>;
       try {
         sftp = await client.connect({
           host: options.host,
           port: options.port,
+          sock,
           username: options.username,
           password: options.password,
           privateKey: options.private_key,
           passphrase: options.passphrase,
-          readyTimeout: options.connect_timeout_ms,
+          readyTimeout: Math.max(1, options.connect_timeout_ms - (Date.now() - started)),
           retries: 0,
           hostVerifier: (key: Buffer) => {
             if (!expected) return options.insecure_accept_any_host_key;
