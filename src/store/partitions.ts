@@ -37,7 +37,7 @@ const LOCK_TIMEOUT = "set local lock_timeout = '5s'";
 export interface DropResult {
   /** Names of the partitions dropped. */
   dropped: string[];
-  /** Day partitions of webhook_events past retention but kept, with why. */
+  /** Day partitions past retention but kept, with why (events, or logs whose lock was not granted). */
   kept: { name: string; reason: string }[];
 }
 
@@ -147,7 +147,7 @@ export function createPartitions(database: Database) {
     } catch (err) {
       if (sqlStateOf(err) === UNDEFINED_TABLE) throw err;
       await database.rows(restoreKeys);
-      if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return 'its lock was not granted within 5 s; the next run tries again';
+      if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return LOCK_NOT_GRANTED;
       throw err;
     }
     // After the locks are released: a day of a million keys takes seconds to write back.
@@ -176,7 +176,8 @@ export function createPartitions(database: Database) {
      * within its own retention (those stay for the row-by-row retention, src/store/retention.ts),
      * and a day of attempt or delivery logs only when no event it could belong to is left (it ends
      * before the oldest day of events still kept and the oldest event in the default partition).
-     * The default partitions are never dropped.
+     * The default partitions are never dropped. A day that cannot be locked within 5 s is
+     * reported kept and tried again by the next run; the run goes on.
      */
     async dropExpired(options: { completedDays: number; failedDays: number; now?: Date }): Promise<DropResult> {
       // The database's clock, as row retention and received_at use: a host whose clock is ahead
@@ -212,11 +213,19 @@ export function createPartitions(database: Database) {
       for (const table of ['processing_log', 'delivery_attempts'] as const) {
         for (const day of await dayPartitions(table)) {
           if (day.hi > floor) continue;
-          await database.db.transaction(async (tx) => {
-            await tx.execute(sql.raw(LOCK_TIMEOUT));
-            // `if exists`: another gateway's run may have dropped it while this one waited for the lock.
-            await tx.execute(sql`drop table if exists ${sql.identifier(day.name)}`);
-          });
+          try {
+            await database.db.transaction(async (tx) => {
+              await tx.execute(sql.raw(LOCK_TIMEOUT));
+              // `if exists`: another gateway's run may have dropped it while this one waited for the lock.
+              await tx.execute(sql`drop table if exists ${sql.identifier(day.name)}`);
+            });
+          } catch (err) {
+            // A long reader of the logs (an export page) holds it: the next run tries again, and
+            // the rest of this run (other days, the row purge) goes on, as for a day of events.
+            if (sqlStateOf(err) !== LOCK_NOT_AVAILABLE) throw err;
+            result.kept.push({ name: day.name, reason: LOCK_NOT_GRANTED });
+            continue;
+          }
           result.dropped.push(day.name);
         }
       }
@@ -229,6 +238,7 @@ export type Partitions = ReturnType<typeof createPartitions>;
 
 const UNDEFINED_TABLE = '42P01';
 const LOCK_NOT_AVAILABLE = '55P03';
+const LOCK_NOT_GRANTED = 'its lock was not granted within 5 s; the next run tries again';
 
 /** The SQLSTATE of a database error, wherever the driver put it. */
 function sqlStateOf(err: unknown): string | undefined {
