@@ -97,9 +97,9 @@ function scheduleRetention({ config, database, logger, statsMinutes }: Backgroun
     async () => {
       try {
         const created = await partitions.createAhead(PARTITION_DAYS_AHEAD);
-        const { dropped, kept } = await partitions.dropExpired(config.retention);
-        if (created + dropped.length + kept.length > 0) {
-          logger.info({ created, dropped, kept }, 'retention maintained the history partitions');
+        const { dropped, kept, keysDeleted } = await partitions.dropExpired(config.retention);
+        if (created + dropped.length + kept.length + keysDeleted > 0) {
+          logger.info({ created, dropped, kept, keysDeleted }, 'retention maintained the history partitions');
         }
         const purged = await retention.purge(config.retention);
         const bookkeeping = {

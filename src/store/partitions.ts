@@ -1,5 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { deleteKeysOfDroppedDays } from './dropped-day-keys';
 
 /**
  * Day partitions of the history tables (migration 0019, docs/adr/0008-partitioned-history.md):
@@ -39,6 +40,8 @@ export interface DropResult {
   dropped: string[];
   /** Day partitions past retention but kept, with why (events, or logs whose lock was not granted). */
   kept: { name: string; reason: string }[];
+  /** Exactly-once keys deleted because their day was dropped (src/store/dropped-day-keys.ts). */
+  keysDeleted: number;
 }
 
 export function createPartitions(database: Database) {
@@ -95,64 +98,36 @@ export function createPartitions(database: Database) {
   }
 
   /**
-   * Drops one day of events. Its keys go first, in their own transaction (the longest part: a
-   * delete per key), without locking the day; the drop then takes the locks (the parent's and the
-   * day's) only for a re-check, the day's conflicts and audit references (found beforehand, by id)
-   * and the drop itself. Should a replay have queued one of its events in between, the keys are
-   * restored from the rows and the day is kept with its conflicts. So they are when the drop does
-   * not happen at all (its lock not granted in time, the connection lost): the day's events are
-   * still there, and without their keys copies of their deliveries would be stored and processed
-   * again as new events until a later run dropped the day.
+   * Drops one day of events, or says why it stays: under the locks (the parent's and the day's)
+   * the day is checked again and dropped, and nothing else happens there, so ingest and the worker
+   * wait for the locks only as long as a few index reads and the drop. The day's exactly-once keys,
+   * conflicts and audit references are not touched here: they go after the drop has committed
+   * (deleteKeysOfDroppedDays), so an event never exists without its key. A copy of a delivery that
+   * arrives between the two is acknowledged as a duplicate of the event just dropped.
    */
   async function dropEventDay(day: DayPartition, windows: Windows): Promise<string | undefined> {
-    const table = sql.identifier(day.name);
-    const restoreKeys = sql`
-      insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
-      select source, webhook_id, id, coalesce(content_hash, sha256(body)), received_at from ${table}
-      on conflict do nothing`;
-    // No conflict or audit reference can be added for the day's events once their keys are gone
-    // (a copy is then a new event), so these ids are all there will be when the day is dropped.
-    const dependants = await database.db.transaction(async (tx) => {
-      await tx.execute(sql`delete from event_keys where received_at >= ${day.lo.toISOString()}::timestamptz
-                           and received_at < ${day.hi.toISOString()}::timestamptz`);
-      const [found] = rowsOf<{ conflicts: string; audit: string }>(
-        await tx.execute(sql`
-          select (select coalesce(json_agg(id), '[]') from event_conflicts where event_id in (select id from ${table}))::text as conflicts,
-                 (select coalesce(json_agg(id), '[]') from system_log where source_event_id in (select id from ${table}))::text as audit`),
-      );
-      return found!;
-    });
-    let reason: string | undefined;
     try {
-      reason = await database.db.transaction(async (tx) => {
+      return await database.db.transaction(async (tx) => {
         await tx.execute(sql.raw(LOCK_TIMEOUT));
         // The parent first, then the day, in the order the drop itself takes them: a statement that
         // opens every partition (the event view, an export page, a claim) holds the parent while it
         // waits for the day, and the drop asking for the parent after the day made a deadlock, which
         // PostgreSQL broke by failing one of the two. `only`: not every other day as well.
         await tx.execute(sql`lock table only webhook_events in access exclusive mode`);
-        await tx.execute(sql`lock table ${table} in access exclusive mode`);
+        await tx.execute(sql`lock table ${sql.identifier(day.name)} in access exclusive mode`);
         // Not the whole-day read under these locks (it would hold up ingest and the worker): an
         // event of the day can finish after the first check only by being replayed, and then it is
         // queued or replayed within the window, which this re-check sees.
         const run: Rows = async <T>(query: SQL) => rowsOf<T>(await tx.execute(query));
         const kept = await keepReason(day.name, windows, run, false);
         if (kept) return kept;
-        const ids = (list: string) => sql`(select json_array_elements_text(${list}::text::json)::bigint)`;
-        await tx.execute(sql`delete from event_conflicts where id in ${ids(dependants.conflicts)}`);
-        await tx.execute(sql`update system_log set source_event_id = null where id in ${ids(dependants.audit)}`);
-        await tx.execute(sql`drop table ${table}`);
+        await tx.execute(sql`drop table ${sql.identifier(day.name)}`);
         return undefined;
       });
     } catch (err) {
-      if (sqlStateOf(err) === UNDEFINED_TABLE) throw err;
-      await database.rows(restoreKeys);
       if (sqlStateOf(err) === LOCK_NOT_AVAILABLE) return LOCK_NOT_GRANTED;
       throw err;
     }
-    // After the locks are released: a day of a million keys takes seconds to write back.
-    if (reason) await database.rows(restoreKeys);
-    return reason;
   }
 
   return {
@@ -176,8 +151,9 @@ export function createPartitions(database: Database) {
      * within its own retention (those stay for the row-by-row retention, src/store/retention.ts),
      * and a day of attempt or delivery logs only when no event it could belong to is left (it ends
      * before the oldest day of events still kept and the oldest event in the default partition).
-     * The default partitions are never dropped. A day that cannot be locked within 5 s is
-     * reported kept and tried again by the next run; the run goes on.
+     * The default partitions are never dropped. A day's exactly-once keys go only after the day
+     * (deleteKeysOfDroppedDays): a key never ends before its event. A day that cannot be locked
+     * within 5 s is reported kept and tried again by the next run; the run goes on.
      */
     async dropExpired(options: { completedDays: number; failedDays: number; now?: Date }): Promise<DropResult> {
       // The database's clock, as row retention and received_at use: a host whose clock is ahead
@@ -189,7 +165,7 @@ export function createPartitions(database: Database) {
         completedSince: new Date(now.getTime() - options.completedDays * DAY_MS),
         failedSince: new Date(now.getTime() - options.failedDays * DAY_MS),
       };
-      const result: DropResult = { dropped: [], kept: [] };
+      const result: DropResult = { dropped: [], kept: [], keysDeleted: 0 };
       for (const day of await dayPartitions('webhook_events')) {
         if (day.hi > cutoff) continue;
         let reason: string | undefined;
@@ -203,12 +179,19 @@ export function createPartitions(database: Database) {
         if (reason) result.kept.push({ name: day.name, reason });
         else result.dropped.push(day.name);
       }
+      const keptDays = await dayPartitions('webhook_events');
+      // Now that their events are gone: the keys of this run's days and of any day an earlier run
+      // dropped without getting here.
+      result.keysDeleted = await deleteKeysOfDroppedDays(
+        database,
+        cutoff,
+        new Set(keptDays.map((d) => d.name.slice('webhook_events_p'.length))),
+      );
       const [oldest] = await rows<{ at: Date | string | null }>(
         sql`select min(received_at) as at from webhook_events_default`,
       );
       let floor = cutoff;
       if (oldest?.at) floor = new Date(Math.min(floor.getTime(), new Date(oldest.at).getTime()));
-      const keptDays = await dayPartitions('webhook_events');
       if (keptDays[0]) floor = new Date(Math.min(floor.getTime(), keptDays[0].lo.getTime()));
       for (const table of ['processing_log', 'delivery_attempts'] as const) {
         for (const day of await dayPartitions(table)) {

@@ -1,0 +1,133 @@
+// Whole-day retention and the exactly-once promise: a copy of a delivery that arrives while its
+// day is being dropped is acknowledged as a duplicate, never stored as a second event, whatever the
+// run decides about the day. The run is held by a lock another connection holds on system_log,
+// which the run needs once it is past its first check of the day (to clear the audit references of
+// the day's events; ingest never touches it); meanwhile an operator replays the event and the
+// sender retries it. PostgreSQL only: PGlite runs one statement at a time, so nothing arrives in
+// the middle of a run there.
+import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../src/db/client';
+import { createPartitions, type DropResult } from '../src/store/partitions';
+import { postgresUrl } from './helpers/database';
+import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+const day = (offsetDays: number) =>
+  new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+const retention = { completedDays: 30, failedDays: 90 };
+
+/** A transaction on its own connection that runs `first`, then stays open until ended. */
+function heldTransaction(url: string, first: (tx: postgres.TransactionSql) => Promise<unknown>) {
+  const client = postgres(url, { max: 1, onnotice: () => {} });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const done = client.begin(async (tx) => {
+    await first(tx);
+    started();
+    await released;
+  });
+  return {
+    running,
+    async end() {
+      release();
+      await done;
+      await client.end();
+    },
+  };
+}
+
+describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
+  let gw: TestGateway;
+  let database: Database;
+  const count = async (query: ReturnType<typeof sql>) => Number((await database.rows<{ n: number }>(query))[0]!.n);
+  const waiting = async (pattern: string) =>
+    (await count(sql`select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and query like ${pattern}`)) > 0;
+  const deliver = (body: string, id: string) =>
+    post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, id));
+  const ops = (path: string, method = 'GET') =>
+    fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${SECRETS.ops}` } });
+
+  /** Delivers an event, then ages it `daysAgo` days, finished, as the worker leaves it. Returns its id. */
+  async function agedEvent(body: string, webhookId: string, daysAgo: number): Promise<number> {
+    await database.rows(sql`select gateway_ensure_partition(t, ((now() - make_interval(days => ${daysAgo})) at time zone 'UTC')::date)
+      from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t`);
+    const first = await deliver(body, webhookId);
+    expect(first.json.status).toBe('accepted');
+    const id = Number(first.json.id);
+    await database.rows(sql`delete from event_queue where event_id = ${id}`);
+    await database.rows(sql`update webhook_events set status = 'completed', attempts = 1,
+      received_at = now() - make_interval(days => ${daysAgo}), processed_at = now() - make_interval(days => ${daysAgo})
+      where id = ${id}`);
+    await database.rows(
+      sql`update event_keys set received_at = now() - make_interval(days => ${daysAgo}) where event_id = ${id}`,
+    );
+    await database.rows(sql`insert into processing_log (event_id, attempt, worker, started_at, finished_at, outcome)
+      values (${id}, 1, 'w', now() - make_interval(days => ${daysAgo}), now() - make_interval(days => ${daysAgo}), 'completed')`);
+    return id;
+  }
+
+  beforeAll(async () => {
+    // Ingest and the ops API only: the test runs retention itself, at the moments it chooses.
+    gw = await startTestGateway('postgres', {}, { role: 'web' });
+    database = await gw.testDb.open();
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.stop();
+    await gw?.testDb.drop();
+  });
+
+  it('a copy that arrives while its day is being dropped is a duplicate, never a second event', async () => {
+    const body = JSON.stringify({ id: 7001, total_price: '12.00' });
+    const id = await agedEvent(body, 'window-1', 100);
+    const name = `webhook_events_p${day(-100)}`;
+
+    // Holds the run once it is past its first check of the day.
+    const auditHeld = heldTransaction(gw.testDb.url!, (tx) => tx`lock table system_log in access exclusive mode`);
+    await auditHeld.running;
+    let run: Promise<DropResult | unknown> | undefined;
+    let retry: Promise<Awaited<ReturnType<typeof deliver>>> | undefined;
+    let retryAnswered = false;
+    let replayStatus: number | undefined;
+    try {
+      run = createPartitions(database)
+        .dropExpired(retention)
+        .catch((err: unknown) => err);
+      await waitFor(() => waiting('%system_log%'), 10_000, 'the retention run waiting on system_log');
+
+      // Meanwhile an operator replays the event (200 while it is stored, 404 once it is dropped),
+      // and the sender retries the delivery.
+      replayStatus = (await ops(`/api/events/${id}/replay`, 'POST')).status;
+      retry = deliver(body, 'window-1');
+      void retry.finally(() => (retryAnswered = true));
+      // Answered at once, or waiting for the run (a row lock on its key): either way it is in.
+      await waitFor(
+        async () => retryAnswered || (await waiting('%insert into event_keys%')),
+        10_000,
+        'the retry answered or waiting',
+      );
+    } finally {
+      await auditHeld.end();
+    }
+    const outcome = await run;
+    const retried = await retry!;
+
+    // The promise: one event per (source, webhook id), and the retry is acknowledged as a duplicate.
+    expect(
+      await count(sql`select count(*)::int as n from webhook_events where webhook_id = 'acme.myshopify.com/window-1'`),
+    ).toBeLessThanOrEqual(1);
+    expect(retried.status).toBe(200);
+    expect(retried.json.status).toBe('duplicate');
+
+    // Here the run dropped the day before the replay came (so the replay found nothing), then its
+    // key; a delivery of that id is now a new event, as after any retention.
+    expect(replayStatus).toBe(404);
+    expect(outcome).toMatchObject({ dropped: expect.arrayContaining([name]), keysDeleted: 1 });
+    expect(await count(sql`select count(*)::int as n from event_keys where event_id = ${id}`)).toBe(0);
+    expect((await deliver(body, 'window-1')).json.status).toBe('accepted');
+  }, 30_000);
+});
