@@ -233,7 +233,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         if (!event.promoted) bus.publish(event);
       });
 
-      if (role !== 'worker') http = await startHttpServer(app, config, metrics);
+      if (role !== 'worker') http = await startHttpServer(app, config, metrics, logger);
       const port = http?.port;
       // One summary line (what runs, where each source is), then what looks wrong.
       const report = startupReport({ config, role, databaseKind: database.kind, sources, port });

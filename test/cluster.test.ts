@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor } from './helpers/gateway';
@@ -20,6 +21,19 @@ function deliver(url: string, id: string) {
       'x-shopify-shop-domain': 'cluster.myshopify.com',
       'x-shopify-topic': 'orders/create',
     },
+  });
+}
+
+/** What the server answered to `bytes` on a fresh connection, once it closed it. */
+function rawExchange(port: number, bytes: string) {
+  return new Promise<string>((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+    socket.write(bytes);
   });
 }
 
@@ -76,6 +90,12 @@ describe.skipIf(!postgresUrl())('start --web-processes', () => {
     await waitUntilHealthy(`${url}/healthz`);
     const first = children(primary);
     expect(new Set([...first.web, ...first.worker, primary.pid]).size).toBe(4);
+    // Web processes answer a request Node's parser refuses with the gateway's JSON error
+    // (connections go round-robin, so both answer some of these).
+    for (let i = 0; i < 4; i++) {
+      const answer = await rawExchange(port, 'NOT HTTP\r\n\r\n');
+      expect(answer).toMatch(/^HTTP\/1\.1 400 [^]*\r\n\r\n\{"error":\{"code":"malformed_request_line"/);
+    }
 
     const ids = Array.from({ length: 20 }, (_, i) => `cluster-${i}`);
     expect((await Promise.all(ids.map((id) => deliver(url, id)))).map((r) => r.status)).toEqual(ids.map(() => 200));

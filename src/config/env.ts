@@ -229,6 +229,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = parsed.data;
+  // Node refuses to create a server whose headers may take longer than the whole request, with a
+  // stack trace at start-up; said here, with the variables' names.
+  if (e.HEADERS_TIMEOUT_MS > e.REQUEST_TIMEOUT_MS)
+    throw new ConfigError(
+      `Invalid configuration: HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}): the headers are part of the request`,
+    );
   const weak = envSecretProblems(e);
   if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];

@@ -1,19 +1,29 @@
-import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer, maxHeaderSize, type RequestListener, type Server, type ServerOptions } from 'node:http';
 import { getRequestListener, serve } from '@hono/node-server';
 import type { Hono } from 'hono';
+import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/env';
-import { answerRefusedRequest } from '../http/refused-request';
+import { createClientErrorHandler } from '../http/client-error';
+import { answerRefusedRequest, lacksRequiredHost, refuseMissingHost } from '../http/refused-request';
 import type { Metrics } from '../ops/metrics';
 
+/**
+ * How long an idle keep-alive connection stays open between requests: Node's default (5 s),
+ * written down so it is a decision. A client reusing the connection later reconnects.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+
 /** Starts the HTTP server (and the live stream's WebSocket upgrades); resolves once it listens. */
-export async function startHttpServer(app: Hono, config: GatewayConfig, metrics: Metrics) {
+export async function startHttpServer(app: Hono, config: GatewayConfig, metrics: Metrics, logger: Logger) {
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   let server: Server | undefined;
   // serve() builds its request listener without an error handler, so a request it cannot turn into
   // a URL (a backslash in the path, a malformed Host header) got an empty 400. The same listener
   // with one, on the server serve() asks for: serve() still sets up the WebSocket upgrades on it.
-  const listener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: answerRefusedRequest });
+  const appListener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: answerRefusedRequest });
+  const listener: RequestListener = (request, response) =>
+    lacksRequiredHost(request) ? refuseMissingHost(response) : void appListener(request, response);
   const withErrorHandler = ((options: ServerOptions) => createServer(options, listener)) as typeof createServer;
   const port = await new Promise<number>((resolve, reject) => {
     server = <Server>serve(
@@ -28,13 +38,26 @@ export async function startHttpServer(app: Hono, config: GatewayConfig, metrics:
         serverOptions: {
           headersTimeout: config.timeouts.headersMs,
           requestTimeout: config.timeouts.requestMs,
+          keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
           // How often Node checks those timeouts (default 30 s, far too lax for slow-loris).
           connectionsCheckingInterval: Math.min(1000, config.timeouts.headersMs),
+          // A request without Host is refused by `listener` with a JSON error, not by Node with an empty one.
+          requireHostHeader: false,
         },
       },
       (info) => resolve(info.port),
     );
     server.once('error', reject);
+    // Requests Node's parser refuses (bad request line, oversized headers, bad chunked body) or
+    // that time out never reach the app: answered here with JSON where Node's default is empty.
+    server.on(
+      'clientError',
+      createClientErrorHandler(logger, {
+        maxHeaderBytes: maxHeaderSize,
+        headersTimeoutMs: config.timeouts.headersMs,
+        requestTimeoutMs: config.timeouts.requestMs,
+      }),
+    );
     // Every open connection costs memory and a file descriptor; past the cap new ones are
     // closed as soon as they are accepted (Node's 'drop' event), before any byte is read.
     server.maxConnections = config.maxConnections;

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RequestError } from '@hono/node-server';
 
 /**
@@ -40,3 +41,23 @@ export function answerRefusedRequest(err: unknown): Response {
 // A plain Response with a string body: @hono/node-server writes it out without streaming it.
 const json = (status: number, error: { code: string; message: string }) =>
   new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json' } });
+
+/**
+ * An HTTP/1.1 request without a Host header, which must be refused with 400 (RFC 9112 §3.2). Node
+ * does that itself with an empty body unless `requireHostHeader` is off; the gateway turns it off
+ * and answers here instead. HTTP/1.0 has no Host requirement and is served as before.
+ */
+export function lacksRequiredHost(request: IncomingMessage): boolean {
+  return request.httpVersionMajor === 1 && request.httpVersionMinor === 1 && request.headers.host === undefined;
+}
+
+/** The JSON 400 for a request lacking its Host header; the connection closes, as Node's own answer did. */
+export function refuseMissingHost(response: ServerResponse): void {
+  const body = JSON.stringify({ error: REFUSALS['Missing host header'] });
+  response.writeHead(400, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    connection: 'close',
+  });
+  response.end(body);
+}
