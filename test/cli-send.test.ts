@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,5 +164,24 @@ describe('webhook-gateway send', () => {
     );
     expect(cannot.code).toBe(2);
     expect(cannot.stderr).toContain('An api-key source is described in GATEWAY_CONFIG');
+  });
+
+  it('a payload file over 256 MiB, /dev/zero or a FIFO is refused at once, naming the file (exit 2)', async () => {
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, '');
+    truncateSync(huge, 256 * 1024 * 1024 + 1); // sparse: nothing is written to disk
+    const zero = join(dir, 'zero.json');
+    symlinkSync('/dev/zero', zero);
+    const fifo = join(dir, 'fifo.json');
+    execFileSync('mkfifo', [fifo]);
+    const sendFile = (file: string) =>
+      runCli(['send', 'github', '--file', file, '--provider', 'github', '--secret', PROVIDER_SECRETS.github, '--url', gw.url], {});
+    const [tooLarge, device, pipe] = await Promise.all([sendFile(huge), sendFile(zero), sendFile(fifo)]);
+    expect(tooLarge.code).toBe(2);
+    expect(tooLarge.stderr).toContain(`${huge} is larger than 268435456 bytes (256 MiB), more than a webhook body: check the path`);
+    expect(device.code).toBe(2);
+    expect(device.stderr).toContain(`${zero} is a character device, not a regular file: save the payload to a file and pass that file`);
+    expect(pipe.code).toBe(2);
+    expect(pipe.stderr).toContain(`${fifo} is a FIFO (named pipe), not a regular file`);
   });
 });

@@ -1,16 +1,19 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/env';
 import { MAX_CONFIG_FILE_BYTES } from '../src/config/read-text-file';
 import { spawnGateway } from './helpers/process';
+import { killAllStarted, startBuilt } from './helpers/started-process';
 
 // The GATEWAY_CONFIG file: loaded and validated once by loadConfig, with env: secrets resolved
 // through the env it is given. Every problem stops start-up with a message naming the field.
 describe('GATEWAY_CONFIG file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-config-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(killAllStarted);
   let files = 0;
   const write = (content: unknown, extension = 'json') => {
     const path = join(dir, `config-${(files += 1)}.${extension}`);
@@ -234,10 +237,21 @@ sources:
     expect(load(`${JSON.stringify({ sources: [] })}`.padEnd(MAX_CONFIG_FILE_BYTES, ' ')).sources).toEqual([]);
   });
 
-  it('refuses /dev/zero (a file that never ends) after 4 MiB instead of reading until memory runs out', () => {
+  it('refuses /dev/zero (a file that never ends) instead of reading until memory runs out', () => {
     const zero = join(dir, 'zero.json');
     symlinkSync('/dev/zero', zero);
-    expect(() => loadConfig({ GATEWAY_CONFIG: zero })).toThrow(/zero\.json is larger than 4194304 bytes/);
+    expect(() => loadConfig({ GATEWAY_CONFIG: zero })).toThrow(
+      /zero\.json is a character device, not a regular file: give the path of the configuration file itself/,
+    );
+  });
+
+  it('refuses a FIFO at once instead of waiting for a writer that never comes (exit 2)', async () => {
+    const fifo = join(dir, 'fifo.yaml');
+    execFileSync('mkfifo', [fifo]);
+    // A real process: a read that waited for a writer would block it, not this test runner.
+    const proc = startBuilt([], { GATEWAY_CONFIG: fifo, DATA_DIR: join(dir, 'data-fifo') });
+    expect((await proc.exited).code).toBe(2);
+    expect(proc.output()).toContain('fifo.yaml is a FIFO (named pipe), not a regular file');
   });
 
   it('a bad file stops the real process at start-up with exit code 2 and the field named', async () => {

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { ProviderName } from '../../providers';
+import { FileTooLargeError, NotARegularFileError, readFileLimited } from '../config/read-text-file';
 import { readJsonLimited } from '../http/bounded-body';
 import { answerTimeout, CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
 import { ANSWER_TIMEOUT_MS, httpError, unreachable } from './ops-client';
@@ -25,6 +25,14 @@ const ENV_SOURCES = {
 } as const;
 
 const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/**
+ * Most bytes of a payload file `send` reads: what the CLI reads back from the gateway at most (an
+ * answer, docs/security.md), and far over ingest's MAX_BODY_BYTES (1 MiB by default); the gateway
+ * answers 413 to a body over its own limit. The gateway's setting is not read here: `send` talks to
+ * any gateway, often without its configuration.
+ */
+export const MAX_SEND_FILE_BYTES = 256 * 1024 * 1024;
+
 /** Most bytes of ingest's answer read (`{"status":"accepted","id":12}` and the like). */
 const INGEST_ANSWER_BYTES = 64 * 1024;
 
@@ -58,12 +66,7 @@ export function sendCommand(ctx: CliContext): Command {
       if (options.id !== undefined && idFrom)
         throw usageError(`--id does not apply to ${provider}: the id is ${idFrom}`);
 
-      let body: Buffer;
-      try {
-        body = await readFile(options.file);
-      } catch (err) {
-        throw usageError(`Cannot read ${options.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
+      const body = readPayloadFile(options.file);
       await signAndPost(ctx, {
         source,
         provider,
@@ -78,6 +81,19 @@ export function sendCommand(ctx: CliContext): Command {
         timeoutMs,
       });
     });
+}
+
+/** The payload file's bytes; a usage error naming the file when it cannot be sent as it is. */
+function readPayloadFile(path: string): Buffer {
+  try {
+    return readFileLimited(path, MAX_SEND_FILE_BYTES);
+  } catch (err) {
+    if (err instanceof FileTooLargeError)
+      throw usageError(`${path} is ${err.message} (256 MiB), more than a webhook body: check the path`);
+    if (err instanceof NotARegularFileError)
+      throw usageError(`${path} is ${err.message}: save the payload to a file and pass that file`);
+    throw usageError(`Cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }
 
 /** One delivery to sign and post, as `send` and `trigger` make it. */

@@ -5,7 +5,7 @@ import { destinationEntry, processingShape, toProcessingConfig, toProtection, ty
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
-import { FileTooLargeError, readTextFileLimited } from './read-text-file';
+import { FileTooLargeError, NotARegularFileError, readTextFileLimited } from './read-text-file';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
 export interface SourceSecret {
@@ -192,6 +192,8 @@ export function loadGatewayFile(path: string, env: Env): GatewayFile {
   } catch (err) {
     if (err instanceof FileTooLargeError)
       throw new SourcesFileError(`${path} is ${err.message}, more than a configuration file holds: check the path`);
+    if (err instanceof NotARegularFileError)
+      throw new SourcesFileError(`${path} is ${err.message}: give the path of the configuration file itself`);
     throw new SourcesFileError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   let document: unknown;

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 
 /**
  * Most bytes of a configuration file (GATEWAY_CONFIG, `apply -f`). A file with hundreds of sources
@@ -8,7 +8,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
  */
 export const MAX_CONFIG_FILE_BYTES = 4 * 1024 * 1024;
 
-/** The file is larger than a configuration file may be; it was not read whole. */
+/** The file is larger than the caller reads; it was not read whole. */
 export class FileTooLargeError extends Error {
   override name = 'FileTooLargeError';
   constructor(readonly maxBytes: number) {
@@ -16,22 +16,61 @@ export class FileTooLargeError extends Error {
   }
 }
 
+/** The path names a FIFO, a device, a socket or a directory: nothing that has an end to read to. */
+export class NotARegularFileError extends Error {
+  override name = 'NotARegularFileError';
+  constructor(readonly kind: string) {
+    super(`${kind}, not a regular file`);
+  }
+}
+
+// Opening a FIFO for reading waits for a writer, for ever if none comes: O_NONBLOCK makes the open
+// return at once, and the FIFO is then refused below. Regular files ignore the flag (not on Windows,
+// which has no FIFOs to open this way).
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 /**
- * The file's text (UTF-8), reading at most `maxBytes` + 1 bytes: FileTooLargeError past it.
- * Reads until the end instead of trusting the size stat reports (0 for /dev/zero and pipes).
+ * The bytes of a regular file, reading at most `maxBytes` + 1: FileTooLargeError past it, and
+ * NotARegularFileError for anything else (a FIFO never ends or never starts, /dev/zero never
+ * ends, a terminal waits for input). The size stat reports is checked first, and the reading still
+ * stops at the limit for a file that grows meanwhile.
  */
-export function readTextFileLimited(path: string, maxBytes = MAX_CONFIG_FILE_BYTES): string {
-  const fd = openSync(path, 'r');
+export function readFileLimited(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, OPEN_FLAGS);
   try {
-    const buffer = Buffer.allocUnsafe(maxBytes + 1);
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw new NotARegularFileError(kindOf(stats));
+    if (stats.size > maxBytes) throw new FileTooLargeError(maxBytes);
+    // Some files report size 0 and still hold bytes (/proc): start at 64 KiB for those.
+    let buffer = Buffer.allocUnsafe(Math.min(Math.max(stats.size + 1, 64 * 1024), maxBytes + 1));
     let total = 0;
-    while (total <= maxBytes) {
+    for (;;) {
+      if (total === buffer.length) {
+        // It grew since the stat: read on, still within the limit.
+        if (total > maxBytes) throw new FileTooLargeError(maxBytes);
+        const larger = Buffer.allocUnsafe(Math.min(buffer.length * 2, maxBytes + 1));
+        buffer.copy(larger);
+        buffer = larger;
+      }
       const read = readSync(fd, buffer, total, buffer.length - total, null);
-      if (read === 0) return buffer.toString('utf8', 0, total);
+      if (read === 0) return buffer.subarray(0, total);
       total += read;
     }
-    throw new FileTooLargeError(maxBytes);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The file's text (UTF-8), with the limits of readFileLimited. */
+export function readTextFileLimited(path: string, maxBytes = MAX_CONFIG_FILE_BYTES): string {
+  return readFileLimited(path, maxBytes).toString('utf8');
+}
+
+function kindOf(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isDirectory()) return 'a directory';
+  return 'a special file';
 }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { FileTooLargeError, NotARegularFileError, readTextFileLimited } from '../config/read-text-file';
 import { GatewayError } from '../errors';
 
 /**
@@ -41,17 +41,19 @@ export function parseMasterKey(text: string, variable: string): MasterKey {
   return { id: createHash('sha256').update(key).digest('hex').slice(0, 16), key };
 }
 
+/**
+ * Most bytes read from GATEWAY_MASTER_KEY_FILE. The key is 44 characters of base64 (a newline and
+ * some whitespace around it are fine); 64 KiB is far past any key file and still a trivial read.
+ */
+export const MAX_MASTER_KEY_FILE_BYTES = 64 * 1024;
+
 /** The keyring from the validated settings; undefined when no master key is configured. */
 export function loadKeyring(settings: { key?: string; keyFile?: string; previous?: string }): Keyring | undefined {
   let text = settings.key;
   let variable = 'GATEWAY_MASTER_KEY';
   if (!text && settings.keyFile) {
     variable = `GATEWAY_MASTER_KEY_FILE (${settings.keyFile})`;
-    try {
-      text = readFileSync(settings.keyFile, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read ${variable}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
-    }
+    text = readMasterKeyFile(settings.keyFile, variable);
   }
   if (!text) {
     if (settings.previous) throw new Error(`GATEWAY_MASTER_KEY_PREVIOUS is set but there is no current key: ${HOW_TO_MAKE_A_KEY}`);
@@ -60,6 +62,19 @@ export function loadKeyring(settings: { key?: string; keyFile?: string; previous
   const current = parseMasterKey(text, variable);
   const previous = settings.previous ? parseMasterKey(settings.previous, 'GATEWAY_MASTER_KEY_PREVIOUS') : undefined;
   return previous && previous.id !== current.id ? { current, previous } : { current };
+}
+
+/** The key file's text; what is wrong with the file otherwise, never a byte of what it holds. */
+function readMasterKeyFile(path: string, variable: string): string {
+  try {
+    return readTextFileLimited(path, MAX_MASTER_KEY_FILE_BYTES);
+  } catch (err) {
+    if (err instanceof FileTooLargeError)
+      throw new Error(`${variable} is ${err.message}, not a key file (it holds 44 characters of base64): check the path`, { cause: err });
+    if (err instanceof NotARegularFileError)
+      throw new Error(`${variable} is ${err.message}: point it at the file holding the key`, { cause: err });
+    throw new Error(`cannot read ${variable}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
+  }
 }
 
 /** Refuses, with how to fix it, when there is nothing to encrypt with. */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StartupError } from '../config/errors';
+import { readTextFileLimited } from '../config/read-text-file';
 
 /**
  * One process per embedded database. PGlite is a single-process database: two gateways (or a gateway
@@ -75,7 +76,8 @@ async function takeOverStale(address: string): Promise<Server | null> {
 function heldMessage(dataDir: string, dir: string): string {
   let holder = 'another process';
   try {
-    const owner = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as { pid: number; started: string };
+    // Bounded like every read of a path: the file is ours, but the directory is the operator's.
+    const owner = JSON.parse(readTextFileLimited(join(dir, OWNER_FILE), 4096)) as { pid: number; started: string };
     holder = `process ${owner.pid} (started ${owner.started})`;
   } catch {
     // written a moment after the lock is taken; the message is still true without it
