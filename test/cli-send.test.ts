@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,22 +166,74 @@ describe('webhook-gateway send', () => {
     expect(cannot.stderr).toContain('An api-key source is described in GATEWAY_CONFIG');
   });
 
-  it('a payload file over 256 MiB, /dev/zero or a FIFO is refused at once, naming the file (exit 2)', async () => {
+  it('a payload file over 256 MiB or /dev/zero is refused naming the file (exit 2); a directory too; a pipe is sent', async () => {
     const huge = join(dir, 'huge.json');
     writeFileSync(huge, '');
     truncateSync(huge, 256 * 1024 * 1024 + 1); // sparse: nothing is written to disk
     const zero = join(dir, 'zero.json');
     symlinkSync('/dev/zero', zero);
+    const sendFile = (file: string) =>
+      runCli(
+        [
+          'send',
+          'github',
+          '--file',
+          file,
+          '--provider',
+          'github',
+          '--secret',
+          PROVIDER_SECRETS.github,
+          '--url',
+          gw.url,
+        ],
+        {},
+      );
+    const [tooLarge, device, folder] = await Promise.all([sendFile(huge), sendFile(zero), sendFile(dir)]);
+    expect(tooLarge.code).toBe(2);
+    expect(tooLarge.stderr).toContain(
+      `${huge} is larger than 268435456 bytes (256 MiB), more than a webhook body: check the path`,
+    );
+    // /dev/zero never ends: read as a stream, it stops at the limit instead of filling memory.
+    expect(device.code).toBe(2);
+    expect(device.stderr).toContain(`${zero} is larger than 268435456 bytes (256 MiB)`);
+    expect(folder.code).toBe(2);
+    expect(folder.stderr).toContain(`${dir} is a directory, not a regular file`);
+
+    // `--file <(jq …)` and `--file /dev/stdin` hand the CLI a pipe: read to its end and sent.
     const fifo = join(dir, 'fifo.json');
     execFileSync('mkfifo', [fifo]);
-    const sendFile = (file: string) =>
-      runCli(['send', 'github', '--file', file, '--provider', 'github', '--secret', PROVIDER_SECRETS.github, '--url', gw.url], {});
-    const [tooLarge, device, pipe] = await Promise.all([sendFile(huge), sendFile(zero), sendFile(fifo)]);
-    expect(tooLarge.code).toBe(2);
-    expect(tooLarge.stderr).toContain(`${huge} is larger than 268435456 bytes (256 MiB), more than a webhook body: check the path`);
-    expect(device.code).toBe(2);
-    expect(device.stderr).toContain(`${zero} is a character device, not a regular file: save the payload to a file and pass that file`);
-    expect(pipe.code).toBe(2);
-    expect(pipe.stderr).toContain(`${fifo} is a FIFO (named pipe), not a regular file`);
+    const body = JSON.stringify({ zen: 'Piped payloads are sent.', hook_id: 4242 });
+    const sending = runCli(
+      [
+        'send',
+        'github',
+        '--file',
+        fifo,
+        '--provider',
+        'github',
+        '--secret',
+        PROVIDER_SECRETS.github,
+        '--url',
+        gw.url,
+        '--topic',
+        'ping',
+      ],
+      {},
+    );
+    // Opening the FIFO for writing waits for the CLI to open it for reading.
+    await new Promise<void>((resolve, reject) => {
+      const writer = createWriteStream(fifo);
+      writer.on('error', reject);
+      writer.end(body, () => resolve());
+    });
+    const piped = await sending;
+    expect(piped.code, piped.stderr).toBe(0);
+    const id = Number(/accepted: stored as event (\d+)/.exec(piped.stdout)?.[1]);
+    expect(id).toBeGreaterThan(0);
+    const [row] = await gw.query<{ body: string }>(
+      "select convert_from(body, 'UTF8') as body from webhook_events where id = $1",
+      [id],
+    );
+    expect(row?.body).toBe(body);
   });
 });

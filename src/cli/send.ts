@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { ProviderName } from '../../providers';
+import { createReadStream, statSync } from 'node:fs';
 import { FileTooLargeError, NotARegularFileError, readFileLimited } from '../config/read-text-file';
 import { readJsonLimited } from '../http/bounded-body';
 import { answerTimeout, CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
@@ -66,7 +67,7 @@ export function sendCommand(ctx: CliContext): Command {
       if (options.id !== undefined && idFrom)
         throw usageError(`--id does not apply to ${provider}: the id is ${idFrom}`);
 
-      const body = readPayloadFile(options.file);
+      const body = await readPayloadFile(options.file);
       await signAndPost(ctx, {
         source,
         provider,
@@ -83,9 +84,17 @@ export function sendCommand(ctx: CliContext): Command {
     });
 }
 
-/** The payload file's bytes; a usage error naming the file when it cannot be sent as it is. */
-function readPayloadFile(path: string): Buffer {
+/**
+ * The payload file's bytes; a usage error naming the file when it cannot be sent as it is. A pipe
+ * (`--file <(jq … )`, `--file /dev/stdin`) is read as a stream up to the same limit, so /dev/zero
+ * ends with "larger than" instead of filling memory; directories, sockets and block devices are refused.
+ */
+async function readPayloadFile(path: string): Promise<Buffer> {
   try {
+    // Decided before opening: readFileLimited opens without blocking and closes a FIFO at once,
+    // and a writer that came in that moment would lose what it wrote with that close.
+    const stats = statSync(path);
+    if (stats.isFIFO() || stats.isCharacterDevice()) return await readStreamLimited(path, MAX_SEND_FILE_BYTES);
     return readFileLimited(path, MAX_SEND_FILE_BYTES);
   } catch (err) {
     if (err instanceof FileTooLargeError)
@@ -94,6 +103,23 @@ function readPayloadFile(path: string): Buffer {
       throw usageError(`${path} is ${err.message}: save the payload to a file and pass that file`);
     throw usageError(`Cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
+}
+
+/** Reads a pipe or character device to its end, refusing it past `maxBytes`. */
+async function readStreamLimited(path: string, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const stream = createReadStream(path);
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) throw new FileTooLargeError(maxBytes);
+      chunks.push(chunk);
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks, total);
 }
 
 /** One delivery to sign and post, as `send` and `trigger` make it. */
@@ -132,7 +158,9 @@ export async function signAndPost(ctx: CliContext, d: SignedPost): Promise<void>
   // The whole answer, body included, within the time limit (the signal stays armed while reading).
   const signal = AbortSignal.timeout(timeoutMs);
   const noAnswer = () =>
-    new CliError(`The gateway at ${base} did not answer POST ${path} within ${timeoutMs} ms. Is it overloaded, or is --url another server? --answer-timeout-ms waits longer.`);
+    new CliError(
+      `The gateway at ${base} did not answer POST ${path} within ${timeoutMs} ms. Is it overloaded, or is --url another server? --answer-timeout-ms waits longer.`,
+    );
   let response: Response;
   try {
     response = await fetch(target, {
@@ -154,10 +182,12 @@ export async function signAndPost(ctx: CliContext, d: SignedPost): Promise<void>
     throw new CliError(`Rejected: ${error.message.replace(/^The gateway answered /, '')}`);
   }
   // Ingest answers a few dozen bytes of JSON; anything else is not the gateway.
-  const answer = (await readJsonLimited(response, INGEST_ANSWER_BYTES, `the answer to POST ${path}`).catch((err: unknown) => {
-    if (signal.aborted) throw noAnswer();
-    throw new CliError(`${err instanceof Error ? err.message : String(err)}: is --url the gateway's address?`);
-  })) as { status: string; id?: number; event_id?: number };
+  const answer = (await readJsonLimited(response, INGEST_ANSWER_BYTES, `the answer to POST ${path}`).catch(
+    (err: unknown) => {
+      if (signal.aborted) throw noAnswer();
+      throw new CliError(`${err instanceof Error ? err.message : String(err)}: is --url the gateway's address?`);
+    },
+  )) as { status: string; id?: number; event_id?: number };
   if (answer.status === 'accepted') {
     ctx.out(`accepted: stored as event ${answer.id} (${d.provider} → POST ${path})`);
     ctx.err(`See it: webhook-gateway events show ${answer.id}`);
