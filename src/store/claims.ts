@@ -38,7 +38,7 @@ export async function withClaims(db: Database['db'], rows: WebhookEvent[]): Prom
 
 /**
  * The attempt an event's claim is running, as the attempt log shows it, or null when it is not
- * claimed. Its log row is written only when it ends (src/worker/queue-sql.ts), with this id.
+ * claimed. Its log row is written only when it ends (src/worker/outcome-sql.ts), with this id.
  */
 export async function runningAttempt(db: Database['db'], eventId: number): Promise<ProcessingLogRow | null> {
   const [claim] = await db

@@ -125,7 +125,7 @@ function insertArchiveRows(bodies: string, handOff?: HandOff): SQL {
 }
 
 /**
- * The queue rows of a hand-off: the claim statement's columns (src/worker/queue-sql.ts, claim) for
+ * The queue rows of a hand-off: the claim statement's columns (src/worker/claim-sql.ts) for
  * the events insertArchiveRows claimed, plain due rows for the rest.
  */
 function queueClaimed({ worker }: HandOff): SQL {

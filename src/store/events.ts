@@ -242,7 +242,7 @@ export function createEventStore(database: Database, { searchTimeoutMs = 0 }: Ev
 
     /**
      * The event's attempts, oldest first. An attempt's log row is written when it ends
-     * (src/worker/queue-sql.ts); one running now is read from its claim on the queue row.
+     * (src/worker/outcome-sql.ts); one running now is read from its claim on the queue row.
      */
     async attempts(eventId: number): Promise<ProcessingLogRow[]> {
       // The claim first: an attempt that ends between the two reads is then found in the log.

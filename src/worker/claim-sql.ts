@@ -2,7 +2,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import { archiveRowOf } from '../store/archive-row';
 import { parkDueOfPausedSources } from '../store/queue-parking';
 
-// The claim's statement (src/worker/queue-sql.ts runs it, prepared).
+// The claim's statement (src/worker/queue-sql.ts runs it, prepared) and the event it hands the worker.
 
 /** A claimed event as the claim returns it. */
 export interface ClaimedRow {
@@ -88,4 +88,51 @@ export function claimStatement(worker: string, limit: number): SQL {
              l.attempt_started_at
       from leased l join events e on e.id = l.event_id
       order by e.id`;
+}
+
+/** A claimed event as the worker receives it: the row plus what proves the claim is still ours. */
+export interface ClaimedEvent {
+  id: number;
+  source: string;
+  webhookId: string;
+  account: string | null;
+  topic: string;
+  body: Buffer;
+  headers: Record<string, string>;
+  /** `path?query` as stored at ingest; null before migration 0018. */
+  requestTarget: string | null;
+  attempt: number;
+  maxAttempts: number;
+  receivedAt: Date;
+  claimToken: string;
+  /** Who holds the claim (`<hostname>:<pid>`), written to the attempt's log row with its outcome. */
+  claimedBy: string;
+  /** The id its attempt-log row gets when the outcome is written (reserved by the claim). */
+  attemptId: number;
+  /** When the attempt was claimed: its attempt-log row's started_at (the partition key). */
+  attemptStartedAt: Date;
+  /** Its lane (`<source>:<key>`) when its source orders events (docs/ordering.md), else null. */
+  lane: string | null;
+}
+
+/** A claimed row as the worker receives it (see ClaimedEvent). */
+export function toClaimedEvent(row: ClaimedRow, claimedBy: string): ClaimedEvent {
+  return {
+    id: Number(row.id),
+    source: row.source,
+    webhookId: row.webhook_id,
+    account: row.account,
+    topic: row.topic,
+    body: Buffer.isBuffer(row.body) ? row.body : Buffer.from(row.body),
+    headers: typeof row.headers === 'string' ? JSON.parse(row.headers) : row.headers,
+    requestTarget: row.request_target ?? null,
+    attempt: row.attempts,
+    maxAttempts: row.max_attempts,
+    receivedAt: new Date(row.received_at),
+    claimToken: row.claim_token,
+    claimedBy,
+    attemptId: Number(row.attempt_id),
+    attemptStartedAt: new Date(row.attempt_started_at),
+    lane: row.lane ?? null,
+  };
 }
