@@ -1,60 +1,19 @@
-import { hostname } from 'node:os';
-import type { Logger } from 'pino';
 import { scheduleCron, type CronSchedule } from '../cron';
 import type { HandedOffEvent } from '../store/group-commit';
 import { createAttemptRunner } from './attempt';
+import { claimableNow, freeSlots } from './claim-room';
+import { createDrainLoop } from './drain-loop';
 import { claimedFromHandOff, createHandOffGate } from './hand-off';
-import type { SourceTransformLookup } from './source-transform';
-import type { BackoffPolicy } from './backoff';
-import type { HandlerRegistry } from './handlers';
-import { releaseUnfinished, startLeaseHeartbeat, startQueueMaintenance } from './leases';
+import { createLeaseRecovery, releaseUnfinished, startLeaseHeartbeat, startQueueMaintenance } from './leases';
 import { createOutcomeRecorder, logAttempt, type Recorded } from './outcome-recorder';
-import type { AttemptOutcome, ClaimedEvent, Queue } from './queue-sql';
-import type { SchemaRegistry } from './validation';
+import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
+import { defaultWorkerId, type WorkerOptions } from './worker-options';
 
-// One file over 250 lines on purpose: claiming, hand-offs, wake-ups and shutdown all decide on the
-// same in-flight state (held claims, free slots), so they stay in one closure.
+export { defaultWorkerId, type WorkerOptions } from './worker-options';
 
-export interface WorkerOptions {
-  queue: Queue;
-  handlers: HandlerRegistry;
-  /** Payload schemas checked before the handler runs (a mismatch fails the event at once). */
-  schemas?: Pick<SchemaRegistry, 'check'>;
-  logger: Logger;
-  /** node-cron expression of the backstop tick (retries coming due, missed wake-ups, expired leases). */
-  cron: string;
-  batchSize: number;
-  concurrency: number;
-  leaseSeconds: number;
-  backoff: BackoffPolicy;
-  /** A source's own backoff, when it has one (config file `retry`). */
-  backoffFor?: (source: string) => BackoffPolicy | undefined;
-  /** A source's transformation, run before its handler (docs/destinations.md#a-sources-transformation). */
-  sourceTransform?: SourceTransformLookup;
-  /** Whether the source reads its topic from a masked payload path: the attempt log shows "[masked]". */
-  topicMasked?: (source: string) => boolean;
-  /** Observers for metrics. */
-  onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
-  onLeasesRecovered?: (count: number) => void;
-  /** Written to locked_by; defaults to `<hostname>:<pid>`. */
-  workerId?: string;
-  /** How often the worker vacuums and analyzes the hot queue table (default 15 s; 0 = never). */
-  maintainEveryMs?: number;
-}
-
-/**
- * Claims held per handler slot: running, or finished and waiting for their outcome write. At 2 the
- * worker bench's trace showed claim and outcome statements in lockstep — each claim waited for the
- * previous outcome write to return (50 + 50 held), so every 50 events cost both round trips one
- * after the other. At 3 a claim runs while two outcome batches wait: 20,000 no-op events, six
- * rounds each interleaved, 11,707 against 11,036 events/s (+6 %). Outcomes that wait while a write
- * is in flight go out together in the next one (src/worker/outcome-recorder.ts), so holding more
- * claims adds no statement.
- */
-const HELD_CLAIMS_PER_SLOT = 3;
-
-/** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
-export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
+// Claiming, hand-offs, wake-ups and shutdown all decide on the same in-flight state (held claims,
+// free slots), so that state stays in this closure. When to claim is ./drain-loop.ts, how many
+// ./claim-room.ts, the lease upkeep ./leases.ts.
 
 /**
  * The claim-lock worker. A node-cron tick (and a wake-up on each new event) drains due events:
@@ -93,8 +52,6 @@ export function createWorker(options: WorkerOptions) {
   let task: CronSchedule | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
   let maintenance: NodeJS.Timeout | undefined;
-  let draining: Promise<void> | undefined;
-  let drainAgain = false;
   let stopping = false;
 
   /**
@@ -129,111 +86,36 @@ export function createWorker(options: WorkerOptions) {
     inFlight.set(event.claimToken, { event, done });
   }
 
+  /** What the worker holds now, for the slot arithmetic (src/worker/claim-room.ts). */
+  const slots = () => ({
+    batchSize: options.batchSize,
+    concurrency: options.concurrency,
+    running,
+    held: inFlight.size,
+    reserved: handOff.reserved,
+  });
   /** Handler slots neither running, reserved, nor blocked by outcomes waiting to be written. */
-  const free = () =>
-    Math.min(options.concurrency - running, HELD_CLAIMS_PER_SLOT * options.concurrency - inFlight.size) -
-    handOff.reserved;
+  const free = () => freeSlots(slots());
+  /** How many events to claim now (0: wait): see claimableNow. */
+  const claimable = () => claimableNow(slots());
 
-  /**
-   * How many events to claim now (0: wait). No more than a batch, than free handler slots, and
-   * than keeps the claims held (running, or waiting for their outcome write) within
-   * HELD_CLAIMS_PER_SLOT times the concurrency, so a slow outcome write holds back claiming instead
-   * of piling up claims. While claims are held, wait for half a batch of room: a claim of a few
-   * rows costs the database nearly as much as a full one (25-row claims ran at 0.8× the events/s
-   * of 50-row ones).
-   */
-  function claimable(): number {
-    const room = Math.min(options.batchSize, free());
-    if (room <= 0) return 0;
-    if (inFlight.size === 0) return room;
-    return room >= Math.ceil(Math.min(options.batchSize, options.concurrency) / 2) ? room : 0;
-  }
+  const drains = createDrainLoop({
+    claimable,
+    claim: async (limit) => {
+      const claimed = await queue.claim(workerId, limit);
+      for (const event of claimed) start(event);
+      handOff.claimed(claimed.length, limit);
+      return claimed.length;
+    },
+    isStopping: () => stopping,
+    logger,
+  });
+  const { drain, resumeDrain } = drains;
 
-  /**
-   * Resumes a drain that waited for room, once the attempts finishing together have all let go of
-   * their slots (deciding at the first one would claim a sliver). Queued after their outcome
-   * write, so on a single-connection database (PGlite) the write goes first. Kept as a promise so
-   * idle() waits for it: the last attempts settling resolve idle()'s wait in the same microtask
-   * run, before this tick, and idle() would otherwise report a parked drain with due work as idle.
-   */
-  let resuming: Promise<void> | undefined;
-  function resumeDrain(): void {
-    if (resuming || !drainAgain || stopping) return;
-    resuming = new Promise((resolve) => {
-      process.nextTick(() => {
-        resuming = undefined;
-        if (drainAgain && !stopping && claimable() > 0) void drain();
-        resolve();
-      });
-    });
-  }
-
-  /** Claims while there is room and work. */
-  async function drainLoop(): Promise<void> {
-    try {
-      do {
-        drainAgain = false;
-        while (!stopping) {
-          const limit = claimable();
-          if (limit <= 0) {
-            drainAgain = true; // a finishing attempt resumes the drain
-            break;
-          }
-          const claimed = await queue.claim(workerId, limit);
-          for (const event of claimed) start(event);
-          handOff.claimed(claimed.length, limit);
-          if (claimed.length < limit) break;
-        }
-      } while (drainAgain && !stopping && claimable() > 0);
-    } catch (err) {
-      // Database trouble: the next cron tick tries again, so there is no hot retry loop here.
-      logger.error({ err }, 'claiming due events failed');
-    }
-  }
-
-  /** Runs one drain loop at a time; calls made meanwhile coalesce into it. */
-  function drain(): Promise<void> {
-    if (draining) {
-      drainAgain = true;
-      return draining;
-    }
-    // Cleared in .finally(), which always runs after this assignment, even when the loop has
-    // nothing to await (a full worker); clearing inside the loop could run first and leave a
-    // settled promise here forever, silently stopping all further drains.
-    const run = drainLoop().finally(() => {
-      if (draining !== run) return;
-      draining = undefined;
-      // Handlers that returned after the loop's last look asked for a drain that coalesced into
-      // this one: start it now, or the next claim would wait for an outcome write to finish.
-      if (drainAgain && !stopping && claimable() > 0) void drain();
-    });
-    draining = run;
-    return run;
-  }
-
-  /**
-   * Lease recovery looks for expired claims every 5 s (a quarter-lease apart for leases under
-   * 20 s), not on every tick: finding them reads the whole queue (an index on claims would cost
-   * every claim and outcome its HOT update), 54 ms with 300,000 queued and 89 ms with 1,000,000
-   * (bench/sql/claim-plan-cost.ts) — each second, per worker, for as long as a backlog stands. A
-   * crashed worker's events are due again within a lease and 5 s instead of a lease and a tick.
-   */
-  const recoverEveryMs = Math.min(options.leaseSeconds * 250, 5_000);
-  let recoveredAt = -Infinity;
+  const recoverIfDue = createLeaseRecovery(queue, options.leaseSeconds, logger, options.onLeasesRecovered);
 
   async function tick(): Promise<void> {
-    if (performance.now() - recoveredAt >= recoverEveryMs) {
-      recoveredAt = performance.now();
-      try {
-        const recovered = await queue.recoverExpiredLeases(options.leaseSeconds);
-        if (recovered > 0) {
-          logger.warn({ recovered }, 'returned events with expired leases to the queue');
-          options.onLeasesRecovered?.(recovered);
-        }
-      } catch (err) {
-        logger.error({ err }, 'lease recovery failed');
-      }
-    }
+    await recoverIfDue();
     await drain();
   }
 
@@ -293,9 +175,9 @@ export function createWorker(options: WorkerOptions) {
 
     /** Resolves when nothing is claimed or running. */
     async idle(): Promise<void> {
-      while (draining || resuming || inFlight.size > 0) {
-        await resuming;
-        await draining;
+      while (drains.draining || drains.resuming || inFlight.size > 0) {
+        await drains.resuming;
+        await drains.draining;
         await Promise.all([...inFlight.values()].map((f) => f.done));
       }
     },
@@ -311,7 +193,7 @@ export function createWorker(options: WorkerOptions) {
     async stop(timeoutMs: number): Promise<void> {
       stopping = true;
       task?.stop();
-      await draining;
+      await drains.draining;
       const running = Promise.all([...inFlight.values()].map((f) => f.done));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<'timeout'>((resolve) => {

@@ -1,0 +1,37 @@
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { BackoffPolicy } from './backoff';
+import type { HandlerRegistry } from './handlers';
+import type { AttemptOutcome, ClaimedEvent, Queue } from './queue-sql';
+import type { SourceTransformLookup } from './source-transform';
+import type { SchemaRegistry } from './validation';
+
+export interface WorkerOptions {
+  queue: Queue;
+  handlers: HandlerRegistry;
+  /** Payload schemas checked before the handler runs (a mismatch fails the event at once). */
+  schemas?: Pick<SchemaRegistry, 'check'>;
+  logger: Logger;
+  /** node-cron expression of the backstop tick (retries coming due, missed wake-ups, expired leases). */
+  cron: string;
+  batchSize: number;
+  concurrency: number;
+  leaseSeconds: number;
+  backoff: BackoffPolicy;
+  /** A source's own backoff, when it has one (config file `retry`). */
+  backoffFor?: (source: string) => BackoffPolicy | undefined;
+  /** A source's transformation, run before its handler (docs/destinations.md#a-sources-transformation). */
+  sourceTransform?: SourceTransformLookup;
+  /** Whether the source reads its topic from a masked payload path: the attempt log shows "[masked]". */
+  topicMasked?: (source: string) => boolean;
+  /** Observers for metrics. */
+  onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
+  onLeasesRecovered?: (count: number) => void;
+  /** Written to locked_by; defaults to `<hostname>:<pid>`. */
+  workerId?: string;
+  /** How often the worker vacuums and analyzes the hot queue table (default 15 s; 0 = never). */
+  maintainEveryMs?: number;
+}
+
+/** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
+export const defaultWorkerId = () => `${hostname()}:${process.pid}`;
