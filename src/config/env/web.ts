@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { positiveInt } from './fields';
+
+// The HTTP side: listener, request limits, slow and abusive clients, and the rejected-request log.
+
+export const webVariables = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  /** Bytes a live-stream WebSocket client may leave unread before it is disconnected. */
+  STREAM_CLIENT_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  UNVERIFIED_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
+  UNVERIFIED_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  /** How many reverse proxies in front of the gateway append to X-Forwarded-For (0: ignore the header). */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  MAX_CONNECTIONS: positiveInt(1000),
+  REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
+  REJECTION_LOG_INTERVAL_SECONDS: positiveInt(60),
+  REJECTED_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  REJECTED_REQUESTS_BUFFER: positiveInt(1000),
+  REJECTED_REQUESTS_RETENTION_DAYS: positiveInt(7),
+  REQUEST_TIMEOUT_MS: positiveInt(30_000),
+  HEADERS_TIMEOUT_MS: positiveInt(10_000),
+});
+
+export type WebEnv = z.infer<typeof webVariables>;
+
+export interface WebSettings {
+  port: number;
+  host: string;
+  maxBodyBytes: number;
+  /** Bytes a live-stream WebSocket client may leave unread before it is disconnected (1008). */
+  streamClientBufferBytes: number;
+  /** Default per-source ingest rate limit (per process); undefined = unlimited. */
+  rateLimit?: { perSecond: number; burst: number };
+  /** Slow-client protection: whole request, and headers alone. */
+  timeouts: { requestMs: number; headersMs: number };
+  /** Per client address, for ingest requests that fail verification; undefined = unlimited. */
+  unverifiedRateLimit?: { perSecond: number; burst: number };
+  /** Reverse proxies whose X-Forwarded-For entries are trusted (0: the socket address is the client). */
+  trustProxy: number;
+  /** Most open connections to the HTTP server; more are closed as soon as they are accepted. */
+  maxConnections: number;
+  /** Rejected ingest requests logged per source and reason per interval; the rest are counted. */
+  rejectionLog: { limit: number; intervalMs: number };
+  /**
+   * The rejected-request log: rows kept per source, cause and minute (the rest aggregated), the
+   * in-memory buffer between batch writes, the batch interval and the retention.
+   */
+  rejectedRequests: { perMinute: number; bufferSize: number; flushIntervalMs: number; retentionDays: number };
+}
+
+/** The web settings from their validated variables. */
+export function webSettings(e: WebEnv): WebSettings {
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    streamClientBufferBytes: e.STREAM_CLIENT_BUFFER_BYTES,
+    rateLimit:
+      e.RATE_LIMIT_PER_SECOND > 0
+        ? { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST || Math.ceil(e.RATE_LIMIT_PER_SECOND) }
+        : undefined,
+    timeouts: { requestMs: e.REQUEST_TIMEOUT_MS, headersMs: e.HEADERS_TIMEOUT_MS },
+    unverifiedRateLimit:
+      e.UNVERIFIED_RATE_LIMIT_PER_SECOND > 0
+        ? {
+            perSecond: e.UNVERIFIED_RATE_LIMIT_PER_SECOND,
+            burst: e.UNVERIFIED_RATE_LIMIT_BURST || Math.ceil(e.UNVERIFIED_RATE_LIMIT_PER_SECOND),
+          }
+        : undefined,
+    trustProxy: e.TRUST_PROXY,
+    maxConnections: e.MAX_CONNECTIONS,
+    rejectionLog: { limit: e.REJECTION_LOG_LIMIT, intervalMs: e.REJECTION_LOG_INTERVAL_SECONDS * 1000 },
+    rejectedRequests: {
+      perMinute: e.REJECTED_REQUESTS_PER_MINUTE,
+      bufferSize: e.REJECTED_REQUESTS_BUFFER,
+      flushIntervalMs: 1000,
+      retentionDays: e.REJECTED_REQUESTS_RETENTION_DAYS,
+    },
+  };
+}
