@@ -1,107 +1,28 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { inTransaction } from '../db/statements';
-import type { CircuitInput, RateLimitInput } from '../config/processing';
-import type { Filter } from '../routing/filter';
-import type { Transform } from '../transform/types';
 import type { SealedSecret } from './crypto';
 import { readHealth } from './destination-health';
+import {
+  destinationRow,
+  filterJson,
+  sealedJson,
+  WITH_SOURCES,
+  type DestinationRow,
+  type DestinationWrite,
+  type Raw,
+} from './destination-rows';
 import type { Guarded } from './store';
 import { dueNowSet } from '../store/queue-parking';
 
 export type { DestinationHealth } from './destination-health';
+export type { DestinationRow, DestinationWrite } from './destination-rows';
 
 // Every statement on the destination tables (migrations/0012_destinations.sql). Each change is one
 // statement (an update, which builds on the stored row, reads it `for update` first, in the same
 // transaction) and bumps the destination's version (ETag); the tables' triggers NOTIFY
 // "gateway_control" at commit, so every instance's registry re-reads within a second.
-
-export interface DestinationRow {
-  name: string;
-  url: string;
-  timeoutMs: number;
-  headerNames: string[];
-  /** The sealed JSON document {secret, headers}. */
-  sealed: SealedSecret;
-  fingerprint: string;
-  secretCreatedAt: Date;
-  paused: boolean;
-  /** Null: every event of its sources is posted. */
-  filter: Filter | null;
-  /** Null: the canonical envelope is posted. */
-  transform: Transform | null;
-  /** `version` at the last change of filter, transform or sources (recorded on each delivery). */
-  ruleVersion: number;
-  /** Null: no rate limit. */
-  rateLimit: RateLimitInput | null;
-  /** Null: the default circuit settings. */
-  circuit: CircuitInput | null;
-  /** Why the gateway paused it itself ("gone: HTTP 410"); null otherwise. */
-  pausedReason: string | null;
-  origin: 'api' | 'apply';
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-  /** Names of the attached sources, sorted. */
-  sources: string[];
-}
-
-/** What a create or an update writes; `sealed` only when the secret or headers change. */
-export interface DestinationWrite {
-  url: string;
-  timeoutMs: number;
-  headerNames: string[];
-  filter: Filter | null;
-  transform: Transform | null;
-  /** The filter, transform or sources change: the rule version becomes the new version. */
-  ruleChanged?: boolean;
-  rateLimit: RateLimitInput | null;
-  circuit: CircuitInput | null;
-  sealed?: { value: SealedSecret; fingerprint: string; newSecret: boolean };
-  sources: string[];
-}
-
-type Raw = Record<string, unknown>;
-const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
-const toBuffer = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
-const toJson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-
-const destinationRow = (r: Raw): DestinationRow => ({
-  name: String(r.name),
-  url: String(r.url),
-  timeoutMs: Number(r.timeout_ms),
-  headerNames: (toJson(r.header_names) as string[]) ?? [],
-  sealed: { keyId: String(r.key_id), iv: toBuffer(r.iv), tag: toBuffer(r.tag), ciphertext: toBuffer(r.ciphertext) },
-  fingerprint: String(r.fingerprint),
-  secretCreatedAt: toDate(r.secret_created_at),
-  paused: r.paused === true,
-  filter: (toJson(r.filter) as Filter | null) ?? null,
-  transform: (toJson(r.transform) as Transform | null) ?? null,
-  ruleVersion: Number(r.rule_version ?? r.version),
-  rateLimit: (toJson(r.rate_limit) as RateLimitInput | null) ?? null,
-  circuit: (toJson(r.circuit) as CircuitInput | null) ?? null,
-  pausedReason: r.paused_reason == null ? null : String(r.paused_reason),
-  origin: r.origin === 'apply' ? 'apply' : 'api',
-  version: Number(r.version),
-  createdAt: toDate(r.created_at),
-  updatedAt: toDate(r.updated_at),
-  sources: ((toJson(r.sources) as string[] | null) ?? []).filter((s) => s !== null).sort(),
-});
-
-/** The row with its attached sources as one JSON array (one round trip for the registry). */
-const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order by ds.source) from destination_sources ds
-  where ds.destination = d.name), '[]'::json) as sources from destinations d`;
-
-/** SQL NULL (not JSON null) when there is no filter. */
-const filterJson = (filter: object | null) => (filter === null ? null : JSON.stringify(filter));
-
-const sealedJson = (s: SealedSecret) => ({
-  key_id: s.keyId,
-  iv: s.iv.toString('base64'),
-  tag: s.tag.toString('base64'),
-  ciphertext: s.ciphertext.toString('base64'),
-});
-
+// The row and its conversions are in ./destination-rows.ts.
 export function createDestinationStore(database: Database) {
   const { rows } = database;
 
