@@ -1,13 +1,11 @@
-import { z } from 'zod';
 import type { FileDestination, SourceConfig } from '../config/file';
-import { circuitSchema, destinationEntry, filterSchema, rateLimitSchema } from '../config/processing';
-import { transformSchema } from '../transform';
 import { checkScript } from './transform-check';
-import { canonical } from './destination-plan';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { fingerprint, requireKeyring, type Keyring } from './crypto';
-import { openDestination, sealDestination, type DestinationCatalog } from './destination-catalog';
-import type { DestinationRow, DestinationStore, DestinationWrite } from './destination-store';
+import { sealDestination, type DestinationCatalog } from './destination-catalog';
+import { CreateInput, entry, parse, PatchInput } from './destination-input';
+import type { DestinationRow, DestinationStore } from './destination-store';
+import { patchedWrite, rotatedWrite } from './destination-writes';
 import { databaseDestinationView, fileDestinationViews, type DestinationView } from './destination-view';
 import type { Registry } from './registry';
 import type { Guarded } from './store';
@@ -34,43 +32,7 @@ export interface DestinationServiceDeps {
   outbound?: OutboundPolicy;
 }
 
-const entry = destinationEntry(z.string());
-const sourcesList = z
-  .array(z.string())
-  .max(1000)
-  .refine((l) => new Set(l).size === l.length, 'list each source once');
-const CreateInput = entry.extend({ secret: entry.shape.secret.optional(), sources: sourcesList.default([]) });
-const PatchInput = z.strictObject({
-  url: entry.shape.url.optional(),
-  timeout_ms: z.number().int().min(100).max(120_000).optional(),
-  headers: entry.shape.headers.nullable(),
-  filter: filterSchema.nullable().optional(),
-  transform: transformSchema.nullable().optional(),
-  rate_limit: rateLimitSchema.nullable().optional(),
-  circuit: circuitSchema.nullable().optional(),
-  sources: sourcesList.optional(),
-});
-
 const conflict = (code: string, message: string) => new GatewayError(409, code, message);
-
-/** Zod's first problem as "field: what is wrong" (400 invalid_destination). */
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length ? issue.path.join('.') : 'destination';
-  const params = issue.code === 'custom' ? (issue.params as { code?: string } | undefined) : undefined;
-  if (params?.code === 'invalid_transform' || issue.path[0] === 'transform')
-    throw badRequest('invalid_transform', `${field}: ${issue.message}`);
-  // A filter's message already starts with its own JSON path: "filter.body.total.$gtx: unknown operator".
-  if (issue.code === 'custom' && (issue.params as { at?: string } | undefined)?.at)
-    throw badRequest('invalid_destination', issue.message);
-  const message =
-    issue.code === 'unrecognized_keys'
-      ? `unknown key(s) ${issue.keys.join(', ')}; name and secret are set at creation (rotate with POST /api/destinations/{name}/rotate-secret)`
-      : issue.message;
-  throw badRequest('invalid_destination', `${field}: ${message}`);
-}
 
 /** A new Standard Webhooks signing secret: whsec_ and 32 random bytes in base64. */
 const newSecret = () => `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64')}`;
@@ -218,33 +180,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       const keyring = patch.headers === undefined ? undefined : requireKeyring(deps.keyring);
       // Built from the stored row, locked until written (not from this instance's catalog, which
       // may not have heard yet of a change another instance just made).
-      const build = (current: DestinationRow): DestinationWrite => {
-        const write: DestinationWrite = {
-          url: patch.url ?? current.url,
-          timeoutMs: patch.timeout_ms ?? current.timeoutMs,
-          headerNames: current.headerNames,
-          filter: patch.filter === undefined ? current.filter : patch.filter,
-          transform: patch.transform === undefined ? current.transform : patch.transform,
-          rateLimit: patch.rate_limit === undefined ? current.rateLimit : patch.rate_limit,
-          circuit: patch.circuit === undefined ? current.circuit : patch.circuit,
-          sources: patch.sources ?? current.sources,
-        };
-        const rules = (w: { filter: unknown; transform: unknown; sources: readonly string[] }) =>
-          canonical([w.filter, w.transform, [...w.sources].sort()]);
-        write.ruleChanged = rules(write) !== rules(current);
-        if (keyring) {
-          // The headers are sealed with the secret: re-seal both, keeping the secret.
-          const { secret } = openDestination(keyring, name, current.sealed);
-          const headers = patch.headers ?? {};
-          write.headerNames = Object.keys(headers).sort();
-          write.sealed = {
-            value: sealDestination(keyring, name, { secret, headers }),
-            fingerprint: current.fingerprint,
-            newSecret: false,
-          };
-        }
-        return write;
-      };
+      const build = (current: DestinationRow) => patchedWrite(name, current, patch, keyring);
       const before = await view(name);
       return change('destination.update', name, before, async () =>
         guarded(name, await store.update(name, build, ifVersion)),
@@ -271,21 +207,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       const secret = given === undefined ? newSecret() : parse(entry.shape.secret, given);
       const keyring = requireKeyring(deps.keyring);
       // Everything but the secret is kept as stored now (the row is locked until written).
-      const build = (current: DestinationRow): DestinationWrite => ({
-        url: current.url,
-        timeoutMs: current.timeoutMs,
-        headerNames: current.headerNames,
-        filter: current.filter,
-        transform: current.transform,
-        rateLimit: current.rateLimit,
-        circuit: current.circuit,
-        sources: current.sources,
-        sealed: {
-          value: sealDestination(keyring, name, { secret, headers: openDestination(keyring, name, current.sealed).headers }),
-          fingerprint: fingerprint(secret),
-          newSecret: true,
-        },
-      });
+      const build = (current: DestinationRow) => rotatedWrite(name, current, secret, keyring);
       const before = await view(name);
       return change(
         'destination.rotate_secret',
