@@ -3,6 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertRuleInput, defaultAlertsConfig } from '../src/alerts/config';
+import { carryOutAlertStep, planAlertChanges } from '../src/cli/apply-alerts';
+import { createOpsClient } from '../src/cli/ops-client';
 import { loadKeyring } from '../src/control/crypto';
 import { runCli } from './helpers/cli';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
@@ -123,4 +126,27 @@ describe('apply -f: alert rules and channels (CLI)', () => {
     for (const secret of [hookSecret(1), hookSecret(2), slackUrl, new URL(slackUrl).pathname])
       expect(printed).not.toContain(secret);
   }, 180_000);
+
+  it('a step planned from a rule someone changed since is refused (412), not written over their change', async () => {
+    const created = await api('/api/alerts/rules', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'raced', kind: 'backlog_age', params: { older_than_seconds: 60 } }),
+    });
+    const client = createOpsClient(gw.url, SECRETS.ops);
+    const wanted = {
+      ...defaultAlertsConfig(),
+      rules: [alertRuleInput.parse({ name: 'raced', kind: 'backlog_age', params: { older_than_seconds: 600 } })],
+    };
+    const [step] = await planAlertChanges(client, wanted, false);
+    expect(step).toMatchObject({ action: 'update', name: 'raced', version: 1 });
+    // Between apply's plan and its step, an admin changes the rule in the UI.
+    await api(`/api/alerts/rules/${created.id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ name: 'raced', kind: 'backlog_age', params: { older_than_seconds: 120 } }),
+    });
+    await expect(carryOutAlertStep(client, step!)).rejects.toThrow(
+      /412 version_mismatch: Alert rule "raced" changed since .* run the command again/,
+    );
+    expect((await api(`/api/alerts/rules/${created.id}`)).params).toEqual({ older_than_seconds: 120 });
+  }, 60_000);
 });

@@ -148,6 +148,43 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
     expect(await page.content()).not.toContain(next);
   }, 60_000);
 
+  it('a rule changed elsewhere after the page read it: the save is refused and says so, nothing overwritten', async () => {
+    await ruleRow().getByRole('button', { name: 'Edit shopify-signatures' }).click();
+    const form = page.getByRole('form', { name: 'Edit rule shopify-signatures' });
+    await form.getByLabel('At least this many').fill('5');
+    // Another admin (or apply -f) saves the rule while this form is open.
+    const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
+    const { rules } = (await (await fetch(`${gw.url}/api/alerts/rules`, { headers: auth })).json()) as any;
+    const { id } = rules.find((r: { name: string }) => r.name === 'shopify-signatures');
+    const theirs = await fetch(`${gw.url}/api/alerts/rules/${id}`, {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify({
+        name: 'shopify-signatures',
+        kind: 'signature_failures',
+        params: { source: 'shopify', count: 3 },
+        channels: ['ops-hook'],
+        enabled: false,
+      }),
+    });
+    expect(theirs.status).toBe(200);
+
+    await form.getByRole('button', { name: 'Save rule' }).click();
+    await expect.poll(() => form.textContent()).toContain('This rule was changed elsewhere since the page read it');
+    await expect.poll(() => ruleRow().textContent()).toContain('count=3');
+    const stored = (await (await fetch(`${gw.url}/api/alerts/rules/${id}`, { headers: auth })).json()) as any;
+    expect(stored.params.count).toBe(3);
+
+    // Edit starts again from their change, and that save goes through.
+    await ruleRow().getByRole('button', { name: 'Edit shopify-signatures' }).click();
+    const again = page.getByRole('form', { name: 'Edit rule shopify-signatures' });
+    expect(await again.getByLabel('At least this many').inputValue()).toBe('3');
+    await again.getByLabel('At least this many').fill('4');
+    await again.getByRole('button', { name: 'Save rule' }).click();
+    await page.getByRole('form', { name: 'New rule' }).waitFor();
+    await expect.poll(() => ruleRow().textContent()).toContain('count=4');
+  }, 60_000);
+
   it('a channel in use cannot be deleted; the rule, then the channel can', async () => {
     page.on('dialog', (d) => void d.accept());
     await channelRow().getByRole('button', { name: 'Delete ops-hook' }).click();
@@ -170,7 +207,8 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
         'alert_channel.delete',
       ]),
     );
-    expect(browser.problems.filter((p) => !p.includes('409'))).toEqual([]);
+    // The refused requests: the deletes of a channel in use (409) and the stale save (412).
+    expect(browser.problems.filter((p) => !p.includes('409') && !p.includes('412 (Precondition Failed)'))).toEqual([]);
   }, 60_000);
 
   it('a viewer sees rules and channels without the forms or the Edit and Delete buttons', async () => {

@@ -8,17 +8,28 @@ import type { AlertChannelInput, AlertRuleInput } from './config';
 // not be renamed or deleted. Each check and its write are one transaction holding the rows they
 // read (a channel `for update` while it changes, `for share` while a rule that names it is
 // written), so two admins — or two instances — cannot interleave them: no secret written back
-// from a stale read, no rule left naming a channel deleted meanwhile.
+// from a stale read, no rule left naming a channel deleted meanwhile. Every change bumps the row's
+// `version` in the same transaction; given `ifVersion` (If-Match), a row at another version is left
+// as it is and the write answers `stale` with the version stored now.
+
+/** Someone changed the row since the version sent in If-Match. */
+export interface StaleWrite {
+  status: 'stale';
+  name: string;
+  version: number;
+}
 
 export type ChannelWrite =
   | { status: 'done'; before: AlertChannelRow; row?: AlertChannelRow }
   | { status: 'missing' }
+  | StaleWrite
   | { status: 'in_use'; name: string; users: string[] }
   | { status: 'name_taken' };
 
 export type RuleWrite =
   | { status: 'done'; before?: AlertRuleRow; row: AlertRuleRow }
   | { status: 'missing' }
+  | StaleWrite
   | { status: 'unknown_channels'; names: string[] }
   | { status: 'name_taken' };
 
@@ -39,6 +50,12 @@ async function unlessNameTaken<T>(write: () => Promise<T>): Promise<T | { status
     throw err;
   }
 }
+
+/** `stale` when If-Match named another version than the locked row's. */
+const staleUnless = (current: { name: string; version: number }, ifVersion: number | undefined): StaleWrite | undefined =>
+  ifVersion === undefined || current.version === ifVersion
+    ? undefined
+    : { status: 'stale', name: current.name, version: current.version };
 
 const rulesNaming = async (tx: Tx, channel: string) =>
   (
@@ -67,11 +84,13 @@ export function createAlertConfigWrites({ db }: Database) {
      * Replaces channel `id` with what `build` makes of the stored row (which it may keep the
      * secret and URL of). A rename is refused while rules name the channel.
      */
-    replaceChannel: (id: number, build: (current: AlertChannelRow) => AlertChannelInput) =>
+    replaceChannel: (id: number, build: (current: AlertChannelRow) => AlertChannelInput, ifVersion?: number) =>
       unlessNameTaken(() =>
         db.transaction(async (tx): Promise<ChannelWrite> => {
           const [current] = await tx.select().from(alertChannels).where(eq(alertChannels.id, id)).for('update');
           if (!current) return { status: 'missing' };
+          const stale = staleUnless(current, ifVersion);
+          if (stale) return stale;
           const { name, type, ...config } = build(current);
           if (name !== current.name) {
             const users = await rulesNaming(tx, current.name);
@@ -79,7 +98,7 @@ export function createAlertConfigWrites({ db }: Database) {
           }
           const [row] = await tx
             .update(alertChannels)
-            .set({ name, type, config })
+            .set({ name, type, config, version: sql`${alertChannels.version} + 1` })
             .where(eq(alertChannels.id, id))
             .returning();
           return { status: 'done', before: current, row };
@@ -87,10 +106,12 @@ export function createAlertConfigWrites({ db }: Database) {
       ),
 
     /** Deletes channel `id` unless a rule names it. */
-    removeChannel: (id: number) =>
+    removeChannel: (id: number, ifVersion?: number) =>
       db.transaction(async (tx): Promise<ChannelWrite> => {
         const [current] = await tx.select().from(alertChannels).where(eq(alertChannels.id, id)).for('update');
         if (!current) return { status: 'missing' };
+        const stale = staleUnless(current, ifVersion);
+        if (stale) return stale;
         const users = await rulesNaming(tx, current.name);
         if (users.length > 0) return { status: 'in_use', name: current.name, users };
         await tx.delete(alertChannels).where(eq(alertChannels.id, id));
@@ -98,24 +119,40 @@ export function createAlertConfigWrites({ db }: Database) {
       }),
 
     /** Creates a rule (`id` undefined) or replaces rule `id`; every channel it names must exist. */
-    writeRule: (rule: AlertRuleInput, id?: number) =>
+    writeRule: (rule: AlertRuleInput, id?: number, ifVersion?: number) =>
       unlessNameTaken(() =>
         db.transaction(async (tx): Promise<RuleWrite> => {
           const unknown = await holdChannels(tx, rule.channels);
-          if (unknown.length > 0) return { status: 'unknown_channels', names: unknown };
           if (id === undefined) {
+            if (unknown.length > 0) return { status: 'unknown_channels', names: unknown };
             const [row] = await tx.insert(alertRules).values(rule).onConflictDoNothing({ target: alertRules.name }).returning();
             return row ? { status: 'done', row } : { status: 'name_taken' };
           }
+          // Locked after the channels, as before (one order for every writer): a stale If-Match is
+          // answered first, since the rule the caller edited is not the one stored.
           const [before] = await tx.select().from(alertRules).where(eq(alertRules.id, id)).for('update');
           if (!before) return { status: 'missing' };
+          const stale = staleUnless(before, ifVersion);
+          if (stale) return stale;
+          if (unknown.length > 0) return { status: 'unknown_channels', names: unknown };
           const [row] = await tx
             .update(alertRules)
-            .set({ ...rule, updatedAt: sql`now()` })
+            .set({ ...rule, updatedAt: sql`now()`, version: sql`${alertRules.version} + 1` })
             .where(eq(alertRules.id, id))
             .returning();
           return { status: 'done', before, row: row! };
         }),
       ),
+
+    /** Deletes rule `id` (its alerts go with it, by cascade). */
+    removeRule: (id: number, ifVersion?: number) =>
+      db.transaction(async (tx): Promise<RuleWrite> => {
+        const [before] = await tx.select().from(alertRules).where(eq(alertRules.id, id)).for('update');
+        if (!before) return { status: 'missing' };
+        const stale = staleUnless(before, ifVersion);
+        if (stale) return stale;
+        await tx.delete(alertRules).where(eq(alertRules.id, id));
+        return { status: 'done', before, row: before };
+      }),
   };
 }

@@ -67,7 +67,10 @@ export function createAlertStore(database: Database) {
     rule: async (id: number): Promise<AlertRuleRow | undefined> =>
       (await db.select().from(alertRules).where(eq(alertRules.id, id)))[0],
 
-    /** Creates a rule, or replaces the one of the same name (config-file sync). */
+    /**
+     * Creates a rule, or replaces the one of the same name (config-file sync). Its version moves
+     * only when the file changed it: an edit begun before a restart that changed nothing still saves.
+     */
     async upsertRule(rule: AlertRuleInput): Promise<AlertRuleRow> {
       const [row] = await db
         .insert(alertRules)
@@ -80,17 +83,18 @@ export function createAlertStore(database: Database) {
             channels: rule.channels,
             enabled: rule.enabled,
             updatedAt: sql`now()`,
+            version: sql`case when (${alertRules.kind}, ${alertRules.params}, ${alertRules.channels}, ${alertRules.enabled})
+              is distinct from (excluded.kind, excluded.params, excluded.channels, excluded.enabled)
+              then ${alertRules.version} + 1 else ${alertRules.version} end`,
           },
         })
         .returning();
       return row!;
     },
 
-    async deleteRule(id: number): Promise<boolean> {
-      return (await db.delete(alertRules).where(eq(alertRules.id, id)).returning({ id: alertRules.id })).length === 1;
-    },
-
     channels: (): Promise<AlertChannelRow[]> => db.select().from(alertChannels).orderBy(asc(alertChannels.name)),
+    channel: async (id: number): Promise<AlertChannelRow | undefined> =>
+      (await db.select().from(alertChannels).where(eq(alertChannels.id, id)))[0],
     channelsNamed: (names: readonly string[]): Promise<AlertChannelRow[]> =>
       names.length === 0
         ? Promise.resolve([])
@@ -104,7 +108,15 @@ export function createAlertStore(database: Database) {
       const [row] = await db
         .insert(alertChannels)
         .values({ name, type, config })
-        .onConflictDoUpdate({ target: alertChannels.name, set: { type, config } })
+        .onConflictDoUpdate({
+          target: alertChannels.name,
+          set: {
+            type,
+            config,
+            version: sql`case when (${alertChannels.type}, ${alertChannels.config}) is distinct from (excluded.type, excluded.config)
+              then ${alertChannels.version} + 1 else ${alertChannels.version} end`,
+          },
+        })
         .returning();
       return row!;
     },

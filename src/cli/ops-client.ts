@@ -96,9 +96,9 @@ export function createOpsClient(base: string, token: string, timeoutMs = ANSWER_
     async delete<T>(path: string): Promise<T> {
       return (await json(await request('DELETE', path), `DELETE ${path}`)) as T;
     },
-    /** Any method with an optional JSON body (PATCH, DELETE, …), returning the JSON answer. */
-    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-      const exchange = await request(method, path, { body });
+    /** Any method with an optional JSON body (PATCH, DELETE, …) and headers (If-Match), returning the JSON answer. */
+    async call<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+      const exchange = await request(method, path, { body, headers });
       // 204 No Content (a DELETE of the alerts API) has no body to parse.
       if (exchange.response.status === 204) {
         exchange.deadline.clear();
@@ -176,10 +176,12 @@ export async function httpError(
   );
 }
 
-/** The ops API's 401 is about the ops token; its 403 about the token's role. */
+/** The ops API's 401 is about the ops token; its 403 about the token's role; its 412 about a change made meanwhile (If-Match). */
 const opsHint = (status: number) =>
   status === 401
     ? 'Check --token or OPS_API_TOKEN.'
     : status === 403
       ? 'Use a token with a larger role (webhook-gateway tokens create --role …).'
-      : undefined;
+      : status === 412
+        ? 'It changed after this command read it: run the command again to start from what is stored now.'
+        : undefined;

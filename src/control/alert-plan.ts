@@ -10,6 +10,8 @@ export interface AlertRuleView {
   params: Record<string, unknown>;
   channels: string[];
   enabled: boolean;
+  /** Its ETag; absent from gateways before alert versions (migration 0030). */
+  version?: number;
 }
 
 /** A channel as GET /api/alerts/channels shows it (never its secret). */
@@ -19,14 +21,25 @@ export interface AlertChannelView {
   type: string;
   target: string;
   secret_fingerprint: string | null;
+  /** Its ETag; absent from gateways before alert versions (migration 0030). */
+  version?: number;
 }
 
+/** `version`: what the plan was made from; the change is sent with it as If-Match. */
 export type AlertPlanStep =
   | { action: 'create'; what: 'channel'; name: string; body: AlertChannelInput }
-  | { action: 'update'; what: 'channel'; name: string; id: number; body: AlertChannelInput; keys: string[] }
+  | {
+      action: 'update';
+      what: 'channel';
+      name: string;
+      id: number;
+      version?: number;
+      body: AlertChannelInput;
+      keys: string[];
+    }
   | { action: 'create'; what: 'rule'; name: string; body: AlertRuleInput }
-  | { action: 'update'; what: 'rule'; name: string; id: number; body: AlertRuleInput; keys: string[] }
-  | { action: 'delete'; what: 'rule' | 'channel'; name: string; id: number };
+  | { action: 'update'; what: 'rule'; name: string; id: number; version?: number; body: AlertRuleInput; keys: string[] }
+  | { action: 'delete'; what: 'rule' | 'channel'; name: string; id: number; version?: number };
 
 /**
  * What `apply` must do so the gateway's alert channels and rules match the file's `alerts:`
@@ -58,7 +71,15 @@ export function planAlerts(
     if (want.type === 'slack' && have.secret_fingerprint !== shown.secretFingerprint && !keys.includes('url'))
       keys.push('url');
     if (keys.length > 0)
-      steps.push({ action: 'update', what: 'channel', name: want.name, id: have.id, body: want, keys });
+      steps.push({
+        action: 'update',
+        what: 'channel',
+        name: want.name,
+        id: have.id,
+        version: have.version,
+        body: want,
+        keys,
+      });
   }
   const rules = new Map(current.rules.map((r) => [r.name, r]));
   for (const want of desired.rules) {
@@ -68,16 +89,27 @@ export function planAlerts(
       continue;
     }
     const keys = (['kind', 'params', 'channels', 'enabled'] as const).filter((k) => !same(have[k], want[k]));
-    if (keys.length > 0) steps.push({ action: 'update', what: 'rule', name: want.name, id: have.id, body: want, keys });
+    if (keys.length > 0)
+      steps.push({
+        action: 'update',
+        what: 'rule',
+        name: want.name,
+        id: have.id,
+        version: have.version,
+        body: want,
+        keys,
+      });
   }
   if (prune) {
     const keep = (list: readonly { name: string }[]) => new Set(list.map((x) => x.name));
     const rulesKept = keep(desired.rules);
     const channelsKept = keep(desired.channels);
     for (const r of current.rules)
-      if (!rulesKept.has(r.name)) steps.push({ action: 'delete', what: 'rule', name: r.name, id: r.id });
+      if (!rulesKept.has(r.name))
+        steps.push({ action: 'delete', what: 'rule', name: r.name, id: r.id, version: r.version });
     for (const c of current.channels)
-      if (!channelsKept.has(c.name)) steps.push({ action: 'delete', what: 'channel', name: c.name, id: c.id });
+      if (!channelsKept.has(c.name))
+        steps.push({ action: 'delete', what: 'channel', name: c.name, id: c.id, version: c.version });
   }
   return steps;
 }

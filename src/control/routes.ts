@@ -1,9 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { limitBody } from '../ingest/body-limit';
-import { badRequest } from '../errors';
 import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
+import { ifMatch, versionFrom } from '../ops/if-match';
 import { errorResponses } from '../ops/schemas';
 import { DEFAULT_OVERLAP_SECONDS, type Change, type SourceService } from './service';
 import type { SourceView } from './view';
@@ -81,16 +81,7 @@ export const bearer = [{ opsToken: [] }];
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 export const error = (description: string) => json(errorResponses[400].content['application/json'].schema, description);
 const guardedResponses = { 404: error('No such source'), 409: error('Managed by the file, or no master key'), 412: error('If-Match does not match the current version'), ...errorResponses };
-export const ifMatch = z.object({ 'if-match': z.string().optional().openapi({ description: 'The ETag (version) you last read' }) });
-
-/** If-Match: "3", W/"3" or 3; `*` (or none) matches any version. */
-export function versionFrom(c: Context): number | undefined {
-  const header = c.req.header('if-match')?.trim();
-  if (!header || header === '*') return undefined;
-  const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header);
-  if (!match) throw badRequest('invalid_if_match', 'If-Match: send the ETag of the source as returned by GET, e.g. "3"');
-  return Number(match[1]);
-}
+export { ifMatch, versionFrom } from '../ops/if-match';
 
 /** `/api/sources…`: sources managed at runtime (src/control). */
 export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {

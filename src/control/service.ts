@@ -1,6 +1,7 @@
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { parseSourceEntry, SourcesFileError, type SourceConfig, type SourceSecret } from '../config/file';
 import { GatewayError, badRequest, notFound } from '../errors';
+import { versionMismatch } from '../ops/if-match';
 import type { TestEventSource } from '../senders/test-event';
 import { fingerprint, generateSecret, requireKeyring, seal, type Keyring } from './crypto';
 import type { Registry } from './registry';
@@ -59,7 +60,7 @@ export function createSourceService(deps: SourceServiceDeps) {
   const guarded = <T>(name: string, result: Guarded<T>): T => {
     if (result.ok) return result.value;
     if (result.reason === 'missing') throw notFound('source_not_found', `No source named "${name}"`);
-    throw new GatewayError(412, 'version_mismatch', `Source "${name}" changed since the version you sent in If-Match; it is now version ${result.version}: GET it again and retry`);
+    throw versionMismatch(`Source "${name}"`, result.version);
   };
 
   const validate = (entry: Record<string, unknown>, requireSecrets: boolean): SourceConfig => {

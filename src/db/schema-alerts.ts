@@ -59,6 +59,8 @@ export const alertChannels = pgTable(
     name: text('name').notNull(),
     type: text('type', { enum: ALERT_CHANNEL_TYPES }).notNull(),
     config: jsonb('config').$type<Record<string, unknown>>().notNull().default({}),
+    /** Bumped by every change (migration 0030): the ETag, checked against If-Match. */
+    version: integer('version').notNull().default(1),
     createdAt: tstz('created_at').notNull().defaultNow(),
   },
   (t) => [
@@ -87,6 +89,8 @@ export const alertRules = pgTable(
     params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
     channels: jsonb('channels').$type<string[]>().notNull().default([]),
     enabled: boolean('enabled').notNull().default(true),
+    /** Bumped by every change (migration 0030): the ETag, checked against If-Match. */
+    version: integer('version').notNull().default(1),
     createdAt: tstz('created_at').notNull().defaultNow(),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
   },

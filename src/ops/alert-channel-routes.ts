@@ -10,9 +10,11 @@ import {
   body,
   conflict,
   json,
+  stale,
 } from './alert-schemas';
 import type { ChannelWrite } from '../alerts/config-writes';
-import { channelJson, nameTaken, parse, type AlertRoutesDeps } from './alert-serialize';
+import { channelJson, nameTaken, parse, withoutVersion, type AlertRoutesDeps } from './alert-serialize';
+import { ifMatch, setEtag, versionFrom, versionMismatch } from './if-match';
 import { errorResponses } from './schemas';
 
 const missing = (id: number) =>
@@ -69,7 +71,26 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
       if (!row) throw nameTaken('channel', channel.name);
       const view = channelJson(row);
       await deps.audit?.(c, { action: 'alert_channel.create', target: target(row.name), after: view });
+      setEtag(c, row.version);
       return c.json(view, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/alerts/channels/{id}',
+      summary: 'One alert channel (ETag: its version; secrets never shown, only their fingerprints)',
+      security: bearer,
+      request: { params: AlertIdParam },
+      responses: { 200: json(AlertChannel, 'The channel'), ...errorResponses, 404: { description: 'No such channel' } },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const row = await store.channel(id);
+      if (!row) throw missing(id);
+      setEtag(c, row.version);
+      return c.json(channelJson(row), 200);
     },
   );
 
@@ -77,32 +98,39 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
     createRoute({
       method: 'put',
       path: '/api/alerts/channels/{id}',
-      summary: 'Replace an alert channel (admin); leave out secret or url to keep the current one',
+      summary:
+        'Replace an alert channel (admin); leave out secret or url to keep the current one; with If-Match, only if it is still at that version',
       security: bearer,
-      request: { params: AlertIdParam, ...body(AlertChannelBody) },
+      request: { params: AlertIdParam, headers: ifMatch, ...body(AlertChannelBody) },
       responses: {
-        200: json(AlertChannel, 'The channel'),
+        200: json(AlertChannel, 'The channel (ETag: its new version)'),
         ...errorResponses,
         404: { description: 'No such channel' },
         ...conflict,
+        ...stale,
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const input = (await c.req.json()) as Record<string, unknown>;
+      const ifVersion = versionFrom(c);
+      const input = withoutVersion(await c.req.json());
       const newUrl = input.url !== undefined;
       // Merged into the stored row, locked until written: an edit cannot write back a secret
       // another admin (or instance) replaced after this one read the channel.
-      const result = await store.replaceChannel(id, (current) => {
-        const edit = { ...input };
-        // Secrets are never shown, so an edit that does not change one leaves it out.
-        if (edit.type === current.type)
-          for (const key of KEPT[current.type] ?? []) if (edit[key] === undefined) edit[key] = current.config[key];
-        const channel = parse(alertChannelInput, edit);
-        // A kept URL was checked when it was set; a stricter policy since then shows on its notices.
-        if (newUrl) refuseUrl(deps, channel);
-        return channel;
-      });
+      const result = await store.replaceChannel(
+        id,
+        (current) => {
+          const edit = { ...input };
+          // Secrets are never shown, so an edit that does not change one leaves it out.
+          if (edit.type === current.type)
+            for (const key of KEPT[current.type] ?? []) if (edit[key] === undefined) edit[key] = current.config[key];
+          const channel = parse(alertChannelInput, edit);
+          // A kept URL was checked when it was set; a stricter policy since then shows on its notices.
+          if (newUrl) refuseUrl(deps, channel);
+          return channel;
+        },
+        ifVersion,
+      );
       const { before, row } = written(result, id, input.name, 'rename it there first or keep its name');
       const view = channelJson(row!);
       await deps.audit?.(c, {
@@ -111,6 +139,7 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
         before: channelJson(before),
         after: view,
       });
+      setEtag(c, row!.version);
       return c.json(view, 200);
     },
   );
@@ -119,19 +148,25 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
     createRoute({
       method: 'delete',
       path: '/api/alerts/channels/{id}',
-      summary: 'Delete an alert channel no rule uses (admin)',
+      summary: 'Delete an alert channel no rule uses (admin); with If-Match, only if it is still at that version',
       security: bearer,
-      request: { params: AlertIdParam },
+      request: { params: AlertIdParam, headers: ifMatch },
       responses: {
         204: { description: 'Deleted' },
         ...errorResponses,
         404: { description: 'No such channel' },
         ...conflict,
+        ...stale,
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const { before } = written(await store.removeChannel(id), id, undefined, 'remove it from them first');
+      const { before } = written(
+        await store.removeChannel(id, versionFrom(c)),
+        id,
+        undefined,
+        'remove it from them first',
+      );
       await deps.audit?.(c, {
         action: 'alert_channel.delete',
         target: target(before.name),
@@ -146,6 +181,7 @@ export function addChannelRoutes(app: OpenAPIHono, deps: AlertRoutesDeps): void 
 function written(result: ChannelWrite, id: number, name: unknown, whatToDo: string) {
   if (result.status === 'done') return result;
   if (result.status === 'missing') throw missing(id);
+  if (result.status === 'stale') throw versionMismatch(`Alert channel "${result.name}"`, result.version);
   if (result.status === 'in_use') throw inUse(result.name, result.users, whatToDo);
   throw nameTaken('channel', String(name));
 }

@@ -13,15 +13,19 @@ import {
   body,
   conflict,
   json,
+  stale,
 } from './alert-schemas';
-import { alertJson, parse, ruleJson, ruleWritten, type AlertRoutesDeps } from './alert-serialize';
+import { alertJson, parse, ruleJson, ruleWritten, withoutVersion, type AlertRoutesDeps } from './alert-serialize';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from './auth';
+import { ifMatch, setEtag, versionFrom } from './if-match';
 import { readPage } from './paging';
 import { createOpsApp } from './routes';
 import { errorResponses } from './schemas';
 
 export type { AlertRoutesDeps } from './alert-serialize';
+
+const ruleNotFound = () => notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
 
 /** /api/alerts: the list of alerts, and rules and channels (writes need the admin gate). */
 export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
@@ -76,7 +80,25 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
       const { row } = ruleWritten(await store.writeRule(rule), rule.name);
       const view = ruleJson(row);
       await deps.audit?.(c, { action: 'alert_rule.create', target: `alert_rule:${row.name}`, after: view });
+      setEtag(c, row.version);
       return c.json(view, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/alerts/rules/{id}',
+      summary: 'One alert rule (ETag: its version)',
+      security: bearer,
+      request: { params: AlertIdParam },
+      responses: { 200: json(AlertRule, 'The rule'), ...errorResponses, 404: { description: 'No such rule' } },
+    }),
+    async (c) => {
+      const row = await store.rule(c.req.valid('param').id);
+      if (!row) throw ruleNotFound();
+      setEtag(c, row.version);
+      return c.json(ruleJson(row), 200);
     },
   );
 
@@ -84,20 +106,22 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     createRoute({
       method: 'put',
       path: '/api/alerts/rules/{id}',
-      summary: 'Replace an alert rule (admin)',
+      summary: 'Replace an alert rule (admin); with If-Match, only if it is still at that version',
       security: bearer,
-      request: { params: AlertIdParam, ...body(AlertRuleBody) },
+      request: { params: AlertIdParam, headers: ifMatch, ...body(AlertRuleBody) },
       responses: {
-        200: json(AlertRule, 'The rule'),
+        200: json(AlertRule, 'The rule (ETag: its new version)'),
         ...errorResponses,
         404: { description: 'No such rule' },
         ...conflict,
+        ...stale,
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const rule = parse(alertRuleInput, await c.req.json());
-      const { row, before } = ruleWritten(await store.writeRule(rule, id), rule.name);
+      const ifVersion = versionFrom(c);
+      const rule = parse(alertRuleInput, withoutVersion(await c.req.json()));
+      const { row, before } = ruleWritten(await store.writeRule(rule, id, ifVersion), rule.name);
       const view = ruleJson(row);
       await deps.audit?.(c, {
         action: 'alert_rule.update',
@@ -105,6 +129,7 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
         before: before && ruleJson(before),
         after: view,
       });
+      setEtag(c, row.version);
       return c.json(view, 200);
     },
   );
@@ -113,15 +138,14 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
     createRoute({
       method: 'delete',
       path: '/api/alerts/rules/{id}',
-      summary: 'Delete an alert rule and its alerts (admin)',
+      summary: 'Delete an alert rule and its alerts (admin); with If-Match, only if it is still at that version',
       security: bearer,
-      request: { params: AlertIdParam },
-      responses: { 204: { description: 'Deleted' }, ...errorResponses, 404: { description: 'No such rule' } },
+      request: { params: AlertIdParam, headers: ifMatch },
+      responses: { 204: { description: 'Deleted' }, ...errorResponses, 404: { description: 'No such rule' }, ...stale },
     }),
     async (c) => {
-      const before = await store.rule(c.req.valid('param').id);
-      if (!before || !(await store.deleteRule(before.id)))
-        throw notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
+      // The name is only for a name_taken answer, which a delete never gets.
+      const { row: before } = ruleWritten(await store.removeRule(c.req.valid('param').id, versionFrom(c)), '');
       await deps.audit?.(c, {
         action: 'alert_rule.delete',
         target: `alert_rule:${before.name}`,

@@ -74,6 +74,7 @@ export const AlertRule = z
     params: z.record(z.string(), z.unknown()),
     channels: z.array(z.string()),
     enabled: z.boolean(),
+    version: z.number().int().openapi({ description: 'Also sent as the ETag; send it back in If-Match to change it only if no one else has' }),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -111,6 +112,7 @@ export const AlertChannel = z
       description:
         'First 12 hex digits of the SHA-256 of the signing secret (webhook) or of the URL (slack): shows a change, never the secret',
     }),
+    version: z.number().int().openapi({ description: 'Also sent as the ETag; send it back in If-Match to change it only if no one else has' }),
     created_at: timestamp,
   })
   .openapi('AlertChannel');
@@ -128,3 +130,4 @@ export const body = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
 export const conflict = { 409: { description: 'The name is taken, or the channel is still used by a rule' } };
+export const stale = { 412: { description: 'If-Match does not match the current version: GET it again' } };

@@ -7,6 +7,7 @@ import { describeChannel } from '../alerts/channel-view';
 import type { AlertChannelRow, AlertRuleRow } from '../db/schema-alerts';
 import { GatewayError, badRequest, notFound } from '../errors';
 import type { Alert, AlertChannel, AlertRule } from './alert-schemas';
+import { versionMismatch } from './if-match';
 import type { OutboundPolicy } from '../outbound/policy';
 
 /** A change to a rule or channel, for the operator audit log (views only: never a secret). */
@@ -38,11 +39,22 @@ export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<
   throw badRequest('invalid_request', issues.join('; '));
 }
 
+/**
+ * A PUT body without the `version` a GET answered: a rule read, edited and sent back whole was
+ * accepted before rules had versions and still is. Only If-Match guards a write.
+ */
+export function withoutVersion(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return body as Record<string, unknown>;
+  const { version: _version, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
 /** A rule write's row, or the error that says why it was refused. */
 export function ruleWritten(result: RuleWrite, name: string): Extract<RuleWrite, { status: 'done' }> {
   if (result.status === 'done') return result;
   if (result.status === 'name_taken') throw nameTaken('rule', name);
   if (result.status === 'missing') throw notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
+  if (result.status === 'stale') throw versionMismatch(`Alert rule "${result.name}"`, result.version);
   throw badRequest(
     'unknown_channel',
     `channels: no alert channel named ${result.names.map((n) => `"${n}"`).join(', ')}; create it first (POST /api/alerts/channels)`,
@@ -73,6 +85,7 @@ export function ruleJson(r: AlertRuleRow): z.infer<typeof AlertRule> {
     params: r.params,
     channels: r.channels,
     enabled: r.enabled,
+    version: r.version,
     created_at: r.createdAt.toISOString(),
     updated_at: r.updatedAt.toISOString(),
   };
@@ -92,6 +105,7 @@ export function channelJson(ch: AlertChannelRow): z.infer<typeof AlertChannel> {
     target: shown.target,
     has_secret: shown.hasSecret,
     secret_fingerprint: shown.secretFingerprint,
+    version: ch.version,
     created_at: ch.createdAt.toISOString(),
   };
 }

@@ -16,7 +16,7 @@ export function describeOpenApi(app: OpenAPIHono): void {
       title: 'webhook-gateway ops API',
       version: '1',
       description:
-        'Find, inspect and replay stored webhook events; follow them live (GET /api/events/stream: Server-Sent Events or WebSocket, same filters as the list); run polls; health. Metrics: GET /metrics (Prometheus; any token, including the metrics-only METRICS_TOKEN). Roles: viewer reads, operator also replays, admin also manages tokens and reads the audit log; a token with too small a role gets 403. The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
+        'Find, inspect and replay stored webhook events; follow them live (GET /api/events/stream: Server-Sent Events or WebSocket, same filters as the list); run polls; health. Metrics: GET /metrics (Prometheus; any token, including the metrics-only METRICS_TOKEN). Roles: viewer reads, operator also replays, admin also manages tokens and reads the audit log; a token with too small a role gets 403. Sources, destinations, alert rules and alert channels have a version, answered as the ETag: send it back in If-Match on a change and the change is made only if no one else changed them since (412 version_mismatch otherwise: GET again); without If-Match the last write wins. The token you enter under Authorize is kept in this page only and forgotten when it is closed.',
     },
   });
 }

@@ -58,6 +58,10 @@ export function queryString(values: Record<string, string | number | undefined |
   return text ? `?${text}` : '';
 }
 
+/** If-Match from the version read (an older gateway shows none: then no header, as before). */
+const ifMatch = (read: { version?: number } | undefined) =>
+  read?.version === undefined ? undefined : { 'if-match': `"${read.version}"` };
+
 /** The typed ops API client: every answer is parsed with exact numbers (see json.ts). */
 export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
   async function request<T>(
@@ -131,20 +135,27 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
       request<unknown>(`/api/destinations/${encodeURIComponent(name)}`, { method: 'DELETE' }),
     alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
     alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
-    /** Creates a rule, or replaces rule `id`. */
-    saveAlertRule: (body: AlertRuleInput, id?: number) =>
-      request<AlertRule>(id === undefined ? '/api/alerts/rules' : `/api/alerts/rules/${id}`, {
-        method: id === undefined ? 'POST' : 'PUT',
+    /** Creates a rule, or replaces the rule read as `current` (If-Match: its version; 412 if changed since). */
+    saveAlertRule: (body: AlertRuleInput, current?: AlertRule) =>
+      request<AlertRule>(current === undefined ? '/api/alerts/rules' : `/api/alerts/rules/${current.id}`, {
+        method: current === undefined ? 'POST' : 'PUT',
         body,
+        headers: ifMatch(current),
       }),
-    deleteAlertRule: (id: number) => request<null>(`/api/alerts/rules/${id}`, { method: 'DELETE' }),
-    /** Creates a channel, or replaces channel `id` (a left-out secret or Slack URL is kept). */
-    saveAlertChannel: (body: AlertChannelInput, id?: number) =>
-      request<AlertChannel>(id === undefined ? '/api/alerts/channels' : `/api/alerts/channels/${id}`, {
-        method: id === undefined ? 'POST' : 'PUT',
+    deleteAlertRule: (rule: AlertRule) =>
+      request<null>(`/api/alerts/rules/${rule.id}`, { method: 'DELETE', headers: ifMatch(rule) }),
+    /**
+     * Creates a channel, or replaces the channel read as `current` (a left-out secret or Slack URL
+     * is kept; If-Match: its version).
+     */
+    saveAlertChannel: (body: AlertChannelInput, current?: AlertChannel) =>
+      request<AlertChannel>(current === undefined ? '/api/alerts/channels' : `/api/alerts/channels/${current.id}`, {
+        method: current === undefined ? 'POST' : 'PUT',
         body,
+        headers: ifMatch(current),
       }),
-    deleteAlertChannel: (id: number) => request<null>(`/api/alerts/channels/${id}`, { method: 'DELETE' }),
+    deleteAlertChannel: (channel: AlertChannel) =>
+      request<null>(`/api/alerts/channels/${channel.id}`, { method: 'DELETE', headers: ifMatch(channel) }),
   };
 }
 

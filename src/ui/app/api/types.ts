@@ -190,6 +190,8 @@ export interface AlertRule {
   params: Record<string, unknown>;
   channels: string[];
   enabled: boolean;
+  /** Also the ETag: sent back in If-Match, so a change made meanwhile is refused (412), not lost. */
+  version: number;
 }
 
 export interface AlertChannel {
@@ -200,12 +202,14 @@ export interface AlertChannel {
   has_secret: boolean;
   /** First 12 hex digits of the SHA-256 of the signing secret or Slack URL; never the secret. */
   secret_fingerprint: string | null;
+  /** Also the ETag: sent back in If-Match, so a change made meanwhile is refused (412), not lost. */
+  version: number;
 }
 
 export type AlertChannelType = 'webhook' | 'slack' | 'email';
 
 /** A rule as POST/PUT /api/alerts/rules take it. */
-export type AlertRuleInput = Omit<AlertRule, 'id'>;
+export type AlertRuleInput = Omit<AlertRule, 'id' | 'version'>;
 
 /** A channel as POST/PUT /api/alerts/channels take it; secret (webhook) and url (slack) are write-only. */
 export interface AlertChannelInput {

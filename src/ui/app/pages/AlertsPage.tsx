@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { ApiError } from '../api/client';
 import type { Alert, AlertChannel, AlertRule, Role } from '../api/types';
 import { Badge, Notice, Time } from '../components/format';
 import { SecretOnce } from '../components/SecretOnce';
@@ -29,6 +30,18 @@ const thresholds = (r: AlertRule) =>
   Object.entries(r.params)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');
+
+/**
+ * Edits and deletes send If-Match with the version the page read: a rule or channel changed
+ * elsewhere meanwhile is refused (412), and said so in the page's words, not overwritten.
+ */
+const isStale = (err: unknown) => err instanceof ApiError && err.status === 412;
+const explained = (err: unknown, what: 'rule' | 'channel'): Error =>
+  isStale(err)
+    ? new Error(
+        `This ${what} was changed elsewhere since the page read it: the list now shows that change; press Edit to start from it.`,
+      )
+    : (err as Error);
 
 /** Edit and Delete buttons of a row, named for the row so a screen reader (and a test) can tell them apart. */
 function RowActions({ name, onEdit, onDelete }: { name: string; onEdit(): void; onDelete(): void }) {
@@ -65,13 +78,13 @@ export function AlertsPage() {
   const [actionError, setActionError] = useState<string>();
   const error = alerts.error ?? rules.error ?? channels.error;
 
-  const remove = async (what: string, name: string, run: () => Promise<unknown>) => {
+  const remove = async (what: 'rule' | 'channel', name: string, run: () => Promise<unknown>) => {
     if (!window.confirm(`Delete the ${what} "${name}"?`)) return;
     setActionError(undefined);
     try {
       await run();
     } catch (err) {
-      setActionError((err as Error).message);
+      setActionError(explained(err, what).message);
     }
     rules.reload();
     channels.reload();
@@ -90,7 +103,7 @@ export function AlertsPage() {
         <RowActions
           name={r.name}
           onEdit={() => setEditingRule(r)}
-          onDelete={() => remove('rule', r.name, () => api.deleteAlertRule(r.id))}
+          onDelete={() => remove('rule', r.name, () => api.deleteAlertRule(r))}
         />
       ),
     },
@@ -106,7 +119,7 @@ export function AlertsPage() {
         <RowActions
           name={c.name}
           onEdit={() => setEditingChannel(c)}
-          onDelete={() => remove('channel', c.name, () => api.deleteAlertChannel(c.id))}
+          onDelete={() => remove('channel', c.name, () => api.deleteAlertChannel(c))}
         />
       ),
     },
@@ -147,11 +160,16 @@ export function AlertsPage() {
         {canEdit ? <h3>{editingRule ? `Edit rule ${editingRule.name}` : 'New rule'}</h3> : null}
         {canEdit ? (
           <RuleForm
-            key={editingRule?.id ?? 'new'}
+            key={editingRule ? `${editingRule.id}@${editingRule.version}` : 'new'}
             rule={editingRule}
             channels={channels.data?.channels ?? []}
             onSave={async (input) => {
-              await api.saveAlertRule(input, editingRule?.id);
+              try {
+                await api.saveAlertRule(input, editingRule);
+              } catch (err) {
+                if (isStale(err)) rules.reload();
+                throw explained(err, 'rule');
+              }
               setEditingRule(undefined);
               rules.reload();
             }}
@@ -174,10 +192,15 @@ export function AlertsPage() {
         {canEdit ? <h3>{editingChannel ? `Edit channel ${editingChannel.name}` : 'New channel'}</h3> : null}
         {canEdit ? (
           <ChannelForm
-            key={editingChannel?.id ?? 'new'}
+            key={editingChannel ? `${editingChannel.id}@${editingChannel.version}` : 'new'}
             channel={editingChannel}
             onSave={async (input, secret) => {
-              await api.saveAlertChannel(input, editingChannel?.id);
+              try {
+                await api.saveAlertChannel(input, editingChannel);
+              } catch (err) {
+                if (isStale(err)) channels.reload();
+                throw explained(err, 'channel');
+              }
               setEditingChannel(undefined);
               if (secret) setGenerated({ channel: input.name, secret });
               channels.reload();
