@@ -84,6 +84,23 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
       bySource = index;
     },
     get: (name: string) => snapshot.get(name),
+    /**
+     * A destination not in the snapshot, read from the database and added to it: one created on
+     * another instance a moment ago, before this one heard the NOTIFY, is not answered 404.
+     */
+    async lookup(name: string): Promise<RuntimeDestination | undefined> {
+      const known = snapshot.get(name);
+      if (known) return known;
+      const row = await deps.store.get(name);
+      // A load that swapped the destination in meanwhile is kept.
+      if (!row || snapshot.has(name)) return snapshot.get(name);
+      const found = build(row);
+      snapshot = new Map(snapshot).set(name, found);
+      const index = new Map(bySource);
+      for (const source of row.sources) index.set(source, [...(index.get(source) ?? []), found]);
+      bySource = index;
+      return found;
+    },
     all: (): RuntimeDestination[] => [...snapshot.values()],
     /** The database destinations attached to a source. */
     attachedTo: (source: string): RuntimeDestination[] => bySource.get(source) ?? [],

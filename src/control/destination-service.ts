@@ -47,8 +47,9 @@ export function createDestinationService(deps: DestinationServiceDeps) {
   const fileViews = () => fileDestinationViews(deps.fileSources, deps.fileDestinations, new Map());
   const fileNames = () => new Set(fileViews().map((v) => v.name));
 
+  // Found with lookup: one created on another instance a moment ago is read, not answered 404.
   const view = async (name: string): Promise<DestinationView | null> => {
-    const found = catalog.get(name);
+    const found = await catalog.lookup(name);
     if (!found) return null;
     return databaseDestinationView(found, (await store.health([name])).get(name));
   };
@@ -60,9 +61,9 @@ export function createDestinationService(deps: DestinationServiceDeps) {
         `Destination "${name}" is declared in GATEWAY_CONFIG; change it there (or with \`webhook-gateway apply\`), not through the API`,
       );
   };
-  const managed = (name: string) => {
+  const managed = async (name: string) => {
     refuseFileDestination(name);
-    const found = catalog.get(name);
+    const found = await catalog.lookup(name);
     if (found) return found;
     throw notFound('destination_not_found', `No destination named "${name}"`);
   };
@@ -79,8 +80,9 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     const refusal = url === undefined ? undefined : deps.outbound?.urlRefusal(url);
     if (refusal) throw badRequest('invalid_destination', `url: ${refusal}`);
   };
-  const checkSources = (sources: readonly string[]) => {
-    const unknown = sources.filter((s) => !registry.resolve(s));
+  const checkSources = async (sources: readonly string[]) => {
+    const found = await Promise.all(sources.map((s) => registry.lookup(s)));
+    const unknown = sources.filter((_, i) => !found[i]);
     if (unknown.length)
       throw badRequest(
         'invalid_destination',
@@ -129,7 +131,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
           'destination_exists',
           `name: "${wanted.name}" is a destination of GATEWAY_CONFIG; choose another name`,
         );
-      checkSources(wanted.sources);
+      await checkSources(wanted.sources);
       await checkScript(wanted.transform);
       const keyring = requireKeyring(deps.keyring);
       const secret = wanted.secret ?? newSecret();
@@ -175,7 +177,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
       refuseFileDestination(name);
       const patch = parse(PatchInput, input);
       checkUrl(patch.url);
-      if (patch.sources) checkSources(patch.sources);
+      if (patch.sources) await checkSources(patch.sources);
       await checkScript(patch.transform);
       const keyring = patch.headers === undefined ? undefined : requireKeyring(deps.keyring);
       // Built from the stored row, locked until written (not from this instance's catalog, which
@@ -188,7 +190,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     },
 
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<DestinationChange> {
-      managed(name);
+      await managed(name);
       const before = await view(name);
       return change(paused ? 'destination.pause' : 'destination.resume', name, before, async () =>
         guarded(name, await store.setPaused(name, paused, ifVersion)),
@@ -196,7 +198,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     },
 
     async remove(name: string, ifVersion?: number): Promise<DestinationChange> {
-      managed(name);
+      await managed(name);
       const before = await view(name);
       return change('destination.delete', name, before, async () => guarded(name, await store.remove(name, ifVersion)));
     },

@@ -41,6 +41,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
   const late: DestinationCatalog = {
     load: async () => catalog?.load(),
     get: (name) => catalog?.get(name),
+    lookup: async (name) => catalog?.lookup(name),
     all: () => catalog?.all() ?? [],
     attachedTo: (source) => catalog?.attachedTo(source) ?? [],
   };

@@ -63,6 +63,27 @@ export function createRegistry(deps: RegistryDeps) {
     deps.logger.error(fields, message);
   };
 
+  /** A stored source as it is served; undefined (logged once) when its entry is not valid. */
+  const entryFor = (row: SourceRow, secretRows: SecretRow[]): RegisteredSource | undefined => {
+    try {
+      const config = parseSourceEntry({ ...row.spec, name: row.name, provider: row.provider }, {}, { requireSecrets: false });
+      const clear: SourceSecret[] = [];
+      for (const s of secretRows) {
+        try {
+          const value = open(deps.keyring!, row.name, s);
+          clear.push(s.notAfter ? { value, notAfter: s.notAfter } : { value });
+        } catch (err) {
+          // Without its key a secret cannot verify anything: the others still do (fail closed).
+          problem(`secret:${s.id}:${s.keyId}`, { source: row.name, secretId: s.id, keyId: s.keyId, problem: deps.keyring ? describeError(err) : 'no master key' }, 'a stored secret cannot be decrypted; set the master key that sealed it');
+        }
+      }
+      return { ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit), managedBy: 'database', paused: row.paused, row, secretRows, processing: config.processing };
+    } catch (err) {
+      problem(`spec:${row.name}:${row.version}`, { source: row.name, problem: describeError(err) }, 'a stored source is not valid; it is not served');
+      return undefined;
+    }
+  };
+
   const build = (rows: SourceRow[], secrets: SecretRow[]): Map<string, RegisteredSource> => {
     const next = new Map(fixed);
     for (const row of rows) {
@@ -70,23 +91,8 @@ export function createRegistry(deps: RegistryDeps) {
         problem(`shadowed:${row.name}`, { source: row.name }, 'a database source has the name of a file source; the file source is served');
         continue;
       }
-      const secretRows = secrets.filter((s) => s.source === row.name);
-      try {
-        const config = parseSourceEntry({ ...row.spec, name: row.name, provider: row.provider }, {}, { requireSecrets: false });
-        const clear: SourceSecret[] = [];
-        for (const s of secretRows) {
-          try {
-            const value = open(deps.keyring!, row.name, s);
-            clear.push(s.notAfter ? { value, notAfter: s.notAfter } : { value });
-          } catch (err) {
-            // Without its key a secret cannot verify anything: the others still do (fail closed).
-            problem(`secret:${s.id}:${s.keyId}`, { source: row.name, secretId: s.id, keyId: s.keyId, problem: deps.keyring ? describeError(err) : 'no master key' }, 'a stored secret cannot be decrypted; set the master key that sealed it');
-          }
-        }
-        next.set(row.name, { ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit), managedBy: 'database', paused: row.paused, row, secretRows, processing: config.processing });
-      } catch (err) {
-        problem(`spec:${row.name}:${row.version}`, { source: row.name, problem: describeError(err) }, 'a stored source is not valid; it is not served');
-      }
+      const entry = entryFor(row, secrets.filter((s) => s.source === row.name));
+      if (entry) next.set(row.name, entry);
     }
     return next;
   };
@@ -119,8 +125,27 @@ export function createRegistry(deps: RegistryDeps) {
     return running;
   };
 
+  /**
+   * A source not in the snapshot, read from the database and added to it. Instances learn of
+   * another's changes by NOTIFY, a few milliseconds after its commit: a source just created on
+   * one instance is then unknown to the others, which answered 404 to a pause or delete sent
+   * right after the create. Read by name (the row and its secrets), only for a name not served.
+   */
+  const lookup = async (name: string): Promise<RegisteredSource | undefined> => {
+    const known = snapshot.get(name);
+    if (known || deps.reservedNames.includes(name)) return known;
+    const [row, secretRows] = await Promise.all([deps.store.getSource(name), deps.store.listSecrets(name)]);
+    const entry = row && entryFor(row, secretRows);
+    if (!entry) return undefined;
+    // A refresh that swapped the source in meanwhile is kept; one that had not heard of it yet
+    // (its read began before the create) is given it, until the create's own NOTIFY re-reads all.
+    if (!snapshot.has(name)) snapshot = new Map(snapshot).set(name, entry);
+    return snapshot.get(name);
+  };
+
   return {
     resolve: (name: string): RegisteredSource | undefined => snapshot.get(name),
+    lookup,
     all: (): RegisteredSource[] => [...snapshot.values()],
     isReserved: (name: string) => fixed.has(name) || deps.reservedNames.includes(name),
     refresh,

@@ -36,16 +36,18 @@ const NAMING = 'name, provider and secrets are set at creation; name cannot chan
 export function createSourceService(deps: SourceServiceDeps) {
   const { store, registry } = deps;
 
+  // Sources are found with registry.lookup: one created on another instance a moment ago, before
+  // this one heard of it, is read from the database rather than answered 404.
   const view = async (name: string): Promise<SourceView | null> => {
-    const source = registry.resolve(name);
+    const source = await registry.lookup(name);
     if (!source) return null;
     const held = source.paused ? ((await store.onHold()).get(name) ?? 0) : 0;
     return sourceView(source, held);
   };
 
   /** A database source, or the right error for a file one or none. */
-  const managed = (name: string) => {
-    const source = registry.resolve(name);
+  const managed = async (name: string) => {
+    const source = await registry.lookup(name);
     if (!source) throw notFound('source_not_found', `No source named "${name}"`);
     refuseFileSource(name);
     return source;
@@ -156,13 +158,13 @@ export function createSourceService(deps: SourceServiceDeps) {
     },
 
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Change> {
-      managed(name);
+      await managed(name);
       const before = await view(name);
       return change(paused ? 'source.pause' : 'source.resume', name, before, async () => guarded(name, await store.setPaused(name, paused, ifVersion)));
     },
 
     async remove(name: string, ifVersion?: number): Promise<Change> {
-      managed(name);
+      await managed(name);
       const before = await view(name);
       return change('source.delete', name, before, async () => guarded(name, await store.deleteSource(name, ifVersion)));
     },
@@ -172,7 +174,7 @@ export function createSourceService(deps: SourceServiceDeps) {
      * `overlapSeconds` more, so senders can switch without a rejected request.
      */
     async rotateSecret(name: string, input: { secret?: string; overlapSeconds: number; keep?: string[] }, ifVersion?: number): Promise<Change & { secret?: string; secret_id: number }> {
-      const source = managed(name);
+      const source = await managed(name);
       const keyring = requireKeyring(deps.keyring);
       const config = validate({ ...source.row!.spec, name, provider: source.row!.provider }, false);
       const module: ProviderModule = providerModules[config.provider as ProviderName];
@@ -196,8 +198,8 @@ export function createSourceService(deps: SourceServiceDeps) {
      * What a test event is signed with: a database source's newest valid secret (the one senders
      * are moving to), a file source's first valid one (as `webhook-gateway send` picks).
      */
-    signingSource(name: string): TestEventSource {
-      const source = registry.resolve(name);
+    async signingSource(name: string): Promise<TestEventSource> {
+      const source = await registry.lookup(name);
       if (!source) throw notFound('source_not_found', `No source named "${name}"`);
       const now = Date.now();
       const valid = source.secrets.filter((s) => !s.notAfter || s.notAfter.getTime() > now);
@@ -214,7 +216,7 @@ export function createSourceService(deps: SourceServiceDeps) {
     },
 
     async revokeSecret(name: string, id: number, ifVersion?: number): Promise<Change> {
-      managed(name);
+      await managed(name);
       const before = await view(name);
       return change('source.revoke_secret', name, before, async () => {
         if (!guarded(name, await store.revokeSecret(name, id, ifVersion))) throw notFound('secret_not_found', `Source "${name}" has no secret with id ${id}`);

@@ -73,7 +73,7 @@ export function addTestEventRoute(
       const { name } = c.req.valid('param');
       const raw = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : undefined;
       const { topic } = TestEventBody.parse(raw ?? {});
-      const source = deps.sources.signingSource(name);
+      const source = await deps.sources.signingSource(name);
       let request;
       try {
         request = await buildTestEvent(source, topic);
