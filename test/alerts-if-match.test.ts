@@ -112,6 +112,22 @@ describe.each(databaseKinds())('alert rules and channels with If-Match on %s', (
     const { rules } = (await call(gw, 'GET', '/api/alerts/rules')).json;
     expect(rules.find((r: { name: string }) => r.name === 'failures').version).toBe(3);
   });
+
+  it('a PUT whose body is not a JSON object is 400 invalid_request, for a rule and for a channel', async () => {
+    const rule = await call(gw, 'POST', '/api/alerts/rules', { name: 'not-an-object', kind: 'event_failed' });
+    const channel = await call(gw, 'POST', '/api/alerts/channels', {
+      name: 'not-an-object',
+      type: 'webhook',
+      url: 'http://127.0.0.1:9/alerts',
+      secret: key(9),
+    });
+    expect(channel.status, JSON.stringify(channel.json)).toBe(201);
+    for (const path of [`/api/alerts/rules/${rule.json.id}`, `/api/alerts/channels/${channel.json.id}`])
+      for (const body of [null, [1], 'text']) {
+        const answer = await call(gw, 'PUT', path, body);
+        expect([path, answer.status, answer.json.error.code]).toEqual([path, 400, 'invalid_request']);
+      }
+  });
 });
 
 describe.skipIf(!postgresUrl())('alert rules and channels saved on two instances at once', () => {
