@@ -186,4 +186,11 @@ describe('HTTP server timeouts', () => {
     );
     expect(loadConfig({ HEADERS_TIMEOUT_MS: '30000' }).timeouts).toEqual({ headersMs: 30_000, requestMs: 30_000 });
   });
+
+  it('MAX_BODY_BYTES over 256 MiB is a configuration error; 256 MiB itself is accepted', () => {
+    expect(() => loadConfig({ MAX_BODY_BYTES: String(256 * 1024 * 1024 + 1) })).toThrow(
+      'MAX_BODY_BYTES: must be at most 268435456 (256 MiB): a larger body cannot be stored',
+    );
+    expect(loadConfig({ MAX_BODY_BYTES: String(256 * 1024 * 1024) }).maxBodyBytes).toBe(268_435_456);
+  });
 });

@@ -1,12 +1,25 @@
 import { z } from 'zod';
 import { positiveInt } from './fields';
 
+/** The largest MAX_BODY_BYTES accepted. */
+export const MAX_BODY_BYTES_CEILING = 256 * 1024 * 1024;
+
 // The HTTP side: listener, request limits, slow and abusive clients, and the rejected-request log.
 
 export const webVariables = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('0.0.0.0'),
-  MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  // Bodies are held in memory whole and sent to PostgreSQL in one parameter (1 GB at most, and
+  // group commit puts several in one statement): a larger limit could only fail later, or take the
+  // process's memory with a few concurrent requests.
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(MAX_BODY_BYTES_CEILING, {
+      error: `must be at most ${MAX_BODY_BYTES_CEILING} (256 MiB): a larger body cannot be stored`,
+    })
+    .default(1024 * 1024),
   /** Bytes a live-stream WebSocket client may leave unread before it is disconnected. */
   STREAM_CLIENT_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
