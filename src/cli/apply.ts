@@ -11,7 +11,8 @@ import { withConnection } from './events';
 import type { AlertsConfig } from '../alerts/config';
 import { describeAlertPlan } from '../control/alert-plan';
 import { carryOutAlertStep, planAlertChanges } from './apply-alerts';
-import { createOpsClient, type OpsClient } from './ops-client';
+import { carryOut, carryOutDestination, versionsOf } from './apply-steps';
+import { createOpsClient } from './ops-client';
 
 /**
  * `apply -f gateway.yaml [--dry-run] [--prune]`: the GitOps path. The file is validated exactly as
@@ -55,28 +56,15 @@ export function applyCommand(ctx: CliContext): Command {
       if (alerts) for (const line of describeAlertPlan(alertSteps)) ctx.out(line);
       const total = steps.length + destinationSteps.length + alertSteps.length;
       if (options.dryRun || total === 0) return;
-      // Sources first: a new destination may serve a source this apply creates.
-      for (const step of steps) await carryOut(client, step, overlap);
-      for (const step of destinationSteps) await carryOutDestination(client, step);
+      // Sources first: a new destination may serve a source this apply creates. Each step is sent
+      // with the version its plan was read from (If-Match, src/cli/apply-steps.ts).
+      const sourceVersions = versionsOf(sources);
+      const destinationVersions = versionsOf(destinations);
+      for (const step of steps) await carryOut(client, step, overlap, sourceVersions);
+      for (const step of destinationSteps) await carryOutDestination(client, step, destinationVersions);
       for (const step of alertSteps) await carryOutAlertStep(client, step);
       ctx.out(`Applied ${total} change(s).`);
     });
-}
-
-async function carryOut(client: OpsClient, step: PlanStep, overlap: number): Promise<void> {
-  const path = `/api/sources/${encodeURIComponent(step.name)}`;
-  if (step.action === 'create') await client.post('/api/sources?origin=apply', step.entry);
-  else if (step.action === 'update') await client.call('PATCH', path, step.patch);
-  else if (step.action === 'add-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret, overlap_seconds: overlap, keep: step.keep });
-  else await client.call('DELETE', path);
-}
-
-async function carryOutDestination(client: OpsClient, step: DestinationStep): Promise<void> {
-  const path = `/api/destinations/${encodeURIComponent(step.name)}`;
-  if (step.action === 'create') await client.post('/api/destinations?origin=apply', step.body);
-  else if (step.action === 'update') await client.call('PATCH', path, step.patch);
-  else if (step.action === 'rotate-secret') await client.post(`${path}/rotate-secret`, { secret: step.secret });
-  else await client.call('DELETE', path);
 }
 
 /**
