@@ -131,4 +131,22 @@ describe.skipIf(!postgresUrl())('a change sent to the instance that has not hear
     expect(`${answer.status} ${answer.status === 200 ? '' : await answer.text()}`).toBe('200 ');
     expect(await answer.json()).toMatchObject({ name: 'fresh-erp', paused: true });
   }, 60_000);
+
+  it('a destination created on A is previewed on B at once', async () => {
+    let created!: Promise<Response>;
+    let previewed!: Promise<Response>;
+    await withRereadsHeld('source_secrets', async () => {
+      created = api(a, '/api/destinations', 'POST', { name: 'fresh-preview', url: 'https://erp.example.com/preview' });
+      await waitFor(
+        async () => (await a.query(`select 1 from destinations where name = 'fresh-preview'`)).length === 1,
+        10_000,
+        'the create to commit',
+      );
+      previewed = api(b, '/api/destinations/fresh-preview/preview', 'POST', { payload: { order: 1 } });
+      await answeredOr(previewed, async () => false, 'B to answer the preview');
+    });
+    expect((await created).status).toBe(201);
+    const answer = await previewed;
+    expect(`${answer.status} ${answer.status === 200 ? '' : await answer.text()}`).toBe('200 ');
+  }, 60_000);
 });

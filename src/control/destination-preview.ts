@@ -29,7 +29,9 @@ export { PREVIEW_SIGNED_AT } from './destination-preview-schemas';
 
 export interface PreviewDeps {
   /** The destination with its key (file or database), and the sources it serves; undefined: unknown. */
-  destination(name: string): { destination?: Destination; problem?: string; sources: string[] } | undefined;
+  destination(
+    name: string,
+  ): Promise<{ destination?: Destination; problem?: string; sources: string[] } | undefined>;
   /** The source's envelope options (provider, aggregate_id path, tenant context). */
   planFor(source: string): ForwardingPlan | undefined;
   /** The source's transformation, applied first as the worker does; left out: none. */
@@ -46,7 +48,7 @@ export interface PreviewDeps {
 
 /** Runs the destination's filter on the event and builds what it would be sent, signed. */
 export async function previewDelivery(deps: PreviewDeps, name: string, input: PreviewInput) {
-  const found = deps.destination(name);
+  const found = await deps.destination(name);
   if (!found) throw notFound('destination_not_found', `No destination named "${name}"`);
   if (!found.destination)
     throw new GatewayError(409, 'destination_unusable', `Destination "${name}": ${found.problem ?? 'unusable here'}`);

@@ -129,10 +129,11 @@ export function wireDestinations(deps: DestinationWiringDeps) {
           sourceTransform: routing.sourceTransform,
           maskFor: routing.viewMask,
           event: (id) => events.get(id),
-          destination: (name) => {
+          destination: async (name) => {
             const file = files.find((d) => d.name === name);
             if (file) return { destination: file, sources: file.sources };
-            const found = late.get(name);
+            // Read from the database when this instance has not heard of it yet (created elsewhere).
+            const found = await late.lookup(name);
             return found && { destination: found.destination, problem: found.problem, sources: found.row.sources };
           },
         },
