@@ -10,9 +10,8 @@ import { runMigrations } from '../src/db/migrate';
 import { createEventStore } from '../src/store/events';
 import { createPartitions } from '../src/store/partitions';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
+import { partitionDay as day } from './helpers/partition-tests';
 
-const day = (offsetDays: number) =>
-  new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
 const delivery = {
   source: 'old',
   webhookId: 'busy-day',

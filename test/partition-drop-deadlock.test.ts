@@ -9,31 +9,9 @@ import { runMigrations } from '../src/db/migrate';
 import { createPartitions } from '../src/store/partitions';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor } from './helpers/gateway';
+import { partitionDay as day, heldTransaction } from './helpers/partition-tests';
 
-const day = (offsetDays: number) =>
-  new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
 
-/** A transaction on its own connection that runs `first`, then stays open until released. */
-function heldTransaction(url: string, first: (tx: postgres.TransactionSql) => Promise<unknown>) {
-  const client = postgres(url, { max: 1, onnotice: () => {} });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let started!: () => void;
-  const running = new Promise<void>((resolve) => (started = resolve));
-  const done = client.begin(async (tx) => {
-    await first(tx);
-    started();
-    await released;
-  });
-  return {
-    running,
-    async end() {
-      release();
-      await done;
-      await client.end();
-    },
-  };
-}
 
 describe.runIf(postgresUrl())('reading the history while a day is dropped, on postgres', () => {
   let testDb: TestDatabase;

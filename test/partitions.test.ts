@@ -10,11 +10,8 @@ import { createPartitions } from '../src/store/partitions';
 import { createRetention } from '../src/store/retention';
 import { DAY_MS, restoreClock, stepClock } from './helpers/clock';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+import { partitionDay as day } from './helpers/partition-tests';
 
-const day = (offsetDays: number) => {
-  const d = new Date(Date.now() + offsetDays * 86_400_000);
-  return d.toISOString().slice(0, 10).replaceAll('-', '');
-};
 
 describe.each(databaseKinds())('history partitions on %s', (kind) => {
   let testDb: TestDatabase;

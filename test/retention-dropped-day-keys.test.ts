@@ -11,9 +11,8 @@ import { createEventStore } from '../src/store/events';
 import { createPartitions } from '../src/store/partitions';
 import { createRetention } from '../src/store/retention';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
+import { partitionDay as day } from './helpers/partition-tests';
 
-const day = (offsetDays: number) =>
-  new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
 const retention = { completedDays: 30, failedDays: 90 };
 const copyOf = (webhookId: string) => ({
   source: 'old',

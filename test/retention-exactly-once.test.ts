@@ -6,39 +6,16 @@
 // sender retries it. PostgreSQL only: PGlite runs one statement at a time, so nothing arrives in
 // the middle of a run there.
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client';
 import { createPartitions, type DropResult } from '../src/store/partitions';
 import { postgresUrl } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
+import { partitionDay as day, heldTransaction } from './helpers/partition-tests';
 
-const day = (offsetDays: number) =>
-  new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
 const retention = { completedDays: 30, failedDays: 90 };
 
-/** A transaction on its own connection that runs `first`, then stays open until ended. */
-function heldTransaction(url: string, first: (tx: postgres.TransactionSql) => Promise<unknown>) {
-  const client = postgres(url, { max: 1, onnotice: () => {} });
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  let started!: () => void;
-  const running = new Promise<void>((resolve) => (started = resolve));
-  const done = client.begin(async (tx) => {
-    await first(tx);
-    started();
-    await released;
-  });
-  return {
-    running,
-    async end() {
-      release();
-      await done;
-      await client.end();
-    },
-  };
-}
 
 describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
   let gw: TestGateway;

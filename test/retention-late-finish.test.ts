@@ -6,9 +6,8 @@ import { sql } from 'drizzle-orm';
 import { runMigrations } from '../src/db/migrate';
 import { createTestDatabase, databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { partitionDay as day } from './helpers/partition-tests';
 
-const day = (offsetDays: number) =>
-  new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
 
 describe.each(databaseKinds())('retention of events that finished late, on %s', (kind) => {
   let gw: TestGateway;
