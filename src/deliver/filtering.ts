@@ -1,4 +1,5 @@
 import { matchesFilter, type FilterContext } from '../routing/filter';
+import { filterBody } from '../routing/exact-numbers';
 import type { DeliveryLog } from '../store/deliveries';
 import type { DeliveredEvent } from '../worker/handlers';
 import type { Destination } from './destinations';
@@ -13,15 +14,17 @@ export const FILTERED = 'filtered';
  * migration 0018 has neither, so conditions on them see nothing there (`$exists: false`).
  */
 export function filterContext(
-  event: Pick<DeliveredEvent, 'topic' | 'headers' | 'payload'> & { requestTarget?: string | null },
+  event: Pick<DeliveredEvent, 'topic' | 'headers' | 'payload' | 'rawBody'> & { requestTarget?: string | null },
 ): FilterContext {
-  // The body is read only if a filter asks for it: most destinations have none.
+  // The body is read only if a filter asks for it (most destinations have none), and only once.
+  let body: { value: unknown } | undefined;
   return {
     topic: event.topic,
     headers: event.headers,
     ...parseRequestTarget(event.requestTarget),
     get body() {
-      return event.payload;
+      body ??= { value: filterBody(event.rawBody, event.payload) };
+      return body.value;
     },
   };
 }

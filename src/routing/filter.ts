@@ -20,10 +20,15 @@
  * walking it touches at most its own size of the payload.
  */
 
+import { compareExact, equalsNumber, isLosslessNumber } from './exact-numbers';
+
 /** A validated filter (plain JSON as the user wrote it). */
 export type Filter = { readonly [key: string]: unknown };
 
-/** What a filter is matched against. `body` is the parsed payload, undefined when not JSON. */
+/**
+ * What a filter is matched against. `body` is the parsed payload, undefined when not JSON; a
+ * number in it may be a LosslessNumber (src/routing/exact-numbers.ts: filterBody).
+ */
 export interface FilterContext {
   topic: string;
   headers: Readonly<Record<string, string>>;
@@ -51,7 +56,8 @@ const OPERATORS = new Set([
   '$startsWith',
 ]);
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !isLosslessNumber(v);
 const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 const pathKey = (key: string) => (/^[A-Za-z0-9_$-]+$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
 
@@ -218,13 +224,16 @@ function matchOperator(op: string, operand: unknown, value: unknown, atRoot: boo
 }
 
 function compare(op: string, operand: number | string, value: unknown): boolean {
-  if (typeof value !== typeof operand) return false;
-  // Both numbers or both strings (checked above); typed as one so the operators type-check.
-  const [a, b] = [value as number, operand as number];
-  if (op === '$gt') return a > b;
-  if (op === '$gte') return a >= b;
-  if (op === '$lt') return a < b;
-  return a <= b;
+  if (typeof operand === 'number') {
+    const order = compareExact(value, operand);
+    if (order === undefined) return false;
+    return op === '$gt' ? order > 0 : op === '$gte' ? order >= 0 : op === '$lt' ? order < 0 : order <= 0;
+  }
+  if (typeof value !== 'string') return false;
+  if (op === '$gt') return value > operand;
+  if (op === '$gte') return value >= operand;
+  if (op === '$lt') return value < operand;
+  return value <= operand;
 }
 
 /** Equality, or, against a list and for a value that is not a list, "the list contains it" (Convoy, Hookdeck). */
@@ -236,6 +245,7 @@ function equalsOrContains(operand: unknown, value: unknown): boolean {
 /** Structural equality, walking only as deep as the (bounded) operand. */
 function deepEqual(operand: unknown, value: unknown): boolean {
   if (operand === value) return true;
+  if (typeof operand === 'number') return equalsNumber(value, operand);
   if (Array.isArray(operand))
     return Array.isArray(value) && value.length === operand.length && operand.every((o, i) => deepEqual(o, value[i]));
   if (isObject(operand)) {
