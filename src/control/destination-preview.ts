@@ -103,7 +103,7 @@ type PreviewEvent = Awaited<ReturnType<typeof eventFor>>;
 const runOn = (transform: Transform, event: PreviewEvent) =>
   defaultRunner(
     transform,
-    transformInput({ ...event, payload: parseJsonOrUndefined(event.rawBody), rawText: event.rawBody.toString('utf8') }),
+    transformInput({ ...event, payload: parseJsonOrUndefined(event.rawBody) }),
   );
 
 /** A failed transformation as the answer shows it: what a delivery (or the event) would record. */

@@ -129,19 +129,29 @@ export function parseNumbersAsText(text: string): unknown {
   return isJson(text) ? JSON.parse(quoteNumbers(text)) : undefined;
 }
 
-/** Valid JSON text with each number literal quoted: outside strings, only numbers start with `-` or a digit. */
+/** Valid JSON text with each number literal quoted. */
 function quoteNumbers(text: string): string {
   let out = '';
   let from = 0;
+  forEachNumberLiteral(text, (start, end) => {
+    out += `${text.slice(from, start)}"${text.slice(start, end)}"`;
+    from = end;
+  });
+  return out + text.slice(from);
+}
+
+/**
+ * Calls `visit` with the start and end offsets of each number literal in valid JSON text, in
+ * order: outside strings, only numbers start with `-` or a digit.
+ */
+export function forEachNumberLiteral(text: string, visit: (start: number, end: number) => void): void {
   forEachOutsideStrings(text, (c, i) => {
     if (c !== 0x2d && (c < 0x30 || c > 0x39)) return i;
     let end = i + 1;
     while (end < text.length && NUMBER_CHAR.test(text[end]!)) end++;
-    out += `${text.slice(from, i)}"${text.slice(i, end)}"`;
-    from = end;
+    visit(i, end);
     return end - 1;
   });
-  return out + text.slice(from);
 }
 
 const NUMBER_CHAR = /[0-9+\-.eE]/;

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { createJavascriptEngine } from './javascript';
+import { keepInputDigits } from './exact-digits';
 import { checkJsonata, createJsonataEngine } from './jsonata-engine';
 import type { TransformLanguage, TransformOutcome } from './types';
 
@@ -22,9 +23,13 @@ const javascript = createJavascriptEngine();
 const jsonata = createJsonataEngine();
 
 async function handle(request: TransformRequest): Promise<TransformOutcome> {
-  if (request.language === 'jsonata')
-    return request.op === 'check' ? checkJsonata(request.code) : jsonata.run(request.code, request.input ?? '{}');
-  return request.op === 'check' ? javascript.check(request.code) : javascript.run(request.code, request.input ?? '{}');
+  if (request.op === 'check')
+    return request.language === 'jsonata' ? checkJsonata(request.code) : javascript.check(request.code);
+  const input = request.input ?? '{}';
+  const engine = request.language === 'jsonata' ? jsonata : javascript;
+  const outcome = await engine.run(request.code, input);
+  // Here, off the thread that answers webhooks: the result may be megabytes.
+  return outcome.ok ? { ok: true, body: keepInputDigits(input, outcome.body) } : outcome;
 }
 
 parentPort!.on('message', (request: TransformRequest) => {
