@@ -107,11 +107,26 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
     const id = await send(sent);
     const expected = stringify(parse(sent))!;
     expect(await received('jsonata', id)).toBe(expected);
+    // The preview runs the same transformation the same way.
+    const preview = await api('/api/destinations/jsonata/preview', { method: 'POST', body: { event_id: id } });
+    expect(preview.json.body).toBe(expected);
     expect(await received('script', id)).toBe(`{"order":${expected},"total":12345678901234567890.123456789,"count":1}`);
 
     // Shopify's test order, passed through whole: every id arrives with its digits.
     const order = await send(SHOPIFY_ORDER.toString('utf8'));
     expect(await received('jsonata', order)).toBe(stringify(parse(SHOPIFY_ORDER.toString('utf8'))));
+  });
+
+  it("a source's transformation keeps the digits too: filters and the envelope after it see them", async () => {
+    const source = await api('/api/sources', {
+      method: 'POST',
+      body: { name: 'mapped', provider: 'shopify', secrets: [SOURCE_SECRET], transform: { language: 'jsonata', code: '{"id": body.id, "via": "mapped"}' } },
+    });
+    expect(source.status).toBe(201);
+    await create('after', { filter: { body: { id: { $gt: 9007199254740992 } } } }, 'mapped');
+    const id = await send('{"id":9007199254740993,"noise":true}', 'mapped');
+    expect(await outcomes(id)).toEqual({ after: 'delivered' });
+    expect(await received('after', id)).toContain('"data":{"id":9007199254740993,"via":"mapped"}');
   });
 
   it('a number two literals of the payload round to is left as JavaScript prints it; computed numbers are not rewritten', async () => {
