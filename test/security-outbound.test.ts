@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { pollSourcesSchema } from '../src/poll/config';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { api, fileDestination as destination, firstAttempts as attempts, sendShopify as send, SLOW } from './helpers/outbound';
 import { SPS_ENV, spsRestSource } from './helpers/poll-sps-mocks';
 import { startReceiver } from './helpers/receiver';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -18,54 +19,9 @@ import { post, shopifyHeaders } from './helpers/signers';
 const MASTER_KEY = randomBytes(32).toString('base64');
 const DESTINATION_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const ALERT_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
-/** Long enough that a connect timeout could never pass for the refusal the tests wait for. */
-const SLOW = 30_000;
-const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
+const fileDestination = (name: string, url: string) => destination(name, url, DESTINATION_SECRET);
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
-type Delivery = { destination: string; outcome: string; error: string | null; duration_ms: number };
-
-const api = async (gw: TestGateway, method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: auth,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-};
-
-let n = 0;
-/** A signed Shopify webhook; returns the stored event's id. */
-async function send(gw: TestGateway): Promise<number> {
-  const body = JSON.stringify({ id: ++n });
-  const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, `out-${n}-${Date.now()}`));
-  expect(res.status).toBe(200);
-  return res.json.id as number;
-}
-
-/** The first recorded attempt for each named destination of event `id`, once all have one. */
-async function attempts(gw: TestGateway, id: number, names: string[]): Promise<Record<string, Delivery>> {
-  return (await waitFor(
-    async () => {
-      const { json } = await api(gw, 'GET', `/api/events/${id}`);
-      const found = Object.fromEntries(
-        names.map((name) => [name, (json.deliveries as Delivery[]).find((d) => d.destination === name)]),
-      );
-      return names.every((name) => found[name]) ? (found as Record<string, Delivery>) : undefined;
-    },
-    10_000,
-    `attempts of event ${id} to ${names.join(', ')}`,
-  ))!;
-}
-
-const fileDestination = (name: string, url: string) => ({
-  name,
-  url,
-  secret: DESTINATION_SECRET,
-  timeoutMs: SLOW,
-  sources: ['shopify'],
-});
 
 describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kind) => {
   let receiver: Receiver;
