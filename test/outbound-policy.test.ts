@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env';
-import { createOutboundPolicy, normalizeAddress, OutboundRefusedError, parseCidrList } from '../src/outbound/policy';
+import { parseCidrList } from '../src/outbound/cidr';
+import { createOutboundPolicy, normalizeAddress, OutboundRefusedError } from '../src/outbound/policy';
 
 // Which addresses the gateway's own requests may reach (src/outbound/policy.ts). The connection-time
 // enforcement is tested through a real gateway in security-outbound.test.ts.

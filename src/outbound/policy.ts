@@ -1,4 +1,5 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { cidrMatcher } from './cidr';
 import { embeddedIpv4s } from './embedded-ipv4';
 
 // Where the gateway's own connections may go (destinations, alert channels and their SMTP server,
@@ -94,37 +95,6 @@ export function describeRefusal(refusal: Refusal): string {
   return `${refusal.range} address (${ranges}), ${why}`;
 }
 
-const family = (address: string) => (isIP(address) === 6 ? 'ipv6' : 'ipv4');
-
-function blockListOf(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const cidr of cidrs) {
-    const parsed = splitCidr(cidr);
-    // Configuration is checked at start-up (src/config/env.ts); this catches an embedder's typo.
-    if (!parsed) throw new Error(`outbound allow list: not a CIDR: ${JSON.stringify(cidr)}`);
-    list.addSubnet(parsed.address, parsed.prefix, family(parsed.address));
-  }
-  return list;
-}
-
-/** `address/prefix` (or a bare address: one host) when it is a valid CIDR, else undefined. */
-function splitCidr(cidr: string): { address: string; prefix: number } | undefined {
-  const [address = '', prefixText, ...rest] = cidr.trim().split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return undefined;
-  const max = version === 4 ? 32 : 128;
-  if (prefixText === undefined) return { address, prefix: max };
-  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return undefined;
-  return { address, prefix: Number(prefixText) };
-}
-
-/** OUTBOUND_ALLOW_CIDRS split and checked: the ranges, or the entries that are not CIDRs. */
-export function parseCidrList(text: string): { cidrs: string[] } | { invalid: string[] } {
-  const entries = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-  const invalid = entries.filter((entry) => splitCidr(entry) === undefined);
-  return invalid.length > 0 ? { invalid } : { cidrs: entries };
-}
-
 /**
  * The address as the connection will use it: an IPv4-mapped IPv6 address (::ffff:169.254.169.254,
  * ::ffff:a9fe:a9fe) is the IPv4 address it reaches, and a zone (fe80::1%eth0) is dropped.
@@ -148,15 +118,14 @@ export type OutboundPolicy = ReturnType<typeof createOutboundPolicy>;
 export function createOutboundPolicy(settings: OutboundSettings) {
   const classes = RANGES.filter((range) => range.always || settings.denyPrivate).map((range) => ({
     ...range,
-    list: blockListOf(range.cidrs),
+    has: cidrMatcher(range.cidrs),
   }));
-  const allowed = blockListOf(settings.allowCidrs);
+  const allowed = cidrMatcher(settings.allowCidrs);
 
   /** The refusal of one address as it is (an IPv4 or a plain IPv6 address), or undefined. */
   function judge(address: string): Refusal | undefined {
-    const type = family(address);
-    if (allowed.check(address, type)) return undefined;
-    const found = classes.find((range) => range.list.check(address, type));
+    if (allowed(address)) return undefined;
+    const found = classes.find((range) => range.has(address));
     return found && { address, range: found.name, cidrs: found.cidrs, always: found.always, note: found.note };
   }
 

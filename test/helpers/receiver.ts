@@ -10,10 +10,11 @@ export interface Delivery {
 }
 
 /**
- * A real HTTP server on a free loopback port that records every POST's raw bytes and answers 200:
- * a destination we can run ourselves, so nothing is mocked between the gateway and the socket.
+ * A real HTTP server on a free loopback port (127.0.0.1 unless told, e.g. ::1) that records every
+ * POST's raw bytes and answers 200: a destination we can run ourselves, so nothing is mocked
+ * between the gateway and the socket.
  */
-export async function startReceiver() {
+export async function startReceiver(host = '127.0.0.1') {
   const deliveries: Delivery[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -23,10 +24,10 @@ export async function startReceiver() {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}/hooks`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/hooks`,
     deliveries,
     close: () =>
       new Promise<void>((resolve) => {

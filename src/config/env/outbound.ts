@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { AlertsConfig } from '../../alerts/config';
-import { createOutboundPolicy, parseCidrList, type OutboundSettings } from '../../outbound/policy';
+import { parseCidrList } from '../../outbound/cidr';
+import { createOutboundPolicy, type OutboundSettings } from '../../outbound/policy';
 import type { PollSourceOptions } from '../../poll/config';
 import type { FileDestination, SourceConfig } from '../file';
 
@@ -17,9 +18,13 @@ export const outboundVariables = z.object({
     .transform((value, ctx) => {
       const parsed = parseCidrList(value);
       if ('cidrs' in parsed) return parsed.cidrs;
+      const quoted = (entries: string[]) => entries.map((s) => JSON.stringify(s)).join(', ');
       ctx.addIssue({
         code: 'custom',
-        message: `not a CIDR: ${parsed.invalid.map((s) => JSON.stringify(s)).join(', ')}; write address/prefix, comma-separated, e.g. 10.1.0.0/16,fd00:1::/64`,
+        message:
+          'invalid' in parsed
+            ? `not a CIDR: ${quoted(parsed.invalid)}; write address/prefix, comma-separated, e.g. 10.1.0.0/16,fd00:1::/64`
+            : `${quoted(parsed.mapped)} overlaps the IPv4-mapped range ::ffff:0:0/96, and an IPv4 address is exempted by an IPv4 entry only; list IPv4 ranges as IPv4 (10.0.0.0/8) and IPv6 ranges outside ::ffff:0:0/96 (fd00::/8, 2000::/3)`,
       });
       return z.NEVER;
     }),
