@@ -94,6 +94,8 @@ describe('outbound address classification', () => {
   });
 });
 
+const ISATAP = 'an ISATAP interface identifier (…:5efe:a.b.c.d)';
+
 describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address they reach', () => {
   // 169.254.169.254 is a9fe:a9fe; inverted (Teredo) 5601:5601. 127.0.0.1 inverted is 80ff:fffe.
   it.each([
@@ -113,6 +115,15 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     ['::169.254.169.254', '169.254.169.254', 'link-local', 'the IPv4-compatible form ::/96'],
     ['::a9fe:a9fe', '169.254.169.254', 'link-local', 'the IPv4-compatible form ::/96'],
     ['::ffff:0:a9fe:a9fe', '169.254.169.254', 'link-local', 'the IPv4-translated form ::ffff:0:0:0/96'],
+    // The Teredo server field (bits 32-63, not inverted); the client here is 8.8.8.8, public.
+    ['2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7', '169.254.169.254', 'link-local', 'the Teredo prefix 2001::/32 as its server address'],
+    ['2001:0:6464:64c8::f7f7:f7f7', '100.100.100.200', 'cloud metadata', 'the Teredo prefix 2001::/32 as its server address'],
+    // ISATAP interface identifiers (RFC 5214 §6.1) under any prefix, u bit clear or set.
+    ['2001:db8::5efe:a9fe:a9fe', '169.254.169.254', 'link-local', ISATAP],
+    ['2001:db8:1:2:200:5efe:169.254.169.254', '169.254.169.254', 'link-local', ISATAP],
+    ['fd00:1::5efe:6464:64c8', '100.100.100.200', 'cloud metadata', ISATAP],
+    // Under a 6to4 prefix whose own IPv4 address is public.
+    ['2002:808:808:1:0:5efe:a9fe:a9fe', '169.254.169.254', 'link-local', ISATAP],
   ])('always refuses %s: it reaches %s (%s) through %s', (address, ipv4, expected, via) => {
     for (const policy of [lenient, strict]) {
       expect(policy.refusal(address)).toMatchObject({ address: ipv4, range: expected, always: true, embeddedIn: { via } });
@@ -129,6 +140,9 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     ['2001:0:4136:e378:8000:63bf:80ff:fffe', '127.0.0.1', 'loopback'],
     ['::10.1.2.3', '10.1.2.3', 'private (RFC 1918)'],
     ['::ffff:0:ac10:1', '172.16.0.1', 'private (RFC 1918)'],
+    ['2001:0:a00:1::f7f7:f7f7', '10.0.0.1', 'private (RFC 1918)'],
+    ['2001:db8::5efe:a00:5', '10.0.0.5', 'private (RFC 1918)'],
+    ['2001:db8::200:5efe:7f00:1', '127.0.0.1', 'loopback'],
   ])('refuses %s (it reaches %s, %s) only with OUTBOUND_DENY_PRIVATE=true', (address, ipv4, expected) => {
     expect(lenient.refusal(address)).toBeUndefined();
     expect(strict.refusal(address)).toMatchObject({ address: ipv4, range: expected, always: false });
@@ -146,6 +160,10 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     '2001:db8::1', // 2001:db8::/32 is not Teredo (2001:0::/32)
     '2001:4860:4860::8888',
     '64:ff9c::a9fe:a9fe', // next to the NAT64 prefix, not in it
+    '2001:db8::5efe:808:808', // ISATAP, 8.8.8.8
+    '2001:db8::200:5efe:808:808',
+    '2001:db8::400:5efe:a9fe:a9fe', // not ISATAP: a bit outside u and g is set
+    '2001:db8::5eff:a9fe:a9fe', // not ISATAP: 5eff, not 5efe
   ])('lets %s through under either setting: the IPv4 address it reaches is public, or it embeds none', (address) => {
     expect(lenient.refusal(address)).toBeUndefined();
     expect(strict.refusal(address)).toBeUndefined();
@@ -190,6 +208,8 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     ['http://[2001:0:0:0:0:0:5601:5601]/', '169.254.169.254'],
     ['http://[::169.254.169.254]/', '169.254.169.254'],
     ['http://[64:ff9b::6464:64c8]/', '100.100.100.200'],
+    ['http://[2001:db8::5efe:169.254.169.254]/', '169.254.169.254'],
+    ['http://[2001:0:a9fe:a9fe::f7f7:f7f7]/', '169.254.169.254'],
   ])('refuses the URL %s when it is set (it reaches %s)', (url, ipv4) => {
     expect(lenient.urlRefusal(url)).toContain(`(${ipv4} through `);
   });

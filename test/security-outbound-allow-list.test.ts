@@ -10,7 +10,8 @@ import { startReceiver } from './helpers/receiver';
 
 // OUTBOUND_ALLOW_CIDRS and IPv4 addresses: Node's BlockList matches an IPv4 address against an
 // IPv6 rule covering its IPv4-mapped form, so an entry ::ffff:0:0/96 or ::/0 used to exempt every
-// IPv4 address, the metadata service's included. Through a real gateway at the end.
+// IPv4 address, the metadata service's included. And the embedded IPv4 forms found in the low 64
+// bits (ISATAP) or beside the Teredo client (its server). Through a real gateway at the end.
 
 const overlapping = ['::ffff:0:0/96', '::/0', '::/1', '::/64', '::/80', '0:0:0:0:0:ffff::/96', '::ffff:10.0.0.0/104', '::ffff:169.254.169.254'];
 
@@ -49,7 +50,7 @@ describe('IPv6 entries of OUTBOUND_ALLOW_CIDRS and IPv4 addresses', () => {
 
 const DESTINATION_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 
-describe.each(databaseKinds())('allow list through a real gateway (%s)', { timeout: 120_000 }, (kind) => {
+describe.each(databaseKinds())('allow list and embedded IPv4 forms through a real gateway (%s)', { timeout: 120_000 }, (kind) => {
   let v4: Awaited<ReturnType<typeof startReceiver>>;
   let v6: Awaited<ReturnType<typeof startReceiver>>;
   let gw: TestGateway;
@@ -62,6 +63,9 @@ describe.each(databaseKinds())('allow list through a real gateway (%s)', { timeo
       destinations: [
         fileDestination('v4-loopback', `${v4.url}/v4`, DESTINATION_SECRET),
         fileDestination('v6-loopback', `${v6.url}/v6`, DESTINATION_SECRET),
+        fileDestination('isatap', 'http://[2001:db8::5efe:a9fe:a9fe]/latest/meta-data/', DESTINATION_SECRET),
+        fileDestination('isatap-u', 'http://[2001:db8::200:5efe:a00:5]/', DESTINATION_SECRET),
+        fileDestination('teredo-server', 'http://[2001:0:a9fe:a9fe::f7f7:f7f7]/', DESTINATION_SECRET),
       ],
     });
   }, 120_000);
@@ -80,4 +84,16 @@ describe.each(databaseKinds())('allow list through a real gateway (%s)', { timeo
     expect(v4.deliveries).toHaveLength(0);
   });
 
+  it('refuses ISATAP and Teredo server addresses by the IPv4 address they carry, at once', async () => {
+    const id = await sendShopify(gw);
+    const found = await firstAttempts(gw, id, ['isatap', 'isatap-u', 'teredo-server']);
+    expect(found.isatap!.error).toContain(
+      'refused to connect to 2001:db8::5efe:a9fe:a9fe (169.254.169.254 through an ISATAP interface identifier (…:5efe:a.b.c.d)): link-local address',
+    );
+    expect(found['isatap-u']!.error).toContain('(10.0.0.5 through an ISATAP interface identifier (…:5efe:a.b.c.d)): private (RFC 1918) address');
+    expect(found['teredo-server']!.error).toContain(
+      'refused to connect to 2001:0:a9fe:a9fe::f7f7:f7f7 (169.254.169.254 through the Teredo prefix 2001::/32 as its server address): link-local address',
+    );
+    for (const d of Object.values(found)) expect(d.duration_ms).toBeLessThan(5_000);
+  });
 });

@@ -45,16 +45,35 @@ const dottedQuad = (high: number, low: number) => [high >> 8, high & 0xff, low >
  *   (64–71 and the 104–127 suffix). RFC 8215 sized the block for /64 prefixes, the shortest seen
  *   deployed; a /48 or /56 translation prefix inside it is not read (a documented limit).
  * - 6to4, 2002::/16: the IPv4 address is bits 16–47, a site's prefix being 2002:V4ADDR::/48 (RFC 3056).
- * - Teredo, 2001::/32: the client's external IPv4 address is the last 32 bits with every bit
- *   inverted, "obfuscated" (RFC 4380). Packets for the address go to that IPv4 address over UDP.
+ * - Teredo, 2001::/32 (RFC 4380 §4): the client's external IPv4 address is the last 32 bits with
+ *   every bit inverted, "obfuscated"; packets for the address go to it over UDP. Bits 32–63 are the
+ *   IPv4 address of the Teredo server the client qualified with, not inverted; a relay or peer
+ *   opening communication with the client goes by way of that server (its first packets, bubbles),
+ *   so both addresses are judged.
  * - IPv4-compatible, ::a.b.c.d (RFC 4291 §2.5.5.1, deprecated there): the last 32 bits. :: and ::1,
  *   the unspecified and loopback addresses, are judged as themselves.
  * - IPv4-translated, ::ffff:0:a.b.c.d (SIIT, RFC 2765, since obsoleted): the last 32 bits.
+ * - ISATAP, under any prefix (RFC 5214 §6.1): an interface identifier 000000ug00000000:5efe:a.b.c.d
+ *   (::5efe:a.b.c.d, ::200:5efe:a.b.c.d with the u bit) carries the IPv4 address of the node over
+ *   an IPv4 tunnel. Read on top of the prefix's own form: 2002:V4ADDR::5efe:a.b.c.d has two.
  */
 export function embeddedIpv4s(address: string): EmbeddedIpv4[] {
   const g = ipv6Groups(address);
   if (!g || g.length !== 8) return [];
-  const [g0, g1, g2, g3, g4, g5, g6, g7] = g as [number, number, number, number, number, number, number, number];
+  const groups = g as Groups;
+  return [...byPrefix(groups), ...byInterfaceId(groups)];
+}
+
+type Groups = [number, number, number, number, number, number, number, number];
+
+/** The ISATAP reading of the low 64 bits: 0:5efe or 200:5efe (u and g bits ignored) then the IPv4 address. */
+function byInterfaceId([, , , , g4, g5, g6, g7]: Groups): EmbeddedIpv4[] {
+  if ((g4 & 0xfcff) !== 0 || g5 !== 0x5efe) return [];
+  return [{ ipv4: dottedQuad(g6, g7), via: 'an ISATAP interface identifier (…:5efe:a.b.c.d)' }];
+}
+
+/** The readings of the forms known by their prefix. */
+function byPrefix([g0, g1, g2, g3, g4, g5, g6, g7]: Groups): EmbeddedIpv4[] {
   const last32 = dottedQuad(g6, g7);
   const zeroTo64 = g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0;
   if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
@@ -69,7 +88,12 @@ export function embeddedIpv4s(address: string): EmbeddedIpv4[] {
     return [as96, { ipv4: as64, via: `${via} read as a /64 translation prefix` }];
   }
   if (g0 === 0x2002) return [{ ipv4: dottedQuad(g1, g2), via: 'the 6to4 prefix 2002::/16' }];
-  if (g0 === 0x2001 && g1 === 0) return [{ ipv4: dottedQuad(g6 ^ 0xffff, g7 ^ 0xffff), via: 'the Teredo prefix 2001::/32' }];
+  if (g0 === 0x2001 && g1 === 0) {
+    return [
+      { ipv4: dottedQuad(g6 ^ 0xffff, g7 ^ 0xffff), via: 'the Teredo prefix 2001::/32' },
+      { ipv4: dottedQuad(g2, g3), via: 'the Teredo prefix 2001::/32 as its server address' },
+    ];
+  }
   if (zeroTo64 && g4 === 0 && g5 === 0 && (g6 !== 0 || g7 > 1)) {
     return [{ ipv4: last32, via: 'the IPv4-compatible form ::/96' }];
   }
