@@ -153,3 +153,38 @@ describe('tracing settings from the environment', () => {
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 });
+
+describe('the OTLP exporter sends only where the environment says', () => {
+  // The endpoint is operator configuration, not guarded by the outbound policy (docs/security.md):
+  // nothing at runtime may move it, a collector's redirect included.
+  it('follows no redirect from the collector: the export fails and the redirect target gets nothing', async () => {
+    const [{ NodeTracerProvider, SimpleSpanProcessor, InMemorySpanExporter }, { OTLPTraceExporter }] = await Promise.all([
+      import('@opentelemetry/sdk-trace-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+    ]);
+    const target = await startCollector();
+    let asked = 0;
+    const redirector = createServer((request, response) => {
+      asked++;
+      request.resume();
+      request.on('end', () => response.writeHead(307, { location: `${target.base}/v1/traces` }).end());
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const memory = new InMemorySpanExporter();
+      const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+      provider.getTracer('redirect-test').startSpan('one').end();
+      const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/v1/traces` });
+      const result = await new Promise<{ code: number }>((resolve) => exporter.export(memory.getFinishedSpans(), resolve));
+      await exporter.shutdown();
+      expect(result.code).not.toBe(0); // ExportResultCode.SUCCESS
+      expect(asked).toBe(1);
+      expect(target.exports).toEqual([]);
+    } finally {
+      redirector.closeAllConnections();
+      await new Promise((resolve) => redirector.close(resolve));
+      await target.close();
+    }
+  });
+});
+
