@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/env';
-import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 // Requests Node's HTTP parser refuses before any listener runs (src/http/client-error.ts), and
 // HTTP/1.1 requests without Host (src/http/refused-request.ts): Node answered them with an empty
@@ -176,6 +176,47 @@ describe('malformed requests refused by the HTTP server', () => {
     });
     const { held, answer } = holdRequest();
     await stillServing(held, answer);
+  });
+
+  /** webhook_gateway_http_refused_total by code, as a scraper reads it at GET /metrics. */
+  async function refusedCounts(): Promise<Record<string, number>> {
+    const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } });
+    expect(res.status).toBe(200);
+    const lines = [...(await res.text()).matchAll(/^webhook_gateway_http_refused_total\{code="([a-z_]+)"\} (\d+)$/gm)];
+    return Object.fromEntries(lines.map(([, code, value]) => [code!, Number(value)]));
+  }
+
+  it('every refused or timed-out request counts once in webhook_gateway_http_refused_total, by its code', async () => {
+    const before = await refusedCounts();
+    const sent: Promise<RawAnswer>[] = [
+      rawExchange(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'q'.repeat(20_000)}\r\n\r\n`),
+      rawExchange(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'q'.repeat(20_000)}\r\n\r\n`),
+      rawExchange(port, 'G<script>ARBAGE nonsense\r\n\r\n'),
+      rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n', ['GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n']),
+      rawExchange(port, 'NOT HTTP AT ALL\r\n\r\n'),
+      rawExchange(port, 'GET /healthz HTTP/1.1\r\nX-Probe: no-host\r\n\r\n'),
+      rawExchange(port, 'GET /api\\events HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+      // Half a request: answered 408 once HEADERS_TIMEOUT_MS has passed.
+      rawExchange(port, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n'),
+    ];
+    const statuses = (await Promise.all(sent)).map((answer) => answer.status);
+    expect(statuses).toEqual([431, 431, 400, 400, 400, 400, 400, 408]);
+    // A request served normally and one the app itself refuses are not counted here.
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${gw.url}/api/events`)).status).toBe(401);
+    const after = await refusedCounts();
+    const delta = Object.fromEntries(
+      Object.entries(after)
+        .map(([code, value]) => [code, value - (before[code] ?? 0)])
+        .filter(([, value]) => value !== 0),
+    );
+    expect(delta).toEqual({
+      headers_too_large: 2,
+      malformed_request_line: 3,
+      invalid_host: 1,
+      invalid_path: 1,
+      request_timeout: 1,
+    });
   });
 });
 

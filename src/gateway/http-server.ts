@@ -21,9 +21,14 @@ export async function startHttpServer(app: Hono, config: GatewayConfig, metrics:
   // serve() builds its request listener without an error handler, so a request it cannot turn into
   // a URL (a backslash in the path, a malformed Host header) got an empty 400. The same listener
   // with one, on the server serve() asks for: serve() still sets up the WebSocket upgrades on it.
-  const appListener = getRequestListener(app.fetch, { hostname: config.host, errorHandler: answerRefusedRequest });
+  // Every request answered before the app sees it is counted by its code: it reaches no app log.
+  const refused = (code: string) => metrics.httpRefused(code);
+  const appListener = getRequestListener(app.fetch, {
+    hostname: config.host,
+    errorHandler: (err) => answerRefusedRequest(err, refused),
+  });
   const listener: RequestListener = (request, response) =>
-    lacksRequiredHost(request) ? refuseMissingHost(response) : void appListener(request, response);
+    lacksRequiredHost(request) ? refuseMissingHost(response, refused) : void appListener(request, response);
   const withErrorHandler = ((options: ServerOptions) => createServer(options, listener)) as typeof createServer;
   const port = await new Promise<number>((resolve, reject) => {
     server = <Server>serve(
@@ -52,11 +57,15 @@ export async function startHttpServer(app: Hono, config: GatewayConfig, metrics:
     // that time out never reach the app: answered here with JSON where Node's default is empty.
     server.on(
       'clientError',
-      createClientErrorHandler(logger, {
-        maxHeaderBytes: maxHeaderSize,
-        headersTimeoutMs: config.timeouts.headersMs,
-        requestTimeoutMs: config.timeouts.requestMs,
-      }),
+      createClientErrorHandler(
+        logger,
+        {
+          maxHeaderBytes: maxHeaderSize,
+          headersTimeoutMs: config.timeouts.headersMs,
+          requestTimeoutMs: config.timeouts.requestMs,
+        },
+        refused,
+      ),
     );
     // Every open connection costs memory and a file descriptor; past the cap new ones are
     // closed as soon as they are accepted (Node's 'drop' event), before any byte is read.

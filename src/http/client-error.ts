@@ -82,9 +82,10 @@ export const LINGER_MS = 1000;
 /**
  * The server's 'clientError' listener (replacing Node's default, which answers with an empty
  * body): writes the JSON answer if nothing of a response went out on the connection yet, closes
- * the connection, and logs only the error's code — the error itself carries the raw request bytes.
+ * the connection, logs only the error's code — the error itself carries the raw request bytes —
+ * and reports the answer's code (a metric: these requests never reach the app or its logs).
  */
-export function createClientErrorHandler(logger: Logger, limits: ClientErrorLimits) {
+export function createClientErrorHandler(logger: Logger, limits: ClientErrorLimits, onRefused: (code: string) => void) {
   const answered = new WeakSet<Duplex>();
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     // The parser reports every later chunk of an already refused connection again: it is draining.
@@ -96,6 +97,7 @@ export function createClientErrorHandler(logger: Logger, limits: ClientErrorLimi
     answered.add(socket);
     const answer = clientErrorAnswer(err.code, limits);
     logger.debug({ code: err.code ?? 'unknown', status: answer.status }, 'refused a request the HTTP parser could not accept');
+    onRefused(answer.code);
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       // The parser is still healthy here: headers or a body completed during a linger would still
       // reach the app after the client was told 408. Cut at once, as Node's default does (the

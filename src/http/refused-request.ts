@@ -32,10 +32,13 @@ const GENERAL = {
  * malformed Host header): the gateway's JSON error, where the server's default is an empty 400.
  * Nothing from the request is quoted back. Anything else reaching here was thrown by the app
  * itself outside Hono's onError (which answers all its routes): a generic 500, as the default.
+ * `onRefused` gets the code of each refusal (not of the 500: that is no verdict on the request).
  */
-export function answerRefusedRequest(err: unknown): Response {
+export function answerRefusedRequest(err: unknown, onRefused: (code: string) => void): Response {
   if (!(err instanceof RequestError)) return json(500, { code: 'internal_error', message: 'Internal error' });
-  return json(400, REFUSALS[err.message] ?? GENERAL);
+  const refusal = REFUSALS[err.message] ?? GENERAL;
+  onRefused(refusal.code);
+  return json(400, refusal);
 }
 
 // A plain Response with a string body: @hono/node-server writes it out without streaming it.
@@ -52,8 +55,10 @@ export function lacksRequiredHost(request: IncomingMessage): boolean {
 }
 
 /** The JSON 400 for a request lacking its Host header; the connection closes, as Node's own answer did. */
-export function refuseMissingHost(response: ServerResponse): void {
-  const body = JSON.stringify({ error: REFUSALS['Missing host header'] });
+export function refuseMissingHost(response: ServerResponse, onRefused: (code: string) => void): void {
+  const error = REFUSALS['Missing host header']!;
+  onRefused(error.code);
+  const body = JSON.stringify({ error });
   response.writeHead(400, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),

@@ -63,6 +63,12 @@ export function createMetrics(
     help: 'Connections closed on arrival because MAX_CONNECTIONS were already open',
     registers: [registry],
   });
+  const refusedRequests = new Counter({
+    name: 'webhook_gateway_http_refused_total',
+    help: 'Requests answered before the app saw them (malformed HTTP, headers too large, timed out, bad Host or path), by the error code they got',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
   const streamCutOffs = new Counter({
     name: 'webhook_gateway_stream_clients_cut_off_total',
     help: 'Live-stream clients disconnected for reading too slowly (their buffer reached its bound)',
@@ -141,6 +147,10 @@ export function createMetrics(
     },
     connectionDropped() {
       droppedConnections.inc();
+    },
+    /** `code` is one of the fixed answers of src/http/client-error.ts and refused-request.ts. */
+    httpRefused(code: string) {
+      refusedRequests.inc({ code });
     },
     streamClientCutOff(transport: 'sse' | 'websocket') {
       streamCutOffs.inc({ transport });
