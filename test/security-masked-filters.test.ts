@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSourcesDocument } from '../src/config/file';
+import { runCli } from './helpers/cli';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post } from './helpers/signers';
@@ -122,6 +123,47 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
     const named = await call('/api/events/replay', operator, { filter: { source: 'keyed', topic: KIND } });
     expect(named.status).toBe(403);
     expect(named.json.error.code).toBe('filter_not_allowed');
+  });
+
+  it('below admin the list, export and bulk replay name the masked source they did not search', async () => {
+    const skipped = { sources: ['keyed'], reason: 'masked_identity' };
+    for (const token of [viewer, operator]) {
+      expect((await call(`/api/events?webhook_id=${REF}`, token)).json.not_searched).toEqual(skipped);
+      expect((await call(`/api/events?topic=${KIND}`, token)).json.not_searched).toEqual(skipped);
+    }
+    const exported = await fetch(`${gw.url}/api/events/export?format=csv&topic=${KIND}`, {
+      headers: { authorization: `Bearer ${viewer}` },
+    });
+    expect(JSON.parse(exported.headers.get('x-not-searched') ?? 'null')).toEqual(skipped);
+    await exported.body?.cancel();
+    const dry = await call('/api/events/replay', operator, { filter: { topic: KIND } });
+    expect(dry.json).toMatchObject({ dry_run: true, matched: 1, not_searched: skipped });
+    // Filters that leave nothing out say nothing.
+    for (const path of ['/api/events?status=received', `/api/events?source=open&topic=${KIND}`]) {
+      expect(Object.keys((await call(path, viewer)).json), path).toEqual(['events', 'next_cursor']);
+    }
+  });
+
+  it('an admin gets no not_searched field: nothing was left out', async () => {
+    const list = await call(`/api/events?webhook_id=${REF}`, SECRETS.ops);
+    expect(Object.keys(list.json)).toEqual(['events', 'next_cursor']);
+    const exported = await fetch(`${gw.url}/api/events/export?format=ndjson&topic=${KIND}`, {
+      headers: { authorization: `Bearer ${SECRETS.ops}` },
+    });
+    expect(exported.headers.has('x-not-searched')).toBe(false);
+    await exported.body?.cancel();
+    expect((await call('/api/events/replay', SECRETS.ops, { filter: { topic: KIND } })).json).not.toHaveProperty('not_searched');
+  });
+
+  it('the CLI events list prints a note naming the source it did not search', async () => {
+    const args = ['events', 'list', '--topic', KIND, '--url', gw.url];
+    const asViewer = await runCli(args, { OPS_API_TOKEN: viewer });
+    expect(asViewer.code, asViewer.stderr).toBe(0);
+    expect(asViewer.stdout).toContain('open');
+    expect(asViewer.stderr).toContain('Not searched: keyed (it reads the filtered topic or webhook id from a masked payload path');
+    const asAdmin = await runCli(args, { OPS_API_TOKEN: SECRETS.ops });
+    expect(asAdmin.code, asAdmin.stderr).toBe(0);
+    expect(asAdmin.stderr).not.toContain('Not searched');
   });
 
   it('an admin still finds the event by its webhook id and topic', async () => {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { z } from 'zod';
-import type { BulkReplayResult, EventPage, EventSummary } from '../ops/schemas';
+import type { BulkReplayResult, EventPage, EventSummary, NotSearched } from '../ops/schemas';
 import {
   answerTimeout,
   gatewayUrl,
@@ -93,6 +93,7 @@ export function eventsCommand(ctx: CliContext): Command {
             page.events.map(row),
           ),
         );
+      if (page.not_searched) ctx.err(notSearchedNote(page.not_searched));
       if (page.next_cursor) ctx.err(`More events: run the same command with --cursor ${page.next_cursor}`);
     });
 
@@ -122,6 +123,7 @@ export function eventsCommand(ctx: CliContext): Command {
       const client = clientFor(options);
       type Result = z.infer<typeof BulkReplayResult>;
       const counted = await client.post<Result>('/api/events/replay', { filter, dry_run: true });
+      if (counted.not_searched) ctx.err(notSearchedNote(counted.not_searched));
       const matching = `${counted.matched} event${counted.matched === 1 ? '' : 's'} match${counted.matched === 1 ? 'es' : ''}`;
       if (counted.matched === 0) {
         ctx.out('No events match: nothing to replay.');
@@ -135,6 +137,11 @@ export function eventsCommand(ctx: CliContext): Command {
 
   addConflictsCommand(events, ctx, clientFor, withConnection);
   return events;
+}
+
+/** The line saying which sources a filter left out, so "no match" is not read as "never received". */
+function notSearchedNote({ sources }: z.infer<typeof NotSearched>): string {
+  return `Not searched: ${sources.join(', ')} (${sources.length === 1 ? 'it reads' : 'they read'} the filtered topic or webhook id from a masked payload path; an admin token searches ${sources.length === 1 ? 'it' : 'them'})`;
 }
 
 function row(event: z.infer<typeof EventSummary>): string[] {

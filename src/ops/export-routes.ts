@@ -11,7 +11,7 @@ import { requireRole } from './auth';
 import { optionalDate, readPage } from './paging';
 import { payloadView } from './payload-view';
 import { toMatch } from './routes';
-import { EventMatchQuery, errorResponses } from './schemas';
+import { EventMatchQuery, NOT_SEARCHED_HEADER, errorResponses } from './schemas';
 import { eventSummary } from './serialize';
 import type { SourceMask } from './source-mask';
 import { streamExport } from './export';
@@ -105,11 +105,25 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
       security: bearer,
       middleware: requireRole('viewer'),
       request: { query: EventMatchQuery.extend(ExportFormat.shape) },
-      responses: exportResponse('Events'),
+      responses: {
+        ...exportResponse('Events'),
+        200: {
+          ...exportResponse('Events')[200],
+          headers: {
+            [NOT_SEARCHED_HEADER]: {
+              description:
+                'The sources the filter left out, as JSON ({"sources":[…],"reason":"masked_identity"}); only when there are any',
+              schema: { type: 'string' },
+            },
+          },
+        },
+      },
     }),
     (c) => {
       const query = c.req.valid('query');
-      const match = toMatch(query, c.get('identity').role, deps);
+      const { match, notSearched } = toMatch(query, c.get('identity').role, deps);
+      // The body is rows only, so the sources left out are named in a header (the list's shape).
+      if (notSearched) c.header(NOT_SEARCHED_HEADER, JSON.stringify(notSearched));
       const view = (e: WebhookEvent) => payloadView(e.body, deps.maskFor(e.source).paths);
       return streamExport(c, {
         format: query.format,

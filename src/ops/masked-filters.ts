@@ -54,3 +54,18 @@ export function sourcesHiddenFromFilter(role: Role, filter: IdentityFilter, look
   }
   return maskedSourcesNow(lookups.maskedSources).filter((source) => maskedFields(source).length > 0);
 }
+
+/** What a list answer says about the sources a filter left out (`not_searched`). */
+export interface NotSearched {
+  sources: string[];
+  reason: 'masked_identity';
+}
+
+/**
+ * The sources a cross-source filter left out, as the answer names them, or undefined when none
+ * was: without it a viewer would read "no match" where the search never looked. Naming them gives
+ * no masked value away, only that a source masks the field, which the 403 above already tells any
+ * caller naming that source; the answer is the same whether or not a guessed value exists.
+ */
+export const notSearched = (hidden: readonly string[]): NotSearched | undefined =>
+  hidden.length > 0 ? { sources: [...hidden].sort(), reason: 'masked_identity' } : undefined;

@@ -8,7 +8,7 @@ import type { StatsQueries } from '../store/stats';
 import { auditContext } from './audit-context';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole, type Role } from './auth';
-import { maskedSourcesNow, sourcesHiddenFromFilter, type MaskLookups } from './masked-filters';
+import { maskedSourcesNow, notSearched, sourcesHiddenFromFilter, type MaskLookups, type NotSearched } from './masked-filters';
 import type { AuditLog } from '../store/audit';
 import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
 import {
@@ -90,14 +90,16 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     }),
     async (c) => {
       const query = c.req.valid('query');
+      const { match, notSearched } = toMatch(query, c.get('identity').role, deps);
       const page = await deps.store.list({
-        ...toMatch(query, c.get('identity').role, deps),
+        ...match,
         beforeId: query.cursor ? Number(query.cursor) : undefined,
         limit: query.limit + 1,
       });
       const events = page.slice(0, query.limit);
       const next = page.length > query.limit ? String(events[events.length - 1]!.id) : null;
-      return c.json({ events: events.map((e) => eventSummary(e, deps.maskFor(e.source))), next_cursor: next }, 200);
+      const summaries = events.map((e) => eventSummary(e, deps.maskFor(e.source)));
+      return c.json({ events: summaries, next_cursor: next, ...(notSearched && { not_searched: notSearched }) }, 200);
     },
   );
 
@@ -172,9 +174,10 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     }),
     async (c) => {
       const { filter, dry_run } = c.req.valid('json');
-      const match = toMatch(filter, c.get('identity').role, deps);
+      const { match, notSearched } = toMatch(filter, c.get('identity').role, deps);
+      const skipped = notSearched && { not_searched: notSearched };
       const matched = await deps.store.countReplayable(match);
-      if (dry_run) return c.json({ dry_run: true, matched, replayed: 0 }, 200);
+      if (dry_run) return c.json({ dry_run: true, matched, replayed: 0, ...skipped }, 200);
       const replayed = await deps.store.replayMatching(match, attempts);
       if (replayed > 0) deps.onReplayed?.();
       await deps.audit.record({
@@ -183,7 +186,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
         target: 'events',
         after: { filter, matched, replayed },
       });
-      return c.json({ dry_run: false, matched, replayed }, 200);
+      return c.json({ dry_run: false, matched, replayed, ...skipped }, 200);
     },
   );
 
@@ -217,9 +220,14 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
  * refused. Searching the masked rendering instead would mean parsing and masking every candidate
  * row in the gateway. `topic` and `webhook_id` read from a masked path are kept from roles below
  * admin the same way (src/ops/masked-filters.ts). Both only add `source not in (…)` to the query:
- * the indexes that serve it stay the same.
+ * the indexes that serve it stay the same. `notSearched` names the sources the role's identity
+ * filter left out, for the answer to say so.
  */
-export function toMatch(query: z.infer<typeof EventMatchQuery>, role: Role, lookups: MaskLookups): EventMatch {
+export function toMatch(
+  query: z.infer<typeof EventMatchQuery>,
+  role: Role,
+  lookups: MaskLookups,
+): { match: EventMatch; notSearched: NotSearched | undefined } {
   const maskedSources = maskedSourcesNow(lookups.maskedSources);
   if (query.q !== undefined && query.source !== undefined && maskedSources.includes(query.source)) {
     throw badRequest(
@@ -230,7 +238,7 @@ export function toMatch(query: z.infer<typeof EventMatchQuery>, role: Role, look
   const hidden = sourcesHiddenFromFilter(role, { source: query.source, topic: query.topic, webhookId: query.webhook_id }, lookups);
   const unsearched = query.q !== undefined && query.source === undefined ? maskedSources : [];
   const excluded = [...new Set([...unsearched, ...hidden])];
-  return {
+  const match = {
     source: query.source,
     status: query.status,
     topic: query.topic,
@@ -240,4 +248,5 @@ export function toMatch(query: z.infer<typeof EventMatchQuery>, role: Role, look
     contains: query.q,
     excludeSources: excluded.length > 0 ? excluded : undefined,
   };
+  return { match, notSearched: notSearched(hidden) };
 }

@@ -130,7 +130,22 @@ export const EventDetail = EventSummary.extend({
   ),
 }).openapi('EventDetail');
 
-export const EventPage = z.object({ events: z.array(EventSummary), next_cursor: z.string().nullable() }).openapi('EventPage');
+export const NotSearched = z
+  .object({
+    sources: z.array(z.string()).openapi({ example: ['partner'] }),
+    reason: z.literal('masked_identity'),
+  })
+  .openapi('NotSearched', {
+    description:
+      'Present only when the filter left sources out: below admin, a topic or webhook_id filter does not look at sources that read that field from a masked payload path (docs/security.md, "Filters on a masked identity")',
+  });
+
+/** The export's header carrying NotSearched as JSON (its body is only rows). */
+export const NOT_SEARCHED_HEADER = 'x-not-searched';
+
+export const EventPage = z
+  .object({ events: z.array(EventSummary), next_cursor: z.string().nullable(), not_searched: NotSearched.optional() })
+  .openapi('EventPage');
 
 export const ConflictQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
@@ -178,7 +193,12 @@ export const BulkReplayBody = z
   .openapi('BulkReplayRequest');
 
 export const BulkReplayResult = z
-  .object({ dry_run: z.boolean(), matched: z.number().int(), replayed: z.number().int() })
+  .object({
+    dry_run: z.boolean(),
+    matched: z.number().int(),
+    replayed: z.number().int(),
+    not_searched: NotSearched.optional(),
+  })
   .openapi('BulkReplayResult');
 
 export const Stats = z

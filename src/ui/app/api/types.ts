@@ -81,9 +81,16 @@ export interface ConflictPage {
   next_cursor: string | null;
 }
 
+/** Sources a filter left out: below admin, those reading the filtered topic or webhook id from a masked path. */
+export interface NotSearched {
+  sources: string[];
+  reason: 'masked_identity';
+}
+
 export interface EventPage {
   events: EventSummary[];
   next_cursor: string | null;
+  not_searched?: NotSearched;
 }
 
 /** The filters the list and bulk replay share (GET /api/events, POST /api/events/replay). */
@@ -100,6 +107,7 @@ export interface BulkReplayResult {
   dry_run: boolean;
   matched: number;
   replayed: number;
+  not_searched?: NotSearched;
 }
 
 /** What the live stream sends for each change: the event's summary. */

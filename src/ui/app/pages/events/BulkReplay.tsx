@@ -3,11 +3,12 @@ import type { BulkReplayResult, EventFilter } from '../../api/types';
 import { Notice, plural } from '../../components/format';
 import { useApi } from '../../session';
 import { hasFilter } from './filters';
+import { NotSearchedNote } from './NotSearchedNote';
 
 type Step =
   | { kind: 'idle' }
   | { kind: 'busy' }
-  | { kind: 'counted'; matched: number }
+  | { kind: 'counted'; matched: number; notSearched: BulkReplayResult['not_searched'] }
   | { kind: 'done'; result: BulkReplayResult }
   | { kind: 'error'; message: string };
 
@@ -24,7 +25,11 @@ export function BulkReplay({ filter, onReplayed }: { filter: EventFilter; onRepl
     setStep({ kind: 'busy' });
     try {
       const result = await api.bulkReplay(filter, dryRun);
-      setStep(dryRun ? { kind: 'counted', matched: result.matched } : { kind: 'done', result });
+      setStep(
+        dryRun
+          ? { kind: 'counted', matched: result.matched, notSearched: result.not_searched }
+          : { kind: 'done', result },
+      );
       if (!dryRun) onReplayed();
     } catch (err) {
       setStep({ kind: 'error', message: (err as Error).message });
@@ -45,7 +50,10 @@ export function BulkReplay({ filter, onReplayed }: { filter: EventFilter; onRepl
             being processed are skipped.
           </p>
           {step.kind === 'counted' ? (
-            <Notice kind="info">{plural(step.matched, 'event')} match these filters.</Notice>
+            <>
+              <Notice kind="info">{plural(step.matched, 'event')} match these filters.</Notice>
+              <NotSearchedNote notSearched={step.notSearched} />
+            </>
           ) : null}
           {step.kind === 'done' ? (
             <Notice kind="ok">

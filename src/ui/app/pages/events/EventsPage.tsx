@@ -11,6 +11,7 @@ import { useTitle } from '../../hooks/useTitle';
 import { useApi } from '../../session';
 import { BulkReplay } from './BulkReplay';
 import { EventFilters } from './EventFilters';
+import { NotSearchedNote } from './NotSearchedNote';
 import { belongsOnFirstPage, listHref, readQuery } from './filters';
 
 const eventHref = (id: number) => `/ui/events/${id}`;
@@ -83,6 +84,7 @@ export function EventsPage() {
               rowProps={(e) => ({ 'data-event-id': String(e.id) })}
               empty="No events match these filters."
             />
+            <NotSearchedNote notSearched={data.not_searched} />
             <nav class="pager" aria-label="Pages">
               {query.cursor ? <a href={listHref(query.filter, { limit })}>← Newest</a> : <span />}
               {data.next_cursor ? (
