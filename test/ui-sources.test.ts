@@ -136,7 +136,7 @@ describe.skipIf(!hasChromium)('Sources page in Chromium', () => {
     await card().getByText('active').waitFor();
   }, 180_000);
 
-  it('refuses an options edit made on a stale version and says to reload', async () => {
+  it('refuses an options edit made on a stale version, reloads the source and keeps the edit beside it', async () => {
     await card().getByText('Edit options').click();
     // Someone else changes the source after this page read it.
     const patched = await fetch(`${gw.url}/api/sources/acme-shop`, {
@@ -149,7 +149,14 @@ describe.skipIf(!hasChromium)('Sources page in Chromium', () => {
       .getByLabel(/Options of acme-shop/)
       .fill('{"rate_limit": {"per_second": 50}}');
     await card().getByRole('button', { name: 'Save options' }).click();
-    await card().getByText('Changed by someone else').waitFor();
+    await card()
+      .getByText('Source "acme-shop" was changed by someone else since this page read it — reloaded')
+      .waitFor();
+    // The box now shows what is stored (a save starts from it); the refused edit stays readable.
+    const options = card().getByLabel(/Options of acme-shop/);
+    await expect.poll(() => options.inputValue()).toContain('"per_second": 5\n');
+    await card().getByText('Your edit, not saved').click();
+    expect(await card().locator('pre').textContent()).toBe('{"rate_limit": {"per_second": 50}}');
     await shot('sources-stale-edit');
     const [row] = await gw.query<{ spec: unknown }>(`select spec from sources where name = 'acme-shop'`);
     expect(JSON.stringify(row!.spec)).toContain('"per_second":5');

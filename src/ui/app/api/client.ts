@@ -58,9 +58,19 @@ export function queryString(values: Record<string, string | number | undefined |
   return text ? `?${text}` : '';
 }
 
-/** If-Match from the version read (an older gateway shows none: then no header, as before). */
-const ifMatch = (read: { version?: number } | undefined) =>
-  read?.version === undefined ? undefined : { 'if-match': `"${read.version}"` };
+/**
+ * If-Match from the version the page read, so a change made meanwhile is refused (412), not
+ * overwritten. None when the item has no version (a file source, an older gateway): as before.
+ */
+export const ifMatch = (read: { version?: number | null } | undefined) =>
+  read?.version === undefined || read.version === null ? undefined : { 'if-match': `"${read.version}"` };
+
+/** 412 version_mismatch: the item changed since the page read it (If-Match). */
+export const isVersionMismatch = (err: unknown): boolean => err instanceof ApiError && err.status === 412;
+
+/** What a page says after a 412, once it has reloaded the item: `what` is `Source "acme"`. */
+export const staleMessage = (what: string): string =>
+  `${what} was changed by someone else since this page read it — reloaded; review and try again.`;
 
 /** The typed ops API client: every answer is parsed with exact numbers (see json.ts). */
 export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
@@ -129,10 +139,14 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
       request<{ destinations: DestinationView[] }>('/api/destinations', { signal }),
     createDestination: (body: { name: string; url: string; sources: string[]; headers?: Record<string, string> }) =>
       request<CreatedDestination>('/api/destinations', { method: 'POST', body }),
-    destinationAction: (name: string, action: 'pause' | 'resume') =>
-      request<DestinationView>(`/api/destinations/${encodeURIComponent(name)}/${action}`, { method: 'POST' }),
-    deleteDestination: (name: string) =>
-      request<unknown>(`/api/destinations/${encodeURIComponent(name)}`, { method: 'DELETE' }),
+    /** Pauses or resumes the destination read as `d` (If-Match: its version; 412 if changed since). */
+    destinationAction: (d: DestinationView, action: 'pause' | 'resume') =>
+      request<DestinationView>(`/api/destinations/${encodeURIComponent(d.name)}/${action}`, {
+        method: 'POST',
+        headers: ifMatch(d),
+      }),
+    deleteDestination: (d: DestinationView) =>
+      request<unknown>(`/api/destinations/${encodeURIComponent(d.name)}`, { method: 'DELETE', headers: ifMatch(d) }),
     alertRules: (signal?: AbortSignal) => request<{ rules: AlertRule[] }>('/api/alerts/rules', { signal }),
     alertChannels: (signal?: AbortSignal) => request<{ channels: AlertChannel[] }>('/api/alerts/channels', { signal }),
     /** Creates a rule, or replaces the rule read as `current` (If-Match: its version; 412 if changed since). */

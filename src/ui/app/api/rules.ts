@@ -1,4 +1,4 @@
-import type { ApiClient } from './client';
+import { ifMatch, type ApiClient } from './client';
 import type { DestinationView } from './types';
 import type { Json } from '../pages/destinations/rules/rule-model';
 
@@ -52,7 +52,7 @@ export function rulesApi({ request }: ApiClient) {
       request<RuleDestination>(at(d.name), {
         method: 'PATCH',
         body: patch,
-        headers: d.version === null ? undefined : { 'if-match': `"${d.version}"` },
+        headers: ifMatch(d),
       }),
     preview: (name: string, input: PreviewInput, signal?: AbortSignal) =>
       request<PreviewAnswer>(`${at(name)}/preview`, { method: 'POST', body: input, signal }),

@@ -1,5 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { sourcesApi } from '../../api/sources';
+import { isVersionMismatch, staleMessage } from '../../api/client';
 import type { CreatedDestination, DestinationView } from '../../api/types';
 import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
 import { Notice, Time } from '../../components/format';
@@ -101,11 +102,12 @@ export function DestinationsPage() {
     )
       return;
     setActionError(undefined);
+    // Sent with the version this page read (If-Match): one changed meanwhile is refused, said so, and reloaded.
     try {
-      if (action === 'delete') await api.deleteDestination(d.name);
-      else await api.destinationAction(d.name, action);
+      if (action === 'delete') await api.deleteDestination(d);
+      else await api.destinationAction(d, action);
     } catch (err) {
-      setActionError((err as Error).message);
+      setActionError(isVersionMismatch(err) ? staleMessage(`Destination "${d.name}"`) : (err as Error).message);
     }
     destinations.reload();
   };

@@ -1,5 +1,5 @@
-import { useState } from 'preact/hooks';
-import { ApiError } from '../../api/client';
+import { useEffect, useState } from 'preact/hooks';
+import { isVersionMismatch, staleMessage } from '../../api/client';
 import type { SourceView, SourcesApi } from '../../api/sources';
 import { Notice } from '../../components/format';
 import { parseOptions } from './CreateSource';
@@ -14,11 +14,20 @@ export interface EditOptionsProps {
 /**
  * A database source's options as JSON. Saved as a merge patch (a key taken out is sent as null)
  * with If-Match: the version this page read, so a change made meanwhile is refused (412), not lost.
+ * On a 412 the source is reloaded and the box shows the stored options, the refused edit kept
+ * beside it to copy from: a key missing from the box is sent as null, so the box must start from
+ * what is stored, not from the version someone else replaced.
  */
 export function EditOptions({ source, api, onChanged, onNotice }: EditOptionsProps) {
-  const [text, setText] = useState(() => JSON.stringify(source.spec, null, 2));
+  const stored = JSON.stringify(source.spec, null, 2);
+  const [text, setText] = useState(stored);
   const [error, setError] = useState<string>();
-  const [stale, setStale] = useState(false);
+  // The edit a 412 refused, and the version it was made on (the box is reset once a newer one is read).
+  const [refused, setRefused] = useState<{ draft: string; version: number | null }>();
+
+  useEffect(() => {
+    if (refused && source.version !== refused.version) setText(stored);
+  }, [source.version]);
 
   const save = async () => {
     setError(undefined);
@@ -28,24 +37,26 @@ export function EditOptions({ source, api, onChanged, onNotice }: EditOptionsPro
     for (const key of Object.keys(source.spec ?? {})) if (!(key in parsed)) patch[key] = null;
     try {
       await api.update(source, patch);
+      setRefused(undefined);
       onNotice('ok', `Options of "${source.name}" saved.`);
-      onChanged();
     } catch (err) {
-      if (err instanceof ApiError && err.status === 412) setStale(true);
+      if (isVersionMismatch(err)) setRefused({ draft: text, version: source.version });
       else setError((err as Error).message);
     }
+    onChanged();
   };
 
   return (
     <details class="source-options">
       <summary>Edit options</summary>
-      {stale ? (
-        <Notice kind="error">
-          Changed by someone else since this page read it: reload to see their change, then edit again.{' '}
-          <button type="button" class="link" onClick={() => location.reload()}>
-            Reload
-          </button>
-        </Notice>
+      {refused ? (
+        <>
+          <Notice kind="error">{staleMessage(`Source "${source.name}"`)}</Notice>
+          <details>
+            <summary>Your edit, not saved</summary>
+            <pre class="mono">{refused.draft}</pre>
+          </details>
+        </>
       ) : null}
       {error ? <Notice kind="error">{error}</Notice> : null}
       <div class="field">

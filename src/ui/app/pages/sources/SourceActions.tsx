@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError } from '../../api/client';
+import { isVersionMismatch, staleMessage } from '../../api/client';
 import { Notice } from '../../components/format';
 import { allows } from './roles';
 import type { SourceCardProps } from './SourceCard';
@@ -15,17 +15,15 @@ export function SourceActions({ source: s, role, api, onChanged, onSecret, onNot
   const managed = s.managed_by === 'database';
   const admin = allows(role, 'admin');
 
+  // Every action is sent with the version this page read (If-Match). Refused with 412 because
+  // someone changed the source meanwhile, it is said so; the list is reloaded either way.
   const run = async (action: () => Promise<void>) => {
     setBusy(true);
     setError(undefined);
     try {
       await action();
     } catch (err) {
-      setError(
-        err instanceof ApiError && err.status === 412
-          ? 'Changed by someone else meanwhile: reload the page and try again.'
-          : (err as Error).message,
-      );
+      setError(isVersionMismatch(err) ? staleMessage(`Source "${s.name}"`) : (err as Error).message);
     } finally {
       setBusy(false);
       onChanged();

@@ -1,3 +1,4 @@
+import { isVersionMismatch, staleMessage } from '../../api/client';
 import type { SecretView, SourceView, SourcesApi } from '../../api/sources';
 import type { RejectedRequest, Role } from '../../api/types';
 import { CopyButton } from '../../components/CopyButton';
@@ -43,7 +44,7 @@ export function SourceCard(props: SourceCardProps) {
       await api.revoke(s, secret.id!);
       onNotice('ok', `Secret ${secret.fingerprint} of "${s.name}" revoked.`);
     } catch (err) {
-      onNotice('error', (err as Error).message);
+      onNotice('error', isVersionMismatch(err) ? staleMessage(`Source "${s.name}"`) : (err as Error).message);
     }
     onChanged();
   };
