@@ -1,7 +1,16 @@
 import { Command } from 'commander';
 import type { DestinationView } from '../control/destination-view';
-import { answerTimeout, gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import {
+  answerTimeout,
+  gatewayUrl,
+  opsToken,
+  terminalJson,
+  usageError,
+  type CliContext,
+  type ConnectionOptions,
+} from './context';
 import { withConnection } from './events';
+import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
 import { createOpsClient } from './ops-client';
 import { formatTable } from './table';
 
@@ -123,32 +132,43 @@ export function destinationsCommand(ctx: CliContext): Command {
         showOnce(ctx, answer);
       },
     );
-  withConnection(destinations.command('rotate-secret <name>').description('replace the signing secret at once'))
+  withIfMatch(
+    withConnection(destinations.command('rotate-secret <name>').description('replace the signing secret at once')),
+  )
     .option('--secret <whsec>', 'the new secret (else generated and printed once)')
-    .action(async (name: string, options: ConnectionOptions & { secret?: string }) => {
-      const answer = await client(ctx, options).post<WithSecret>(
+    .action(async (name: string, options: ConnectionOptions & IfMatchOptions & { secret?: string }) => {
+      const answer = await client(ctx, options).call<WithSecret>(
+        'POST',
         `${path(name)}/rotate-secret`,
         options.secret ? { secret: options.secret } : {},
+        ifMatchHeader(options),
       );
       ctx.out(`rotated ${name}: fingerprint ${answer.fingerprint}`);
       showOnce(ctx, answer);
     });
   for (const action of ['pause', 'resume'] as const) {
-    withConnection(
-      destinations
-        .command(`${action} <name>`)
-        .description(
-          action === 'pause' ? 'hold deliveries (events wait, no attempt counted)' : 'deliver the held events',
-        ),
-    ).action(async (name: string, options: ConnectionOptions) => {
-      const answer = await client(ctx, options).post<DestinationView>(`${path(name)}/${action}`);
+    withIfMatch(
+      withConnection(
+        destinations
+          .command(`${action} <name>`)
+          .description(
+            action === 'pause' ? 'hold deliveries (events wait, no attempt counted)' : 'deliver the held events',
+          ),
+      ),
+    ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
+      const answer = await client(ctx, options).call<DestinationView>(
+        'POST',
+        `${path(name)}/${action}`,
+        undefined,
+        ifMatchHeader(options),
+      );
       ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.health.held} event(s) held)`);
     });
   }
-  withConnection(
-    destinations.command('delete <name>').description('delete a destination stored in the database'),
-  ).action(async (name: string, options: ConnectionOptions) => {
-    await client(ctx, options).call('DELETE', path(name));
+  withIfMatch(
+    withConnection(destinations.command('delete <name>').description('delete a destination stored in the database')),
+  ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
+    await client(ctx, options).call('DELETE', path(name), undefined, ifMatchHeader(options));
     ctx.out(`deleted ${name}`);
   });
   return destinations;

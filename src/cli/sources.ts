@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import type { SourceView } from '../control/view';
 import { answerTimeout, gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
+import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
 import { createOpsClient } from './ops-client';
 import { formatTable } from './table';
 
@@ -65,30 +66,31 @@ export function sourcesCommand(ctx: CliContext): Command {
       ctx.out(`created ${answer.name}: POST ${answer.path}`);
       showOnce(ctx, answer);
     });
-  withConnection(sources.command('rotate-secret <name>').description('add a secret; the previous ones stay valid for the overlap'))
+  withIfMatch(withConnection(sources.command('rotate-secret <name>').description('add a secret; the previous ones stay valid for the overlap')))
     .option('--secret <secret>', 'the new secret (else generated and printed once)')
     .option('--overlap <seconds>', 'how long the previous secrets stay valid', '86400')
-    .action(async (name: string, options: ConnectionOptions & { secret?: string; overlap: string }) => {
+    .action(async (name: string, options: ConnectionOptions & IfMatchOptions & { secret?: string; overlap: string }) => {
       const overlap = Number(options.overlap);
       if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
-      const answer = await client(ctx, options).post<WithSecret>(`${path(name)}/rotate-secret`, { ...(options.secret ? { secret: options.secret } : {}), overlap_seconds: overlap });
+      const body = { ...(options.secret ? { secret: options.secret } : {}), overlap_seconds: overlap };
+      const answer = await client(ctx, options).call<WithSecret>('POST', `${path(name)}/rotate-secret`, body, ifMatchHeader(options));
       ctx.out(`rotated ${name}: new secret ${answer.secret_id}; the previous ones stay valid for ${overlap} s`);
       showOnce(ctx, answer);
     });
-  withConnection(sources.command('revoke-secret <name> <id>').description('revoke one secret at once')).action(async (name: string, id: string, options: ConnectionOptions) => {
-    await client(ctx, options).call('DELETE', `${path(name)}/secrets/${encodeURIComponent(id)}`);
+  withIfMatch(withConnection(sources.command('revoke-secret <name> <id>').description('revoke one secret at once'))).action(async (name: string, id: string, options: ConnectionOptions & IfMatchOptions) => {
+    await client(ctx, options).call('DELETE', `${path(name)}/secrets/${encodeURIComponent(id)}`, undefined, ifMatchHeader(options));
     ctx.out(`revoked secret ${id} of ${name}`);
   });
   for (const action of ['pause', 'resume'] as const) {
-    withConnection(sources.command(`${action} <name>`).description(action === 'pause' ? 'hold the source\'s events (still accepted and stored)' : 'process the held events')).action(
-      async (name: string, options: ConnectionOptions) => {
-        const answer = await client(ctx, options).post<SourceView>(`${path(name)}/${action}`);
+    withIfMatch(withConnection(sources.command(`${action} <name>`).description(action === 'pause' ? 'hold the source\'s events (still accepted and stored)' : 'process the held events'))).action(
+      async (name: string, options: ConnectionOptions & IfMatchOptions) => {
+        const answer = await client(ctx, options).call<SourceView>('POST', `${path(name)}/${action}`, undefined, ifMatchHeader(options));
         ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.on_hold} event(s) on hold)`);
       },
     );
   }
-  withConnection(sources.command('delete <name>').description('delete a source stored in the database (its events stay)')).action(async (name: string, options: ConnectionOptions) => {
-    await client(ctx, options).call('DELETE', path(name));
+  withIfMatch(withConnection(sources.command('delete <name>').description('delete a source stored in the database (its events stay)'))).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
+    await client(ctx, options).call('DELETE', path(name), undefined, ifMatchHeader(options));
     ctx.out(`deleted ${name}`);
   });
   return sources;
