@@ -7,7 +7,7 @@ import { planDestinations } from '../src/control/destination-plan';
 import { planApply } from '../src/control/plan';
 import type { DestinationView } from '../src/control/destination-view';
 import type { SourceView } from '../src/control/view';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 // `apply -f` carries out its plan with the version each source and destination had when the plan
 // was read, as If-Match: a change someone made in between (the UI, another apply) is refused with
@@ -18,14 +18,7 @@ const secret = (n: number) => `whsec_${Buffer.from(`apply-if-match-${n}-01234567
 
 describe('apply: steps sent with If-Match', () => {
   let gw: TestGateway;
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, json: (await response.json()) as any };
-  };
+  const api = (method: string, path: string, body?: unknown) => opsCall(gw, method, path, body);
   const client = () => createOpsClient(gw.url, SECRETS.ops);
   const read = async () => ({
     sources: (await api('GET', '/api/sources')).json.sources as SourceView[],

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 // `sources …` and `destinations …` actions take --if-match <version>, the version `get` printed:
 // run after someone else changed the item, the command is refused (412, exit 1) and nothing is
@@ -10,14 +10,7 @@ import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 describe('CLI actions with --if-match', () => {
   let gw: TestGateway;
   const cli = (args: string[]) => runCli([...args, '--url', gw.url, '--token', SECRETS.ops], {}, 60_000);
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, json: (await response.json()) as any };
-  };
+  const api = (method: string, path: string, body?: unknown) => opsCall(gw, method, path, body);
   /** The version `get` prints, as an operator would read it off the JSON. */
   const shownVersion = async (kind: 'sources' | 'destinations', name: string) => {
     const got = await cli([kind, 'get', name]);

@@ -3,7 +3,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
 
@@ -17,14 +17,7 @@ describe.skipIf(!hasChromium)('UI actions on an item changed after the page read
   let page: Page;
   const STALE = 'was changed by someone else since this page read it — reloaded; review and try again.';
 
-  const api = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: response.status, json: (await response.json()) as any };
-  };
+  const api = (method: string, path: string, body?: unknown) => opsCall(gw, method, path, body);
   const card = (name: string) => page.locator(`section[data-source="${name}"]`);
   const stale = (scope: Locator | Page, what: string) =>
     scope.getByRole('alert').filter({ hasText: `${what} ${STALE}` });

@@ -112,3 +112,13 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/** One ops API request with the admin token; the answer's status and JSON body (typed loosely: tests read what they assert). */
+export async function opsCall(gw: TestGateway, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${gw.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, json: await response.json() };
+}
