@@ -45,6 +45,10 @@ export interface DatabaseOptions {
   backendFlushAfterKb?: number;
 }
 
+/** The rows of `tx.execute` inside a transaction: postgres.js returns them, PGlite an object holding them. */
+export const rowsOf = <T>(result: unknown): T[] =>
+  (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+
 /** Opens PostgreSQL (when a URL is given) or embedded PGlite. Nothing connects before this is called. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) return openPostgres(options.url, options);

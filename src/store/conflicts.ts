@@ -19,8 +19,9 @@ export interface Copy {
 
 /**
  * `duplicate`: the stored event has the same bytes. `conflict`: different bytes, kept in
- * event_conflicts (stored now or by an earlier copy with these bytes). `missing`: the original went
- * away between the two statements (retention); the sender's retry will be accepted.
+ * event_conflicts (stored now or by an earlier copy with these bytes). `missing`: the original's
+ * key went away between the two statements, or while this one read it (retention); the sender's
+ * retry will be accepted.
  */
 export type CopyOutcome = { status: 'duplicate' } | { status: 'conflict'; eventId: number } | { status: 'missing' };
 
@@ -48,6 +49,11 @@ export async function settleCopies(run: PreparedRows, copies: readonly Copy[]): 
       headers: c.headers,
     })),
   );
+  // `held` locks the key of each conflicting copy until this commits. Retention deletes a key,
+  // then the conflicts of its event in a later statement of its transaction (conflicts-of-deleted-keys.ts):
+  // it waits for this lock or skips the key, so the conflict inserted here is seen and goes with
+  // it; a key it deleted meanwhile is skipped by the lock (the copy is 'missing'), so no conflict
+  // is left pointing at a gone event. Duplicates insert nothing and lock nothing.
   // `ins` is not selected from: PostgreSQL runs a data-modifying CTE whether or not it is read.
   const found = await run<{ ord: number; event_id: string | number; same: boolean }>(sql`
     with r as (
@@ -57,13 +63,17 @@ export async function settleCopies(run: PreparedRows, copies: readonly Copy[]): 
     ), m as (
       select r.*, k.event_id, k.content_hash = r.hash as same
       from r join event_keys k on k.source = r.source and k.webhook_id = r.webhook_id
+    ), held as (
+      select m.ord from m join event_keys k on k.source = m.source and k.webhook_id = m.webhook_id
+      where not m.same
+      for key share of k
     ), ins as (
       insert into event_conflicts (event_id, source, webhook_id, content_hash, body, headers, body_size)
       select event_id, source, webhook_id, hash, ${bodyOf(bodies.all, 'm')}, headers, body_len
-      from m where not same
+      from m where ord in (select ord from held)
       on conflict (event_id, content_hash) do nothing
     )
-    select ord, event_id, same from m`);
+    select ord, event_id, same from m where same or ord in (select ord from held)`);
   const outcomes: CopyOutcome[] = copies.map(() => ({ status: 'missing' }));
   for (const row of found) {
     outcomes[row.ord] = row.same ? { status: 'duplicate' } : { status: 'conflict', eventId: Number(row.event_id) };

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { deleteKeysAndConflicts } from './conflicts-of-deleted-keys';
 
 /**
  * The exactly-once keys of the days retention dropped (src/store/partitions.ts), with the
@@ -59,11 +60,16 @@ const KEY_BATCH = 10_000;
 
 /**
  * Up to KEY_BATCH keys of [from, to), oldest first, whose event is not in the default partition,
- * then what referred to their events by id (no foreign key reaches the partitioned webhook_events).
- * SKIP LOCKED: two gateways' runs share the work instead of waiting for each other.
+ * then what referred to their events by id: audit references are cleared, and their conflicts go
+ * in a second statement (deleteKeysAndConflicts), so a conflict settled against one of these keys
+ * while it was being deleted goes too.
+ * SKIP LOCKED: two gateways' runs share the work instead of waiting for each other, and a key that
+ * a conflicting copy holds (settleCopies) is left, with its conflict, for the next run.
  */
 async function deleteBatch(database: Database, from: string, to: string): Promise<{ n: number; last: string | null }> {
-  const [row] = await database.rows<{ n: number; last: string | null }>(sql`
+  const gone = await deleteKeysAndConflicts<{ id: string; at: string }>(
+    database,
+    sql`
     with doomed as (
       select k.ctid from event_keys k
       where k.received_at >= ${from}::timestamptz and k.received_at < ${to}::timestamptz
@@ -81,9 +87,12 @@ async function deleteBatch(database: Database, from: string, to: string): Promis
       delete from event_keys k where k.ctid = any(array(select ctid from doomed))
       returning k.event_id, k.received_at
     ),
-    conflicts as (delete from event_conflicts c where c.event_id = any(array(select event_id from gone))),
     audit as (update system_log s set source_event_id = null where s.source_event_id = any(array(select event_id from gone)))
-    select count(*)::int as n, to_char(max(received_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as last
-    from gone`);
-  return { n: Number(row?.n ?? 0), last: row?.last ?? null };
+    select event_id as id, to_char(received_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at
+    from gone`,
+  );
+  // The same fixed-width UTC text for every key: the greatest string is the latest time.
+  let last: string | null = null;
+  for (const row of gone) if (last === null || row.at > last) last = row.at;
+  return { n: gone.length, last };
 }

@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm';
-import type { Database } from '../db/client';
+import { rowsOf, type Database } from '../db/client';
 import { deleteKeysOfDroppedDays } from './dropped-day-keys';
 
 /**
@@ -29,8 +29,6 @@ interface Windows {
   failedSince: Date;
 }
 
-/** postgres.js returns the rows, PGlite an object holding them. */
-const rowsOf = <T>(result: unknown): T[] => (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 // A drop waits this long for the partition's lock at most, then is retried by the next run, so
 // retention never holds up ingest or the worker behind a long transaction.
 const LOCK_TIMEOUT = "set local lock_timeout = '5s'";

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
+import { deleteKeysAndConflicts } from './conflicts-of-deleted-keys';
 
 /**
  * Deletes finished events past their retention, in batches so no statement holds locks for long.
@@ -8,17 +9,21 @@ import type { Database } from '../db/client';
  * again. Whole days go faster by dropping their partitions (src/store/partitions.ts, run first by
  * the retention cron); this deletes what those leave: events of days still kept for a neighbour.
  * No foreign key cascades since migration 0019 (webhook_events is partitioned), so the statement
- * deletes the event's key, queue row, attempt and delivery logs and conflicts itself, and clears
- * audit references to it.
+ * deletes the event's key, queue row, attempt and delivery logs itself and clears audit references
+ * to it, and a second one in its transaction deletes its conflicts (deleteKeysAndConflicts says why
+ * two).
  * A failed event that still blocks its ordering key (it keeps its queue row) is kept.
  */
-export function createRetention({ rows }: Database) {
+export function createRetention(database: Database) {
+  const { rows } = database;
   async function deleteBatch(
     status: 'completed' | 'failed',
     olderThanDays: number,
     batchSize: number,
   ): Promise<number> {
-    const deleted = await rows(sql`
+    const deleted = await deleteKeysAndConflicts(
+      database,
+      sql`
       with doomed as (
         select id, received_at from webhook_events
         where status = ${status} and processed_at < now() - make_interval(days => ${olderThanDays})
@@ -36,9 +41,9 @@ export function createRetention({ rows }: Database) {
       queued as (delete from event_queue q using gone g where q.event_id = g.id),
       attempts as (delete from processing_log p using gone g where p.event_id = g.id),
       deliveries as (delete from delivery_attempts a using gone g where a.event_id = g.id),
-      conflicts as (delete from event_conflicts c using gone g where c.event_id = g.id),
       audit as (update system_log s set source_event_id = null from gone g where s.source_event_id = g.id)
-      select id from gone`);
+      select id from gone`,
+    );
     return deleted.length;
   }
 
