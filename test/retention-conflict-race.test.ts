@@ -13,7 +13,7 @@ import { createPartitions } from '../src/store/partitions';
 import { createRetention } from '../src/store/retention';
 import { postgresUrl } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
-import { heldTransaction } from './helpers/partition-tests';
+import { heldTransaction, retentionRaceKit } from './helpers/partition-tests';
 import { post, shopifyHeaders } from './helpers/signers';
 
 const retention = { completedDays: 30, failedDays: 90 };
@@ -21,33 +21,13 @@ const retention = { completedDays: 30, failedDays: 90 };
 describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', () => {
   let gw: TestGateway;
   let database: Database;
-  const count = async (query: ReturnType<typeof sql>) => Number((await database.rows<{ n: number }>(query))[0]!.n);
-  const waiting = async (pattern: string) =>
-    (await count(sql`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock' and query like ${pattern}`)) > 0;
+  let kit: ReturnType<typeof retentionRaceKit>;
   const deliver = (body: string, id: string) =>
     post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, id));
   /** Conflicts of event `id` once it is gone. */
   const orphans = (id: number) =>
-    count(sql`select count(*)::int as n from event_conflicts c
+    kit.count(sql`select count(*)::int as n from event_conflicts c
       where c.event_id = ${id} and not exists (select 1 from webhook_events e where e.id = c.event_id)`);
-
-  /** Delivers an event, then ages it `daysAgo` days, completed, as the worker leaves it. Returns its id. */
-  async function agedEvent(body: string, webhookId: string, daysAgo: number): Promise<number> {
-    await database.rows(sql`select gateway_ensure_partition(t, ((now() - make_interval(days => ${daysAgo})) at time zone 'UTC')::date)
-      from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t`);
-    const first = await deliver(body, webhookId);
-    expect(first.json.status).toBe('accepted');
-    const id = Number(first.json.id);
-    await database.rows(sql`delete from event_queue where event_id = ${id}`);
-    await database.rows(sql`update webhook_events set status = 'completed', attempts = 1,
-      received_at = now() - make_interval(days => ${daysAgo}), processed_at = now() - make_interval(days => ${daysAgo})
-      where id = ${id}`);
-    await database.rows(
-      sql`update event_keys set received_at = now() - make_interval(days => ${daysAgo}) where event_id = ${id}`,
-    );
-    return id;
-  }
 
   /**
    * Sends a conflicting copy of event `id` and holds its statement after it read the key: another
@@ -62,7 +42,7 @@ describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', (
     });
     await blocker.running;
     const copy = deliver(other, webhookId);
-    await waitFor(() => waiting('%join event_keys k on k.source = r.source%'), 10_000, 'the copy waiting on the held conflict');
+    await waitFor(() => kit.waiting('%join event_keys k on k.source = r.source%'), 10_000, 'the copy waiting on the held conflict');
     return {
       copy,
       async release() {
@@ -76,6 +56,7 @@ describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', (
     // Ingest only: the test runs retention itself, at the moments it chooses.
     gw = await startTestGateway('postgres', {}, { role: 'web' });
     database = await gw.testDb.open();
+    kit = retentionRaceKit(database, deliver);
   }, 60_000);
   afterAll(async () => {
     await gw?.stop();
@@ -83,7 +64,7 @@ describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', (
   });
 
   it('a conflict settled while its dropped day loses its keys goes with them, never left pointing at nothing', async () => {
-    const id = await agedEvent(JSON.stringify({ id: 8001, total_price: '1.00' }), 'race-drop', 100);
+    const id = await kit.agedEvent(JSON.stringify({ id: 8001, total_price: '1.00' }), 'race-drop', 100);
     const held = await heldCopy(id, 'race-drop', JSON.stringify({ id: 8001, total_price: '2.00' }));
     try {
       // The day goes, then its keys: the key of the copy being settled is not deleted under it.
@@ -96,12 +77,12 @@ describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', (
     expect(answer.json).toMatchObject({ status: 'conflict', event_id: id });
     // The next run finishes the day: the key and the conflict go together.
     await createPartitions(database).dropExpired(retention);
-    expect(await count(sql`select count(*)::int as n from event_keys where event_id = ${id}`)).toBe(0);
+    expect(await kit.count(sql`select count(*)::int as n from event_keys where event_id = ${id}`)).toBe(0);
     expect(await orphans(id)).toBe(0);
   }, 30_000);
 
   it('a conflict settled while the row purge deletes its event goes with the event', async () => {
-    const id = await agedEvent(JSON.stringify({ id: 8002, total_price: '1.00' }), 'race-purge', 100);
+    const id = await kit.agedEvent(JSON.stringify({ id: 8002, total_price: '1.00' }), 'race-purge', 100);
     const held = await heldCopy(id, 'race-purge', JSON.stringify({ id: 8002, total_price: '2.00' }));
     let purged = false;
     let purge: Promise<unknown> | undefined;
@@ -110,14 +91,14 @@ describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', (
         .purge({ ...retention, batchSize: 100 })
         .finally(() => (purged = true));
       // Done at once, or waiting for the copy to settle first: either way the purge is in.
-      await waitFor(async () => purged || (await waiting('%with doomed%')), 10_000, 'the purge done or waiting');
+      await waitFor(async () => purged || (await kit.waiting('%with doomed%')), 10_000, 'the purge done or waiting');
     } finally {
       await held.release();
     }
     await purge;
     const answer = await held.copy;
     expect(answer.status).toBe(200);
-    expect(await count(sql`select count(*)::int as n from webhook_events where id = ${id}`)).toBe(0);
+    expect(await kit.count(sql`select count(*)::int as n from webhook_events where id = ${id}`)).toBe(0);
     expect(await orphans(id)).toBe(0);
   }, 30_000);
 });

@@ -12,46 +12,24 @@ import { createPartitions, type DropResult } from '../src/store/partitions';
 import { postgresUrl } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
-import { partitionDay as day, heldTransaction } from './helpers/partition-tests';
+import { partitionDay as day, heldTransaction, retentionRaceKit } from './helpers/partition-tests';
 
 const retention = { completedDays: 30, failedDays: 90 };
-
 
 describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
   let gw: TestGateway;
   let database: Database;
-  const count = async (query: ReturnType<typeof sql>) => Number((await database.rows<{ n: number }>(query))[0]!.n);
-  const waiting = async (pattern: string) =>
-    (await count(sql`select count(*)::int as n from pg_stat_activity
-      where datname = current_database() and wait_event_type = 'Lock' and query like ${pattern}`)) > 0;
+  let kit: ReturnType<typeof retentionRaceKit>;
   const deliver = (body: string, id: string) =>
     post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, id));
   const ops = (path: string, method = 'GET') =>
     fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${SECRETS.ops}` } });
 
-  /** Delivers an event, then ages it `daysAgo` days, finished, as the worker leaves it. Returns its id. */
-  async function agedEvent(body: string, webhookId: string, daysAgo: number): Promise<number> {
-    await database.rows(sql`select gateway_ensure_partition(t, ((now() - make_interval(days => ${daysAgo})) at time zone 'UTC')::date)
-      from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t`);
-    const first = await deliver(body, webhookId);
-    expect(first.json.status).toBe('accepted');
-    const id = Number(first.json.id);
-    await database.rows(sql`delete from event_queue where event_id = ${id}`);
-    await database.rows(sql`update webhook_events set status = 'completed', attempts = 1,
-      received_at = now() - make_interval(days => ${daysAgo}), processed_at = now() - make_interval(days => ${daysAgo})
-      where id = ${id}`);
-    await database.rows(
-      sql`update event_keys set received_at = now() - make_interval(days => ${daysAgo}) where event_id = ${id}`,
-    );
-    await database.rows(sql`insert into processing_log (event_id, attempt, worker, started_at, finished_at, outcome)
-      values (${id}, 1, 'w', now() - make_interval(days => ${daysAgo}), now() - make_interval(days => ${daysAgo}), 'completed')`);
-    return id;
-  }
-
   beforeAll(async () => {
     // Ingest and the ops API only: the test runs retention itself, at the moments it chooses.
     gw = await startTestGateway('postgres', {}, { role: 'web' });
     database = await gw.testDb.open();
+    kit = retentionRaceKit(database, deliver);
   }, 60_000);
   afterAll(async () => {
     await gw?.stop();
@@ -60,7 +38,7 @@ describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
 
   it('a copy that arrives while its day is being dropped is a duplicate, never a second event', async () => {
     const body = JSON.stringify({ id: 7001, total_price: '12.00' });
-    const id = await agedEvent(body, 'window-1', 100);
+    const id = await kit.agedEvent(body, 'window-1', 100);
     const name = `webhook_events_p${day(-100)}`;
 
     // Holds the run once it is past its first check of the day.
@@ -74,7 +52,7 @@ describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
       run = createPartitions(database)
         .dropExpired(retention)
         .catch((err: unknown) => err);
-      await waitFor(() => waiting('%system_log%'), 10_000, 'the retention run waiting on system_log');
+      await waitFor(() => kit.waiting('%system_log%'), 10_000, 'the retention run waiting on system_log');
 
       // Meanwhile an operator replays the event (200 while it is stored, 404 once it is dropped),
       // and the sender retries the delivery.
@@ -83,7 +61,7 @@ describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
       void retry.finally(() => (retryAnswered = true));
       // Answered at once, or waiting for the run (a row lock on its key): either way it is in.
       await waitFor(
-        async () => retryAnswered || (await waiting('%insert into event_keys%')),
+        async () => retryAnswered || (await kit.waiting('%insert into event_keys%')),
         10_000,
         'the retry answered or waiting',
       );
@@ -95,7 +73,7 @@ describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
 
     // The promise: one event per (source, webhook id), and the retry is acknowledged as a duplicate.
     expect(
-      await count(sql`select count(*)::int as n from webhook_events where webhook_id = 'acme.myshopify.com/window-1'`),
+      await kit.count(sql`select count(*)::int as n from webhook_events where webhook_id = 'acme.myshopify.com/window-1'`),
     ).toBeLessThanOrEqual(1);
     expect(retried.status).toBe(200);
     expect(retried.json.status).toBe('duplicate');
@@ -104,7 +82,7 @@ describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
     // key; a delivery of that id is now a new event, as after any retention.
     expect(replayStatus).toBe(404);
     expect(outcome).toMatchObject({ dropped: expect.arrayContaining([name]), keysDeleted: 1 });
-    expect(await count(sql`select count(*)::int as n from event_keys where event_id = ${id}`)).toBe(0);
+    expect(await kit.count(sql`select count(*)::int as n from event_keys where event_id = ${id}`)).toBe(0);
     expect((await deliver(body, 'window-1')).json.status).toBe('accepted');
   }, 30_000);
 });
