@@ -13,6 +13,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { StartupError } from '../config/errors';
 import { lockDataDir } from './data-dir-lock';
+import { DATA_DIR_MODE, keepDataDirPrivate } from './data-dir-mode';
 import * as schema from './schema';
 
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -175,10 +176,10 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
 }
 
-/** Creates DATA_DIR if needed, takes its one-process lock, and runs initdb there on first use. */
+/** Creates DATA_DIR if needed (the owner's alone), takes its one-process lock, and runs initdb there on first use. */
 async function prepareDataDir(dataDir: string) {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(dataDir, { recursive: true, mode: DATA_DIR_MODE });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') {
@@ -198,6 +199,7 @@ async function prepareDataDir(dataDir: string) {
   }
   const lock = await lockDataDir(dataDir);
   try {
+    keepDataDirPrivate(dataDir);
     if (!existsSync(join(dataDir, 'PG_VERSION'))) await initializeInChild(dataDir);
     return lock;
   } catch (err) {
