@@ -212,6 +212,14 @@ describe('webhook-gateway events, tail and errors', () => {
     expect(badFilter.stderr).toContain('The gateway answered 400 invalid_request: status: Invalid option');
   });
 
+  it('a --since that is no time at all gets one reason, not a second one about year 0001', async () => {
+    const badSince = await runCli(['events', 'list', '--since', 'yesterday', '--url', gw.url], env);
+    expect(badSince.code).toBe(2);
+    expect(badSince.stderr.trim()).toBe(
+      'The gateway answered 400 invalid_request: since: must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z',
+    );
+  });
+
   it('the bin entry (npx webhook-gateway) prints the commands', async () => {
     const run = spawnCli(['--help'], {}, 'bin/webhook-gateway.js');
     const { code, stdout } = await run.exited;

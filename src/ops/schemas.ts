@@ -7,7 +7,8 @@ export const timestamp = z.string().openapi({ format: 'date-time', example: '202
 // PostgreSQL has no year 0 and refuses it (0000-01-01T00:00:00Z passed the format and answered 500).
 export const isoTime = z.iso
   .datetime({ offset: true, error: 'must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z' })
-  .refine((text) => new Date(text).getUTCFullYear() >= 1, 'must be in the year 0001 or later');
+  // NaN for text that is no time at all: the format's own message says that, this one would only add noise.
+  .refine((text) => !(new Date(text).getUTCFullYear() < 1), 'must be in the year 0001 or later');
 
 /**
  * Filter text is compared with stored text, which cannot hold NUL: refused here with the
