@@ -94,6 +94,12 @@ describe.each(databaseKinds())('listen and the local app (%s)', { timeout: 120_0
     }
   });
 
+  it('a --forward-to without http:// is a usage error naming the value and an example', async () => {
+    const exit = await spawnListen('localhost:4000', 'http://127.0.0.1:9', SECRETS.ops).exited;
+    expect(exit.code).toBe(2);
+    expect(exit.stderr).toContain('--forward-to must be an http(s) URL such as http://localhost:4000/webhooks, not "localhost:4000"');
+  });
+
   // Started with a wrong --url or token, listen has never had a stream: retrying cannot help, and
   // "Lost the stream" forever would hide why (tail stops with the reason too).
   it.each([

@@ -51,7 +51,9 @@ export function listenCommand(ctx: CliContext): Command {
     } catch {
       throw usageError(`--forward-to "${options.forwardTo}" is not a URL (e.g. http://localhost:4000/webhooks)`);
     }
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') throw usageError('--forward-to must be an http(s) URL');
+    // `localhost:4000` parses as a URL whose scheme is `localhost:`: name the value, as --url does.
+    if (target.protocol !== 'http:' && target.protocol !== 'https:')
+      throw usageError(`--forward-to must be an http(s) URL such as http://localhost:4000/webhooks, not "${options.forwardTo}"`);
     const timeoutMs = Number(options.forwardTimeoutMs);
     if (!/^\d+$/.test(options.forwardTimeoutMs) || timeoutMs < 1 || timeoutMs > MAX_FORWARD_TIMEOUT_MS)
       throw usageError(`--forward-timeout-ms must be a whole number of milliseconds from 1 to ${MAX_FORWARD_TIMEOUT_MS}`);
