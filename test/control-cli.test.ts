@@ -36,6 +36,8 @@ describe('sources, apply (CLI)', () => {
     expect(created.code).toBe(0);
     const secret = /^secret: (\S+)$/m.exec(created.stdout)?.[1];
     expect(secret).toBeTruthy();
+    // The secret is kept (encrypted) to verify requests: a note saying otherwise would mislead.
+    expect(created.stdout).toContain('(shown once: give it to the provider now; the gateway keeps it encrypted and never shows it again)');
     expect((await send('cli-made', secret!)).status).toBe(200);
     const list = await cli(['sources', 'list']);
     expect(list.stdout).toMatch(/cli-made\s+shopify\s+database \(api\)\s+active/);

@@ -41,6 +41,7 @@ describe('destinations and apply (CLI)', () => {
     expect(created.code, created.stderr).toBe(0);
     const secret = /^secret: (whsec_\S+)$/m.exec(created.stdout)?.[1];
     expect(secret).toBeTruthy();
+    expect(created.stdout).toContain('the gateway keeps it encrypted and never shows it again');
     const list = await cli(['destinations', 'list']);
     expect(list.stdout).toMatch(/cli-erp\s+http:\/\/127\.0\.0\.1:9\/hooks\s+database \(api\)\s+shopify\s+active/);
     expect(list.stdout).not.toContain(secret);

@@ -40,7 +40,7 @@ function orderingText(ordering: SourceView['ordering']): string {
 function showOnce(ctx: CliContext, answer: WithSecret): void {
   if (!answer.secret) return;
   ctx.out(`secret: ${answer.secret}`);
-  ctx.out('(shown once: give it to the provider now; the gateway keeps only its fingerprint)');
+  ctx.out('(shown once: give it to the provider now; the gateway keeps it encrypted and never shows it again)');
 }
 
 /** `sources list|get|create|rotate-secret|revoke-secret|pause|resume|delete` through the ops API. */
