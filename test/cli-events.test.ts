@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from './helpers/cli';
+import { inTurns, runCli, spawnCli } from './helpers/cli';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { freePort } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 import { seedEvents, type Seeded } from './helpers/ui-seed';
 
-// The CLI as a developer runs it: a real child process against a real gateway.
-describe('webhook-gateway events, tail and errors', () => {
+// The CLI as a developer runs it: a real child process against a real gateway. Independent calls
+// run two at a time (inTurns); the timeout leaves room for four rounds of CLI start-ups on a loaded
+// 2-core machine, and a single call stuck past runCli's limit fails naming itself first.
+describe('webhook-gateway events, tail and errors', { timeout: 240_000 }, () => {
   let gw: TestGateway;
   let seeded: Seeded;
   let env: Record<string, string>;
@@ -24,11 +26,11 @@ describe('webhook-gateway events, tail and errors', () => {
   afterAll(() => gw?.stop());
 
   it('events list prints a table, newest first, filtered by status, source and payload text', async () => {
-    const [all, failed, easypost, search] = await Promise.all([
-      cli('events', 'list'),
-      cli('events', 'list', '--status', 'failed'),
-      cli('events', 'list', '--source', 'easypost', '--json'),
-      cli('events', 'list', '-q', 'trk_1'),
+    const [all, failed, easypost, search] = await inTurns([
+      () => cli('events', 'list'),
+      () => cli('events', 'list', '--status', 'failed'),
+      () => cli('events', 'list', '--source', 'easypost', '--json'),
+      () => cli('events', 'list', '-q', 'trk_1'),
     ]);
     expect(all.code, all.stderr).toBe(0);
     const lines = all.stdout.trim().split('\n');
@@ -66,10 +68,10 @@ describe('webhook-gateway events, tail and errors', () => {
   });
 
   it('events show prints the event as JSON, and a missing one fails with exit code 1', async () => {
-    const [shown, missing, notAnId] = await Promise.all([
-      cli('events', 'show', String(seeded.failed[0])),
-      cli('events', 'show', '999999'),
-      cli('events', 'show', 'abc'),
+    const [shown, missing, notAnId] = await inTurns([
+      () => cli('events', 'show', String(seeded.failed[0])),
+      () => cli('events', 'show', '999999'),
+      () => cli('events', 'show', 'abc'),
     ]);
     expect(shown.code).toBe(0);
     const event = JSON.parse(shown.stdout);
@@ -137,11 +139,11 @@ describe('webhook-gateway events, tail and errors', () => {
     );
     expect(conflict.json).toEqual({ status: 'conflict', event_id: first.json.id });
 
-    const [table, json, none, bad] = await Promise.all([
-      cli('events', 'conflicts', '--event', String(first.json.id)),
-      cli('events', 'conflicts', '--source', 'shopify', '--json'),
-      cli('events', 'conflicts', '--source', 'easypost'),
-      cli('events', 'conflicts', '--event', 'x1'),
+    const [table, json, none, bad] = await inTurns([
+      () => cli('events', 'conflicts', '--event', String(first.json.id)),
+      () => cli('events', 'conflicts', '--source', 'shopify', '--json'),
+      () => cli('events', 'conflicts', '--source', 'easypost'),
+      () => cli('events', 'conflicts', '--event', 'x1'),
     ]);
     expect(table.code, table.stderr).toBe(0);
     const lines = table.stdout.trim().split('\n');
@@ -180,16 +182,16 @@ describe('webhook-gateway events, tail and errors', () => {
 
   it('says what is wrong, with exit code 1 for a refused or unreachable gateway and 2 for usage', async () => {
     const closedPort = await freePort();
-    const [wrongToken, noToken, unreachable, unknown, badRole, badConfig, shorthand, badFilter] = await Promise.all([
-      runCli(['events', 'list', '--url', gw.url, '--token', 'not-the-token']),
-      runCli(['events', 'list', '--url', gw.url]),
-      runCli(['events', 'list', '--url', `http://127.0.0.1:${closedPort}`], env),
-      runCli(['evnts', 'list']),
-      runCli(['start', '--role', 'everything']),
-      runCli(['events', 'list'], { PORT: 'eighty' }),
+    const [wrongToken, noToken, unreachable, unknown, badRole, badConfig, shorthand, badFilter] = await inTurns([
+      () => runCli(['events', 'list', '--url', gw.url, '--token', 'not-the-token']),
+      () => runCli(['events', 'list', '--url', gw.url]),
+      () => runCli(['events', 'list', '--url', `http://127.0.0.1:${closedPort}`], env),
+      () => runCli(['evnts', 'list']),
+      () => runCli(['start', '--role', 'everything']),
+      () => runCli(['events', 'list'], { PORT: 'eighty' }),
       // Options without a command mean `start` (npm start -- --role web).
-      runCli(['--role', 'everything']),
-      runCli(['events', 'list', '--status', 'done', '--url', gw.url], env),
+      () => runCli(['--role', 'everything']),
+      () => runCli(['events', 'list', '--status', 'done', '--url', gw.url], env),
     ]);
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stderr).toContain(
@@ -210,6 +212,14 @@ describe('webhook-gateway events, tail and errors', () => {
     // The gateway validates filters; its 400 is a usage error too.
     expect(badFilter.code).toBe(2);
     expect(badFilter.stderr).toContain('The gateway answered 400 invalid_request: status: Invalid option');
+  });
+
+  it('a CLI call still running at its limit fails naming the command, its token masked', async () => {
+    // `tail` never exits on its own: the limit is what ends it.
+    const stuck = runCli(['tail', '--url', gw.url, '--token', SECRETS.ops], {}, 1500);
+    await expect(stuck).rejects.toThrow(
+      `webhook-gateway tail --url ${gw.url} --token *** did not exit within 1500 ms`,
+    );
   });
 
   it('a --since that is no time at all gets one reason, not a second one about year 0001', async () => {
