@@ -1,22 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { runCli } from './helpers/cli';
+import { COMPILED_CLI, inTurns, runCli } from './helpers/cli';
 import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 // `sources …` and `destinations …` actions take --if-match <version>, the version `get` printed:
 // run after someone else changed the item, the command is refused (412, exit 1) and nothing is
-// written; with the current version it goes through. Real CLI processes, a real gateway.
+// written; with the current version — the one the refusal names — it goes through. Real CLI
+// processes, one real gateway for the file. Each action works on its own item, so the actions run
+// two at a time (inTurns); within one action the steps keep their order.
 describe('CLI actions with --if-match', () => {
   let gw: TestGateway;
-  const cli = (args: string[]) => runCli([...args, '--url', gw.url, '--token', SECRETS.ops], {}, 60_000);
+  const cli = (args: string[]) => runCli([...args, '--url', gw.url, '--token', SECRETS.ops], {}, 60_000, COMPILED_CLI);
   const api = (method: string, path: string, body?: unknown) => opsCall(gw, method, path, body);
-  /** The version `get` prints, as an operator would read it off the JSON. */
-  const shownVersion = async (kind: 'sources' | 'destinations', name: string) => {
-    const got = await cli([kind, 'get', name]);
-    expect(got.code, got.stderr).toBe(0);
-    return String(JSON.parse(got.stdout).version);
-  };
 
   beforeAll(async () => {
     gw = await startTestGateway('pglite', {
@@ -27,7 +23,7 @@ describe('CLI actions with --if-match', () => {
     await gw?.stop();
   });
 
-  it.each([
+  const actions = [
     ['sources', 'rotate-secret'],
     ['sources', 'revoke-secret'],
     ['sources', 'pause'],
@@ -35,42 +31,53 @@ describe('CLI actions with --if-match', () => {
     ['destinations', 'rotate-secret'],
     ['destinations', 'pause'],
     ['destinations', 'delete'],
-  ] as const)(
-    '%s %s --if-match: a stale version is refused and changes nothing; the current one acts',
-    async (kind, action) => {
-      const name = `cli-${kind === 'sources' ? 'src' : 'dst'}-${action}`;
-      const created =
-        kind === 'sources'
-          ? await api('POST', '/api/sources', { name, provider: 'shopify' })
-          : await api('POST', '/api/destinations', { name, url: 'https://example.test/hooks', sources: [] });
-      expect(created.status).toBe(201);
-      const shown = await shownVersion(kind, name);
-      const args = [kind, action, name, ...(action === 'revoke-secret' ? [String(created.json.secrets[0].id)] : [])];
-      // Someone else changes the item after it was shown.
-      const patch = kind === 'sources' ? { rate_limit: { per_second: 7 } } : { timeout_ms: 3000 };
-      expect((await api('PATCH', `/api/${kind}/${name}`, patch)).status).toBe(200);
-      const before = await api('GET', `/api/${kind}/${name}`);
+  ] as const;
 
-      const stale = await cli([...args, '--if-match', shown]);
-      expect(stale.code).toBe(1);
-      expect(stale.stderr).toContain('412');
-      expect(stale.stderr).toContain(
-        `changed since the version you sent in If-Match; it is now version ${before.json.version}`,
-      );
-      expect((await api('GET', `/api/${kind}/${name}`)).json).toMatchObject({
-        version: before.json.version,
-        paused: before.json.paused,
-      });
+  /** One action's story: shown by `get`, changed by someone else, refused stale, accepted current. */
+  const staleThenCurrent = async (kind: 'sources' | 'destinations', action: string) => {
+    const name = `cli-${kind === 'sources' ? 'src' : 'dst'}-${action}`;
+    const created =
+      kind === 'sources'
+        ? await api('POST', '/api/sources', { name, provider: 'shopify' })
+        : await api('POST', '/api/destinations', { name, url: 'https://example.test/hooks', sources: [] });
+    expect(created.status).toBe(201);
+    // The version `get` prints, as an operator would read it off the JSON.
+    const got = await cli([kind, 'get', name]);
+    expect(got.code, got.stderr).toBe(0);
+    const shown = String(JSON.parse(got.stdout).version);
+    const args = [kind, action, name, ...(action === 'revoke-secret' ? [String(created.json.secrets[0].id)] : [])];
+    // Someone else changes the item after it was shown.
+    const patch = kind === 'sources' ? { rate_limit: { per_second: 7 } } : { timeout_ms: 3000 };
+    expect((await api('PATCH', `/api/${kind}/${name}`, patch)).status).toBe(200);
+    const before = await api('GET', `/api/${kind}/${name}`);
 
-      const fresh = await cli([...args, '--if-match', await shownVersion(kind, name)]);
-      expect(fresh.code, fresh.stderr).toBe(0);
-    },
-    120_000,
-  );
+    const stale = await cli([...args, '--if-match', shown]);
+    expect(stale.code, `${kind} ${action}`).toBe(1);
+    expect(stale.stderr).toContain('412');
+    expect(stale.stderr).toContain(
+      `changed since the version you sent in If-Match; it is now version ${before.json.version}`,
+    );
+    expect((await api('GET', `/api/${kind}/${name}`)).json).toMatchObject({
+      version: before.json.version,
+      paused: before.json.paused,
+    });
 
-  it('a --if-match that is not a version is a usage error (exit 2), nothing sent', async () => {
-    const run = await cli(['sources', 'pause', 'shopify', '--if-match', 'W/"x"']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('--if-match must be the version `get` printed');
-  }, 60_000);
+    // The operator retries with the version the refusal named.
+    const current = /it is now version (\d+)/.exec(stale.stderr)![1]!;
+    const fresh = await cli([...args, '--if-match', current]);
+    expect(fresh.code, `${kind} ${action}: ${fresh.stderr}`).toBe(0);
+  };
+
+  it('every source and destination action: a stale --if-match is refused and changes nothing; the current one acts; a non-version is a usage error', async () => {
+    const [notAVersion] = await inTurns([
+      () => cli(['sources', 'pause', 'shopify', '--if-match', 'W/"x"']),
+      ...actions.map(
+        ([kind, action]) =>
+          () =>
+            staleThenCurrent(kind, action),
+      ),
+    ]);
+    expect(notAVersion.code).toBe(2);
+    expect(notAVersion.stderr).toContain('--if-match must be the version `get` printed');
+  }, 300_000);
 });
