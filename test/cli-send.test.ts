@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, rmSync, symlinkSync, truncateSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers/cli';
+import { inTurns, runCli } from './helpers/cli';
 import { startGatewayForCli } from './helpers/cli-gateway';
 import type { TestGateway } from './helpers/gateway';
 import { PROVIDER_SECRETS } from './helpers/provider-signers';
@@ -21,7 +21,7 @@ describe('webhook-gateway send', () => {
     return path;
   };
   const send = (source: string, file: string, ...args: string[]) =>
-    // Several CLI processes start at once below; on a loaded 2-core CI machine one can need over 20 s.
+    // On a loaded 2-core CI machine one CLI run can need over 20 s.
     runCli(['send', source, '--file', file, '--url', gw.url, ...args], env, 90_000);
   const stored = (id: number) =>
     gw.query<{ source: string; topic: string; account: string | null }>(
@@ -76,14 +76,14 @@ describe('webhook-gateway send', () => {
 
   it('every provider of GATEWAY_CONFIG and the environment: accepted, then a duplicate', async () => {
     const files = cases.map(([source, body]) => payload(source, body));
-    const firsts = await Promise.all(cases.map(([source, , args], i) => send(source, files[i]!, ...args)));
+    const firsts = await inTurns(cases.map(([source, , args], i) => () => send(source, files[i]!, ...args)));
     for (const [i, run] of firsts.entries()) {
       const [source, , , topic] = cases[i]!;
       expect(run.code, `${source}: ${run.stderr}`).toBe(0);
       const id = Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1]);
       expect(await stored(id), source).toEqual([expect.objectContaining({ source, topic })]);
     }
-    const seconds = await Promise.all(cases.map(([source, , args], i) => send(source, files[i]!, ...args)));
+    const seconds = await inTurns(cases.map(([source, , args], i) => () => send(source, files[i]!, ...args)));
     for (const [i, run] of seconds.entries()) expect(run.stdout, cases[i]![0]).toMatch(/^duplicate: /);
   }, 240_000);
 
@@ -135,12 +135,12 @@ describe('webhook-gateway send', () => {
 
   it('a wrong secret is rejected by the gateway (exit 1); mistakes in the command exit 2', async () => {
     const file = payload('wrong', { id: 'evt_wrong', type: 'x' });
-    const [wrong, unknown, topic, missing, noSecret] = await Promise.all([
-      send('stripe', file, '--secret', 'whsec_not_the_secret'),
-      send('acme-partner', file),
-      send('stripe', file, '--topic', 'charge.succeeded'),
-      send('shopify', join(dir, 'nope.json')),
-      runCli(['send', 'shopify', '--file', file, '--url', gw.url], {}),
+    const [wrong, unknown, topic, missing, noSecret] = await inTurns([
+      () => send('stripe', file, '--secret', 'whsec_not_the_secret'),
+      () => send('acme-partner', file),
+      () => send('stripe', file, '--topic', 'charge.succeeded'),
+      () => send('shopify', join(dir, 'nope.json')),
+      () => runCli(['send', 'shopify', '--file', file, '--url', gw.url], {}),
     ]);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('Rejected: 401 invalid_signature');
@@ -164,7 +164,8 @@ describe('webhook-gateway send', () => {
     );
     expect(cannot.code).toBe(2);
     expect(cannot.stderr).toContain('An api-key source is described in GATEWAY_CONFIG');
-  });
+    // Six CLI start-ups, two at a time, on a loaded 2-core machine.
+  }, 180_000);
 
   it('a payload file over 256 MiB or /dev/zero is refused naming the file (exit 2); a directory too; a pipe is sent', async () => {
     const huge = join(dir, 'huge.json');
@@ -188,7 +189,7 @@ describe('webhook-gateway send', () => {
         ],
         {},
       );
-    const [tooLarge, device, folder] = await Promise.all([sendFile(huge), sendFile(zero), sendFile(dir)]);
+    const [tooLarge, device, folder] = await inTurns([() => sendFile(huge), () => sendFile(zero), () => sendFile(dir)]);
     expect(tooLarge.code).toBe(2);
     expect(tooLarge.stderr).toContain(
       `${huge} is larger than 268435456 bytes (256 MiB), more than a webhook body: check the path`,
@@ -235,5 +236,5 @@ describe('webhook-gateway send', () => {
       [id],
     );
     expect(row?.body).toBe(body);
-  });
+  }, 120_000);
 });
