@@ -1,6 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
-import { answerMetricsRequests } from './metrics';
 
 export interface SupervisorOptions {
   /** Web processes to run; they share the listening port (node:cluster hands connections round-robin). */
@@ -39,7 +38,6 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let exitCode = 0;
-  const answerMetrics = answerMetricsRequests();
 
   const fork = (slot: Slot) => {
     cluster.setupPrimary({ args: [...options.childArgs, '--role', slot.role, '--web-processes', '1'] });
@@ -48,7 +46,6 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
     slot.startedAt = undefined;
     child.on('message', (message: unknown) => {
       if ((message as { gateway?: string })?.gateway === 'started') slot.startedAt = performance.now();
-      else answerMetrics(child, message);
     });
     child.once('exit', (code, signal) => onExit(slot, child, code, signal));
   };

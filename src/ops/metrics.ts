@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { clusterMetrics, inCluster, shareRegistryWithPrimary } from '../cluster/metrics';
 
 /**
  * Prometheus metrics (prom-client). One registry per gateway, so several gateways in one process
@@ -97,8 +96,6 @@ export function createMetrics(
       name: 'webhook_gateway_queue_depth',
       help: 'Events due for processing now',
       registers: [registry],
-      // Read from the database: every process of a cluster reads the same figure (not a sum).
-      aggregator: 'max',
       async collect() {
         this.set((await depth()).due);
       },
@@ -107,7 +104,6 @@ export function createMetrics(
       name: 'webhook_gateway_oldest_due_age_seconds',
       help: 'How long the oldest due event has been waiting',
       registers: [registry],
-      aggregator: 'max',
       async collect() {
         this.set((await depth()).oldestSeconds);
       },
@@ -122,7 +118,6 @@ export function createMetrics(
       help: 'Circuit breaker of each destination that has failed: 0 closed, 1 half-open (probing), 2 open (deliveries held)',
       labelNames: ['destination'] as const,
       registers: [registry],
-      aggregator: 'max',
       async collect() {
         this.reset();
         for (const c of await circuits()) this.set({ destination: c.name }, value[c.state]);
@@ -130,14 +125,8 @@ export function createMetrics(
     });
   }
 
-  shareRegistryWithPrimary(registry);
-
   return {
     registry,
-    /** The exposition text of `/metrics`: this process's, or under --web-processes every process's, summed. */
-    scrape(): Promise<string> {
-      return inCluster() ? clusterMetrics() : registry.metrics();
-    },
     ingest(
       source: string,
       outcome: 'accepted' | 'duplicate' | 'conflict' | 'rejected',

@@ -103,7 +103,6 @@ export function describePlainRoutes(app: OpenAPIHono): void {
     responses: {
       200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
       401: errorResponses[401],
-      503: errorJson('Under --web-processes: not every gateway process answered in time (metrics_unavailable)'),
     },
   });
 }

@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { checkReadiness } from '../db/health';
-import { GatewayError } from '../errors';
 import { securityHeaders } from '../http/security-headers';
 import { requireRole } from './auth';
 import type { Metrics } from './metrics';
@@ -65,15 +64,7 @@ export function createSystemRoutes(deps: {
   });
 
   app.get('/metrics', requireRole('metrics'), async (c) => {
-    // Under --web-processes a child that cannot hear from every process says so rather than answer
-    // part of the figures (a scrape of one process's counters would look like a counter reset).
-    const body = await deps.metrics.scrape().catch((cause: unknown) => {
-      throw new GatewayError(503, 'metrics_unavailable', 'The gateway processes did not all answer for metrics; retry', {
-        internal: false,
-        cause,
-        headers: { 'retry-after': '5' },
-      });
-    });
+    const body = await deps.metrics.registry.metrics();
     return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
   });
 
