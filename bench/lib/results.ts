@@ -255,7 +255,7 @@ export function renderTable(r: BenchResults): string {
     run.bursts.forEach((b, i) =>
       rows.push([
         `end-to-end, burst ${i + 1} (${f0(b.durationSec)} s, ${b.connections} conns)`,
-        `npm start, ${run.label} (${f0(run.historyEvents)} done before)`,
+        `npm start, ${run.label} (${f0(run.historyEvents)} done before${i === 0 && run.warmup ? `; after a ${f0(run.warmup.sec)} s warm-up of ${f0(run.warmup.acknowledged)} events, drained in ${f1(run.warmup.drainedSec)} s` : ''})`,
         `${f0(b.completedPerSec)} completed/s (${f0(b.okPerSec)} acks/s, backlog ${f0(b.backlogAtEnd)}, drained after ${f1(b.untilDrainedSec)} s${b.drained ? '' : ': NOT drained'})`,
         f1(b.p50Ms),
         f1(b.p99Ms),

@@ -28,6 +28,13 @@ export interface BurstRun extends LoadResult {
 
 export interface EndToEndRun {
   label: string;
+  /**
+   * The unmeasured load before the first burst (BENCH_WARMUP seconds, as every ingest measurement
+   * has) and how long its events took to drain: a gateway users run has been running, and a fresh
+   * process answers its first half-second at a quarter of its rate (code not yet optimised by V8,
+   * connections still opening), which made burst 1 the slowest of most runs.
+   */
+  warmup: { sec: number; acknowledged: number; drainedSec: number; drained: boolean };
   /** Completed or failed events in webhook_events before the first burst (the history phase). */
   historyEvents: number;
   bursts: BurstRun[];
@@ -48,48 +55,72 @@ const DRAIN_CAP_SEC = 60;
 export async function measureEndToEnd(
   db: BenchDatabase,
   tool: LoadTool,
-  options: { label: string; bursts: number; burstSec: number; connections: number; reset: boolean; env?: Record<string, string> },
+  options: {
+    label: string;
+    bursts: number;
+    burstSec: number;
+    connections: number;
+    reset: boolean;
+    warmupSec: number;
+    env?: Record<string, string>;
+  },
 ): Promise<EndToEndRun> {
   if (options.reset) await db.reset();
   const historyEvents = await unfinished(db, true);
   const { proc, url } = await startIngestServer('gateway', db, { role: 'default', env: options.env ?? {} });
+  const load = (durationSec: number) =>
+    runLoad(tool, {
+      url: `${url}${INGEST_PATH}`,
+      connections: options.connections,
+      durationSec,
+      body,
+      headers,
+      idHeader: ID_HEADER,
+    });
+  /** Waits until no event is left (at most DRAIN_CAP_SEC past the load): what is left. */
+  const drain = async (started: number, loadSec: number) => {
+    let left = await unfinished(db);
+    while (left > 0 && performance.now() - started < (loadSec + DRAIN_CAP_SEC) * 1000) {
+      await new Promise((r) => setTimeout(r, 100));
+      left = await unfinished(db);
+    }
+    return left;
+  };
   try {
+    const warmStarted = performance.now();
+    const warm = options.warmupSec > 0 ? await load(options.warmupSec) : undefined;
+    const warmLeft = await drain(warmStarted, options.warmupSec);
+    const warmup = {
+      sec: options.warmupSec,
+      acknowledged: warm?.ok ?? 0,
+      drainedSec: (performance.now() - warmStarted) / 1000,
+      drained: warmLeft === 0,
+    };
     const bursts: BurstRun[] = [];
     for (let i = 0; i < options.bursts; i++) {
       const started = performance.now();
       const cpuBefore = { gateway: cpuSecondsOf(proc.pid), postgres: postgresCpuSeconds() };
       const walBefore = await walPosition(db);
-      const load = await runLoad(tool, {
-        url: `${url}${INGEST_PATH}`,
-        connections: options.connections,
-        durationSec: options.burstSec,
-        body,
-        headers,
-        idHeader: ID_HEADER,
-      });
+      const burst = await load(options.burstSec);
       const backlogAtEnd = await unfinished(db);
-      let left = backlogAtEnd;
-      while (left > 0 && performance.now() - started < (options.burstSec + DRAIN_CAP_SEC) * 1000) {
-        await new Promise((r) => setTimeout(r, 100));
-        left = await unfinished(db);
-      }
+      const left = backlogAtEnd > 0 ? await drain(started, options.burstSec) : 0;
       const untilDrainedSec = (performance.now() - started) / 1000;
-      const perEvent = (seconds: number) => (seconds * 1e6) / Math.max(load.ok, 1);
+      const perEvent = (seconds: number) => (seconds * 1e6) / Math.max(burst.ok, 1);
       const walBytes = await walBytesSince(db, walBefore);
       bursts.push({
         cpuUsPerEvent: {
           gateway: perEvent(cpuSecondsOf(proc.pid) - cpuBefore.gateway),
           postgres: perEvent(postgresCpuSeconds() - cpuBefore.postgres),
         },
-        walBytesPerEvent: walBytes / Math.max(load.ok, 1),
-        ...load,
+        walBytesPerEvent: walBytes / Math.max(burst.ok, 1),
+        ...burst,
         backlogAtEnd,
         untilDrainedSec,
         drained: left === 0,
-        completedPerSec: (left === 0 ? load.ok : load.ok - left) / untilDrainedSec,
+        completedPerSec: (left === 0 ? burst.ok : burst.ok - left) / untilDrainedSec,
       });
     }
-    return { label: options.label, historyEvents, bursts, peakRssMb: memoryOf(proc.pid).peakRssMb };
+    return { label: options.label, historyEvents, warmup, bursts, peakRssMb: memoryOf(proc.pid).peakRssMb };
   } finally {
     await proc.stop();
   }
