@@ -156,6 +156,8 @@ async function walPosition(db: BenchDatabase): Promise<string> {
 }
 
 async function walBytesSince(db: BenchDatabase, lsn: string): Promise<number> {
-  const [row] = await db.sql<[{ bytes: string }]>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
+  const [row] = await db.sql<
+    [{ bytes: string }]
+  >`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
   return Number(row.bytes);
 }
