@@ -108,7 +108,7 @@ describe('destinations and apply (CLI)', () => {
 
   it('apply -f syncs a filter: kept as written, idempotent although the database reorders its keys, updated when it changes', async () => {
     const file = join(dir, 'filtered.yaml');
-    const write = (limit: number) =>
+    const write = (limit: number | string) =>
       writeFileSync(
         file,
         [
@@ -136,6 +136,16 @@ describe('destinations and apply (CLI)', () => {
     expect(JSON.parse((await cli(['destinations', 'get', 'filtered-erp'])).stdout).filter.body.total).toEqual({
       $gt: 200,
     });
+    // A Shopify id beyond 2^53: sent, stored, shown and compared with its digits (the neighbour
+    // 820982911946154510 is the same double, yet a change).
+    write('820982911946154508');
+    expect((await cli(['apply', '-f', file])).stdout).toContain('~ update destination filtered-erp: filter');
+    expect((await cli(['destinations', 'get', 'filtered-erp'])).stdout).toContain('"$gt": 820982911946154508');
+    expect((await cli(['destinations', 'list', '--json'])).stdout).toContain('"$gt": 820982911946154508');
+    expect((await cli(['apply', '-f', file])).stdout).toContain('No changes: the destinations match the file.');
+    write('820982911946154510');
+    expect((await cli(['apply', '-f', file])).stdout).toContain('~ update destination filtered-erp: filter');
+    expect((await cli(['destinations', 'get', 'filtered-erp'])).stdout).toContain('"$gt": 820982911946154510');
   }, 240_000);
 
   it('carries rate_limit and circuit: destinations create flags, the CIRCUIT column, apply -f idempotent and updating', async () => {

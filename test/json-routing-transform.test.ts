@@ -83,7 +83,7 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
   it('a filter compares the digits sent: amount > 9007199254740992 lets 9007199254740993 through, not 2^53', async () => {
     await create('above', { filter: { body: { amount: { $gt: 9007199254740992 } } } });
     await create('negative', { filter: { body: { amount: { $lt: 0 } } } });
-    // An id beyond 2^53 written in a filter is saved rounded; it still matches the id it was written for.
+    // An id beyond 2^53 written in a filter is saved with its digits and matches that id (json-filter-operands).
     await create('order', '"filter": {"body": {"id": 820982911946154508}}');
     const over = await send('{"id":820982911946154508,"amount":9007199254740993}');
     const exact = await send('{"id":1,"amount":9007199254740992}');

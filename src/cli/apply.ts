@@ -13,6 +13,7 @@ import { describeAlertPlan } from '../control/alert-plan';
 import { carryOutAlertStep, planAlertChanges } from './apply-alerts';
 import { carryOut, carryOutDestination, versionsOf } from './apply-steps';
 import { createOpsClient } from './ops-client';
+import { parseExact } from '../json/exact-values';
 
 /**
  * `apply -f gateway.yaml [--dry-run] [--prune]`: the GitOps path. The file is validated exactly as
@@ -33,7 +34,8 @@ export function applyCommand(ctx: CliContext): Command {
       const client = createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
       const alertSteps = alerts ? await planAlertChanges(client, alerts, options.prune ?? false) : [];
       const { sources } = await client.get<{ sources: SourceView[] }>('/api/sources');
-      const { destinations } = await client.get<{ destinations: DestinationView[] }>('/api/destinations');
+      // Read exactly: a filter's 820982911946154508 compared with the file's, not JSON.parse's ...500.
+      const { destinations } = parseExact(await client.getText('/api/destinations')) as { destinations: DestinationView[] };
       const polls = await client.get<{ sources: { name: string }[] }>('/api/sps/sources');
       // Below admin the gateway withholds sources' spec and redacts destination URLs: the plan
       // compares what it was shown, and says so, instead of reporting every one as changed.

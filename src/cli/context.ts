@@ -1,5 +1,6 @@
 import { applyEdits, format } from 'jsonc-parser';
 import type { GatewayConfig } from '../config/env';
+import { stringifyExact } from '../json/exact-values';
 
 /** A failure the CLI reports as one line on stderr with its exit code (1: it failed, 2: wrong usage). */
 export class CliError extends Error {
@@ -72,7 +73,7 @@ export const terminalSafe = (text: string) => text.replace(UNSAFE, escapeChar);
 
 /** JSON for a terminal, pretty unless `indent` is 0 (JSON.stringify already escapes C0 controls in strings). */
 export const terminalJson = (value: unknown, indent = 2) =>
-  JSON.stringify(value, null, indent).replace(UNSAFE_IN_JSON, escapeChar);
+  stringifyExact(value, indent).replace(UNSAFE_IN_JSON, escapeChar);
 
 /**
  * JSON text from the gateway for a terminal, re-indented token by token (jsonc-parser's formatter)

@@ -12,6 +12,7 @@ import {
 import { withConnection } from './events';
 import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
 import { createOpsClient } from './ops-client';
+import { parseExact } from '../json/exact-values';
 import { formatTable } from './table';
 
 type WithSecret = DestinationView & { secret?: string };
@@ -65,9 +66,10 @@ export function destinationsCommand(ctx: CliContext): Command {
   withConnection(destinations.command('list').description('every destination, file ones included'))
     .option('--json', 'print JSON')
     .action(async (options: ConnectionOptions & { json?: boolean }) => {
-      const { destinations: list } = await client(ctx, options).get<{ destinations: DestinationView[] }>(
-        '/api/destinations',
-      );
+      // Read exactly: a filter's 820982911946154508 is printed with its digits (terminalJson writes them).
+      const { destinations: list } = parseExact(await client(ctx, options).getText('/api/destinations')) as {
+        destinations: DestinationView[];
+      };
       ctx.out(options.json ? terminalJson(list) : destinationTable(list));
     });
   withConnection(
@@ -75,7 +77,7 @@ export function destinationsCommand(ctx: CliContext): Command {
       .command('get <name>')
       .description('one destination as JSON, with its last deliveries (never a secret)'),
   ).action(async (name: string, options: ConnectionOptions) => {
-    ctx.out(terminalJson(await client(ctx, options).get(path(name))));
+    ctx.out(terminalJson(parseExact(await client(ctx, options).getText(path(name)))));
   });
   withConnection(
     destinations

@@ -1,5 +1,6 @@
 import { BodyTooLargeError, readLimited, readTextPrefix } from '../http/bounded-body';
 import { CliError } from './context';
+import { stringifyExact } from '../json/exact-values';
 
 /** How long the CLI waits for the gateway's answer by default (`--answer-timeout-ms`). */
 export const ANSWER_TIMEOUT_MS = 60_000;
@@ -34,7 +35,8 @@ export function createOpsClient(base: string, token: string, timeoutMs = ANSWER_
           ...init.headers,
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        // A filter's exact numbers (apply -f) are sent with their digits (src/json/exact-values.ts).
+        body: init.body === undefined ? undefined : stringifyExact(init.body),
       });
     } catch (err) {
       deadline.clear();

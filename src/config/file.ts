@@ -5,6 +5,7 @@ import { destinationEntry, processingShape, toProcessingConfig, toProtection, ty
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
+import { parseConfigText } from './exact-filters';
 import { FileTooLargeError, NotARegularFileError, readTextFileLimited } from './read-text-file';
 
 /** One verification secret; `notAfter` ends its rotation overlap (checked per request, not at load). */
@@ -198,7 +199,8 @@ export function loadGatewayFile(path: string, env: Env): GatewayFile {
   }
   let document: unknown;
   try {
-    document = format === 'JSON' ? JSON.parse(text) : parseYaml(text);
+    // Filters' numbers exact (src/config/exact-filters.ts), every other number as JSON.parse reads it.
+    document = parseConfigText(text, format as 'JSON' | 'YAML');
   } catch (err) {
     throw syntaxError(path, format, text, err);
   }

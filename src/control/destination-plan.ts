@@ -1,3 +1,4 @@
+import { isLosslessNumber } from 'lossless-json';
 import { redactUrlSecrets } from '../deliver/redact';
 import type { Filter } from '../routing/filter';
 import type { Transform } from '../transform/types';
@@ -30,9 +31,11 @@ export type DestinationStep =
   | { action: 'rotate-secret'; name: string; secret: string; fingerprint: string }
   | { action: 'delete'; name: string };
 
-/** JSON with sorted keys: PostgreSQL's jsonb does not keep the file's key order. */
+/** JSON with sorted keys (PostgreSQL's jsonb does not keep the file's key order); a filter's exact numbers as their digits. */
 export const canonical = (value: unknown): string =>
-  Array.isArray(value)
+  isLosslessNumber(value)
+    ? value.value
+    : Array.isArray(value)
     ? `[${value.map(canonical).join(',')}]`
     : typeof value === 'object' && value !== null
       ? `{${Object.keys(value)

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import type { Destination, ForwardingPlan } from '../deliver/destinations';
 import { buildEnvelope, type EnvelopeSource } from '../deliver/envelope';
 import { filterContext } from '../deliver/filtering';
@@ -17,6 +18,8 @@ import { parseJsonOrUndefined } from '../worker/handlers';
 import { payloadView } from '../ops/payload-view';
 import { shown, type SourceMask } from '../ops/source-mask';
 import { bearer, error, json } from './routes';
+import { exactJsonBody } from './exact-json';
+import { stringifyExact } from '../json/exact-values';
 import {
   HIDDEN,
   PREVIEW_SIGNED_AT,
@@ -167,7 +170,8 @@ async function eventFor(
     source: input.source ?? defaultSource,
     webhookId: 'preview',
     topic: input.topic ?? 'preview',
-    rawBody: Buffer.from(JSON.stringify(input.payload)),
+    // Written back with the digits pasted (exactPreviewInput), as the sender's bytes would carry them.
+    rawBody: Buffer.from(stringifyExact(input.payload)),
     payload: undefined,
     headers: input.headers ?? {},
     // As ingest would store it: credential-like query parameters are not matched either.
@@ -202,6 +206,21 @@ export function addPreviewRoute(
         ...errorResponses,
       },
     }),
-    async (c) => c.json(await previewDelivery(deps, c.req.valid('param').name, c.req.valid('json')), 200),
+    async (c) =>
+      c.json(await previewDelivery(deps, c.req.valid('param').name, await exactPreviewInput(c, c.req.valid('json'))), 200),
   );
+}
+
+/**
+ * The validated request with its pasted payload and draft filter read exactly: a payload's
+ * `{"customer_id": 820982911946154508}` is previewed with those digits, as the event would be, not
+ * as JSON.parse's 820982911946154500 (the rest of the request holds no number that could round).
+ */
+async function exactPreviewInput(c: Context, valid: PreviewInput): Promise<PreviewInput> {
+  const exact = (await exactJsonBody(c)) as Pick<PreviewInput, 'payload' | 'draft'>;
+  return {
+    ...valid,
+    ...(valid.payload !== undefined ? { payload: exact.payload } : {}),
+    ...(valid.draft?.filter ? { draft: { ...valid.draft, filter: exact.draft!.filter } } : {}),
+  };
 }

@@ -9,6 +9,7 @@ import { addPreviewRoute, type PreviewDeps } from './destination-preview';
 import { Destination, DestinationInput, DestinationPatch, NameParam, RotateBody, WithSecret } from './destination-schemas';
 import type { DestinationChange, DestinationService } from './destination-service';
 import type { DestinationView } from './destination-view';
+import { exactJson, exactJsonBody } from './exact-json';
 import { bearer, error, ifMatch, json, versionFrom } from './routes';
 
 export interface DestinationRoutesDeps {
@@ -57,7 +58,9 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
   const answer = async (c: Context, change: DestinationChange, status: 200 | 201 = 200) => {
     await deps.audit?.(change, c);
     if (change.after?.version) c.header('etag', `"${change.after.version}"`);
-    return c.json(
+    // Exact: a filter's numbers are shown with the digits they were saved with.
+    return exactJson(
+      c,
       change.after
         ? { ...shownTo(c, change.after), ...(change.secret ? { secret: change.secret } : {}) }
         : { deleted: change.destination },
@@ -73,7 +76,8 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
       security: bearer,
       responses: { 200: json(z.object({ destinations: z.array(Destination) }), 'The destinations'), ...errorResponses },
     }),
-    async (c) => c.json({ destinations: (await deps.destinations.list()).map((view) => shownTo(c, view)) }, 200),
+    async (c) =>
+      exactJson(c, { destinations: (await deps.destinations.list()).map((view) => shownTo(c, view)) }, 200) as never,
   );
 
   app.openapi(
@@ -94,7 +98,7 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
       responses: { 201: json(WithSecret, 'Created'), 409: error('Name taken, or no master key'), ...errorResponses },
     }),
     async (c) =>
-      answer(c, await deps.destinations.create(await c.req.json(), c.req.valid('query').origin), 201) as never,
+      answer(c, await deps.destinations.create(await exactJsonBody(c), c.req.valid('query').origin), 201) as never,
   );
 
   app.openapi(
@@ -113,7 +117,7 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
     async (c) => {
       const found = await deps.destinations.get(c.req.valid('param').name);
       if (found.version) c.header('etag', `"${found.version}"`);
-      return c.json(shownTo(c, found), 200);
+      return exactJson(c, shownTo(c, found), 200) as never;
     },
   );
 
@@ -131,7 +135,10 @@ export function createDestinationRoutes(deps: DestinationRoutesDeps): OpenAPIHon
       responses: { 200: json(Destination, 'Changed'), ...guardedResponses },
     }),
     async (c) =>
-      answer(c, await deps.destinations.update(c.req.valid('param').name, await c.req.json(), versionFrom(c))) as never,
+      answer(
+        c,
+        await deps.destinations.update(c.req.valid('param').name, await exactJsonBody(c), versionFrom(c)),
+      ) as never,
   );
 
   app.openapi(

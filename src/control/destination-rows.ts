@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { CircuitInput, RateLimitInput } from '../config/processing';
+import { parseExact, stringifyExact } from '../json/exact-values';
 import type { Filter } from '../routing/filter';
 import type { Transform } from '../transform/types';
 import type { SealedSecret } from './crypto';
@@ -67,7 +68,7 @@ export const destinationRow = (r: Raw): DestinationRow => ({
   fingerprint: String(r.fingerprint),
   secretCreatedAt: toDate(r.secret_created_at),
   paused: r.paused === true,
-  filter: (toJson(r.filter) as Filter | null) ?? null,
+  filter: r.filter_text == null ? null : (parseExact(String(r.filter_text)) as Filter),
   transform: (toJson(r.transform) as Transform | null) ?? null,
   ruleVersion: Number(r.rule_version ?? r.version),
   rateLimit: (toJson(r.rate_limit) as RateLimitInput | null) ?? null,
@@ -80,12 +81,16 @@ export const destinationRow = (r: Raw): DestinationRow => ({
   sources: ((toJson(r.sources) as string[] | null) ?? []).filter((s) => s !== null).sort(),
 });
 
-/** The row with its attached sources as one JSON array (one round trip for the registry). */
-export const WITH_SOURCES = sql`select d.*, coalesce((select json_agg(ds.source order by ds.source) from destination_sources ds
+/**
+ * The row with its attached sources as one JSON array (one round trip for the registry). The
+ * filter is read as text: postgres.js and PGlite parse jsonb with JSON.parse, which rounds a
+ * filter's `820982911946154508` (kept whole by jsonb's numeric) to 820982911946154500.
+ */
+export const WITH_SOURCES = sql`select d.*, d.filter::text as filter_text, coalesce((select json_agg(ds.source order by ds.source) from destination_sources ds
   where ds.destination = d.name), '[]'::json) as sources from destinations d`;
 
-/** SQL NULL (not JSON null) when there is no filter. */
-export const filterJson = (filter: object | null) => (filter === null ? null : JSON.stringify(filter));
+/** SQL NULL (not JSON null) when there is no filter; a filter's exact numbers written with their digits. */
+export const filterJson = (filter: object | null) => (filter === null ? null : stringifyExact(filter));
 
 export const sealedJson = (s: SealedSecret) => ({
   key_id: s.keyId,

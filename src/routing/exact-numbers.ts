@@ -1,4 +1,5 @@
-import { LosslessNumber, compareNumber, isLosslessNumber, parse } from 'lossless-json';
+import { compareNumber, isLosslessNumber, parse, type LosslessNumber } from 'lossless-json';
+import { numberOrExact } from '../json/exact-values';
 import { MAX_JSON_DEPTH, isJson, nestsDeeperThan, utf8Text } from '../json/read';
 
 /**
@@ -19,31 +20,40 @@ export function filterBody(rawBody: Uint8Array, parsed: unknown): unknown {
   }
 }
 
-/** The literal as a number when the number is exactly its value (`1.10`, `-0`, `1E+2` too), else its text. */
-function numberOrExact(literal: string): number | LosslessNumber {
-  const value = Number(literal);
-  return Number.isFinite(value) && compareNumber(literal, String(value)) === 0 ? value : new LosslessNumber(literal);
-}
+/** A filter's number: a number, or a LosslessNumber for one no JavaScript number holds (src/json/exact-values.ts). */
+export type FilterNumber = number | LosslessNumber;
+
+/** Whether a filter's value is a number (plain or exact). */
+export const isFilterNumber = (v: unknown): v is FilterNumber => typeof v === 'number' || isLosslessNumber(v);
+
+/** The exact decimal text of a number, plain or exact. */
+const digitsOf = (n: FilterNumber) => (typeof n === 'number' ? String(n) : n.value);
 
 /**
  * A body's number against a filter's: -1, 0 or 1 on their exact decimal values, or undefined when
- * either is not a number. The filter's number is the decimal JavaScript prints for it (what was
- * written in the filter, for any number up to 2^53 and any decimal of up to 15 digits).
+ * the body's value is not a number. Both sides are compared on their digits: a filter's
+ * `820982911946154508` (read exactly since filters are, src/json/exact-values.ts) is not
+ * `820982911946154510`, though both are the same double.
  */
-export function compareExact(value: unknown, operand: number): -1 | 0 | 1 | undefined {
-  if (typeof value === 'number') return value > operand ? 1 : value < operand ? -1 : value === operand ? 0 : undefined;
-  return isLosslessNumber(value) ? compareNumber(value.value, String(operand)) : undefined;
+export function compareExact(value: unknown, operand: FilterNumber): -1 | 0 | 1 | undefined {
+  if (typeof value === 'number' && typeof operand === 'number')
+    return value > operand ? 1 : value < operand ? -1 : value === operand ? 0 : undefined;
+  if (typeof value !== 'number' && !isLosslessNumber(value)) return undefined;
+  return compareNumber(digitsOf(value), digitsOf(operand));
 }
 
 /**
- * Whether a body's value equals a filter's number. A filter's integer of 2^53 or more may be an id
- * rounded when the filter was saved (filters are read with JSON.parse: `820982911946154508` is
- * saved as 820982911946154500), so it equals every body number that rounds to it, as it always
- * did; any other number equals only the exact same value (`1.10` equals 1.1, `0.1000000000000000055`
- * does not).
+ * Whether a body's value equals a filter's number, on their exact values (`1.10` equals 1.1,
+ * `0.1000000000000000055` does not). One exception, for filters saved before filters were read
+ * exactly: JSON.parse turned `820982911946154508` into 820982911946154500, which is what their
+ * column still holds. An integer operand of 2^53 or more that is a plain number (its digits are
+ * exactly the ones a double prints, as every such rounded id's are) keeps matching every body number
+ * that rounds to it, as it always did; saving the filter again makes it exact
+ * (docs/destinations.md#filters).
  */
-export function equalsNumber(value: unknown, operand: number): boolean {
-  if (Math.abs(operand) >= 2 ** 53 && isLosslessNumber(value)) return Number(value.value) === operand;
+export function equalsNumber(value: unknown, operand: FilterNumber): boolean {
+  if (typeof operand === 'number' && Math.abs(operand) >= 2 ** 53 && isLosslessNumber(value))
+    return Number(value.value) === operand;
   return compareExact(value, operand) === 0;
 }
 

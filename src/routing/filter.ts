@@ -20,9 +20,13 @@
  * walking it touches at most its own size of the payload.
  */
 
-import { compareExact, equalsNumber, isLosslessNumber } from './exact-numbers';
+import { compareExact, equalsNumber, isFilterNumber, isLosslessNumber, type FilterNumber } from './exact-numbers';
 
-/** A validated filter (plain JSON as the user wrote it). */
+/**
+ * A validated filter: JSON as the user wrote it, every number in it a number or, when no JavaScript
+ * number holds it exactly (`820982911946154508`), a LosslessNumber with its digits
+ * (src/json/exact-values.ts: read so wherever a filter enters, and written back so).
+ */
 export type Filter = { readonly [key: string]: unknown };
 
 /**
@@ -58,7 +62,7 @@ const OPERATORS = new Set([
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !isLosslessNumber(v);
-const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
+const isPrimitive = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || isLosslessNumber(v);
 const pathKey = (key: string) => (/^[A-Za-z0-9_$-]+$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
 
 class FilterProblem extends Error {
@@ -83,7 +87,7 @@ export function validateFilter(input: unknown, root = 'filter'): FilterCheck {
     if (depth > FILTER_LIMITS.depth) throw new FilterProblem(at, `too deep: at most ${FILTER_LIMITS.depth} levels`);
     if (typeof value === 'string' && Buffer.byteLength(value) > FILTER_LIMITS.stringBytes)
       throw new FilterProblem(at, `string longer than ${FILTER_LIMITS.stringBytes} bytes`);
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new FilterProblem(at, 'numbers must be finite');
+    if (isFilterNumber(value) && !Number.isFinite(Number(String(value)))) throw new FilterProblem(at, 'numbers must be finite');
     if (Array.isArray(value)) {
       if (scope !== 'operand')
         throw new FilterProblem(at, 'a list is only allowed as the operand of $in, $nin, $or, $and or $eq');
@@ -144,7 +148,7 @@ function checkOperand(op: string, operand: unknown, at: string): void {
   } else if (op === '$in' || op === '$nin') {
     if (!Array.isArray(operand) || !operand.every(isPrimitive)) fail('a list of strings, numbers, booleans or null');
   } else if (COMPARE.has(op)) {
-    if (typeof operand !== 'number' && typeof operand !== 'string') fail('a number or a string');
+    if (!isFilterNumber(operand) && typeof operand !== 'string') fail('a number or a string');
   } else if (op === '$exists') {
     if (typeof operand !== 'boolean') fail('true or false');
   } else if (op === '$startsWith') {
@@ -219,12 +223,12 @@ function matchOperator(op: string, operand: unknown, value: unknown, atRoot: boo
       if (typeof value === 'string') return typeof operand === 'string' && value.includes(operand);
       return Array.isArray(value) && value.some((item) => deepEqual(operand, item));
     default:
-      return compare(op, operand as number | string, value);
+      return compare(op, operand as FilterNumber | string, value);
   }
 }
 
-function compare(op: string, operand: number | string, value: unknown): boolean {
-  if (typeof operand === 'number') {
+function compare(op: string, operand: FilterNumber | string, value: unknown): boolean {
+  if (typeof operand !== 'string') {
     const order = compareExact(value, operand);
     if (order === undefined) return false;
     return op === '$gt' ? order > 0 : op === '$gte' ? order >= 0 : op === '$lt' ? order < 0 : order <= 0;
@@ -245,7 +249,7 @@ function equalsOrContains(operand: unknown, value: unknown): boolean {
 /** Structural equality, walking only as deep as the (bounded) operand. */
 function deepEqual(operand: unknown, value: unknown): boolean {
   if (operand === value) return true;
-  if (typeof operand === 'number') return equalsNumber(value, operand);
+  if (isFilterNumber(operand)) return equalsNumber(value, operand);
   if (Array.isArray(operand))
     return Array.isArray(value) && value.length === operand.length && operand.every((o, i) => deepEqual(o, value[i]));
   if (isObject(operand)) {

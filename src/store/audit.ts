@@ -1,4 +1,6 @@
-import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { isLosslessNumber } from 'lossless-json';
+import { stringifyExact } from '../json/exact-values';
 import type { Database } from '../db/client';
 import { auditLog, type AuditLogRow } from '../db/schema-access';
 
@@ -36,7 +38,7 @@ const SECRET_KEY =
 
 /** A copy of `value` with every secret-looking key's value replaced by "[redacted]". */
 export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (depth > 32 || value === null || typeof value !== 'object') return value;
+  if (depth > 32 || value === null || typeof value !== 'object' || isLosslessNumber(value)) return value;
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>).map(([k, v]) => [
@@ -46,14 +48,20 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   );
 }
 
+/**
+ * A state as jsonb with a filter's exact numbers (LosslessNumber) written as their digits: drizzle's
+ * jsonb column would JSON.stringify them into {"value": "…", "isLosslessNumber": true}.
+ */
+const exactJsonb = (value: unknown) => sql`${stringifyExact(value)}::jsonb`;
+
 /** Appends one entry. Secrets in before/after are redacted here too, whatever the caller did. */
 export async function recordAudit({ db }: Database, entry: AuditEntry): Promise<void> {
   await db.insert(auditLog).values({
     actor: entry.actor,
     action: entry.action,
     target: entry.target ?? null,
-    before: entry.before === undefined ? null : redactSecrets(entry.before),
-    after: entry.after === undefined ? null : redactSecrets(entry.after),
+    before: entry.before === undefined ? null : exactJsonb(redactSecrets(entry.before)),
+    after: entry.after === undefined ? null : exactJsonb(redactSecrets(entry.after)),
     requestId: entry.requestId ?? null,
     clientAddress: entry.clientAddress ?? null,
   });

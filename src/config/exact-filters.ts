@@ -1,0 +1,74 @@
+import { isLosslessNumber } from 'lossless-json';
+import { parse as parseYaml } from 'yaml';
+import { InexactJsonError, numberOrExact, parseExact } from '../json/exact-values';
+
+// A config file's numbers, read without rounding (JSON by parseExact, YAML with intAsBigInt), are
+// kept exact only where the gateway compares them on their digits: destinations' filters (a
+// Shopify id of ~8e17 in `filter` must not match the ~128 ids that round to the same double).
+// Everywhere else (timeouts, limits, tenant_context, JSON Schemas) they become the plain numbers
+// JSON.parse gave before, so nothing else sees a LosslessNumber or a bigint.
+
+type Doc = { destinations?: unknown; sources?: unknown };
+
+/** The document with exact numbers kept in `destinations[].filter` and `sources[].destinations[].filter`. */
+export function exactOnlyInFilters(document: unknown): unknown {
+  if (!isRecord(document)) return plain(document);
+  const { destinations, sources, ...rest } = document as Doc & Record<string, unknown>;
+  return {
+    ...(plain(rest) as object),
+    ...(destinations !== undefined ? { destinations: withExactFilters(destinations) } : {}),
+    ...(sources !== undefined
+      ? {
+          sources: Array.isArray(sources)
+            ? sources.map((s) =>
+                isRecord(s) && s.destinations !== undefined
+                  ? { ...(plain(s) as object), destinations: withExactFilters(s.destinations) }
+                  : plain(s),
+              )
+            : plain(sources),
+        }
+      : {}),
+  };
+}
+
+function withExactFilters(list: unknown): unknown {
+  if (!Array.isArray(list)) return plain(list);
+  return list.map((d) =>
+    isRecord(d) && d.filter !== undefined ? { ...(plain(d) as object), filter: exact(d.filter) } : plain(d),
+  );
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !isLosslessNumber(v);
+
+/** Every number a plain number, as JSON.parse (or YAML without intAsBigInt) reads it. */
+function plain(value: unknown): unknown {
+  if (isLosslessNumber(value)) return Number(value.value);
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(plain);
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
+
+/** Every number exact: a YAML bigint becomes a number when one holds it, else a LosslessNumber. */
+function exact(value: unknown): unknown {
+  if (typeof value === 'bigint') return numberOrExact(value.toString());
+  if (Array.isArray(value)) return value.map(exact);
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, exact(v)]));
+  return value;
+}
+
+/**
+ * A config file's text as a document, numbers as exactOnlyInFilters says. Throws the parsers'
+ * syntax errors. JSON that has no exact reading (a key repeated with different values, nesting
+ * beyond what lossless-json parses) is read by JSON.parse, as it always was.
+ */
+export function parseConfigText(text: string, format: 'JSON' | 'YAML'): unknown {
+  if (format === 'YAML') return exactOnlyInFilters(parseYaml(text, { intAsBigInt: true }));
+  try {
+    return exactOnlyInFilters(parseExact(text));
+  } catch (err) {
+    if (err instanceof InexactJsonError) return JSON.parse(text);
+    throw err;
+  }
+}
