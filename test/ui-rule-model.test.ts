@@ -8,6 +8,7 @@ import {
   type Rule,
 } from '../src/ui/app/pages/destinations/rules/rule-model';
 import { validateFilter } from '../src/routing/filter';
+import { parseApiJson, parseExactNumbers, stringifyExact } from '../src/ui/app/api/json';
 
 // The rule builder's translation: every filter it shows in its rows is written back identically,
 // and a filter it cannot express is left to the JSON tab instead of being rewritten.
@@ -61,5 +62,23 @@ describe('the rule builder model', () => {
     expect(ruleProblems({ ...rule, conditions: [{ scope: 'query', field: ' ', op: '=', value: 'x' }] })).toEqual([
       'Condition 1: name the parameter',
     ]);
+  });
+
+  it('an id beyond 2^53 in a saved filter is shown, edited and saved with its digits', () => {
+    // As the API answers it (src/ui/app/api/json.ts): `filter` keeps 820982911946154508 exact, other numbers stay plain.
+    const answer = parseApiJson(
+      '{"version":3,"filter":{"body":{"customer_id":820982911946154508,"total":{"$gt":100}}}}',
+    ) as { version: number; filter: Json };
+    expect(answer.version).toBe(3);
+    const rule = fromFilter(answer.filter)!;
+    expect(rule.conditions.map((c) => c.value)).toEqual(['820982911946154508', '100']);
+    // Saved from the builder: the body sent carries the digits, also of an id typed in a row.
+    expect(stringifyExact(toFilter(rule))).toBe('{"body":{"customer_id":820982911946154508,"total":{"$gt":100}}}');
+    const typed = { ...rule, conditions: [{ ...rule.conditions[0]!, value: '820982911946154510' }] };
+    expect(stringifyExact(toFilter(typed))).toBe('{"body":{"customer_id":820982911946154510}}');
+    // The JSON tab shows and reads it with its digits (rule-editing.ts: pretty, draftFilter).
+    const shown = stringifyExact(answer.filter, 2);
+    expect(shown).toContain('"customer_id": 820982911946154508');
+    expect(stringifyExact(parseExactNumbers(shown))).toBe('{"body":{"customer_id":820982911946154508,"total":{"$gt":100}}}');
   });
 });

@@ -1,4 +1,4 @@
-import { parseApiJson } from './json';
+import { parseApiJson, stringifyExact } from './json';
 import type {
   Alert,
   AlertChannel,
@@ -87,7 +87,8 @@ export function createApiClient({ token, onUnauthorized }: ApiClientOptions) {
         headers,
         signal,
         cache: 'no-store',
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // A filter's exact numbers (LosslessNumber) are sent with their digits.
+        body: body === undefined ? undefined : stringifyExact(body),
       });
     } catch (err) {
       if (signal?.aborted) throw err;

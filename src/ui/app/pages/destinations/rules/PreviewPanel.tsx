@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError } from '../../../api/client';
+import { parseExactNumbers, stringifyExact } from '../../../api/json';
 import type { PreviewAnswer, PreviewInput, RulesApi } from '../../../api/rules';
 import type { EventSummary } from '../../../api/types';
 import { Notice } from '../../../components/format';
@@ -64,7 +65,8 @@ export function PreviewPanel({
     if (new TextEncoder().encode(paste.payload).length > MAX_PASTE_BYTES) return 'The pasted payload is over 64 KiB.';
     let payload: Json;
     try {
-      payload = JSON.parse(paste.payload) as Json;
+      // Exact: a pasted 820982911946154508 is previewed as that id.
+      payload = parseExactNumbers(paste.payload) as Json;
     } catch (err) {
       return `The pasted payload is not JSON: ${(err as Error).message}`;
     }
@@ -77,7 +79,7 @@ export function PreviewPanel({
       draft,
     };
   }, [mode, chosen, paste, JSON.stringify(draft)]);
-  const key = typeof input === 'string' ? input : JSON.stringify(input);
+  const key = typeof input === 'string' ? input : stringifyExact(input);
 
   useEffect(() => {
     if (draftProblem || typeof input === 'string') return;

@@ -1,4 +1,5 @@
 import type { RuleDestination, Transform } from '../../../api/rules';
+import { parseExactNumbers, stringifyExact } from '../../../api/json';
 import { fromFilter, ruleProblems, toFilter, type Json, type Rule } from './rule-model';
 
 /** The rule page's editing state: which tab, the rows, the JSON text, sources and transform. */
@@ -12,7 +13,8 @@ export interface Editing {
   builderRefused?: string;
 }
 
-export const pretty = (filter: Json | null) => (filter === null ? '' : JSON.stringify(filter, null, 2));
+// Exact: an id beyond 2^53 is shown and saved with its digits, never as JSON.parse rounds it.
+export const pretty = (filter: Json | null) => (filter === null ? '' : stringifyExact(filter, 2));
 export const REFUSED = 'The builder cannot show this filter without changing it: edit it as JSON.';
 
 export function editingOf(d: RuleDestination): Editing {
@@ -35,7 +37,7 @@ export function draftFilter(e: Editing): { filter: Json | null; problem?: string
   }
   if (!e.json.trim()) return { filter: null };
   try {
-    return { filter: JSON.parse(e.json) as Json };
+    return { filter: parseExactNumbers(e.json) as Json };
   } catch (err) {
     return { filter: null, problem: `The filter is not JSON: ${(err as Error).message}` };
   }

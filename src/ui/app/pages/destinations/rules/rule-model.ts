@@ -6,6 +6,9 @@
  * nested $or, a key with a dot…) is left to the JSON tab untouched, never rewritten.
  */
 
+import { isLosslessNumber, type LosslessNumber } from 'lossless-json';
+import { parseExactNumbers, stringifyExact } from '../../../api/json';
+
 export type Scope = 'body' | 'headers' | 'query' | 'path' | 'topic';
 export const SCOPES: readonly Scope[] = ['body', 'headers', 'query', 'path', 'topic'];
 
@@ -42,10 +45,12 @@ export interface Rule {
   conditions: Condition[];
 }
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A filter's JSON; a number no JavaScript number holds (820982911946154508) is a LosslessNumber with its digits. */
+export type Json = null | boolean | number | LosslessNumber | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is JsonObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !isLosslessNumber(v);
 const hasField = (scope: Scope) => scope === 'body' || scope === 'headers' || scope === 'query';
 
 /**
@@ -56,8 +61,9 @@ export function parseValue(text: string, typed = true): Json {
   const t = text.trim();
   if (t === '') return '';
   try {
-    const value = JSON.parse(t) as Json;
-    if (typeof value === 'string' || (typed && (typeof value !== 'object' || value === null))) return value;
+    const value = parseExactNumbers(t) as Json;
+    if (typeof value === 'string' || (typed && (typeof value !== 'object' || value === null || isLosslessNumber(value))))
+      return value;
   } catch {
     // plain text
   }
@@ -70,7 +76,7 @@ export function showValue(value: Json, typed = true): string {
     const plain = value.trim() === value && value !== '' && parseValue(value, typed) === value && !value.includes(',');
     return plain ? value : JSON.stringify(value);
   }
-  return JSON.stringify(value);
+  return stringifyExact(value);
 }
 
 function operand(c: Condition): Json {
@@ -80,7 +86,7 @@ function operand(c: Condition): Json {
     const t = c.value.trim();
     if (t.startsWith('[')) {
       try {
-        const list = JSON.parse(t) as Json;
+        const list = parseExactNumbers(t) as Json;
         if (Array.isArray(list)) return list;
       } catch {
         // not JSON: a comma-separated list
@@ -95,7 +101,7 @@ function showOperand(op: Operator, value: Json, typed: boolean): string {
   if (op === '$exists') return String(value);
   if ((op === '$in' || op === '$nin') && Array.isArray(value)) {
     const parts = value.map((v) => showValue(v, typed));
-    return parts.every((p) => !p.includes(',')) ? parts.join(', ') : JSON.stringify(value);
+    return parts.every((p) => !p.includes(',')) ? parts.join(', ') : stringifyExact(value);
   }
   return showValue(value, typed);
 }
@@ -202,7 +208,7 @@ const canonical = (v: Json): string =>
         .join(',')}}`
     : Array.isArray(v)
       ? `[${v.map(canonical).join(',')}]`
-      : JSON.stringify(v);
+      : stringifyExact(v);
 
 /** Equal as JSON, whatever the key order (the database's jsonb reorders keys). */
 export const sameJson = (a: Json, b: Json) => canonical(a) === canonical(b);
