@@ -73,6 +73,14 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
     expect(audit!.after).toContain(`"customer_id": ${CUSTOMER}`);
   });
 
+  it('a body repeating a key with different values has no exact reading: 400 invalid_json, nothing created', async () => {
+    const twice = `{"name": "twice", "url": "${receiver.url}", "filter": {"body": {"id": 1, "id": 2}}}`;
+    const refused = await api('/api/destinations', 'POST', twice);
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text).error).toMatchObject({ code: 'invalid_json', message: expect.stringMatching(/repeats a key/) });
+    expect((await api('/api/destinations/twice')).status).toBe(404);
+  });
+
   it('a pasted payload and a draft filter keep their digits in a preview', async () => {
     const preview = async (payload: string, draft = '') =>
       JSON.parse((await api('/api/destinations/one/preview', 'POST', `{"payload": ${payload}, "topic": "orders/create"${draft}}`)).text) as {
