@@ -19,6 +19,7 @@ import { checkFileTransforms } from './transform';
 import { createProtectionStore } from './deliver/protection-sql';
 import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
+import { startWorkerHttp } from './gateway/worker-http';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { createOutbound } from './outbound/guarded-fetch';
@@ -63,6 +64,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
   const handlers = new HandlerRegistry();
   const schemas = new SchemaRegistry();
   let database = options.database;
+  /** The web server; in a worker-only process, its own listener on WORKER_HTTP_PORT (closed by stop() alike). */
   let http: HttpServer | undefined;
   let worker: Worker | undefined;
   let app: Hono | undefined;
@@ -234,9 +236,23 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       });
 
       if (role !== 'worker') http = await startHttpServer(app, config, metrics, logger);
-      const port = http?.port;
+      else if (config.worker.httpPort !== undefined) {
+        // A worker without the web server: its own listener for probes and the scraper only.
+        http = await startWorkerHttp({
+          config,
+          port: config.worker.httpPort,
+          database,
+          logger,
+          metrics,
+          tokens,
+          worker: worker!,
+          isStopping: () => stopping,
+        });
+      }
+      const port = role === 'worker' ? undefined : http?.port;
+      const workerHttpPort = role === 'worker' ? http?.port : undefined;
       // One summary line (what runs, where each source is), then what looks wrong.
-      const report = startupReport({ config, role, databaseKind: database.kind, sources, port });
+      const report = startupReport({ config, role, databaseKind: database.kind, sources, port, workerHttpPort });
       logger.info(
         { port, ...report.summary },
         port === undefined ? 'gateway started (worker only)' : 'gateway listening',

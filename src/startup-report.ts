@@ -1,5 +1,6 @@
 import type { GatewayConfig } from './config/env';
 import type { PushSource } from './ingest/sources';
+import { WORKER_HTTP_PATHS } from './gateway/worker-http';
 
 export interface StartupReport {
   /** The fields of the one start-up summary line. */
@@ -18,10 +19,13 @@ export function startupReport(options: {
   databaseKind: 'postgres' | 'pglite';
   sources: readonly PushSource[];
   port?: number;
+  /** Where a worker-only process's own listener is (WORKER_HTTP_PORT), when it has one. */
+  workerHttpPort?: number;
 }): StartupReport {
-  const { config, role, databaseKind, sources, port } = options;
+  const { config, role, databaseKind, sources, port, workerHttpPort } = options;
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  const base = port === undefined ? undefined : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = (at: number) => `http://${host.includes(':') ? `[${host}]` : host}:${at}`;
+  const base = port === undefined ? undefined : origin(port);
   const configured = sources.filter((s) => s.secrets.length > 0);
   const unconfigured = sources.filter((s) => !configured.includes(s)).map((s) => s.name);
   const summary: Record<string, unknown> = {
@@ -34,6 +38,7 @@ export function startupReport(options: {
     ...(config.polls.length > 0 ? { polls: config.polls.map((p) => p.name) } : {}),
     opsToken: config.opsTokens.length > 0 ? 'set' : 'not set',
     ...(base ? { ui: `${base}/ui` } : {}),
+    ...(workerHttpPort === undefined ? {} : { workerHttp: WORKER_HTTP_PATHS.map((p) => `${origin(workerHttpPort)}${p}`) }),
   };
   const warnings: string[] = [];
   if (configured.length === 0 && config.polls.length === 0 && role !== 'worker') {
@@ -51,6 +56,13 @@ export function startupReport(options: {
     warnings.push(
       '--role web on the embedded database: no other process can open it, so events are stored but never processed. ' +
         'Use --role all, or PostgreSQL (DATABASE_URL) with a separate --role worker process.',
+    );
+  }
+  // Ignored rather than refused: one environment is often shared by `all` and `worker` processes.
+  if (role === 'all' && config.worker.httpPort !== undefined) {
+    warnings.push(
+      `WORKER_HTTP_PORT=${config.worker.httpPort} is ignored with --role all: the web server on PORT ${config.port} serves ` +
+        '/healthz, /readyz and /metrics for the whole process. It is for --role worker and the worker of --web-processes.',
     );
   }
   for (const { name, suggestion } of config.unknownVariables) {

@@ -101,6 +101,13 @@ function checkClusterUsage(config: GatewayConfig, role: Role, webProcesses: numb
   if (role !== 'all') {
     throw usageError('--web-processes runs web processes and a worker itself: use it with --role all (the default).');
   }
+  // node:cluster would share that one port between the web processes and the worker, and hand the
+  // worker webhooks it answers 404.
+  if (config.worker.httpPort === config.port) {
+    throw usageError(
+      `WORKER_HTTP_PORT (${config.port}) is PORT: under --web-processes the worker process needs a port of its own.`,
+    );
+  }
 }
 
 function processCount(value: string): number {

@@ -14,8 +14,17 @@ import type { Metrics } from '../ops/metrics';
  */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
 
-/** Starts the HTTP server (and the live stream's WebSocket upgrades); resolves once it listens. */
-export async function startHttpServer(app: Hono, config: GatewayConfig, metrics: Metrics, logger: Logger) {
+/**
+ * Starts the HTTP server (and the live stream's WebSocket upgrades); resolves once it listens on
+ * HOST and `port` (PORT unless given: a worker's own listener is on WORKER_HTTP_PORT).
+ */
+export async function startHttpServer(
+  app: Hono,
+  config: GatewayConfig,
+  metrics: Metrics,
+  logger: Logger,
+  port: number = config.port,
+) {
   const webSockets = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   let server: Server | undefined;
   // serve() builds its request listener without an error handler, so a request it cannot turn into
@@ -30,14 +39,14 @@ export async function startHttpServer(app: Hono, config: GatewayConfig, metrics:
   const listener: RequestListener = (request, response) =>
     lacksRequiredHost(request) ? refuseMissingHost(response, refused) : void appListener(request, response);
   const withErrorHandler = ((options: ServerOptions) => createServer(options, listener)) as typeof createServer;
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = await new Promise<number>((resolve, reject) => {
     server = <Server>serve(
       {
         fetch: app.fetch,
         createServer: withErrorHandler,
         // WebSocket upgrades of the live stream; clients send nothing we read, so frames stay small.
         websocket: { server: webSockets },
-        port: config.port,
+        port,
         hostname: config.host,
         // Slow-loris protection: a client gets this long for its headers, and for the whole request.
         serverOptions: {
@@ -72,7 +81,7 @@ export async function startHttpServer(app: Hono, config: GatewayConfig, metrics:
     server.maxConnections = config.maxConnections;
     server.on('drop', () => metrics.connectionDropped());
   });
-  return { port, ...httpServerControls(server!, webSockets) };
+  return { port: listening, ...httpServerControls(server!, webSockets) };
 }
 
 export type HttpServer = Awaited<ReturnType<typeof startHttpServer>>;

@@ -3,9 +3,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../app';
 import type { GatewayConfig } from '../config/env';
 import type { Database } from '../db/client';
-import { describeError } from '../errors';
 import type { PushSource } from '../ingest/sources';
-import { createAuthenticator } from '../ops/auth';
 import type { EventBus } from '../ops/event-bus';
 import type { Metrics } from '../ops/metrics';
 import type { SourceMask } from '../ops/source-mask';
@@ -15,6 +13,7 @@ import { createPollRoutes, createPollRunLog, type PollRunner } from '../poll';
 import { createArrivalQueries } from '../store/arrivals';
 import type { TokenStore } from '../store/tokens';
 import { createUiRoutes } from '../ui/routes';
+import { createGatewayAuthenticator } from './authenticator';
 
 /** A route group as createApp mounts it (typed and plain Hono apps alike). */
 type RouteGroup = Parameters<typeof createApp>[0]['routes'][number];
@@ -42,12 +41,7 @@ export function createWebApp(deps: WebAppDeps): Hono {
   return createApp({
     logger,
     isStopping: deps.isStopping,
-    authenticator: createAuthenticator({
-      bootstrapTokens: config.opsTokens,
-      metricsTokens: config.metricsTokens,
-      tokens: deps.tokens,
-      onError: (err) => logger.warn({ err: describeError(err) }, 'could not record a token use'),
-    }),
+    authenticator: createGatewayAuthenticator({ config, tokens: deps.tokens, logger }),
     routes: [
       createSystemRoutes({ database: () => database, metrics }),
       createUiRoutes(),

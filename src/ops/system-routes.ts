@@ -3,10 +3,9 @@ import { dirname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import type { Database } from '../db/client';
-import { checkReadiness } from '../db/health';
 import { securityHeaders } from '../http/security-headers';
-import { requireRole } from './auth';
 import type { Metrics } from './metrics';
+import { createProbeRoutes } from './probe-routes';
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 const SWAGGER_FILES: Record<string, string> = {
@@ -49,24 +48,13 @@ const DOCS_START = `localStorage.removeItem('authorized');
 window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAuthorization: false, validatorUrl: null });
 `;
 
-/** Health, readiness, Prometheus metrics and the interactive API reference (served locally, no CDN). */
+/** Health, readiness, Prometheus metrics (./probe-routes.ts) and the interactive API reference (served locally, no CDN). */
 export function createSystemRoutes(deps: {
   database: () => Database;
   metrics: Metrics;
 }): Hono {
   const app = new Hono();
-
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-
-  app.get('/readyz', async (c) => {
-    const readiness = await checkReadiness(deps.database());
-    return c.json({ status: readiness.ready ? 'ready' : 'unavailable', checks: readiness.checks }, readiness.ready ? 200 : 503);
-  });
-
-  app.get('/metrics', requireRole('metrics'), async (c) => {
-    const body = await deps.metrics.registry.metrics();
-    return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
-  });
+  app.route('/', createProbeRoutes(deps));
 
   const headers = securityHeaders(DOCS_CSP);
   app.use('/api/docs', headers);

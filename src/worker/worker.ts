@@ -53,6 +53,8 @@ export function createWorker(options: WorkerOptions) {
   let heartbeat: NodeJS.Timeout | undefined;
   let maintenance: NodeJS.Timeout | undefined;
   let stopping = false;
+  /** When the cron tick in progress started (performance.now()); undefined between ticks. */
+  let cronTickSince: number | undefined;
 
   /**
    * Runs one claimed event: its slot is free again as soon as the handler returns, while the
@@ -126,7 +128,15 @@ export function createWorker(options: WorkerOptions) {
     /** Starts the cron schedule and the lease heartbeat. */
     start() {
       started = true;
-      task = scheduleCron(options.cron, () => tick(), { name: 'webhook-worker', logger });
+      const cronTick = async () => {
+        cronTickSince = performance.now();
+        try {
+          await tick();
+        } finally {
+          cronTickSince = undefined;
+        }
+      };
+      task = scheduleCron(options.cron, cronTick, { name: 'webhook-worker', logger });
       heartbeat = startLeaseHeartbeat(
         queue,
         () => [...inFlight.values()].map(({ event }) => event.claimToken),
@@ -184,6 +194,18 @@ export function createWorker(options: WorkerOptions) {
 
     get inFlight() {
       return inFlight.size;
+    },
+
+    /**
+     * The loop's state, for a readiness check: whether it runs (started, not stopping), and how
+     * long the cron tick in progress has been running (0 between ticks). Ticks never overlap (a
+     * match that comes during one is skipped), so a tick that does not come back stops the loop.
+     */
+    loop(): { running: boolean; tickRunningMs: number } {
+      return {
+        running: started && !stopping,
+        tickRunningMs: cronTickSince === undefined ? 0 : performance.now() - cronTickSince,
+      };
     },
 
     /**

@@ -24,6 +24,14 @@ export const workerVariables = z.object({
   MAX_ATTEMPTS: positiveInt(8),
   RETRY_BASE_MS: positiveInt(5_000),
   RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
+  // A worker process's own listener (health, readiness, metrics). No random port (0): a prober and
+  // a scraper must be told where to look.
+  WORKER_HTTP_PORT: z.coerce
+    .number()
+    .int()
+    .min(1, { error: 'must be a port from 1 to 65535 (0, a random port, cannot be probed or scraped)' })
+    .max(65535, { error: 'must be a port from 1 to 65535' })
+    .optional(),
 });
 
 export type WorkerEnv = z.infer<typeof workerVariables>;
@@ -39,6 +47,11 @@ export interface WorkerSettings {
     maxAttempts: number;
     retryBaseMs: number;
     retryMaxMs: number;
+    /**
+     * Where a process running the worker without the web server (`--role worker`, the worker of
+     * `--web-processes`) serves /healthz, /readyz and /metrics; undefined = no listener.
+     */
+    httpPort?: number;
   };
 }
 
@@ -54,6 +67,7 @@ export function workerSettings(e: WorkerEnv): WorkerSettings {
       maxAttempts: e.MAX_ATTEMPTS,
       retryBaseMs: e.RETRY_BASE_MS,
       retryMaxMs: e.RETRY_MAX_MS,
+      httpPort: e.WORKER_HTTP_PORT,
     },
   };
 }

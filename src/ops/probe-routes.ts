@@ -1,0 +1,39 @@
+import { Hono } from 'hono';
+import type { Database } from '../db/client';
+import { checkReadiness } from '../db/health';
+import { requireRole } from './auth';
+import type { Metrics } from './metrics';
+
+/** The worker loop as a readiness check sees it (src/gateway/worker-http.ts). */
+export type WorkerLoopCheck = 'ok' | 'stalled' | 'not_running';
+
+/**
+ * What a prober and a scraper read: liveness, readiness and Prometheus metrics. Served by the web
+ * app (with the rest of the system routes) and, alone, by a worker process's own listener
+ * (WORKER_HTTP_PORT), whose readiness also includes its worker loop.
+ */
+export function createProbeRoutes(deps: {
+  database: () => Database;
+  metrics: Metrics;
+  /** The worker loop's state; only on a worker process's listener. */
+  workerLoop?: () => WorkerLoopCheck;
+}): Hono {
+  const app = new Hono();
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const readiness = await checkReadiness(deps.database());
+    const worker = deps.workerLoop?.();
+    const ready = readiness.ready && (worker === undefined || worker === 'ok');
+    const checks = worker === undefined ? readiness.checks : { ...readiness.checks, worker };
+    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+  });
+
+  app.get('/metrics', requireRole('metrics'), async (c) => {
+    const body = await deps.metrics.registry.metrics();
+    return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+
+  return app;
+}
