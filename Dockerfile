@@ -34,6 +34,7 @@ RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
 EXPOSE 3000
-HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# Probes PORT, then WORKER_HTTP_PORT (a worker-only container serves no web port): bin/healthcheck.js.
+HEALTHCHECK --interval=10s --timeout=5s CMD ["node", "bin/healthcheck.js"]
 # node as PID 1 receives docker stop's SIGTERM itself (no npm or shell in between to swallow it).
 CMD ["node", "dist/main.js", "start"]

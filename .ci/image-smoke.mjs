@@ -1,8 +1,10 @@
 // CI's stand-in for building and running the Docker image (these machines have no container engine):
 // copies what the Dockerfile's runtime stage copies (dist/ as `npm run build` made it), with that
 // stage's ENV, into a clean folder; runs `npm ci --omit=dev` there; starts the image's CMD as an
-// unprivileged user; sends one signed Shopify webhook and waits until it is completed; stops it with
-// SIGTERM. The Dockerfile is read, not copied, so the two cannot drift apart.
+// unprivileged user; runs the image's HEALTHCHECK command against it; sends one signed Shopify
+// webhook and waits until it is completed; stops it with SIGTERM (the HEALTHCHECK must then fail);
+// then starts the image as a worker-only container (`start --role worker`, WORKER_HTTP_PORT) and
+// runs the HEALTHCHECK again. The Dockerfile is read, not copied, so the two cannot drift apart.
 import { execFileSync, spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,6 +25,7 @@ const app = mkdtempSync(join(tmpdir(), 'image-smoke-'));
 chmodSync(app, 0o755);
 const env = { PATH: process.env.PATH, HOME: app };
 let cmd;
+let healthcheck;
 try {
   for (const line of instructions) {
     const [instruction, ...rest] = line.split(/\s+/);
@@ -42,9 +45,14 @@ try {
       }
     } else if (instruction === 'CMD') {
       cmd = JSON.parse(rest.join(' '));
+    } else if (instruction === 'HEALTHCHECK') {
+      const exec = rest.join(' ').split(/\bCMD\s+/)[1];
+      if (!exec?.startsWith('[')) throw new Error('HEALTHCHECK must use the exec form: CMD ["node", …]');
+      healthcheck = JSON.parse(exec);
     }
   }
   if (!cmd) throw new Error('Dockerfile runtime stage has no CMD');
+  if (!healthcheck) throw new Error('Dockerfile runtime stage has no HEALTHCHECK');
 
   log(`npm ci --omit=dev in ${app}`);
   execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: app, env, stdio: 'inherit' });
@@ -67,21 +75,38 @@ try {
     SHOPIFY_WEBHOOK_SECRET: secret,
     OPS_API_TOKEN: token,
   };
-  const [command, ...args] = [...asUser, ...cmd];
-  log(`starting: ${cmd.join(' ')}${asUser.length ? ' as nobody' : ''}`);
-  const gateway = spawn(command, args, { cwd: app, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  gateway.stdout.on('data', (d) => (output += d));
-  gateway.stderr.on('data', (d) => (output += d));
-  const exited = new Promise((resolve) => gateway.once('exit', (code, signal) => resolve({ code, signal })));
+  /** Starts the image's command (as the unprivileged user) with its output collected. */
+  const start = (command, startEnv) => {
+    const [program, ...args] = [...asUser, ...command];
+    log(`starting: ${command.join(' ')}${asUser.length ? ' as nobody' : ''}`);
+    const gateway = spawn(program, args, { cwd: app, env: startEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    gateway.stdout.on('data', (d) => (output += d));
+    gateway.stderr.on('data', (d) => (output += d));
+    const exited = new Promise((resolve) => gateway.once('exit', (code, signal) => resolve({ code, signal })));
+    return { gateway, exited, output: () => output };
+  };
+  /** The HEALTHCHECK's exit code, run as Docker runs it: in the container's folder and environment. */
+  const probe = (probeEnv) => {
+    const [command, ...args] = [...asUser, ...healthcheck];
+    try {
+      execFileSync(command, args, { cwd: app, env: probeEnv, stdio: 'ignore', timeout: 10_000 });
+      return 0;
+    } catch (err) {
+      return err.status ?? 1;
+    }
+  };
+  const { gateway, exited, output } = start(cmd, runEnv);
   try {
     const base = `http://127.0.0.1:${port}`;
     await until(
       async () => (await fetch(`${base}/readyz`)).ok,
       180_000,
       'the gateway to be ready',
-      () => output,
+      () => output(),
     );
+    if (probe(runEnv) !== 0) throw new Error(`the HEALTHCHECK failed on a ready gateway:\n${output()}`);
+    log('HEALTHCHECK passes on the running gateway');
     const body = '{"id":820982911946154508,"note":"image smoke"}';
     const response = await fetch(`${base}/api/webhooks/shopify/orders/create`, {
       method: 'POST',
@@ -106,16 +131,35 @@ try {
       },
       60_000,
       'the event to be completed',
-      () => output,
+      () => output(),
     );
     log(`event ${answer.id} accepted and completed`);
     gateway.kill('SIGTERM');
     const { code } = await exited;
-    if (code !== 0) throw new Error(`the gateway exited ${code} after SIGTERM:\n${output}`);
-    if (output.includes(secret) || output.includes(token)) throw new Error('a secret appeared in the output');
-    log('stopped cleanly: OK');
+    if (code !== 0) throw new Error(`the gateway exited ${code} after SIGTERM:\n${output()}`);
+    if (output().includes(secret) || output().includes(token)) throw new Error('a secret appeared in the output');
+    if (probe(runEnv) === 0) throw new Error('the HEALTHCHECK passed with no gateway running');
+    log('stopped cleanly, HEALTHCHECK fails once stopped: OK');
   } finally {
     gateway.kill('SIGKILL');
+  }
+
+  // A worker-only container: no web port, its probes on WORKER_HTTP_PORT.
+  const workerEnv = { ...runEnv, WORKER_HTTP_PORT: String(await freePort()) };
+  const worker = start([...cmd, '--role', 'worker'], workerEnv);
+  try {
+    await until(
+      async () => probe(workerEnv) === 0,
+      120_000,
+      'the HEALTHCHECK to pass on a worker-only container',
+      () => worker.output(),
+    );
+    worker.gateway.kill('SIGTERM');
+    const { code } = await worker.exited;
+    if (code !== 0) throw new Error(`the worker exited ${code} after SIGTERM:\n${worker.output()}`);
+    log('HEALTHCHECK passes on a worker-only container (WORKER_HTTP_PORT): OK');
+  } finally {
+    worker.gateway.kill('SIGKILL');
   }
 } finally {
   rmSync(app, { recursive: true, force: true });
