@@ -13,6 +13,7 @@ import {
   TokenNameParam,
   TokenView,
 } from './access-schemas';
+import { exactJson } from '../control/exact-json';
 import { auditEntryView, tokenView } from './access-serialize';
 import { auditContext } from './audit-context';
 import { requireRole } from './auth';
@@ -162,7 +163,8 @@ export function addAccessRoutes(app: OpenAPIHono, deps: AccessDeps): void {
           ...range,
         }),
       );
-      return c.json({ entries: page.map(auditEntryView), next_cursor: nextCursor }, 200);
+      // before/after keep a filter's digits (820982911946154508): c.json would round them.
+      return exactJson(c, { entries: page.map(auditEntryView), next_cursor: nextCursor }, 200) as never;
     },
   );
 }

@@ -1,5 +1,6 @@
 import type { ApiTokenRow, AuditLogRow } from '../db/schema-access';
 import type { SystemLogRow } from '../db/schema';
+import { stringifyExact } from '../json/exact-values';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -14,6 +15,7 @@ export const tokenView = (t: ApiTokenRow) => ({
   revoked_at: iso(t.revokedAt),
 });
 
+/** An audit entry as answered; before/after may hold LosslessNumbers: write it with stringifyExact. */
 export const auditEntryView = (r: AuditLogRow) => ({
   id: r.id,
   at: r.at.toISOString(),
@@ -25,7 +27,7 @@ export const auditEntryView = (r: AuditLogRow) => ({
   request_id: r.requestId,
   client_address: r.clientAddress,
 });
-export const auditEntryJson = (r: AuditLogRow) => JSON.stringify(auditEntryView(r));
+export const auditEntryJson = (r: AuditLogRow) => stringifyExact(auditEntryView(r));
 
 export const systemLogEntryJson = (r: SystemLogRow) =>
   JSON.stringify({

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AuditLogRow } from '../db/schema-access';
 import type { SystemLogRow, WebhookEvent } from '../db/schema';
 import { objectJson } from '../json/raw';
+import { stringifyExact } from '../json/exact-values';
 import type { AuditLog } from '../store/audit';
 import type { EventStore } from '../store/events';
 import type { SystemLog } from '../store/system-log';
@@ -269,7 +270,8 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
   );
 }
 
-const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+/** A CSV cell's JSON: an audit state's exact numbers (LosslessNumber) written with their digits. */
+const json = (value: unknown) => (value === null || value === undefined ? null : stringifyExact(value));
 
 function systemLogFilter(q: {
   category?: string;

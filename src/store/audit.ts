@@ -1,6 +1,6 @@
-import { and, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { isLosslessNumber } from 'lossless-json';
-import { stringifyExact } from '../json/exact-values';
+import { InexactJsonError, parseExact, stringifyExact } from '../json/exact-values';
 import type { Database } from '../db/client';
 import { auditLog, type AuditLogRow } from '../db/schema-access';
 
@@ -78,12 +78,41 @@ function matching(f: Omit<AuditFilter, 'limit'>): SQL | undefined {
   return conditions.length ? and(...conditions) : undefined;
 }
 
+/**
+ * A state read back from its jsonb text with its digits (parseExact): postgres.js and PGlite parse a
+ * jsonb column with JSON.parse, which showed a filter's 820982911946154508 as 820982911946154500.
+ * jsonb text never repeats a key; a state nested beyond what parseExact reads is read as before.
+ */
+function exactState(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return parseExact(text);
+  } catch (err) {
+    if (err instanceof InexactJsonError) return JSON.parse(text) as unknown;
+    throw err;
+  }
+}
+
+/** The row's columns, before/after as their jsonb text (read back by exactState). */
+const { before: _before, after: _after, ...scalarColumns } = getTableColumns(auditLog);
+const listed = {
+  ...scalarColumns,
+  beforeText: sql<string | null>`${auditLog.before}::text`,
+  afterText: sql<string | null>`${auditLog.after}::text`,
+};
+
 export function createAuditLog(database: Database) {
   const { db } = database;
   return {
     record: (entry: AuditEntry) => recordAudit(database, entry),
+    /** Entries newest first; before/after hold their numbers' digits (LosslessNumber where needed). */
     async list(filter: AuditFilter): Promise<AuditLogRow[]> {
-      return db.select().from(auditLog).where(matching(filter)).orderBy(desc(auditLog.id)).limit(filter.limit);
+      const rows = await db.select(listed).from(auditLog).where(matching(filter)).orderBy(desc(auditLog.id)).limit(filter.limit);
+      return rows.map(({ beforeText, afterText, ...row }) => ({
+        ...row,
+        before: exactState(beforeText),
+        after: exactState(afterText),
+      }));
     },
   };
 }

@@ -7,32 +7,9 @@ import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
 import { useTitle } from '../../hooks/useTitle';
 import { useApi } from '../../session';
+import { auditText as text, changeSummary } from './change-summary';
 
 const NAMES = ['action', 'actor', 'target'] as const;
-
-const text = (value: unknown) => (value === undefined ? '∅' : JSON.stringify(value));
-
-/**
- * What changed, on one line: the fields whose value differs between before and after
- * (`revoked_at: null → "2026-…"`), or the new state when there was none before. Secrets are
- * redacted by the gateway before storing.
- */
-export function changeSummary(before: unknown, after: unknown): string {
-  const isObject = (v: unknown): v is Record<string, unknown> =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (isObject(before) && isObject(after)) {
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])];
-    return keys
-      .filter((k) => text(before[k]) !== text(after[k]))
-      .map((k) => `${k}: ${text(before[k])} → ${text(after[k])}`)
-      .join('; ');
-  }
-  if (isObject(after))
-    return Object.entries(after)
-      .map(([k, v]) => `${k}=${text(v)}`)
-      .join(' ');
-  return after === null || after === undefined ? (before === null ? '' : `was ${text(before)}`) : text(after);
-}
 
 const COLUMNS: Column<AuditEntry>[] = [
   {
