@@ -127,11 +127,13 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
   });
 
   it('retention deletes old finished events in batches, never due or processing ones', async () => {
-    // Received and processed 40 days ago (an event is processed after it was received: the purge relies on it).
+    // Received and processed 40 days ago, its attempts too (an event is processed after it was
+    // received, and after its attempts started: the purge relies on both).
     await gw.query(
       `update webhook_events set received_at = now() - interval '40 days', processed_at = now() - interval '40 days' where id = $1`,
       [ids.b],
     );
+    await gw.query(`update processing_log set started_at = now() - interval '40 days' where event_id = $1`, [ids.b]);
     const old = `insert into webhook_events (source, webhook_id, topic, body, status, next_attempt_at, received_at, processed_at)
                  values ('old', $1, 't', '\\x7b7d', $2, now() - interval '50 days', now() - interval '120 days', $3)`;
     await gw.query(old, ['due-old', 'received', null]);

@@ -16,21 +16,29 @@ import { deleteKeysAndConflicts } from './conflicts-of-deleted-keys';
  */
 export function createRetention(database: Database) {
   const { rows } = database;
-  async function deleteBatch(
-    status: 'completed' | 'failed',
-    olderThanDays: number,
-    batchSize: number,
-  ): Promise<number> {
+  /** The database's now() less `days`: one cutoff for a whole purge, given to its statements as a value. */
+  async function cutoffOf(days: number): Promise<string> {
+    const [row] = await rows<{ cutoff: string }>(
+      sql`select (now() - make_interval(days => ${days}))::text as cutoff`,
+    );
+    return row!.cutoff;
+  }
+
+  async function deleteBatch(status: 'completed' | 'failed', cutoff: string, batchSize: number): Promise<number> {
+    // A value, not now() in the statement: the planner prunes by it, so planning opens only the
+    // days before the cutoff (now() is known only when the statement starts: every day was planned,
+    // then pruned).
+    const before = sql`${cutoff}::timestamptz`;
     const deleted = await deleteKeysAndConflicts(
       database,
       sql`
       with doomed as (
         select id, received_at from webhook_events
-        where status = ${status} and processed_at < now() - make_interval(days => ${olderThanDays})
+        where status = ${status} and processed_at < ${before}
           -- Implied by the line above (an event is processed after it was received, both by the
           -- database's clock), and it prunes every day received since: without it each run read
           -- all the history kept (docs/performance.md, retention row purge).
-          and received_at < now() - make_interval(days => ${olderThanDays})
+          and received_at < ${before}
           -- A failed head that blocks its ordering key keeps its queue row (docs/ordering.md): it
           -- stays until skipped or replayed, or the key would never move again.
           and not exists (select 1 from event_queue q where q.event_id = webhook_events.id)
@@ -41,14 +49,21 @@ export function createRetention(database: Database) {
       -- was planned as a hash of all the history (8.7 s a batch with 1 M events kept).
       gone as (
         delete from webhook_events e
-        where e.received_at < now() - make_interval(days => ${olderThanDays})
-          and e.id = any(array(select id from doomed))
+        where e.received_at < ${before} and e.id = any(array(select id from doomed))
         returning e.id, e.source, e.webhook_id
       ),
       keys as (delete from event_keys k using gone g where k.source = g.source and k.webhook_id = g.webhook_id and k.event_id = g.id),
       queued as (delete from event_queue q using gone g where q.event_id = g.id),
-      attempts as (delete from processing_log p using gone g where p.event_id = g.id),
-      deliveries as (delete from delivery_attempts a using gone g where a.event_id = g.id),
+      -- The logs by = any(array) on their event_id index: a join with gone was planned as a hash
+      -- of every attempt and delivery kept (docs/performance.md). An attempt's row is written by
+      -- the statement that ends its claim, and started_at is that claim's now(): a finished
+      -- event's processed_at, set by the statement that ended its last claim, is not earlier, and
+      -- it has no claim left (no queue row, above) to log another. So started_at < cutoff, and the
+      -- days since are pruned. Deliveries have no such bound (a worker whose lease expired still
+      -- posts and logs after the event was failed or finished by another, src/store/deliveries.ts):
+      -- every day's index is probed.
+      attempts as (delete from processing_log p where p.started_at < ${before} and p.event_id = any(array(select id from gone))),
+      deliveries as (delete from delivery_attempts a where a.event_id = any(array(select id from gone))),
       audit as (update system_log s set source_event_id = null from gone g where s.source_event_id = g.id)
       select id from gone`,
     );
@@ -63,8 +78,9 @@ export function createRetention(database: Database) {
         ['completed', options.completedDays],
         ['failed', options.failedDays],
       ] as const) {
+        const cutoff = await cutoffOf(days);
         for (;;) {
-          const n = await deleteBatch(status, days, options.batchSize);
+          const n = await deleteBatch(status, cutoff, options.batchSize);
           result[status] += n;
           if (n < options.batchSize) break;
         }

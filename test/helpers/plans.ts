@@ -36,6 +36,19 @@ export function partitionsScanned(plan: PlanNode): Map<string, Set<string>> {
   return touched;
 }
 
+/** Partitions of a history table read by a sequential scan (executed at least once) in a plan. */
+export function partitionsReadWhole(plan: PlanNode, table: string): Set<string> {
+  const read = new Set<string>();
+  const walk = (node: PlanNode) => {
+    const match = PARTITION.exec(node['Relation Name'] ?? '');
+    if (match?.[1] === table && node['Node Type'] === 'Seq Scan' && (node['Actual Loops'] ?? 0) > 0)
+      read.add(node['Relation Name']!);
+    node.Plans?.forEach(walk);
+  };
+  walk(plan);
+  return read;
+}
+
 export const buffers = (plan: PlanNode) => (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
 
 /** EXPLAIN (ANALYZE, BUFFERS) of a statement in a transaction that is rolled back: its plan, nothing written. */
