@@ -6,8 +6,10 @@
 // completedDays 30 and batchSize 1,000 as the cron runs it; prints planning and execution time
 // (median) and the partitions of each table the plan kept. Run:
 // node --import tsx bench/sql/row-purge-cost.ts (docs/performance.md, *The row purge on a large history*).
+// Then the sweep of conflicts left without their event, over C conflicts (default 100,000).
 import { sql as drizzleSql, type SQL } from 'drizzle-orm';
 import { openDatabase, type Database } from '../../src/db/client';
+import { deleteOrphanedConflicts } from '../../src/store/orphaned-conflicts';
 import { createRetention } from '../../src/store/retention';
 import { createBenchDatabase } from '../lib/database';
 
@@ -55,6 +57,20 @@ try {
   started = performance.now();
   const purged = await createRetention(gateway).purge({ completedDays: 30, failedDays: 90, batchSize: 1000 });
   console.log(`purge for real: ${JSON.stringify(purged)} in ${(performance.now() - started).toFixed(0)} ms`);
+  // The orphaned-conflict sweep the same run ends with: C conflicts (default 100,000) of 1 KB
+  // bodies, 1 % of them left without their event.
+  const conflicts = Number(process.env.C ?? 100_000);
+  await db.sql`
+    insert into event_conflicts (event_id, source, webhook_id, content_hash, body, body_size)
+    select case when n % 100 = 0 then -n else e.id end, e.source, e.webhook_id, sha256(e.webhook_id::bytea),
+           convert_to(repeat('x', 1024), 'UTF8'), 1024
+    from (select id, source, webhook_id, row_number() over (order by id) as n from webhook_events limit ${conflicts}) e`;
+  await db.sql`vacuum analyze event_conflicts`;
+  for (const pass of ['first', 'again']) {
+    started = performance.now();
+    const swept = await deleteOrphanedConflicts(gateway);
+    console.log(`orphan sweep (${pass}): ${swept} of ${conflicts} conflicts in ${(performance.now() - started).toFixed(0)} ms`);
+  }
 } finally {
   await gateway.close();
   await db.drop();

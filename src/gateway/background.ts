@@ -8,6 +8,7 @@ import type { Metrics } from '../ops/metrics';
 import { createPollRunner, createPollScheduler } from '../poll';
 import type { EventStore } from '../store/events';
 import { createPartitions } from '../store/partitions';
+import { deleteOrphanedConflicts } from '../store/orphaned-conflicts';
 import { createRetention } from '../store/retention';
 import type { StatsMinutes } from '../store/stats-minute';
 import type { Outbound } from '../outbound/guarded-fetch';
@@ -83,7 +84,8 @@ const PARTITION_DAYS_AHEAD = 7;
 
 /**
  * The retention cron: creates the history partitions ahead, drops the days past retention, then
- * purges old events left in kept days row by row, bookkeeping and chart minutes.
+ * purges old events left in kept days row by row, bookkeeping, chart minutes and conflicts left
+ * without their event.
  */
 function scheduleRetention({ config, database, logger, statsMinutes }: BackgroundDeps): CronSchedule {
   const retention = createRetention(database);
@@ -110,6 +112,8 @@ function scheduleRetention({ config, database, logger, statsMinutes }: Backgroun
           })),
           // The charts show a day at most; a week is kept for a look back with SQL.
           chartMinutes: await statsMinutes.purge(7),
+          // Left by a race fixed since (src/store/orphaned-conflicts.ts); none are made any more.
+          orphanedConflicts: await deleteOrphanedConflicts(database),
         };
         if (purged.completed + purged.failed + Object.values(bookkeeping).reduce((a, b) => a + b, 0) > 0) {
           logger.info({ purged, bookkeeping }, 'retention removed old rows');
