@@ -18,9 +18,9 @@ export function createRetention(database: Database) {
   const { rows } = database;
   /** The database's now() less `days`: one cutoff for a whole purge, given to its statements as a value. */
   async function cutoffOf(days: number): Promise<string> {
-    const [row] = await rows<{ cutoff: string }>(
-      sql`select (now() - make_interval(days => ${days}))::text as cutoff`,
-    );
+    // ISO 8601 in UTC with microseconds, whatever the session's DateStyle and TimeZone.
+    const [row] = await rows<{ cutoff: string }>(sql`
+      select to_char((now() - make_interval(days => ${days})) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as cutoff`);
     return row!.cutoff;
   }
 
