@@ -11,8 +11,32 @@ interface FoundPattern {
 
 // Keywords whose value is a subschema or a list of them, and those mapping names to subschemas: the
 // places a `pattern` can hide (JSON Schema 2020-12 core §10, plus draft-7's spellings).
-const SUBSCHEMA = new Set(['items', 'prefixItems', 'additionalItems', 'additionalProperties', 'contains', 'propertyNames', 'not', 'if', 'then', 'else', 'allOf', 'anyOf', 'oneOf', 'unevaluatedItems', 'unevaluatedProperties', 'contentSchema']);
-const SUBSCHEMA_MAP = new Set(['properties', 'patternProperties', 'dependentSchemas', 'dependencies', '$defs', 'definitions']);
+const SUBSCHEMA = new Set([
+  'items',
+  'prefixItems',
+  'additionalItems',
+  'additionalProperties',
+  'contains',
+  'propertyNames',
+  'not',
+  'if',
+  'then',
+  'else',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'unevaluatedItems',
+  'unevaluatedProperties',
+  'contentSchema',
+]);
+const SUBSCHEMA_MAP = new Set([
+  'properties',
+  'patternProperties',
+  'dependentSchemas',
+  'dependencies',
+  '$defs',
+  'definitions',
+]);
 
 const pointer = (segment: string) => segment.replace(/~/g, '~0').replace(/\//g, '~1');
 const shown = (source: string) => JSON.stringify(source.length > 80 ? `${source.slice(0, 80)}…` : source);
@@ -55,11 +79,14 @@ function withLinearPatterns<T>(patterns: ReadonlyMap<string, LinearPattern>, con
     const [source, flags] = args;
     const linear = typeof source === 'string' ? patterns.get(source) : undefined;
     if (linear && flags !== undefined && flags !== '' && flags !== 'u')
-      throw new PatternError(`pattern ${shown(source as string)} was asked for with flags "${String(flags)}", which the linear-time engine does not apply`);
+      throw new PatternError(
+        `pattern ${shown(source as string)} was asked for with flags "${String(flags)}", which the linear-time engine does not apply`,
+      );
     return linear;
   };
   globalThis.RegExp = new Proxy(native, {
-    construct: (target, args: unknown[], newTarget) => linearFor(args) ?? (Reflect.construct(target, args, newTarget) as object),
+    construct: (target, args: unknown[], newTarget) =>
+      linearFor(args) ?? (Reflect.construct(target, args, newTarget) as object),
     apply: (target, self, args: unknown[]) => linearFor(args) ?? (Reflect.apply(target, self, args) as RegExp),
   });
   try {
@@ -67,6 +94,38 @@ function withLinearPatterns<T>(patterns: ReadonlyMap<string, LinearPattern>, con
   } finally {
     globalThis.RegExp = native;
   }
+}
+
+/**
+ * The schema with `type: integer` spelled `type: number, multipleOf: 1` — the same set by JSON
+ * Schema's definition (a number with a zero fractional part, 2020-12 validation §6.1.1) — because
+ * zod's fromJSONSchema turns `integer` into z.number().int(), which refuses every integer beyond
+ * 2^53 − 1: a schema declaring Shopify's ids (~8.2e17) `integer` failed every event for good
+ * (`Too big: expected int to be <=9007199254740991`). In a type list the `multipleOf` applies to the
+ * number branch only (zod expands a list into one branch per type). A schema that already has a
+ * fractional `multipleOf` keeps `integer` (integer-and-multiple-of-0.5 is not one multipleOf of
+ * zod's), so it keeps the 2^53 − 1 limit (docs/destinations.md#payload-schemas-and-big-numbers).
+ */
+export function integersAsWholeNumbers(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(integersAsWholeNumbers);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (SUBSCHEMA.has(key)) out[key] = integersAsWholeNumbers(value);
+    else if (SUBSCHEMA_MAP.has(key) && typeof value === 'object' && value !== null && !Array.isArray(value))
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, integersAsWholeNumbers(sub)]));
+    else out[key] = value;
+  }
+  const { type, multipleOf } = out;
+  const types = Array.isArray(type) ? type : [type];
+  if (!types.includes('integer') || (typeof multipleOf === 'number' && !Number.isInteger(multipleOf))) return out;
+  const numberTypes = types.includes('number')
+    ? types.filter((t) => t !== 'integer')
+    : types.map((t) => (t === 'integer' ? 'number' : t));
+  out.type = Array.isArray(type) ? numberTypes : 'number';
+  // `number` listed beside `integer` already admits every number: no multipleOf for it.
+  if (!types.includes('number') && multipleOf === undefined) out.multipleOf = 1;
+  return out;
 }
 
 /**
@@ -87,6 +146,7 @@ export function payloadSchemaFromJSONSchema(schema: Record<string, unknown>): z.
       throw new PatternError(`${at || '/'}: pattern ${shown(source)} ${err.message}`);
     }
   }
-  if (patterns.size === 0) return z.fromJSONSchema(schema as JsonSchema) as z.ZodType;
-  return withLinearPatterns(patterns, () => z.fromJSONSchema(schema as JsonSchema) as z.ZodType);
+  const converted = integersAsWholeNumbers(schema) as JsonSchema;
+  if (patterns.size === 0) return z.fromJSONSchema(converted) as z.ZodType;
+  return withLinearPatterns(patterns, () => z.fromJSONSchema(converted) as z.ZodType);
 }
