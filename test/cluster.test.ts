@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor } from './helpers/gateway';
 import { freePort, waitUntilHealthy } from './helpers/process';
 import { killAllStarted, startBuilt, type StartedProcess } from './helpers/started-process';
+import { rawExchange } from './helpers/raw-exchange';
 
 const SECRET = 'cluster-shopify-secret';
 
@@ -21,19 +21,6 @@ function deliver(url: string, id: string) {
       'x-shopify-shop-domain': 'cluster.myshopify.com',
       'x-shopify-topic': 'orders/create',
     },
-  });
-}
-
-/** What the server answered to `bytes` on a fresh connection, once it closed it. */
-function rawExchange(port: number, bytes: string) {
-  return new Promise<string>((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write(bytes);
   });
 }
 

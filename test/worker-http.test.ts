@@ -13,6 +13,7 @@ import { waitFor } from './helpers/gateway';
 import { freePort } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 import { killAllStarted, startBuilt, type StartedProcess } from './helpers/started-process';
+import { rawExchange } from './helpers/raw-exchange';
 
 // A worker-only process (`start --role worker`, the worker of `--web-processes`) with
 // WORKER_HTTP_PORT serves /healthz, /readyz and /metrics there, and nothing else: before, it served
@@ -28,21 +29,11 @@ const get = (url: string, token?: string) =>
 /** The worker's count of completed attempts for `source`, read from its /metrics (0 before the first). */
 async function completedAttempts(origin: string, source: string): Promise<number> {
   const text = await (await get(`${origin}/metrics`, METRICS_TOKEN)).text();
-  const line = new RegExp(`^webhook_gateway_processing_attempts_total\\{source="${source}",outcome="completed"\\} (\\d+)$`, 'm');
+  const line = new RegExp(
+    `^webhook_gateway_processing_attempts_total\\{source="${source}",outcome="completed"\\} (\\d+)$`,
+    'm',
+  );
   return Number(line.exec(text)?.[1] ?? 0);
-}
-
-/** What the server answered to `bytes` on a fresh connection, once it closed it. */
-function rawExchange(port: number, bytes: string) {
-  return new Promise<string>((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    let received = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(received));
-    socket.write(bytes);
-  });
 }
 
 /** Checks the probe routes and the token rule of /metrics, as on the web process. */
@@ -86,7 +77,9 @@ describe('WORKER_HTTP_PORT', () => {
   it('is a port from 1 to 65535: 0 and junk stop the start naming it', () => {
     expect(loadConfig({}).worker.httpPort).toBeUndefined();
     expect(loadConfig({ WORKER_HTTP_PORT: '9464' }).worker.httpPort).toBe(9464);
-    expect(() => loadConfig({ WORKER_HTTP_PORT: '0' })).toThrow(/WORKER_HTTP_PORT: must be a port from 1 to 65535 \(0, a random port/);
+    expect(() => loadConfig({ WORKER_HTTP_PORT: '0' })).toThrow(
+      /WORKER_HTTP_PORT: must be a port from 1 to 65535 \(0, a random port/,
+    );
     expect(() => loadConfig({ WORKER_HTTP_PORT: '65536' })).toThrow(/WORKER_HTTP_PORT: must be a port from 1 to 65535/);
     expect(() => loadConfig({ WORKER_HTTP_PORT: 'metrics' })).toThrow(/WORKER_HTTP_PORT: /);
   });
@@ -131,7 +124,9 @@ describe('WORKER_HTTP_PORT', () => {
       await expectProbeRoutes(origin);
       await expectNothingElse(origin);
       // The server is the web process's: a request Node's parser refuses gets its JSON error too.
-      expect(await rawExchange(port, 'NOT HTTP\r\n\r\n')).toMatch(/^HTTP\/1\.1 400 [^]*\{"error":\{"code":"malformed_request_line"/);
+      expect(await rawExchange(port, 'NOT HTTP\r\n\r\n')).toMatch(
+        /^HTTP\/1\.1 400 [^]*\{"error":\{"code":"malformed_request_line"/,
+      );
       // The event stored before the start, processed by this worker, is in this worker's counters.
       await waitFor(async () => (await completedAttempts(origin, 'shopify')) === 1, 30_000, 'the attempt in /metrics');
 
@@ -198,7 +193,11 @@ describe('WORKER_HTTP_PORT', () => {
         // A short lease, so that a stalled tick shows within seconds (src/gateway/worker-http.ts).
         WORKER_LEASE_SECONDS: '2',
       };
-      web = startBuilt(['start', '--role', 'web'], { ...env, PORT: String(webPort), WORKER_HTTP_PORT: String(workerPort) });
+      web = startBuilt(['start', '--role', 'web'], {
+        ...env,
+        PORT: String(webPort),
+        WORKER_HTTP_PORT: String(workerPort),
+      });
       await web.waitForOutput('gateway listening', 120_000);
       worker = startBuilt(['start', '--role', 'worker'], { ...env, WORKER_HTTP_PORT: String(workerPort) });
       await worker.waitForOutput('gateway started (worker only)', 120_000);
@@ -224,7 +223,11 @@ describe('WORKER_HTTP_PORT', () => {
         shopifyHeaders(SECRET, body, 'worker-http-pg-1'),
       );
       expect(answer.json).toMatchObject({ status: 'accepted' });
-      await waitFor(async () => (await completedAttempts(workerOrigin, 'shopify')) === 1, 30_000, 'the attempt in /metrics');
+      await waitFor(
+        async () => (await completedAttempts(workerOrigin, 'shopify')) === 1,
+        30_000,
+        'the attempt in /metrics',
+      );
       // The web process stored it but ran no attempt: only the worker's own /metrics has it.
       expect(await completedAttempts(webOrigin, 'shopify')).toBe(0);
       // A database token (here a viewer's) is accepted as on the web process.
@@ -253,7 +256,10 @@ describe('WORKER_HTTP_PORT', () => {
             30_000,
             '/readyz to answer 503',
           );
-          expect(stalled).toEqual({ status: 'unavailable', checks: { database: 'ok', migrations: 'ok', worker: 'stalled' } });
+          expect(stalled).toEqual({
+            status: 'unavailable',
+            checks: { database: 'ok', migrations: 'ok', worker: 'stalled' },
+          });
           expect((await get(`${workerOrigin}/healthz`)).status).toBe(200);
         } finally {
           await reserved`rollback`;
@@ -294,11 +300,23 @@ describe('WORKER_HTTP_PORT', () => {
 
       const primary = startBuilt(['start', '--web-processes', '2'], { ...env, WORKER_HTTP_PORT: String(workerPort) });
       const workerOrigin = `http://127.0.0.1:${workerPort}`;
-      await waitFor(async () => (await get(`${workerOrigin}/readyz`).catch(() => undefined))?.status === 200, 120_000, 'the worker’s /readyz');
+      await waitFor(
+        async () => (await get(`${workerOrigin}/readyz`).catch(() => undefined))?.status === 200,
+        120_000,
+        'the worker’s /readyz',
+      );
       const body = '{"id":3}';
-      const answer = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRET, body, 'cluster-http-1'));
+      const answer = await post(
+        `http://127.0.0.1:${port}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders(SECRET, body, 'cluster-http-1'),
+      );
       expect(answer.json).toMatchObject({ status: 'accepted' });
-      await waitFor(async () => (await completedAttempts(workerOrigin, 'shopify')) === 1, 30_000, 'the attempt in /metrics');
+      await waitFor(
+        async () => (await completedAttempts(workerOrigin, 'shopify')) === 1,
+        30_000,
+        'the attempt in /metrics',
+      );
       process.kill(primary.pid, 'SIGTERM');
       expect(await primary.exited).toEqual({ code: 0, signal: null });
       await expect(get(`${workerOrigin}/healthz`)).rejects.toThrow();
