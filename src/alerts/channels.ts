@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import type { AlertChannelRow } from '../db/schema-alerts';
@@ -86,7 +86,12 @@ export function emailMessage(notice: AlertNotice) {
   };
 }
 
-async function postJson(doFetch: typeof fetch, url: string, body: string, headers: Record<string, string> = {}): Promise<void> {
+async function postJson(
+  doFetch: typeof fetch,
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const response = await doFetch(url, {
     method: 'POST',
     body,
@@ -105,7 +110,10 @@ async function postJson(doFetch: typeof fetch, url: string, body: string, header
  * TLS (`secure`, or STARTTLS) verified against the configured host name as on its own sockets.
  * nodemailer resolves names itself otherwise (dns.resolve4/6), out of the guard's reach.
  */
-function guardedSmtpSocket(smtp: NonNullable<AlertsConfig['smtp']>, openSocket: OpenSocket): SMTPTransport.Options['getSocket'] {
+function guardedSmtpSocket(
+  smtp: NonNullable<AlertsConfig['smtp']>,
+  openSocket: OpenSocket,
+): SMTPTransport.Options['getSocket'] {
   return (_options, callback) => {
     openSocket({ host: smtp.host, port: smtp.port, timeoutMs: TIMEOUT_MS }).then(
       (connection) => callback(null, { connection }),
@@ -124,18 +132,21 @@ export function createNoticeSender(
   doFetch: typeof fetch = fetch,
   openSocket?: OpenSocket,
 ): { send: SendNotice; close(): void } {
-  const mailer = smtp
-    ? nodemailer.createTransport({
-        host: smtp.host,
-        port: smtp.port,
-        secure: smtp.secure,
-        auth: smtp.user ? { user: smtp.user, pass: smtp.password ?? '' } : undefined,
+  // nodemailer (0.7 MB of JavaScript) is loaded when the first email goes, not by every gateway.
+  let mailer: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+  const mailerFor = (server: NonNullable<typeof smtp>) =>
+    (mailer ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport({
+        host: server.host,
+        port: server.port,
+        secure: server.secure,
+        auth: server.user ? { user: server.user, pass: server.password ?? '' } : undefined,
         connectionTimeout: TIMEOUT_MS,
         greetingTimeout: TIMEOUT_MS,
         socketTimeout: TIMEOUT_MS,
-        getSocket: openSocket && guardedSmtpSocket(smtp, openSocket),
-      })
-    : undefined;
+        getSocket: openSocket && guardedSmtpSocket(server, openSocket),
+      }),
+    ));
 
   async function send(channel: AlertChannelRow, notice: AlertNotice): Promise<void> {
     const config = channel.config as { url?: string; secret?: string; to?: string[] };
@@ -146,9 +157,16 @@ export function createNoticeSender(
     } else if (channel.type === 'slack') {
       await postJson(doFetch, config.url!, JSON.stringify(slackMessage(notice)));
     } else {
-      if (!mailer || !smtp) throw new Error('no alerts.smtp server is configured for email channels');
-      await mailer.sendMail({ from: smtp.from, to: config.to, ...emailMessage(notice) });
+      if (!smtp) throw new Error('no alerts.smtp server is configured for email channels');
+      await (await mailerFor(smtp)).sendMail({ from: smtp.from, to: config.to, ...emailMessage(notice) });
     }
   }
-  return { send, close: () => mailer?.close() };
+  return {
+    send,
+    close: () =>
+      void mailer?.then(
+        (m) => m.close(),
+        () => {},
+      ),
+  };
 }

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { StartupError } from '../config/errors';
@@ -156,6 +155,12 @@ async function openPglite(dataDir: string): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
   const lock = inMemory ? undefined : await prepareDataDir(dataDir);
   try {
+    // Loaded here, not at the top: a gateway on PostgreSQL never needs PGlite's 0.5 MB of
+    // JavaScript (idle RSS, docs/performance.md *Footprint*).
+    const [{ PGlite }, { drizzle: drizzlePglite }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+    ]);
     const pglite = await PGlite.create(inMemory ? undefined : dataDir, {
       startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
     });

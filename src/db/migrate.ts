@@ -1,5 +1,3 @@
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
@@ -17,6 +15,11 @@ const MIGRATION_LOCK_KEY = 7_245_301_113;
  */
 export async function runMigrations(database: Database, url?: string): Promise<void> {
   if (database.kind === 'pglite') {
+    // Loaded only for PGlite: a gateway on PostgreSQL never reads PGlite's modules (idle RSS).
+    const [{ drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
     await migratePglite(drizzlePglite(database.pglite!), { migrationsFolder: MIGRATIONS_FOLDER });
     return;
   }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import SftpClient from 'ssh2-sftp-client';
+import type SftpClient from 'ssh2-sftp-client';
 import type { OpenSocket } from '../../outbound/guarded-socket';
 import type { SpsSftpOptions } from '../config';
 import { readLimited } from '../../http/bounded-body';
@@ -19,7 +19,10 @@ export function hostKeyFingerprint(key: Buffer): string {
  * SPS's SFTP set-up: the same out/ directory convention as the REST API, files deleted after they
  * are taken. One SSH connection per run; downloads share it (SFTP multiplexes requests).
  */
-export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Logger; openSocket?: OpenSocket }): PullSource {
+export function createSpsSftpSource(
+  options: SpsSftpOptions,
+  deps: { logger: Logger; openSocket?: OpenSocket },
+): PullSource {
   const directory = options.directory.replace(/\/+$/, '');
   const expected = options.host_fingerprint?.replace(/=$/, '');
   if (!expected) {
@@ -34,7 +37,9 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
     kind: 'sps-sftp',
     async connect(signal) {
       let hostKeyRejected = false;
-      const client = new SftpClient(options.name, {
+      // Loaded on the first connection: ssh2 and its crypto are only for gateways that poll SFTP.
+      const { default: SftpClientClass } = await import('ssh2-sftp-client');
+      const client = new SftpClientClass(options.name, {
         // Connection-level events after the session ended are expected; anything else shows up
         // as a failed call of the run, so these only note it.
         error: (err: unknown) =>
@@ -50,7 +55,12 @@ export function createSpsSftpSource(options: SpsSftpOptions, deps: { logger: Log
         // The TCP connection is opened under the outbound policy and handed to ssh2 connected
         // (its `sock` option); the SSH handshake gets what is left of connect_timeout_ms.
         try {
-          sock = await deps.openSocket({ host: options.host, port: options.port, timeoutMs: options.connect_timeout_ms, signal });
+          sock = await deps.openSocket({
+            host: options.host,
+            port: options.port,
+            timeoutMs: options.connect_timeout_ms,
+            signal,
+          });
         } catch (err) {
           signal.removeEventListener('abort', onAbort);
           throw new Error(`SFTP connect to ${options.host}:${options.port} failed: ${message(err)}`, { cause: err });
