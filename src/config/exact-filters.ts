@@ -1,6 +1,6 @@
 import { isLosslessNumber } from 'lossless-json';
 import { parse as parseYaml } from 'yaml';
-import { InexactJsonError, numberOrExact, parseExact } from '../json/exact-values';
+import { numberOrExact, parseExactOrPlain } from '../json/exact-values';
 
 // A config file's numbers, read without rounding (JSON by parseExact, YAML with intAsBigInt), are
 // kept exact only where the gateway compares them on their digits: destinations' filters (a
@@ -65,10 +65,5 @@ function exact(value: unknown): unknown {
  */
 export function parseConfigText(text: string, format: 'JSON' | 'YAML'): unknown {
   if (format === 'YAML') return exactOnlyInFilters(parseYaml(text, { intAsBigInt: true }));
-  try {
-    return exactOnlyInFilters(parseExact(text));
-  } catch (err) {
-    if (err instanceof InexactJsonError) return JSON.parse(text);
-    throw err;
-  }
+  return exactOnlyInFilters(parseExactOrPlain(text));
 }

@@ -18,7 +18,7 @@ import { parseJsonOrUndefined } from '../worker/handlers';
 import { payloadView } from '../ops/payload-view';
 import { shown, type SourceMask } from '../ops/source-mask';
 import { bearer, error, json } from './routes';
-import { exactJsonBody } from './exact-json';
+import { exactJsonBody } from '../http/exact-json';
 import { stringifyExact } from '../json/exact-values';
 import {
   HIDDEN,

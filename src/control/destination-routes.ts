@@ -9,7 +9,7 @@ import { addPreviewRoute, type PreviewDeps } from './destination-preview';
 import { Destination, DestinationInput, DestinationPatch, NameParam, RotateBody, WithSecret } from './destination-schemas';
 import type { DestinationChange, DestinationService } from './destination-service';
 import type { DestinationView } from './destination-view';
-import { exactJson, exactJsonBody } from './exact-json';
+import { exactJson, exactJsonBody } from '../http/exact-json';
 import { bearer, error, ifMatch, json, versionFrom } from './routes';
 
 export interface DestinationRoutesDeps {

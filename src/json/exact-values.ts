@@ -30,7 +30,23 @@ export function parseExact(text: string): unknown {
   try {
     return parse(text, null, numberOrExact);
   } catch (err) {
-    throw new InexactJsonError(`repeats a key with different values (${err instanceof Error ? err.message : String(err)})`);
+    throw new InexactJsonError(
+      `repeats a key with different values (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+}
+
+/**
+ * parseExact, or JSON.parse for JSON that has no exact reading (a key repeated with different
+ * values, nesting beyond MAX_JSON_DEPTH): what was read before exact reading existed. Throws
+ * SyntaxError for text that is not JSON.
+ */
+export function parseExactOrPlain(text: string): unknown {
+  try {
+    return parseExact(text);
+  } catch (err) {
+    if (err instanceof InexactJsonError) return JSON.parse(text) as unknown;
+    throw err;
   }
 }
 

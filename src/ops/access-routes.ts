@@ -13,7 +13,7 @@ import {
   TokenNameParam,
   TokenView,
 } from './access-schemas';
-import { exactJson } from '../control/exact-json';
+import { exactJson } from '../http/exact-json';
 import { auditEntryView, tokenView } from './access-serialize';
 import { auditContext } from './audit-context';
 import { requireRole } from './auth';

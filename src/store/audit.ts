@@ -1,6 +1,6 @@
 import { and, desc, eq, getTableColumns, gte, lt, sql, type SQL } from 'drizzle-orm';
 import { isLosslessNumber } from 'lossless-json';
-import { InexactJsonError, parseExact, stringifyExact } from '../json/exact-values';
+import { parseExactOrPlain, stringifyExact } from '../json/exact-values';
 import type { Database } from '../db/client';
 import { auditLog, type AuditLogRow } from '../db/schema-access';
 
@@ -84,13 +84,7 @@ function matching(f: Omit<AuditFilter, 'limit'>): SQL | undefined {
  * jsonb text never repeats a key; a state nested beyond what parseExact reads is read as before.
  */
 function exactState(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return parseExact(text);
-  } catch (err) {
-    if (err instanceof InexactJsonError) return JSON.parse(text) as unknown;
-    throw err;
-  }
+  return text === null ? null : parseExactOrPlain(text);
 }
 
 /** The row's columns, before/after as their jsonb text (read back by exactState). */
@@ -107,7 +101,12 @@ export function createAuditLog(database: Database) {
     record: (entry: AuditEntry) => recordAudit(database, entry),
     /** Entries newest first; before/after hold their numbers' digits (LosslessNumber where needed). */
     async list(filter: AuditFilter): Promise<AuditLogRow[]> {
-      const rows = await db.select(listed).from(auditLog).where(matching(filter)).orderBy(desc(auditLog.id)).limit(filter.limit);
+      const rows = await db
+        .select(listed)
+        .from(auditLog)
+        .where(matching(filter))
+        .orderBy(desc(auditLog.id))
+        .limit(filter.limit);
       return rows.map(({ beforeText, afterText, ...row }) => ({
         ...row,
         before: exactState(beforeText),

@@ -2,8 +2,8 @@ import type { Context } from 'hono';
 import { badRequest } from '../errors';
 import { InexactJsonError, parseExact, stringifyExact } from '../json/exact-values';
 
-// The destination API's JSON in and out without rounding a number: a filter's
-// `{"customer_id": 820982911946154508}` is read, saved and shown with those digits, and a pasted
+// The ops API's JSON in and out (destinations, their preview, the audit log) without rounding a
+// number: a filter's `{"customer_id": 820982911946154508}` is read, saved and shown with those digits, and a pasted
 // preview payload is read so too (src/json/exact-values.ts). Hono's c.req.json() and c.json() use
 // JSON.parse and JSON.stringify, which would make it 820982911946154500.
 
