@@ -305,6 +305,12 @@ describe('WORKER_HTTP_PORT', () => {
         120_000,
         'the worker’s /readyz',
       );
+      // The web processes start beside the worker, not before it: wait for their port too.
+      await waitFor(
+        async () => (await get(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200,
+        120_000,
+        'the web processes’ /readyz',
+      );
       const body = '{"id":3}';
       const answer = await post(
         `http://127.0.0.1:${port}/api/webhooks/shopify/orders/create`,
