@@ -5,7 +5,7 @@
 // DATABASE_URL        PostgreSQL server to use (default postgres://postgres@127.0.0.1:5432/postgres);
 //                     a fresh randomly named database is created there and dropped afterwards.
 // BENCH_DURATION      seconds per ingest measurement (default 10), after BENCH_WARMUP (default 2)
-// BENCH_SOAK          seconds of sustained load for the memory check (default 60)
+// BENCH_SOAK          seconds of sustained load for the memory check (default 120)
 // BENCH_JOBS          no-op jobs per worker system and round (default 20000; BENCH_WORKER_ROUNDS, default 3)
 // BENCH_RATE          requests/s of the latency measurement (default 500)
 // BENCH_LOAD_TOOL     wrk or autocannon (default: wrk when installed, else autocannon)
@@ -40,7 +40,7 @@ const env = (name: string, fallback: number) => Number(process.env[name] ?? fall
 const settings = {
   durationSec: env('BENCH_DURATION', 10),
   warmupSec: env('BENCH_WARMUP', 2),
-  soakSec: env('BENCH_SOAK', 60),
+  soakSec: env('BENCH_SOAK', 120),
   jobs: env('BENCH_JOBS', 20_000),
   rate: env('BENCH_RATE', 500),
   workerRounds: env('BENCH_WORKER_ROUNDS', 3),
