@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import type { ProviderName } from '../../providers';
 import { SAMPLES_DIR } from '../resources';
 import { answerTimeout, usageError, type CliContext } from './context';
 import { SAMPLES, withFreshIds } from '../senders/samples';
@@ -20,7 +21,9 @@ interface TriggerOptions {
 /** `trigger <provider> <event>`: a realistic sample event, signed as the provider signs it, posted to the gateway. */
 export function triggerCommand(ctx: CliContext): Command {
   return new Command('trigger')
-    .description("send a provider's sample event (e.g. stripe payment_intent.succeeded), correctly signed, to a running gateway")
+    .description(
+      "send a provider's sample event (e.g. stripe payment_intent.succeeded), correctly signed, to a running gateway",
+    )
     .argument('[provider]', 'shopify, easypost, stripe, github or keycloak (see --list)')
     .argument('[event]', 'the event, as the provider names it (see --list)')
     .option('--list', 'list the samples')
@@ -31,7 +34,12 @@ export function triggerCommand(ctx: CliContext): Command {
     .action(async (providerName: string | undefined, event: string | undefined, options: TriggerOptions) => {
       const timeoutMs = answerTimeout(options);
       if (options.list || !providerName) {
-        ctx.out(formatTable(['PROVIDER', 'EVENT', 'SAMPLE'], SAMPLES.map((s) => [s.provider, s.event, `providers/samples/${s.file}`])));
+        ctx.out(
+          formatTable(
+            ['PROVIDER', 'EVENT', 'SAMPLE'],
+            SAMPLES.map((s) => [s.provider, s.event, `providers/samples/${s.file}`]),
+          ),
+        );
         return;
       }
       const sample = SAMPLES.find((s) => s.provider === providerName && s.event === event);
@@ -44,9 +52,11 @@ export function triggerCommand(ctx: CliContext): Command {
         );
       }
       const source = options.source ?? sample.provider;
-      const resolved = resolveSource(ctx, source, { provider: options.source ? undefined : sample.provider, secret: options.secret });
+      const resolved = resolveSampleSource(ctx, source, sample.provider, options);
       if (resolved.provider !== sample.provider) {
-        throw usageError(`Source "${source}" verifies ${resolved.provider} deliveries, not ${sample.provider}: pass --source naming a ${sample.provider} source`);
+        throw usageError(
+          `Source "${source}" verifies ${resolved.provider} deliveries, not ${sample.provider}: pass --source naming a ${sample.provider} source`,
+        );
       }
       const signer = SIGNERS[sample.provider];
       const body = withFreshIds(await readFile(join(SAMPLES_DIR, sample.file)), signer.idFrom !== undefined);
@@ -64,4 +74,27 @@ export function triggerCommand(ctx: CliContext): Command {
         timeoutMs,
       });
     });
+}
+
+/**
+ * Provider, secret and options of the source a sample goes to. Without --source that is the source
+ * named like the provider; when it has no secret here but GATEWAY_CONFIG has a source of that
+ * provider under another name (the docs' Stripe source is `billing`), the error names it: asking
+ * for a secret instead would only lead to a 404 from a gateway that has no such source.
+ */
+function resolveSampleSource(ctx: CliContext, source: string, provider: ProviderName, options: TriggerOptions) {
+  try {
+    return resolveSource(ctx, source, { provider: options.source ? undefined : provider, secret: options.secret });
+  } catch (err) {
+    if (options.source || options.secret) throw err;
+    const others = ctx
+      .config()
+      .sources.filter((s) => s.provider === provider && s.name !== source)
+      .map((s) => s.name);
+    if (others.length === 0) throw err;
+    throw usageError(
+      `No secret for a source named "${source}", but GATEWAY_CONFIG's ${provider} source${others.length > 1 ? 's are' : ' is'} ` +
+        `${others.map((name) => `"${name}"`).join(', ')}: pass --source ${others[0]}`,
+    );
+  }
 }
