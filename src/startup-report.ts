@@ -26,7 +26,8 @@ export function startupReport(options: {
   const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const origin = (at: number) => `http://${host.includes(':') ? `[${host}]` : host}:${at}`;
   const base = port === undefined ? undefined : origin(port);
-  const configured = sources.filter((s) => s.secrets.length > 0);
+  // A source that verifies with keys of its own (Keycloak's realm-signed JWTs) accepts webhooks without a secret.
+  const configured = sources.filter((s) => s.secrets.length > 0 || s.provider.verifiesWithoutSecrets);
   const unconfigured = sources.filter((s) => !configured.includes(s)).map((s) => s.name);
   const summary: Record<string, unknown> = {
     role,
@@ -38,7 +39,9 @@ export function startupReport(options: {
     ...(config.polls.length > 0 ? { polls: config.polls.map((p) => p.name) } : {}),
     opsToken: config.opsTokens.length > 0 ? 'set' : 'not set',
     ...(base ? { ui: `${base}/ui` } : {}),
-    ...(workerHttpPort === undefined ? {} : { workerHttp: WORKER_HTTP_PATHS.map((p) => `${origin(workerHttpPort)}${p}`) }),
+    ...(workerHttpPort === undefined
+      ? {}
+      : { workerHttp: WORKER_HTTP_PATHS.map((p) => `${origin(workerHttpPort)}${p}`) }),
   };
   const warnings: string[] = [];
   if (configured.length === 0 && config.polls.length === 0 && role !== 'worker') {

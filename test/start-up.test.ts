@@ -170,6 +170,48 @@ describe('the start-up summary', () => {
     expect((await proc.exited).code).toBe(0);
   }, 240_000);
 
+  it('a Keycloak source that verifies realm-signed JWTs (no secret) is listed as accepting webhooks, not as unconfigured', async () => {
+    const port = await freePort();
+    const config = join(dir, 'keycloak-jwt.yaml');
+    writeFileSync(
+      config,
+      [
+        'sources:',
+        '  - name: keycloak-jwt',
+        '    provider: keycloak',
+        '    jwks_url: https://sso.example.com/realms/acme/protocol/openid-connect/certs',
+        '    audience: https://gateway.example.com',
+      ].join('\n'),
+    );
+    const proc = startBuilt([], {
+      PORT: String(port),
+      DATA_DIR: join(dir, 'keycloak-jwt'),
+      GATEWAY_CONFIG: config,
+      OPS_API_TOKEN: '',
+      LOG_LEVEL: 'info',
+    });
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
+    // The warnings are logged in order after the summary: "no source is configured" would come before this one.
+    await proc.waitForOutput('OPS_API_TOKEN is not set');
+    const logs = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = logs.find((l) => l.msg === 'gateway listening');
+    expect(summary?.sources).toMatchObject({
+      'keycloak-jwt': [
+        `http://localhost:${port}/api/webhooks/keycloak-jwt`,
+        `http://localhost:${port}/api/webhooks/keycloak-jwt/…`,
+      ],
+    });
+    expect(summary?.sourcesWithoutSecret).not.toContain('keycloak-jwt');
+    expect(proc.output()).not.toContain('no source is configured');
+    // What the summary promises is what ingest does: a request without a token is refused as unauthenticated, not 503.
+    const res = await fetch(`http://127.0.0.1:${port}/api/webhooks/keycloak-jwt`, { method: 'POST', body: '{}' });
+    expect(res.status).toBe(401);
+  }, 240_000);
+
   it('--role web on the embedded database warns that nothing would process the events', async () => {
     const port = await freePort();
     const proc = startBuilt(['start', '--role', 'web'], {
