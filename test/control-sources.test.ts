@@ -74,7 +74,13 @@ describe.each(databaseKinds())('runtime sources (%s)', (kind) => {
     expect((await api('/api/sources', { method: 'POST', body: { name: 'acme', provider: 'shopify' } })).status).toBe(409);
     const file = await api('/api/sources', { method: 'POST', body: { name: 'shopify', provider: 'shopify' } });
     expect(file.status).toBe(409);
-    expect((await api('/api/sources/shopify', { method: 'DELETE' })).status).toBe(409);
+    const fileDelete = await api('/api/sources/shopify', { method: 'DELETE' });
+    expect(fileDelete.status).toBe(409);
+    // Says what works: `apply` refuses a file source's name too, so it is no way to change one.
+    expect((await fileDelete.json()).error).toMatchObject({
+      code: 'managed_by_file',
+      message: expect.stringContaining('change it there and restart the gateway'),
+    });
     expect((await api('/api/sources/x1')).status).toBe(404);
   });
 

@@ -367,7 +367,10 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
     expect(JSON.stringify(filed)).not.toContain(FILE_SECRET);
     const patched = await api('/api/destinations/filed', { method: 'PATCH', body: { timeout_ms: 3000 } });
     expect(patched.status).toBe(409);
-    expect((await patched.json()).error.code).toBe('managed_by_file');
+    expect((await patched.json()).error).toMatchObject({
+      code: 'managed_by_file',
+      message: expect.stringContaining('change it there and restart the gateway'),
+    });
     const taken = await api('/api/destinations', {
       method: 'POST',
       body: { name: 'filed', url: 'https://example.test/x' },

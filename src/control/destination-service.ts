@@ -58,7 +58,7 @@ export function createDestinationService(deps: DestinationServiceDeps) {
     if (!catalog.get(name) && fileNames().has(name))
       throw conflict(
         'managed_by_file',
-        `Destination "${name}" is declared in GATEWAY_CONFIG; change it there (or with \`webhook-gateway apply\`), not through the API`,
+        `Destination "${name}" is declared in GATEWAY_CONFIG: change it there and restart the gateway (the API, the CLI and \`webhook-gateway apply\` manage only destinations stored in the database)`,
       );
   };
   const managed = async (name: string) => {

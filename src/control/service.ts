@@ -55,7 +55,11 @@ export function createSourceService(deps: SourceServiceDeps) {
   /** 409 for a name this instance serves from its file or environment. */
   const refuseFileSource = (name: string) => {
     if (registry.resolve(name)?.managedBy === 'file') {
-      throw conflict('managed_by_file', `Source "${name}" comes from GATEWAY_CONFIG or the environment; change it there (or with \`webhook-gateway apply\`), not through the API`);
+      throw conflict(
+        'managed_by_file',
+        `Source "${name}" comes from GATEWAY_CONFIG or the environment: change it there and restart the gateway ` +
+          '(the API, the CLI and `webhook-gateway apply` manage only sources stored in the database)',
+      );
     }
   };
 
