@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { GatewayConfig } from '../config/env';
+import { ConfigError, type GatewayConfig } from '../config/env';
+import { bodyBudgetProblem } from '../config/env/web';
+import { createBodyBudget } from '../ingest/body-budget';
 import type { Registry } from '../control/registry';
 import type { Database } from '../db/client';
 import { createRejectedRequestRecorder } from '../ingest/rejected-request-recorder';
@@ -35,6 +37,11 @@ export interface IngestSideDeps {
 export function createIngestSide(deps: IngestSideDeps) {
   const { config, metrics, recorder } = deps;
   const logger = deps.logger.child({ component: 'ingest' });
+  // loadConfig checks this too; a config built in code (defineConfig) is checked here.
+  const budgetProblem = bodyBudgetProblem(config);
+  if (budgetProblem) throw new ConfigError(`Invalid configuration: ${budgetProblem}`);
+  const bodyBudget = createBodyBudget(config.ingestBodyBudgetBytes);
+  metrics.watchIngestBodyBudget(bodyBudget);
   const rejections = createRejectionLog({ logger, ...config.rejectionLog });
   const rejectedRequests = createRejectedRequestRecorder({
     write: deps.requests.write,
@@ -47,6 +54,7 @@ export function createIngestSide(deps: IngestSideDeps) {
     store: createGroupCommit({ database: deps.database, store: deps.store, claimant: deps.claimant, watched: deps.watched }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    bodyBudget,
     maxAttempts: config.worker.maxAttempts,
     writeTimeoutMs: config.database.writeTimeoutMs,
     onAccepted: deps.wake,

@@ -1,6 +1,7 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { GatewayError } from '../errors';
+import { ingestBusy, type BodyBudget } from './body-budget';
 
 /**
  * The ops API's own request bodies (filters, names, rules, source and destination entries) are a
@@ -14,20 +15,67 @@ export const OPS_MAX_BODY_BYTES = 256 * 1024;
  * body then read on @hono/node-server's fast path — Node's parser never delivers more bytes than
  * declared. Only bodies of unknown length (chunked) go through hono's counting stream, which
  * measured ~1.5× slower per request because it turns the body into a web stream.
+ *
+ * With a `budget` (ingest), a declared body also takes its length from the budget before it is
+ * read, and a chunked one takes each chunk as it arrives; both give it back once the request is
+ * answered (which is after the body is read, committed or refused, or the connection is gone).
+ * A body that does not fit is refused with 503 ingest_busy (src/ingest/body-budget.ts).
  */
-export function limitBody(maxBytes: number): MiddlewareHandler {
+export function limitBody(maxBytes: number, budget?: BodyBudget): MiddlewareHandler {
   const tooLarge = () =>
     new GatewayError(413, 'payload_too_large', `Request body exceeds the limit of ${maxBytes} bytes`);
-  const counting = bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw tooLarge();
-    },
-  });
+  const counting = budget
+    ? (c: Context, next: Next) => readBudgeted(c, next, maxBytes, budget, tooLarge)
+    : bodyLimit({
+        maxSize: maxBytes,
+        onError: () => {
+          throw tooLarge();
+        },
+      });
   return async (c, next) => {
     const declared = c.req.header('content-length');
     if (declared === undefined || !/^\d{1,15}$/.test(declared)) return counting(c, next);
-    if (Number(declared) > maxBytes) throw tooLarge();
-    await next();
+    const bytes = Number(declared);
+    if (bytes > maxBytes) throw tooLarge();
+    if (!budget) return next();
+    if (!budget.tryTake(bytes)) throw ingestBusy();
+    try {
+      await next();
+    } finally {
+      budget.release(bytes);
+    }
   };
+}
+
+/**
+ * A body of unknown length, read here chunk by chunk: each chunk is taken from the budget as it
+ * arrives (so the bytes counted are the bytes held), and everything taken is given back once the
+ * request is answered, refused or aborted.
+ */
+async function readBudgeted(
+  c: Context,
+  next: Next,
+  maxBytes: number,
+  budget: BodyBudget,
+  tooLarge: () => GatewayError,
+) {
+  const body = c.req.raw.body;
+  if (!body) return next();
+  let taken = 0;
+  try {
+    const chunks: Uint8Array[] = [];
+    const reader = body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (taken + value.length > maxBytes) throw tooLarge();
+      if (!budget.tryTake(value.length)) throw ingestBusy();
+      taken += value.length;
+      chunks.push(value);
+    }
+    c.req.raw = new Request(c.req.raw, { body: Buffer.concat(chunks, taken) });
+    await next();
+  } finally {
+    budget.release(taken);
+  }
 }

@@ -4,6 +4,7 @@ import type { InboundRequest } from '../../providers';
 import { describeDatabaseError, isDataError } from '../db/errors';
 import { GatewayError, badRequest, databaseUnavailable, unauthorized } from '../errors';
 import type { EventStore } from '../store/events';
+import type { BodyBudget } from './body-budget';
 import { limitBody } from './body-limit';
 import { clientAddress } from './client-address';
 import { checkIdentity, checkNonce, normaliseIdentity } from './identity-limits';
@@ -42,6 +43,8 @@ export interface IngestDeps {
   store: Pick<EventStore, 'insert'>;
   logger: Logger;
   maxBodyBytes: number;
+  /** Body bytes all ingest requests together may hold (INGEST_BODY_BUDGET_BYTES); unset: unbounded. */
+  bodyBudget?: BodyBudget;
   maxAttempts: number;
   /**
    * Longest wait for the insert before answering 503. postgres.js queues queries while it cannot
@@ -71,7 +74,7 @@ export type IngestOutcome = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
  */
 export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
-  const limit = limitBody(deps.maxBodyBytes);
+  const limit = limitBody(deps.maxBodyBytes, deps.bodyBudget);
   const failures = deps.unverifiedRateLimit ? createFailureLimiter(deps.unverifiedRateLimit) : undefined;
   const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
   const observe = observeAnswer(deps);

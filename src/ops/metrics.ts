@@ -87,6 +87,25 @@ export function createMetrics(
     labelNames: ['channel_type', 'outcome'] as const,
     registers: [registry],
   });
+  // The ingest body budget (src/ingest/body-budget.ts), read at each scrape; set once ingest starts.
+  let bodyBudget: { held(): number; readonly totalBytes: number } | undefined;
+  new Gauge({
+    name: 'webhook_gateway_ingest_body_bytes_held',
+    help: 'Ingest request body bytes held in memory now (read, being read or waiting for their commit), out of INGEST_BODY_BUDGET_BYTES; a request that does not fit is refused with 503 ingest_busy (webhook_gateway_requests_total{reason="ingest_busy"})',
+    registers: [registry],
+    collect() {
+      this.set(bodyBudget?.held() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'webhook_gateway_ingest_body_budget_bytes',
+    help: 'INGEST_BODY_BUDGET_BYTES: the most ingest body bytes held in memory at once',
+    registers: [registry],
+    collect() {
+      this.set(bodyBudget?.totalBytes ?? 0);
+    },
+  });
+
   if (options.queueDepth) {
     const queueDepth = options.queueDepth;
     let last: Promise<{ due: number; oldestSeconds: number }> | undefined;
@@ -141,6 +160,10 @@ export function createMetrics(
       attempts.inc({ source, outcome });
       processingDuration.observe({ source }, seconds);
       if (outcome === 'retry') retries.inc({ source });
+    },
+    /** Reports the ingest body budget's use at each scrape from now on. */
+    watchIngestBodyBudget(budget: { held(): number; readonly totalBytes: number }) {
+      bodyBudget = budget;
     },
     leaseRecovered(count: number) {
       leaseRecoveries.inc(count);

@@ -4,6 +4,14 @@ import { positiveInt } from './fields';
 /** The largest MAX_BODY_BYTES accepted. */
 export const MAX_BODY_BYTES_CEILING = 256 * 1024 * 1024;
 
+/**
+ * INGEST_BODY_BUDGET_BYTES when unset (or MAX_BODY_BYTES, when larger): as much as the group-commit
+ * queue holds waiting for the database (src/store/group-commit.ts). Webhooks are KiB; 10,000
+ * requests/s of 5 KiB each, answered within 10 ms, hold half a MiB. 64 MiB leaves room for bursts
+ * of large bodies while bounding what unauthenticated senders can make the process hold.
+ */
+export const DEFAULT_INGEST_BODY_BUDGET_BYTES = 64 * 1024 * 1024;
+
 // The HTTP side: listener, request limits, slow and abusive clients, and the rejected-request log.
 
 export const webVariables = z.object({
@@ -20,6 +28,8 @@ export const webVariables = z.object({
       error: `must be at most ${MAX_BODY_BYTES_CEILING} (256 MiB): a larger body cannot be stored`,
     })
     .default(1024 * 1024),
+  /** Ingest body bytes held in memory at once, over all connections (src/ingest/body-budget.ts). */
+  INGEST_BODY_BUDGET_BYTES: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
   /** Bytes a live-stream WebSocket client may leave unread before it is disconnected. */
   STREAM_CLIENT_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
@@ -44,6 +54,11 @@ export interface WebSettings {
   port: number;
   host: string;
   maxBodyBytes: number;
+  /**
+   * Ingest body bytes held in memory at once over all connections, before each is committed or
+   * refused; a request that does not fit gets 503 ingest_busy. At least maxBodyBytes.
+   */
+  ingestBodyBudgetBytes: number;
   /** Bytes a live-stream WebSocket client may leave unread before it is disconnected (1008). */
   streamClientBufferBytes: number;
   /** Default per-source ingest rate limit (per process); undefined = unlimited. */
@@ -71,6 +86,7 @@ export function webSettings(e: WebEnv): WebSettings {
     port: e.PORT,
     host: e.HOST,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    ingestBodyBudgetBytes: e.INGEST_BODY_BUDGET_BYTES ?? Math.max(DEFAULT_INGEST_BODY_BUDGET_BYTES, e.MAX_BODY_BYTES),
     streamClientBufferBytes: e.STREAM_CLIENT_BUFFER_BYTES,
     rateLimit:
       e.RATE_LIMIT_PER_SECOND > 0
@@ -94,4 +110,15 @@ export function webSettings(e: WebEnv): WebSettings {
       retentionDays: e.REJECTED_REQUESTS_RETENTION_DAYS,
     },
   };
+}
+
+/**
+ * Says what is wrong when the ingest body budget cannot take one body of the largest size: such a
+ * body would be refused with 503 on every retry, for ever.
+ */
+export function bodyBudgetProblem(
+  settings: Pick<WebSettings, 'maxBodyBytes' | 'ingestBodyBudgetBytes'>,
+): string | undefined {
+  if (settings.ingestBodyBudgetBytes >= settings.maxBodyBytes) return undefined;
+  return `INGEST_BODY_BUDGET_BYTES (${settings.ingestBodyBudgetBytes}) must be at least MAX_BODY_BYTES (${settings.maxBodyBytes}): a body of the largest accepted size must fit, or it is refused on every retry`;
 }
