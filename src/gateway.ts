@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { GatewayConfig } from './config/env';
+import { ConfigError, type GatewayConfig } from './config/env';
+import { bodyBudgetProblem } from './config/env/web';
 import { createControlStore } from './control/store';
 import type { Registry } from './control/registry';
 import type { ControlRoutesDeps } from './control/routes';
@@ -59,6 +60,9 @@ export interface GatewayOptions {
  * listens or connects until `start()`.
  */
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}) {
+  // loadConfig checks this too; a config built in code (defineConfig, embedding) is checked here.
+  const budgetProblem = bodyBudgetProblem(config);
+  if (budgetProblem) throw new ConfigError(`Invalid configuration: ${budgetProblem}`);
   const logger = options.logger ?? createLogger(config.logLevel);
   const role = options.role ?? 'all';
   const handlers = new HandlerRegistry();

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError, type GatewayConfig } from '../config/env';
-import { bodyBudgetProblem } from '../config/env/web';
+import type { GatewayConfig } from '../config/env';
 import { createBodyBudget } from '../ingest/body-budget';
 import type { Registry } from '../control/registry';
 import type { Database } from '../db/client';
@@ -37,9 +36,6 @@ export interface IngestSideDeps {
 export function createIngestSide(deps: IngestSideDeps) {
   const { config, metrics, recorder } = deps;
   const logger = deps.logger.child({ component: 'ingest' });
-  // loadConfig checks this too; a config built in code (defineConfig) is checked here.
-  const budgetProblem = bodyBudgetProblem(config);
-  if (budgetProblem) throw new ConfigError(`Invalid configuration: ${budgetProblem}`);
   const bodyBudget = createBodyBudget(config.ingestBodyBudgetBytes);
   metrics.watchIngestBodyBudget(bodyBudget);
   const rejections = createRejectionLog({ logger, ...config.rejectionLog });
