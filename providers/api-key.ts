@@ -3,7 +3,7 @@ import { unauthorized } from '../src/errors';
 import { headerName } from './options';
 import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
 import { credentialMatches, MAX_HEADER_CHARS, requireHeaders, utf8SecretProblem } from './signature';
-import { defineProvider, type InboundRequest } from './types';
+import { defineProvider, type RequestHead } from './types';
 
 /** An API key in a header (optionally after a prefix such as "Bearer ") or in a query parameter. */
 export const apiKey = defineProvider({
@@ -25,7 +25,7 @@ export const apiKey = defineProvider({
   checkSecret: utf8SecretProblem,
   create: (o) => {
     const where = o.header ?? `query parameter ${o.query}`;
-    const presentedKey = (request: InboundRequest): string => {
+    const presentedKey = (request: RequestHead): string => {
       if (o.header) {
         const value = requireHeaders(request.headers, [o.header], 'signature')[o.header]!;
         return value.startsWith(o.prefix) ? value.slice(o.prefix.length).trim() : '';
@@ -37,17 +37,22 @@ export const apiKey = defineProvider({
       if (values[0].length > MAX_HEADER_CHARS) throw unauthorized('invalid_credentials', `Query parameter ${o.query} is too long`);
       return values[0];
     };
+    const checkKey = (request: RequestHead, secrets: readonly string[]): void => {
+      const key = presentedKey(request);
+      if (!key || !credentialMatches(key, secrets)) {
+        throw unauthorized('invalid_credentials', `API key in ${where} is not accepted`);
+      }
+    };
     return {
       name: 'api-key',
       keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== o.header),
       identityPaths: identityPaths(o),
       credentialQueryParams: o.query ? [o.query] : [],
 
+      verifyHead: checkKey,
+
       verify(request, secrets) {
-        const key = presentedKey(request);
-        if (!key || !credentialMatches(key, secrets)) {
-          throw unauthorized('invalid_credentials', `API key in ${where} is not accepted`);
-        }
+        checkKey(request, secrets);
         return { signed: request.rawBody };
       },
 

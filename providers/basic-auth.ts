@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { GatewayError } from '../src/errors';
 import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
 import { credentialMatches, decodeStrict, requireHeaders, secretLengthProblem } from './signature';
-import { defineProvider } from './types';
+import { defineProvider, type RequestHead } from './types';
 
 const BASIC = /^Basic\s+(\S+)$/i;
 
@@ -23,19 +23,25 @@ export const basicAuth = defineProvider({
     keptHeaders: ['content-type', 'user-agent', ...identityHeaders(o)].filter((h) => h !== 'authorization'),
     identityPaths: identityPaths(o),
 
+    verifyHead: checkBasic,
+
     verify(request, secrets) {
-      const { authorization } = requireHeaders(request.headers, ['authorization'], 'signature');
-      const encoded = BASIC.exec(authorization)?.[1];
-      const credential = encoded ? decodeStrict(encoded, 'base64') : null;
-      // Raw bytes are hashed as sent: no lossy UTF-8 decoding before the comparison.
-      if (!credential || !credentialMatches(credential, secrets)) {
-        throw new GatewayError(401, 'invalid_credentials', 'Basic credentials in authorization are not accepted', {
-          headers: { 'www-authenticate': 'Basic realm="webhooks"' },
-        });
-      }
+      checkBasic(request, secrets);
       return { signed: request.rawBody };
     },
 
     identify: (request, verification) => identifyConfigured(o, request, verification, 'basic-auth'),
   }),
 });
+
+function checkBasic(request: RequestHead, secrets: readonly string[]): void {
+  const { authorization } = requireHeaders(request.headers, ['authorization'], 'signature');
+  const encoded = BASIC.exec(authorization)?.[1];
+  const credential = encoded ? decodeStrict(encoded, 'base64') : null;
+  // Raw bytes are hashed as sent: no lossy UTF-8 decoding before the comparison.
+  if (!credential || !credentialMatches(credential, secrets)) {
+    throw new GatewayError(401, 'invalid_credentials', 'Basic credentials in authorization are not accepted', {
+      headers: { 'www-authenticate': 'Basic realm="webhooks"' },
+    });
+  }
+}

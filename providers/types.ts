@@ -13,6 +13,9 @@ export interface InboundRequest {
   readonly subPath: string;
 }
 
+/** What the gateway knows of a request before its body is read. */
+export type RequestHead = Omit<InboundRequest, 'rawBody'>;
+
 /** What a successful verification established, for identification and storage. */
 export interface Verification {
   /** The exact bytes the credential covers (the body for plain credentials); hashed when there is no id. */
@@ -52,6 +55,12 @@ export interface PushProvider {
    * list only when `verifiesWithoutSecrets` is set.
    */
   verify(request: InboundRequest, secrets: readonly string[]): Verification | Promise<Verification>;
+  /**
+   * Set when the whole credential is in the headers or query string (basic-auth, api-key): checked
+   * before the body is read, so a request without it never has its body buffered. Throws as
+   * verify does; verify still checks the credential itself once the body is read.
+   */
+  verifyHead?(request: RequestHead, secrets: readonly string[]): void;
   /** Set when this source may verify with no configured secret (Keycloak's realm-signed JWTs). */
   readonly verifiesWithoutSecrets?: boolean;
   /**

@@ -5,6 +5,7 @@ import { createGateway } from '../src/gateway';
 import { createLogger } from '../src/logger';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { PROVIDER_SECRETS, providerSources } from './helpers/provider-signers';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // INGEST_BODY_BUDGET_BYTES: ingest bodies are read before their signature can be checked, so all
@@ -50,6 +51,7 @@ describe.each(databaseKinds())('ingest body budget on %s', (kind) => {
   const sockets: net.Socket[] = [];
   beforeAll(async () => {
     gw = await startTestGateway(kind, {
+      sources: providerSources(),
       maxBodyBytes: MAX_BODY,
       ingestBodyBudgetBytes: BUDGET,
       timeouts: { headersMs: 3000, requestMs: 3000 },
@@ -174,6 +176,57 @@ describe.each(databaseKinds())('ingest body budget on %s', (kind) => {
     expect(res.status).toBe(200);
     expect(await stored('after-aborts')).toBe(1);
     expect(await stored('stalled')).toBe(0);
+  });
+});
+
+describe.each(databaseKinds())('credentials carried in headers on %s', (kind) => {
+  let gw: TestGateway;
+  let port: number;
+  const sockets: net.Socket[] = [];
+  beforeAll(async () => {
+    gw = await startTestGateway(kind, { sources: providerSources(), maxBodyBytes: MAX_BODY });
+    port = Number(new URL(gw.url).port);
+  });
+  afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+  afterAll(() => gw?.stop());
+
+  /** Sends only the request line and headers, declaring a body that never comes. */
+  async function answerWithoutBody(target: string, headers: Record<string, string>) {
+    const lines = Object.entries({ host: 'x', 'content-length': String(MAX_BODY), ...headers }).map(
+      ([k, v]) => `${k}: ${v}`,
+    );
+    const request = openRequest(port, `POST ${target} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+    sockets.push(request.socket);
+    await waitFor(() => request.answer().includes('\r\n\r\n{'), 10_000, `the answer to ${target}`);
+    return request.answer();
+  }
+
+  it('a wrong or missing Basic or API-key credential is refused before the body is read', async () => {
+    const basic = (credential: string) => `Basic ${Buffer.from(credential).toString('base64')}`;
+    for (const [target, headers, code] of [
+      ['/api/webhooks/basic', { authorization: basic('hooks:wrong horse battery') }, 'invalid_credentials'],
+      ['/api/webhooks/basic', {}, 'missing_signature'],
+      ['/api/webhooks/apikey', { 'x-api-key': 'not-the-key' }, 'invalid_credentials'],
+      ['/api/webhooks/apikey-query?token=not-the-key', {}, 'invalid_credentials'],
+    ] as const) {
+      const answer = await answerWithoutBody(target, headers);
+      expect(answer, target).toMatch(/^HTTP\/1\.1 401 /);
+      expect(answer, target).toContain(`"code":"${code}"`);
+    }
+    // The right credential still goes on to read the body and store the event.
+    const body = '{"k":"after-head-check"}';
+    const res = await post(`${gw.url}/api/webhooks/basic`, body, { authorization: basic(PROVIDER_SECRETS.basic) });
+    expect(res.json.status).toBe('accepted');
+    const ok = await post(`${gw.url}/api/webhooks/apikey-query?token=${PROVIDER_SECRETS.apiKeyQuery}`, body);
+    expect(ok.json.status).toBe('accepted');
+  });
+  it('a Shopify delivery without X-Shopify-Topic still takes its topic from the sub-path', async () => {
+    const body = '{"id":"sub-path-topic"}';
+    const { 'x-shopify-topic': _topic, ...headers } = shopifyHeaders(SECRETS.shopify, body, 'sub-path-topic');
+    const res = await post(`${gw.url}/api/webhooks/shopify//orders/paid`, body, headers);
+    expect(res.json.status).toBe('accepted');
+    const [row] = await gw.query<{ topic: string }>('select topic from webhook_events where id = $1', [res.json.id]);
+    expect(row?.topic).toBe('orders/paid');
   });
 });
 

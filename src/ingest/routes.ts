@@ -74,7 +74,7 @@ export type IngestOutcome = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
  */
 export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
-  const limit = limitBody(deps.maxBodyBytes, deps.bodyBudget);
+  const limit = verifyHeadFirst(deps, limitBody(deps.maxBodyBytes, deps.bodyBudget));
   const failures = deps.unverifiedRateLimit ? createFailureLimiter(deps.unverifiedRateLimit) : undefined;
   const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
   const observe = observeAnswer(deps);
@@ -210,25 +210,13 @@ function guardFailures(failures: FailureLimiter): MiddlewareHandler {
 function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => TokenBucket | undefined) {
   return async (c: Context) => {
     const source = c.get('pushSource');
-    const subPathPrefixes = source.paths.filter((p) => p.endsWith('/*')).map((p) => p.slice(0, -1));
     const secrets = usableSecrets(source, deps.logger);
     const rawBody = Buffer.from(await c.req.arrayBuffer());
     c.set('rawBody', rawBody);
     const headers = requestHeaders(c);
     const path = c.req.path;
-    // The query as sent, from Node's raw request target: @hono/node-server builds c.req.url with
-    // WHATWG URL parsing once the target holds a "%" (or any character off its fast path), which
-    // escapes ' " < > in the query, and a sender signs the raw one (generic-hmac {query}).
-    const url = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url ?? c.req.url;
-    const query = url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
-    const prefix = subPathPrefixes.find((p) => path.startsWith(p));
-    const request: InboundRequest = {
-      rawBody,
-      headers,
-      path,
-      query,
-      subPath: prefix ? path.slice(prefix.length).replace(/^\/+/, '') : '',
-    };
+    const query = rawQuery(c);
+    const request: InboundRequest = { rawBody, headers, path, query, subPath: subPathOf(source, path) };
 
     const verification = await source.provider.verify(request, secrets);
     c.set('verified', true);
@@ -287,6 +275,41 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     c.set('ingestOutcome', 'duplicate');
     return c.json({ status: 'duplicate' });
   };
+}
+
+/**
+ * For providers whose whole credential is in the headers or query string (basic-auth, api-key),
+ * the credential is checked before `next` (the body limit and budget) runs: a request without it
+ * is refused before its body is read or counted against the budget. Other providers need the body
+ * (an HMAC over it) and go straight on. A plain wrapper, not one more middleware: one property
+ * read per request.
+ */
+function verifyHeadFirst(deps: IngestDeps, next: MiddlewareHandler): MiddlewareHandler {
+  return (c, after) => {
+    const source = c.get('pushSource');
+    if (source.provider.verifyHead) {
+      const path = c.req.path;
+      const head = { headers: requestHeaders(c), path, query: rawQuery(c), subPath: subPathOf(source, path) };
+      source.provider.verifyHead(head, usableSecrets(source, deps.logger));
+    }
+    return next(c, after);
+  };
+}
+
+/**
+ * The query as sent, from Node's raw request target: @hono/node-server builds c.req.url with
+ * WHATWG URL parsing once the target holds a "%" (or any character off its fast path), which
+ * escapes ' " < > in the query, and a sender signs the raw one (generic-hmac {query}).
+ */
+function rawQuery(c: Context): string {
+  const url = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url ?? c.req.url;
+  return url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
+}
+
+/** The part of `path` after the source's sub-path route ("orders/create"), or "". */
+function subPathOf(source: PushSource, path: string): string {
+  const prefix = source.paths.find((p) => p.endsWith('/*') && path.startsWith(p.slice(0, -1)));
+  return prefix ? path.slice(prefix.length - 1).replace(/^\/+/, '') : '';
 }
 
 /**
