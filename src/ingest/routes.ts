@@ -279,20 +279,20 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
 
 /**
  * For providers whose whole credential is in the headers or query string (basic-auth, api-key),
- * the credential is checked before `next` (the body limit and budget) runs: a request without it
+ * the credential is checked before `limit` (the body limit and budget) runs: a request without it
  * is refused before its body is read or counted against the budget. Other providers need the body
  * (an HMAC over it) and go straight on. A plain wrapper, not one more middleware: one property
  * read per request.
  */
-function verifyHeadFirst(deps: IngestDeps, next: MiddlewareHandler): MiddlewareHandler {
-  return (c, after) => {
+function verifyHeadFirst(deps: IngestDeps, limit: MiddlewareHandler): MiddlewareHandler {
+  return (c, next) => {
     const source = c.get('pushSource');
     if (source.provider.verifyHead) {
       const path = c.req.path;
       const head = { headers: requestHeaders(c), path, query: rawQuery(c), subPath: subPathOf(source, path) };
       source.provider.verifyHead(head, usableSecrets(source, deps.logger));
     }
-    return next(c, after);
+    return limit(c, next);
   };
 }
 
