@@ -189,6 +189,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       const controlStore = createControlStore(database);
       registry = createSourceRegistry({ config, database, controlStore, sources, logger, alsoLoad: runtime.catalog, onRefreshed: wake });
       await registry.start();
+      // PGlite allows one process per DATA_DIR (src/db/data-dir-lock.ts): a claim found now was
+      // made by a process that was killed or crashed, so it is due again now, not after its lease
+      // (WORKER_LEASE_SECONDS, 60 s), and before ingest's hand-off can claim anything for us.
+      if (worker && ownsDatabase && database.kind === 'pglite') await worker.recoverClaimsOfEarlierProcess();
       const bus = createEventBus(watchers);
       const tokens = createTokenStore(database);
       const requests = createRejectedRequestStore(database);

@@ -150,6 +150,21 @@ export function createWorker(options: WorkerOptions) {
     tick,
 
     /**
+     * Takes back every claim in the queue at once, whatever its lease: only for a database no
+     * other process can reach (PGlite's DATA_DIR lock), and only before start(), when every claim
+     * it finds was made by an earlier process that is gone (killed, crashed).
+     */
+    async recoverClaimsOfEarlierProcess(): Promise<number> {
+      if (started) throw new Error('recoverClaimsOfEarlierProcess() runs before start()');
+      const recovered = await queue.recoverExpiredLeases(0);
+      if (recovered > 0) {
+        logger.warn({ recovered }, 'returned events claimed by the previous process on this DATA_DIR to the queue');
+        options.onLeasesRecovered?.(recovered);
+      }
+      return recovered;
+    },
+
+    /**
      * Called when an event became due (stored, replayed, notified): drain now, not at the next
      * tick. Not for `eventId` when this worker holds it already: the notification of an event
      * handed off to it (reserve()) announces nothing left to claim.
