@@ -1,7 +1,8 @@
 import { LosslessNumber } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { parseExact } from '../src/json/exact-values';
-import { matchesFilter, validateFilter, type Filter, type FilterContext } from '../src/routing/filter';
+import { matchesFilter, type Filter, type FilterContext } from '../src/routing/filter';
+import { validateFilter } from '../src/routing/filter-validation';
 import { filterBody } from '../src/routing/exact-numbers';
 
 // A filter's own numbers beyond what a double holds (src/routing/exact-numbers.ts): read exactly

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FILTER_LIMITS, globMatch, matchesFilter, validateFilter, type FilterContext } from '../src/routing/filter';
+import { globMatch, matchesFilter, type FilterContext } from '../src/routing/filter';
+import { FILTER_LIMITS, validateFilter } from '../src/routing/filter-validation';
 
 // The destination filter language (src/routing/filter.ts): pure, so tested as a table.
 

@@ -7,7 +7,7 @@ import {
   type Json,
   type Rule,
 } from '../src/ui/app/pages/destinations/rules/rule-model';
-import { validateFilter } from '../src/routing/filter';
+import { validateFilter } from '../src/routing/filter-validation';
 import { parseApiJson, parseExactNumbers, stringifyExact } from '../src/ui/app/api/json';
 
 // The rule builder's translation: every filter it shows in its rows is written back identically,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { orderingSchema, type OrderingConfig } from '../ordering/config';
 import { payloadSchemaFromJSONSchema } from './payload-schema';
-import { validateFilter, type Filter } from '../routing/filter';
+import type { Filter } from '../routing/filter';
+import { validateFilter } from '../routing/filter-validation';
 import { transformSchema, type Transform } from '../transform';
 import type { Destination } from '../deliver/destinations';
 
@@ -27,9 +28,9 @@ const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MASK_PATH = /^(?:[^.\s]+)(?:\.[^.\s]+)*$/;
 
 /**
- * A destination's `filter` (src/routing/filter.ts), checked when saved. The message starts with the
- * JSON path of the first problem (`filter.body.total.$gtx: unknown operator`), also kept in
- * `params.at` so the API's 400 does not name the field twice.
+ * A destination's `filter` (src/routing/filter.ts), checked when saved (filter-validation.ts). The
+ * message starts with the JSON path of the first problem (`filter.body.total.$gtx: unknown
+ * operator`), also kept in `params.at` so the API's 400 does not name the field twice.
  */
 export const filterSchema = z.custom<Filter>().superRefine((value, ctx) => {
   const check = validateFilter(value);
