@@ -1,17 +1,11 @@
 import type { DeliveryLog } from '../store/deliveries';
-import { HoldError, PermanentError, RetryLaterError, type DeliveredEvent, type EventHandler } from '../worker/handlers';
+import { HoldError, PermanentError, RetryLaterError, type EventHandler } from '../worker/handlers';
 import type { Transform } from '../transform/types';
-import { defaultRunner, transformInput, transformationError, type TransformRunner } from './transforming';
-import { withheldForMask } from '../transform/masked-error';
-import { readTextPrefix } from '../http/bounded-body';
-import { parseRetryAfter } from '../http/retry-after';
-import { buildEnvelope } from './envelope';
-import { redactUrls } from './redact';
-import { deliveryHeaders, standardWebhooksHeaders } from './sign';
-import { traceHeaders, withSpan } from '../tracing/spans';
+import { defaultRunner, type TransformRunner } from './transforming';
 import { matchesFilter, type Filter } from '../routing/filter';
 import { filterContext, recordIgnored, splitByFilter } from './filtering';
-import { DEFAULT_CIRCUIT, type CircuitSettings, type Gate, type Protection, type RateLimit } from './protection';
+import { postToDestinations } from './posting';
+import type { CircuitSettings, Protection, RateLimit } from './protection';
 
 /** An HTTP endpoint a source forwards its events to. */
 export interface Destination {
@@ -56,10 +50,6 @@ export interface ForwardingOptions extends ForwardingPlan {
   /** Rate limits and circuit breakers; without it every delivery is posted. */
   protection?: () => Protection | undefined;
 }
-
-const ERROR_EXCERPT = 300;
-/** Most of a fetch error's text looked at (it is redacted, then cut to the excerpt). */
-const REDACTION_WINDOW = 4 * 1024;
 
 /**
  * The built-in handler that forwards an event to a source's destinations, signed, in the canonical
@@ -117,7 +107,7 @@ export function forwardByPlan(options: {
     const paused = (plan.paused ?? []).filter((name) => !done.has(name) && !skippedPaused.includes(name));
     const unusable = (plan.unusable ?? []).filter((d) => !done.has(d.name));
     await recordIgnored(event, [...ignored, ...skippedPaused.map((name) => ({ name }))], options.deliveries);
-    const outcome = await deliver(event, pending, plan, options.deliveries, doFetch, signal, run, options.protection?.());
+    const outcome = await postToDestinations(event, pending, plan, options.deliveries, doFetch, signal, run, options.protection?.());
     const permanent = [
       ...gaveUp.map((d) => ({ destination: d.name, error: failedForGood.get(d.name)!.error })),
       ...outcome.failed.filter((r) => r.permanent),
@@ -146,147 +136,3 @@ export function forwardByPlan(options: {
     );
   };
 }
-
-type Held = { name: string } & Extract<Gate, { pass: false }>;
-type Failed = { destination: string; error: string; retryAfterMs?: number; permanent?: boolean };
-
-/**
- * Posts the event to each destination its gate lets through, all at once — the envelope, or what
- * the destination's transformation computes from it — and returns the ones that failed and the
- * ones held (circuit open, rate limited, or answering 410 Gone). A transformation that fails is
- * recorded as a failed delivery (`transformation_failed: …`) and marked permanent; it is computed
- * before the gate, so it spends no rate-limit slot and no half-open probe.
- */
-async function deliver(
-  event: DeliveredEvent,
-  pending: readonly Destination[],
-  plan: ForwardingPlan,
-  deliveries: DeliveryLog,
-  doFetch: typeof fetch,
-  signal: AbortSignal,
-  run: TransformRunner,
-  protection: Protection | undefined,
-): Promise<{ failed: Failed[]; held: Held[] }> {
-  if (pending.length === 0) return { failed: [], held: [] };
-  const envelope = buildEnvelope(event, plan);
-  let input: string | undefined;
-  const bodyFor = async (transform: Transform | undefined) => {
-    if (!transform) return { ok: true as const, body: envelope };
-    input ??= transformInput(event);
-    return run(transform, input);
-  };
-  // Stable across retries so the receiver can deduplicate on webhook-id.
-  const messageId = `evt_${event.id}`;
-
-  const results = await Promise.all(
-    // One span per call, carried to the destination as `traceparent`; the host, never the URL (it may hold a token).
-    pending.map((destination) => withSpan(`deliver ${destination.name}`, 'client', {
-      'webhook.destination': destination.name,
-      'webhook.event_id': event.id,
-      'http.request.method': 'POST',
-      'server.address': new URL(destination.url).hostname,
-    }, async (span): Promise<{ destination: string; error: string | null; retryAfterMs?: number; permanent?: boolean; held?: Held }> => {
-      let startedAt = new Date();
-      const ruleVersion = destination.ruleVersion ?? null;
-      const computed = await bodyFor(destination.transform);
-      if (!computed.ok) {
-        const error = transformationError(withheldForMask(computed, plan.masksPayload ?? false));
-        await deliveries.record({
-          eventId: event.id,
-          eventReceivedAt: event.receivedAt,
-          attempt: event.attempt,
-          destination: destination.name,
-          startedAt,
-          durationMs: Date.now() - startedAt.getTime(),
-          outcome: 'failed',
-          httpStatus: null,
-          error,
-          ruleVersion,
-        });
-        span.fail('transformation_failed');
-        return { destination: destination.name, error, retryAfterMs: undefined, permanent: true };
-      }
-      const body = computed.body;
-      const gate: Gate = protection ? await protection.gate(destination) : { pass: true, probe: false };
-      if (!gate.pass) {
-        span.setAttribute('webhook.held', gate.reason);
-        return { destination: destination.name, error: null, held: { name: destination.name, ...gate } };
-      }
-      startedAt = new Date();
-      let httpStatus: number | null = null;
-      let error: string | null = null;
-      let retryAfterMs: number | undefined;
-      // Before any text is stored, shown or logged: a URL's credentials never leave this function.
-      // Redacted before the excerpt is cut, so no credential is cut in half at its end.
-      const safe = (text: string) =>
-        excerpt(redactUrls(text, { url: destination.url, headers: destination.headers }));
-      try {
-        const response = await doFetch(destination.url, {
-          method: 'POST',
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.any([signal, AbortSignal.timeout(destination.timeoutMs)]),
-          headers: deliveryHeaders(destination.headers, {
-            'content-type': 'application/json',
-            'user-agent': 'webhook-gateway',
-            ...standardWebhooksHeaders(destination.secret, messageId, body, startedAt),
-            ...traceHeaders(),
-          }),
-        });
-        httpStatus = response.status;
-        if (response.status < 200 || response.status >= 300) {
-          // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-          error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
-          retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-        } else {
-          // The answer's content does not matter; release the connection without reading it.
-          void response.body?.cancel().catch(() => {});
-        }
-      } catch (err) {
-        error = safe(describeFetchError(err, destination.timeoutMs));
-      }
-      // Aborted by the worker's shutdown: says nothing about the endpoint.
-      const verdict = signal.aborted ? 'reachable' : await protection?.report(destination, httpStatus, gate.probe);
-      const gone = verdict === 'gone';
-      await deliveries.record({
-        eventId: event.id,
-        eventReceivedAt: event.receivedAt,
-        attempt: event.attempt,
-        destination: destination.name,
-        startedAt,
-        durationMs: Date.now() - startedAt.getTime(),
-        outcome: error === null ? 'delivered' : gone ? 'held' : 'failed',
-        httpStatus,
-        error: gone ? `${error} (destination paused: gone)` : error,
-        ruleVersion,
-      });
-      if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
-      if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
-      // A 410 is held like a pause: not a failure, not counted; a resume releases it. Looked at
-      // again after the cooldown: a file destination (not pausable) is probed then. A failed probe
-      // is the endpoint's failure, already known, not the event's: held, not counted either.
-      const recheckMs = (destination.circuit ?? DEFAULT_CIRCUIT).cooldownSeconds * 1000;
-      if (gone) return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'gone', recheckMs } };
-      if (gate.probe && verdict === 'failure')
-        return { destination: destination.name, error: null, held: { name: destination.name, pass: false, reason: 'circuit_open', recheckMs } };
-      return { destination: destination.name, error, retryAfterMs, permanent: false };
-    })),
-  );
-
-  return {
-    failed: results.flatMap((r) =>
-      r.error === null ? [] : [{ destination: r.destination, error: r.error, retryAfterMs: r.retryAfterMs, permanent: r.permanent }],
-    ),
-    held: results.flatMap((r) => (r.held ? [r.held] : [])),
-  };
-}
-
-function describeFetchError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-    return err.name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : 'aborted: worker shutting down';
-  }
-  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return `${err instanceof Error ? err.message : String(err)}${cause}`.slice(0, REDACTION_WINDOW);
-}
-
-const excerpt = (text: string) => (text.length > ERROR_EXCERPT ? `${text.slice(0, ERROR_EXCERPT)}…` : text);
