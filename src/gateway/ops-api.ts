@@ -15,6 +15,7 @@ import { addExportRoutes } from '../ops/export-routes';
 import { describeOpenApi } from '../ops/openapi';
 import { createRequestRoutes } from '../ops/request-routes';
 import { addSkipRoute } from '../ops/skip-route';
+import { addSystemLogRoutes } from '../ops/system-log-routes';
 import { createOpsApp, createOpsRoutes } from '../ops/routes';
 import type { AuditLog } from '../store/audit';
 import { createConflictQueries } from '../store/conflicts';
@@ -75,6 +76,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
     maskFor: processing.maskFor,
     maskedSources: processing.maskedSources,
   });
+  addSystemLogRoutes(opsRoutes, { systemLog: deps.systemLog });
   addAccessRoutes(opsRoutes, { tokens: deps.tokens, audit, trustedProxies: config.trustProxy });
   addSkipRoute(opsRoutes, { database, store, audit, trustedProxies: config.trustProxy, maskFor: processing.maskFor });
   opsRoutes.route(
