@@ -10,7 +10,7 @@ import { openDatabase, type Database } from './db/client';
 import { runMigrations } from './db/migrate';
 import { forwardToDestinations, type ForwardingOptions } from './deliver/destinations';
 import { createBackgroundTasks } from './gateway/background';
-import { startHttpServer, type HttpServer } from './gateway/http-server';
+import type { HttpServer } from './gateway/http-server';
 import { createIngestSide } from './gateway/ingest-side';
 import { createOpsApi } from './gateway/ops-api';
 import { applyProcessingConfig, lazyDeliveryLog, registerKeycloakAudit } from './gateway/processing';
@@ -20,14 +20,14 @@ import { checkFileTransforms } from './transform';
 import { createProtectionStore } from './deliver/protection-sql';
 import { createWebApp } from './gateway/web-app';
 import { createGatewayWorker } from './gateway/worker-side';
-import { startWorkerHttp } from './gateway/worker-http';
+import { listenForRole } from './gateway/listeners';
+import { stopInOrder } from './gateway/shutdown';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
 import { createOutbound } from './outbound/guarded-fetch';
 import { createEventBus } from './ops/event-bus';
 import { createStreamWatchers, type StreamWatchers } from './ops/stream-watchers';
 import { createMetrics } from './ops/metrics';
-import { startupReport } from './startup-report';
 import { createAuditLog } from './store/audit';
 import { createEventStore } from './store/events';
 import { createRejectedRequestStore } from './store/rejected-requests';
@@ -243,29 +243,19 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         if (!event.promoted) bus.publish(event);
       });
 
-      if (role !== 'worker') http = await startHttpServer(app, config, metrics, logger);
-      else if (config.worker.httpPort !== undefined) {
-        // A worker without the web server: its own listener for probes and the scraper only.
-        http = await startWorkerHttp({
-          config,
-          port: config.worker.httpPort,
-          database,
-          logger,
-          metrics,
-          tokens,
-          worker: worker!,
-          isStopping: () => stopping,
-        });
-      }
-      const port = role === 'worker' ? undefined : http?.port;
-      const workerHttpPort = role === 'worker' ? http?.port : undefined;
-      // One summary line (what runs, where each source is), then what looks wrong.
-      const report = startupReport({ config, role, databaseKind: database.kind, sources, port, workerHttpPort });
-      logger.info(
-        { port, ...report.summary },
-        port === undefined ? 'gateway started (worker only)' : 'gateway listening',
-      );
-      for (const warning of report.warnings) logger.warn(warning);
+      let port: number | undefined;
+      ({ http, port } = await listenForRole({
+        config,
+        role,
+        app,
+        database,
+        logger,
+        metrics,
+        tokens,
+        sources,
+        worker,
+        isStopping: () => stopping,
+      }));
       started = true;
       recorder.start();
       if (worker) {
@@ -278,29 +268,13 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     /** Graceful stop: no new requests or claims, running handlers get the shutdown timeout. */
     async stop(): Promise<void> {
       stopping = true;
-      const connections = (await http?.openConnections()) ?? 0;
-      if (started) {
-        logger.info(
-          { openConnections: connections, runningHandlers: worker?.inFlight ?? 0, timeoutMs: config.shutdownTimeoutMs },
-          `stopping: no new requests or claims; waiting up to ${config.shutdownTimeoutMs} ms for ${connections} open connections and ${worker?.inFlight ?? 0} running handlers`,
-        );
-      }
-      const closing = http?.close(config.shutdownTimeoutMs);
-      await background?.stop();
-      await worker?.stop(config.shutdownTimeoutMs);
-      await closing?.finished();
-      ingest?.rejections.flush();
-      await chartCounts?.stop().catch((err: unknown) => logger.warn({ err }, 'last chart counts not written'));
-      await ingest?.rejectedRequests.stop();
-      await unlisten?.().catch(() => {});
-      await watchers?.stop();
-      await registry?.stop();
-      if (ownsDatabase) await database?.close();
-      await tracing?.shutdown().catch((err: unknown) => logger.warn({ err }, 'last spans not exported'));
-      if (started)
-        logger.info(
-          ownsDatabase ? 'stopped: requests answered, handlers finished or handed back, database closed' : 'stopped',
-        );
+      await stopInOrder(
+        () => ({
+          http, background, worker, ingest, chartCounts, unlisten, watchers, registry, tracing,
+          ownedDatabase: ownsDatabase ? database : undefined,
+        }),
+        { logger, timeoutMs: config.shutdownTimeoutMs, started: () => started },
+      );
     },
   };
   return gateway;
