@@ -1,4 +1,4 @@
-import type { DeliveryLog } from '../store/deliveries';
+import type { DeliveryLog, NewDeliveryAttempt } from '../store/deliveries';
 import type { DeliveredEvent } from '../worker/handlers';
 import type { Transform } from '../transform/types';
 import { transformInput, transformationError, type TransformRunner } from './transforming';
@@ -73,21 +73,24 @@ export async function postToDestinations(
         }> => {
           let startedAt = new Date();
           const ruleVersion = destination.ruleVersion ?? null;
-          const computed = await bodyFor(destination.transform);
-          if (!computed.ok) {
-            const error = transformationError(withheldForMask(computed, plan.masksPayload ?? false));
-            await deliveries.record({
+          // This destination's row in the delivery log, timed from `startedAt` (reset before the POST).
+          const record = (outcome: NewDeliveryAttempt['outcome'], httpStatus: number | null, error: string | null) =>
+            deliveries.record({
               eventId: event.id,
               eventReceivedAt: event.receivedAt,
               attempt: event.attempt,
               destination: destination.name,
               startedAt,
               durationMs: Date.now() - startedAt.getTime(),
-              outcome: 'failed',
-              httpStatus: null,
+              outcome,
+              httpStatus,
               error,
               ruleVersion,
             });
+          const computed = await bodyFor(destination.transform);
+          if (!computed.ok) {
+            const error = transformationError(withheldForMask(computed, plan.masksPayload ?? false));
+            await record('failed', null, error);
             span.fail('transformation_failed');
             return { destination: destination.name, error, retryAfterMs: undefined, permanent: true };
           }
@@ -133,18 +136,11 @@ export async function postToDestinations(
           // Aborted by the worker's shutdown: says nothing about the endpoint.
           const verdict = signal.aborted ? 'reachable' : await protection?.report(destination, httpStatus, gate.probe);
           const gone = verdict === 'gone';
-          await deliveries.record({
-            eventId: event.id,
-            eventReceivedAt: event.receivedAt,
-            attempt: event.attempt,
-            destination: destination.name,
-            startedAt,
-            durationMs: Date.now() - startedAt.getTime(),
-            outcome: error === null ? 'delivered' : gone ? 'held' : 'failed',
+          await record(
+            error === null ? 'delivered' : gone ? 'held' : 'failed',
             httpStatus,
-            error: gone ? `${error} (destination paused: gone)` : error,
-            ruleVersion,
-          });
+            gone ? `${error} (destination paused: gone)` : error,
+          );
           if (httpStatus !== null) span.setAttribute('http.response.status_code', httpStatus);
           if (error !== null) span.fail(httpStatus === null ? 'no_answer' : `http_${httpStatus}`);
           // A 410 is held like a pause: not a failure, not counted; a resume releases it. Looked at
