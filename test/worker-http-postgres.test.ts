@@ -13,6 +13,7 @@ import {
   expectNothingElse,
   expectProbeRoutes,
   get,
+  waitForOneAttempt,
 } from './helpers/worker-http';
 
 // WORKER_HTTP_PORT with PostgreSQL: a worker-only process beside a web process, and the worker of
@@ -73,11 +74,7 @@ describe('WORKER_HTTP_PORT', () => {
         shopifyHeaders(SECRET, body, 'worker-http-pg-1'),
       );
       expect(answer.json).toMatchObject({ status: 'accepted' });
-      await waitFor(
-        async () => (await completedAttempts(workerOrigin, 'shopify')) === 1,
-        30_000,
-        'the attempt in /metrics',
-      );
+      await waitForOneAttempt(workerOrigin);
       // The web process stored it but ran no attempt: only the worker's own /metrics has it.
       expect(await completedAttempts(webOrigin, 'shopify')).toBe(0);
       // A database token (here a viewer's) is accepted as on the web process.
@@ -168,11 +165,7 @@ describe('WORKER_HTTP_PORT', () => {
         shopifyHeaders(SECRET, body, 'cluster-http-1'),
       );
       expect(answer.json).toMatchObject({ status: 'accepted' });
-      await waitFor(
-        async () => (await completedAttempts(workerOrigin, 'shopify')) === 1,
-        30_000,
-        'the attempt in /metrics',
-      );
+      await waitForOneAttempt(workerOrigin);
       process.kill(primary.pid, 'SIGTERM');
       expect(await primary.exited).toEqual({ code: 0, signal: null });
       await expect(get(`${workerOrigin}/healthz`)).rejects.toThrow();

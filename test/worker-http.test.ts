@@ -7,7 +7,6 @@ import { loadConfig } from '../src/config/env';
 import { openDatabase } from '../src/db/client';
 import { runMigrations } from '../src/db/migrate';
 import { createEventStore } from '../src/store/events';
-import { waitFor } from './helpers/gateway';
 import { freePort } from './helpers/process';
 import { killAllStarted, startBuilt } from './helpers/started-process';
 import { rawExchange } from './helpers/raw-exchange';
@@ -15,10 +14,10 @@ import {
   METRICS_TOKEN,
   OPS_TOKEN,
   SECRET,
-  completedAttempts,
   expectNothingElse,
   expectProbeRoutes,
   get,
+  waitForOneAttempt,
 } from './helpers/worker-http';
 
 // A worker-only process (`start --role worker`, the worker of `--web-processes`) with
@@ -82,7 +81,7 @@ describe('WORKER_HTTP_PORT', () => {
         /^HTTP\/1\.1 400 [^]*\{"error":\{"code":"malformed_request_line"/,
       );
       // The event stored before the start, processed by this worker, is in this worker's counters.
-      await waitFor(async () => (await completedAttempts(origin, 'shopify')) === 1, 30_000, 'the attempt in /metrics');
+      await waitForOneAttempt(origin);
 
       process.kill(worker.pid, 'SIGTERM');
       expect(await worker.exited).toEqual({ code: 0, signal: null });

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { waitFor } from './gateway';
 
 // What the WORKER_HTTP_PORT tests (worker-http*.test.ts) send and check on a worker's own listener.
 
@@ -18,6 +19,10 @@ export async function completedAttempts(origin: string, source: string): Promise
   );
   return Number(line.exec(text)?.[1] ?? 0);
 }
+
+/** Waits until the worker's /metrics counts the one attempt it ran for shopify. */
+export const waitForOneAttempt = (origin: string) =>
+  waitFor(async () => (await completedAttempts(origin, 'shopify')) === 1, 30_000, 'the attempt in /metrics');
 
 /** Checks the probe routes and the token rule of /metrics, as on the web process. */
 export async function expectProbeRoutes(origin: string) {
