@@ -1,5 +1,6 @@
 import { isLosslessNumber } from 'lossless-json';
 import { redactUrlSecrets } from '../deliver/redact';
+import { numberValueKey } from '../json/exact-values';
 import type { Filter } from '../routing/filter';
 import type { Transform } from '../transform/types';
 import { fingerprint } from './crypto';
@@ -31,18 +32,23 @@ export type DestinationStep =
   | { action: 'rotate-secret'; name: string; secret: string; fingerprint: string }
   | { action: 'delete'; name: string };
 
-/** JSON with sorted keys (PostgreSQL's jsonb does not keep the file's key order); a filter's exact numbers as their digits. */
+/**
+ * JSON with sorted keys (PostgreSQL's jsonb does not keep the file's key order) and every number
+ * by its value (jsonb does not keep a number's spelling either): a filter's exact numbers too.
+ */
 export const canonical = (value: unknown): string =>
   isLosslessNumber(value)
-    ? value.value
-    : Array.isArray(value)
-    ? `[${value.map(canonical).join(',')}]`
-    : typeof value === 'object' && value !== null
-      ? `{${Object.keys(value)
-          .sort()
-          .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-          .join(',')}}`
-      : JSON.stringify(value);
+    ? numberValueKey(value.value)
+    : typeof value === 'number' && Number.isFinite(value)
+      ? numberValueKey(String(value))
+      : Array.isArray(value)
+        ? `[${value.map(canonical).join(',')}]`
+        : typeof value === 'object' && value !== null
+          ? `{${Object.keys(value)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+              .join(',')}}`
+          : JSON.stringify(value);
 
 const sameList = (a: readonly string[], b: readonly string[]) =>
   [...a].sort().join('\u0000') === [...b].sort().join('\u0000');

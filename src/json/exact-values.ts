@@ -50,6 +50,26 @@ export function parseExactOrPlain(text: string): unknown {
   }
 }
 
+/**
+ * A number literal in one spelling per value, without rounding: `1e21`, `10E20` and
+ * `1000000000000000000000` give the same key, `1.10` and `1.1` too, 820982911946154508 and
+ * ...509 do not. PostgreSQL's jsonb writes a stored number back in its own spelling
+ * (`8.20982911946154508e17` as `820982911946154508`), so digits alone cannot say "unchanged".
+ */
+export function numberValueKey(literal: string): string {
+  const parts = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(literal);
+  if (!parts) return literal;
+  const [, sign, whole, fraction = '', exponent = '0'] = parts;
+  // The value is (whole + fraction) x 10^(exponent - fraction.length); the digits without their
+  // leading and trailing zeros (moved into the exponent) are then one per value. BigInt: an
+  // exponent may be beyond any double's (`1e400` is refused by filters, not by this).
+  const digits = `${whole}${fraction}`.replace(/^0+/, '');
+  const significant = digits.replace(/0+$/, '');
+  if (significant === '') return '0';
+  const power = BigInt(exponent) - BigInt(fraction.length) + BigInt(digits.length - significant.length);
+  return `${sign}${significant}e${power}`;
+}
+
 /** JSON text of a value that may hold LosslessNumbers (written as their digits); undefined is left out as JSON.stringify does. */
 export function stringifyExact(value: unknown, indent?: number): string {
   return stringify(value, null, indent) ?? 'null';
