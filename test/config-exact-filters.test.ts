@@ -54,3 +54,27 @@ destinations:
     expect(typeof file.destinations[0]!.timeoutMs).toBe('number');
   });
 });
+
+describe('YAML decimal and exponent numbers in a filter keep their value', () => {
+  it('reads 820982911946154508.0 and 8.20982911946154508e17 without rounding, YAML-only spellings as JSON numbers', () => {
+    const file = loadGatewayFile(
+      write(
+        'floats.yaml',
+        `destinations:
+  - name: floats
+    url: https://c.example.test/
+    secret: "${SECRET}"
+    timeout_ms: 5000.0
+    filter: { body: { id: { $in: [820982911946154508.0, 8.20982911946154508e17, 82098291194615450.9E1] }, total: { $gte: .5 }, n: { $lte: +1.e3 } } }
+`,
+      ),
+      {},
+    );
+    const destination = file.destinations[0]!;
+    // The core schema's parseFloat gave 820982911946154500 for all three ids.
+    expect(stringifyExact(destination.filter)).toBe(
+      '{"body":{"id":{"$in":[820982911946154508.0,8.20982911946154508e17,82098291194615450.9E1]},"total":{"$gte":0.5},"n":{"$lte":1000}}}',
+    );
+    expect(destination.timeoutMs).toBe(5000);
+  });
+});

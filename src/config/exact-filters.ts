@@ -1,8 +1,9 @@
 import { isLosslessNumber } from 'lossless-json';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, type ScalarTag, type Tags } from 'yaml';
 import { numberOrExact, parseExactOrPlain } from '../json/exact-values';
 
-// A config file's numbers, read without rounding (JSON by parseExact, YAML with intAsBigInt), are
+// A config file's numbers, read without rounding (JSON by parseExact, YAML with intAsBigInt and
+// exactFloats), are
 // kept exact only where the gateway compares them on their digits: destinations' filters (a
 // Shopify id of ~8e17 in `filter` must not match the ~128 ids that round to the same double).
 // Everywhere else (timeouts, limits, tenant_context, JSON Schemas) they become the plain numbers
@@ -59,11 +60,40 @@ function exact(value: unknown): unknown {
 }
 
 /**
+ * YAML's decimal and exponent floats (the core schema's own patterns), read as numberOrExact reads
+ * JSON's: `820982911946154508.0` or `8.20982911946154508e17` in a filter keep their value, where
+ * the core schema's parseFloat gave 820982911946154500 (intAsBigInt covers plain integers only).
+ * Put before the core schema's tags, so they are tried first; `.inf` and `.nan` stay the core's.
+ */
+const exactFloats = (tags: Tags): Tags => [
+  exactFloat(/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/),
+  exactFloat(/^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/),
+  ...tags,
+];
+
+function exactFloat(test: RegExp): ScalarTag {
+  return {
+    tag: 'tag:yaml.org,2002:float',
+    default: true,
+    test,
+    identify: isLosslessNumber,
+    resolve: (text: string) => numberOrExact(jsonNumberText(text)),
+  };
+}
+
+/** A YAML float in JSON's number syntax: YAML also writes `+1.5`, `.5`, `-.5`, `1.` and `1.e3`. */
+const jsonNumberText = (yamlFloat: string) =>
+  yamlFloat
+    .replace(/^\+/, '')
+    .replace(/^(-?)\./, '$10.')
+    .replace(/\.(?=[eE]|$)/, '');
+
+/**
  * A config file's text as a document, numbers as exactOnlyInFilters says. Throws the parsers'
  * syntax errors. JSON that has no exact reading (a key repeated with different values, nesting
  * beyond what lossless-json parses) is read by JSON.parse, as it always was.
  */
 export function parseConfigText(text: string, format: 'JSON' | 'YAML'): unknown {
-  if (format === 'YAML') return exactOnlyInFilters(parseYaml(text, { intAsBigInt: true }));
+  if (format === 'YAML') return exactOnlyInFilters(parseYaml(text, { intAsBigInt: true, customTags: exactFloats }));
   return exactOnlyInFilters(parseExactOrPlain(text));
 }
