@@ -1,4 +1,4 @@
-import { LosslessNumber, compareNumber, parse, stringify } from 'lossless-json';
+import { LosslessNumber, compareNumber, parse, splitNumber, stringify } from 'lossless-json';
 import { MAX_JSON_DEPTH, nestsDeeperThan } from './read';
 
 // JSON read and written without changing a number: what a JavaScript number holds exactly stays a
@@ -57,17 +57,13 @@ export function parseExactOrPlain(text: string): unknown {
  * (`8.20982911946154508e17` as `820982911946154508`), so digits alone cannot say "unchanged".
  */
 export function numberValueKey(literal: string): string {
-  const parts = /^(-?)(\d+)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(literal);
-  if (!parts) return literal;
-  const [, sign, whole, fraction = '', exponent = '0'] = parts;
-  // The value is (whole + fraction) x 10^(exponent - fraction.length); the digits without their
-  // leading and trailing zeros (moved into the exponent) are then one per value. BigInt: an
-  // exponent may be beyond any double's (`1e400` is refused by filters, not by this).
-  const digits = `${whole}${fraction}`.replace(/^0+/, '');
-  const significant = digits.replace(/0+$/, '');
-  if (significant === '') return '0';
-  const power = BigInt(exponent) - BigInt(fraction.length) + BigInt(digits.length - significant.length);
-  return `${sign}${significant}e${power}`;
+  // lossless-json's own normal form: sign, significant digits, exponent (zero without a sign).
+  try {
+    const { sign, digits, exponent } = splitNumber(literal);
+    return `${sign}${digits}e${exponent}`;
+  } catch {
+    return literal; // not a JSON number literal: compared as written
+  }
 }
 
 /** JSON text of a value that may hold LosslessNumbers (written as their digits); undefined is left out as JSON.stringify does. */
