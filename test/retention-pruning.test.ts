@@ -64,7 +64,10 @@ describe.each(databaseKinds())('the row purge reads only the days past retention
         insert into webhook_events (source, webhook_id, topic, body, content_hash, status, attempts, received_at, processed_at)
         select 'history', 'h-' || d || '-' || n, 't', '\\x7b7d', sha256('\\x7b7d'), 'completed', 1, t, t + interval '1 second'
         from generate_series(1, ${HISTORY_DAYS}::int) d, generate_series(1, ${EVENTS_PER_DAY}::int) n,
-             lateral (select now() - make_interval(days => d) - make_interval(mins => n) as t) x
+             -- Noon (UTC) of each day, minus up to 100 minutes: a day's events fall in that day's
+             -- partition whatever the time the test runs (from now() they crossed midnight after 00:00).
+             lateral (select date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' + interval '12 hours'
+                             - make_interval(days => d) - make_interval(mins => n) as t) x
         returning id, source, webhook_id, content_hash, received_at, processed_at
       ),
       k as (insert into event_keys (source, webhook_id, event_id, content_hash, received_at)
