@@ -18,14 +18,14 @@ import {
   type TokenBucket,
 } from './rate-limit';
 import { redactHeaders } from './redact-headers';
-import { requestHeaders, storedHeaders } from './request-headers';
+import { storedHeaders } from './request-headers';
 import { storedRequestTarget } from './request-target';
 import { UNKNOWN_SOURCE, type RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
 import { withDeadline } from './deadline';
-import { rawQuery, subPathOf, usableSecrets, verifyHeadFirst } from './verification';
+import { verificationInput, verifyHeadFirst } from './verification';
 import { shown } from '../ops/source-mask';
 
 // One file over 250 lines on purpose: the ingest pipeline (source, limits, verify, identify, store)
@@ -211,13 +211,11 @@ function guardFailures(failures: FailureLimiter): MiddlewareHandler {
 function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => TokenBucket | undefined) {
   return async (c: Context) => {
     const source = c.get('pushSource');
-    const secrets = usableSecrets(source, deps.logger);
+    const { head, secrets } = verificationInput(c, deps.logger);
     const rawBody = Buffer.from(await c.req.arrayBuffer());
     c.set('rawBody', rawBody);
-    const headers = requestHeaders(c);
-    const path = c.req.path;
-    const query = rawQuery(c);
-    const request: InboundRequest = { rawBody, headers, path, query, subPath: subPathOf(source, path) };
+    const { headers, path, query } = head;
+    const request: InboundRequest = { ...head, rawBody };
 
     const verification = await source.provider.verify(request, secrets);
     c.set('verified', true);
@@ -231,23 +229,29 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     const kept = storedHeaders(source.provider.keptHeaders, headers);
     let result;
     try {
-      result = await withDeadline(deps.writeTimeoutMs, deps.store.insert({
-        source: source.name,
-        webhookId: identity.webhookId,
-        topic: identity.topic,
-        account: identity.account,
-        body: rawBody,
-        headers: kept,
-        maxAttempts: source.maxAttempts ?? deps.maxAttempts,
-        nonce: verification.nonce?.value,
-        requestTarget: storedRequestTarget(path, query, source.provider.credentialQueryParams),
-        // Computed once, here, from the request as received (docs/ordering.md).
-        ordering: source.orderingOf?.(rawBody, headers),
-      }));
+      result = await withDeadline(
+        deps.writeTimeoutMs,
+        deps.store.insert({
+          source: source.name,
+          webhookId: identity.webhookId,
+          topic: identity.topic,
+          account: identity.account,
+          body: rawBody,
+          headers: kept,
+          maxAttempts: source.maxAttempts ?? deps.maxAttempts,
+          nonce: verification.nonce?.value,
+          requestTarget: storedRequestTarget(path, query, source.provider.credentialQueryParams),
+          // Computed once, here, from the request as received (docs/ordering.md).
+          ordering: source.orderingOf?.(rawBody, headers),
+        }),
+      );
     } catch (err) {
       // A value the database refuses fails the same way on every retry: the sender's 400, not a 503.
       if (isDataError(err)) {
-        throw badRequest('unstorable_event', `The database refused a value of this event (${describeDatabaseError(err)}); it cannot be stored as sent`);
+        throw badRequest(
+          'unstorable_event',
+          `The database refused a value of this event (${describeDatabaseError(err)}); it cannot be stored as sent`,
+        );
       }
       throw databaseUnavailable(err);
     }
@@ -256,10 +260,16 @@ function ingestHandler(deps: IngestDeps, bucketFor: (source: PushSource) => Toke
     const webhookId = shown(identity.webhookId, logged?.webhookId ?? false);
     if (result.status === 'replayed') {
       deps.logger.warn({ source: source.name, webhookId }, 'replayed nonce refused');
-      throw unauthorized('nonce_replayed', `Nonce in ${verification.nonce!.header} was already used; every delivery needs a fresh nonce`);
+      throw unauthorized(
+        'nonce_replayed',
+        `Nonce in ${verification.nonce!.header} was already used; every delivery needs a fresh nonce`,
+      );
     }
     if (result.status === 'accepted') {
-      deps.logger.debug({ source: source.name, topic: shown(identity.topic, logged?.topic ?? false), eventId: result.id }, 'event accepted');
+      deps.logger.debug(
+        { source: source.name, topic: shown(identity.topic, logged?.topic ?? false), eventId: result.id },
+        'event accepted',
+      );
       if (!result.claimed) deps.onAccepted?.(result.id);
       c.set('ingestOutcome', 'accepted');
       c.set('eventId', result.id);

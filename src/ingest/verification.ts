@@ -1,26 +1,53 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
+import type { RequestHead } from '../../providers/types';
 import { GatewayError, unauthorized } from '../errors';
 import { requestHeaders } from './request-headers';
 import type { PushSource } from './sources';
 
 // What ingest verifies a request with: the source's usable secrets, the query as sent, the
-// sub-path, and the header-only credential check that runs before the body is read.
+// sub-path (built once per request), and the header-only credential check that runs before the
+// body is read.
+
+/** What a request is verified with, apart from its body: built once per request. */
+export interface VerificationInput {
+  readonly head: RequestHead;
+  /** The source's secrets usable now (usableSecrets). */
+  readonly secrets: readonly string[];
+}
 
 /**
- * For providers whose whole credential is in the headers or query string (basic-auth, api-key),
- * the credential is checked before `limit` (the body limit and budget) runs: a request without it
- * is refused before its body is read or counted against the budget. Other providers need the body
- * (an HMAC over it) and go straight on. A plain wrapper, not one more middleware: one property
- * read per request.
+ * The request's head and usable secrets, built on first use and kept on the context: the check
+ * before the body and the handler after it share one header record, raw query and secret list.
+ * Secrets come first, so a source without any is refused (503) before anything else is built.
+ */
+export function verificationInput(c: Context, logger: Logger): VerificationInput {
+  const kept = c.get('verificationInput');
+  if (kept) return kept;
+  const source = c.get('pushSource');
+  const secrets = usableSecrets(source, logger);
+  const path = c.req.path;
+  const input = {
+    head: { headers: requestHeaders(c), path, query: rawQuery(c), subPath: subPathOf(source, path) },
+    secrets,
+  };
+  c.set('verificationInput', input);
+  return input;
+}
+
+/**
+ * For providers whose credential can be wholly in the headers or query string (basic-auth,
+ * api-key, Keycloak's Basic and bearer secret), that credential is checked before `limit` (the
+ * body limit and budget) runs: a request without it is refused before its body is read or counted
+ * against the budget. Other providers need the body (an HMAC over it) and go straight on. A plain
+ * wrapper, not one more middleware: one property read per request.
  */
 export function verifyHeadFirst(deps: { logger: Logger }, limit: MiddlewareHandler): MiddlewareHandler {
   return (c, next) => {
-    const source = c.get('pushSource');
-    if (source.provider.verifyHead) {
-      const path = c.req.path;
-      const head = { headers: requestHeaders(c), path, query: rawQuery(c), subPath: subPathOf(source, path) };
-      source.provider.verifyHead(head, usableSecrets(source, deps.logger));
+    const { provider } = c.get('pushSource');
+    if (provider.verifyHead) {
+      const { head, secrets } = verificationInput(c, deps.logger);
+      provider.verifyHead(head, secrets);
     }
     return limit(c, next);
   };
@@ -31,13 +58,13 @@ export function verifyHeadFirst(deps: { logger: Logger }, limit: MiddlewareHandl
  * WHATWG URL parsing once the target holds a "%" (or any character off its fast path), which
  * escapes ' " < > in the query, and a sender signs the raw one (generic-hmac {query}).
  */
-export function rawQuery(c: Context): string {
+function rawQuery(c: Context): string {
   const url = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url ?? c.req.url;
   return url.includes('?') ? url.slice(url.indexOf('?') + 1) : '';
 }
 
 /** The part of `path` after the source's sub-path route ("orders/create"), or "". */
-export function subPathOf(source: PushSource, path: string): string {
+function subPathOf(source: PushSource, path: string): string {
   const prefix = source.paths.find((p) => p.endsWith('/*') && path.startsWith(p.slice(0, -1)));
   return prefix ? path.slice(prefix.length - 1).replace(/^\/+/, '') : '';
 }
@@ -47,7 +74,7 @@ export function subPathOf(source: PushSource, path: string): string {
  * provider keeps retrying until an operator sets a secret); everything past its not_after is 401
  * (the overlap window is over and the sender still signs with an old secret).
  */
-export function usableSecrets(source: PushSource, logger: Logger): string[] {
+function usableSecrets(source: PushSource, logger: Logger): string[] {
   // A source that verifies with keys of its own (Keycloak JWTs) needs no secret to work.
   if (source.provider.verifiesWithoutSecrets) {
     const now = Date.now();
@@ -73,4 +100,11 @@ export function usableSecrets(source: PushSource, logger: Logger): string[] {
     );
   }
   return usable;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** What the request is verified with, once built (verificationInput). */
+    verificationInput: VerificationInput;
+  }
 }
