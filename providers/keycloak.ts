@@ -11,16 +11,15 @@ import {
   requireHeaders,
   utf8SecretProblem,
 } from './signature';
-import { defineProvider, type InboundRequest } from './types';
+import { defineProvider } from './types';
 
 const BEARER = /^Bearer\s+(.+)$/i;
 const BASIC = /^Basic\s+(\S+)$/i;
 const SIGNATURE_HEADER = 'x-keycloak-signature';
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).refine(
-  (url) => !new URL(url).username && !new URL(url).password,
-  'must not contain credentials',
-);
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .refine((url) => !new URL(url).username && !new URL(url).password, 'must not contain credentials');
 
 const options = z
   .strictObject({
@@ -34,7 +33,8 @@ const options = z
     issuer: z.string().min(1).optional(),
   })
   .superRefine((o, ctx) => {
-    if (o.jwks_url && !o.audience) ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required with jwks_url' });
+    if (o.jwks_url && !o.audience)
+      ctx.addIssue({ code: 'custom', path: ['audience'], message: 'required with jwks_url' });
     for (const key of ['audience', 'issuer'] as const) {
       if (o[key] && !o.jwks_url) ctx.addIssue({ code: 'custom', path: [key], message: 'only applies with jwks_url' });
     }
@@ -59,7 +59,9 @@ export const keycloak = defineProvider({
   // Every extension takes a secret its operator chose (p2's webhook secret, vymalo's password).
   checkSecret: utf8SecretProblem,
   create: (o) => {
-    const verifyJwt = o.jwks_url ? createJwtVerifier({ jwksUrl: o.jwks_url, audience: o.audience!, issuer: o.issuer }) : undefined;
+    const verifyJwt = o.jwks_url
+      ? createJwtVerifier({ jwksUrl: o.jwks_url, audience: o.audience!, issuer: o.issuer })
+      : undefined;
     return {
       name: 'keycloak',
       keptHeaders: ['content-type', 'user-agent'],
@@ -71,20 +73,28 @@ export const keycloak = defineProvider({
       },
       verifiesWithoutSecrets: verifyJwt !== undefined,
 
+      // Basic and a bearer secret are wholly in the headers: checked before the body is read, so a
+      // sender without them never has its body buffered. A JWT (bound to the body's hash) and the
+      // HMAC wait for the body; verify checks everything presented, the header credential first.
+      verifyHead(request, secrets) {
+        const { authorization } = presentedCredentials(request.headers);
+        if (authorization !== undefined) checkAuthorization(authorization, secrets, verifyJwt !== undefined);
+      },
+
       async verify(request, secrets) {
-        const presented = (['authorization', SIGNATURE_HEADER] as const).filter((name) => request.headers[name]?.trim());
-        // Bearer is what Keycloak's listeners send most, so that is the header asked for.
-        if (presented.length === 0) throw unauthorized('missing_signature', 'Required headers missing: authorization');
-        const values: Partial<Record<(typeof presented)[number], string>> = requireHeaders(request.headers, presented, 'signature');
-        if (values.authorization !== undefined) await checkAuthorization(values.authorization, request, secrets, verifyJwt);
-        if (values[SIGNATURE_HEADER] !== undefined) {
+        const presented = presentedCredentials(request.headers);
+        if (presented.authorization !== undefined) {
+          const jwt = checkAuthorization(presented.authorization, secrets, verifyJwt !== undefined);
+          if (jwt !== undefined) await verifyJwt!(jwt, request.rawBody);
+        }
+        if (presented.signature !== undefined) {
           assertHmac({
             header: SIGNATURE_HEADER,
             algorithm: o.algorithm,
             encoding: 'hex',
             keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
             signed: request.rawBody,
-            signatures: [values[SIGNATURE_HEADER]],
+            signatures: [presented.signature],
           });
         }
         return { signed: request.rawBody };
@@ -102,12 +112,27 @@ export const keycloak = defineProvider({
   },
 });
 
-async function checkAuthorization(
-  header: string,
-  request: InboundRequest,
-  secrets: readonly string[],
-  verifyJwt: ((token: string, body: Buffer) => Promise<void>) | undefined,
-): Promise<void> {
+/**
+ * The credentials a request presents (Authorization, X-Keycloak-Signature): at least one, each
+ * within the header length bound. Throws 401 as requireHeaders does.
+ */
+function presentedCredentials(headers: Readonly<Record<string, string>>): {
+  authorization?: string;
+  signature?: string;
+} {
+  const presented = (['authorization', SIGNATURE_HEADER] as const).filter((name) => headers[name]?.trim());
+  // Bearer is what Keycloak's listeners send most, so that is the header asked for.
+  if (presented.length === 0) throw unauthorized('missing_signature', 'Required headers missing: authorization');
+  const values: Partial<Record<(typeof presented)[number], string>> = requireHeaders(headers, presented, 'signature');
+  return { authorization: values.authorization, signature: values[SIGNATURE_HEADER] };
+}
+
+/**
+ * Checks what Authorization alone can prove: Basic and a bearer secret are compared with the
+ * secrets here. With `jwt` (jwks_url set), a bearer token is a JWT bound to the body's hash and is
+ * returned for verification once the body is read; otherwise nothing is returned.
+ */
+function checkAuthorization(header: string, secrets: readonly string[], jwt: boolean): string | undefined {
   const basic = BASIC.exec(header)?.[1];
   if (basic !== undefined) {
     const credential = decodeStrict(basic, 'base64');
@@ -115,10 +140,12 @@ async function checkAuthorization(
     if (!credential || !credentialMatches(credential, secrets)) {
       throw unauthorized('invalid_credentials', 'Basic credentials in authorization are not accepted');
     }
-    return;
+    return undefined;
   }
   const token = BEARER.exec(header)?.[1]?.trim();
   if (!token) throw unauthorized('invalid_credentials', 'authorization must be Bearer or Basic');
-  if (verifyJwt) return verifyJwt(token, request.rawBody);
-  if (!credentialMatches(token, secrets)) throw unauthorized('invalid_credentials', 'Bearer token in authorization is not accepted');
+  if (jwt) return token;
+  if (!credentialMatches(token, secrets))
+    throw unauthorized('invalid_credentials', 'Bearer token in authorization is not accepted');
+  return undefined;
 }

@@ -56,9 +56,11 @@ export interface PushProvider {
    */
   verify(request: InboundRequest, secrets: readonly string[]): Verification | Promise<Verification>;
   /**
-   * Set when the whole credential is in the headers or query string (basic-auth, api-key): checked
-   * before the body is read, so a request without it never has its body buffered. Throws as
-   * verify does; verify still checks the credential itself once the body is read.
+   * Set when a credential can be wholly in the headers or query string (basic-auth, api-key,
+   * Keycloak's Basic and bearer secret): checked before the body is read, so a request without it
+   * never has its body buffered. A provider whose requests may also carry a body-bound credential
+   * (an HMAC, a JWT with the body's hash) checks here only what the head decides and lets the rest
+   * through. Throws as verify does; verify still checks every credential once the body is read.
    */
   verifyHead?(request: RequestHead, secrets: readonly string[]): void;
   /** Set when this source may verify with no configured secret (Keycloak's realm-signed JWTs). */

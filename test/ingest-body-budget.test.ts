@@ -6,6 +6,7 @@ import { createLogger } from '../src/logger';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { PROVIDER_SECRETS, providerSources } from './helpers/provider-signers';
+import { openRequest } from './helpers/raw-exchange';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // INGEST_BODY_BUDGET_BYTES: ingest bodies are read before their signature can be checked, so all
@@ -14,18 +15,6 @@ import { post, shopifyHeaders } from './helpers/signers';
 const MAX_BODY = 64 * 1024;
 const BUDGET = 100 * 1024;
 const PATH = '/api/webhooks/shopify/orders/create';
-
-/** A raw HTTP/1.1 request on its own connection: what was answered so far, and when it closed. */
-function openRequest(port: number, head: string) {
-  const socket = net.connect(port, '127.0.0.1');
-  let answer = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (answer += chunk));
-  socket.on('error', () => {});
-  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-  socket.write(head);
-  return { socket, closed, answer: () => answer };
-}
 
 /** Request line and headers of a signed Shopify delivery of `body`, declared with its length. */
 function signedHead(body: Buffer, id: string, length: number | 'chunked' = body.length): string {
