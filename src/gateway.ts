@@ -28,6 +28,7 @@ import { createOutbound } from './outbound/guarded-fetch';
 import { createEventBus } from './ops/event-bus';
 import { createStreamWatchers, type StreamWatchers } from './ops/stream-watchers';
 import { createMetrics } from './ops/metrics';
+import { joinMetricsCluster } from './ops/metrics-cluster';
 import { createAuditLog } from './store/audit';
 import { createEventStore } from './store/events';
 import { createRejectedRequestStore } from './store/rejected-requests';
@@ -52,6 +53,11 @@ export interface GatewayOptions {
   role?: Role;
   /** Records every control-plane change (sources, secrets, pause) with before/after, secrets redacted. */
   audit?: ControlRoutesDeps['audit'];
+  /**
+   * This process's name in a `start --web-processes` group (web-0…, worker), given by the
+   * supervisor only: /metrics on PORT then answers for every process of the group.
+   */
+  clusterProcess?: string;
 }
 
 /**
@@ -86,6 +92,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     queueDepth: () => createStatsQueries(gateway.database).queueDepth(),
     circuits: () => createProtectionStore(gateway.database).circuits(),
   });
+  // A lone process answers /metrics from its own registries; a child of the supervisor asks the
+  // others through it, on a scrape only (nothing on the ingest path).
+  const metricsCluster = options.clusterProcess
+    ? joinMetricsCluster({ process: options.clusterProcess, registries: metrics.registries })
+    : undefined;
 
   // Handlers are registered before start(); the database they write to exists only after it.
   const deliveryLog = lazyDeliveryLog(() => gateway.database);
@@ -119,7 +130,11 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
     forward(source: string, options: Omit<ForwardingOptions, 'deliveries'>, topic = '*') {
       const protection = options.protection ?? (() => runtime.protection);
       const send = options.fetch ?? outbound.fetch;
-      handlers.on(source, topic, forwardToDestinations({ ...options, fetch: send, protection, deliveries: deliveryLog }));
+      handlers.on(
+        source,
+        topic,
+        forwardToDestinations({ ...options, fetch: send, protection, deliveries: deliveryLog }),
+      );
       return gateway;
     },
 
@@ -187,7 +202,15 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       }));
       // Sources managed at runtime live in the database; ingest resolves every request here.
       const controlStore = createControlStore(database);
-      registry = createSourceRegistry({ config, database, controlStore, sources, logger, alsoLoad: runtime.catalog, onRefreshed: wake });
+      registry = createSourceRegistry({
+        config,
+        database,
+        controlStore,
+        sources,
+        logger,
+        alsoLoad: runtime.catalog,
+        onRefreshed: wake,
+      });
       await registry.start();
       // PGlite allows one process per DATA_DIR (src/db/data-dir-lock.ts): a claim found now was
       // made by a process that was killed or crashed, so it is due again now, not after its lease
@@ -218,12 +241,26 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         destinationRoutes: (audit) => runtime.routes(registry!, audit, config.trustProxy, wake),
       });
       const claimant = config.worker.handOff ? worker : undefined;
-      ingest = createIngestSide({ config, database, store, registry, requests, logger, metrics, recorder, wake, claimant, watched: watchers.watched });
+      ingest = createIngestSide({
+        config,
+        database,
+        store,
+        registry,
+        requests,
+        logger,
+        metrics,
+        recorder,
+        wake,
+        claimant,
+        watched: watchers.watched,
+        servesIngest: role !== 'worker',
+      });
       app = createWebApp({
         config,
         database,
         logger,
         metrics,
+        scrapeMetrics: metricsCluster?.scrape ?? metrics.scrapeProcess,
         tokens,
         bus,
         sources,
@@ -257,6 +294,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         isStopping: () => stopping,
       }));
       started = true;
+      metricsCluster?.start();
       recorder.start();
       if (worker) {
         worker.start();
@@ -270,11 +308,21 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       stopping = true;
       await stopInOrder(
         () => ({
-          http, background, worker, ingest, chartCounts, unlisten, watchers, registry, tracing,
+          http,
+          background,
+          worker,
+          ingest,
+          chartCounts,
+          unlisten,
+          watchers,
+          registry,
+          tracing,
           ownedDatabase: ownsDatabase ? database : undefined,
         }),
         { logger, timeoutMs: config.shutdownTimeoutMs, started: () => started },
       );
+      // Last: the supervisor asks a stopping child for its metrics until it has exited.
+      metricsCluster?.stop();
     },
   };
   return gateway;

@@ -12,6 +12,7 @@ import { describeStartupFailure } from './startup-failure';
 interface StartOptions {
   role: Role;
   webProcesses?: number;
+  clusterProcess?: string;
 }
 
 /** `start [--role web|worker|all] [--web-processes N]`: runs the gateway until SIGTERM/SIGINT, then stops it gracefully. */
@@ -28,6 +29,13 @@ export function startCommand(ctx: CliContext): Command {
         '--web-processes <n>',
         'run N web processes sharing the port, plus one worker process (PostgreSQL only; default $WEB_PROCESSES or 1)',
       ).argParser(processCount),
+    )
+    .addOption(
+      // Given by the supervisor to its children only (src/cluster/supervisor.ts): the child's name in
+      // the group, for a /metrics that answers for the whole group.
+      new Option('--cluster-process <name>', 'name of this process in a --web-processes group (set by the supervisor)')
+        .argParser(clusterProcessName)
+        .hideHelp(),
     )
     .action(async (options: StartOptions) => {
       const config = ctx.config();
@@ -46,19 +54,26 @@ export function startCommand(ctx: CliContext): Command {
         });
         process.exit(code);
       }
-      await runGateway(ctx, config, options.role, logger);
+      // Outside a supervisor's group (a hand-started `--cluster-process`) no one would answer its scrape.
+      const clusterProcess = cluster.isWorker ? options.clusterProcess : undefined;
+      await runGateway(ctx, config, { role: options.role, clusterProcess }, logger);
     });
 }
 
 /** One gateway in this process: started, then stopped gracefully on the first SIGTERM or SIGINT. */
-async function runGateway(ctx: CliContext, config: GatewayConfig, role: Role, logger: Logger): Promise<void> {
+async function runGateway(
+  ctx: CliContext,
+  config: GatewayConfig,
+  { role, clusterProcess }: { role: Role; clusterProcess?: string },
+  logger: Logger,
+): Promise<void> {
   const [{ createGateway }, { reportStarted }, { limitHeapGrowth }] = await Promise.all([
     import('../gateway'),
     import('../cluster/supervisor'),
     import('../gateway/heap-growth'),
   ]);
   limitHeapGrowth(config.heapGrowingPercent);
-  const gateway = createGateway(config, { logger, role });
+  const gateway = createGateway(config, { logger, role, clusterProcess });
   try {
     await gateway.start();
   } catch (err) {
@@ -108,6 +123,11 @@ function checkClusterUsage(config: GatewayConfig, role: Role, webProcesses: numb
       `WORKER_HTTP_PORT (${config.port}) is PORT: under --web-processes the worker process needs a port of its own.`,
     );
   }
+}
+
+function clusterProcessName(value: string): string {
+  if (!/^(web-\d{1,2}|worker)$/.test(value)) throw new InvalidArgumentError('web-<n> or worker');
+  return value;
 }
 
 function processCount(value: string): number {

@@ -1,5 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import { childName } from './metrics-messages';
+import { createMetricsRelay } from './metrics-relay';
 
 export interface SupervisorOptions {
   /** Web processes to run; they share the listening port (node:cluster hands connections round-robin). */
@@ -39,15 +41,32 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   let exitCode = 0;
 
+  // A scrape of /metrics on PORT answers for every child (src/ops/metrics-cluster.ts): the web
+  // process that got it asks here for the others' metrics. Only started children are asked.
+  const metricsRelay = createMetricsRelay({
+    logger,
+    others: (requester) =>
+      slots
+        .filter((s) => s.child && s.child !== requester && s.startedAt !== undefined && s.child.isConnected())
+        .map((s) => ({ name: childName(s.role, s.index), child: s.child! })),
+  });
+
   const fork = (slot: Slot) => {
-    cluster.setupPrimary({ args: [...options.childArgs, '--role', slot.role, '--web-processes', '1'] });
+    const name = childName(slot.role, slot.index);
+    cluster.setupPrimary({
+      args: [...options.childArgs, '--role', slot.role, '--web-processes', '1', '--cluster-process', name],
+    });
     const child = cluster.fork();
     slot.child = child;
     slot.startedAt = undefined;
     child.on('message', (message: unknown) => {
       if ((message as { gateway?: string })?.gateway === 'started') slot.startedAt = performance.now();
+      else metricsRelay.handle(child, message);
     });
-    child.once('exit', (code, signal) => onExit(slot, child, code, signal));
+    child.once('exit', (code, signal) => {
+      metricsRelay.exited(child);
+      onExit(slot, child, code, signal);
+    });
   };
 
   const onExit = (slot: Slot, child: Worker, code: number | null, signal: string | null) => {

@@ -27,6 +27,11 @@ export interface IngestSideDeps {
   claimant?: LocalClaimant;
   /** Whether anyone watches the live stream: the arrivals claimed for `claimant` are announced only then. */
   watched?: () => boolean;
+  /**
+   * False in a worker-only process, which serves no ingest: its body budget is not reported, so
+   * the budget a `--web-processes` group's /metrics sums is the web processes' only.
+   */
+  servesIngest: boolean;
 }
 
 /**
@@ -37,7 +42,7 @@ export function createIngestSide(deps: IngestSideDeps) {
   const { config, metrics, recorder } = deps;
   const logger = deps.logger.child({ component: 'ingest' });
   const bodyBudget = createBodyBudget(config.ingestBodyBudgetBytes);
-  metrics.watchIngestBodyBudget(bodyBudget);
+  if (deps.servesIngest) metrics.watchIngestBodyBudget(bodyBudget);
   const rejections = createRejectionLog({ logger, ...config.rejectionLog });
   const rejectedRequests = createRejectedRequestRecorder({
     write: deps.requests.write,
@@ -47,7 +52,12 @@ export function createIngestSide(deps: IngestSideDeps) {
   });
   const routes = createIngestRoutes({
     sources: deps.registry,
-    store: createGroupCommit({ database: deps.database, store: deps.store, claimant: deps.claimant, watched: deps.watched }),
+    store: createGroupCommit({
+      database: deps.database,
+      store: deps.store,
+      claimant: deps.claimant,
+      watched: deps.watched,
+    }),
     logger,
     maxBodyBytes: config.maxBodyBytes,
     bodyBudget,

@@ -23,6 +23,8 @@ export interface WebAppDeps {
   database: Database;
   logger: Logger;
   metrics: Metrics;
+  /** What GET /metrics answers: this process's metrics, or under the supervisor the whole group's. */
+  scrapeMetrics: () => Promise<string>;
   tokens: TokenStore;
   bus: EventBus;
   sources: PushSource[];
@@ -43,7 +45,7 @@ export function createWebApp(deps: WebAppDeps): Hono {
     isStopping: deps.isStopping,
     authenticator: createGatewayAuthenticator({ config, tokens: deps.tokens, logger }),
     routes: [
-      createSystemRoutes({ database: () => database, metrics }),
+      createSystemRoutes({ database: () => database, scrapeMetrics: deps.scrapeMetrics }),
       createUiRoutes(),
       // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
       createStreamRoutes({

@@ -40,7 +40,7 @@ export interface WorkerHttpDeps {
 /**
  * A process that runs the worker without the web server (`--role worker`, the worker of
  * `--web-processes`) listens on WORKER_HTTP_PORT for its prober and its scraper: /healthz, /readyz
- * (with its worker loop) and /metrics (its own counters, behind the same token rule as the web
+ * (with its worker loop) and /metrics (its own metrics, behind the same token rule as the web
  * process's), through the web process's server and app shell: the same limits, JSON errors and
  * JSON 404. Without it such a process served no HTTP, and its attempt counters were never scraped.
  */
@@ -50,7 +50,14 @@ export async function startWorkerHttp(deps: WorkerHttpDeps): Promise<HttpServer>
     logger,
     isStopping: deps.isStopping,
     authenticator: createGatewayAuthenticator({ config, tokens: deps.tokens, logger }),
-    routes: [createProbeRoutes({ database: () => deps.database, metrics, workerLoop: () => workerLoopCheck(worker) })],
+    routes: [
+      createProbeRoutes({
+        database: () => deps.database,
+        // Its own metrics, also under the supervisor: the group's are on PORT.
+        scrapeMetrics: metrics.scrapeProcess,
+        workerLoop: () => workerLoopCheck(worker),
+      }),
+    ],
   });
   try {
     return await startHttpServer(app, config, metrics, logger, deps.port);

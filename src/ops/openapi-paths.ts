@@ -20,7 +20,8 @@ export function describePlainRoutes(app: OpenAPIHono): void {
     registry.registerPath({
       method: 'get',
       path,
-      summary: path === STREAM_PATHS[0] ? 'Live stream of events (SSE, or WebSocket on upgrade)' : 'Live stream (alias)',
+      summary:
+        path === STREAM_PATHS[0] ? 'Live stream of events (SSE, or WebSocket on upgrade)' : 'Live stream (alias)',
       description:
         'Server-Sent Events: `event: <received|completed|failed>` with the event as JSON; arrivals carry `id:` and resume with `Last-Event-ID` (or `after`). ' +
         'With `Upgrade: websocket` the same messages arrive as text frames `{"event","id"?,"data"}`; a client that leaves more than STREAM_CLIENT_BUFFER_BYTES unread is closed with 1008. ' +
@@ -103,6 +104,11 @@ export function describePlainRoutes(app: OpenAPIHono): void {
     responses: {
       200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } },
       401: errorResponses[401],
+      503: {
+        description:
+          'metrics_incomplete: under start --web-processes, a process of the group did not send its metrics in time (docs/scaling.md); retry',
+        content: { 'application/json': { schema: ErrorBody } },
+      },
     },
   });
 }

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { checkReadiness } from '../db/health';
 import { requireRole } from './auth';
-import type { Metrics } from './metrics';
+import { METRICS_CONTENT_TYPE } from './metrics';
 
 /** The worker loop as a readiness check sees it (src/gateway/worker-http.ts). */
 export type WorkerLoopCheck = 'ok' | 'stalled' | 'not_running';
@@ -14,7 +14,8 @@ export type WorkerLoopCheck = 'ok' | 'stalled' | 'not_running';
  */
 export function createProbeRoutes(deps: {
   database: () => Database;
-  metrics: Metrics;
+  /** The metrics in the Prometheus text format (this process's, or a `--web-processes` group's). */
+  scrapeMetrics: () => Promise<string>;
   /** The worker loop's state; only on a worker process's listener. */
   workerLoop?: () => WorkerLoopCheck;
 }): Hono {
@@ -31,8 +32,8 @@ export function createProbeRoutes(deps: {
   });
 
   app.get('/metrics', requireRole('metrics'), async (c) => {
-    const body = await deps.metrics.registry.metrics();
-    return c.body(body, 200, { 'content-type': deps.metrics.registry.contentType });
+    const body = await deps.scrapeMetrics();
+    return c.body(body, 200, { 'content-type': METRICS_CONTENT_TYPE });
   });
 
   return app;

@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { Hono } from 'hono';
 import type { Database } from '../db/client';
 import { securityHeaders } from '../http/security-headers';
-import type { Metrics } from './metrics';
 import { createProbeRoutes } from './probe-routes';
 
 const SWAGGER_DIR = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -49,10 +48,7 @@ window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAu
 `;
 
 /** Health, readiness, Prometheus metrics (./probe-routes.ts) and the interactive API reference (served locally, no CDN). */
-export function createSystemRoutes(deps: {
-  database: () => Database;
-  metrics: Metrics;
-}): Hono {
+export function createSystemRoutes(deps: { database: () => Database; scrapeMetrics: () => Promise<string> }): Hono {
   const app = new Hono();
   app.route('/', createProbeRoutes(deps));
 
