@@ -136,6 +136,7 @@ describe.skipIf(!postgresUrl())('/metrics under start --web-processes', () => {
       expect(series(text, 'webhook_gateway_ingest_duration_seconds_count')).toEqual([WEBHOOKS]);
       // Read from the database once, not once per process.
       expect(series(text, 'webhook_gateway_queue_depth')).toEqual([0]);
+      expect(series(text, 'webhook_gateway_queue_processing')).toEqual([0]);
       // Process metrics: one series per process.
       for (const process of ['web-0', 'web-1', 'worker']) {
         const [rss] = series(text, 'webhook_gateway_process_resident_memory_bytes', { process });

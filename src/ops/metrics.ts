@@ -22,7 +22,7 @@ export interface MetricRegistries {
  */
 export function createMetrics(
   options: {
-    queueDepth?: () => Promise<{ due: number; oldestSeconds: number }>;
+    queueDepth?: () => Promise<{ due: number; processing: number; oldestSeconds: number }>;
     /** Destinations' circuit states (src/deliver/protection-sql.ts), read at each scrape. */
     circuits?: () => Promise<{ name: string; state: 'closed' | 'open' | 'half_open' }[]>;
   } = {},
@@ -127,15 +127,24 @@ export function createMetrics(
   if (options.queueDepth) {
     const queueDepth = options.queueDepth;
     let last: ReturnType<typeof queueDepth> | undefined;
-    // Both gauges come from one query per scrape.
+    // The three gauges come from one query per scrape.
     const depth = () => (last ??= queueDepth().finally(() => setTimeout(() => (last = undefined), 100)));
     new Gauge({
       name: 'webhook_gateway_queue_depth',
-      help: 'Events due for processing now',
+      help: 'Events due for processing now (not yet claimed)',
       registers: [registries.database],
       aggregator: 'max',
       async collect() {
         this.set((await depth()).due);
+      },
+    });
+    new Gauge({
+      name: 'webhook_gateway_queue_processing',
+      help: 'Events claimed by a worker now (status processing: their attempt is running)',
+      registers: [registries.database],
+      aggregator: 'max',
+      async collect() {
+        this.set((await depth()).processing);
       },
     });
     new Gauge({

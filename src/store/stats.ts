@@ -92,12 +92,17 @@ export function createStatsQueries({ rows }: Database) {
       };
     },
 
-    /** Due events and the age of the oldest, for the metrics gauges (from the small hot queue). */
-    async queueDepth(): Promise<{ due: number; oldestSeconds: number }> {
-      const [row] = await rows<{ due: number; oldest: number | null }>(sql`
-        select count(*)::int as due, extract(epoch from now() - min(run_at))::float8 as oldest
+    /**
+     * Due events, the age of the oldest, and the claimed ones (being processed), for the metrics
+     * gauges: one round trip on the small hot queue, which holds unfinished events only. The claimed
+     * count reads the whole queue table, as /api/stats does: no index covers claim_token.
+     */
+    async queueDepth(): Promise<{ due: number; processing: number; oldestSeconds: number }> {
+      const [row] = await rows<{ due: number; processing: number; oldest: number | null }>(sql`
+        select count(*)::int as due, extract(epoch from now() - min(run_at))::float8 as oldest,
+               (select count(*)::int from event_queue where claim_token is not null) as processing
         from ${dueQueueRows}`);
-      return { due: row!.due, oldestSeconds: Number(row!.oldest ?? 0) };
+      return { due: row!.due, processing: row!.processing, oldestSeconds: Number(row!.oldest ?? 0) };
     },
   };
 }
