@@ -280,6 +280,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         if (!event.promoted) bus.publish(event);
       });
 
+      // Before the listener opens: a scrape it gets at once waits for the primary's answer here.
+      metricsCluster?.start();
       let port: number | undefined;
       ({ http, port } = await listenForRole({
         config,
@@ -294,7 +296,6 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         isStopping: () => stopping,
       }));
       started = true;
-      metricsCluster?.start();
       recorder.start();
       if (worker) {
         worker.start();

@@ -64,7 +64,7 @@ export function joinMetricsCluster(options: { process: string; registries: Metri
     });
 
   return {
-    /** From now on, answers the primary's requests (once the gateway started: the primary asks only started children). */
+    /** Listens to the primary: its requests for this process's metrics, and its answers to this process's scrapes. */
     start() {
       process.on('message', onMessage);
     },
