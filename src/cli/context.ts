@@ -8,6 +8,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: 1 | 2 = 1,
+    /** The gateway's error code when the gateway refused (source_not_found, …), for callers that handle one. */
+    readonly code?: string,
   ) {
     super(message);
   }

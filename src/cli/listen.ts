@@ -3,7 +3,7 @@ import { answerTimeout, CliError, gatewayUrl, opsToken, terminalSafe, usageError
 import { withConnection } from './events';
 import { forwardedRequest, type StreamedArrival } from './forward';
 import { createOpsClient } from './ops-client';
-import { resolveSource } from './send';
+import { resolveSource } from './signing-source';
 import { readSse, skippedMessage } from './sse';
 
 interface ListenOptions extends ConnectionOptions {

@@ -175,6 +175,7 @@ export async function httpError(
   return new CliError(
     `The gateway answered ${response.status} ${code}: ${message}${hint}`,
     response.status === 400 ? 2 : 1,
+    code,
   );
 }
 

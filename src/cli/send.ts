@@ -6,6 +6,7 @@ import { readJsonLimited } from '../http/bounded-body';
 import { answerTimeout, CliError, gatewayUrl, terminalSafe, usageError, type CliContext } from './context';
 import { ANSWER_TIMEOUT_MS, httpError, unreachable } from './ops-client';
 import { SIGNED_PROVIDERS, SIGNERS, deliveryIdFor } from '../senders/signers';
+import { resolveSigningSource } from './signing-source';
 
 interface SendOptions {
   file: string;
@@ -15,15 +16,9 @@ interface SendOptions {
   id?: string;
   shop?: string;
   url?: string;
+  token?: string;
   answerTimeoutMs?: string;
 }
-
-/** The environment-configured sources and the variable that holds each one's secret. */
-const ENV_SOURCES = {
-  shopify: 'SHOPIFY_WEBHOOK_SECRET',
-  easypost: 'EASYPOST_WEBHOOK_SECRET',
-  keycloak: 'KEYCLOAK_EVENTS_SECRET',
-} as const;
 
 const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /**
@@ -41,24 +36,31 @@ const INGEST_ANSWER_BYTES = 64 * 1024;
 export function sendCommand(ctx: CliContext): Command {
   return new Command('send')
     .description("sign a payload file exactly as the source's provider does and POST it to a running gateway")
-    .argument('<source>', 'source name: shopify, easypost, keycloak, or a source from GATEWAY_CONFIG')
+    .argument(
+      '<source>',
+      'source name: shopify, easypost, keycloak, a source from GATEWAY_CONFIG, or one created at runtime',
+    )
     .requiredOption('-f, --file <path>', 'the payload to send, byte for byte (e.g. payload.json)')
     .addOption(
       new Option('--provider <provider>', "signing scheme (default: the source's provider)").choices(SIGNED_PROVIDERS),
     )
     .option(
       '--secret <secret>',
-      "signing secret (default: the source's first secret from the environment or GATEWAY_CONFIG)",
+      "signing secret (default: the source's first secret from the environment or GATEWAY_CONFIG; the gateway never shows a runtime source's)",
     )
     .option('--topic <topic>', 'topic header for providers that send one (Shopify: orders/create, GitHub: ping)')
     .option('--id <id>', 'delivery id header (default: derived from the file, so a resend is a duplicate)')
     .option('--shop <domain>', 'Shopify shop domain', 'dev-shop.myshopify.com')
     .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
+    .option(
+      '--token <token>',
+      'ops API token, to read the provider of a source created at runtime (default: the first of $OPS_API_TOKEN)',
+    )
     .option('--answer-timeout-ms <ms>', "how long to wait for the gateway's answer (default: 60000)")
     .action(async (source: string, options: SendOptions) => {
       const timeoutMs = answerTimeout(options);
       if (!SOURCE_NAME.test(source)) throw usageError(`"${source}" is not a source name (a-z, 0-9, "-" and "_")`);
-      const { provider, secret, secretFrom, providerOptions } = resolveSource(ctx, source, options);
+      const { provider, secret, secretFrom, providerOptions } = await resolveSigningSource(ctx, source, options);
       const signer = SIGNERS[provider];
       const topicFrom = signer.topicFrom?.(providerOptions);
       if (options.topic !== undefined && topicFrom)
@@ -200,36 +202,6 @@ export async function signAndPost(ctx: CliContext, d: SignedPost): Promise<void>
       `${terminalSafe(answer.status)}: this delivery was stored before; nothing new stored (pass --id to send a new delivery)`,
     );
   }
-}
-
-/** Provider, secret and options of a source: flags first, then GATEWAY_CONFIG, then the environment. */
-export function resolveSource(ctx: CliContext, source: string, options: Pick<SendOptions, 'provider' | 'secret'>) {
-  const config = options.provider && options.secret ? undefined : ctx.config();
-  const declared = config?.sources.find((s) => s.name === source);
-  const envVariable = ENV_SOURCES[source as keyof typeof ENV_SOURCES] as string | undefined;
-  const provider = options.provider ?? declared?.provider ?? (envVariable ? (source as ProviderName) : undefined);
-  if (!provider) {
-    throw usageError(
-      `Unknown source "${source}": it is not in GATEWAY_CONFIG and not one of ${Object.keys(ENV_SOURCES).join(', ')}. ` +
-        `Pass --provider (${SIGNED_PROVIDERS.join(', ')}) and --secret`,
-    );
-  }
-  const now = Date.now();
-  const secret =
-    options.secret ??
-    declared?.secrets.find((s) => !s.notAfter || s.notAfter.getTime() > now)?.value ??
-    (envVariable ? config?.secrets[source as keyof typeof ENV_SOURCES][0] : undefined);
-  if (!secret) {
-    throw usageError(
-      `No secret for source "${source}": pass --secret, or set ${envVariable ?? 'it in GATEWAY_CONFIG'}`,
-    );
-  }
-  const secretFrom = options.secret
-    ? '--secret'
-    : declared
-      ? `source "${source}" of GATEWAY_CONFIG`
-      : (envVariable ?? 'the environment');
-  return { provider, secret, secretFrom, providerOptions: declared?.options ?? {} };
 }
 
 /**

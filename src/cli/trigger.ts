@@ -6,8 +6,9 @@ import type { ProviderName } from '../../providers';
 import { SAMPLES_DIR } from '../resources';
 import { answerTimeout, usageError, type CliContext } from './context';
 import { SAMPLES, withFreshIds } from '../senders/samples';
-import { resolveSource, signAndPost } from './send';
-import { SIGNERS } from '../senders/signers';
+import { signAndPost } from './send';
+import { gatewaySourcesOf, resolveSigningSource } from './signing-source';
+import { CannotSignError, SIGNERS } from '../senders/signers';
 import { formatTable } from './table';
 
 interface TriggerOptions {
@@ -15,6 +16,7 @@ interface TriggerOptions {
   source?: string;
   url?: string;
   secret?: string;
+  token?: string;
   answerTimeoutMs?: string;
 }
 
@@ -30,6 +32,10 @@ export function triggerCommand(ctx: CliContext): Command {
     .option('--source <name>', 'the source to send to (default: the source named like the provider)')
     .option('--secret <secret>', "signing secret (default: the source's, from GATEWAY_CONFIG or the environment)")
     .option('--url <url>', 'address of the running gateway (default: http://localhost:$PORT, i.e. :3000)')
+    .option(
+      '--token <token>',
+      'ops API token, to read the provider of a source created at runtime (default: the first of $OPS_API_TOKEN)',
+    )
     .option('--answer-timeout-ms <ms>', "how long to wait for the gateway's answer (default: 60000)")
     .action(async (providerName: string | undefined, event: string | undefined, options: TriggerOptions) => {
       const timeoutMs = answerTimeout(options);
@@ -52,7 +58,7 @@ export function triggerCommand(ctx: CliContext): Command {
         );
       }
       const source = options.source ?? sample.provider;
-      const resolved = resolveSampleSource(ctx, source, sample.provider, options);
+      const resolved = await resolveSampleSource(ctx, source, sample.provider, options);
       if (resolved.provider !== sample.provider) {
         throw usageError(
           `Source "${source}" verifies ${resolved.provider} deliveries, not ${sample.provider}: pass --source naming a ${sample.provider} source`,
@@ -80,18 +86,32 @@ export function triggerCommand(ctx: CliContext): Command {
  * Provider, secret and options of the source a sample goes to. Without --source that is the source
  * named like the provider; when it has no secret here but GATEWAY_CONFIG has a source of that
  * provider under another name (the docs' Stripe source is `billing`), the error names it: asking
- * for a secret instead would only lead to a 404 from a gateway that has no such source.
+ * for a secret instead would only lead to a 404 from a gateway that has no such source. So does
+ * the running gateway's list of sources, for one created at runtime.
  */
-function resolveSampleSource(ctx: CliContext, source: string, provider: ProviderName, options: TriggerOptions) {
+async function resolveSampleSource(ctx: CliContext, source: string, provider: ProviderName, options: TriggerOptions) {
   try {
-    return resolveSource(ctx, source, { provider: options.source ? undefined : provider, secret: options.secret });
+    return await resolveSigningSource(ctx, source, {
+      fallbackProvider: options.source ? undefined : provider,
+      secret: options.secret,
+      url: options.url,
+      token: options.token,
+      answerTimeoutMs: options.answerTimeoutMs,
+    });
   } catch (err) {
-    if (options.source || options.secret) throw err;
+    if (options.source || options.secret || err instanceof CannotSignError) throw err;
     const others = ctx
       .config()
       .sources.filter((s) => s.provider === provider && s.name !== source)
       .map((s) => s.name);
-    if (others.length === 0) throw err;
+    if (others.length === 0) {
+      const onGateway = await gatewaySourcesOf(ctx, provider, options);
+      if (onGateway.length === 0) throw err;
+      throw usageError(
+        `No source named "${source}", but the gateway's ${provider} source${onGateway.length > 1 ? 's are' : ' is'} ` +
+          `${onGateway.map((name) => `"${name}"`).join(', ')}: pass --source ${onGateway[0]} and --secret with its secret`,
+      );
+    }
     throw usageError(
       `No secret for a source named "${source}", but GATEWAY_CONFIG's ${provider} source${others.length > 1 ? 's are' : ' is'} ` +
         `${others.map((name) => `"${name}"`).join(', ')}: pass --source ${others[0]}`,

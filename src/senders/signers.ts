@@ -38,6 +38,14 @@ interface Signer {
   topicFrom?: (options: Readonly<Record<string, unknown>>) => string | undefined;
   /** Same for the delivery id. */
   idFrom?: (options: Readonly<Record<string, unknown>>) => string | undefined;
+  /**
+   * Why no secret can sign for a source with these options (it verifies with a key only its
+   * sender holds), and what to do instead; undefined when a shared secret signs for it. Asked
+   * before a secret is asked for, so no one is told to pass a secret that cannot help.
+   */
+  cannotSign?: (options: Readonly<Record<string, unknown>>) => string | undefined;
+  /** The signature depends on the source's options (header, scheme, algorithm): without them it would be refused. */
+  needsOptions?: true;
   sign(delivery: Delivery): SignedRequest;
 }
 
@@ -62,6 +70,19 @@ function identityHeaders(delivery: Delivery): Record<string, string> {
   };
 }
 
+/** How a source created at runtime is signed for: its options are read from the gateway. */
+const BY_NAME = ' (a source created at runtime: with an admin ops token, send reads its options from the gateway)';
+
+/**
+ * A keycloak source with jwks_url verifies realm-signed JWTs, which a shared secret cannot make:
+ * what such a source does, as the end of a sentence naming it.
+ */
+const keycloakCannotSign = (o: Readonly<Record<string, unknown>>) =>
+  o.jwks_url
+    ? "verifies JWTs signed with the Keycloak realm's private key (jwks_url), which only Keycloak holds, so no secret can sign for it " +
+      'here: trigger the event in Keycloak instead (log in to the realm whose webhook points at this source)'
+    : undefined;
+
 /** Configurable sources: topic and id come from a header if one is configured, else from the payload. */
 const configuredTopic = (o: Readonly<Record<string, unknown>>) =>
   o.topic_header ? undefined : 'its topic_path setting';
@@ -76,7 +97,9 @@ function standardWebhooksSigner(prefix: 'webhook' | 'svix'): Signer {
       const t = seconds(d.now);
       const key = Buffer.from(d.secret.replace(/^whsec_/, ''), 'base64');
       const signature = hmac('sha256', key, `${d.id}.${t}.`, d.body).toString('base64');
-      return { headers: { [`${prefix}-id`]: d.id, [`${prefix}-timestamp`]: t, [`${prefix}-signature`]: `v1,${signature}` } };
+      return {
+        headers: { [`${prefix}-id`]: d.id, [`${prefix}-timestamp`]: t, [`${prefix}-signature`]: `v1,${signature}` },
+      };
     },
   };
 }
@@ -113,12 +136,12 @@ export const SIGNERS: Record<ProviderName, Signer> = {
     // As p2-inc/keycloak-events signs: X-Keycloak-Signature, the hex HMAC of the body with the
     // source's algorithm (HmacSHA256 unless `algorithm: sha1`). Every keycloak source accepts it
     // for any of its secrets, also one written user:password for Basic senders.
+    needsOptions: true,
+    cannotSign: keycloakCannotSign,
     sign: (d) => {
-      const o = d.options as { algorithm?: string; jwks_url?: string };
-      if (o.jwks_url)
-        throw new CannotSignError(
-          'This keycloak source verifies JWTs signed with the realm\'s private key, which send does not have; trigger an event in Keycloak instead',
-        );
+      const o = d.options as { algorithm?: string };
+      const refused = keycloakCannotSign(d.options);
+      if (refused) throw new CannotSignError(`This keycloak source ${refused}`);
       return { headers: { 'x-keycloak-signature': hmac(o.algorithm ?? 'sha256', d.secret, d.body).toString('hex') } };
     },
   },
@@ -145,6 +168,7 @@ export const SIGNERS: Record<ProviderName, Signer> = {
   'standard-webhooks': standardWebhooksSigner('webhook'),
   svix: standardWebhooksSigner('svix'),
   'generic-hmac': {
+    needsOptions: true,
     topicFrom: configuredTopic,
     idFrom: configuredId,
     sign: (d) => {
@@ -161,7 +185,7 @@ export const SIGNERS: Record<ProviderName, Signer> = {
       };
       if (!o.signature_header)
         throw new CannotSignError(
-          'A generic-hmac source is described in GATEWAY_CONFIG: declare it there, then send to it by name',
+          `A generic-hmac source is described in GATEWAY_CONFIG: declare it there, then send to it by name${BY_NAME}`,
         );
       const timestamp = o.timestamp_unit === 'ms' ? String(d.now.getTime()) : seconds(d.now);
       const nonce = randomUUID();
@@ -197,6 +221,7 @@ export const SIGNERS: Record<ProviderName, Signer> = {
     }),
   },
   'api-key': {
+    needsOptions: true,
     topicFrom: configuredTopic,
     idFrom: configuredId,
     sign: (d) => {
@@ -204,7 +229,9 @@ export const SIGNERS: Record<ProviderName, Signer> = {
       if (o.query)
         return { headers: identityHeaders(d), query: new URLSearchParams({ [o.query]: d.secret }).toString() };
       if (!o.header)
-        throw new CannotSignError('An api-key source is described in GATEWAY_CONFIG: declare it there, then send to it by name');
+        throw new CannotSignError(
+          `An api-key source is described in GATEWAY_CONFIG: declare it there, then send to it by name${BY_NAME}`,
+        );
       return { headers: { [o.header]: `${o.prefix ?? ''}${d.secret}`, ...identityHeaders(d) } };
     },
   },
