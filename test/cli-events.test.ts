@@ -217,17 +217,35 @@ describe('webhook-gateway events, tail and errors', { timeout: 240_000 }, () => 
   it('a CLI call still running at its limit fails naming the command, its token masked', async () => {
     // `tail` never exits on its own: the limit is what ends it.
     const stuck = runCli(['tail', '--url', gw.url, '--token', SECRETS.ops], {}, 1500);
-    await expect(stuck).rejects.toThrow(
-      `webhook-gateway tail --url ${gw.url} --token *** did not exit within 1500 ms`,
-    );
+    await expect(stuck).rejects.toThrow(`webhook-gateway tail --url ${gw.url} --token *** did not exit within 1500 ms`);
   });
 
-  it('a --since that is no time at all gets one reason, not a second one about year 0001', async () => {
-    const badSince = await runCli(['events', 'list', '--since', 'yesterday', '--url', gw.url], env);
-    expect(badSince.code).toBe(2);
-    expect(badSince.stderr.trim()).toBe(
-      'The gateway answered 400 invalid_request: since: must be an ISO 8601 time, e.g. 2026-11-23T10:00:00Z',
+  it('--since and --until take a time, a UTC date or an age; a word is refused here with what works', async () => {
+    const [word, noOffset, lastHour, olderThanAnHour, fromTomorrow] = await inTurns([
+      () => cli('events', 'list', '--since', 'yesterday'),
+      () => cli('events', 'conflicts', '--since', '2026-11-23T10:00:00'),
+      () => cli('events', 'list', '--since', '1h', '--json'),
+      () => cli('events', 'list', '--until', '1h'),
+      () => cli('events', 'list', '--since', new Date(Date.now() + 86_400_000).toISOString().slice(0, 10)),
+    ]);
+    const formats =
+      'give an ISO 8601 time with its offset (2026-11-23T10:00:00Z), a UTC date (2026-11-23), or an age (30m, 1h, 2d, 1w)';
+    expect(word.code).toBe(2);
+    expect(word.stderr.trim()).toBe(
+      `--since "yesterday" is not a time (words are not read: 1d is a day ago): ${formats}`,
     );
+    expect(noOffset.code).toBe(2);
+    expect(noOffset.stderr.trim()).toBe(
+      `--since "2026-11-23T10:00:00" is not a time (add its offset: 2026-11-23T10:00:00Z for UTC): ${formats}`,
+    );
+    // Every seeded event was received within the last hour, none before it, none tomorrow.
+    expect(lastHour.code, lastHour.stderr).toBe(0);
+    const lastHourIds = JSON.parse(lastHour.stdout).events.map((e: { id: number }) => e.id);
+    expect(lastHourIds).toEqual(expect.arrayContaining([...seeded.completed, ...seeded.failed]));
+    for (const none of [olderThanAnHour, fromTomorrow]) {
+      expect(none.code, none.stderr).toBe(0);
+      expect(none.stderr).toContain('No events match.');
+    }
   });
 
   it('the bin entry (npx webhook-gateway) prints the commands', async () => {

@@ -4,6 +4,7 @@ import type { ConflictPage } from '../ops/schemas';
 import { terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import type { createOpsClient } from './ops-client';
 import { formatTable, shortTime } from './table';
+import { parseTimeOption, TIME_FORMATS } from './time-option';
 
 interface ConflictOptions extends ConnectionOptions {
   source?: string;
@@ -27,7 +28,7 @@ export function addConflictsCommand(
   withConnection(events.command('conflicts').description('deliveries that repeated an event id with other bytes'))
     .option('--source <name>', 'only this source')
     .option('--event <id>', 'only conflicts of this event')
-    .option('--since <time>', 'received at or after this ISO 8601 time')
+    .option('--since <time>', `received at or after this time: ${TIME_FORMATS}`)
     .option('--limit <n>', 'conflicts per page, 1-500', '50')
     .option('--cursor <cursor>', 'the next page: the cursor printed under the previous one')
     .option('--json', 'print the page as JSON instead of a table')
@@ -38,7 +39,7 @@ export function addConflictsCommand(
       const params = new URLSearchParams({ limit: options.limit });
       if (options.source) params.set('source', options.source);
       if (options.event) params.set('event_id', options.event);
-      if (options.since) params.set('since', options.since);
+      if (options.since) params.set('since', parseTimeOption('--since', options.since));
       if (options.cursor) params.set('cursor', options.cursor);
       const page = await clientFor(options).get<z.infer<typeof ConflictPage>>(`/api/conflicts?${params}`);
       if (options.json) ctx.out(terminalJson(page));

@@ -14,6 +14,7 @@ import {
 import { addConflictsCommand } from './conflicts';
 import { createOpsClient } from './ops-client';
 import { formatTable, shortTime } from './table';
+import { parseTimeOption, TIME_FORMATS } from './time-option';
 
 interface FilterOptions {
   source?: string;
@@ -42,8 +43,8 @@ function withFilters(command: Command): Command {
       .option('--status <status>', 'only events in this status: received, processing, completed or failed')
       .option('--topic <topic>', 'only this topic (orders/create, …)')
       .option('--webhook-id <id>', "the provider's webhook id")
-      .option('--since <time>', 'received at or after this ISO 8601 time')
-      .option('--until <time>', 'received before this ISO 8601 time')
+      .option('--since <time>', `received at or after this time: ${TIME_FORMATS}`)
+      .option('--until <time>', 'received before this time (same forms as --since)')
       .option('-q, --query <text>', 'the payload contains this text (exact, case-sensitive)')
   );
 }
@@ -55,8 +56,8 @@ function filterOf(options: FilterOptions): Record<string, string> {
     status: options.status,
     topic: options.topic,
     webhook_id: options.webhookId,
-    since: options.since,
-    until: options.until,
+    since: options.since === undefined ? undefined : parseTimeOption('--since', options.since),
+    until: options.until === undefined ? undefined : parseTimeOption('--until', options.until),
     q: options.query,
   };
   return Object.fromEntries(
@@ -74,7 +75,8 @@ export function eventsCommand(ctx: CliContext): Command {
   const events = new Command('events').description(
     'list, show and replay stored events, list conflicts (through the ops API)',
   );
-  const clientFor = (options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
+  const clientFor = (options: ConnectionOptions) =>
+    createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
 
   withConnection(withFilters(events.command('list').description('newest events first, as a table')))
     .option('--limit <n>', 'events per page, 1-500', '50')
