@@ -70,11 +70,12 @@ Commands that talk to a running gateway take --url (default http://localhost:$PO
 Examples:
   webhook-gateway start --role worker
   webhook-gateway send shopify --file payload.json
-  webhook-gateway events list --status failed --source shopify
+  webhook-gateway events list --status failed --source shopify --since 1h
   webhook-gateway events replay --status failed --yes
   webhook-gateway tail --source stripe
   webhook-gateway tokens create --name ci --role operator --expires-in 30d
   webhook-gateway sources create acme --provider shopify
+  webhook-gateway send acme --file payload.json --secret "$ACME_SECRET"
   webhook-gateway destinations create erp --endpoint https://erp.example.com/hooks --source acme
   webhook-gateway apply -f gateway.yaml --dry-run`,
     );
