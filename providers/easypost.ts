@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { badRequest } from '../src/errors';
-import { assertHmac, invalidSignature, parseJsonObject, requireHeaders, secretLengthProblem } from './signature';
-import { defineProvider } from './types';
+import { assertHmac, parseJsonObject, prefixedSignature, secretLengthProblem } from './signature';
+import { defineProvider, type RequestHead } from './types';
 
 const SIGNATURE_HEADER = 'x-hmac-signature';
 const PREFIX = 'hmac-sha256-hex=';
+
+/** What X-Hmac-Signature alone decides (present, within the length bound, `hmac-sha256-hex=`, valid hex): the presented signature. */
+const readSignature = (request: RequestHead) =>
+  prefixedSignature(request.headers, { header: SIGNATURE_HEADER, prefix: PREFIX, encoding: 'hex' });
 
 /** EasyPost: `hmac-sha256-hex=<hex>` over the raw body, keyed with the NFKD-normalised secret. */
 export const easypost = defineProvider({
@@ -17,16 +21,19 @@ export const easypost = defineProvider({
     keptHeaders: ['content-type', 'user-agent'],
     identityPaths: { webhookId: [['id']], topic: [['description']] },
 
+    // The signature header alone is checked before the body is read; the HMAC needs the body.
+    verifyHead(request) {
+      readSignature(request);
+    },
+
     verify(request, secrets) {
-      const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');
-      if (!header.startsWith(PREFIX)) throw invalidSignature(SIGNATURE_HEADER);
+      const presented = readSignature(request);
       assertHmac({
         header: SIGNATURE_HEADER,
         algorithm: 'sha256',
-        encoding: 'hex',
         keys: secrets.map((secret) => Buffer.from(secret.normalize('NFKD'), 'utf8')),
         signed: request.rawBody,
-        signatures: [header.slice(PREFIX.length)],
+        presented,
       });
       return { signed: request.rawBody };
     },

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import { headerName, toleranceSeconds } from './options';
 import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
-import { assertHmac, checkTimestamp, decodeKey, invalidSignature, requireHeaders, secretLengthProblem, signedBytes } from './signature';
-import { defineProvider, type InboundRequest } from './types';
+import {
+  assertHmac,
+  checkTimestamp,
+  decodeKey,
+  decodeSignatures,
+  invalidSignature,
+  requireHeaders,
+  secretLengthProblem,
+  signedBytes,
+} from './signature';
+import { defineProvider, type InboundRequest, type RequestHead } from './types';
 
 const PLACEHOLDERS = ['body', 'timestamp', 'nonce', 'id', 'path', 'query'] as const;
 type Placeholder = (typeof PLACEHOLDERS)[number];
@@ -23,7 +32,8 @@ function parseTemplate(template: string): TemplatePart[] | null {
   return parts;
 }
 
-const uses = (parts: TemplatePart[], name: Placeholder) => parts.filter((p) => 'placeholder' in p && p.placeholder === name).length;
+const uses = (parts: TemplatePart[], name: Placeholder) =>
+  parts.filter((p) => 'placeholder' in p && p.placeholder === name).length;
 
 const options = z
   .strictObject({
@@ -64,14 +74,18 @@ const options = z
     if (o.timestamp_header && !uses(parts, 'timestamp')) {
       issue('signed_payload', 'must contain {timestamp} when timestamp_header is set, or the timestamp is not signed');
     }
-    if (uses(parts, 'timestamp') && !o.timestamp_header) issue('timestamp_header', 'required by {timestamp} in signed_payload');
+    if (uses(parts, 'timestamp') && !o.timestamp_header)
+      issue('timestamp_header', 'required by {timestamp} in signed_payload');
     if (uses(parts, 'nonce') && !o.nonce_header) issue('nonce_header', 'required by {nonce} in signed_payload');
     if (uses(parts, 'id') && !o.id_header) issue('id_header', 'required by {id} in signed_payload');
     // An unsigned nonce or id is replay protection anyone can defeat: resend a captured request
     // with a fresh value and it is a new event. Refused unless the operator says the sender
     // really does not sign it.
     if (o.nonce_header && !uses(parts, 'nonce') && !o.allow_unsigned_nonce) {
-      issue('nonce_header', `${unsignedMessage('nonce')}, or set allow_unsigned_nonce: true if the sender does not sign its nonce`);
+      issue(
+        'nonce_header',
+        `${unsignedMessage('nonce')}, or set allow_unsigned_nonce: true if the sender does not sign its nonce`,
+      );
     }
     if (o.id_header && !uses(parts, 'id') && !o.allow_unsigned_id) {
       issue('id_header', `${unsignedMessage('id')}, or set allow_unsigned_id: true if the sender does not sign its id`);
@@ -99,32 +113,31 @@ export const genericHmac = defineProvider({
   create: (o: Options) => {
     const template = parseTemplate(o.signed_payload)!;
     const credentialHeaders = [o.signature_header, o.timestamp_header, o.nonce_header].filter((h) => h !== undefined);
+    const signsId = uses(template, 'id') > 0;
+    const readHead = (request: RequestHead) => readCredentialHeaders(request, o, credentialHeaders, signsId);
     const worthKeeping = [o.timestamp_header, o.nonce_header, ...identityHeaders(o)].filter((h) => h !== undefined);
     return {
       name: 'generic-hmac',
       replayWindowSeconds: o.timestamp_header ? o.tolerance_seconds : undefined,
-      keptHeaders: [...new Set(['content-type', 'user-agent', ...worthKeeping])].filter((h) => h !== o.signature_header),
+      keptHeaders: [...new Set(['content-type', 'user-agent', ...worthKeeping])].filter(
+        (h) => h !== o.signature_header,
+      ),
       identityPaths: identityPaths(o),
 
+      // The headers alone are checked before the body is read; the HMAC needs the body.
+      verifyHead(request) {
+        readHead(request);
+      },
+
       verify(request, secrets) {
-        const values = requireHeaders(request.headers, credentialHeaders, 'signature');
-        const header = values[o.signature_header]!;
-        if (!header.startsWith(o.signature_prefix)) throw invalidSignature(o.signature_header);
-        if (o.timestamp_header) {
-          checkTimestamp(values[o.timestamp_header]!, {
-            header: o.timestamp_header,
-            toleranceSeconds: o.tolerance_seconds,
-            unit: o.timestamp_unit,
-          });
-        }
+        const { values, presented } = readHead(request);
         const signed = signedBytes(...template.map((part) => fill(part, request, values, o)));
         assertHmac({
           header: o.signature_header,
           algorithm: o.algorithm,
-          encoding: o.encoding,
           keys: secrets.map((secret) => decodeKey(secret, o.secret_encoding)).filter((key) => key !== null),
           signed,
-          signatures: [header.slice(o.signature_prefix.length)],
+          presented,
         });
         const nonce = o.nonce_header ? { header: o.nonce_header, value: values[o.nonce_header]! } : undefined;
         return { signed, nonce };
@@ -136,12 +149,48 @@ export const genericHmac = defineProvider({
   checkSecret: (secret, o) => {
     const key = decodeKey(secret, o.secret_encoding);
     if (!key) return `not valid ${o.secret_encoding} (secret_encoding)`;
-    return secretLengthProblem(key.length, o.secret_encoding === 'utf8' ? 'secret' : `the decoded ${o.secret_encoding} key`);
+    return secretLengthProblem(
+      key.length,
+      o.secret_encoding === 'utf8' ? 'secret' : `the decoded ${o.secret_encoding} key`,
+    );
   },
 });
 
+/**
+ * Everything the credential headers alone decide, in the order verify has always checked them:
+ * signature, timestamp and nonce headers present and within the length bound, the signature's
+ * prefix, the timestamp within the tolerance, a signed id header present, the signature valid in
+ * its encoding. Returns the headers' values (the id's too when signed) and the decoded signature.
+ * Called before the body is read (verifyHead) and again by verify.
+ */
+function readCredentialHeaders(
+  request: RequestHead,
+  o: Options,
+  credentialHeaders: readonly string[],
+  signsId: boolean,
+): { values: Record<string, string>; presented: Buffer[] } {
+  const values = requireHeaders(request.headers, credentialHeaders, 'signature');
+  const header = values[o.signature_header]!;
+  if (!header.startsWith(o.signature_prefix)) throw invalidSignature(o.signature_header);
+  if (o.timestamp_header) {
+    checkTimestamp(values[o.timestamp_header]!, {
+      header: o.timestamp_header,
+      toleranceSeconds: o.tolerance_seconds,
+      unit: o.timestamp_unit,
+    });
+  }
+  if (signsId) values[o.id_header!] = requireHeaders(request.headers, [o.id_header!], 'signature')[o.id_header!]!;
+  const presented = decodeSignatures(o.signature_header, o.encoding, [header.slice(o.signature_prefix.length)]);
+  return { values, presented };
+}
+
 /** One part of the signed bytes; headers come from the already-checked values. */
-function fill(part: TemplatePart, request: InboundRequest, values: Record<string, string>, o: Options): string | Buffer {
+function fill(
+  part: TemplatePart,
+  request: InboundRequest,
+  values: Record<string, string>,
+  o: Options,
+): string | Buffer {
   if ('literal' in part) return part.literal;
   switch (part.placeholder) {
     case 'body':
@@ -151,7 +200,7 @@ function fill(part: TemplatePart, request: InboundRequest, values: Record<string
     case 'nonce':
       return values[o.nonce_header!]!;
     case 'id':
-      return requireHeaders(request.headers, [o.id_header!], 'signature')[o.id_header!]!;
+      return values[o.id_header!]!;
     case 'path':
       return request.path;
     case 'query':

@@ -1,9 +1,13 @@
 import { z } from 'zod';
-import { assertHmac, invalidSignature, requireHeaders, tryParseJson, utf8SecretProblem } from './signature';
-import { defineProvider } from './types';
+import { assertHmac, prefixedSignature, requireHeaders, tryParseJson, utf8SecretProblem } from './signature';
+import { defineProvider, type RequestHead } from './types';
 
 const SIGNATURE_HEADER = 'x-hub-signature-256';
 const PREFIX = 'sha256=';
+
+/** What X-Hub-Signature-256 alone decides (present, within the length bound, `sha256=`, valid hex): the presented signature. */
+const readSignature = (request: RequestHead) =>
+  prefixedSignature(request.headers, { header: SIGNATURE_HEADER, prefix: PREFIX, encoding: 'hex' });
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body. X-GitHub-Delivery identifies the
@@ -33,16 +37,19 @@ export const github = defineProvider({
     // The topic ends with the body's `action`; the delivery id comes from headers.
     identityPaths: { topic: [['action']] },
 
+    // The signature header alone is checked before the body is read; the HMAC needs the body.
+    verifyHead(request) {
+      readSignature(request);
+    },
+
     verify(request, secrets) {
-      const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');
-      if (!header.startsWith(PREFIX)) throw invalidSignature(SIGNATURE_HEADER);
+      const presented = readSignature(request);
       assertHmac({
         header: SIGNATURE_HEADER,
         algorithm: 'sha256',
-        encoding: 'hex',
         keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
         signed: request.rawBody,
-        signatures: [header.slice(PREFIX.length)],
+        presented,
       });
       return { signed: request.rawBody };
     },

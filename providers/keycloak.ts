@@ -6,6 +6,7 @@ import {
   assertHmac,
   contentDigest,
   credentialMatches,
+  decodeSignatures,
   decodeStrict,
   parseJsonObject,
   requireHeaders,
@@ -91,10 +92,9 @@ export const keycloak = defineProvider({
           assertHmac({
             header: SIGNATURE_HEADER,
             algorithm: o.algorithm,
-            encoding: 'hex',
             keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
             signed: request.rawBody,
-            signatures: [presented.signature],
+            presented: decodeSignatures(SIGNATURE_HEADER, 'hex', [presented.signature]),
           });
         }
         return { signed: request.rawBody };

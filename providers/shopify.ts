@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { assertHmac, requireHeaders } from './signature';
-import { defineProvider } from './types';
+import { assertHmac, prefixedSignature, requireHeaders } from './signature';
+import { defineProvider, type RequestHead } from './types';
 
 /**
  * Shopify's two header spellings, as @shopify/shopify-api's webhook validator reads them
@@ -28,6 +28,19 @@ const SPELLINGS = {
 
 const spellingOf = (headers: Readonly<Record<string, string>>) =>
   headers[SPELLINGS.unprefixed.hmac] !== undefined ? SPELLINGS.unprefixed : SPELLINGS.prefixed;
+
+/**
+ * What the HMAC header alone decides, in the request's spelling (present, within the length bound,
+ * valid base64): the header's name and the presented signature. Called before the body is read
+ * (verifyHead) and again by verify.
+ */
+function readSignature(request: RequestHead): { header: string; presented: Buffer[] } {
+  const { hmac } = spellingOf(request.headers);
+  return {
+    header: hmac,
+    presented: prefixedSignature(request.headers, { header: hmac, prefix: '', encoding: 'base64' }),
+  };
+}
 
 /** Headers worth keeping, in both spellings (signatures are never kept). */
 const KEPT = ['topic', 'shop-domain', 'webhook-id', 'event-id', 'api-version', 'triggered-at', 'sub-topic', 'name'];
@@ -61,16 +74,19 @@ export const shopify = defineProvider({
     // Every identity field comes from headers (or the sub-path).
     identityPaths: {},
 
+    // The HMAC header alone is checked before the body is read; the HMAC itself needs the body.
+    verifyHead(request) {
+      readSignature(request);
+    },
+
     verify(request, secrets) {
-      const { hmac } = spellingOf(request.headers);
-      const { [hmac]: signature } = requireHeaders(request.headers, [hmac], 'signature');
+      const { header, presented } = readSignature(request);
       assertHmac({
-        header: hmac,
+        header,
         algorithm: 'sha256',
-        encoding: 'base64',
         keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
         signed: request.rawBody,
-        signatures: [signature],
+        presented,
       });
       return { signed: request.rawBody };
     },

@@ -41,29 +41,50 @@ function constantTimeEqual(a: Buffer, b: Buffer): boolean {
 }
 
 /**
+ * Strictly decodes the presented signatures (prefixes already removed), dropping any that are not
+ * valid `encoding`. Reads only a header, so it runs before the body is read (verifyHead) as well as
+ * in verify. Throws 401 when none is valid.
+ */
+export function decodeSignatures(header: string, encoding: SignatureEncoding, signatures: readonly string[]): Buffer[] {
+  const presented = signatures.map((text) => decodeStrict(text, encoding)).filter((b) => b !== null);
+  if (presented.length === 0) {
+    throw unauthorized('invalid_signature', `Signature in ${header} is not valid ${encoding}`);
+  }
+  return presented;
+}
+
+/**
+ * The one signature header of GitHub, EasyPost and Shopify: present, within MAX_HEADER_CHARS,
+ * starting with `prefix` ("sha256=", or "" for none), the rest decoded strictly. Header-only.
+ */
+export function prefixedSignature(
+  headers: Readonly<Record<string, string>>,
+  spec: { header: string; prefix: string; encoding: SignatureEncoding },
+): Buffer[] {
+  const value = requireHeaders(headers, [spec.header], 'signature')[spec.header]!;
+  if (!value.startsWith(spec.prefix)) throw invalidSignature(spec.header);
+  return decodeSignatures(spec.header, spec.encoding, [value.slice(spec.prefix.length)]);
+}
+
+/**
  * The one HMAC check every provider uses: HMAC of the exact signed bytes under each key, compared
- * in constant time with each presented signature (strictly decoded; several keys during secret
- * rotation, several signatures when the provider sends more than one). Throws 401 unless one matches.
+ * in constant time with each presented signature (several keys during secret rotation, several
+ * signatures when the provider sends more than one). Throws 401 unless one matches.
  */
 export function assertHmac(spec: {
   /** Header the signatures came from, for the error message. */
   header: string;
   algorithm: HmacAlgorithm;
-  encoding: SignatureEncoding;
   keys: readonly Buffer[];
   signed: Buffer;
-  /** Presented signatures, still encoded, prefixes already removed. */
-  signatures: readonly string[];
+  /** Presented signatures, decoded (decodeSignatures). */
+  presented: readonly Buffer[];
 }): void {
-  const presented = spec.signatures.map((text) => decodeStrict(text, spec.encoding)).filter((b) => b !== null);
-  if (presented.length === 0) {
-    throw unauthorized('invalid_signature', `Signature in ${spec.header} is not valid ${spec.encoding}`);
-  }
   let matched = false;
   for (const key of spec.keys) {
     const expected = createHmac(spec.algorithm, key).update(spec.signed).digest();
     // No early exit: every key is tried so timing does not reveal which one matched.
-    for (const candidate of presented) matched = constantTimeEqual(expected, candidate) || matched;
+    for (const candidate of spec.presented) matched = constantTimeEqual(expected, candidate) || matched;
   }
   if (!matched) throw invalidSignature(spec.header);
 }

@@ -1,8 +1,17 @@
 import { z } from 'zod';
 import { unauthorized } from '../src/errors';
 import { toleranceSeconds } from './options';
-import { assertHmac, checkTimestamp, decodeKey, requireHeaders, secretLengthProblem, signedBytes, tryParseJson } from './signature';
-import { defineProvider } from './types';
+import {
+  assertHmac,
+  checkTimestamp,
+  decodeKey,
+  decodeSignatures,
+  requireHeaders,
+  secretLengthProblem,
+  signedBytes,
+  tryParseJson,
+} from './signature';
+import { defineProvider, type RequestHead } from './types';
 
 /** `whsec_<base64>` (or the bare base64, as the Svix libraries accept) → the HMAC key bytes. */
 const keyOf = (secret: string) => decodeKey(secret.replace(/^whsec_/, ''), 'base64');
@@ -26,26 +35,19 @@ export const standardWebhooks = defineProvider({
     keptHeaders: ['content-type', 'user-agent', 'webhook-id', 'webhook-timestamp', 'svix-id', 'svix-timestamp'],
     identityPaths: { topic: [['type']] },
 
+    verifyHead(request) {
+      readSignatureHeaders(request, options.tolerance_seconds);
+    },
+
     verify(request, secrets) {
-      const names = headerNames(request.headers);
-      const values = requireHeaders(request.headers, [names.id, names.timestamp, names.signature], 'signature');
-      checkTimestamp(values[names.timestamp], {
-        header: names.timestamp,
-        toleranceSeconds: options.tolerance_seconds,
-      });
-      const signatures = values[names.signature]
-        .split(/\s+/)
-        .filter((entry) => entry.startsWith('v1,'))
-        .map((entry) => entry.slice(3));
-      if (signatures.length === 0) throw unauthorized('invalid_signature', `No v1 signature in ${names.signature}`);
-      const signed = signedBytes(`${values[names.id]}.${values[names.timestamp]}.`, request.rawBody);
+      const { id, timestamp, signatureHeader, presented } = readSignatureHeaders(request, options.tolerance_seconds);
+      const signed = signedBytes(`${id}.${timestamp}.`, request.rawBody);
       assertHmac({
-        header: names.signature,
+        header: signatureHeader,
         algorithm: 'sha256',
-        encoding: 'base64',
         keys: secrets.map(keyOf).filter((key) => key !== null),
         signed,
-        signatures,
+        presented,
       });
       return { signed };
     },
@@ -62,8 +64,31 @@ export const standardWebhooks = defineProvider({
   }),
 });
 
+/**
+ * Everything the three headers alone decide, in verify's order: all present and within the length
+ * bound, the timestamp within the tolerance, at least one v1 entry, one of them valid base64.
+ * Called before the body is read (verifyHead) and again by verify, which adds the HMAC.
+ */
+function readSignatureHeaders(request: RequestHead, toleranceSeconds: number) {
+  const names = headerNames(request.headers);
+  const values = requireHeaders(request.headers, [names.id, names.timestamp, names.signature], 'signature');
+  checkTimestamp(values[names.timestamp], { header: names.timestamp, toleranceSeconds });
+  const signatures = values[names.signature]
+    .split(/\s+/)
+    .filter((entry) => entry.startsWith('v1,'))
+    .map((entry) => entry.slice(3));
+  if (signatures.length === 0) throw unauthorized('invalid_signature', `No v1 signature in ${names.signature}`);
+  return {
+    id: values[names.id],
+    timestamp: values[names.timestamp],
+    signatureHeader: names.signature,
+    presented: decodeSignatures(names.signature, 'base64', signatures),
+  };
+}
+
 /** The webhook- spelling unless only the svix- one is present; never a mix of the two. */
 function headerNames(headers: Readonly<Record<string, string>>) {
-  const prefix = headers['webhook-signature'] === undefined && headers['svix-signature'] !== undefined ? 'svix' : 'webhook';
+  const prefix =
+    headers['webhook-signature'] === undefined && headers['svix-signature'] !== undefined ? 'svix' : 'webhook';
   return { id: `${prefix}-id`, timestamp: `${prefix}-timestamp`, signature: `${prefix}-signature` } as const;
 }

@@ -1,8 +1,15 @@
 import { z } from 'zod';
 import { badRequest, unauthorized } from '../src/errors';
 import { toleranceSeconds } from './options';
-import { assertHmac, checkTimestamp, parseJsonObject, requireHeaders, signedBytes } from './signature';
-import { defineProvider } from './types';
+import {
+  assertHmac,
+  checkTimestamp,
+  decodeSignatures,
+  parseJsonObject,
+  requireHeaders,
+  signedBytes,
+} from './signature';
+import { defineProvider, type RequestHead } from './types';
 
 const SIGNATURE_HEADER = 'stripe-signature';
 
@@ -27,6 +34,21 @@ function parseStripeHeader(header: string): { timestamp: string; signatures: str
   return { timestamp: timestamps[0]!, signatures };
 }
 
+/**
+ * Everything Stripe-Signature alone decides, in verify's order: present and within the length
+ * bound, well-formed, its timestamp within the tolerance, its v1 signatures valid hex. Called
+ * before the body is read (verifyHead) and again by verify, which adds the HMAC over the body.
+ */
+function readStripeSignature(
+  request: RequestHead,
+  toleranceSeconds: number,
+): { timestamp: string; presented: Buffer[] } {
+  const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');
+  const { timestamp, signatures } = parseStripeHeader(header);
+  checkTimestamp(timestamp, { header: SIGNATURE_HEADER, toleranceSeconds });
+  return { timestamp, presented: decodeSignatures(SIGNATURE_HEADER, 'hex', signatures) };
+}
+
 /** Stripe: `Stripe-Signature: t=<unix>,v1=<hex>` over `<t>.<raw body>`, keyed with the whsec_ string as-is. */
 export const stripe = defineProvider({
   name: 'stripe',
@@ -39,18 +61,19 @@ export const stripe = defineProvider({
     keptHeaders: ['content-type', 'user-agent'],
     identityPaths: { webhookId: [['id']], topic: [['type']], account: [['account']] },
 
+    verifyHead(request) {
+      readStripeSignature(request, options.tolerance_seconds);
+    },
+
     verify(request, secrets) {
-      const { [SIGNATURE_HEADER]: header } = requireHeaders(request.headers, [SIGNATURE_HEADER], 'signature');
-      const { timestamp, signatures } = parseStripeHeader(header);
-      checkTimestamp(timestamp, { header: SIGNATURE_HEADER, toleranceSeconds: options.tolerance_seconds });
+      const { timestamp, presented } = readStripeSignature(request, options.tolerance_seconds);
       const signed = signedBytes(`${timestamp}.`, request.rawBody);
       assertHmac({
         header: SIGNATURE_HEADER,
         algorithm: 'sha256',
-        encoding: 'hex',
         keys: secrets.map((secret) => Buffer.from(secret, 'utf8')),
         signed,
-        signatures,
+        presented,
       });
       return { signed };
     },

@@ -56,11 +56,12 @@ export interface PushProvider {
    */
   verify(request: InboundRequest, secrets: readonly string[]): Verification | Promise<Verification>;
   /**
-   * Set when a credential can be wholly in the headers or query string (basic-auth, api-key,
-   * Keycloak's Basic and bearer secret): checked before the body is read, so a request without it
-   * never has its body buffered. A provider whose requests may also carry a body-bound credential
-   * (an HMAC, a JWT with the body's hash) checks here only what the head decides and lets the rest
-   * through. Throws as verify does; verify still checks every credential once the body is read.
+   * What the head alone decides, checked before the body is read so a request refused here never
+   * has its body buffered: a credential wholly in the headers or query string (basic-auth,
+   * api-key, Keycloak's Basic and bearer secret); for a body-bound signature (an HMAC, a JWT with
+   * the body's hash), only its headers — present, within the length bound, well-formed, a signed
+   * timestamp within the tolerance. Throws exactly what verify throws for the same request (share
+   * the code); verify still checks everything once the body is read.
    */
   verifyHead?(request: RequestHead, secrets: readonly string[]): void;
   /** Set when this source may verify with no configured secret (Keycloak's realm-signed JWTs). */

@@ -36,11 +36,12 @@ export function verificationInput(c: Context, logger: Logger): VerificationInput
 }
 
 /**
- * For providers whose credential can be wholly in the headers or query string (basic-auth,
- * api-key, Keycloak's Basic and bearer secret), that credential is checked before `limit` (the
- * body limit and budget) runs: a request without it is refused before its body is read or counted
- * against the budget. Other providers need the body (an HMAC over it) and go straight on. A plain
- * wrapper, not one more middleware: one property read per request.
+ * What the provider can decide from the head (provider.verifyHead) is checked before `limit` (the
+ * body limit and budget) runs: a request without a credential header, with a malformed signature
+ * header or a timestamp outside the tolerance, or with a wrong Basic/API-key/bearer credential, is
+ * refused before its body is read or counted against the budget. The source's secrets are read
+ * first (verificationInput), so a source without any still answers 503 before anything else. The
+ * HMAC over the body waits for it, in verify. A plain wrapper, not one more middleware.
  */
 export function verifyHeadFirst(deps: { logger: Logger }, limit: MiddlewareHandler): MiddlewareHandler {
   return (c, next) => {

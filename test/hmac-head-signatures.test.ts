@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import type net from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { providerModules, type PushProvider } from '../providers';
+import { parseSourceEntry } from '../src/config/file';
+import { GatewayError } from '../src/errors';
+import { databaseKinds } from './helpers/database';
+import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { providerSources, sourceSigners } from './helpers/provider-signers';
+import { openRequest, requestHead } from './helpers/raw-exchange';
+import { SHOPIFY, at, event, headCases, standardHeaders } from './helpers/signature-head-cases';
+import { easypostSignature, shopifyHeaders } from './helpers/signers';
+
+// Providers that sign the body still refuse, from the headers alone and before a byte of the body
+// is read, what the headers decide: a missing, over-long or malformed signature header, a signed
+// timestamp outside the tolerance. Each refusal is the one verify gives once the body is in. The
+// requests go over raw sockets: the head is sent, the body declared but never sent.
+
+const MAX_BODY = 64 * 1024;
+
+/** An exact message, or a pattern where it carries a measured age. */
+const matching = (message: string | RegExp) => (typeof message === 'string' ? message : expect.stringMatching(message));
+
+/** Status and JSON body of a raw answer. */
+const parsed = (answer: string) => ({
+  status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1]),
+  json: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+    error?: { code: string; message: string };
+    status?: string;
+  },
+});
+
+describe.each(databaseKinds())('signature headers checked before the body on %s', (kind) => {
+  let gw: TestGateway;
+  let port: number;
+  const sockets: net.Socket[] = [];
+  beforeAll(async () => {
+    // A Stripe source whose secret is not set yet: its 503 still comes before any header check.
+    const unset = parseSourceEntry({ name: 'stripe-unset', provider: 'stripe' }, {}, { requireSecrets: false });
+    gw = await startTestGateway(kind, {
+      sources: [...providerSources(), unset],
+      maxBodyBytes: MAX_BODY,
+      ingestBodyBudgetBytes: 4 * MAX_BODY,
+      timeouts: { headersMs: 5000, requestMs: 5000 },
+    });
+    port = Number(new URL(gw.url).port);
+  });
+  afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+  afterAll(() => gw?.stop());
+
+  const held = async () => {
+    const metrics = await (
+      await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })
+    ).text();
+    return Number(/^webhook_gateway_ingest_body_bytes_held (\d+)/m.exec(metrics)![1]);
+  };
+  const heldIs = (bytes: number) => waitFor(async () => (await held()) === bytes, 10_000, `${bytes} body bytes held`);
+
+  /** Sends the head of a POST declaring `declared` body bytes, and nothing of the body. */
+  function sendHead(target: string, headers: Record<string, string>, declared: number) {
+    const head = requestHead(target, {
+      'content-type': 'application/json',
+      'content-length': String(declared),
+      ...headers,
+    });
+    const request = openRequest(port, head);
+    sockets.push(request.socket);
+    return request;
+  }
+  const answered = async (request: ReturnType<typeof sendHead>, what: string) => {
+    await waitFor(() => request.answer().includes('\r\n\r\n{'), 10_000, what);
+    return parsed(request.answer());
+  };
+
+  it('a missing, malformed or stale signature header is answered 401 before any of the body is sent', async () => {
+    for (const { source, target, headers, code, message } of headCases()) {
+      const request = sendHead(target, headers, 1000);
+      const answer = await answered(request, `the answer to ${source} ${code}`);
+      expect(answer.status, `${source} ${code}`).toBe(401);
+      expect(answer.json.error, `${source} ${code}`).toEqual({ code, message: matching(message) });
+    }
+    // None was admitted to read a body: nothing is held although every connection is still open.
+    expect(await held()).toBe(0);
+  });
+
+  it('no signature and a body over MAX_BODY_BYTES: 401 before 413', async () => {
+    const answer = await answered(sendHead('/api/webhooks/github', {}, MAX_BODY + 1), 'the refusal');
+    expect(answer).toEqual({
+      status: 401,
+      json: { error: { code: 'missing_signature', message: 'Required headers missing: x-hub-signature-256' } },
+    });
+  });
+
+  it('a source without a secret answers 503 source_not_configured first, before its body', async () => {
+    const answer = await answered(sendHead('/api/webhooks/stripe-unset', {}, 1000), 'the refusal');
+    expect(answer).toEqual({
+      status: 503,
+      json: {
+        error: { code: 'source_not_configured', message: 'Source stripe-unset has no verification secret configured' },
+      },
+    });
+    expect(await held()).toBe(0);
+  });
+
+  it('a correctly signed request of every provider is admitted, reads its body and is stored: 200', async () => {
+    const signers = sourceSigners(SECRETS.keycloak).filter((s) =>
+      ['stripe', 'github', 'standard', 'honey', 'opsiq', 'plain'].includes(s.source),
+    );
+    const deliveries = [
+      ...signers.map((s) => ({ source: s.source, target: s.target, sign: s.sign })),
+      { ...at('svix'), sign: (body: Buffer) => standardHeaders('svix', body) },
+      { ...SHOPIFY, sign: (body: Buffer) => shopifyHeaders(SECRETS.shopify, body, randomUUID()) },
+      {
+        ...at('easypost'),
+        sign: (body: Buffer) => ({ 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) }),
+      },
+    ];
+    expect(deliveries).toHaveLength(9);
+    for (const { source, target, sign } of deliveries) {
+      const body = event();
+      const request = sendHead(target, sign(body), body.length);
+      // Admitted: its declared length is taken from the budget while the body is awaited.
+      await heldIs(body.length);
+      expect(request.answer(), source).toBe('');
+      request.socket.write(body);
+      const answer = await answered(request, `the answer to ${source}`);
+      expect({ source, status: answer.status, outcome: answer.json.status }).toEqual({
+        source,
+        status: 200,
+        outcome: 'accepted',
+      });
+      await heldIs(0);
+    }
+  });
+});
+
+describe('verify refuses what verifyHead refuses, with the same error', () => {
+  const configs = new Map(providerSources().map((s) => [s.name, s]));
+  /** The source's provider and secrets, as the gateway builds them (env sources with default options). */
+  function providerOf(source: string): { provider: PushProvider; secrets: string[] } {
+    if (source === 'shopify' || source === 'easypost') {
+      const module = providerModules[source];
+      return { provider: module.create(module.options.parse({})), secrets: [SECRETS[source]] };
+    }
+    const config = configs.get(source)!;
+    return {
+      provider: providerModules[config.provider].create(config.options),
+      secrets: config.secrets.map((s) => s.value),
+    };
+  }
+  const refusal = (run: () => unknown) => {
+    try {
+      run();
+    } catch (err) {
+      if (err instanceof GatewayError) return { status: err.status, code: err.code, message: err.message };
+      throw err;
+    }
+    return undefined;
+  };
+
+  it('for every case, with the body in', () => {
+    for (const { source, target, headers, code, message } of headCases()) {
+      const { provider, secrets } = providerOf(source);
+      const head = { headers, path: target, query: '', subPath: '' };
+      const expected = { status: 401, code, message: matching(message) };
+      expect(
+        refusal(() => provider.verify({ ...head, rawBody: event() }, secrets)),
+        `${source} ${code}`,
+      ).toEqual(expected);
+      expect(
+        refusal(() => provider.verifyHead?.(head, secrets)),
+        `${source} ${code}`,
+      ).toEqual(expected);
+    }
+  });
+});
