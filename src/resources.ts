@@ -12,3 +12,5 @@ export const MIGRATIONS_DIR = at('../migrations');
 export const PACKAGE_JSON = at('../package.json');
 /** Sample provider payloads for `trigger` (providers/samples/README.md says where each comes from). */
 export const SAMPLES_DIR = at('../providers/samples');
+/** Where the build puts what it makes (dist/ once built; src/ holds none of it). */
+export const BUILD_DIR = at('.');

@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import { StartupError } from '../config/errors';
 import { lockDataDir } from './data-dir-lock';
 import { DATA_DIR_MODE, keepDataDirPrivate } from './data-dir-mode';
+import { pgdataTemplatePath, restorePgdataTemplate } from './pgdata-template';
 import * as schema from './schema';
 
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -205,7 +206,10 @@ async function prepareDataDir(dataDir: string) {
   const lock = await lockDataDir(dataDir);
   try {
     keepDataDirPrivate(dataDir);
-    if (!existsSync(join(dataDir, 'PG_VERSION'))) await initializeInChild(dataDir);
+    if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+      const template = pgdataTemplatePath();
+      if (!template || !(await restorePgdataTemplate(template, dataDir))) await initializeInChild(dataDir);
+    }
     return lock;
   } catch (err) {
     await lock.release();
@@ -214,9 +218,10 @@ async function prepareDataDir(dataDir: string) {
 }
 
 /**
- * PGlite's first start runs initdb in a second PGlite instance and copies its memory: the process
- * peaked at 880–950 MB and kept ~800 MB resident afterwards (the WASM memories are never returned).
- * Done in a short-lived child process instead, the gateway's own peak stays that of a reopen.
+ * Without a template (src/db/pgdata-template.ts), PGlite's first start runs initdb in a second PGlite
+ * instance and copies its memory: the process peaked at 880–950 MB and kept ~800 MB resident
+ * afterwards (the WASM memories are never returned). Done in a short-lived child process instead,
+ * the gateway's own peak stays that of a reopen.
  */
 async function initializeInChild(dataDir: string): Promise<void> {
   const script =
