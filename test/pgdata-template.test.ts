@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { packArchive, readArchive } from '../src/db/pgdata-archive';
+import { create, list } from 'tar';
 import { restorePgdataTemplate, templateFileName } from '../src/db/pgdata-template';
 import { freePort, waitUntilHealthy } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -22,12 +22,31 @@ const SECRET = 'pgdata-template-test-secret';
 /** One file's bytes out of an archive. */
 async function fileInArchive(archive: string, wanted: string): Promise<Buffer> {
   const pieces: Buffer[] = [];
-  let current = '';
-  await readArchive(archive, {
-    entry: ({ path }) => (current = path),
-    data: (p) => current === wanted && pieces.push(Buffer.from(p)),
+  await list({
+    file: archive,
+    onReadEntry: (entry) => {
+      if (entry.path === wanted) entry.on('data', (piece: Buffer) => pieces.push(piece));
+    },
   });
   return Buffer.concat(pieces);
+}
+
+/**
+ * A gzipped tar of `files` (path → bytes; undefined: a directory), in the given order, packed by
+ * node-tar as an independent writer; `preservePaths` lets a test pack a path that escapes.
+ */
+async function archiveOf(name: string, files: [string, string | undefined][]): Promise<string> {
+  const root = join(dir, `${name}-tree`, 'a', 'b');
+  for (const [path, data] of files) {
+    mkdirSync(join(root, data === undefined ? path : join(path, '..')), { recursive: true });
+    if (data !== undefined) writeFileSync(join(root, path), data);
+  }
+  const file = join(dir, `${name}.tar.gz`);
+  await create(
+    { file, cwd: root, gzip: true, portable: true, preservePaths: true },
+    files.map(([path]) => path),
+  );
+  return file;
 }
 
 /** initdb gives every cluster its own system identifier: the first 8 bytes of global/pg_control. */
@@ -66,36 +85,49 @@ describe('a new DATA_DIR starts from the built template', () => {
 
 describe('the template archive', () => {
   it('a corrupt template is not used: nothing is written, and the caller runs initdb', async () => {
-    const corrupt = join(dir, 'corrupt.tar.gz');
-    const archive = packArchive([{ path: 'base' }, { path: 'PG_VERSION', data: Buffer.from('17\n') }]);
-    writeFileSync(corrupt, archive.subarray(0, archive.length - 20));
+    const whole = readFileSync(
+      await archiveOf('corrupt', [
+        ['base', undefined],
+        ['PG_VERSION', '17\n'],
+      ]),
+    );
+    const corrupt = join(dir, 'corrupt-cut.tar.gz');
+    writeFileSync(corrupt, whole.subarray(0, whole.length - 20));
     const target = join(dir, 'from-corrupt');
     expect(await restorePgdataTemplate(corrupt, target)).toBe(false);
     expect(existsSync(target)).toBe(false);
   });
 
-  it('an entry outside the directory is refused before anything is written', async () => {
-    for (const path of ['../outside', '/etc/outside', 'base/../../outside']) {
-      const escaping = join(dir, 'escaping.tar.gz');
-      writeFileSync(
-        escaping,
-        packArchive([
-          { path, data: Buffer.from('x') },
-          { path: 'PG_VERSION', data: Buffer.from('17\n') },
-        ]),
-      );
-      const target = join(dir, 'from-escaping');
-      expect(await restorePgdataTemplate(escaping, target)).toBe(false);
+  it('an entry outside the directory, or a marker not last, is refused before anything is written', async () => {
+    const refused = [
+      await archiveOf('escaping-up', [
+        ['../outside', 'x'],
+        ['PG_VERSION', '17\n'],
+      ]),
+      await archiveOf('escaping-deep', [
+        ['base/../../outside', 'x'],
+        ['PG_VERSION', '17\n'],
+      ]),
+      await archiveOf('marker-first', [
+        ['PG_VERSION', '17\n'],
+        ['base', undefined],
+      ]),
+    ];
+    for (const template of refused) {
+      const target = join(dir, 'from-refused');
+      expect(await restorePgdataTemplate(template, target), template).toBe(false);
       expect(existsSync(target)).toBe(false);
       expect(existsSync(join(dir, 'outside'))).toBe(false);
     }
   });
 
   it('directories (empty ones too) and files come back as they were packed', async () => {
-    const files = [{ path: 'pg_tblspc' }, { path: 'base' }, { path: 'base/1', data: Buffer.from('page') }];
+    const template = await archiveOf('round-trip', [
+      ['pg_tblspc', undefined],
+      ['base/1', 'page'],
+      ['PG_VERSION', '17\n'],
+    ]);
     const target = join(dir, 'round-trip');
-    const template = join(dir, 'round-trip.tar.gz');
-    writeFileSync(template, packArchive([...files, { path: 'PG_VERSION', data: Buffer.from('17\n') }]));
     expect(await restorePgdataTemplate(template, target)).toBe(true);
     expect(readdirSync(target).sort()).toEqual(['PG_VERSION', 'base', 'pg_tblspc']);
     expect(readdirSync(join(target, 'pg_tblspc'))).toEqual([]);

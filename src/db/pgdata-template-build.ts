@@ -1,10 +1,9 @@
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { packArchive, readTree } from './pgdata-archive';
-import { pgdataTemplatePath, templateFileName } from './pgdata-template';
+import { packPgdataTemplate, pgdataTemplatePath, templateFileName } from './pgdata-template';
 
 // `npm run build:pgdata` (part of `npm run build`): the output of PGlite's initdb, once, as
 // dist/pgdata-template-<PGlite version>.tar.gz (src/db/pgdata-template.ts). Skipped when that file
@@ -24,7 +23,7 @@ if (pgdataTemplatePath(DIST)) {
     // initdb, then a clean shutdown: the files a first start would find after its own initdb.
     await (await PGlite.create(dir)).close();
     const target = join(DIST, templateFileName());
-    writeFileSync(`${target}.tmp`, packArchive(readTree(dir)));
+    await packPgdataTemplate(dir, `${target}.tmp`);
     renameSync(`${target}.tmp`, target);
     const kib = Math.round(statSync(target).size / 1024);
     process.stdout.write(`build:pgdata: ${target} (${kib} KiB) in ${Date.now() - started} ms\n`);

@@ -1,16 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
+import { create, extract, list } from 'tar';
 import { BUILD_DIR } from '../resources';
-import { readArchive, unpackArchive } from './pgdata-archive';
 
 /**
  * A new DATA_DIR is the output of PGlite's initdb, and that output is the same on every machine for
  * one PGlite version: `npm run build` runs initdb once (src/db/pgdata-template-build.ts) and keeps
- * the result next to the compiled gateway. A first start unpacks it instead of running initdb:
- * measured on the 2-core machine, initdb 5.3–5.7 s of CPU (11–12 s of wall time when the machine
- * was busy), unpacking 0.6–0.9 s (docs/performance.md, *Start time*). Without a template for the
- * installed PGlite (started from the sources, or PGlite changed since the build) initdb runs as before.
+ * the result, as a gzipped tar, next to the compiled gateway. A first start unpacks it instead of
+ * running initdb: measured on the 2-core machine, initdb 5.3–5.7 s of CPU (11–12 s of wall time
+ * when the machine was busy), unpacking with node:fs under 1 s (docs/performance.md, *Start time*;
+ * PGlite's own `loadDataDir` writes through its WASM file system: 2.8–3.8 s). Without a template for
+ * the installed PGlite (started from the sources, or PGlite changed since the build) initdb runs as
+ * before.
  */
 export function pgdataTemplatePath(dir = BUILD_DIR): string | undefined {
   const path = join(dir, templateFileName());
@@ -26,27 +28,37 @@ export function templateFileName(): string {
   return `pgdata-template-${version}.tar.gz`;
 }
 
+/** PG_VERSION marks a directory as an initialised cluster: packed last, so it is unpacked last. */
+const MARKER = 'PG_VERSION';
+
+/**
+ * Packs the data directory `dataDir` (a cluster initdb made, shut down cleanly) into `file`: every
+ * path listed, each directory before what it holds, the marker last (node-tar would otherwise add
+ * a directory's contents after every path it was given).
+ */
+export async function packPgdataTemplate(dataDir: string, file: string): Promise<void> {
+  const paths = readdirSync(dataDir, { recursive: true, encoding: 'utf8' })
+    .filter((path) => path !== MARKER)
+    .sort();
+  await create({ file, cwd: dataDir, gzip: { level: 9 }, portable: true, noDirRecurse: true }, [...paths, MARKER]);
+}
+
 /**
  * Unpacks the template into `dataDir`. The archive is read through once before anything is written:
- * an unreadable one returns false and leaves the directory to initdb. PG_VERSION, which marks a data
- * directory as initialised, is written last: a start killed half-way leaves a directory the next
- * start unpacks again.
+ * a damaged one, one without its marker last, or one with a path that would land outside the
+ * directory returns false and leaves the directory to initdb. The marker is written last: a start
+ * killed half-way leaves a directory the next start unpacks again.
  */
 export async function restorePgdataTemplate(template: string, dataDir: string): Promise<boolean> {
-  let markers = 0;
+  const paths: string[] = [];
   try {
-    await readArchive(template, {
-      entry: ({ path }) => {
-        if (path === MARKER) markers += 1;
-      },
-      data: () => {},
-    });
+    await list({ file: template, strict: true, onReadEntry: (entry) => void paths.push(entry.path) });
   } catch {
     return false;
   }
-  if (markers !== 1) return false;
-  await unpackArchive(template, dataDir, MARKER);
+  const escapes = (path: string) => isAbsolute(path) || path.split('/').includes('..');
+  if (paths.at(-1) !== MARKER || paths.some(escapes)) return false;
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  await extract({ file: template, cwd: dataDir, strict: true, preserveOwner: false });
   return true;
 }
-
-const MARKER = 'PG_VERSION';
