@@ -8,9 +8,14 @@ export interface Readiness {
   checks: { database: 'ok' | 'unreachable'; migrations: 'ok' | 'pending' | 'unknown' };
 }
 
+// The migrations this build ships: read once. Reading and hashing the 31 files took ~1 ms of the
+// event loop, on every readiness probe; they do not change while the process runs.
+let shipped: number | undefined;
+const shippedMigrations = () => (shipped ??= readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length);
+
 /** Is the database reachable, and has every committed migration been applied? */
 export async function checkReadiness(database: Database, timeoutMs = 2000): Promise<Readiness> {
-  const expected = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER }).length;
+  const expected = shippedMigrations();
   const probe = database.rows<{ applied: number }>(
     sql`select count(*)::int as applied from drizzle.__drizzle_migrations`,
   );
