@@ -49,7 +49,14 @@ export function forwardedRequest(
       payload = undefined;
     }
     const body = buildEnvelope(
-      { source: arrival.source, webhookId: stored.webhook_id, topic: arrival.topic, rawBody, payload, receivedAt: new Date(stored.received_at) },
+      {
+        source: arrival.source,
+        webhookId: stored.webhook_id,
+        topic: arrival.topic,
+        rawBody,
+        payload,
+        receivedAt: new Date(stored.received_at),
+      },
       { provider: stored.provider ?? undefined },
     );
     const signature = options.secret ? standardWebhooksHeaders(options.secret, `evt_${arrival.id}`, body) : {};

@@ -1,5 +1,14 @@
 import { Command } from 'commander';
-import { answerTimeout, CliError, gatewayUrl, opsToken, terminalSafe, usageError, type CliContext, type ConnectionOptions } from './context';
+import {
+  answerTimeout,
+  CliError,
+  gatewayUrl,
+  opsToken,
+  terminalSafe,
+  usageError,
+  type CliContext,
+  type ConnectionOptions,
+} from './context';
 import { withConnection } from './events';
 import { forwardedRequest, type StreamedArrival } from './forward';
 import { createOpsClient } from './ops-client';
@@ -34,7 +43,10 @@ export function listenCommand(ctx: CliContext): Command {
       .description("forward each new event from a running gateway to a local server (stripe listen's loop)")
       .requiredOption('--forward-to <url>', 'local address to POST each event to, e.g. http://localhost:4000/webhooks')
       .option('--source <name>', 'only this source')
-      .option('--envelope', "send the gateway's signed envelope (what destinations get) instead of the original request")
+      .option(
+        '--envelope',
+        "send the gateway's signed envelope (what destinations get) instead of the original request",
+      )
       .option(
         '--secret <secret>',
         "secret to sign with: the provider's (default: the source's, from GATEWAY_CONFIG or the environment), or with --envelope a whsec_ key",
@@ -53,10 +65,14 @@ export function listenCommand(ctx: CliContext): Command {
     }
     // `localhost:4000` parses as a URL whose scheme is `localhost:`: name the value, as --url does.
     if (target.protocol !== 'http:' && target.protocol !== 'https:')
-      throw usageError(`--forward-to must be an http(s) URL such as http://localhost:4000/webhooks, not "${options.forwardTo}"`);
+      throw usageError(
+        `--forward-to must be an http(s) URL such as http://localhost:4000/webhooks, not "${options.forwardTo}"`,
+      );
     const timeoutMs = Number(options.forwardTimeoutMs);
     if (!/^\d+$/.test(options.forwardTimeoutMs) || timeoutMs < 1 || timeoutMs > MAX_FORWARD_TIMEOUT_MS)
-      throw usageError(`--forward-timeout-ms must be a whole number of milliseconds from 1 to ${MAX_FORWARD_TIMEOUT_MS}`);
+      throw usageError(
+        `--forward-timeout-ms must be a whole number of milliseconds from 1 to ${MAX_FORWARD_TIMEOUT_MS}`,
+      );
     const base = gatewayUrl(ctx, options);
     const client = createOpsClient(base, opsToken(ctx, options), answerTimeout(options));
     const params = new URLSearchParams({ include: 'request' });
@@ -78,7 +94,9 @@ export function listenCommand(ctx: CliContext): Command {
           const response = await client.stream(`/api/events/stream?${params}`, stopped.signal, headers);
           if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
             await response.body?.cancel();
-            throw new CliError(`${base} answered ${response.status} but not with a live stream: is --url the gateway's address?`);
+            throw new CliError(
+              `${base} answered ${response.status} but not with a live stream: is --url the gateway's address?`,
+            );
           }
           for await (const message of readSse(response.body!)) {
             if (message.oversize) {
@@ -132,7 +150,9 @@ function signingFor(ctx: CliContext, options: ListenOptions) {
           const resolved = resolveSource(ctx, source, {});
           found = { secret: resolved.secret, providerOptions: resolved.providerOptions };
         } catch {
-          ctx.err(`No secret for source "${terminalSafe(source)}" here: its events are forwarded unsigned (pass --secret)`);
+          ctx.err(
+            `No secret for source "${terminalSafe(source)}" here: its events are forwarded unsigned (pass --secret)`,
+          );
           found = {};
         }
       }
@@ -170,12 +190,21 @@ async function forwardOne(
     // So does the timeout: while one forward waits, the stream is not read, and the gateway cuts a
     // stream client that reads nothing.
     const signal = AbortSignal.any([stopped, AbortSignal.timeout(timeoutMs)]);
-    const response = await fetch(target, { method: 'POST', body: request.body, headers: request.headers, redirect: 'manual', signal });
+    const response = await fetch(target, {
+      method: 'POST',
+      body: request.body,
+      headers: request.headers,
+      redirect: 'manual',
+      signal,
+    });
     await response.body?.cancel();
     const ms = Math.round(performance.now() - started);
-    return terminalSafe(`${time}  ${what}  → ${response.status} ${response.statusText}  ${ms} ms  (${request.signedAs})`);
+    return terminalSafe(
+      `${time}  ${what}  → ${response.status} ${response.statusText}  ${ms} ms  (${request.signedAs})`,
+    );
   } catch (err) {
-    if (stopped.aborted) return terminalSafe(`${time}  ${what}  → interrupted (Ctrl-C) before the local server answered`);
+    if (stopped.aborted)
+      return terminalSafe(`${time}  ${what}  → interrupted (Ctrl-C) before the local server answered`);
     if ((err as Error).name === 'TimeoutError')
       return terminalSafe(
         `${time}  ${what}  → failed: no answer within ${timeoutMs} ms (is the local server at ${target.href} stuck? --forward-timeout-ms sets the limit)`,
