@@ -1,23 +1,25 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { inTurns, runCli, type CliRun } from './helpers/cli';
+import { inTurns, runCli, spawnCli, type CliProcess, type CliRun } from './helpers/cli';
 import { databaseKinds } from './helpers/database';
-import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { opsCall, SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { startReceiver } from './helpers/receiver';
+import { post, shopifyHeaders } from './helpers/signers';
 
 const SHOPIFY_SECRET = 'acme-runtime-shopify-secret-1';
 const KEYCLOAK_SECRET = 'acme-runtime-keycloak-secret-1';
 const STRIPE_SECRET = 'whsec_billing_runtime_secret_1';
 const JWKS = { jwks_url: 'https://sso.example.com/realms/acme/protocol/openid-connect/certs', audience: 'gateway' };
 
-// The local loop for sources created at runtime (ops API, UI, apply): `send` and `trigger` read
+// The local loop for sources created at runtime (ops API, UI, apply): `send`, `trigger` and `listen` read
 // the source's provider and options from the gateway with the ops token, and only need --secret,
 // which the gateway never shows. A source that verifies with its sender's own key (Keycloak's
 // realm JWTs) is refused with what to do instead, never with advice to pass a secret.
-describe.each(databaseKinds())('send and trigger to sources created at runtime (%s)', { timeout: 240_000 }, (kind) => {
+describe.each(databaseKinds())('the local loop with sources created at runtime (%s)', { timeout: 240_000 }, (kind) => {
   let gw: TestGateway;
   const dir = mkdtempSync(join(tmpdir(), 'gw-cli-runtime-'));
   const withToken = { OPS_API_TOKEN: SECRETS.ops };
@@ -127,5 +129,52 @@ describe.each(databaseKinds())('send and trigger to sources created at runtime (
       expect(run.stderr).not.toMatch(/pass --secret/);
     }
     expect(await gw.query("select 1 from webhook_events where source in ('realm', 'realm-file')")).toEqual([]);
+  });
+
+  it('listen signs a runtime source with its options from the gateway, and says why another is forwarded unsigned', async () => {
+    const app = await startReceiver();
+    const listens: CliProcess[] = [];
+    try {
+      // kc-runtime verifies sha512: a forward signed without its options (sha256) is refused by an
+      // app that verifies like the gateway. acme has no secret here, and the gateway never shows one.
+      for (const extra of [
+        ['--source', 'kc-runtime', '--secret', KEYCLOAK_SECRET],
+        ['--source', 'acme'],
+      ])
+        listens.push(spawnCli(['listen', '--forward-to', app.url, '--url', gw.url, ...extra], withToken));
+      const [keycloak, shopify] = listens as [CliProcess, CliProcess];
+      await waitFor(() => listens.every((l) => l.stderr().includes('Forwarding events')), 90_000, 'listen connected');
+
+      const login = JSON.stringify({ uid: 'kc-listen-1', type: 'access.LOGIN', realmName: 'acme' });
+      const sha512 = createHmac('sha512', KEYCLOAK_SECRET).update(login).digest('hex');
+      const ingested = await post(`${gw.url}/api/webhooks/kc-runtime`, login, { 'x-keycloak-signature': sha512 });
+      expect(ingested.status, ingested.text).toBe(200);
+      await waitFor(() => app.deliveries.length === 1, 30_000, 'the keycloak event forwarded');
+      expect(app.deliveries[0]!.bytes.toString()).toBe(login);
+      expect(app.deliveries[0]!.headers['x-keycloak-signature'], keycloak.stderr() + keycloak.stdout()).toBe(sha512);
+      await waitFor(
+        () => /#\d+ {2}kc-runtime {2}LOGIN {2}→ 200 OK {2}\d+ ms {2}\(keycloak\)/.test(keycloak.stdout()),
+        10_000,
+        'printed line',
+      );
+
+      const order = '{"id":4411,"note":"runtime source, no secret here"}';
+      expect(
+        (await post(`${gw.url}/api/webhooks/acme`, order, shopifyHeaders(SHOPIFY_SECRET, order, 'listen-acme'))).status,
+      ).toBe(200);
+      await waitFor(() => app.deliveries.length === 2, 30_000, 'the shopify event forwarded');
+      expect(app.deliveries[1]!.bytes.toString()).toBe(order);
+      expect(app.deliveries[1]!.headers['x-shopify-hmac-sha256']).toBeUndefined();
+      await waitFor(() => /\(unsigned\)/.test(shopify.stdout()), 10_000, 'printed line');
+      expect(shopify.stderr()).toContain(
+        'No secret for source "acme": it is a shopify source stored in the gateway\'s database, which never shows a secret: pass --secret',
+      );
+      expect(shopify.stderr()).toContain('Its events are forwarded unsigned');
+      noSecretShown(...listens.map((l) => ({ code: null, stdout: l.stdout(), stderr: l.stderr() })));
+    } finally {
+      for (const listen of listens) listen.child.kill('SIGTERM');
+      await Promise.all(listens.map((l) => l.exited));
+      await app.close();
+    }
   });
 });

@@ -37,7 +37,14 @@ const ID_HEADERS = ['webhook-id', 'svix-id', 'x-shopify-webhook-id', 'x-github-d
  */
 export function forwardedRequest(
   arrival: StreamedArrival & { request: NonNullable<StreamedArrival['request']> },
-  options: { envelope: boolean; secret?: string; path: string; providerOptions?: Readonly<Record<string, unknown>> },
+  options: {
+    envelope: boolean;
+    secret?: string;
+    path: string;
+    /** The source's provider when the stream does not name it (a source created at runtime). */
+    provider?: ProviderName;
+    providerOptions?: Readonly<Record<string, unknown>>;
+  },
 ): ForwardedRequest {
   const stored = arrival.request;
   const rawBody = Buffer.from(stored.body_base64, 'base64');
@@ -66,7 +73,7 @@ export function forwardedRequest(
       signedAs: options.secret ? 'standard-webhooks' : 'unsigned',
     };
   }
-  const provider = stored.provider as ProviderName | null;
+  const provider = (stored.provider as ProviderName | null) ?? options.provider;
   const signer = provider ? SIGNERS[provider] : undefined;
   if (!signer || !options.secret) return { body: rawBody, headers: { ...stored.headers }, signedAs: 'unsigned' };
   const id = ID_HEADERS.map((h) => stored.headers[h]).find((v) => v !== undefined) ?? stored.webhook_id;

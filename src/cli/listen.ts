@@ -12,7 +12,7 @@ import {
 import { withConnection } from './events';
 import { forwardedRequest, type StreamedArrival } from './forward';
 import { createOpsClient } from './ops-client';
-import { resolveSource } from './signing-source';
+import { listenSigning, type ListenSigning } from './listen-signing';
 import { readSse, skippedMessage } from './sse';
 
 interface ListenOptions extends ConnectionOptions {
@@ -49,7 +49,7 @@ export function listenCommand(ctx: CliContext): Command {
       )
       .option(
         '--secret <secret>',
-        "secret to sign with: the provider's (default: the source's, from GATEWAY_CONFIG or the environment), or with --envelope a whsec_ key",
+        "secret to sign with: the provider's (default: the source's, from GATEWAY_CONFIG or the environment; a source created at runtime needs it), or with --envelope a whsec_ key",
       )
       .option(
         '--forward-timeout-ms <ms>',
@@ -74,7 +74,8 @@ export function listenCommand(ctx: CliContext): Command {
         `--forward-timeout-ms must be a whole number of milliseconds from 1 to ${MAX_FORWARD_TIMEOUT_MS}`,
       );
     const base = gatewayUrl(ctx, options);
-    const client = createOpsClient(base, opsToken(ctx, options), answerTimeout(options));
+    const token = opsToken(ctx, options);
+    const client = createOpsClient(base, token, answerTimeout(options));
     const params = new URLSearchParams({ include: 'request' });
     if (options.source) params.set('source', options.source);
     const stopped = new AbortController();
@@ -82,7 +83,7 @@ export function listenCommand(ctx: CliContext): Command {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     const forwarded = new Set<number>();
-    const signing = signingFor(ctx, options);
+    const signing = listenSigning(ctx, { ...options, token });
     let lastArrival: string | undefined;
     let retryMs = FIRST_RETRY_MS;
     // Until the first `ready`, a failure means a wrong --url or token, not a dropped stream.
@@ -117,7 +118,7 @@ export function listenCommand(ctx: CliContext): Command {
             if (forwarded.has(data.id)) continue;
             forwarded.add(data.id);
             if (forwarded.size > REMEMBERED) forwarded.delete(forwarded.values().next().value!);
-            ctx.out(await forwardOne(data, target, options, signing(data.source), stopped.signal, timeoutMs));
+            ctx.out(await forwardOne(data, target, options, await signing(data.source), stopped.signal, timeoutMs));
           }
         } catch (err) {
           if (stopped.signal.aborted) break;
@@ -137,36 +138,11 @@ export function listenCommand(ctx: CliContext): Command {
   });
 }
 
-/** The secret and provider options for each source, looked up once (none: forwarded unsigned). */
-function signingFor(ctx: CliContext, options: ListenOptions) {
-  const cache = new Map<string, { secret?: string; providerOptions?: Readonly<Record<string, unknown>> }>();
-  return (source: string) => {
-    let found = cache.get(source);
-    if (!found) {
-      if (options.secret) found = { secret: options.secret };
-      else if (options.envelope) found = {};
-      else {
-        try {
-          const resolved = resolveSource(ctx, source, {});
-          found = { secret: resolved.secret, providerOptions: resolved.providerOptions };
-        } catch {
-          ctx.err(
-            `No secret for source "${terminalSafe(source)}" here: its events are forwarded unsigned (pass --secret)`,
-          );
-          found = {};
-        }
-      }
-      cache.set(source, found);
-    }
-    return found;
-  };
-}
-
 async function forwardOne(
   arrival: StreamedArrival,
   target: URL,
   options: ListenOptions,
-  signing: { secret?: string; providerOptions?: Readonly<Record<string, unknown>> },
+  signing: ListenSigning,
   stopped: AbortSignal,
   timeoutMs: number,
 ): Promise<string> {
@@ -179,6 +155,7 @@ async function forwardOne(
       envelope: Boolean(options.envelope),
       secret: signing.secret,
       path: target.pathname,
+      provider: signing.provider,
       providerOptions: signing.providerOptions,
     });
   } catch (err) {
