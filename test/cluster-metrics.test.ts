@@ -166,7 +166,11 @@ describe.skipIf(!postgresUrl())('/metrics under start --web-processes', () => {
     ]);
   }, 60_000);
 
-  it('while a killed process is being started again, scrapes answer at once without it', async () => {
+  it('while a killed process is being started again, scrapes answer at once without it; the primary counts the restart', async () => {
+    const restarts = (text: string, process: string) =>
+      series(text, 'webhook_gateway_process_restarts_total', { process });
+    const before = (await scrape(port)).text;
+    for (const process of ['web-0', 'web-1', 'worker']) expect(restarts(before, process), process).toEqual([0]);
     const [worker] = children(primary).worker;
     process.kill(worker!, 'SIGKILL');
     // Until the new worker has started, every scrape answers at once with the web processes' counters.
@@ -193,5 +197,9 @@ describe.skipIf(!postgresUrl())('/metrics under start --web-processes', () => {
       10_000,
       'the new worker in the scrape',
     );
+    // Kept by the primary, so the count survives the process it counts.
+    const after = (await scrape(port)).text;
+    expect(restarts(after, 'worker')).toEqual([1]);
+    expect([...restarts(after, 'web-0'), ...restarts(after, 'web-1')]).toEqual([0, 0]);
   }, 90_000);
 });

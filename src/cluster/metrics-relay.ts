@@ -34,6 +34,8 @@ interface Collection {
 export function createMetricsRelay(options: {
   /** The children to ask for a scrape that `requester` got. */
   others: (requester: Worker) => NamedChild[];
+  /** The primary's own metrics, added to every answer (./primary-metrics.ts). */
+  own?: () => Promise<unknown[]>;
   logger: Logger;
   timeoutMs?: number;
 }) {
@@ -49,14 +51,19 @@ export function createMetricsRelay(options: {
     const missing = [...collection.failed, ...collection.waiting.values()];
     if (missing.length > 0)
       options.logger.warn({ missing, timeoutMs }, 'gateway processes did not answer a metrics scrape in time');
-    const answer: Gathered = {
-      gateway: 'metrics-gathered',
-      id: collection.requestId,
-      snapshots: collection.snapshots,
-      missing,
+    const reply = (own: unknown[] | undefined) => {
+      const answer: Gathered = {
+        gateway: 'metrics-gathered',
+        id: collection.requestId,
+        snapshots: own ? [...collection.snapshots, own] : collection.snapshots,
+        // The primary's counters missing would read as a reset as much as a child's would.
+        missing: own || !options.own ? missing : [...missing, 'primary'],
+      };
+      // With a callback, a channel that closed meanwhile is an argument here, not an 'error' event.
+      if (collection.requester.isConnected()) collection.requester.send(answer, () => {});
     };
-    // With a callback, a channel that closed meanwhile is an argument here, not an 'error' event.
-    if (collection.requester.isConnected()) collection.requester.send(answer, () => {});
+    if (!options.own) return reply(undefined);
+    options.own().then(reply, () => reply(undefined));
   };
 
   const gather = (requester: Worker, requestId: number) => {

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import { childName } from './metrics-messages';
 import { createMetricsRelay } from './metrics-relay';
+import { createPrimaryMetrics } from './primary-metrics';
 
 export interface SupervisorOptions {
   /** Web processes to run; they share the listening port (node:cluster hands connections round-robin). */
@@ -42,9 +43,12 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
   let exitCode = 0;
 
   // A scrape of /metrics on PORT answers for every child (src/ops/metrics-cluster.ts): the web
-  // process that got it asks here for the others' metrics. Only started children are asked.
+  // process that got it asks here for the others' metrics, and gets the primary's own (restarts)
+  // with them. Only started children are asked.
+  const primaryMetrics = createPrimaryMetrics(slots.map((s) => childName(s.role, s.index)));
   const metricsRelay = createMetricsRelay({
     logger,
+    own: primaryMetrics.snapshot,
     others: (requester) =>
       slots
         .filter((s) => s.child && s.child !== requester && s.startedAt !== undefined && s.child.isConnected())
@@ -88,7 +92,11 @@ export function superviseCluster(options: SupervisorOptions): Promise<number> {
     slot.restarts = performance.now() - slot.startedAt > 30_000 ? 0 : slot.restarts + 1;
     const delayMs = Math.min(100 * 2 ** slot.restarts, 5_000);
     logger.warn({ ...who, restartInMs: delayMs }, 'a gateway process died; restarting it');
-    setTimeout(() => !stopping && fork(slot), delayMs);
+    setTimeout(() => {
+      if (stopping) return;
+      primaryMetrics.restarted(childName(slot.role, slot.index));
+      fork(slot);
+    }, delayMs);
   };
 
   const finish = () => {

@@ -36,6 +36,11 @@ export async function snapshotMetrics(
   ];
 }
 
+/** A registry's metrics as they cross to another process, unlabelled (the primary's own: ../cluster/primary-metrics.ts). */
+export async function snapshotRegistry(registry: Registry): Promise<WireMetric[]> {
+  return (await registry.getMetricsAsJSON()).map((m) => toWire(m));
+}
+
 /**
  * The group's metrics in the Prometheus text format, combined as prom-client's AggregatorRegistry
  * combines a cluster's: by each metric's `aggregator` (counters and histograms summed, label set by
