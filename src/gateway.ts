@@ -263,7 +263,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         scrapeMetrics: metricsCluster?.scrape ?? metrics.scrapeProcess,
         tokens,
         bus,
-        sources,
+        sourceNamed: (name) => registry!.resolve(name),
         maskFor: processing.maskFor,
         maskedSources: processing.maskedSources,
         ingestRoutes: ingest.routes,

@@ -27,7 +27,8 @@ export interface WebAppDeps {
   scrapeMetrics: () => Promise<string>;
   tokens: TokenStore;
   bus: EventBus;
-  sources: PushSource[];
+  /** A push source by name: file, env or created at runtime (the registry's current snapshot). */
+  sourceNamed: (name: string) => PushSource | undefined;
   maskFor: (source: string) => SourceMask;
   /** Sources with masked fields (src/ops/masked-filters.ts). */
   maskedSources: () => readonly string[];
@@ -39,7 +40,7 @@ export interface WebAppDeps {
 
 /** The HTTP app: the token check, then every route group in the order they must match. */
 export function createWebApp(deps: WebAppDeps): Hono {
-  const { config, database, logger, metrics, sources } = deps;
+  const { config, database, logger, metrics } = deps;
   return createApp({
     logger,
     isStopping: deps.isStopping,
@@ -52,7 +53,8 @@ export function createWebApp(deps: WebAppDeps): Hono {
         bus: deps.bus,
         clientBufferBytes: config.streamClientBufferBytes,
         arrivals: createArrivalQueries(database),
-        providerFor: (name) => sources.find((s) => s.name === name)?.provider.name,
+        // Every source ingest knows, those created at runtime too (listen signs with it).
+        providerFor: (name) => deps.sourceNamed(name)?.provider.name,
         maskFor: deps.maskFor,
         maskedSources: deps.maskedSources,
         onCutOff: metrics.streamClientCutOff,
