@@ -124,12 +124,18 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
     const times = receiver.got.map((g) => g.at).sort((a, b) => a - b);
     // Six windows of 5: more than four seconds from first to last.
     expect(times.at(-1)! - times[0]!).toBeGreaterThan(4000);
-    const perSecond = new Map<number, number>();
-    for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
-    expect(Math.max(...perSecond.values()), JSON.stringify([...perSecond.values()])).toBeLessThanOrEqual(6);
     // Both processes delivered some: the limit is shared, not per process.
     const sql = postgres(testDb.url!, { max: 1, onnotice: () => {} });
     try {
+      // Per second of the limiter's windows (whole seconds of the clock), read where the gate let
+      // each delivery through (its logged start), not where the receiver got it: a delivery let
+      // through at the end of one window reached the receiver in the next second on a loaded
+      // machine ([7,5,5,5,5,3] by arrival). One more than the limit allows for that same lag here.
+      const perSecond = await sql<{ n: number }[]>`select count(*)::int as n from delivery_attempts
+        where destination = 'limited' and outcome = 'delivered' group by floor(extract(epoch from started_at))`;
+      const counts = perSecond.map((r) => r.n);
+      expect(counts.reduce((a, b) => a + b, 0)).toBe(30);
+      expect(Math.max(...counts), JSON.stringify(counts)).toBeLessThanOrEqual(6);
       const [row] = await sql`select count(distinct worker)::int as n from processing_log
         where event_id = any(${ids}::bigint[]) and outcome = 'completed'`;
       expect(row!.n).toBe(2);
