@@ -43,6 +43,11 @@ export async function packPgdataTemplate(dataDir: string, file: string): Promise
   await create({ file, cwd: dataDir, gzip: { level: 9 }, portable: true, noDirRecurse: true }, [...paths, MARKER]);
 }
 
+// node-tar reads the file 16 MB at a time by default: the first start's idle RSS was 252 MB (185 MB
+// reopened; target 250). Read 64 KiB at a time, list and unpack added ~43 MB instead of ~100 MB in
+// a standalone measurement, in the same time (1.2–1.3 s).
+const READ_SIZE = 64 * 1024;
+
 /**
  * Unpacks the template into `dataDir`. The archive is read through once before anything is written:
  * a damaged one, one without its marker last, or one with a path that would land outside the
@@ -52,13 +57,13 @@ export async function packPgdataTemplate(dataDir: string, file: string): Promise
 export async function restorePgdataTemplate(template: string, dataDir: string): Promise<boolean> {
   const paths: string[] = [];
   try {
-    await list({ file: template, strict: true, onReadEntry: (entry) => void paths.push(entry.path) });
+    await list({ file: template, strict: true, maxReadSize: READ_SIZE, onReadEntry: (e) => void paths.push(e.path) });
   } catch {
     return false;
   }
   const escapes = (path: string) => isAbsolute(path) || path.split('/').includes('..');
   if (paths.at(-1) !== MARKER || paths.some(escapes)) return false;
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  await extract({ file: template, cwd: dataDir, strict: true, preserveOwner: false });
+  await extract({ file: template, cwd: dataDir, strict: true, preserveOwner: false, maxReadSize: READ_SIZE });
   return true;
 }
