@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { providerModules, type PushProvider } from '../providers';
 import { parseSourceEntry } from '../src/config/file';
 import { GatewayError } from '../src/errors';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { providerSources, sourceSigners } from './helpers/provider-signers';
-import { openRequest, requestHead } from './helpers/raw-exchange';
+import { headFirstClient } from './helpers/head-first';
 import { SHOPIFY, at, event, headCases, standardHeaders } from './helpers/signature-head-cases';
 import { easypostSignature, shopifyHeaders } from './helpers/signers';
 
@@ -21,19 +20,8 @@ const MAX_BODY = 64 * 1024;
 /** An exact message, or a pattern where it carries a measured age. */
 const matching = (message: string | RegExp) => (typeof message === 'string' ? message : expect.stringMatching(message));
 
-/** Status and JSON body of a raw answer. */
-const parsed = (answer: string) => ({
-  status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1]),
-  json: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
-    error?: { code: string; message: string };
-    status?: string;
-  },
-});
-
 describe.each(databaseKinds())('signature headers checked before the body on %s', (kind) => {
   let gw: TestGateway;
-  let port: number;
-  const sockets: net.Socket[] = [];
   beforeAll(async () => {
     // A Stripe source whose secret is not set yet: its 503 still comes before any header check.
     const unset = parseSourceEntry({ name: 'stripe-unset', provider: 'stripe' }, {}, { requireSecrets: false });
@@ -43,34 +31,11 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
       ingestBodyBudgetBytes: 4 * MAX_BODY,
       timeouts: { headersMs: 5000, requestMs: 5000 },
     });
-    port = Number(new URL(gw.url).port);
   });
-  afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+  afterEach(() => closeAll());
   afterAll(() => gw?.stop());
 
-  const held = async () => {
-    const metrics = await (
-      await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })
-    ).text();
-    return Number(/^webhook_gateway_ingest_body_bytes_held (\d+)/m.exec(metrics)![1]);
-  };
-  const heldIs = (bytes: number) => waitFor(async () => (await held()) === bytes, 10_000, `${bytes} body bytes held`);
-
-  /** Sends the head of a POST declaring `declared` body bytes, and nothing of the body. */
-  function sendHead(target: string, headers: Record<string, string>, declared: number) {
-    const head = requestHead(target, {
-      'content-type': 'application/json',
-      'content-length': String(declared),
-      ...headers,
-    });
-    const request = openRequest(port, head);
-    sockets.push(request.socket);
-    return request;
-  }
-  const answered = async (request: ReturnType<typeof sendHead>, what: string) => {
-    await waitFor(() => request.answer().includes('\r\n\r\n{'), 10_000, what);
-    return parsed(request.answer());
-  };
+  const { held, heldIs, sendHead, answered, closeAll } = headFirstClient(() => gw.url);
 
   it('a missing, malformed or stale signature header is answered 401 before any of the body is sent', async () => {
     for (const { source, target, headers, code, message } of headCases()) {

@@ -1,10 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type net from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseSourcesDocument } from '../src/config/file';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
-import { openRequest, requestHead } from './helpers/raw-exchange';
+import { startTestGateway, type TestGateway } from './helpers/gateway';
+import { headFirstClient } from './helpers/head-first';
 import { post } from './helpers/signers';
 
 // Keycloak's Basic and bearer-secret credentials are wholly in the headers: a request with a wrong
@@ -27,20 +26,8 @@ const loginEvent = () => {
   return { id, body };
 };
 
-/** Status and JSON body of a raw answer. */
-const parsed = (answer: string) => ({
-  status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1]),
-  json: JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
-    error?: { code: string; message: string };
-    status?: string;
-    id?: number;
-  },
-});
-
 describe.each(databaseKinds())('Keycloak header credentials before the body on %s', (kind) => {
   let gw: TestGateway;
-  let port: number;
-  const sockets: net.Socket[] = [];
   beforeAll(async () => {
     const sources = parseSourcesDocument(
       {
@@ -65,32 +52,11 @@ describe.each(databaseKinds())('Keycloak header credentials before the body on %
       ingestBodyBudgetBytes: 4 * MAX_BODY,
       timeouts: { headersMs: 5000, requestMs: 5000 },
     });
-    port = Number(new URL(gw.url).port);
   });
-  afterEach(() => sockets.splice(0).forEach((s) => s.destroy()));
+  afterEach(() => closeAll());
   afterAll(() => gw?.stop());
 
-  const held = async () => {
-    const metrics = await (
-      await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })
-    ).text();
-    return Number(/^webhook_gateway_ingest_body_bytes_held (\d+)/m.exec(metrics)![1]);
-  };
-  const heldIs = (bytes: number) => waitFor(async () => (await held()) === bytes, 10_000, `${bytes} body bytes held`);
-
-  /** Sends the head of a POST declaring `declared` body bytes, and nothing of the body. */
-  function sendHead(target: string, headers: Record<string, string>, declared: number) {
-    const request = openRequest(
-      port,
-      requestHead(target, { 'content-type': 'application/json', 'content-length': String(declared), ...headers }),
-    );
-    sockets.push(request.socket);
-    return request;
-  }
-  const answered = async (request: ReturnType<typeof sendHead>, what: string) => {
-    await waitFor(() => request.answer().includes('\r\n\r\n{'), 10_000, what);
-    return parsed(request.answer());
-  };
+  const { held, heldIs, sendHead, answered, closeAll } = headFirstClient(() => gw.url);
 
   it('a wrong or missing Basic or bearer credential is answered 401 before any of the body is sent', async () => {
     const { body } = loginEvent();
