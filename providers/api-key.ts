@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { unauthorized } from '../src/errors';
 import { headerName } from './options';
-import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
+import {
+  configuredIdentityHead,
+  identifyConfigured,
+  identityHeaders,
+  identityOptions,
+  identityPaths,
+  identityProblems,
+} from './identity';
 import { credentialMatches, MAX_HEADER_CHARS, requireHeaders, utf8SecretProblem } from './signature';
 import { defineProvider, type RequestHead } from './types';
 
@@ -31,10 +38,13 @@ export const apiKey = defineProvider({
         return value.startsWith(o.prefix) ? value.slice(o.prefix.length).trim() : '';
       }
       const values = new URLSearchParams(request.query).getAll(o.query!);
-      if (values.length === 0 || !values[0]) throw unauthorized('missing_signature', `Required query parameter missing: ${o.query}`);
+      if (values.length === 0 || !values[0])
+        throw unauthorized('missing_signature', `Required query parameter missing: ${o.query}`);
       // Two keys are ambiguous (which one would a proxy or a log have seen?), so neither is tried.
-      if (values.length > 1) throw unauthorized('invalid_credentials', `Query parameter ${o.query} is given more than once`);
-      if (values[0].length > MAX_HEADER_CHARS) throw unauthorized('invalid_credentials', `Query parameter ${o.query} is too long`);
+      if (values.length > 1)
+        throw unauthorized('invalid_credentials', `Query parameter ${o.query} is given more than once`);
+      if (values[0].length > MAX_HEADER_CHARS)
+        throw unauthorized('invalid_credentials', `Query parameter ${o.query} is too long`);
       return values[0];
     };
     const checkKey = (request: RequestHead, secrets: readonly string[]): void => {
@@ -56,6 +66,7 @@ export const apiKey = defineProvider({
         return { signed: request.rawBody };
       },
 
+      identifyHead: configuredIdentityHead(o),
       identify: (request, verification) => identifyConfigured(o, request, verification, 'api-key'),
     };
   },

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { GatewayError } from '../src/errors';
-import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
+import {
+  configuredIdentityHead,
+  identifyConfigured,
+  identityHeaders,
+  identityOptions,
+  identityPaths,
+  identityProblems,
+} from './identity';
 import { credentialMatches, decodeStrict, requireHeaders, secretLengthProblem } from './signature';
 import { defineProvider, type RequestHead } from './types';
 
@@ -30,6 +37,7 @@ export const basicAuth = defineProvider({
       return { signed: request.rawBody };
     },
 
+    identifyHead: configuredIdentityHead(o),
     identify: (request, verification) => identifyConfigured(o, request, verification, 'basic-auth'),
   }),
 });

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { headerName, toleranceSeconds } from './options';
-import { identifyConfigured, identityHeaders, identityOptions, identityPaths, identityProblems } from './identity';
+import {
+  configuredIdentityHead,
+  identifyConfigured,
+  identityHeaders,
+  identityOptions,
+  identityPaths,
+  identityProblems,
+} from './identity';
 import {
   assertHmac,
   checkTimestamp,
@@ -143,6 +150,7 @@ export const genericHmac = defineProvider({
         return { signed, nonce };
       },
 
+      identifyHead: configuredIdentityHead(o),
       identify: (request, verification) => identifyConfigured(o, request, verification, 'generic-hmac'),
     };
   },

@@ -10,6 +10,19 @@ const readSignature = (request: RequestHead) =>
   prefixedSignature(request.headers, { header: SIGNATURE_HEADER, prefix: PREFIX, encoding: 'hex' });
 
 /**
+ * What the identity headers alone decide (X-GitHub-Delivery and X-GitHub-Event present and within
+ * the length bound, else 400): the dedupe key and the topic before the body's `.action`. Called
+ * before the body is read (identifyHead) and again by identify. A redelivery keeps both its hook id
+ * and its GUID, so it deduplicates; another hook's delivery of the same event does not.
+ */
+function readDelivery(request: RequestHead): { webhookId: string; topic: string } {
+  const ids = requireHeaders(request.headers, ['x-github-delivery', 'x-github-event'], 'identity');
+  const hook = request.headers['x-github-hook-id']?.trim();
+  const delivery = ids['x-github-delivery'];
+  return { webhookId: hook ? `${hook}/${delivery}` : delivery, topic: ids['x-github-event'] };
+}
+
+/**
  * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the raw body. X-GitHub-Delivery identifies the
  * *event*, not the delivery: GitHub sends the same GUID to every webhook (hook) subscribed to that
  * event ("shared with all deliveries for all webhooks that subscribe to this event", hook-delivery
@@ -54,16 +67,14 @@ export const github = defineProvider({
       return { signed: request.rawBody };
     },
 
+    identifyHead: readDelivery,
+
     identify(request) {
-      const ids = requireHeaders(request.headers, ['x-github-delivery', 'x-github-event'], 'identity');
+      const { webhookId, topic } = readDelivery(request);
       // The body may be form-encoded (payload=…) when the hook is set up that way; then no action.
       const payload = tryParseJson(request.rawBody) as { action?: unknown } | null | undefined;
       const action = typeof payload?.action === 'string' && payload.action ? `.${payload.action}` : '';
-      // A redelivery keeps both its hook id and its GUID, so it deduplicates; another hook's
-      // delivery of the same event does not.
-      const hook = request.headers['x-github-hook-id']?.trim();
-      const delivery = ids['x-github-delivery'];
-      return { webhookId: hook ? `${hook}/${delivery}` : delivery, topic: `${ids['x-github-event']}${action}` };
+      return { webhookId, topic: `${topic}${action}` };
     },
   }),
 });

@@ -5,7 +5,7 @@ import { decodeUtf8Reversibly } from '../src/json/escaped-utf8';
 import { parseNumbersAsText, readExactJsonText } from '../src/json/read';
 import { headerName } from './options';
 import { contentDigest, requireHeaders } from './signature';
-import type { EventIdentity, IdentityPaths, InboundRequest, Verification } from './types';
+import type { EventIdentity, IdentityPaths, InboundRequest, RequestHead, Verification } from './types';
 
 /** A dot path into the JSON payload ("data.object.id"; numeric segments index arrays). */
 const jsonPath = z
@@ -30,7 +30,8 @@ type IdentityOptions = z.output<z.ZodObject<typeof identityOptions>>;
 /** Config-time check: id and topic each come from at most one place. */
 export function identityProblems(options: IdentityOptions): { path: string; message: string }[] {
   const problems = [];
-  if (options.id_header && options.id_path) problems.push({ path: 'id_path', message: 'set id_header or id_path, not both' });
+  if (options.id_header && options.id_path)
+    problems.push({ path: 'id_path', message: 'set id_header or id_path, not both' });
   if (options.topic_header && options.topic_path) {
     problems.push({ path: 'topic_path', message: 'set topic_header or topic_path, not both' });
   }
@@ -47,6 +48,28 @@ export const identityPaths = (options: IdentityOptions): IdentityPaths => ({
   ...(options.topic_path ? { topic: [options.topic_path] } : {}),
 });
 
+/** The id header's value: present and within the length bound, else 400. */
+const idFromHeader = (name: string, request: RequestHead) => requireHeaders(request.headers, [name], 'identity')[name]!;
+
+/** The topic header's value, or 'unknown' when it is absent or blank. */
+const topicFromHeader = (name: string, request: RequestHead) => request.headers[name]?.trim() || 'unknown';
+
+/**
+ * The identifyHead of a configurable source: the id and topic headers, before the body is read.
+ * Undefined when there is nothing to check there: no identity header, or an id read from the body
+ * (its errors come first, so the topic header must wait for them).
+ */
+export function configuredIdentityHead(
+  options: IdentityOptions,
+): ((request: RequestHead) => Partial<EventIdentity>) | undefined {
+  const { id_header: id, topic_header: topic } = options;
+  if (options.id_path || (!id && !topic)) return undefined;
+  return (request) => ({
+    webhookId: id ? idFromHeader(id, request) : undefined,
+    topic: topic ? topicFromHeader(topic, request) : undefined,
+  });
+}
+
 /** The event identity a configurable source declares; `provider` names it in error messages. */
 export function identifyConfigured(
   options: IdentityOptions,
@@ -56,21 +79,26 @@ export function identifyConfigured(
 ): EventIdentity {
   let webhookId = contentDigest(verification.signed);
   if (options.id_header) {
-    webhookId = requireHeaders(request.headers, [options.id_header], 'identity')[options.id_header]!;
+    webhookId = idFromHeader(options.id_header, request);
   } else if (options.id_path) {
     const body = exactJson(request.rawBody);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      throw badRequest('invalid_json', `${provider} payload must be a JSON object${body === undefined ? '; the body is not valid JSON' : ''}`);
+      throw badRequest(
+        'invalid_json',
+        `${provider} payload must be a JSON object${body === undefined ? '; the body is not valid JSON' : ''}`,
+      );
     }
     const value = scalarAt(body, options.id_path);
     if (value === undefined) {
-      throw badRequest('missing_id', `${provider} payload has no string or number at ${options.id_path.join('.')} to deduplicate on`);
+      throw badRequest(
+        'missing_id',
+        `${provider} payload has no string or number at ${options.id_path.join('.')} to deduplicate on`,
+      );
     }
     webhookId = value;
   }
-  let topic: string | undefined;
-  if (options.topic_header) topic = request.headers[options.topic_header]?.trim();
-  else if (options.topic_path) topic = scalarAt(exactJson(request.rawBody), options.topic_path);
+  if (options.topic_header) return { webhookId, topic: topicFromHeader(options.topic_header, request) };
+  const topic = options.topic_path ? scalarAt(exactJson(request.rawBody), options.topic_path) : undefined;
   return { webhookId, topic: topic || 'unknown' };
 }
 

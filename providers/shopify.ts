@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assertHmac, prefixedSignature, requireHeaders } from './signature';
-import { defineProvider, type RequestHead } from './types';
+import { defineProvider, type EventIdentity, type RequestHead } from './types';
 
 /**
  * Shopify's two header spellings, as @shopify/shopify-api's webhook validator reads them
@@ -91,18 +91,27 @@ export const shopify = defineProvider({
       return { signed: request.rawBody };
     },
 
-    identify(request) {
-      const names = spellingOf(request.headers);
-      const ids = requireHeaders(request.headers, [names.webhookId, names.domain], 'identity');
-      const shop = ids[names.domain].toLowerCase();
-      // Without an event id (Shopify's newer deliveries may not send one) the delivery id is used,
-      // so nothing is ever refused for lack of it.
-      const eventId = o.dedupe === 'event_id' ? request.headers[names.eventId]?.trim() : undefined;
-      return {
-        webhookId: eventId ? `${shop}/event/${eventId}` : `${shop}/${ids[names.webhookId]}`,
-        topic: request.headers[names.topic]?.trim() || request.subPath || 'unknown',
-        account: shop,
-      };
-    },
+    // Every identity field comes from headers and the sub-path: all of it is decided, and checked,
+    // before the body is read, and again once the request is verified.
+    identifyHead: (request) => identifyDelivery(request, o.dedupe),
+    identify: (request) => identifyDelivery(request, o.dedupe),
   }),
 });
+
+/**
+ * The delivery's identity, from its headers (webhook id and shop domain present and within the
+ * length bound, else 400) and sub-path; ids are unique per shop, so the key is scoped by shop.
+ */
+function identifyDelivery(request: RequestHead, dedupe: 'webhook_id' | 'event_id'): EventIdentity {
+  const names = spellingOf(request.headers);
+  const ids = requireHeaders(request.headers, [names.webhookId, names.domain], 'identity');
+  const shop = ids[names.domain].toLowerCase();
+  // Without an event id (Shopify's newer deliveries may not send one) the delivery id is used,
+  // so nothing is ever refused for lack of it.
+  const eventId = dedupe === 'event_id' ? request.headers[names.eventId]?.trim() : undefined;
+  return {
+    webhookId: eventId ? `${shop}/event/${eventId}` : `${shop}/${ids[names.webhookId]}`,
+    topic: request.headers[names.topic]?.trim() || request.subPath || 'unknown',
+    account: shop,
+  };
+}

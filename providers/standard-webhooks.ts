@@ -52,12 +52,13 @@ export const standardWebhooks = defineProvider({
       return { signed };
     },
 
+    // The id is a signature header (required by verifyHead); its length limit applies before the body too.
+    identifyHead: (request) => ({ webhookId: deliveryId(request) }),
+
     identify(request) {
-      const names = headerNames(request.headers);
       const payload = tryParseJson(request.rawBody) as { type?: unknown } | null | undefined;
       return {
-        // verify has required this header; the id is the sender's, so a retry deduplicates.
-        webhookId: request.headers[names.id]!.trim(),
+        webhookId: deliveryId(request),
         topic: typeof payload?.type === 'string' && payload.type ? payload.type : 'unknown',
       };
     },
@@ -85,6 +86,9 @@ function readSignatureHeaders(request: RequestHead, toleranceSeconds: number) {
     presented: decodeSignatures(names.signature, 'base64', signatures),
   };
 }
+
+/** The sender's message id, so a retry deduplicates; only called once verifyHead has required it. */
+const deliveryId = (request: RequestHead) => request.headers[headerNames(request.headers).id]!.trim();
 
 /** The webhook- spelling unless only the svix- one is present; never a mix of the two. */
 function headerNames(headers: Readonly<Record<string, string>>) {

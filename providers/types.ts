@@ -71,6 +71,15 @@ export interface PushProvider {
    * nothing signed expires (no signed timestamp), so nonces of such a source are never forgotten.
    */
   readonly replayWindowSeconds?: number;
+  /**
+   * What the head alone decides of the identity, checked right after verifyHead (so before the
+   * body) when set: throws what identify throws for a missing or over-long identity header, and
+   * returns the identity fields the head decides, each the stored value or the start of it (GitHub's
+   * topic before its `.action`), for the length limits. A field is returned only if nothing the
+   * body decides is checked before it (identify's own errors, then webhookId, topic, account), so
+   * no request's answer changes; share the header reading with identify.
+   */
+  identifyHead?(request: RequestHead): Partial<EventIdentity>;
   /** Called only after verify succeeded. */
   identify(request: InboundRequest, verification: Verification): EventIdentity;
   /** The body paths `identify` reads; unset: not declared, so a masked source hides every field. */

@@ -9,11 +9,16 @@ import { providerSources, sourceSigners } from './helpers/provider-signers';
 import { headFirstClient } from './helpers/head-first';
 import { SHOPIFY, at, event, headCases, standardHeaders } from './helpers/signature-head-cases';
 import { easypostSignature, shopifyHeaders } from './helpers/signers';
+import { apiKeyWithIds, credentialFirstCases, identityHeadCases } from './helpers/identity-head-cases';
+import { checkIdentity, normaliseIdentity } from '../src/ingest/identity-limits';
+import { PROVIDER_SECRETS } from './helpers/provider-signers';
 
 // Providers that sign the body still refuse, from the headers alone and before a byte of the body
 // is read, what the headers decide: a missing, over-long or malformed signature header, a signed
-// timestamp outside the tolerance. Each refusal is the one verify gives once the body is in. The
-// requests go over raw sockets: the head is sent, the body declared but never sent.
+// timestamp outside the tolerance; then, behind a good credential, missing or over-long identity
+// headers (delivery id, event, shop). Each refusal is the one verify (or identify and the identity
+// limits) gives once the body is in. The requests go over raw sockets: the head is sent, the body
+// declared but never sent.
 
 const MAX_BODY = 64 * 1024;
 
@@ -26,7 +31,7 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
     // A Stripe source whose secret is not set yet: its 503 still comes before any header check.
     const unset = parseSourceEntry({ name: 'stripe-unset', provider: 'stripe' }, {}, { requireSecrets: false });
     gw = await startTestGateway(kind, {
-      sources: [...providerSources(), unset],
+      sources: [...providerSources(), unset, apiKeyWithIds()],
       maxBodyBytes: MAX_BODY,
       ingestBodyBudgetBytes: 4 * MAX_BODY,
       timeouts: { headersMs: 5000, requestMs: 5000 },
@@ -45,6 +50,30 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
       expect(answer.json.error, `${source} ${code}`).toEqual({ code, message: matching(message) });
     }
     // None was admitted to read a body: nothing is held although every connection is still open.
+    expect(await held()).toBe(0);
+  });
+
+  it('a good credential with a missing or over-long identity header is answered 400 before its body', async () => {
+    for (const { source, target, body, headers, status, code, message } of identityHeadCases()) {
+      const answer = await answered(sendHead(target, headers, body.length), `the answer to ${source} ${code}`);
+      expect({ source, status: answer.status, error: answer.json.error }).toEqual({
+        source,
+        status,
+        error: { code, message },
+      });
+    }
+    expect(await held()).toBe(0);
+  });
+
+  it('the credential is checked before the identity: missing or wrong, it is still 401', async () => {
+    for (const { source, target, body, headers, status, code, message } of credentialFirstCases()) {
+      const answer = await answered(sendHead(target, headers, body.length), `the answer to ${source} ${code}`);
+      expect({ source, status: answer.status, error: answer.json.error }).toEqual({
+        source,
+        status,
+        error: { code, message },
+      });
+    }
     expect(await held()).toBe(0);
   });
 
@@ -79,8 +108,12 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
         ...at('easypost'),
         sign: (body: Buffer) => ({ 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) }),
       },
+      {
+        ...at('apikey-ids'),
+        sign: () => ({ 'x-api-key': PROVIDER_SECRETS.apiKey, 'x-event-id': randomUUID(), 'x-event-type': 'x' }),
+      },
     ];
-    expect(deliveries).toHaveLength(9);
+    expect(deliveries).toHaveLength(10);
     for (const { source, target, sign } of deliveries) {
       const body = event();
       const request = sendHead(target, sign(body), body.length);
@@ -99,8 +132,8 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
   });
 });
 
-describe('verify refuses what verifyHead refuses, with the same error', () => {
-  const configs = new Map(providerSources().map((s) => [s.name, s]));
+describe('verify and identify refuse what the head check refuses, with the same error', () => {
+  const configs = new Map([...providerSources(), apiKeyWithIds()].map((s) => [s.name, s]));
   /** The source's provider and secrets, as the gateway builds them (env sources with default options). */
   function providerOf(source: string): { provider: PushProvider; secrets: string[] } {
     if (source === 'shopify' || source === 'easypost') {
@@ -134,6 +167,29 @@ describe('verify refuses what verifyHead refuses, with the same error', () => {
       ).toEqual(expected);
       expect(
         refusal(() => provider.verifyHead?.(head, secrets)),
+        `${source} ${code}`,
+      ).toEqual(expected);
+    }
+  });
+
+  it('for every identity case, with the body in and the credential verified', async () => {
+    for (const { source, target, body, headers, status, code, message } of identityHeadCases()) {
+      const { provider, secrets } = providerOf(source);
+      const head = { headers, path: target, query: '', subPath: '' };
+      const request = { ...head, rawBody: body };
+      const expected = { status, code, message };
+      // After the body, as ingest runs it: verify, identify, the identity limits.
+      const verification = await provider.verify(request, secrets);
+      expect(
+        refusal(() => checkIdentity(normaliseIdentity(provider.identify(request, verification)))),
+        `${source} ${code}`,
+      ).toEqual(expected);
+      // Before it: verifyHead, identifyHead, the identity limits.
+      expect(
+        refusal(() => {
+          provider.verifyHead?.(head, secrets);
+          checkIdentity(provider.identifyHead!(head));
+        }),
         `${source} ${code}`,
       ).toEqual(expected);
     }

@@ -28,9 +28,11 @@ export function normaliseIdentity(identity: EventIdentity): EventIdentity {
 /**
  * Ids and topics come from hostile headers and payloads. PostgreSQL text cannot hold NUL, and a
  * megabyte "id" has no business in a unique index: refuse both as the sender's mistake (400)
- * rather than letting the insert fail (which would read as a storage outage, 503).
+ * rather than letting the insert fail (which would read as a storage outage, 503). Also run before
+ * the body on the fields the head decides (provider.identifyHead), where a field may be the start
+ * of the stored value: too long there is too long once complete.
  */
-export function checkIdentity(identity: EventIdentity): void {
+export function checkIdentity(identity: Partial<EventIdentity>): void {
   for (const field of ['webhookId', 'topic', 'account'] as const) {
     const value = identity[field];
     if (value === undefined) continue;

@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { RequestHead } from '../../providers/types';
 import { GatewayError, unauthorized } from '../errors';
+import { checkIdentity } from './identity-limits';
 import { requestHeaders } from './request-headers';
 import type { PushSource } from './sources';
 
@@ -36,19 +37,23 @@ export function verificationInput(c: Context, logger: Logger): VerificationInput
 }
 
 /**
- * What the provider can decide from the head (provider.verifyHead) is checked before `limit` (the
- * body limit and budget) runs: a request without a credential header, with a malformed signature
- * header or a timestamp outside the tolerance, or with a wrong Basic/API-key/bearer credential, is
- * refused before its body is read or counted against the budget. The source's secrets are read
- * first (verificationInput), so a source without any still answers 503 before anything else. The
- * HMAC over the body waits for it, in verify. A plain wrapper, not one more middleware.
+ * What the provider can decide from the head is checked before `limit` (the body limit and budget)
+ * runs: a request without a credential header, with a malformed signature header or a timestamp
+ * outside the tolerance, or with a wrong Basic/API-key/bearer credential (provider.verifyHead, 401);
+ * then, in that order, one without its identity headers (GitHub's delivery and event, Shopify's
+ * webhook id and shop, a configured id_header) or with an identity over its length limit
+ * (provider.identifyHead and checkIdentity, 400), is refused before its body is read or counted
+ * against the budget. The source's secrets are read first (verificationInput), so a source without
+ * any still answers 503 before anything else. The HMAC over the body waits for it, in verify. A
+ * plain wrapper, not one more middleware.
  */
 export function verifyHeadFirst(deps: { logger: Logger }, limit: MiddlewareHandler): MiddlewareHandler {
   return (c, next) => {
     const { provider } = c.get('pushSource');
-    if (provider.verifyHead) {
+    if (provider.verifyHead || provider.identifyHead) {
       const { head, secrets } = verificationInput(c, deps.logger);
-      provider.verifyHead(head, secrets);
+      provider.verifyHead?.(head, secrets);
+      if (provider.identifyHead) checkIdentity(provider.identifyHead(head));
     }
     return limit(c, next);
   };

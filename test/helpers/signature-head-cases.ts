@@ -147,8 +147,8 @@ export function standardHeaders(
   prefix: 'webhook' | 'svix',
   body: Buffer,
   timestamp = nowSeconds(),
+  id = `msg_${randomUUID()}`,
 ): Record<string, string> {
-  const id = `msg_${randomUUID()}`;
   return {
     [`${prefix}-id`]: id,
     [`${prefix}-timestamp`]: String(timestamp),
