@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors';
+import type { PushSource } from './sources';
 
 export interface RateLimit {
   /** Sustained requests per second. */
@@ -51,6 +52,23 @@ export const sourceRateLimited = (source: string, limit: RateLimit, retryAfter: 
       headers: { 'retry-after': String(retryAfter) },
     },
   );
+
+/**
+ * One token bucket per source, kept while its limit stays the same (a registry refresh builds new
+ * source objects; the bucket must not refill because of that).
+ */
+export function createSourceBuckets() {
+  const buckets = new Map<string, { limit: RateLimit; bucket: TokenBucket }>();
+  return (source: PushSource): TokenBucket | undefined => {
+    const limit = source.rateLimit;
+    if (!limit) return undefined;
+    const kept = buckets.get(source.name);
+    if (kept && kept.limit.perSecond === limit.perSecond && kept.limit.burst === limit.burst) return kept.bucket;
+    const bucket = createTokenBucket(limit);
+    buckets.set(source.name, { limit, bucket });
+    return bucket;
+  };
+}
 
 /**
  * Addresses tracked at most. An entry is a few hundred bytes, so the cap keeps the limiter under a

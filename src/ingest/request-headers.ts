@@ -49,6 +49,12 @@ function trimHttpWhitespace(value: string): string {
 
 const isHttpWhitespace = (code: number) => code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 
+/** The request's Content-Length, when it is a valid one. */
+export function declaredLength(c: Context): number | undefined {
+  const declared = Number(c.req.header('content-length'));
+  return Number.isSafeInteger(declared) && declared >= 0 ? declared : undefined;
+}
+
 /**
  * The headers stored with the event: the provider's kept ones that the request has and, with
  * tracing on, the ingest span's context (the attempt spans link to it). Built by assignment, not
