@@ -10,6 +10,7 @@ import type { BackoffPolicy } from '../worker/backoff';
 import type { EventHandler, HandlerRegistry } from '../worker/handlers';
 import type { RuntimeDestinations } from '../control/destination-wiring';
 import type { SourceMask } from '../ops/source-mask';
+import { checkFileTransforms } from '../transform';
 
 /** What applying the processing config needs of the gateway: its registration methods. */
 export interface ProcessingTarget {
@@ -44,7 +45,8 @@ export function applyProcessingConfig(config: GatewayConfig, gateway: Processing
   }
   return {
     backoffFor: (source: string) =>
-      backoff.get(source) ?? runtime.routing.backoffFor(source, { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs }),
+      backoff.get(source) ??
+      runtime.routing.backoffFor(source, { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs }),
     /** What the ops API hides of the source's events (src/ops/source-mask.ts). */
     maskFor: (source: string): SourceMask => runtime.routing.viewMask(source),
     // Database sources' masks change at runtime: read per request.
@@ -71,4 +73,12 @@ export function lazyDeliveryLog(database: () => Database): DeliveryLog {
     record: (attempt) => createDeliveryLog(database()).record(attempt),
     forEvent: (eventId) => createDeliveryLog(database()).forEvent(eventId),
   };
+}
+
+/** Checks the config file's transforms (destinations' and sources') in the sandbox before anything starts. */
+export function checkProcessingTransforms(config: GatewayConfig): Promise<void> {
+  return checkFileTransforms(
+    [...config.destinations, ...config.sources.flatMap((s) => s.processing.destinations)],
+    config.sources.map((s) => ({ name: s.name, transform: s.processing.transform })),
+  );
 }

@@ -11,6 +11,7 @@ import type { createIngestSide } from './ingest-side';
 
 /** What a gateway has started so far; any part may be missing (a stop before or during start). */
 export interface RunningParts {
+  /** The web server; in a worker-only process, its own listener on WORKER_HTTP_PORT (closed by stop() alike). */
   http?: HttpServer;
   background?: ReturnType<typeof createBackgroundTasks>;
   worker?: Worker;
