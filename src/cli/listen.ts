@@ -11,6 +11,7 @@ import {
 } from './context';
 import { withConnection } from './events';
 import { forwardedRequest, type StreamedArrival } from './forward';
+import { requireKnownSource } from './known-source';
 import { createOpsClient } from './ops-client';
 import { listenSigning, type ListenSigning } from './listen-signing';
 import { readSse, skippedMessage } from './sse';
@@ -42,7 +43,7 @@ export function listenCommand(ctx: CliContext): Command {
     new Command('listen')
       .description("forward each new event from a running gateway to a local server (stripe listen's loop)")
       .requiredOption('--forward-to <url>', 'local address to POST each event to, e.g. http://localhost:4000/webhooks')
-      .option('--source <name>', 'only this source')
+      .option('--source <name>', 'only this source (one the gateway has: checked before streaming)')
       .option(
         '--envelope',
         "send the gateway's signed envelope (what destinations get) instead of the original request",
@@ -77,7 +78,10 @@ export function listenCommand(ctx: CliContext): Command {
     const token = opsToken(ctx, options);
     const client = createOpsClient(base, token, answerTimeout(options));
     const params = new URLSearchParams({ include: 'request' });
-    if (options.source) params.set('source', options.source);
+    if (options.source) {
+      await requireKnownSource(client, base, options.source);
+      params.set('source', options.source);
+    }
     const stopped = new AbortController();
     const stop = () => stopped.abort();
     process.once('SIGINT', stop);

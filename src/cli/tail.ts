@@ -10,6 +10,7 @@ import {
   type ConnectionOptions,
 } from './context';
 import { withConnection } from './events';
+import { requireKnownSource } from './known-source';
 import { createOpsClient } from './ops-client';
 import { readSse, skippedMessage } from './sse';
 
@@ -34,13 +35,14 @@ export function tailCommand(ctx: CliContext): Command {
   return withConnection(
     new Command('tail')
       .description('print events as they are received and finished, until Ctrl-C')
-      .option('--source <name>', 'only this source')
+      .option('--source <name>', 'only this source (one the gateway has: checked before streaming)')
       .addOption(new Option('--status <status>', 'only this status').choices(['received', 'completed', 'failed']))
       .option('--topic <topic>', 'only this topic')
       .option('--json', 'one JSON object per line instead of text'),
   ).action(async (options: TailOptions) => {
     const base = gatewayUrl(ctx, options);
     const client = createOpsClient(base, opsToken(ctx, options), answerTimeout(options));
+    if (options.source) await requireKnownSource(client, base, options.source);
     const params = new URLSearchParams();
     for (const key of ['source', 'status', 'topic'] as const) if (options[key]) params.set(key, options[key]);
     const stopped = new AbortController();
