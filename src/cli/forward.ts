@@ -1,5 +1,5 @@
 import type { ProviderName } from '../../providers';
-import { buildEnvelope } from '../deliver/envelope';
+import { buildEnvelope, type EnvelopeOptions } from '../deliver/envelope';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import { SIGNERS } from '../senders/signers';
 
@@ -38,7 +38,11 @@ const ID_HEADERS = ['webhook-id', 'svix-id', 'x-shopify-webhook-id', 'x-github-d
 export function forwardedRequest(
   arrival: StreamedArrival & { request: NonNullable<StreamedArrival['request']> },
   options: {
-    envelope: boolean;
+    /**
+     * Send the envelope instead, built with the source's settings as its deliveries are
+     * (provider, aggregate_id_path, tenant_context; src/cli/listen-envelope.ts).
+     */
+    envelope?: EnvelopeOptions;
     secret?: string;
     path: string;
     /** The source's provider when the stream does not name it (a source created at runtime). */
@@ -64,7 +68,8 @@ export function forwardedRequest(
         payload,
         receivedAt: new Date(stored.received_at),
       },
-      { provider: stored.provider ?? undefined },
+      // The provider the stream names wins: it is the one the gateway delivers with.
+      { ...options.envelope, provider: stored.provider ?? options.envelope.provider },
     );
     const signature = options.secret ? standardWebhooksHeaders(options.secret, `evt_${arrival.id}`, body) : {};
     return {

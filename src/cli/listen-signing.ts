@@ -5,8 +5,8 @@ import { resolveSigningSource } from './signing-source';
 /** What `listen` signs one source's forwards with; no secret: they are forwarded unsigned. */
 export interface ListenSigning {
   /**
-   * The source's provider as found here or on the gateway: the stream names it only for sources
-   * of the gateway's own configuration, not for those created at runtime.
+   * The source's provider as found here or on the gateway, for an arrival whose stream does not
+   * name it (a gateway older than the one naming runtime sources' providers too).
    */
   provider?: ProviderName;
   secret?: string;

@@ -13,7 +13,9 @@ import { withConnection } from './events';
 import { forwardedRequest, type StreamedArrival } from './forward';
 import { requireKnownSource } from './known-source';
 import { createOpsClient } from './ops-client';
+import { listenEnvelope } from './listen-envelope';
 import { listenSigning, type ListenSigning } from './listen-signing';
+import type { EnvelopeOptions } from '../deliver/envelope';
 import { readSse, skippedMessage } from './sse';
 
 interface ListenOptions extends ConnectionOptions {
@@ -88,6 +90,7 @@ export function listenCommand(ctx: CliContext): Command {
     process.once('SIGTERM', stop);
     const forwarded = new Set<number>();
     const signing = listenSigning(ctx, { ...options, token });
+    const envelopeOf = options.envelope ? listenEnvelope(ctx, client) : undefined;
     let lastArrival: string | undefined;
     let retryMs = FIRST_RETRY_MS;
     // Until the first `ready`, a failure means a wrong --url or token, not a dropped stream.
@@ -122,7 +125,8 @@ export function listenCommand(ctx: CliContext): Command {
             if (forwarded.has(data.id)) continue;
             forwarded.add(data.id);
             if (forwarded.size > REMEMBERED) forwarded.delete(forwarded.values().next().value!);
-            ctx.out(await forwardOne(data, target, options, await signing(data.source), stopped.signal, timeoutMs));
+            const how = { ...(await signing(data.source)), envelope: await envelopeOf?.(data.source) };
+            ctx.out(await forwardOne(data, target, how, stopped.signal, timeoutMs));
           }
         } catch (err) {
           if (stopped.signal.aborted) break;
@@ -145,8 +149,7 @@ export function listenCommand(ctx: CliContext): Command {
 async function forwardOne(
   arrival: StreamedArrival,
   target: URL,
-  options: ListenOptions,
-  signing: ListenSigning,
+  signing: ListenSigning & { envelope?: EnvelopeOptions },
   stopped: AbortSignal,
   timeoutMs: number,
 ): Promise<string> {
@@ -156,7 +159,7 @@ async function forwardOne(
   let request;
   try {
     request = forwardedRequest(arrival as Parameters<typeof forwardedRequest>[0], {
-      envelope: Boolean(options.envelope),
+      envelope: signing.envelope,
       secret: signing.secret,
       path: target.pathname,
       provider: signing.provider,
