@@ -94,6 +94,7 @@ export function keycloakTopic(event: KeycloakEvent): string {
 
 /** A time as Keycloak and the extensions write it: epoch milliseconds, as a number or digits. */
 function epochMillis(value: unknown): number | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }

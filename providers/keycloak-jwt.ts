@@ -16,7 +16,19 @@ export interface JwtOptions {
 }
 
 /** Asymmetric algorithms only: a JWKS holds public keys, and an HMAC alg must never be accepted. */
-const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+];
 /** Leeway for exp/iat between Keycloak's clock and ours. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 /** A realm JWKS is a few keys with certificate chains, ~3-10 KiB; 256 KiB is far beyond any real one. */
@@ -43,11 +55,16 @@ export function createJwtVerifier(options: JwtOptions): (token: string, body: Bu
       return await remote(header, token);
     } catch (err) {
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-      throw new GatewayError(503, 'jwks_unavailable', `The realm's JWKS at ${options.jwksUrl} could not be read; retry later`, {
-        internal: false,
-        cause: err,
-        headers: { 'retry-after': '30' },
-      });
+      throw new GatewayError(
+        503,
+        'jwks_unavailable',
+        `The realm's JWKS at ${options.jwksUrl} could not be read; retry later`,
+        {
+          internal: false,
+          cause: err,
+          headers: { 'retry-after': '30' },
+        },
+      );
     }
   };
 
@@ -67,7 +84,8 @@ export function createJwtVerifier(options: JwtOptions): (token: string, body: Bu
     }
     const claimed = claims[BODY_HASH_CLAIM];
     const expected = createHash('sha256').update(body).digest();
-    const presented = typeof claimed === 'string' && /^[0-9a-fA-F]{64}$/.test(claimed) ? Buffer.from(claimed, 'hex') : null;
+    const presented =
+      typeof claimed === 'string' && /^[0-9a-fA-F]{64}$/.test(claimed) ? Buffer.from(claimed, 'hex') : null;
     if (!presented || !timingSafeEqual(presented, expected)) {
       throw unauthorized('invalid_token', `Bearer token's ${BODY_HASH_CLAIM} does not match the request body`);
     }
@@ -77,7 +95,8 @@ export function createJwtVerifier(options: JwtOptions): (token: string, body: Bu
 /** What was wrong with a token, from jose's error class; never the token itself. */
 function reason(err: unknown): string {
   if (err instanceof errors.JWTExpired) return 'it has expired (exp)';
-  if (err instanceof errors.JWTClaimValidationFailed) return `claim ${err.claim} is ${err.reason === 'missing' ? 'missing' : 'not accepted'}`;
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return `claim ${err.claim} is ${err.reason === 'missing' ? 'missing' : 'not accepted'}`;
   if (err instanceof errors.JWKSNoMatchingKey) return "no key of the realm's JWKS matches its kid/alg";
   if (err instanceof errors.JOSEAlgNotAllowed) return `its alg is not one of ${ALGORITHMS.join(', ')}`;
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'its signature does not verify';

@@ -54,7 +54,9 @@ function dedicatePrefix(app: Hono, own: Hono, prefix: string): void {
       const mine = handlers(own, method, path);
       const theirs = handlers(app, method, path);
       if (mine.length !== theirs.length || mine.some((handler, i) => handler !== theirs[i])) {
-        throw new Error(`the routes under ${prefix} differ between the app and its dedicated router (${method} ${path})`);
+        throw new Error(
+          `the routes under ${prefix} differ between the app and its dedicated router (${method} ${path})`,
+        );
       }
     }
   }
@@ -67,7 +69,9 @@ function dedicatePrefix(app: Hono, own: Hono, prefix: string): void {
   }
   const everyRoute = app.fetch;
   app.fetch = (request, env, executionCtx) =>
-    getPath(request).startsWith(prefix) ? own.fetch(request, env, executionCtx) : everyRoute(request, env, executionCtx);
+    getPath(request).startsWith(prefix)
+      ? own.fetch(request, env, executionCtx)
+      : everyRoute(request, env, executionCtx);
 }
 
 /** The middlewares every request passes, created once so that both apps share them. */
@@ -92,14 +96,25 @@ function errorAnswer(logger: Logger): ErrorHandler {
     if (err instanceof GatewayError) {
       if (err.internal) logger.error({ err: err.cause ?? err, code: err.code, path: c.req.path }, err.message);
       else if (err.status >= 500) {
-        logger.warn({ code: err.code, path: c.req.path, cause: err.cause === undefined ? undefined : describeError(err.cause) }, err.message);
+        logger.warn(
+          { code: err.code, path: c.req.path, cause: err.cause === undefined ? undefined : describeError(err.cause) },
+          err.message,
+        );
       }
       return c.json(err.toJSON(), err.status, err.options.headers);
     }
     // Hono's validators throw this for a body that is not what its content-type says (an empty or
     // malformed JSON body): the caller's mistake, answered in our shape rather than as a 500.
     if (err instanceof HTTPException && err.status < 500) {
-      return c.json({ error: { code: 'invalid_body', message: `${err.message}: send a JSON object, or no content-type with no body` } }, err.status);
+      return c.json(
+        {
+          error: {
+            code: 'invalid_body',
+            message: `${err.message}: send a JSON object, or no content-type with no body`,
+          },
+        },
+        err.status,
+      );
     }
     // An operator's search stopped by its statement_timeout (DB_SEARCH_TIMEOUT_MS, src/store/events.ts):
     // the same search would be stopped again, so it says how to narrow it rather than to retry.
@@ -121,7 +136,15 @@ function errorAnswer(logger: Logger): ErrorHandler {
     if (isDataError(err)) {
       const description = describeDatabaseError(err)!;
       logger.warn({ path: c.req.path, cause: description }, 'request refused by the database');
-      return c.json({ error: { code: 'invalid_value', message: `A value in this request cannot be stored or searched (${description}); correct the request` } }, 400);
+      return c.json(
+        {
+          error: {
+            code: 'invalid_value',
+            message: `A value in this request cannot be stored or searched (${description}); correct the request`,
+          },
+        },
+        400,
+      );
     }
     logger.error({ err, path: c.req.path }, 'unhandled error');
     return c.json({ error: { code: 'internal_error', message: 'Internal error' } }, 500);

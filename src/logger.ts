@@ -13,7 +13,16 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { pid: process.pid },
       serializers: { err: serializeError },
       redact: {
-        paths: ['headers', '*.headers', 'authorization', '*.authorization', 'secret', '*.secret', 'secrets', '*.secrets'],
+        paths: [
+          'headers',
+          '*.headers',
+          'authorization',
+          '*.authorization',
+          'secret',
+          '*.secret',
+          'secrets',
+          '*.secrets',
+        ],
         censor: '[redacted]',
       },
     },

@@ -51,7 +51,11 @@ describe('the dedicated router of the webhook routes', () => {
     for (const [method, path] of requests) {
       const a = await plain.request(path, { method });
       const b = await fast.request(path, { method });
-      expect({ path, status: b.status, body: await b.text() }).toEqual({ path, status: a.status, body: await a.text() });
+      expect({ path, status: b.status, body: await b.text() }).toEqual({
+        path,
+        status: a.status,
+        body: await a.text(),
+      });
     }
     // The shell's middlewares run for webhook paths too: a stopping server closes the connection.
     stopping = true;

@@ -40,7 +40,11 @@ describe.each(databaseKinds())('apply --dry-run by role on %s', (kind) => {
       ].join('\n') + '\n',
     );
   const plan = async (role: string) => {
-    const run = await runCli(['apply', '-f', file, '--dry-run', '--url', gw.url, '--token', tokens[role]!], { ERP_SECRET: whsec }, 60_000);
+    const run = await runCli(
+      ['apply', '-f', file, '--dry-run', '--url', gw.url, '--token', tokens[role]!],
+      { ERP_SECRET: whsec },
+      60_000,
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout + run.stderr).not.toContain(whsec);
     return run.stdout;
@@ -63,7 +67,11 @@ describe.each(databaseKinds())('apply --dry-run by role on %s', (kind) => {
       tokens[role] = ((await res.json()) as { token: string }).token;
     }
     write('hooks');
-    const applied = await runCli(['apply', '-f', file, '--url', gw.url, '--token', SECRETS.ops], { ERP_SECRET: whsec }, 60_000);
+    const applied = await runCli(
+      ['apply', '-f', file, '--url', gw.url, '--token', SECRETS.ops],
+      { ERP_SECRET: whsec },
+      60_000,
+    );
     expect(applied.code, applied.stderr).toBe(0);
   }, 180_000);
 

@@ -23,8 +23,14 @@ describe.each(databaseKinds())('audit entries keep a filter’s digits (%s)', (k
   };
 
   beforeAll(async () => {
-    gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 60_000 } });
-    const created = await api('/api/destinations', 'POST', `{"name": "vip", "url": "https://example.com/hook", "filter": {"body": {"customer_id": ${CUSTOMER}}}}`);
+    gw = await startTestGateway(kind, {
+      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 60_000 },
+    });
+    const created = await api(
+      '/api/destinations',
+      'POST',
+      `{"name": "vip", "url": "https://example.com/hook", "filter": {"body": {"customer_id": ${CUSTOMER}}}}`,
+    );
     expect(created.status).toBe(201);
     const patched = await api('/api/destinations/vip', 'PATCH', `{"filter": {"body": {"customer_id": ${NEIGHBOUR}}}}`);
     expect(patched.status).toBe(200);

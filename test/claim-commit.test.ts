@@ -59,7 +59,9 @@ describe.skipIf(!postgresUrl())('the durability of claims and outcomes (PostgreS
       // No claim did (the fastest of three, so one slow moment of a loaded machine cannot decide).
       expect(Math.min(...claims)).toBeLessThan(FLUSH_DELAY_MS);
       // Local to the claim's transaction: the hot statements' session still commits synchronously.
-      const [row] = await database.plannedSql!<{ mode: string }[]>`select current_setting('synchronous_commit') as mode`;
+      const [row] = await database.plannedSql!<
+        { mode: string }[]
+      >`select current_setting('synchronous_commit') as mode`;
       expect(row!.mode).toBe('on');
       const [completed] = await database.rows<{ n: number }>(
         sql`select count(*)::int as n from webhook_events where status = 'completed'`,

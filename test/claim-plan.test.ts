@@ -75,7 +75,8 @@ describe.runIf(postgresUrl())('the claim on a large, analyzed queue (postgres)',
     const claimed = await createQueue(db.database).claim('w:1', 100);
     expect(claimed).toHaveLength(100);
     expect(claimed.every((e) => e.source === 'shop')).toBe(true);
-    const [parked] = await session`select count(*)::int as n from event_queue where source = 'crm' and parked_run_at is not null`;
+    const [parked] =
+      await session`select count(*)::int as n from event_queue where source = 'crm' and parked_run_at is not null`;
     expect(parked!.n).toBe(PARK_LOOKAHEAD);
   });
 });

@@ -93,7 +93,9 @@ describe('the CLI waits for and reads ops API answers with a bound', { timeout: 
     for (const [what, args] of Object.entries(runs)) {
       const run = await runCli([...args, '--url', silent.url, '--answer-timeout-ms', '1000']);
       expect(run.code, what).toBe(1);
-      expect(run.stderr, what).toContain(`The gateway at ${silent.url} did not answer POST /api/webhooks/shopify within 1000 ms.`);
+      expect(run.stderr, what).toContain(
+        `The gateway at ${silent.url} did not answer POST /api/webhooks/shopify within 1000 ms.`,
+      );
     }
   });
 
@@ -103,7 +105,16 @@ describe('the CLI waits for and reads ops API answers with a bound', { timeout: 
       response.write('{"events": [');
     });
     cleanup.push(() => endless.close());
-    const run = await runCli(['events', 'list', '--url', endless.url, '--token', 'any-token', '--answer-timeout-ms', '1000']);
+    const run = await runCli([
+      'events',
+      'list',
+      '--url',
+      endless.url,
+      '--token',
+      'any-token',
+      '--answer-timeout-ms',
+      '1000',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('did not answer GET /api/events within 1000 ms');
   });
@@ -120,11 +131,22 @@ describe('the CLI waits for and reads ops API answers with a bound', { timeout: 
     cleanup.push(() => huge.close());
     const run = await runCli(['events', 'show', '1', '--url', huge.url, '--token', 'any-token'], {}, 60_000);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`The answer to GET /api/events/1 is larger than ${MAX_ANSWER_BYTES} bytes; it was not read`);
+    expect(run.stderr).toContain(
+      `The answer to GET /api/events/1 is larger than ${MAX_ANSWER_BYTES} bytes; it was not read`,
+    );
   });
 
   it('--answer-timeout-ms that is not a whole number from 1 to 3600000 is a usage error', async () => {
-    const run = await runCli(['events', 'list', '--url', 'http://127.0.0.1:9', '--token', 't', '--answer-timeout-ms', '0']);
+    const run = await runCli([
+      'events',
+      'list',
+      '--url',
+      'http://127.0.0.1:9',
+      '--token',
+      't',
+      '--answer-timeout-ms',
+      '0',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--answer-timeout-ms must be a whole number of milliseconds from 1 to 3600000');
   });
@@ -153,7 +175,11 @@ describe('the CLI reads stream messages with a bound', { timeout: 120_000 }, () 
     const stream = await startOversizeStream(`event: received\ndata: ${JSON.stringify(event)}\n\n`);
     cleanup.push(() => stream.close());
     const tail = spawn(['tail', '--url', stream.url, '--token', 'any-token']);
-    await waitFor(() => tail.stdout().includes('#7  shopify  orders/create  attempts=0'), 90_000, 'the next event printed');
+    await waitFor(
+      () => tail.stdout().includes('#7  shopify  orders/create  attempts=0'),
+      90_000,
+      'the next event printed',
+    );
     expect(tail.stderr()).toContain(skipped);
   });
 

@@ -14,7 +14,10 @@ const ENVELOPE_SECRET = `whsec_${Buffer.from('listen-envelope-key-0123456789ab')
 
 /** What a Standard Webhooks receiver checks, computed here with node:crypto. */
 const standardSignature = (id: string, timestamp: string, body: Buffer) =>
-  `v1,${createHmac('sha256', Buffer.from(ENVELOPE_SECRET.slice(6), 'base64')).update(`${id}.${timestamp}.`).update(body).digest('base64')}`;
+  `v1,${createHmac('sha256', Buffer.from(ENVELOPE_SECRET.slice(6), 'base64'))
+    .update(`${id}.${timestamp}.`)
+    .update(body)
+    .digest('base64')}`;
 
 // A real gateway process, real listen processes, real local servers; the stream between one
 // listen and the gateway runs through a TCP proxy the test can cut.
@@ -46,41 +49,73 @@ describe('webhook-gateway listen', { timeout: 540_000 }, () => {
     cleanup.push(() => proxy.close());
     const app = await startReceiver();
     const envelopeApp = await startReceiver();
-    cleanup.push(() => app.close(), () => envelopeApp.close());
+    cleanup.push(
+      () => app.close(),
+      () => envelopeApp.close(),
+    );
 
     const listens: CliProcess[] = [
       spawnCli(['listen', '--forward-to', app.url, '--url', `http://127.0.0.1:${proxy.port}`, '--token', SECRETS.ops], {
         SHOPIFY_WEBHOOK_SECRET: SECRETS.shopify,
       }),
-      spawnCli(['listen', '--forward-to', envelopeApp.url, '--url', gatewayUrl, '--token', SECRETS.ops, '--envelope', '--secret', ENVELOPE_SECRET]),
+      spawnCli([
+        'listen',
+        '--forward-to',
+        envelopeApp.url,
+        '--url',
+        gatewayUrl,
+        '--token',
+        SECRETS.ops,
+        '--envelope',
+        '--secret',
+        ENVELOPE_SECRET,
+      ]),
     ];
     cleanup.push(() => listens.forEach((l) => l.child.kill('SIGTERM')));
     const [original, envelope] = listens as [CliProcess, CliProcess];
     await waitFor(() => listens.every((l) => l.stderr().includes('Forwarding events')), 120_000, 'listen connected');
 
     const first = '{"id":820982911946154508,"note":"first"}';
-    const a = (await post(`${gatewayUrl}/api/webhooks/shopify/orders/create`, first, shopifyHeaders(SECRETS.shopify, first, 'listen-a'))).json.id;
+    const a = (
+      await post(
+        `${gatewayUrl}/api/webhooks/shopify/orders/create`,
+        first,
+        shopifyHeaders(SECRETS.shopify, first, 'listen-a'),
+      )
+    ).json.id;
     await waitFor(() => app.deliveries.length === 1 && envelopeApp.deliveries.length === 1, 30_000, 'first forward');
     const got = app.deliveries[0]!;
     expect(got.bytes.toString()).toBe(first);
     expect(got.headers['x-shopify-hmac-sha256']).toBe(shopifySignature(SECRETS.shopify, first));
     expect(got.headers['x-shopify-topic']).toBe('orders/create');
     expect(got.headers['x-shopify-shop-domain']).toBe('acme.myshopify.com');
-    await waitFor(() => new RegExp(`#${a}  shopify  orders/create  → 200 OK  \\d+ ms  \\(shopify\\)`).test(original.stdout()), 10_000, 'printed line');
+    await waitFor(
+      () => new RegExp(`#${a}  shopify  orders/create  → 200 OK  \\d+ ms  \\(shopify\\)`).test(original.stdout()),
+      10_000,
+      'printed line',
+    );
 
     const env = envelopeApp.deliveries[0]!;
     const parsed = JSON.parse(env.bytes.toString());
     expect(parsed).toMatchObject({ event_type: 'orders/create', source_service: 'shopify', schema_version: '1.0' });
     expect(env.bytes.toString()).toContain('"data":{"id":820982911946154508,'); // embedded byte for byte
     expect(env.headers['webhook-id']).toBe(`evt_${a}`);
-    expect(env.headers['webhook-signature']).toBe(standardSignature(`evt_${a}`, String(env.headers['webhook-timestamp']), env.bytes));
+    expect(env.headers['webhook-signature']).toBe(
+      standardSignature(`evt_${a}`, String(env.headers['webhook-timestamp']), env.bytes),
+    );
     await waitFor(() => /→ 200 OK .*\(standard-webhooks\)/.test(envelope.stdout()), 10_000, 'envelope line');
 
     // Cut the first listen off, receive an event while it is away: it reconnects and resumes.
     await proxy.cut();
     await waitFor(() => original.stderr().includes('Lost the stream'), 30_000, 'listen noticed the cut');
     const second = '{"note":"while away"}';
-    const b = (await post(`${gatewayUrl}/api/webhooks/shopify/orders/create`, second, shopifyHeaders(SECRETS.shopify, second, 'listen-b'))).json.id;
+    const b = (
+      await post(
+        `${gatewayUrl}/api/webhooks/shopify/orders/create`,
+        second,
+        shopifyHeaders(SECRETS.shopify, second, 'listen-b'),
+      )
+    ).json.id;
     await proxy.restore();
     await waitFor(() => app.deliveries.length >= 2, 60_000, 'resumed forward');
     expect(app.deliveries[1]!.bytes.toString()).toBe(second);

@@ -76,14 +76,26 @@ describe('webhook-gateway send', () => {
 
   it('every provider of GATEWAY_CONFIG and the environment: accepted, then a duplicate', async () => {
     const files = cases.map(([source, body]) => payload(source, body));
-    const firsts = await inTurns(cases.map(([source, , args], i) => () => send(source, files[i]!, ...args)));
+    const firsts = await inTurns(
+      cases.map(
+        ([source, , args], i) =>
+          () =>
+            send(source, files[i]!, ...args),
+      ),
+    );
     for (const [i, run] of firsts.entries()) {
       const [source, , , topic] = cases[i]!;
       expect(run.code, `${source}: ${run.stderr}`).toBe(0);
       const id = Number(/accepted: stored as event (\d+)/.exec(run.stdout)?.[1]);
       expect(await stored(id), source).toEqual([expect.objectContaining({ source, topic })]);
     }
-    const seconds = await inTurns(cases.map(([source, , args], i) => () => send(source, files[i]!, ...args)));
+    const seconds = await inTurns(
+      cases.map(
+        ([source, , args], i) =>
+          () =>
+            send(source, files[i]!, ...args),
+      ),
+    );
     for (const [i, run] of seconds.entries()) expect(run.stdout, cases[i]![0]).toMatch(/^duplicate: /);
   }, 240_000);
 

@@ -48,7 +48,9 @@ destinations:
     const file = loadGatewayFile(write(name, text), {});
     const source = file.sources[0]!;
     expect(stringifyExact(source.processing.destinations[0]!.filter)).toBe('{"body":{"id":820982911946154508}}');
-    expect(stringifyExact(file.destinations[0]!.filter)).toBe('{"body":{"customer_id":{"$in":[1,820982911946154510]}}}');
+    expect(stringifyExact(file.destinations[0]!.filter)).toBe(
+      '{"body":{"customer_id":{"$in":[1,820982911946154510]}}}',
+    );
     expect(source.processing.tenantContext).toEqual({ shop_id: 820982911946154500 });
     expect(isLosslessNumber(source.processing.tenantContext!.shop_id)).toBe(false);
     expect(typeof file.destinations[0]!.timeoutMs).toBe('number');

@@ -67,7 +67,13 @@ describe('GATEWAY_CONFIG file', () => {
         options: { tolerance_seconds: 300 },
         processing: noProcessing,
       },
-      { name: 'hooks', provider: 'github', secrets: [{ value: 'literal-secret-0123' }], options: {}, processing: noProcessing },
+      {
+        name: 'hooks',
+        provider: 'github',
+        secrets: [{ value: 'literal-secret-0123' }],
+        options: {},
+        processing: noProcessing,
+      },
     ]);
   });
 
@@ -102,40 +108,148 @@ sources:
     const env = { HONEY_SECRET: 'honey-secret-0123456789' };
     const fromYaml = load(yaml, env, 'yaml').sources;
     expect(fromYaml).toEqual(load(json, env).sources);
-    expect(fromYaml[0]!.options).toMatchObject({ algorithm: 'sha256', encoding: 'hex', signature_header: 'x-honey-signature', tolerance_seconds: 300 });
+    expect(fromYaml[0]!.options).toMatchObject({
+      algorithm: 'sha256',
+      encoding: 'hex',
+      signature_header: 'x-honey-signature',
+      tolerance_seconds: 300,
+    });
   });
 
-  const source = (extra: Record<string, unknown>) => ({ sources: [{ name: 'src', provider: 'github', secrets: ['github-secret-0123456789'], ...extra }] });
-  const generic = (extra: Record<string, unknown>) => source({ provider: 'generic-hmac', signature_header: 'X-Sig', ...extra });
+  const source = (extra: Record<string, unknown>) => ({
+    sources: [{ name: 'src', provider: 'github', secrets: ['github-secret-0123456789'], ...extra }],
+  });
+  const generic = (extra: Record<string, unknown>) =>
+    source({ provider: 'generic-hmac', signature_header: 'X-Sig', ...extra });
 
   it.each([
-    ['an unknown provider', source({ provider: 'gitlab' }), 'sources[0].provider (source "src"): Invalid discriminator value'],
-    ['an env: secret whose variable is not set', source({ secrets: ['env:MISSING_SECRET'] }), 'sources[0].secrets[0] (source "src"): environment variable MISSING_SECRET is not set'],
-    ['a misspelled option', source({ provider: 'stripe', secrets: ['whsec_x'], tolerence_seconds: 60 }), 'sources[0] (source "src"): Unrecognized key: "tolerence_seconds"'],
-    ['an option out of range', source({ provider: 'stripe', secrets: ['whsec_x'], tolerance_seconds: 0 }), 'sources[0].tolerance_seconds (source "src"): Too small'],
-    ['a name that is not URL-safe', source({ name: 'My Hooks' }), 'sources[0].name (source "My Hooks"): must be 1-63 characters'],
-    ['two sources with one name', { sources: [source({}).sources[0], source({}).sources[0]] }, 'sources[1].name (source "src"): duplicate source name "src"'],
+    [
+      'an unknown provider',
+      source({ provider: 'gitlab' }),
+      'sources[0].provider (source "src"): Invalid discriminator value',
+    ],
+    [
+      'an env: secret whose variable is not set',
+      source({ secrets: ['env:MISSING_SECRET'] }),
+      'sources[0].secrets[0] (source "src"): environment variable MISSING_SECRET is not set',
+    ],
+    [
+      'a misspelled option',
+      source({ provider: 'stripe', secrets: ['whsec_x'], tolerence_seconds: 60 }),
+      'sources[0] (source "src"): Unrecognized key: "tolerence_seconds"',
+    ],
+    [
+      'an option out of range',
+      source({ provider: 'stripe', secrets: ['whsec_x'], tolerance_seconds: 0 }),
+      'sources[0].tolerance_seconds (source "src"): Too small',
+    ],
+    [
+      'a name that is not URL-safe',
+      source({ name: 'My Hooks' }),
+      'sources[0].name (source "My Hooks"): must be 1-63 characters',
+    ],
+    [
+      'two sources with one name',
+      { sources: [source({}).sources[0], source({}).sources[0]] },
+      'sources[1].name (source "src"): duplicate source name "src"',
+    ],
     ['an empty secret list', source({ secrets: [] }), 'sources[0].secrets (source "src"): list at least one secret'],
-    ['a secret that is neither a string nor an object', source({ secrets: [42] }), 'sources[0].secrets[0] (source "src"): must be a string or { "value", "not_after" }'],
-    ['a not_after that is not an ISO time', source({ secrets: [{ value: 's', not_after: 'next week' }] }), 'sources[0].secrets[0].not_after (source "src"): Invalid ISO datetime'],
-    ['a Stripe secret without whsec_', source({ provider: 'stripe', secrets: ['sk_live_0123'] }), 'sources[0].secrets[0] (source "src"): a Stripe signing secret starts with whsec_'],
-    ['a Standard Webhooks secret that is not base64', source({ provider: 'standard-webhooks', secrets: ['whsec_not base64!'] }), 'sources[0].secrets[0] (source "src"): a Standard Webhooks secret is whsec_ followed by base64'],
-    ['a basic-auth secret without a colon', source({ provider: 'basic-auth', secrets: ['password-only'] }), 'sources[0].secrets[0] (source "src"): a basic-auth secret is written user:password'],
-    ['an API key source with neither header nor query', source({ provider: 'api-key' }), 'sources[0].header (source "src"): set exactly one of header or query'],
-    ['a generic template that does not sign the body', generic({ signed_payload: '{timestamp}', timestamp_header: 'X-Ts' }), 'sources[0].signed_payload (source "src"): must contain {body} exactly once'],
-    ['a generic template with an unknown placeholder', generic({ signed_payload: '{body}{url}' }), 'sources[0].signed_payload (source "src"): unknown placeholder'],
-    ['a generic timestamp header that is not signed', generic({ timestamp_header: 'X-Ts' }), 'must contain {timestamp} when timestamp_header is set'],
-    ['a generic {nonce} without nonce_header', generic({ signed_payload: '{nonce}.{body}' }), 'sources[0].nonce_header (source "src"): required by {nonce} in signed_payload'],
-    ['a generic secret that is not valid in secret_encoding', generic({ secret_encoding: 'hex', secrets: ['zz'] }), 'sources[0].secrets[0] (source "src"): not valid hex (secret_encoding)'],
+    [
+      'a secret that is neither a string nor an object',
+      source({ secrets: [42] }),
+      'sources[0].secrets[0] (source "src"): must be a string or { "value", "not_after" }',
+    ],
+    [
+      'a not_after that is not an ISO time',
+      source({ secrets: [{ value: 's', not_after: 'next week' }] }),
+      'sources[0].secrets[0].not_after (source "src"): Invalid ISO datetime',
+    ],
+    [
+      'a Stripe secret without whsec_',
+      source({ provider: 'stripe', secrets: ['sk_live_0123'] }),
+      'sources[0].secrets[0] (source "src"): a Stripe signing secret starts with whsec_',
+    ],
+    [
+      'a Standard Webhooks secret that is not base64',
+      source({ provider: 'standard-webhooks', secrets: ['whsec_not base64!'] }),
+      'sources[0].secrets[0] (source "src"): a Standard Webhooks secret is whsec_ followed by base64',
+    ],
+    [
+      'a basic-auth secret without a colon',
+      source({ provider: 'basic-auth', secrets: ['password-only'] }),
+      'sources[0].secrets[0] (source "src"): a basic-auth secret is written user:password',
+    ],
+    [
+      'an API key source with neither header nor query',
+      source({ provider: 'api-key' }),
+      'sources[0].header (source "src"): set exactly one of header or query',
+    ],
+    [
+      'a generic template that does not sign the body',
+      generic({ signed_payload: '{timestamp}', timestamp_header: 'X-Ts' }),
+      'sources[0].signed_payload (source "src"): must contain {body} exactly once',
+    ],
+    [
+      'a generic template with an unknown placeholder',
+      generic({ signed_payload: '{body}{url}' }),
+      'sources[0].signed_payload (source "src"): unknown placeholder',
+    ],
+    [
+      'a generic timestamp header that is not signed',
+      generic({ timestamp_header: 'X-Ts' }),
+      'must contain {timestamp} when timestamp_header is set',
+    ],
+    [
+      'a generic {nonce} without nonce_header',
+      generic({ signed_payload: '{nonce}.{body}' }),
+      'sources[0].nonce_header (source "src"): required by {nonce} in signed_payload',
+    ],
+    [
+      'a generic secret that is not valid in secret_encoding',
+      generic({ secret_encoding: 'hex', secrets: ['zz'] }),
+      'sources[0].secrets[0] (source "src"): not valid hex (secret_encoding)',
+    ],
     // #12.13: secrets under 16 bytes are refused where the operator chooses them, saying why and how.
-    ['a short GitHub secret', source({ secrets: ['hunter2-secret'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes, short enough to be guessed; generate one with `openssl rand -hex 32` and set the same value at the sender'],
-    ['a short Keycloak secret', source({ provider: 'keycloak', secrets: ['ofj09saP4'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes'],
-    ['a short EasyPost webhook_secret', source({ provider: 'easypost', secrets: ['easypost-s3cret'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes'],
-    ['a short API key', source({ provider: 'api-key', header: 'X-Api-Key', secrets: ['key-1234'] }), 'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes'],
-    ['a short Basic password behind a long user name', source({ provider: 'basic-auth', secrets: ['a-very-long-user-name:pass1234'] }), 'sources[0].secrets[0] (source "src"): the password is shorter than 16 bytes'],
-    ['a generic hex key of 15 bytes', generic({ secret_encoding: 'hex', secrets: ['00112233445566778899aabbccddee'] }), 'sources[0].secrets[0] (source "src"): the decoded hex key is shorter than 16 bytes'],
-    ['a Standard Webhooks key of 12 bytes', source({ provider: 'standard-webhooks', secrets: [`whsec_${Buffer.alloc(12, 7).toString('base64')}`] }), 'sources[0].secrets[0] (source "src"): the decoded key is shorter than 16 bytes'],
-    ['an id taken from two places', generic({ id_header: 'X-Id', id_path: 'id', allow_unsigned_id: true }), 'sources[0].id_path (source "src"): set id_header or id_path, not both'],
+    [
+      'a short GitHub secret',
+      source({ secrets: ['hunter2-secret'] }),
+      'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes, short enough to be guessed; generate one with `openssl rand -hex 32` and set the same value at the sender',
+    ],
+    [
+      'a short Keycloak secret',
+      source({ provider: 'keycloak', secrets: ['ofj09saP4'] }),
+      'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes',
+    ],
+    [
+      'a short EasyPost webhook_secret',
+      source({ provider: 'easypost', secrets: ['easypost-s3cret'] }),
+      'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes',
+    ],
+    [
+      'a short API key',
+      source({ provider: 'api-key', header: 'X-Api-Key', secrets: ['key-1234'] }),
+      'sources[0].secrets[0] (source "src"): secret is shorter than 16 bytes',
+    ],
+    [
+      'a short Basic password behind a long user name',
+      source({ provider: 'basic-auth', secrets: ['a-very-long-user-name:pass1234'] }),
+      'sources[0].secrets[0] (source "src"): the password is shorter than 16 bytes',
+    ],
+    [
+      'a generic hex key of 15 bytes',
+      generic({ secret_encoding: 'hex', secrets: ['00112233445566778899aabbccddee'] }),
+      'sources[0].secrets[0] (source "src"): the decoded hex key is shorter than 16 bytes',
+    ],
+    [
+      'a Standard Webhooks key of 12 bytes',
+      source({ provider: 'standard-webhooks', secrets: [`whsec_${Buffer.alloc(12, 7).toString('base64')}`] }),
+      'sources[0].secrets[0] (source "src"): the decoded key is shorter than 16 bytes',
+    ],
+    [
+      'an id taken from two places',
+      generic({ id_header: 'X-Id', id_path: 'id', allow_unsigned_id: true }),
+      'sources[0].id_path (source "src"): set id_header or id_path, not both',
+    ],
     [
       'a generic nonce_header that is not signed',
       generic({ nonce_header: 'X-Nonce' }),
@@ -146,13 +260,41 @@ sources:
       generic({ id_header: 'X-Delivery' }),
       'sources[0].id_header (source "src"): {id} is not in signed_payload, so a captured request replayed with a fresh id would be accepted as new; add {id} to signed_payload, or set allow_unsigned_id: true',
     ],
-    ['allow_unsigned_nonce without an unsigned nonce', generic({ signed_payload: '{nonce}.{body}', nonce_header: 'X-Nonce', allow_unsigned_nonce: true }), 'sources[0].allow_unsigned_nonce (source "src"): only applies to a nonce_header that is not in signed_payload'],
-    ['allow_unsigned_id without an id_header', generic({ allow_unsigned_id: true }), 'sources[0].allow_unsigned_id (source "src"): only applies to an id_header that is not in signed_payload'],
-    ['a keycloak jwks_url without audience', source({ provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs' }), 'sources[0].audience (source "src"): required with jwks_url'],
-    ['a keycloak audience without jwks_url', source({ provider: 'keycloak', audience: 'gw' }), 'sources[0].audience (source "src"): only applies with jwks_url'],
-    ['a keycloak jwks_url with credentials', source({ provider: 'keycloak', jwks_url: 'https://u:p@sso.example/certs', audience: 'gw' }), 'sources[0].jwks_url (source "src"): must not contain credentials'],
-    ['a keycloak HMAC algorithm p2 does not have', source({ provider: 'keycloak', algorithm: 'md5' }), 'sources[0].algorithm (source "src"): Invalid option'],
-    ['a shopify dedupe that is not a Shopify id', source({ provider: 'shopify', dedupe: 'body' }), 'sources[0].dedupe (source "src"): Invalid option'],
+    [
+      'allow_unsigned_nonce without an unsigned nonce',
+      generic({ signed_payload: '{nonce}.{body}', nonce_header: 'X-Nonce', allow_unsigned_nonce: true }),
+      'sources[0].allow_unsigned_nonce (source "src"): only applies to a nonce_header that is not in signed_payload',
+    ],
+    [
+      'allow_unsigned_id without an id_header',
+      generic({ allow_unsigned_id: true }),
+      'sources[0].allow_unsigned_id (source "src"): only applies to an id_header that is not in signed_payload',
+    ],
+    [
+      'a keycloak jwks_url without audience',
+      source({ provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs' }),
+      'sources[0].audience (source "src"): required with jwks_url',
+    ],
+    [
+      'a keycloak audience without jwks_url',
+      source({ provider: 'keycloak', audience: 'gw' }),
+      'sources[0].audience (source "src"): only applies with jwks_url',
+    ],
+    [
+      'a keycloak jwks_url with credentials',
+      source({ provider: 'keycloak', jwks_url: 'https://u:p@sso.example/certs', audience: 'gw' }),
+      'sources[0].jwks_url (source "src"): must not contain credentials',
+    ],
+    [
+      'a keycloak HMAC algorithm p2 does not have',
+      source({ provider: 'keycloak', algorithm: 'md5' }),
+      'sources[0].algorithm (source "src"): Invalid option',
+    ],
+    [
+      'a shopify dedupe that is not a Shopify id',
+      source({ provider: 'shopify', dedupe: 'body' }),
+      'sources[0].dedupe (source "src"): Invalid option',
+    ],
     ['a file without a sources list', { source: [] }, 'Unrecognized key: "source"'],
   ])('rejects %s, naming the field', (_name, document, expected) => {
     const message = problem(document);
@@ -165,19 +307,40 @@ sources:
     const erp = { name: 'erp', url: 'https://erp.test/hooks', secret: 'env:ERP_SECRET', sources: ['shopify'] };
     const { destinations } = load({ destinations: [erp] }, { ERP_SECRET: secret });
     expect(destinations).toEqual([{ ...erp, secret, timeoutMs: 10_000, headers: undefined }]);
-    expect(problem({ destinations: [{ ...erp, url: 'https://u:p@erp.test/x', secret }] })).toMatch(/destinations\[0\]\.url: must not contain credentials/);
-    expect(problem({ destinations: [{ ...erp, secret }, { ...erp, secret }] })).toMatch(/destination names must be unique/);
+    expect(problem({ destinations: [{ ...erp, url: 'https://u:p@erp.test/x', secret }] })).toMatch(
+      /destinations\[0\]\.url: must not contain credentials/,
+    );
+    expect(
+      problem({
+        destinations: [
+          { ...erp, secret },
+          { ...erp, secret },
+        ],
+      }),
+    ).toMatch(/destination names must be unique/);
   });
 
   it('accepts svix as the name of the Standard Webhooks provider', () => {
-    const { sources } = load({ sources: [{ name: 'clerk', provider: 'svix', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }] });
+    const { sources } = load({
+      sources: [{ name: 'clerk', provider: 'svix', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }],
+    });
     expect(sources[0]).toMatchObject({ provider: 'svix', options: { tolerance_seconds: 300 } });
   });
 
   it('a keycloak source verifying realm JWTs needs no secret; other sources still do', () => {
-    const jwks = { name: 'kc', provider: 'keycloak', jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs', audience: 'gw' };
-    expect(load({ sources: [jwks] }).sources[0]).toMatchObject({ secrets: [], options: { audience: 'gw', algorithm: 'sha256' } });
-    expect(problem({ sources: [{ name: 'kc', provider: 'keycloak' }] })).toContain('sources[0].secrets (source "kc"): list at least one secret');
+    const jwks = {
+      name: 'kc',
+      provider: 'keycloak',
+      jwks_url: 'https://sso.example/realms/a/protocol/openid-connect/certs',
+      audience: 'gw',
+    };
+    expect(load({ sources: [jwks] }).sources[0]).toMatchObject({
+      secrets: [],
+      options: { audience: 'gw', algorithm: 'sha256' },
+    });
+    expect(problem({ sources: [{ name: 'kc', provider: 'keycloak' }] })).toContain(
+      'sources[0].secrets (source "kc"): list at least one secret',
+    );
   });
 
   it('secrets the provider issues are never refused for their length (Stripe, Shopify)', () => {
@@ -203,9 +366,10 @@ sources:
     })();
     expect(message).toContain('EASYPOST_WEBHOOK_SECRET (secret 2): secret is shorter than 16 bytes');
     expect(message).not.toContain('tiny-secret');
-    expect(loadConfig({ SHOPIFY_WEBHOOK_SECRET: 'shpss_short', KEYCLOAK_EVENTS_SECRET: 'keycloak-events-secret-1' }).secrets.keycloak).toEqual([
-      'keycloak-events-secret-1',
-    ]);
+    expect(
+      loadConfig({ SHOPIFY_WEBHOOK_SECRET: 'shpss_short', KEYCLOAK_EVENTS_SECRET: 'keycloak-events-secret-1' }).secrets
+        .keycloak,
+    ).toEqual(['keycloak-events-secret-1']);
   });
 
   it('never repeats a secret in an error', () => {
@@ -218,7 +382,9 @@ sources:
   });
 
   it('rejects a file that is not valid YAML, naming the file', () => {
-    expect(problem('sources:\n  - name: [unclosed\n', {}, 'yml')).toMatch(/config-\d+\.yml is not valid YAML at line \d+, column \d+ \([A-Z_]+\); /);
+    expect(problem('sources:\n  - name: [unclosed\n', {}, 'yml')).toMatch(
+      /config-\d+\.yml is not valid YAML at line \d+, column \d+ \([A-Z_]+\); /,
+    );
   });
 
   it('rejects a file of another format', () => {
@@ -226,13 +392,17 @@ sources:
   });
 
   it('rejects a file that does not exist', () => {
-    expect(() => loadConfig({ GATEWAY_CONFIG: join(dir, 'absent.json') })).toThrow(/cannot read .*absent\.json: ENOENT/);
+    expect(() => loadConfig({ GATEWAY_CONFIG: join(dir, 'absent.json') })).toThrow(
+      /cannot read .*absent\.json: ENOENT/,
+    );
   });
 
   it('refuses a file larger than 4 MiB without reading it whole, naming the file', () => {
     // Valid JSON: the size alone is the problem (a wrong path to a dump, or /dev/zero).
     const padded = `${JSON.stringify({ sources: [] })}${' '.repeat(MAX_CONFIG_FILE_BYTES)}`;
-    expect(problem(padded)).toMatch(/config-\d+\.json is larger than 4194304 bytes, more than a configuration file holds: check the path/);
+    expect(problem(padded)).toMatch(
+      /config-\d+\.json is larger than 4194304 bytes, more than a configuration file holds: check the path/,
+    );
     // Exactly at the limit it is still read.
     expect(load(`${JSON.stringify({ sources: [] })}`.padEnd(MAX_CONFIG_FILE_BYTES, ' ')).sources).toEqual([]);
   });

@@ -14,7 +14,8 @@ import { post, shopifyHeaders } from './helpers/signers';
 describe('sources, apply (CLI)', () => {
   let gw: TestGateway;
   let dir: string;
-  const cli = (args: string[], env: Record<string, string> = {}) => runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
+  const cli = (args: string[], env: Record<string, string> = {}) =>
+    runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
   const send = (name: string, secret: string) => {
     const body = JSON.stringify({ at: Date.now() });
     return post(`${gw.url}/api/webhooks/${name}`, body, shopifyHeaders(secret, body, randomBytes(6).toString('hex')));
@@ -24,7 +25,10 @@ describe('sources, apply (CLI)', () => {
     dir = mkdtempSync(join(tmpdir(), 'control-cli-'));
     // A poll source (scheduled once a year: it never runs here) takes its name as push sources do.
     const polls = pollSourcesSchema(SPS_ENV).parse([spsRestSource({ name: 'edi-feed', schedule: '0 0 1 1 *' })]);
-    gw = await startTestGateway('pglite', { control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 }, polls });
+    gw = await startTestGateway('pglite', {
+      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
+      polls,
+    });
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -37,7 +41,9 @@ describe('sources, apply (CLI)', () => {
     const secret = /^secret: (\S+)$/m.exec(created.stdout)?.[1];
     expect(secret).toBeTruthy();
     // The secret is kept (encrypted) to verify requests: a note saying otherwise would mislead.
-    expect(created.stdout).toContain('(shown once: give it to the provider now; the gateway keeps it encrypted and never shows it again)');
+    expect(created.stdout).toContain(
+      '(shown once: give it to the provider now; the gateway keeps it encrypted and never shows it again)',
+    );
     expect((await send('cli-made', secret!)).status).toBe(200);
     const list = await cli(['sources', 'list']);
     expect(list.stdout).toMatch(/cli-made\s+shopify\s+database \(api\)\s+active/);
@@ -48,7 +54,10 @@ describe('sources, apply (CLI)', () => {
   it('apply prints a plan, --dry-run changes nothing, applying twice changes nothing more, and a dropped source is deleted', async () => {
     const file = join(dir, 'gateway.yaml');
     const gitopsSecret = `gitops-${randomBytes(12).toString('hex')}`;
-    writeFileSync(file, 'sources:\n  - name: gitops\n    provider: shopify\n    secrets: [env:GITOPS_SECRET]\n    rate_limit: { per_second: 20 }\n');
+    writeFileSync(
+      file,
+      'sources:\n  - name: gitops\n    provider: shopify\n    secrets: [env:GITOPS_SECRET]\n    rate_limit: { per_second: 20 }\n',
+    );
     const env = { GITOPS_SECRET: gitopsSecret };
     const dry = await cli(['apply', '-f', file, '--dry-run'], env);
     expect(dry.code).toBe(0);
@@ -68,7 +77,7 @@ describe('sources, apply (CLI)', () => {
     expect(applied.stdout + dropped.stdout + dry.stdout).not.toContain(gitopsSecret);
   }, 180_000);
 
-  it('apply -f carries a source\'s ordering (docs/ordering.md), stays idempotent, and list shows it', async () => {
+  it("apply -f carries a source's ordering (docs/ordering.md), stays idempotent, and list shows it", async () => {
     const file = join(dir, 'ordered.yaml');
     const entry = (onFailure: string) =>
       `sources:\n  - name: ordered\n    provider: shopify\n    secrets: [env:ORDERED_SECRET]\n    ordering: { missingKey: no_key_lane, key: { jsonPath: "$.order.id" }, onFailure: ${onFailure} }\n`;
@@ -83,10 +92,16 @@ describe('sources, apply (CLI)', () => {
     expect((await cli(['sources', 'list'])).stdout).toMatch(/ordered\s+shopify.*\$\.order\.id, continue, no-key lane/);
   }, 180_000);
 
-  it('apply -f keeps a secret\'s not_after: one past its end does not verify', async () => {
+  it("apply -f keeps a secret's not_after: one past its end does not verify", async () => {
     const file = join(dir, 'ended.yaml');
-    const env = { ENDED_SECRET: `ended-${randomBytes(12).toString('hex')}`, CURRENT_SECRET: `current-${randomBytes(12).toString('hex')}` };
-    writeFileSync(file, 'sources:\n  - name: ended\n    provider: shopify\n    secrets: [{ value: env:ENDED_SECRET, not_after: "2020-01-01T00:00:00Z" }, env:CURRENT_SECRET]\n');
+    const env = {
+      ENDED_SECRET: `ended-${randomBytes(12).toString('hex')}`,
+      CURRENT_SECRET: `current-${randomBytes(12).toString('hex')}`,
+    };
+    writeFileSync(
+      file,
+      'sources:\n  - name: ended\n    provider: shopify\n    secrets: [{ value: env:ENDED_SECRET, not_after: "2020-01-01T00:00:00Z" }, env:CURRENT_SECRET]\n',
+    );
     expect((await cli(['apply', '-f', file], env)).stdout).toContain('Plan: 1 to create');
     expect((await send('ended', env.CURRENT_SECRET)).status).toBe(200);
     expect((await send('ended', env.ENDED_SECRET)).status).toBe(401);
@@ -95,7 +110,11 @@ describe('sources, apply (CLI)', () => {
 
   it('apply -f that brings two new secrets keeps both valid, and applying it again changes nothing', async () => {
     const file = join(dir, 'two.yaml');
-    const env = { X: `x-${randomBytes(12).toString('hex')}`, A: `a-${randomBytes(12).toString('hex')}`, B: `b-${randomBytes(12).toString('hex')}` };
+    const env = {
+      X: `x-${randomBytes(12).toString('hex')}`,
+      A: `a-${randomBytes(12).toString('hex')}`,
+      B: `b-${randomBytes(12).toString('hex')}`,
+    };
     const entry = (secrets: string) => `sources:\n  - name: two\n    provider: shopify\n    secrets: [${secrets}]\n`;
     writeFileSync(file, entry('env:X'));
     expect((await cli(['apply', '-f', file], env)).code).toBe(0);
@@ -110,18 +129,24 @@ describe('sources, apply (CLI)', () => {
 
   it('apply -f refuses a source with inline destinations before changing anything, dry run included', async () => {
     const file = join(dir, 'inline.yaml');
-    const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}`, INL_SECRET: `inl-${randomBytes(12).toString('hex')}` };
-    writeFileSync(file, [
-      'sources:',
-      '  - name: first-ok',
-      '    provider: shopify',
-      '    secrets: [env:OK_SECRET]',
-      '  - name: inline-dest',
-      '    provider: shopify',
-      '    secrets: [env:INL_SECRET]',
-      '    destinations: [{ name: erp, url: "https://erp.example.test/hooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }]',
-      '',
-    ].join('\n'));
+    const env = {
+      OK_SECRET: `ok-${randomBytes(12).toString('hex')}`,
+      INL_SECRET: `inl-${randomBytes(12).toString('hex')}`,
+    };
+    writeFileSync(
+      file,
+      [
+        'sources:',
+        '  - name: first-ok',
+        '    provider: shopify',
+        '    secrets: [env:OK_SECRET]',
+        '  - name: inline-dest',
+        '    provider: shopify',
+        '    secrets: [env:INL_SECRET]',
+        '    destinations: [{ name: erp, url: "https://erp.example.test/hooks", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }]',
+        '',
+      ].join('\n'),
+    );
     const dry = await cli(['apply', '-f', file, '--dry-run'], env);
     expect(dry.code).toBe(2);
     expect(dry.stderr).toMatch(/inline-dest.*destinations/s);
@@ -132,17 +157,23 @@ describe('sources, apply (CLI)', () => {
 
   it('apply -f refuses the name of a poll source in its plan, before changing anything', async () => {
     const file = join(dir, 'poll-clash.yaml');
-    const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}`, CLASH_SECRET: `clash-${randomBytes(12).toString('hex')}` };
-    writeFileSync(file, [
-      'sources:',
-      '  - name: before-clash',
-      '    provider: shopify',
-      '    secrets: [env:OK_SECRET]',
-      '  - name: edi-feed',
-      '    provider: shopify',
-      '    secrets: [env:CLASH_SECRET]',
-      '',
-    ].join('\n'));
+    const env = {
+      OK_SECRET: `ok-${randomBytes(12).toString('hex')}`,
+      CLASH_SECRET: `clash-${randomBytes(12).toString('hex')}`,
+    };
+    writeFileSync(
+      file,
+      [
+        'sources:',
+        '  - name: before-clash',
+        '    provider: shopify',
+        '    secrets: [env:OK_SECRET]',
+        '  - name: edi-feed',
+        '    provider: shopify',
+        '    secrets: [env:CLASH_SECRET]',
+        '',
+      ].join('\n'),
+    );
     const dry = await cli(['apply', '-f', file, '--dry-run'], env);
     expect(dry.code).toBe(2);
     expect(dry.stderr).toMatch(/source "edi-feed" is the name of a poll source/);
@@ -155,18 +186,21 @@ describe('sources, apply (CLI)', () => {
   it('apply -f refuses a destination attached to a source that will not exist, before changing anything', async () => {
     const file = join(dir, 'ghost.yaml');
     const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}` };
-    writeFileSync(file, [
-      'sources:',
-      '  - name: real-one',
-      '    provider: shopify',
-      '    secrets: [env:OK_SECRET]',
-      'destinations:',
-      '  - name: erp-ghost',
-      '    url: https://erp.example.test/hooks',
-      '    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-      '    sources: [real-one, ghost]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      file,
+      [
+        'sources:',
+        '  - name: real-one',
+        '    provider: shopify',
+        '    secrets: [env:OK_SECRET]',
+        'destinations:',
+        '  - name: erp-ghost',
+        '    url: https://erp.example.test/hooks',
+        '    secret: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        '    sources: [real-one, ghost]',
+        '',
+      ].join('\n'),
+    );
     const applied = await cli(['apply', '-f', file], env);
     expect(applied.code).toBe(2);
     expect(applied.stderr).toMatch(/destination "erp-ghost": sources: no push source named "ghost"/);

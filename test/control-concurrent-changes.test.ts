@@ -28,11 +28,15 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
     );
   /** Waits until `gw` serves `path` at `version` (its snapshot heard every change), and returns it. */
   const readAt = (gw: TestGateway, path: string, version: number) =>
-    waitFor(async () => {
-      const res = await api(gw, path);
-      const body = res.status === 200 ? await res.json() : undefined;
-      return body?.version === version ? body : undefined;
-    }, 5000, `${path} at version ${version}`);
+    waitFor(
+      async () => {
+        const res = await api(gw, path);
+        const body = res.status === 200 ? await res.json() : undefined;
+        return body?.version === version ? body : undefined;
+      },
+      5000,
+      `${path} at version ${version}`,
+    );
 
   beforeAll(async () => {
     testDb = await createTestDatabase('postgres');
@@ -59,7 +63,10 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
       expect([fromA.status, fromB.status]).toEqual([200, 200]);
       version += 2;
       const stored = await readAt(a, '/api/sources/shared', version);
-      expect(stored.spec, `round ${round}`).toEqual({ rate_limit: { per_second: round }, retry: { max_attempts: round + 1 } });
+      expect(stored.spec, `round ${round}`).toEqual({
+        rate_limit: { per_second: round },
+        retry: { max_attempts: round + 1 },
+      });
     }
   }, 60_000);
 
@@ -78,7 +85,10 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
       // Rotated one after the other, each rotation gives every older secret its end: a secret
       // added by a concurrent rotation and left without one would verify forever.
       const endless = stored.secrets.filter((s: { not_after: string | null }) => s.not_after === null);
-      expect(endless.map((s: { id: number }) => s.id), `round ${round}`).toEqual([Math.max(...stored.secrets.map((s: { id: number }) => s.id))]);
+      expect(
+        endless.map((s: { id: number }) => s.id),
+        `round ${round}`,
+      ).toEqual([Math.max(...stored.secrets.map((s: { id: number }) => s.id))]);
     }
   }, 60_000);
 
@@ -100,7 +110,13 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
     });
     await waitFor(() => holding, 5000, 'the row to be held');
     const lockWaits = async () =>
-      Number((await a.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`))[0]!.n);
+      Number(
+        (
+          await a.query<{ n: number }>(
+            `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+          )
+        )[0]!.n,
+      );
     const rotated = api(a, '/api/sources/revoked/rotate-secret', 'POST', { overlap_seconds: 3600 });
     await waitFor(async () => (await lockWaits()) >= 1, 5000, 'the rotation to wait');
     const revoked = api(b, `/api/sources/revoked/secrets/${first!.id}`, 'DELETE');
@@ -108,7 +124,9 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
     release();
     await held;
     const answers = await Promise.all([rotated, revoked]);
-    expect(await Promise.all(answers.map(async (r) => `${r.status} ${r.status === 200 ? '' : await r.text()}`))).toEqual(['200 ', '200 ']);
+    expect(
+      await Promise.all(answers.map(async (r) => `${r.status} ${r.status === 200 ? '' : await r.text()}`)),
+    ).toEqual(['200 ', '200 ']);
     const stored = await readAt(a, '/api/sources/revoked', 3);
     expect(stored.secrets.map((s: { id: number }) => s.id)).not.toContain(first!.id);
   }, 60_000);
@@ -131,20 +149,33 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
       expect(
         { url: stored.url, timeout_ms: stored.timeout_ms, fingerprint: stored.fingerprint },
         `round ${round}`,
-      ).toEqual({ url: `https://erp.example.com/hooks/${round}`, timeout_ms: 1000 + round, fingerprint: fingerprint(secret) });
+      ).toEqual({
+        url: `https://erp.example.com/hooks/${round}`,
+        timeout_ms: 1000 + round,
+        fingerprint: fingerprint(secret),
+      });
     }
   }, 60_000);
 
   it('an alert channel re-keyed on one instance while edited on the other keeps both changes', async () => {
     const key = (round: number) => `whsec_${Buffer.from(`alert-channel-key-${round}-0123456789`).toString('base64')}`;
-    const created = await api(a, '/api/alerts/channels', 'POST', { name: 'oncall', type: 'webhook', url: 'https://alerts.example.com/0', secret: key(0) });
+    const created = await api(a, '/api/alerts/channels', 'POST', {
+      name: 'oncall',
+      type: 'webhook',
+      url: 'https://alerts.example.com/0',
+      secret: key(0),
+    });
     expect(created.status).toBe(201);
     const { id } = await created.json();
     for (let round = 1; round <= ROUNDS; round++) {
       // The edit on B leaves the secret out (it is never shown), so it keeps the stored one.
       const [fromA, fromB] = await Promise.all([
         api(a, `/api/alerts/channels/${id}`, 'PUT', { name: 'oncall', type: 'webhook', secret: key(round) }),
-        api(b, `/api/alerts/channels/${id}`, 'PUT', { name: 'oncall', type: 'webhook', url: `https://alerts.example.com/${round}` }),
+        api(b, `/api/alerts/channels/${id}`, 'PUT', {
+          name: 'oncall',
+          type: 'webhook',
+          url: `https://alerts.example.com/${round}`,
+        }),
       ]);
       expect([fromA.status, fromB.status]).toEqual([200, 200]);
       const { channels } = await (await api(a, '/api/alerts/channels')).json();
@@ -157,17 +188,31 @@ describe.skipIf(!postgresUrl())('concurrent changes through two instances on one
 
   it('a channel deleted on one instance while a rule naming it is created on the other: never both', async () => {
     for (let round = 1; round <= ROUNDS; round++) {
-      const channel = await api(a, '/api/alerts/channels', 'POST', { name: `pager-${round}`, type: 'email', to: ['ops@example.com'] });
+      const channel = await api(a, '/api/alerts/channels', 'POST', {
+        name: `pager-${round}`,
+        type: 'email',
+        to: ['ops@example.com'],
+      });
       expect(channel.status).toBe(201);
       const { id } = await channel.json();
       const [deleted, rule] = await Promise.all([
         api(a, `/api/alerts/channels/${id}`, 'DELETE'),
-        api(b, '/api/alerts/rules', 'POST', { name: `backlog-${round}`, kind: 'backlog_age', channels: [`pager-${round}`] }),
+        api(b, '/api/alerts/rules', 'POST', {
+          name: `backlog-${round}`,
+          kind: 'backlog_age',
+          channels: [`pager-${round}`],
+        }),
       ]);
       // One of them wins; the other is refused saying why. A rule naming a deleted channel would
       // send its notices nowhere.
       const outcome = [deleted.status, rule.status];
-      expect([[204, 400], [409, 201]], `round ${round}: ${outcome}`).toContainEqual(outcome);
+      expect(
+        [
+          [204, 400],
+          [409, 201],
+        ],
+        `round ${round}: ${outcome}`,
+      ).toContainEqual(outcome);
       const { rules } = await (await api(a, '/api/alerts/rules')).json();
       const { channels } = await (await api(a, '/api/alerts/channels')).json();
       const named = new Set(channels.map((c: { name: string }) => c.name));

@@ -167,13 +167,16 @@ describe.each(databaseKinds())('POST /api/sources/{name}/test-event (%s)', (kind
   });
 
   it('shows spec to admins only in the answers of pause and resume too (an operator may call them)', async () => {
-    const operator = (await api('/api/tokens', { method: 'POST', body: { name: 'pauser', role: 'operator' } })).body.token;
+    const operator = (await api('/api/tokens', { method: 'POST', body: { name: 'pauser', role: 'operator' } })).body
+      .token;
     for (const action of ['pause', 'resume']) {
       const answer = await api(`/api/sources/erp/${action}`, { method: 'POST', token: operator });
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ name: 'erp', paused: action === 'pause', spec: null });
     }
-    expect((await api('/api/sources/erp/pause', { method: 'POST' })).body.spec).toMatchObject({ signature_header: 'x-erp-signature' });
+    expect((await api('/api/sources/erp/pause', { method: 'POST' })).body.spec).toMatchObject({
+      signature_header: 'x-erp-signature',
+    });
     expect((await api('/api/sources/erp/resume', { method: 'POST' })).status).toBe(200);
   });
 

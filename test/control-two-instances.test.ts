@@ -15,7 +15,8 @@ const OPS = 'ops-token-two-instances';
 const OLD = `old-${randomBytes(12).toString('hex')}`;
 const NEW = `new-${randomBytes(12).toString('hex')}`;
 /** The answer, with its JSON body typed loosely (the test reads what it asserts). */
-const answer = async (pending: Promise<Response>) => (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
+const answer = async (pending: Promise<Response>) =>
+  (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
 
 describe.skipIf(!postgresUrl())('two gateway processes on one PostgreSQL', () => {
@@ -29,7 +30,9 @@ describe.skipIf(!postgresUrl())('two gateway processes on one PostgreSQL', () =>
     return post(`${base}/api/webhooks/${source}`, body, shopifyHeaders(secret, body, `two-${n}-${Date.now()}`));
   };
   const api = (base: string, path: string, method = 'GET', body?: unknown) =>
-    answer(fetch(`${base}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }));
+    answer(
+      fetch(`${base}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }),
+    );
   /** Time until `check` holds, failing past 1 s. */
   const within1s = async (what: string, check: () => Promise<boolean>) => {
     const started = Date.now();
@@ -65,7 +68,9 @@ describe.skipIf(!postgresUrl())('two gateway processes on one PostgreSQL', () =>
 
   it('create, rotate, pause, resume and delete through A take effect on B within 1 s', async () => {
     expect((await send(b, OLD)).status).toBe(404);
-    expect((await api(a, '/api/sources', 'POST', { name: 'partner', provider: 'shopify', secrets: [OLD] })).status).toBe(201);
+    expect(
+      (await api(a, '/api/sources', 'POST', { name: 'partner', provider: 'shopify', secrets: [OLD] })).status,
+    ).toBe(201);
     await within1s('B to accept the new source', async () => (await send(b, OLD)).status === 200);
 
     const rotated = await api(a, '/api/sources/partner/rotate-secret', 'POST', { secret: NEW, overlap_seconds: 3 });
@@ -77,7 +82,10 @@ describe.skipIf(!postgresUrl())('two gateway processes on one PostgreSQL', () =>
     expect((await send(b, NEW)).status).toBe(200);
 
     expect((await api(a, '/api/sources/partner/pause', 'POST')).status).toBe(200);
-    await within1s('B to see the pause', async () => (await (await api(b, '/api/sources/partner')).json()).paused === true);
+    await within1s(
+      'B to see the pause',
+      async () => (await (await api(b, '/api/sources/partner')).json()).paused === true,
+    );
     const held = (await send(b, NEW)).json.id as number;
     // Evidence the workers ran meanwhile: an event of another source, sent after, completes.
     const other = (await send(b, 'env-shopify-secret-0123456789', 'shopify')).json.id as number;
@@ -98,7 +106,9 @@ describe.skipIf(!postgresUrl())('two gateway processes on one PostgreSQL', () =>
     const generated = created.secret as string;
     expect(generated).toBeTruthy();
     await api(a, '/api/sources/dumped/rotate-secret', 'POST', { secret: OLD });
-    const { stdout } = await promisify(execFile)('pg_dump', ['--no-owner', testDb.url!], { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)('pg_dump', ['--no-owner', testDb.url!], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     expect(stdout).toContain('source_secrets'); // the dump is the real thing
     for (const secret of [generated, OLD, NEW]) {
       expect(stdout).not.toContain(secret);

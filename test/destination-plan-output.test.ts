@@ -6,17 +6,23 @@ import { describeDestinationPlan } from '../src/control/destination-plan';
 describe('describeDestinationPlan', () => {
   it('shows the URL of a destination to create with its credentials redacted, for every role', () => {
     const lines = describeDestinationPlan([
-      { action: 'create', name: 'erp', body: { url: 'https://svc:pw-0451@erp.example/hooks?token=qtok-91ac&region=eu#frag' } },
+      {
+        action: 'create',
+        name: 'erp',
+        body: { url: 'https://svc:pw-0451@erp.example/hooks?token=qtok-91ac&region=eu#frag' },
+      },
     ]);
     const out = lines.join('\n');
-    expect(out).toContain('+ create destination erp (https://[redacted]@erp.example/hooks?token=[redacted]&region=[redacted]#[redacted])');
+    expect(out).toContain(
+      '+ create destination erp (https://[redacted]@erp.example/hooks?token=[redacted]&region=[redacted]#[redacted])',
+    );
     expect(out).not.toContain('qtok-91ac');
     expect(out).not.toContain('pw-0451');
   });
 
   it('keeps a URL without credentials as it is', () => {
-    expect(describeDestinationPlan([{ action: 'create', name: 'erp', body: { url: 'https://erp.example/hooks' } }])[0]).toBe(
-      '  + create destination erp (https://erp.example/hooks)',
-    );
+    expect(
+      describeDestinationPlan([{ action: 'create', name: 'erp', body: { url: 'https://erp.example/hooks' } }])[0],
+    ).toBe('  + create destination erp (https://erp.example/hooks)');
   });
 });

@@ -42,14 +42,24 @@ describe.each(databaseKinds())('protection of destinations given with gateway.fo
     gw = await startTestGateway(kind, { worker: { maxAttempts: 4 } });
     gw.gateway.forward(
       'easypost',
-      { destinations: [{ name: 'limited', url, secret: DESTINATION_SECRET, timeoutMs: 2000, rateLimit: { perSecond: 1 } }] },
+      {
+        destinations: [
+          { name: 'limited', url, secret: DESTINATION_SECRET, timeoutMs: 2000, rateLimit: { perSecond: 1 } },
+        ],
+      },
       'limited',
     );
     gw.gateway.forward(
       'easypost',
       {
         destinations: [
-          { name: 'dead', url: dead, secret: DESTINATION_SECRET, timeoutMs: 2000, circuit: { failureThreshold: 1, cooldownSeconds: 60 } },
+          {
+            name: 'dead',
+            url: dead,
+            secret: DESTINATION_SECRET,
+            timeoutMs: 2000,
+            circuit: { failureThreshold: 1, cooldownSeconds: 60 },
+          },
         ],
       },
       'dead',

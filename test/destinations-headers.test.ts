@@ -62,7 +62,11 @@ describe.each(databaseKinds())('configured headers of a destination (%s)', (kind
     const { secret } = (await created.json()) as { secret: string };
 
     const body = JSON.stringify({ id: 1 });
-    const res = await post(`${gw.url}/api/webhooks/partner`, body, shopifyHeaders(PARTNER_SECRET, body, `hdr-${Date.now()}`));
+    const res = await post(
+      `${gw.url}/api/webhooks/partner`,
+      body,
+      shopifyHeaders(PARTNER_SECRET, body, `hdr-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     const delivery = (await waitFor(() => got[0], 10_000, 'the delivery'))!;
 

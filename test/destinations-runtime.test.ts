@@ -253,11 +253,16 @@ describe.each(databaseKinds())('runtime destinations (%s)', (kind) => {
   });
 
   it('refuses a header value no HTTP request can carry (a line break), instead of failing every delivery', async () => {
-    const created = await api('/api/destinations', { method: 'POST', body: { name: 'x5', url: 'https://example.test/x', headers: { 'x-token': 'abc\r\nx-injected: 1' } } });
+    const created = await api('/api/destinations', {
+      method: 'POST',
+      body: { name: 'x5', url: 'https://example.test/x', headers: { 'x-token': 'abc\r\nx-injected: 1' } },
+    });
     expect(created.status).toBe(400);
     expect((await created.json()).error.message).toMatch(/^headers\.x-token: /);
     expect((await api('/api/destinations/x5')).status).toBe(404);
-    expect((await api('/api/destinations', { method: 'POST', body: { name: 'x6', url: 'https://example.test/x' } })).status).toBe(201);
+    expect(
+      (await api('/api/destinations', { method: 'POST', body: { name: 'x6', url: 'https://example.test/x' } })).status,
+    ).toBe(201);
     const patched = await api('/api/destinations/x6', { method: 'PATCH', body: { headers: { 'x-token': 'a\nb' } } });
     expect(patched.status).toBe(400);
     expect((await (await api('/api/destinations/x6')).json()).header_names).toEqual([]);

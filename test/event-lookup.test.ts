@@ -20,7 +20,14 @@ describe.each(databaseKinds())('events by webhook id on %s', (kind) => {
       ['stripe', 'other-2', 'charge.succeeded'],
       ['zendesk', 'shared-1', 'ticket.created'],
     ] as const) {
-      const stored = await store.insert({ source, webhookId, topic, body: Buffer.from('{}'), headers: {}, maxAttempts: 5 });
+      const stored = await store.insert({
+        source,
+        webhookId,
+        topic,
+        body: Buffer.from('{}'),
+        headers: {},
+        maxAttempts: 5,
+      });
       if (stored.status !== 'accepted') throw new Error(`not stored: ${source}/${webhookId}`);
       ids[`${source}/${webhookId}`] = stored.id;
     }
@@ -39,9 +46,9 @@ describe.each(databaseKinds())('events by webhook id on %s', (kind) => {
       ids['github/shared-1'],
     ]);
     expect((await store.list({ webhookId: 'shared-1', limit: 1 })).map((e) => e.id)).toEqual([ids['zendesk/shared-1']]);
-    expect((await store.list({ webhookId: 'shared-1', excludeSources: ['zendesk', 'shopify'], limit: 50 })).map((e) => e.id)).toEqual([
-      ids['github/shared-1'],
-    ]);
+    expect(
+      (await store.list({ webhookId: 'shared-1', excludeSources: ['zendesk', 'shopify'], limit: 50 })).map((e) => e.id),
+    ).toEqual([ids['github/shared-1']]);
     expect(
       (await store.list({ webhookId: 'shared-1', beforeId: ids['github/shared-1'], limit: 50 })).map((e) => e.id),
     ).toEqual([ids['shopify/shared-1']]);
@@ -71,7 +78,11 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('the webhook-id l
       overriding system value
       select event_id, source, webhook_id, 't', convert_to(repeat('x', 1000), 'UTF8'), received_at from keyed`);
     // excludeSources: what a viewer's lookup adds when some sources read the id from a masked path.
-    for (const match of [{ webhookId: 'bulk-1' }, { webhookId: 'bulk-1', source: 'github' }, { webhookId: 'bulk-1', excludeSources: ['shopify'] }]) {
+    for (const match of [
+      { webhookId: 'bulk-1' },
+      { webhookId: 'bulk-1', source: 'github' },
+      { webhookId: 'bulk-1', excludeSources: ['shopify'] },
+    ]) {
       const query = database.db
         .select()
         .from(webhookEvents)
@@ -82,7 +93,13 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('the webhook-id l
       const [{ 'QUERY PLAN': plan }] = (await database.sql!.unsafe(
         `explain (analyze, buffers, format json) ${query.sql}`,
         query.params as never[],
-      )) as unknown as [{ 'QUERY PLAN': [{ Plan: { 'Actual Rows': number; 'Shared Hit Blocks': number; 'Shared Read Blocks': number } }] }];
+      )) as unknown as [
+        {
+          'QUERY PLAN': [
+            { Plan: { 'Actual Rows': number; 'Shared Hit Blocks': number; 'Shared Read Blocks': number } },
+          ];
+        },
+      ];
       const top = plan[0].Plan;
       expect(top['Actual Rows']).toBe(1);
       expect(top['Shared Hit Blocks'] + top['Shared Read Blocks']).toBeLessThan(300);

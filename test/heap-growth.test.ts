@@ -7,9 +7,13 @@ const run = promisify(execFile);
 
 /** The child's heap under a promoting load, with limitHeapGrowth(percent) applied at run time. */
 async function heapUnderLoad(percent: number): Promise<{ peakHeapMb: number; fullCollections: number }> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', 'test/helpers/heap-growth-child.ts', String(percent)], {
-    timeout: 60_000,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/heap-growth-child.ts', String(percent)],
+    {
+      timeout: 60_000,
+    },
+  );
   return JSON.parse(stdout.trim().split('\n').at(-1)!);
 }
 
@@ -39,4 +43,3 @@ describe('HEAP_GROWING_PERCENT', () => {
     }
   });
 });
-

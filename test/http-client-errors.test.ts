@@ -104,7 +104,10 @@ describe('malformed requests refused by the HTTP server', () => {
     const { held, answer } = holdRequest();
     const refused = await rawExchange(port, 'GET /healthz HTTP/1.1\r\nX-Probe: no-host-here\r\n\r\n');
     expect(refused.status).toBe(400);
-    expect(jsonError(refused)).toEqual({ code: 'invalid_host', message: "The request has no Host header; send the gateway's host" });
+    expect(jsonError(refused)).toEqual({
+      code: 'invalid_host',
+      message: "The request has no Host header; send the gateway's host",
+    });
     expect(refused.body).not.toContain('no-host-here');
     await stillServing(held, answer);
   });
@@ -116,7 +119,10 @@ describe('malformed requests refused by the HTTP server', () => {
 
   it('headers over 16 KiB are a JSON 431 headers_too_large that quotes none of them', async () => {
     const { held, answer } = holdRequest();
-    const refused = await rawExchange(port, `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'q'.repeat(20_000)}\r\n\r\n`);
+    const refused = await rawExchange(
+      port,
+      `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'q'.repeat(20_000)}\r\n\r\n`,
+    );
     expect(refused.status).toBe(431);
     const error = jsonError(refused);
     expect(error.code).toBe('headers_too_large');

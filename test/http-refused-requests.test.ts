@@ -37,14 +37,18 @@ describe('requests the HTTP server cannot parse into a URL', () => {
   afterAll(() => gw?.stop());
 
   it('a backslash in the path is a JSON 400 saying what to send instead', async () => {
-    for (const head of ['GET /api\\events HTTP/1.1\r\nHost: 127.0.0.1', 'POST /api/webhooks/shop\\x HTTP/1.1\r\nHost: 127.0.0.1']) {
+    for (const head of [
+      'GET /api\\events HTTP/1.1\r\nHost: 127.0.0.1',
+      'POST /api/webhooks/shop\\x HTTP/1.1\r\nHost: 127.0.0.1',
+    ]) {
       const answer = await rawRequest(port, head, head.startsWith('POST') ? '{"a":1}' : '');
       expect(answer.status, head).toBe(400);
       expect(answer.headers['content-type']).toMatch(/^application\/json/);
       expect(JSON.parse(answer.body)).toEqual({
         error: {
           code: 'invalid_path',
-          message: 'The request path contains a backslash; separate path segments with "/" and percent-encode a backslash as %5C',
+          message:
+            'The request path contains a backslash; separate path segments with "/" and percent-encode a backslash as %5C',
         },
       });
     }

@@ -14,9 +14,16 @@ describe.each(databaseKinds())('request limits and routing on %s', (kind) => {
 
   it('a body over the limit is rejected with 413 and not stored', async () => {
     const body = JSON.stringify({ pad: 'x'.repeat(2000) });
-    const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'big'));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify/orders/create`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, 'big'),
+    );
     expect(res.status).toBe(413);
-    expect(res.json.error).toEqual({ code: 'payload_too_large', message: 'Request body exceeds the limit of 1024 bytes' });
+    expect(res.json.error).toEqual({
+      code: 'payload_too_large',
+      message: 'Request body exceeds the limit of 1024 bytes',
+    });
     expect(await stored()).toBe(0);
   });
 
@@ -63,7 +70,11 @@ describe('a provider without a secret', () => {
     const gw = await startTestGateway('pglite', { secrets: { shopify: [], easypost: [], keycloak: [] } });
     try {
       const body = '{"id":"x"}';
-      const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('', body, 'no-secret'));
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders('', body, 'no-secret'),
+      );
       expect(res.status).toBe(503);
       expect(res.json.error.code).toBe('source_not_configured');
       expect(await gw.query('select 1 from webhook_events')).toHaveLength(0);
@@ -78,7 +89,11 @@ describe('database unavailable', () => {
     const gw = await startTestGateway('pglite', {}, { role: 'web' });
     await gw.gateway.database.close();
     const body = '{"id":1}';
-    const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'down'));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify/orders/create`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, 'down'),
+    );
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     expect(res.json.error).toEqual({ code: 'database_unavailable', message: 'Storage is unavailable; retry later' });
@@ -91,8 +106,13 @@ describe('database unavailable', () => {
       const testDb = await createTestDatabase('postgres');
       const { proxy, url } = await proxyDatabase(testDb.url!);
       const viaProxy = { ...testDb, url };
-      viaProxy.open = async () => (await import('../src/db/client')).openDatabase({ url: viaProxy.url, connectTimeoutSeconds: 1, poolSize: 2 });
-      const gw = await startTestGateway('postgres', { database: { url: viaProxy.url } }, { role: 'web', testDb: viaProxy });
+      viaProxy.open = async () =>
+        (await import('../src/db/client')).openDatabase({ url: viaProxy.url, connectTimeoutSeconds: 1, poolSize: 2 });
+      const gw = await startTestGateway(
+        'postgres',
+        { database: { url: viaProxy.url } },
+        { role: 'web', testDb: viaProxy },
+      );
       try {
         const body = '{"id":2}';
         const headers = shopifyHeaders(SECRETS.shopify, body, 'outage');

@@ -27,7 +27,16 @@ describe('ingest protection', () => {
   let port: number;
   beforeAll(async () => {
     const sources = parseSourcesDocument(
-      { sources: [{ name: 'limited', provider: 'easypost', secrets: [SECRETS.easypost], rate_limit: { per_second: 1, burst: 2 } }] },
+      {
+        sources: [
+          {
+            name: 'limited',
+            provider: 'easypost',
+            secrets: [SECRETS.easypost],
+            rate_limit: { per_second: 1, burst: 2 },
+          },
+        ],
+      },
       {},
     );
     gw = await startTestGateway('pglite', { sources, timeouts: { headersMs: 500, requestMs: 1500 } });
@@ -52,14 +61,19 @@ describe('ingest protection', () => {
     expect(await gw.query(`select 1 from webhook_events where webhook_id = 'rl-2'`)).toHaveLength(0);
     // Other sources are not affected.
     const body = '{"n":1}';
-    expect((await post(`${gw.url}/api/webhooks/shopify/x`, body, shopifyHeaders(SECRETS.shopify, body, 'rl-other'))).status).toBe(200);
+    expect(
+      (await post(`${gw.url}/api/webhooks/shopify/x`, body, shopifyHeaders(SECRETS.shopify, body, 'rl-other'))).status,
+    ).toBe(200);
   });
 
   it('an id containing NUL is refused with 400, not stored, and does not read as an outage', async () => {
     const { body, headers } = signedEasypost({ id: 'evt_\u0000bad', description: 'x' });
     const res = await post(`${gw.url}/api/webhooks/easypost`, body, headers);
     expect(res.status).toBe(400);
-    expect(res.json.error).toEqual({ code: 'invalid_identity', message: "The event's webhookId contains a NUL character" });
+    expect(res.json.error).toEqual({
+      code: 'invalid_identity',
+      message: "The event's webhookId contains a NUL character",
+    });
   });
 
   it('an absurdly long id is refused with 400', async () => {
@@ -79,7 +93,9 @@ describe('ingest protection', () => {
     ]);
     expect(closedAfterMs).toBeLessThan(5_000);
     expect(response === '' || response.startsWith('HTTP/1.1 408')).toBe(true);
-    expect(await gw.query('select 1 from webhook_events where source = $1 and webhook_id = $2', ['easypost', 'never'])).toHaveLength(0);
+    expect(
+      await gw.query('select 1 from webhook_events where source = $1 and webhook_id = $2', ['easypost', 'never']),
+    ).toHaveLength(0);
   });
 
   it('a body that stops arriving is cut off by the request timeout and nothing is stored', async () => {
@@ -96,7 +112,9 @@ describe('ingest protection', () => {
   it('a half-closed connection with a short body is answered with an error and nothing is stored', async () => {
     const { body, headers } = signedEasypost({ id: 'evt_half', description: 'x' });
     const head = `POST /api/webhooks/easypost HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Hmac-Signature: ${headers['x-hmac-signature']}\r\nContent-Length: ${body.length + 50}\r\n\r\n`;
-    const { response, closedAfterMs } = await rawExchange(port, [{ data: head + body, afterMs: 0 }], { halfClose: true });
+    const { response, closedAfterMs } = await rawExchange(port, [{ data: head + body, afterMs: 0 }], {
+      halfClose: true,
+    });
     expect(closedAfterMs).toBeLessThan(6_000);
     expect(response).toMatch(/^HTTP\/1\.1 (400|408)/);
     expect(await gw.query(`select 1 from webhook_events where webhook_id = 'evt_half'`)).toHaveLength(0);

@@ -7,7 +7,11 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startTestGateway(kind, {
-      secrets: { shopify: ['old-shopify-secret', SECRETS.shopify], easypost: [SECRETS.easypost], keycloak: [SECRETS.keycloak] },
+      secrets: {
+        shopify: ['old-shopify-secret', SECRETS.shopify],
+        easypost: [SECRETS.easypost],
+        keycloak: [SECRETS.keycloak],
+      },
     });
   });
   afterAll(() => gw?.stop());
@@ -19,7 +23,11 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
     const body = JSON.stringify({ id: 820982911946154500, email: 'jon@example.com', total_price: '199.00' });
 
     it('accepts a signed delivery, stores the raw bytes once and processes it to completed', async () => {
-      const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'sh-1'));
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, 'sh-1'),
+      );
       expect(res.status).toBe(200);
       expect(res.json).toEqual({ status: 'accepted', id: expect.any(Number) });
       const [row] = await gw.query<{ body: Buffer | Uint8Array; topic: string; account: string; webhook_id: string }>(
@@ -27,8 +35,16 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
         [res.json.id],
       );
       expect(Buffer.from(row!.body).toString('utf8')).toBe(body);
-      expect(row).toMatchObject({ topic: 'orders/create', account: 'acme.myshopify.com', webhook_id: 'acme.myshopify.com/sh-1' });
-      await waitFor(async () => (await count(`id = ${res.json.id} and status = 'completed'`)) === 1, 10_000, 'completion');
+      expect(row).toMatchObject({
+        topic: 'orders/create',
+        account: 'acme.myshopify.com',
+        webhook_id: 'acme.myshopify.com/sh-1',
+      });
+      await waitFor(
+        async () => (await count(`id = ${res.json.id} and status = 'completed'`)) === 1,
+        10_000,
+        'completion',
+      );
     });
 
     it('second delivery of the same id is acknowledged and not stored', async () => {
@@ -51,8 +67,16 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
     });
 
     it('the same webhook id from two shops is two events', async () => {
-      const a = await post(`${gw.url}/api/webhooks/shopify/x`, body, shopifyHeaders(SECRETS.shopify, body, 'shared-id', 'one.myshopify.com'));
-      const b = await post(`${gw.url}/api/webhooks/shopify/x`, body, shopifyHeaders(SECRETS.shopify, body, 'shared-id', 'two.myshopify.com'));
+      const a = await post(
+        `${gw.url}/api/webhooks/shopify/x`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, 'shared-id', 'one.myshopify.com'),
+      );
+      const b = await post(
+        `${gw.url}/api/webhooks/shopify/x`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, 'shared-id', 'two.myshopify.com'),
+      );
       expect([a.json.status, b.json.status]).toEqual(['accepted', 'accepted']);
       expect(await count(`webhook_id like '%/shared-id'`)).toBe(2);
     });
@@ -65,12 +89,20 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
     });
 
     it('accepts any configured secret during rotation', async () => {
-      const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('old-shopify-secret', body, 'sh-rot'));
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders('old-shopify-secret', body, 'sh-rot'),
+      );
       expect(res.json.status).toBe('accepted');
     });
 
     it('wrong secret is rejected with 401 and nothing is stored', async () => {
-      const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('not-the-secret', body, 'sh-bad'));
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders('not-the-secret', body, 'sh-bad'),
+      );
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_signature');
       expect(await count(`webhook_id like '%/sh-bad'`)).toBe(0);
@@ -87,7 +119,10 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
       const { 'x-shopify-hmac-sha256': _omit, ...headers } = shopifyHeaders(SECRETS.shopify, body, 'sh-nosig');
       const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, headers);
       expect(res.status).toBe(401);
-      expect(res.json.error).toEqual({ code: 'missing_signature', message: 'Required headers missing: x-shopify-hmac-sha256' });
+      expect(res.json.error).toEqual({
+        code: 'missing_signature',
+        message: 'Required headers missing: x-shopify-hmac-sha256',
+      });
     });
 
     it('missing webhook id header is rejected with 400 naming the header', async () => {
@@ -112,9 +147,14 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
 
     it('accepts a delivery signed with the NFKD-normalised secret; id and topic come from the payload', async () => {
       const body = event('evt_ep_1');
-      const res = await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) });
+      const res = await post(`${gw.url}/api/webhooks/easypost`, body, {
+        'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+      });
       expect(res.json).toEqual({ status: 'accepted', id: expect.any(Number) });
-      const [row] = await gw.query<{ webhook_id: string; topic: string }>('select webhook_id, topic from webhook_events where id = $1', [res.json.id]);
+      const [row] = await gw.query<{ webhook_id: string; topic: string }>(
+        'select webhook_id, topic from webhook_events where id = $1',
+        [res.json.id],
+      );
       expect(row).toEqual({ webhook_id: 'evt_ep_1', topic: 'tracker.updated' });
     });
 
@@ -134,14 +174,18 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
 
     it('a signed payload without an id is rejected with 400', async () => {
       const body = JSON.stringify({ description: 'tracker.updated' });
-      const res = await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) });
+      const res = await post(`${gw.url}/api/webhooks/easypost`, body, {
+        'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+      });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe('missing_id');
     });
 
     it('a signed body that is not JSON is rejected with 400', async () => {
       const body = 'id=evt_1';
-      const res = await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) });
+      const res = await post(`${gw.url}/api/webhooks/easypost`, body, {
+        'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+      });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe('invalid_json');
     });
@@ -152,32 +196,74 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
 
     it('audits a LOGIN event in system_log after processing', async () => {
       const body = JSON.stringify({
-        uid: 'kc-login-1', type: 'LOGIN', realmId: 'acme', clientId: 'web', userId: 'u-1', ipAddress: '203.0.113.9', time: 1795390000000,
+        uid: 'kc-login-1',
+        type: 'LOGIN',
+        realmId: 'acme',
+        clientId: 'web',
+        userId: 'u-1',
+        ipAddress: '203.0.113.9',
+        time: 1795390000000,
       });
       const res = await post(`${gw.url}/api/keycloak/events`, body, auth);
       expect(res.json.status).toBe('accepted');
       const rows = await waitFor(
         async () => {
-          const r = await gw.query<Record<string, unknown>>('select * from system_log where source_event_id = $1', [res.json.id]);
+          const r = await gw.query<Record<string, unknown>>('select * from system_log where source_event_id = $1', [
+            res.json.id,
+          ]);
           return r.length ? r : undefined;
         },
         10_000,
         'audit row',
       );
-      expect(rows![0]).toMatchObject({ event_type: 'LOGIN', realm: 'acme', client_id: 'web', user_id: 'u-1', ip_address: '203.0.113.9', error: null });
+      expect(rows![0]).toMatchObject({
+        event_type: 'LOGIN',
+        realm: 'acme',
+        client_id: 'web',
+        user_id: 'u-1',
+        ip_address: '203.0.113.9',
+        error: null,
+      });
       expect(new Date(rows![0]!.occurred_at as string).getTime()).toBe(1795390000000);
     });
 
     it('audits LOGIN_ERROR with its error and admin operations with the acting admin', async () => {
-      const loginError = await post(`${gw.url}/api/keycloak/events`, JSON.stringify({ uid: 'kc-err', type: 'LOGIN_ERROR', realmId: 'acme', error: 'invalid_user_credentials', ipAddress: '198.51.100.7' }), auth);
-      const admin = await post(
+      const loginError = await post(
         `${gw.url}/api/keycloak/events`,
-        JSON.stringify({ uid: 'kc-admin', operationType: 'DELETE', resourceType: 'USER', resourcePath: 'users/u-9', authDetails: { realmId: 'acme', clientId: 'admin-cli', userId: 'admin-1', ipAddress: '10.0.0.5' } }),
+        JSON.stringify({
+          uid: 'kc-err',
+          type: 'LOGIN_ERROR',
+          realmId: 'acme',
+          error: 'invalid_user_credentials',
+          ipAddress: '198.51.100.7',
+        }),
         auth,
       );
-      await waitFor(async () => (await gw.query('select 1 from system_log where source_event_id in ($1, $2)', [loginError.json.id, admin.json.id])).length === 2);
+      const admin = await post(
+        `${gw.url}/api/keycloak/events`,
+        JSON.stringify({
+          uid: 'kc-admin',
+          operationType: 'DELETE',
+          resourceType: 'USER',
+          resourcePath: 'users/u-9',
+          authDetails: { realmId: 'acme', clientId: 'admin-cli', userId: 'admin-1', ipAddress: '10.0.0.5' },
+        }),
+        auth,
+      );
+      await waitFor(
+        async () =>
+          (
+            await gw.query('select 1 from system_log where source_event_id in ($1, $2)', [
+              loginError.json.id,
+              admin.json.id,
+            ])
+          ).length === 2,
+      );
       // In receipt order: the worker runs the two events concurrently, so their audit rows may be written either way round.
-      const rows = await gw.query<Record<string, unknown>>('select event_type, error, user_id, client_id from system_log where source_event_id in ($1, $2) order by source_event_id', [loginError.json.id, admin.json.id]);
+      const rows = await gw.query<Record<string, unknown>>(
+        'select event_type, error, user_id, client_id from system_log where source_event_id in ($1, $2) order by source_event_id',
+        [loginError.json.id, admin.json.id],
+      );
       expect(rows).toEqual([
         { event_type: 'LOGIN_ERROR', error: 'invalid_user_credentials', user_id: null, client_id: null },
         { event_type: 'ADMIN_DELETE', error: null, user_id: 'admin-1', client_id: 'admin-cli' },
@@ -185,7 +271,11 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
     });
 
     it('stores but does not audit other event types', async () => {
-      const res = await post(`${gw.url}/api/keycloak/events`, JSON.stringify({ uid: 'kc-reg', type: 'REGISTER', realmId: 'acme' }), auth);
+      const res = await post(
+        `${gw.url}/api/keycloak/events`,
+        JSON.stringify({ uid: 'kc-reg', type: 'REGISTER', realmId: 'acme' }),
+        auth,
+      );
       await waitFor(async () => (await count(`id = ${res.json.id} and status = 'completed'`)) === 1);
       expect(await gw.query('select 1 from system_log where source_event_id = $1', [res.json.id])).toHaveLength(0);
     });
@@ -198,7 +288,9 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
     });
 
     it('wrong bearer secret is rejected with 401', async () => {
-      const res = await post(`${gw.url}/api/keycloak/events`, JSON.stringify({ uid: 'kc-x', type: 'LOGIN' }), { authorization: 'Bearer nope' });
+      const res = await post(`${gw.url}/api/keycloak/events`, JSON.stringify({ uid: 'kc-x', type: 'LOGIN' }), {
+        authorization: 'Bearer nope',
+      });
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_credentials');
       expect(await count(`webhook_id = 'kc-x'`)).toBe(0);

@@ -28,12 +28,20 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
     return { status: res.status, text: await res.text() };
   };
   const send = async (body: string) => {
-    const res = await post(`${gw.url}/api/webhooks/shop`, body, shopifyHeaders(SOURCE_SECRET, body, `op-${++n}-${Date.now()}`));
+    const res = await post(
+      `${gw.url}/api/webhooks/shop`,
+      body,
+      shopifyHeaders(SOURCE_SECRET, body, `op-${++n}-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
   const outcome = async (id: number) => {
-    await waitFor(async () => JSON.parse((await api(`/api/events/${id}`)).text).status === 'completed', 15_000, `event ${id} completed`);
+    await waitFor(
+      async () => JSON.parse((await api(`/api/events/${id}`)).text).status === 'completed',
+      15_000,
+      `event ${id} completed`,
+    );
     return (JSON.parse((await api(`/api/events/${id}`)).text).deliveries as { destination: string; outcome: string }[])
       .map((d) => `${d.destination}:${d.outcome}`)
       .sort();
@@ -42,7 +50,11 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
   beforeAll(async () => {
     receiver = await startReceiver();
     gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 } });
-    const source = await api('/api/sources', 'POST', JSON.stringify({ name: 'shop', provider: 'shopify', secrets: [SOURCE_SECRET] }));
+    const source = await api(
+      '/api/sources',
+      'POST',
+      JSON.stringify({ name: 'shop', provider: 'shopify', secrets: [SOURCE_SECRET] }),
+    );
     expect(source.status).toBe(201);
   }, 120_000);
   afterAll(async () => {
@@ -52,12 +64,28 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
 
   it("a filter on one customer's id beyond 2^53 gets that customer's events only, and GET shows its digits", async () => {
     const fields = `"url": "${receiver.url}", "sources": ["shop"]`;
-    const created = await api('/api/destinations', 'POST', `{"name": "one", ${fields}, "filter": {"body": {"customer_id": ${CUSTOMER}}}}`);
+    const created = await api(
+      '/api/destinations',
+      'POST',
+      `{"name": "one", ${fields}, "filter": {"body": {"customer_id": ${CUSTOMER}}}}`,
+    );
     expect(created.status).toBe(201);
     expect(created.text).toContain(`"filter":{"body":{"customer_id":${CUSTOMER}}}`);
-    await api('/api/destinations', 'POST', `{"name": "listed", ${fields}, "filter": {"body": {"customer_id": {"$in": [1, ${CUSTOMER}]}}}}`);
-    await api('/api/destinations', 'POST', `{"name": "above", ${fields}, "filter": {"body": {"customer_id": {"$gt": ${CUSTOMER}}}}}`);
-    const patched = await api('/api/destinations/above', 'PATCH', `{"filter": {"body": {"customer_id": {"$gte": ${NEIGHBOUR}}}}}`);
+    await api(
+      '/api/destinations',
+      'POST',
+      `{"name": "listed", ${fields}, "filter": {"body": {"customer_id": {"$in": [1, ${CUSTOMER}]}}}}`,
+    );
+    await api(
+      '/api/destinations',
+      'POST',
+      `{"name": "above", ${fields}, "filter": {"body": {"customer_id": {"$gt": ${CUSTOMER}}}}}`,
+    );
+    const patched = await api(
+      '/api/destinations/above',
+      'PATCH',
+      `{"filter": {"body": {"customer_id": {"$gte": ${NEIGHBOUR}}}}}`,
+    );
     expect(patched.text).toContain(`"$gte":${NEIGHBOUR}`);
 
     const mine = await send(`{"id":1,"customer_id":${CUSTOMER}}`);
@@ -69,7 +97,9 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
     expect(shown.text).toContain(`"filter":{"body":{"customer_id":${CUSTOMER}}}`);
     expect((await api('/api/destinations')).text).toContain(`"customer_id":{"$in":[1,${CUSTOMER}]}`);
     // The audit entry of the creation records the filter with its digits too.
-    const [audit] = await gw.query<{ after: string }>(`select after::text as after from audit_log where target = 'destination:one'`);
+    const [audit] = await gw.query<{ after: string }>(
+      `select after::text as after from audit_log where target = 'destination:one'`,
+    );
     expect(audit!.after).toContain(`"customer_id": ${CUSTOMER}`);
   });
 
@@ -77,13 +107,24 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
     const twice = `{"name": "twice", "url": "${receiver.url}", "filter": {"body": {"id": 1, "id": 2}}}`;
     const refused = await api('/api/destinations', 'POST', twice);
     expect(refused.status).toBe(400);
-    expect(JSON.parse(refused.text).error).toMatchObject({ code: 'invalid_json', message: expect.stringMatching(/repeats a key/) });
+    expect(JSON.parse(refused.text).error).toMatchObject({
+      code: 'invalid_json',
+      message: expect.stringMatching(/repeats a key/),
+    });
     expect((await api('/api/destinations/twice')).status).toBe(404);
   });
 
   it('a pasted payload and a draft filter keep their digits in a preview', async () => {
     const preview = async (payload: string, draft = '') =>
-      JSON.parse((await api('/api/destinations/one/preview', 'POST', `{"payload": ${payload}, "topic": "orders/create"${draft}}`)).text) as {
+      JSON.parse(
+        (
+          await api(
+            '/api/destinations/one/preview',
+            'POST',
+            `{"payload": ${payload}, "topic": "orders/create"${draft}}`,
+          )
+        ).text,
+      ) as {
         matched: boolean;
         body: string;
       };
@@ -97,9 +138,15 @@ describe.each(databaseKinds())('exact numbers in saved filters and pasted payloa
   });
 
   it('a filter saved before exact operands holds rounded digits: it still matches every id that rounds to them', async () => {
-    await api('/api/destinations', 'POST', `{"name": "legacy", "url": "${receiver.url}", "sources": ["shop"], "filter": {"topic": "never"}}`);
+    await api(
+      '/api/destinations',
+      'POST',
+      `{"name": "legacy", "url": "${receiver.url}", "sources": ["shop"], "filter": {"topic": "never"}}`,
+    );
     // What JSON.parse made of 820982911946154508 when the filter was saved, as the column held it.
-    await gw.query(`update destinations set filter = '{"body": {"customer_id": 820982911946154500}}'::jsonb where name = 'legacy'`);
+    await gw.query(
+      `update destinations set filter = '{"body": {"customer_id": 820982911946154500}}'::jsonb where name = 'legacy'`,
+    );
     // Any change through the API re-reads the row and tells every instance (the filter kept as stored).
     expect((await api('/api/destinations/legacy', 'PATCH', '{"timeout_ms": 5000}')).status).toBe(200);
     const id = await send(`{"id":3,"customer_id":${NEIGHBOUR}}`);

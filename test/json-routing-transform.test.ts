@@ -37,7 +37,11 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
     return { status: res.status, json: (await res.json()) as any };
   };
   const send = async (body: string | Buffer, source = 'shop') => {
-    const res = await post(`${gw.url}/api/webhooks/${source}`, body, shopifyHeaders(SOURCE_SECRET, body, `num-${++n}-${Date.now()}`));
+    const res = await post(
+      `${gw.url}/api/webhooks/${source}`,
+      body,
+      shopifyHeaders(SOURCE_SECRET, body, `num-${++n}-${Date.now()}`),
+    );
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
@@ -46,7 +50,10 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
     receivers[name] = await startReceiver();
     const fields = JSON.stringify({ name, url: receivers[name].url, sources: [source] }).slice(0, -1);
     const members = typeof rule === 'string' ? rule : JSON.stringify(rule).slice(1, -1);
-    const created = await api('/api/destinations', { method: 'POST', body: members ? `${fields},${members}}` : `${fields}}` });
+    const created = await api('/api/destinations', {
+      method: 'POST',
+      body: members ? `${fields},${members}}` : `${fields}}`,
+    });
     expect(created.status).toBe(201);
     secrets[name] = created.json.secret;
   };
@@ -62,7 +69,11 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
     return text;
   };
   const outcomes = async (id: number) => {
-    await waitFor(async () => (await api(`/api/events/${id}`)).json.status === 'completed', 15_000, `event ${id} completed`);
+    await waitFor(
+      async () => (await api(`/api/events/${id}`)).json.status === 'completed',
+      15_000,
+      `event ${id} completed`,
+    );
     const deliveries = (await api(`/api/events/${id}`)).json.deliveries as { destination: string; outcome: string }[];
     return Object.fromEntries(deliveries.map((d) => [d.destination, d.outcome]));
   };
@@ -71,7 +82,10 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
     gw = await startTestGateway(kind, { control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 } });
     // `raw` takes the bodies that are not JSON, which the transformations of `shop` would refuse.
     for (const name of ['shop', 'raw']) {
-      const source = await api('/api/sources', { method: 'POST', body: { name, provider: 'shopify', secrets: [SOURCE_SECRET] } });
+      const source = await api('/api/sources', {
+        method: 'POST',
+        body: { name, provider: 'shopify', secrets: [SOURCE_SECRET] },
+      });
       expect(source.status).toBe(201);
     }
   }, 120_000);
@@ -103,7 +117,8 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
       },
     });
     // 1.10 and 1E+2 print as 1.1 and 100; the ids round; the total has more digits than a double.
-    const sent = '{"id":820982911946154508,"total":12345678901234567890.123456789,"price":1.10,"qty":1E+2,"items":[{"id":487817672276298554}],"note":"caf\\u00e9 \\ud83d\\ude00"}';
+    const sent =
+      '{"id":820982911946154508,"total":12345678901234567890.123456789,"price":1.10,"qty":1E+2,"items":[{"id":487817672276298554}],"note":"caf\\u00e9 \\ud83d\\ude00"}';
     const id = await send(sent);
     const expected = stringify(parse(sent))!;
     expect(await received('jsonata', id)).toBe(expected);
@@ -120,7 +135,12 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
   it("a source's transformation keeps the digits too: filters and the envelope after it see them", async () => {
     const source = await api('/api/sources', {
       method: 'POST',
-      body: { name: 'mapped', provider: 'shopify', secrets: [SOURCE_SECRET], transform: { language: 'jsonata', code: '{"id": body.id, "via": "mapped"}' } },
+      body: {
+        name: 'mapped',
+        provider: 'shopify',
+        secrets: [SOURCE_SECRET],
+        transform: { language: 'jsonata', code: '{"id": body.id, "via": "mapped"}' },
+      },
     });
     expect(source.status).toBe(201);
     await create('after', { filter: { body: { id: { $gt: 9007199254740992 } } } }, 'mapped');
@@ -134,13 +154,17 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
       transform: { language: 'jsonata', code: '{"a": body.a, "b": body.b, "zero": body.z, "sum": body.c + 1}' },
     });
     const id = await send('{"a":12345678901234567890,"b":12345678901234567891,"z":-0,"c":1.5}');
-    expect(await received('ambiguous', id)).toBe('{"a":12345678901234567000,"b":12345678901234567000,"zero":0,"sum":2.5}');
+    expect(await received('ambiguous', id)).toBe(
+      '{"a":12345678901234567000,"b":12345678901234567000,"zero":0,"sum":2.5}',
+    );
   });
 
   it('the event view, the NDJSON export, the live stream and a replay give back the exact bytes of odd bodies', async () => {
     await create('plain', {}, 'raw');
     const bodies = [
-      Buffer.from('{"id":12345678901234567890,"a":1.10,"b":-0,"c":0.1e-999,"d":1E+2,"e":1e400,"s":"\\u00e9 \u00e9 \\ud83d\\ude00 \\ud800","k":1,"k":2}'),
+      Buffer.from(
+        '{"id":12345678901234567890,"a":1.10,"b":-0,"c":0.1e-999,"d":1E+2,"e":1e400,"s":"\\u00e9 \u00e9 \\ud83d\\ude00 \\ud800","k":1,"k":2}',
+      ),
       Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"id":9007199254740993}')]),
       Buffer.from('total=9007199254740993&note=caf%C3%A9'),
       Buffer.from('<order id="820982911946154508"/>'),
@@ -154,7 +178,11 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
         const sent = bodies[i]!;
         const view = (await api(`/api/events/${id}`)).json;
         expect(Buffer.from(view.body.data, view.body.encoding === 'base64' ? 'base64' : 'utf8')).toEqual(sent);
-        const arrival = await waitFor(() => stream.events.find((e) => e.data.id === id && e.data.request), 15_000, `arrival ${id}`);
+        const arrival = await waitFor(
+          () => stream.events.find((e) => e.data.id === id && e.data.request),
+          15_000,
+          `arrival ${id}`,
+        );
         expect(Buffer.from(arrival!.data.request.body_base64, 'base64')).toEqual(sent);
         expect(dataOf(await received('plain', id))).toBe(
           i === 0 ? sent.toString('utf8') : JSON.stringify({ raw_base64: sent.toString('base64') }),
@@ -165,7 +193,9 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
       await create('late', {}, 'raw');
       for (const id of ids) expect((await api(`/api/events/${id}/replay`, { method: 'POST' })).status).toBe(200);
       for (const id of ids) expect(await received('late', id)).toBe(await received('plain', id));
-      const exported = await fetch(`${gw.url}/api/events/export?format=ndjson&source=raw&limit=1000`, { headers: auth });
+      const exported = await fetch(`${gw.url}/api/events/export?format=ndjson&source=raw&limit=1000`, {
+        headers: auth,
+      });
       const lines = (await exported.text()).trim().split('\n');
       for (const [i, id] of ids.entries()) {
         const line = lines.find((l) => l.startsWith(`{"id":${id},`))!;
@@ -180,4 +210,3 @@ describe.each(databaseKinds())('exact numbers in filters and transformations (%s
 
 /** The envelope's `data` member as the text it holds (the envelope ends with it, or with tenant_context). */
 const dataOf = (envelope: string) => envelope.slice(envelope.indexOf(',"data":') + 8, -1);
-

@@ -65,17 +65,25 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
     return { ...row, occurred_at: new Date(occurred_at).getTime() };
   };
   const stored = async (eventId: number) =>
-    (await gw.query<{ webhook_id: string; topic: string; account: string | null }>(
-      'select webhook_id, topic, account from webhook_events where id = $1',
-      [eventId],
-    ))[0];
+    (
+      await gw.query<{ webhook_id: string; topic: string; account: string | null }>(
+        'select webhook_id, topic, account from webhook_events where id = $1',
+        [eventId],
+      )
+    )[0];
 
   describe('p2-inc/keycloak-events (ext-event-webhook)', () => {
     it('access.LOGIN signed with HmacSHA256: user, client, IP, username and realm land in system_log', async () => {
       const body = fixture('p2-access-login');
-      const res = await post(`${gw.url}/api/webhooks/kc-p2`, body, { 'x-keycloak-signature': p2Signature('sha256', P2_SECRET, body) });
+      const res = await post(`${gw.url}/api/webhooks/kc-p2`, body, {
+        'x-keycloak-signature': p2Signature('sha256', P2_SECRET, body),
+      });
       expect(res.json.status, JSON.stringify(res.json)).toBe('accepted');
-      expect(await stored(res.json.id)).toEqual({ webhook_id: '7c1f0d2e-5b8a-4e63-a1c9-0f4b2d6e8a35', topic: 'LOGIN', account: 'acme' });
+      expect(await stored(res.json.id)).toEqual({
+        webhook_id: '7c1f0d2e-5b8a-4e63-a1c9-0f4b2d6e8a35',
+        topic: 'LOGIN',
+        account: 'acme',
+      });
       expect(await auditRow(res.json.id)).toEqual({
         event_type: 'LOGIN',
         realm: 'acme',
@@ -91,7 +99,9 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
 
     it('access.LOGIN_ERROR keeps its error', async () => {
       const body = fixture('p2-access-login-error');
-      const res = await post(`${gw.url}/api/webhooks/kc-p2`, body, { 'x-keycloak-signature': p2Signature('sha256', P2_SECRET, body) });
+      const res = await post(`${gw.url}/api/webhooks/kc-p2`, body, {
+        'x-keycloak-signature': p2Signature('sha256', P2_SECRET, body),
+      });
       expect(await auditRow(res.json.id)).toMatchObject({
         event_type: 'LOGIN_ERROR',
         error: 'invalid_user_credentials',
@@ -104,7 +114,9 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
 
     it('admin.USER-CREATE records the acting admin, the resource and the admin realm', async () => {
       const body = fixture('p2-admin-user-create');
-      const res = await post(`${gw.url}/api/webhooks/kc-p2`, body, { 'x-keycloak-signature': p2Signature('sha256', P2_SECRET, body) });
+      const res = await post(`${gw.url}/api/webhooks/kc-p2`, body, {
+        'x-keycloak-signature': p2Signature('sha256', P2_SECRET, body),
+      });
       expect(await stored(res.json.id)).toMatchObject({ topic: 'admin.USER-CREATE', account: 'acme' });
       expect(await auditRow(res.json.id)).toEqual({
         event_type: 'ADMIN_CREATE',
@@ -126,15 +138,24 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
 
     it('HmacSHA1 signatures verify on a source with algorithm: sha1', async () => {
       const body = fixture('p2-access-login');
-      const res = await post(`${gw.url}/api/webhooks/kc-p2-sha1`, body, { 'x-keycloak-signature': p2Signature('sha1', P2_SHA1_SECRET, body) });
+      const res = await post(`${gw.url}/api/webhooks/kc-p2-sha1`, body, {
+        'x-keycloak-signature': p2Signature('sha1', P2_SHA1_SECRET, body),
+      });
       expect(res.json.status, JSON.stringify(res.json)).toBe('accepted');
-      expect(await auditRow(res.json.id)).toMatchObject({ event_type: 'LOGIN', user_id: '8a6c3d3e-7f41-4c2a-b0f2-5d6e2c1b9f01' });
+      expect(await auditRow(res.json.id)).toMatchObject({
+        event_type: 'LOGIN',
+        user_id: '8a6c3d3e-7f41-4c2a-b0f2-5d6e2c1b9f01',
+      });
     });
 
     it('a SHA-1 signature on a SHA-256 source (and the reverse) is refused', async () => {
       const body = fixture('p2-access-login-error');
-      const onSha256 = await post(`${gw.url}/api/webhooks/kc-p2`, body, { 'x-keycloak-signature': p2Signature('sha1', P2_SECRET, body) });
-      const onSha1 = await post(`${gw.url}/api/webhooks/kc-p2-sha1`, body, { 'x-keycloak-signature': p2Signature('sha256', P2_SHA1_SECRET, body) });
+      const onSha256 = await post(`${gw.url}/api/webhooks/kc-p2`, body, {
+        'x-keycloak-signature': p2Signature('sha1', P2_SECRET, body),
+      });
+      const onSha1 = await post(`${gw.url}/api/webhooks/kc-p2-sha1`, body, {
+        'x-keycloak-signature': p2Signature('sha256', P2_SHA1_SECRET, body),
+      });
       expect([onSha256.status, onSha1.status]).toEqual([401, 401]);
       expect(onSha256.json.error.code).toBe('invalid_signature');
     });
@@ -206,7 +227,11 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
 
     it('a LOGOUT event: flat fields, username from details', async () => {
       const res = await post(`${gw.url}/api/keycloak/events`, fixture('keycloak-event-logout'), auth);
-      expect(await stored(res.json.id)).toEqual({ webhook_id: '5d6e7f80-91a2-43b4-c5d6-e7f8a9b0c1d2', topic: 'LOGOUT', account: 'acme' });
+      expect(await stored(res.json.id)).toEqual({
+        webhook_id: '5d6e7f80-91a2-43b4-c5d6-e7f8a9b0c1d2',
+        topic: 'LOGOUT',
+        account: 'acme',
+      });
       expect(await auditRow(res.json.id)).toMatchObject({
         event_type: 'LOGOUT',
         realm: 'acme',
@@ -230,7 +255,11 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
         ip_address: '10.0.0.5',
         error: null,
         occurred_at: 1718004600000,
-        details: { resourceType: 'CLIENT', resourcePath: 'clients/7f8091a2-b3c4-45d6-e7f8-a9b0c1d2e3f4', authRealm: 'master' },
+        details: {
+          resourceType: 'CLIENT',
+          resourcePath: 'clients/7f8091a2-b3c4-45d6-e7f8-a9b0c1d2e3f4',
+          authRealm: 'master',
+        },
       });
     });
   });

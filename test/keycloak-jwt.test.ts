@@ -61,7 +61,8 @@ describe('Keycloak webhook JWTs (p2 bearer mode)', () => {
   const huge = jwksServer();
   let gw: TestGateway;
   beforeAll(async () => {
-    for (const s of [realm, broken, huge]) await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    for (const s of [realm, broken, huge])
+      await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     broken.set((res) => {
       res.statusCode = 500;
       res.end('upstream error');
@@ -100,7 +101,13 @@ describe('Keycloak webhook JWTs (p2 bearer mode)', () => {
     const res = await send(body, jwt(p2Claims(body)));
     expect(res.json.status, JSON.stringify(res.json)).toBe('accepted');
     const row = await waitFor(
-      async () => (await gw.query<{ event_type: string; user_id: string }>('select event_type, user_id from system_log where source_event_id = $1', [res.json.id]))[0],
+      async () =>
+        (
+          await gw.query<{ event_type: string; user_id: string }>(
+            'select event_type, user_id from system_log where source_event_id = $1',
+            [res.json.id],
+          )
+        )[0],
       20_000,
       'audit row',
     );
@@ -118,14 +125,43 @@ describe('Keycloak webhook JWTs (p2 bearer mode)', () => {
   });
 
   const refused: [string, (body: Buffer) => string, string][] = [
-    ['a token for another body (request_body_sha256)', (body) => jwt(p2Claims(Buffer.concat([body, Buffer.from(' ')]))), "Bearer token's request_body_sha256 does not match the request body"],
-    ['a token without request_body_sha256', (body) => jwt(p2Claims(body, { request_body_sha256: undefined })), 'claim request_body_sha256 is missing'],
-    ['a token for another audience', (body) => jwt(p2Claims(body, { aud: 'https://someone-else.example' })), 'claim aud is not accepted'],
-    ['a token from another issuer', (body) => jwt(p2Claims(body, { iss: 'https://sso.acme.example/realms/other' })), 'claim iss is not accepted'],
-    ['an expired token', (body) => jwt(p2Claims(body, { iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 600 })), 'it has expired (exp)'],
+    [
+      'a token for another body (request_body_sha256)',
+      (body) => jwt(p2Claims(Buffer.concat([body, Buffer.from(' ')]))),
+      "Bearer token's request_body_sha256 does not match the request body",
+    ],
+    [
+      'a token without request_body_sha256',
+      (body) => jwt(p2Claims(body, { request_body_sha256: undefined })),
+      'claim request_body_sha256 is missing',
+    ],
+    [
+      'a token for another audience',
+      (body) => jwt(p2Claims(body, { aud: 'https://someone-else.example' })),
+      'claim aud is not accepted',
+    ],
+    [
+      'a token from another issuer',
+      (body) => jwt(p2Claims(body, { iss: 'https://sso.acme.example/realms/other' })),
+      'claim iss is not accepted',
+    ],
+    [
+      'an expired token',
+      (body) =>
+        jwt(p2Claims(body, { iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 600 })),
+      'it has expired (exp)',
+    ],
     ['a token without exp', (body) => jwt(p2Claims(body, { exp: undefined })), 'claim exp is missing'],
-    ['a token signed by a key the realm does not publish', (body) => jwt(p2Claims(body), { key: strangerKey.privateKey }), 'its signature does not verify'],
-    ['a token naming an unknown key id', (body) => jwt(p2Claims(body), { kid: 'not-a-realm-key' }), "no key of the realm's JWKS matches its kid/alg"],
+    [
+      'a token signed by a key the realm does not publish',
+      (body) => jwt(p2Claims(body), { key: strangerKey.privateKey }),
+      'its signature does not verify',
+    ],
+    [
+      'a token naming an unknown key id',
+      (body) => jwt(p2Claims(body), { kid: 'not-a-realm-key' }),
+      "no key of the realm's JWKS matches its kid/alg",
+    ],
     [
       'an unsigned token (alg none)',
       (body) => `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url(p2Claims(body))}.`,

@@ -21,7 +21,29 @@ const PATTERNS = [
   '^$',
   'a|^c|x$',
 ];
-const CHARS = ['a', 'c', 't', 'x', 'r', 'o', 'u', 'l', 'A', 'Z', '0', '9', '-', '.', '@', '+', ' ', '\n', 'é', 'É', '😀'];
+const CHARS = [
+  'a',
+  'c',
+  't',
+  'x',
+  'r',
+  'o',
+  'u',
+  'l',
+  'A',
+  'Z',
+  '0',
+  '9',
+  '-',
+  '.',
+  '@',
+  '+',
+  ' ',
+  '\n',
+  'é',
+  'É',
+  '😀',
+];
 
 describe('linear-time patterns', () => {
   it.each(PATTERNS)('%s matches the strings V8 matches (u flag), as an unanchored search', (source) => {

@@ -72,32 +72,52 @@ describe.each(databaseKinds())('listen and the local app (%s)', { timeout: 120_0
     await waitFor(() => listen.stderr().includes('Forwarding events'), 60_000, 'listen connected');
 
     const first = '{"note":"never answered"}';
-    const a = (await post(`${gw.url}/api/webhooks/shopify/orders/create`, first, shopifyHeaders(SECRETS.shopify, first, 'slow-1'))).json.id;
+    const a = (
+      await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        first,
+        shopifyHeaders(SECRETS.shopify, first, 'slow-1'),
+      )
+    ).json.id;
     await waitFor(
-      () => new RegExp(`#${a}  shopify  orders/create  → failed: no answer within 1000 ms \\(is the local server at ${app.url} stuck\\?`).test(listen.stdout()),
+      () =>
+        new RegExp(
+          `#${a}  shopify  orders/create  → failed: no answer within 1000 ms \\(is the local server at ${app.url} stuck\\?`,
+        ).test(listen.stdout()),
       20_000,
       'the timed-out forward reported',
     );
     // Not stuck on it: the next event is forwarded too.
     const second = '{"note":"the next one"}';
-    await post(`${gw.url}/api/webhooks/shopify/orders/create`, second, shopifyHeaders(SECRETS.shopify, second, 'slow-2'));
+    await post(
+      `${gw.url}/api/webhooks/shopify/orders/create`,
+      second,
+      shopifyHeaders(SECRETS.shopify, second, 'slow-2'),
+    );
     await waitFor(() => app.pending.length === 2, 20_000, 'the next event forwarded');
     expect(listen.child.exitCode).toBeNull();
   });
 
   it('--forward-timeout-ms that is not a whole number from 1 to 3600000 is a usage error', async () => {
     for (const value of ['0', '1.5', 'soon', '3600001']) {
-      const listen = spawnListen('http://127.0.0.1:9/hooks', 'http://127.0.0.1:9', SECRETS.ops, ['--forward-timeout-ms', value]);
+      const listen = spawnListen('http://127.0.0.1:9/hooks', 'http://127.0.0.1:9', SECRETS.ops, [
+        '--forward-timeout-ms',
+        value,
+      ]);
       const exit = await listen.exited;
       expect(exit.code, value).toBe(2);
-      expect(exit.stderr, value).toContain('--forward-timeout-ms must be a whole number of milliseconds from 1 to 3600000');
+      expect(exit.stderr, value).toContain(
+        '--forward-timeout-ms must be a whole number of milliseconds from 1 to 3600000',
+      );
     }
   });
 
   it('a --forward-to without http:// is a usage error naming the value and an example', async () => {
     const exit = await spawnListen('localhost:4000', 'http://127.0.0.1:9', SECRETS.ops).exited;
     expect(exit.code).toBe(2);
-    expect(exit.stderr).toContain('--forward-to must be an http(s) URL such as http://localhost:4000/webhooks, not "localhost:4000"');
+    expect(exit.stderr).toContain(
+      '--forward-to must be an http(s) URL such as http://localhost:4000/webhooks, not "localhost:4000"',
+    );
   });
 
   // Started with a wrong --url or token, listen has never had a stream: retrying cannot help, and

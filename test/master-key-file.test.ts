@@ -36,7 +36,9 @@ describe('GATEWAY_MASTER_KEY_FILE', () => {
   it('a key file holding the key and a newline is read', () => {
     const path = join(dir, 'master.key');
     writeFileSync(path, `${key}\n`);
-    expect(loadConfig({ GATEWAY_MASTER_KEY_FILE: path }).control.keyring?.current.key).toEqual(Buffer.from(key, 'base64'));
+    expect(loadConfig({ GATEWAY_MASTER_KEY_FILE: path }).control.keyring?.current.key).toEqual(
+      Buffer.from(key, 'base64'),
+    );
   });
 
   it('a file over 64 KiB is refused, naming the variable, the file and the limit, quoting nothing', () => {
@@ -59,6 +61,8 @@ describe('GATEWAY_MASTER_KEY_FILE', () => {
   it('a FIFO is refused at once instead of waiting for a writer (exit 2)', async () => {
     const fifo = join(dir, 'fifo.key');
     execFileSync('mkfifo', [fifo]);
-    expect(await refusedAtStart(fifo)).toContain(`GATEWAY_MASTER_KEY_FILE (${fifo}) is a FIFO (named pipe), not a regular file`);
+    expect(await refusedAtStart(fifo)).toContain(
+      `GATEWAY_MASTER_KEY_FILE (${fifo}) is a FIFO (named pipe), not a regular file`,
+    );
   });
 });

@@ -12,7 +12,9 @@ describe('OpenAPI document', { timeout: 180_000 }, () => {
   it('describes every route under /api, /metrics, /healthz and /readyz', async () => {
     const gw = await startTestGateway('pglite', { sources: providerSources() });
     try {
-      const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
       // Ingest endpoints are the providers' (docs/providers.md), not the ops API's.
       // Runtime sources (src/control) are served by the two catch-all ingest routes.
       const ingest = new Set([
@@ -25,10 +27,19 @@ describe('OpenAPI document', { timeout: 180_000 }, () => {
         .filter((r) => /^\/(api\/|metrics$|healthz$|readyz$)/.test(r.path) && !NOT_API.has(r.path))
         .filter((r) => !ingest.has(r.path))
         .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
-      const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`));
+      const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+        Object.keys(ops).map((m) => `${m} ${path}`),
+      );
       expect(served.length).toBeGreaterThan(10);
       expect([...new Set(served)].filter((route) => !documented.includes(route))).toEqual([]);
-      for (const route of ['get /api/events/stream', 'get /api/v1/webhooks/stream', 'post /api/sps/poll', 'get /metrics', 'get /healthz', 'get /readyz']) {
+      for (const route of [
+        'get /api/events/stream',
+        'get /api/v1/webhooks/stream',
+        'post /api/sps/poll',
+        'get /metrics',
+        'get /healthz',
+        'get /readyz',
+      ]) {
         expect(documented).toContain(route);
       }
     } finally {

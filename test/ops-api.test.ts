@@ -10,12 +10,24 @@ type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
 describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, metrics on %s', (kind) => {
   let gw: TestGateway;
   const ops = (path: string, init: RequestInit = {}) =>
-    fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json', ...init.headers } }) as Promise<JsonResponse>;
+    fetch(`${gw.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json', ...init.headers },
+    }) as Promise<JsonResponse>;
   const ids: Record<string, number> = {};
 
   beforeAll(async () => {
     const sources = parseSourcesDocument(
-      { sources: [{ name: 'shopify', provider: 'shopify', secrets: [SECRETS.shopify], mask: ['customer.email', 'line_items.*.price'] }] },
+      {
+        sources: [
+          {
+            name: 'shopify',
+            provider: 'shopify',
+            secrets: [SECRETS.shopify],
+            mask: ['customer.email', 'line_items.*.price'],
+          },
+        ],
+      },
       {},
     );
     gw = await startTestGateway(kind, { sources, worker: { cron: '0 0 1 1 *' } });
@@ -24,19 +36,35 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     });
     const send = async (key: string, topic: string, payload: object) => {
       const body = JSON.stringify(payload);
-      const res = await post(`${gw.url}/api/webhooks/shopify/${topic}`, body, shopifyHeaders(SECRETS.shopify, body, key, 'acme.myshopify.com', topic));
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/${topic}`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, key, 'acme.myshopify.com', topic),
+      );
       ids[key] = res.json.id;
     };
-    await send('a', 'orders/create', { id: 1, note: 'needle in a haystack', customer: { email: 'jane@example.com' }, line_items: [{ sku: 'A', price: '9.99' }, { sku: 'B', price: '1.00' }] });
+    await send('a', 'orders/create', {
+      id: 1,
+      note: 'needle in a haystack',
+      customer: { email: 'jane@example.com' },
+      line_items: [
+        { sku: 'A', price: '9.99' },
+        { sku: 'B', price: '1.00' },
+      ],
+    });
     await send('b', 'orders/create', { id: 2, note: 'plain' });
     await send('c', 'orders/fail', { id: 3 });
     await send('d', 'orders/fail', { id: 4 });
     // A rejected request, for the metrics.
     await post(`${gw.url}/api/webhooks/shopify/orders/create`, '{}', shopifyHeaders('wrong', '{}', 'x'));
-    await waitFor(async () => {
-      await gw.gateway.worker.tick();
-      return (await gw.query(`select 1 from webhook_events where status in ('completed', 'failed')`)).length === 4;
-    }, 20_000, 'processing');
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await gw.query(`select 1 from webhook_events where status in ('completed', 'failed')`)).length === 4;
+      },
+      20_000,
+      'processing',
+    );
   });
   afterAll(() => gw?.stop());
 
@@ -44,7 +72,9 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     // Searching raw bytes would reveal masked values (test/security-validation.test.ts).
     const byText = await (await ops('/api/events?q=needle%20in')).json();
     expect(byText.events).toEqual([]);
-    const byWebhookId = await (await ops(`/api/events?webhook_id=${encodeURIComponent('acme.myshopify.com/b')}`)).json();
+    const byWebhookId = await (
+      await ops(`/api/events?webhook_id=${encodeURIComponent('acme.myshopify.com/b')}`)
+    ).json();
     expect(byWebhookId.events.map((e: { id: number }) => e.id)).toEqual([ids.b]);
     const future = new Date(Date.now() + 60_000).toISOString();
     expect((await (await ops(`/api/events?since=${future}`)).json()).events).toEqual([]);
@@ -57,7 +87,10 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
   it('masks configured fields in the payload and the shown body, and never shows signatures', async () => {
     const detail = await (await ops(`/api/events/${ids.a}`)).json();
     expect(detail.payload.customer.email).toBe('[masked]');
-    expect(detail.payload.line_items).toEqual([{ sku: 'A', price: '[masked]' }, { sku: 'B', price: '[masked]' }]);
+    expect(detail.payload.line_items).toEqual([
+      { sku: 'A', price: '[masked]' },
+      { sku: 'B', price: '[masked]' },
+    ]);
     expect(detail.body.masked).toBe(true);
     expect(detail.body.data).not.toContain('jane@example.com');
     expect(JSON.stringify(detail)).not.toContain('jane@example.com');
@@ -68,19 +101,36 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
   });
 
   it('bulk replay counts first (dry run) and replays only when asked', async () => {
-    const dry = await (await ops('/api/events/replay', { method: 'POST', body: JSON.stringify({ filter: { status: 'failed' } }) })).json();
+    const dry = await (
+      await ops('/api/events/replay', { method: 'POST', body: JSON.stringify({ filter: { status: 'failed' } }) })
+    ).json();
     expect(dry).toEqual({ dry_run: true, matched: 2, replayed: 0 });
     expect(await gw.query(`select 1 from webhook_events where status = 'failed'`)).toHaveLength(2);
-    const run = await (await ops('/api/events/replay', { method: 'POST', body: JSON.stringify({ filter: { status: 'failed' }, dry_run: false }) })).json();
+    const run = await (
+      await ops('/api/events/replay', {
+        method: 'POST',
+        body: JSON.stringify({ filter: { status: 'failed' }, dry_run: false }),
+      })
+    ).json();
     expect(run).toEqual({ dry_run: false, matched: 2, replayed: 2 });
-    const rows = await gw.query<{ status: string; max_attempts: number }>(`select status, max_attempts from webhook_events where id in ($1, $2)`, [ids.c, ids.d]);
+    const rows = await gw.query<{ status: string; max_attempts: number }>(
+      `select status, max_attempts from webhook_events where id in ($1, $2)`,
+      [ids.c, ids.d],
+    );
     expect(rows.every((r) => r.status !== 'failed' && r.max_attempts === 16)).toBe(true);
-    const invalid = await ops('/api/events/replay', { method: 'POST', body: JSON.stringify({ filter: { status: 'dead' } }) });
+    const invalid = await ops('/api/events/replay', {
+      method: 'POST',
+      body: JSON.stringify({ filter: { status: 'dead' } }),
+    });
     expect(invalid.status).toBe(400);
-    await waitFor(async () => {
-      await gw.gateway.worker.tick();
-      return (await gw.query(`select 1 from webhook_events where status = 'failed'`)).length === 2;
-    }, 20_000, 'replayed events to fail again');
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await gw.query(`select 1 from webhook_events where status = 'failed'`)).length === 2;
+      },
+      20_000,
+      'replayed events to fail again',
+    );
   });
 
   it('reports counts, success rate, latency percentiles, retries and queue depth', async () => {
@@ -91,7 +141,13 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     expect(stats.latency_ms.p50).toBeGreaterThanOrEqual(0);
     expect(stats.latency_ms.p99).toBeGreaterThanOrEqual(stats.latency_ms.p50);
     expect(stats.retries).toEqual({ events_retried: 2, extra_attempts: 30 });
-    expect(stats.queue).toEqual({ due: 0, scheduled_retries: 0, waiting_in_order: 0, processing: 0, oldest_due_age_seconds: null });
+    expect(stats.queue).toEqual({
+      due: 0,
+      scheduled_retries: 0,
+      waiting_in_order: 0,
+      processing: 0,
+      oldest_due_age_seconds: null,
+    });
     expect((await ops('/api/stats?since=not-a-date')).status).toBe(400);
   });
 
@@ -99,7 +155,9 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
     const text = await (await ops('/metrics')).text();
     expect(text).toContain('webhook_gateway_requests_total{source="shopify",outcome="accepted",reason="ok"} 4');
-    expect(text).toContain('webhook_gateway_requests_total{source="shopify",outcome="rejected",reason="invalid_signature"} 1');
+    expect(text).toContain(
+      'webhook_gateway_requests_total{source="shopify",outcome="rejected",reason="invalid_signature"} 1',
+    );
     expect(text).toMatch(/webhook_gateway_processing_attempts_total\{source="shopify",outcome="completed"\} 2/);
     expect(text).toMatch(/webhook_gateway_retries_scheduled_total\{source="shopify"\} \d+/);
     expect(text).toContain('webhook_gateway_queue_depth 0');
@@ -107,10 +165,20 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
   });
 
   it('describes the API in an OpenAPI document with an offline reference page', async () => {
-    const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await fetch(`${gw.url}/api/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+    };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/events', '/api/events/{id}', '/api/events/{id}/replay', '/api/events/replay', '/api/stats', '/api/stats/series']),
+      expect.arrayContaining([
+        '/api/events',
+        '/api/events/{id}',
+        '/api/events/{id}/replay',
+        '/api/events/replay',
+        '/api/stats',
+        '/api/stats/series',
+      ]),
     );
     const page = await fetch(`${gw.url}/api/docs`);
     expect(await page.text()).toContain('/api/docs/assets/start.js');
@@ -140,17 +208,28 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
     await gw.query(old, ['processing-old', 'processing', null]);
     await gw.query(old, ['failed-60', 'failed', new Date(Date.now() - 60 * 86400_000).toISOString()]);
     await gw.query(old, ['failed-100', 'failed', new Date(Date.now() - 100 * 86400_000).toISOString()]);
-    const purged = await createRetention(gw.gateway.database).purge({ completedDays: 30, failedDays: 90, batchSize: 1 });
+    const purged = await createRetention(gw.gateway.database).purge({
+      completedDays: 30,
+      failedDays: 90,
+      batchSize: 1,
+    });
     expect(purged).toEqual({ completed: 1, failed: 1 });
-    const left = await gw.query<{ webhook_id: string }>(`select webhook_id from webhook_events where source = 'old' order by webhook_id`);
+    const left = await gw.query<{ webhook_id: string }>(
+      `select webhook_id from webhook_events where source = 'old' order by webhook_id`,
+    );
     expect(left.map((r) => r.webhook_id)).toEqual(['due-old', 'failed-60', 'processing-old']);
     expect(await gw.query('select 1 from webhook_events where id = $1', [ids.b])).toHaveLength(0);
     expect(await gw.query('select 1 from processing_log where event_id = $1', [ids.b])).toHaveLength(0);
   });
 
   it('retention also forgets nonces too old to verify and old finished poll runs', async () => {
-    await gw.query(`insert into seen_nonces (source, nonce, seen_at) values ('x', 'old', now() - interval '3 days'), ('x', 'fresh', now())`);
-    const purged = await createRetention(gw.gateway.database).purgeBookkeeping({ completedDays: 30, expiringNonceSources: ['x'] });
+    await gw.query(
+      `insert into seen_nonces (source, nonce, seen_at) values ('x', 'old', now() - interval '3 days'), ('x', 'fresh', now())`,
+    );
+    const purged = await createRetention(gw.gateway.database).purgeBookkeeping({
+      completedDays: 30,
+      expiringNonceSources: ['x'],
+    });
     expect(purged.nonces).toBe(1);
     expect((await gw.query<{ nonce: string }>('select nonce from seen_nonces')).map((r) => r.nonce)).toEqual(['fresh']);
   });
@@ -162,7 +241,10 @@ describe('readiness without a database', () => {
     await gw.gateway.database.close();
     const res = await fetch(`${gw.url}/readyz`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: 'unavailable', checks: { database: 'unreachable', migrations: 'unknown' } });
+    expect(await res.json()).toEqual({
+      status: 'unavailable',
+      checks: { database: 'unreachable', migrations: 'unknown' },
+    });
     await gw.gateway.stop();
   });
 });

@@ -8,7 +8,10 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
   const ids: number[] = [];
   type JsonResponse = Omit<Response, 'json'> & { json(): Promise<any> };
   const ops = (path: string, init: RequestInit = {}, token = SECRETS.ops) =>
-    fetch(`${gw.url}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } }) as Promise<JsonResponse>;
+    fetch(`${gw.url}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...init.headers },
+    }) as Promise<JsonResponse>;
 
   beforeAll(async () => {
     gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *' }, opsTokens: [SECRETS.ops, 'second-token'] });
@@ -18,14 +21,22 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     for (let i = 0; i < 7; i++) {
       const topic = i % 2 === 0 ? 'orders/create' : 'orders/fail';
       const body = JSON.stringify({ n: i, card: { number: '4242' } });
-      const res = await post(`${gw.url}/api/webhooks/shopify/${topic}`, body, shopifyHeaders(SECRETS.shopify, body, `ops-${i}`, 'acme.myshopify.com', topic));
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/${topic}`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, `ops-${i}`, 'acme.myshopify.com', topic),
+      );
       ids.push(res.json.id);
     }
-    await waitFor(async () => {
-      await gw.gateway.worker.tick();
-      const rows = await gw.query(`select 1 from webhook_events where status in ('completed','failed')`);
-      return rows.length === 7;
-    }, 20_000, 'all processed');
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        const rows = await gw.query(`select 1 from webhook_events where status in ('completed','failed')`);
+        return rows.length === 7;
+      },
+      20_000,
+      'all processed',
+    );
   });
   afterAll(() => gw?.stop());
 
@@ -35,7 +46,9 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     expect(((await none.json()) as { error: { code: string } }).error.code).toBe('missing_token');
     const wrong = await ops('/api/events', {}, 'nope');
     expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toEqual({ error: { code: 'invalid_token', message: 'The ops API token is not accepted' } });
+    expect(await wrong.json()).toEqual({
+      error: { code: 'invalid_token', message: 'The ops API token is not accepted' },
+    });
     const basic = await fetch(`${gw.url}/api/events/1`, { headers: { authorization: `Basic ${SECRETS.ops}` } });
     expect(basic.status).toBe(401);
     const replay = await fetch(`${gw.url}/api/events/${ids[0]}/replay`, { method: 'POST' });
@@ -62,7 +75,9 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     let cursor: string | null = '';
     let pages = 0;
     while (cursor !== null) {
-      const page: { events: { id: number }[]; next_cursor: string | null } = await (await ops(`/api/events?limit=3${cursor ? `&cursor=${cursor}` : ''}`)).json();
+      const page: { events: { id: number }[]; next_cursor: string | null } = await (
+        await ops(`/api/events?limit=3${cursor ? `&cursor=${cursor}` : ''}`)
+      ).json();
       seen.push(...page.events.map((e) => e.id));
       cursor = page.next_cursor;
       pages += 1;
@@ -84,12 +99,23 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
   it('shows one event with headers, payload and attempt log; no signature header is kept', async () => {
     const res = await ops(`/api/events/${ids[1]}`);
     const event = await res.json();
-    expect(event).toMatchObject({ id: ids[1], status: 'failed', attempts: 8, topic: 'orders/fail', payload: { n: 1, card: { number: '4242' } } });
+    expect(event).toMatchObject({
+      id: ids[1],
+      status: 'failed',
+      attempts: 8,
+      topic: 'orders/fail',
+      payload: { n: 1, card: { number: '4242' } },
+    });
     expect(event.headers['x-shopify-webhook-id']).toBe('ops-1');
     expect(event.headers).not.toHaveProperty('x-shopify-hmac-sha256');
     expect(JSON.stringify(event)).not.toContain(SECRETS.shopify);
     expect(event.attempt_log).toHaveLength(8);
-    expect(event.attempt_log[7]).toMatchObject({ attempt: 8, outcome: 'failed', error: 'Error: always fails', worker: gw.gateway.worker.id });
+    expect(event.attempt_log[7]).toMatchObject({
+      attempt: 8,
+      outcome: 'failed',
+      error: 'Error: always fails',
+      worker: gw.gateway.worker.id,
+    });
     expect((await ops('/api/events/999999')).status).toBe(404);
   });
 
@@ -98,18 +124,33 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: ids[3], status: 'received', attempts: 8, max_attempts: 16 });
     // Still failing: it runs 8 more attempts and fails again, with all 16 in its log.
-    await waitFor(async () => {
-      await gw.gateway.worker.tick();
-      return (await gw.query(`select 1 from webhook_events where id = $1 and status = 'failed'`, [ids[3]])).length === 1;
-    }, 20_000, 'replayed event to fail again');
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (
+          (await gw.query(`select 1 from webhook_events where id = $1 and status = 'failed'`, [ids[3]])).length === 1
+        );
+      },
+      20_000,
+      'replayed event to fail again',
+    );
     const detail = await (await ops(`/api/events/${ids[3]}`)).json();
-    expect(detail.attempt_log.map((a: { attempt: number }) => a.attempt)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(detail.attempt_log.map((a: { attempt: number }) => a.attempt)).toEqual(
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
   });
 
   it('replays a completed event back to due and processes it again', async () => {
     const res = await ops(`/api/events/${ids[0]}/replay`, { method: 'POST' });
     expect(res.status).toBe(200);
-    await waitFor(async () => (await gw.query(`select 1 from webhook_events where id = $1 and status = 'completed' and attempts = 2`, [ids[0]])).length === 1);
+    await waitFor(
+      async () =>
+        (
+          await gw.query(`select 1 from webhook_events where id = $1 and status = 'completed' and attempts = 2`, [
+            ids[0],
+          ])
+        ).length === 1,
+    );
     expect((await ops('/api/events/424242/replay', { method: 'POST' })).status).toBe(404);
   });
 
@@ -123,7 +164,11 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
       await blocked;
     });
     const body = JSON.stringify({ n: 'slow' });
-    const res = await post(`${gw.url}/api/webhooks/shopify/orders/slow`, body, shopifyHeaders(SECRETS.shopify, body, 'ops-slow', 'acme.myshopify.com', 'orders/slow'));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify/orders/slow`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, 'ops-slow', 'acme.myshopify.com', 'orders/slow'),
+    );
     const id: number = res.json.id;
     let during: any;
     try {
@@ -135,12 +180,27 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     }
     expect(during.status).toBe('processing');
     expect(during.attempt_log).toEqual([
-      expect.objectContaining({ attempt: 1, worker: gw.gateway.worker.id, outcome: 'running', finished_at: null, duration_ms: null }),
+      expect.objectContaining({
+        attempt: 1,
+        worker: gw.gateway.worker.id,
+        outcome: 'running',
+        finished_at: null,
+        duration_ms: null,
+      }),
     ]);
-    await waitFor(async () => (await (await ops(`/api/events/${id}`)).json()).status === 'completed', 10_000, 'the slow event to complete');
+    await waitFor(
+      async () => (await (await ops(`/api/events/${id}`)).json()).status === 'completed',
+      10_000,
+      'the slow event to complete',
+    );
     const after = await (await ops(`/api/events/${id}`)).json();
     expect(after.attempt_log).toEqual([
-      expect.objectContaining({ attempt: 1, worker: gw.gateway.worker.id, outcome: 'completed', started_at: during.attempt_log[0].started_at }),
+      expect.objectContaining({
+        attempt: 1,
+        worker: gw.gateway.worker.id,
+        outcome: 'completed',
+        started_at: during.attempt_log[0].started_at,
+      }),
     ]);
   });
 });

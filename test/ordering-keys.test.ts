@@ -29,7 +29,11 @@ describe('ordering keys', () => {
 
   it('reads the key, exactly, from JSON that lossless-json does not read: nested too deep, a repeated key', () => {
     // Such bodies are JSON, so they have their key: read as "no key", their events left their lane.
-    const read = orderingReader('shop', { key: { jsonPath: '$.order.id' }, onFailure: 'continue', missingKey: 'own_lane' });
+    const read = orderingReader('shop', {
+      key: { jsonPath: '$.order.id' },
+      onFailure: 'continue',
+      missingKey: 'own_lane',
+    });
     const deep = `${'['.repeat(300)}${']'.repeat(300)}`;
     expect(read(body(`{"order":{"id":820982911946154508123},"deep":${deep}}`), {})?.key).toBe('820982911946154508123');
     expect(read(body('{"order":{"id":"A-1"},"x":1,"x":2}'), {})?.key).toBe('A-1');

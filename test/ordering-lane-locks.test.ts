@@ -21,12 +21,20 @@ const event = (lane: string): HashedEvent => {
   const body = Buffer.from(JSON.stringify({ lane }));
   const key = lane.slice(SOURCE.length + 1);
   return {
-    event: { source: SOURCE, webhookId: `w-${key}`, topic: 'orders/create', body, headers: {}, maxAttempts: 3, ordering: { key, lane } },
+    event: {
+      source: SOURCE,
+      webhookId: `w-${key}`,
+      topic: 'orders/create',
+      body,
+      headers: {},
+      maxAttempts: 3,
+      ordering: { key, lane },
+    },
     hash: createHash('sha256').update(body).digest(),
   };
 };
 
-describe.skipIf(!postgresUrl())('lane locks when two lanes\' hashes collide (PostgreSQL)', () => {
+describe.skipIf(!postgresUrl())("lane locks when two lanes' hashes collide (PostgreSQL)", () => {
   const handle = useMigratedDatabase('postgres');
 
   it('two concurrent ingest batches sharing a colliding lock are both stored, without a deadlock', async () => {
@@ -44,16 +52,22 @@ describe.skipIf(!postgresUrl())('lane locks when two lanes\' hashes collide (Pos
     const { x, y } = found!;
     const [b, c] = found!.inside as [string, string];
     expect([b, c]).toHaveLength(2);
-    const [hashes] = await database.rows<{ hx: number; hy: number }>(sql`select hashtext(${x}) as hx, hashtext(${y}) as hy`);
+    const [hashes] = await database.rows<{ hx: number; hy: number }>(
+      sql`select hashtext(${x}) as hx, hashtext(${y}) as hy`,
+    );
     expect(hashes!.hx).toBe(hashes!.hy);
 
     const own = async (): Promise<Database> => testDb.open({ poolSize: 2 });
     const [holder, first, second] = await Promise.all([own(), own(), own()]);
     /** Lane-lock requests waiting in this database. */
     const waiting = async () =>
-      Number((await database.rows<{ n: number }>(sql`
+      Number(
+        (
+          await database.rows<{ n: number }>(sql`
         select count(*)::int as n from pg_locks where locktype = 'advisory' and classid = 20170 and objsubid = 2 and not granted
-          and database = (select oid from pg_database where datname = current_database())`))[0]!.n);
+          and database = (select oid from pg_database where datname = current_database())`)
+        )[0]!.n,
+      );
     const deadlocksBefore = await deadlocks(database);
 
     // The third transaction holds c's lock until both batches are under way.
@@ -70,7 +84,11 @@ describe.skipIf(!postgresUrl())('lane locks when two lanes\' hashes collide (Pos
     await waitFor(async () => (await waiting()) >= 1, 5000, 'batch 2 to wait for a lane lock');
     let batch1Settled = false;
     const batch1 = insertOrdered(first, [event(x), event(b)], [x, b]).finally(() => (batch1Settled = true));
-    await waitFor(async () => batch1Settled || (await waiting()) >= 2, 5000, 'batch 1 to wait for a lane lock or finish');
+    await waitFor(
+      async () => batch1Settled || (await waiting()) >= 2,
+      5000,
+      'batch 1 to wait for a lane lock or finish',
+    );
     release();
     await holderDone;
 
@@ -85,6 +103,8 @@ describe.skipIf(!postgresUrl())('lane locks when two lanes\' hashes collide (Pos
 /** Deadlocks PostgreSQL detected in this database (the cumulative statistics, read fresh). */
 async function deadlocks(database: Database): Promise<number> {
   await database.rows(sql`select pg_stat_clear_snapshot()`);
-  const [row] = await database.rows<{ n: number }>(sql`select deadlocks::int as n from pg_stat_database where datname = current_database()`);
+  const [row] = await database.rows<{ n: number }>(
+    sql`select deadlocks::int as n from pg_stat_database where datname = current_database()`,
+  );
   return row!.n;
 }

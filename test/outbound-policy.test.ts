@@ -73,7 +73,10 @@ describe('outbound address classification', () => {
   );
 
   it('exempts the ranges of OUTBOUND_ALLOW_CIDRS from both kinds of refusal, and nothing beside them', () => {
-    const policy = createOutboundPolicy({ denyPrivate: true, allowCidrs: ['127.0.0.1/32', '169.254.169.254', 'fd00::/8'] });
+    const policy = createOutboundPolicy({
+      denyPrivate: true,
+      allowCidrs: ['127.0.0.1/32', '169.254.169.254', 'fd00::/8'],
+    });
     expect(policy.refusal('127.0.0.1')).toBeUndefined();
     expect(policy.refusal('::ffff:127.0.0.1')).toBeUndefined();
     expect(policy.refusal('169.254.169.254')).toBeUndefined();
@@ -106,7 +109,12 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     ['64:ff9b:1::a9fe:a9fe', '169.254.169.254', 'link-local', 'the local-use NAT64 prefix 64:ff9b:1::/48'],
     ['64:ff9b:1:ab::a9fe:a9fe', '169.254.169.254', 'link-local', 'the local-use NAT64 prefix 64:ff9b:1::/48'],
     // A /64 translation prefix inside the local-use /48 puts the address at bits 72-103 (RFC 6052 §2.2).
-    ['64:ff9b:1:0:a9:fea9:fe00:0', '169.254.169.254', 'link-local', 'the local-use NAT64 prefix 64:ff9b:1::/48 read as a /64 translation prefix'],
+    [
+      '64:ff9b:1:0:a9:fea9:fe00:0',
+      '169.254.169.254',
+      'link-local',
+      'the local-use NAT64 prefix 64:ff9b:1::/48 read as a /64 translation prefix',
+    ],
     ['2002:a9fe:a9fe::1', '169.254.169.254', 'link-local', 'the 6to4 prefix 2002::/16'],
     ['2002:a9fe:a9fe:1234:5678:9abc:def0:1', '169.254.169.254', 'link-local', 'the 6to4 prefix 2002::/16'],
     ['2002:6464:64c8::', '100.100.100.200', 'cloud metadata', 'the 6to4 prefix 2002::/16'],
@@ -116,8 +124,18 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     ['::a9fe:a9fe', '169.254.169.254', 'link-local', 'the IPv4-compatible form ::/96'],
     ['::ffff:0:a9fe:a9fe', '169.254.169.254', 'link-local', 'the IPv4-translated form ::ffff:0:0:0/96'],
     // The Teredo server field (bits 32-63, not inverted); the client here is 8.8.8.8, public.
-    ['2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7', '169.254.169.254', 'link-local', 'the Teredo prefix 2001::/32 as its server address'],
-    ['2001:0:6464:64c8::f7f7:f7f7', '100.100.100.200', 'cloud metadata', 'the Teredo prefix 2001::/32 as its server address'],
+    [
+      '2001:0:a9fe:a9fe:8000:63bf:f7f7:f7f7',
+      '169.254.169.254',
+      'link-local',
+      'the Teredo prefix 2001::/32 as its server address',
+    ],
+    [
+      '2001:0:6464:64c8::f7f7:f7f7',
+      '100.100.100.200',
+      'cloud metadata',
+      'the Teredo prefix 2001::/32 as its server address',
+    ],
     // ISATAP interface identifiers (RFC 5214 §6.1) under any prefix, u bit clear or set.
     ['2001:db8::5efe:a9fe:a9fe', '169.254.169.254', 'link-local', ISATAP],
     ['2001:db8:1:2:200:5efe:169.254.169.254', '169.254.169.254', 'link-local', ISATAP],
@@ -126,7 +144,12 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     ['2002:808:808:1:0:5efe:a9fe:a9fe', '169.254.169.254', 'link-local', ISATAP],
   ])('always refuses %s: it reaches %s (%s) through %s', (address, ipv4, expected, via) => {
     for (const policy of [lenient, strict]) {
-      expect(policy.refusal(address)).toMatchObject({ address: ipv4, range: expected, always: true, embeddedIn: { via } });
+      expect(policy.refusal(address)).toMatchObject({
+        address: ipv4,
+        range: expected,
+        always: true,
+        embeddedIn: { via },
+      });
     }
   });
 
@@ -195,7 +218,10 @@ describe('IPv6 addresses that embed an IPv4 address, judged as the IPv4 address 
     expect(byIpv4.refusal('2002:a9fe:a9fe::1')).toBeUndefined();
     expect(byIpv4.refusal('64:ff9b::a9fe:a9fd')?.range).toBe('link-local');
     // Allowing NAT64 or 6to4 wholesale must not open the metadata service through them.
-    const byPrefix = createOutboundPolicy({ denyPrivate: true, allowCidrs: ['64:ff9b::/96', '2002::/16', '2001::/32'] });
+    const byPrefix = createOutboundPolicy({
+      denyPrivate: true,
+      allowCidrs: ['64:ff9b::/96', '2002::/16', '2001::/32'],
+    });
     expect(byPrefix.refusal('64:ff9b::a9fe:a9fe')?.range).toBe('link-local');
     expect(byPrefix.refusal('2002:a00:1::1')?.range).toBe('private (RFC 1918)');
     expect(byPrefix.refusal('64:ff9b::808:808')).toBeUndefined();
@@ -223,7 +249,8 @@ describe('cloud metadata addresses outside link-local', () => {
     ['168.63.129.16', 'Azure WireServer, a public address'],
     ['::ffff:100.100.100.200', 'Alibaba Cloud, IPv4-mapped'],
   ])('always refuses %s (%s)', (address) => {
-    for (const policy of [lenient, strict]) expect(policy.refusal(address)).toMatchObject({ range: 'cloud metadata', always: true });
+    for (const policy of [lenient, strict])
+      expect(policy.refusal(address)).toMatchObject({ range: 'cloud metadata', always: true });
   });
 
   it('refuses only those addresses, not their neighbours', () => {
@@ -239,7 +266,10 @@ describe('cloud metadata addresses outside link-local', () => {
     expect(lenient.urlRefusal('http://100.100.100.200/latest/meta-data/')).toBe(
       'refused to connect to 100.100.100.200: cloud metadata address (fd00:ec2::254/128, 100.100.100.200/32, 192.0.0.192/32, 168.63.129.16/32; AWS IPv6, Alibaba Cloud and Oracle Cloud at Customer metadata, Azure WireServer), never contacted unless OUTBOUND_ALLOW_CIDRS lists it',
     );
-    const allowed = createOutboundPolicy({ denyPrivate: true, allowCidrs: ['100.100.100.200/32', '192.0.0.192', '168.63.129.16/32', 'fd00:ec2::254/128'] });
+    const allowed = createOutboundPolicy({
+      denyPrivate: true,
+      allowCidrs: ['100.100.100.200/32', '192.0.0.192', '168.63.129.16/32', 'fd00:ec2::254/128'],
+    });
     for (const address of ['100.100.100.200', '192.0.0.192', '168.63.129.16', 'fd00:ec2::254', '64:ff9b::6464:64c8']) {
       expect(allowed.refusal(address), address).toBeUndefined();
     }
@@ -278,7 +308,8 @@ describe('OUTBOUND_ALLOW_CIDRS and OUTBOUND_DENY_PRIVATE at start-up', () => {
   it('are read into the configuration, private addresses allowed by default', () => {
     expect(loadConfig({}).outbound).toEqual({ denyPrivate: false, allowCidrs: [] });
     expect(
-      loadConfig({ OUTBOUND_DENY_PRIVATE: 'true', OUTBOUND_ALLOW_CIDRS: ' 10.1.0.0/16, fd00:1::/64 ,127.0.0.1' }).outbound,
+      loadConfig({ OUTBOUND_DENY_PRIVATE: 'true', OUTBOUND_ALLOW_CIDRS: ' 10.1.0.0/16, fd00:1::/64 ,127.0.0.1' })
+        .outbound,
     ).toEqual({ denyPrivate: true, allowCidrs: ['10.1.0.0/16', 'fd00:1::/64', '127.0.0.1'] });
   });
 
@@ -328,18 +359,38 @@ describe('GATEWAY_CONFIG URLs at start-up', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('Invalid GATEWAY_CONFIG: destination "meta": url: refused to connect to 169.254.169.254: link-local address');
-    expect(message).toContain('source "gh" destination "inner": url: refused to connect to ::ffff:a9fe:a9fe (169.254.169.254)');
+    expect(message).toContain(
+      'Invalid GATEWAY_CONFIG: destination "meta": url: refused to connect to 169.254.169.254: link-local address',
+    );
+    expect(message).toContain(
+      'source "gh" destination "inner": url: refused to connect to ::ffff:a9fe:a9fe (169.254.169.254)',
+    );
     expect(message).toContain('alert channel "oncall": url: refused to connect to 0.0.0.0: unspecified address');
     expect(message).not.toContain(slackToken);
   });
 
   it('refuse an SMTP server or an SFTP poll host that is a refused IP address, naming neither password', () => {
     const content = {
-      alerts: { smtp: { host: '100.100.100.200', port: 25, from: 'gw@example.test', password: 'smtp-password-not-quoted' } },
+      alerts: {
+        smtp: { host: '100.100.100.200', port: 25, from: 'gw@example.test', password: 'smtp-password-not-quoted' },
+      },
       polls: [
-        { name: 'sftp-meta', kind: 'sps-sftp', host: '64:ff9b::a9fe:a9fe', username: 'u', password: 'sftp-password-not-quoted', insecure_accept_any_host_key: true },
-        { name: 'sftp-named', kind: 'sps-sftp', host: 'sftp.example.com', username: 'u', password: 'p', insecure_accept_any_host_key: true },
+        {
+          name: 'sftp-meta',
+          kind: 'sps-sftp',
+          host: '64:ff9b::a9fe:a9fe',
+          username: 'u',
+          password: 'sftp-password-not-quoted',
+          insecure_accept_any_host_key: true,
+        },
+        {
+          name: 'sftp-named',
+          kind: 'sps-sftp',
+          host: 'sftp.example.com',
+          username: 'u',
+          password: 'p',
+          insecure_accept_any_host_key: true,
+        },
       ],
     };
     let message = '';
@@ -348,8 +399,12 @@ describe('GATEWAY_CONFIG URLs at start-up', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('Invalid GATEWAY_CONFIG: alerts.smtp: host: refused to connect to 100.100.100.200: cloud metadata address');
-    expect(message).toContain('poll source "sftp-meta": host: refused to connect to 64:ff9b::a9fe:a9fe (169.254.169.254 through the NAT64 prefix');
+    expect(message).toContain(
+      'Invalid GATEWAY_CONFIG: alerts.smtp: host: refused to connect to 100.100.100.200: cloud metadata address',
+    );
+    expect(message).toContain(
+      'poll source "sftp-meta": host: refused to connect to 64:ff9b::a9fe:a9fe (169.254.169.254 through the NAT64 prefix',
+    );
     expect(message).not.toContain('sftp-named');
     expect(message).not.toContain('password-not-quoted');
     expect(load(content, { OUTBOUND_ALLOW_CIDRS: '100.100.100.200/32,169.254.169.254/32' }).polls).toHaveLength(2);

@@ -11,8 +11,6 @@ import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/da
 import { waitFor } from './helpers/gateway';
 import { partitionDay as day, heldTransaction } from './helpers/partition-tests';
 
-
-
 describe.runIf(postgresUrl())('reading the history while a day is dropped, on postgres', () => {
   let testDb: TestDatabase;
   let database: Database;

@@ -12,7 +12,6 @@ import { DAY_MS, restoreClock, stepClock } from './helpers/clock';
 import { createTestDatabase, databaseKinds, type TestDatabase } from './helpers/database';
 import { partitionDay as day } from './helpers/partition-tests';
 
-
 describe.each(databaseKinds())('history partitions on %s', (kind) => {
   let testDb: TestDatabase;
   let database: Database;

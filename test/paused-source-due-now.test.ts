@@ -16,7 +16,12 @@ describe.each(databaseKinds())('a parked event made due now is due on resume (%s
   const db = useMigratedDatabase(kind);
   const add = async (source: string, webhookId: string, lane?: string) => {
     const stored = await createEventStore(db.database).insert({
-      source, webhookId, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5,
+      source,
+      webhookId,
+      topic: 't',
+      body: Buffer.from('{}'),
+      headers: {},
+      maxAttempts: 5,
       ...(lane ? { ordering: { key: lane, lane: `${source}:${lane}` } } : {}),
     });
     if (stored.status !== 'accepted') throw new Error(`not stored: ${stored.status}`);

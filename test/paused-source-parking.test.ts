@@ -10,7 +10,13 @@ import { createEventStore } from '../src/store/events';
 import { createStatsQueries } from '../src/store/stats';
 import { createStatsMinutes } from '../src/store/stats-minute';
 import { createQueue } from '../src/worker/queue-sql';
-import { createTestDatabase, databaseKinds, postgresUrl, useMigratedDatabase, type TestDatabase } from './helpers/database';
+import {
+  createTestDatabase,
+  databaseKinds,
+  postgresUrl,
+  useMigratedDatabase,
+  type TestDatabase,
+} from './helpers/database';
 import { migrateToPreviousRelease } from './helpers/previous-release';
 
 interface QueueRow {
@@ -28,7 +34,12 @@ describe.each(databaseKinds())('a paused source parks its queued events on %s', 
       where q.source = ${source} order by e.webhook_id`);
   const add = async (source: string, webhookId: string) => {
     const stored = await createEventStore(db.database).insert({
-      source, webhookId, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5,
+      source,
+      webhookId,
+      topic: 't',
+      body: Buffer.from('{}'),
+      headers: {},
+      maxAttempts: 5,
     });
     expect(stored.status).toBe('accepted');
   };
@@ -53,7 +64,8 @@ describe.each(databaseKinds())('a paused source parks its queued events on %s', 
     const counts = async () => ({
       due: Object.fromEntries(await createStatsMinutes(database).dueBySource()),
       queue: (await createStatsQueries(database).stats(new Date(Date.now() - 3_600_000))).queue,
-      backlog: (await createConditionQueries(database).backlog_age({ older_than_seconds: 60, source: 'crm' }))[0]?.summary,
+      backlog: (await createConditionQueries(database).backlog_age({ older_than_seconds: 60, source: 'crm' }))[0]
+        ?.summary,
     });
     const running = await counts();
     expect(running.due).toEqual({ crm: 2, shop: 2 });
@@ -103,8 +115,14 @@ describe.each(databaseKinds())('a paused source parks its queued events on %s', 
     await database.rows(sql`insert into sources (name, provider, spec) values ('lanes', 'github', '{}'::jsonb)`);
     for (const id of ['l-1', 'l-2']) {
       const stored = await createEventStore(database).insert({
-        source: 'lanes', webhookId: id, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5,
-        nonce: `${id}-nonce`, ordering: { key: 'k', lane: 'lanes:k' },
+        source: 'lanes',
+        webhookId: id,
+        topic: 't',
+        body: Buffer.from('{}'),
+        headers: {},
+        maxAttempts: 5,
+        nonce: `${id}-nonce`,
+        ordering: { key: 'k', lane: 'lanes:k' },
       });
       expect(stored.status).toBe('accepted');
     }
@@ -145,7 +163,12 @@ describe.each(databaseKinds())('the on-hold count of a paused source on %s', (ki
     await database.rows(sql`insert into sources (name, provider, spec) values ('busy', 'github', '{}'::jsonb)`);
     for (const webhookId of ['b-1', 'b-2']) {
       await createEventStore(database).insert({
-        source: 'busy', webhookId, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5,
+        source: 'busy',
+        webhookId,
+        topic: 't',
+        body: Buffer.from('{}'),
+        headers: {},
+        maxAttempts: 5,
       });
     }
     expect((await createQueue(database).claim('w:1', 1)).map((e) => e.webhookId)).toEqual(['b-1']);
@@ -170,11 +193,17 @@ describe.runIf(postgresUrl())('a resume racing claims on postgres', () => {
       insert into event_queue (event_id, received_at, source, run_at)
       select id, received_at, source, now() - interval '1 minute' from stored`);
     const stranded = async () =>
-      (await database.rows<{ n: number }>(sql`select count(*)::int as n from event_queue where parked_run_at is not null`))[0]!.n;
+      (
+        await database.rows<{ n: number }>(
+          sql`select count(*)::int as n from event_queue where parked_run_at is not null`,
+        )
+      )[0]!.n;
     for (let round = 0; round < 30; round++) {
       expect((await control.setPaused('race', true)).ok).toBe(true);
       // As if they had all arrived after the pause: the claims below park them.
-      await database.rows(sql`update event_queue set run_at = parked_run_at, parked_run_at = null where parked_run_at is not null`);
+      await database.rows(
+        sql`update event_queue set run_at = parked_run_at, parked_run_at = null where parked_run_at is not null`,
+      );
       const claims = Promise.all([1, 2, 3, 4].map((w) => queue.claim(`w:${w}`, 10)));
       // The resume lands while the claims run (they park up to 1,000 rows each).
       await new Promise((resolve) => setImmediate(resolve));
@@ -182,7 +211,9 @@ describe.runIf(postgresUrl())('a resume racing claims on postgres', () => {
       const claimed = (await claims).flat();
       // Claims that ran after the resume took events; hand them back for the next round.
       if (claimed.length > 0) {
-        await database.rows(sql`update event_queue set claim_token = null, locked_by = null, locked_at = null where claim_token is not null`);
+        await database.rows(
+          sql`update event_queue set claim_token = null, locked_by = null, locked_at = null where claim_token is not null`,
+        );
       }
       expect(await stranded()).toBe(0);
     }
@@ -200,10 +231,16 @@ describe.each(databaseKinds())('migration 0027 on %s', (kind) => {
     const database = await testDb.open();
     await migrateToPreviousRelease(testDb, database, 27);
     const store = createEventStore(database);
-    for (const [source, webhookId] of [['crm', 'c-1'], ['crm', 'c-2'], ['shop', 's-1']] as const) {
+    for (const [source, webhookId] of [
+      ['crm', 'c-1'],
+      ['crm', 'c-2'],
+      ['shop', 's-1'],
+    ] as const) {
       await store.insert({ source, webhookId, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5 });
     }
-    await database.rows(sql`insert into sources (name, provider, spec, paused) values ('crm', 'github', '{}'::jsonb, true)`);
+    await database.rows(
+      sql`insert into sources (name, provider, spec, paused) values ('crm', 'github', '{}'::jsonb, true)`,
+    );
 
     await runMigrations(database, testDb.url);
 
@@ -216,6 +253,10 @@ describe.each(databaseKinds())('migration 0027 on %s', (kind) => {
     ]);
     expect(Object.fromEntries(await createStatsMinutes(database).dueBySource())).toEqual({ crm: 2, shop: 1 });
     expect((await createControlStore(database).setPaused('crm', false)).ok).toBe(true);
-    expect((await createQueue(database).claim('upgraded:1', 10)).map((e) => e.webhookId)).toEqual(['c-1', 'c-2', 's-1']);
+    expect((await createQueue(database).claim('upgraded:1', 10)).map((e) => e.webhookId)).toEqual([
+      'c-1',
+      'c-2',
+      's-1',
+    ]);
   }, 120_000);
 });

@@ -173,7 +173,9 @@ describe('SPS REST polling', () => {
     const pages = endlessListing((page) => `c-${page}`);
     const run = await pollOnce(harness, 'sps-endless');
     expect(run).toMatchObject({ status: 'failed', listed: 0 });
-    expect(run.error).toBe('listing out/: 1000 pages in a row with no file to take; stopped (the next run lists again)');
+    expect(run.error).toBe(
+      'listing out/: 1000 pages in a row with no file to take; stopped (the next run lists again)',
+    );
     expect(pages()).toBe(1000);
   });
 

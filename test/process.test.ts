@@ -12,11 +12,21 @@ describe('the gateway process', () => {
 
   it('starts on embedded PGlite, stores and completes a signed webhook, survives a restart, and stops on SIGTERM', async () => {
     const port = await freePort();
-    const env = { PORT: String(port), DATA_DIR: dataDir, SHOPIFY_WEBHOOK_SECRET: 'proc-secret', OPS_API_TOKEN: 'proc-ops', LOG_LEVEL: 'info' };
+    const env = {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      SHOPIFY_WEBHOOK_SECRET: 'proc-secret',
+      OPS_API_TOKEN: 'proc-ops',
+      LOG_LEVEL: 'info',
+    };
     const first = spawnGateway([], env);
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`);
     const body = '{"id":77}';
-    const res = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1', 'acme.myshopify.com', 'orders/paid'));
+    const res = await post(
+      `http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`,
+      body,
+      shopifyHeaders('proc-secret', body, 'proc-1', 'acme.myshopify.com', 'orders/paid'),
+    );
     expect(res.json, first.output()).toMatchObject({ status: 'accepted' });
     first.child.kill('SIGTERM');
     expect((await first.exited).code).toBe(0);
@@ -26,7 +36,11 @@ describe('the gateway process', () => {
     // Data persists in DATA_DIR: the event is still there after a restart, and a resend is a duplicate.
     const second = spawnGateway([], env);
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`);
-    const again = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`, body, shopifyHeaders('proc-secret', body, 'proc-1', 'acme.myshopify.com', 'orders/paid'));
+    const again = await post(
+      `http://127.0.0.1:${port}/api/webhooks/shopify/orders/paid`,
+      body,
+      shopifyHeaders('proc-secret', body, 'proc-1', 'acme.myshopify.com', 'orders/paid'),
+    );
     expect(again.json).toEqual({ status: 'duplicate' });
     const list = await fetch(`http://127.0.0.1:${port}/api/events`, { headers: { authorization: 'Bearer proc-ops' } });
     const { events } = (await list.json()) as { events: Record<string, unknown>[] };

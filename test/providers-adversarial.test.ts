@@ -35,56 +35,95 @@ describe('adversarial requests', () => {
     expect(await total()).toBe(before);
     return res.json.error.message as string;
   };
-  const githubHeaders = (signature: string) => ({ 'x-hub-signature-256': signature, 'x-github-event': 'push', 'x-github-delivery': randomUUID() });
+  const githubHeaders = (signature: string) => ({
+    'x-hub-signature-256': signature,
+    'x-github-event': 'push',
+    'x-github-delivery': randomUUID(),
+  });
   const body = JSON.stringify({ id: 'evt_adv', type: 'charge.refunded', action: 'x' });
 
   it('wrong length signature: a truncated HMAC is rejected', async () => {
     const truncated = githubSignature(S.github, body).slice(0, -2);
-    await refused(() => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(truncated)), 401, 'invalid_signature');
+    await refused(
+      () => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(truncated)),
+      401,
+      'invalid_signature',
+    );
   });
 
   it('wrong encoding: the right HMAC in base64 where hex is expected is rejected', async () => {
     const base64 = `sha256=${createHmac('sha256', S.github).update(body).digest('base64')}`;
-    const message = await refused(() => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(base64)), 401, 'invalid_signature');
+    const message = await refused(
+      () => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(base64)),
+      401,
+      'invalid_signature',
+    );
     expect(message).toBe('Signature in x-hub-signature-256 is not valid hex');
   });
 
   it('empty header: a present but empty signature header counts as missing', async () => {
-    const message = await refused(() => post(`${gw.url}/api/webhooks/github`, body, githubHeaders('')), 401, 'missing_signature');
+    const message = await refused(
+      () => post(`${gw.url}/api/webhooks/github`, body, githubHeaders('')),
+      401,
+      'missing_signature',
+    );
     expect(message).toBe('Required headers missing: x-hub-signature-256');
   });
 
   it('prefix only: "sha256=" with nothing after it is rejected', async () => {
-    await refused(() => post(`${gw.url}/api/webhooks/github`, body, githubHeaders('sha256=')), 401, 'invalid_signature');
+    await refused(
+      () => post(`${gw.url}/api/webhooks/github`, body, githubHeaders('sha256=')),
+      401,
+      'invalid_signature',
+    );
   });
 
   describe('duplicated header (sent twice on the wire)', () => {
     it('two Stripe-Signature headers, both valid, are ambiguous and rejected', async () => {
       const header = stripeHeader(S.stripe, body);
-      await refused(() => rawPost(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': [header, header] }), 401, 'invalid_signature');
+      await refused(
+        () => rawPost(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': [header, header] }),
+        401,
+        'invalid_signature',
+      );
     });
 
     it('two webhook-id headers are rejected: the signed id would be ambiguous', async () => {
       const ts = nowSeconds();
-      const headers = { 'webhook-id': ['msg_a', 'msg_b'], 'webhook-timestamp': String(ts), 'webhook-signature': standardSignature(S.standard, 'msg_a', ts, body) };
+      const headers = {
+        'webhook-id': ['msg_a', 'msg_b'],
+        'webhook-timestamp': String(ts),
+        'webhook-signature': standardSignature(S.standard, 'msg_a', ts, body),
+      };
       await refused(() => rawPost(`${gw.url}/api/webhooks/standard`, body, headers), 401, 'invalid_signature');
     });
 
     it('a forged signature header next to a valid one is rejected by a one-signature scheme', async () => {
       const ts = String(nowSeconds());
       const valid = `sha256=${hexHmac(S.honey, `${ts}.`, body)}`;
-      const headers = { 'x-honey-signature': [valid, `sha256=${'0'.repeat(64)}`], 'x-honey-timestamp': ts, 'x-honey-delivery-id': 'dup-sig' };
+      const headers = {
+        'x-honey-signature': [valid, `sha256=${'0'.repeat(64)}`],
+        'x-honey-timestamp': ts,
+        'x-honey-delivery-id': 'dup-sig',
+      };
       await refused(() => rawPost(`${gw.url}/api/webhooks/honey`, body, headers), 401, 'invalid_signature');
     });
   });
 
-  it('signature for another source: a valid Stripe signature under another endpoint\'s secret is rejected', async () => {
+  it("signature for another source: a valid Stripe signature under another endpoint's secret is rejected", async () => {
     const header = stripeHeader(S.stripeStrict, body);
-    await refused(() => post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': header }), 401, 'invalid_signature');
+    await refused(
+      () => post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': header }),
+      401,
+      'invalid_signature',
+    );
   });
 
   const timestamped: [string, (t: number) => Promise<{ status: number; json: any }>][] = [
-    ['stripe', (t) => post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body, t) })],
+    [
+      'stripe',
+      (t) => post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body, t) }),
+    ],
     [
       'standard webhooks',
       (t) =>
@@ -124,7 +163,11 @@ describe('adversarial requests', () => {
   });
 
   it('a timestamp that is not a number is rejected', async () => {
-    const headers = { 'x-honey-signature': `sha256=${hexHmac(S.honey, 'soon.', body)}`, 'x-honey-timestamp': 'soon', 'x-honey-delivery-id': 'nan' };
+    const headers = {
+      'x-honey-signature': `sha256=${hexHmac(S.honey, 'soon.', body)}`,
+      'x-honey-timestamp': 'soon',
+      'x-honey-delivery-id': 'nan',
+    };
     await refused(() => post(`${gw.url}/api/webhooks/honey`, body, headers), 401, 'invalid_timestamp');
   });
 
@@ -133,21 +176,34 @@ describe('adversarial requests', () => {
     const sign = (b: Buffer) => createHmac('sha512', S.plain).update(b).digest('base64');
 
     it('are verified over the raw bytes and stored byte for byte', async () => {
-      const res = await post(`${gw.url}/api/webhooks/plain`, bytes, { 'x-signature': sign(bytes), 'content-type': 'application/octet-stream' });
+      const res = await post(`${gw.url}/api/webhooks/plain`, bytes, {
+        'x-signature': sign(bytes),
+        'content-type': 'application/octet-stream',
+      });
       expect(res.json.status).toBe('accepted');
-      const [row] = await gw.query<{ body: Uint8Array }>('select body from webhook_events where id = $1', [res.json.id]);
+      const [row] = await gw.query<{ body: Uint8Array }>('select body from webhook_events where id = $1', [
+        res.json.id,
+      ]);
       expect(Buffer.from(row!.body).equals(bytes)).toBe(true);
     });
 
     it('a signature over the UTF-8-decoded text instead of the bytes is rejected', async () => {
       const lossy = Buffer.from(bytes.toString('utf8'), 'utf8');
-      await refused(() => post(`${gw.url}/api/webhooks/plain`, bytes, { 'x-signature': sign(lossy) }), 401, 'invalid_signature');
+      await refused(
+        () => post(`${gw.url}/api/webhooks/plain`, bytes, { 'x-signature': sign(lossy) }),
+        401,
+        'invalid_signature',
+      );
     });
   });
 
   it('huge header: a 10 000-character signature is refused before any HMAC work', async () => {
     const huge = `sha256=${'ab'.repeat(5000)}`;
-    const message = await refused(() => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(huge)), 401, 'header_too_long');
+    const message = await refused(
+      () => post(`${gw.url}/api/webhooks/github`, body, githubHeaders(huge)),
+      401,
+      'header_too_long',
+    );
     expect(message).toBe('Headers longer than 4096 characters: x-hub-signature-256');
   });
 
@@ -198,7 +254,11 @@ describe('adversarial requests', () => {
         serial += 1;
         const id = `prop-${serial}-${randomUUID()}`;
         let payload = json ? Buffer.from(JSON.stringify({ id, uid: id, type: 'prop.test', text })) : Buffer.from(bytes);
-        const headers: Record<string, string> = { ...junk, 'content-type': 'application/json', ...signer.sign(payload) };
+        const headers: Record<string, string> = {
+          ...junk,
+          'content-type': 'application/json',
+          ...signer.sign(payload),
+        };
         let target = signer.target;
         let valid = !signer.needsJson || json;
 

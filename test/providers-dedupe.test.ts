@@ -60,7 +60,7 @@ describe.each(databaseKinds())('dedupe keys on %s', (kind) => {
       expect(stored[1]!.headers['x-github-hook-id']).toBe('498765432');
     });
 
-    it("a redelivery to the same hook is still a duplicate", async () => {
+    it('a redelivery to the same hook is still a duplicate', async () => {
       const guid = randomUUID();
       const body = '{"zen":"Keep it logically awesome."}';
       const answers = [await deliver('412345678', guid, body), await deliver('412345678', guid, body)];
@@ -95,10 +95,12 @@ describe.each(databaseKinds())('dedupe keys on %s', (kind) => {
       const res = await post(`${gw.url}/api/webhooks/shop`, body, unprefixed(body, 'wh-unprefixed-1'));
       expect(res.status, JSON.stringify(res.json)).toBe(200);
       expect(res.json.status).toBe('accepted');
-      const [row] = await gw.query<{ webhook_id: string; topic: string; account: string; headers: Record<string, string> }>(
-        'select webhook_id, topic, account, headers from webhook_events where id = $1',
-        [res.json.id],
-      );
+      const [row] = await gw.query<{
+        webhook_id: string;
+        topic: string;
+        account: string;
+        headers: Record<string, string>;
+      }>('select webhook_id, topic, account, headers from webhook_events where id = $1', [res.json.id]);
       expect(row).toMatchObject({ webhook_id: `${SHOP}/wh-unprefixed-1`, topic: 'orders/create', account: SHOP });
       // Kept as sent, in the sender's spelling; the signature is never kept.
       expect(row!.headers).toMatchObject({ 'shopify-webhook-id': 'wh-unprefixed-1', 'shopify-api-version': '2025-01' });
@@ -114,10 +116,16 @@ describe.each(databaseKinds())('dedupe keys on %s', (kind) => {
 
     it('an unprefixed signature that does not match is rejected naming its header', async () => {
       const body = '{"id":1002}';
-      const headers = { ...unprefixed(body, 'wh-bad'), 'shopify-hmac-sha256': shopifySignature('another-secret-of-16+', body) };
+      const headers = {
+        ...unprefixed(body, 'wh-bad'),
+        'shopify-hmac-sha256': shopifySignature('another-secret-of-16+', body),
+      };
       const res = await post(`${gw.url}/api/webhooks/shop`, body, headers);
       expect(res.status).toBe(401);
-      expect(res.json.error).toEqual({ code: 'invalid_signature', message: 'Signature in shopify-hmac-sha256 does not match the request body' });
+      expect(res.json.error).toEqual({
+        code: 'invalid_signature',
+        message: 'Signature in shopify-hmac-sha256 does not match the request body',
+      });
     });
 
     it('spellings are not mixed: an unprefixed signature with X- ids is missing its ids', async () => {
@@ -153,7 +161,9 @@ describe.each(databaseKinds())('dedupe keys on %s', (kind) => {
       const body = '{"id":1006}';
       const res = await post(`${gw.url}/api/webhooks/shop-events`, body, prefixed(body, 'wh-no-event-id'));
       expect(res.json.status).toBe('accepted');
-      const [row] = await gw.query<{ webhook_id: string }>('select webhook_id from webhook_events where id = $1', [res.json.id]);
+      const [row] = await gw.query<{ webhook_id: string }>('select webhook_id from webhook_events where id = $1', [
+        res.json.id,
+      ]);
       expect(row!.webhook_id).toBe(`${SHOP}/wh-no-event-id`);
     });
   });

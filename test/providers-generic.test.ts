@@ -10,11 +10,14 @@ import { post } from './helpers/signers';
 function rawPost(base: string, target: string, body: string, headers: Record<string, string>) {
   return new Promise<{ status: number; json: any }>((resolve, reject) => {
     const { hostname, port } = new URL(base);
-    const req = httpRequest({ hostname, port, path: target, method: 'POST', headers: { ...headers, 'content-type': 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
-    });
+    const req = httpRequest(
+      { hostname, port, path: target, method: 'POST', headers: { ...headers, 'content-type': 'application/json' } },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, json: JSON.parse(text) }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -38,7 +41,13 @@ describe('configurable sources', () => {
             id_path: 'meta.delivery.0',
             topic_path: 'meta.kind',
           },
-          { name: 'bearer-key', provider: 'api-key', secrets: ['bearer-key-0123456789'], header: 'Authorization', prefix: 'Bearer ' },
+          {
+            name: 'bearer-key',
+            provider: 'api-key',
+            secrets: ['bearer-key-0123456789'],
+            header: 'Authorization',
+            prefix: 'Bearer ',
+          },
           {
             name: 'query-signed',
             provider: 'generic-hmac',
@@ -55,15 +64,23 @@ describe('configurable sources', () => {
   afterAll(() => gw?.stop());
 
   const row = async (id: number) =>
-    (await gw.query<{ webhook_id: string; topic: string; headers: Record<string, string> }>(
-      'select webhook_id, topic, headers from webhook_events where id = $1',
-      [id],
-    ))[0]!;
+    (
+      await gw.query<{ webhook_id: string; topic: string; headers: Record<string, string> }>(
+        'select webhook_id, topic, headers from webhook_events where id = $1',
+        [id],
+      )
+    )[0]!;
   const count = async (source: string) =>
-    Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1', [source]))[0]!.n);
+    Number(
+      (await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1', [source]))[0]!.n,
+    );
 
   describe('generic HMAC', () => {
-    const stock = JSON.stringify({ event_type: 'inventory.stock_received', dedupe_key: 'stock-rcv-0742', data: { quantity: 48 } });
+    const stock = JSON.stringify({
+      event_type: 'inventory.stock_received',
+      dedupe_key: 'stock-rcv-0742',
+      data: { quantity: 48 },
+    });
 
     it('X-Honey scheme: sha256= hex over "<timestamp>.<body>"; id and topic from headers', async () => {
       const ts = String(nowSeconds());
@@ -122,11 +139,17 @@ describe('configurable sources', () => {
       const body = '{"n":1}';
       for (const query of ["a=%41&b='c'", 'filter=name%20eq%20"x"&t=<1>', 'x=1']) {
         const signature = createHmac('sha256', 'query-hook-secret-0123').update(`${query}.${body}`).digest('hex');
-        const res = await rawPost(gw.url, `/api/webhooks/query-signed?${query}`, body, { 'x-query-signature': signature });
+        const res = await rawPost(gw.url, `/api/webhooks/query-signed?${query}`, body, {
+          'x-query-signature': signature,
+        });
         expect(res.status, query).toBe(200);
-        expect((await gw.query<{ request_target: string }>('select request_target from webhook_events where id = $1', [res.json.id]))[0]!.request_target).toBe(
-          `/api/webhooks/query-signed?${query}`,
-        );
+        expect(
+          (
+            await gw.query<{ request_target: string }>('select request_target from webhook_events where id = $1', [
+              res.json.id,
+            ])
+          )[0]!.request_target,
+        ).toBe(`/api/webhooks/query-signed?${query}`);
       }
     });
 
@@ -149,9 +172,7 @@ describe('configurable sources', () => {
       const answers = [];
       for (const id of ids) {
         const body = `{"meta":{"kind":"order.paid","delivery":[${id}]}}`;
-        answers.push(
-          await postLegacySha1(body),
-        );
+        answers.push(await postLegacySha1(body));
       }
       expect(answers.map((a) => a.json.status)).toEqual(['accepted', 'accepted']);
       expect((await row(answers[0]!.json.id)).webhook_id).toBe(ids[0]);
@@ -171,9 +192,7 @@ describe('configurable sources', () => {
         const answers = [];
         for (const id of ids) {
           const body = bodyOf(id);
-          answers.push(
-            await postLegacySha1(body),
-          );
+          answers.push(await postLegacySha1(body));
         }
         expect(answers.map((a) => a.json.status)).toEqual(['accepted', 'accepted']);
         expect((await row(answers[0]!.json.id)).webhook_id).toBe(ids[0]);
@@ -214,7 +233,10 @@ describe('configurable sources', () => {
     it('different content is a different event', async () => {
       const a = JSON.stringify({ order: 43 });
       const b = JSON.stringify({ order: 44 });
-      const answers = [await post(`${gw.url}/api/webhooks/plain`, a, { 'x-signature': sign(a) }), await post(`${gw.url}/api/webhooks/plain`, b, { 'x-signature': sign(b) })];
+      const answers = [
+        await post(`${gw.url}/api/webhooks/plain`, a, { 'x-signature': sign(a) }),
+        await post(`${gw.url}/api/webhooks/plain`, b, { 'x-signature': sign(b) }),
+      ];
       expect(answers.map((r) => r.json.status)).toEqual(['accepted', 'accepted']);
     });
 
@@ -264,8 +286,13 @@ describe('configurable sources', () => {
     });
 
     it('accepts the key after its configured prefix', async () => {
-      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":2}', { authorization: 'Bearer bearer-key-0123456789' })).json.status).toBe('accepted');
-      expect((await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":3}', { authorization: 'bearer-key-0123456789' })).status).toBe(401);
+      expect(
+        (await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":2}', { authorization: 'Bearer bearer-key-0123456789' }))
+          .json.status,
+      ).toBe('accepted');
+      expect(
+        (await post(`${gw.url}/api/webhooks/bearer-key`, '{"k":3}', { authorization: 'bearer-key-0123456789' })).status,
+      ).toBe(401);
     });
 
     it('accepts the key in its query parameter', async () => {
@@ -294,7 +321,12 @@ describe('configurable sources', () => {
 
   it('never writes a secret into the logs', () => {
     const everything = gw.logs.join('\n');
-    for (const secret of [...Object.values(S), 'sha1-hook-secret-0123', 'bearer-key-0123456789', Buffer.from(S.basic).toString('base64')]) {
+    for (const secret of [
+      ...Object.values(S),
+      'sha1-hook-secret-0123',
+      'bearer-key-0123456789',
+      Buffer.from(S.basic).toString('base64'),
+    ]) {
       expect(everything).not.toContain(secret);
     }
     expect(gw.logs.length).toBeGreaterThan(10);

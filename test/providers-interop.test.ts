@@ -9,7 +9,7 @@ import { post } from './helpers/signers';
 
 // Signatures made by the providers' own libraries are accepted; the same request with one byte
 // of the body or of the signature changed is not.
-describe('interop with the providers\' libraries', () => {
+describe("interop with the providers' libraries", () => {
   let gw: TestGateway;
   beforeAll(async () => {
     gw = await startTestGateway('pglite', { sources: providerSources() }, { role: 'web' });
@@ -46,7 +46,12 @@ describe('interop with the providers\' libraries', () => {
       async (n) => {
         const body = JSON.stringify({ id: `evt_interop_${n}`, object: 'event', type: 'charge.succeeded' });
         const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: S.stripe });
-        return { path: '/api/webhooks/stripe', body, headers: { 'stripe-signature': header }, signatureHeader: 'stripe-signature' };
+        return {
+          path: '/api/webhooks/stripe',
+          body,
+          headers: { 'stripe-signature': header },
+          signatureHeader: 'stripe-signature',
+        };
       },
     ],
     [
@@ -123,7 +128,10 @@ describe('interop with the providers\' libraries', () => {
       const d = await make(3);
       const before = await count();
       const signature = d.headers[d.signatureHeader]!;
-      const res = await post(`${gw.url}${d.path}`, d.body, { ...d.headers, [d.signatureHeader]: flipOne(signature, signature.length - 5) });
+      const res = await post(`${gw.url}${d.path}`, d.body, {
+        ...d.headers,
+        [d.signatureHeader]: flipOne(signature, signature.length - 5),
+      });
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_signature');
       expect(await count()).toBe(before);

@@ -26,7 +26,14 @@ describe.each(databaseKinds())('ids in bodies that are not UTF-8, on %s', (kind)
     const sources = parseSourcesDocument(
       {
         sources: [
-          { name: 'generic', provider: 'generic-hmac', secrets: [GENERIC_SECRET], signature_header: 'X-Signature', id_path: 'id', topic_path: 'kind' },
+          {
+            name: 'generic',
+            provider: 'generic-hmac',
+            secrets: [GENERIC_SECRET],
+            signature_header: 'X-Signature',
+            id_path: 'id',
+            topic_path: 'kind',
+          },
           { name: 'stripe', provider: 'stripe', secrets: [STRIPE_SECRET] },
         ],
       },
@@ -37,10 +44,18 @@ describe.each(databaseKinds())('ids in bodies that are not UTF-8, on %s', (kind)
   afterAll(() => gw?.stop());
 
   const sendGeneric = (payload: Buffer) =>
-    post(`${gw.url}/api/webhooks/generic`, payload, { 'x-signature': createHmac('sha256', GENERIC_SECRET).update(payload).digest('hex') });
-  const sendStripe = (payload: Buffer) => post(`${gw.url}/api/webhooks/stripe`, payload, { 'stripe-signature': stripeHeader(STRIPE_SECRET, payload) });
+    post(`${gw.url}/api/webhooks/generic`, payload, {
+      'x-signature': createHmac('sha256', GENERIC_SECRET).update(payload).digest('hex'),
+    });
+  const sendStripe = (payload: Buffer) =>
+    post(`${gw.url}/api/webhooks/stripe`, payload, { 'stripe-signature': stripeHeader(STRIPE_SECRET, payload) });
   const stored = async (id: number) =>
-    (await gw.query<{ webhook_id: string; body: Buffer }>('select webhook_id, body from webhook_events where id = $1', [id]))[0]!;
+    (
+      await gw.query<{ webhook_id: string; body: Buffer }>(
+        'select webhook_id, body from webhook_events where id = $1',
+        [id],
+      )
+    )[0]!;
 
   it('generic id_path: ids differing only in invalid bytes are two events, each keyed by its bytes', async () => {
     const payloads = [

@@ -3,7 +3,13 @@ import { parseSourcesDocument } from '../src/config/file';
 import { createEventStore } from '../src/store/events';
 import { databaseKinds } from './helpers/database';
 import { startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
-import { hexHmac, nowSeconds, PROVIDER_SECRETS as S, providerSources, providerSourcesDocument } from './helpers/provider-signers';
+import {
+  hexHmac,
+  nowSeconds,
+  PROVIDER_SECRETS as S,
+  providerSources,
+  providerSourcesDocument,
+} from './helpers/provider-signers';
 import { post } from './helpers/signers';
 
 // The X-OpsIQ nonce: recorded in seen_nonces in the same transaction as the event row.
@@ -33,7 +39,9 @@ describe.each(databaseKinds())('nonce replay protection on %s', (kind) => {
       code: 'nonce_replayed',
       message: 'Nonce in x-opsiq-nonce was already used; every delivery needs a fresh nonce',
     });
-    expect(await count('webhook_events', `source = 'opsiq' and body = $1`, [Buffer.from('{"event":"a","n":2}')])).toBe(0);
+    expect(await count('webhook_events', `source = 'opsiq' and body = $1`, [Buffer.from('{"event":"a","n":2}')])).toBe(
+      0,
+    );
     expect(await count('seen_nonces', `source = 'opsiq' and nonce = $1`, ['nonce-replayed'])).toBe(1);
   });
 
@@ -57,19 +65,33 @@ describe.each(databaseKinds())('nonce replay protection on %s', (kind) => {
   });
 
   it('concurrent new events sharing one nonce: exactly one is stored', async () => {
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => opsiq(`{"event":"d","n":${i}}`, 'nonce-race')));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => opsiq(`{"event":"d","n":${i}}`, 'nonce-race')),
+    );
     expect(answers.filter((a) => a.status === 200)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 401).every((a) => a.json.error.code === 'nonce_replayed')).toBe(true);
-    expect(await count('webhook_events', `source = 'opsiq' and convert_from(body, 'UTF8') like '{"event":"d"%'`, [])).toBe(1);
+    expect(
+      await count('webhook_events', `source = 'opsiq' and convert_from(body, 'UTF8') like '{"event":"d"%'`, []),
+    ).toBe(1);
   });
 
   it('a store that fails records no nonce, so the retry of that delivery is accepted', async () => {
     const store = createEventStore(gw.gateway.database);
     const event = { source: 'opsiq', topic: 't', headers: {}, maxAttempts: 3 };
     // A null topic violates NOT NULL: the event insert fails inside the transaction.
-    await expect(store.insert({ ...event, topic: null as never, webhookId: 'st-3', body: Buffer.from('3'), nonce: 'nonce-failed' })).rejects.toThrow();
+    await expect(
+      store.insert({
+        ...event,
+        topic: null as never,
+        webhookId: 'st-3',
+        body: Buffer.from('3'),
+        nonce: 'nonce-failed',
+      }),
+    ).rejects.toThrow();
     expect(await count('seen_nonces', `nonce = 'nonce-failed'`, [])).toBe(0);
-    expect((await store.insert({ ...event, webhookId: 'st-3', body: Buffer.from('3'), nonce: 'nonce-failed' })).status).toBe('accepted');
+    expect(
+      (await store.insert({ ...event, webhookId: 'st-3', body: Buffer.from('3'), nonce: 'nonce-failed' })).status,
+    ).toBe('accepted');
   });
 
   it('a delivery without its nonce header is rejected naming it', async () => {
@@ -113,14 +135,23 @@ describe('nonce retention', () => {
   afterAll(() => gw?.stop());
 
   const untimed = (body: string, nonce: string) =>
-    post(`${gw.url}/api/webhooks/untimed`, body, { 'x-sig': hexHmac('untimed-nonce-secret-0001', `${nonce}.`, body), 'x-nonce': nonce });
+    post(`${gw.url}/api/webhooks/untimed`, body, {
+      'x-sig': hexHmac('untimed-nonce-secret-0001', `${nonce}.`, body),
+      'x-nonce': nonce,
+    });
 
   it('a source without a signed timestamp keeps its nonces past two days; a timestamped one forgets them', async () => {
     await gw.query(
       `insert into seen_nonces (source, nonce, seen_at) values ('opsiq', 'old-timed', now() - interval '3 days'), ('untimed', 'old-untimed', now() - interval '30 days')`,
     );
-    await waitFor(async () => (await gw.query(`select 1 from seen_nonces where nonce = 'old-timed'`)).length === 0, 20_000, 'retention run');
-    expect(await gw.query(`select source from seen_nonces where nonce = 'old-untimed'`)).toEqual([{ source: 'untimed' }]);
+    await waitFor(
+      async () => (await gw.query(`select 1 from seen_nonces where nonce = 'old-timed'`)).length === 0,
+      20_000,
+      'retention run',
+    );
+    expect(await gw.query(`select source from seen_nonces where nonce = 'old-untimed'`)).toEqual([
+      { source: 'untimed' },
+    ]);
     // So a new event replaying that month-old signed nonce is still refused.
     const replay = await untimed('{"n":"new"}', 'old-untimed');
     expect(replay.status).toBe(401);

@@ -21,12 +21,24 @@ describe('provider schemes', () => {
   afterAll(() => gw?.stop());
 
   const row = async (id: number) =>
-    (await gw.query<{ source: string; webhook_id: string; topic: string; account: string | null; headers: Record<string, string> }>(
-      'select source, webhook_id, topic, account, headers from webhook_events where id = $1',
-      [id],
-    ))[0];
+    (
+      await gw.query<{
+        source: string;
+        webhook_id: string;
+        topic: string;
+        account: string | null;
+        headers: Record<string, string>;
+      }>('select source, webhook_id, topic, account, headers from webhook_events where id = $1', [id])
+    )[0];
   const stored = async (source: string, webhookId: string) =>
-    Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1 and webhook_id = $2', [source, webhookId]))[0]!.n);
+    Number(
+      (
+        await gw.query<{ n: string }>(
+          'select count(*) as n from webhook_events where source = $1 and webhook_id = $2',
+          [source, webhookId],
+        )
+      )[0]!.n,
+    );
 
   describe('stripe', () => {
     const event = (id: string, extra: Record<string, unknown> = {}) =>
@@ -34,16 +46,25 @@ describe('provider schemes', () => {
 
     it('accepts a signed event; the event id is the webhook id and type the topic', async () => {
       const body = event('evt_1', { account: 'acct_9' });
-      const res = await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body) });
+      const res = await post(`${gw.url}/api/webhooks/stripe`, body, {
+        'stripe-signature': stripeHeader(S.stripe, body),
+      });
       expect(res.json).toEqual({ status: 'accepted', id: expect.any(Number) });
-      expect(await row(res.json.id)).toMatchObject({ source: 'stripe', webhook_id: 'evt_1', topic: 'invoice.paid', account: 'acct_9' });
+      expect(await row(res.json.id)).toMatchObject({
+        source: 'stripe',
+        webhook_id: 'evt_1',
+        topic: 'invoice.paid',
+        account: 'acct_9',
+      });
     });
 
     it('a redelivery of the same event is a duplicate', async () => {
       const body = event('evt_redelivered');
       await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body) });
       // Stripe re-signs a retry with a new timestamp: the event id still deduplicates it.
-      const again = await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body, nowSeconds() - 60) });
+      const again = await post(`${gw.url}/api/webhooks/stripe`, body, {
+        'stripe-signature': stripeHeader(S.stripe, body, nowSeconds() - 60),
+      });
       expect(again.json).toEqual({ status: 'duplicate' });
       expect(await stored('stripe', 'evt_redelivered')).toBe(1);
     });
@@ -53,7 +74,9 @@ describe('provider schemes', () => {
       const t = nowSeconds();
       const other = stripeHeader('whsec_some_other_endpoint', body, t).split(',')[1];
       const header = `t=${t},${other},${stripeHeader(S.stripe, body, t).split(',')[1]}`;
-      expect((await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': header })).json.status).toBe('accepted');
+      expect((await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': header })).json.status).toBe(
+        'accepted',
+      );
     });
 
     it('a correct v0 signature does not verify: only v1 counts', async () => {
@@ -71,19 +94,26 @@ describe('provider schemes', () => {
       const strict = await post(`${gw.url}/api/webhooks/stripe-strict`, body, { 'stripe-signature': header });
       expect(strict.status).toBe(401);
       expect(strict.json.error.code).toBe('stale_timestamp');
-      const relaxed = await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body, nowSeconds() - 60) });
+      const relaxed = await post(`${gw.url}/api/webhooks/stripe`, body, {
+        'stripe-signature': stripeHeader(S.stripe, body, nowSeconds() - 60),
+      });
       expect(relaxed.json.status).toBe('accepted');
     });
 
     it('a missing Stripe-Signature is rejected naming the header', async () => {
       const res = await post(`${gw.url}/api/webhooks/stripe`, event('evt_nosig'));
       expect(res.status).toBe(401);
-      expect(res.json.error).toEqual({ code: 'missing_signature', message: 'Required headers missing: stripe-signature' });
+      expect(res.json.error).toEqual({
+        code: 'missing_signature',
+        message: 'Required headers missing: stripe-signature',
+      });
     });
 
     it('a signed body that is not JSON is rejected with 400', async () => {
       const body = 'id=evt_form';
-      const res = await post(`${gw.url}/api/webhooks/stripe`, body, { 'stripe-signature': stripeHeader(S.stripe, body) });
+      const res = await post(`${gw.url}/api/webhooks/stripe`, body, {
+        'stripe-signature': stripeHeader(S.stripe, body),
+      });
       expect(res.status).toBe(400);
       expect(res.json.error.code).toBe('invalid_json');
     });
@@ -101,18 +131,28 @@ describe('provider schemes', () => {
     it('accepts a signed delivery: X-GitHub-Delivery is the id, event plus action the topic', async () => {
       const res = await deliver(JSON.stringify({ action: 'opened', issue: { number: 1 } }));
       expect(res.json.status).toBe('accepted');
-      expect(await row(res.json.id)).toMatchObject({ webhook_id: '72d3162e-cc78-11e3-81ab-4c9367dc0958', topic: 'issues.opened' });
+      expect(await row(res.json.id)).toMatchObject({
+        webhook_id: '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+        topic: 'issues.opened',
+      });
       expect((await row(res.json.id))!.headers).not.toHaveProperty('x-hub-signature-256');
     });
 
     it('an event without action has the bare event name as topic', async () => {
-      const res = await deliver(JSON.stringify({ ref: 'refs/heads/main' }), { 'x-github-event': 'push', 'x-github-delivery': 'd-push' });
+      const res = await deliver(JSON.stringify({ ref: 'refs/heads/main' }), {
+        'x-github-event': 'push',
+        'x-github-delivery': 'd-push',
+      });
       expect((await row(res.json.id))!.topic).toBe('push');
     });
 
     it('a form-encoded payload is verified over its raw bytes', async () => {
       const body = `payload=${encodeURIComponent(JSON.stringify({ zen: 'Keep it logically awesome.' }))}`;
-      const res = await deliver(body, { 'x-github-event': 'ping', 'x-github-delivery': 'd-form', 'content-type': 'application/x-www-form-urlencoded' });
+      const res = await deliver(body, {
+        'x-github-event': 'ping',
+        'x-github-delivery': 'd-form',
+        'content-type': 'application/x-www-form-urlencoded',
+      });
       expect(res.json.status).toBe('accepted');
       expect((await row(res.json.id))!.topic).toBe('ping');
     });
@@ -128,9 +168,15 @@ describe('provider schemes', () => {
 
     it('a delivery without X-GitHub-Delivery is rejected with 400 naming the header', async () => {
       const body = JSON.stringify({ action: 'edited' });
-      const res = await post(`${gw.url}/api/webhooks/github`, body, { 'x-hub-signature-256': githubSignature(S.github, body), 'x-github-event': 'issues' });
+      const res = await post(`${gw.url}/api/webhooks/github`, body, {
+        'x-hub-signature-256': githubSignature(S.github, body),
+        'x-github-event': 'issues',
+      });
       expect(res.status).toBe(400);
-      expect(res.json.error).toEqual({ code: 'missing_header', message: 'Required headers missing: x-github-delivery' });
+      expect(res.json.error).toEqual({
+        code: 'missing_header',
+        message: 'Required headers missing: x-github-delivery',
+      });
     });
   });
 
@@ -191,10 +237,19 @@ describe('provider schemes', () => {
 
     it('accepts X-Keycloak-Signature without a bearer token and deduplicates on uid', async () => {
       const body = event('kc-hmac-1');
-      const first = await post(`${gw.url}/api/keycloak/events`, body, { 'x-keycloak-signature': hexHmac(SECRETS.keycloak, body) });
-      const second = await post(`${gw.url}/api/webhooks/keycloak`, body, { 'x-keycloak-signature': hexHmac(SECRETS.keycloak, body) });
+      const first = await post(`${gw.url}/api/keycloak/events`, body, {
+        'x-keycloak-signature': hexHmac(SECRETS.keycloak, body),
+      });
+      const second = await post(`${gw.url}/api/webhooks/keycloak`, body, {
+        'x-keycloak-signature': hexHmac(SECRETS.keycloak, body),
+      });
       expect([first.json.status, second.json.status]).toEqual(['accepted', 'duplicate']);
-      expect(await row(first.json.id)).toMatchObject({ source: 'keycloak', webhook_id: 'kc-hmac-1', topic: 'LOGIN', account: 'acme' });
+      expect(await row(first.json.id)).toMatchObject({
+        source: 'keycloak',
+        webhook_id: 'kc-hmac-1',
+        topic: 'LOGIN',
+        account: 'acme',
+      });
     });
 
     it('a valid bearer token does not excuse a wrong signature', async () => {

@@ -35,7 +35,11 @@ describe("interop with Shopify's webhook validator", () => {
     validator = http.createServer(async (req, res) => {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      const result = await shopify.webhooks.validate({ rawBody: Buffer.concat(chunks).toString('utf8'), rawRequest: req, rawResponse: res });
+      const result = await shopify.webhooks.validate({
+        rawBody: Buffer.concat(chunks).toString('utf8'),
+        rawRequest: req,
+        rawResponse: res,
+      });
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify(result));
     });
@@ -53,7 +57,8 @@ describe("interop with Shopify's webhook validator", () => {
     return { shopify, gateway };
   };
   const webhookIdOf = async (id: number) =>
-    (await gw.query<{ webhook_id: string }>('select webhook_id from webhook_events where id = $1', [id]))[0]!.webhook_id;
+    (await gw.query<{ webhook_id: string }>('select webhook_id from webhook_events where id = $1', [id]))[0]!
+      .webhook_id;
 
   const body = '{"id":820982911946154508,"email":"jon@example.com","total_price":"199.00"}';
   const deliveries: [string, Record<string, string>][] = [
@@ -84,22 +89,28 @@ describe("interop with Shopify's webhook validator", () => {
     ],
   ];
 
-  it.each(deliveries)('%s: Shopify validates it, the gateway stores it under the same shop and webhook id', async (_name, headers) => {
-    const { shopify, gateway } = await judge(body, headers);
-    expect(shopify.valid, JSON.stringify(shopify)).toBe(true);
-    expect(gateway.json.status).toBe('accepted');
-    const valid = shopify as Extract<WebhookValidation, { valid: true }>;
-    expect(await webhookIdOf(gateway.json.id)).toBe(`${valid.domain}/${valid.webhookId}`);
-  });
+  it.each(deliveries)(
+    '%s: Shopify validates it, the gateway stores it under the same shop and webhook id',
+    async (_name, headers) => {
+      const { shopify, gateway } = await judge(body, headers);
+      expect(shopify.valid, JSON.stringify(shopify)).toBe(true);
+      expect(gateway.json.status).toBe('accepted');
+      const valid = shopify as Extract<WebhookValidation, { valid: true }>;
+      expect(await webhookIdOf(gateway.json.id)).toBe(`${valid.domain}/${valid.webhookId}`);
+    },
+  );
 
   it.each(deliveries)('%s with a wrong HMAC: both refuse it', async (_name, headers) => {
     const hmacHeader = Object.keys(headers).find((name) => /hmac/i.test(name))!;
-    const { shopify, gateway } = await judge(body, { ...headers, [hmacHeader]: getHmac(body, 'not-the-client-secret') });
+    const { shopify, gateway } = await judge(body, {
+      ...headers,
+      [hmacHeader]: getHmac(body, 'not-the-client-secret'),
+    });
     expect(shopify).toMatchObject({ valid: false, reason: 'invalid_hmac' });
     expect(gateway.status).toBe(401);
   });
 
-  it('what `webhook-gateway send` signs as Shopify is valid for Shopify\'s validator', async () => {
+  it("what `webhook-gateway send` signs as Shopify is valid for Shopify's validator", async () => {
     const signed = SIGNERS.shopify.sign({
       secret: SECRET,
       body: Buffer.from(body),

@@ -37,7 +37,11 @@ describe('sources and routing', () => {
   let gw: TestGateway;
   beforeAll(async () => {
     writeFileSync(join(dir, 'gateway.yaml'), CONFIG);
-    const { sources } = loadConfig({ GATEWAY_CONFIG: join(dir, 'gateway.yaml'), HUB_SECRET: 'hub-secret-from-env-01', KC_FILE_SECRET: 'kc-secret-from-file-01' });
+    const { sources } = loadConfig({
+      GATEWAY_CONFIG: join(dir, 'gateway.yaml'),
+      HUB_SECRET: 'hub-secret-from-env-01',
+      KC_FILE_SECRET: 'kc-secret-from-file-01',
+    });
     gw = await startTestGateway('pglite', {
       sources,
       secrets: { shopify: [SECRETS.shopify], easypost: [], keycloak: [SECRETS.keycloak] },
@@ -58,7 +62,9 @@ describe('sources and routing', () => {
       'x-github-delivery': delivery,
     });
   const stored = async (source: string) =>
-    Number((await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1', [source]))[0]!.n);
+    Number(
+      (await gw.query<{ n: string }>('select count(*) as n from webhook_events where source = $1', [source]))[0]!.n,
+    );
 
   it('a config-file source is served at /api/webhooks/<name> with its env: secret resolved', async () => {
     const res = await github('/api/webhooks/hub', 'hub-secret-from-env-01', 'd-hub-1');
@@ -69,7 +75,11 @@ describe('sources and routing', () => {
 
   it('the env-only sources keep their paths next to a config file', async () => {
     const body = '{"id":1}';
-    const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'env-shop-1'));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify/orders/create`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, 'env-shop-1'),
+    );
     expect(res.json.status).toBe('accepted');
   });
 
@@ -78,7 +88,10 @@ describe('sources and routing', () => {
     const { 'x-shopify-topic': _omit, ...headers } = shopifyHeaders('eu-shop-secret', body, 'eu-1');
     const res = await post(`${gw.url}/api/webhooks/shop-eu/orders/paid`, body, headers);
     expect(res.json.status).toBe('accepted');
-    const [row] = await gw.query<{ source: string; topic: string }>('select source, topic from webhook_events where id = $1', [res.json.id]);
+    const [row] = await gw.query<{ source: string; topic: string }>(
+      'select source, topic from webhook_events where id = $1',
+      [res.json.id],
+    );
     expect(row).toEqual({ source: 'shop-eu', topic: 'orders/paid' });
   });
 
@@ -87,13 +100,19 @@ describe('sources and routing', () => {
     expect(res.status).toBe(404);
   });
 
-  it('a config-file source named like an env source replaces it, at the env source\'s paths too', async () => {
+  it("a config-file source named like an env source replaces it, at the env source's paths too", async () => {
     const body = '{"uid":"kc-file-1","type":"LOGIN"}';
-    const envSecret = await post(`${gw.url}/api/keycloak/events`, body, { authorization: `Bearer ${SECRETS.keycloak}` });
+    const envSecret = await post(`${gw.url}/api/keycloak/events`, body, {
+      authorization: `Bearer ${SECRETS.keycloak}`,
+    });
     expect(envSecret.status).toBe(401);
-    const fileSecret = await post(`${gw.url}/api/keycloak/events`, body, { authorization: 'Bearer kc-secret-from-file-01' });
+    const fileSecret = await post(`${gw.url}/api/keycloak/events`, body, {
+      authorization: 'Bearer kc-secret-from-file-01',
+    });
     expect(fileSecret.json.status).toBe('accepted');
-    const other = await post(`${gw.url}/api/webhooks/keycloak`, body, { authorization: 'Bearer kc-secret-from-file-01' });
+    const other = await post(`${gw.url}/api/webhooks/keycloak`, body, {
+      authorization: 'Bearer kc-secret-from-file-01',
+    });
     expect(other.json.status).toBe('duplicate');
   });
 
@@ -113,7 +132,9 @@ describe('sources and routing', () => {
   });
 
   it('a source with no secret configured rejects everything with 503 source_not_configured', async () => {
-    const res = await post(`${gw.url}/api/webhooks/easypost`, '{"id":"evt_1"}', { 'x-hmac-signature': 'hmac-sha256-hex=00' });
+    const res = await post(`${gw.url}/api/webhooks/easypost`, '{"id":"evt_1"}', {
+      'x-hmac-signature': 'hmac-sha256-hex=00',
+    });
     expect(res.status).toBe(503);
     expect(res.json.error.code).toBe('source_not_configured');
     expect(await stored('easypost')).toBe(0);
@@ -121,7 +142,9 @@ describe('sources and routing', () => {
 
   describe('rotation', () => {
     it('every current secret verifies', async () => {
-      expect((await github('/api/webhooks/rotating', 'current-github-secret-01', 'd-rot-1')).json.status).toBe('accepted');
+      expect((await github('/api/webhooks/rotating', 'current-github-secret-01', 'd-rot-1')).json.status).toBe(
+        'accepted',
+      );
       expect((await github('/api/webhooks/rotating', 'next-github-secret-01', 'd-rot-2')).json.status).toBe('accepted');
     });
 
@@ -133,7 +156,9 @@ describe('sources and routing', () => {
 
     it('a running gateway stops accepting a secret when its not_after passes', async () => {
       vi.useFakeTimers({ toFake: ['Date'], now: new Date('2099-06-01T11:59:59Z') });
-      expect((await github('/api/webhooks/expiring', 'expiring-github-secret-01', 'd-exp-1')).json.status).toBe('accepted');
+      expect((await github('/api/webhooks/expiring', 'expiring-github-secret-01', 'd-exp-1')).json.status).toBe(
+        'accepted',
+      );
       vi.setSystemTime(new Date('2099-06-01T12:00:00Z'));
       const res = await github('/api/webhooks/expiring', 'expiring-github-secret-01', 'd-exp-2');
       expect(res.status).toBe(401);

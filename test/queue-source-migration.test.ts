@@ -27,7 +27,9 @@ describe.each(databaseKinds())('migration 0025 (the queue row carries its source
     await store('shop', 'a');
     await store('shop', 'b');
     await store('crm', 'c');
-    await database.rows(sql`insert into sources (name, provider, spec, paused) values ('crm', 'github', '{}'::jsonb, true)`);
+    await database.rows(
+      sql`insert into sources (name, provider, spec, paused) values ('crm', 'github', '{}'::jsonb, true)`,
+    );
 
     await runMigrations(database, testDb.url);
 

@@ -37,7 +37,13 @@ describe.each(databaseKinds())('hot queue maintenance on %s', (kind) => {
     await database.rows(sql`delete from event_queue`);
     await database.rows(sql`vacuum (analyze, truncate true) event_queue`);
     const estimate = async () =>
-      Number((await database.rows<{ n: string }>(sql`select reltuples::bigint as n from pg_class where relname = 'event_queue'`))[0]!.n);
+      Number(
+        (
+          await database.rows<{ n: string }>(
+            sql`select reltuples::bigint as n from pg_class where relname = 'event_queue'`,
+          )
+        )[0]!.n,
+      );
     expect(await estimate()).toBeLessThan(100);
     const timer = startQueueMaintenance(createQueue(database), 3_600_000, () => false, pino({ level: 'silent' }), 20);
     try {

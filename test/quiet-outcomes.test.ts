@@ -48,16 +48,24 @@ async function listenRaw(gw: TestGateway): Promise<Heard> {
 
 async function send(gw: TestGateway, id: string): Promise<number> {
   const body = JSON.stringify({ id });
-  const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, id));
+  const res = await post(
+    `${gw.url}/api/webhooks/shopify/orders/create`,
+    body,
+    shopifyHeaders(SECRETS.shopify, body, id),
+  );
   expect(res.json.status).toBe('accepted');
   return res.json.id;
 }
 
 async function completed(gw: TestGateway, id: number) {
-  await waitFor(async () => {
-    const [row] = await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]);
-    return row?.status === 'completed';
-  }, 15_000, `event ${id} completed`);
+  await waitFor(
+    async () => {
+      const [row] = await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]);
+      return row?.status === 'completed';
+    },
+    15_000,
+    `event ${id} completed`,
+  );
 }
 
 const statusesOf = (heard: Heard, id: number) => heard.payloads.filter((p) => p.id === id).map((p) => p.status);
@@ -80,26 +88,44 @@ describe.each(databaseKinds())('outcome notifications (%s)', (kind: DatabaseKind
       const stream = await openEventStream(`${gw.url}/api/events/stream`, SECRETS.ops);
       await waitFor(() => stream.events.some((e) => e.event === 'ready'));
       const watched = await send(gw, 'watched-1');
-      await waitFor(() => stream.events.some((e) => e.event === 'completed' && e.data.id === watched), 15_000, 'completed on the stream');
+      await waitFor(
+        () => stream.events.some((e) => e.event === 'completed' && e.data.id === watched),
+        15_000,
+        'completed on the stream',
+      );
       await heard.settle();
       expect(statusesOf(heard, watched)).toEqual(['received', 'completed']);
       expect(stream.events.filter((e) => e.data.id === watched).map((e) => e.event)).toEqual(['received', 'completed']);
       await stream.close();
 
       // The viewer left: unwatched again. A replay makes the event due: announced all the same.
-      await waitFor(async () => {
-        const [row] = await gw.query<{ n: number }>('select count(*)::int as n from stream_watchers');
-        return row?.n === 0;
-      }, 10_000, 'registration removed');
+      await waitFor(
+        async () => {
+          const [row] = await gw.query<{ n: number }>('select count(*)::int as n from stream_watchers');
+          return row?.n === 0;
+        },
+        10_000,
+        'registration removed',
+      );
       const after = await send(gw, 'quiet-2');
       await completed(gw, after);
       const beforeReplay = announced(heard, quiet).length;
-      const replay = await fetch(`${gw.url}/api/events/${quiet}/replay`, { method: 'POST', headers: { authorization: `Bearer ${SECRETS.ops}` } });
+      const replay = await fetch(`${gw.url}/api/events/${quiet}/replay`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${SECRETS.ops}` },
+      });
       expect(replay.status).toBe(200);
-      await waitFor(async () => {
-        const [row] = await gw.query<{ n: number }>('select count(*)::int as n from processing_log where event_id = $1', [quiet]);
-        return row?.n === 2;
-      }, 15_000, 'replayed event processed again');
+      await waitFor(
+        async () => {
+          const [row] = await gw.query<{ n: number }>(
+            'select count(*)::int as n from processing_log where event_id = $1',
+            [quiet],
+          );
+          return row?.n === 2;
+        },
+        15_000,
+        'replayed event processed again',
+      );
       await completed(gw, quiet);
       await heard.settle();
       expect(announced(heard, after).filter((p) => !(p.status === 'received' && p.due === true))).toEqual([]);
@@ -129,12 +155,20 @@ describe.runIf(databaseKinds().includes('postgres'))('outcome notifications acro
     cleanup.push(() => stream.close());
     await waitFor(() => stream.events.some((e) => e.event === 'ready'));
     // The registration is committed (and announced) before the stream says ready.
-    const [row] = await web.query<{ n: number }>('select count(*)::int as n from stream_watchers where expires_at > now()');
+    const [row] = await web.query<{ n: number }>(
+      'select count(*)::int as n from stream_watchers where expires_at > now()',
+    );
     expect(row?.n).toBe(1);
 
     const id = await send(web, 'cross-quiet-1');
-    await waitFor(() => stream.events.some((e) => e.event === 'completed' && e.data.id === id), 15_000, 'completed on the stream');
-    const [attempt] = await web.query<{ worker: string }>('select worker from processing_log where event_id = $1', [id]);
+    await waitFor(
+      () => stream.events.some((e) => e.event === 'completed' && e.data.id === id),
+      15_000,
+      'completed on the stream',
+    );
+    const [attempt] = await web.query<{ worker: string }>('select worker from processing_log where event_id = $1', [
+      id,
+    ]);
     expect(attempt?.worker).toMatch(/:\d+$/);
   });
 });

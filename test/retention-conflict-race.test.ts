@@ -42,7 +42,11 @@ describe.runIf(postgresUrl())('retention and conflicting copies, on postgres', (
     });
     await blocker.running;
     const copy = deliver(other, webhookId);
-    await waitFor(() => kit.waiting('%join event_keys k on k.source = r.source%'), 10_000, 'the copy waiting on the held conflict');
+    await waitFor(
+      () => kit.waiting('%join event_keys k on k.source = r.source%'),
+      10_000,
+      'the copy waiting on the held conflict',
+    );
     return {
       copy,
       async release() {

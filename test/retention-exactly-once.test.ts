@@ -73,7 +73,9 @@ describe.runIf(postgresUrl())('retention and exactly-once, on postgres', () => {
 
     // The promise: one event per (source, webhook id), and the retry is acknowledged as a duplicate.
     expect(
-      await kit.count(sql`select count(*)::int as n from webhook_events where webhook_id = 'acme.myshopify.com/window-1'`),
+      await kit.count(
+        sql`select count(*)::int as n from webhook_events where webhook_id = 'acme.myshopify.com/window-1'`,
+      ),
     ).toBeLessThanOrEqual(1);
     expect(retried.status).toBe(200);
     expect(retried.json.status).toBe('duplicate');

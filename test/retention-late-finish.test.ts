@@ -8,7 +8,6 @@ import { createTestDatabase, databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { partitionDay as day } from './helpers/partition-tests';
 
-
 describe.each(databaseKinds())('retention of events that finished late, on %s', (kind) => {
   let gw: TestGateway;
   const ids: Record<string, number> = {};

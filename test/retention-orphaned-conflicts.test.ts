@@ -16,7 +16,11 @@ describe.each(databaseKinds())('retention sweeps conflicts left without their ev
     post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, id));
   const ops = (path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${SECRETS.ops}` } });
   const conflictsOf = async (eventId: number) =>
-    (await database.rows<{ n: number }>(sql`select count(*)::int as n from event_conflicts where event_id = ${eventId}`))[0]!.n;
+    (
+      await database.rows<{ n: number }>(
+        sql`select count(*)::int as n from event_conflicts where event_id = ${eventId}`,
+      )
+    )[0]!.n;
 
   /** An event and a conflicting copy of it, both through HTTP; returns the event's id. */
   async function eventWithConflict(webhookId: string, total: string): Promise<number> {
@@ -68,7 +72,9 @@ describe.each(databaseKinds())('retention sweeps conflicts left without their ev
     expect(await conflictsOf(live)).toBe(1);
     expect(await conflictsOf(newer)).toBe(0);
     // The conflicts API lists only conflicts whose event_href resolves.
-    const listed = (await (await ops('/api/conflicts')).json()) as { conflicts: { event_id: number; event_href: string }[] };
+    const listed = (await (await ops('/api/conflicts')).json()) as {
+      conflicts: { event_id: number; event_href: string }[];
+    };
     expect(listed.conflicts.map((c) => c.event_id)).toEqual([live]);
     for (const conflict of listed.conflicts) expect((await ops(conflict.event_href)).status).toBe(200);
     // And the run says so.

@@ -136,7 +136,9 @@ describe.each(databaseKinds())('the row purge reads only the days past retention
       for (const table of ['processing_log', 'delivery_attempts'])
         for (const name of partitionsReadWhole(plan, table)) expect(busy.has(name), `${name} read whole`).toBe(false);
 
-    expect(await count(sql`select count(*)::int as n from webhook_events where processed_at < now() - interval '30 days'`)).toBe(0);
+    expect(
+      await count(sql`select count(*)::int as n from webhook_events where processed_at < now() - interval '30 days'`),
+    ).toBe(0);
     // Every attempt and delivery of a purged event went (the replayed one's later attempt and the
     // late delivery too), and none of a kept one.
     for (const table of ['processing_log', 'delivery_attempts'])
@@ -146,8 +148,10 @@ describe.each(databaseKinds())('the row purge reads only the days past retention
         `${table} rows of purged events`,
       ).toBe(0);
     expect(await count(keptLogs)).toBe(keptBefore);
-    expect(await count(sql`select count(*)::int as n from webhook_events e
+    expect(
+      await count(sql`select count(*)::int as n from webhook_events e
                           where not exists (select 1 from processing_log p where p.event_id = e.id)
-                             or not exists (select 1 from delivery_attempts a where a.event_id = e.id)`)).toBe(0);
+                             or not exists (select 1 from delivery_attempts a where a.event_id = e.id)`),
+    ).toBe(0);
   });
 });

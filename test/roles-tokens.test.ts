@@ -41,8 +41,11 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
     // so the tests start from a finished event.
     await waitFor(
       async () =>
-        (await gw.query(`select 1 from webhook_events where id = ${Number(eventId)} and status in ('completed', 'failed')`))
-          .length === 1,
+        (
+          await gw.query(
+            `select 1 from webhook_events where id = ${Number(eventId)} and status in ('completed', 'failed')`,
+          )
+        ).length === 1,
       60_000,
     );
   }, 300_000);
@@ -98,8 +101,11 @@ describe.each(databaseKinds())('ops API tokens and the audit log on %s', (kind) 
     // would (rightly) skip it, so wait until that attempt has finished.
     await waitFor(
       async () =>
-        (await gw.query(`select 1 from webhook_events where id = ${Number(eventId)} and status in ('completed', 'failed')`))
-          .length === 1,
+        (
+          await gw.query(
+            `select 1 from webhook_events where id = ${Number(eventId)} and status in ('completed', 'failed')`,
+          )
+        ).length === 1,
       60_000,
     );
     const bulk = await api('/api/events/replay', token, {

@@ -9,7 +9,11 @@ import { filterBody } from '../src/routing/exact-numbers';
 // (parseExact, as the API, the config file and the database column are), they are compared on
 // their digits. 820982911946154508 and 820982911946154510 are both the double 820982911946154496.
 
-const on = (body: string): FilterContext => ({ topic: 'orders/create', headers: {}, body: filterBody(Buffer.from(body), JSON.parse(body)) });
+const on = (body: string): FilterContext => ({
+  topic: 'orders/create',
+  headers: {},
+  body: filterBody(Buffer.from(body), JSON.parse(body)),
+});
 const filter = (text: string) => parseExact(text) as Filter;
 
 describe('exact filter operands', () => {
@@ -32,8 +36,12 @@ describe('exact filter operands', () => {
   });
 
   it('an exact operand against a plain body number compares their values', () => {
-    expect(matchesFilter(filter('{"body": {"n": {"$gt": 9007199254740993}}}'), on('{"n": 9007199254740994}'))).toBe(true);
-    expect(matchesFilter(filter('{"body": {"n": {"$gt": 9007199254740993}}}'), on('{"n": 9007199254740992}'))).toBe(false);
+    expect(matchesFilter(filter('{"body": {"n": {"$gt": 9007199254740993}}}'), on('{"n": 9007199254740994}'))).toBe(
+      true,
+    );
+    expect(matchesFilter(filter('{"body": {"n": {"$gt": 9007199254740993}}}'), on('{"n": 9007199254740992}'))).toBe(
+      false,
+    );
     expect(matchesFilter(filter('{"body": {"n": 0.1000000000000000055}}'), on('{"n": 0.1}'))).toBe(false);
   });
 

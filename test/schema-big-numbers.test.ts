@@ -51,12 +51,17 @@ describe.each(databaseKinds())('payload schemas and numbers beyond 2^53 (%s)', (
   /** Sends a signed EasyPost webhook of that topic with `"n": <digits>` and waits for its outcome. */
   const outcome = async (topic: string, digits: string) => {
     const body = `{"id":"evt_big_${++n}","description":"${topic}","n":${digits}}`;
-    const res = await post(`${gw.url}/api/webhooks/shipping`, body, { 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) });
+    const res = await post(`${gw.url}/api/webhooks/shipping`, body, {
+      'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+    });
     expect(res.status).toBe(200);
     const id = res.json.id as number;
     return (await waitFor(async () => {
       await gw.gateway.worker.tick();
-      const [row] = await gw.query<{ status: string; last_error: string | null }>('select status, last_error from webhook_events where id = $1', [id]);
+      const [row] = await gw.query<{ status: string; last_error: string | null }>(
+        'select status, last_error from webhook_events where id = $1',
+        [id],
+      );
       return row?.status === 'completed' || row?.status === 'failed' ? row : undefined;
     }))!;
   };

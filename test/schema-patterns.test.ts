@@ -34,7 +34,16 @@ describe.each(databaseKinds())('payload schema patterns (%s)', (kind) => {
   let n = 0;
   beforeAll(async () => {
     const sources = parseSourcesDocument(
-      { sources: [{ name: 'shipping', provider: 'easypost', secrets: [SECRETS.easypost], schemas: { 'tracker.updated': schema } }] },
+      {
+        sources: [
+          {
+            name: 'shipping',
+            provider: 'easypost',
+            secrets: [SECRETS.easypost],
+            schemas: { 'tracker.updated': schema },
+          },
+        ],
+      },
       {},
     );
     gw = await startTestGateway(kind, {
@@ -49,12 +58,19 @@ describe.each(databaseKinds())('payload schema patterns (%s)', (kind) => {
 
   const send = async (fields: object) => {
     const body = JSON.stringify({ id: `evt_pat_${++n}`, description: 'tracker.updated', ...fields });
-    const res = await post(`${gw.url}/api/webhooks/shipping`, body, { 'x-hmac-signature': easypostSignature(SECRETS.easypost, body) });
+    const res = await post(`${gw.url}/api/webhooks/shipping`, body, {
+      'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+    });
     expect(res.status).toBe(200);
     return res.json.id as number;
   };
   const row = async (id: number) =>
-    (await gw.query<{ status: string; last_error: string | null }>('select status, last_error from webhook_events where id = $1', [id]))[0]!;
+    (
+      await gw.query<{ status: string; last_error: string | null }>(
+        'select status, last_error from webhook_events where id = $1',
+        [id],
+      )
+    )[0]!;
   /** Ticks the worker until the event is settled (completed or failed). */
   const settled = async (id: number) =>
     (await waitFor(async () => {
@@ -79,7 +95,13 @@ describe.each(databaseKinds())('payload schema patterns (%s)', (kind) => {
   });
 
   it('valid patterns accept and reject as before: unanchored search, anchors honoured', async () => {
-    expect((await settled(await send({ code: 'aaaa', sku: 'ABC-1234', note: 'see ref-7 here', labels: { aa: 'x' }, tags: { a: 1 } }))).status).toBe('completed');
+    expect(
+      (
+        await settled(
+          await send({ code: 'aaaa', sku: 'ABC-1234', note: 'see ref-7 here', labels: { aa: 'x' }, tags: { a: 1 } }),
+        )
+      ).status,
+    ).toBe('completed');
     expect((await settled(await send({ note: 'no reference' }))).last_error).toMatch(/note: .*must match pattern/);
     expect((await settled(await send({ sku: 'ABC-12345' }))).last_error).toMatch(/sku: .*must match pattern/);
     expect((await settled(await send({ labels: { aa: 1 } }))).last_error).toMatch(/labels\.aa: /);
@@ -104,7 +126,9 @@ describe.each(databaseKinds())('payload schema patterns (%s)', (kind) => {
     );
     const backreference = await create('^(\\w)\\1$');
     expect(backreference.status).toBe(400);
-    expect(((await backreference.json()) as { error: { message: string } }).error.message).toMatch(/\/properties\/sku\/pattern: .* uses a backreference/);
+    expect(((await backreference.json()) as { error: { message: string } }).error.message).toMatch(
+      /\/properties\/sku\/pattern: .* uses a backreference/,
+    );
     // A pattern RE2 runs is accepted.
     expect((await create('^[A-Z]{3}-\\d+$')).status).toBe(201);
   });
@@ -112,16 +136,19 @@ describe.each(databaseKinds())('payload schema patterns (%s)', (kind) => {
 
 describe('payload schema patterns in the config file', () => {
   const parse = (pattern: string) =>
-    parseSourcesDocument({
-      sources: [
-        {
-          name: 'shipping',
-          provider: 'easypost',
-          secrets: [SECRETS.easypost],
-          schemas: { 'tracker.updated': { type: 'object', patternProperties: { [pattern]: { type: 'string' } } } },
-        },
-      ],
-    }, {});
+    parseSourcesDocument(
+      {
+        sources: [
+          {
+            name: 'shipping',
+            provider: 'easypost',
+            secrets: [SECRETS.easypost],
+            schemas: { 'tracker.updated': { type: 'object', patternProperties: { [pattern]: { type: 'string' } } } },
+          },
+        ],
+      },
+      {},
+    );
 
   it('a pattern RE2 cannot run stops the start with a message naming where it is and why', () => {
     expect(() => parse('^x-(?!internal)')).toThrow(

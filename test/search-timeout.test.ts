@@ -42,7 +42,11 @@ describe.each(databaseKinds().filter((k) => k === 'postgres'))('search timeout o
     const byId = await ops('/api/events?webhook_id=bulk-7');
     expect(byId.status).toBe(200);
     expect(((await byId.json()) as { events: unknown[] }).events).toHaveLength(1);
-    const sent = await post(`${gw.url}/api/webhooks/shopify/orders/create`, '{"id":1}', shopifyHeaders(SECRETS.shopify, '{"id":1}', 'after-timeout'));
+    const sent = await post(
+      `${gw.url}/api/webhooks/shopify/orders/create`,
+      '{"id":1}',
+      shopifyHeaders(SECRETS.shopify, '{"id":1}', 'after-timeout'),
+    );
     expect(sent.status).toBe(200);
     expect(gw.logs.join('')).toContain('search stopped by DB_SEARCH_TIMEOUT_MS');
   });

@@ -48,7 +48,10 @@ describe.each(databaseKinds())('destination URLs by role on %s', (kind) => {
     const created = await fetch(`${gw.url}/api/destinations`, {
       method: 'POST',
       headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'billing', url: `https://billing.example.test/in?access_token=${RUNTIME_TOKEN}&v=2` }),
+      body: JSON.stringify({
+        name: 'billing',
+        url: `https://billing.example.test/in?access_token=${RUNTIME_TOKEN}&v=2`,
+      }),
     });
     expect(created.status, await created.clone().text()).toBe(201);
   }, 120_000);

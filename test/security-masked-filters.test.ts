@@ -33,7 +33,11 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, text, json: (res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : null) as Json };
+    return {
+      status: res.status,
+      text,
+      json: (res.headers.get('content-type')?.startsWith('application/json') ? JSON.parse(text) : null) as Json,
+    };
   };
   const ids = async (path: string, token: string) => {
     const res = await call(path, token);
@@ -83,12 +87,18 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
       expect(await ids(`/api/events?webhook_id=${OPEN_REF}`, token)).toEqual([open]);
       // Filters that read nothing from the body still find the event (its identity shown masked).
       const all = await call('/api/events?source=keyed', token);
-      expect(all.json.events.map((e: Json) => [e.id, e.webhook_id, e.topic])).toEqual([[keyed, '[masked]', '[masked]']]);
+      expect(all.json.events.map((e: Json) => [e.id, e.webhook_id, e.topic])).toEqual([
+        [keyed, '[masked]', '[masked]'],
+      ]);
     }
   });
 
   it('naming the masked source with such a filter is refused with 403 filter_not_allowed', async () => {
-    for (const path of [`/api/events?source=keyed&webhook_id=${REF}`, `/api/events?source=keyed&topic=${KIND}`, `/api/events/export?source=keyed&topic=x`]) {
+    for (const path of [
+      `/api/events?source=keyed&webhook_id=${REF}`,
+      `/api/events?source=keyed&topic=${KIND}`,
+      `/api/events/export?source=keyed&topic=x`,
+    ]) {
       const res = await call(path, viewer);
       expect(res.status, path).toBe(403);
       expect(res.json.error.code).toBe('filter_not_allowed');
@@ -107,7 +117,12 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
     expect(exported.status).toBe(200);
     expect(exported.text).toBe('');
     const byTopic = await call(`/api/events/export?format=ndjson&topic=${KIND}`, viewer);
-    expect(byTopic.text.trim().split('\n').map((line) => JSON.parse(line).id)).toEqual([open]);
+    expect(
+      byTopic.text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).id),
+    ).toEqual([open]);
     const dry = await call('/api/events/replay', operator, { filter: { webhook_id: REF } });
     expect(dry.status, dry.text).toBe(200);
     expect(dry.json).toMatchObject({ dry_run: true, matched: 0 });
@@ -143,7 +158,9 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
     });
     expect(exported.headers.has('x-not-searched')).toBe(false);
     await exported.body?.cancel();
-    expect((await call('/api/events/replay', SECRETS.ops, { filter: { topic: KIND } })).json).not.toHaveProperty('not_searched');
+    expect((await call('/api/events/replay', SECRETS.ops, { filter: { topic: KIND } })).json).not.toHaveProperty(
+      'not_searched',
+    );
   });
 
   it('the CLI events list prints a note naming the source it did not search', async () => {
@@ -155,7 +172,9 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
     ]);
     expect(asViewer.code, asViewer.stderr).toBe(0);
     expect(asViewer.stdout).toContain('open');
-    expect(asViewer.stderr).toContain('Not searched: keyed (it reads the filtered topic or webhook id from a masked payload path');
+    expect(asViewer.stderr).toContain(
+      'Not searched: keyed (it reads the filtered topic or webhook id from a masked payload path',
+    );
     expect(asAdmin.code, asAdmin.stderr).toBe(0);
     expect(asAdmin.stderr).not.toContain('Not searched');
   }, 90_000);
@@ -170,7 +189,11 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
   it('the live stream does not match a masked topic for a viewer, live or resumed', async () => {
     // Resumed from the database: the keyed event (the lower id) would come first.
     const resumed = await stream(`topic=${KIND}&after=0`, viewer);
-    await waitFor(() => resumed.events.some((e) => e.event === 'received' && e.data.id === open), 10_000, 'the resumed arrival');
+    await waitFor(
+      () => resumed.events.some((e) => e.event === 'received' && e.data.id === open),
+      10_000,
+      'the resumed arrival',
+    );
     expect(resumed.events.filter((e) => e.event === 'received').map((e) => e.data.id)).toEqual([open]);
 
     // Live: a keyed arrival, then an open one with the same topic, in that order on the bus.
@@ -181,6 +204,9 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
     await waitFor(() => live.events.some((e) => e.data.id === plain.json.id), 10_000, 'the open arrival');
     expect(live.events.filter((e) => e.event === 'received').map((e) => e.data.id)).toEqual([plain.json.id]);
     await waitFor(() => admin.events.some((e) => e.data.id === plain.json.id), 10_000, 'the open arrival (admin)');
-    expect(admin.events.filter((e) => e.event === 'received').map((e) => e.data.id)).toEqual([secret.json.id, plain.json.id]);
+    expect(admin.events.filter((e) => e.event === 'received').map((e) => e.data.id)).toEqual([
+      secret.json.id,
+      plain.json.id,
+    ]);
   });
 });

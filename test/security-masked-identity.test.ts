@@ -66,7 +66,13 @@ describe.each(databaseKinds())('identity read from a masked path on %s', (kind) 
       {
         sources,
         destinations: [
-          { name: 'erp', url: 'http://127.0.0.1:9/hooks', secret: DESTINATION_SECRET, timeoutMs: 2000, sources: ['keyed'] },
+          {
+            name: 'erp',
+            url: 'http://127.0.0.1:9/hooks',
+            secret: DESTINATION_SECRET,
+            timeoutMs: 2000,
+            sources: ['keyed'],
+          },
         ],
       },
       { role: 'web' },
@@ -77,7 +83,9 @@ describe.each(databaseKinds())('identity read from a masked path on %s', (kind) 
     expect(sent.status).toBe(200);
     keyed = sent.json.id as number;
     // The same id with other bytes: a conflict.
-    expect((await sendKeyed(JSON.stringify({ order: { ref: REF, total: 6 }, meta: { kind: KIND }, region: 'eu' }))).status).toBe(200);
+    expect(
+      (await sendKeyed(JSON.stringify({ order: { ref: REF, total: 6 }, meta: { kind: KIND }, region: 'eu' }))).status,
+    ).toBe(200);
     const charge = JSON.stringify({ id: 'evt_masked_1', type: 'charge.succeeded', account: ACCOUNT });
     const res = await post(`${gw.url}/api/webhooks/stripe`, charge, {
       'stripe-signature': stripeHeader(STRIPE_SECRET, charge),
@@ -109,7 +117,11 @@ describe.each(databaseKinds())('identity read from a masked path on %s', (kind) 
     const one = JSON.parse(texts[1]!);
     expect(one).toMatchObject({ webhook_id: '[masked]', topic: '[masked]' });
     // Stripe's id and type are not under `account`: shown.
-    expect(JSON.parse(texts[2]!)).toMatchObject({ webhook_id: 'evt_masked_1', topic: 'charge.succeeded', account: '[masked]' });
+    expect(JSON.parse(texts[2]!)).toMatchObject({
+      webhook_id: 'evt_masked_1',
+      topic: 'charge.succeeded',
+      account: '[masked]',
+    });
     expect(JSON.parse(texts[5]!).conflicts[0].webhook_id).toBe('[masked]');
   });
 

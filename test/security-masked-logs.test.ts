@@ -35,10 +35,14 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
     return res.json;
   };
   const failed = (id: number) =>
-    waitFor(async () => {
-      const detail = (await api(`/api/events/${id}`)).json;
-      return detail.status === 'failed' ? detail : undefined;
-    }, 15_000, `event ${id} failed`);
+    waitFor(
+      async () => {
+        const detail = (await api(`/api/events/${id}`)).json;
+        return detail.status === 'failed' ? detail : undefined;
+      },
+      15_000,
+      `event ${id} failed`,
+    );
   const logged = (message: string) =>
     waitFor(() => gw.logs.map((line) => JSON.parse(line)).filter((l) => l.msg === message), 10_000, message);
 
@@ -75,7 +79,10 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
           secret: DESTINATION_SECRET,
           timeoutMs: 2000,
           sources: ['carded'],
-          transform: { language: 'javascript', code: 'function transform(i) { throw new Error("bad card " + i.body.card); }' },
+          transform: {
+            language: 'javascript',
+            code: 'function transform(i) { throw new Error("bad card " + i.body.card); }',
+          },
         },
       ],
     });
@@ -118,7 +125,9 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
     const carded = await send('carded', { card: CARD });
     const delivery = await failed(carded.id as number);
     expect(delivery.deliveries).toEqual([expect.objectContaining({ destination: 'cast', outcome: 'failed' })]);
-    expect(delivery.deliveries[0].error).toMatch(/^transformation_failed: Error: message withheld: .* \(at line 1, column \d+\)$/);
+    expect(delivery.deliveries[0].error).toMatch(
+      /^transformation_failed: Error: message withheld: .* \(at line 1, column \d+\)$/,
+    );
     expect(JSON.stringify(delivery)).not.toContain(CARD);
 
     const preview = await api('/api/destinations/cast/preview', { method: 'POST', body: { event_id: carded.id } });

@@ -15,7 +15,8 @@ function padded(bytes: number, chunked: boolean): { body: string | ReadableStrea
   if (!chunked) return { body: text };
   const stream = new ReadableStream({
     start(controller) {
-      for (let at = 0; at < text.length; at += 64 * 1024) controller.enqueue(new TextEncoder().encode(text.slice(at, at + 64 * 1024)));
+      for (let at = 0; at < text.length; at += 64 * 1024)
+        controller.enqueue(new TextEncoder().encode(text.slice(at, at + 64 * 1024)));
       controller.close();
     },
   });

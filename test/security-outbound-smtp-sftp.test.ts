@@ -84,18 +84,33 @@ async function startSftp() {
 }
 
 const api = async (gw: TestGateway, method: string, path: string, body?: unknown) => {
-  const response = await fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${gw.url}${path}`, {
+    method,
+    headers: auth,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : undefined };
 };
 
 /** An email channel and a rule that opens an alert on the first forged Shopify webhook, then the forgery. */
 async function triggerEmailAlert(gw: TestGateway) {
-  expect((await api(gw, 'POST', '/api/alerts/channels', { name: 'mail', type: 'email', to: ['ops@example.test'] })).status).toBe(201);
-  const rule = { name: 'bad-signatures', kind: 'signature_failures', params: { source: 'shopify', count: 1, minutes: 5 }, channels: ['mail'] };
+  expect(
+    (await api(gw, 'POST', '/api/alerts/channels', { name: 'mail', type: 'email', to: ['ops@example.test'] })).status,
+  ).toBe(201);
+  const rule = {
+    name: 'bad-signatures',
+    kind: 'signature_failures',
+    params: { source: 'shopify', count: 1, minutes: 5 },
+    channels: ['mail'],
+  };
   expect((await api(gw, 'POST', '/api/alerts/rules', rule)).status).toBe(201);
   const body = '{"id":"forged"}';
-  await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('not-the-secret', body, `forged-${Date.now()}`));
+  await post(
+    `${gw.url}/api/webhooks/shopify/orders/create`,
+    body,
+    shopifyHeaders('not-the-secret', body, `forged-${Date.now()}`),
+  );
 }
 
 /** Starts a poll run of `source` and returns it once it has ended. */

@@ -6,7 +6,13 @@ import { loadKeyring } from '../src/control/crypto';
 import { pollSourcesSchema } from '../src/poll/config';
 import { databaseKinds } from './helpers/database';
 import { startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
-import { api, fileDestination as destination, firstAttempts as attempts, sendShopify as send, SLOW } from './helpers/outbound';
+import {
+  api,
+  fileDestination as destination,
+  firstAttempts as attempts,
+  sendShopify as send,
+  SLOW,
+} from './helpers/outbound';
 import { SPS_ENV, spsRestSource } from './helpers/poll-sps-mocks';
 import { startReceiver } from './helpers/receiver';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -50,7 +56,12 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
         control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
         destinations: [fileDestination('metadata', 'http://169.254.169.254/latest/meta-data/')],
         polls: pollSourcesSchema(SPS_ENV).parse([
-          spsRestSource({ name: 'sps-metadata', token_url: 'http://169.254.169.254/token', request_timeout_ms: SLOW, max_retries: 3 }),
+          spsRestSource({
+            name: 'sps-metadata',
+            token_url: 'http://169.254.169.254/token',
+            request_timeout_ms: SLOW,
+            max_retries: 3,
+          }),
           spsRestSource({ name: 'sps-redirect', token_url: redirectUrl, request_timeout_ms: SLOW, max_retries: 3 }),
         ]),
       });
@@ -101,16 +112,33 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
     it('answers 400 to a destination URL whose host is a refused IP address, in any spelling', async () => {
       // The last two: an ISATAP interface identifier under another prefix, and a Teredo server field
       // (its client, 8.8.8.8, is public).
-      const embedded = ['http://[64:ff9b::a9fe:a9fe]/', 'http://[2002:a9fe:a9fe::1]/', 'http://[2001::5601:5601]/', 'http://[2001:db8::5efe:a9fe:a9fe]/', 'http://[2001:0:a9fe:a9fe::f7f7:f7f7]/'];
+      const embedded = [
+        'http://[64:ff9b::a9fe:a9fe]/',
+        'http://[2002:a9fe:a9fe::1]/',
+        'http://[2001::5601:5601]/',
+        'http://[2001:db8::5efe:a9fe:a9fe]/',
+        'http://[2001:0:a9fe:a9fe::f7f7:f7f7]/',
+      ];
       const metadata = ['http://100.100.100.200/latest/meta-data/', 'http://168.63.129.16/machine?comp=goalstate'];
-      for (const url of ['http://169.254.169.254/', 'http://2852039166/latest', 'http://0xa9fea9fe/', 'http://[::ffff:a9fe:a9fe]/', 'https://[fd00:ec2::254]/', ...embedded, ...metadata]) {
+      for (const url of [
+        'http://169.254.169.254/',
+        'http://2852039166/latest',
+        'http://0xa9fea9fe/',
+        'http://[::ffff:a9fe:a9fe]/',
+        'https://[fd00:ec2::254]/',
+        ...embedded,
+        ...metadata,
+      ]) {
         const created = await api(gw, 'POST', '/api/destinations', { name: 'meta', url, sources: ['shopify'] });
         expect(created.status, url).toBe(400);
         expect(created.json.error.code).toBe('invalid_destination');
         expect(created.json.error.message).toMatch(/^url: refused to connect to .*OUTBOUND_ALLOW_CIDRS/);
       }
       // Private addresses are allowed by default: this one is created, and cannot be moved to the metadata address.
-      expect((await api(gw, 'POST', '/api/destinations', { name: 'inside', url: `${receiver.url}/inside`, sources: [] })).status).toBe(201);
+      expect(
+        (await api(gw, 'POST', '/api/destinations', { name: 'inside', url: `${receiver.url}/inside`, sources: [] }))
+          .status,
+      ).toBe(201);
       const moved = await api(gw, 'PATCH', '/api/destinations/inside', { url: 'http://169.254.169.254/' });
       expect(moved.status).toBe(400);
       expect(moved.json.error.message).toContain('url: refused to connect to 169.254.169.254: link-local address');
@@ -135,9 +163,18 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
       expect(slack.json.error.message).toContain('url: refused to connect to fe80::1: link-local address');
       expect(JSON.stringify(slack.json)).not.toContain('slack-token-in-path');
       // An accepted channel cannot be pointed there by an edit either.
-      const ok = await api(gw, 'POST', '/api/alerts/channels', { name: 'ok-hook', type: 'webhook', url: `${receiver.url}/ok`, secret: ALERT_SECRET });
+      const ok = await api(gw, 'POST', '/api/alerts/channels', {
+        name: 'ok-hook',
+        type: 'webhook',
+        url: `${receiver.url}/ok`,
+        secret: ALERT_SECRET,
+      });
       expect(ok.status).toBe(201);
-      const edited = await api(gw, 'PUT', `/api/alerts/channels/${ok.json.id}`, { name: 'ok-hook', type: 'webhook', url: 'http://0.0.0.0/' });
+      const edited = await api(gw, 'PUT', `/api/alerts/channels/${ok.json.id}`, {
+        name: 'ok-hook',
+        type: 'webhook',
+        url: 'http://0.0.0.0/',
+      });
       expect(edited.status).toBe(400);
       expect(edited.json.error.message).toContain('url: refused to connect to 0.0.0.0: unspecified address');
     });
@@ -149,7 +186,10 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
       gw = await startTestGateway(kind, {
         control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
         outbound: { denyPrivate: true, allowCidrs: [] },
-        destinations: [fileDestination('by-address', `${receiver.url}/by-address`), fileDestination('by-name', `${localhostUrl()}/by-name`)],
+        destinations: [
+          fileDestination('by-address', `${receiver.url}/by-address`),
+          fileDestination('by-name', `${localhostUrl()}/by-name`),
+        ],
         rejectedRequests: { perMinute: 20, bufferSize: 1000, flushIntervalMs: 100, retentionDays: 7 },
         alerts: { evaluateEveryMs: 200, channels: [], rules: [] },
       });
@@ -166,7 +206,9 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
         'refused to connect to 127.0.0.1: loopback address (127.0.0.0/8, ::1/128), refused because OUTBOUND_DENY_PRIVATE=true',
       );
       // localhost resolves to 127.0.0.1, ::1 or both: the refusal names the name and the address.
-      expect(found['by-name']!.error).toMatch(/^refused to connect to localhost \((127\.0\.0\.1|::1)\): loopback address/);
+      expect(found['by-name']!.error).toMatch(
+        /^refused to connect to localhost \((127\.0\.0\.1|::1)\): loopback address/,
+      );
       for (const d of Object.values(found)) expect(d.duration_ms).toBeLessThan(5_000);
       expect(receiver.deliveries.length).toBe(before);
     });
@@ -188,16 +230,27 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
         secret: ALERT_SECRET,
       });
       expect(channel.status).toBe(201);
-      const rule = { name: 'bad-signatures', kind: 'signature_failures', params: { source: 'shopify', count: 1, minutes: 5 }, channels: ['local-hook'] };
+      const rule = {
+        name: 'bad-signatures',
+        kind: 'signature_failures',
+        params: { source: 'shopify', count: 1, minutes: 5 },
+        channels: ['local-hook'],
+      };
       expect((await api(gw, 'POST', '/api/alerts/rules', rule)).status).toBe(201);
       const body = '{"id":"forged"}';
-      await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders('not-the-secret', body, 'forged-1'));
+      await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders('not-the-secret', body, 'forged-1'),
+      );
       const alert = await waitFor(
         async () => (await api(gw, 'GET', '/api/alerts')).json.alerts.find((a: any) => a.notify_error),
         30_000,
         'a notice error',
       );
-      expect(alert.notify_error).toMatch(/^local-hook: OutboundRefusedError: refused to connect to localhost \((127\.0\.0\.1|::1)\): loopback address/);
+      expect(alert.notify_error).toMatch(
+        /^local-hook: OutboundRefusedError: refused to connect to localhost \((127\.0\.0\.1|::1)\): loopback address/,
+      );
       expect(receiver.deliveries.length).toBe(before);
     });
   });
@@ -207,7 +260,10 @@ describe.each(databaseKinds())('outbound guard (%s)', { timeout: 120_000 }, (kin
     beforeAll(async () => {
       gw = await startTestGateway(kind, {
         outbound: { denyPrivate: true, allowCidrs: ['127.0.0.1/32'] },
-        destinations: [fileDestination('by-address', `${receiver.url}/allowed-address`), fileDestination('by-name', `${localhostUrl()}/allowed-name`)],
+        destinations: [
+          fileDestination('by-address', `${receiver.url}/allowed-address`),
+          fileDestination('by-name', `${localhostUrl()}/allowed-name`),
+        ],
       });
     }, 120_000);
     afterAll(async () => {

@@ -34,7 +34,13 @@ describe.each(databaseKinds())('the delivery preview of a masked source on %s', 
       sources,
       worker: { cron: '0 0 1 1 *' },
       destinations: [
-        { name: 'erp', url: 'http://127.0.0.1:9/hooks', secret: DESTINATION_SECRET, timeoutMs: 2000, sources: ['shopify'] },
+        {
+          name: 'erp',
+          url: 'http://127.0.0.1:9/hooks',
+          secret: DESTINATION_SECRET,
+          timeoutMs: 2000,
+          sources: ['shopify'],
+        },
       ],
     });
     const created = await fetch(`${gw.url}/api/tokens`, {
@@ -44,7 +50,11 @@ describe.each(databaseKinds())('the delivery preview of a masked source on %s', 
     });
     operator = ((await created.json()) as { token: string }).token;
     const body = JSON.stringify({ id: 1, customer: { email: EMAIL } });
-    const res = await post(`${gw.url}/api/webhooks/shopify`, body, shopifyHeaders(SECRETS.shopify, body, 'mask-preview-1'));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, 'mask-preview-1'),
+    );
     expect(res.status).toBe(200);
     eventId = res.json.id as number;
   }, 120_000);
@@ -63,7 +73,12 @@ describe.each(databaseKinds())('the delivery preview of a masked source on %s', 
   it('gives a draft transformation or filter only the masked values', async () => {
     const transformed = await preview({
       event_id: eventId,
-      draft: { transform: { language: 'javascript', code: 'function transform(input) { return { leak: input.body.customer.email.split("").reverse().join("") }; }' } },
+      draft: {
+        transform: {
+          language: 'javascript',
+          code: 'function transform(input) { return { leak: input.body.customer.email.split("").reverse().join("") }; }',
+        },
+      },
     });
     expect(transformed.status).toBe(200);
     expect(transformed.text).not.toContain(EMAIL.split('').reverse().join(''));

@@ -19,7 +19,13 @@ describe.each(databaseKinds())('kept headers on the live stream on %s', (kind) =
       {
         sources: [
           // The sender's delivery id travels in a header named like a credential: kept, as identity.
-          { name: 'keyed', provider: 'api-key', secrets: [API_KEY], header: 'x-api-key', id_header: 'x-delivery-token' },
+          {
+            name: 'keyed',
+            provider: 'api-key',
+            secrets: [API_KEY],
+            header: 'x-api-key',
+            id_header: 'x-delivery-token',
+          },
         ],
       },
       {},

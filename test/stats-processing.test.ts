@@ -14,7 +14,11 @@ describe.each(databaseKinds())('stats by status on %s', (kind) => {
   it('counts an event being processed as processing, like the event list does', async () => {
     const { database } = db;
     const store = createEventStore(database);
-    for (const [source, webhookId] of [['crm', 'c-1'], ['crm', 'c-2'], ['shop', 's-1']] as const) {
+    for (const [source, webhookId] of [
+      ['crm', 'c-1'],
+      ['crm', 'c-2'],
+      ['shop', 's-1'],
+    ] as const) {
       await store.insert({ source, webhookId, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 5 });
     }
     expect((await createQueue(database).claim('w:1', 2)).map((e) => e.webhookId)).toEqual(['c-1', 'c-2']);
@@ -25,7 +29,9 @@ describe.each(databaseKinds())('stats by status on %s', (kind) => {
     expect(stats.by_source).toEqual({ crm: { processing: 2 }, shop: { received: 1 } });
     expect(stats.queue.processing).toBe(2);
     // Nothing claimed outside the window is counted in it.
-    const [row] = await database.rows<{ n: number }>(sql`select count(*)::int as n from event_queue where claim_token is not null`);
+    const [row] = await database.rows<{ n: number }>(
+      sql`select count(*)::int as n from event_queue where claim_token is not null`,
+    );
     expect(row!.n).toBe(2);
     const later = await createStatsQueries(database).stats(new Date(Date.now() + 60_000));
     expect(later.by_status).toEqual({ received: 0, processing: 0, completed: 0, failed: 0 });

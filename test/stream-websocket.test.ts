@@ -55,9 +55,17 @@ describe('live stream over WebSocket', { timeout: 180_000 }, () => {
     expect(viaQuery.frames[0]!.data).toEqual({ filter: { source: 'shopify' } });
 
     const body = '{"order":1}';
-    const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'ws-1'));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify/orders/create`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, 'ws-1'),
+    );
     for (const client of [viaHeader, viaQuery]) {
-      await waitFor(() => client.frames.some((f) => f.event === 'completed' && f.data.id === res.json.id), 10_000, 'completed');
+      await waitFor(
+        () => client.frames.some((f) => f.event === 'completed' && f.data.id === res.json.id),
+        10_000,
+        'completed',
+      );
       expect(client.frames.find((f) => f.event === 'received')).toMatchObject({
         id: String(res.json.id),
         data: { id: res.json.id, source: 'shopify', status: 'received', attempts: 0, arrival: true },
@@ -73,7 +81,15 @@ describe('live stream over WebSocket', { timeout: 180_000 }, () => {
     const bodies = ['{"n":1}', '{"n":2}'];
     const ids: number[] = [];
     for (const [i, body] of bodies.entries()) {
-      ids.push((await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, `ws-r${i}`))).json.id);
+      ids.push(
+        (
+          await post(
+            `${gw.url}/api/webhooks/shopify/orders/create`,
+            body,
+            shopifyHeaders(SECRETS.shopify, body, `ws-r${i}`),
+          )
+        ).json.id,
+      );
     }
     const client = connect(wsUrl(gw, `/api/events/stream?token=${SECRETS.ops}&include=request&after=${ids[0]}`));
     open.push(client);
@@ -84,7 +100,9 @@ describe('live stream over WebSocket', { timeout: 180_000 }, () => {
     expect(Buffer.from(resumed.data.request.body_base64, 'base64').toString()).toBe(bodies[1]);
     expect(resumed.data.request.headers['x-shopify-topic']).toBe('orders/create');
     // Signatures are never stored, so never streamed.
-    expect(JSON.stringify(resumed.data.request.headers)).not.toContain(createHmac('sha256', SECRETS.shopify).update(bodies[1]!).digest('base64'));
+    expect(JSON.stringify(resumed.data.request.headers)).not.toContain(
+      createHmac('sha256', SECRETS.shopify).update(bodies[1]!).digest('base64'),
+    );
     expect(Object.keys(resumed.data.request.headers)).not.toContain('x-shopify-hmac-sha256');
   });
 
@@ -95,11 +113,18 @@ describe('live stream over WebSocket', { timeout: 180_000 }, () => {
     await waitFor(() => slow.frames.length > 0);
     slow.socket.pause(); // stops reading from the TCP socket: the server's send buffer fills
     const filler = 'x'.repeat(256 * 1024);
-    const cutOff = async () => /stream_clients_cut_off_total\{transport="websocket"\} 1/.test(await (await fetch(`${gw!.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })).text());
+    const cutOff = async () =>
+      /stream_clients_cut_off_total\{transport="websocket"\} 1/.test(
+        await (await fetch(`${gw!.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })).text(),
+      );
     // Until kernel buffers and then the 64 KiB bound are full; each event is ~350 KiB on the wire.
     for (let i = 0; i < 200 && !(await cutOff()); i++) {
       const body = `{"i":${i},"pad":"${filler}"}`;
-      await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, `slow-${i}`));
+      await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, `slow-${i}`),
+      );
     }
     await waitFor(cutOff, 10_000, 'slow client cut off');
     slow.socket.resume();

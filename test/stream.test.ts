@@ -16,14 +16,34 @@ describe('live stream', () => {
       expect(all.contentType).toContain('text/event-stream');
       await waitFor(() => all.events.some((e) => e.event === 'ready'));
       const body = '{"n":1}';
-      const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'live-1'));
-      await waitFor(() => all.events.some((e) => e.event === 'completed' && e.data.id === res.json.id), 10_000, 'completed event');
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, 'live-1'),
+      );
+      await waitFor(
+        () => all.events.some((e) => e.event === 'completed' && e.data.id === res.json.id),
+        10_000,
+        'completed event',
+      );
       // due: false when the insert claimed it for this process's worker (a hand-off).
-      expect(all.events.find((e) => e.event === 'received')?.data).toMatchObject({ id: res.json.id, source: 'shopify', topic: 'orders/create', status: 'received', due: expect.any(Boolean) });
+      expect(all.events.find((e) => e.event === 'received')?.data).toMatchObject({
+        id: res.json.id,
+        source: 'shopify',
+        topic: 'orders/create',
+        status: 'received',
+        due: expect.any(Boolean),
+      });
       expect(onlyEasypost.events.filter((e) => e.event !== 'ready')).toEqual([]);
       await all.close();
       await onlyEasypost.close();
-      expect((await fetch(`${gw.url}/api/events/stream?status=bogus`, { headers: { authorization: `Bearer ${SECRETS.ops}` } })).status).toBe(400);
+      expect(
+        (
+          await fetch(`${gw.url}/api/events/stream?status=bogus`, {
+            headers: { authorization: `Bearer ${SECRETS.ops}` },
+          })
+        ).status,
+      ).toBe(400);
     } finally {
       await gw.stop();
     }
@@ -57,10 +77,18 @@ describe('live stream', () => {
       await waitFor(() => stream.events.some((e) => e.event === 'ready'));
 
       const body = '{"n":2}';
-      const res = await post(`http://127.0.0.1:${port}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'cross-1'));
+      const res = await post(
+        `http://127.0.0.1:${port}/api/webhooks/shopify/orders/create`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, 'cross-1'),
+      );
       expect(res.json.status).toBe('accepted');
       // Received by the other process, processed by this one's worker (woken by NOTIFY), seen live here.
-      await waitFor(() => stream.events.some((e) => e.event === 'completed' && e.data.id === res.json.id), 15_000, 'cross-process events');
+      await waitFor(
+        () => stream.events.some((e) => e.event === 'completed' && e.data.id === res.json.id),
+        15_000,
+        'cross-process events',
+      );
       expect(stream.events.map((e) => e.event)).toEqual(['ready', 'received', 'completed']);
     });
   });

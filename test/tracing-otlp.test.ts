@@ -158,10 +158,8 @@ describe('the OTLP exporter sends only where the environment says', () => {
   // The endpoint is operator configuration, not guarded by the outbound policy (docs/security.md):
   // nothing at runtime may move it, a collector's redirect included.
   it('follows no redirect from the collector: the export fails and the redirect target gets nothing', async () => {
-    const [{ NodeTracerProvider, SimpleSpanProcessor, InMemorySpanExporter }, { OTLPTraceExporter }] = await Promise.all([
-      import('@opentelemetry/sdk-trace-node'),
-      import('@opentelemetry/exporter-trace-otlp-http'),
-    ]);
+    const [{ NodeTracerProvider, SimpleSpanProcessor, InMemorySpanExporter }, { OTLPTraceExporter }] =
+      await Promise.all([import('@opentelemetry/sdk-trace-node'), import('@opentelemetry/exporter-trace-otlp-http')]);
     const target = await startCollector();
     let asked = 0;
     const redirector = createServer((request, response) => {
@@ -174,8 +172,12 @@ describe('the OTLP exporter sends only where the environment says', () => {
       const memory = new InMemorySpanExporter();
       const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
       provider.getTracer('redirect-test').startSpan('one').end();
-      const exporter = new OTLPTraceExporter({ url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/v1/traces` });
-      const result = await new Promise<{ code: number }>((resolve) => exporter.export(memory.getFinishedSpans(), resolve));
+      const exporter = new OTLPTraceExporter({
+        url: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}/v1/traces`,
+      });
+      const result = await new Promise<{ code: number }>((resolve) =>
+        exporter.export(memory.getFinishedSpans(), resolve),
+      );
       await exporter.shutdown();
       expect(result.code).not.toBe(0); // ExportResultCode.SUCCESS
       expect(asked).toBe(1);
@@ -187,4 +189,3 @@ describe('the OTLP exporter sends only where the environment says', () => {
     }
   });
 });
-

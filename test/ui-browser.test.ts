@@ -97,7 +97,17 @@ for (const kind of databaseKinds())
 
     it('navigation lists only the pages that exist', async () => {
       const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
-      expect(links).toEqual(['Dashboard', 'Events', 'Sources', 'Destinations', 'Audit', 'Tokens', 'Rejected requests', 'Alerts', 'API reference']);
+      expect(links).toEqual([
+        'Dashboard',
+        'Events',
+        'Sources',
+        'Destinations',
+        'Audit',
+        'Tokens',
+        'Rejected requests',
+        'Alerts',
+        'API reference',
+      ]);
       expect(await page.getByRole('link', { name: 'Dashboard' }).getAttribute('aria-current')).toBe('page');
       await page.getByRole('link', { name: 'Events', exact: true }).click();
       await page.getByRole('heading', { name: 'Events' }).waitFor();

@@ -79,6 +79,8 @@ describe('the rule builder model', () => {
     // The JSON tab shows and reads it with its digits (rule-editing.ts: pretty, draftFilter).
     const shown = stringifyExact(answer.filter, 2);
     expect(shown).toContain('"customer_id": 820982911946154508');
-    expect(stringifyExact(parseExactNumbers(shown))).toBe('{"body":{"customer_id":820982911946154508,"total":{"$gt":100}}}');
+    expect(stringifyExact(parseExactNumbers(shown))).toBe(
+      '{"body":{"customer_id":820982911946154508,"total":{"$gt":100}}}',
+    );
   });
 });

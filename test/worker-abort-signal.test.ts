@@ -25,7 +25,14 @@ describe('the abort signal handed to handlers', () => {
   const insert = async (source: string, count: number) => {
     const store = createEventStore(database);
     for (let i = 0; i < count; i++) {
-      await store.insert({ source, webhookId: `${source}-${i}`, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 3 });
+      await store.insert({
+        source,
+        webhookId: `${source}-${i}`,
+        topic: 't',
+        body: Buffer.from('{}'),
+        headers: {},
+        maxAttempts: 3,
+      });
     }
   };
 
@@ -74,7 +81,9 @@ describe('the abort signal handed to handlers', () => {
     let started: AbortSignal | undefined;
     const handlers = new HandlerRegistry().on('stuck', '*', (_event, { signal }) => {
       started = signal;
-      return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+      return new Promise((_resolve, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+      );
     });
     const worker = createTestWorker(database, { handlers });
     void worker.tick();

@@ -23,7 +23,14 @@ describe.runIf(databaseKinds().includes('postgres'))('several workers on one Pos
     const total = 400;
     const store = createEventStore(pools[0]!);
     for (let i = 0; i < total; i++) {
-      await store.insert({ source: 'load', webhookId: `e-${i}`, topic: 't', body: Buffer.from(`{"n":${i}}`), headers: {}, maxAttempts: 8 });
+      await store.insert({
+        source: 'load',
+        webhookId: `e-${i}`,
+        topic: 't',
+        body: Buffer.from(`{"n":${i}}`),
+        headers: {},
+        maxAttempts: 8,
+      });
     }
     const handledBy = new Map<number, string[]>();
     const workers = pools.map((database, index) => {
@@ -33,8 +40,15 @@ describe.runIf(databaseKinds().includes('postgres'))('several workers on one Pos
         await new Promise((r) => setTimeout(r, Math.random() * 3));
       });
       return createWorker({
-        queue: createQueue(database), handlers, logger: pino({ level: 'silent' }), cron: '0 0 1 1 *',
-        batchSize: 10, concurrency: 5, leaseSeconds: 30, backoff: { baseMs: 10, maxMs: 10 }, workerId,
+        queue: createQueue(database),
+        handlers,
+        logger: pino({ level: 'silent' }),
+        cron: '0 0 1 1 *',
+        batchSize: 10,
+        concurrency: 5,
+        leaseSeconds: 30,
+        backoff: { baseMs: 10, maxMs: 10 },
+        workerId,
       });
     });
     // All four drain at once, repeatedly, until the queue is empty.

@@ -24,13 +24,19 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
   const source = 'shopify';
   beforeAll(async () => {
     // No cron ticks: the tests call tick() themselves, so nothing claims behind a test's back.
-    gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *', retryBaseMs: 40, retryMaxMs: 400, maxAttempts: 8, leaseSeconds: 1 } });
+    gw = await startTestGateway(kind, {
+      worker: { cron: '0 0 1 1 *', retryBaseMs: 40, retryMaxMs: 400, maxAttempts: 8, leaseSeconds: 1 },
+    });
   });
   afterAll(() => gw?.stop());
 
   async function send(id: string, topic: string, payload: object = { id }) {
     const body = JSON.stringify(payload);
-    const res = await post(`${gw.url}/api/webhooks/shopify/${topic}`, body, shopifyHeaders(SECRETS.shopify, body, id, 'acme.myshopify.com', topic));
+    const res = await post(
+      `${gw.url}/api/webhooks/shopify/${topic}`,
+      body,
+      shopifyHeaders(SECRETS.shopify, body, id, 'acme.myshopify.com', topic),
+    );
     expect(res.json.status).toBe('accepted');
     return res.json.id as number;
   }
@@ -52,15 +58,24 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
   }
   const eventRow = async (id: number) =>
     // As the ops views show it: a claim on the queue row reads as 'processing' (src/store/claims.ts).
-    (await gw.query<{ status: string; attempts: number; last_error: string | null; locked_by: string | null }>(
-      `select case when q.claim_token is not null then 'processing' else e.status end as status,
+    (
+      await gw.query<{ status: string; attempts: number; last_error: string | null; locked_by: string | null }>(
+        `select case when q.claim_token is not null then 'processing' else e.status end as status,
               coalesce(q.attempt, e.attempts) as attempts, e.last_error, q.locked_by
        from webhook_events e left join event_queue q on q.event_id = e.id and q.claim_token is not null
        where e.id = $1`,
-      [id],
-    ))[0]!;
+        [id],
+      )
+    )[0]!;
   const attempts = (id: number) =>
-    gw.query<{ attempt: number; outcome: string; worker: string; started_at: Date; finished_at: Date | null; error: string | null }>(
+    gw.query<{
+      attempt: number;
+      outcome: string;
+      worker: string;
+      started_at: Date;
+      finished_at: Date | null;
+      error: string | null;
+    }>(
       'select attempt, outcome, worker, started_at, finished_at, error from processing_log where event_id = $1 order by id',
       [id],
     );
@@ -73,7 +88,14 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     const id = await send('w-ok', 'handled/ok', { id: 'w-ok', amount: 5 });
     await waitFor(async () => (await eventRow(id)).status === 'completed');
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toMatchObject({ id, source, topic: 'handled/ok', webhookId: 'acme.myshopify.com/w-ok', attempt: 1, maxAttempts: 8 });
+    expect(seen[0]).toMatchObject({
+      id,
+      source,
+      topic: 'handled/ok',
+      webhookId: 'acme.myshopify.com/w-ok',
+      attempt: 1,
+      maxAttempts: 8,
+    });
     expect(seen[0]!.payload).toEqual({ id: 'w-ok', amount: 5 });
     expect(seen[0]!.rawBody.toString()).toBe('{"id":"w-ok","amount":5}');
     const log = await attempts(id);
@@ -99,7 +121,12 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     );
     expect(calls).toBe(8);
     const row = await eventRow(id);
-    expect(row).toMatchObject({ status: 'failed', attempts: 8, last_error: 'Error: upstream said no (8)', locked_by: null });
+    expect(row).toMatchObject({
+      status: 'failed',
+      attempts: 8,
+      last_error: 'Error: upstream said no (8)',
+      locked_by: null,
+    });
     const log = await attempts(id);
     expect(log.map((a) => a.outcome)).toEqual([...Array(7).fill('retry'), 'failed']);
     expect(log.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
@@ -116,7 +143,10 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     });
     const id = await send('w-perm', 'handled/permanent');
     await waitFor(async () => (await eventRow(id)).status === 'failed');
-    expect(await eventRow(id)).toMatchObject({ attempts: 1, last_error: 'PermanentError: order references an unknown SKU' });
+    expect(await eventRow(id)).toMatchObject({
+      attempts: 1,
+      last_error: 'PermanentError: order references an unknown SKU',
+    });
   });
 
   it('recovers an event whose worker died, and fences the dead worker out', async () => {
@@ -153,10 +183,14 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     });
     const id = await send('w-slow', 'handled/slow');
     // Lease is 1 s; ticks keep trying to recover expired leases while the handler runs.
-    await waitFor(async () => {
-      await gw.gateway.worker.tick();
-      return (await eventRow(id)).status === 'completed';
-    }, 15_000, 'the slow handler to complete');
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await eventRow(id)).status === 'completed';
+      },
+      15_000,
+      'the slow handler to complete',
+    );
     const log = await attempts(id);
     expect(log.map((a) => a.outcome)).toEqual(['completed']);
     expect(await eventRow(id)).toMatchObject({ attempts: 1 });
@@ -164,7 +198,9 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
 
   it('an event whose last attempt was abandoned ends failed, not due forever', async () => {
     const inserted = { id: await insertUnannounced('crash-last', 1) };
-    const [claimed] = (await createQueue(gw.gateway.database).claim('dead-host:1', 100)).filter((e) => e.id === inserted.id);
+    const [claimed] = (await createQueue(gw.gateway.database).claim('dead-host:1', 100)).filter(
+      (e) => e.id === inserted.id,
+    );
     expect(claimed).toBeDefined();
     await waitFor(async () => {
       await gw.gateway.worker.tick();
@@ -187,7 +223,14 @@ describe('worker drain loop', () => {
     await runMigrations(database);
     const store = createEventStore(database);
     for (let i = 0; i < 4; i++) {
-      await store.insert({ source: 's', webhookId: `d-${i}`, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8 });
+      await store.insert({
+        source: 's',
+        webhookId: `d-${i}`,
+        topic: 't',
+        body: Buffer.from('{}'),
+        headers: {},
+        maxAttempts: 8,
+      });
     }
     const handled: number[] = [];
     const worker = createTestWorker(database, {

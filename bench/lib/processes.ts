@@ -31,7 +31,12 @@ export function spawnNode(script: string, args: string[], env: Record<string, st
       : ['--import', 'tsx', script];
   const child = spawn(process.execPath, [...command, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, ...(script === 'src/main.ts' ? gatewayEnv() : {}) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...env,
+      ...(script === 'src/main.ts' ? gatewayEnv() : {}),
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -110,7 +115,8 @@ export function memoryOf(pid: number): { rssMb: number; peakRssMb: number } {
 
 /** Clock ticks per second of /proc's CPU times (`getconf CLK_TCK`; 100 on Linux). */
 let clockTicks: number | undefined;
-const ticksPerSecond = () => (clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100);
+const ticksPerSecond = () =>
+  (clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100);
 
 /** CPU seconds (user + system) a process has used so far (/proc/<pid>/stat); NaN when it is gone. */
 export function cpuSecondsOf(pid: number): number {

@@ -1,6 +1,14 @@
 import type { BenchDatabase } from '../lib/database';
 import { runLoad, type LoadResult, type LoadTool } from '../lib/load';
-import { cpuSecondsOf, freePort, memoryOf, postgresCpuSeconds, spawnNode, waitUntilUp, type NodeProcess } from '../lib/processes';
+import {
+  cpuSecondsOf,
+  freePort,
+  memoryOf,
+  postgresCpuSeconds,
+  spawnNode,
+  waitUntilUp,
+  type NodeProcess,
+} from '../lib/processes';
 import { ID_HEADER, INGEST_PATH, SHOPIFY_SECRET, orderBody, shopifyHeaders } from '../lib/webhook';
 
 export type IngestServer = 'gateway' | 'naive' | 'hmac-only';

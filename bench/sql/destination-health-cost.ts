@@ -20,7 +20,9 @@ try {
       const started = performance.now();
       const health = await readHealth(database.rows, ['dest-0', 'dest-1', 'dest-2'], 5);
       const first = health.get('dest-0')!;
-      console.log(`readHealth ${(performance.now() - started).toFixed(0)} ms (dest-0: ${first.delivered} delivered, ${first.failed} failed)`);
+      console.log(
+        `readHealth ${(performance.now() - started).toFixed(0)} ms (dest-0: ${first.delivered} delivered, ${first.failed} failed)`,
+      );
     }
   } finally {
     await database.close();

@@ -12,7 +12,7 @@ try {
   console.log('history s', await addHistory(db, Number(process.env.H ?? 1_000_000)));
   const backlog = Number(process.env.B ?? 300_000);
   const add = (source: string, n: number, age: string) => addQueued(db, source, n, age);
-  await add('github', backlog * 2 / 3, '10 minutes');
+  await add('github', (backlog * 2) / 3, '10 minutes');
   await add('shopify', backlog / 3, '1 minute');
   await db.sql`vacuum analyze event_queue`;
   const time = async (label: string, text: string) => {
@@ -22,14 +22,35 @@ try {
       console.log(label, (performance.now() - t).toFixed(0), 'ms', JSON.stringify(r).slice(0, 120));
     }
   };
-  await time('due by source, archive lookup', `select e.source, count(*)::int as n from event_queue q cross join lateral (select e.source from webhook_events e where e.id = q.event_id and e.received_at = q.received_at limit 1) e where q.claim_token is null and q.run_at <= now() group by e.source`);
-  await time('due by source, queue only', `select source, count(*)::int as n from event_queue q where q.claim_token is null and q.run_at <= now() group by source`);
+  await time(
+    'due by source, archive lookup',
+    `select e.source, count(*)::int as n from event_queue q cross join lateral (select e.source from webhook_events e where e.id = q.event_id and e.received_at = q.received_at limit 1) e where q.claim_token is null and q.run_at <= now() group by e.source`,
+  );
+  await time(
+    'due by source, queue only',
+    `select source, count(*)::int as n from event_queue q where q.claim_token is null and q.run_at <= now() group by source`,
+  );
   await db.sql`insert into sources (name, provider, spec, paused) values ('github', 'github', '{}'::jsonb, true)`;
-  const due = (test: string) => `select count(*) from (select event_id from event_queue q where claim_token is null and run_at <= now() and (not exists (select 1 from sources where paused) or ${test}) order by run_at, event_id limit 100) d`;
-  await time('claim scan, paused source ahead, archive lookup', due(`not exists (select 1 from webhook_events pe join sources ps on ps.name = pe.source where pe.id = q.event_id and pe.received_at = q.received_at and ps.paused)`));
-  await time('claim scan, paused source ahead, queue source', due(`not exists (select 1 from sources ps where ps.name = q.source and ps.paused)`));
-  await time('on hold, archive status', `select source, count(*) as held from webhook_events where status = 'received' and source in (select name from sources where paused) group by source`);
-  await time('on hold, queue', `select source, count(*) as held from event_queue where blocked_at is null and source in (select name from sources where paused) group by source`);
+  const due = (test: string) =>
+    `select count(*) from (select event_id from event_queue q where claim_token is null and run_at <= now() and (not exists (select 1 from sources where paused) or ${test}) order by run_at, event_id limit 100) d`;
+  await time(
+    'claim scan, paused source ahead, archive lookup',
+    due(
+      `not exists (select 1 from webhook_events pe join sources ps on ps.name = pe.source where pe.id = q.event_id and pe.received_at = q.received_at and ps.paused)`,
+    ),
+  );
+  await time(
+    'claim scan, paused source ahead, queue source',
+    due(`not exists (select 1 from sources ps where ps.name = q.source and ps.paused)`),
+  );
+  await time(
+    'on hold, archive status',
+    `select source, count(*) as held from webhook_events where status = 'received' and source in (select name from sources where paused) group by source`,
+  );
+  await time(
+    'on hold, queue',
+    `select source, count(*) as held from event_queue where blocked_at is null and source in (select name from sources where paused) group by source`,
+  );
 } finally {
   await db.drop();
 }

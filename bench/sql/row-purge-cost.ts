@@ -53,7 +53,9 @@ try {
     planningMs: median(runs.map((r) => r.planningMs)),
     executionMs: median(runs.map((r) => r.executionMs)),
   });
-  console.log(JSON.stringify({ newSession: summary(cold), nextBatch: summary(warm), partitionsRun: cold[0]!.partitions }));
+  console.log(
+    JSON.stringify({ newSession: summary(cold), nextBatch: summary(warm), partitionsRun: cold[0]!.partitions }),
+  );
   started = performance.now();
   const purged = await createRetention(gateway).purge({ completedDays: 30, failedDays: 90, batchSize: 1000 });
   console.log(`purge for real: ${JSON.stringify(purged)} in ${(performance.now() - started).toFixed(0)} ms`);
@@ -69,7 +71,9 @@ try {
   for (const pass of ['first', 'again']) {
     started = performance.now();
     const swept = await deleteOrphanedConflicts(gateway);
-    console.log(`orphan sweep (${pass}): ${swept} of ${conflicts} conflicts in ${(performance.now() - started).toFixed(0)} ms`);
+    console.log(
+      `orphan sweep (${pass}): ${swept} of ${conflicts} conflicts in ${(performance.now() - started).toFixed(0)} ms`,
+    );
   }
 } finally {
   await gateway.close();

@@ -37,7 +37,8 @@ type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
 
 /** A unique index refused the row (SQLSTATE 23505), however deep the driver wrapped it. */
 function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) if ((e as { code?: unknown }).code === '23505') return true;
+  for (let e: unknown = err; e instanceof Error; e = e.cause)
+    if ((e as { code?: unknown }).code === '23505') return true;
   return false;
 }
 
@@ -52,7 +53,10 @@ async function unlessNameTaken<T>(write: () => Promise<T>): Promise<T | { status
 }
 
 /** `stale` when If-Match named another version than the locked row's. */
-const staleUnless = (current: { name: string; version: number }, ifVersion: number | undefined): StaleWrite | undefined =>
+const staleUnless = (
+  current: { name: string; version: number },
+  ifVersion: number | undefined,
+): StaleWrite | undefined =>
   ifVersion === undefined || current.version === ifVersion
     ? undefined
     : { status: 'stale', name: current.name, version: current.version };
@@ -125,7 +129,11 @@ export function createAlertConfigWrites({ db }: Database) {
           const unknown = await holdChannels(tx, rule.channels);
           if (id === undefined) {
             if (unknown.length > 0) return { status: 'unknown_channels', names: unknown };
-            const [row] = await tx.insert(alertRules).values(rule).onConflictDoNothing({ target: alertRules.name }).returning();
+            const [row] = await tx
+              .insert(alertRules)
+              .values(rule)
+              .onConflictDoNothing({ target: alertRules.name })
+              .returning();
             return row ? { status: 'done', row } : { status: 'name_taken' };
           }
           // Locked after the channels, as before (one order for every writer): a stale If-Match is

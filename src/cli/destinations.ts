@@ -44,7 +44,9 @@ function destinationTable(list: DestinationView[]): string {
 function showOnce(ctx: CliContext, answer: WithSecret): void {
   if (!answer.secret) return;
   ctx.out(`secret: ${answer.secret}`);
-  ctx.out('(shown once: give it to the receiver to verify signatures; the gateway keeps it encrypted and never shows it again)');
+  ctx.out(
+    '(shown once: give it to the receiver to verify signatures; the gateway keeps it encrypted and never shows it again)',
+  );
 }
 
 /** `KEY: value` options as a headers object. */

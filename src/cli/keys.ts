@@ -23,9 +23,13 @@ export function keysCommand(ctx: CliContext): Command {
       try {
         await runMigrations(database, config.database.url);
         const result = await rekeySecrets(database, keyring);
-        ctx.out(`re-encrypted ${result.resealed} secret(s) under key ${keyring.current.id}; ${result.current} already were`);
+        ctx.out(
+          `re-encrypted ${result.resealed} secret(s) under key ${keyring.current.id}; ${result.current} already were`,
+        );
         const d = result.destinations;
-        ctx.out(`re-encrypted ${d.resealed} destination(s); ${d.current} already were${d.unreadable.length ? `; ${d.unreadable.join(', ')} sealed with an unknown key, left as they are` : ''}`);
+        ctx.out(
+          `re-encrypted ${d.resealed} destination(s); ${d.current} already were${d.unreadable.length ? `; ${d.unreadable.join(', ')} sealed with an unknown key, left as they are` : ''}`,
+        );
         if (result.unreadable.length > 0) {
           throw new CliError(
             `${result.unreadable.length} secret(s) (ids ${result.unreadable.join(', ')}) are sealed with a key that is neither GATEWAY_MASTER_KEY nor GATEWAY_MASTER_KEY_PREVIOUS; they were left as they are`,

@@ -1,6 +1,14 @@
 import { Command } from 'commander';
 import type { SourceView } from '../control/view';
-import { answerTimeout, gatewayUrl, opsToken, terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
+import {
+  answerTimeout,
+  gatewayUrl,
+  opsToken,
+  terminalJson,
+  usageError,
+  type CliContext,
+  type ConnectionOptions,
+} from './context';
 import { withConnection } from './events';
 import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
 import { createOpsClient } from './ops-client';
@@ -8,7 +16,8 @@ import { formatTable } from './table';
 
 type WithSecret = SourceView & { secret?: string; secret_id?: number };
 
-const client = (ctx: CliContext, options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
+const client = (ctx: CliContext, options: ConnectionOptions) =>
+  createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
 const path = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
 
 /** One line per source: where it comes from, whether it is paused, its secrets' fingerprints. */
@@ -21,7 +30,10 @@ function sourceTable(sources: SourceView[]): string {
       s.managed_by === 'database' ? `database (${s.origin})` : 'file',
       s.paused ? 'paused' : 'active',
       String(s.on_hold),
-      s.secrets.filter((x) => !x.expired).map((x) => x.fingerprint + (x.not_after ? ` (until ${x.not_after})` : '')).join(', ') || '-',
+      s.secrets
+        .filter((x) => !x.expired)
+        .map((x) => x.fingerprint + (x.not_after ? ` (until ${x.not_after})` : ''))
+        .join(', ') || '-',
       orderingText(s.ordering),
       // Its language and the version attempts record (`sources get` shows the code).
       s.transform ? `${s.transform.language} v${s.transform_version}` : '-',
@@ -45,51 +57,98 @@ function showOnce(ctx: CliContext, answer: WithSecret): void {
 
 /** `sources list|get|create|rotate-secret|revoke-secret|pause|resume|delete` through the ops API. */
 export function sourcesCommand(ctx: CliContext): Command {
-  const sources = new Command('sources').description('push sources: list them, and manage those stored in the database');
+  const sources = new Command('sources').description(
+    'push sources: list them, and manage those stored in the database',
+  );
   withConnection(sources.command('list').description('every source, file/env ones included'))
     .option('--json', 'print JSON')
     .action(async (options: ConnectionOptions & { json?: boolean }) => {
       const { sources: list } = await client(ctx, options).get<{ sources: SourceView[] }>('/api/sources');
       ctx.out(options.json ? terminalJson(list) : sourceTable(list));
     });
-  withConnection(sources.command('get <name>').description('one source as JSON (never a secret)')).action(async (name: string, options: ConnectionOptions) => {
-    ctx.out(terminalJson(await client(ctx, options).get(path(name))));
-  });
-  withConnection(sources.command('create <name>').description('create a source; without --secret the gateway makes one and prints it once'))
+  withConnection(sources.command('get <name>').description('one source as JSON (never a secret)')).action(
+    async (name: string, options: ConnectionOptions) => {
+      ctx.out(terminalJson(await client(ctx, options).get(path(name))));
+    },
+  );
+  withConnection(
+    sources
+      .command('create <name>')
+      .description('create a source; without --secret the gateway makes one and prints it once'),
+  )
     .requiredOption('--provider <provider>', 'shopify, stripe, github, generic-hmac, … (see docs/providers.md)')
     .option('--secret <secret>', 'the secret the provider signs with (else generated)')
-    .option('--set <key=json...>', 'another key of the config-file entry, value as JSON: --set \'rate_limit={"per_second":50}\'')
-    .action(async (name: string, options: ConnectionOptions & { provider: string; secret?: string; set?: string[] }) => {
-      const entry: Record<string, unknown> = { name, provider: options.provider, ...parseSets(options.set) };
-      if (options.secret) entry.secrets = [options.secret];
-      const answer = await client(ctx, options).post<WithSecret>('/api/sources', entry);
-      ctx.out(`created ${answer.name}: POST ${answer.path}`);
-      showOnce(ctx, answer);
-    });
-  withIfMatch(withConnection(sources.command('rotate-secret <name>').description('add a secret; the previous ones stay valid for the overlap')))
+    .option(
+      '--set <key=json...>',
+      'another key of the config-file entry, value as JSON: --set \'rate_limit={"per_second":50}\'',
+    )
+    .action(
+      async (name: string, options: ConnectionOptions & { provider: string; secret?: string; set?: string[] }) => {
+        const entry: Record<string, unknown> = { name, provider: options.provider, ...parseSets(options.set) };
+        if (options.secret) entry.secrets = [options.secret];
+        const answer = await client(ctx, options).post<WithSecret>('/api/sources', entry);
+        ctx.out(`created ${answer.name}: POST ${answer.path}`);
+        showOnce(ctx, answer);
+      },
+    );
+  withIfMatch(
+    withConnection(
+      sources.command('rotate-secret <name>').description('add a secret; the previous ones stay valid for the overlap'),
+    ),
+  )
     .option('--secret <secret>', 'the new secret (else generated and printed once)')
     .option('--overlap <seconds>', 'how long the previous secrets stay valid', '86400')
-    .action(async (name: string, options: ConnectionOptions & IfMatchOptions & { secret?: string; overlap: string }) => {
-      const overlap = Number(options.overlap);
-      if (!Number.isInteger(overlap) || overlap < 0) throw usageError('--overlap must be a whole number of seconds, 0 or more');
-      const body = { ...(options.secret ? { secret: options.secret } : {}), overlap_seconds: overlap };
-      const answer = await client(ctx, options).call<WithSecret>('POST', `${path(name)}/rotate-secret`, body, ifMatchHeader(options));
-      ctx.out(`rotated ${name}: new secret ${answer.secret_id}; the previous ones stay valid for ${overlap} s`);
-      showOnce(ctx, answer);
-    });
-  withIfMatch(withConnection(sources.command('revoke-secret <name> <id>').description('revoke one secret at once'))).action(async (name: string, id: string, options: ConnectionOptions & IfMatchOptions) => {
-    await client(ctx, options).call('DELETE', `${path(name)}/secrets/${encodeURIComponent(id)}`, undefined, ifMatchHeader(options));
+    .action(
+      async (name: string, options: ConnectionOptions & IfMatchOptions & { secret?: string; overlap: string }) => {
+        const overlap = Number(options.overlap);
+        if (!Number.isInteger(overlap) || overlap < 0)
+          throw usageError('--overlap must be a whole number of seconds, 0 or more');
+        const body = { ...(options.secret ? { secret: options.secret } : {}), overlap_seconds: overlap };
+        const answer = await client(ctx, options).call<WithSecret>(
+          'POST',
+          `${path(name)}/rotate-secret`,
+          body,
+          ifMatchHeader(options),
+        );
+        ctx.out(`rotated ${name}: new secret ${answer.secret_id}; the previous ones stay valid for ${overlap} s`);
+        showOnce(ctx, answer);
+      },
+    );
+  withIfMatch(
+    withConnection(sources.command('revoke-secret <name> <id>').description('revoke one secret at once')),
+  ).action(async (name: string, id: string, options: ConnectionOptions & IfMatchOptions) => {
+    await client(ctx, options).call(
+      'DELETE',
+      `${path(name)}/secrets/${encodeURIComponent(id)}`,
+      undefined,
+      ifMatchHeader(options),
+    );
     ctx.out(`revoked secret ${id} of ${name}`);
   });
   for (const action of ['pause', 'resume'] as const) {
-    withIfMatch(withConnection(sources.command(`${action} <name>`).description(action === 'pause' ? 'hold the source\'s events (still accepted and stored)' : 'process the held events'))).action(
-      async (name: string, options: ConnectionOptions & IfMatchOptions) => {
-        const answer = await client(ctx, options).call<SourceView>('POST', `${path(name)}/${action}`, undefined, ifMatchHeader(options));
-        ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.on_hold} event(s) on hold)`);
-      },
-    );
+    withIfMatch(
+      withConnection(
+        sources
+          .command(`${action} <name>`)
+          .description(
+            action === 'pause' ? "hold the source's events (still accepted and stored)" : 'process the held events',
+          ),
+      ),
+    ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
+      const answer = await client(ctx, options).call<SourceView>(
+        'POST',
+        `${path(name)}/${action}`,
+        undefined,
+        ifMatchHeader(options),
+      );
+      ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.on_hold} event(s) on hold)`);
+    });
   }
-  withIfMatch(withConnection(sources.command('delete <name>').description('delete a source stored in the database (its events stay)'))).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
+  withIfMatch(
+    withConnection(
+      sources.command('delete <name>').description('delete a source stored in the database (its events stay)'),
+    ),
+  ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
     await client(ctx, options).call('DELETE', path(name), undefined, ifMatchHeader(options));
     ctx.out(`deleted ${name}`);
   });

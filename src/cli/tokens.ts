@@ -1,7 +1,15 @@
 import { Command } from 'commander';
 import type { z } from 'zod';
 import type { CreatedToken, TokenList, TokenView } from '../ops/access-schemas';
-import { answerTimeout, gatewayUrl, opsToken, terminalJson, terminalSafe, type CliContext, type ConnectionOptions } from './context';
+import {
+  answerTimeout,
+  gatewayUrl,
+  opsToken,
+  terminalJson,
+  terminalSafe,
+  type CliContext,
+  type ConnectionOptions,
+} from './context';
 import { withConnection } from './events';
 import { createOpsClient } from './ops-client';
 import { formatTable, shortTime } from './table';
@@ -12,7 +20,8 @@ import { formatTable, shortTime } from './table';
  * captures just the token; what it is goes to stderr.
  */
 export function tokensCommand(ctx: CliContext): Command {
-  const clientFor = (options: ConnectionOptions) => createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
+  const clientFor = (options: ConnectionOptions) =>
+    createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
   const tokens = new Command('tokens').description('Create, list and revoke ops API tokens (needs an admin token)');
 
   withConnection(

@@ -1,7 +1,13 @@
 import { extname } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { destinationEntry, processingShape, toProcessingConfig, toProtection, type ProcessingConfig } from './processing';
+import {
+  destinationEntry,
+  processingShape,
+  toProcessingConfig,
+  toProtection,
+  type ProcessingConfig,
+} from './processing';
 import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
 import { pollSourcesSchema, type PollSourceOptions } from '../poll/config';
 import { alertsSectionSchema, toAlertsConfig, type AlertsConfig } from '../alerts/config';
@@ -62,13 +68,20 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
     z
       .strictObject(
         { value: secretText, not_after: z.iso.datetime({ offset: true }).optional() },
-        { error: (issue) => (issue.code === 'invalid_type' ? 'must be a string or { "value", "not_after" }' : undefined) },
+        {
+          error: (issue) =>
+            issue.code === 'invalid_type' ? 'must be a string or { "value", "not_after" }' : undefined,
+        },
       )
-      .transform(({ value, not_after }): SourceSecret => (not_after ? { value, notAfter: new Date(not_after) } : { value })),
+      .transform(({ value, not_after }): SourceSecret =>
+        not_after ? { value, notAfter: new Date(not_after) } : { value },
+      ),
   );
   const base = {
     ...processingShape(secretText),
-    name: z.string().regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
+    name: z
+      .string()
+      .regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
     // At least one, unless the provider verifies without (checked per source below).
     secrets: z.array(secret).default([]),
   };
@@ -78,7 +91,12 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
     module.options.safeExtend({ ...base, provider: z.literal(provider) }),
   );
   const source = z.discriminatedUnion('provider', [first!, ...rest]).superRefine((parsed, ctx) => {
-    const { name: _name, provider, secrets, ...options } = parsed as Record<string, unknown> & {
+    const {
+      name: _name,
+      provider,
+      secrets,
+      ...options
+    } = parsed as Record<string, unknown> & {
       provider: ProviderName;
       secrets: SourceSecret[];
     };
@@ -97,7 +115,11 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
       // Destinations with the sources they serve (docs/destinations.md): read-only under
       // GATEWAY_CONFIG, synced into the database by `webhook-gateway apply -f`.
       destinations: z
-        .array(destinationEntry(secretText).extend({ sources: z.array(z.string().regex(SOURCE_NAME, 'must be a source name')).default([]) }))
+        .array(
+          destinationEntry(secretText).extend({
+            sources: z.array(z.string().regex(SOURCE_NAME, 'must be a source name')).default([]),
+          }),
+        )
         .default([])
         .refine((list) => new Set(list.map((d) => d.name)).size === list.length, 'destination names must be unique'),
       polls: pollSourcesSchema(env).default([]),
@@ -108,7 +130,11 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
       file.sources.forEach((s, index) => {
         const { name } = s as { name: string };
         if (seen.has(name)) {
-          ctx.addIssue({ code: 'custom', path: ['sources', index, 'name'], message: `duplicate source name "${name}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['sources', index, 'name'],
+            message: `duplicate source name "${name}"`,
+          });
         }
         seen.add(name);
       });
@@ -116,7 +142,11 @@ function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
       for (const name of ['shopify', 'easypost', 'keycloak']) seen.add(name);
       file.polls.forEach((poll, index) => {
         if (seen.has(poll.name)) {
-          ctx.addIssue({ code: 'custom', path: ['polls', index, 'name'], message: `"${poll.name}" is already a push source; give the poll source its own name` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['polls', index, 'name'],
+            message: `"${poll.name}" is already a push source; give the poll source its own name`,
+          });
         }
       });
     });
@@ -148,16 +178,49 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
   }
   return {
     sources: parsed.data.sources.map(toSourceConfig),
-    destinations: parsed.data.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, ...toProtection(d), sources: d.sources })),
+    destinations: parsed.data.destinations.map((d) => ({
+      name: d.name,
+      url: d.url,
+      secret: d.secret,
+      timeoutMs: d.timeout_ms,
+      headers: d.headers,
+      filter: d.filter,
+      transform: d.transform,
+      ...toProtection(d),
+      sources: d.sources,
+    })),
     polls: parsed.data.polls,
     alerts: toAlertsConfig(parsed.data.alerts),
   };
 }
 
 function toSourceConfig(raw: unknown): SourceConfig {
-  const { name, provider, secrets, destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering, transform, ...options } =
-    raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
-  const processing = toProcessingConfig({ destinations, retry, schemas, mask, tenant_context, aggregate_id_path, rate_limit, ordering, transform });
+  const {
+    name,
+    provider,
+    secrets,
+    destinations,
+    retry,
+    schemas,
+    mask,
+    tenant_context,
+    aggregate_id_path,
+    rate_limit,
+    ordering,
+    transform,
+    ...options
+  } = raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
+  const processing = toProcessingConfig({
+    destinations,
+    retry,
+    schemas,
+    mask,
+    tenant_context,
+    aggregate_id_path,
+    rate_limit,
+    ordering,
+    transform,
+  });
   return { name, provider, secrets, options, processing };
 }
 
@@ -170,7 +233,11 @@ export function parseSourceEntry(entry: unknown, env: Env, options: { requireSec
   const parsed = sourcesFileSchema(env, options).safeParse({ sources: [entry] });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
-      const path = issue.path.slice(2).map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '');
+      const path = issue.path
+        .slice(2)
+        .map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`))
+        .join('')
+        .replace(/^\./, '');
       return `${path || 'source'}: ${issue.message}`;
     });
     throw new SourcesFileError(problems.join('; '));
@@ -221,7 +288,9 @@ function syntaxError(path: string, format: string, text: string, err: unknown): 
   const at = format === 'YAML' ? yamlPosition(err) : jsonPosition(text, err);
   const code = err instanceof YAMLParseError ? ` (${err.code})` : '';
   const where = at ? ` at line ${at.line}, column ${at.col}` : '';
-  return new SourcesFileError(`${path} is not valid ${format}${where}${code}; the line is not shown because it may hold a secret`);
+  return new SourcesFileError(
+    `${path} is not valid ${format}${where}${code}; the line is not shown because it may hold a secret`,
+  );
 }
 
 function yamlPosition(err: unknown): { line: number; col: number } | undefined {
@@ -252,9 +321,12 @@ function describePath(path: readonly PropertyKey[], document: unknown): string {
   const source = typeof path[1] === 'number' ? (document as { sources?: unknown[] })?.sources?.[path[1]] : undefined;
   const item = source as { name?: unknown; secrets?: unknown[] } | undefined;
   // A secret written as a plain string has no "value" key to point at.
-  const shortSecret = path[2] === 'secrets' && typeof path[3] === 'number' && typeof item?.secrets?.[path[3]] === 'string';
+  const shortSecret =
+    path[2] === 'secrets' && typeof path[3] === 'number' && typeof item?.secrets?.[path[3]] === 'string';
   const shown = shortSecret && path[4] === 'value' ? path.slice(0, 4) : path;
-  const text = shown.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+  const text = shown
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+    .join('');
   if (path[0] !== 'sources' || typeof item?.name !== 'string') return text || '(file)';
   return `${text} (source "${item.name}")`;
 }

@@ -38,8 +38,14 @@ export class PatternError extends Error {
 // RE2's own messages name the construct it met; the common ones get a sentence saying what to do.
 const BACKREFERENCE = 'uses a backreference (\\1 or \\k<name>), which has no linear-time implementation';
 const REASONS: [RegExp, string][] = [
-  [/`\(\?[=!]/, 'uses a lookahead ((?=…) or (?!…)), which has no linear-time implementation; match the text itself instead'],
-  [/invalid capture in lookbehind/, 'captures a group inside a lookbehind ((?<=(…))), which has no linear-time implementation; use (?:…)'],
+  [
+    /`\(\?[=!]/,
+    'uses a lookahead ((?=…) or (?!…)), which has no linear-time implementation; match the text itself instead',
+  ],
+  [
+    /invalid capture in lookbehind/,
+    'captures a group inside a lookbehind ((?<=(…))), which has no linear-time implementation; use (?:…)',
+  ],
   [/invalid repeat count/, 'repeats more than 1000 times ({n} counts multiply when nested); use + or * instead'],
 ];
 
@@ -83,6 +89,8 @@ export function compileLinearPattern(source: string): LinearPattern {
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const reason = REASONS.find(([test]) => test.test(message))?.[1];
-    throw new PatternError(reason ?? `cannot be run by the linear-time engine (RE2): ${message.replace(/^error parsing regexp: /, '')}`);
+    throw new PatternError(
+      reason ?? `cannot be run by the linear-time engine (RE2): ${message.replace(/^error parsing regexp: /, '')}`,
+    );
   }
 }

@@ -34,7 +34,8 @@ const MASK_PATH = /^(?:[^.\s]+)(?:\.[^.\s]+)*$/;
  */
 export const filterSchema = z.custom<Filter>().superRefine((value, ctx) => {
   const check = validateFilter(value);
-  if (!check.ok) ctx.addIssue({ code: 'custom', message: `${check.path}: ${check.message}`, params: { at: check.path } });
+  if (!check.ok)
+    ctx.addIssue({ code: 'custom', message: `${check.path}: ${check.message}`, params: { at: check.path } });
 });
 
 /** One destination entry (config file `destinations`, and the ops API's /api/destinations). */
@@ -55,7 +56,12 @@ export function destinationEntry(secretText: z.ZodType<string, string>) {
     ),
     timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
     // fetch refuses a value with CR, LF or NUL at every delivery: refused here, naming the header.
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string().regex(/^[^\r\n\0]*$/, 'must not contain a line break or NUL (no HTTP header can carry one)')).optional(),
+    headers: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9-]+$/),
+        z.string().regex(/^[^\r\n\0]*$/, 'must not contain a line break or NUL (no HTTP header can carry one)'),
+      )
+      .optional(),
     filter: filterSchema.optional(),
     // docs/destinations.md#transformations: the body posted is what it computes.
     transform: transformSchema.optional(),
@@ -101,7 +107,10 @@ export function processingShape(secretText: z.ZodType<string, string>) {
       // Patterns run over senders' strings on the one JS thread: matched by RE2, in linear time.
       return payloadSchemaFromJSONSchema(schema);
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `not a usable JSON Schema: ${err instanceof Error ? err.message : String(err)}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `not a usable JSON Schema: ${err instanceof Error ? err.message : String(err)}`,
+      });
       return z.NEVER;
     }
   });
@@ -118,7 +127,9 @@ export function processingShape(secretText: z.ZodType<string, string>) {
       })
       .optional(),
     schemas: z.record(z.string().min(1), jsonSchema).default({}),
-    mask: z.array(z.string().regex(MASK_PATH, 'must be a dotted path like customer.email or items.*.price')).default([]),
+    mask: z
+      .array(z.string().regex(MASK_PATH, 'must be a dotted path like customer.email or items.*.price'))
+      .default([]),
     tenant_context: z.record(z.string(), z.unknown()).optional(),
     aggregate_id_path: z.string().regex(MASK_PATH, 'must be a dotted path like data.object.id').optional(),
     rate_limit: z
@@ -147,7 +158,15 @@ type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
 /** Splits the parsed processing keys off a source and converts them to their runtime form. */
 export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
   const p = parsed as {
-    destinations: ({ name: string; url: string; secret: string; timeout_ms: number; headers?: Record<string, string>; filter?: Filter; transform?: Transform } & Parameters<typeof toProtection>[0])[];
+    destinations: ({
+      name: string;
+      url: string;
+      secret: string;
+      timeout_ms: number;
+      headers?: Record<string, string>;
+      filter?: Filter;
+      transform?: Transform;
+    } & Parameters<typeof toProtection>[0])[];
     retry?: { max_attempts?: number; base_ms?: number; max_ms?: number };
     schemas: Record<string, z.ZodType>;
     mask: string[];
@@ -158,7 +177,16 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     transform?: Transform;
   };
   return {
-    destinations: p.destinations.map((d) => ({ name: d.name, url: d.url, secret: d.secret, timeoutMs: d.timeout_ms, headers: d.headers, filter: d.filter, transform: d.transform, ...toProtection(d) })),
+    destinations: p.destinations.map((d) => ({
+      name: d.name,
+      url: d.url,
+      secret: d.secret,
+      timeoutMs: d.timeout_ms,
+      headers: d.headers,
+      filter: d.filter,
+      transform: d.transform,
+      ...toProtection(d),
+    })),
     retry: p.retry && { maxAttempts: p.retry.max_attempts, baseMs: p.retry.base_ms, maxMs: p.retry.max_ms },
     schemas: p.schemas,
     mask: p.mask,

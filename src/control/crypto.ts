@@ -36,7 +36,9 @@ export function parseMasterKey(text: string, variable: string): MasterKey {
   const trimmed = text.trim();
   const key = Buffer.from(trimmed, 'base64');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) || key.length !== 32) {
-    throw new Error(`${variable} must be 32 random bytes in base64 (44 characters; make one with \`openssl rand -base64 32\`), got ${key.length} bytes`);
+    throw new Error(
+      `${variable} must be 32 random bytes in base64 (44 characters; make one with \`openssl rand -base64 32\`), got ${key.length} bytes`,
+    );
   }
   return { id: createHash('sha256').update(key).digest('hex').slice(0, 16), key };
 }
@@ -56,7 +58,8 @@ export function loadKeyring(settings: { key?: string; keyFile?: string; previous
     text = readMasterKeyFile(settings.keyFile, variable);
   }
   if (!text) {
-    if (settings.previous) throw new Error(`GATEWAY_MASTER_KEY_PREVIOUS is set but there is no current key: ${HOW_TO_MAKE_A_KEY}`);
+    if (settings.previous)
+      throw new Error(`GATEWAY_MASTER_KEY_PREVIOUS is set but there is no current key: ${HOW_TO_MAKE_A_KEY}`);
     return undefined;
   }
   const current = parseMasterKey(text, variable);
@@ -70,7 +73,10 @@ function readMasterKeyFile(path: string, variable: string): string {
     return readTextFileLimited(path, MAX_MASTER_KEY_FILE_BYTES);
   } catch (err) {
     if (err instanceof FileTooLargeError)
-      throw new Error(`${variable} is ${err.message}, not a key file (it holds 44 characters of base64): check the path`, { cause: err });
+      throw new Error(
+        `${variable} is ${err.message}, not a key file (it holds 44 characters of base64): check the path`,
+        { cause: err },
+      );
     if (err instanceof NotARegularFileError)
       throw new Error(`${variable} is ${err.message}: point it at the file holding the key`, { cause: err });
     throw new Error(`cannot read ${variable}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { cause: err });
@@ -80,7 +86,11 @@ function readMasterKeyFile(path: string, variable: string): string {
 /** Refuses, with how to fix it, when there is nothing to encrypt with. */
 export function requireKeyring(keyring: Keyring | undefined): Keyring {
   if (!keyring) {
-    throw new GatewayError(409, 'master_key_missing', `Secrets are stored encrypted and this gateway has no master key: ${HOW_TO_MAKE_A_KEY}, on every instance, then restart`);
+    throw new GatewayError(
+      409,
+      'master_key_missing',
+      `Secrets are stored encrypted and this gateway has no master key: ${HOW_TO_MAKE_A_KEY}, on every instance, then restart`,
+    );
   }
   return keyring;
 }
@@ -100,14 +110,17 @@ export class SecretUnreadableError extends Error {
 
 export function open(keyring: Keyring, source: string, sealed: SealedSecret): string {
   const key = [keyring.current, keyring.previous].find((k) => k?.id === sealed.keyId);
-  if (!key) throw new SecretUnreadableError(`secret sealed with master key ${sealed.keyId}, which this process does not have`);
+  if (!key)
+    throw new SecretUnreadableError(`secret sealed with master key ${sealed.keyId}, which this process does not have`);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.key, sealed.iv);
     decipher.setAAD(Buffer.from(source, 'utf8'));
     decipher.setAuthTag(sealed.tag);
     return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
   } catch {
-    throw new SecretUnreadableError(`secret of source ${source} does not authenticate under master key ${sealed.keyId}`);
+    throw new SecretUnreadableError(
+      `secret of source ${source} does not authenticate under master key ${sealed.keyId}`,
+    );
   }
 }
 

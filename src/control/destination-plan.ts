@@ -143,7 +143,10 @@ export const REDACTED_URLS_NOTE =
   'Destination URLs were compared as this token sees them, with user info, query values and fragment redacted: a change only there is not shown (plan with an admin token to compare them whole).';
 
 /** The plan's lines; fingerprints and header names only, never a secret or a header's value. */
-export function describeDestinationPlan(steps: readonly DestinationStep[], options: DestinationPlanOptions = {}): string[] {
+export function describeDestinationPlan(
+  steps: readonly DestinationStep[],
+  options: DestinationPlanOptions = {},
+): string[] {
   const note = options.redactedUrls ? [REDACTED_URLS_NOTE] : [];
   if (steps.length === 0) return ['No changes: the destinations match the file.', ...note];
   const lines = steps.map((step) => {

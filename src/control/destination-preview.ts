@@ -32,9 +32,7 @@ export { PREVIEW_SIGNED_AT } from './destination-preview-schemas';
 
 export interface PreviewDeps {
   /** The destination with its key (file or database), and the sources it serves; undefined: unknown. */
-  destination(
-    name: string,
-  ): Promise<{ destination?: Destination; problem?: string; sources: string[] } | undefined>;
+  destination(name: string): Promise<{ destination?: Destination; problem?: string; sources: string[] } | undefined>;
   /** The source's envelope options (provider, aggregate_id path, tenant context). */
   planFor(source: string): ForwardingPlan | undefined;
   /** The source's transformation, applied first as the worker does; left out: none. */
@@ -104,10 +102,7 @@ type PreviewEvent = Awaited<ReturnType<typeof eventFor>>;
 
 /** Runs a transformation on the preview's event, with the same `input` a delivery's gets. */
 const runOn = (transform: Transform, event: PreviewEvent) =>
-  defaultRunner(
-    transform,
-    transformInput({ ...event, payload: parseJsonOrUndefined(event.rawBody) }),
-  );
+  defaultRunner(transform, transformInput({ ...event, payload: parseJsonOrUndefined(event.rawBody) }));
 
 /** A failed transformation as the answer shows it: what a delivery (or the event) would record. */
 const failureOf = (outcome: Extract<TransformOutcome, { ok: false }>, stage: 'source' | 'destination') => ({
@@ -207,7 +202,10 @@ export function addPreviewRoute(
       },
     }),
     async (c) =>
-      c.json(await previewDelivery(deps, c.req.valid('param').name, await exactPreviewInput(c, c.req.valid('json'))), 200),
+      c.json(
+        await previewDelivery(deps, c.req.valid('param').name, await exactPreviewInput(c, c.req.valid('json'))),
+        200,
+      ),
   );
 }
 

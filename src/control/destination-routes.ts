@@ -6,7 +6,14 @@ import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
 import { errorResponses } from '../ops/schemas';
 import { addPreviewRoute, type PreviewDeps } from './destination-preview';
-import { Destination, DestinationInput, DestinationPatch, NameParam, RotateBody, WithSecret } from './destination-schemas';
+import {
+  Destination,
+  DestinationInput,
+  DestinationPatch,
+  NameParam,
+  RotateBody,
+  WithSecret,
+} from './destination-schemas';
 import type { DestinationChange, DestinationService } from './destination-service';
 import type { DestinationView } from './destination-view';
 import { exactJson, exactJsonBody } from '../http/exact-json';

@@ -77,7 +77,11 @@ export function createDestinationRouting(deps: RoutingDeps) {
       const found = deps.registry()?.resolve(source);
       if (!found?.transform) return undefined;
       const masksPayload = maskedPaths(source).length > 0;
-      return { transform: found.transform, version: found.row?.transformVersion ?? FILE_TRANSFORM_VERSION, masksPayload };
+      return {
+        transform: found.transform,
+        version: found.row?.transformVersion ?? FILE_TRANSFORM_VERSION,
+        masksPayload,
+      };
     },
 
     /** Payload schemas: a database source's own, else the registry built from the file at start. */

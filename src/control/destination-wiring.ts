@@ -120,7 +120,10 @@ export function wireDestinations(deps: DestinationWiringDeps) {
         outbound: deps.outbound.policy,
       });
       const events = createEventStore(database!);
-      const files = [...deps.config.destinations, ...deps.config.sources.flatMap((s) => s.processing.destinations.map((d) => ({ ...d, sources: [s.name] })))];
+      const files = [
+        ...deps.config.destinations,
+        ...deps.config.sources.flatMap((s) => s.processing.destinations.map((d) => ({ ...d, sources: [s.name] }))),
+      ];
       return createDestinationRoutes({
         destinations,
         onReleased,

@@ -34,7 +34,11 @@ const sorted = (value: unknown): unknown =>
   Array.isArray(value)
     ? value.map(sorted)
     : value && typeof value === 'object'
-      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sorted(v)]))
+      ? Object.fromEntries(
+          Object.entries(value)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, v]) => [k, sorted(v)]),
+        )
       : value;
 
 /**
@@ -56,31 +60,50 @@ export function planApply(
   // refused with 409 half-way through the plan, after the steps before it were carried out.
   const polled = desired.find((d) => pollNames.includes(d.name) && !byName.has(d.name));
   if (polled) {
-    throw new PlanError(`source "${polled.name}" is the name of a poll source of the gateway (GET /api/sps/sources); give the push source another name`);
+    throw new PlanError(
+      `source "${polled.name}" is the name of a poll source of the gateway (GET /api/sps/sources); give the push source another name`,
+    );
   }
   // The API refuses a runtime source's inline destinations (their secret would be stored in clear):
   // refused here, before anything changes, rather than half-way through carrying the plan out.
   const inline = desired.find((d) => d.spec.destinations !== undefined);
   if (inline) {
-    throw new PlanError(`source "${inline.name}": destinations: a runtime source cannot carry them inline; move them to the file's top-level "destinations:" list with sources: [${inline.name}]`);
+    throw new PlanError(
+      `source "${inline.name}": destinations: a runtime source cannot carry them inline; move them to the file's top-level "destinations:" list with sources: [${inline.name}]`,
+    );
   }
   for (const want of desired) {
     const have = byName.get(want.name);
     if (have?.managed_by === 'file') {
-      throw new PlanError(`source "${want.name}" is already served from GATEWAY_CONFIG or the environment of the gateway; give the runtime source another name`);
+      throw new PlanError(
+        `source "${want.name}" is already served from GATEWAY_CONFIG or the environment of the gateway; give the runtime source another name`,
+      );
     }
     if (!have) {
       // A secret's not_after goes along: the API keeps it, so one past its end never verifies.
-      const secrets = want.secrets.map((s) => (s.notAfter ? { value: s.value, not_after: s.notAfter.toISOString() } : s.value));
-      steps.push({ action: 'create', name: want.name, entry: { name: want.name, provider: want.provider, ...want.spec, ...(secrets.length ? { secrets } : {}) } });
+      const secrets = want.secrets.map((s) =>
+        s.notAfter ? { value: s.value, not_after: s.notAfter.toISOString() } : s.value,
+      );
+      steps.push({
+        action: 'create',
+        name: want.name,
+        entry: { name: want.name, provider: want.provider, ...want.spec, ...(secrets.length ? { secrets } : {}) },
+      });
       continue;
     }
     const haveSpec = { provider: have.provider, ...(have.spec ?? {}) };
     // Like with like: a spec withheld from this token would make every key of the file a change.
     const wantSpec: Record<string, unknown> = { provider: want.provider, ...(options.specsWithheld ? {} : want.spec) };
-    const keys = [...new Set([...Object.keys(haveSpec), ...Object.keys(wantSpec)])].filter((k) => !same(haveSpec[k as keyof typeof haveSpec], wantSpec[k])).sort();
+    const keys = [...new Set([...Object.keys(haveSpec), ...Object.keys(wantSpec)])]
+      .filter((k) => !same(haveSpec[k as keyof typeof haveSpec], wantSpec[k]))
+      .sort();
     if (keys.length > 0) {
-      steps.push({ action: 'update', name: want.name, keys, patch: Object.fromEntries(keys.map((k) => [k, wantSpec[k] ?? null])) });
+      steps.push({
+        action: 'update',
+        name: want.name,
+        keys,
+        patch: Object.fromEntries(keys.map((k) => [k, wantSpec[k] ?? null])),
+      });
     }
     const held = new Set(have.secrets.filter((s) => !s.expired).map((s) => s.fingerprint));
     // One past its end would verify again once added (a rotation adds a secret without an end).
@@ -95,17 +118,22 @@ export function planApply(
   }
   const wanted = new Set(desired.map((d) => d.name));
   for (const have of current) {
-    if (have.managed_by === 'database' && have.origin === 'apply' && !wanted.has(have.name)) steps.push({ action: 'delete', name: have.name });
+    if (have.managed_by === 'database' && have.origin === 'apply' && !wanted.has(have.name))
+      steps.push({ action: 'delete', name: have.name });
   }
   return steps;
 }
 
 /** Said under the plan when the sources' settings could not be compared. */
 export const SPECS_WITHHELD_NOTE =
-  "Source settings are shown to admin tokens only: sources were compared by provider and secrets, not by their other settings (plan with an admin token to compare them).";
+  'Source settings are shown to admin tokens only: sources were compared by provider and secrets, not by their other settings (plan with an admin token to compare them).';
 
 /** The plan as `terraform plan` would print it; never a secret, only fingerprints. */
-export function describePlan(steps: readonly PlanStep[], overlapSeconds: number, options: SourcePlanOptions = {}): string[] {
+export function describePlan(
+  steps: readonly PlanStep[],
+  overlapSeconds: number,
+  options: SourcePlanOptions = {},
+): string[] {
   const note = options.specsWithheld ? [SPECS_WITHHELD_NOTE] : [];
   if (steps.length === 0) return ['No changes: the sources match the file.', ...note];
   const lines = steps.map((step) => {
@@ -121,5 +149,9 @@ export function describePlan(steps: readonly PlanStep[], overlapSeconds: number,
     }
   });
   const count = (action: PlanStep['action']) => steps.filter((s) => s.action === action).length;
-  return [...lines, `Plan: ${count('create')} to create, ${count('update') + count('add-secret')} to change, ${count('delete')} to delete.`, ...note];
+  return [
+    ...lines,
+    `Plan: ${count('create')} to create, ${count('update') + count('add-secret')} to change, ${count('delete')} to delete.`,
+    ...note,
+  ];
 }

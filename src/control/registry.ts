@@ -48,7 +48,9 @@ export interface RegistryDeps {
  * per request; a refresh swaps the whole map at once, so a request sees one consistent snapshot.
  */
 export function createRegistry(deps: RegistryDeps) {
-  const fixed = new Map<string, RegisteredSource>(deps.fileSources.map((s) => [s.name, { ...s, managedBy: 'file', paused: false }]));
+  const fixed = new Map<string, RegisteredSource>(
+    deps.fileSources.map((s) => [s.name, { ...s, managedBy: 'file', paused: false }]),
+  );
   let snapshot = new Map(fixed);
   let running: Promise<void> | undefined;
   let again = false;
@@ -66,7 +68,11 @@ export function createRegistry(deps: RegistryDeps) {
   /** A stored source as it is served; undefined (logged once) when its entry is not valid. */
   const entryFor = (row: SourceRow, secretRows: SecretRow[]): RegisteredSource | undefined => {
     try {
-      const config = parseSourceEntry({ ...row.spec, name: row.name, provider: row.provider }, {}, { requireSecrets: false });
+      const config = parseSourceEntry(
+        { ...row.spec, name: row.name, provider: row.provider },
+        {},
+        { requireSecrets: false },
+      );
       const clear: SourceSecret[] = [];
       for (const s of secretRows) {
         try {
@@ -74,12 +80,32 @@ export function createRegistry(deps: RegistryDeps) {
           clear.push(s.notAfter ? { value, notAfter: s.notAfter } : { value });
         } catch (err) {
           // Without its key a secret cannot verify anything: the others still do (fail closed).
-          problem(`secret:${s.id}:${s.keyId}`, { source: row.name, secretId: s.id, keyId: s.keyId, problem: deps.keyring ? describeError(err) : 'no master key' }, 'a stored secret cannot be decrypted; set the master key that sealed it');
+          problem(
+            `secret:${s.id}:${s.keyId}`,
+            {
+              source: row.name,
+              secretId: s.id,
+              keyId: s.keyId,
+              problem: deps.keyring ? describeError(err) : 'no master key',
+            },
+            'a stored secret cannot be decrypted; set the master key that sealed it',
+          );
         }
       }
-      return { ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit), managedBy: 'database', paused: row.paused, row, secretRows, processing: config.processing };
+      return {
+        ...pushSourceFrom({ ...config, secrets: clear }, deps.defaultRateLimit),
+        managedBy: 'database',
+        paused: row.paused,
+        row,
+        secretRows,
+        processing: config.processing,
+      };
     } catch (err) {
-      problem(`spec:${row.name}:${row.version}`, { source: row.name, problem: describeError(err) }, 'a stored source is not valid; it is not served');
+      problem(
+        `spec:${row.name}:${row.version}`,
+        { source: row.name, problem: describeError(err) },
+        'a stored source is not valid; it is not served',
+      );
       return undefined;
     }
   };
@@ -88,17 +114,28 @@ export function createRegistry(deps: RegistryDeps) {
     const next = new Map(fixed);
     for (const row of rows) {
       if (fixed.has(row.name)) {
-        problem(`shadowed:${row.name}`, { source: row.name }, 'a database source has the name of a file source; the file source is served');
+        problem(
+          `shadowed:${row.name}`,
+          { source: row.name },
+          'a database source has the name of a file source; the file source is served',
+        );
         continue;
       }
-      const entry = entryFor(row, secrets.filter((s) => s.source === row.name));
+      const entry = entryFor(
+        row,
+        secrets.filter((s) => s.source === row.name),
+      );
       if (entry) next.set(row.name, entry);
     }
     return next;
   };
 
   const load = async () => {
-    const [rows, secrets] = await Promise.all([deps.store.listSources(), deps.store.listSecrets(), deps.alsoLoad?.load()]);
+    const [rows, secrets] = await Promise.all([
+      deps.store.listSources(),
+      deps.store.listSecrets(),
+      deps.alsoLoad?.load(),
+    ]);
     snapshot = build(rows, secrets);
   };
 
@@ -116,7 +153,10 @@ export function createRegistry(deps: RegistryDeps) {
           deps.onRefreshed?.();
         } catch (err) {
           // Keep serving the last snapshot; the next notification or backstop tick retries.
-          deps.logger.warn({ problem: describeError(err) }, 'source registry refresh failed; serving the previous snapshot');
+          deps.logger.warn(
+            { problem: describeError(err) },
+            'source registry refresh failed; serving the previous snapshot',
+          );
         }
       } while (again);
     })().finally(() => {

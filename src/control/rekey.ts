@@ -23,7 +23,12 @@ export interface RekeyResult {
  */
 export async function rekeySecrets(database: Database, keyring: Keyring): Promise<RekeyResult> {
   const store = createControlStore(database);
-  const result: RekeyResult = { resealed: 0, current: 0, unreadable: [], destinations: { resealed: 0, current: 0, unreadable: [] } };
+  const result: RekeyResult = {
+    resealed: 0,
+    current: 0,
+    unreadable: [],
+    destinations: { resealed: 0, current: 0, unreadable: [] },
+  };
   for (const secret of await store.listSecrets()) {
     if (secret.keyId === keyring.current.id) {
       result.current += 1;
@@ -52,7 +57,8 @@ export async function rekeySecrets(database: Database, keyring: Keyring): Promis
       counts.unreadable.push(row.name);
       continue;
     }
-    if (await destinations.reseal(row.name, row.sealed.keyId, sealDestination(keyring, row.name, opened))) counts.resealed += 1;
+    if (await destinations.reseal(row.name, row.sealed.keyId, sealDestination(keyring, row.name, opened)))
+      counts.resealed += 1;
   }
   return result;
 }

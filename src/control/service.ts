@@ -73,7 +73,10 @@ export function createSourceService(deps: SourceServiceDeps) {
     // Inline destinations carry a signing secret, which would sit in clear in the stored spec:
     // runtime destinations are stored encrypted and attached instead (src/control/destination-*.ts).
     if (entry.destinations !== undefined) {
-      throw badRequest('invalid_source', 'destinations: create them with POST /api/destinations (or a "destinations:" list in apply -f) and attach this source there');
+      throw badRequest(
+        'invalid_source',
+        'destinations: create them with POST /api/destinations (or a "destinations:" list in apply -f) and attach this source there',
+      );
     }
     try {
       return parseSourceEntry(entry, {}, { requireSecrets });
@@ -105,12 +108,16 @@ export function createSourceService(deps: SourceServiceDeps) {
      * a random one is generated and returned once as `secret`.
      */
     async create(body: unknown, origin: 'api' | 'apply' = 'api'): Promise<Change & { secret?: string }> {
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid_source', 'source: send a JSON object, as one entry of the config file\'s "sources"');
+      if (typeof body !== 'object' || body === null || Array.isArray(body))
+        throw badRequest('invalid_source', 'source: send a JSON object, as one entry of the config file\'s "sources"');
       const entry = body as Record<string, unknown>;
       await checkEntryTransform(entry.transform);
       const config = validate(entry, false);
       if (registry.isReserved(config.name)) {
-        throw conflict('source_exists', `name: "${config.name}" is a source of GATEWAY_CONFIG, the environment or a poll; choose another name`);
+        throw conflict(
+          'source_exists',
+          `name: "${config.name}" is a source of GATEWAY_CONFIG, the environment or a poll; choose another name`,
+        );
       }
       const keyring = requireKeyring(deps.keyring);
       const module: ProviderModule = providerModules[config.provider];
@@ -119,7 +126,11 @@ export function createSourceService(deps: SourceServiceDeps) {
       let generated: string | undefined;
       if (values.length === 0 && !module.secretsOptional(config.options)) {
         generated = generateSecret((candidate) => module.checkSecret(candidate, config.options) === undefined);
-        if (!generated) throw badRequest('invalid_source', `secrets: the gateway cannot make a secret for provider ${config.provider}; give one`);
+        if (!generated)
+          throw badRequest(
+            'invalid_source',
+            `secrets: the gateway cannot make a secret for provider ${config.provider}; give one`,
+          );
         values = [{ value: generated }];
       } else if (values.length > 0) {
         validate(entry, true); // checks each secret's form as the provider wants it
@@ -127,11 +138,25 @@ export function createSourceService(deps: SourceServiceDeps) {
       const { name: _n, provider, secrets: _s, ...spec } = entry;
       const created = await store.createSource(
         { name: config.name, provider: String(provider), spec, origin },
-        values.map(({ value, notAfter }) => ({ sealed: seal(keyring, config.name, value), fingerprint: fingerprint(value), notAfter })),
+        values.map(({ value, notAfter }) => ({
+          sealed: seal(keyring, config.name, value),
+          fingerprint: fingerprint(value),
+          notAfter,
+        })),
       );
-      if (!created) throw conflict('source_exists', `name: a source named "${config.name}" already exists; choose another name or PATCH it`);
+      if (!created)
+        throw conflict(
+          'source_exists',
+          `name: a source named "${config.name}" already exists; choose another name or PATCH it`,
+        );
       await registry.refresh();
-      return { action: 'source.create', source: config.name, before: null, after: await view(config.name), ...(generated ? { secret: generated } : {}) };
+      return {
+        action: 'source.create',
+        source: config.name,
+        before: null,
+        after: await view(config.name),
+        ...(generated ? { secret: generated } : {}),
+      };
     },
 
     /**
@@ -141,10 +166,15 @@ export function createSourceService(deps: SourceServiceDeps) {
      */
     async update(name: string, patch: unknown, ifVersion?: number): Promise<Change> {
       refuseFileSource(name);
-      if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('invalid_source', 'source: send a JSON object of the keys to change');
+      if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+        throw badRequest('invalid_source', 'source: send a JSON object of the keys to change');
       const { name: newName, secrets, ...rest } = patch as Record<string, unknown>;
       if (newName !== undefined && newName !== name) throw badRequest('invalid_source', `name: ${NAMING}`);
-      if (secrets !== undefined) throw badRequest('invalid_source', 'secrets: use POST /api/sources/{name}/rotate-secret or DELETE /api/sources/{name}/secrets/{id}');
+      if (secrets !== undefined)
+        throw badRequest(
+          'invalid_source',
+          'secrets: use POST /api/sources/{name}/rotate-secret or DELETE /api/sources/{name}/secrets/{id}',
+        );
       // Checked before the row is locked (a script runs in the sandbox); a stored one passed already.
       await checkEntryTransform(rest.transform);
       const merge = async (stored: SourceRow) => {
@@ -158,26 +188,36 @@ export function createSourceService(deps: SourceServiceDeps) {
         return { provider: String(provider), spec };
       };
       const before = await view(name);
-      return change('source.update', name, before, async () => guarded(name, await store.updateSource(name, merge, ifVersion)));
+      return change('source.update', name, before, async () =>
+        guarded(name, await store.updateSource(name, merge, ifVersion)),
+      );
     },
 
     async setPaused(name: string, paused: boolean, ifVersion?: number): Promise<Change> {
       await managed(name);
       const before = await view(name);
-      return change(paused ? 'source.pause' : 'source.resume', name, before, async () => guarded(name, await store.setPaused(name, paused, ifVersion)));
+      return change(paused ? 'source.pause' : 'source.resume', name, before, async () =>
+        guarded(name, await store.setPaused(name, paused, ifVersion)),
+      );
     },
 
     async remove(name: string, ifVersion?: number): Promise<Change> {
       await managed(name);
       const before = await view(name);
-      return change('source.delete', name, before, async () => guarded(name, await store.deleteSource(name, ifVersion)));
+      return change('source.delete', name, before, async () =>
+        guarded(name, await store.deleteSource(name, ifVersion)),
+      );
     },
 
     /**
      * Adds a secret (given, or generated and returned once); every older one stays valid for
      * `overlapSeconds` more, so senders can switch without a rejected request.
      */
-    async rotateSecret(name: string, input: { secret?: string; overlapSeconds: number; keep?: string[] }, ifVersion?: number): Promise<Change & { secret?: string; secret_id: number }> {
+    async rotateSecret(
+      name: string,
+      input: { secret?: string; overlapSeconds: number; keep?: string[] },
+      ifVersion?: number,
+    ): Promise<Change & { secret?: string; secret_id: number }> {
       const source = await managed(name);
       const keyring = requireKeyring(deps.keyring);
       const config = validate({ ...source.row!.spec, name, provider: source.row!.provider }, false);
@@ -188,12 +228,25 @@ export function createSourceService(deps: SourceServiceDeps) {
         if (problem) throw badRequest('invalid_secret', `secret: ${problem}`);
       } else {
         value = generateSecret((candidate) => module.checkSecret(candidate, config.options) === undefined);
-        if (!value) throw badRequest('invalid_secret', `secret: the gateway cannot make a secret for provider ${config.provider}; give one`);
+        if (!value)
+          throw badRequest(
+            'invalid_secret',
+            `secret: the gateway cannot make a secret for provider ${config.provider}; give one`,
+          );
       }
       const before = await view(name);
       let secretId = 0;
       const result = await change('source.rotate_secret', name, before, async () => {
-        secretId = guarded(name, await store.rotateSecret(name, { sealed: seal(keyring, name, value), fingerprint: fingerprint(value) }, input.overlapSeconds, ifVersion, input.keep)).id;
+        secretId = guarded(
+          name,
+          await store.rotateSecret(
+            name,
+            { sealed: seal(keyring, name, value), fingerprint: fingerprint(value) },
+            input.overlapSeconds,
+            ifVersion,
+            input.keep,
+          ),
+        ).id;
       });
       return { ...result, secret_id: secretId, ...(input.secret === undefined ? { secret: value } : {}) };
     },
@@ -209,12 +262,18 @@ export function createSourceService(deps: SourceServiceDeps) {
       const valid = source.secrets.filter((s) => !s.notAfter || s.notAfter.getTime() > now);
       const secret = source.managedBy === 'database' ? valid.at(-1) : valid[0];
       if (!secret && source.provider.verifiesWithoutSecrets) {
-        throw conflict('cannot_sign', `Source "${name}" verifies tokens signed with its sender's own key, which the gateway does not hold: trigger an event at the sender instead`);
+        throw conflict(
+          'cannot_sign',
+          `Source "${name}" verifies tokens signed with its sender's own key, which the gateway does not hold: trigger an event at the sender instead`,
+        );
       }
       if (!secret) {
-        throw conflict('no_valid_secret', source.managedBy === 'database'
-          ? `Source "${name}" has no valid secret to sign with: POST /api/sources/${name}/rotate-secret adds one`
-          : `Source "${name}" has no valid secret to sign with: give it one in GATEWAY_CONFIG or the environment`);
+        throw conflict(
+          'no_valid_secret',
+          source.managedBy === 'database'
+            ? `Source "${name}" has no valid secret to sign with: POST /api/sources/${name}/rotate-secret adds one`
+            : `Source "${name}" has no valid secret to sign with: give it one in GATEWAY_CONFIG or the environment`,
+        );
       }
       return { name, provider: source.providerName, options: source.options, secret: secret.value };
     },
@@ -223,7 +282,8 @@ export function createSourceService(deps: SourceServiceDeps) {
       await managed(name);
       const before = await view(name);
       return change('source.revoke_secret', name, before, async () => {
-        if (!guarded(name, await store.revokeSecret(name, id, ifVersion))) throw notFound('secret_not_found', `Source "${name}" has no secret with id ${id}`);
+        if (!guarded(name, await store.revokeSecret(name, id, ifVersion)))
+          throw notFound('secret_not_found', `Source "${name}" has no secret with id ${id}`);
       });
     },
   };

@@ -91,12 +91,21 @@ export function createControlStore(database: Database) {
     },
 
     /** Creates the source with its first secrets; undefined when the name is taken. */
-    async createSource(source: { name: string; provider: string; spec: Raw; origin?: 'api' | 'apply' }, secrets: { sealed: SealedSecret; fingerprint: string; notAfter?: Date }[]): Promise<SourceRow | undefined> {
+    async createSource(
+      source: { name: string; provider: string; spec: Raw; origin?: 'api' | 'apply' },
+      secrets: { sealed: SealedSecret; fingerprint: string; notAfter?: Date }[],
+    ): Promise<SourceRow | undefined> {
       // One statement: the source never exists without the secrets it was created with.
-      const sealed = JSON.stringify(secrets.map(({ sealed: s, fingerprint, notAfter }) => ({
-        key_id: s.keyId, iv: s.iv.toString('base64'), tag: s.tag.toString('base64'), ciphertext: s.ciphertext.toString('base64'), fingerprint,
-        not_after: notAfter?.toISOString() ?? null,
-      })));
+      const sealed = JSON.stringify(
+        secrets.map(({ sealed: s, fingerprint, notAfter }) => ({
+          key_id: s.keyId,
+          iv: s.iv.toString('base64'),
+          tag: s.tag.toString('base64'),
+          ciphertext: s.ciphertext.toString('base64'),
+          fingerprint,
+          not_after: notAfter?.toISOString() ?? null,
+        })),
+      );
       const [created] = await rows<Raw>(sql`
         with created as (
           insert into sources (name, provider, spec, origin)
@@ -118,12 +127,17 @@ export function createControlStore(database: Database) {
      * builds on what is stored now (not on an instance's snapshot, which may not have heard another
      * instance's change yet) and no other change can land between the read and the write.
      */
-    async updateSource(name: string, merge: (current: SourceRow) => Promise<{ provider: string; spec: Raw }>, ifVersion?: number): Promise<Guarded<SourceRow>> {
+    async updateSource(
+      name: string,
+      merge: (current: SourceRow) => Promise<{ provider: string; spec: Raw }>,
+      ifVersion?: number,
+    ): Promise<Guarded<SourceRow>> {
       return inTransaction(database, async (run): Promise<Guarded<SourceRow>> => {
         const [locked] = await run<Raw>(sql`select * from sources where name = ${name} for update`);
         if (!locked) return { ok: false, reason: 'missing' };
         const current = sourceRow(locked);
-        if (ifVersion !== undefined && current.version !== ifVersion) return { ok: false, reason: 'stale', version: current.version };
+        if (ifVersion !== undefined && current.version !== ifVersion)
+          return { ok: false, reason: 'stale', version: current.version };
         const change = await merge(current);
         const spec = JSON.stringify(change.spec);
         const [row] = await run<Raw>(sql`
@@ -176,7 +190,13 @@ export function createControlStore(database: Database) {
      * committed meanwhile (one statement would not, its snapshot taken before the lock was had),
      * so of two concurrent rotations the later one ends the secret the earlier one added.
      */
-    async rotateSecret(name: string, added: { sealed: SealedSecret; fingerprint: string }, overlapSeconds: number, ifVersion?: number, keep: readonly string[] = []): Promise<Guarded<SecretRow>> {
+    async rotateSecret(
+      name: string,
+      added: { sealed: SealedSecret; fingerprint: string },
+      overlapSeconds: number,
+      ifVersion?: number,
+      keep: readonly string[] = [],
+    ): Promise<Guarded<SecretRow>> {
       const { sealed, fingerprint } = added;
       const row = await inTransaction(database, async (run) => {
         const [bumped] = await run<Raw>(sql`
@@ -212,7 +232,8 @@ export function createControlStore(database: Database) {
       if (row) return { ok: true, value: secretRow(row) };
       // Nothing revoked: no such source, a version other than If-Match's, or no such secret.
       const missed = await miss(name);
-      if (!missed.ok && missed.reason === 'stale' && (ifVersion === undefined || missed.version === ifVersion)) return { ok: true, value: undefined };
+      if (!missed.ok && missed.reason === 'stale' && (ifVersion === undefined || missed.version === ifVersion))
+        return { ok: true, value: undefined };
       return missed;
     },
 

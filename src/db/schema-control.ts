@@ -1,4 +1,15 @@
-import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core';
 
 // Tables of the control plane (src/control): push sources managed at runtime. Hand-written in
 // migrations/0009_control_plane.sql (with the NOTIFY triggers); kept here for drizzle-kit.

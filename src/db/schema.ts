@@ -157,9 +157,15 @@ export const eventQueue = pgTable(
   },
   (t) => [
     index('event_queue_run_at_idx').on(t.runAt, t.eventId),
-    index('event_queue_parked_idx').on(t.source, t.parkedRunAt).where(sql`parked_run_at IS NOT NULL`),
-    index('event_queue_held_idx').on(t.eventId).where(sql`held_for IS NOT NULL`),
-    index('event_queue_lane_idx').on(t.orderingKey, t.lanePos).where(sql`ordering_key IS NOT NULL`),
+    index('event_queue_parked_idx')
+      .on(t.source, t.parkedRunAt)
+      .where(sql`parked_run_at IS NOT NULL`),
+    index('event_queue_held_idx')
+      .on(t.eventId)
+      .where(sql`held_for IS NOT NULL`),
+    index('event_queue_lane_idx')
+      .on(t.orderingKey, t.lanePos)
+      .where(sql`ordering_key IS NOT NULL`),
   ],
 );
 

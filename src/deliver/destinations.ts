@@ -92,7 +92,8 @@ export function forwardByPlan(options: {
     // transform (a new rule version) makes a replay try it again. File destinations have no rule
     // version: theirs is simply run again (and fails again) until the event ends.
     const gaveUp = plan.destinations.filter(
-      (d) => d.ruleVersion !== undefined && !done.has(d.name) && failedForGood.get(d.name)?.ruleVersion === d.ruleVersion,
+      (d) =>
+        d.ruleVersion !== undefined && !done.has(d.name) && failedForGood.get(d.name)?.ruleVersion === d.ruleVersion,
     );
     const context = filterContext(event);
     const { matched: pending, ignored } = splitByFilter(
@@ -107,7 +108,16 @@ export function forwardByPlan(options: {
     const paused = (plan.paused ?? []).filter((name) => !done.has(name) && !skippedPaused.includes(name));
     const unusable = (plan.unusable ?? []).filter((d) => !done.has(d.name));
     await recordIgnored(event, [...ignored, ...skippedPaused.map((name) => ({ name }))], options.deliveries);
-    const outcome = await postToDestinations(event, pending, plan, options.deliveries, doFetch, signal, run, options.protection?.());
+    const outcome = await postToDestinations(
+      event,
+      pending,
+      plan,
+      options.deliveries,
+      doFetch,
+      signal,
+      run,
+      options.protection?.(),
+    );
     const permanent = [
       ...gaveUp.map((d) => ({ destination: d.name, error: failedForGood.get(d.name)!.error })),
       ...outcome.failed.filter((r) => r.permanent),
@@ -119,14 +129,18 @@ export function forwardByPlan(options: {
     if (failed.length === 0) {
       const held = outcome.held;
       if (paused.length > 0 || held.length > 0) {
-        const why = [...paused.map((name) => `${name} paused`), ...held.map((h) => `${h.name} ${h.reason.replace('_', ' ')}`)];
+        const why = [
+          ...paused.map((name) => `${name} paused`),
+          ...held.map((h) => `${h.name} ${h.reason.replace('_', ' ')}`),
+        ];
         throw new HoldError(`held: ${why.join(', ')}`, [...paused, ...held.map((h) => h.name)], {
           recheckInMs: held.length > 0 ? Math.min(...held.map((h) => h.recheckMs)) : undefined,
           circuitFor: held.filter((h) => h.reason !== 'rate_limited').map((h) => h.name),
         });
       }
       // Every other destination is served: the event fails now, without burning its attempts.
-      if (permanent.length > 0) throw new PermanentError(permanent.map((f) => `${f.destination}: ${f.error}`).join('; '));
+      if (permanent.length > 0)
+        throw new PermanentError(permanent.map((f) => `${f.destination}: ${f.error}`).join('; '));
       return;
     }
     const retryAfters = failed.map((f) => f.retryAfterMs).filter((ms): ms is number => ms !== undefined);

@@ -35,7 +35,10 @@ export interface EnvelopeOptions {
  * a body nested 200,000 levels deep is still delivered verbatim.
  */
 /** What an envelope is built from: a delivered event, or an arrival `listen` read from the stream. */
-export type EnvelopeSource = Pick<DeliveredEvent, 'source' | 'webhookId' | 'topic' | 'rawBody' | 'payload' | 'receivedAt'>;
+export type EnvelopeSource = Pick<
+  DeliveredEvent,
+  'source' | 'webhookId' | 'topic' | 'rawBody' | 'payload' | 'receivedAt'
+>;
 
 export function buildEnvelope(event: EnvelopeSource, options: EnvelopeOptions = {}): string {
   const text = utf8Text(event.rawBody);

@@ -80,14 +80,19 @@ export function redactUrlSecrets(url: string): string {
   const hash = url.indexOf('#');
   const beforeHash = hash === -1 ? url : url.slice(0, hash);
   const question = beforeHash.indexOf('?');
-  const base = (question === -1 ? beforeHash : beforeHash.slice(0, question)).replace(LEADING_USERINFO, '$1[redacted]@');
+  const base = (question === -1 ? beforeHash : beforeHash.slice(0, question)).replace(
+    LEADING_USERINFO,
+    '$1[redacted]@',
+  );
   const query =
     question === -1
       ? ''
       : `?${beforeHash
           .slice(question + 1)
           .split('&')
-          .map((part) => (part === '' ? part : part.includes('=') ? `${part.slice(0, part.indexOf('='))}=[redacted]` : '[redacted]'))
+          .map((part) =>
+            part === '' ? part : part.includes('=') ? `${part.slice(0, part.indexOf('='))}=[redacted]` : '[redacted]',
+          )
           .join('&')}`;
   return `${base}${query}${hash === -1 ? '' : '#[redacted]'}`;
 }

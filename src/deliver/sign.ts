@@ -5,7 +5,12 @@ import { createHmac } from 'node:crypto';
  * `<id>.<timestamp>.<body>`, keyed with the base64 part of a `whsec_…` secret. Any Standard
  * Webhooks library (standardwebhooks, svix) verifies it.
  */
-export function standardWebhooksHeaders(secret: string, id: string, body: string, now = new Date()): Record<string, string> {
+export function standardWebhooksHeaders(
+  secret: string,
+  id: string,
+  body: string,
+  now = new Date(),
+): Record<string, string> {
   const timestamp = String(Math.floor(now.getTime() / 1000));
   const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret, 'base64');
   const signature = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`, 'utf8').digest('base64');

@@ -14,7 +14,10 @@ import { RawJson, objectJson } from '../json/raw';
 export type TransformRunner = (transform: Transform, input: string) => Promise<TransformOutcome>;
 export const defaultRunner: TransformRunner = (transform, input) => transformPool().run(transform, input);
 
-type InputSource = Pick<DeliveredEvent, 'source' | 'webhookId' | 'topic' | 'headers' | 'payload' | 'rawBody' | 'receivedAt'> & {
+type InputSource = Pick<
+  DeliveredEvent,
+  'source' | 'webhookId' | 'topic' | 'headers' | 'payload' | 'rawBody' | 'receivedAt'
+> & {
   id: number | null;
   rawText?: string;
 };

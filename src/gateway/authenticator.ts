@@ -9,7 +9,11 @@ import type { TokenStore } from '../store/tokens';
  * listener): OPS_API_TOKEN, METRICS_TOKEN and the tokens stored in the database, so a token
  * answers the same wherever it is presented.
  */
-export function createGatewayAuthenticator(deps: { config: GatewayConfig; tokens: TokenStore; logger: Logger }): Authenticator {
+export function createGatewayAuthenticator(deps: {
+  config: GatewayConfig;
+  tokens: TokenStore;
+  logger: Logger;
+}): Authenticator {
   return createAuthenticator({
     bootstrapTokens: deps.config.opsTokens,
     metricsTokens: deps.config.metricsTokens,

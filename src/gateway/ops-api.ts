@@ -104,7 +104,10 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
   );
   // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
   opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
-  opsRoutes.route('/', createRequestRoutes({ requests: deps.requests, sources: () => deps.registry.all().map((s) => s.name) }));
+  opsRoutes.route(
+    '/',
+    createRequestRoutes({ requests: deps.requests, sources: () => deps.registry.all().map((s) => s.name) }),
+  );
   opsRoutes.route(
     '/',
     createAlertRoutes({

@@ -40,7 +40,11 @@ export function clientErrorAnswer(code: string | undefined, limits: ClientErrorL
         message: `The request line and headers exceed ${limits.maxHeaderBytes} bytes; send fewer or shorter headers`,
       };
     case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
-      return { status: 413, code: 'chunk_extensions_too_large', message: 'The chunk extensions of the body are too large; send the body without them' };
+      return {
+        status: 413,
+        code: 'chunk_extensions_too_large',
+        message: 'The chunk extensions of the body are too large; send the body without them',
+      };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return {
         status: 408,
@@ -48,14 +52,26 @@ export function clientErrorAnswer(code: string | undefined, limits: ClientErrorL
         message: `The request did not arrive in time: headers within ${limits.headersTimeoutMs} ms, the whole request within ${limits.requestTimeoutMs} ms`,
       };
     case 'HPE_INVALID_EOF_STATE':
-      return { status: 400, code: 'incomplete_request', message: 'The connection was closed before the request was complete' };
+      return {
+        status: 400,
+        code: 'incomplete_request',
+        message: 'The connection was closed before the request was complete',
+      };
   }
   if (code && REQUEST_LINE.has(code))
     return { status: 400, code: 'malformed_request_line', message: 'The request line is not "METHOD /path HTTP/1.1"' };
   if (code && HEADERS.has(code))
-    return { status: 400, code: 'malformed_headers', message: 'A request header is malformed (name, Content-Length or Transfer-Encoding)' };
+    return {
+      status: 400,
+      code: 'malformed_headers',
+      message: 'A request header is malformed (name, Content-Length or Transfer-Encoding)',
+    };
   if (code && CHUNKED_BODY.has(code))
-    return { status: 400, code: 'malformed_chunked_body', message: 'The chunked body is malformed: each chunk starts with its size in hex, then CRLF' };
+    return {
+      status: 400,
+      code: 'malformed_chunked_body',
+      message: 'The chunked body is malformed: each chunk starts with its size in hex, then CRLF',
+    };
   return { status: 400, code: 'malformed_request', message: 'The request is not valid HTTP/1.1' };
 }
 
@@ -96,7 +112,10 @@ export function createClientErrorHandler(logger: Logger, limits: ClientErrorLimi
     }
     answered.add(socket);
     const answer = clientErrorAnswer(err.code, limits);
-    logger.debug({ code: err.code ?? 'unknown', status: answer.status }, 'refused a request the HTTP parser could not accept');
+    logger.debug(
+      { code: err.code ?? 'unknown', status: answer.status },
+      'refused a request the HTTP parser could not accept',
+    );
     onRefused(answer.code);
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       // The parser is still healthy here: headers or a body completed during a linger would still

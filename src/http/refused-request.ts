@@ -9,7 +9,8 @@ import { RequestError } from '@hono/node-server';
 const REFUSALS: Record<string, { code: string; message: string }> = {
   'Backslash in request path': {
     code: 'invalid_path',
-    message: 'The request path contains a backslash; separate path segments with "/" and percent-encode a backslash as %5C',
+    message:
+      'The request path contains a backslash; separate path segments with "/" and percent-encode a backslash as %5C',
   },
   'Invalid host header': {
     code: 'invalid_host',

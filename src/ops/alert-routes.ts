@@ -34,7 +34,11 @@ export function createAlertRoutes(deps: AlertRoutesDeps): OpenAPIHono {
   const read = requireRole('viewer');
   const admin = requireRole('admin');
   app.use('/api/alerts', read);
-  app.use('/api/alerts/*', async (c, next) => (c.req.method === 'GET' ? read(c, next) : admin(c, next)), limitBody(OPS_MAX_BODY_BYTES));
+  app.use(
+    '/api/alerts/*',
+    async (c, next) => (c.req.method === 'GET' ? read(c, next) : admin(c, next)),
+    limitBody(OPS_MAX_BODY_BYTES),
+  );
   const store = deps.alerts;
 
   app.openapi(

@@ -74,7 +74,10 @@ export const AlertRule = z
     params: z.record(z.string(), z.unknown()),
     channels: z.array(z.string()),
     enabled: z.boolean(),
-    version: z.number().int().openapi({ description: 'Also sent as the ETag; send it back in If-Match to change it only if no one else has' }),
+    version: z
+      .number()
+      .int()
+      .openapi({ description: 'Also sent as the ETag; send it back in If-Match to change it only if no one else has' }),
     created_at: timestamp,
     updated_at: timestamp,
   })
@@ -101,18 +104,18 @@ export const AlertChannel = z
     id: z.number().int(),
     name: z.string(),
     type: z.enum(ALERT_CHANNEL_TYPES),
-    target: z
-      .string()
-      .openapi({
-        description:
-          'Where notices go, without secrets: the URL origin and path (Slack: origin only), or the recipients',
-      }),
+    target: z.string().openapi({
+      description: 'Where notices go, without secrets: the URL origin and path (Slack: origin only), or the recipients',
+    }),
     has_secret: z.boolean(),
     secret_fingerprint: z.string().nullable().openapi({
       description:
         'First 12 hex digits of the SHA-256 of the signing secret (webhook) or of the URL (slack): shows a change, never the secret',
     }),
-    version: z.number().int().openapi({ description: 'Also sent as the ETag; send it back in If-Match to change it only if no one else has' }),
+    version: z
+      .number()
+      .int()
+      .openapi({ description: 'Also sent as the ETag; send it back in If-Match to change it only if no one else has' }),
     created_at: timestamp,
   })
   .openapi('AlertChannel');

@@ -53,7 +53,8 @@ export function withoutVersion(body: unknown): Record<string, unknown> {
 export function ruleWritten(result: RuleWrite, name: string): Extract<RuleWrite, { status: 'done' }> {
   if (result.status === 'done') return result;
   if (result.status === 'name_taken') throw nameTaken('rule', name);
-  if (result.status === 'missing') throw notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
+  if (result.status === 'missing')
+    throw notFound('rule_not_found', 'No such alert rule; list them with GET /api/alerts/rules');
   if (result.status === 'stale') throw versionMismatch(`Alert rule "${result.name}"`, result.version);
   throw badRequest(
     'unknown_channel',

@@ -111,9 +111,12 @@ export function requireRole(role: Role, options: { queryToken?: boolean } = {}):
     if (!authenticator)
       throw new GatewayError(500, 'auth_not_configured', 'No authenticator is installed', { internal: true });
     const presented =
-      BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim() || (options.queryToken ? c.req.query('token') : undefined);
+      BEARER.exec(c.req.header('authorization') ?? '')?.[1]?.trim() ||
+      (options.queryToken ? c.req.query('token') : undefined);
     if (!presented) {
-      const how = options.queryToken ? 'Authorization: Bearer <token> (or ?token=<token> from a browser)' : 'Authorization: Bearer <token>';
+      const how = options.queryToken
+        ? 'Authorization: Bearer <token> (or ?token=<token> from a browser)'
+        : 'Authorization: Bearer <token>';
       throw unauthorized('missing_token', `Send ${what} as ${how}`);
     }
     const result = await authenticator.authenticate(presented);

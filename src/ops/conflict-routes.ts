@@ -49,7 +49,13 @@ export function createConflictRoutes(deps: ConflictRoutesDeps): OpenAPIHono {
       });
       const conflicts = page.slice(0, query.limit);
       const next = page.length > query.limit ? String(conflicts[conflicts.length - 1]!.id) : null;
-      return c.json({ conflicts: conflicts.map((conflict) => conflictSummary(conflict, deps.maskFor(conflict.source))), next_cursor: next }, 200);
+      return c.json(
+        {
+          conflicts: conflicts.map((conflict) => conflictSummary(conflict, deps.maskFor(conflict.source))),
+          next_cursor: next,
+        },
+        200,
+      );
     },
   );
 

@@ -160,7 +160,6 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
     },
   );
 
-
   app.openapi(
     createRoute({
       method: 'get',

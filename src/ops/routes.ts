@@ -8,7 +8,13 @@ import type { StatsQueries } from '../store/stats';
 import { auditContext } from './audit-context';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole, type Role } from './auth';
-import { maskedSourcesNow, notSearched, sourcesHiddenFromFilter, type MaskLookups, type NotSearched } from './masked-filters';
+import {
+  maskedSourcesNow,
+  notSearched,
+  sourcesHiddenFromFilter,
+  type MaskLookups,
+  type NotSearched,
+} from './masked-filters';
 import type { AuditLog } from '../store/audit';
 import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
 import {
@@ -58,7 +64,9 @@ export function createOpsApp(): OpenAPIHono {
   return new OpenAPIHono({
     defaultHook: (result) => {
       if (!result.success) {
-        const problems = result.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
+        const problems = result.error.issues.map((i) =>
+          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
+        );
         throw badRequest('invalid_request', problems.join('; '));
       }
     },
@@ -111,7 +119,11 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       summary: 'One event with payload, headers, attempts and deliveries',
       security: bearer,
       request: { params: IdParam },
-      responses: { 200: json(EventDetail, 'The event'), 404: json(errorResponses[400].content['application/json'].schema, 'No such event'), ...errorResponses },
+      responses: {
+        200: json(EventDetail, 'The event'),
+        404: json(errorResponses[400].content['application/json'].schema, 'No such event'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
@@ -149,7 +161,11 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       const result = await deps.store.replay(id, attempts);
       if (result.status === 'not_found') throw notFound('event_not_found', `No event with id ${id}`);
       if (result.status === 'processing') {
-        throw new GatewayError(409, 'event_processing', `Event ${id} is being processed right now; replay it when it has finished`);
+        throw new GatewayError(
+          409,
+          'event_processing',
+          `Event ${id} is being processed right now; replay it when it has finished`,
+        );
       }
       deps.onReplayed?.();
       await deps.audit.record({
@@ -235,7 +251,11 @@ export function toMatch(
       `Source ${query.source} masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead`,
     );
   }
-  const hidden = sourcesHiddenFromFilter(role, { source: query.source, topic: query.topic, webhookId: query.webhook_id }, lookups);
+  const hidden = sourcesHiddenFromFilter(
+    role,
+    { source: query.source, topic: query.topic, webhookId: query.webhook_id },
+    lookups,
+  );
   const unsearched = query.q !== undefined && query.source === undefined ? maskedSources : [];
   const excluded = [...new Set([...unsearched, ...hidden])];
   const match = {

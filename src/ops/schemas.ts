@@ -27,21 +27,17 @@ const MASKED_FILTER =
 export const EventMatchQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
   status: z.enum(EVENT_STATUSES).optional(),
-  topic: filterText(256)
-    .optional()
-    .openapi({
-      example: 'orders/create',
-      description: MASKED_FILTER,
-    }),
+  topic: filterText(256).optional().openapi({
+    example: 'orders/create',
+    description: MASKED_FILTER,
+  }),
   webhook_id: filterText(512).optional().openapi({ description: MASKED_FILTER }),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   until: isoTime.optional().openapi({ description: 'Received before this time' }),
-  q: filterText(200)
-    .optional()
-    .openapi({
-      description:
-        'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
-    }),
+  q: filterText(200).optional().openapi({
+    description:
+      'Payload contains this text (exact, case-sensitive). Sources that mask fields are never searched: with their name in `source` the request is refused (400 search_not_allowed), without `source` their events are left out.',
+  }),
 });
 
 export const ListQuery = EventMatchQuery.extend({
@@ -53,7 +49,12 @@ export const ListQuery = EventMatchQuery.extend({
 });
 
 export const IdParam = z.object({
-  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
+  id: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(Number.MAX_SAFE_INTEGER)
+    .openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
 });
 
 export const EventSummary = z
@@ -111,12 +112,17 @@ export const EventDetail = EventSummary.extend({
       duration_ms: z.number().nullable(),
       outcome: z.enum(ATTEMPT_OUTCOMES),
       error: z.string().nullable(),
-      transform_version: z.number().int().nullable().openapi({ description: "The source's transform_version this attempt ran (docs/destinations.md#a-sources-transformation); 0: a GATEWAY_CONFIG source's; null: no source transformation ran" }),
+      transform_version: z.number().int().nullable().openapi({
+        description:
+          "The source's transform_version this attempt ran (docs/destinations.md#a-sources-transformation); 0: a GATEWAY_CONFIG source's; null: no source transformation ran",
+      }),
     }),
   ),
   conflicts: z
     .object({ count: z.number().int(), href: z.string().openapi({ example: '/api/conflicts?event_id=42' }) })
-    .openapi({ description: 'Deliveries with this event’s id but other bytes, kept as conflicts (GET href lists them)' }),
+    .openapi({
+      description: 'Deliveries with this event’s id but other bytes, kept as conflicts (GET href lists them)',
+    }),
   deliveries: z.array(
     z.object({
       destination: z.string(),
@@ -126,7 +132,9 @@ export const EventDetail = EventSummary.extend({
       outcome: z.enum(DELIVERY_OUTCOMES),
       http_status: z.number().int().nullable(),
       error: z.string().nullable(),
-      rule_version: z.number().int().nullable().openapi({ description: "The destination's rule version (filter, transform, sources) used; null: file destination" }),
+      rule_version: z.number().int().nullable().openapi({
+        description: "The destination's rule version (filter, transform, sources) used; null: file destination",
+      }),
     }),
   ),
 }).openapi('EventDetail');
@@ -213,20 +221,23 @@ export const Stats = z
     queue: z.object({
       due: z.number(),
       scheduled_retries: z.number(),
-      waiting_in_order: z.number().openapi({ description: 'Events of ordered sources waiting behind the head of their key' }),
+      waiting_in_order: z
+        .number()
+        .openapi({ description: 'Events of ordered sources waiting behind the head of their key' }),
       processing: z.number(),
       oldest_due_age_seconds: z.number().nullable(),
     }),
   })
   .openapi('Stats');
 
-export const ErrorBody = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }) })
-  .openapi('Error');
+export const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).openapi('Error');
 
 export const errorResponses = {
   400: { description: 'Invalid request', content: { 'application/json': { schema: ErrorBody } } },
-  401: { description: 'Missing, unknown, revoked or expired token', content: { 'application/json': { schema: ErrorBody } } },
+  401: {
+    description: 'Missing, unknown, revoked or expired token',
+    content: { 'application/json': { schema: ErrorBody } },
+  },
   403: { description: 'The token role does not allow this', content: { 'application/json': { schema: ErrorBody } } },
 } as const;
 
@@ -234,7 +245,10 @@ const perMinute = (description: string) => z.array(z.number()).openapi({ descrip
 const perMinuteOrNull = (description: string) => z.array(z.number().nullable()).openapi({ description });
 
 export const StatsSeriesQuery = z.object({
-  window: z.enum(['1h', '6h', '24h']).default('1h').openapi({ description: 'How far back, ending with the current minute' }),
+  window: z
+    .enum(['1h', '6h', '24h'])
+    .default('1h')
+    .openapi({ description: 'How far back, ending with the current minute' }),
   source: z.string().min(1).max(200).optional().openapi({ description: 'Only this source; all sources when absent' }),
 });
 

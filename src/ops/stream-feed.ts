@@ -88,11 +88,20 @@ export function openFeed(deps: FeedDeps, filter: FeedFilter, resumeAfter?: numbe
         })
       : Promise.resolve();
 
-  async function message<D extends { topic: string }>(event: string, arrival: Arrival | EventNotification, isArrival: boolean, data: D): Promise<StreamMessage> {
+  async function message<D extends { topic: string }>(
+    event: string,
+    arrival: Arrival | EventNotification,
+    isArrival: boolean,
+    data: D,
+  ): Promise<StreamMessage> {
     const mask = deps.maskFor(arrival.source);
     const request = isArrival && filter.include === 'request' ? await requestOf(arrival, mask) : {};
     const shownData = { ...data, topic: shown(data.topic, mask.topic) };
-    return { event, id: isArrival ? String(arrival.id) : undefined, data: JSON.stringify({ ...shownData, arrival: isArrival, ...request }) };
+    return {
+      event,
+      id: isArrival ? String(arrival.id) : undefined,
+      data: JSON.stringify({ ...shownData, arrival: isArrival, ...request }),
+    };
   }
 
   async function requestOf(arrival: { id: number }, mask: SourceMask) {
@@ -126,7 +135,13 @@ export function openFeed(deps: FeedDeps, filter: FeedFilter, resumeAfter?: numbe
       await resuming;
       if (truncated) {
         truncated = false;
-        return { event: 'resume_truncated', data: JSON.stringify({ resent: RESUME_LIMIT, message: `More than ${RESUME_LIMIT} arrivals were missed; list the rest with GET /api/events` }) };
+        return {
+          event: 'resume_truncated',
+          data: JSON.stringify({
+            resent: RESUME_LIMIT,
+            message: `More than ${RESUME_LIMIT} arrivals were missed; list the rest with GET /api/events`,
+          }),
+        };
       }
       const missed = backlog.shift();
       if (missed) {

@@ -64,7 +64,8 @@ export function createStreamWatchers(deps: StreamWatchersDeps): StreamWatchers {
       () => undefined,
       // Without the row, other processes may stay quiet for this viewer: outcomes of events they
       // process do not reach it until the next refresh succeeds.
-      (err: unknown) => logger.warn({ err }, 'live-stream viewer registration not written; retried at the next refresh'),
+      (err: unknown) =>
+        logger.warn({ err }, 'live-stream viewer registration not written; retried at the next refresh'),
     );
   };
   const register = () =>

@@ -31,7 +31,12 @@ export function createStreamRoutes(deps: StreamDeps): Hono {
   const app = new Hono();
   const auth = requireRole('viewer', { queryToken: true });
   for (const path of STREAM_PATHS) {
-    app.get(path, auth, upgradeWebSocket((c) => webSocketEvents(deps, readQuery(c, deps))), (c) => sse(c, deps, readQuery(c, deps)));
+    app.get(
+      path,
+      auth,
+      upgradeWebSocket((c) => webSocketEvents(deps, readQuery(c, deps))),
+      (c) => sse(c, deps, readQuery(c, deps)),
+    );
   }
   return app;
 }
@@ -88,7 +93,10 @@ function sse(c: Context, deps: StreamDeps, { filter, after }: { filter: FeedFilt
           }
         } else if (feed.overflowed) {
           deps.onCutOff?.('sse');
-          await stream.writeSSE({ event: 'overflow', data: JSON.stringify({ message: 'Client too slow: reconnect with Last-Event-ID' }) });
+          await stream.writeSSE({
+            event: 'overflow',
+            data: JSON.stringify({ message: 'Client too slow: reconnect with Last-Event-ID' }),
+          });
           break;
         } else if (!stream.aborted) await stream.write(': keep-alive\n\n');
       }
@@ -120,7 +128,9 @@ function webSocketEvents(deps: StreamDeps, { filter, after }: { filter: FeedFilt
         setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
       };
       const send = (message: { event: string; id?: string; data?: string }) =>
-        socket.send(`{"event":${JSON.stringify(message.event)}${message.id ? `,"id":${JSON.stringify(message.id)}` : ''}${message.data ? `,"data":${message.data}` : ''}}`);
+        socket.send(
+          `{"event":${JSON.stringify(message.event)}${message.id ? `,"id":${JSON.stringify(message.id)}` : ''}${message.data ? `,"data":${message.data}` : ''}}`,
+        );
       void (async () => {
         await feed.registered;
         if (!open) return;

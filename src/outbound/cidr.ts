@@ -57,7 +57,10 @@ function overlapsIpv4Mapped({ address, prefix }: { address: string; prefix: numb
  * that the policy does not do (it exempts those by IPv4 entries only: cidrMatcher).
  */
 export function parseCidrList(text: string): { cidrs: string[] } | { invalid: string[] } | { mapped: string[] } {
-  const entries = text.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const entries = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   const invalid = entries.filter((entry) => splitCidr(entry) === undefined);
   if (invalid.length > 0) return { invalid };
   const mapped = entries.filter((entry) => overlapsIpv4Mapped(splitCidr(entry)!));

@@ -34,7 +34,12 @@ const RANGES: readonly RangeClass[] = [
     // (learn.microsoft.com, "What is IP address 168.63.129.16?").
     note: 'AWS IPv6, Alibaba Cloud and Oracle Cloud at Customer metadata, Azure WireServer',
   },
-  { name: 'link-local', always: true, cidrs: ['169.254.0.0/16', 'fe80::/10'], note: 'cloud metadata services answer at 169.254.169.254' },
+  {
+    name: 'link-local',
+    always: true,
+    cidrs: ['169.254.0.0/16', 'fe80::/10'],
+    note: 'cloud metadata services answer at 169.254.169.254',
+  },
   { name: 'unspecified', always: true, cidrs: ['0.0.0.0/8', '::/128'] },
   { name: 'multicast', always: true, cidrs: ['224.0.0.0/4', 'ff00::/8'] },
   { name: 'broadcast', always: true, cidrs: ['255.255.255.255/32'] },
@@ -67,7 +72,10 @@ export interface Refusal {
 export class OutboundRefusedError extends Error {
   override name = 'OutboundRefusedError';
   readonly code = 'outbound_refused';
-  constructor(readonly refusal: Refusal, host?: string) {
+  constructor(
+    readonly refusal: Refusal,
+    host?: string,
+  ) {
     super(`refused to connect to ${refusedTarget(refusal, host)}: ${describeRefusal(refusal)}`);
   }
 }
@@ -104,7 +112,9 @@ export function normalizeAddress(address: string): string {
   if (isIP(bare) !== 6) return bare;
   // WHATWG URL writes every IPv6 address in one canonical, compressed, lower-case hex form. It runs
   // in a DNS callback: a throw there would end the process, so an address it rejects stays as is.
-  const canonical = URL.canParse(`http://[${bare}]/`) ? new URL(`http://[${bare}]/`).hostname.slice(1, -1) : bare.toLowerCase();
+  const canonical = URL.canParse(`http://[${bare}]/`)
+    ? new URL(`http://[${bare}]/`).hostname.slice(1, -1)
+    : bare.toLowerCase();
   const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
   if (!mapped) return canonical;
   const high = parseInt(mapped[1]!, 16);

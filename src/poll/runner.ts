@@ -60,7 +60,15 @@ export function createPollRunner(deps: PollRunnerDeps) {
   const sources = new Map(
     deps.sources.map((options) => [
       options.name,
-      { options, source: makeSource(options, { logger: deps.logger, fetch: deps.fetch, openSocket: deps.openSocket, now: deps.now }) },
+      {
+        options,
+        source: makeSource(options, {
+          logger: deps.logger,
+          fetch: deps.fetch,
+          openSocket: deps.openSocket,
+          now: deps.now,
+        }),
+      },
     ]),
   );
   const active = new Map<number, { controller: AbortController; done: Promise<RunSummary> }>();

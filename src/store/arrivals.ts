@@ -44,13 +44,21 @@ export function createArrivalQueries({ db }: Database) {
       if (filter.topic) where.push(eq(webhookEvents.topic, filter.topic));
       if (filter.excludeSources?.length) where.push(notInArray(webhookEvents.source, [...filter.excludeSources]));
       const { headers: _h, body: _b, ...light } = columns;
-      return db.select(light).from(webhookEvents).where(and(...where)).orderBy(asc(webhookEvents.id)).limit(limit);
+      return db
+        .select(light)
+        .from(webhookEvents)
+        .where(and(...where))
+        .orderBy(asc(webhookEvents.id))
+        .limit(limit);
     },
 
     /** Body and kept headers of these events (in any order; a purged event is simply missing). */
     async requests(ids: readonly number[]): Promise<ArrivalRow[]> {
       if (ids.length === 0) return [];
-      return db.select(columns).from(webhookEvents).where(inArray(webhookEvents.id, [...ids]));
+      return db
+        .select(columns)
+        .from(webhookEvents)
+        .where(inArray(webhookEvents.id, [...ids]));
     },
   };
 }

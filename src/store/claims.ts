@@ -22,9 +22,22 @@ export const isClaimed = sql`exists (select 1 from ${eventQueue} q where q.event
 export async function withClaims(db: Database['db'], rows: WebhookEvent[]): Promise<EventView[]> {
   if (rows.length === 0) return [];
   const claims = await db
-    .select({ eventId: eventQueue.eventId, lockedBy: eventQueue.lockedBy, lockedAt: eventQueue.lockedAt, attempt: eventQueue.attempt })
+    .select({
+      eventId: eventQueue.eventId,
+      lockedBy: eventQueue.lockedBy,
+      lockedAt: eventQueue.lockedAt,
+      attempt: eventQueue.attempt,
+    })
     .from(eventQueue)
-    .where(and(inArray(eventQueue.eventId, rows.map((r) => r.id)), isNotNull(eventQueue.claimToken)));
+    .where(
+      and(
+        inArray(
+          eventQueue.eventId,
+          rows.map((r) => r.id),
+        ),
+        isNotNull(eventQueue.claimToken),
+      ),
+    );
   const byId = new Map(claims.map((c) => [c.eventId, c]));
   const heads = await laneHeads(db, rows);
   return rows.map((row) => {
@@ -32,7 +45,14 @@ export async function withClaims(db: Database['db'], rows: WebhookEvent[]): Prom
     const head = heads.get(row.id);
     const blockedBy = head !== undefined && head !== row.id ? head : null;
     if (!claim) return { ...row, lockedBy: null, lockedAt: null, blockedBy };
-    return { ...row, status: 'processing', attempts: claim.attempt ?? row.attempts, lockedBy: claim.lockedBy, lockedAt: claim.lockedAt, blockedBy };
+    return {
+      ...row,
+      status: 'processing',
+      attempts: claim.attempt ?? row.attempts,
+      lockedBy: claim.lockedBy,
+      lockedAt: claim.lockedAt,
+      blockedBy,
+    };
   });
 }
 

@@ -80,7 +80,9 @@ export function insertEventsStatement(events: readonly HashedEvent[], handOff?: 
       ${
         // Read by the notify trigger's WHEN (migration 0022) as each row is inserted; every row
         // comes through here first. Transaction-local: it ends with this statement.
-        handOff ? sql`where set_config('webhook_gateway.unwatched', ${handOff.unwatched ? 'on' : 'off'}::text, true) is not null` : sql``
+        handOff
+          ? sql`where set_config('webhook_gateway.unwatched', ${handOff.unwatched ? 'on' : 'off'}::text, true) is not null`
+          : sql``
       }
     ),
     keyed as (
@@ -108,7 +110,9 @@ function insertArchiveRows(bodies: string, handOff?: HandOff): SQL {
     ? sql`case when k.n <= ${handOff.limit}::int and not exists (select 1 from sources s where s.name = r.source and s.paused)
                   then now() + ${handOff.leaseSeconds}::int * interval '1 second' else now() end`
     : sql`now()`;
-  const keyed = handOff ? sql`(select keyed.*, row_number() over (order by keyed.event_id) as n from keyed)` : sql`keyed`;
+  const keyed = handOff
+    ? sql`(select keyed.*, row_number() over (order by keyed.event_id) as n from keyed)`
+    : sql`keyed`;
   return sql`
     inserted as (
       insert into webhook_events (id, source, webhook_id, topic, account, body, content_hash, headers, max_attempts,

@@ -59,7 +59,8 @@ export function matching(filter: EventMatch): SQL[] {
   else if (filter.status === 'received') conditions.push(eq(webhookEvents.status, 'received'), sql`not ${isClaimed}`);
   else if (filter.status) conditions.push(eq(webhookEvents.status, filter.status));
   if (filter.topic) conditions.push(eq(webhookEvents.topic, filter.topic));
-  if (filter.webhookId) conditions.push(eq(webhookEvents.webhookId, filter.webhookId), ...byWebhookId(filter.webhookId, filter.source));
+  if (filter.webhookId)
+    conditions.push(eq(webhookEvents.webhookId, filter.webhookId), ...byWebhookId(filter.webhookId, filter.source));
   if (filter.since) conditions.push(gte(webhookEvents.receivedAt, filter.since));
   if (filter.until) conditions.push(lt(webhookEvents.receivedAt, filter.until));
   if (filter.excludeSources?.length) conditions.push(notInArray(webhookEvents.source, [...filter.excludeSources]));

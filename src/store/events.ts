@@ -39,7 +39,6 @@ export type InsertResult =
 /** Thrown inside the insert transaction to roll it back when the nonce was already used. */
 class NonceReplayed extends Error {}
 
-
 export type { EventMatch };
 export type { ReplayAttempts, ReplayResult } from './event-replay';
 
@@ -133,7 +132,12 @@ export function createEventStore(database: Database, { searchTimeoutMs = 0 }: Ev
       const conditions = matching(filter);
       if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
       const rows = await search((tx) =>
-        tx.select().from(webhookEvents).where(and(...conditions)).orderBy(desc(webhookEvents.id)).limit(filter.limit),
+        tx
+          .select()
+          .from(webhookEvents)
+          .where(and(...conditions))
+          .orderBy(desc(webhookEvents.id))
+          .limit(filter.limit),
       );
       return withClaims(db, rows);
     },

@@ -97,7 +97,12 @@ export function createGroupCommit({
     const reserved = claimant && !firsts.some((w) => w.event.ordering) ? claimant.reserve(firsts.length) : 0;
     const handOff =
       reserved > 0
-        ? { worker: claimant!.id, limit: reserved, leaseSeconds: claimant!.leaseSeconds, unwatched: watched?.() === false }
+        ? {
+            worker: claimant!.id,
+            limit: reserved,
+            leaseSeconds: claimant!.leaseSeconds,
+            unwatched: watched?.() === false,
+          }
         : undefined;
     let ids: Map<string, InsertedRow>;
     try {
@@ -132,7 +137,6 @@ export function createGroupCommit({
       }
     }
   }
-
 
   return {
     /**

@@ -54,25 +54,28 @@ export function startQueueMaintenance(
       .catch((err: unknown) => logger.warn({ err }, `queue maintenance (${what}) failed`))
       .finally(() => (running = false));
   };
-  const maintenance = setInterval(() => {
-    if (running || isStopping()) return;
-    if (performance.now() - lastVacuum >= everyMs) {
-      lastVacuum = performance.now();
-      run(async () => {
-        await queue.maintain();
-        analyzedAtBytes = await queue.sizeInBytes();
-      }, 'vacuum');
-      return;
-    }
-    run(async () => {
-      const bytes = await queue.sizeInBytes();
-      if (analyzedAtBytes === undefined) analyzedAtBytes = bytes;
-      else if (bytes >= 2 * Math.max(analyzedAtBytes, MIN_ANALYZED_BYTES)) {
-        await queue.analyze();
-        analyzedAtBytes = bytes;
+  const maintenance = setInterval(
+    () => {
+      if (running || isStopping()) return;
+      if (performance.now() - lastVacuum >= everyMs) {
+        lastVacuum = performance.now();
+        run(async () => {
+          await queue.maintain();
+          analyzedAtBytes = await queue.sizeInBytes();
+        }, 'vacuum');
+        return;
       }
-    }, 'analyze');
-  }, Math.min(everyMs, growthCheckMs));
+      run(async () => {
+        const bytes = await queue.sizeInBytes();
+        if (analyzedAtBytes === undefined) analyzedAtBytes = bytes;
+        else if (bytes >= 2 * Math.max(analyzedAtBytes, MIN_ANALYZED_BYTES)) {
+          await queue.analyze();
+          analyzedAtBytes = bytes;
+        }
+      }, 'analyze');
+    },
+    Math.min(everyMs, growthCheckMs),
+  );
   maintenance.unref();
   return maintenance;
 }

@@ -60,7 +60,12 @@ export async function startTestGateway(
   });
   const database = await testDb.open();
   // The gateway's own logger (serializers and redaction included), at debug level, into `logs`.
-  const gateway = createGateway(config, { logger: createLogger('debug', sink), database, role: options.role, audit: options.audit });
+  const gateway = createGateway(config, {
+    logger: createLogger('debug', sink),
+    database,
+    role: options.role,
+    audit: options.audit,
+  });
   const { port } = await gateway.start();
   return {
     url: `http://127.0.0.1:${port}`,
@@ -93,7 +98,10 @@ export async function waitUntilAllHeld<E extends { status: string }>(
   const held = await waitFor(
     async () => {
       const rows = await read();
-      expect(rows.every((e) => e.status === 'received' || e.status === 'processing'), JSON.stringify(rows)).toBe(true);
+      expect(
+        rows.every((e) => e.status === 'received' || e.status === 'processing'),
+        JSON.stringify(rows),
+      ).toBe(true);
       return rows.every((e) => e.status === 'received') ? rows : undefined;
     },
     timeoutMs,
@@ -114,7 +122,12 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
 }
 
 /** One ops API request with the admin token; the answer's status and JSON body (typed loosely: tests read what they assert). */
-export async function opsCall(gw: TestGateway, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+export async function opsCall(
+  gw: TestGateway,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const response = await fetch(`${gw.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },

@@ -9,7 +9,8 @@ limitHeapGrowth(Number(process.argv[2]));
 let fullCollections = 0;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries())
-    if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) fullCollections++;
+    if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+      fullCollections++;
 }).observe({ entryTypes: ['gc'] });
 
 const live = Array.from({ length: 200_000 }, (_, i) => ({ i, text: `${'x'.repeat(50)}${i}` }));

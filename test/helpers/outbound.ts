@@ -22,7 +22,11 @@ let sent = 0;
 /** A signed Shopify webhook; returns the stored event's id. */
 export async function sendShopify(gw: TestGateway): Promise<number> {
   const body = JSON.stringify({ id: ++sent });
-  const res = await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, `out-${sent}-${Date.now()}`));
+  const res = await post(
+    `${gw.url}/api/webhooks/shopify/orders/create`,
+    body,
+    shopifyHeaders(SECRETS.shopify, body, `out-${sent}-${Date.now()}`),
+  );
   expect(res.status).toBe(200);
   return res.json.id as number;
 }

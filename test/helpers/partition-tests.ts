@@ -55,7 +55,8 @@ export function retentionRaceKit(database: Database, deliver: (body: string, web
     await database.rows(sql`select gateway_ensure_partition(t, ((now() - make_interval(days => ${daysAgo})) at time zone 'UTC')::date)
       from unnest(array['webhook_events', 'processing_log', 'delivery_attempts']) t`);
     const first = await deliver(body, webhookId);
-    if (first.json.status !== 'accepted') throw new Error(`${webhookId} was not accepted: ${JSON.stringify(first.json)}`);
+    if (first.json.status !== 'accepted')
+      throw new Error(`${webhookId} was not accepted: ${JSON.stringify(first.json)}`);
     const id = Number(first.json.id);
     await database.rows(sql`delete from event_queue where event_id = ${id}`);
     await database.rows(sql`update webhook_events set status = 'completed', attempts = 1,

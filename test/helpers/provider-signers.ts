@@ -26,7 +26,8 @@ export const standardSignature = (secret: string, id: string, timestamp: number 
   `v1,${hmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64'), `${id}.${timestamp}.`, body).toString('base64')}`;
 
 /** Hex HMAC-SHA256 of the body (X-Keycloak-Signature, and the X-Honey/OpsIQ building block). */
-export const hexHmac = (secret: string, ...parts: (string | Buffer)[]) => hmac('sha256', secret, ...parts).toString('hex');
+export const hexHmac = (secret: string, ...parts: (string | Buffer)[]) =>
+  hmac('sha256', secret, ...parts).toString('hex');
 
 /** Secrets of the sources in `providerSources()` (none shared, so a signature for one fails on another). */
 export const PROVIDER_SECRETS = {
@@ -148,7 +149,11 @@ export function sourceSigners(keycloakSecret: string): SourceSigner[] {
       sign: (body) => {
         const id = `msg_${randomUUID()}`;
         const ts = nowSeconds();
-        return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': standardSignature(s.standard, id, ts, body) };
+        return {
+          'webhook-id': id,
+          'webhook-timestamp': String(ts),
+          'webhook-signature': standardSignature(s.standard, id, ts, body),
+        };
       },
       protectedHeaders: ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
       requiredHeaders: ['webhook-id', 'webhook-timestamp', 'webhook-signature'],
@@ -246,20 +251,24 @@ export function rawPost(
   headers: Record<string, string | string[]>,
 ): Promise<{ status: number; json: any; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: any;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, json, headers: response.headers });
-      });
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: any;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: response.statusCode ?? 0, json, headers: response.headers });
+        });
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });

@@ -7,11 +7,17 @@ export const shopifySignature = (secret: string, body: string | Buffer) =>
   createHmac('sha256', secret).update(body).digest('base64');
 
 export const easypostSignature = (secret: string, body: string | Buffer) =>
-  `hmac-sha256-hex=${createHmac('sha256', Buffer.from(secret.normalize('NFKD'), 'utf8')).update(body).digest('hex')}`;
+  `hmac-sha256-hex=${createHmac('sha256', Buffer.from(secret.normalize('NFKD'), 'utf8'))
+    .update(body)
+    .digest('hex')}`;
 
 /** POSTs a body with headers and returns status and parsed JSON. */
 export async function post(url: string, body: string | Buffer, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  const response = await fetch(url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   const text = await response.text();
   let json: any;
   try {
@@ -23,7 +29,13 @@ export async function post(url: string, body: string | Buffer, headers: Record<s
 }
 
 /** Headers of a Shopify delivery. */
-export function shopifyHeaders(secret: string, body: string | Buffer, id: string, shop = 'acme.myshopify.com', topic = 'orders/create') {
+export function shopifyHeaders(
+  secret: string,
+  body: string | Buffer,
+  id: string,
+  shop = 'acme.myshopify.com',
+  topic = 'orders/create',
+) {
   return {
     'x-shopify-hmac-sha256': shopifySignature(secret, body),
     'x-shopify-webhook-id': id,

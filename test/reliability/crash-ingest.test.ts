@@ -18,7 +18,11 @@ describe('kill -9 of the gateway during ingest', () => {
   const scenario = useScenarioDatabase();
 
   it('every acknowledged request is stored exactly once; every failed one can be resent and is stored once', async () => {
-    const env = { DATABASE_URL: scenario.testDb.url!, SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify, OPS_API_TOKEN: RELIABILITY_SECRETS.ops };
+    const env = {
+      DATABASE_URL: scenario.testDb.url!,
+      SHOPIFY_WEBHOOK_SECRET: RELIABILITY_SECRETS.shopify,
+      OPS_API_TOKEN: RELIABILITY_SECRETS.ops,
+    };
     let gateway = await scenario.start(env);
     const port = gateway.port;
     const baseUrl = gateway.url;
@@ -52,7 +56,11 @@ describe('kill -9 of the gateway during ingest', () => {
     const unresendable = await resendUntilAcknowledged(baseUrl, result.failed);
     // The last killed process's claims come back after its lease (60 s) and the next look for
     // expired leases (every 5 s).
-    await waitFor(async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0, 90_000, 'processing to finish').catch(() => {});
+    await waitFor(
+      async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0,
+      90_000,
+      'processing to finish',
+    ).catch(() => {});
     const counts = await tally(scenario.db.sql!, 'shopify');
     recordSummary({
       scenario: 'kill -9 gateway under ingest load',

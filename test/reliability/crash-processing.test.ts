@@ -60,7 +60,14 @@ describe('worker processes killed with SIGKILL', () => {
     const store = createEventStore(db);
     let accepted = 0;
     for (let i = 0; i < total; i++) {
-      const result = await store.insert({ source: 'crash', webhookId: `c-${i}`, topic: 't', body: Buffer.from('{}'), headers: {}, maxAttempts: 8 });
+      const result = await store.insert({
+        source: 'crash',
+        webhookId: `c-${i}`,
+        topic: 't',
+        body: Buffer.from('{}'),
+        headers: {},
+        maxAttempts: 8,
+      });
       if (result.status === 'accepted') accepted += 1;
     }
 
@@ -70,14 +77,20 @@ describe('worker processes killed with SIGKILL', () => {
     let kills = 0;
     const spawning: Promise<unknown>[] = [];
     for (let round = 0; round < 6; round++) {
-      const found = await waitFor(async () => {
-        // A running attempt is a claim on the queue row (its log row is written when it ends).
-        const running = await db.sql!<{ worker: string }[]>`select locked_by as worker from event_queue where claim_token is not null`;
-        const pids = new Set(running.map((r) => Number(r.worker.split(':').pop())));
-        const child = [...children].find((c) => pids.has(c.pid!) && c.exitCode === null);
-        if (child) return { child };
-        return (await tally(db.sql!, 'crash')).stuck === 0 ? { child: undefined } : undefined;
-      }, 90_000, 'a worker running an attempt');
+      const found = await waitFor(
+        async () => {
+          // A running attempt is a claim on the queue row (its log row is written when it ends).
+          const running = await db.sql!<
+            { worker: string }[]
+          >`select locked_by as worker from event_queue where claim_token is not null`;
+          const pids = new Set(running.map((r) => Number(r.worker.split(':').pop())));
+          const child = [...children].find((c) => pids.has(c.pid!) && c.exitCode === null);
+          if (child) return { child };
+          return (await tally(db.sql!, 'crash')).stuck === 0 ? { child: undefined } : undefined;
+        },
+        90_000,
+        'a worker running an attempt',
+      );
       const victim = found?.child;
       if (!victim) break; // every event finished: nothing left to interrupt
       victim.kill('SIGKILL');
@@ -88,7 +101,9 @@ describe('worker processes killed with SIGKILL', () => {
     await Promise.all(spawning);
     expect(kills).toBeGreaterThan(0);
 
-    await waitFor(async () => (await tally(db.sql!, 'crash')).stuck === 0, 90_000, 'all events to finish').catch(() => {});
+    await waitFor(async () => (await tally(db.sql!, 'crash')).stuck === 0, 90_000, 'all events to finish').catch(
+      () => {},
+    );
     const counts = await tally(db.sql!, 'crash');
     recordSummary({
       scenario: 'kill -9 workers while processing',
@@ -119,11 +134,15 @@ describe('worker processes killed with SIGKILL', () => {
     expect(badCompletions).toHaveLength(0);
 
     // The handler ran at least once for every event (at-least-once processing).
-    const [{ handled }] = await db.sql!<[{ handled: number }]>`select count(distinct event_id)::int as handled from handler_runs`;
+    const [{ handled }] = await db.sql!<
+      [{ handled: number }]
+    >`select count(distinct event_id)::int as handled from handler_runs`;
     expect(handled).toBe(total);
 
     // The kills really interrupted work: some attempts were abandoned and recovered.
-    const [{ abandoned }] = await db.sql!<[{ abandoned: number }]>`select count(*)::int as abandoned from processing_log where outcome = 'abandoned'`;
+    const [{ abandoned }] = await db.sql!<
+      [{ abandoned: number }]
+    >`select count(*)::int as abandoned from processing_log where outcome = 'abandoned'`;
     expect(abandoned).toBeGreaterThan(0);
   }, 150_000);
 });

@@ -75,7 +75,11 @@ describe('database outage under load', () => {
 
     const lost = await missing(scenario.db.sql!, 'shopify', [...result.acknowledged].map(shopifyWebhookId));
     const unresendable = await resendUntilAcknowledged(baseUrl, [...result.failed, 'during-outage']);
-    await waitFor(async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0, 60_000, 'processing to resume').catch(() => {});
+    await waitFor(
+      async () => (await tally(scenario.db.sql!, 'shopify')).stuck === 0,
+      60_000,
+      'processing to resume',
+    ).catch(() => {});
     const counts = await tally(scenario.db.sql!, 'shopify');
     recordSummary({
       scenario: 'PostgreSQL connection cut for 3.5 s under load',

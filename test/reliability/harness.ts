@@ -23,9 +23,17 @@ export interface GatewayProcess {
 }
 
 /** Starts test/fixtures/gateway-process.ts (the real gateway) and waits until it answers /healthz. */
-export async function startGatewayProcess(env: Record<string, string>, options: { port?: number; role?: string } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  options: { port?: number; role?: string } = {},
+): Promise<GatewayProcess> {
   const port = options.port ?? (await freePort());
-  const args = ['--import', 'tsx', 'test/fixtures/gateway-process.ts', ...(options.role ? ['--role', options.role] : [])];
+  const args = [
+    '--import',
+    'tsx',
+    'test/fixtures/gateway-process.ts',
+    ...(options.role ? ['--role', options.role] : []),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
@@ -39,7 +47,10 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   if (options.role !== 'worker') await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`);
-  else await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('gateway ready') && resolve()));
+  else
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('gateway ready') && resolve()),
+    );
   return { port, url: `http://127.0.0.1:${port}`, child, exited };
 }
 
@@ -76,7 +87,9 @@ export async function runLoad(options: {
       try {
         const response = await Promise.race([
           options.request(key),
-          new Promise<never>((_, reject) => setTimeout(() => reject(new Error('client timeout')), options.timeoutMs ?? 10_000)),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error('client timeout')), options.timeoutMs ?? 10_000),
+          ),
         ]);
         await response.arrayBuffer().catch(() => undefined);
         result.statuses.set(response.status, (result.statuses.get(response.status) ?? 0) + 1);
@@ -126,7 +139,11 @@ export async function tally(sql: import('postgres').Sql, source: string) {
 }
 
 /** Which of these webhook ids are not in the table (acknowledged but lost, if any). */
-export async function missing(sql: import('postgres').Sql, source: string, webhookIds: Iterable<string>): Promise<string[]> {
+export async function missing(
+  sql: import('postgres').Sql,
+  source: string,
+  webhookIds: Iterable<string>,
+): Promise<string[]> {
   const ids = [...webhookIds];
   if (ids.length === 0) return [];
   const present = await sql<{ webhook_id: string }[]>`
@@ -141,7 +158,11 @@ export const RELIABILITY_SECRETS = {
 };
 
 /** A signed Shopify delivery for `key` (computed here with node:crypto, not by the gateway). */
-export function shopifyDelivery(baseUrl: string, key: string, body = JSON.stringify({ id: key, total_price: '10.00', note: 'x'.repeat(1200) })) {
+export function shopifyDelivery(
+  baseUrl: string,
+  key: string,
+  body = JSON.stringify({ id: key, total_price: '10.00', note: 'x'.repeat(1200) }),
+) {
   const signature = createHmac('sha256', RELIABILITY_SECRETS.shopify).update(body).digest('base64');
   return fetch(`${baseUrl}/api/webhooks/shopify/orders/create`, {
     method: 'POST',
@@ -164,7 +185,10 @@ export async function resendUntilAcknowledged(baseUrl: string, keys: Iterable<st
     for (let key = queue.pop(); key !== undefined; key = queue.pop()) {
       let ok = false;
       for (let i = 0; i < tries && !ok; i++) {
-        ok = await shopifyDelivery(baseUrl, key).then((r) => r.status === 200, () => false);
+        ok = await shopifyDelivery(baseUrl, key).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (!ok) await sleep(200);
       }
       if (!ok) stillFailing.push(key);

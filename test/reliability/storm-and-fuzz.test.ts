@@ -37,7 +37,12 @@ describe('duplicate storms and hostile input against a gateway process', () => {
   it('2000 concurrent deliveries of one id from many connections: one row, every answer 200', async () => {
     const copies = 2000;
     const answers = await Promise.all(
-      Array.from({ length: copies }, () => shopifyDelivery(gateway.url, 'storm-1').then((r) => r.json().then((j) => ({ status: r.status, body: j as { status: string } })), () => ({ status: 0, body: { status: 'error' } }))),
+      Array.from({ length: copies }, () =>
+        shopifyDelivery(gateway.url, 'storm-1').then(
+          (r) => r.json().then((j) => ({ status: r.status, body: j as { status: string } })),
+          () => ({ status: 0, body: { status: 'error' } }),
+        ),
+      ),
     );
     const ok = answers.filter((a) => a.status === 200);
     const accepted = answers.filter((a) => a.body.status === 'accepted');
@@ -61,16 +66,39 @@ describe('duplicate storms and hostile input against a gateway process', () => {
 
   it('random and malformed requests all end in 2xx/4xx within a timeout, none unsigned is stored, memory stays bounded', async () => {
     const rssBefore = rssMb(gateway.child.pid!);
-    const routes = ['/api/webhooks/shopify/orders/create', '/api/webhooks/easypost', '/api/keycloak/events', '/api/webhooks/nope', '/api/events'];
-    const headerNames = ['x-shopify-hmac-sha256', 'x-shopify-webhook-id', 'x-shopify-shop-domain', 'x-hmac-signature', 'authorization', 'content-type', 'x-anything'];
+    const routes = [
+      '/api/webhooks/shopify/orders/create',
+      '/api/webhooks/easypost',
+      '/api/keycloak/events',
+      '/api/webhooks/nope',
+      '/api/events',
+    ];
+    const headerNames = [
+      'x-shopify-hmac-sha256',
+      'x-shopify-webhook-id',
+      'x-shopify-shop-domain',
+      'x-hmac-signature',
+      'authorization',
+      'content-type',
+      'x-anything',
+    ];
     const bodyArb = fc.oneof(
       fc.uint8Array({ maxLength: 4096 }).map((b) => Buffer.from(b)),
       fc.string({ maxLength: 2000 }).map((s) => Buffer.from(s)),
       fc.json().map((s) => Buffer.from(s)),
       fc.constant(Buffer.alloc(70_000, 0x61)),
     );
-    const headerValueArb = fc.oneof(fc.string({ maxLength: 200 }), fc.base64String({ maxLength: 64 }), fc.constant('hmac-sha256-hex=00'), fc.constant('Bearer x'));
-    const headersArb = fc.dictionary(fc.constantFrom(...headerNames), headerValueArb.filter((v) => /^[\x20-\x7e]*$/.test(v)), { maxKeys: 6 });
+    const headerValueArb = fc.oneof(
+      fc.string({ maxLength: 200 }),
+      fc.base64String({ maxLength: 64 }),
+      fc.constant('hmac-sha256-hex=00'),
+      fc.constant('Bearer x'),
+    );
+    const headersArb = fc.dictionary(
+      fc.constantFrom(...headerNames),
+      headerValueArb.filter((v) => /^[\x20-\x7e]*$/.test(v)),
+      { maxKeys: 6 },
+    );
     let sent = 0;
     let slowest = 0;
     const statuses = new Map<number, number>();
@@ -78,7 +106,12 @@ describe('duplicate storms and hostile input against a gateway process', () => {
       fc.asyncProperty(fc.constantFrom(...routes), headersArb, bodyArb, async (route, headers, body) => {
         sent += 1;
         const started = Date.now();
-        const response = await fetch(`${gateway.url}${route}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+        const response = await fetch(`${gateway.url}${route}`, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(10_000),
+        });
         await response.arrayBuffer();
         slowest = Math.max(slowest, Date.now() - started);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
@@ -124,6 +157,12 @@ describe('duplicate storms and hostile input against a gateway process', () => {
     expect(during.status).toBe(200);
     expect(stillOpen).toBe(0);
     expect(rssAfter - rssBefore).toBeLessThan(150);
-    expect(secretsInOutput([...Object.values(RELIABILITY_SECRETS), 'reliability-easypost-secret', 'reliability-keycloak-secret'])).toEqual([]);
+    expect(
+      secretsInOutput([
+        ...Object.values(RELIABILITY_SECRETS),
+        'reliability-easypost-secret',
+        'reliability-keycloak-secret',
+      ]),
+    ).toEqual([]);
   });
 });

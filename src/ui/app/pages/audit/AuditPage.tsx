@@ -85,11 +85,7 @@ export function AuditPage() {
                 <span />
               )}
               {data.next_cursor ? (
-                <button
-                  type="button"
-                  class="secondary"
-                  onClick={() => setCursors([...cursors, data.next_cursor!])}
-                >
+                <button type="button" class="secondary" onClick={() => setCursors([...cursors, data.next_cursor!])}>
                   Older entries →
                 </button>
               ) : (

@@ -62,7 +62,10 @@ export function parseValue(text: string, typed = true): Json {
   if (t === '') return '';
   try {
     const value = parseExactNumbers(t) as Json;
-    if (typeof value === 'string' || (typed && (typeof value !== 'object' || value === null || isLosslessNumber(value))))
+    if (
+      typeof value === 'string' ||
+      (typed && (typeof value !== 'object' || value === null || isLosslessNumber(value)))
+    )
       return value;
   } catch {
     // plain text
