@@ -3,6 +3,7 @@ import type { Database } from '../db/client';
 import { inTransaction } from '../db/statements';
 import { parkSource, unparkSource } from '../store/queue-parking';
 import type { SealedSecret } from './crypto';
+import { secretRow, sourceRow, type Guarded, type Raw, type SecretRow, type SourceRow } from './source-rows';
 
 // Every statement of the control plane's tables (migrations/0009_control_plane.sql). Each change
 // is one statement, so it is atomic without a transaction (an update, which merges into the stored
@@ -10,58 +11,7 @@ import type { SealedSecret } from './crypto';
 // pause, resume and delete also park or give back the source's queued events, in a transaction.
 // The tables' triggers NOTIFY "gateway_control" at commit.
 
-export interface SourceRow {
-  name: string;
-  provider: string;
-  /** The config-file entry minus name and secrets. */
-  spec: Record<string, unknown>;
-  paused: boolean;
-  origin: 'api' | 'apply';
-  version: number;
-  /** `version` at the last change of spec.transform; each attempt records the one it ran. */
-  transformVersion: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface SecretRow extends SealedSecret {
-  id: number;
-  source: string;
-  fingerprint: string;
-  createdAt: Date;
-  notAfter: Date | null;
-}
-
-/** A write guarded by If-Match: done, no such source, or someone changed it since `version`. */
-export type Guarded<T> = { ok: true; value: T } | { ok: false; reason: 'missing' | 'stale'; version?: number };
-
-type Raw = Record<string, unknown>;
-const toDate = (v: unknown) => (v instanceof Date ? v : new Date(String(v)));
-const toBuffer = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
-
-const sourceRow = (r: Raw): SourceRow => ({
-  name: String(r.name),
-  provider: String(r.provider),
-  spec: (typeof r.spec === 'string' ? JSON.parse(r.spec) : r.spec) as Record<string, unknown>,
-  paused: r.paused === true,
-  origin: r.origin === 'apply' ? 'apply' : 'api',
-  version: Number(r.version),
-  transformVersion: Number(r.transform_version ?? r.version),
-  createdAt: toDate(r.created_at),
-  updatedAt: toDate(r.updated_at),
-});
-
-const secretRow = (r: Raw): SecretRow => ({
-  id: Number(r.id),
-  source: String(r.source),
-  keyId: String(r.key_id),
-  iv: toBuffer(r.iv),
-  tag: toBuffer(r.tag),
-  ciphertext: toBuffer(r.ciphertext),
-  fingerprint: String(r.fingerprint),
-  createdAt: toDate(r.created_at),
-  notAfter: r.not_after == null ? null : toDate(r.not_after),
-});
+export type { Guarded, SecretRow, SourceRow } from './source-rows';
 
 export function createControlStore(database: Database) {
   const { rows } = database;
