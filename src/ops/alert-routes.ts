@@ -20,7 +20,7 @@ import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from './auth';
 import { ifMatch, setEtag, versionFrom } from './if-match';
 import { readPage } from './paging';
-import { createOpsApp } from './routes';
+import { createOpsApp } from './ops-app';
 import { errorResponses } from './schemas';
 
 export type { AlertRoutesDeps } from './alert-serialize';

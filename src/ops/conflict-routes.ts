@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { notFound } from '../errors';
 import type { ConflictQueries } from '../store/conflicts';
 import { requireRole } from './auth';
-import { createOpsApp } from './routes';
+import { createOpsApp } from './ops-app';
 import { ConflictDetail, ConflictPage, ConflictQuery, ErrorBody, IdParam, errorResponses } from './schemas';
 import { conflictDetailJson, conflictSummary } from './serialize';
 import type { SourceMask } from './source-mask';

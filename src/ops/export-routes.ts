@@ -11,7 +11,7 @@ import { AuditQuery, ExportFormat, SystemLogQuery } from './access-schemas';
 import { requireRole } from './auth';
 import { optionalDate } from './paging';
 import { payloadView } from './payload-view';
-import { toMatch } from './routes';
+import { toMatch } from './event-match';
 import { EventMatchQuery, NOT_SEARCHED_HEADER, errorResponses } from './schemas';
 import { eventSummary } from './serialize';
 import type { SourceMask } from './source-mask';

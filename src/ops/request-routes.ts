@@ -11,7 +11,7 @@ import {
   RejectedRequestPage,
   RequestListQuery,
 } from './request-schemas';
-import { createOpsApp } from './routes';
+import { createOpsApp } from './ops-app';
 import { errorResponses } from './schemas';
 
 export interface RequestRoutesDeps {

@@ -1,20 +1,15 @@
-import { OpenAPIHono, createRoute } from '@hono/zod-openapi';
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { z } from '@hono/zod-openapi';
-import { GatewayError, badRequest, notFound } from '../errors';
+import { GatewayError, notFound } from '../errors';
 import type { ConflictQueries } from '../store/conflicts';
 import type { DeliveryLog } from '../store/deliveries';
-import type { EventMatch, EventStore } from '../store/events';
+import type { EventStore } from '../store/events';
 import type { StatsQueries } from '../store/stats';
 import { auditContext } from './audit-context';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
-import { requireRole, type Role } from './auth';
-import {
-  maskedSourcesNow,
-  notSearched,
-  sourcesHiddenFromFilter,
-  type MaskLookups,
-  type NotSearched,
-} from './masked-filters';
+import { requireRole } from './auth';
+import { toMatch } from './event-match';
+import { createOpsApp } from './ops-app';
 import type { AuditLog } from '../store/audit';
 import { addStatsSeriesRoute, type SeriesDeps } from './stats-routes';
 import {
@@ -31,6 +26,8 @@ import {
 } from './schemas';
 import { eventDetailJson, eventSummary } from './serialize';
 import type { SourceMask } from './source-mask';
+
+export { createOpsApp } from './ops-app';
 
 export interface OpsDeps {
   store: EventStore;
@@ -57,20 +54,6 @@ export interface OpsDeps {
   onReplayed?: () => void;
   /** The charts' per-minute series; without it /api/stats/series is not served. */
   series?: SeriesDeps['series'];
-}
-
-/** Validation failures become the gateway's 400 JSON error naming each field. */
-export function createOpsApp(): OpenAPIHono {
-  return new OpenAPIHono({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const problems = result.error.issues.map((i) =>
-          i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
-        );
-        throw badRequest('invalid_request', problems.join('; '));
-      }
-    },
-  });
 }
 
 const bearer = [{ opsToken: [] }];
@@ -227,46 +210,4 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
   if (deps.series) addStatsSeriesRoute(app, { series: deps.series });
 
   return app;
-}
-
-/**
- * Query parameters → store match, for a caller of this role. `q` matches raw bytes, so on a source
- * with masked fields it would reveal a masked value one guessed prefix at a time (through the list
- * or a dry-run count): those sources are left out of a text search, and naming one with `q` is
- * refused. Searching the masked rendering instead would mean parsing and masking every candidate
- * row in the gateway. `topic` and `webhook_id` read from a masked path are kept from roles below
- * admin the same way (src/ops/masked-filters.ts). Both only add `source not in (…)` to the query:
- * the indexes that serve it stay the same. `notSearched` names the sources the role's identity
- * filter left out, for the answer to say so.
- */
-export function toMatch(
-  query: z.infer<typeof EventMatchQuery>,
-  role: Role,
-  lookups: MaskLookups,
-): { match: EventMatch; notSearched: NotSearched | undefined } {
-  const maskedSources = maskedSourcesNow(lookups.maskedSources);
-  if (query.q !== undefined && query.source !== undefined && maskedSources.includes(query.source)) {
-    throw badRequest(
-      'search_not_allowed',
-      `Source ${query.source} masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead`,
-    );
-  }
-  const hidden = sourcesHiddenFromFilter(
-    role,
-    { source: query.source, topic: query.topic, webhookId: query.webhook_id },
-    lookups,
-  );
-  const unsearched = query.q !== undefined && query.source === undefined ? maskedSources : [];
-  const excluded = [...new Set([...unsearched, ...hidden])];
-  const match = {
-    source: query.source,
-    status: query.status,
-    topic: query.topic,
-    webhookId: query.webhook_id,
-    since: query.since ? new Date(query.since) : undefined,
-    until: query.until ? new Date(query.until) : undefined,
-    contains: query.q,
-    excludeSources: excluded.length > 0 ? excluded : undefined,
-  };
-  return { match, notSearched: notSearched(hidden) };
 }
