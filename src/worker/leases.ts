@@ -123,3 +123,20 @@ export function createLeaseRecovery(
     }
   };
 }
+
+/**
+ * Takes back every claim in the queue at once, whatever its lease (the worker's
+ * recoverClaimsOfEarlierProcess(), which says when that is safe). Returns how many it took back.
+ */
+export async function recoverEveryClaim(
+  queue: Queue,
+  logger: Logger,
+  onRecovered: ((count: number) => void) | undefined,
+): Promise<number> {
+  const recovered = await queue.recoverExpiredLeases(0);
+  if (recovered > 0) {
+    logger.warn({ recovered }, 'returned events claimed by the previous process on this DATA_DIR to the queue');
+    onRecovered?.(recovered);
+  }
+  return recovered;
+}

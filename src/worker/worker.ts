@@ -4,9 +4,16 @@ import { createAttemptRunner } from './attempt';
 import { claimableNow, freeSlots } from './claim-room';
 import { createDrainLoop } from './drain-loop';
 import { claimedFromHandOff, createHandOffGate } from './hand-off';
-import { createLeaseRecovery, releaseUnfinished, startLeaseHeartbeat, startQueueMaintenance } from './leases';
+import {
+  createLeaseRecovery,
+  recoverEveryClaim,
+  releaseUnfinished,
+  startLeaseHeartbeat,
+  startQueueMaintenance,
+} from './leases';
 import { createOutcomeRecorder, logAttempt, type Recorded } from './outcome-recorder';
 import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
+import { stopRunningAttempts } from './stop-attempts';
 import { defaultWorkerId, type WorkerOptions } from './worker-options';
 
 export { defaultWorkerId, type WorkerOptions } from './worker-options';
@@ -156,12 +163,7 @@ export function createWorker(options: WorkerOptions) {
      */
     async recoverClaimsOfEarlierProcess(): Promise<number> {
       if (started) throw new Error('recoverClaimsOfEarlierProcess() runs before start()');
-      const recovered = await queue.recoverExpiredLeases(0);
-      if (recovered > 0) {
-        logger.warn({ recovered }, 'returned events claimed by the previous process on this DATA_DIR to the queue');
-        options.onLeasesRecovered?.(recovered);
-      }
-      return recovered;
+      return recoverEveryClaim(queue, logger, options.onLeasesRecovered);
     },
 
     /**
@@ -232,25 +234,9 @@ export function createWorker(options: WorkerOptions) {
       task?.stop();
       await drains.draining;
       const running = Promise.all([...inFlight.values()].map((f) => f.done));
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      });
-      const result = await Promise.race([running.then(() => 'done' as const), timedOut]);
-      clearTimeout(timer);
-      if (result === 'timeout') {
-        logger.warn({ running: inFlight.size }, 'shutdown timeout: aborting running handlers');
-        const reason = new Error('worker shutting down');
-        for (const abort of attemptAborts) abort.abort(reason);
-        // Handlers that honour the signal record their own outcome; give them a moment, then hand
-        // back whatever is still running so another worker picks it up without waiting for the lease.
-        await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
-        await releaseUnfinished(
-          queue,
-          [...inFlight.values()].map(({ event }) => event),
-          logger,
-        );
-      }
+      await stopRunningAttempts(queue, logger, running, timeoutMs, attemptAborts, () =>
+        [...inFlight.values()].map(({ event }) => event),
+      );
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
       if (heartbeat) clearInterval(heartbeat);
       if (maintenance) clearInterval(maintenance);
