@@ -17,7 +17,7 @@ import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { payloadView } from '../ops/payload-view';
 import { shown, type SourceMask } from '../ops/source-mask';
-import { bearer, error, json } from './routes';
+import { bearer, error, json } from './route-openapi';
 import { exactJsonBody } from '../http/exact-json';
 import { stringifyExact } from '../json/exact-values';
 import {

@@ -17,7 +17,7 @@ import {
 import type { DestinationChange, DestinationService } from './destination-service';
 import type { DestinationView } from './destination-view';
 import { exactJson, exactJsonBody } from '../http/exact-json';
-import { bearer, error, ifMatch, json, versionFrom } from './routes';
+import { bearer, error, ifMatch, json, versionFrom } from './route-openapi';
 
 export interface DestinationRoutesDeps {
   destinations: DestinationService;

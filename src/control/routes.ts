@@ -3,10 +3,13 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { limitBody } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/routes';
-import { ifMatch, versionFrom } from '../ops/if-match';
 import { errorResponses } from '../ops/schemas';
-import { DEFAULT_OVERLAP_SECONDS, type Change, type SourceService } from './service';
-import type { SourceView } from './view';
+import type { Change, SourceService } from './service';
+import { addPauseRoutes } from './pause-routes';
+import { bearer, error, ifMatch, json, versionFrom } from './route-openapi';
+import { addSecretRoutes } from './secret-routes';
+import { createSourceAnswer } from './source-answer';
+import { guardedResponses, NameParam, Source, SourceEntry, SourcePatch, WithSecret } from './source-schemas';
 import { addTestEventRoute } from './test-event-route';
 
 export interface ControlRoutesDeps {
@@ -21,122 +24,11 @@ export interface ControlRoutesDeps {
 
 const MAX_BODY_BYTES = 256 * 1024;
 
-const NameParam = z.object({
-  name: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a source name (a-z, 0-9, "-", "_")')
-    .openapi({ param: { name: 'name', in: 'path' }, example: 'acme-shop' }),
-});
-const SecretParam = NameParam.extend({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 7 }),
-});
-const Secret = z
-  .object({
-    id: z.number().nullable(),
-    fingerprint: z.string(),
-    created_at: z.string().nullable(),
-    age_seconds: z.number().nullable(),
-    not_after: z.string().nullable(),
-    expired: z.boolean(),
-  })
-  .openapi('SourceSecret');
-const Source = z
-  .object({
-    name: z.string(),
-    provider: z.string(),
-    managed_by: z.enum(['file', 'database']),
-    origin: z.enum(['api', 'apply']).nullable(),
-    paused: z.boolean(),
-    on_hold: z.number().openapi({ description: 'Stored events held while the source is paused' }),
-    version: z.number().nullable().openapi({ description: 'Also sent as the ETag; send it back in If-Match' }),
-    path: z.string().openapi({ example: '/api/webhooks/acme-shop' }),
-    spec: z.record(z.string(), z.unknown()).nullable().openapi({
-      description:
-        'The entry minus name, provider and secrets (database sources); null for file sources and for callers without the admin role',
-    }),
-    ordering: z
-      .object({
-        key: z.union([z.object({ jsonPath: z.string() }), z.object({ header: z.string() })]),
-        onFailure: z.enum(['continue', 'block']),
-        missingKey: z.enum(['own_lane', 'no_key_lane']),
-      })
-      .nullable()
-      .openapi({
-        description:
-          'Per-key ordering of its events (docs/ordering.md); set with "ordering" in the entry; null: unordered',
-      }),
-    transform: z
-      .object({ language: z.enum(['jsonata', 'javascript']), code: z.string() })
-      .nullable()
-      .openapi({
-        description:
-          'Run by the worker before routing: filters, destinations and handlers see what it computes (docs/destinations.md#a-sources-transformation); set with "transform" in the entry, checked when saved (400 invalid_transform with the position); null: none',
-      }),
-    transform_version: z.number().int().nullable().openapi({
-      description:
-        '`version` at the last change of `transform`; each attempt records the one it ran (attempt_log[].transform_version). File sources: 0 with a transform, else null',
-    }),
-    secrets: z.array(Secret),
-    created_at: z.string().nullable(),
-    updated_at: z.string().nullable(),
-  })
-  .openapi('Source');
-const SourceEntry = z.object({ name: z.string(), provider: z.string() }).catchall(z.unknown()).openapi('SourceEntry', {
-  description:
-    'One entry of the config file\'s "sources" (same keys, same validation). Without "secrets" one is generated and returned once.',
-});
-const SourcePatch = z
-  .record(z.string(), z.unknown())
-  .openapi('SourcePatch', { description: 'JSON merge patch of the entry; null removes a key' });
-const RotateBody = z
-  .object({
-    secret: z
-      .string()
-      .min(1)
-      .optional()
-      .openapi({ description: 'The new secret; generated (and returned once) when left out' }),
-    overlap_seconds: z
-      .number()
-      .int()
-      .min(0)
-      .max(30 * 24 * 3600)
-      .default(DEFAULT_OVERLAP_SECONDS)
-      .openapi({ description: 'How long the secrets it replaces stay valid' }),
-    keep: z
-      .array(z.string().regex(/^[0-9a-f]{12}$/, "must be a secret's fingerprint (12 hex digits)"))
-      .max(100)
-      .optional()
-      .openapi({
-        description: 'Fingerprints of secrets that stay valid as they are (apply: the other secrets its file lists)',
-      }),
-  })
-  .strict();
-const WithSecret = Source.extend({
-  secret: z.string().optional().openapi({ description: 'Shown once: only when the gateway generated it' }),
-});
-const Rotated = WithSecret.extend({ secret_id: z.number() });
-
-// Shared with src/control/destination-routes.ts.
-export const bearer = [{ opsToken: [] }];
-export const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-export const error = (description: string) => json(errorResponses[400].content['application/json'].schema, description);
-const guardedResponses = {
-  404: error('No such source'),
-  409: error('Managed by the file, or no master key'),
-  412: error('If-Match does not match the current version'),
-  ...errorResponses,
-};
-export { ifMatch, versionFrom } from '../ops/if-match';
-
-/** `/api/sources…`: sources managed at runtime (src/control). */
+/**
+ * `/api/sources…`: sources managed at runtime (src/control). Their secrets are in
+ * src/control/secret-routes.ts, pause and resume in src/control/pause-routes.ts, the schemas in
+ * src/control/source-schemas.ts.
+ */
 export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   const app = createOpsApp();
   // Sources and secrets are admin's; holding and releasing a source's events is an operator's
@@ -151,23 +43,10 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
       : c.req.method === 'POST' && /\/(pause|resume)$/.test(c.req.path)
         ? operator(c, next)
         : admin(c, next);
-  const shown = (c: Context, source: SourceView): SourceView =>
-    c.get('identity').role === 'admin' ? source : { ...source, spec: null };
+  const { shown, answer } = createSourceAnswer(deps.audit);
   // A source entry is a few hundred bytes; JSON Schemas in `schemas` make it a few KiB.
   const bounded = limitBody(MAX_BODY_BYTES);
   for (const path of ['/api/sources', '/api/sources/*']) app.use(path, gate, bounded);
-
-  const answer = async (
-    c: Context,
-    change: Change & { secret?: string; secret_id?: number },
-    status: 200 | 201 = 200,
-  ) => {
-    await deps.audit?.({ action: change.action, source: change.source, before: change.before, after: change.after }, c);
-    const { action: _a, source: _s, before: _b, after, ...extra } = change;
-    if (after?.version) c.header('etag', `"${after.version}"`);
-    // Pause and resume are an operator's: their answer shows the source as GET does for that role.
-    return c.json(after ? { ...shown(c, after), ...extra } : { deleted: change.source }, status);
-  };
 
   app.openapi(
     createRoute({
@@ -249,68 +128,8 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
     async (c) => answer(c, await deps.sources.remove(c.req.valid('param').name, versionFrom(c))) as never,
   );
 
-  app.openapi(
-    createRoute({
-      method: 'post',
-      path: '/api/sources/{name}/rotate-secret',
-      summary: 'Add a secret; the previous ones stay valid for overlap_seconds (default 24 h)',
-      security: bearer,
-      request: {
-        params: NameParam,
-        headers: ifMatch,
-        body: { content: { 'application/json': { schema: RotateBody } }, required: false },
-      },
-      responses: { 200: json(Rotated, 'Rotated; `secret` is shown this once'), ...guardedResponses },
-    }),
-    async (c) => {
-      const raw = c.req.header('content-type')?.includes('json') ? c.req.valid('json') : undefined;
-      const body = RotateBody.parse(raw ?? {});
-      return answer(
-        c,
-        await deps.sources.rotateSecret(
-          c.req.valid('param').name,
-          { secret: body.secret, overlapSeconds: body.overlap_seconds, keep: body.keep },
-          versionFrom(c),
-        ),
-      ) as never;
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: 'delete',
-      path: '/api/sources/{name}/secrets/{id}',
-      summary: 'Revoke one secret at once',
-      security: bearer,
-      request: { params: SecretParam, headers: ifMatch },
-      responses: { 200: json(Source, 'Revoked'), ...guardedResponses },
-    }),
-    async (c) => {
-      const { name, id } = c.req.valid('param');
-      return answer(c, await deps.sources.revokeSecret(name, id, versionFrom(c))) as never;
-    },
-  );
-
-  for (const action of ['pause', 'resume'] as const) {
-    app.openapi(
-      createRoute({
-        method: 'post',
-        path: `/api/sources/{name}/${action}`,
-        security: bearer,
-        summary:
-          action === 'pause'
-            ? "Hold the source's events: still accepted and stored, not processed"
-            : 'Process the held events again',
-        request: { params: NameParam, headers: ifMatch },
-        responses: { 200: json(Source, action === 'pause' ? 'Paused' : 'Resumed'), ...guardedResponses },
-      }),
-      async (c) => {
-        const change = await deps.sources.setPaused(c.req.valid('param').name, action === 'pause', versionFrom(c));
-        if (action === 'resume') deps.onResumed?.();
-        return answer(c, change) as never;
-      },
-    );
-  }
+  addSecretRoutes(app, { sources: deps.sources, answer });
+  addPauseRoutes(app, { sources: deps.sources, answer, onResumed: deps.onResumed });
   if (deps.ingest) addTestEventRoute(app, { sources: deps.sources, audit: deps.audit, ingest: deps.ingest }, NameParam);
   return app;
 }

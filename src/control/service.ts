@@ -1,21 +1,16 @@
-import { providerModules, type ProviderModule, type ProviderName } from '../../providers';
-import { parseSourceEntry, SourcesFileError, type SourceConfig, type SourceSecret } from '../config/file';
-import { GatewayError, badRequest, notFound } from '../errors';
-import { versionMismatch } from '../ops/if-match';
-import type { TestEventSource } from '../senders/test-event';
+import { providerModules, type ProviderModule } from '../../providers';
+import type { SourceSecret } from '../config/file';
+import { badRequest, notFound } from '../errors';
 import { fingerprint, generateSecret, requireKeyring, seal, type Keyring } from './crypto';
 import type { Registry } from './registry';
-import type { ControlStore, Guarded, SourceRow } from './store';
+import { createSecretOperations } from './secret-service';
+import { conflict, createSourceSteps, type Change } from './source-steps';
+import type { ControlStore, SourceRow } from './store';
 import { checkEntryTransform } from './transform-check';
 import { sourceView, type SourceView } from './view';
 
-/** What changed, for the audit log: views carry fingerprints, never a secret. */
-export interface Change {
-  action: string;
-  source: string;
-  before: SourceView | null;
-  after: SourceView | null;
-}
+export type { Change } from './source-steps';
+export { DEFAULT_OVERLAP_SECONDS } from './secret-service';
 
 export interface SourceServiceDeps {
   store: ControlStore;
@@ -23,9 +18,6 @@ export interface SourceServiceDeps {
   keyring?: Keyring;
 }
 
-export const DEFAULT_OVERLAP_SECONDS = 24 * 60 * 60;
-
-const conflict = (code: string, message: string) => new GatewayError(409, code, message);
 const NAMING = 'name, provider and secrets are set at creation; name cannot change';
 
 /**
@@ -36,61 +28,8 @@ const NAMING = 'name, provider and secrets are set at creation; name cannot chan
 export function createSourceService(deps: SourceServiceDeps) {
   const { store, registry } = deps;
 
-  // Sources are found with registry.lookup: one created on another instance a moment ago, before
-  // this one heard of it, is read from the database rather than answered 404.
-  const view = async (name: string): Promise<SourceView | null> => {
-    const source = await registry.lookup(name);
-    if (!source) return null;
-    const held = source.paused ? ((await store.onHold()).get(name) ?? 0) : 0;
-    return sourceView(source, held);
-  };
-
-  /** A database source, or the right error for a file one or none. */
-  const managed = async (name: string) => {
-    const source = await registry.lookup(name);
-    if (!source) throw notFound('source_not_found', `No source named "${name}"`);
-    refuseFileSource(name);
-    return source;
-  };
-  /** 409 for a name this instance serves from its file or environment. */
-  const refuseFileSource = (name: string) => {
-    if (registry.resolve(name)?.managedBy === 'file') {
-      throw conflict(
-        'managed_by_file',
-        `Source "${name}" comes from GATEWAY_CONFIG or the environment: change it there and restart the gateway ` +
-          '(the API, the CLI and `webhook-gateway apply` manage only sources stored in the database)',
-      );
-    }
-  };
-
-  const guarded = <T>(name: string, result: Guarded<T>): T => {
-    if (result.ok) return result.value;
-    if (result.reason === 'missing') throw notFound('source_not_found', `No source named "${name}"`);
-    throw versionMismatch(`Source "${name}"`, result.version);
-  };
-
-  const validate = (entry: Record<string, unknown>, requireSecrets: boolean): SourceConfig => {
-    // Inline destinations carry a signing secret, which would sit in clear in the stored spec:
-    // runtime destinations are stored encrypted and attached instead (src/control/destination-*.ts).
-    if (entry.destinations !== undefined) {
-      throw badRequest(
-        'invalid_source',
-        'destinations: create them with POST /api/destinations (or a "destinations:" list in apply -f) and attach this source there',
-      );
-    }
-    try {
-      return parseSourceEntry(entry, {}, { requireSecrets });
-    } catch (err) {
-      if (err instanceof SourcesFileError) throw badRequest('invalid_source', err.message);
-      throw err;
-    }
-  };
-
-  const change = async (action: string, name: string, before: SourceView | null, mutate: () => Promise<unknown>) => {
-    await mutate();
-    await registry.refresh();
-    return { action, source: name, before, after: await view(name) } satisfies Change;
-  };
+  const steps = createSourceSteps(deps);
+  const { view, managed, refuseFileSource, guarded, validate, change } = steps;
 
   return {
     list: async (): Promise<SourceView[]> => {
@@ -209,83 +148,8 @@ export function createSourceService(deps: SourceServiceDeps) {
       );
     },
 
-    /**
-     * Adds a secret (given, or generated and returned once); every older one stays valid for
-     * `overlapSeconds` more, so senders can switch without a rejected request.
-     */
-    async rotateSecret(
-      name: string,
-      input: { secret?: string; overlapSeconds: number; keep?: string[] },
-      ifVersion?: number,
-    ): Promise<Change & { secret?: string; secret_id: number }> {
-      const source = await managed(name);
-      const keyring = requireKeyring(deps.keyring);
-      const config = validate({ ...source.row!.spec, name, provider: source.row!.provider }, false);
-      const module: ProviderModule = providerModules[config.provider as ProviderName];
-      let value = input.secret;
-      if (value !== undefined) {
-        const problem = module.checkSecret(value, config.options);
-        if (problem) throw badRequest('invalid_secret', `secret: ${problem}`);
-      } else {
-        value = generateSecret((candidate) => module.checkSecret(candidate, config.options) === undefined);
-        if (!value)
-          throw badRequest(
-            'invalid_secret',
-            `secret: the gateway cannot make a secret for provider ${config.provider}; give one`,
-          );
-      }
-      const before = await view(name);
-      let secretId = 0;
-      const result = await change('source.rotate_secret', name, before, async () => {
-        secretId = guarded(
-          name,
-          await store.rotateSecret(
-            name,
-            { sealed: seal(keyring, name, value), fingerprint: fingerprint(value) },
-            input.overlapSeconds,
-            ifVersion,
-            input.keep,
-          ),
-        ).id;
-      });
-      return { ...result, secret_id: secretId, ...(input.secret === undefined ? { secret: value } : {}) };
-    },
-
-    /**
-     * What a test event is signed with: a database source's newest valid secret (the one senders
-     * are moving to), a file source's first valid one (as `webhook-gateway send` picks).
-     */
-    async signingSource(name: string): Promise<TestEventSource> {
-      const source = await registry.lookup(name);
-      if (!source) throw notFound('source_not_found', `No source named "${name}"`);
-      const now = Date.now();
-      const valid = source.secrets.filter((s) => !s.notAfter || s.notAfter.getTime() > now);
-      const secret = source.managedBy === 'database' ? valid.at(-1) : valid[0];
-      if (!secret && source.provider.verifiesWithoutSecrets) {
-        throw conflict(
-          'cannot_sign',
-          `Source "${name}" verifies tokens signed with its sender's own key, which the gateway does not hold: trigger an event at the sender instead`,
-        );
-      }
-      if (!secret) {
-        throw conflict(
-          'no_valid_secret',
-          source.managedBy === 'database'
-            ? `Source "${name}" has no valid secret to sign with: POST /api/sources/${name}/rotate-secret adds one`
-            : `Source "${name}" has no valid secret to sign with: give it one in GATEWAY_CONFIG or the environment`,
-        );
-      }
-      return { name, provider: source.providerName, options: source.options, secret: secret.value };
-    },
-
-    async revokeSecret(name: string, id: number, ifVersion?: number): Promise<Change> {
-      await managed(name);
-      const before = await view(name);
-      return change('source.revoke_secret', name, before, async () => {
-        if (!guarded(name, await store.revokeSecret(name, id, ifVersion)))
-          throw notFound('secret_not_found', `Source "${name}" has no secret with id ${id}`);
-      });
-    },
+    // rotateSecret, signingSource, revokeSecret (src/control/secret-service.ts).
+    ...createSecretOperations(deps, steps),
   };
 }
 
