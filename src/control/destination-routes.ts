@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { redactUrlSecrets } from '../deliver/redact';
 import { limitBody } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
-import { createOpsApp } from '../ops/routes';
+import { createOpsApp } from '../ops/ops-app';
 import { errorResponses } from '../ops/schemas';
 import { addPreviewRoute, type PreviewDeps } from './destination-preview';
 import {

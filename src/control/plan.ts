@@ -19,7 +19,7 @@ export type PlanStep =
 
 /** How the gateway showed the current sources to the token that plans. */
 export interface SourcePlanOptions {
-  /** Their `spec` came as null (a token below admin, src/control/routes.ts): only the provider is compared. */
+  /** Their `spec` came as null (a token below admin, src/control/source-answer.ts): only the provider is compared. */
   specsWithheld?: boolean;
 }
 

@@ -2,7 +2,7 @@ import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { limitBody } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
-import { createOpsApp } from '../ops/routes';
+import { createOpsApp } from '../ops/ops-app';
 import { errorResponses } from '../ops/schemas';
 import type { Change, SourceService } from './service';
 import { addPauseRoutes } from './pause-routes';

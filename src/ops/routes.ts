@@ -27,8 +27,6 @@ import {
 import { eventDetailJson, eventSummary } from './serialize';
 import type { SourceMask } from './source-mask';
 
-export { createOpsApp } from './ops-app';
-
 export interface OpsDeps {
   store: EventStore;
   deliveries: DeliveryLog;
