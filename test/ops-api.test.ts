@@ -236,6 +236,8 @@ describe.each(databaseKinds())('ops API: search, bulk replay, stats, masking, me
 });
 
 describe('readiness without a database', () => {
+  // Opens a fresh in-memory PGlite inside the test (initdb: ~5 s of CPU, 30 s and more seen on a
+  // loaded 2-core machine), so it gets 90 s rather than the default 30 s.
   it('/readyz answers 503 when the database is gone', async () => {
     const gw = await startTestGateway('pglite', {}, { role: 'web' });
     await gw.gateway.database.close();
@@ -246,5 +248,5 @@ describe('readiness without a database', () => {
       checks: { database: 'unreachable', migrations: 'unknown' },
     });
     await gw.gateway.stop();
-  });
+  }, 90_000);
 });

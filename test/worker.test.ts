@@ -211,6 +211,8 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
 });
 
 describe('worker drain loop', () => {
+  // Opens a fresh in-memory PGlite inside the test (initdb: ~5 s of CPU, 30 s and more seen on a
+  // loaded 2-core machine), so it gets 90 s rather than the default 30 s.
   it('keeps draining after wake-ups that arrive while every slot is busy (regression)', async () => {
     // Found by the SIGKILL crash test: a wake-up on a full worker left a settled promise behind
     // that made every later drain a no-op, so events sat due until... forever.
@@ -246,5 +248,5 @@ describe('worker drain loop', () => {
     await waitFor(() => handled.length === 4, 5_000, 'all four events without a cron tick');
     await worker.idle();
     await testDb.drop();
-  });
+  }, 90_000);
 });
