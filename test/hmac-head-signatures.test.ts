@@ -53,8 +53,9 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
     expect(await held()).toBe(0);
   });
 
-  it('a good credential with a missing or over-long identity header is answered 400 before its body', async () => {
-    for (const { source, target, body, headers, status, code, message } of identityHeadCases()) {
+  /** Sends each case's head only: each must be answered as the case says, with no body held. */
+  async function answeredFromHead(cases: ReturnType<typeof identityHeadCases>) {
+    for (const { source, target, body, headers, status, code, message } of cases) {
       const answer = await answered(sendHead(target, headers, body.length), `the answer to ${source} ${code}`);
       expect({ source, status: answer.status, error: answer.json.error }).toEqual({
         source,
@@ -63,19 +64,13 @@ describe.each(databaseKinds())('signature headers checked before the body on %s'
       });
     }
     expect(await held()).toBe(0);
-  });
+  }
 
-  it('the credential is checked before the identity: missing or wrong, it is still 401', async () => {
-    for (const { source, target, body, headers, status, code, message } of credentialFirstCases()) {
-      const answer = await answered(sendHead(target, headers, body.length), `the answer to ${source} ${code}`);
-      expect({ source, status: answer.status, error: answer.json.error }).toEqual({
-        source,
-        status,
-        error: { code, message },
-      });
-    }
-    expect(await held()).toBe(0);
-  });
+  it('a good credential with a missing or over-long identity header is answered 400 before its body', () =>
+    answeredFromHead(identityHeadCases()));
+
+  it('the credential is checked before the identity: missing or wrong, it is still 401', () =>
+    answeredFromHead(credentialFirstCases()));
 
   it('no signature and a body over MAX_BODY_BYTES: 401 before 413', async () => {
     const answer = await answered(sendHead('/api/webhooks/github', {}, MAX_BODY + 1), 'the refusal');
