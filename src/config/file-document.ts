@@ -1,4 +1,4 @@
-import { toProcessingConfig, toProtection } from './processing';
+import { splitProcessingKeys, toDestinationConfig, toProcessingConfig } from './processing';
 import { toAlertsConfig } from '../alerts/config';
 import type { ProviderName } from '../../providers';
 import { sourcesFileSchema } from './file-schema';
@@ -18,50 +18,20 @@ export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
   }
   return {
     sources: parsed.data.sources.map(toSourceConfig),
-    destinations: parsed.data.destinations.map((d) => ({
-      name: d.name,
-      url: d.url,
-      secret: d.secret,
-      timeoutMs: d.timeout_ms,
-      headers: d.headers,
-      filter: d.filter,
-      transform: d.transform,
-      ...toProtection(d),
-      sources: d.sources,
-    })),
+    destinations: parsed.data.destinations.map((d) => ({ ...toDestinationConfig(d), sources: d.sources })),
     polls: parsed.data.polls,
     alerts: toAlertsConfig(parsed.data.alerts),
   };
 }
 
 function toSourceConfig(raw: unknown): SourceConfig {
-  const {
-    name,
-    provider,
-    secrets,
-    destinations,
-    retry,
-    schemas,
-    mask,
-    tenant_context,
-    aggregate_id_path,
-    rate_limit,
-    ordering,
-    transform,
-    ...options
-  } = raw as Record<string, unknown> & { name: string; provider: ProviderName; secrets: SourceSecret[] };
-  const processing = toProcessingConfig({
-    destinations,
-    retry,
-    schemas,
-    mask,
-    tenant_context,
-    aggregate_id_path,
-    rate_limit,
-    ordering,
-    transform,
-  });
-  return { name, provider, secrets, options, processing };
+  const { name, provider, secrets, ...keys } = raw as Record<string, unknown> & {
+    name: string;
+    provider: ProviderName;
+    secrets: SourceSecret[];
+  };
+  const { processing, rest: options } = splitProcessingKeys(keys);
+  return { name, provider, secrets, options, processing: toProcessingConfig(processing) };
 }
 
 /**

@@ -155,18 +155,48 @@ export const PROCESSING_KEYS = [
 
 type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
 
-/** Splits the parsed processing keys off a source and converts them to their runtime form. */
+/** A parsed source's processing keys (PROCESSING_KEYS) apart from the rest (its provider's options). */
+export function splitProcessingKeys(source: Record<string, unknown>): {
+  processing: ParsedProcessing;
+  rest: Record<string, unknown>;
+} {
+  const processing: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(source)) {
+    ((PROCESSING_KEYS as readonly string[]).includes(key) ? processing : rest)[key] = value;
+  }
+  return { processing, rest };
+}
+
+/** A destination as the config schema parses it (snake_case, validated). */
+type ParsedDestination = {
+  name: string;
+  url: string;
+  secret: string;
+  timeout_ms: number;
+  headers?: Record<string, string>;
+  filter?: Filter;
+  transform?: Transform;
+} & Parameters<typeof toProtection>[0];
+
+/** A parsed destination in its runtime form: a source's own and the file's top-level ones alike. */
+export function toDestinationConfig(d: ParsedDestination) {
+  return {
+    name: d.name,
+    url: d.url,
+    secret: d.secret,
+    timeoutMs: d.timeout_ms,
+    headers: d.headers,
+    filter: d.filter,
+    transform: d.transform,
+    ...toProtection(d),
+  };
+}
+
+/** Converts a source's parsed processing keys (splitProcessingKeys) to their runtime form. */
 export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
   const p = parsed as {
-    destinations: ({
-      name: string;
-      url: string;
-      secret: string;
-      timeout_ms: number;
-      headers?: Record<string, string>;
-      filter?: Filter;
-      transform?: Transform;
-    } & Parameters<typeof toProtection>[0])[];
+    destinations: ParsedDestination[];
     retry?: { max_attempts?: number; base_ms?: number; max_ms?: number };
     schemas: Record<string, z.ZodType>;
     mask: string[];
@@ -177,16 +207,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     transform?: Transform;
   };
   return {
-    destinations: p.destinations.map((d) => ({
-      name: d.name,
-      url: d.url,
-      secret: d.secret,
-      timeoutMs: d.timeout_ms,
-      headers: d.headers,
-      filter: d.filter,
-      transform: d.transform,
-      ...toProtection(d),
-    })),
+    destinations: p.destinations.map(toDestinationConfig),
     retry: p.retry && { maxAttempts: p.retry.max_attempts, baseMs: p.retry.base_ms, maxMs: p.retry.max_ms },
     schemas: p.schemas,
     mask: p.mask,
