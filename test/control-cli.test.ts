@@ -49,6 +49,16 @@ describe('sources, apply (CLI)', () => {
     expect(list.stdout).toMatch(/cli-made\s+shopify\s+database \(api\)\s+active/);
     expect(list.stdout).toMatch(/shopify\s+shopify\s+file/);
     expect(list.stdout).not.toContain(secret);
+
+    // pause holds what arrives (still accepted), resume says how many it held, delete removes it.
+    const paused = await cli(['sources', 'pause', 'cli-made']);
+    expect(paused.stdout).toMatch(/^cli-made paused \(\d+ event\(s\) on hold\)$/m);
+    expect((await cli(['sources', 'list'])).stdout).toMatch(/cli-made\s+shopify\s+database \(api\)\s+paused/);
+    expect((await send('cli-made', secret!)).status).toBe(200);
+    const resumed = await cli(['sources', 'resume', 'cli-made']);
+    expect(resumed.stdout).toMatch(/^cli-made resumed \(\d+ event\(s\) on hold\)$/m);
+    expect((await cli(['sources', 'delete', 'cli-made'])).stdout).toContain('deleted cli-made');
+    expect((await send('cli-made', secret!)).status).toBe(404);
   }, 120_000);
 
   it('apply prints a plan, --dry-run changes nothing, applying twice changes nothing more, and a dropped source is deleted', async () => {

@@ -1,24 +1,15 @@
 import { Command } from 'commander';
 import type { DestinationView } from '../control/destination-view';
-import {
-  answerTimeout,
-  gatewayUrl,
-  opsToken,
-  terminalJson,
-  usageError,
-  type CliContext,
-  type ConnectionOptions,
-} from './context';
+import { terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
-import { createOpsClient } from './ops-client';
+import { addPauseCommands, opsClientFor } from './pause-commands';
 import { parseExact } from '../json/exact-values';
 import { formatTable } from './table';
 
 type WithSecret = DestinationView & { secret?: string };
 
-const client = (ctx: CliContext, options: ConnectionOptions) =>
-  createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
+const client = opsClientFor;
 const path = (name: string) => `/api/destinations/${encodeURIComponent(name)}`;
 
 /** One line per destination: where it is, its sources, state and health. */
@@ -150,30 +141,14 @@ export function destinationsCommand(ctx: CliContext): Command {
       ctx.out(`rotated ${name}: fingerprint ${answer.fingerprint}`);
       showOnce(ctx, answer);
     });
-  for (const action of ['pause', 'resume'] as const) {
-    withIfMatch(
-      withConnection(
-        destinations
-          .command(`${action} <name>`)
-          .description(
-            action === 'pause' ? 'hold deliveries (events wait, no attempt counted)' : 'deliver the held events',
-          ),
-      ),
-    ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
-      const answer = await client(ctx, options).call<DestinationView>(
-        'POST',
-        `${path(name)}/${action}`,
-        undefined,
-        ifMatchHeader(options),
-      );
-      ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.health.held} event(s) held)`);
-    });
-  }
-  withIfMatch(
-    withConnection(destinations.command('delete <name>').description('delete a destination stored in the database')),
-  ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
-    await client(ctx, options).call('DELETE', path(name), undefined, ifMatchHeader(options));
-    ctx.out(`deleted ${name}`);
+  addPauseCommands<DestinationView>(destinations, ctx, {
+    path,
+    describe: {
+      pause: 'hold deliveries (events wait, no attempt counted)',
+      resume: 'deliver the held events',
+      delete: 'delete a destination stored in the database',
+    },
+    waiting: (answer) => `${answer.health.held} event(s) held`,
   });
   return destinations;
 }

@@ -1,23 +1,14 @@
 import { Command } from 'commander';
 import type { SourceView } from '../control/view';
-import {
-  answerTimeout,
-  gatewayUrl,
-  opsToken,
-  terminalJson,
-  usageError,
-  type CliContext,
-  type ConnectionOptions,
-} from './context';
+import { terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
-import { createOpsClient } from './ops-client';
+import { addPauseCommands, opsClientFor } from './pause-commands';
 import { formatTable } from './table';
 
 type WithSecret = SourceView & { secret?: string; secret_id?: number };
 
-const client = (ctx: CliContext, options: ConnectionOptions) =>
-  createOpsClient(gatewayUrl(ctx, options), opsToken(ctx, options), answerTimeout(options));
+const client = opsClientFor;
 const path = (name: string) => `/api/sources/${encodeURIComponent(name)}`;
 
 /** One line per source: where it comes from, whether it is paused, its secrets' fingerprints. */
@@ -125,32 +116,14 @@ export function sourcesCommand(ctx: CliContext): Command {
     );
     ctx.out(`revoked secret ${id} of ${name}`);
   });
-  for (const action of ['pause', 'resume'] as const) {
-    withIfMatch(
-      withConnection(
-        sources
-          .command(`${action} <name>`)
-          .description(
-            action === 'pause' ? "hold the source's events (still accepted and stored)" : 'process the held events',
-          ),
-      ),
-    ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
-      const answer = await client(ctx, options).call<SourceView>(
-        'POST',
-        `${path(name)}/${action}`,
-        undefined,
-        ifMatchHeader(options),
-      );
-      ctx.out(`${name} ${action === 'pause' ? 'paused' : 'resumed'} (${answer.on_hold} event(s) on hold)`);
-    });
-  }
-  withIfMatch(
-    withConnection(
-      sources.command('delete <name>').description('delete a source stored in the database (its events stay)'),
-    ),
-  ).action(async (name: string, options: ConnectionOptions & IfMatchOptions) => {
-    await client(ctx, options).call('DELETE', path(name), undefined, ifMatchHeader(options));
-    ctx.out(`deleted ${name}`);
+  addPauseCommands<SourceView>(sources, ctx, {
+    path,
+    describe: {
+      pause: "hold the source's events (still accepted and stored)",
+      resume: 'process the held events',
+      delete: 'delete a source stored in the database (its events stay)',
+    },
+    waiting: (answer) => `${answer.on_hold} event(s) on hold`,
   });
   return sources;
 }
