@@ -5,6 +5,7 @@ export default defineConfig({
   dialect: 'postgresql',
   schema: [
     './src/db/schema.ts',
+    './src/db/schema-deliveries.ts',
     './src/db/schema-poll.ts',
     './src/db/schema-stats.ts',
     './src/db/schema-access.ts',

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
-import { ATTEMPT_OUTCOMES, DELIVERY_OUTCOMES, EVENT_STATUSES } from '../db/schema';
+import { ATTEMPT_OUTCOMES, EVENT_STATUSES } from '../db/schema';
+import { DELIVERY_OUTCOMES } from '../db/schema-deliveries';
 import { filterText, isoTime, timestamp } from './schema-fields';
 
 // Events: the list's filters and page, one event in detail, and the bulk replay's request and answer.

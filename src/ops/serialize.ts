@@ -1,4 +1,5 @@
-import type { DeliveryAttemptRow, EventConflict, ProcessingLogRow } from '../db/schema';
+import type { EventConflict, ProcessingLogRow } from '../db/schema';
+import type { DeliveryAttemptRow } from '../db/schema-deliveries';
 import type { EventView } from '../store/claims';
 import { objectJson } from '../json/raw';
 import { payloadView } from './payload-view';

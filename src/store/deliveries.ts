@@ -1,6 +1,6 @@
 import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
-import { deliveryAttempts, type DeliveryAttemptRow } from '../db/schema';
+import { deliveryAttempts, type DeliveryAttemptRow } from '../db/schema-deliveries';
 import { TRANSFORMATION_FAILED } from '../transform/types';
 
 /** eventReceivedAt: the event's received_at, which bounds its attempts' started_at (the partition key). */
