@@ -8,7 +8,7 @@ import {
   identityPaths,
   identityProblems,
 } from './identity';
-import { credentialMatches, decodeStrict, requireHeaders, secretLengthProblem } from './signature';
+import { basicCredentialMatches, decodeStrict, requireHeaders, secretLengthProblem } from './signature';
 import { defineProvider, type RequestHead } from './types';
 
 const BASIC = /^Basic\s+(\S+)$/i;
@@ -46,8 +46,9 @@ function checkBasic(request: RequestHead, secrets: readonly string[]): void {
   const { authorization } = requireHeaders(request.headers, ['authorization'], 'signature');
   const encoded = BASIC.exec(authorization)?.[1];
   const credential = encoded ? decodeStrict(encoded, 'base64') : null;
-  // Raw bytes are hashed as sent: no lossy UTF-8 decoding before the comparison.
-  if (!credential || !credentialMatches(credential, secrets)) {
+  // Raw bytes are hashed as sent (no lossy UTF-8 decoding), then compared with the UTF-8 and, where
+  // it differs, the ISO-8859-1 bytes of each "user:password" (basicCredentialMatches says why).
+  if (!credential || !basicCredentialMatches(credential, secrets)) {
     throw new GatewayError(401, 'invalid_credentials', 'Basic credentials in authorization are not accepted', {
       headers: { 'www-authenticate': 'Basic realm="webhooks"' },
     });

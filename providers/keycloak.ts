@@ -4,6 +4,7 @@ import { keycloakTopic, readKeycloakEvent } from './keycloak-event';
 import { createJwtVerifier } from './keycloak-jwt';
 import {
   assertHmac,
+  basicCredentialMatches,
   contentDigest,
   credentialMatches,
   decodeSignatures,
@@ -136,8 +137,8 @@ function checkAuthorization(header: string, secrets: readonly string[], jwt: boo
   const basic = BASIC.exec(header)?.[1];
   if (basic !== undefined) {
     const credential = decodeStrict(basic, 'base64');
-    // Raw bytes as sent, compared with "user:password" secrets.
-    if (!credential || !credentialMatches(credential, secrets)) {
+    // Raw bytes as sent, compared with "user:password" secrets in UTF-8 or (OkHttp's) ISO-8859-1.
+    if (!credential || !basicCredentialMatches(credential, secrets)) {
       throw unauthorized('invalid_credentials', 'Basic credentials in authorization are not accepted');
     }
     return undefined;

@@ -93,12 +93,36 @@ export function assertHmac(spec: {
  * Compares a presented credential (bearer token, API key, password) with the configured ones in
  * constant time. Both sides are hashed first so the comparison length never depends on the secret.
  */
-export function credentialMatches(presented: string | Buffer, accepted: readonly string[]): boolean {
+export function credentialMatches(presented: string | Buffer, accepted: readonly (string | Buffer)[]): boolean {
   const digest = (value: string | Buffer) => createHash('sha256').update(value).digest();
   const presentedDigest = digest(presented);
   let matched = false;
   for (const secret of accepted) matched = timingSafeEqual(presentedDigest, digest(secret)) || matched;
   return matched;
+}
+
+/**
+ * HTTP Basic: the decoded `user:password` bytes presented, compared with each configured secret's
+ * UTF-8 bytes and, for a secret written wholly in Latin-1 but not wholly in ASCII, its ISO-8859-1
+ * bytes too. RFC 7617 leaves the charset to the client, and they differ: curl sends the bytes it is
+ * given (UTF-8), while OkHttp's Credentials.basic defaults to ISO-8859-1 (square/okhttp
+ * okhttp/src/main/kotlin/okhttp3/Credentials.kt), which is what vymalo/keycloak-webhook's generated
+ * client calls. Either encoding of the same secret is the same credential.
+ */
+export function basicCredentialMatches(presented: Buffer, secrets: readonly string[]): boolean {
+  const latin1 = secrets.filter((secret) => isLatin1NotAscii(secret)).map((secret) => Buffer.from(secret, 'latin1'));
+  return credentialMatches(presented, [...secrets, ...latin1]);
+}
+
+/** True when every character fits one ISO-8859-1 byte and some are not ASCII (else both encodings agree or Latin-1 cannot say it). */
+function isLatin1NotAscii(text: string): boolean {
+  let nonAscii = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0xff) return false;
+    if (code > 0x7f) nonAscii = true;
+  }
+  return nonAscii;
 }
 
 /**

@@ -14,6 +14,8 @@ const fixture = (name: string) => readFileSync(new URL(`./fixtures/keycloak/${na
 const P2_SECRET = 'p2-webhook-secret-7Hq2xLw9';
 const P2_SHA1_SECRET = 'p2-legacy-sha1-secret-Rk4v';
 const VYMALO_CREDENTIALS = 'keycloak:vymalo-basic-password-2Fz8';
+// Latin-1 letters but no character beyond U+00FF: OkHttp can send it faithfully, as ISO-8859-1.
+const VYMALO_LATIN1_CREDENTIALS = 'keycloak:mot-de-passe-très-sûr-çà-7Qw';
 
 /** p2's HttpSenderEventListenerProvider.calculateHmacSha: hex HMAC of the body, HmacSHA256 or HmacSHA1. */
 const p2Signature = (algorithm: 'sha256' | 'sha1', secret: string, body: Buffer) =>
@@ -30,6 +32,7 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
           { name: 'kc-p2', provider: 'keycloak', secrets: [P2_SECRET] },
           { name: 'kc-p2-sha1', provider: 'keycloak', secrets: [P2_SHA1_SECRET], algorithm: 'sha1' },
           { name: 'kc-vymalo', provider: 'keycloak', secrets: [VYMALO_CREDENTIALS] },
+          { name: 'kc-vymalo-latin1', provider: 'keycloak', secrets: [VYMALO_LATIN1_CREDENTIALS] },
         ],
       },
       {},
@@ -212,6 +215,26 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
         ip_address: '192.0.2.10',
         details: { resourceType: 'USER', resourcePath: 'users/3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a' },
       });
+    });
+
+    // OkHttp's Credentials.basic encodes "user:password" as ISO-8859-1 unless told otherwise
+    // (square/okhttp okhttp/src/main/kotlin/okhttp3/Credentials.kt), and the generated client calls
+    // it without a charset (OpenAPITools/openapi-generator kotlin-client/libraries/jvm-okhttp
+    // infrastructure/ApiClient.kt.mustache, updateAuthParams). A password with "è" arrives as the
+    // byte E8, not the UTF-8 C3 A8: it was refused although it is the configured password.
+    it('a password with Latin-1 letters, encoded as OkHttp encodes it (ISO-8859-1), is accepted', async () => {
+      const body = fixture('vymalo-login');
+      const res = await post(`${gw.url}/api/webhooks/kc-vymalo-latin1/`, body, {
+        authorization: basic(VYMALO_LATIN1_CREDENTIALS),
+      });
+      expect(res.json.status, JSON.stringify(res.json)).toBe('accepted');
+    });
+
+    it('the same password in UTF-8 (as curl sends what it is given) is accepted too', async () => {
+      const body = fixture('vymalo-login-error');
+      const utf8 = `Basic ${Buffer.from(VYMALO_LATIN1_CREDENTIALS, 'utf8').toString('base64')}`;
+      const res = await post(`${gw.url}/api/webhooks/kc-vymalo-latin1/`, body, { authorization: utf8 });
+      expect(res.json.status, JSON.stringify(res.json)).toBe('accepted');
     });
 
     it('a wrong Basic password is refused and nothing is stored', async () => {

@@ -48,6 +48,7 @@ describe('configurable sources', () => {
             header: 'Authorization',
             prefix: 'Bearer ',
           },
+          { name: 'basic-latin1', provider: 'basic-auth', secrets: ['hooks:contraseña-muy-segura-42'] },
           {
             name: 'query-signed',
             provider: 'generic-hmac',
@@ -270,6 +271,20 @@ describe('configurable sources', () => {
       expect(res.status).toBe(401);
       expect(res.json.error.code).toBe('invalid_credentials');
       expect(res.headers.get('www-authenticate')).toBe('Basic realm="webhooks"');
+    });
+
+    // RFC 7617 leaves the charset to the client: OkHttp (Java/Kotlin senders) encodes ISO-8859-1,
+    // curl sends UTF-8. Both are the configured password.
+    it('a password with "ñ" is accepted in ISO-8859-1 (OkHttp) and in UTF-8 (curl)', async () => {
+      const credentials = 'hooks:contraseña-muy-segura-42';
+      for (const [n, encoding] of [
+        [4, 'latin1'],
+        [5, 'utf8'],
+      ] as const) {
+        const authorization = `Basic ${Buffer.from(credentials, encoding).toString('base64')}`;
+        const res = await post(`${gw.url}/api/webhooks/basic-latin1`, `{"n":${n}}`, { authorization });
+        expect(res.json.status, encoding).toBe('accepted');
+      }
     });
 
     it('credentials that are not base64 are rejected', async () => {
