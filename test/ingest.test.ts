@@ -166,6 +166,25 @@ describe.each(databaseKinds())('ingest on %s', (kind) => {
       expect((await post(`${gw.url}/api/webhooks/easypost`, body, { 'x-hmac-signature': wrong })).status).toBe(401);
     });
 
+    // EasyPost writes float weights with a fraction ("weight": 136.0) and signs those bytes;
+    // JSON.parse + JSON.stringify turns them into 136, which is why easypost-node's validateWebhook
+    // patches the text back (src/utils/util.js, EasyPost/easypost-node issue #467, commit fcf531eb).
+    // The gateway never re-serialises: the raw bytes verify and are kept as sent.
+    it('a body with "weight": 136.0 verifies over its raw bytes and is stored byte for byte', async () => {
+      const body = '{"id":"evt_ep_weight","object":"Event","description":"tracker.updated","result":{"weight": 136.0}}';
+      const res = await post(`${gw.url}/api/webhooks/easypost`, body, {
+        'x-hmac-signature': easypostSignature(SECRETS.easypost, body),
+      });
+      expect(res.json.status, JSON.stringify(res.json)).toBe('accepted');
+      const [row] = await gw.query<{ body: Uint8Array }>('select body from webhook_events where id = $1', [
+        res.json.id,
+      ]);
+      expect(Buffer.from(row!.body).toString('utf8')).toBe(body);
+      const reserialised = JSON.stringify(JSON.parse(body));
+      const wrong = { 'x-hmac-signature': easypostSignature(SECRETS.easypost, reserialised) };
+      expect((await post(`${gw.url}/api/webhooks/easypost`, body, wrong)).status).toBe(401);
+    });
+
     it('a signature without the hmac-sha256-hex= prefix is rejected', async () => {
       const body = event('evt_ep_prefix');
       const bare = easypostSignature(SECRETS.easypost, body).replace('hmac-sha256-hex=', '');
