@@ -218,9 +218,10 @@ describe.each(databaseKinds())('Keycloak event formats on %s', (kind) => {
     });
 
     // OkHttp's Credentials.basic encodes "user:password" as ISO-8859-1 unless told otherwise
-    // (square/okhttp okhttp/src/main/kotlin/okhttp3/Credentials.kt), and the generated client calls
-    // it without a charset (OpenAPITools/openapi-generator kotlin-client/libraries/jvm-okhttp
-    // infrastructure/ApiClient.kt.mustache, updateAuthParams). A password with "è" arrives as the
+    // (square/okhttp okhttp/src/main/kotlin/okhttp3/Credentials.kt, commit 7cee839), and the client
+    // vymalo generates (generatorName "kotlin", keycloak-webhook-provider-http/build.gradle.kts,
+    // commit ffe6826) calls it without a charset (OpenAPITools/openapi-generator kotlin-client/
+    // libraries/jvm-okhttp/infrastructure/ApiClient.kt.mustache, updateAuthParams, commit 0211f7b). A password with "è" arrives as the
     // byte E8, not the UTF-8 C3 A8: it was refused although it is the configured password.
     it('a password with Latin-1 letters, encoded as OkHttp encodes it (ISO-8859-1), is accepted', async () => {
       const body = fixture('vymalo-login');
