@@ -140,11 +140,23 @@ export const EventPage = z
   .object({ events: z.array(EventSummary), next_cursor: z.string().nullable(), not_searched: NotSearched.optional() })
   .openapi('EventPage');
 
+// Strict, unlike the list's query: a key it does not know (`sourse`, `filters`) would otherwise be
+// dropped, and with dry_run false a mistyped filter replayed every event instead of the ones meant.
+const unknownKeys = (keys: string) => ({
+  error: (issue: { code: string; keys?: string[] }) =>
+    issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys!.join(', ')}; use ${keys}` : undefined,
+});
+
 export const BulkReplayBody = z
-  .object({
-    filter: EventMatchQuery.default({}),
-    dry_run: z.boolean().default(true).openapi({ description: 'Only count (default). Send false to replay.' }),
-  })
+  .strictObject(
+    {
+      filter: z
+        .strictObject(EventMatchQuery.shape, unknownKeys(Object.keys(EventMatchQuery.shape).join(', ')))
+        .default({}),
+      dry_run: z.boolean().default(true).openapi({ description: 'Only count (default). Send false to replay.' }),
+    },
+    unknownKeys('filter and dry_run'),
+  )
   .openapi('BulkReplayRequest');
 
 export const BulkReplayResult = z

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databaseKinds } from './helpers/database';
+import { SECRETS, opsCall, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+// Operator requests a hostile or careless caller sends: each is refused before it changes anything,
+// with a code and a message naming what was wrong.
+
+describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
+  let gw: TestGateway;
+  let eventId: number;
+  const statusOf = async (id: number) =>
+    (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]!.status;
+
+  beforeAll(async () => {
+    gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *' } });
+    const body = JSON.stringify({ id: 1 });
+    const sent = await post(`${gw.url}/api/webhooks/shopify`, body, shopifyHeaders(SECRETS.shopify, body, 'h-1'));
+    eventId = sent.json.id;
+    await waitFor(
+      async () => {
+        await gw.gateway.worker.tick();
+        return (await statusOf(eventId)) === 'completed';
+      },
+      20_000,
+      'the event to complete',
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it.each([
+    [
+      'a misspelled filter key',
+      { filter: { sourse: 'nobody' }, dry_run: false },
+      'filter: unknown key(s) sourse; use source, status',
+    ],
+    [
+      'a misspelled top-level key',
+      { filters: { source: 'nobody' }, dry_run: false },
+      'unknown key(s) filters; use filter and dry_run',
+    ],
+  ])('bulk replay with %s is refused, and replays nothing', async (_what, body, message) => {
+    const answer = await opsCall(gw, 'POST', '/api/events/replay', body);
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.code).toBe('invalid_request');
+    expect(answer.json.error.message).toContain(message);
+    expect(await statusOf(eventId)).toBe('completed');
+  });
+
+  it('bulk replay with known keys still matches as before', async () => {
+    const answer = await opsCall(gw, 'POST', '/api/events/replay', { filter: { source: 'nobody' }, dry_run: true });
+    expect(answer).toEqual({ status: 200, json: { dry_run: true, matched: 0, replayed: 0 } });
+    const all = await opsCall(gw, 'POST', '/api/events/replay', { filter: { source: 'shopify' } });
+    expect(all.json).toEqual({ dry_run: true, matched: 1, replayed: 0 });
+  });
+});
