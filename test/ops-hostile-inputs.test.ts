@@ -55,4 +55,19 @@ describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
     const all = await opsCall(gw, 'POST', '/api/events/replay', { filter: { source: 'shopify' } });
     expect(all.json).toEqual({ dry_run: true, matched: 1, replayed: 0 });
   });
+
+  it.each([
+    ['a NUL in source', '?source=%00&after=0', 'source: must not contain a NUL character'],
+    ['a NUL in topic', '?topic=a%00&after=0', 'topic: must not contain a NUL character'],
+    ['a topic longer than the list takes', `?topic=${'t'.repeat(257)}`, 'topic: Too big'],
+  ])('the live stream refuses %s with a 400 before it opens', async (_what, query, message) => {
+    const response = await fetch(`${gw.url}/api/events/stream${query}`, {
+      headers: { authorization: `Bearer ${SECRETS.ops}` },
+    });
+    if (response.status !== 400) await response.body?.cancel(); // an opened stream never ends
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(JSON.parse(text).error).toMatchObject({ code: 'invalid_request' });
+    expect(JSON.parse(text).error.message).toContain(message);
+  });
 });

@@ -2,14 +2,17 @@ import { z } from 'zod';
 import type { ArrivalQueries, ArrivalRow } from '../store/arrivals';
 import type { EventNotification } from '../worker/notifications';
 import type { EventBus } from './event-bus';
+import { filterText } from './schema-fields';
 import { shownHeaders } from './shown-headers';
 import { shown, type SourceMask } from './source-mask';
 
 /** The stream's query: the list's filters, plus what `listen` needs (the request, a resume point). */
 export const StreamQuery = z.object({
-  source: z.string().min(1).optional(),
+  // The list's bounds (src/ops/event-schemas.ts): a NUL passed here and failed the resend's query
+  // after the stream had opened, which ended it with no word to the client.
+  source: filterText(200).optional(),
   status: z.enum(['received', 'completed', 'failed']).optional(),
-  topic: z.string().min(1).optional(),
+  topic: filterText(256).optional(),
   include: z.enum(['request']).optional().describe('`request`: arrivals carry the stored body and kept headers'),
   after: z
     .string()
