@@ -70,4 +70,15 @@ describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
     expect(JSON.parse(text).error).toMatchObject({ code: 'invalid_request' });
     expect(JSON.parse(text).error.message).toContain(message);
   });
+
+  it('a token lifetime the database cannot store is refused naming expires_in, and no token is made', async () => {
+    const answer = await opsCall(gw, 'POST', '/api/tokens', { name: 'forever', role: 'viewer', expires_in: '999999w' });
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.code).toBe('invalid_request');
+    expect(answer.json.error.message).toContain('expires_in: must be at most 100 years');
+    expect((await opsCall(gw, 'GET', '/api/tokens')).json.tokens).toEqual([]);
+    const century = await opsCall(gw, 'POST', '/api/tokens', { name: 'century', role: 'viewer', expires_in: '36525d' });
+    expect(century.status).toBe(201);
+    expect(new Date(century.json.expires_at).getUTCFullYear()).toBeGreaterThanOrEqual(2125);
+  });
 });

@@ -8,7 +8,7 @@ import {
   AuditPage,
   CreateTokenBody,
   CreatedToken,
-  DURATION,
+  durationMs,
   TokenList,
   TokenNameParam,
   TokenView,
@@ -30,12 +30,9 @@ const bearer = [{ opsToken: [] }];
 const admin = requireRole('admin');
 const json = <T>(schema: T, description: string) => ({ description, content: { 'application/json': { schema } } });
 
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-
 /** `30d` → the time 30 days from now. */
 export function expiryFrom(duration: string, now = Date.now()): Date {
-  const [, amount, unit] = DURATION.exec(duration)!;
-  return new Date(now + Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS]);
+  return new Date(now + durationMs(duration));
 }
 
 const WhoAmI = z

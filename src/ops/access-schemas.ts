@@ -13,6 +13,18 @@ const limit = z.coerce.number().int().min(1).max(500).default(50);
 /** `30d`, `12h`, `90m`: how long a new token lives. */
 export const DURATION = /^([1-9]\d{0,5})([mhdw])$/;
 
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
+
+/** The milliseconds a DURATION names. */
+export function durationMs(duration: string): number {
+  const [, amount, unit] = DURATION.exec(duration)!;
+  return Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+}
+
+// 999999w passed the format and ended in the year 21,000, which the database cannot store: a 400
+// with the database's error code instead of one naming expires_in. A century is far past any need.
+const MAX_LIFETIME_MS = 36_525 * UNIT_MS.d;
+
 export const TokenName = z
   .string()
   .regex(
@@ -32,6 +44,10 @@ export const CreateTokenBody = z
     expires_in: z
       .string()
       .regex(DURATION, 'must be a number and a unit: 90m, 12h, 30d or 4w')
+      .refine(
+        (text) => !DURATION.test(text) || durationMs(text) <= MAX_LIFETIME_MS,
+        'must be at most 100 years (36525d); leave it out for a token that does not expire',
+      )
       .optional()
       .openapi({ example: '30d' }),
   })
