@@ -4,6 +4,7 @@ import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
 import { describeDatabaseError, isDataError, sqlState } from './db/errors';
 import { GatewayError, describeError } from './errors';
+import { unroutedAnswer } from './http/unrouted';
 import { provideAuthenticator, type Authenticator } from './ops/auth';
 
 /** The HTTP shell: the mounted route groups, and JSON errors for everything. */
@@ -25,9 +26,7 @@ export function createApp(deps: {
     const app = new Hono();
     for (const middleware of middlewares) app.use(middleware);
     for (const group of routes) app.route('/', group);
-    app.notFound((c) =>
-      c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404),
-    );
+    app.notFound(unroutedAnswer(app));
     app.onError(onError);
     return app;
   };

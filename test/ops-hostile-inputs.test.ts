@@ -81,4 +81,28 @@ describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
     expect(century.status).toBe(201);
     expect(new Date(century.json.expires_at).getUTCFullYear()).toBeGreaterThanOrEqual(2125);
   });
+
+  it.each([
+    ['PUT', '/api/events', 'GET, HEAD'],
+    ['POST', '/api/events/1', 'GET, HEAD'],
+    ['DELETE', '/api/events/1/replay', 'POST'],
+    ['OPTIONS', '/api/tokens', 'GET, POST, HEAD'],
+  ])('%s %s, a path served for other methods, answers 405 with Allow', async (method, path, allow) => {
+    const response = await fetch(`${gw.url}${path}`, { method, headers: { authorization: `Bearer ${SECRETS.ops}` } });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe(allow);
+    const { error } = (await response.json()) as { error: { code: string; message: string } };
+    expect(error).toEqual({
+      code: 'method_not_allowed',
+      message: `${method} is not supported on ${path}; use ${allow}`,
+    });
+  });
+
+  it('a path served for no method still answers 404', async () => {
+    const answer = await opsCall(gw, 'PUT', '/api/nothing-here');
+    expect(answer).toEqual({
+      status: 404,
+      json: { error: { code: 'not_found', message: 'No route for PUT /api/nothing-here' } },
+    });
+  });
 });
