@@ -105,4 +105,16 @@ describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
       json: { error: { code: 'not_found', message: 'No route for PUT /api/nothing-here' } },
     });
   });
+
+  it.each([
+    ['GET', '/api/stats/series?source=%00', 'source: must not contain a NUL character'],
+    ['GET', '/api/sps/runs?source=%00', 'source: must not contain a NUL character'],
+    ['POST', '/api/sps/poll?source=%00', 'must not contain a NUL character'],
+    ['POST', `/api/sps/poll?source=${'s'.repeat(201)}`, 'Too big'],
+  ])('%s %s: a NUL or over-long source name is refused naming the field', async (method, path, message) => {
+    const answer = await opsCall(gw, method, path);
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.code).toBe('invalid_request');
+    expect(answer.json.error.message).toContain(message);
+  });
 });

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { timestamp } from './schema-fields';
+import { filterText, timestamp } from './schema-fields';
 
 // The dashboard's figures for a window, and its per-minute series.
 
@@ -31,7 +31,7 @@ export const StatsSeriesQuery = z.object({
     .enum(['1h', '6h', '24h'])
     .default('1h')
     .openapi({ description: 'How far back, ending with the current minute' }),
-  source: z.string().min(1).max(200).optional().openapi({ description: 'Only this source; all sources when absent' }),
+  source: filterText(200).optional().openapi({ description: 'Only this source; all sources when absent' }),
 });
 
 export const StatsSeries = z

@@ -4,6 +4,7 @@ import { POLL_RUN_STATUSES } from '../db/schema-poll';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
+import { filterText } from '../ops/schema-fields';
 import type { LockHolder } from './lock-sql';
 import type { PollRunLog } from './run-log';
 import type { PollRunner, TriggerResult } from './runner';
@@ -14,8 +15,11 @@ export interface PollRoutesDeps {
   runs: PollRunLog;
 }
 
+// A source name is compared with stored text and quoted back: bounded, and never a NUL (which the
+// database refused, answered 400 with its error code instead of the field's name).
+const sourceName = filterText(200);
 const listQuery = z.object({
-  source: z.string().min(1).optional(),
+  source: sourceName.optional(),
   status: z.enum(POLL_RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z
@@ -25,7 +29,7 @@ const listQuery = z.object({
     .optional(),
 });
 const runId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const pollBody = z.object({ source: z.string().min(1).optional() }).default({});
+const pollBody = z.object({ source: sourceName.optional() }).default({});
 
 /**
  * The poll API, behind the ops token:
@@ -39,7 +43,8 @@ export function createPollRoutes(deps: PollRoutesDeps): Hono {
   app.use('/api/sps/*', requireRole('viewer'));
 
   app.post('/api/sps/poll', requireRole('operator'), limitBody(OPS_MAX_BODY_BYTES), async (c) => {
-    const source = c.req.query('source') ?? (await readBody(c)).source;
+    const asked = c.req.query('source');
+    const source = asked === undefined ? (await readBody(c)).source : parse(sourceName, asked);
     if (source !== undefined) {
       const result = await runner.trigger(source, 'manual');
       if (result.status === 'unknown_source') {
