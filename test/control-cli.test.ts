@@ -61,6 +61,26 @@ describe('sources, apply (CLI)', () => {
     expect((await send('cli-made', secret!)).status).toBe(404);
   }, 120_000);
 
+  it('--set with a value that is meant as JSON and does not parse is a usage error; a bare word is a string', async () => {
+    // The closing brace left out: sent as a string, it came back as "expected object, received string".
+    const typo = await cli([
+      'sources',
+      'create',
+      'set-typo',
+      '--provider',
+      'shopify',
+      '--set',
+      'ordering={"key":{"jsonPath":"$.id"}',
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('--set ordering: the value is not valid JSON at character 27');
+    expect((await cli(['sources', 'get', 'set-typo'])).stderr).toContain('404 source_not_found');
+
+    const word = await cli(['sources', 'create', 'set-word', '--provider', 'shopify', '--set', 'dedupe=event_id']);
+    expect(word.code).toBe(0);
+    expect(JSON.parse((await cli(['sources', 'get', 'set-word'])).stdout).spec).toEqual({ dedupe: 'event_id' });
+  }, 120_000);
+
   it('apply prints a plan, --dry-run changes nothing, applying twice changes nothing more, and a dropped source is deleted', async () => {
     const file = join(dir, 'gateway.yaml');
     const gitopsSecret = `gitops-${randomBytes(12).toString('hex')}`;

@@ -133,11 +133,20 @@ function parseSets(sets: string[] = []): Record<string, unknown> {
     sets.map((item) => {
       const at = item.indexOf('=');
       if (at <= 0) throw usageError(`--set ${item}: write key=value, the value as JSON`);
+      const key = item.slice(0, at);
       const text = item.slice(at + 1);
       try {
-        return [item.slice(0, at), JSON.parse(text)];
-      } catch {
-        return [item.slice(0, at), text]; // a bare word is a string
+        return [key, JSON.parse(text)];
+      } catch (err) {
+        // A bare word is a string (--set dedupe=event_id); an object, array or quoted string that
+        // does not parse is a typo, which sent as a string got only "expected object, received string".
+        if (!/^\s*[[{"]/.test(text)) return [key, text];
+        // Only the position: V8's message quotes the text, which may hold a secret.
+        const position = /at position (\d+)/.exec((err as Error).message)?.[1];
+        const where = position === undefined ? '' : ` at character ${Number(position) + 1}`;
+        throw usageError(
+          `--set ${key}: the value is not valid JSON${where}; write it in single quotes, e.g. --set 'rate_limit={"per_second":50}'`,
+        );
       }
     }),
   );
