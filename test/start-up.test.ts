@@ -138,7 +138,7 @@ describe('the start-up summary', () => {
       LOG_LEVEL: 'info',
     });
     await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
-    // The log is written asynchronously: the warnings follow the summary line a moment later.
+    // The warnings are logged after the summary line: wait for the last of them.
     await proc.waitForOutput('did you mean SHOPIFY_WEBHOOK_SECRET?');
     const logs = proc
       .output()
