@@ -69,25 +69,33 @@ export function applyCommand(ctx: CliContext): Command {
         let steps: PlanStep[];
         let destinationSteps: DestinationStep[];
         try {
-          steps = planApply(
-            desired,
-            sources,
-            polls.sources.map((p) => p.name),
-            shown,
-          );
+          // A section the file leaves out is left alone, as alerts are: an alerts-only file deleted
+          // every source and destination an earlier apply had made (their secrets with them).
+          steps = desired
+            ? planApply(
+                desired,
+                sources,
+                polls.sources.map((p) => p.name),
+                shown,
+              )
+            : [];
           // The push sources once the source steps are done: those kept, and those of the file.
           const deleted = new Set(steps.filter((s) => s.action === 'delete').map((s) => s.name));
           const sourcesAfter = new Set([
             ...sources.map((s) => s.name).filter((n) => !deleted.has(n)),
-            ...desired.map((d) => d.name),
+            ...(desired ?? []).map((d) => d.name),
           ]);
-          destinationSteps = planDestinations(desiredDestinations, destinations, sourcesAfter, shown);
+          destinationSteps = desiredDestinations
+            ? planDestinations(desiredDestinations, destinations, sourcesAfter, shown)
+            : [];
         } catch (err) {
           if (err instanceof PlanError) throw new CliError(`apply: ${err.message}`, 2);
           throw err;
         }
-        for (const line of describePlan(steps, overlap, shown)) ctx.out(line);
-        for (const line of describeDestinationPlan(destinationSteps, shown)) ctx.out(line);
+        if (desired) for (const line of describePlan(steps, overlap, shown)) ctx.out(line);
+        else ctx.out('No sources: section in the file: sources are left as they are.');
+        if (desiredDestinations) for (const line of describeDestinationPlan(destinationSteps, shown)) ctx.out(line);
+        else ctx.out('No destinations: section in the file: destinations are left as they are.');
         if (alerts) for (const line of describeAlertPlan(alertSteps)) ctx.out(line);
         const total = steps.length + destinationSteps.length + alertSteps.length;
         if (options.dryRun || total === 0) return;
@@ -105,11 +113,12 @@ export function applyCommand(ctx: CliContext): Command {
 
 /**
  * The file's push sources as written (for the API), with env: secrets resolved, its destinations,
- * and its alerts section (undefined when it has none: apply then leaves alerts alone); validated first.
+ * and its alerts section; each undefined when the file has no such section (apply then leaves that
+ * kind alone; an empty list deletes what an earlier apply made). Validated first.
  */
 async function readDesired(
   path: string,
-): Promise<{ sources: DesiredSource[]; destinations: DesiredDestination[]; alerts?: AlertsConfig }> {
+): Promise<{ sources?: DesiredSource[]; destinations?: DesiredDestination[]; alerts?: AlertsConfig }> {
   const [{ SourcesFileError }, { loadOtherGatewayFile }] = await Promise.all([
     import('../config/file'),
     import('../config/env'),
@@ -125,6 +134,7 @@ async function readDesired(
   const text = readTextFileLimited(path);
   const document = (extname(path).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text)) as {
     sources?: Record<string, unknown>[];
+    destinations?: unknown;
     alerts?: unknown;
   };
   const sources = (document.sources ?? []).map((raw, index) => {
@@ -152,5 +162,9 @@ async function readDesired(
     sources: d.sources,
     secret: d.secret,
   }));
-  return { sources, destinations, alerts: document.alerts === undefined ? undefined : parsed.alerts };
+  return {
+    sources: document.sources === undefined ? undefined : sources,
+    destinations: document.destinations === undefined ? undefined : destinations,
+    alerts: document.alerts === undefined ? undefined : parsed.alerts,
+  };
 }
