@@ -108,6 +108,23 @@ describe.each(databaseKinds())('streamed exports on %s', (kind) => {
     expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/format/);
   }, 120_000);
 
+  it('exports bodies of 900 KB whole and exact, read a few at a time (their sizes asked first)', async () => {
+    const LARGE = 12;
+    await gw.query(
+      `insert into webhook_events (source, webhook_id, topic, status, body)
+       select 'shopify', 'large-' || g, 'orders/large', 'completed',
+              convert_to('{"id":' || g || ',"pad":"' || repeat('y', 900000) || '"}', 'UTF8')
+       from generate_series(1, ${LARGE}) g`,
+    );
+    const res = await get('/api/events/export?topic=orders/large');
+    expect(res.status).toBe(200);
+    const lines = (await res.text()).trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { webhook_id: string }).webhook_id)).toEqual(
+      Array.from({ length: LARGE }, (_, i) => `large-${LARGE - i}`),
+    );
+    for (const line of lines) expect(line).toContain(`"pad":"${'y'.repeat(900000)}"`);
+  }, 120_000);
+
   it('lists and exports the system log', async () => {
     const page = (await (await get('/api/system-log?limit=1')).json()) as {
       entries: { username: string }[];

@@ -88,7 +88,7 @@ const AUDIT_COLUMNS = [
   'client_address',
 ] as const;
 
-/** Pages of 100 events: each row holds a body (up to MAX_BODY_BYTES), so this bounds memory. */
+/** Pages of at most 100 events, fewer when their bodies would take over PAGE_BYTES (export.ts). */
 const EVENT_PAGE = 100;
 const LOG_PAGE = 500;
 
@@ -131,6 +131,7 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
         format: query.format,
         name: 'events',
         pageSize: EVENT_PAGE,
+        sizes: (beforeId, limit) => deps.store.bodySizes({ ...match, beforeId, limit }),
         page: (beforeId, limit) => deps.store.list({ ...match, beforeId, limit }),
         json: (e) => objectJson({ ...eventSummary(e, deps.maskFor(e.source)), ...view(e) }),
         columns: EVENT_COLUMNS,

@@ -142,6 +142,24 @@ export function createEventStore(database: Database, { searchTimeoutMs = 0 }: Ev
       return withClaims(db, rows);
     },
 
+    /**
+     * The body sizes of the page `list` would give for the same filter, ids and bytes only: an
+     * export reads as many bodies as fit its byte budget (octet_length reads a stored body's
+     * length from its TOAST pointer, not the body).
+     */
+    async bodySizes(filter: EventFilter): Promise<{ id: number; bytes: number }[]> {
+      const conditions = matching(filter);
+      if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
+      return search((tx) =>
+        tx
+          .select({ id: webhookEvents.id, bytes: sql<number>`octet_length(${webhookEvents.body})`.mapWith(Number) })
+          .from(webhookEvents)
+          .where(and(...conditions))
+          .orderBy(desc(webhookEvents.id))
+          .limit(filter.limit),
+      );
+    },
+
     async get(id: number): Promise<EventView | undefined> {
       const rows = await db.select().from(webhookEvents).where(eq(webhookEvents.id, id)).limit(1);
       return (await withClaims(db, rows))[0];
