@@ -18,8 +18,8 @@ const RECENT_FAILURES = 5;
 const FAILURES: Column<EventSummary>[] = [
   { header: 'ID', cell: (e) => <a href={`/ui/events/${e.id}`}>#{e.id}</a> },
   { header: 'Received', cell: (e) => <Time iso={e.received_at} /> },
-  { header: 'Source', cell: (e) => e.source },
-  { header: 'Topic', cell: (e) => e.topic },
+  { header: 'Source', class: 'wrap', cell: (e) => e.source },
+  { header: 'Topic', class: 'wrap', cell: (e) => e.topic },
   { header: 'Last error', class: 'error', cell: (e) => e.last_error ?? '', title: (e) => e.last_error ?? undefined },
 ];
 

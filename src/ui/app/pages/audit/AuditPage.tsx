@@ -19,7 +19,7 @@ const COLUMNS: Column<AuditEntry>[] = [
   },
   { header: 'Actor', cell: (e) => e.actor, class: 'mono' },
   { header: 'Action', cell: (e) => e.action, class: 'mono' },
-  { header: 'Target', cell: (e) => e.target ?? '', class: 'mono' },
+  { header: 'Target', cell: (e) => e.target ?? '', class: 'mono wrap' },
   {
     header: 'Change',
     cell: (e) => changeSummary(e.before, e.after),

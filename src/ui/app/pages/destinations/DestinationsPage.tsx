@@ -115,6 +115,7 @@ export function DestinationsPage() {
   const columns: Column<DestinationView>[] = [
     {
       header: 'Name',
+      class: 'wrap',
       cell: (d) => (
         <>
           <a class="mono" href={`/ui/destinations/${encodeURIComponent(d.name)}`}>

@@ -112,8 +112,8 @@ export function EventPage({ id: param }: { id: string }) {
       <Table
         caption="Headers kept with the event (signatures are never stored)"
         columns={[
-          { header: 'Name', class: 'mono', cell: ([name]) => name },
-          { header: 'Value', class: 'mono', cell: ([, value]) => value },
+          { header: 'Name', class: 'mono wrap', cell: ([name]) => name },
+          { header: 'Value', class: 'mono wrap', cell: ([, value]) => value },
         ]}
         rows={Object.entries(e.headers)}
         rowKey={([name]) => name}

@@ -19,8 +19,8 @@ const eventHref = (id: number) => `/ui/events/${id}`;
 const COLUMNS: Column<EventSummary>[] = [
   { header: 'ID', cell: (e) => <a href={eventHref(e.id)}>#{e.id}</a> },
   { header: 'Received', cell: (e) => <Time iso={e.received_at} /> },
-  { header: 'Source', cell: (e) => e.source },
-  { header: 'Topic', cell: (e) => <a href={eventHref(e.id)}>{e.topic}</a> },
+  { header: 'Source', class: 'wrap', cell: (e) => e.source },
+  { header: 'Topic', class: 'wrap', cell: (e) => <a href={eventHref(e.id)}>{e.topic}</a> },
   { header: 'Status', cell: (e) => <Badge status={e.status} /> },
   { header: 'Attempts', class: 'num', cell: (e) => `${e.attempts} / ${e.max_attempts}` },
   { header: 'Last error', class: 'error', cell: (e) => e.last_error ?? '', title: (e) => e.last_error ?? undefined },

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKeyring } from '../src/control/crypto';
+import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
+import { databaseKinds } from './helpers/database';
+import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { post, shopifyHeaders } from './helpers/signers';
+
+if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
+
+// A sender chooses its topic and webhook id, and an operator a 63-character name: text with no
+// space to wrap at. Each page that lists them must keep its tables inside the card at 1280 px,
+// instead of pushing the status column and the page itself off to the right.
+const TOPIC = `orders/${'averylongtopicname'.repeat(11)}`.slice(0, 200);
+const WEBHOOK_ID = 'W'.repeat(200);
+const DESTINATION = `d${'x'.repeat(62)}`;
+
+for (const kind of databaseKinds())
+  describe.skipIf(!hasChromium)(`long unspaced text in Chromium (${kind})`, () => {
+    let gw: TestGateway;
+    let browser: TestBrowser;
+    let page: Page;
+    let eventId: number;
+
+    beforeAll(async () => {
+      gw = await startTestGateway(kind, {
+        control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
+      });
+      const body = '{"id":424242}';
+      const res = await post(
+        `${gw.url}/api/webhooks/shopify`,
+        body,
+        shopifyHeaders(SECRETS.shopify, body, WEBHOOK_ID, 'acme.myshopify.com', TOPIC),
+      );
+      expect(res.status).toBe(200);
+      eventId = res.json.id;
+      const created = await opsCall(gw, 'POST', '/api/destinations', {
+        name: DESTINATION,
+        url: 'http://127.0.0.1:9/hooks',
+      });
+      expect(created.status).toBe(201);
+      browser = await launchBrowser();
+      page = await browser.newPage();
+      await signIn(page, gw.url, SECRETS.ops);
+    }, 180_000);
+    afterAll(async () => {
+      await browser?.close();
+      await gw?.stop();
+    });
+
+    /** How far each table and the page reach past the main card's right edge (0: inside). */
+    const overflow = () =>
+      page.evaluate(() => {
+        const doc = (globalThis as any).document;
+        const main = doc.querySelector('main').getBoundingClientRect();
+        const tables = Array.from(doc.querySelectorAll('main table'), (t: any) =>
+          Math.max(0, Math.round(t.getBoundingClientRect().right - main.right)),
+        );
+        return { page: doc.documentElement.scrollWidth - doc.documentElement.clientWidth, tables };
+      });
+    const open = async (path: string, text: string) => {
+      await page.goto(`${gw.url}${path}`);
+      await page.locator('main table', { hasText: text }).first().waitFor();
+    };
+
+    it('events list: a 200-character topic wraps inside the card', async () => {
+      await open('/ui/events', TOPIC.slice(0, 30));
+      expect(await overflow()).toEqual({ page: 0, tables: [0] });
+      // The status after the topic is on screen, not pushed past the viewport.
+      const badge = await page.locator('tbody .badge').first().boundingBox();
+      expect(badge!.x + badge!.width).toBeLessThan(1280);
+    });
+
+    it('event page: a 200-character webhook id in the headers table wraps inside the card', async () => {
+      await open(`/ui/events/${eventId}`, WEBHOOK_ID.slice(0, 30));
+      const { page: pageOverflow, tables } = await overflow();
+      expect(pageOverflow).toBe(0);
+      expect(tables.every((t) => t === 0)).toBe(true);
+    });
+
+    it('destinations and audit: a 63-character name stays inside the card', async () => {
+      await open('/ui/destinations', DESTINATION.slice(0, 10));
+      expect(await overflow()).toEqual({ page: 0, tables: [0] });
+      await open('/ui/audit', 'destination.create');
+      expect(await overflow()).toEqual({ page: 0, tables: [0] });
+    });
+  });
