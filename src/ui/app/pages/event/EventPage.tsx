@@ -5,6 +5,7 @@ import { Badge, duration, Notice, Time } from '../../components/format';
 import { Table, type Column } from '../../components/Table';
 import { useLiveEvents } from '../../hooks/live';
 import { useResource } from '../../hooks/useResource';
+import { useRole } from '../../hooks/useRole';
 import { useTitle } from '../../hooks/useTitle';
 import { useApi } from '../../session';
 import { Conflicts } from './Conflicts';
@@ -42,6 +43,7 @@ export function EventPage({ id: param }: { id: string }) {
   const event = useResource((signal) => api.event(id, signal), [api, id]);
   const [message, setMessage] = useState<Message>(null);
   const [replaying, setReplaying] = useState(false);
+  const operator = useRole('operator');
   useEffect(() => setMessage(null), [id]);
   useLiveEvents({ event: (e) => e.id === id && event.reload(), reconnected: event.reload });
 
@@ -84,28 +86,34 @@ export function EventPage({ id: param }: { id: string }) {
       </h1>
       {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
       <Summary e={e} />
-      <div class="actions">
-        <button
-          type="button"
-          id="replay"
-          disabled={e.status === 'processing' || replaying}
-          aria-describedby="replay-help"
-          onClick={replay}
-        >
-          Replay event
-        </button>
-        <span id="replay-help" class="muted">
-          {e.status === 'processing'
-            ? 'Being processed right now: replay it when it has finished.'
-            : 'Makes the event due now. History is kept; a failed event gets a fresh set of attempts.'}
-        </span>
-        {/* An ordered event still in its key's lane (waiting, retrying, or a failed head under onFailure 'block'). */}
-        {e.orderingKey != null && e.status !== 'completed' && !e.last_error?.startsWith('skipped by') ? (
-          <button type="button" id="skip" disabled={e.status === 'processing' || replaying} onClick={skip}>
-            Skip in its key
+      {operator.may ? (
+        <div class="actions">
+          <button
+            type="button"
+            id="replay"
+            disabled={e.status === 'processing' || replaying}
+            aria-describedby="replay-help"
+            onClick={replay}
+          >
+            Replay event
           </button>
-        ) : null}
-      </div>
+          <span id="replay-help" class="muted">
+            {e.status === 'processing'
+              ? 'Being processed right now: replay it when it has finished.'
+              : 'Makes the event due now. History is kept; a failed event gets a fresh set of attempts.'}
+          </span>
+          {/* An ordered event still in its key's lane (waiting, retrying, or a failed head under onFailure 'block'). */}
+          {e.orderingKey != null && e.status !== 'completed' && !e.last_error?.startsWith('skipped by') ? (
+            <button type="button" id="skip" disabled={e.status === 'processing' || replaying} onClick={skip}>
+              Skip in its key
+            </button>
+          ) : null}
+        </div>
+      ) : operator.role ? (
+        <p class="muted">
+          Replaying and skipping need the operator or admin role; this token has the {operator.role} role.
+        </p>
+      ) : null}
       <h2>Payload</h2>
       <Payload event={e} />
       <h2>Headers</h2>

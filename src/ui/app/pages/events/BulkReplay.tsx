@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import type { BulkReplayResult, EventFilter } from '../../api/types';
 import { Notice, plural } from '../../components/format';
+import { useRole } from '../../hooks/useRole';
 import { useApi } from '../../session';
 import { hasFilter } from './filters';
 import { NotSearchedNote } from './NotSearchedNote';
@@ -20,6 +21,7 @@ export function BulkReplay({ filter, onReplayed }: { filter: EventFilter; onRepl
   const api = useApi();
   const [step, setStep] = useState<Step>({ kind: 'idle' });
   const filtered = hasFilter(filter);
+  const operator = useRole('operator');
 
   const run = async (dryRun: boolean) => {
     setStep({ kind: 'busy' });
@@ -39,7 +41,13 @@ export function BulkReplay({ filter, onReplayed }: { filter: EventFilter; onRepl
   return (
     <details class="bulk-replay">
       <summary>Replay all events matching these filters</summary>
-      {!filtered ? (
+      {!operator.may ? (
+        <p class="muted">
+          {operator.role
+            ? `Replaying needs the operator or admin role; this token has the ${operator.role} role.`
+            : 'Checking what this token may do…'}
+        </p>
+      ) : !filtered ? (
         <p class="muted">
           Set a filter first (a status, a source, a time range…): replaying every event is not offered here.
         </p>

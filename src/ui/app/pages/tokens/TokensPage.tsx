@@ -6,6 +6,7 @@ import { SecretOnce } from '../../components/SecretOnce';
 import { Loaded } from '../../components/Loaded';
 import { Table, type Column } from '../../components/Table';
 import { useResource } from '../../hooks/useResource';
+import { useRole } from '../../hooks/useRole';
 import { useTitle } from '../../hooks/useTitle';
 import { useApi } from '../../session';
 
@@ -39,6 +40,7 @@ export function TokensPage() {
   useTitle('Tokens');
   const api = useApi();
   const list = useResource((signal) => api.tokens(signal), []);
+  const admin = useRole('admin');
   const [errors, setErrors] = useState<FieldErrors<FormName>>({});
   const [formError, setFormError] = useState<string>();
   const [created, setCreated] = useState<CreatedToken>();
@@ -108,30 +110,37 @@ export function TokensPage() {
         Tokens for the ops API, the CLI and this UI. The gateway keeps only a hash: a new token is shown once.
         OPS_API_TOKEN stays the bootstrap admin token and is not listed.
       </p>
-      <FieldSet class="filters" aria-label="Create a token" onSubmit={submit} error={formError}>
-        <Field name="name" label="Name" error={errors.name} hint="Shown in the audit log as who acted">
-          {(props) => <input {...props} placeholder="ci-replays" autocomplete="off" required />}
-        </Field>
-        <Field name="role" label="Role">
-          {(props) => (
-            <select {...props}>
-              {ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {`${r}: ${ROLE_HELP[r]}`}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
-        <Field name="expires_in" label="Expires in" error={errors.expires_in} hint="Empty: never">
-          {(props) => <input {...props} placeholder="30d" autocomplete="off" />}
-        </Field>
-        <div class="actions">
-          <button type="submit" disabled={busy}>
-            Create token
-          </button>
-        </div>
-      </FieldSet>
+      {admin.may ? null : admin.role ? (
+        <p class="muted">
+          Tokens are listed, created and revoked with the admin role; this token has the {admin.role} role.
+        </p>
+      ) : null}
+      {admin.may ? (
+        <FieldSet class="filters" aria-label="Create a token" onSubmit={submit} error={formError}>
+          <Field name="name" label="Name" error={errors.name} hint="Shown in the audit log as who acted">
+            {(props) => <input {...props} placeholder="ci-replays" autocomplete="off" required />}
+          </Field>
+          <Field name="role" label="Role">
+            {(props) => (
+              <select {...props}>
+                {ROLES.map((r) => (
+                  <option key={r} value={r}>
+                    {`${r}: ${ROLE_HELP[r]}`}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field name="expires_in" label="Expires in" error={errors.expires_in} hint="Empty: never">
+            {(props) => <input {...props} placeholder="30d" autocomplete="off" />}
+          </Field>
+          <div class="actions">
+            <button type="submit" disabled={busy}>
+              Create token
+            </button>
+          </div>
+        </FieldSet>
+      ) : null}
       {created ? (
         <SecretOnce
           title={`Token "${created.name}" (${created.role})`}
@@ -142,18 +151,21 @@ export function TokensPage() {
         </SecretOnce>
       ) : null}
       {revokeError ? <Notice kind="error">{revokeError}</Notice> : null}
-      <Loaded resource={list}>
-        {(data) => (
-          <Table
-            caption="Tokens"
-            columns={columns}
-            rows={data.tokens}
-            rowKey={(t) => t.name}
-            rowProps={(t) => ({ 'data-token': t.name })}
-            empty="No tokens yet: only OPS_API_TOKEN works."
-          />
-        )}
-      </Loaded>
+      {/* Below admin the list is refused too: the note above says why, once. */}
+      {admin.may ? (
+        <Loaded resource={list}>
+          {(data) => (
+            <Table
+              caption="Tokens"
+              columns={columns}
+              rows={data.tokens}
+              rowKey={(t) => t.name}
+              rowProps={(t) => ({ 'data-token': t.name })}
+              empty="No tokens yet: only OPS_API_TOKEN works."
+            />
+          )}
+        </Loaded>
+      ) : null}
     </>
   );
 }
