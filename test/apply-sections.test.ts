@@ -1,35 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadKeyring } from '../src/control/crypto';
-import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { expect, it } from 'vitest';
+import { useCliGateway } from './helpers/control-cli-gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // `apply -f` manages each kind (sources, destinations, alerts) only when the file has its section.
 // An alerts-only file, as docs/configuration.md writes one, used to delete every source and
 // destination an earlier apply had made, and a deleted source's secret cannot be got back.
-let gw: TestGateway;
-let dir: string;
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'apply-sections-'));
-  gw = await startTestGateway('pglite', {
-    control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
-  });
-}, 120_000);
-afterAll(async () => {
-  await gw?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const fixture = useCliGateway('apply-sections');
+const { cli } = fixture; // the gateway and directory are read through fixture once started
 
 it('a file without a sources: or destinations: section leaves them alone; empty lists delete them', async () => {
   const secret = `sections-${randomBytes(12).toString('hex')}`;
-  const both = join(dir, 'gateway.yaml');
+  const both = join(fixture.dir, 'gateway.yaml');
   writeFileSync(
     both,
     [
@@ -43,7 +27,7 @@ it('a file without a sources: or destinations: section leaves them alone; empty 
   const created = await cli(['apply', '-f', both], env);
   expect(created.stdout, created.stderr).toContain('Applied 2 change(s).');
 
-  const alertsOnly = join(dir, 'alerts.yaml');
+  const alertsOnly = join(fixture.dir, 'alerts.yaml');
   writeFileSync(alertsOnly, 'alerts:\n  channels:\n    - { name: sections-slack, type: slack, url: env:SLACK_URL }\n');
   const applied = await cli(['apply', '-f', alertsOnly], { SLACK_URL: 'https://hooks.slack.com/services/T/B/X' });
   expect(applied.code, applied.stderr).toBe(0);
@@ -51,10 +35,12 @@ it('a file without a sources: or destinations: section leaves them alone; empty 
   expect(applied.stdout).toContain('No destinations: section in the file: destinations are left as they are.');
   expect(applied.stdout).not.toContain('- delete');
   const body = JSON.stringify({ id: 1 });
-  expect((await post(`${gw.url}/api/webhooks/kept`, body, shopifyHeaders(secret, body, 'kept-1'))).status).toBe(200);
+  expect((await post(`${fixture.gw.url}/api/webhooks/kept`, body, shopifyHeaders(secret, body, 'kept-1'))).status).toBe(
+    200,
+  );
   expect((await cli(['destinations', 'list'])).stdout).toContain('kept-erp');
 
-  const empty = join(dir, 'empty.yaml');
+  const empty = join(fixture.dir, 'empty.yaml');
   writeFileSync(empty, 'sources: []\ndestinations: []\n');
   const dropped = await cli(['apply', '-f', empty]);
   expect(dropped.stdout).toContain('- delete kept');

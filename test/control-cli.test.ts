@@ -1,39 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyring } from '../src/control/crypto';
+import { describe, expect, it } from 'vitest';
 import { pollSourcesSchema } from '../src/poll/config';
-import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { useCliGateway } from './helpers/control-cli-gateway';
 import { SPS_ENV, spsRestSource } from './helpers/poll-sps-mocks';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // The CLI as an operator runs it: real processes talking to a running gateway's ops API.
 describe('sources, apply (CLI)', () => {
-  let gw: TestGateway;
-  let dir: string;
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
+  // A poll source (scheduled once a year: it never runs here) takes its name as push sources do.
+  const fixture = useCliGateway('control-cli', () => ({
+    polls: pollSourcesSchema(SPS_ENV).parse([spsRestSource({ name: 'edi-feed', schedule: '0 0 1 1 *' })]),
+  }));
+  const { cli } = fixture; // the gateway and directory are read through fixture once started
   const send = (name: string, secret: string) => {
     const body = JSON.stringify({ at: Date.now() });
-    return post(`${gw.url}/api/webhooks/${name}`, body, shopifyHeaders(secret, body, randomBytes(6).toString('hex')));
+    return post(
+      `${fixture.gw.url}/api/webhooks/${name}`,
+      body,
+      shopifyHeaders(secret, body, randomBytes(6).toString('hex')),
+    );
   };
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'control-cli-'));
-    // A poll source (scheduled once a year: it never runs here) takes its name as push sources do.
-    const polls = pollSourcesSchema(SPS_ENV).parse([spsRestSource({ name: 'edi-feed', schedule: '0 0 1 1 *' })]);
-    gw = await startTestGateway('pglite', {
-      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
-      polls,
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await gw?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   it('creates a source and prints its generated secret once; list shows fingerprints only', async () => {
     const created = await cli(['sources', 'create', 'cli-made', '--provider', 'shopify']);
@@ -82,7 +70,7 @@ describe('sources, apply (CLI)', () => {
   }, 120_000);
 
   it('apply prints a plan, --dry-run changes nothing, applying twice changes nothing more, and a dropped source is deleted', async () => {
-    const file = join(dir, 'gateway.yaml');
+    const file = join(fixture.dir, 'gateway.yaml');
     const gitopsSecret = `gitops-${randomBytes(12).toString('hex')}`;
     writeFileSync(
       file,
@@ -108,7 +96,7 @@ describe('sources, apply (CLI)', () => {
   }, 180_000);
 
   it("apply -f carries a source's ordering (docs/ordering.md), stays idempotent, and list shows it", async () => {
-    const file = join(dir, 'ordered.yaml');
+    const file = join(fixture.dir, 'ordered.yaml');
     const entry = (onFailure: string) =>
       `sources:\n  - name: ordered\n    provider: shopify\n    secrets: [env:ORDERED_SECRET]\n    ordering: { missingKey: no_key_lane, key: { jsonPath: "$.order.id" }, onFailure: ${onFailure} }\n`;
     const env = { ORDERED_SECRET: `ordered-${randomBytes(12).toString('hex')}` };
@@ -123,7 +111,7 @@ describe('sources, apply (CLI)', () => {
   }, 180_000);
 
   it("apply -f keeps a secret's not_after: one past its end does not verify", async () => {
-    const file = join(dir, 'ended.yaml');
+    const file = join(fixture.dir, 'ended.yaml');
     const env = {
       ENDED_SECRET: `ended-${randomBytes(12).toString('hex')}`,
       CURRENT_SECRET: `current-${randomBytes(12).toString('hex')}`,
@@ -139,7 +127,7 @@ describe('sources, apply (CLI)', () => {
   }, 180_000);
 
   it('apply -f that brings two new secrets keeps both valid, and applying it again changes nothing', async () => {
-    const file = join(dir, 'two.yaml');
+    const file = join(fixture.dir, 'two.yaml');
     const env = {
       X: `x-${randomBytes(12).toString('hex')}`,
       A: `a-${randomBytes(12).toString('hex')}`,
@@ -158,7 +146,7 @@ describe('sources, apply (CLI)', () => {
   }, 180_000);
 
   it('apply -f refuses a source with inline destinations before changing anything, dry run included', async () => {
-    const file = join(dir, 'inline.yaml');
+    const file = join(fixture.dir, 'inline.yaml');
     const env = {
       OK_SECRET: `ok-${randomBytes(12).toString('hex')}`,
       INL_SECRET: `inl-${randomBytes(12).toString('hex')}`,
@@ -186,7 +174,7 @@ describe('sources, apply (CLI)', () => {
   }, 180_000);
 
   it('apply -f refuses the name of a poll source in its plan, before changing anything', async () => {
-    const file = join(dir, 'poll-clash.yaml');
+    const file = join(fixture.dir, 'poll-clash.yaml');
     const env = {
       OK_SECRET: `ok-${randomBytes(12).toString('hex')}`,
       CLASH_SECRET: `clash-${randomBytes(12).toString('hex')}`,
@@ -214,7 +202,7 @@ describe('sources, apply (CLI)', () => {
   }, 180_000);
 
   it('apply -f refuses a destination attached to a source that will not exist, before changing anything', async () => {
-    const file = join(dir, 'ghost.yaml');
+    const file = join(fixture.dir, 'ghost.yaml');
     const env = { OK_SECRET: `ok-${randomBytes(12).toString('hex')}` };
     writeFileSync(
       file,

@@ -1,30 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKeyring } from '../src/control/crypto';
-import { runCli } from './helpers/cli';
-import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
+import { describe, expect, it } from 'vitest';
+import { useCliGateway } from './helpers/control-cli-gateway';
 
 // `webhook-gateway destinations …` and `apply -f` with a destinations list, as an operator runs
 // them: real CLI processes talking to a running gateway's ops API.
 describe('destinations and apply (CLI)', () => {
-  let gw: TestGateway;
-  let dir: string;
-  const cli = (args: string[], env: Record<string, string> = {}) =>
-    runCli([...args, '--url', gw.url, '--token', SECRETS.ops], env, 60_000);
-
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'destinations-cli-'));
-    gw = await startTestGateway('pglite', {
-      control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
-    });
-  }, 120_000);
-  afterAll(async () => {
-    await gw?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useCliGateway('destinations-cli');
+  const { cli } = fixture; // the gateway and directory are read through fixture once started
 
   it('creates, lists, pauses, resumes, rotates and deletes a destination; secrets are printed once', async () => {
     const created = await cli([
@@ -58,7 +42,7 @@ describe('destinations and apply (CLI)', () => {
   }, 180_000);
 
   it('apply -f syncs a destinations list: plan first, idempotent, updates what changed, deletes what the file drops', async () => {
-    const file = join(dir, 'gateway.yaml');
+    const file = join(fixture.dir, 'gateway.yaml');
     const whsec = `whsec_${randomBytes(24).toString('base64')}`;
     const write = (url: string, withDestination = true) =>
       writeFileSync(
@@ -107,7 +91,7 @@ describe('destinations and apply (CLI)', () => {
   }, 240_000);
 
   it('apply -f syncs a filter: kept as written, idempotent although the database reorders its keys, updated when it changes', async () => {
-    const file = join(dir, 'filtered.yaml');
+    const file = join(fixture.dir, 'filtered.yaml');
     const write = (limit: number | string) =>
       writeFileSync(
         file,
@@ -180,7 +164,7 @@ describe('destinations and apply (CLI)', () => {
     expect(bad.stderr).toContain('circuit.cooldown_seconds');
     expect((await cli(['destinations', 'list'])).stdout).toMatch(/CIRCUIT[\s\S]*guarded-cli\s.*\sclosed\s/);
 
-    const file = join(dir, 'guarded.yaml');
+    const file = join(fixture.dir, 'guarded.yaml');
     const secret = `whsec_${randomBytes(24).toString('base64')}`;
     const write = (perMinute: number) =>
       writeFileSync(
@@ -210,7 +194,7 @@ describe('destinations and apply (CLI)', () => {
   }, 240_000);
 
   it('apply -f syncs a transform: created, idempotent, updated when its code changes, refused with its position when invalid', async () => {
-    const file = join(dir, 'transformed.yaml');
+    const file = join(fixture.dir, 'transformed.yaml');
     const secret = `whsec_${randomBytes(24).toString('base64')}`;
     const write = (code: string[]) =>
       writeFileSync(
