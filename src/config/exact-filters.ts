@@ -1,6 +1,8 @@
 import { isLosslessNumber } from 'lossless-json';
 import { parse as parseYaml, type ScalarTag, type Tags } from 'yaml';
 import { numberOrExact, parseExactOrPlain } from '../json/exact-values';
+import { SourcesFileError } from './file-types';
+import { inexactNumbers } from './inexact-numbers';
 
 // A config file's numbers, read without rounding (JSON by parseExact, YAML with intAsBigInt and
 // exactFloats), are
@@ -11,10 +13,15 @@ import { numberOrExact, parseExactOrPlain } from '../json/exact-values';
 
 type Doc = { destinations?: unknown; sources?: unknown };
 
-/** The document with exact numbers kept in `destinations[].filter` and `sources[].destinations[].filter`. */
+/**
+ * The document with exact numbers kept in `destinations[].filter` and `sources[].destinations[].filter`.
+ * Throws SourcesFileError for a number a source's tenant_context would not keep
+ * (src/config/inexact-numbers.ts).
+ */
 export function exactOnlyInFilters(document: unknown): unknown {
   if (!isRecord(document)) return plain(document);
   const { destinations, sources, ...rest } = document as Doc & Record<string, unknown>;
+  if (Array.isArray(sources)) refuseInexactNumbers(sources);
   return {
     ...(plain(rest) as object),
     ...(destinations !== undefined ? { destinations: withExactFilters(destinations) } : {}),
@@ -30,6 +37,14 @@ export function exactOnlyInFilters(document: unknown): unknown {
         }
       : {}),
   };
+}
+
+function refuseInexactNumbers(sources: unknown[]): void {
+  const problems = sources.flatMap((s, i) => {
+    const name = isRecord(s) && typeof s.name === 'string' ? ` (source "${s.name}")` : '';
+    return inexactNumbers(s).map((problem) => `sources[${i}]${name}.${problem}`);
+  });
+  if (problems.length > 0) throw new SourcesFileError(problems.join('; '));
 }
 
 function withExactFilters(list: unknown): unknown {

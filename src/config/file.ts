@@ -40,6 +40,7 @@ export function loadGatewayFile(path: string, env: Env): GatewayFile {
     // Filters' numbers exact (src/config/exact-filters.ts), every other number as JSON.parse reads it.
     document = parseConfigText(text, format as 'JSON' | 'YAML');
   } catch (err) {
+    if (err instanceof SourcesFileError) throw new SourcesFileError(`${path}: ${err.message}`);
     throw syntaxError(path, format, text, err);
   }
   try {

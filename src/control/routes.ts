@@ -1,5 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
+import { inexactNumbers } from '../config/inexact-numbers';
+import { badRequest } from '../errors';
+import { parseExactOrPlain } from '../json/exact-values';
 import { limitBody } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
 import { createOpsApp } from '../ops/ops-app';
@@ -76,7 +79,10 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
       },
       responses: { 201: json(WithSecret, 'Created'), 409: error('Name taken, or no master key'), ...errorResponses },
     }),
-    async (c) => answer(c, await deps.sources.create(c.req.valid('json'), c.req.valid('query').origin), 201) as never,
+    async (c) => {
+      await refuseInexactNumbers(c);
+      return answer(c, await deps.sources.create(c.req.valid('json'), c.req.valid('query').origin), 201) as never;
+    },
   );
 
   app.openapi(
@@ -112,8 +118,13 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
       },
       responses: { 200: json(Source, 'Changed'), ...guardedResponses },
     }),
-    async (c) =>
-      answer(c, await deps.sources.update(c.req.valid('param').name, c.req.valid('json'), versionFrom(c))) as never,
+    async (c) => {
+      await refuseInexactNumbers(c);
+      return answer(
+        c,
+        await deps.sources.update(c.req.valid('param').name, c.req.valid('json'), versionFrom(c)),
+      ) as never;
+    },
   );
 
   app.openapi(
@@ -132,4 +143,13 @@ export function createControlRoutes(deps: ControlRoutesDeps): OpenAPIHono {
   addPauseRoutes(app, { sources: deps.sources, answer, onResumed: deps.onResumed });
   if (deps.ingest) addTestEventRoute(app, { sources: deps.sources, audit: deps.audit, ingest: deps.ingest }, NameParam);
   return app;
+}
+
+/**
+ * 400 invalid_value for a number the source would not keep (src/config/inexact-numbers.ts), read
+ * from the body as sent: c.req.valid('json') has been through JSON.parse, which rounded it already.
+ */
+async function refuseInexactNumbers(c: Context): Promise<void> {
+  const problems = inexactNumbers(parseExactOrPlain(await c.req.text()));
+  if (problems.length > 0) throw badRequest('invalid_value', problems.join('; '));
 }
