@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { loadConfig } from '../src/config/env';
+import { runCli } from './helpers/cli';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { startReceiver } from './helpers/receiver';
@@ -62,6 +63,29 @@ describe.each(databaseKinds())('a source saved through the API (%s)', (kind) => 
     const stored = await send('GET', `/api/sources/${name}`, '');
     expect(JSON.parse(stored.text).spec).not.toHaveProperty(path.split('.')[0]!);
   });
+
+  it('refuses it from `sources create --set`, which sends the digits as written', async () => {
+    const run = await runCli(
+      [
+        'sources',
+        'create',
+        'from-cli',
+        '--provider',
+        'shopify',
+        '--secret',
+        SHOP_SECRET,
+        '--url',
+        gw.url,
+        '--set',
+        `tenant_context={"shop_id":${BIG}}`,
+      ],
+      { OPS_API_TOKEN: SECRETS.ops },
+      90_000,
+    );
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(`write it as a string, e.g. "${BIG}"`);
+    expect((await send('GET', '/api/sources/from-cli', '')).status).toBe(404);
+  }, 120_000);
 
   it('keeps numbers a double holds exactly, and the id written as a string, in the envelope', async () => {
     const tenant = `{"shop_id": "${BIG}", "small_id": 820982911946154, "rate": 1.5, "n": 1e3}`;

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import type { SourceView } from '../control/view';
+import { parseExactOrPlain } from '../json/exact-values';
 import { terminalJson, usageError, type CliContext, type ConnectionOptions } from './context';
 import { withConnection } from './events';
 import { ifMatchHeader, withIfMatch, type IfMatchOptions } from './if-match';
@@ -136,7 +137,9 @@ function parseSets(sets: string[] = []): Record<string, unknown> {
       const key = item.slice(0, at);
       const text = item.slice(at + 1);
       try {
-        return [key, JSON.parse(text)];
+        // Read exactly, sent with its digits (ops-client's stringifyExact): the gateway then refuses a
+        // tenant_context number it would round, as it does for any other client.
+        return [key, parseExactOrPlain(text)];
       } catch (err) {
         // A bare word is a string (--set dedupe=event_id); an object, array or quoted string that
         // does not parse is a typo, which sent as a string got only "expected object, received string".
