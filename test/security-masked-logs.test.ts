@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSourcesDocument } from '../src/config/file';
 import { databaseKinds } from './helpers/database';
@@ -8,16 +10,20 @@ import { post } from './helpers/signers';
 // Masked payload values never reach the logs or error texts by accident (docs/security.md,
 // masking). The ingest log carried the webhook id (conflict, duplicate) and the worker's attempt
 // log the topic even when the source reads them from a masked path; and a failing transformation
-// quoted the payload value it choked on — a masked one too — in last_error and delivery errors.
+// quoted the payload value it choked on — a masked one too — in last_error and delivery errors;
+// and a destination's error answer, which echoed the request it refused, was kept as its excerpt.
 
 const API_KEY = 'api-key-for-masked-log-tests';
 const REF = 'ORD-REF-LOG-5c1d7a';
 const KIND = 'kind-log-secret-93e0';
 const CARD = 'card-log-secret-0b44';
 const PLAIN_REF = 'plain-ref-visible-77';
+const ECHOED = 'card-echoed-secret-4f2a';
 
 describe.each(databaseKinds())('masked values in logs and error texts on %s', (kind) => {
   let gw: TestGateway;
+  // A receiver refusing every delivery with 422 and the request it got, as validating APIs do.
+  let echo: Server;
   const api = async (path: string, init: { method?: string; body?: unknown } = {}) => {
     const res = await fetch(`${gw.url}${path}`, {
       method: init.method ?? 'GET',
@@ -47,6 +53,13 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
     waitFor(() => gw.logs.map((line) => JSON.parse(line)).filter((l) => l.msg === message), 10_000, message);
 
   beforeAll(async () => {
+    echo = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => response.writeHead(422).end(`invalid: ${Buffer.concat(chunks).toString()}`));
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/hooks`;
     const sources = parseSourcesDocument(
       {
         sources: [
@@ -63,8 +76,23 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
           },
           // No source transformation: its destination's transformation casts the masked card.
           { name: 'carded', provider: 'api-key', secrets: [API_KEY], header: 'x-api-key', mask: ['card'] },
+          {
+            name: 'echoed',
+            provider: 'api-key',
+            secrets: [API_KEY],
+            header: 'x-api-key',
+            mask: ['card'],
+            retry: { max_attempts: 2 },
+          },
           // No mask: its id is logged as sent.
-          { name: 'plain', provider: 'api-key', secrets: [API_KEY], header: 'x-api-key', id_path: 'ref' },
+          {
+            name: 'plain',
+            provider: 'api-key',
+            secrets: [API_KEY],
+            header: 'x-api-key',
+            id_path: 'ref',
+            retry: { max_attempts: 2 },
+          },
         ],
       },
       {},
@@ -84,12 +112,15 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
             code: 'function transform(i) { throw new Error("bad card " + i.body.card); }',
           },
         },
+        { name: 'echo', url: echoUrl, secret: DESTINATION_SECRET, timeoutMs: 2000, sources: ['echoed', 'plain'] },
       ],
     });
   });
 
   afterAll(async () => {
     await gw?.stop();
+    echo?.closeAllConnections();
+    await new Promise((resolve) => echo?.close(resolve));
   });
 
   it('a conflict, a duplicate and a failed attempt log "[masked]" for an id and topic read from masked paths', async () => {
@@ -135,5 +166,23 @@ describe.each(databaseKinds())('masked values in logs and error texts on %s', (k
     expect(preview.json.error).toMatchObject({ code: 'transformation_failed', stage: 'destination' });
     expect(JSON.stringify(preview.json)).not.toContain(CARD);
     expect(gw.logs.join('\n')).not.toContain(CARD);
+  });
+
+  it("a destination's error answer is not kept for a masked source (it may echo a masked value); its status is", async () => {
+    const { id } = await send('echoed', { card: ECHOED });
+    const detail = await failed(id as number);
+    expect(detail.deliveries.length).toBeGreaterThan(0);
+    for (const delivery of detail.deliveries)
+      expect(delivery).toMatchObject({
+        destination: 'echo',
+        http_status: 422,
+        error: 'HTTP 422: answer withheld: this source masks payload fields (docs/security.md)',
+      });
+    expect(JSON.stringify(detail)).not.toContain(ECHOED);
+    expect(gw.logs.join('\n')).not.toContain(ECHOED);
+
+    // A source without masks keeps the excerpt, the receiver's explanation included.
+    const plain = await send('plain', { ref: 'plain-echo-1', shown: 'visible-in-answer' });
+    expect((await failed(plain.id as number)).deliveries[0].error).toMatch(/^HTTP 422: invalid: .*visible-in-answer/);
   });
 });

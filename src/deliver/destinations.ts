@@ -39,7 +39,7 @@ export interface ForwardingPlan {
   provider?: string;
   aggregateIdPath?: string;
   tenantContext?: Record<string, unknown>;
-  /** The source masks payload fields: a failed transformation's error quotes no payload value. */
+  /** The source masks payload fields: no error text quotes a failed transformation or a destination's answer. */
   masksPayload?: boolean;
 }
 

@@ -124,7 +124,8 @@ export async function postToDestinations(
             httpStatus = response.status;
             if (response.status < 200 || response.status >= 300) {
               // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-              error = `HTTP ${response.status}: ${safe(await readTextPrefix(response))}`;
+              const answer = plan.masksPayload ? withheldAnswer(response) : safe(await readTextPrefix(response));
+              error = `HTTP ${response.status}: ${answer}`;
               retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
             } else {
               // The answer's content does not matter; release the connection without reading it.
@@ -182,5 +183,19 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
   return `${err instanceof Error ? err.message : String(err)}${cause}`.slice(0, REDACTION_WINDOW);
 }
+
+/**
+ * A destination's error answer for a source that masks payload fields: receivers commonly echo the
+ * request in it (`{"error": "invalid card", "received": {...}}`), so it cannot be told free of a
+ * masked value, and it is stored where viewers read it (last_error, the delivery list, the worker
+ * log). Its status is kept; the body is not read.
+ */
+function withheldAnswer(response: Response): string {
+  // Not awaited: some streams settle the cancel only when their producer ends.
+  void response.body?.cancel().catch(() => {});
+  return ANSWER_WITHHELD;
+}
+
+const ANSWER_WITHHELD = 'answer withheld: this source masks payload fields (docs/security.md)';
 
 const excerpt = (text: string) => (text.length > ERROR_EXCERPT ? `${text.slice(0, ERROR_EXCERPT)}…` : text);
