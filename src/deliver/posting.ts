@@ -124,7 +124,12 @@ export async function postToDestinations(
             httpStatus = response.status;
             if (response.status < 200 || response.status >= 300) {
               // At most a few KiB of the answer are read; the rest is cancelled, never downloaded.
-              const answer = plan.masksPayload ? withheldAnswer(response) : safe(await readTextPrefix(response));
+              const answer =
+                response.status >= 300 && response.status < 400
+                  ? notFollowed(response)
+                  : plan.masksPayload
+                    ? withheldAnswer(response)
+                    : safe(await readTextPrefix(response));
               error = `HTTP ${response.status}: ${answer}`;
               retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
             } else {
@@ -194,6 +199,16 @@ function withheldAnswer(response: Response): string {
   // Not awaited: some streams settle the cancel only when their producer ends.
   void response.body?.cancel().catch(() => {});
   return ANSWER_WITHHELD;
+}
+
+/**
+ * A 3xx's error: a redirect is never followed (docs/security.md, outbound requests), and its body,
+ * usually empty or a "Moved" page, left the error reading `HTTP 302: ` with nothing said. The
+ * Location is not quoted: it is the receiver's text and may carry a token of its own.
+ */
+function notFollowed(response: Response): string {
+  void response.body?.cancel().catch(() => {});
+  return 'redirect not followed (deliveries go to the configured URL only; set the URL it points to)';
 }
 
 const ANSWER_WITHHELD = 'answer withheld: this source masks payload fields (docs/security.md)';
