@@ -1,6 +1,6 @@
 import { isLosslessNumber } from 'lossless-json';
 import { parse as parseYaml, type ScalarTag, type Tags } from 'yaml';
-import { numberOrExact, parseExactOrPlain } from '../json/exact-values';
+import { InexactJsonError, numberOrExact, parseExact } from '../json/exact-values';
 import { SourcesFileError } from './file-types';
 import { inexactNumbers } from './inexact-numbers';
 
@@ -103,12 +103,25 @@ const jsonNumberText = (yamlFloat: string) =>
     .replace(/^(-?)\./, '$10.')
     .replace(/\.(?=[eE]|$)/, '');
 
+/** A JSON object in the config file repeats a key with different values (`at position N`, as V8 says). */
+export class DuplicateJsonKeyError extends SyntaxError {
+  override name = 'DuplicateJsonKeyError';
+}
+
 /**
  * A config file's text as a document, numbers as exactOnlyInFilters says. Throws the parsers'
- * syntax errors. JSON that has no exact reading (a key repeated with different values, nesting
- * beyond what lossless-json parses) is read by JSON.parse, as it always was.
+ * syntax errors. A JSON key repeated with different values is one too, as YAML's DUPLICATE_KEY:
+ * JSON.parse kept the last (`"name": "a", …, "name": "b"` made a source "b"). JSON nested beyond
+ * what lossless-json parses is read by JSON.parse, as it always was.
  */
 export function parseConfigText(text: string, format: 'JSON' | 'YAML'): unknown {
   if (format === 'YAML') return exactOnlyInFilters(parseYaml(text, { intAsBigInt: true, customTags: exactFloats }));
-  return exactOnlyInFilters(parseExactOrPlain(text));
+  try {
+    return exactOnlyInFilters(parseExact(text));
+  } catch (err) {
+    if (!(err instanceof InexactJsonError)) throw err;
+    const duplicate = /Duplicate key .* at position (\d+)/.exec(err.message);
+    if (duplicate) throw new DuplicateJsonKeyError(`repeated key at position ${duplicate[1]}`);
+    return exactOnlyInFilters(JSON.parse(text));
+  }
 }

@@ -1,4 +1,5 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { DuplicateJsonKeyError } from './exact-filters';
 import { SourcesFileError } from './file-types';
 
 /**
@@ -8,7 +9,8 @@ import { SourcesFileError } from './file-types';
  */
 export function syntaxError(path: string, format: string, text: string, err: unknown): SourcesFileError {
   const at = format === 'YAML' ? yamlPosition(err) : jsonPosition(text, err);
-  const code = err instanceof YAMLParseError ? ` (${err.code})` : '';
+  const code =
+    err instanceof YAMLParseError ? ` (${err.code})` : err instanceof DuplicateJsonKeyError ? ' (DUPLICATE_KEY)' : '';
   const where = at ? ` at line ${at.line}, column ${at.col}` : '';
   return new SourcesFileError(
     `${path} is not valid ${format}${where}${code}; the line is not shown because it may hold a secret`,
