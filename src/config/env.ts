@@ -63,9 +63,11 @@ export { ConfigError };
 /** Validates the environment once, at start-up; the rest of the code never reads process.env. */
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // An empty variable means unset (`DATABASE_URL= npm start` is the embedded default, not "Invalid URL"),
-  // as a shell or a compose file easily leaves one defined but blank.
+  // as a shell or a compose file easily leaves one defined but blank. Values are trimmed, as
+  // `KEY = value` or a quoted `"value "` in an env file leaves spaces: numbers ignored them, but
+  // DATA_DIR=" ./data" made a directory named " ./data" and HOST=" 127.0.0.1" failed to listen.
   const env = Object.fromEntries(
-    Object.entries(rawEnv).filter(([, value]) => value !== undefined && value.trim() !== ''),
+    Object.entries(rawEnv).flatMap(([name, value]) => (value?.trim() ? [[name, value.trim()]] : [])),
   );
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {

@@ -8,6 +8,11 @@ export function nearMisses(
 ): { name: string; suggestion: string }[] {
   const found: { name: string; suggestion: string }[] = [];
   for (const name of names) {
+    // `port=8080` or `Log_Level=debug`: variables' names are case-sensitive, so ours was never set.
+    if (!known.has(name) && known.has(name.toUpperCase())) {
+      found.push({ name, suggestion: name.toUpperCase() });
+      continue;
+    }
     // Only upper-case names of a plausible length: PATH, HOME and friends are not near anything of ours.
     if (known.has(name) || name.length < 6 || name.length > 64 || !/^[A-Z][A-Z0-9_]*$/.test(name)) continue;
     let best: { suggestion: string; distance: number } | undefined;

@@ -1,16 +1,22 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { positiveInt } from './fields';
+import { positiveInt, timerMs } from './fields';
 
 // Where events are stored (embedded PGlite or PostgreSQL), the sessions' limits, and how long
 // finished events are kept.
 
 export const databaseVariables = z.object({
-  DATABASE_URL: z.string().url().optional(),
+  // postgres.js reads any URL as PostgreSQL's: mysql://u@h/db connected to h:5432 as u.
+  DATABASE_URL: z
+    .url({
+      protocol: /^postgres(ql)?$/,
+      error: 'must be a postgres:// or postgresql:// URL, e.g. postgres://user:password@host:5432/db',
+    })
+    .optional(),
   DATA_DIR: z.string().default('./data'),
   DB_POOL_SIZE: positiveInt(10),
   DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
-  DB_WRITE_TIMEOUT_MS: positiveInt(5_000),
+  DB_WRITE_TIMEOUT_MS: timerMs(5_000),
   /** statement_timeout of an operator's event search and bulk-replay count (0: none). */
   DB_SEARCH_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
   /** backend_flush_after of the gateway's PostgreSQL sessions, in kB (0: the server's setting). */

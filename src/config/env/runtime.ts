@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveInt } from './fields';
+import { timerMs } from './fields';
 
 // The process itself: logging, the config file's path, shutdown, web processes and the heap.
 
@@ -7,7 +7,7 @@ export const runtimeVariables = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Path of a JSON or YAML file listing push sources (see src/config/file.ts). */
   GATEWAY_CONFIG: z.string().min(1).optional(),
-  SHUTDOWN_TIMEOUT_MS: positiveInt(25_000),
+  SHUTDOWN_TIMEOUT_MS: timerMs(25_000),
   /** `start --web-processes` overrides it. */
   WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
   /** How far V8 lets the heap grow past the live data before a full collection (src/gateway/heap-growth.ts); 0 = V8's own. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveInt } from './fields';
+import { positiveInt, timerMs, timerSeconds } from './fields';
 
 /** The largest MAX_BODY_BYTES accepted. */
 export const MAX_BODY_BYTES_CEILING = 256 * 1024 * 1024;
@@ -40,12 +40,12 @@ export const webVariables = z.object({
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   MAX_CONNECTIONS: positiveInt(1000),
   REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
-  REJECTION_LOG_INTERVAL_SECONDS: positiveInt(60),
+  REJECTION_LOG_INTERVAL_SECONDS: timerSeconds(60),
   REJECTED_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(20),
   REJECTED_REQUESTS_BUFFER: positiveInt(1000),
   REJECTED_REQUESTS_RETENTION_DAYS: positiveInt(7),
-  REQUEST_TIMEOUT_MS: positiveInt(30_000),
-  HEADERS_TIMEOUT_MS: positiveInt(10_000),
+  REQUEST_TIMEOUT_MS: timerMs(30_000),
+  HEADERS_TIMEOUT_MS: timerMs(10_000),
 });
 
 export type WebEnv = z.infer<typeof webVariables>;
