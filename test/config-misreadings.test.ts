@@ -86,6 +86,16 @@ describe('GATEWAY_CONFIG file', () => {
     expect(message).not.toContain('shpss_not_quoted');
   });
 
+  it('a YAML alias bomb is refused, saying that its aliases expand too far', () => {
+    const levels = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (const [name, before] of [...'bcdefghi'].map((c, i) => [c, 'abcdefgh'[i]!]))
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${before}`).join(', ')}]`);
+    const path = write('bomb.yaml', `${levels.join('\n')}\nsources: []\n`);
+    expect(problem({ GATEWAY_CONFIG: path })).toMatch(
+      /bomb\.yaml is not valid YAML: its aliases \(\*name\) expand to too many values/,
+    );
+  });
+
   it('a key repeated with the same value is still read', () => {
     const path = write(
       'same.json',

@@ -8,6 +8,12 @@ import { SourcesFileError } from './file-types';
  * that line may hold a secret.
  */
 export function syntaxError(path: string, format: string, text: string, err: unknown): SourcesFileError {
+  // yaml's guard against an alias bomb (`b: [*a, *a, …]` nested: "billion laughs") throws a
+  // ReferenceError without a position; it was reported as a bare "is not valid YAML".
+  if (err instanceof ReferenceError && /alias count/.test(err.message))
+    return new SourcesFileError(
+      `${path} is not valid YAML: its aliases (*name) expand to too many values (yaml's limit against alias bombs); write the repeated values out, or repeat each anchor fewer times`,
+    );
   const at = format === 'YAML' ? yamlPosition(err) : jsonPosition(text, err);
   const code =
     err instanceof YAMLParseError ? ` (${err.code})` : err instanceof DuplicateJsonKeyError ? ' (DUPLICATE_KEY)' : '';
