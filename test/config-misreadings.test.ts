@@ -52,6 +52,19 @@ describe('environment variables', () => {
     expect(loadConfig({ SHUTDOWN_TIMEOUT_MS: '2147483647' }).shutdownTimeoutMs).toBe(2_147_483_647);
   });
 
+  it('a burst without its rate is refused: the limit it seems to set is off', () => {
+    expect(problem({ RATE_LIMIT_BURST: '20' })).toMatch(
+      /RATE_LIMIT_BURST \(20\) is set but RATE_LIMIT_PER_SECOND is not, so there is no limit: set RATE_LIMIT_PER_SECOND too/,
+    );
+    expect(problem({ UNVERIFIED_RATE_LIMIT_BURST: '5' })).toMatch(
+      /^Invalid configuration: UNVERIFIED_RATE_LIMIT_BURST \(5\)/,
+    );
+    expect(loadConfig({ RATE_LIMIT_BURST: '20', RATE_LIMIT_PER_SECOND: '2' }).rateLimit).toEqual({
+      perSecond: 2,
+      burst: 20,
+    });
+  });
+
   it('a setting written in the wrong case is named in the near-miss warnings', () => {
     expect(loadConfig({ port: '8080', Worker_Concurrency: '5' }).unknownVariables).toEqual([
       { name: 'port', suggestion: 'PORT' },

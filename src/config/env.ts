@@ -10,7 +10,7 @@ import { outboundSettings, outboundVariables, refusedFileTargets } from './env/o
 import { runtimeSettings, runtimeVariables, type RuntimeSettings } from './env/runtime';
 import { envSecretProblems, secretSettings, secretsVariables, type SecretSettings } from './env/secrets';
 import { tracingSettings, tracingVariables, type TracingSettings } from './env/tracing';
-import { bodyBudgetProblem, webSettings, webVariables, type WebSettings } from './env/web';
+import { bodyBudgetProblem, burstWithoutRateProblems, webSettings, webVariables, type WebSettings } from './env/web';
 import { workerSettings, workerVariables, type WorkerSettings } from './env/worker';
 
 // The only reader of process.env (a lint rule enforces it): one schema, validated once, by one
@@ -81,8 +81,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     throw new ConfigError(
       `Invalid configuration: HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}): the headers are part of the request`,
     );
-  const budget = bodyBudgetProblem(webSettings(e));
-  if (budget) throw new ConfigError(`Invalid configuration: ${budget}`);
+  const webProblems = [bodyBudgetProblem(webSettings(e)) ?? [], ...burstWithoutRateProblems(e)].flat();
+  if (webProblems.length > 0) throw new ConfigError(`Invalid configuration: ${webProblems.join('; ')}`);
   const weak = envSecretProblems(e);
   if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];

@@ -113,6 +113,20 @@ export function webSettings(e: WebEnv): WebSettings {
 }
 
 /**
+ * A burst set without its rate: the limit is off (rate 0), so the burst was silently ignored by a
+ * gateway whose operator believed ingest limited.
+ */
+export function burstWithoutRateProblems(e: WebEnv): string[] {
+  return (['RATE_LIMIT', 'UNVERIFIED_RATE_LIMIT'] as const).flatMap((limit) =>
+    e[`${limit}_BURST`] > 0 && e[`${limit}_PER_SECOND`] === 0
+      ? [
+          `${limit}_BURST (${e[`${limit}_BURST`]}) is set but ${limit}_PER_SECOND is not, so there is no limit: set ${limit}_PER_SECOND too, or unset ${limit}_BURST`,
+        ]
+      : [],
+  );
+}
+
+/**
  * Says what is wrong when the ingest body budget cannot take one body of the largest size: such a
  * body would be refused with 503 on every retry, for ever.
  */
