@@ -41,6 +41,14 @@ describe('GATEWAY_MASTER_KEY_FILE', () => {
     );
   });
 
+  it('the key and the key file both set are refused, instead of the file being ignored', () => {
+    const path = join(dir, 'other.key');
+    writeFileSync(path, randomBytes(32).toString('base64'));
+    expect(() => loadConfig({ GATEWAY_MASTER_KEY: key, GATEWAY_MASTER_KEY_FILE: path })).toThrow(
+      'Invalid configuration: GATEWAY_MASTER_KEY and GATEWAY_MASTER_KEY_FILE are both set: set one of them',
+    );
+  });
+
   it('a file over 64 KiB is refused, naming the variable, the file and the limit, quoting nothing', () => {
     const path = join(dir, 'dump.sql');
     writeFileSync(path, `${key}\n${'leaked-line\n'.repeat(6000)}`);

@@ -51,6 +51,12 @@ export const MAX_MASTER_KEY_FILE_BYTES = 64 * 1024;
 
 /** The keyring from the validated settings; undefined when no master key is configured. */
 export function loadKeyring(settings: { key?: string; keyFile?: string; previous?: string }): Keyring | undefined {
+  // Both set: the variable won and the file was ignored, so secrets were sealed with a key other
+  // than the one the operator moved to the file.
+  if (settings.key && settings.keyFile)
+    throw new Error(
+      'GATEWAY_MASTER_KEY and GATEWAY_MASTER_KEY_FILE are both set: set one of them (the key itself, or the file holding it)',
+    );
   let text = settings.key;
   let variable = 'GATEWAY_MASTER_KEY';
   if (!text && settings.keyFile) {
