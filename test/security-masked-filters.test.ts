@@ -105,6 +105,13 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
       expect(res.text).not.toContain(REF);
     }
     expect(await ids(`/api/events?source=open&webhook_id=${OPEN_REF}`, viewer)).toEqual([open]);
+    for (const [token, role] of [
+      [viewer, 'a viewer'],
+      [operator, 'an operator'],
+    ] as const) {
+      const named = await call(`/api/events?source=keyed&webhook_id=${REF}`, token);
+      expect(named.json.error.message).toContain(`so ${role} token cannot filter its events by webhook_id`);
+    }
     const refused = await fetch(`${gw.url}/api/events/stream?source=keyed&topic=${KIND}`, {
       headers: { authorization: `Bearer ${viewer}` },
     });

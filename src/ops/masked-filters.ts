@@ -46,7 +46,7 @@ export function sourcesHiddenFromFilter(role: Role, filter: IdentityFilter, look
     if (masked.length > 0) {
       throw forbidden(
         'filter_not_allowed',
-        `Source ${filter.source} reads its ${masked.map((m) => m.field).join(' and ')} from a masked payload path, so a ${role} token cannot filter its events by ${masked.map((m) => m.param).join(' or ')}; filter it by status or time, or ask an admin`,
+        `Source ${filter.source} reads its ${masked.map((m) => m.field).join(' and ')} from a masked payload path, so ${role === 'operator' ? 'an' : 'a'} ${role} token cannot filter its events by ${masked.map((m) => m.param).join(' or ')}; filter it by status or time, or ask an admin`,
       );
     }
     // The source condition already keeps every other source out.
