@@ -207,7 +207,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         role,
         app,
         tokens: web.tokens,
-        sources,
+        // Those of the database too: a gateway whose sources were all created at runtime has sources.
+        sources: registry.all(),
         worker,
         isStopping,
       });

@@ -47,7 +47,8 @@ export function startupReport(options: {
   if (configured.length === 0 && config.polls.length === 0 && role !== 'worker') {
     warnings.push(
       'no source is configured: every webhook is answered 503 source_not_configured. Set SHOPIFY_WEBHOOK_SECRET, ' +
-        'EASYPOST_WEBHOOK_SECRET or KEYCLOAK_EVENTS_SECRET, or list sources in a GATEWAY_CONFIG file (docs/providers.md).',
+        'EASYPOST_WEBHOOK_SECRET or KEYCLOAK_EVENTS_SECRET, list sources in a GATEWAY_CONFIG file (docs/providers.md), ' +
+        'or create one at runtime (webhook-gateway sources create, docs/control-plane.md).',
     );
   }
   if (config.opsTokens.length === 0 && role !== 'worker') {

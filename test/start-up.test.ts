@@ -212,6 +212,41 @@ describe('the start-up summary', () => {
     expect(res.status).toBe(401);
   }, 240_000);
 
+  it('sources created at runtime are listed at the next start, without the "no source is configured" warning', async () => {
+    const port = await freePort();
+    const env = {
+      PORT: String(port),
+      DATA_DIR: join(dir, 'runtime-sources'),
+      GATEWAY_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
+      OPS_API_TOKEN: 'start-up-ops-token',
+      LOG_LEVEL: 'info',
+    };
+    const first = startBuilt([], env);
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
+    const created = await fetch(`http://127.0.0.1:${port}/api/sources`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer start-up-ops-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'acme', provider: 'shopify' }),
+    });
+    expect(created.status, await created.text()).toBe(201);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+
+    // WORKER_HTTP_PORT with --role all adds a warning logged after "no source is configured" would be.
+    const second = startBuilt([], { ...env, WORKER_HTTP_PORT: String(await freePort()) });
+    await second.waitForOutput('is ignored with --role all');
+    const summary = second
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'gateway listening');
+    expect((summary?.sources as Record<string, string[]> | undefined)?.acme?.[0]).toBe(
+      `http://localhost:${port}/api/webhooks/acme`,
+    );
+    expect(second.output()).not.toContain('no source is configured');
+  }, 480_000);
+
   it('--role web on the embedded database warns that nothing would process the events', async () => {
     const port = await freePort();
     const proc = startBuilt(['start', '--role', 'web'], {
