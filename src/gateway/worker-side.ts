@@ -5,7 +5,7 @@ import type { Metrics } from '../ops/metrics';
 import type { StatsRecorder } from '../store/stats-recorder';
 import type { BackoffPolicy } from '../worker/backoff';
 import type { HandlerRegistry } from '../worker/handlers';
-import { createQueue } from '../worker/queue-sql';
+import { createQueue, type ClaimedEvent } from '../worker/queue-sql';
 import type { SchemaRegistry } from '../worker/validation';
 import { createWorker } from '../worker/worker';
 import type { SourceTransformLookup } from '../worker/source-transform';
@@ -50,8 +50,20 @@ export function createGatewayWorker(deps: GatewayWorkerDeps) {
     onAttempt: (event, outcome, seconds) => {
       metrics.attempt(event.source, outcome, seconds);
       if (outcome === 'completed' || outcome === 'failed')
-        deps.chartCounts()?.finished(event.source, outcome, Date.now() - event.receivedAt.getTime());
+        deps.chartCounts()?.finished(event.source, outcome, chartLatencyMs(event, seconds));
     },
     onLeasesRecovered: (count) => metrics.leaseRecovered(count),
   });
+}
+
+/**
+ * Receive→finished latency for the charts, as /api/stats measures it: from the last replay of a
+ * replayed event (else from receipt) to the end of this attempt. Both ends are read off the
+ * database's clock (its claim time plus the attempt's monotonic duration), never the host's: a
+ * host clock an hour ahead of the database once charted every event as an hour late, and a
+ * replay of a week-old event as a week late (test/stats-series-latency.test.ts).
+ */
+function chartLatencyMs(event: ClaimedEvent, attemptSeconds: number): number {
+  const from = (event.replayedAt ?? event.receivedAt).getTime();
+  return event.attemptStartedAt.getTime() - from + attemptSeconds * 1000;
 }

@@ -17,6 +17,7 @@ export interface ClaimedRow {
   attempts: number;
   max_attempts: number;
   received_at: Date | string;
+  replayed_at: Date | string | null;
   claim_token: string;
   attempt_id: string | number;
   attempt_started_at: Date | string;
@@ -67,7 +68,7 @@ export function claimStatement(worker: string, limit: number): SQL {
         select e.* from due ${archiveRowOf(
           'due',
           `e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
-           e.attempts, e.max_attempts, e.received_at`,
+           e.attempts, e.max_attempts, e.received_at, e.replayed_at`,
         )}
       ),
       -- The attempt-log row is written with the outcome; the claim reserves its id (and started_at).
@@ -84,7 +85,7 @@ export function claimStatement(worker: string, limit: number): SQL {
                   q.ordering_key as lane
       )
       select e.id, e.source, e.webhook_id, e.account, e.topic, e.body, e.headers, e.request_target,
-             l.attempt as attempts, e.max_attempts, e.received_at, l.claim_token, l.attempt_id, l.lane,
+             l.attempt as attempts, e.max_attempts, e.received_at, e.replayed_at, l.claim_token, l.attempt_id, l.lane,
              l.attempt_started_at
       from leased l join events e on e.id = l.event_id
       order by e.id`;
@@ -104,6 +105,8 @@ export interface ClaimedEvent {
   attempt: number;
   maxAttempts: number;
   receivedAt: Date;
+  /** When it was last replayed (ops API), or null: its latency counts from then, as /api/stats does. */
+  replayedAt: Date | null;
   claimToken: string;
   /** Who holds the claim (`<hostname>:<pid>`), written to the attempt's log row with its outcome. */
   claimedBy: string;
@@ -129,6 +132,7 @@ export function toClaimedEvent(row: ClaimedRow, claimedBy: string): ClaimedEvent
     attempt: row.attempts,
     maxAttempts: row.max_attempts,
     receivedAt: new Date(row.received_at),
+    replayedAt: row.replayed_at === null || row.replayed_at === undefined ? null : new Date(row.replayed_at),
     claimToken: row.claim_token,
     claimedBy,
     attemptId: Number(row.attempt_id),

@@ -25,6 +25,7 @@ export function claimedFromHandOff(handed: HandedOffEvent, claimedBy: string): C
     attempt: 1,
     maxAttempts: event.maxAttempts,
     receivedAt: handed.receivedAt,
+    replayedAt: null,
     claimToken: handed.claimToken,
     claimedBy,
     attemptId: handed.attemptId,
