@@ -5,14 +5,17 @@ import { UNKNOWN_SOURCE } from './rejected-request-recorder';
 import { declaredLength } from './request-headers';
 import type { IngestDeps } from './routes';
 
+type RefusalDeps = Pick<IngestDeps, 'rejectedRequests' | 'trustedProxies' | 'onAnswered' | 'rejections'>;
+
 /**
  * Finds the request's source; an unknown one (or a sub-path its provider does not take) is 404.
  * An unknown name also goes to the rejected-request log (cause unknown_source): a sender still
  * posting to a deleted or misspelt source shows up there. The recorder caps all unknown names
- * together, so random names cannot fill the log.
+ * together, so random names cannot fill the log. A known source's wrong sub-path is refused like
+ * any other of its requests: in the log, the metrics and the charts, with cause not_found.
  */
 export function resolveSource(
-  deps: Pick<IngestDeps, 'sources' | 'rejectedRequests' | 'trustedProxies'>,
+  deps: Pick<IngestDeps, 'sources'> & RefusalDeps,
   nameOf: (c: Context) => string,
   subPath: boolean,
 ): MiddlewareHandler {
@@ -20,7 +23,8 @@ export function resolveSource(
     const name = nameOf(c);
     const source = deps.sources.resolve(name);
     if (!source || (subPath && !source.paths.some((p) => p.endsWith('/*')))) {
-      if (!source) recordUnknownSource(deps, c, name);
+      if (!source) recordRefusal(deps, c, { source: name, cause: UNKNOWN_SOURCE, status: 404, known: false });
+      else recordRefusal(deps, c, { source: source.name, cause: 'not_found', status: 404, known: true });
       return c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
     }
     c.set('pushSource', source);
@@ -28,16 +32,38 @@ export function resolveSource(
   };
 }
 
-function recordUnknownSource(
-  deps: Pick<IngestDeps, 'rejectedRequests' | 'trustedProxies'>,
+/** A resolved source's URL asked with another method than POST: 405, refused like its other requests. */
+export function refuseMethod(deps: RefusalDeps): MiddlewareHandler {
+  return async (c) => {
+    const source = c.get('pushSource').name;
+    recordRefusal(deps, c, { source, cause: 'method_not_allowed', status: 405, known: true });
+    return c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
+      allow: 'POST',
+    });
+  };
+}
+
+/**
+ * Records a refusal made before the request reaches its source's chain (src/ingest/observe-answer.ts
+ * records the others): the rejected-request log always; for a known source also the metrics and
+ * the charts (keyed by configured names only, so made-up names cannot grow them) and the rate-limited log line.
+ */
+function recordRefusal(
+  deps: RefusalDeps,
   c: Context,
-  name: string,
+  refusal: { source: string; cause: string; status: number; known: boolean },
 ): void {
+  const { source, cause, status } = refusal;
+  const client = clientAddress(c, deps.trustedProxies ?? 0);
+  if (refusal.known) {
+    deps.onAnswered?.(source, 'rejected', cause, 0);
+    deps.rejections?.rejected({ source, reason: cause, status, client });
+  }
   deps.rejectedRequests?.record({
-    source: name,
-    cause: UNKNOWN_SOURCE,
-    status: 404,
-    client: clientAddress(c, deps.trustedProxies ?? 0),
+    source,
+    cause,
+    status,
+    client,
     userAgent: c.req.header('user-agent'),
     body: undefined,
     declaredBytes: declaredLength(c),

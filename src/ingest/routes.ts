@@ -8,7 +8,7 @@ import { observeAnswer } from './observe-answer';
 import { createFailureLimiter, createSourceBuckets, type RateLimit } from './rate-limit';
 import type { RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
-import { resolveSource } from './resolve-source';
+import { refuseMethod, resolveSource } from './resolve-source';
 import type { PushSource } from './sources';
 import { traceIngest } from './trace';
 import { verifyHeadFirst } from './verification';
@@ -73,11 +73,7 @@ export function createIngestRoutes(deps: IngestDeps): Hono {
   const mount = (path: string, nameOf: (c: Context) => string, subPath: boolean) => {
     const resolve = resolveSource(deps, nameOf, subPath);
     app.post(path, resolve, traced, observe, ...guard, limit, handle);
-    app.all(path, resolve, (c) =>
-      c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
-        allow: 'POST',
-      }),
-    );
+    app.all(path, resolve, refuseMethod(deps));
   };
   const prefix = '/api/webhooks/';
   for (const source of deps.sources.all()) {
