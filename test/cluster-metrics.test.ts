@@ -118,6 +118,21 @@ describe.skipIf(!postgresUrl())('/metrics under start --web-processes', () => {
     const ids = Array.from({ length: WEBHOOKS }, (_, i) => `metrics-${i}`);
     const answers = await Promise.all(ids.map((id) => deliver(port, id)));
     expect(answers.map((a) => a.status)).toEqual(ids.map(() => 200));
+    // Duplicates and refusals too, each on a connection of its own (refusals have no ingest duration).
+    const dups = await Promise.all(ids.slice(0, 4).map((id) => deliver(port, id)));
+    expect(dups.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    const bad = await Promise.all(
+      [1, 2, 3].map((i) =>
+        request(
+          port,
+          'POST',
+          '/api/webhooks/shopify/orders/create',
+          { 'x-shopify-hmac-sha256': 'AAAA', 'x-shopify-webhook-id': `b${i}`, 'content-type': 'application/json' },
+          '{}',
+        ),
+      ),
+    );
+    expect(bad.map((a) => a.status)).toEqual([400, 400, 400]);
     const db = await testDb.open();
     await waitFor(
       async () =>
@@ -133,7 +148,11 @@ describe.skipIf(!postgresUrl())('/metrics under start --web-processes', () => {
       expect(status).toBe(200);
       expect(series(text, 'webhook_gateway_requests_total', { outcome: 'accepted' })).toEqual([WEBHOOKS]);
       expect(series(text, 'webhook_gateway_processing_attempts_total', { outcome: 'completed' })).toEqual([WEBHOOKS]);
-      expect(series(text, 'webhook_gateway_ingest_duration_seconds_count')).toEqual([WEBHOOKS]);
+      expect(series(text, 'webhook_gateway_ingest_duration_seconds_count')).toEqual([WEBHOOKS + 4]);
+      expect(series(text, 'webhook_gateway_requests_total', { outcome: 'duplicate' })).toEqual([4]);
+      expect(series(text, 'webhook_gateway_requests_total', { outcome: 'rejected' })).toEqual([3]);
+      expect(series(text, 'webhook_gateway_ingest_duration_seconds_bucket', { le: '+Inf' })).toEqual([WEBHOOKS + 4]);
+      expect(series(text, 'webhook_gateway_processing_duration_seconds_bucket', { le: '+Inf' })).toEqual([WEBHOOKS]);
       // Read from the database once, not once per process.
       expect(series(text, 'webhook_gateway_queue_depth')).toEqual([0]);
       expect(series(text, 'webhook_gateway_queue_processing')).toEqual([0]);
