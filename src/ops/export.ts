@@ -46,6 +46,13 @@ export function csvCell(value: CsvCell): string {
 
 export const csvRow = (cells: readonly CsvCell[]) => `${cells.map(csvCell).join(',')}\r\n`;
 
+/**
+ * One NDJSON line of JSON text. A payload is embedded as sent, and a pretty-printed one holds line
+ * breaks; in JSON text a raw CR or LF can only be whitespace between tokens (strings escape them),
+ * so each becomes a space: the line reads as the same JSON value, and `body.data` keeps the bytes.
+ */
+export const ndjsonLine = (json: string) => `${/[\r\n]/.test(json) ? json.replace(/[\r\n]/g, ' ') : json}\n`;
+
 /** What one page of rows with `sizes` may hold. */
 export const PAGE_BYTES = 4 * 1024 * 1024;
 
@@ -79,7 +86,7 @@ export function streamExport<Row extends { id: number }>(c: Context, spec: Expor
         const rows = await spec.page(beforeId, limit);
         for (const row of rows) {
           if (out.aborted) return;
-          await out.write(csv ? csvRow(spec.cells(row)) : `${spec.json(row)}\n`);
+          await out.write(csv ? csvRow(spec.cells(row)) : ndjsonLine(spec.json(row)));
         }
         // With sizes, a short page is the budget's doing; the next sizes query says when it ends.
         if (rows.length === 0 || (!spec.sizes && rows.length < limit)) return;
