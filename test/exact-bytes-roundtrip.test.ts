@@ -8,7 +8,7 @@ import { startReceiver, type Delivery } from './helpers/receiver';
 
 // "A 200 means the exact bytes are stored once, and every reader gets those bytes": the nastiest
 // bodies senders and hostile clients produce, followed through every exit that hands bytes back
-// (stored row, GET /api/events/{id}, the NDJSON export, the forwarded envelope on first
+// (stored row, GET /api/events/{id}, NDJSON and CSV exports, the forwarded envelope on first
 // delivery, single and bulk replay, the conflicts view), compared by sha256 with what was sent.
 // Signatures are computed here with node:crypto, never by the gateway's code.
 
@@ -35,6 +35,7 @@ const BODIES: Record<string, Buffer> = {
   'gzip, signed as sent': gzipSync('{"a":1}'),
   'Latin-1 text': bytes('{"n":"caf', [0xe9], '"}'),
   'a tab, then JSON': Buffer.from('\t{"a":1}'),
+  'bytes whose base64 starts with +': Buffer.from([0xf8, 0x01, 0x02]),
   'text a spreadsheet would run': Buffer.from('=HYPERLINK("x")'),
 };
 
@@ -46,8 +47,9 @@ const headersFor = (body: Buffer, id: string) => ({
   'content-type': 'application/json',
 });
 
-/** `body` of the API's views: text or base64. */
-const viewBytes = (encoding: string, data: string) => Buffer.from(data, encoding === 'base64' ? 'base64' : 'utf8');
+/** `body` of the API's views: text or base64 (a base64 cell may carry the CSV guard's `'`, not base64). */
+const viewBytes = (encoding: string, data: string) =>
+  Buffer.from(encoding === 'base64' ? data.replace(/^'/, '') : data, encoding === 'base64' ? 'base64' : 'utf8');
 
 /** The payload a Standard Webhooks envelope carries, after checking its signature independently. */
 function envelopeData(delivery: Delivery, secret: string): Buffer {
@@ -64,6 +66,33 @@ function envelopeData(delivery: Delivery, secret: string): Buffer {
   const text = delivery.bytes.toString('utf8');
   const data = text.slice(text.indexOf(',"data":') + ',"data":'.length, -1);
   return data.startsWith('{"raw_base64":') ? Buffer.from(JSON.parse(data).raw_base64, 'base64') : Buffer.from(data);
+}
+
+/** RFC 4180 rows. */
+function csvRows(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') cell += text[i++];
+      else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
+  }
+  return rows;
 }
 
 describe.each(databaseKinds())('exact bytes, ingest to every exit (%s)', (kind) => {
@@ -137,6 +166,12 @@ describe.each(databaseKinds())('exact bytes, ingest to every exit (%s)', (kind) 
     for (const line of lines) {
       const e = JSON.parse(line);
       expect(sha(viewBytes(e.body.encoding, e.body.data)), `ndjson ${e.id}`).toBe(sha(ids.get(e.id)!));
+    }
+    const [columns, ...rows] = csvRows(await api('/api/events/export?source=shop&format=csv'));
+    expect(rows).toHaveLength(ids.size);
+    for (const cells of rows) {
+      const e = Object.fromEntries(columns!.map((column, i) => [column, cells[i]!]));
+      expect(sha(viewBytes(e.body_encoding!, e.body!)), `csv ${e.id}`).toBe(sha(ids.get(Number(e.id))!));
     }
 
     // Replays post again only to destinations that have not had the event: a new one for each.

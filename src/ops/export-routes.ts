@@ -15,7 +15,7 @@ import { toMatch } from './event-match';
 import { EventMatchQuery, NOT_SEARCHED_HEADER, errorResponses } from './schemas';
 import { eventSummary } from './serialize';
 import type { SourceMask } from './source-mask';
-import { streamExport } from './export';
+import { csvBody, streamExport } from './export';
 import { auditEntryJson, systemLogEntryJson } from './access-serialize';
 import { systemLogFilter } from './system-log-routes';
 
@@ -137,7 +137,7 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
         columns: EVENT_COLUMNS,
         cells: (e) => {
           const s = eventSummary(e, deps.maskFor(e.source));
-          const { body } = view(e);
+          const body = csvBody(view(e).body);
           return [
             s.id,
             s.source,

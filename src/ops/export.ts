@@ -44,6 +44,17 @@ export function csvCell(value: CsvCell): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
+/**
+ * A body as a CSV cell carries it: text the formula guard above would prefix with `'` (`-0`, a
+ * leading tab, `=…`) goes as base64 instead, so the cell decodes to the exact bytes. Base64 starts
+ * with `+` only for a first byte 0xF8–0xFB (never UTF-8 text); that cell keeps the guard's `'`,
+ * which is not a base64 character.
+ */
+export function csvBody<B extends { encoding: 'utf8' | 'base64'; data: string }>(body: B): B {
+  if (body.encoding === 'base64' || !FORMULA_START.test(body.data)) return body;
+  return { ...body, encoding: 'base64', data: Buffer.from(body.data, 'utf8').toString('base64') };
+}
+
 export const csvRow = (cells: readonly CsvCell[]) => `${cells.map(csvCell).join(',')}\r\n`;
 
 /**
