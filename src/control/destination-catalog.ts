@@ -56,6 +56,7 @@ export function createDestinationCatalog(deps: { store: DestinationStore; keyrin
           filter: row.filter ?? undefined,
           transform: row.transform ?? undefined,
           ruleVersion: row.ruleVersion,
+          version: row.version,
           ...toProtection({ rate_limit: row.rateLimit, circuit: row.circuit }),
         },
       };

@@ -14,6 +14,7 @@ import {
 } from './destination-rows';
 import type { Guarded } from './store';
 import { dueNowSet } from '../store/queue-parking';
+import type { StoredDestinationState } from '../deliver/confirm';
 
 export type { DestinationHealth } from './destination-health';
 export type { DestinationRow, DestinationWrite } from './destination-rows';
@@ -180,6 +181,14 @@ export function createDestinationStore(database: Database) {
         ${release(name, sql`true`)}
         select name from changed`);
       return row && before ? { ok: true, value: before } : miss(name);
+    },
+
+    /** The named destinations' version and pause as stored now (deleted ones are absent): src/deliver/confirm.ts. */
+    async states(names: readonly string[]): Promise<Map<string, StoredDestinationState>> {
+      const found = await rows<Raw>(sql`
+        select name, version, paused from destinations
+        where name in (select json_array_elements_text(${JSON.stringify(names)}::text::json))`);
+      return new Map(found.map((r) => [String(r.name), { version: Number(r.version), paused: Boolean(r.paused) }]));
     },
 
     /** Delivery counts, held events, circuit and the last deliveries of each named destination. */

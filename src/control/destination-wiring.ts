@@ -57,6 +57,8 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     planFor: routing.planFor,
     protection: () => protection,
     fetch: deps.outbound.fetch,
+    // Each attempt posts only to database destinations still stored as its plan has them.
+    storedStates: (names) => createDestinationStore(database!).states(names),
   });
   let database: Database | undefined;
   const fileNames = new Set([

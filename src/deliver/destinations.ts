@@ -5,6 +5,7 @@ import { defaultRunner, type TransformRunner } from './transforming';
 import { matchesFilter, type Filter } from '../routing/filter';
 import { filterContext, recordIgnored, splitByFilter } from './filtering';
 import { postToDestinations } from './posting';
+import type { ReadDestinationStates } from './confirm';
 import type { CircuitSettings, Protection, RateLimit } from './protection';
 
 /** An HTTP endpoint a source forwards its events to. */
@@ -21,6 +22,8 @@ export interface Destination {
   transform?: Transform;
   /** The version of filter + transform + sources, recorded on each delivery; file destinations: none. */
   ruleVersion?: number;
+  /** A database destination's row version when the snapshot was read (src/deliver/confirm.ts); file ones: none. */
+  version?: number;
   /** Deliveries beyond it wait, uncounted (src/deliver/protection.ts). */
   rateLimit?: RateLimit;
   /** Breaker settings; DEFAULT_CIRCUIT when left out. */
@@ -80,6 +83,8 @@ export function forwardByPlan(options: {
   fetch?: typeof fetch;
   transform?: TransformRunner;
   protection?: () => Protection | undefined;
+  /** Reads database destinations as stored now, right before each POST; without it the plan is trusted. */
+  storedStates?: ReadDestinationStates;
 }): EventHandler {
   const doFetch = options.fetch ?? fetch;
   const run = options.transform ?? defaultRunner;
@@ -117,6 +122,7 @@ export function forwardByPlan(options: {
       signal,
       run,
       options.protection?.(),
+      options.storedStates,
     );
     const permanent = [
       ...gaveUp.map((d) => ({ destination: d.name, error: failedForGood.get(d.name)!.error })),
@@ -135,7 +141,7 @@ export function forwardByPlan(options: {
         ];
         throw new HoldError(`held: ${why.join(', ')}`, [...paused, ...held.map((h) => h.name)], {
           recheckInMs: held.length > 0 ? Math.min(...held.map((h) => h.recheckMs)) : undefined,
-          circuitFor: held.filter((h) => h.reason !== 'rate_limited').map((h) => h.name),
+          circuitFor: held.filter((h) => h.reason === 'circuit_open' || h.reason === 'gone').map((h) => h.name),
         });
       }
       // Every other destination is served: the event fails now, without burning its attempts.

@@ -11,6 +11,7 @@ import { deliveryHeaders, standardWebhooksHeaders } from './sign';
 import { traceHeaders, withSpan } from '../tracing/spans';
 import type { Destination, ForwardingPlan } from './destinations';
 import { DEFAULT_CIRCUIT, type Gate, type Protection } from './protection';
+import { confirmDestination, type ReadDestinationStates } from './confirm';
 
 // One attempt's HTTP posts to a source's pending destinations (src/deliver/destinations.ts decides
 // which are pending and what the attempt's outcome is).
@@ -19,7 +20,11 @@ const ERROR_EXCERPT = 300;
 /** Most of a fetch error's text looked at (it is redacted, then cut to the excerpt). */
 const REDACTION_WINDOW = 4 * 1024;
 
-type Held = { name: string } & Extract<Gate, { pass: false }>;
+type Held = {
+  name: string;
+  reason: Extract<Gate, { pass: false }>['reason'] | 'paused' | 'changed';
+  recheckMs: number;
+};
 type Failed = { destination: string; error: string; retryAfterMs?: number; permanent?: boolean };
 
 /**
@@ -38,6 +43,7 @@ export async function postToDestinations(
   signal: AbortSignal,
   run: TransformRunner,
   protection: Protection | undefined,
+  storedStates?: ReadDestinationStates,
 ): Promise<{ failed: Failed[]; held: Held[] }> {
   if (pending.length === 0) return { failed: [], held: [] };
   const envelope = buildEnvelope(event, plan);
@@ -100,6 +106,14 @@ export async function postToDestinations(
             span.setAttribute('webhook.held', gate.reason);
             return { destination: destination.name, error: null, held: { name: destination.name, ...gate } };
           }
+          // The last wait before the POST: a destination deleted, paused or changed since the plan gets nothing.
+          const confirmed = await confirmDestination(destination, storedStates);
+          if (!confirmed.post) {
+            span.setAttribute('webhook.held', confirmed.held ? confirmed.reason : 'deleted');
+            if (!confirmed.held) return { destination: destination.name, error: null };
+            const { reason, recheckMs } = confirmed;
+            return { destination: destination.name, error: null, held: { name: destination.name, reason, recheckMs } };
+          }
           startedAt = new Date();
           let httpStatus: number | null = null;
           let error: string | null = null;
@@ -157,13 +171,13 @@ export async function postToDestinations(
             return {
               destination: destination.name,
               error: null,
-              held: { name: destination.name, pass: false, reason: 'gone', recheckMs },
+              held: { name: destination.name, reason: 'gone', recheckMs },
             };
           if (gate.probe && verdict === 'failure')
             return {
               destination: destination.name,
               error: null,
-              held: { name: destination.name, pass: false, reason: 'circuit_open', recheckMs },
+              held: { name: destination.name, reason: 'circuit_open', recheckMs },
             };
           return { destination: destination.name, error, retryAfterMs, permanent: false };
         },
