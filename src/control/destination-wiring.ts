@@ -58,9 +58,10 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     protection: () => protection,
     fetch: deps.outbound.fetch,
     // Each attempt posts only to database destinations still stored as its plan has them.
-    storedStates: (names) => createDestinationStore(database!).states(names),
+    storedStates: (names) => storedDestinations!.states(names),
   });
   let database: Database | undefined;
+  let storedDestinations: ReturnType<typeof createDestinationStore> | undefined;
   const fileNames = new Set([
     ...deps.config.destinations.map((d) => d.name),
     ...deps.config.sources.flatMap((s) => s.processing.destinations.map((d) => d.name)),
@@ -79,6 +80,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
     start(db: Database, keyring: Keyring | undefined, logger: Logger, wake: () => void = () => {}) {
       database = db;
       const store = createDestinationStore(db);
+      storedDestinations = store;
       catalog = createDestinationCatalog({ store, keyring, logger });
       protection = createProtection({
         store: createProtectionStore(db),
