@@ -66,7 +66,8 @@ function channelShape(env: Env) {
     z.strictObject({
       name,
       type: z.literal('webhook'),
-      url: httpUrl,
+      // env: too, as for Slack: a Discord or Teams URL carries its credential in the path.
+      url: secret(env).pipe(httpUrl),
       // Standard Webhooks: whsec_ and base64 of at least 16 bytes, as for destinations.
       secret: secret(env).refine(
         (s) => /^whsec_[A-Za-z0-9+/]{22,}={0,2}$/.test(s),

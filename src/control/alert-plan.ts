@@ -21,6 +21,8 @@ export interface AlertChannelView {
   type: string;
   target: string;
   secret_fingerprint: string | null;
+  /** The URL's fingerprint (webhook, slack); absent from gateways that showed a webhook's path in `target`. */
+  url_fingerprint?: string | null;
   /** Its ETag; absent from gateways before alert versions (migration 0030). */
   version?: number;
 }
@@ -64,12 +66,9 @@ export function planAlerts(
     const shown = describeChannel(want.type, want);
     const keys = [
       have.type !== want.type ? 'type' : '',
-      have.target !== shown.target ? (want.type === 'email' ? 'to' : 'url') : '',
+      urlChanged(have, want, shown) ? (want.type === 'email' ? 'to' : 'url') : '',
       have.secret_fingerprint !== shown.secretFingerprint && want.type !== 'slack' ? 'secret' : '',
     ].filter(Boolean);
-    // A Slack URL is its secret: a changed path shows only in the fingerprint.
-    if (want.type === 'slack' && have.secret_fingerprint !== shown.secretFingerprint && !keys.includes('url'))
-      keys.push('url');
     if (keys.length > 0)
       steps.push({
         action: 'update',
@@ -112,6 +111,19 @@ export function planAlerts(
         steps.push({ action: 'delete', what: 'channel', name: c.name, id: c.id, version: c.version });
   }
   return steps;
+}
+
+/**
+ * Whether the file's recipients or URL differ from the gateway's. A URL's path is never shown (it
+ * may be the credential), so it is compared by fingerprint; a gateway older than `url_fingerprint`
+ * showed a webhook's origin and path in `target`, and a Slack URL's fingerprint as its secret's.
+ */
+function urlChanged(have: AlertChannelView, want: AlertChannelInput, shown: ReturnType<typeof describeChannel>) {
+  if (want.type === 'email') return have.target !== shown.target;
+  if (have.url_fingerprint !== undefined) return have.url_fingerprint !== shown.urlFingerprint;
+  if (want.type === 'slack') return have.secret_fingerprint !== shown.secretFingerprint;
+  const url = new URL(want.url);
+  return have.target !== `${url.origin}${url.pathname}`;
 }
 
 /** The plan's lines, as describePlan prints the sources'; never a secret, only fingerprints. */

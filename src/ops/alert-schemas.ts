@@ -105,12 +105,17 @@ export const AlertChannel = z
     name: z.string(),
     type: z.enum(ALERT_CHANNEL_TYPES),
     target: z.string().openapi({
-      description: 'Where notices go, without secrets: the URL origin and path (Slack: origin only), or the recipients',
+      description:
+        'Where notices go, without secrets: the URL origin only (`https://hooks.slack.com/…`: a webhook URL path may be its credential), or the recipients',
     }),
     has_secret: z.boolean(),
     secret_fingerprint: z.string().nullable().openapi({
       description:
         'First 12 hex digits of the SHA-256 of the signing secret (webhook) or of the URL (slack): shows a change, never the secret',
+    }),
+    url_fingerprint: z.string().nullable().openapi({
+      description:
+        'First 12 hex digits of the SHA-256 of the URL (webhook, slack; null for email): shows a changed path, never the path',
     }),
     version: z
       .number()

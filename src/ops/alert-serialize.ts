@@ -93,9 +93,10 @@ export function ruleJson(r: AlertRuleRow): z.infer<typeof AlertRule> {
 }
 
 /**
- * Never the secret, never a Slack URL's path (it is the credential), never a query string. The
- * fingerprint (the first 12 hex digits of the SHA-256, as for source secrets) tells whether the
- * secret changed — what `apply -f` compares — without revealing it (src/alerts/channel-view.ts).
+ * Never the secret, never a URL's path (Slack, Discord and Teams webhook URLs carry their
+ * credential there), never a query string. The fingerprints (the first 12 hex digits of the
+ * SHA-256, as for source secrets) tell whether the secret or the URL changed — what `apply -f`
+ * compares — without revealing them (src/alerts/channel-view.ts).
  */
 export function channelJson(ch: AlertChannelRow): z.infer<typeof AlertChannel> {
   const shown = describeChannel(ch.type, ch.config as Parameters<typeof describeChannel>[1]);
@@ -106,6 +107,7 @@ export function channelJson(ch: AlertChannelRow): z.infer<typeof AlertChannel> {
     target: shown.target,
     has_secret: shown.hasSecret,
     secret_fingerprint: shown.secretFingerprint,
+    url_fingerprint: shown.urlFingerprint,
     version: ch.version,
     created_at: ch.createdAt.toISOString(),
   };

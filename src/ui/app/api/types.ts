@@ -210,6 +210,8 @@ export interface AlertChannel {
   has_secret: boolean;
   /** First 12 hex digits of the SHA-256 of the signing secret or Slack URL; never the secret. */
   secret_fingerprint: string | null;
+  /** First 12 hex digits of the SHA-256 of the URL (its path, maybe a credential, is never shown). */
+  url_fingerprint: string | null;
   /** Also the ETag: sent back in If-Match, so a change made meanwhile is refused (412), not lost. */
   version: number;
 }

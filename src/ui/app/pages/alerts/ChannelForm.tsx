@@ -91,7 +91,11 @@ export function ChannelForm({ channel, onSave, onCancel }: ChannelFormProps) {
             name="channel-url"
             label="URL"
             error={errors['channel-url']}
-            hint={keeps ? `Empty keeps the current one (${channel.target})` : undefined}
+            hint={
+              keeps
+                ? `Empty keeps the current one (${channel.target}, fingerprint ${channel.url_fingerprint ?? ''})`
+                : 'Its path is never shown again: it may be the credential'
+            }
           >
             {(props) => <input {...props} placeholder="https://ops.example.com/alerts" autocomplete="off" />}
           </Field>
