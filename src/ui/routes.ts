@@ -78,6 +78,10 @@ export function createUiRoutes(options: { dir?: string } = {}): Hono {
     });
   });
 
+  // Any other address under /ui is a page that does not exist: the shell with status 404, whose
+  // router draws the not-found page (links back to the dashboard), not a JSON error in a browser.
+  app.get('/ui/*', (c) => c.html(page, 404, { 'cache-control': 'no-cache' }));
+
   return app;
 }
 
