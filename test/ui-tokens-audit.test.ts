@@ -91,17 +91,26 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
     await expect.poll(actions).toEqual(['token.create']);
   }, 60_000);
 
-  it('tells a viewer the Tokens page needs an admin, without signing out', async () => {
+  it('tells a viewer the Tokens and Audit pages need an admin: no refused request, no console error', async () => {
     const res = await fetch(`${gw.url}/api/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'ui-viewer', role: 'viewer' }),
     });
     const { token } = (await res.json()) as { token: string };
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(new URL(request.url()).pathname));
     await signIn(token);
     await page.goto(`${gw.url}/ui/tokens`);
-    await expect.poll(() => page.locator('main').textContent()).toMatch(/admin role/);
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/role \(viewer\) cannot see the tokens/);
     expect(await page.getByRole('heading', { name: 'Tokens' }).isVisible()).toBe(true);
-    expect(browser.problems.filter((p) => !p.includes('403'))).toEqual([]);
+    // Also when reached from the navigation, without a page load.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/role \(viewer\) cannot see the audit log/);
+    expect(await page.getByRole('button', { name: 'Apply' }).count()).toBe(0);
+    await page.goto(`${gw.url}/ui/audit`);
+    await expect.poll(() => page.locator('main').textContent()).toMatch(/admin token/);
+    expect(asked.filter((path) => path === '/api/tokens' || path.startsWith('/api/audit'))).toEqual([]);
+    expect(browser.problems).toEqual([]);
   }, 60_000);
 });

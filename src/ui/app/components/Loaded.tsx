@@ -14,13 +14,14 @@ export function Loaded<T>({
   resource: Resource<T>;
   /** Shown until the first answer arrives (nothing when left out). */
   loading?: string;
-  children: (data: T) => ComponentChildren;
+  /** Drawn once data has arrived (a load that answered undefined, say not asked for, draws nothing). */
+  children: (data: Exclude<T, undefined>) => ComponentChildren;
 }) {
   return (
     <div aria-busy={resource.loading}>
       {resource.error ? <Notice kind="error">{resource.error.message}</Notice> : null}
       {loading && resource.loading && resource.data === undefined ? <p class="muted">{loading}</p> : null}
-      {resource.data !== undefined ? children(resource.data) : null}
+      {resource.data !== undefined ? children(resource.data as Exclude<T, undefined>) : null}
     </div>
   );
 }

@@ -39,8 +39,9 @@ const state = (t: TokenView) =>
 export function TokensPage() {
   useTitle('Tokens');
   const api = useApi();
-  const list = useResource((signal) => api.tokens(signal), []);
   const admin = useRole('admin');
+  // Asked for only once the role allows it: a refused request is an error in the browser's console.
+  const list = useResource((signal) => (admin.may ? api.tokens(signal) : Promise.resolve(undefined)), [admin.may]);
   const [errors, setErrors] = useState<FieldErrors<FormName>>({});
   const [formError, setFormError] = useState<string>();
   const [created, setCreated] = useState<CreatedToken>();
@@ -111,9 +112,10 @@ export function TokensPage() {
         OPS_API_TOKEN stays the bootstrap admin token and is not listed.
       </p>
       {admin.may ? null : admin.role ? (
-        <p class="muted">
-          Tokens are listed, created and revoked with the admin role; this token has the {admin.role} role.
-        </p>
+        <Notice kind="info">
+          Your token's role ({admin.role}) cannot see the tokens: they are listed, created and revoked with the admin
+          role. Sign in with an admin token to manage them.
+        </Notice>
       ) : null}
       {admin.may ? (
         <FieldSet class="filters" aria-label="Create a token" onSubmit={submit} error={formError}>
