@@ -11,7 +11,7 @@ import { useStats } from '../hooks/stats';
 import { useResource } from '../hooks/useResource';
 import { useTitle } from '../hooks/useTitle';
 import { useApi } from '../session';
-import { FILTER_NAMES, listHref, readQuery } from './events/filters';
+import { FILTER_NAMES, listHref, rawListHref } from './events/filters';
 
 const RECENT_FAILURES = 5;
 
@@ -51,7 +51,8 @@ export function Dashboard() {
   // Addresses from before the dashboard existed (/ui?status=failed) showed the list: they still do.
   const legacy = FILTER_NAMES.some((name) => query[name]);
   useEffect(() => {
-    if (legacy) route(listHref(readQuery(query).filter), true);
+    // As written: a filter that is not valid is named there, not dropped.
+    if (legacy) route(rawListHref(query), true);
   }, [legacy]);
 
   const sources = Object.entries(stats?.by_source ?? {})

@@ -5,6 +5,8 @@ import { FILTER_NAMES, toLocalInput, validateFilter, type FilterName } from './f
 
 export interface EventFiltersProps {
   filter: EventFilter;
+  /** Filters in the address that are not valid: shown on their fields until the form is applied. */
+  invalid?: FieldErrors<FilterName>;
   /** Sources seen in the last 24 hours, offered as suggestions. */
   sources: string[];
   onApply(filter: EventFilter): void;
@@ -12,8 +14,9 @@ export interface EventFiltersProps {
 }
 
 /** The filter form above the list; every value lives in the address. */
-export function EventFilters({ filter, sources, onApply, onClear }: EventFiltersProps) {
-  const [errors, setErrors] = useState<FieldErrors<FilterName>>({});
+export function EventFilters({ filter, invalid = {}, sources, onApply, onClear }: EventFiltersProps) {
+  const [checked, setErrors] = useState<FieldErrors<FilterName>>();
+  const errors = checked ?? invalid;
   const submit = (form: HTMLFormElement) => {
     const values = Object.fromEntries(FILTER_NAMES.map((name) => [name, textOf(form, name)])) as Record<
       FilterName,
@@ -27,7 +30,7 @@ export function EventFilters({ filter, sources, onApply, onClear }: EventFilters
   // key: a new address (Clear, a link, Back) draws the form afresh with its values.
   return (
     <FieldSet key={JSON.stringify(filter)} class="filters" role="search" aria-label="Filter events" onSubmit={submit}>
-      <Field name="source" label="Source">
+      <Field name="source" label="Source" error={errors.source}>
         {(props) => <input {...props} list="known-sources" defaultValue={filter.source ?? ''} autocomplete="off" />}
       </Field>
       <datalist id="known-sources">
@@ -35,7 +38,7 @@ export function EventFilters({ filter, sources, onApply, onClear }: EventFilters
           <option key={s} value={s} />
         ))}
       </datalist>
-      <Field name="status" label="Status">
+      <Field name="status" label="Status" error={errors.status}>
         {(props) => (
           <select {...props}>
             <option value="">any</option>
@@ -47,7 +50,7 @@ export function EventFilters({ filter, sources, onApply, onClear }: EventFilters
           </select>
         )}
       </Field>
-      <Field name="topic" label="Topic">
+      <Field name="topic" label="Topic" error={errors.topic}>
         {(props) => <input {...props} defaultValue={filter.topic ?? ''} placeholder="orders/create" />}
       </Field>
       <Field name="q" label="Payload contains" error={errors.q}>

@@ -1,7 +1,8 @@
 import { useMemo, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import type { EventSummary, LiveEvent } from '../../api/types';
-import { Badge, plural, Time } from '../../components/format';
+import { Badge, Notice, plural, Time } from '../../components/format';
+import { hasErrors } from '../../components/Form';
 import { Loaded } from '../../components/Loaded';
 import { Table, type Column } from '../../components/Table';
 import { useLiveEvents } from '../../hooks/live';
@@ -33,8 +34,13 @@ export function EventsPage() {
   const { query: params, route } = useLocation();
   const query = useMemo(() => readQuery(params), [JSON.stringify(params)]);
   const { data: stats } = useStats();
+  const invalid = hasErrors(query.invalid);
+  // Not loaded with a filter that is not valid: leaving it out would show more than was asked for.
   const page = useResource(
-    (signal) => api.events({ ...query.filter, cursor: query.cursor, limit: query.limit }, signal),
+    (signal) =>
+      invalid
+        ? Promise.resolve(undefined)
+        : api.events({ ...query.filter, cursor: query.cursor, limit: query.limit }, signal),
     [api, query],
   );
   // Streamed changes to rows on the page, and events that arrived since it was loaded.
@@ -44,6 +50,7 @@ export function EventsPage() {
 
   useLiveEvents({
     event(event) {
+      if (invalid) return;
       const onPage = page.data?.events.some((e) => e.id === event.id);
       if (!onPage && (!belongsOnFirstPage(query, event) || current.arrived.has(event.id))) return;
       const next = { page: page.data, rows: new Map(current.rows), arrived: new Set(current.arrived) };
@@ -60,12 +67,22 @@ export function EventsPage() {
     <>
       <h1 tabIndex={-1}>Events</h1>
       <EventFilters
+        key={JSON.stringify(query.invalid)}
         filter={query.filter}
+        invalid={query.invalid}
         sources={Object.keys(stats?.by_source ?? {}).sort()}
         onApply={(filter) => route(listHref(filter, { limit }))}
         onClear={() => route('/ui/events')}
       />
-      <BulkReplay key={JSON.stringify(query.filter)} filter={query.filter} onReplayed={page.reload} />
+      {invalid ? (
+        <Notice kind="error">
+          {`This address has filters that are not valid, so no events are shown: ${Object.entries(query.invalid)
+            .map(([name, problem]) => `${name}: ${problem}`)
+            .join(' ')} Correct them below and apply, or clear the filters.`}
+        </Notice>
+      ) : (
+        <BulkReplay key={JSON.stringify(query.filter)} filter={query.filter} onReplayed={page.reload} />
+      )}
       <div aria-live="polite">
         {current.arrived.size > 0 ? (
           <button type="button" class="secondary new-events" onClick={page.reload}>

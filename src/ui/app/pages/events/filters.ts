@@ -6,29 +6,63 @@ import type { FieldErrors } from '../../components/Form';
 export const FILTER_NAMES = ['source', 'status', 'topic', 'q', 'since', 'until'] as const;
 export type FilterName = (typeof FILTER_NAMES)[number];
 
-/** The API refuses longer payload searches (src/ops/schemas.ts). */
-const MAX_SEARCH = 200;
+/** The API's longest filter texts (src/ops/event-schemas.ts). */
+const MAX_TEXT: Record<'source' | 'topic' | 'q', number> = { source: 200, topic: 256, q: 200 };
+const MAX_SEARCH = MAX_TEXT.q;
+/** An ISO 8601 time with an offset, as the API takes it (and as the form writes it). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export interface ListQuery {
   filter: EventFilter;
+  /**
+   * Filters in the address that are not valid, with what to write instead: the list is not loaded
+   * (a filter left out would show more than was asked for, as if it had been applied).
+   */
+  invalid: FieldErrors<FilterName>;
   cursor?: string;
   limit: number;
   /** Whether ?limit= was in the address (kept when filters change). */
   limitGiven: boolean;
 }
 
-/** Reads the list's query from the address. */
+/** Why `value` is not a valid `name` filter, or undefined when it is. */
+function invalidFilter(name: FilterName, value: string): string | undefined {
+  const quoted = `“${value.length > 40 ? `${value.slice(0, 40)}…` : value}”`;
+  if (name === 'status')
+    return (EVENT_STATUSES as readonly string[]).includes(value)
+      ? undefined
+      : `${quoted} is not a status: use ${EVENT_STATUSES.join(', ')} (or any).`;
+  if (name === 'since' || name === 'until')
+    return ISO_TIME.test(value) && !Number.isNaN(Date.parse(value))
+      ? undefined
+      : `${quoted} is not a time: use ISO 8601 with a zone, e.g. 2026-11-23T10:00:00Z.`;
+  if (value.length > MAX_TEXT[name]) return `At most ${MAX_TEXT[name]} characters (this is ${value.length}).`;
+  return value.includes('\u0000') ? 'Must not contain a NUL character.' : undefined;
+}
+
+/** Reads the list's query from the address; a filter that is not valid is named in `invalid`. */
 export function readQuery(query: Record<string, string>): ListQuery {
   const filter: EventFilter = {};
+  const invalid: FieldErrors<FilterName> = {};
   for (const name of FILTER_NAMES) {
     const value = query[name]?.trim();
     if (!value) continue;
-    if (name === 'status') {
-      if ((EVENT_STATUSES as readonly string[]).includes(value)) filter.status = value as EventStatus;
-    } else filter[name] = value;
+    const problem = invalidFilter(name, value);
+    if (problem) invalid[name] = problem;
+    else if (name === 'status') filter.status = value as EventStatus;
+    else filter[name] = value;
   }
+  if (filter.since && filter.until && Date.parse(filter.since) >= Date.parse(filter.until))
+    invalid.until = 'Must be after “Received from”.';
   const limit = Math.min(Math.max(Number.parseInt(query.limit ?? '', 10) || 50, 1), 500);
-  return { filter, cursor: query.cursor || undefined, limit, limitGiven: Boolean(query.limit) };
+  return { filter, invalid, cursor: query.cursor || undefined, limit, limitGiven: Boolean(query.limit) };
+}
+
+/** The list's address with the filters of `query` as they were written (valid or not). */
+export function rawListHref(query: Record<string, string>): string {
+  const params = new URLSearchParams();
+  for (const name of FILTER_NAMES) if (query[name]) params.set(name, query[name]);
+  return `/ui/events${params.size ? `?${params}` : ''}`;
 }
 
 /** The address of a list view. */
