@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/env';
 import { createClientErrorHandler } from '../http/client-error';
+import { answerOtherUpgradesAsHttp } from '../http/upgrade-fallback';
 import { answerRefusedRequest, lacksRequiredHost, refuseMissingHost } from '../http/refused-request';
 import type { Metrics } from '../ops/metrics';
 
@@ -61,6 +62,7 @@ export async function startHttpServer(
       },
       (info) => resolve(info.port),
     );
+    answerOtherUpgradesAsHttp(server);
     server.once('error', reject);
     // Requests Node's parser refuses (bad request line, oversized headers, bad chunked body) or
     // that time out never reach the app: answered here with JSON where Node's default is empty.
