@@ -63,6 +63,28 @@ describe.each(databaseKinds())('listen and the local app (%s)', { timeout: 120_0
     expect(exit === 'still running' ? exit : exit.code).toBe(0);
   });
 
+  // The gateway is gone (restarting, or the laptop went offline): listen waits between attempts,
+  // up to 10 s. Ctrl-C then held it for the rest of that wait.
+  it('Ctrl-C stops listen at once while it waits to reconnect to a gateway that went away', async () => {
+    const gw = await startTestGateway(kind);
+    let gone = false;
+    cleanup.push(() => gone || gw.stop());
+    const app = await startReceiver();
+    cleanup.push(() => app.close());
+    const listen = spawnListen(app.url, gw.url);
+    await waitFor(() => listen.stderr().includes('Forwarding events'), 60_000, 'listen connected');
+    gone = true;
+    await gw.stop();
+    await waitFor(() => listen.stderr().includes('reconnecting in 4.0 s'), 30_000, 'a long wait between attempts');
+
+    listen.child.kill('SIGINT');
+    const exit = await Promise.race([
+      listen.exited,
+      new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 1_500).unref()),
+    ]);
+    expect(exit === 'still running' ? exit : exit.code).toBe(0);
+  });
+
   it('a forward the local app never answers fails after --forward-timeout-ms, and listen goes on', async () => {
     const gw = await startTestGateway(kind);
     cleanup.push(() => gw.stop());

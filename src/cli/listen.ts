@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import {
   answerTimeout,
@@ -136,7 +137,8 @@ export function listenCommand(ctx: CliContext): Command {
         }
         if (stopped.signal.aborted) break;
         ctx.err(`Lost the stream from ${base}; reconnecting in ${(retryMs / 1000).toFixed(1)} s`);
-        await new Promise((resolve) => setTimeout(resolve, retryMs));
+        // Ctrl-C ends the wait too: it is up to 10 s, and "stops at once" holds here as well.
+        await sleep(retryMs, undefined, { signal: stopped.signal }).catch(() => undefined);
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
       }
     } finally {
