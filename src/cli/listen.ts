@@ -196,6 +196,11 @@ async function forwardOne(
         `${time}  ${what}  → failed: no answer within ${timeoutMs} ms (is the local server at ${target.href} stuck? --forward-timeout-ms sets the limit)`,
       );
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    // undici's code for a socket closed before the answer: the app is up, so say what it did.
+    if (cause === 'UND_ERR_SOCKET')
+      return terminalSafe(
+        `${time}  ${what}  → failed: the local server closed the connection without answering (did it crash on this event?)`,
+      );
     return terminalSafe(`${time}  ${what}  → failed: ${cause} (is the local server running at ${target.href}?)`);
   }
 }
