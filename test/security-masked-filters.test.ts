@@ -119,6 +119,28 @@ describe.each(databaseKinds())('filters on a masked identity on %s', (kind) => {
     expect(((await refused.json()) as Json).error.code).toBe('filter_not_allowed');
   });
 
+  it('a refused payload search advises only filters the caller may use on that source', async () => {
+    const prefix = 'Source keyed masks payload fields, so its payloads cannot be searched with q; ';
+    for (const [token, role] of [
+      [viewer, 'a viewer'],
+      [operator, 'an operator'],
+    ] as const) {
+      const res = await call('/api/events?source=keyed&q=ORD', token);
+      expect(res.status).toBe(400);
+      expect(res.json.error).toEqual({
+        code: 'search_not_allowed',
+        message: `${prefix}filter it by status or time (since/until) instead, or ask an admin to filter it by webhook_id or topic (it reads its webhook id and topic from a masked payload path, which ${role} token cannot filter by)`,
+      });
+      // The advice holds: the filters it names are answered, the ones it leaves out are refused.
+      expect(await ids('/api/events?source=keyed&status=received', token)).toEqual([keyed]);
+      expect((await call(`/api/events?source=keyed&topic=${KIND}`, token)).status).toBe(403);
+    }
+    const admin = await call('/api/events?source=keyed&q=ORD', SECRETS.ops);
+    expect(admin.json.error.message).toBe(
+      `${prefix}filter it by webhook_id, topic, status or time (since/until) instead`,
+    );
+  });
+
   it('the export and the bulk replay dry-run count do not confirm it either', async () => {
     const exported = await call(`/api/events/export?format=ndjson&webhook_id=${REF}`, viewer);
     expect(exported.status).toBe(200);

@@ -68,7 +68,7 @@ describe.each(databaseKinds())('hostile identifiers and filters on %s', (kind) =
     expect(named.json.error).toEqual({
       code: 'search_not_allowed',
       message:
-        'Source orders masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead',
+        'Source orders masks payload fields, so its payloads cannot be searched with q; filter it by webhook_id, topic, status or time (since/until) instead',
     });
     expect((await replay({ source: 'orders', q: 'alice' })).status).toBe(400);
     // Its events are still listed without q, masked in the detail view; sources without masks are searched.

@@ -3,6 +3,7 @@ import { badRequest } from '../errors';
 import type { EventMatch } from '../store/events';
 import type { Role } from './auth';
 import {
+  filterAdviceFor,
   maskedSourcesNow,
   notSearched,
   sourcesHiddenFromFilter,
@@ -30,7 +31,7 @@ export function toMatch(
   if (query.q !== undefined && query.source !== undefined && maskedSources.includes(query.source)) {
     throw badRequest(
       'search_not_allowed',
-      `Source ${query.source} masks payload fields, so its payloads cannot be searched with q; filter it by topic, webhook_id or time instead`,
+      `Source ${query.source} masks payload fields, so its payloads cannot be searched with q; ${filterAdviceFor(role, query.source, lookups)}`,
     );
   }
   const hidden = sourcesHiddenFromFilter(

@@ -20,6 +20,39 @@ export interface IdentityFilter {
 export const maskedSourcesNow = (masked: MaskLookups['maskedSources']): readonly string[] =>
   (typeof masked === 'function' ? masked() : masked) ?? [];
 
+/** An identity field a source reads from a masked path: what it is, and its query parameter. */
+interface MaskedIdentityField {
+  field: 'webhook id' | 'topic';
+  param: 'webhook_id' | 'topic';
+}
+
+const maskedIdentityFields = (mask: SourceMask): MaskedIdentityField[] => [
+  ...(mask.webhookId ? [{ field: 'webhook id', param: 'webhook_id' } as const] : []),
+  ...(mask.topic ? [{ field: 'topic', param: 'topic' } as const] : []),
+];
+
+/** "a viewer" / "an operator" / "an admin", for messages. */
+const withArticle = (role: Role) => `${role === 'viewer' ? 'a' : 'an'} ${role}`;
+
+/**
+ * What a caller of this role can still filter one source's events by, as advice for an error
+ * about another filter (`search_not_allowed`): never a filter this role would be refused on it
+ * (`filter_not_allowed` below), and "ask an admin" when an admin could filter by more.
+ */
+export function filterAdviceFor(role: Role, source: string, lookups: MaskLookups): string {
+  const refused = role === 'admin' ? [] : maskedIdentityFields(lookups.maskFor(source));
+  const allowed = [
+    ...(['webhook_id', 'topic'] as const).filter((param) => !refused.some((f) => f.param === param)),
+    'status',
+    'time (since/until)',
+  ];
+  const advice = `filter it by ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)!} instead`;
+  if (refused.length === 0) return advice;
+  const fields = refused.map((f) => f.field).join(' and ');
+  const params = refused.map((f) => f.param).join(' or ');
+  return `${advice}, or ask an admin to filter it by ${params} (it reads its ${fields} from a masked payload path, which ${withArticle(role)} token cannot filter by)`;
+}
+
 /**
  * The sources whose events this caller's `topic` or `webhook_id` filter must not match. The views
  * show a value read from a masked path as "[masked]" (src/ops/source-mask.ts), but a filter would
@@ -34,19 +67,16 @@ export const maskedSourcesNow = (masked: MaskLookups['maskedSources']): readonly
 export function sourcesHiddenFromFilter(role: Role, filter: IdentityFilter, lookups: MaskLookups): string[] {
   if (role === 'admin' || (filter.topic === undefined && filter.webhookId === undefined)) return [];
   // Each filtered field the source reads from a masked path: what it is, and its query parameter.
-  const maskedFields = (source: string) => {
-    const mask = lookups.maskFor(source);
-    return [
-      ...(filter.webhookId !== undefined && mask.webhookId ? [{ field: 'webhook id', param: 'webhook_id' }] : []),
-      ...(filter.topic !== undefined && mask.topic ? [{ field: 'topic', param: 'topic' }] : []),
-    ];
-  };
+  const maskedFields = (source: string) =>
+    maskedIdentityFields(lookups.maskFor(source)).filter((f) =>
+      f.param === 'webhook_id' ? filter.webhookId !== undefined : filter.topic !== undefined,
+    );
   if (filter.source !== undefined) {
     const masked = maskedFields(filter.source);
     if (masked.length > 0) {
       throw forbidden(
         'filter_not_allowed',
-        `Source ${filter.source} reads its ${masked.map((m) => m.field).join(' and ')} from a masked payload path, so ${role === 'operator' ? 'an' : 'a'} ${role} token cannot filter its events by ${masked.map((m) => m.param).join(' or ')}; filter it by status or time, or ask an admin`,
+        `Source ${filter.source} reads its ${masked.map((m) => m.field).join(' and ')} from a masked payload path, so ${withArticle(role)} token cannot filter its events by ${masked.map((m) => m.param).join(' or ')}; filter it by status or time, or ask an admin`,
       );
     }
     // The source condition already keeps every other source out.
