@@ -62,6 +62,19 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       'select id::int, status, attempts from webhook_events where id = any($1::bigint[]) order by id',
       [ids],
     );
+  /** The event's last_error once it contains `part` (written with the attempt's outcome). */
+  const lastError = (id: number, part: string) =>
+    waitFor(
+      async () => {
+        const [row] = await gw.query<{ last_error: string | null }>(
+          'select last_error from webhook_events where id = $1',
+          [id],
+        );
+        return row?.last_error?.includes(part) ? row.last_error : false;
+      },
+      10_000,
+      `last_error of event ${id} to mention "${part}"`,
+    );
   const create = async (body: Record<string, unknown>) => {
     const created = await api('/api/destinations', 'POST', { sources: ['partner'], ...body });
     expect(created.status, JSON.stringify(await created.clone().json())).toBe(201);
@@ -242,6 +255,10 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       'the event held',
     );
     expect((await events([id]))[0]).toMatchObject({ status: 'received', attempts: 0 });
+    // The held reason says what happened, not "gone gone" for a destination named gone.
+    expect(await lastError(id, 'answered 410')).toBe(
+      'HoldError: held: destination gone answered 410 Gone and was paused',
+    );
     const [audit] = await gw.query<{ actor: string; action: string; after: unknown }>(
       "select actor, action, after from audit_log where target = 'destination:gone' and action = 'destination.pause'",
     );
@@ -303,6 +320,9 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
       paused_reason: expect.stringContaining('gone: HTTP 410'),
     });
     expect((await events([id]))[0]).toMatchObject({ status: 'received', attempts: 0 });
+    expect(await lastError(id, 'answered 410')).toBe(
+      'HoldError: held: destination filed answered 410 Gone; its circuit is open (a file destination cannot be paused)',
+    );
     fileStatus = 204;
     await waitFor(async () => (await events([id]))[0]!.status === 'completed', 15_000, 'the probe to deliver it');
     expect((await view('filed')).circuit_state.state).toBe('closed');

@@ -135,10 +135,7 @@ export function forwardByPlan(options: {
     if (failed.length === 0) {
       const held = outcome.held;
       if (paused.length > 0 || held.length > 0) {
-        const why = [
-          ...paused.map((name) => `${name} paused`),
-          ...held.map((h) => `${h.name} ${h.reason.replace('_', ' ')}`),
-        ];
+        const why = [...paused.map((name) => `${name} paused`), ...held.map((h) => heldWhy(h, plan))];
         throw new HoldError(`held: ${why.join(', ')}`, [...paused, ...held.map((h) => h.name)], {
           recheckInMs: held.length > 0 ? Math.min(...held.map((h) => h.recheckMs)) : undefined,
           circuitFor: held.filter((h) => h.reason === 'circuit_open' || h.reason === 'gone').map((h) => h.name),
@@ -155,4 +152,17 @@ export function forwardByPlan(options: {
       retryAfters.length ? Math.max(...retryAfters) : undefined,
     );
   };
+}
+
+/**
+ * Why one destination holds the event, for its `last_error`. A 410 says what happened rather than
+ * "<name> gone" (which read "gone gone" for a destination named gone); database destinations carry
+ * a rule version and are paused on a 410, file destinations have none and cannot be paused.
+ */
+function heldWhy(held: { name: string; reason: 'circuit_open' | 'rate_limited' | 'gone' }, plan: ForwardingPlan) {
+  if (held.reason !== 'gone') return `${held.name} ${held.reason.replace('_', ' ')}`;
+  const paused = plan.destinations.find((d) => d.name === held.name)?.ruleVersion !== undefined;
+  return paused
+    ? `destination ${held.name} answered 410 Gone and was paused`
+    : `destination ${held.name} answered 410 Gone; its circuit is open (a file destination cannot be paused)`;
 }
