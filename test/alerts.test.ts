@@ -132,7 +132,7 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
     expect(mail.data).toMatch(/Subject: \[webhook-gateway\] Alert: shopify-signatures/);
   });
 
-  it('more failures while it is open send nothing new: one alert per condition', async () => {
+  it('more failures while it is open update its summary and send nothing new: one alert per condition', async () => {
     await badSignature(4);
     // Wait for evidence that the evaluator ran after these were recorded: a later tick's lease renewal.
     const before = (await gw.query<{ expires_at: Date }>('select expires_at from alert_evaluator_lease'))[0]!
@@ -148,12 +148,24 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
         'another evaluation',
       );
     await renewed((await renewed(before))!);
+    // The open alert's summary follows the condition (7 failures now, 3 when it opened)…
+    const { json } = await waitFor(
+      async () => {
+        const answer = await api('GET', '/api/alerts?status=open');
+        return answer.json.alerts[0]?.summary.startsWith('7 requests to source shopify') && answer;
+      },
+      30_000,
+      'the open alert to count all 7 failures',
+    );
+    // …without a notice: those go out on opening and resolving only (two more evaluations).
+    const updatedAt = (await gw.query<{ expires_at: Date }>('select expires_at from alert_evaluator_lease'))[0]!
+      .expires_at;
+    await renewed((await renewed(updatedAt))!);
     expect(hook.deliveries).toHaveLength(1);
-    const { json } = await api('GET', '/api/alerts?status=open');
     expect(json.alerts).toHaveLength(1);
     expect(json.alerts[0]).toMatchObject({ rule: 'shopify-signatures', condition: 'shopify', notify_error: null });
     expect(json.alerts[0].opened_notified_at).not.toBeNull();
-  });
+  }, 90_000);
 
   it('when the condition clears (the rule disabled here) a resolve notice goes out', async () => {
     const rules = await api('GET', '/api/alerts/rules');
@@ -176,6 +188,10 @@ describe.each(databaseKinds())('alerts on %s', (kind) => {
       hook.deliveries[1]!.headers as Record<string, string>,
     ) as any;
     expect(resolved).toMatchObject({ type: 'alert.resolved', data: { status: 'resolved', condition: 'shopify' } });
+    // It says that it resolved and after how long, not only the summary it opened with.
+    expect(resolved.data.summary).toMatch(
+      /^Resolved after \d+ (s|min): the condition no longer holds \(last: 7 requests to source shopify failed verification/,
+    );
     expect(smtp.messages[1]!.data).toMatch(/Subject: \[webhook-gateway\] Resolved: shopify-signatures/);
     expect((await api('GET', '/api/alerts?status=resolved')).json.alerts).toHaveLength(1);
   });

@@ -16,10 +16,24 @@ export interface AlertEvaluatorOptions {
   onNotice?: (channelType: string, outcome: 'sent' | 'failed') => void;
 }
 
+/** "1 h 5 min", "12 min", "40 s": how long an alert was open. */
+function openFor(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 120) return `${minutes} min`;
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** The resolve notice's summary: that it resolved, after how long, and what it last said. */
+const resolvedSummary = (alert: AlertWithRule) =>
+  `Resolved after ${openFor((alert.resolvedAt ?? new Date()).getTime() - alert.openedAt.getTime())}: the condition no longer holds (last: ${alert.summary})`;
+
 /**
  * The alert loop. Every `everyMs` the instance that holds the evaluator's claim row checks each
  * rule: a condition that holds and has no open alert opens one (the partial unique index allows
- * one per rule and key: no storms); an open alert whose condition no longer holds is resolved
+ * one per rule and key: no storms), and one still holding gets the condition's latest summary (no
+ * notice); an open alert whose condition no longer holds is resolved
  * (a disabled rule holds nothing, so its alerts resolve). Then the notices not yet sent go out —
  * also those a failed channel left behind, up to MAX_NOTIFY_ATTEMPTS tries.
  */
@@ -43,10 +57,16 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions) {
         continue;
       }
       const open = await store.openAlerts(rule.id);
-      const openKeys = new Set(open.map((a) => a.conditionKey));
+      const openByKey = new Map(open.map((a) => [a.conditionKey, a]));
       const holdingKeys = new Set(holding.map((c) => c.key));
       for (const condition of holding) {
-        if (openKeys.has(condition.key)) continue;
+        const already = openByKey.get(condition.key);
+        // Still holding: the summary shown follows the condition (more failures, a longer wait);
+        // no notice, those go out on opening and resolving only.
+        if (already) {
+          if (already.summary !== condition.summary) await store.refreshSummary(already.id, condition.summary);
+          continue;
+        }
         const opened = await store.open(rule.id, condition.key, condition.summary);
         if (opened)
           logger.warn(
@@ -69,7 +89,7 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions) {
       rule: alert.ruleName,
       kind: alert.ruleKind,
       condition: alert.conditionKey,
-      summary: alert.summary,
+      summary: type === 'alert.opened' ? alert.summary : resolvedSummary(alert),
       openedAt: alert.openedAt,
       resolvedAt: alert.resolvedAt,
     };

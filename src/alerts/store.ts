@@ -147,6 +147,14 @@ export function createAlertStore(database: Database) {
       return row;
     },
 
+    /** The latest summary of a condition still holding; no notice is due for it. */
+    async refreshSummary(id: number, summary: string): Promise<void> {
+      await db
+        .update(alerts)
+        .set({ summary })
+        .where(and(eq(alerts.id, id), eq(alerts.status, 'open')));
+    },
+
     async resolve(id: number): Promise<void> {
       await db
         .update(alerts)
