@@ -65,6 +65,18 @@ describe('environment variables', () => {
     });
   });
 
+  it('a retry base above the retry maximum is refused, naming both and their values', () => {
+    expect(problem({ RETRY_BASE_MS: '120000', RETRY_MAX_MS: '60000' })).toMatch(
+      /^Invalid configuration: RETRY_BASE_MS \(120000\) must not exceed RETRY_MAX_MS \(60000\)/,
+    );
+    // Against the other's default too: RETRY_MAX_MS defaults to 1 h, RETRY_BASE_MS to 5 s.
+    expect(problem({ RETRY_MAX_MS: '1000' })).toMatch(/RETRY_BASE_MS \(5000\) must not exceed RETRY_MAX_MS \(1000\)/);
+    expect(loadConfig({ RETRY_BASE_MS: '60000', RETRY_MAX_MS: '60000' }).worker).toMatchObject({
+      retryBaseMs: 60_000,
+      retryMaxMs: 60_000,
+    });
+  });
+
   it('a setting written in the wrong case is named in the near-miss warnings', () => {
     expect(loadConfig({ port: '8080', Worker_Concurrency: '5' }).unknownVariables).toEqual([
       { name: 'port', suggestion: 'PORT' },

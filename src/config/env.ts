@@ -11,7 +11,7 @@ import { runtimeSettings, runtimeVariables, type RuntimeSettings } from './env/r
 import { envSecretProblems, secretSettings, secretsVariables, type SecretSettings } from './env/secrets';
 import { tracingSettings, tracingVariables, type TracingSettings } from './env/tracing';
 import { bodyBudgetProblem, burstWithoutRateProblems, webSettings, webVariables, type WebSettings } from './env/web';
-import { workerSettings, workerVariables, type WorkerSettings } from './env/worker';
+import { retryRangeProblems, workerSettings, workerVariables, type WorkerSettings } from './env/worker';
 
 // The only reader of process.env (a lint rule enforces it): one schema, validated once, by one
 // loader. Each group of settings (its variables, defaults, checks and the config they make) is in
@@ -81,8 +81,12 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     throw new ConfigError(
       `Invalid configuration: HEADERS_TIMEOUT_MS (${e.HEADERS_TIMEOUT_MS}) must not exceed REQUEST_TIMEOUT_MS (${e.REQUEST_TIMEOUT_MS}): the headers are part of the request`,
     );
-  const webProblems = [bodyBudgetProblem(webSettings(e)) ?? [], ...burstWithoutRateProblems(e)].flat();
-  if (webProblems.length > 0) throw new ConfigError(`Invalid configuration: ${webProblems.join('; ')}`);
+  const rangeProblems = [
+    bodyBudgetProblem(webSettings(e)) ?? [],
+    ...burstWithoutRateProblems(e),
+    ...retryRangeProblems(e),
+  ].flat();
+  if (rangeProblems.length > 0) throw new ConfigError(`Invalid configuration: ${rangeProblems.join('; ')}`);
   const weak = envSecretProblems(e);
   if (weak.length > 0) throw new ConfigError(`Invalid configuration: ${weak.join('; ')}`);
   let sources: SourceConfig[] = [];

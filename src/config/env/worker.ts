@@ -71,3 +71,15 @@ export function workerSettings(e: WorkerEnv): WorkerSettings {
     },
   };
 }
+
+/**
+ * RETRY_BASE_MS above RETRY_MAX_MS: every delay is capped at the maximum, so the base an operator
+ * set was silently never used (each retry waited about RETRY_MAX_MS).
+ */
+export function retryRangeProblems(e: WorkerEnv): string[] {
+  return e.RETRY_BASE_MS > e.RETRY_MAX_MS
+    ? [
+        `RETRY_BASE_MS (${e.RETRY_BASE_MS}) must not exceed RETRY_MAX_MS (${e.RETRY_MAX_MS}): the first retry waits about RETRY_BASE_MS and later ones grow up to RETRY_MAX_MS; raise RETRY_MAX_MS or lower RETRY_BASE_MS`,
+      ]
+    : [];
+}
