@@ -77,6 +77,32 @@ describe('environment variables', () => {
     });
   });
 
+  it.each(['0x10', '1e3', '5.0', '+5', '0b1', '0o7', 'Infinity', '-1', '1_000', '16 workers'])(
+    'a whole-number setting written %s is refused with the value as read, not reinterpreted',
+    (value) => {
+      for (const name of ['WORKER_CONCURRENCY', 'PORT', 'RETRY_BASE_MS', 'REJECTION_LOG_INTERVAL_SECONDS']) {
+        expect(problem({ [name]: value })).toContain(
+          `${name}: ${JSON.stringify(value)} is not a plain decimal number: write digits 0-9 only, e.g. 50`,
+        );
+      }
+    },
+  );
+
+  it('a setting that takes a fraction takes one after a point, but no other spelling', () => {
+    const config = loadConfig({
+      RATE_LIMIT_PER_SECOND: '2.5',
+      CONTROL_REFRESH_SECONDS: '0.5',
+      WORKER_CONCURRENCY: '016',
+    });
+    expect(config.rateLimit).toEqual({ perSecond: 2.5, burst: 3 });
+    expect(config.control.refreshMs).toBe(500);
+    expect(config.worker.concurrency).toBe(16);
+    for (const value of ['1e1', '0x10', '.5', '5.', '+2'])
+      expect(problem({ CONTROL_REFRESH_SECONDS: value })).toContain(
+        `CONTROL_REFRESH_SECONDS: ${JSON.stringify(value)} is not a plain decimal number: write digits 0-9 with an optional fraction`,
+      );
+  });
+
   it('a setting written in the wrong case is named in the near-miss warnings', () => {
     expect(loadConfig({ port: '8080', Worker_Concurrency: '5' }).unknownVariables).toEqual([
       { name: 'port', suggestion: 'PORT' },

@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { positiveInt, timerMs } from './fields';
+import { positiveInt, timerMs, wholeNumber } from './fields';
 
 // Where events are stored (embedded PGlite or PostgreSQL), the sessions' limits, and how long
 // finished events are kept.
@@ -18,9 +18,9 @@ export const databaseVariables = z.object({
   DB_CONNECT_TIMEOUT_SECONDS: positiveInt(5),
   DB_WRITE_TIMEOUT_MS: timerMs(5_000),
   /** statement_timeout of an operator's event search and bulk-replay count (0: none). */
-  DB_SEARCH_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+  DB_SEARCH_TIMEOUT_MS: wholeNumber(z.number().max(3_600_000)).default(15_000),
   /** backend_flush_after of the gateway's PostgreSQL sessions, in kB (0: the server's setting). */
-  DB_BACKEND_FLUSH_AFTER_KB: z.coerce.number().int().min(0).max(2048).default(256),
+  DB_BACKEND_FLUSH_AFTER_KB: wholeNumber(z.number().max(2048)).default(256),
   RETENTION_COMPLETED_DAYS: positiveInt(30),
   RETENTION_FAILED_DAYS: positiveInt(90),
   RETENTION_CRON: z

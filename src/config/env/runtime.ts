@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timerMs } from './fields';
+import { timerMs, wholeNumber } from './fields';
 
 // The process itself: logging, the config file's path, shutdown, web processes and the heap.
 
@@ -9,9 +9,9 @@ export const runtimeVariables = z.object({
   GATEWAY_CONFIG: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: timerMs(25_000),
   /** `start --web-processes` overrides it. */
-  WEB_PROCESSES: z.coerce.number().int().min(1).max(64).default(1),
+  WEB_PROCESSES: wholeNumber(z.number().min(1).max(64)).default(1),
   /** How far V8 lets the heap grow past the live data before a full collection (src/gateway/heap-growth.ts); 0 = V8's own. */
-  HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(300).default(50),
+  HEAP_GROWING_PERCENT: wholeNumber(z.number().max(300)).default(50),
 });
 
 export type RuntimeEnv = z.infer<typeof runtimeVariables>;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { providerModules, type ProviderModule } from '../../../providers';
 import { loadKeyring, type Keyring } from '../../control/crypto';
 import { ConfigError } from '../errors';
-import { secretList } from './fields';
+import { decimalNumber, secretList } from './fields';
 
 // Secrets: the env-configured sources' signing secrets, the API tokens, and the master key that
 // seals secrets stored in the database (with the backstop re-read of runtime-managed sources).
@@ -20,7 +20,7 @@ export const secretsVariables = z.object({
   /** The key before a rotation, still accepted for reading until `keys rotate` has re-sealed everything. */
   GATEWAY_MASTER_KEY_PREVIOUS: z.string().optional(),
   /** Backstop re-read of runtime-managed sources, besides NOTIFY. */
-  CONTROL_REFRESH_SECONDS: z.coerce.number().positive().max(3600).default(5),
+  CONTROL_REFRESH_SECONDS: decimalNumber(z.number().positive().max(3600)).default(5),
 });
 
 export type SecretsEnv = z.infer<typeof secretsVariables>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { positiveInt, timerMs, timerSeconds } from './fields';
+import { decimalNumber, positiveInt, timerMs, timerSeconds, wholeNumber } from './fields';
 
 /** The largest MAX_BODY_BYTES accepted. */
 export const MAX_BODY_BYTES_CEILING = 256 * 1024 * 1024;
@@ -15,33 +15,33 @@ export const DEFAULT_INGEST_BODY_BUDGET_BYTES = 64 * 1024 * 1024;
 // The HTTP side: listener, request limits, slow and abusive clients, and the rejected-request log.
 
 export const webVariables = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber(z.number().max(65535)).default(3000),
   HOST: z.string().default('0.0.0.0'),
   // Bodies are held in memory whole and sent to PostgreSQL in one parameter (1 GB at most, and
   // group commit puts several in one statement): a larger limit could only fail later, or take the
   // process's memory with a few concurrent requests.
-  MAX_BODY_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(MAX_BODY_BYTES_CEILING, {
-      error: `must be at most ${MAX_BODY_BYTES_CEILING} (256 MiB): a larger body cannot be stored`,
-    })
-    .default(1024 * 1024),
+  MAX_BODY_BYTES: wholeNumber(
+    z
+      .number()
+      .positive()
+      .max(MAX_BODY_BYTES_CEILING, {
+        error: `must be at most ${MAX_BODY_BYTES_CEILING} (256 MiB): a larger body cannot be stored`,
+      }),
+  ).default(1024 * 1024),
   /** Ingest body bytes held in memory at once, over all connections (src/ingest/body-budget.ts). */
-  INGEST_BODY_BUDGET_BYTES: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+  INGEST_BODY_BUDGET_BYTES: wholeNumber(z.number().positive().max(Number.MAX_SAFE_INTEGER)).optional(),
   /** Bytes a live-stream WebSocket client may leave unread before it is disconnected. */
   STREAM_CLIENT_BUFFER_BYTES: positiveInt(4 * 1024 * 1024),
-  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
-  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
-  UNVERIFIED_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).default(0),
-  UNVERIFIED_RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(0),
+  RATE_LIMIT_PER_SECOND: decimalNumber().default(0),
+  RATE_LIMIT_BURST: wholeNumber().default(0),
+  UNVERIFIED_RATE_LIMIT_PER_SECOND: decimalNumber().default(0),
+  UNVERIFIED_RATE_LIMIT_BURST: wholeNumber().default(0),
   /** How many reverse proxies in front of the gateway append to X-Forwarded-For (0: ignore the header). */
-  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  TRUST_PROXY: wholeNumber(z.number().max(10)).default(0),
   MAX_CONNECTIONS: positiveInt(1000),
-  REJECTION_LOG_LIMIT: z.coerce.number().int().min(0).default(10),
+  REJECTION_LOG_LIMIT: wholeNumber().default(10),
   REJECTION_LOG_INTERVAL_SECONDS: timerSeconds(60),
-  REJECTED_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(20),
+  REJECTED_REQUESTS_PER_MINUTE: wholeNumber().default(20),
   REJECTED_REQUESTS_BUFFER: positiveInt(1000),
   REJECTED_REQUESTS_RETENTION_DAYS: positiveInt(7),
   REQUEST_TIMEOUT_MS: timerMs(30_000),

@@ -1,6 +1,6 @@
 import cron from 'node-cron';
 import { z } from 'zod';
-import { positiveInt } from './fields';
+import { positiveInt, wholeNumber } from './fields';
 
 // The worker: its schedule, batch, concurrency, leases, hand-off and retries.
 
@@ -26,12 +26,12 @@ export const workerVariables = z.object({
   RETRY_MAX_MS: positiveInt(60 * 60 * 1000),
   // A worker process's own listener (health, readiness, metrics). No random port (0): a prober and
   // a scraper must be told where to look.
-  WORKER_HTTP_PORT: z.coerce
-    .number()
-    .int()
-    .min(1, { error: 'must be a port from 1 to 65535 (0, a random port, cannot be probed or scraped)' })
-    .max(65535, { error: 'must be a port from 1 to 65535' })
-    .optional(),
+  WORKER_HTTP_PORT: wholeNumber(
+    z
+      .number()
+      .min(1, { error: 'must be a port from 1 to 65535 (0, a random port, cannot be probed or scraped)' })
+      .max(65535, { error: 'must be a port from 1 to 65535' }),
+  ).optional(),
 });
 
 export type WorkerEnv = z.infer<typeof workerVariables>;
