@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { decimalId } from '../ops/schema-fields';
 import { errorResponses } from '../ops/schemas';
 import { error } from './route-openapi';
 import { DEFAULT_OVERLAP_SECONDS } from './secret-service';
@@ -11,12 +12,7 @@ export const NameParam = z.object({
     .openapi({ param: { name: 'name', in: 'path' }, example: 'acme-shop' }),
 });
 export const SecretParam = NameParam.extend({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 7 }),
+  id: decimalId(7).openapi({ param: { name: 'id', in: 'path' }, example: 7 }),
 });
 const Secret = z
   .object({

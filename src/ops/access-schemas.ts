@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ROLES } from '../db/schema-access';
+import { pageLimit } from './schema-fields';
 import { filterText, isoTime, timestamp } from './schemas';
 
 // Request and response shapes of the token, audit and system-log endpoints.
@@ -8,7 +9,7 @@ const cursor = z
   .string()
   .regex(/^[1-9]\d{0,15}$/, 'cursor must be the next_cursor value of a previous page')
   .optional();
-const limit = z.coerce.number().int().min(1).max(500).default(50);
+const limit = pageLimit();
 
 /** `30d`, `12h`, `90m`: how long a new token lives. */
 export const DURATION = /^([1-9]\d{0,5})([mhdw])$/;

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ALERT_CHANNEL_TYPES, ALERT_KINDS, ALERT_STATUSES } from '../db/schema-alerts';
+import { decimalId, pageLimit } from './schema-fields';
 import { timestamp } from './schemas';
 
 // Shapes of the /api/alerts routes. Rule and channel bodies are validated by src/alerts/config.ts
@@ -13,17 +14,12 @@ const cursor = z
 export const AlertListQuery = z.object({
   status: z.enum(ALERT_STATUSES).optional(),
   rule: z.string().min(1).max(63).optional().openapi({ description: 'A rule name' }),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: pageLimit(),
   cursor,
 });
 
 export const AlertIdParam = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .openapi({ param: { name: 'id', in: 'path' } }),
+  id: decimalId().openapi({ param: { name: 'id', in: 'path' } }),
 });
 
 export const Alert = z

@@ -1,18 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { EventDetail, ListQuery } from './event-schemas';
-import { filterText, isoTime, timestamp } from './schema-fields';
+import { decimalId, filterText, isoTime, timestamp } from './schema-fields';
 
 // Conflicts: deliveries that repeated a stored event's id with other bytes.
 
 export const ConflictQuery = z.object({
   source: filterText(200).optional().openapi({ example: 'shopify' }),
-  event_id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .optional()
-    .openapi({ description: 'Only conflicts of this stored event', example: 42 }),
+  event_id: decimalId().optional().openapi({ description: 'Only conflicts of this stored event', example: 42 }),
   since: isoTime.optional().openapi({ description: 'Received at or after this time' }),
   limit: ListQuery.shape.limit,
   cursor: ListQuery.shape.cursor,

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ATTEMPT_OUTCOMES, EVENT_STATUSES } from '../db/schema';
 import { DELIVERY_OUTCOMES } from '../db/schema-deliveries';
-import { filterText, isoTime, timestamp } from './schema-fields';
+import { decimalId, filterText, isoTime, pageLimit, timestamp } from './schema-fields';
 
 // Events: the list's filters and page, one event in detail, and the bulk replay's request and answer.
 
@@ -25,7 +25,7 @@ export const EventMatchQuery = z.object({
 });
 
 export const ListQuery = EventMatchQuery.extend({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: pageLimit(),
   cursor: z
     .string()
     .regex(/^[1-9]\d{0,15}$/, 'cursor must be the next_cursor value of a previous page')
@@ -33,12 +33,7 @@ export const ListQuery = EventMatchQuery.extend({
 });
 
 export const IdParam = z.object({
-  id: z.coerce
-    .number()
-    .int()
-    .positive()
-    .max(Number.MAX_SAFE_INTEGER)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
+  id: decimalId().openapi({ param: { name: 'id', in: 'path' }, example: 42 }),
 });
 
 export const EventSummary = z

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { pageLimit } from './schema-fields';
 import { isoTime, timestamp } from './schemas';
 
 // Shapes of GET /api/requests and /api/requests/last (the rejected-request log).
@@ -8,7 +9,7 @@ export const RequestListQuery = z.object({
   cause: z.string().min(1).max(63).optional().openapi({ description: 'The rejection code, e.g. invalid_signature' }),
   since: isoTime.optional(),
   until: isoTime.optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: pageLimit(),
   cursor: z
     .string()
     .regex(/^[1-9]\d{0,15}$/, 'cursor must be the next_cursor value of a previous page')

@@ -19,3 +19,25 @@ export const filterText = (max: number) =>
     .min(1)
     .max(max)
     .refine((text) => !text.includes('\u0000'), 'must not contain a NUL character');
+
+const DECIMAL = /^\d+$/;
+const DECIMAL_ONLY = 'must be written in decimal digits 0-9 only (no sign, exponent, decimal point or 0x/0o/0b prefix)';
+
+/**
+ * A whole number from a path or a query string, from `minimum` to `maximum`, decimal digits only.
+ * z.coerce.number() read what Number() reads: /api/events/1e3 was event 1000, /api/events/5.0
+ * event 5, and ?limit=0x10 a page of 16.
+ */
+export const decimalInteger = (minimum: number, maximum: number, example: number) =>
+  z
+    .string()
+    .regex(DECIMAL, `${DECIMAL_ONLY}, e.g. ${example}`)
+    .transform(Number)
+    .pipe(z.number().int().min(minimum).max(maximum))
+    .openapi({ type: 'integer', minimum, maximum, example });
+
+/** A stored row's id in a path or a query string: 1 to 2^53-1, decimal digits only. */
+export const decimalId = (example = 42) => decimalInteger(1, Number.MAX_SAFE_INTEGER, example);
+
+/** A list's page size (`limit`): 1 to 500, 50 unless given. */
+export const pageLimit = () => decimalInteger(1, 500, 50).default(50).openapi({ default: 50 });

@@ -4,7 +4,7 @@ import { POLL_RUN_STATUSES } from '../db/schema-poll';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
-import { filterText } from '../ops/schema-fields';
+import { decimalId, filterText, pageLimit } from '../ops/schema-fields';
 import type { LockHolder } from './lock-sql';
 import type { PollRunLog } from './run-log';
 import type { PollRunner, TriggerResult } from './runner';
@@ -21,14 +21,14 @@ const sourceName = filterText(200);
 const listQuery = z.object({
   source: sourceName.optional(),
   status: z.enum(POLL_RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: pageLimit(),
   cursor: z
     .string()
     .regex(/^[1-9]\d{0,15}$/, 'cursor must be the next_cursor value of a previous page')
     .transform(Number)
     .optional(),
 });
-const runId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const runId = decimalId();
 const pollBody = z.object({ source: sourceName.optional() }).default({});
 
 /**
