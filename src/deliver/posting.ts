@@ -144,8 +144,11 @@ export async function postToDestinations(
                   : plan.masksPayload
                     ? withheldAnswer(response)
                     : safe(await readTextPrefix(response));
-              error = `HTTP ${response.status}: ${answer}`;
-              retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+              const retryAfter = response.headers.get('retry-after');
+              retryAfterMs = parseRetryAfter(retryAfter);
+              // Said in the attempt, so an operator sees why the receiver's pause was not kept.
+              const ignored = retryAfter?.trim() && retryAfterMs === undefined ? ` (${RETRY_AFTER_IGNORED})` : '';
+              error = `HTTP ${response.status}: ${answer}${ignored}`;
             } else {
               // The answer's content does not matter; release the connection without reading it.
               void response.body?.cancel().catch(() => {});
@@ -224,6 +227,8 @@ function notFollowed(response: Response): string {
   void response.body?.cancel().catch(() => {});
   return 'redirect not followed (deliveries go to the configured URL only; set the URL it points to)';
 }
+
+const RETRY_AFTER_IGNORED = 'Retry-After ignored: neither delay-seconds nor an HTTP-date; retried on the usual backoff';
 
 const ANSWER_WITHHELD = 'answer withheld: this source masks payload fields (docs/security.md)';
 
