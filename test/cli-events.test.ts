@@ -41,7 +41,7 @@ describe('webhook-gateway events, tail and errors', { timeout: 240_000 }, () => 
     expect(failed.code).toBe(0);
     const failedRows = failed.stdout.trim().split('\n').slice(1);
     expect(failedRows.map((line) => Number(line.split(/\s+/)[0]))).toEqual([...seeded.failed].reverse());
-    expect(failedRows[0]).toMatch(/shopify\s+orders\/paid\s+failed\s+1\/8\s+PermanentError: ERP rejected order/);
+    expect(failedRows[0]).toMatch(/shopify\s+orders\/paid\s+failed\s+1\/8\s+ERP rejected order/);
 
     expect(JSON.parse(easypost.stdout).events.map((e: { source: string }) => e.source)).toEqual([
       'easypost',

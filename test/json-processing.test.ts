@@ -151,7 +151,7 @@ describe.each(databaseKinds())('forwarding and handlers see exactly what was sen
     expect(rawLength).toBe(DEEP.length);
     expect(row).toMatchObject({ status: 'failed', attempts: 1 });
     expect(row.last_error).toBe(
-      'PermanentError: exactPayload: The body nests arrays or objects deeper than 256 levels, the most the gateway parses; read it as raw text',
+      'exactPayload: The body nests arrays or objects deeper than 256 levels, the most the gateway parses; read it as raw text',
     );
   });
 });

@@ -113,7 +113,7 @@ describe.each(databaseKinds())('ops API on %s', (kind) => {
     expect(event.attempt_log[7]).toMatchObject({
       attempt: 8,
       outcome: 'failed',
-      error: 'Error: always fails',
+      error: 'always fails',
       worker: gw.gateway.worker.id,
     });
     expect((await ops('/api/events/999999')).status).toBe(404);

@@ -92,7 +92,7 @@ describe('per-source processing from the config file', () => {
     const id = await send({ id: 'evt_cfg_2', description: 'tracker.updated', result: {} });
     await waitFor(async () => (await row(id)).status === 'failed');
     expect(await row(id)).toMatchObject({ attempts: 1 });
-    expect((await row(id)).last_error).toMatch(/^PermanentError: payload failed validation: result/);
+    expect((await row(id)).last_error).toMatch(/^payload failed validation: result/);
   });
 
   it('rejects a destination secret that is not a Standard Webhooks secret, naming the field', () => {

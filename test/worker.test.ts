@@ -124,7 +124,7 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     expect(row).toMatchObject({
       status: 'failed',
       attempts: 8,
-      last_error: 'Error: upstream said no (8)',
+      last_error: 'upstream said no (8)',
       locked_by: null,
     });
     const log = await attempts(id);
@@ -145,7 +145,7 @@ describe.each(databaseKinds())('worker on %s', (kind) => {
     await waitFor(async () => (await eventRow(id)).status === 'failed');
     expect(await eventRow(id)).toMatchObject({
       attempts: 1,
-      last_error: 'PermanentError: order references an unknown SKU',
+      last_error: 'order references an unknown SKU',
     });
   });
 

@@ -1,3 +1,4 @@
+import { describeDatabaseError } from '../db/errors';
 import { describeError as describeAnyError } from '../errors';
 import { withSpan } from '../tracing/spans';
 import { retryDelayMs, type BackoffPolicy } from './backoff';
@@ -105,8 +106,27 @@ export function createAttemptRunner(options: AttemptDeps) {
   return runAttempt;
 }
 
-/** A short error description for the attempt log (never a stack, never a query's parameters). */
+/**
+ * Errors whose class says nothing the event's status does not: the gateway's own outcomes and a
+ * plain Error. Their name was written before every last_error ("RetryLaterError: erp: HTTP 500"),
+ * while the delivery log and the docs show the message alone ("held: erp paused").
+ */
+const OUTCOME_CLASSES = new Set([
+  'Error',
+  'RetryLaterError',
+  'PermanentError',
+  'HoldError',
+  'TransformationFailedError',
+]);
+
+/**
+ * A short error description for the attempt log (never a stack, never a query's parameters): the
+ * message, with the class only where it tells what broke (a handler's TypeError).
+ */
 function describeError(err: unknown): string {
-  const text = describeAnyError(err);
+  // A database error first: its own description leaves out the values it quotes.
+  const text =
+    describeDatabaseError(err) ??
+    (err instanceof Error && OUTCOME_CLASSES.has(err.name) && err.message ? err.message : describeAnyError(err));
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
