@@ -256,9 +256,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     );
     expect((await events([id]))[0]).toMatchObject({ status: 'received', attempts: 0 });
     // The held reason says what happened, not "gone gone" for a destination named gone.
-    expect(await lastError(id, 'answered 410')).toBe(
-      'HoldError: held: destination gone answered 410 Gone and was paused',
-    );
+    expect(await lastError(id, 'answered 410')).toBe('held: destination gone answered 410 Gone and was paused');
     const [audit] = await gw.query<{ actor: string; action: string; after: unknown }>(
       "select actor, action, after from audit_log where target = 'destination:gone' and action = 'destination.pause'",
     );
@@ -321,7 +319,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     });
     expect((await events([id]))[0]).toMatchObject({ status: 'received', attempts: 0 });
     expect(await lastError(id, 'answered 410')).toBe(
-      'HoldError: held: destination filed answered 410 Gone; its circuit is open (a file destination cannot be paused)',
+      'held: destination filed answered 410 Gone; its circuit is open (a file destination cannot be paused)',
     );
     fileStatus = 204;
     await waitFor(async () => (await events([id]))[0]!.status === 'completed', 15_000, 'the probe to deliver it');

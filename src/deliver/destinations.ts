@@ -154,12 +154,16 @@ export function forwardByPlan(options: {
   };
 }
 
+type HeldReason = 'circuit_open' | 'rate_limited' | 'gone' | 'paused' | 'changed';
+
 /**
  * Why one destination holds the event, for its `last_error`. A 410 says what happened rather than
  * "<name> gone" (which read "gone gone" for a destination named gone); database destinations carry
  * a rule version and are paused on a 410, file destinations have none and cannot be paused.
  */
-function heldWhy(held: { name: string; reason: 'circuit_open' | 'rate_limited' | 'gone' }, plan: ForwardingPlan) {
+function heldWhy(held: { name: string; reason: HeldReason }, plan: ForwardingPlan) {
+  // Paused or changed through another instance since this process planned the attempt (confirm.ts).
+  if (held.reason === 'changed') return `${held.name} changed since the attempt was planned`;
   if (held.reason !== 'gone') return `${held.name} ${held.reason.replace('_', ' ')}`;
   const paused = plan.destinations.find((d) => d.name === held.name)?.ruleVersion !== undefined;
   return paused
