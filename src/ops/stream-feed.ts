@@ -84,9 +84,11 @@ export function openFeed(deps: FeedDeps, filter: FeedFilter, resumeAfter?: numbe
   let truncated = false;
   const resuming =
     resumeAfter !== undefined && (!filter.status || filter.status === 'received')
-      ? deps.arrivals.after(resumeAfter, filter, RESUME_LIMIT).then((rows) => {
+      ? // One more than is resent: exactly RESUME_LIMIT missed is not "more than" it.
+        deps.arrivals.after(resumeAfter, filter, RESUME_LIMIT + 1).then((found) => {
+          const rows = found.slice(0, RESUME_LIMIT);
           backlog.push(...rows);
-          truncated = rows.length === RESUME_LIMIT;
+          truncated = found.length > RESUME_LIMIT;
           for (const row of rows) resent.add(row.id);
         })
       : Promise.resolve();
