@@ -35,6 +35,14 @@ describe('poll source options', () => {
     });
   });
 
+  it('a retry base above its maximum is refused naming both (the wait is capped: the base was never used)', () => {
+    const source = { name: 'sps', kind: 'sps-rest', client_id: 'x', client_secret: 'y' };
+    expect(problems(pollSourceSchema({}).safeParse({ ...source, retry_base_ms: 120_000 }))).toEqual([
+      'retry_base_ms: retry_base_ms (120000) must not exceed retry_max_ms (60000): raise retry_max_ms or lower retry_base_ms',
+    ]);
+    expect(pollSourceSchema({}).safeParse({ ...source, retry_base_ms: 5000, retry_max_ms: 5000 }).success).toBe(true);
+  });
+
   it('an SFTP source needs a password or a private key; the port defaults to 22', () => {
     const schema = pollSourceSchema({ KEY: '-----BEGIN OPENSSH PRIVATE KEY-----\n…' });
     const pinned = { host_fingerprint: `SHA256:${'A'.repeat(43)}` };

@@ -80,25 +80,34 @@ function commonOptions() {
 
 /** Options of the SPS Transaction REST API (v5) source. */
 function spsRestOptions(env: Env) {
-  return z.strictObject({
-    ...commonOptions(),
-    kind: z.literal('sps-rest'),
-    base_url: z.url({ protocol: /^https?$/ }).default('https://api.spscommerce.com'),
-    token_url: z.url({ protocol: /^https?$/ }).default('https://auth.spscommerce.com/oauth/token'),
-    client_id: secret(env),
-    client_secret: secret(env),
-    /** Sent with the client-credentials request (SPS's identity provider expects it); null sends none. */
-    audience: z.string().min(1).nullable().default('api://api.spscommerce.com/'),
-    scope: z.string().min(1).optional(),
-    /** `limit` of each listing page. */
-    page_size: z.number().int().min(1).max(1000).default(100),
-    request_timeout_ms: z.number().int().positive().default(30_000),
-    /** Retries of one request after a 429, a 5xx or a network error. */
-    max_retries: z.number().int().min(0).max(10).default(4),
-    retry_base_ms: z.number().int().positive().default(1000),
-    /** Longest wait between two tries; a longer Retry-After gives up instead of waiting. */
-    retry_max_ms: z.number().int().positive().default(60_000),
-  });
+  return z
+    .strictObject({
+      ...commonOptions(),
+      kind: z.literal('sps-rest'),
+      base_url: z.url({ protocol: /^https?$/ }).default('https://api.spscommerce.com'),
+      token_url: z.url({ protocol: /^https?$/ }).default('https://auth.spscommerce.com/oauth/token'),
+      client_id: secret(env),
+      client_secret: secret(env),
+      /** Sent with the client-credentials request (SPS's identity provider expects it); null sends none. */
+      audience: z.string().min(1).nullable().default('api://api.spscommerce.com/'),
+      scope: z.string().min(1).optional(),
+      /** `limit` of each listing page. */
+      page_size: z.number().int().min(1).max(1000).default(100),
+      request_timeout_ms: z.number().int().positive().default(30_000),
+      /** Retries of one request after a 429, a 5xx or a network error. */
+      max_retries: z.number().int().min(0).max(10).default(4),
+      retry_base_ms: z.number().int().positive().default(1000),
+      /** Longest wait between two tries; a longer Retry-After gives up instead of waiting. */
+      retry_max_ms: z.number().int().positive().default(60_000),
+    })
+    .refine((o) => o.retry_base_ms <= o.retry_max_ms, {
+      // The wait is capped at the maximum: a larger base was silently never used.
+      error: (issue) => {
+        const o = issue.input as { retry_base_ms: number; retry_max_ms: number };
+        return `retry_base_ms (${o.retry_base_ms}) must not exceed retry_max_ms (${o.retry_max_ms}): raise retry_max_ms or lower retry_base_ms`;
+      },
+      path: ['retry_base_ms'],
+    });
 }
 
 /** Options of the SPS SFTP source: the same out/ directory convention over SFTP. */
