@@ -71,10 +71,23 @@ export const github = defineProvider({
 
     identify(request) {
       const { webhookId, topic } = readDelivery(request);
-      // The body may be form-encoded (payload=…) when the hook is set up that way; then no action.
-      const payload = tryParseJson(request.rawBody) as { action?: unknown } | null | undefined;
+      const payload = readPayload(request.rawBody) as { action?: unknown } | null | undefined;
       const action = typeof payload?.action === 'string' && payload.action ? `.${payload.action}` : '';
       return { webhookId, topic: `${topic}${action}` };
     },
   }),
 });
+
+/**
+ * The event's JSON, from either content type a hook can be set to: `json` (the body) or `form`,
+ * the default for hooks created through the REST API ("Supported values include json and form.
+ * The default is form.", GitHub's hook `config.content_type`), which sends the same JSON as the
+ * form parameter `payload`. Undefined when neither holds JSON. Only read for the topic's action:
+ * the stored bytes and the signature are the raw body either way.
+ */
+function readPayload(rawBody: Buffer): unknown {
+  const json = tryParseJson(rawBody);
+  if (json !== undefined) return json;
+  const form = new URLSearchParams(rawBody.toString('utf8')).get('payload');
+  return form === null ? undefined : tryParseJson(Buffer.from(form, 'utf8'));
+}

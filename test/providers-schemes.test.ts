@@ -157,6 +157,19 @@ describe('provider schemes', () => {
       expect((await row(res.json.id))!.topic).toBe('ping');
     });
 
+    it("a form-encoded payload (GitHub's default content type) has its action in the topic, as JSON has", async () => {
+      // GitHub's "form" content type (the default for a hook created through the REST API) sends
+      // the same JSON as a form parameter named payload; the event is the same, so is its topic.
+      const json = JSON.stringify({ action: 'opened', issue: { number: 2, title: 'a+b & c' } });
+      const body = `payload=${encodeURIComponent(json)}`;
+      const res = await deliver(body, {
+        'x-github-delivery': 'd-form-action',
+        'content-type': 'application/x-www-form-urlencoded',
+      });
+      expect(res.json.status).toBe('accepted');
+      expect(await row(res.json.id)).toMatchObject({ webhook_id: 'd-form-action', topic: 'issues.opened' });
+    });
+
     it('the legacy sha1= signature is not accepted', async () => {
       const body = JSON.stringify({ action: 'closed' });
       const { createHmac } = await import('node:crypto');
