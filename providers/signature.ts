@@ -127,7 +127,10 @@ function isLatin1NotAscii(text: string): boolean {
 
 /**
  * Replay window for schemes that sign a timestamp: rejects in both directions, with distinct
- * messages so an operator can tell a replayed or long-queued request from a sender's skewed clock.
+ * messages so an operator can tell a replayed or long-queued request from a skewed clock. Either
+ * clock may be the skewed one: Stripe's and the Standard Webhooks senders are NTP-synced services,
+ * so a future timestamp from them usually means this gateway's clock is behind (stripe-node itself
+ * refuses only old timestamps, Webhooks.ts validateComputedSignature).
  */
 export function checkTimestamp(
   text: string,
@@ -145,13 +148,13 @@ export function checkTimestamp(
   if (age > spec.toleranceSeconds) {
     throw unauthorized(
       'stale_timestamp',
-      `Timestamp in ${spec.header} is stale: ${shown} s old, beyond the ${spec.toleranceSeconds} s tolerance; send a freshly signed request`,
+      `Timestamp in ${spec.header} is stale: ${shown} s old, beyond the ${spec.toleranceSeconds} s tolerance; send a freshly signed request, or check this gateway's clock`,
     );
   }
   if (-age > spec.toleranceSeconds) {
     throw unauthorized(
       'future_timestamp',
-      `Timestamp in ${spec.header} is in the future: ${shown} s ahead, beyond the ${spec.toleranceSeconds} s tolerance; check the sender's clock`,
+      `Timestamp in ${spec.header} is in the future: ${shown} s ahead, beyond the ${spec.toleranceSeconds} s tolerance; check the sender's clock and this gateway's`,
     );
   }
 }
