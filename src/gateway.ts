@@ -102,6 +102,10 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (!parts.worker) throw new Error('worker not created: start the gateway with role worker or all');
       return parts.worker;
     },
+    /** True once the listener is open (before the worker's first claim): from then on a stop must be graceful. */
+    get serving(): boolean {
+      return started;
+    },
     get app(): Hono {
       if (!app) throw new Error('gateway not started');
       return app;
@@ -222,10 +226,12 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       return { port };
     },
 
-    /** Graceful stop: no new requests or claims, running handlers get the shutdown timeout. */
+    /** Graceful stop: /readyz unready for the drain, then no new requests or claims, running handlers get the shutdown timeout. */
     async stop(): Promise<void> {
       stopping = true;
-      await stopInOrder(() => parts, { logger, timeoutMs: config.shutdownTimeoutMs, started: () => started });
+      // A worker-only process takes no ingest traffic: nothing for a load balancer to drain.
+      const drainMs = role === 'worker' ? 0 : config.shutdownDrainMs;
+      await stopInOrder(() => parts, { logger, timeoutMs: config.shutdownTimeoutMs, drainMs, started: () => started });
       // Last: the supervisor asks a stopping child for its metrics until it has exited.
       metricsCluster?.stop();
     },

@@ -50,7 +50,7 @@ export function startCommand(ctx: CliContext): Command {
           webProcesses,
           childArgs: ['start'],
           logger,
-          stopTimeoutMs: config.shutdownTimeoutMs + 10_000,
+          stopTimeoutMs: config.shutdownDrainMs + config.shutdownTimeoutMs + 10_000,
         });
         process.exit(code);
       }
@@ -74,6 +74,45 @@ async function runGateway(
   ]);
   limitHeapGrowth(config.heapGrowingPercent);
   const gateway = createGateway(config, { logger, role, clusterProcess });
+  let stopping = false;
+  let running = false;
+  let pending: NodeJS.Signals | undefined;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const forced = setTimeout(
+      () => {
+        logger.error('shutdown took too long; exiting');
+        process.exit(1);
+      },
+      config.shutdownDrainMs + config.shutdownTimeoutMs + 5_000,
+    );
+    forced.unref();
+    gateway.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  // Installed before start(): the listener opens, and the worker claims, before start-up ends
+  // (partitions, alerts). A signal in that window used to kill the process outright, cutting the
+  // requests it was answering and leaving its claims for the lease; it now waits for start() and
+  // stops gracefully. Before the listener opens nothing was accepted: the signal ends it as it did.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (running) return shutdown(signal);
+    if (gateway.serving) {
+      pending ??= signal;
+      return;
+    }
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     await gateway.start();
   } catch (err) {
@@ -84,26 +123,8 @@ async function runGateway(
   }
   reportStarted();
   ctx.keepRunning = true;
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    const forced = setTimeout(() => {
-      logger.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5_000);
-    forced.unref();
-    gateway.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'error during shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  running = true;
+  if (pending) shutdown(pending);
 }
 
 function checkClusterUsage(config: GatewayConfig, role: Role, webProcesses: number): void {

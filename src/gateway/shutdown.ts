@@ -26,16 +26,25 @@ export interface RunningParts {
 }
 
 /**
- * The graceful stop, in order: no new requests or claims, running handlers get `timeoutMs`, then
+ * The graceful stop, in order: first `drainMs` of serving as before while /readyz answers 503 (the
+ * caller has set the stopping flag it reads), so a load balancer takes the process out before any
+ * connection is refused; then no new requests or claims, running handlers get `timeoutMs`, then
  * what the parts still hold is written and each part closed. `parts()` is read afresh at each step,
  * so a part that start() builds while an earlier step waits is stopped too; `started()` says whether
  * start() finished (only then are the first and last lines logged).
  */
 export async function stopInOrder(
   parts: () => RunningParts,
-  options: { logger: Logger; timeoutMs: number; started: () => boolean },
+  options: { logger: Logger; timeoutMs: number; drainMs: number; started: () => boolean },
 ): Promise<void> {
-  const { logger, timeoutMs, started } = options;
+  const { logger, timeoutMs, drainMs, started } = options;
+  if (started() && drainMs > 0 && parts().http) {
+    logger.info(
+      { drainMs },
+      `draining: /readyz answers 503; requests are still accepted for ${drainMs} ms (SHUTDOWN_DRAIN_MS)`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, drainMs));
+  }
   const connections = (await parts().http?.openConnections()) ?? 0;
   if (started()) {
     const running = parts().worker?.inFlight ?? 0;

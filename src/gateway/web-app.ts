@@ -46,7 +46,7 @@ export function createWebApp(deps: WebAppDeps): Hono {
     isStopping: deps.isStopping,
     authenticator: createGatewayAuthenticator({ config, tokens: deps.tokens, logger }),
     routes: [
-      createSystemRoutes({ database: () => database, scrapeMetrics: deps.scrapeMetrics }),
+      createSystemRoutes({ database: () => database, scrapeMetrics: deps.scrapeMetrics, isStopping: deps.isStopping }),
       createUiRoutes(),
       // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
       createStreamRoutes({

@@ -56,6 +56,7 @@ export async function startWorkerHttp(deps: WorkerHttpDeps): Promise<HttpServer>
         // Its own metrics, also under the supervisor: the group's are on PORT.
         scrapeMetrics: metrics.scrapeProcess,
         workerLoop: () => workerLoopCheck(worker),
+        isStopping: deps.isStopping,
       }),
     ],
   });

@@ -18,12 +18,17 @@ export function createProbeRoutes(deps: {
   scrapeMetrics: () => Promise<string>;
   /** The worker loop's state; only on a worker process's listener. */
   workerLoop?: () => WorkerLoopCheck;
+  /** True from SIGTERM/SIGINT on: the process is about to stop accepting requests. */
+  isStopping?: () => boolean;
 }): Hono {
   const app = new Hono();
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   app.get('/readyz', async (c) => {
+    // Unready from the signal on, while the server still accepts (SHUTDOWN_DRAIN_MS): a load
+    // balancer stops sending here before connections are refused.
+    if (deps.isStopping?.()) return c.json({ status: 'unavailable', checks: { shutdown: 'stopping' } }, 503);
     const readiness = await checkReadiness(deps.database());
     const worker = deps.workerLoop?.();
     const ready = readiness.ready && (worker === undefined || worker === 'ok');

@@ -48,7 +48,11 @@ window.ui = SwaggerUIBundle({ url: '/api/openapi.json', dom_id: '#ui', persistAu
 `;
 
 /** Health, readiness, Prometheus metrics (./probe-routes.ts) and the interactive API reference (served locally, no CDN). */
-export function createSystemRoutes(deps: { database: () => Database; scrapeMetrics: () => Promise<string> }): Hono {
+export function createSystemRoutes(deps: {
+  database: () => Database;
+  scrapeMetrics: () => Promise<string>;
+  isStopping?: () => boolean;
+}): Hono {
   const app = new Hono();
   app.route('/', createProbeRoutes(deps));
 
