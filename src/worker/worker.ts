@@ -68,18 +68,24 @@ export function createWorker(options: WorkerOptions) {
    * outcome joins the next batch write; the claim is held (and heart-beaten) until that write.
    */
   async function attempt(event: ClaimedEvent): Promise<void> {
-    let recording: Promise<Recorded>;
+    let recording: Promise<Recorded> | undefined;
     let result: AttemptOutcome;
     const abort = new AbortController();
     attemptAborts.add(abort);
     try {
       result = await runAttempt(event, abort.signal);
-      recording = outcomes.record({ event, result });
+      // Its signal fires only at the shutdown timeout. A handler that honours it throws (a delivery
+      // says "aborted: worker shutting down"): that is the deploy, not the event, so it is handed
+      // back like a handler still running then — due at once, the last attempt not used up —
+      // instead of a retry after backoff, or `failed` on the last attempt.
+      const cutShort = abort.signal.aborted && (result.outcome === 'retry' || result.outcome === 'failed');
+      if (!cutShort) recording = outcomes.record({ event, result });
     } finally {
       attemptAborts.delete(abort);
       running -= 1;
       resumeDrain();
     }
+    if (!recording) return releaseUnfinished(queue, [event], logger);
     logAttempt(logger, event, result, await recording, options.topicMasked?.(event.source));
   }
 
