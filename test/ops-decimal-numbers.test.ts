@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, opsCall, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
-import { post, shopifyHeaders } from './helpers/signers';
+import { sendCompletedOrders } from './helpers/completed-orders';
+import { eventStatus, opsCall, startTestGateway, type TestGateway } from './helpers/gateway';
 
 // Ids and page sizes in ops API paths and query strings are decimal digits: other spellings that
 // JavaScript's Number() reads (1e3, 0x10, 5.0, +5, " 5") were silently taken for another number,
@@ -12,24 +12,10 @@ const DIGITS_ONLY = 'must be written in decimal digits 0-9 only';
 describe.each(databaseKinds())('numbers in ops API paths and queries on %s', (kind) => {
   let gw: TestGateway;
   let eventId: number;
-  const statusOf = async (id: number) =>
-    (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]!.status;
 
   beforeAll(async () => {
     gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *' } });
-    for (const n of [1, 2, 3]) {
-      const body = JSON.stringify({ id: n });
-      const sent = await post(`${gw.url}/api/webhooks/shopify`, body, shopifyHeaders(SECRETS.shopify, body, `d-${n}`));
-      eventId = sent.json.id;
-    }
-    await waitFor(
-      async () => {
-        await gw.gateway.worker.tick();
-        return (await statusOf(eventId)) === 'completed';
-      },
-      20_000,
-      'the event to complete',
-    );
+    eventId = (await sendCompletedOrders(gw, ['d-1', 'd-2', 'd-3'])).at(-1)!;
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -61,7 +47,7 @@ describe.each(databaseKinds())('numbers in ops API paths and queries on %s', (ki
     const answer = await opsCall(gw, 'POST', `/api/events/${eventId}.0/replay`);
     expect(answer.status).toBe(400);
     expect(answer.json.error.message).toContain(`id: ${DIGITS_ONLY}`);
-    expect(await statusOf(eventId)).toBe('completed');
+    expect(await eventStatus(gw, eventId)).toBe('completed');
   });
 
   it.each([

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, opsCall, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
-import { post, shopifyHeaders } from './helpers/signers';
+import { sendCompletedOrders } from './helpers/completed-orders';
+import { eventStatus, opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 // Operator requests a hostile or careless caller sends: each is refused before it changes anything,
 // with a code and a message naming what was wrong.
@@ -9,22 +9,10 @@ import { post, shopifyHeaders } from './helpers/signers';
 describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
   let gw: TestGateway;
   let eventId: number;
-  const statusOf = async (id: number) =>
-    (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]!.status;
 
   beforeAll(async () => {
     gw = await startTestGateway(kind, { worker: { cron: '0 0 1 1 *' } });
-    const body = JSON.stringify({ id: 1 });
-    const sent = await post(`${gw.url}/api/webhooks/shopify`, body, shopifyHeaders(SECRETS.shopify, body, 'h-1'));
-    eventId = sent.json.id;
-    await waitFor(
-      async () => {
-        await gw.gateway.worker.tick();
-        return (await statusOf(eventId)) === 'completed';
-      },
-      20_000,
-      'the event to complete',
-    );
+    [eventId] = (await sendCompletedOrders(gw, ['h-1'])) as [number];
   }, 120_000);
   afterAll(async () => {
     await gw?.stop();
@@ -46,7 +34,7 @@ describe.each(databaseKinds())('hostile ops API inputs on %s', (kind) => {
     expect(answer.status).toBe(400);
     expect(answer.json.error.code).toBe('invalid_request');
     expect(answer.json.error.message).toContain(message);
-    expect(await statusOf(eventId)).toBe('completed');
+    expect(await eventStatus(gw, eventId)).toBe('completed');
   });
 
   it('bulk replay with known keys still matches as before', async () => {

@@ -121,6 +121,11 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 10_000
   }
 }
 
+/** The stored status of event `id` (received, processing, completed or failed); undefined when there is no such event. */
+export async function eventStatus(gw: TestGateway, id: number): Promise<string | undefined> {
+  return (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]?.status;
+}
+
 /** One ops API request with the admin token; the answer's status and JSON body (typed loosely: tests read what they assert). */
 export async function opsCall(
   gw: TestGateway,
