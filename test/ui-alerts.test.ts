@@ -2,8 +2,9 @@ import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  closeBrowserAndGateway,
   hasChromium,
-  launchBrowser,
+  launchBrowserTab,
   NO_CHROMIUM_MESSAGE,
   screenshotPath,
   signIn,
@@ -51,19 +52,13 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
       rejectedRequests: { perMinute: 20, bufferSize: 1000, flushIntervalMs: 100, retentionDays: 7 },
       alerts: { evaluateEveryMs: 300, channels: [], rules: [] },
     });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(SECRETS.ops);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    ({ browser, page } = await launchBrowserTab());
+    await signIn(page, gw.url, SECRETS.ops);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Alerts' }).click();
     await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
   }, 300_000);
   afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
+    await closeBrowserAndGateway(browser, gw);
     await receiver?.close();
   });
 

@@ -1,8 +1,14 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  type TestBrowser,
+} from './helpers/browser';
 import { databaseKinds } from './helpers/database';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { eventStatus, SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 import { EXACT_LITERALS, seedEvents, type Seeded } from './helpers/ui-seed';
 
@@ -23,8 +29,6 @@ for (const kind of databaseKinds())
     let all: number[];
     const rowIds = async () =>
       await page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-event-id'))));
-    const statusOf = async (id: number) =>
-      (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]!.status;
     const open = async (path: string) => {
       await page.goto(`${gw.url}${path}`);
       await page.locator('main h1').waitFor();
@@ -37,10 +41,7 @@ for (const kind of databaseKinds())
       browser = await launchBrowser();
       page = await browser.newPage();
     }, SETUP_TIMEOUT_MS);
-    afterAll(async () => {
-      await browser?.close();
-      await gw?.stop();
-    });
+    afterAll(() => closeBrowserAndGateway(browser, gw));
 
     it('serves every page with a strict Content-Security-Policy, no inline script or style', async () => {
       for (const path of ['/ui', '/ui/', '/ui/events', `/ui/events/${seeded.hostile}`, '/ui/audit', '/ui/tokens']) {
@@ -322,7 +323,7 @@ for (const kind of databaseKinds())
       await page.getByRole('button', { name: 'Replay event' }).click();
       await expect.poll(() => page.getByRole('status').filter({ hasText: 'Replayed' }).count()).toBe(1);
       await expect.poll(() => page.locator('#event-status').textContent(), { timeout: 10_000 }).toBe('completed');
-      expect(await statusOf(id)).toBe('completed');
+      expect(await eventStatus(gw, id)).toBe('completed');
       const outcomes = await gw.query<{ outcome: string }>(
         'select outcome from processing_log where event_id = $1 order by id',
         [id],
@@ -348,13 +349,13 @@ for (const kind of databaseKinds())
       await expect
         .poll(() => page.getByRole('status').filter({ hasText: 'match these filters' }).textContent())
         .toBe('1 event match these filters.');
-      expect(await statusOf(id)).toBe('failed');
+      expect(await eventStatus(gw, id)).toBe('failed');
 
       await page.getByRole('button', { name: 'Replay 1 event' }).click();
       await expect
         .poll(() => page.getByRole('status').filter({ hasText: 'Replayed' }).textContent())
         .toBe('Replayed 1 event.');
-      await waitFor(async () => (await statusOf(id)) === 'completed', 10_000, 'bulk-replayed event completed');
+      await waitFor(async () => (await eventStatus(gw, id)) === 'completed', 10_000, 'bulk-replayed event completed');
       await expect.poll(rowIds, { timeout: 10_000 }).toEqual([]);
     });
 

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { easypostSignature, post, shopifyHeaders } from './helpers/signers';
 
@@ -59,15 +66,9 @@ describe.skipIf(!hasChromium)('dashboard charts in Chromium', () => {
     );
     browser = await launchBrowser();
     page = await browser.newPage();
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(SECRETS.ops);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await signIn(page, gw.url, SECRETS.ops);
   }, SETUP_TIMEOUT_MS);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('draws counts, latency and backlog for the last hour, with a text summary of each', async () => {
     await page.locator('.chart-canvas canvas').nth(2).waitFor();

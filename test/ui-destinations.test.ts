@@ -7,7 +7,14 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 
@@ -53,20 +60,15 @@ describe.skipIf(!hasChromium)('Destinations page in Chromium', () => {
     gw = await startTestGateway('pglite', {
       control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
     });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
   }, 300_000);
   afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
+    await closeBrowserAndGateway(browser, gw);
     await new Promise((r) => receiver.close(r));
   });
 
   it('creates a destination (secret shown once), shows its health, pauses and resumes it', async () => {
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(SECRETS.ops);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, gw.url, SECRETS.ops);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Destinations' }).click();
     await page.getByRole('heading', { name: 'Destinations' }).waitFor();
 

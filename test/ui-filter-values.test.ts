@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 
@@ -24,19 +31,14 @@ describe.skipIf(!hasChromium)('filters in the events address that are not valid,
       (await post(`${gw.url}/api/webhooks/shopify/orders/create`, body, shopifyHeaders(SECRETS.shopify, body, 'f-1')))
         .status,
     ).toBe(200);
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
     page.on('request', (request) => {
       const url = new URL(request.url());
       if (url.pathname === '/api/events') listLoads.push(url.search);
     });
     await signIn(page, gw.url, SECRETS.ops);
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   const cases: [string, RegExp][] = [
     ['status=bogus', /status: “bogus” is not a status: use received, processing, completed, failed/],

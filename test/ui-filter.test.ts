@@ -4,8 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
+import { eventStatus, SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -34,14 +41,9 @@ describe.skipIf(!hasChromium)('a filtered delivery on the event page in Chromium
         },
       ],
     });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('shows outcome ignored and error filtered in the Deliveries table', async () => {
     const body = JSON.stringify({ id: 1, total: 5 });
@@ -52,16 +54,8 @@ describe.skipIf(!hasChromium)('a filtered delivery on the event page in Chromium
         shopifyHeaders(SECRETS.shopify, body, `ui-filter-${Date.now()}`),
       )
     ).json.id as number;
-    await waitFor(
-      async () =>
-        (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [id]))[0]?.status ===
-        'completed',
-      10_000,
-      'the event to complete',
-    );
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(SECRETS.ops);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await waitFor(async () => (await eventStatus(gw, id)) === 'completed', 10_000, 'the event to complete');
+    await signIn(page, gw.url, SECRETS.ops);
     await page.goto(`${gw.url}/ui/events/${id}`);
     const row = page
       .getByRole('table', { name: 'Forwarding to destinations' })

@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { databaseKinds } from './helpers/database';
 import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -45,10 +52,7 @@ for (const kind of databaseKinds())
       page = await browser.newPage();
       await signIn(page, gw.url, SECRETS.ops);
     }, 180_000);
-    afterAll(async () => {
-      await browser?.close();
-      await gw?.stop();
-    });
+    afterAll(() => closeBrowserAndGateway(browser, gw));
 
     /** How far each table and the page reach past the main card's right edge (0: inside). */
     const overflow = () =>

@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 import { maskedIdentitySources } from './helpers/masked-sources';
 import { post } from './helpers/signers';
@@ -39,19 +46,12 @@ describe.skipIf(!hasChromium)('the events page names the sources a topic filter 
     });
     expect(made.status).toBe(201);
     viewer = made.json.token as string;
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('a viewer filtering by topic sees the open source’s event and a note naming the masked one', async () => {
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(viewer);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, gw.url, viewer);
     await page.goto(`${gw.url}/ui/events?topic=${KIND}`);
     const rows = page.getByRole('table').getByRole('row');
     await rows.filter({ hasText: 'open' }).waitFor();

@@ -6,8 +6,15 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { PermanentError } from '../src/worker/handlers';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
-import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
+import { eventStatus, SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -27,14 +34,9 @@ describe.skipIf(!hasChromium)('a blocked ordered event on the event page in Chro
     gw = await startTestGateway('pglite', {
       control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
     });
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('shows the key and "blocked by event N" with a link to the head', async () => {
     const created = await fetch(`${gw.url}/api/sources`, {
@@ -54,16 +56,8 @@ describe.skipIf(!hasChromium)('a blocked ordered event on the event page in Chro
       (await post(`${gw.url}/api/webhooks/orders`, body, shopifyHeaders(secret, body, id))).json.id as number;
     const head = await send('{"order_id":"A-7","fail":true}', 'ui-o-1');
     const next = await send('{"order_id":"A-7"}', 'ui-o-2');
-    await waitFor(
-      async () =>
-        (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [head]))[0]?.status ===
-        'failed',
-      10_000,
-      'the head to fail',
-    );
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(SECRETS.ops);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await waitFor(async () => (await eventStatus(gw, head)) === 'failed', 10_000, 'the head to fail');
+    await signIn(page, gw.url, SECRETS.ops);
     await page.goto(`${gw.url}/ui/events/${next}`);
     const link = page.getByRole('link', { name: `blocked by event ${head}` });
     await link.waitFor();
@@ -76,9 +70,7 @@ describe.skipIf(!hasChromium)('a blocked ordered event on the event page in Chro
     await page.getByRole('button', { name: 'Skip in its key' }).click();
     await page.getByText('Skipped: the event failed with "skipped by" you').waitFor();
     await waitFor(
-      async () =>
-        (await gw.query<{ status: string }>('select status from webhook_events where id = $1', [next]))[0]?.status ===
-        'completed',
+      async () => (await eventStatus(gw, next)) === 'completed',
       15_000,
       'the event behind the skipped head to complete',
     );

@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowser,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { databaseKinds } from './helpers/database';
 import { opsCall, SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
@@ -40,10 +47,7 @@ for (const kind of databaseKinds())
         if (r.status() === 403) refused.push(`${r.request().method()} ${new URL(r.url()).pathname}`);
       });
     }, 180_000);
-    afterAll(async () => {
-      await browser?.close();
-      await gw?.stop();
-    });
+    afterAll(() => closeBrowserAndGateway(browser, gw));
 
     const open = async (path: string, waitForText: string) => {
       await page.goto(`${gw.url}${path}`);

@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { runCli } from './helpers/cli';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { startReceiver } from './helpers/receiver';
@@ -91,17 +98,11 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     });
     const applied = await apply(gitopsFile());
     expect(applied.code, applied.stderr).toBe(0);
-    browser = await launchBrowser({ width: 1400, height: 900 });
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
-    await page.goto(`${gw.url}/ui`);
-    await page.getByLabel('Ops API token').fill(SECRETS.ops);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('link', { name: 'Destinations' }).waitFor();
+    ({ browser, page } = await launchBrowserTab({ width: 1400, height: 900 }));
+    await signIn(page, gw.url, SECRETS.ops);
   }, 300_000);
   afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
+    await closeBrowserAndGateway(browser, gw);
     await receiver?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -208,10 +209,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     const created = await api('/api/tokens', { method: 'POST', body: { name: 'rule-tryer', role: 'operator' } });
     expect(created.status).toBe(201);
     const operator = await browser.newPage();
-    await operator.goto(`${gw.url}/ui`);
-    await operator.getByLabel('Ops API token').fill(created.json.token);
-    await operator.getByRole('button', { name: 'Sign in' }).click();
-    await operator.getByRole('link', { name: 'Destinations' }).waitFor();
+    await signIn(operator, gw.url, created.json.token);
     await operator.goto(`${gw.url}/ui/destinations/erp`);
     await operator.getByText('Saving needs an admin token').waitFor();
     expect(await operator.getByRole('button', { name: 'Save rule' }).count()).toBe(0);
@@ -229,10 +227,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     const created = await api('/api/tokens', { method: 'POST', body: { name: 'rule-reader', role: 'viewer' } });
     expect(created.status).toBe(201);
     const viewer = await browser.newPage();
-    await viewer.goto(`${gw.url}/ui`);
-    await viewer.getByLabel('Ops API token').fill(created.json.token);
-    await viewer.getByRole('button', { name: 'Sign in' }).click();
-    await viewer.getByRole('link', { name: 'Destinations' }).waitFor();
+    await signIn(viewer, gw.url, created.json.token);
     await viewer.goto(`${gw.url}/ui/destinations/erp`);
     await viewer.getByText('Read-only: changing a rule needs an admin token.').waitFor();
     expect(await viewer.getByLabel('Condition 1: value').isDisabled()).toBe(true);

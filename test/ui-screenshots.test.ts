@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { hasChromium, launchBrowser, type TestBrowser } from './helpers/browser';
+import { closeBrowserAndGateway, hasChromium, launchBrowser, type TestBrowser } from './helpers/browser';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { post, shopifyHeaders } from './helpers/signers';
 import { seedEvents, type Seeded } from './helpers/ui-seed';
@@ -28,10 +28,7 @@ describe.skipIf(!process.env.UPDATE_SCREENSHOTS || !hasChromium)('UI screenshots
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#live-state.on').waitFor();
   }, SETUP_TIMEOUT_MS);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('dashboard with the live panel', async () => {
     for (let n = 20; n < 23; n++) {

@@ -7,6 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import {
+  closeBrowserAndGateway,
   hasChromium,
   launchBrowser,
   NO_CHROMIUM_MESSAGE,
@@ -68,10 +69,7 @@ describe.skipIf(!hasChromium)('Sources page in Chromium', () => {
     page = await browser.newPage();
     page.setDefaultTimeout(30_000);
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('creates a source, copies its URL, rotates its secret, pauses it and sends a test event that is held', async () => {
     await signIn(SECRETS.ops);

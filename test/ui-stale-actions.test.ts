@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { opsCall, SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -44,15 +51,10 @@ describe.skipIf(!hasChromium)('UI actions on an item changed after the page read
     gw = await startTestGateway('pglite', {
       control: { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 5000 },
     });
-    browser = await launchBrowser({ width: 1280, height: 900 });
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab({ width: 1280, height: 900 }));
     page.on('dialog', (dialog) => void dialog.accept());
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('Rotate secret: refused and said so, no new secret; the card reloaded, so a second click rotates', async () => {
     await shown('rotated');

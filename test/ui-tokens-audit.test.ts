@@ -1,8 +1,9 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  closeBrowserAndGateway,
   hasChromium,
-  launchBrowser,
+  launchBrowserTab,
   NO_CHROMIUM_MESSAGE,
   screenshotPath,
   signIn as signInAs,
@@ -30,14 +31,9 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
 
   beforeAll(async () => {
     gw = await startTestGateway('pglite');
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('creates a token shown once, lists it, and revokes it', async () => {
     await signIn(SECRETS.ops);

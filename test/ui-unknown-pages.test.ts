@@ -1,6 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasChromium, launchBrowser, NO_CHROMIUM_MESSAGE, signIn, type TestBrowser } from './helpers/browser';
+import {
+  closeBrowserAndGateway,
+  hasChromium,
+  launchBrowserTab,
+  NO_CHROMIUM_MESSAGE,
+  signIn,
+  type TestBrowser,
+} from './helpers/browser';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
 
 if (!hasChromium) console.warn(NO_CHROMIUM_MESSAGE);
@@ -14,14 +21,9 @@ describe.skipIf(!hasChromium)('unknown UI addresses in Chromium', () => {
 
   beforeAll(async () => {
     gw = await startTestGateway('pglite');
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    page.setDefaultTimeout(30_000);
+    ({ browser, page } = await launchBrowserTab());
   }, 300_000);
-  afterAll(async () => {
-    await browser?.close();
-    await gw?.stop();
-  });
+  afterAll(() => closeBrowserAndGateway(browser, gw));
 
   it('answer 404 with the HTML page under the UI policy; API addresses keep their JSON 404', async () => {
     for (const path of ['/ui/nope', '/ui/events/abc', '/ui/sources/x/y']) {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { TestGateway } from './gateway';
 
 /** Debian's Chromium (apt-get install chromium); playwright-core drives it, no browser download. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -68,6 +69,23 @@ export async function launchBrowser(viewport = { width: 1280, height: 800 }): Pr
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Chromium and the one tab a UI test drives, each step of which may wait up to 30 s: the pages
+ * load slowly while other suites share the two cores.
+ */
+export async function launchBrowserTab(viewport?: { width: number; height: number }) {
+  const browser = await launchBrowser(viewport);
+  const page = await browser.newPage();
+  page.setDefaultTimeout(30_000);
+  return { browser, page };
+}
+
+/** A UI test's afterAll: the browser, then the gateway (either is missing when its beforeAll failed before it). */
+export async function closeBrowserAndGateway(browser: TestBrowser | undefined, gw: TestGateway | undefined) {
+  await browser?.close();
+  await gw?.stop();
 }
 
 /**
