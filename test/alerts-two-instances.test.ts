@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../src/db/client';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor } from './helpers/gateway';
-import { freePort, spawnGateway, waitUntilHealthy, type GatewayProcess } from './helpers/process';
+import { spawnHealthyGateway, stopGateways, type GatewayProcess } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // Two real gateway processes on one PostgreSQL database, both running the alert evaluator with the
@@ -115,16 +115,12 @@ describe.skipIf(!postgresUrl())('one alert from two gateway processes on one Pos
     };
     // One after the other: the first applies the migrations, the second finds them done.
     for (const _ of [0, 1]) {
-      const port = await freePort();
-      procs.push(spawnGateway([], { ...env, PORT: String(port) }));
-      bases.push(`http://127.0.0.1:${port}`);
-      await waitUntilHealthy(`${bases.at(-1)}/healthz`, 90_000);
+      bases.push(await spawnHealthyGateway(procs, [], env, 90_000));
     }
   }, 200_000);
 
   afterAll(async () => {
-    for (const proc of procs) proc.child.kill('SIGTERM');
-    await Promise.all(procs.map((p) => p.exited));
+    await stopGateways(procs);
     await receiver?.close();
     await testDb?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });

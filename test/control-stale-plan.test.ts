@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
+import { startIdReceiver } from './helpers/id-receiver';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // A worker plans each attempt from its process's snapshot, which hears of a change made through
@@ -17,28 +16,10 @@ import { post, shopifyHeaders } from './helpers/signers';
 
 const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
 
-async function startReceiver() {
-  const got: string[] = [];
-  const server = createServer((req, res) => {
-    req.resume().on('end', () => {
-      got.push(String(req.headers['webhook-id']));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  const close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return { url, got, close };
-}
-
 describe.each(databaseKinds())('deliveries follow what is stored, not a stale snapshot (%s)', (kind) => {
   let gw: TestGateway;
-  let before: Awaited<ReturnType<typeof startReceiver>>;
-  let after: Awaited<ReturnType<typeof startReceiver>>;
+  let before: Awaited<ReturnType<typeof startIdReceiver>>;
+  let after: Awaited<ReturnType<typeof startIdReceiver>>;
   let n = 0;
   const api = async (path: string, method = 'GET', body?: unknown) =>
     (await fetch(`${gw.url}${path}`, {
@@ -63,8 +44,8 @@ describe.each(databaseKinds())('deliveries follow what is stored, not a stale sn
   };
 
   beforeAll(async () => {
-    before = await startReceiver();
-    after = await startReceiver();
+    before = await startIdReceiver();
+    after = await startIdReceiver();
     // The backstop re-read is a minute away: only the test decides when the snapshot catches up.
     const control = { keyring: loadKeyring({ key: randomBytes(32).toString('base64') }), refreshMs: 60_000 };
     gw = await startTestGateway(kind, { control });
@@ -86,7 +67,7 @@ describe.each(databaseKinds())('deliveries follow what is stored, not a stale sn
       expect(created.status).toBe(201);
     }
     const warm = await send('orders/moved');
-    await waitFor(() => before.got.includes(`evt_${warm}`), 10_000, 'a first delivery');
+    await waitFor(() => before.ids().includes(`evt_${warm}`), 10_000, 'a first delivery');
 
     // Another instance's changes, as this process has not heard of them yet.
     await triggers(false);
@@ -111,16 +92,16 @@ describe.each(databaseKinds())('deliveries follow what is stored, not a stale sn
       );
       expect(held!.map((e) => e.status)).toEqual(['received', 'received']);
       expect(held!.map((e) => e.attempts)).toEqual([0, 0]); // held, not counted
-      expect(before.got.filter((id) => [gone, paused, moved].map((i) => `evt_${i}`).includes(id))).toEqual([]);
+      expect(before.ids().filter((id) => [gone, paused, moved].map((i) => `evt_${i}`).includes(id))).toEqual([]);
 
       // The process hears of it: the moved event goes to the new URL, the paused one on resume.
       await triggers(true);
       await gw.query(`select pg_notify('gateway_control', 'test')`);
       await waitFor(async () => (await event(moved)).status === 'completed', 10_000, 'the moved event');
-      expect(after.got).toEqual([`evt_${moved}`]);
+      expect(after.ids()).toEqual([`evt_${moved}`]);
       expect((await api('/api/destinations/paused/resume', 'POST')).status).toBe(200);
       await waitFor(async () => (await event(paused)).status === 'completed', 10_000, 'the resumed event');
-      expect(before.got.filter((id) => id !== `evt_${warm}`)).toEqual([`evt_${paused}`]);
+      expect(before.ids().filter((id) => id !== `evt_${warm}`)).toEqual([`evt_${paused}`]);
     } finally {
       await triggers(true);
     }

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor } from './helpers/gateway';
-import { freePort, spawnGateway, waitUntilHealthy, type GatewayProcess } from './helpers/process';
+import { spawnHealthyGateway, stopGateways, type GatewayProcess } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // The decisive test of the control plane: two real gateway processes on one PostgreSQL database.
@@ -51,18 +51,14 @@ describe.skipIf(!postgresUrl())('two gateway processes on one PostgreSQL', () =>
       LOG_LEVEL: 'info',
     };
     for (const _ of [0, 1]) {
-      const port = await freePort();
-      procs.push(spawnGateway([], { ...env, PORT: String(port) }));
-      const base = `http://127.0.0.1:${port}`;
-      await waitUntilHealthy(`${base}/healthz`, 60_000);
+      const base = await spawnHealthyGateway(procs, [], env, 60_000);
       if (!a) a = base;
       else b = base;
     }
   }, 120_000);
 
   afterAll(async () => {
-    for (const proc of procs) proc.child.kill('SIGTERM');
-    await Promise.all(procs.map((p) => p.exited));
+    await stopGateways(procs);
     await testDb?.drop();
   }, 60_000);
 

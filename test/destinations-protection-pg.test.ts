@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor, waitUntilAllHeld } from './helpers/gateway';
-import { freePort, spawnGateway, waitUntilHealthy, type GatewayProcess } from './helpers/process';
+import { startIdReceiver } from './helpers/id-receiver';
+import { spawnHealthyGateway, stopGateways, type GatewayProcess } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // Destination protection shared by two real gateway processes (both serve and work) on one
@@ -15,29 +14,6 @@ import { post, shopifyHeaders } from './helpers/signers';
 const OPS = 'ops-token-protection-pg';
 const SHOPIFY = 'env-shopify-secret-protection';
 const auth = { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' };
-
-/** A receiver that answers 204, or, while `dead()`, resets every connection before any answer. */
-async function startReceiver(dead: () => boolean = () => false) {
-  const got: { id: string; at: number }[] = [];
-  const server: Server = createServer((req, res) => {
-    req.resume().on('end', () => {
-      got.push({ id: String(req.headers['webhook-id']), at: Date.now() });
-      res.writeHead(204).end();
-    });
-  });
-  // Holding the port while "dead" means no other process can take it meanwhile.
-  server.on('connection', (socket) => {
-    if (dead()) socket.destroy();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  const close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
-  return { url, got, close };
-}
 
 describe.skipIf(!postgresUrl())('destination protection across two gateway processes (PostgreSQL)', () => {
   let testDb: TestDatabase;
@@ -82,22 +58,18 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
       LOG_LEVEL: 'warn',
     };
     for (let i = 0; i < 2; i++) {
-      const port = await freePort();
-      procs.push(spawnGateway(['start', '--role', 'all'], { ...env, PORT: String(port) }));
-      bases.push(`http://127.0.0.1:${port}`);
-      await waitUntilHealthy(`${bases.at(-1)}/healthz`, 60_000);
+      bases.push(await spawnHealthyGateway(procs, ['start', '--role', 'all'], env, 60_000));
     }
   }, 120_000);
 
   afterAll(async () => {
-    for (const proc of procs) proc.child.kill('SIGTERM');
-    await Promise.all(procs.map((p) => p.exited));
+    await stopGateways(procs);
     for (const r of receivers) await r.close();
     await testDb?.drop();
   }, 60_000);
 
   it('a rate limit of 5/s holds across both processes and every event is delivered once', async () => {
-    const receiver = await startReceiver();
+    const receiver = await startIdReceiver();
     receivers.push(receiver);
     const created = await api('/api/destinations', 'POST', {
       name: 'limited',
@@ -145,10 +117,10 @@ describe.skipIf(!postgresUrl())('destination protection across two gateway proce
   }, 90_000);
 
   it("one dead destination's (connections reset) circuit holds its events in both processes; the healthy one's flow; all arrive once it is back", async () => {
-    const healthy = await startReceiver();
+    const healthy = await startIdReceiver();
     receivers.push(healthy);
     let down = true;
-    const back = await startReceiver(() => down);
+    const back = await startIdReceiver({ dead: () => down });
     receivers.push(back);
     for (const [name, url, topic] of [
       ['healthy', healthy.url, 'orders/paid'],

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKeyring } from '../src/control/crypto';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, waitFor, waitUntilAllHeld, type TestGateway } from './helpers/gateway';
+import { startIdReceiver } from './helpers/id-receiver';
 import { freePort } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 
@@ -18,31 +17,12 @@ const answer = async (pending: Promise<Response>) =>
   (await pending) as Omit<Response, 'json'> & { json(): Promise<any> };
 const auth = { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' };
 
-/** A receiver on `port` (0: any) that records arrival times and answers `status()`. */
-async function startReceiver(port = 0, status: () => number = () => 204) {
-  const got: { id: string; at: number }[] = [];
-  const server: Server = createServer((req, res) => {
-    req.resume().on('end', () => {
-      got.push({ id: String(req.headers['webhook-id']), at: Date.now() });
-      res.writeHead(status()).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  const close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
-  return { url, got, close };
-}
-
 describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   let gw: TestGateway;
   const receivers: { close(): Promise<void> }[] = [];
   let n = 0;
   let fileStatus = 410;
-  let filed: Awaited<ReturnType<typeof startReceiver>>;
+  let filed: Awaited<ReturnType<typeof startIdReceiver>>;
   const api = (path: string, method = 'GET', body?: unknown) =>
     answer(
       fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) }),
@@ -83,7 +63,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   const view = async (name: string) => (await api(`/api/destinations/${name}`)).json();
 
   beforeAll(async () => {
-    filed = await startReceiver(0, () => fileStatus);
+    filed = await startIdReceiver({ status: () => fileStatus });
     receivers.push(filed);
     gw = await startTestGateway(kind, {
       control: { keyring: loadKeyring({ key: MASTER_KEY }), refreshMs: 60_000 },
@@ -152,7 +132,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   });
 
   it('a dead destination opens its circuit: its events are held, not burnt; a healthy one is not slowed; all arrive once it is back', async () => {
-    const healthy = await startReceiver();
+    const healthy = await startIdReceiver();
     receivers.push(healthy);
     const deadPort = await freePort(); // nothing listens: connections are refused
     await create({ name: 'healthy', url: healthy.url, filter: { topic: 'orders/paid' } });
@@ -213,7 +193,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     expect(metrics).toMatch(/webhook_gateway_destination_circuit_state\{destination="dead"\} [12]/);
 
     // Back: the next probe succeeds, the circuit closes and every held event is delivered once.
-    const back = await startReceiver(deadPort);
+    const back = await startIdReceiver({ port: deadPort });
     receivers.push(back);
     await waitFor(
       async () => (await events(deadIds)).every((e) => e.status === 'completed'),
@@ -234,7 +214,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
 
   it('a 410 Gone pauses the destination with the reason, audits it, holds the event uncounted; resume delivers it', async () => {
     let status = 410;
-    const gone = await startReceiver(0, () => status);
+    const gone = await startIdReceiver({ status: () => status });
     receivers.push(gone);
     await create({ name: 'gone', url: gone.url, filter: { topic: 'orders/gone' } });
     const id = await send('orders/gone');
@@ -278,7 +258,7 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
   }, 60_000);
 
   it('a rate limit makes the excess wait, uncounted, and delivers every event once', async () => {
-    const limited = await startReceiver();
+    const limited = await startIdReceiver();
     receivers.push(limited);
     await create({
       name: 'limited',

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresUrl, type TestDatabase } from './helpers/database';
 import { waitFor } from './helpers/gateway';
-import { freePort, spawnGateway, waitUntilHealthy, type GatewayProcess } from './helpers/process';
+import { spawnHealthyGateway, stopGateways, type GatewayProcess } from './helpers/process';
 import { post, shopifyHeaders } from './helpers/signers';
 
 // Two real gateway processes on one PostgreSQL: A serves HTTP only (no worker), B serves and
@@ -58,16 +58,12 @@ describe.skipIf(!postgresUrl())('destinations across two gateway processes on on
       LOG_LEVEL: 'info',
     };
     for (const role of ['web', 'all']) {
-      const port = await freePort();
-      procs.push(spawnGateway(['start', '--role', role], { ...env, PORT: String(port) }));
-      bases.push(`http://127.0.0.1:${port}`);
-      await waitUntilHealthy(`${bases.at(-1)}/healthz`, 60_000);
+      bases.push(await spawnHealthyGateway(procs, ['start', '--role', role], env, 60_000));
     }
   }, 120_000);
 
   afterAll(async () => {
-    for (const proc of procs) proc.child.kill('SIGTERM');
-    await Promise.all(procs.map((p) => p.exited));
+    await stopGateways(procs);
     await new Promise((r) => receiver.close(r));
     await testDb?.drop();
   }, 60_000);

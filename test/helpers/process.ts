@@ -51,3 +51,26 @@ export async function waitUntilHealthy(url: string, timeoutMs = 90_000): Promise
   }
   throw new Error(`${url} did not become healthy`);
 }
+
+/**
+ * Spawns a gateway on a free port and resolves with its base URL once /healthz answers. The
+ * process joins `procs` before the wait, so the test's afterAll stops it even if it never gets healthy.
+ */
+export async function spawnHealthyGateway(
+  procs: GatewayProcess[],
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<string> {
+  const port = await freePort();
+  procs.push(spawnGateway(args, { ...env, PORT: String(port) }));
+  const base = `http://127.0.0.1:${port}`;
+  await waitUntilHealthy(`${base}/healthz`, timeoutMs);
+  return base;
+}
+
+/** Sends SIGTERM to every process and waits until all have exited. */
+export async function stopGateways(procs: GatewayProcess[]): Promise<void> {
+  for (const proc of procs) proc.child.kill('SIGTERM');
+  await Promise.all(procs.map((p) => p.exited));
+}
