@@ -273,13 +273,20 @@ describe.each(databaseKinds())('destination protection (%s)', (kind) => {
     expect(limited.got.length).toBe(12);
     expect((await events(ids)).every((e) => e.attempts === 1)).toBe(true);
     // 12 at 4/s take three one-second windows, so they span more than one second; no second of the
-    // receiver sees more than the limit plus the slack of a request admitted at the very end of the
-    // previous window (docs/destinations.md "Rate limits").
+    // limiter's windows lets through more than the limit plus the slack of a request admitted at the
+    // very end of the previous window (docs/destinations.md "Rate limits"). Counted where the gate
+    // let each delivery through (its logged start), not where the receiver got it: on a loaded
+    // machine a delivery let through at the end of one window arrived in the next second (6 by
+    // arrival), as destinations-protection-pg saw too.
     const times = limited.got.map((g) => g.at).sort((a, b) => a - b);
     expect(times.at(-1)! - times[0]!).toBeGreaterThan(1000);
-    const perSecond = new Map<number, number>();
-    for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
-    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(5);
+    const perSecond = await gw.query<{ n: number }>(
+      `select count(*)::int as n from delivery_attempts
+        where destination = 'limited' and outcome = 'delivered' group by floor(extract(epoch from started_at))`,
+    );
+    const counts = perSecond.map((r) => r.n);
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(Math.max(...counts), JSON.stringify(counts)).toBeLessThanOrEqual(5);
   }, 60_000);
 
   it('a file destination answering 410 has its circuit opened (it cannot be paused) and is probed after the cooldown', async () => {
