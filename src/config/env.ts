@@ -11,6 +11,7 @@ import { runtimeSettings, runtimeVariables, type RuntimeSettings } from './env/r
 import { envSecretProblems, secretSettings, secretsVariables, type SecretSettings } from './env/secrets';
 import { tracingSettings, tracingVariables, type TracingSettings } from './env/tracing';
 import { bodyBudgetProblem, burstWithoutRateProblems, webSettings, webVariables, type WebSettings } from './env/web';
+import { sourceRetryProblem } from './retry-range';
 import { retryRangeProblems, workerSettings, workerVariables, type WorkerSettings } from './env/worker';
 
 // The only reader of process.env (a lint rule enforces it): one schema, validated once, by one
@@ -102,7 +103,14 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
     }
   }
   const outbound = outboundSettings(e);
-  const refused = refusedFileTargets(outbound, { sources, destinations, polls, alerts });
+  const retryDefaults = { baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS };
+  const refused = [
+    ...sources.flatMap((s) => {
+      const problem = sourceRetryProblem(s.processing.retry, retryDefaults);
+      return problem ? [`source "${s.name}": ${problem}`] : [];
+    }),
+    ...refusedFileTargets(outbound, { sources, destinations, polls, alerts }),
+  ];
   if (refused.length > 0) throw new ConfigError(`Invalid GATEWAY_CONFIG: ${refused.join('; ')}`);
   return {
     ...webSettings(e),

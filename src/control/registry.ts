@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import { parseSourceEntry, type SourceSecret } from '../config/file';
 import type { ProcessingConfig } from '../config/processing';
+import { sourceRetryProblem } from '../config/retry-range';
 import type { Database } from '../db/client';
 import { listenOn } from '../db/listen';
 import { describeError } from '../errors';
 import type { RateLimit } from '../ingest/rate-limit';
 import { pushSourceFrom, type PushSource } from '../ingest/sources';
+import type { BackoffPolicy } from '../worker/backoff';
 import { open, type Keyring } from './crypto';
 import type { ControlStore, SecretRow, SourceRow } from './store';
 
@@ -33,6 +35,8 @@ export interface RegistryDeps {
   reservedNames: readonly string[];
   keyring?: Keyring;
   defaultRateLimit?: RateLimit;
+  /** RETRY_BASE_MS and RETRY_MAX_MS, which fill a stored source's retry half it leaves out. */
+  retryDefaults?: BackoffPolicy;
   logger: Logger;
   /** Backstop re-read interval: converges even when a NOTIFY is lost (database outage). */
   refreshMs: number;
@@ -59,10 +63,15 @@ export function createRegistry(deps: RegistryDeps) {
   const logged = new Set<string>();
 
   /** Logs one problem once per source (a refresh every few seconds must not flood the log). */
-  const problem = (key: string, fields: Record<string, unknown>, message: string) => {
+  const problem = (
+    key: string,
+    fields: Record<string, unknown>,
+    message: string,
+    level: 'error' | 'warn' = 'error',
+  ) => {
     if (logged.has(key)) return;
     logged.add(key);
-    deps.logger.error(fields, message);
+    deps.logger[level](fields, message);
   };
 
   /** A stored source as it is served; undefined (logged once) when its entry is not valid. */
@@ -73,6 +82,17 @@ export function createRegistry(deps: RegistryDeps) {
         {},
         { requireSecrets: false },
       );
+      // The API refuses this now; one saved before still serves (a start-up must not fail over it),
+      // and behaves as it always did: every retry waits about max_ms.
+      const retryProblem = deps.retryDefaults && sourceRetryProblem(config.processing.retry, deps.retryDefaults);
+      if (retryProblem) {
+        problem(
+          `retry:${row.name}:${row.version}`,
+          { source: row.name, problem: retryProblem },
+          'a stored source retries at its max_ms from the first retry on; update its retry to make base_ms count',
+          'warn',
+        );
+      }
       const clear: SourceSecret[] = [];
       for (const s of secretRows) {
         try {

@@ -6,6 +6,7 @@ import type { Registry } from './registry';
 import { createSecretOperations } from './secret-service';
 import { conflict, createSourceSteps, type Change } from './source-steps';
 import type { ControlStore, SourceRow } from './store';
+import type { BackoffPolicy } from '../worker/backoff';
 import { checkEntryTransform } from './transform-check';
 import { sourceView, type SourceView } from './view';
 
@@ -16,6 +17,8 @@ export interface SourceServiceDeps {
   store: ControlStore;
   registry: Registry;
   keyring?: Keyring;
+  /** RETRY_BASE_MS and RETRY_MAX_MS: a source's retry must not start above where it is capped. */
+  retryDefaults?: BackoffPolicy;
 }
 
 const NAMING = 'name, provider and secrets are set at creation; name cannot change';

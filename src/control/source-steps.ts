@@ -1,4 +1,6 @@
 import { parseSourceEntry, SourcesFileError, type SourceConfig } from '../config/file';
+import { sourceRetryProblem } from '../config/retry-range';
+import type { BackoffPolicy } from '../worker/backoff';
 import { GatewayError, badRequest, notFound } from '../errors';
 import { versionMismatch } from '../ops/if-match';
 import type { Registry } from './registry';
@@ -19,7 +21,16 @@ export const conflict = (code: string, message: string) => new GatewayError(409,
  * The steps the source service's operations are made of: find a source, refuse a file one, turn a
  * guarded statement's outcome into the right error, validate an entry, and record a change.
  */
-export function createSourceSteps({ store, registry }: { store: ControlStore; registry: Registry }) {
+export function createSourceSteps({
+  store,
+  registry,
+  retryDefaults,
+}: {
+  store: ControlStore;
+  registry: Registry;
+  /** RETRY_BASE_MS and RETRY_MAX_MS, which fill a source's retry half it leaves out. */
+  retryDefaults?: BackoffPolicy;
+}) {
   // Sources are found with registry.lookup: one created on another instance a moment ago, before
   // this one heard of it, is read from the database rather than answered 404.
   const view = async (name: string): Promise<SourceView | null> => {
@@ -62,12 +73,17 @@ export function createSourceSteps({ store, registry }: { store: ControlStore; re
         'destinations: create them with POST /api/destinations (or a "destinations:" list in apply -f) and attach this source there',
       );
     }
+    let config: SourceConfig;
     try {
-      return parseSourceEntry(entry, {}, { requireSecrets });
+      config = parseSourceEntry(entry, {}, { requireSecrets });
     } catch (err) {
       if (err instanceof SourcesFileError) throw badRequest('invalid_source', err.message);
       throw err;
     }
+    // Only new input is refused: a stored source saved before this check still loads (registry.ts).
+    const retryProblem = retryDefaults && sourceRetryProblem(config.processing.retry, retryDefaults);
+    if (retryProblem) throw badRequest('invalid_source', retryProblem);
+    return config;
   };
 
   const change = async (action: string, name: string, before: SourceView | null, mutate: () => Promise<unknown>) => {

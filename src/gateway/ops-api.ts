@@ -125,6 +125,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
         store: deps.controlStore,
         registry: deps.registry,
         keyring: config.control.keyring,
+        retryDefaults: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
       }),
       // Every source change goes to the operator audit log (views hold fingerprints, never secrets).
       audit: async (change, c) => {

@@ -27,6 +27,7 @@ export function createSourceRegistry(deps: {
     reservedNames: config.polls.map((p) => p.name),
     keyring: config.control.keyring,
     defaultRateLimit: config.rateLimit,
+    retryDefaults: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
     logger: deps.logger.child({ component: 'control' }),
     refreshMs: config.control.refreshMs,
     alsoLoad: deps.alsoLoad,
