@@ -91,6 +91,29 @@ describe.each(databaseKinds())('requests asking for a protocol upgrade (%s)', (k
     expect(raw).toMatch(/^HTTP\/1\.1 401 /);
   });
 
+  it('a refused WebSocket upgrade says why in JSON, as every other refusal does', async () => {
+    const upgrade = (target: string, extra = '') =>
+      rawExchange(
+        port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${extra}` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      );
+    const jsonAnswer = (raw: string) => {
+      const [answer] = answers(raw);
+      expect(raw).toMatch(/\r\ncontent-type: application\/json/i);
+      return { status: answer!.status, body: JSON.parse(answer!.body) as { error: { code: string; message: string } } };
+    };
+    const noToken = jsonAnswer(await upgrade('/api/events/stream'));
+    expect(noToken.status).toBe(401);
+    expect(noToken.body.error.code).toBe('missing_token');
+    expect(noToken.body.error.message).toMatch(/token/i);
+    const wrongToken = jsonAnswer(await upgrade('/api/events/stream?token=not-the-token'));
+    expect(wrongToken).toMatchObject({ status: 401, body: { error: { code: 'invalid_token' } } });
+    const noWebSocket = jsonAnswer(await upgrade('/api/no-such-route'));
+    expect(noWebSocket.status).toBe(404);
+    expect(noWebSocket.body.error.code).toMatch(/not_found/);
+  });
+
   it.skipIf(!existsSync('/usr/bin/curl'))('curl --http2 delivers a signed webhook to the cleartext port', async () => {
     const body = '{"id":3}';
     const { stdout } = await promisify(execFile)('curl', [

@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/env';
 import { createClientErrorHandler } from '../http/client-error';
 import { answerOtherUpgradesAsHttp } from '../http/upgrade-fallback';
+import { keepUpgradeRefusalBodies } from '../http/upgrade-refusal';
 import { answerRefusedRequest, lacksRequiredHost, refuseMissingHost } from '../http/refused-request';
 import type { Metrics } from '../ops/metrics';
 
@@ -40,10 +41,12 @@ export async function startHttpServer(
   const listener: RequestListener = (request, response) =>
     lacksRequiredHost(request) ? refuseMissingHost(response, refused) : void appListener(request, response);
   const withErrorHandler = ((options: ServerOptions) => createServer(options, listener)) as typeof createServer;
+  // serve() runs this fetch for WebSocket upgrades only (plain requests go to `listener`).
+  const upgradeRefusals = keepUpgradeRefusalBodies(app.fetch);
   const listening = await new Promise<number>((resolve, reject) => {
     server = <Server>serve(
       {
-        fetch: app.fetch,
+        fetch: upgradeRefusals.fetch,
         createServer: withErrorHandler,
         // WebSocket upgrades of the live stream; clients send nothing we read, so frames stay small.
         websocket: { server: webSockets },
@@ -62,7 +65,7 @@ export async function startHttpServer(
       },
       (info) => resolve(info.port),
     );
-    answerOtherUpgradesAsHttp(server);
+    answerOtherUpgradesAsHttp(server, upgradeRefusals);
     server.once('error', reject);
     // Requests Node's parser refuses (bad request line, oversized headers, bad chunked body) or
     // that time out never reach the app: answered here with JSON where Node's default is empty.

@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { UpgradeRefusalBodies } from './upgrade-refusal';
 
 /** Headers that only ask for the protocol switch; the request given back as HTTP/1.1 drops them. */
 const UPGRADE_ONLY = new Set(['upgrade', 'http2-settings']);
@@ -15,14 +16,16 @@ const UPGRADE_ONLY = new Set(['upgrade', 'http2-settings']);
  * (test/http-upgrade-requests.test.ts). RFC 9110 §7.8 lets a server ignore Upgrade, so the request
  * is handed back to the HTTP server as it was sent, minus the upgrade headers, its body bytes
  * untouched. WebSocket upgrades still reach the listeners serve() installed, which stay the only
- * 'upgrade' listener as far as they can tell (node-server answers refused ones only then).
+ * 'upgrade' listener as far as they can tell (node-server answers refused ones only then), and a
+ * refused one gets the app's JSON body back (src/http/upgrade-refusal.ts).
  */
-export function answerOtherUpgradesAsHttp(server: Server): void {
+export function answerOtherUpgradesAsHttp(server: Server, refusals?: UpgradeRefusalBodies): void {
   const webSocketListeners = server.listeners('upgrade') as ((...args: unknown[]) => void)[];
   server.removeAllListeners('upgrade');
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     // The same test node-server makes: what it takes, it answers.
     if (request.headers.upgrade?.toLowerCase() === 'websocket') {
+      refusals?.restoreBody(request, socket);
       for (const listener of webSocketListeners) listener.call(server, request, socket, head);
       return;
     }
