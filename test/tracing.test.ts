@@ -56,6 +56,13 @@ describe('OpenTelemetry spans through the real server, worker and a local destin
         })
       ).status,
     ).toBe(401);
+    // Refused before the source's chain: a method other than POST, a sub-path EasyPost does not
+    // take, and a name no source has.
+    const easypost = `${gw.url}/api/webhooks/easypost`;
+    const sender = { traceparent: `00-${SENDER_TRACE}-${SENDER_SPAN}-01` };
+    expect((await fetch(easypost, { headers: sender })).status).toBe(405);
+    expect((await fetch(`${easypost}/extra`, { method: 'POST', body: '{}', headers: sender })).status).toBe(404);
+    expect((await fetch(`${gw.url}/api/webhooks/no-such-source`, { method: 'POST', body: '{}' })).status).toBe(404);
     await waitFor(
       async () => {
         await gw.gateway.worker.tick();
@@ -87,6 +94,42 @@ describe('OpenTelemetry spans through the real server, worker and a local destin
     });
     // A 4xx is the sender's mistake, not a failure of the gateway.
     expect(rejected.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+
+  it("has an ingest span for a known source's 404 and 405 too, and none for an unknown name", () => {
+    const refused = named('ingest easypost').map((s) => ({
+      kind: s.kind,
+      attributes: s.attributes,
+      failed: s.status.code === SpanStatusCode.ERROR,
+      traceId: s.spanContext().traceId,
+    }));
+    const common = { kind: SpanKind.SERVER, failed: false, traceId: SENDER_TRACE };
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        {
+          ...common,
+          attributes: {
+            'webhook.source': 'easypost',
+            'http.request.method': 'GET',
+            'webhook.outcome': 'rejected',
+            'webhook.reject_reason': 'method_not_allowed',
+            'http.response.status_code': 405,
+          },
+        },
+        {
+          ...common,
+          attributes: {
+            'webhook.source': 'easypost',
+            'http.request.method': 'POST',
+            'webhook.outcome': 'rejected',
+            'webhook.reject_reason': 'not_found',
+            'http.response.status_code': 404,
+          },
+        },
+      ]),
+    );
+    expect(refused).toHaveLength(2);
+    expect(spans().filter((s) => s.name.includes('no-such-source'))).toEqual([]);
   });
 
   it('has one span per attempt, and the destination call as its child, whose traceparent reached the destination', () => {

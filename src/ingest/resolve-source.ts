@@ -4,6 +4,7 @@ import { redactHeaders } from './redact-headers';
 import { UNKNOWN_SOURCE } from './rejected-request-recorder';
 import { declaredLength } from './request-headers';
 import type { IngestDeps } from './routes';
+import { traceRefusal } from './trace';
 
 type RefusalDeps = Pick<IngestDeps, 'rejectedRequests' | 'trustedProxies' | 'onAnswered' | 'rejections'>;
 
@@ -12,7 +13,8 @@ type RefusalDeps = Pick<IngestDeps, 'rejectedRequests' | 'trustedProxies' | 'onA
  * An unknown name also goes to the rejected-request log (cause unknown_source): a sender still
  * posting to a deleted or misspelt source shows up there. The recorder caps all unknown names
  * together, so random names cannot fill the log. A known source's wrong sub-path is refused like
- * any other of its requests: in the log, the metrics and the charts, with cause not_found.
+ * any other of its requests: in the log, the metrics, the charts and a trace span, with cause
+ * not_found.
  */
 export function resolveSource(
   deps: Pick<IngestDeps, 'sources'> & RefusalDeps,
@@ -22,10 +24,17 @@ export function resolveSource(
   return async (c, next) => {
     const name = nameOf(c);
     const source = deps.sources.resolve(name);
-    if (!source || (subPath && !source.paths.some((p) => p.endsWith('/*')))) {
-      if (!source) recordRefusal(deps, c, { source: name, cause: UNKNOWN_SOURCE, status: 404, known: false });
-      else recordRefusal(deps, c, { source: source.name, cause: 'not_found', status: 404, known: true });
-      return c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+    const notFound = () =>
+      c.json({ error: { code: 'not_found', message: `No route for ${c.req.method} ${c.req.path}` } }, 404);
+    if (!source) {
+      recordRefusal(deps, c, { source: name, cause: UNKNOWN_SOURCE, status: 404, known: false });
+      return notFound();
+    }
+    if (subPath && !source.paths.some((p) => p.endsWith('/*'))) {
+      return traceRefusal(c, source.name, { reason: 'not_found', status: 404 }, () => {
+        recordRefusal(deps, c, { source: source.name, cause: 'not_found', status: 404, known: true });
+        return notFound();
+      });
     }
     c.set('pushSource', source);
     await next();
@@ -36,9 +45,11 @@ export function resolveSource(
 export function refuseMethod(deps: RefusalDeps): MiddlewareHandler {
   return async (c) => {
     const source = c.get('pushSource').name;
-    recordRefusal(deps, c, { source, cause: 'method_not_allowed', status: 405, known: true });
-    return c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
-      allow: 'POST',
+    return traceRefusal(c, source, { reason: 'method_not_allowed', status: 405 }, () => {
+      recordRefusal(deps, c, { source, cause: 'method_not_allowed', status: 405, known: true });
+      return c.json({ error: { code: 'method_not_allowed', message: 'Webhooks must be sent with POST' } }, 405, {
+        allow: 'POST',
+      });
     });
   };
 }

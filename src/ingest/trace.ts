@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { GatewayError } from '../errors';
 import { withSpan } from '../tracing/spans';
 
@@ -34,6 +34,41 @@ export function traceIngest(source: string): MiddlewareHandler {
         const eventId = c.get('eventId');
         if (eventId !== undefined) span.setAttribute('webhook.event_id', eventId);
       },
-      { parent: { traceparent: c.req.header('traceparent'), tracestate: c.req.header('tracestate') } },
+      { parent: senderTrace(c) },
     );
 }
+
+/**
+ * The span of a known source's request refused before its chain runs (a sub-path its provider does
+ * not take: 404; another method than POST: 405), with the same attributes as a refusal traceIngest
+ * records. `answer` records the refusal and makes the response, inside the span. An unknown name
+ * gets no span: its name is the sender's text, and made-up names would each name a span.
+ */
+export function traceRefusal(
+  c: Context,
+  source: string,
+  refusal: { reason: string; status: number },
+  answer: () => Response,
+): Promise<Response> {
+  return withSpan(
+    `ingest ${source}`,
+    'server',
+    { 'webhook.source': source, 'http.request.method': c.req.method },
+    async (span) => {
+      const response = answer();
+      span.setAttributes({
+        'webhook.outcome': 'rejected',
+        'webhook.reject_reason': refusal.reason,
+        'http.response.status_code': refusal.status,
+      });
+      return response;
+    },
+    { parent: senderTrace(c) },
+  );
+}
+
+/** The sender's `traceparent` (and `tracestate`): its span becomes the parent of ours. */
+const senderTrace = (c: Context) => ({
+  traceparent: c.req.header('traceparent'),
+  tracestate: c.req.header('tracestate'),
+});
