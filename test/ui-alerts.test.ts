@@ -214,7 +214,7 @@ describe.skipIf(!hasChromium)('Alerts page in Chromium: rules and channels edite
     const { token } = (await post('/api/tokens', { name: 'alerts-viewer', role: 'viewer' })) as { token: string };
     await signIn(page, gw.url, token);
     await page.goto(`${gw.url}/ui/alerts`);
-    await page.getByText('Rules and channels are changed with an admin token; this one is viewer.').waitFor();
+    await page.getByText('Changing rules and channels needs the admin role; your token has the viewer role.').waitFor();
     await expect.poll(() => page.locator('tr[data-rule="backlog"]').textContent()).toContain('backlog_age');
     expect(await page.getByRole('form').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Edit backlog' }).count()).toBe(0);

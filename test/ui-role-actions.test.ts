@@ -59,17 +59,20 @@ for (const kind of databaseKinds())
       await open(`/ui/events/${eventId}`, 'has the viewer role');
       expect(await page.getByRole('button', { name: 'Replay event' }).count()).toBe(0);
       expect(await page.locator('main').textContent()).toContain(
-        'Replaying and skipping need the operator or admin role; this token has the viewer role.',
+        'Replaying and skipping need the operator or admin role; your token has the viewer role.',
       );
 
       await open('/ui/events?status=completed', 'newest first');
       await page.getByText('Replay all events matching these filters').click();
-      await page.getByText('Replaying needs the operator or admin role; this token has the viewer role.').waitFor();
+      await page.getByText('Replaying needs the operator or admin role; your token has the viewer role.').waitFor();
       expect(await page.getByRole('button', { name: 'Count matching events' }).count()).toBe(0);
     });
 
     it('a viewer is told tokens need an admin, with no form and no refused list', async () => {
-      await open('/ui/tokens', "Your token's role (viewer) cannot see the tokens");
+      await open(
+        '/ui/tokens',
+        'Listing, creating and revoking tokens needs the admin role; your token has the viewer role.',
+      );
       expect(await page.getByRole('button', { name: 'Create token' }).count()).toBe(0);
       expect(await page.locator('main [role=alert]').count()).toBe(0);
       // The page checks the role first: it does not even ask for the token list.

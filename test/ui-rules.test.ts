@@ -211,7 +211,7 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     const operator = await browser.newPage();
     await signIn(operator, gw.url, created.json.token);
     await operator.goto(`${gw.url}/ui/destinations/erp`);
-    await operator.getByText('Saving needs an admin token').waitFor();
+    await operator.getByText('Saving needs the admin role; your token has the operator role.').waitFor();
     expect(await operator.getByRole('button', { name: 'Save rule' }).count()).toBe(0);
     await operator.getByLabel('A pasted payload').check();
     await operator.getByLabel('Payload (JSON)').fill('{"id": 8, "total": 150}');
@@ -229,12 +229,16 @@ describe.skipIf(!hasChromium)('the rule builder in Chromium', () => {
     const viewer = await browser.newPage();
     await signIn(viewer, gw.url, created.json.token);
     await viewer.goto(`${gw.url}/ui/destinations/erp`);
-    await viewer.getByText('Read-only: changing a rule needs an admin token.').waitFor();
+    await viewer
+      .getByText('Read-only. Changing a rule needs the admin role; your token has the viewer role.')
+      .waitFor();
     expect(await viewer.getByLabel('Condition 1: value').isDisabled()).toBe(true);
     expect(await viewer.getByLabel('Topic', { exact: true }).isDisabled()).toBe(true);
     expect(await viewer.getByRole('button', { name: 'Save rule' }).count()).toBe(0);
     expect(await viewer.getByRole('button', { name: 'Add condition' }).count()).toBe(0);
-    await viewer.getByText('The live preview needs an operator token.').waitFor();
+    await viewer
+      .getByText('The live preview needs the operator or admin role; your token has the viewer role.')
+      .waitFor();
     await viewer.close();
   }, 60_000);
 });

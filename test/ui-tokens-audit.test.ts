@@ -98,11 +98,15 @@ describe.skipIf(!hasChromium)('Tokens and Audit pages in Chromium', () => {
     page.on('request', (request) => asked.push(new URL(request.url()).pathname));
     await signIn(token);
     await page.goto(`${gw.url}/ui/tokens`);
-    await expect.poll(() => page.locator('main').textContent()).toMatch(/role \(viewer\) cannot see the tokens/);
+    await expect
+      .poll(() => page.locator('main').textContent())
+      .toMatch(/Listing, creating and revoking tokens needs the admin role; your token has the viewer role\./);
     expect(await page.getByRole('heading', { name: 'Tokens' }).isVisible()).toBe(true);
     // Also when reached from the navigation, without a page load.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
-    await expect.poll(() => page.locator('main').textContent()).toMatch(/role \(viewer\) cannot see the audit log/);
+    await expect
+      .poll(() => page.locator('main').textContent())
+      .toMatch(/Reading the audit log needs the admin role; your token has the viewer role\./);
     expect(await page.getByRole('button', { name: 'Apply' }).count()).toBe(0);
     await page.goto(`${gw.url}/ui/audit`);
     await expect.poll(() => page.locator('main').textContent()).toMatch(/admin token/);

@@ -1,3 +1,4 @@
+import { roleNeeded } from './sources/roles';
 import { useState } from 'preact/hooks';
 import { ApiError } from '../api/client';
 import type { Alert, AlertChannel, AlertRule, Role } from '../api/types';
@@ -131,7 +132,7 @@ export function AlertsPage() {
       {error ? <Notice kind="error">{error.message}</Notice> : null}
       {actionError ? <Notice kind="error">{actionError}</Notice> : null}
       {who.data && !canEdit ? (
-        <p class="muted">Rules and channels are changed with an admin token; this one is {who.data.role}.</p>
+        <p class="muted">{roleNeeded('Changing rules and channels needs', 'admin', who.data.role)}</p>
       ) : null}
       <section aria-labelledby="alerts-title">
         <h2 id="alerts-title">Alerts</h2>

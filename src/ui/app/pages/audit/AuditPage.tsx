@@ -1,3 +1,4 @@
+import { roleNeeded } from '../sources/roles';
 import { useState } from 'preact/hooks';
 import type { AuditEntry, AuditFilter } from '../../api/types';
 import { Field, FieldSet, textOf } from '../../components/Form';
@@ -59,8 +60,7 @@ export function AuditPage() {
       <h1 tabIndex={-1}>Audit log</h1>
       {admin.may ? null : admin.role ? (
         <Notice kind="info">
-          Your token's role ({admin.role}) cannot see the audit log: it is read with the admin role. Sign in with an
-          admin token to read it.
+          {roleNeeded('Reading the audit log needs', 'admin', admin.role)} Sign in with an admin token to read it.
         </Notice>
       ) : null}
       {admin.may ? (

@@ -1,3 +1,4 @@
+import { roleNeeded } from '../sources/roles';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from '../../api/client';
 import type { AttemptLogEntry, DeliveryEntry, EventDetail } from '../../api/types';
@@ -110,9 +111,7 @@ export function EventPage({ id: param }: { id: string }) {
           ) : null}
         </div>
       ) : operator.role ? (
-        <p class="muted">
-          Replaying and skipping need the operator or admin role; this token has the {operator.role} role.
-        </p>
+        <p class="muted">{roleNeeded('Replaying and skipping need', 'operator', operator.role)}</p>
       ) : null}
       <h2>Payload</h2>
       <Payload event={e} />

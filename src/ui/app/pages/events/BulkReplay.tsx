@@ -1,3 +1,4 @@
+import { roleNeeded } from '../sources/roles';
 import { useState } from 'preact/hooks';
 import type { BulkReplayResult, EventFilter } from '../../api/types';
 import { Notice, plural } from '../../components/format';
@@ -44,7 +45,7 @@ export function BulkReplay({ filter, onReplayed }: { filter: EventFilter; onRepl
       {!operator.may ? (
         <p class="muted">
           {operator.role
-            ? `Replaying needs the operator or admin role; this token has the ${operator.role} role.`
+            ? roleNeeded('Replaying needs', 'operator', operator.role)
             : 'Checking what this token may do…'}
         </p>
       ) : !filtered ? (

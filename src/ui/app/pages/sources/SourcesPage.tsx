@@ -42,9 +42,9 @@ export function SourcesPage() {
         {role === 'admin'
           ? 'you may change everything.'
           : allows(role, 'operator')
-            ? 'you may pause and resume; changes need an admin token.'
+            ? 'you may pause and resume; changes need the admin role.'
             : role
-              ? 'read only; pausing needs an operator token, changes an admin token.'
+              ? 'read only; pausing needs the operator or admin role, changes the admin role.'
               : ''}
       </p>
       {allows(role, 'admin') ? (

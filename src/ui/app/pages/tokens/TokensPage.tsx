@@ -1,3 +1,4 @@
+import { roleNeeded } from '../sources/roles';
 import { useState } from 'preact/hooks';
 import { ROLES, type CreatedToken, type Role, type TokenView } from '../../api/types';
 import { Field, FieldSet, hasErrors, textOf, type FieldErrors } from '../../components/Form';
@@ -113,8 +114,8 @@ export function TokensPage() {
       </p>
       {admin.may ? null : admin.role ? (
         <Notice kind="info">
-          Your token's role ({admin.role}) cannot see the tokens: they are listed, created and revoked with the admin
-          role. Sign in with an admin token to manage them.
+          {roleNeeded('Listing, creating and revoking tokens needs', 'admin', admin.role)} Sign in with an admin token
+          to manage them.
         </Notice>
       ) : null}
       {admin.may ? (

@@ -6,7 +6,7 @@ import { Notice } from '../../../components/format';
 import { useResource } from '../../../hooks/useResource';
 import { useTitle } from '../../../hooks/useTitle';
 import { useApi } from '../../../session';
-import { allows } from '../../sources/roles';
+import { allows, roleNeeded } from '../../sources/roles';
 import { PreviewPanel } from './PreviewPanel';
 import { RuleBuilder } from './RuleBuilder';
 import { TransformEditor } from './TransformEditor';
@@ -112,8 +112,8 @@ export function RulePage({ name }: { name: string }) {
           : d.managed_by === 'file'
             ? 'Declared in the config file: changed there. Edits here only try the rule in the preview.'
             : readOnly
-              ? 'Read-only: changing a rule needs an admin token.'
-              : 'Saving needs an admin token: edits here only try the rule in the preview.'}
+              ? `Read-only. ${role ? roleNeeded('Changing a rule needs', 'admin', role) : ''}`
+              : `${role ? roleNeeded('Saving needs', 'admin', role) : ''} Edits here only try the rule in the preview.`}
       </p>
       <div class="rule-layout">
         <form
@@ -217,7 +217,7 @@ export function RulePage({ name }: { name: string }) {
             draft={{ filter, sources: editing.sources, ...(withTransform ? { transform: editing.transform } : {}) }}
           />
         ) : (
-          <p class="muted">The live preview needs an operator token.</p>
+          <p class="muted">{role ? roleNeeded('The live preview needs', 'operator', role) : null}</p>
         )}
       </div>
     </>
