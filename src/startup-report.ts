@@ -1,4 +1,5 @@
 import type { GatewayConfig } from './config/env';
+import { weakTokenWarnings } from './config/weak-tokens';
 import type { PushSource } from './ingest/sources';
 import { WORKER_HTTP_PATHS } from './gateway/worker-http';
 
@@ -55,6 +56,9 @@ export function startupReport(options: {
     warnings.push(
       'OPS_API_TOKEN is not set: the ops API, the UI at /ui and the CLI refuse every request. Set OPS_API_TOKEN to a long random value.',
     );
+  }
+  if (role !== 'worker') {
+    warnings.push(...weakTokenWarnings({ OPS_API_TOKEN: config.opsTokens, METRICS_TOKEN: config.metricsTokens }));
   }
   if (role === 'web' && databaseKind === 'pglite') {
     warnings.push(

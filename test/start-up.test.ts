@@ -247,6 +247,40 @@ describe('the start-up summary', () => {
     expect(second.output()).not.toContain('no source is configured');
   }, 480_000);
 
+  it("the quick start's short OPS_API_TOKEN starts with a warning that names the variable, never the value", async () => {
+    const port = await freePort();
+    const proc = startBuilt([], {
+      PORT: String(port),
+      DATA_DIR: join(dir, 'weak-token'),
+      SHOPIFY_WEBHOOK_SECRET: 'weak-token-secret-1',
+      OPS_API_TOKEN: 'ops-token',
+      METRICS_TOKEN: 'a1b2c3d4e5f60718293a4b5c6d7e8f90,zzzzzzzzzzzzzzzzzzzzzzzz',
+      LOG_LEVEL: 'info',
+    });
+    await waitUntilHealthy(`http://127.0.0.1:${port}/healthz`, 180_000);
+    await proc.waitForOutput('METRICS_TOKEN (token 2 of 2) repeats a few characters');
+    const warnings = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg);
+    expect(warnings).toEqual([
+      'OPS_API_TOKEN is 9 characters: anyone who can reach the gateway could guess it. Use a long random value, ' +
+        'e.g. OPS_API_TOKEN=$(openssl rand -hex 32) (docs/security.md#ops-api-tokens-and-roles).',
+      'METRICS_TOKEN (token 2 of 2) repeats a few characters (1 different ones): anyone who can reach the gateway ' +
+        'could guess it. Use a long random value, e.g. METRICS_TOKEN=$(openssl rand -hex 32) ' +
+        '(docs/security.md#ops-api-tokens-and-roles).',
+    ]);
+    // Still a working gateway: the short token is accepted, as before.
+    const whoami = await fetch(`http://127.0.0.1:${port}/api/whoami`, {
+      headers: { authorization: 'Bearer ops-token' },
+    });
+    expect(whoami.status).toBe(200);
+    expect(proc.output()).not.toMatch(/ops-token"|zzzzzzzz|a1b2c3d4/);
+  }, 240_000);
+
   it('--role web on the embedded database warns that nothing would process the events', async () => {
     const port = await freePort();
     const proc = startBuilt(['start', '--role', 'web'], {
