@@ -14,6 +14,7 @@ import { StartupError } from '../config/errors';
 import { lockDataDir } from './data-dir-lock';
 import { DATA_DIR_MODE, keepDataDirPrivate } from './data-dir-mode';
 import { pgdataTemplatePath, restorePgdataTemplate } from './pgdata-template';
+import { yieldAfterEachStatement } from './pglite-yield';
 import * as schema from './schema';
 
 export type Drizzle = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -165,6 +166,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     const pglite = await PGlite.create(inMemory ? undefined : dataDir, {
       startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
     });
+    yieldAfterEachStatement(pglite);
     const db = drizzlePglite(pglite, { schema }) as unknown as Drizzle;
     return {
       kind: 'pglite',
