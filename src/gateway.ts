@@ -20,6 +20,7 @@ import { wireDestinations } from './control/destination-wiring';
 import { createWebSide } from './gateway/web-side';
 import { createGatewayWorker } from './gateway/worker-side';
 import { listenForRole } from './gateway/listeners';
+import { logRecovery } from './gateway/recovered-data-dir';
 import { stopInOrder, type RunningParts } from './gateway/shutdown';
 import { sourcesFromConfig } from './ingest/sources';
 import { createLogger } from './logger';
@@ -117,6 +118,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       parts.tracing = await startTracing(config.tracing, logger);
       await checkProcessingTransforms(config);
       if (!database) database = parts.ownedDatabase = await openDatabase(config.database);
+      if (database.recovered) logRecovery(logger, database.recovered);
       await runMigrations(database, config.database.url);
       // What most parts below are built from.
       const shared = { config, database, logger, metrics };

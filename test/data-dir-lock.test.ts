@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -38,6 +38,23 @@ describe('DATA_DIR lock', () => {
       expect(second.output()).toContain(`DATA_DIR ${dataDir} is in use by another process`);
     } finally {
       await lock.release();
+    }
+  });
+
+  it('a gateway.pid left by a holder that never released is reported as an unclean stop, once', async () => {
+    const dataDir = join(dir, 'data-unclean');
+    mkdirSync(dataDir);
+    // What a gateway killed with -9 leaves: its pid file (the lock itself dies with the process).
+    const started = '2026-12-06T13:32:00.000Z';
+    writeFileSync(join(dataDir, 'gateway.pid'), `${JSON.stringify({ pid: 11272, host: 'vm', started })}\n`);
+    const afterKill = await lockDataDir(dataDir);
+    expect(afterKill.uncleanStop).toEqual({ pid: 11272, started });
+    await afterKill.release();
+    const afterRelease = await lockDataDir(dataDir);
+    try {
+      expect(afterRelease.uncleanStop).toBeUndefined();
+    } finally {
+      await afterRelease.release();
     }
   });
 });

@@ -133,6 +133,8 @@ describe('PGlite gateway killed while an event is being processed', () => {
       expect(second.output()).toContain(
         'returned events claimed by the previous process on this DATA_DIR to the queue',
       );
+      // The start says why it may have been slow: the killed process never closed the database.
+      expect(second.output()).toContain(`DATA_DIR was not closed cleanly: process ${first.child.pid} (started `);
       second.child.kill('SIGTERM');
       expect((await second.exited).code).toBe(0);
     } finally {

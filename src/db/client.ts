@@ -34,6 +34,11 @@ export interface Database {
    */
   readonly plannedSql?: postgres.Sql;
   readonly pglite?: PGlite;
+  /**
+   * PGlite only: the DATA_DIR was left by a process that did not close it (killed), so opening it
+   * replayed the write-ahead log; which process, and how long the opening took.
+   */
+  readonly recovered?: { pid: number; started: string; openMs: number };
 }
 
 export interface DatabaseOptions {
@@ -156,6 +161,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   setFlagsFromString(WASM_BASELINE_ONLY);
   const inMemory = dataDir.startsWith('memory://');
   const lock = inMemory ? undefined : await prepareDataDir(dataDir);
+  const openedAt = performance.now();
   try {
     // Loaded here, not at the top: a gateway on PostgreSQL never needs PGlite's 0.5 MB of
     // JavaScript (idle RSS, docs/performance.md *Footprint*).
@@ -168,10 +174,12 @@ async function openPglite(dataDir: string): Promise<Database> {
     });
     yieldAfterEachStatement(pglite);
     const db = drizzlePglite(pglite, { schema }) as unknown as Drizzle;
+    const unclean = lock?.uncleanStop;
     return {
       kind: 'pglite',
       db,
       pglite,
+      recovered: unclean && { ...unclean, openMs: Math.round(performance.now() - openedAt) },
       rows: async <T>(query: SQL) => ((await db.execute(query)) as unknown as { rows: T[] }).rows,
       close: async () => {
         await pglite.close();

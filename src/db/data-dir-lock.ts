@@ -15,6 +15,11 @@ import { readTextFileLimited } from '../config/read-text-file';
  * `gateway.pid` in the directory only says who holds it, for the refusal message.
  */
 export interface DataDirLock {
+  /**
+   * The process whose gateway.pid was still there: it held the directory and ended without
+   * releasing it (killed, or the machine stopped), so the database was not closed cleanly.
+   */
+  readonly uncleanStop?: { pid: number; started: string };
   release(): Promise<void>;
 }
 
@@ -30,11 +35,14 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   server.on('connection', (socket) => socket.destroy());
   server.unref();
   const owner = join(dir, OWNER_FILE);
+  // release() removes the file: one still here was left by a holder that never released.
+  const uncleanStop = readOwner(dir);
   writeFileSync(
     owner,
     `${JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() })}\n`,
   );
   return {
+    uncleanStop,
     async release() {
       rmSync(owner, { force: true });
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -73,15 +81,22 @@ async function takeOverStale(address: string): Promise<Server | null> {
   return listenOrNull(address);
 }
 
-function heldMessage(dataDir: string, dir: string): string {
-  let holder = 'another process';
+/** gateway.pid's holder, or undefined when there is none (or it is not ours to read). */
+function readOwner(dir: string): { pid: number; started: string } | undefined {
   try {
     // Bounded like every read of a path: the file is ours, but the directory is the operator's.
-    const owner = JSON.parse(readTextFileLimited(join(dir, OWNER_FILE), 4096)) as { pid: number; started: string };
-    holder = `process ${owner.pid} (started ${owner.started})`;
+    const owner = JSON.parse(readTextFileLimited(join(dir, OWNER_FILE), 4096)) as { pid?: unknown; started?: unknown };
+    if (typeof owner.pid === 'number' && typeof owner.started === 'string')
+      return { pid: owner.pid, started: owner.started };
   } catch {
-    // written a moment after the lock is taken; the message is still true without it
+    // missing (written a moment after the lock is taken, removed on release) or not ours
   }
+  return undefined;
+}
+
+function heldMessage(dataDir: string, dir: string): string {
+  const owner = readOwner(dir);
+  const holder = owner ? `process ${owner.pid} (started ${owner.started})` : 'another process';
   return (
     `DATA_DIR ${dataDir} is in use by ${holder}: the embedded database allows one process. ` +
     'Stop that process first, or set DATABASE_URL to use PostgreSQL, which several processes can share.'
