@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { GatewayConfig } from '../config/env';
 import { createClientErrorHandler } from '../http/client-error';
+import { continueWhenBodyIsRead } from '../http/expect-continue';
 import { answerOtherUpgradesAsHttp } from '../http/upgrade-fallback';
 import { keepUpgradeRefusalBodies } from '../http/upgrade-refusal';
 import { answerRefusedRequest, lacksRequiredHost, refuseMissingHost } from '../http/refused-request';
@@ -66,6 +67,8 @@ export async function startHttpServer(
       (info) => resolve(info.port),
     );
     answerOtherUpgradesAsHttp(server, upgradeRefusals);
+    // `Expect: 100-continue`: the 100 is sent once the body is read, not before the head is judged.
+    continueWhenBodyIsRead(server, listener);
     server.once('error', reject);
     // Requests Node's parser refuses (bad request line, oversized headers, bad chunked body) or
     // that time out never reach the app: answered here with JSON where Node's default is empty.
