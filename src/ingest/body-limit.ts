@@ -2,6 +2,7 @@ import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { GatewayError } from '../errors';
 import { ingestBusy, type BodyBudget } from './body-budget';
+import { readBodyOrIncomplete } from './incomplete-body';
 
 /**
  * The ops API's own request bodies (filters, names, rules, source and destination entries) are a
@@ -66,7 +67,7 @@ async function readBudgeted(
     const chunks: Uint8Array[] = [];
     const reader = body.getReader();
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readBodyOrIncomplete(c, () => reader.read());
       if (done) break;
       if (taken + value.length > maxBytes) throw tooLarge();
       if (!budget.tryTake(value.length)) throw ingestBusy();

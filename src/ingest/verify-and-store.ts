@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import type { InboundRequest } from '../../providers';
 import { withDeadline } from './deadline';
+import { readBodyOrIncomplete } from './incomplete-body';
 import { checkIdentity, checkNonce, normaliseIdentity } from './identity-limits';
 import { answerInsert, insertFailure } from './insert-answer';
 import { sourceRateLimited, type TokenBucket } from './rate-limit';
@@ -18,7 +19,7 @@ export function verifyAndStore(deps: IngestDeps, bucketFor: (source: PushSource)
   return async (c: Context) => {
     const source = c.get('pushSource');
     const { head, secrets } = verificationInput(c, deps.logger);
-    const rawBody = Buffer.from(await c.req.arrayBuffer());
+    const rawBody = Buffer.from(await readBodyOrIncomplete(c, () => c.req.arrayBuffer()));
     c.set('rawBody', rawBody);
     const { headers, path, query } = head;
     const request: InboundRequest = { ...head, rawBody };
