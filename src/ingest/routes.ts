@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { EventStore } from '../store/events';
 import type { BodyBudget } from './body-budget';
 import { limitBody } from './body-limit';
+import { refuseContentCoding } from './content-coding';
 import { guardFailures } from './failure-guard';
 import { observeAnswer } from './observe-answer';
 import { createFailureLimiter, createSourceBuckets, type RateLimit } from './rate-limit';
@@ -60,7 +61,8 @@ export type IngestOutcome = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
  */
 export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
-  const limit = verifyHeadFirst(deps, limitBody(deps.maxBodyBytes, deps.bodyBudget));
+  // A compressed body is refused after the credential headers (a 401 still comes first), before it is read.
+  const limit = verifyHeadFirst(deps, refuseContentCoding(limitBody(deps.maxBodyBytes, deps.bodyBudget)));
   const failures = deps.unverifiedRateLimit ? createFailureLimiter(deps.unverifiedRateLimit) : undefined;
   const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
   const observe = observeAnswer(deps);
