@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refuseRepeatedIdentity } from './repeated-headers';
 import { assertHmac, prefixedSignature, requireHeaders, tryParseJson, utf8SecretProblem } from './signature';
 import { defineProvider, type RequestHead } from './types';
 
@@ -17,6 +18,7 @@ const readSignature = (request: RequestHead) =>
  */
 function readDelivery(request: RequestHead): { webhookId: string; topic: string } {
   const ids = requireHeaders(request.headers, ['x-github-delivery', 'x-github-event'], 'identity');
+  refuseRepeatedIdentity(request.headers, ['x-github-hook-id']);
   const hook = request.headers['x-github-hook-id']?.trim();
   const delivery = ids['x-github-delivery'];
   return { webhookId: hook ? `${hook}/${delivery}` : delivery, topic: ids['x-github-event'] };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refuseRepeatedIdentity } from './repeated-headers';
 import { assertHmac, prefixedSignature, requireHeaders } from './signature';
 import { defineProvider, type EventIdentity, type RequestHead } from './types';
 
@@ -108,6 +109,7 @@ function identifyDelivery(request: RequestHead, dedupe: 'webhook_id' | 'event_id
   const shop = ids[names.domain].toLowerCase();
   // Without an event id (Shopify's newer deliveries may not send one) the delivery id is used,
   // so nothing is ever refused for lack of it.
+  if (dedupe === 'event_id') refuseRepeatedIdentity(request.headers, [names.eventId]);
   const eventId = dedupe === 'event_id' ? request.headers[names.eventId]?.trim() : undefined;
   return {
     webhookId: eventId ? `${shop}/event/${eventId}` : `${shop}/${ids[names.webhookId]}`,

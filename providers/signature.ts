@@ -1,6 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { badRequest, unauthorized } from '../src/errors';
 import { decodeUtf8Reversibly } from '../src/json/escaped-utf8';
+import { repeatedAmong, repeatedHeader } from './repeated-headers';
 
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
 export type SignatureEncoding = 'hex' | 'base64';
@@ -177,7 +178,8 @@ export function requireHeaders<K extends string>(
     else if (raw!.length > MAX_HEADER_CHARS) tooLong.push(name);
     else found[name] = value;
   }
-  if (missing.length === 0 && tooLong.length === 0) return found;
+  const repeated = repeatedAmong(headers, names);
+  if (missing.length === 0 && tooLong.length === 0 && repeated.length === 0) return found;
   const fail = (code: string, message: string) =>
     kind === 'signature' ? unauthorized(code, message) : badRequest(code, message);
   // A missing header is reported first: the sender's setup is wrong, whatever else is.
@@ -187,7 +189,11 @@ export function requireHeaders<K extends string>(
       `Required headers missing: ${missing.join(', ')}`,
     );
   }
-  throw fail('header_too_long', `Headers longer than ${MAX_HEADER_CHARS} characters: ${tooLong.join(', ')}`);
+  if (tooLong.length > 0) {
+    throw fail('header_too_long', `Headers longer than ${MAX_HEADER_CHARS} characters: ${tooLong.join(', ')}`);
+  }
+  // Two signatures, or two ids, joined into one value: which one the sender meant is unknowable.
+  throw repeatedHeader(kind, repeated);
 }
 
 /** The standard 401 for a signature that does not verify under any configured secret. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Context } from 'hono';
+import { markRepeatedHeaders } from '../../providers/repeated-headers';
 import { storedTraceContext } from '../tracing/spans';
 
 /**
@@ -27,14 +28,18 @@ export function requestHeaders(c: Context): Record<string, string> {
 /** Node's `rawHeaders` ([name, value, name, value, …], names as sent) folded like a Fetch `Headers`. */
 export function fromRawHeaders(raw: readonly string[]): Record<string, string> {
   const headers: Record<string, string> = {};
+  let repeated: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     // HTTP/2 pseudo-headers (:method, :path) are not headers.
     if (name.startsWith(':')) continue;
     const value = trimHttpWhitespace(raw[i + 1]!);
     const earlier = headers[name];
+    if (earlier !== undefined) (repeated ??= new Set()).add(name);
     headers[name] = earlier === undefined || name === 'set-cookie' ? value : `${earlier}, ${value}`;
   }
+  // For the readers of signature and identity headers, which refuse a repeated one.
+  if (repeated) markRepeatedHeaders(headers, repeated);
   return headers;
 }
 
