@@ -8,7 +8,13 @@ import { createClientErrorHandler } from '../http/client-error';
 import { continueWhenBodyIsRead } from '../http/expect-continue';
 import { answerOtherUpgradesAsHttp } from '../http/upgrade-fallback';
 import { keepUpgradeRefusalBodies } from '../http/upgrade-refusal';
-import { answerRefusedRequest, lacksRequiredHost, refuseMissingHost } from '../http/refused-request';
+import {
+  answerRefusedRequest,
+  hasUnsupportedTransferCoding,
+  lacksRequiredHost,
+  refuseMissingHost,
+  refuseTransferCoding,
+} from '../http/refused-request';
 import type { Metrics } from '../ops/metrics';
 
 /**
@@ -39,8 +45,11 @@ export async function startHttpServer(
     hostname: config.host,
     errorHandler: (err) => answerRefusedRequest(err, refused),
   });
-  const listener: RequestListener = (request, response) =>
-    lacksRequiredHost(request) ? refuseMissingHost(response, refused) : void appListener(request, response);
+  const listener: RequestListener = (request, response) => {
+    if (lacksRequiredHost(request)) refuseMissingHost(response, refused);
+    else if (hasUnsupportedTransferCoding(request)) refuseTransferCoding(response, refused);
+    else void appListener(request, response);
+  };
   const withErrorHandler = ((options: ServerOptions) => createServer(options, listener)) as typeof createServer;
   // serve() runs this fetch for WebSocket upgrades only (plain requests go to `listener`).
   const upgradeRefusals = keepUpgradeRefusalBodies(app.fetch);

@@ -57,10 +57,40 @@ export function lacksRequiredHost(request: IncomingMessage): boolean {
 
 /** The JSON 400 for a request lacking its Host header; the connection closes, as Node's own answer did. */
 export function refuseMissingHost(response: ServerResponse, onRefused: (code: string) => void): void {
-  const error = REFUSALS['Missing host header']!;
+  refuseBeforeTheApp(response, 400, REFUSALS['Missing host header']!, onRefused);
+}
+
+/**
+ * A request body framed with a transfer coding besides `chunked` ("Transfer-Encoding: gzip,
+ * chunked"). Node's parser (llhttp) only requires `chunked` to be the last coding and hands the
+ * chunks' bytes over still gzip-coded: such a body was verified and stored as those bytes. RFC
+ * 9112 §6.1: a server that does not understand a transfer coding answers 501. No webhook sender is
+ * known to code its requests so; the check costs one header lookup per request.
+ */
+export function hasUnsupportedTransferCoding(request: IncomingMessage): boolean {
+  const coding = request.headers['transfer-encoding'];
+  return coding !== undefined && coding.split(',').some((token) => token.trim().toLowerCase() !== 'chunked');
+}
+
+/** The JSON 501 for a request with a transfer coding other than chunked; its body is not read. */
+export function refuseTransferCoding(response: ServerResponse, onRefused: (code: string) => void): void {
+  const error = {
+    code: 'unsupported_transfer_coding',
+    message:
+      'The only transfer coding the gateway reads is chunked; send the body with Content-Length or chunked alone',
+  };
+  refuseBeforeTheApp(response, 501, error, onRefused);
+}
+
+function refuseBeforeTheApp(
+  response: ServerResponse,
+  status: number,
+  error: { code: string; message: string },
+  onRefused: (code: string) => void,
+): void {
   onRefused(error.code);
   const body = JSON.stringify({ error });
-  response.writeHead(400, {
+  response.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     connection: 'close',
