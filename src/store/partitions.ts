@@ -194,11 +194,21 @@ export function createPartitions(database: Database) {
       for (const table of ['processing_log', 'delivery_attempts'] as const) {
         for (const day of await dayPartitions(table)) {
           if (day.hi > floor) continue;
+          let gone = false;
           try {
             await database.db.transaction(async (tx) => {
               await tx.execute(sql.raw(LOCK_TIMEOUT));
-              // `if exists`: another gateway's run may have dropped it while this one waited for the lock.
-              await tx.execute(sql`drop table if exists ${sql.identifier(day.name)}`);
+              // The parent first, as for a day of events: two gateways dropping the same day at once
+              // queue here, one after the other. Without it, the second's drop looked the day up,
+              // then its parent after the first had dropped it, and PostgreSQL failed it with XX000
+              // "could not find tuple for parent of relation" (seen in a CI run of partitions.test.ts).
+              await tx.execute(sql`lock table only ${sql.identifier(table)} in access exclusive mode`);
+              // Another gateway's run may have dropped it while this one waited for the lock.
+              const [found] = rowsOf<{ day: string | null }>(
+                await tx.execute(sql`select to_regclass(${day.name})::text as day`),
+              );
+              gone = !found?.day;
+              if (!gone) await tx.execute(sql`drop table ${sql.identifier(day.name)}`);
             });
           } catch (err) {
             // A long reader of the logs (an export page) holds it: the next run tries again, and
@@ -207,7 +217,7 @@ export function createPartitions(database: Database) {
             result.kept.push({ name: day.name, reason: LOCK_NOT_GRANTED });
             continue;
           }
-          result.dropped.push(day.name);
+          if (!gone) result.dropped.push(day.name);
         }
       }
       return result;
