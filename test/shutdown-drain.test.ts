@@ -2,7 +2,6 @@
 // (/readyz 503) while it still stores webhooks, for SHUTDOWN_DRAIN_MS, and only then stops
 // accepting. Before, the listener closed at the signal: the balancer's first sign was a refused
 // connection, and requests it had already routed here failed.
-import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,23 +10,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/client';
 import { createTestDatabase, databaseKinds } from './helpers/database';
 import { freePort, waitUntilHealthy } from './helpers/process';
+import { shopifyHeaders } from './helpers/signers';
 import { answers, killAllStarted, startBuilt } from './helpers/started-process';
 
 const SECRET = 'drain-shopify-secret';
 
-/** A signed Shopify delivery (signature computed here with node:crypto). */
+/** A signed Shopify delivery (signature computed with node:crypto in the signers helper). */
 function deliver(url: string, id: string) {
   const body = JSON.stringify({ id, total_price: '1.00' });
   return fetch(`${url}/api/webhooks/shopify/orders/create`, {
     method: 'POST',
     body,
-    headers: {
-      'content-type': 'application/json',
-      'x-shopify-hmac-sha256': createHmac('sha256', SECRET).update(body).digest('base64'),
-      'x-shopify-webhook-id': id,
-      'x-shopify-shop-domain': 'drain.myshopify.com',
-      'x-shopify-topic': 'orders/create',
-    },
+    headers: { 'content-type': 'application/json', ...shopifyHeaders(SECRET, body, id, 'drain.myshopify.com') },
   });
 }
 

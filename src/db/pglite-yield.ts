@@ -15,29 +15,19 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * statement. On PostgreSQL results arrive on the socket, a new turn each, so nothing is needed there.
  */
 export function yieldAfterEachStatement(pglite: PGlite): void {
-  const query = pglite.query.bind(pglite);
-  const exec = pglite.exec.bind(pglite);
-  const transaction = pglite.transaction.bind(pglite);
   // Own properties in front of the class's methods: drizzle, LISTEN and the migrator all call these.
-  pglite.query = (async (...args: Parameters<typeof query>) => {
+  pglite.query = thenTurn(pglite.query.bind(pglite));
+  pglite.exec = thenTurn(pglite.exec.bind(pglite));
+  pglite.transaction = thenTurn(pglite.transaction.bind(pglite));
+}
+
+/** `run`, then a turn of the event loop before its result (or error) is handed on. */
+function thenTurn<F extends (...args: never[]) => Promise<unknown>>(run: F): F {
+  return (async (...args: Parameters<F>) => {
     try {
-      return await query(...args);
+      return await run(...args);
     } finally {
       await nextTurn();
     }
-  }) as typeof pglite.query;
-  pglite.exec = (async (...args: Parameters<typeof exec>) => {
-    try {
-      return await exec(...args);
-    } finally {
-      await nextTurn();
-    }
-  }) as typeof pglite.exec;
-  pglite.transaction = (async (...args: Parameters<typeof transaction>) => {
-    try {
-      return await transaction(...args);
-    } finally {
-      await nextTurn();
-    }
-  }) as typeof pglite.transaction;
+  }) as F;
 }
