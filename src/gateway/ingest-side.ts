@@ -5,6 +5,7 @@ import type { Registry } from '../control/registry';
 import type { Database } from '../db/client';
 import { createRejectedRequestRecorder } from '../ingest/rejected-request-recorder';
 import { createRejectionLog } from '../ingest/rejection-log';
+import { createSchemaDrift } from '../db/schema-drift';
 import { createIngestRoutes } from '../ingest/routes';
 import type { Metrics } from '../ops/metrics';
 import type { EventStore } from '../store/events';
@@ -50,6 +51,7 @@ export function createIngestSide(deps: IngestSideDeps) {
     ...config.rejectedRequests,
     onNotRecorded: metrics.rejectionNotRecorded,
   });
+  const schemaDrift = createSchemaDrift({ database: deps.database, logger });
   const routes = createIngestRoutes({
     sources: deps.registry,
     store: createGroupCommit({
@@ -64,6 +66,7 @@ export function createIngestSide(deps: IngestSideDeps) {
     maxAttempts: config.worker.maxAttempts,
     writeTimeoutMs: config.database.writeTimeoutMs,
     onAccepted: deps.wake,
+    onInsertFailed: schemaDrift.noteStoreFailure,
     onAnswered: (source, outcome, reason, seconds) => {
       metrics.ingest(source, outcome, reason, seconds);
       if (outcome === 'accepted') recorder.received(source);
@@ -74,5 +77,5 @@ export function createIngestSide(deps: IngestSideDeps) {
     rejections,
     rejectedRequests,
   });
-  return { routes, rejections, rejectedRequests };
+  return { routes, rejections, rejectedRequests, schemaDrift };
 }

@@ -36,6 +36,8 @@ export interface WebAppDeps {
   opsApi: RouteGroup;
   pollRunner: PollRunner;
   isStopping: () => boolean;
+  /** True once this process's stores fail on a newer release's schema (src/db/schema-drift.ts). */
+  schemaIncompatible: () => boolean;
 }
 
 /** The HTTP app: the token check, then every route group in the order they must match. */
@@ -46,7 +48,12 @@ export function createWebApp(deps: WebAppDeps): Hono {
     isStopping: deps.isStopping,
     authenticator: createGatewayAuthenticator({ config, tokens: deps.tokens, logger }),
     routes: [
-      createSystemRoutes({ database: () => database, scrapeMetrics: deps.scrapeMetrics, isStopping: deps.isStopping }),
+      createSystemRoutes({
+        database: () => database,
+        scrapeMetrics: deps.scrapeMetrics,
+        isStopping: deps.isStopping,
+        schemaIncompatible: deps.schemaIncompatible,
+      }),
       createUiRoutes(),
       // Before the ops routes: /api/events/stream must not be read as /api/events/{id}.
       createStreamRoutes({

@@ -123,6 +123,7 @@ export function createWebSide(deps: WebSideDeps) {
     opsApi,
     pollRunner: deps.pollRunner,
     isStopping: deps.isStopping,
+    schemaIncompatible: ingest.schemaDrift.incompatible,
   });
   return { app, ingest, bus, tokens };
 }

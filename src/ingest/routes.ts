@@ -39,6 +39,8 @@ export interface IngestDeps {
   writeTimeoutMs: number;
   /** Called after an event is committed and left due (not handed off to this process's worker), to wake the worker. */
   onAccepted?: (id: number) => void;
+  /** Called with every insert that failed or timed out (a newer schema is noticed from these). */
+  onInsertFailed?: (err: unknown) => void;
   /** Observes every answer (metrics): outcome, rejection code, seconds from request to answer. */
   onAnswered?: (source: string, outcome: IngestOutcome, reason: string, seconds: number) => void;
   /** Per client address, for requests that fail before verification (unset: unlimited). */

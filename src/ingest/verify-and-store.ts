@@ -53,6 +53,7 @@ export function verifyAndStore(deps: IngestDeps, bucketFor: (source: PushSource)
         }),
       );
     } catch (err) {
+      deps.onInsertFailed?.(err);
       throw insertFailure(err);
     }
     return answerInsert(c, deps, source, identity, verification, result);

@@ -20,6 +20,8 @@ export function createProbeRoutes(deps: {
   workerLoop?: () => WorkerLoopCheck;
   /** True from SIGTERM/SIGINT on: the process is about to stop accepting requests. */
   isStopping?: () => boolean;
+  /** True once this process's stores fail on a schema a newer release migrated (src/db/schema-drift.ts). */
+  schemaIncompatible?: () => boolean;
 }): Hono {
   const app = new Hono();
 
@@ -31,8 +33,12 @@ export function createProbeRoutes(deps: {
     if (deps.isStopping?.()) return c.json({ status: 'unavailable', checks: { shutdown: 'stopping' } }, 503);
     const readiness = await checkReadiness(deps.database());
     const worker = deps.workerLoop?.();
-    const ready = readiness.ready && (worker === undefined || worker === 'ok');
-    const checks = worker === undefined ? readiness.checks : { ...readiness.checks, worker };
+    const incompatible = deps.schemaIncompatible?.() ?? false;
+    const ready = readiness.ready && !incompatible && (worker === undefined || worker === 'ok');
+    const checks: Record<string, string> = { ...readiness.checks };
+    if (worker !== undefined) checks.worker = worker;
+    // A newer release's schema this process cannot store on: take it out of the balancer.
+    if (incompatible) checks.schema = 'incompatible';
     return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   });
 

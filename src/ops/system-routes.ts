@@ -52,6 +52,7 @@ export function createSystemRoutes(deps: {
   database: () => Database;
   scrapeMetrics: () => Promise<string>;
   isStopping?: () => boolean;
+  schemaIncompatible?: () => boolean;
 }): Hono {
   const app = new Hono();
   app.route('/', createProbeRoutes(deps));
