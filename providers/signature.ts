@@ -81,13 +81,23 @@ export function assertHmac(spec: {
   /** Presented signatures, decoded (decodeSignatures). */
   presented: readonly Buffer[];
 }): void {
+  if (!hmacMatches(spec)) throw invalidSignature(spec.header);
+}
+
+/** assertHmac's check, as a boolean: for schemes where an HMAC is one of several ways to pass. */
+export function hmacMatches(spec: {
+  algorithm: HmacAlgorithm;
+  keys: readonly Buffer[];
+  signed: Buffer;
+  presented: readonly Buffer[];
+}): boolean {
   let matched = false;
   for (const key of spec.keys) {
     const expected = createHmac(spec.algorithm, key).update(spec.signed).digest();
     // No early exit: every key is tried so timing does not reveal which one matched.
     for (const candidate of spec.presented) matched = constantTimeEqual(expected, candidate) || matched;
   }
-  if (!matched) throw invalidSignature(spec.header);
+  return matched;
 }
 
 /**

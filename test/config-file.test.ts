@@ -175,6 +175,16 @@ sources:
       'sources[0].secrets[0] (source "src"): a Standard Webhooks secret is whsec_ followed by base64',
     ],
     [
+      "a Standard Webhooks sender's private key (whsk_)",
+      source({ provider: 'standard-webhooks', secrets: [`whsk_${Buffer.alloc(32, 7).toString('base64')}`] }),
+      'sources[0].secrets[0] (source "src"): this is the sender\'s private signing key (whsk_)',
+    ],
+    [
+      'a Standard Webhooks public key that is not 32 bytes',
+      source({ provider: 'standard-webhooks', secrets: [`whpk_${Buffer.alloc(31, 7).toString('base64')}`] }),
+      'sources[0].secrets[0] (source "src"): a Standard Webhooks public key is whpk_ followed by the base64 of a 32-byte ed25519 key',
+    ],
+    [
       'a basic-auth secret without a colon',
       source({ provider: 'basic-auth', secrets: ['password-only'] }),
       'sources[0].secrets[0] (source "src"): a basic-auth secret is written user:password',

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac, createPrivateKey, randomUUID, sign } from 'node:crypto';
 import type { ProviderName } from '../../providers';
 
 // What each provider sends, computed here with node:crypto from the provider's documented scheme
@@ -89,16 +89,32 @@ const configuredTopic = (o: Readonly<Record<string, unknown>>) =>
 const configuredId = (o: Readonly<Record<string, unknown>>) =>
   o.id_header ? undefined : 'the payload (id_path) or the content hash';
 
+/** PKCS#8 DER of an ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** A Standard Webhooks `whsk_<base64 of the 32-byte ed25519 seed>` private key. */
+function whskPrivateKey(secret: string) {
+  const seed = Buffer.from(secret.slice('whsk_'.length), 'base64');
+  if (seed.length !== 32)
+    throw new CannotSignError('A whsk_ private key is whsk_ followed by the base64 of a 32-byte ed25519 seed');
+  return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+}
+
 /** Standard Webhooks; Svix sends the same scheme under svix- header names. */
 function standardWebhooksSigner(prefix: 'webhook' | 'svix'): Signer {
   return {
     topicFrom: () => 'the payload\'s "type"',
     sign: (d) => {
       const t = seconds(d.now);
-      const key = Buffer.from(d.secret.replace(/^whsec_/, ''), 'base64');
-      const signature = hmac('sha256', key, `${d.id}.${t}.`, d.body).toString('base64');
+      if (d.secret.startsWith('whpk_'))
+        throw new CannotSignError(
+          "A whpk_ public key verifies v1a signatures but cannot make one: pass the sender's whsk_ private key of the pair with --secret",
+        );
+      const signature = d.secret.startsWith('whsk_')
+        ? `v1a,${sign(null, Buffer.concat([Buffer.from(`${d.id}.${t}.`), d.body]), whskPrivateKey(d.secret)).toString('base64')}`
+        : `v1,${hmac('sha256', Buffer.from(d.secret.replace(/^whsec_/, ''), 'base64'), `${d.id}.${t}.`, d.body).toString('base64')}`;
       return {
-        headers: { [`${prefix}-id`]: d.id, [`${prefix}-timestamp`]: t, [`${prefix}-signature`]: `v1,${signature}` },
+        headers: { [`${prefix}-id`]: d.id, [`${prefix}-timestamp`]: t, [`${prefix}-signature`]: signature },
       };
     },
   };
