@@ -22,7 +22,9 @@ describe.each(databaseKinds())('request limits and routing on %s', (kind) => {
     expect(res.status).toBe(413);
     expect(res.json.error).toEqual({
       code: 'payload_too_large',
-      message: 'Request body exceeds the limit of 1024 bytes',
+      message:
+        "Request body exceeds the limit of 1024 bytes (MAX_BODY_BYTES, the gateway's default); " +
+        'to accept larger bodies for source "shopify", set its max_body_bytes',
     });
     expect(await stored()).toBe(0);
   });

@@ -114,6 +114,10 @@ describe.skipIf(!hasChromium)('Sources page in Chromium', () => {
     expect(await page.content()).not.toContain(second);
     await expect.poll(() => card().locator('tbody tr').count()).toBe(2);
     expect(await card().locator('.source-facts').textContent()).toContain(cause);
+    // Its body limit: none of its own, so the gateway's MAX_BODY_BYTES.
+    expect(await card().locator('.source-facts').textContent()).toContain(
+      'Body limitMAX_BODY_BYTES (the gateway default)',
+    );
 
     await card().getByRole('button', { name: 'Pause' }).click();
     await card().getByText('0 on hold').waitFor();

@@ -10,6 +10,7 @@ import { outboundSettings, outboundVariables, refusedFileTargets } from './env/o
 import { runtimeSettings, runtimeVariables, type RuntimeSettings } from './env/runtime';
 import { envSecretProblems, secretSettings, secretsVariables, type SecretSettings } from './env/secrets';
 import { tracingSettings, tracingVariables, type TracingSettings } from './env/tracing';
+import { sourceBodyLimitProblem } from './body-limit-range';
 import { bodyBudgetProblem, burstWithoutRateProblems, webSettings, webVariables, type WebSettings } from './env/web';
 import { sourceRetryProblem } from './retry-range';
 import { retryRangeProblems, workerSettings, workerVariables, type WorkerSettings } from './env/worker';
@@ -106,8 +107,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConf
   const retryDefaults = { baseMs: e.RETRY_BASE_MS, maxMs: e.RETRY_MAX_MS };
   const refused = [
     ...sources.flatMap((s) => {
-      const problem = sourceRetryProblem(s.processing.retry, retryDefaults);
-      return problem ? [`source "${s.name}": ${problem}`] : [];
+      const problems = [
+        sourceRetryProblem(s.processing.retry, retryDefaults),
+        sourceBodyLimitProblem(s.processing.maxBodyBytes, webSettings(e).ingestBodyBudgetBytes),
+      ];
+      return problems.flatMap((problem) => (problem ? [`source "${s.name}": ${problem}`] : []));
     }),
     ...refusedFileTargets(outbound, { sources, destinations, polls, alerts }),
   ];

@@ -5,6 +5,7 @@ import type { Filter } from '../routing/filter';
 import { validateFilter } from '../routing/filter-validation';
 import { transformSchema, type Transform } from '../transform';
 import type { Destination } from '../deliver/destinations';
+import { MAX_BODY_BYTES_CEILING } from './env/web';
 
 /** What a source does with its events after they are stored (config-file keys beside the provider's). */
 export interface ProcessingConfig {
@@ -22,6 +23,8 @@ export interface ProcessingConfig {
   ordering?: OrderingConfig;
   /** Computes the payload routing sees, before routing (docs/destinations.md#a-sources-transformation). */
   transform?: Transform;
+  /** Largest request body ingest reads for this source (overrides MAX_BODY_BYTES). */
+  maxBodyBytes?: number;
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -138,6 +141,15 @@ export function processingShape(secretText: z.ZodType<string, string>) {
     ordering: orderingSchema.optional(),
     // Run by the worker before routing: filters, destinations and handlers see what it computes.
     transform: transformSchema.optional(),
+    // Checked against INGEST_BODY_BUDGET_BYTES where the budget is known (src/config/body-limit-range.ts).
+    max_body_bytes: z
+      .number({ error: 'must be a whole number of bytes, e.g. 26214400 for 25 MiB' })
+      .int('must be a whole number of bytes, e.g. 26214400 for 25 MiB')
+      .min(1, 'must be at least 1 byte')
+      .max(MAX_BODY_BYTES_CEILING, {
+        error: `must be at most ${MAX_BODY_BYTES_CEILING} (MAX_BODY_BYTES_CEILING, 256 MiB): a larger body cannot be stored`,
+      })
+      .optional(),
   };
 }
 
@@ -151,6 +163,7 @@ export const PROCESSING_KEYS = [
   'rate_limit',
   'ordering',
   'transform',
+  'max_body_bytes',
 ] as const;
 
 type ParsedProcessing = { [K in (typeof PROCESSING_KEYS)[number]]?: unknown };
@@ -205,6 +218,7 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     rate_limit?: { per_second: number; burst?: number };
     ordering?: OrderingConfig;
     transform?: Transform;
+    max_body_bytes?: number;
   };
   return {
     destinations: p.destinations.map(toDestinationConfig),
@@ -219,5 +233,6 @@ export function toProcessingConfig(parsed: ParsedProcessing): ProcessingConfig {
     },
     ordering: p.ordering,
     transform: p.transform,
+    maxBodyBytes: p.max_body_bytes,
   };
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { parseSourceEntry, type SourceSecret } from '../config/file';
 import type { ProcessingConfig } from '../config/processing';
+import { sourceBodyLimitProblem } from '../config/body-limit-range';
 import { sourceRetryProblem } from '../config/retry-range';
 import type { Database } from '../db/client';
 import { listenOn } from '../db/listen';
@@ -37,6 +38,8 @@ export interface RegistryDeps {
   defaultRateLimit?: RateLimit;
   /** RETRY_BASE_MS and RETRY_MAX_MS, which fill a stored source's retry half it leaves out. */
   retryDefaults?: BackoffPolicy;
+  /** INGEST_BODY_BUDGET_BYTES, which a stored source's max_body_bytes should not exceed. */
+  ingestBodyBudgetBytes?: number;
   logger: Logger;
   /** Backstop re-read interval: converges even when a NOTIFY is lost (database outage). */
   refreshMs: number;
@@ -90,6 +93,19 @@ export function createRegistry(deps: RegistryDeps) {
           `retry:${row.name}:${row.version}`,
           { source: row.name, problem: retryProblem },
           'a stored source retries at its max_ms from the first retry on; update its retry to make base_ms count',
+          'warn',
+        );
+      }
+      // Saved before INGEST_BODY_BUDGET_BYTES was lowered: served, since the bodies that fit the
+      // budget still do; the larger ones are refused 503 until one of the two values changes.
+      const bodyProblem =
+        deps.ingestBodyBudgetBytes !== undefined &&
+        sourceBodyLimitProblem(config.processing.maxBodyBytes, deps.ingestBodyBudgetBytes);
+      if (bodyProblem) {
+        problem(
+          `body:${row.name}:${row.version}`,
+          { source: row.name, problem: bodyProblem },
+          'a stored source accepts bodies the ingest body budget cannot hold; update its max_body_bytes or INGEST_BODY_BUDGET_BYTES',
           'warn',
         );
       }

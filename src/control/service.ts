@@ -19,6 +19,8 @@ export interface SourceServiceDeps {
   keyring?: Keyring;
   /** RETRY_BASE_MS and RETRY_MAX_MS: a source's retry must not start above where it is capped. */
   retryDefaults?: BackoffPolicy;
+  /** INGEST_BODY_BUDGET_BYTES: a source's max_body_bytes must fit in it. */
+  ingestBodyBudgetBytes?: number;
 }
 
 const NAMING = 'name, provider and secrets are set at creation; name cannot change';

@@ -60,6 +60,10 @@ export const Source = z
       description:
         '`version` at the last change of `transform`; each attempt records the one it ran (attempt_log[].transform_version). File sources: 0 with a transform, else null',
     }),
+    max_body_bytes: z.number().int().nullable().openapi({
+      description:
+        'Largest request body ingest reads for it, in bytes; set with "max_body_bytes" in the entry (at most MAX_BODY_BYTES_CEILING and INGEST_BODY_BUDGET_BYTES); null: the gateway\'s MAX_BODY_BYTES',
+    }),
     secrets: z.array(Secret),
     created_at: z.string().nullable(),
     updated_at: z.string().nullable(),

@@ -1,4 +1,5 @@
 import { parseSourceEntry, SourcesFileError, type SourceConfig } from '../config/file';
+import { sourceBodyLimitProblem } from '../config/body-limit-range';
 import { sourceRetryProblem } from '../config/retry-range';
 import type { BackoffPolicy } from '../worker/backoff';
 import { GatewayError, badRequest, notFound } from '../errors';
@@ -25,11 +26,14 @@ export function createSourceSteps({
   store,
   registry,
   retryDefaults,
+  ingestBodyBudgetBytes,
 }: {
   store: ControlStore;
   registry: Registry;
   /** RETRY_BASE_MS and RETRY_MAX_MS, which fill a source's retry half it leaves out. */
   retryDefaults?: BackoffPolicy;
+  /** INGEST_BODY_BUDGET_BYTES, which a source's max_body_bytes must not exceed. */
+  ingestBodyBudgetBytes?: number;
 }) {
   // Sources are found with registry.lookup: one created on another instance a moment ago, before
   // this one heard of it, is read from the database rather than answered 404.
@@ -83,6 +87,10 @@ export function createSourceSteps({
     // Only new input is refused: a stored source saved before this check still loads (registry.ts).
     const retryProblem = retryDefaults && sourceRetryProblem(config.processing.retry, retryDefaults);
     if (retryProblem) throw badRequest('invalid_source', retryProblem);
+    const bodyProblem =
+      ingestBodyBudgetBytes !== undefined &&
+      sourceBodyLimitProblem(config.processing.maxBodyBytes, ingestBodyBudgetBytes);
+    if (bodyProblem) throw badRequest('invalid_source', bodyProblem);
     return config;
   };
 

@@ -36,6 +36,8 @@ export interface SourceView {
   transform: { language: 'jsonata' | 'javascript'; code: string } | null;
   /** `version` at the last change of `transform`, as each attempt records it; file sources: 0 with a transform, else null. */
   transform_version: number | null;
+  /** Its own ingest body limit in bytes (`max_body_bytes`), file and database sources alike; null: MAX_BODY_BYTES. */
+  max_body_bytes: number | null;
   secrets: SecretView[];
   created_at: string | null;
   updated_at: string | null;

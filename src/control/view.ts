@@ -40,6 +40,7 @@ export function sourceView(source: RegisteredSource, onHold = 0, now = Date.now(
     ordering: source.ordering ?? null,
     transform: source.transform ?? null,
     transform_version: row ? row.transformVersion : source.transform ? FILE_TRANSFORM_VERSION : null,
+    max_body_bytes: source.maxBodyBytes ?? null,
     secrets,
     created_at: iso(row?.createdAt),
     updated_at: iso(row?.updatedAt),

@@ -126,6 +126,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
         registry: deps.registry,
         keyring: config.control.keyring,
         retryDefaults: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
+        ingestBodyBudgetBytes: config.ingestBodyBudgetBytes,
       }),
       // Every source change goes to the operator audit log (views hold fingerprints, never secrets).
       audit: async (change, c) => {

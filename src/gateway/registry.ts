@@ -28,6 +28,7 @@ export function createSourceRegistry(deps: {
     keyring: config.control.keyring,
     defaultRateLimit: config.rateLimit,
     retryDefaults: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
+    ingestBodyBudgetBytes: config.ingestBodyBudgetBytes,
     logger: deps.logger.child({ component: 'control' }),
     refreshMs: config.control.refreshMs,
     alsoLoad: deps.alsoLoad,

@@ -11,33 +11,48 @@ import { readBodyOrIncomplete } from './incomplete-body';
  */
 export const OPS_MAX_BODY_BYTES = 256 * 1024;
 
+/** Refuses bodies over `maxBytes` with 413, as limitBodyBy does (the ops API's fixed limits). */
+export function limitBody(maxBytes: number, budget?: BodyBudget): MiddlewareHandler {
+  return limitBodyBy(
+    () => maxBytes,
+    () => new GatewayError(413, 'payload_too_large', `Request body exceeds the limit of ${maxBytes} bytes`),
+    budget,
+  );
+}
+
 /**
- * Refuses bodies over `maxBytes` with 413. A declared Content-Length is checked up front and the
- * body then read on @hono/node-server's fast path — Node's parser never delivers more bytes than
- * declared. Only bodies of unknown length (chunked) go through hono's counting stream, which
- * measured ~1.5× slower per request because it turns the body into a web stream.
+ * Refuses bodies over the request's limit (`maxBytesOf`, read once per request; ingest's depends on
+ * the source) with 413. A declared Content-Length is checked up front and the body then read on
+ * @hono/node-server's fast path — Node's parser never delivers more bytes than declared. Only
+ * bodies of unknown length (chunked) go through a counting stream, which measured ~1.5× slower
+ * per request because it turns the body into a web stream.
  *
  * With a `budget` (ingest), a declared body also takes its length from the budget before it is
  * read, and a chunked one takes each chunk as it arrives; both give it back once the request is
  * answered (which is after the body is read, committed or refused, or the connection is gone).
  * A body that does not fit is refused with 503 ingest_busy (src/ingest/body-budget.ts).
  */
-export function limitBody(maxBytes: number, budget?: BodyBudget): MiddlewareHandler {
-  const tooLarge = () =>
-    new GatewayError(413, 'payload_too_large', `Request body exceeds the limit of ${maxBytes} bytes`);
-  const counting = budget
-    ? (c: Context, next: Next) => readBudgeted(c, next, maxBytes, budget, tooLarge)
-    : bodyLimit({
+export function limitBodyBy(
+  maxBytesOf: (c: Context) => number,
+  tooLarge: (c: Context, maxBytes: number) => GatewayError,
+  budget?: BodyBudget,
+): MiddlewareHandler {
+  return async (c, next) => {
+    const maxBytes = maxBytesOf(c);
+    const declared = c.req.header('content-length');
+    if (declared === undefined || !/^\d{1,15}$/.test(declared)) {
+      const refuse = () => tooLarge(c, maxBytes);
+      if (budget) return readBudgeted(c, next, maxBytes, budget, refuse);
+      // The limit may differ per request: hono's counting middleware is made for this one.
+      return bodyLimit({
         maxSize: maxBytes,
         onError: () => {
-          throw tooLarge();
+          throw refuse();
         },
-      });
-  return async (c, next) => {
-    const declared = c.req.header('content-length');
-    if (declared === undefined || !/^\d{1,15}$/.test(declared)) return counting(c, next);
+      })(c, next);
+    }
     const bytes = Number(declared);
-    if (bytes > maxBytes) throw tooLarge();
+    if (bytes > maxBytes) throw tooLarge(c, maxBytes);
     if (!budget) return next();
     if (!budget.tryTake(bytes)) throw ingestBusy();
     try {

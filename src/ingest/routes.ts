@@ -2,7 +2,6 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { EventStore } from '../store/events';
 import type { BodyBudget } from './body-budget';
-import { limitBody } from './body-limit';
 import { refuseContentCoding } from './content-coding';
 import { guardFailures } from './failure-guard';
 import { observeAnswer } from './observe-answer';
@@ -11,6 +10,7 @@ import type { RejectedRequestRecorder } from './rejected-request-recorder';
 import type { RejectionLog } from './rejection-log';
 import { refuseMethod, resolveSource } from './resolve-source';
 import type { PushSource } from './sources';
+import { limitSourceBody } from './source-body-limit';
 import { traceIngest } from './trace';
 import { verifyHeadFirst } from './verification';
 import { verifyAndStore } from './verify-and-store';
@@ -27,6 +27,7 @@ export interface IngestDeps {
   /** Writes a verified event and resolves after its commit (the group-commit batcher; see src/store/group-commit.ts). */
   store: Pick<EventStore, 'insert'>;
   logger: Logger;
+  /** MAX_BODY_BYTES: the body limit of sources without their own max_body_bytes. */
   maxBodyBytes: number;
   /** Body bytes all ingest requests together may hold (INGEST_BODY_BUDGET_BYTES); unset: unbounded. */
   bodyBudget?: BodyBudget;
@@ -64,7 +65,7 @@ export type IngestOutcome = 'accepted' | 'duplicate' | 'conflict' | 'rejected';
 export function createIngestRoutes(deps: IngestDeps): Hono {
   const app = new Hono();
   // A compressed body is refused after the credential headers (a 401 still comes first), before it is read.
-  const limit = verifyHeadFirst(deps, refuseContentCoding(limitBody(deps.maxBodyBytes, deps.bodyBudget)));
+  const limit = verifyHeadFirst(deps, refuseContentCoding(limitSourceBody(deps.maxBodyBytes, deps.bodyBudget)));
   const failures = deps.unverifiedRateLimit ? createFailureLimiter(deps.unverifiedRateLimit) : undefined;
   const guard: MiddlewareHandler[] = failures ? [guardFailures(failures)] : [];
   const observe = observeAnswer(deps);

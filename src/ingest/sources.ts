@@ -35,6 +35,8 @@ export interface PushSource {
   logMask?: Pick<SourceMask, 'webhookId' | 'topic'>;
   /** Run by the worker before routing (docs/destinations.md#a-sources-transformation); ingest never runs it. */
   transform?: Transform;
+  /** Largest body ingest reads for it (its `max_body_bytes`); unset: the gateway's MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
 
 /** The sources configured by environment variables, with the paths documented before config files existed. */
@@ -96,6 +98,7 @@ export function pushSourceFrom(source: SourceConfig, defaultRateLimit?: RateLimi
     ordering,
     orderingOf: ordering && orderingReader(source.name, ordering),
     transform: source.processing.transform,
+    maxBodyBytes: source.processing.maxBodyBytes,
     ...(mask.length > 0 ? { logMask: sourceMask(mask, { identityPaths: provider.identityPaths, ordering }) } : {}),
   };
 }

@@ -109,6 +109,8 @@ export function SourceCard(props: SourceCardProps) {
             'never'
           )}
         </dd>
+        <dt>Body limit</dt>
+        <dd>{s.max_body_bytes === null ? 'MAX_BODY_BYTES (the gateway default)' : bytesText(s.max_body_bytes)}</dd>
       </dl>
       <Table
         caption={`Secrets of ${s.name}`}
@@ -124,3 +126,7 @@ export function SourceCard(props: SourceCardProps) {
     </section>
   );
 }
+
+/** A body limit as bytes, with MiB when it is a whole number of them (max_body_bytes: 26214400). */
+const bytesText = (bytes: number) =>
+  bytes % (1024 * 1024) === 0 ? `${bytes} bytes (${bytes / (1024 * 1024)} MiB)` : `${bytes} bytes`;
