@@ -3,7 +3,7 @@ import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'n
 /**
  * Requests sent with `Expect: 100-continue` get their `100 Continue` only once something starts
  * reading their body: a request refused from its head (no or a malformed signature, an unknown
- * source, a Content-Length over MAX_BODY_BYTES, a full body budget) is answered with its final
+ * source, a Content-Length over the source's body limit, a full body budget) is answered with its final
  * status and the body is never sent.
  *
  * Without a 'checkContinue' listener Node writes `100 Continue` as soon as the headers are parsed
