@@ -1,3 +1,4 @@
+import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';
@@ -45,6 +46,39 @@ describe.each(databaseKinds())('request limits and routing on %s', (kind) => {
     } as RequestInit);
     expect(res.status).toBe(413);
     expect(await stored()).toBe(0);
+  });
+
+  it('after refusing a chunked body part-read, the answer closes the connection so a kept-alive client does not reuse it', async () => {
+    // One socket, kept alive: the next request goes on the same connection unless the answer said close.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: Buffer, id: string, chunked: boolean) =>
+      new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+        const headers: Record<string, string> = {
+          'content-type': 'application/json',
+          ...shopifyHeaders(SECRETS.shopify, body, id),
+        };
+        if (!chunked) headers['content-length'] = String(body.length);
+        const request = httpRequest(
+          `${gw.url}/api/webhooks/shopify/orders/create`,
+          { method: 'POST', agent, headers },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+          },
+        );
+        request.on('error', reject);
+        if (chunked) for (let i = 0; i < body.length; i += 16 * 1024) request.write(body.subarray(i, i + 16 * 1024));
+        request.end(chunked ? undefined : body);
+      });
+    try {
+      const big = Buffer.from(JSON.stringify({ pad: 'z'.repeat(256 * 1024) }));
+      const refused = await send(big, 'big-chunked-keepalive', true);
+      expect(refused).toEqual({ status: 413, connection: 'close' });
+      const small = Buffer.from(JSON.stringify({ id: 'after-413' }));
+      expect((await send(small, 'after-413', false)).status).toBe(200);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('a wrong method on a webhook route answers 405 with Allow: POST', async () => {

@@ -84,8 +84,8 @@ async function readBudgeted(
     for (;;) {
       const { done, value } = await readBodyOrIncomplete(c, () => reader.read());
       if (done) break;
-      if (taken + value.length > maxBytes) throw tooLarge();
-      if (!budget.tryTake(value.length)) throw ingestBusy();
+      if (taken + value.length > maxBytes) throw closing(tooLarge());
+      if (!budget.tryTake(value.length)) throw closing(ingestBusy());
       taken += value.length;
       chunks.push(value);
     }
@@ -94,4 +94,14 @@ async function readBudgeted(
   } finally {
     budget.release(taken);
   }
+}
+
+/**
+ * A refusal sent while the rest of the body is still unread: Node then closes the connection, so
+ * the answer says `Connection: close`. Without it a kept-alive client (undici, a Node Agent) sent
+ * its next delivery on that socket and saw "other side closed".
+ */
+function closing(err: GatewayError): GatewayError {
+  const headers = { ...err.options.headers, connection: 'close' };
+  return new GatewayError(err.status, err.code, err.message, { ...err.options, headers });
 }
