@@ -19,7 +19,8 @@ import { retryRangeProblems, workerSettings, workerVariables, type WorkerSetting
 // loader. Each group of settings (its variables, defaults, checks and the config they make) is in
 // ./env/*.ts.
 
-const envSchema = z.object({
+/** Every variable the gateway reads; docs/configuration.md lists each with its default (test/config-docs-table.test.ts). */
+export const envSchema = z.object({
   ...webVariables.shape,
   ...databaseVariables.shape,
   ...runtimeVariables.shape,
