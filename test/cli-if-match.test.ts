@@ -57,6 +57,8 @@ describe('CLI actions with --if-match', () => {
     expect(stale.stderr).toContain(
       `changed since the version you sent in If-Match; it is now version ${before.json.version}`,
     );
+    // The hint fits a version the operator typed: this command did not read the item.
+    expect(stale.stderr).toContain('then run the command again (with --if-match, give the new version)');
     expect((await api('GET', `/api/${kind}/${name}`)).json).toMatchObject({
       version: before.json.version,
       paused: before.json.paused,

@@ -186,5 +186,6 @@ const opsHint = (status: number) =>
     : status === 403
       ? 'Use a token with a larger role (webhook-gateway tokens create --role …).'
       : status === 412
-        ? 'It changed after this command read it: run the command again to start from what is stored now.'
+        ? // Also --if-match's answer, where the version was the operator's, not read by this command.
+          'Nothing was changed: look at what is stored now (`get`), then run the command again (with --if-match, give the new version).'
         : undefined;
