@@ -63,6 +63,18 @@ describe('sources, apply (CLI)', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('--set ordering: the value is not valid JSON at character 27');
     expect((await cli(['sources', 'get', 'set-typo'])).stderr).toContain('404 source_not_found');
+    // Cut off inside an object: V8's message has no position, the error still says where.
+    const cut = await cli([
+      'sources',
+      'create',
+      'set-cut',
+      '--provider',
+      'shopify',
+      '--set',
+      'rate_limit={"per_second":',
+    ]);
+    expect(cut.code).toBe(2);
+    expect(cut.stderr).toContain('--set rate_limit: the value is not valid JSON at its end, character 15');
 
     const word = await cli(['sources', 'create', 'set-word', '--provider', 'shopify', '--set', 'dedupe=event_id']);
     expect(word.code).toBe(0);

@@ -145,8 +145,15 @@ function parseSets(sets: string[] = []): Record<string, unknown> {
         // does not parse is a typo, which sent as a string got only "expected object, received string".
         if (!/^\s*[[{"]/.test(text)) return [key, text];
         // Only the position: V8's message quotes the text, which may hold a secret.
-        const position = /at position (\d+)/.exec((err as Error).message)?.[1];
-        const where = position === undefined ? '' : ` at character ${Number(position) + 1}`;
+        // V8 gives no position when the text ends with something left open (`{"per_second":`).
+        const message = (err as Error).message;
+        const position = /at position (\d+)/.exec(message)?.[1];
+        const where =
+          position !== undefined
+            ? ` at character ${Number(position) + 1}`
+            : /end of JSON input/.test(message)
+              ? ` at its end, character ${text.length + 1} (something opened is not closed)`
+              : '';
         throw usageError(
           `--set ${key}: the value is not valid JSON${where}; write it in single quotes, e.g. --set 'rate_limit={"per_second":50}'`,
         );
