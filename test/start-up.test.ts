@@ -123,6 +123,14 @@ describe('start-up failures a user can fix: one line, exit 2', () => {
       /--web-processes 2 needs PostgreSQL: the embedded database \(PGlite\) allows one process/,
     );
   });
+
+  it('WEB_PROCESSES=2 on the embedded database is named as set', async () => {
+    await expectOneLineFailure(
+      [],
+      { DATA_DIR: join(dir, 'cluster-env'), WEB_PROCESSES: '2' },
+      /WEB_PROCESSES=2 needs PostgreSQL: the embedded database \(PGlite\) allows one process\. Set DATABASE_URL, or run one process \(unset WEB_PROCESSES\)/,
+    );
+  });
 });
 
 describe('the start-up summary', () => {

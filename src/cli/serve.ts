@@ -43,7 +43,7 @@ export function startCommand(ctx: CliContext): Command {
       const { createLogger } = await import('../logger');
       const logger = createLogger(config.logLevel);
       if (webProcesses > 1 && !cluster.isWorker) {
-        checkClusterUsage(config, options.role, webProcesses);
+        checkClusterUsage(config, options.role, webProcesses, options.webProcesses === undefined);
         const { superviseCluster } = await import('../cluster/supervisor');
         ctx.keepRunning = true;
         const code = await superviseCluster({
@@ -127,15 +127,17 @@ async function runGateway(
   if (pending) shutdown(pending);
 }
 
-function checkClusterUsage(config: GatewayConfig, role: Role, webProcesses: number): void {
+function checkClusterUsage(config: GatewayConfig, role: Role, webProcesses: number, fromEnv: boolean): void {
+  // Named as the operator set it: WEB_PROCESSES=2 alone was refused as "--web-processes 2".
+  const setting = fromEnv ? `WEB_PROCESSES=${webProcesses}` : `--web-processes ${webProcesses}`;
   if (!config.database.url) {
     throw usageError(
-      `--web-processes ${webProcesses} needs PostgreSQL: the embedded database (PGlite) allows one process. ` +
-        'Set DATABASE_URL, or run one process (--web-processes 1).',
+      `${setting} needs PostgreSQL: the embedded database (PGlite) allows one process. ` +
+        `Set DATABASE_URL, or run one process (${fromEnv ? 'unset WEB_PROCESSES' : '--web-processes 1'}).`,
     );
   }
   if (role !== 'all') {
-    throw usageError('--web-processes runs web processes and a worker itself: use it with --role all (the default).');
+    throw usageError(`${setting} runs web processes and a worker itself: use it with --role all (the default).`);
   }
   // node:cluster would share that one port between the web processes and the worker, and hand the
   // worker webhooks it answers 404.
