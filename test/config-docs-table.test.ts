@@ -18,9 +18,9 @@ const documented = new Map<string, string>(
 
 /** Defaults the table words rather than writes as the parsed value, with why. */
 const WORDED: Record<string, string> = {
-  // 0 in the schema means "the sustained rate" (src/config/env/web.ts webSettings).
-  RATE_LIMIT_BURST: '= rate',
-  UNVERIFIED_RATE_LIMIT_BURST: '= rate',
+  // 0 in the schema means the sustained rate, rounded up (src/config/env/web.ts webSettings: Math.ceil).
+  RATE_LIMIT_BURST: '= rate, rounded up',
+  UNVERIFIED_RATE_LIMIT_BURST: '= rate, rounded up',
   // Unset means 64 MiB or MAX_BODY_BYTES, whichever is larger (webSettings).
   INGEST_BODY_BUDGET_BYTES: '`67108864`, or `MAX_BODY_BYTES` when larger',
 };
