@@ -3,7 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import { getPath } from 'hono/utils/url';
 import type { Logger } from 'pino';
 import { describeDatabaseError, isDataError, sqlState } from './db/errors';
-import { GatewayError, describeError } from './errors';
+import { GatewayError } from './errors';
 import { unroutedAnswer } from './http/unrouted';
 import { provideAuthenticator, type Authenticator } from './ops/auth';
 
@@ -96,7 +96,8 @@ function errorAnswer(logger: Logger): ErrorHandler {
       if (err.internal) logger.error({ err: err.cause ?? err, code: err.code, path: c.req.path }, err.message);
       else if (err.status >= 500) {
         logger.warn(
-          { code: err.code, path: c.req.path, cause: err.cause === undefined ? undefined : describeError(err.cause) },
+          // `cause` is logged as describeError's one line (src/logger.ts).
+          { code: err.code, path: c.req.path, cause: err.cause },
           err.message,
         );
       }

@@ -23,7 +23,8 @@ import { listenForRole } from './gateway/listeners';
 import { logRecovery } from './gateway/recovered-data-dir';
 import { stopInOrder, type RunningParts } from './gateway/shutdown';
 import { sourcesFromConfig } from './ingest/sources';
-import { createLogger } from './logger';
+import { checkReadiness } from './db/health';
+import { createLogger, outageLogOf } from './logger';
 import { createOutbound } from './outbound/guarded-fetch';
 import { createStreamWatchers } from './ops/stream-watchers';
 import { createEventStore } from './store/events';
@@ -120,6 +121,9 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       if (!database) database = parts.ownedDatabase = await openDatabase(config.database);
       if (database.recovered) logRecovery(logger, database.recovered);
       await runMigrations(database, config.database.url);
+      // While the database is down, the outage log tries it each second to log the outage's end.
+      const db = database;
+      outageLogOf(logger)?.watch(async () => (await checkReadiness(db)).checks.database === 'ok');
       // What most parts below are built from.
       const shared = { config, database, logger, metrics };
 
@@ -233,6 +237,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
       stopping = true;
       // A worker-only process takes no ingest traffic: nothing for a load balancer to drain.
       const drainMs = role === 'worker' ? 0 : config.shutdownDrainMs;
+      outageLogOf(logger)?.stop();
       await stopInOrder(() => parts, { logger, timeoutMs: config.shutdownTimeoutMs, drainMs, started: () => started });
       // Last: the supervisor asks a stopping child for its metrics until it has exited.
       metricsCluster?.stop();

@@ -1,5 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { describeDatabaseError, sqlState } from './db/errors';
+import { describeError } from './errors';
+import { createOutageLog, type OutageLog } from './db/outage';
 
 /**
  * pino JSON logs. Header and credential fields are redacted as a second line of defence: the code
@@ -18,11 +20,24 @@ export function createLogger(
   level: string,
   destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true }),
 ): Logger {
-  return pino(
+  const logger = pino(
     {
       level,
       base: { pid: process.pid },
-      serializers: { err: serializeError },
+      hooks: {
+        // A warning or error caused by the database being unreachable is told once by the outage
+        // log (src/db/outage.ts); the line itself goes to debug, so LOG_LEVEL=debug still shows it.
+        logMethod(args, method, lineLevel) {
+          const fields = args[0] as { err?: unknown; cause?: unknown; component?: unknown } | undefined;
+          const err = typeof fields === 'object' && fields !== null ? (fields.err ?? fields.cause) : undefined;
+          if (lineLevel >= 40 && err !== undefined && outage.absorbs(err, this.bindings().component)) {
+            if (this.isLevelEnabled('debug')) this.debug(...(args as [object, string]));
+            return;
+          }
+          method.apply(this, args);
+        },
+      },
+      serializers: { err: serializeError, cause: serializeCause },
       redact: {
         paths: [
           'headers',
@@ -39,7 +54,25 @@ export function createLogger(
     },
     destination,
   );
+  const outage = createOutageLog({ write: (lineLevel, fields, message) => logger[lineLevel](fields, message) });
+  (logger as OutageAware)[OUTAGE] = outage;
+  return logger;
 }
+
+const OUTAGE = Symbol('database outage log');
+type OutageAware = Logger & { [OUTAGE]?: OutageLog };
+
+/**
+ * The outage log of a logger made by `createLogger` (children share their root's), so the gateway
+ * can tell it how to probe the database. Undefined for a logger from elsewhere (an embedder's).
+ */
+export const outageLogOf = (logger: Logger): OutageLog | undefined => (logger as OutageAware)[OUTAGE];
+
+/**
+ * A `cause` is logged as one line (`describeError`: a database error without its parameters); the
+ * error object itself stays in the call, so the outage log can tell an unreachable database.
+ */
+export const serializeCause = (cause: unknown): unknown => (cause instanceof Error ? describeError(cause) : cause);
 
 /**
  * pino's standard error serializer, except for database errors: their message, their fields

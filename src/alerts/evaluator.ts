@@ -53,7 +53,7 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions) {
       try {
         holding = rule.enabled ? await options.conditions[kind](rule.params) : [];
       } catch (err) {
-        logger.warn({ rule: rule.name, cause: describeError(err) }, 'alert rule could not be evaluated');
+        logger.warn({ rule: rule.name, cause: err }, 'alert rule could not be evaluated');
         continue;
       }
       const open = await store.openAlerts(rule.id);
@@ -133,7 +133,7 @@ export function createAlertEvaluator(options: AlertEvaluatorOptions) {
       await evaluate();
       await sendPending();
     } catch (err) {
-      logger.error({ cause: describeError(err) }, 'alert evaluation failed');
+      logger.error({ cause: err }, 'alert evaluation failed');
     }
   }
 

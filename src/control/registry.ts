@@ -189,10 +189,7 @@ export function createRegistry(deps: RegistryDeps) {
           deps.onRefreshed?.();
         } catch (err) {
           // Keep serving the last snapshot; the next notification or backstop tick retries.
-          deps.logger.warn(
-            { problem: describeError(err) },
-            'source registry refresh failed; serving the previous snapshot',
-          );
+          deps.logger.warn({ cause: err }, 'source registry refresh failed; serving the previous snapshot');
         }
       } while (again);
     })().finally(() => {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { describeError } from '../errors';
 import type { NewRejectedRequest, RejectionAggregate } from '../store/rejected-requests';
 
 export interface RejectedRequestRecorderOptions {
@@ -112,7 +111,7 @@ export function createRejectedRequestRecorder(options: RejectedRequestRecorderOp
       .catch((err: unknown) => {
         const lost = entries.length + aggregates.reduce((n, a) => n + a.count, 0);
         options.onNotRecorded?.('write_failed', lost);
-        options.logger.warn({ cause: describeError(err), lost }, 'rejected-request log: batch not written');
+        options.logger.warn({ cause: err, lost }, 'rejected-request log: batch not written');
       })
       .finally(() => {
         writing = undefined;
