@@ -177,6 +177,45 @@ describe.each(databaseKinds())('group commit on %s', (kind) => {
     await expect(second).rejects.toThrow(/ingest queue full/);
     expect((await first).status).toBe('accepted');
   });
+
+  it('an event still queued after maxWaitMs is not written: its request fails (503), the sender retries', async () => {
+    let clock = 0;
+    const gc = createGroupCommit({
+      database: migrated.database,
+      store: createEventStore(migrated.database),
+      maxWaitMs: 1000,
+      now: () => clock,
+    });
+    const first = gc.insert(event('in-time'));
+    await nextTurn(); // its write is under way
+    const late = gc.insert(event('too-late'));
+    clock += 2000; // the write in flight took longer than the late event may wait
+    expect((await first).status).toBe('accepted');
+    await expect(late).rejects.toMatchObject({ code: 'storage_timeout' });
+    expect([...(await writers(['in-time', 'too-late'])).keys()]).toEqual(['in-time']);
+  });
+
+  it('refuses a new event at once when the events ahead of it would take longer than maxWaitMs', async () => {
+    let clock = 0;
+    const gc = createGroupCommit({
+      database: migrated.database,
+      store: createEventStore(migrated.database),
+      maxBatch: 2,
+      maxWaitMs: 1000,
+      now: () => clock,
+    });
+    const timed = gc.insert(event('paced'));
+    await nextTurn();
+    clock += 600; // one write takes 600 ms
+    await timed;
+    await nextTurn(); // the write's end is timed after its requests are answered
+    const [a, b] = [gc.insert(event('paced-a')), gc.insert(event('paced-b'))]; // one write ahead: 600 ms
+    const refused = gc.insert(event('paced-c')); // two writes ahead: 1200 ms
+    await expect(refused).rejects.toMatchObject({ code: 'storage_timeout' });
+    expect((await a).status).toBe('accepted');
+    expect((await b).status).toBe('accepted');
+    expect((await writers(['paced-a', 'paced-b', 'paced-c'])).size).toBe(2);
+  });
 });
 
 describe('group commit when the database goes away', () => {

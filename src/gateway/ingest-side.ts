@@ -59,6 +59,7 @@ export function createIngestSide(deps: IngestSideDeps) {
       store: deps.store,
       claimant: deps.claimant,
       watched: deps.watched,
+      maxWaitMs: config.database.writeTimeoutMs,
     }),
     logger,
     maxBodyBytes: config.maxBodyBytes,

@@ -51,6 +51,13 @@ export interface GroupCommitOptions {
    * arrivals of events claimed for `claimant` are written without their NOTIFY. Unset: announced.
    */
   watched?: () => boolean;
+  /**
+   * How long a request waits for its write (DB_WRITE_TIMEOUT_MS): an event still queued after it
+   * is not written (its request is answered 503 and the sender retries), and a new event is refused
+   * at once when the events ahead of it would, at the last writes' pace, take longer than this.
+   */
+  maxWaitMs?: number;
+  now?: () => number;
 }
 
 /**
@@ -73,18 +80,29 @@ export function createGroupCommit({
   maxQueuedBytes = 64 * 1024 * 1024,
   claimant,
   watched,
+  maxWaitMs = Infinity,
+  now = () => performance.now(),
 }: GroupCommitOptions) {
   const run = preparedRows(database);
   const queue: Waiter[] = [];
+  const enqueuedAt = new WeakMap<Waiter, number>();
   let queuedBytes = 0;
   let writing = false;
+  const pace = createWritePace(maxBatch);
 
   function flush(): void {
     if (writing || queue.length === 0) return;
     writing = true;
     const batch = queue.splice(0, maxBatch);
     for (const waiter of batch) queuedBytes -= waiter.event.body.length;
-    void write(batch).finally(() => {
+    const started = now();
+    const live = batch.filter((waiter) => {
+      if (started - enqueuedAt.get(waiter)! < maxWaitMs) return true;
+      waiter.reject(new StorageTimeoutError(maxWaitMs));
+      return false;
+    });
+    void (live.length ? write(live) : Promise.resolve()).finally(() => {
+      if (live.length) pace.wrote(now() - started);
       writing = false;
       flush();
     });
@@ -151,8 +169,13 @@ export function createGroupCommit({
       if (queue.length > 0 && queuedBytes + event.body.length > maxQueuedBytes) {
         return Promise.reject(new Error(`ingest queue full: ${queuedBytes} bytes wait for the database`));
       }
+      if (queue.length > 0 && pace.msFor(queue.length) > maxWaitMs) {
+        return Promise.reject(new StorageTimeoutError(maxWaitMs, queue.length));
+      }
       return new Promise<InsertResult>((resolve, reject) => {
-        queue.push({ event, hash: contentHash(event.body), resolve, reject });
+        const waiter: Waiter = { event, hash: contentHash(event.body), resolve, reject };
+        enqueuedAt.set(waiter, now());
+        queue.push(waiter);
         queuedBytes += event.body.length;
         // After this turn of the event loop, so requests read in the same turn share the first write.
         if (!writing && queue.length === 1) setImmediate(flush);
@@ -162,3 +185,33 @@ export function createGroupCommit({
 }
 
 export type GroupCommit = ReturnType<typeof createGroupCommit>;
+
+/** A queued event not written within the write timeout, or refused because it could not be. */
+export class StorageTimeoutError extends Error {
+  override name = 'StorageTimeoutError';
+  readonly code = 'storage_timeout';
+  constructor(maxWaitMs: number, ahead?: number) {
+    super(
+      ahead === undefined
+        ? `storage did not answer within ${maxWaitMs} ms`
+        : `${ahead} events wait for the database: more than it writes in ${maxWaitMs} ms`,
+    );
+  }
+}
+
+/**
+ * How long the last writes took (an exponentially weighted mean), to tell how long the events
+ * already queued will wait: a write takes up to `maxBatch` of them and costs about the same for 1
+ * row as for 100 (see above), so the wait is counted in writes, not rows. Starts at 0: nothing is
+ * refused before a write was timed.
+ */
+function createWritePace(maxBatch: number) {
+  let msPerWrite = 0;
+  return {
+    wrote(ms: number): void {
+      msPerWrite = msPerWrite === 0 ? ms : 0.7 * msPerWrite + 0.3 * ms;
+    },
+    /** The wait of an event behind `queued` others, the write in flight included. */
+    msFor: (queued: number) => (Math.floor(queued / maxBatch) + 1) * msPerWrite,
+  };
+}
