@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { createOutageLog, unreachableCode } from '../src/db/outage';
 
-const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+/** A socket error as postgres.js rejects a statement with it: `query` defined on it, not enumerable. */
+const refused = () =>
+  Object.defineProperty(
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    'query',
+    {
+      value: 'select 1',
+    },
+  );
+/** The same socket code from a destination's fetch (undici: TypeError "fetch failed", the socket error as its cause). */
+const fetchRefused = () =>
+  new TypeError('fetch failed', {
+    cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:443'), { code: 'ECONNREFUSED' }),
+  });
 const serverError = (code: string) => Object.assign(new Error('x'), { code, severity: 'FATAL' });
 
 function outageLog() {
@@ -23,6 +36,9 @@ describe('the database outage log', () => {
     expect(unreachableCode(serverError('08006'))).toBe('08006');
     expect(unreachableCode(serverError('23505'))).toBeUndefined();
     expect(unreachableCode(new Error('boom'))).toBeUndefined();
+    // Not the database: a destination, an alert channel or an SFTP server refusing a connection.
+    expect(unreachableCode(fetchRefused())).toBeUndefined();
+    expect(unreachableCode(Object.assign(new Error('x'), { code: 'CONNECTION_CLOSED' }))).toBe('CONNECTION_CLOSED');
   });
 
   it('logs a start once, reminds at most once a minute, and leaves other errors to their caller', () => {

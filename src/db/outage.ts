@@ -1,14 +1,15 @@
 import { sqlState } from './errors';
 
+/** postgres.js's own connection errors: "the database cannot be reached", whatever the statement. */
+const DRIVER_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
 /**
- * Driver and socket codes that mean "the database cannot be reached", not "this statement failed":
- * postgres.js's own connection errors and the socket errors it passes on.
+ * Socket errors postgres.js passes on. The same codes come from a destination's fetch, an alert
+ * channel or an SFTP poll, which are not the database: they count only on an error postgres.js
+ * rejected a statement with (it defines `query` on it, src/connection.js queryError) or one a
+ * failed drizzle query wraps.
  */
-const UNREACHABLE_CODES = new Set([
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
+const SOCKET_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -30,9 +31,12 @@ const UNREACHABLE_STATES = new Set(['57P01', '57P02', '57P03']);
 export function unreachableCode(err: unknown): string | undefined {
   const state = sqlState(err);
   if (state !== undefined) return state.startsWith('08') || UNREACHABLE_STATES.has(state) ? state : undefined;
+  let ofStatement = false;
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    ofStatement ||= 'query' in e;
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return code;
+    if (typeof code !== 'string') continue;
+    if (DRIVER_CODES.has(code) || (ofStatement && SOCKET_CODES.has(code))) return code;
   }
   return undefined;
 }
