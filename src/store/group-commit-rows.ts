@@ -25,6 +25,8 @@ export interface Waiter {
   hash: Buffer;
   resolve: (result: InsertResult) => void;
   reject: (err: unknown) => void;
+  /** When it was queued (the group commit's clock), to leave it unwritten once its request timed out. */
+  queuedAt: number;
 }
 
 /** One row to write and every request that carried it (the first is the one that may be accepted). */

@@ -85,7 +85,6 @@ export function createGroupCommit({
 }: GroupCommitOptions) {
   const run = preparedRows(database);
   const queue: Waiter[] = [];
-  const enqueuedAt = new WeakMap<Waiter, number>();
   let queuedBytes = 0;
   let writing = false;
   const pace = createWritePace(maxBatch);
@@ -97,7 +96,7 @@ export function createGroupCommit({
     for (const waiter of batch) queuedBytes -= waiter.event.body.length;
     const started = now();
     const live = batch.filter((waiter) => {
-      if (started - enqueuedAt.get(waiter)! < maxWaitMs) return true;
+      if (started - waiter.queuedAt < maxWaitMs) return true;
       waiter.reject(new StorageTimeoutError(maxWaitMs));
       return false;
     });
@@ -173,9 +172,7 @@ export function createGroupCommit({
         return Promise.reject(new StorageTimeoutError(maxWaitMs, queue.length));
       }
       return new Promise<InsertResult>((resolve, reject) => {
-        const waiter: Waiter = { event, hash: contentHash(event.body), resolve, reject };
-        enqueuedAt.set(waiter, now());
-        queue.push(waiter);
+        queue.push({ event, hash: contentHash(event.body), resolve, reject, queuedAt: now() });
         queuedBytes += event.body.length;
         // After this turn of the event loop, so requests read in the same turn share the first write.
         if (!writing && queue.length === 1) setImmediate(flush);
