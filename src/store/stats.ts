@@ -2,49 +2,29 @@ import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import type { Stats } from './stats-shapes';
 import { dueQueueRows } from './queue-parking';
+import { percentileCont, readWindow } from './stats-window';
 
 export type { Stats };
 
 /**
- * Operational figures for the ops API and the UI; one round trip per question, all on indexes or the window.
+ * Operational figures for the ops API and the UI: the hot queue in one round trip each, the
+ * window's events page by page (`pageRows` per statement, src/store/stats-window.ts).
  * Latency runs from receipt to completion, or from the last replay for a replayed event: replaying
  * an old event says nothing about how fast the pipeline is and must not inflate the percentiles.
  */
-export function createStatsQueries({ rows }: Database) {
+export function createStatsQueries(database: Database, options: { pageRows?: number } = {}) {
+  const { rows } = database;
   return {
     async stats(since: Date): Promise<Stats> {
-      const [counts, [summary], [queue]] = await Promise.all([
-        // A claim lives on the queue row only (migration 0013): the archive row of an event being
-        // processed says 'received'. Its claim is read in the same statement (one snapshot), so an
-        // attempt finishing meanwhile is not counted twice.
-        rows<{ source: string; status: string; n: number }>(sql`
-          select source, status, count(*)::int as n from webhook_events
-          where received_at >= ${since.toISOString()}::timestamptz
-          group by source, status
-          union all
-          select source, 'claimed', count(*)::int from event_queue
+      // Claims first, then the archive page by page (src/store/stats-window.ts): a claim lives on
+      // the queue row only (migration 0013), the archive row of an event being processed says
+      // 'received'. An event claimed meanwhile stays 'received'; one finished meanwhile is moved
+      // no further than the 'received' count allows (below).
+      const [claimed, [queue]] = await Promise.all([
+        rows<{ source: string; n: number }>(sql`
+          select source, count(*)::int as n from event_queue
           where claim_token is not null and received_at >= ${since.toISOString()}::timestamptz
           group by source`),
-        rows<{
-          completed: number;
-          failed: number;
-          p50: number | null;
-          p90: number | null;
-          p99: number | null;
-          retried: number;
-          extra: number;
-        }>(sql`
-          select count(*) filter (where status = 'completed')::int as completed,
-                 count(*) filter (where status = 'failed')::int as failed,
-                 percentile_cont(0.5) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
-                   filter (where status = 'completed') as p50,
-                 percentile_cont(0.9) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
-                   filter (where status = 'completed') as p90,
-                 percentile_cont(0.99) within group (order by extract(epoch from processed_at - coalesce(replayed_at, received_at)) * 1000)
-                   filter (where status = 'completed') as p99,
-                 count(*) filter (where attempts > 1)::int as retried,
-                 coalesce(sum(greatest(attempts - 1, 0)), 0)::int as extra
-          from webhook_events where received_at >= ${since.toISOString()}::timestamptz`),
         rows<{ due: number; scheduled: number; waiting: number; processing: number; oldest: number | null }>(sql`
           select count(*) filter (where claim_token is null and run_at <= now())::int as due,
                  count(*) filter (where claim_token is null and run_at > now() and run_at <> 'infinity')::int as scheduled,
@@ -55,15 +35,15 @@ export function createStatsQueries({ rows }: Database) {
           -- A paused source's parked rows count by the run_at they had (src/store/queue-parking.ts).
           from (select claim_token, coalesce(parked_run_at, run_at) as run_at from event_queue) q`),
       ]);
+      const window = await readWindow(database, since, options.pageRows);
       const byStatus: Record<string, number> = { received: 0, processing: 0, completed: 0, failed: 0 };
       const bySource: Record<string, Record<string, number>> = {};
-      for (const { source, status, n } of counts) {
-        if (status === 'claimed') continue;
+      for (const { source, status, n } of window.counts) {
         byStatus[status] = (byStatus[status] ?? 0) + n;
         (bySource[source] ??= {})[status] = n;
       }
       // Claimed events move from 'received' to 'processing', as the event list shows them.
-      for (const { source, n } of counts.filter((c) => c.status === 'claimed')) {
+      for (const { source, n } of claimed) {
         const counted = bySource[source];
         const moved = Math.min(n, counted?.received ?? 0);
         if (!counted || moved === 0) continue;
@@ -73,15 +53,17 @@ export function createStatsQueries({ rows }: Database) {
         if (counted.received === moved) delete counted.received;
         else counted.received! -= moved;
       }
-      const finished = summary!.completed + summary!.failed;
-      const round = (v: number | null) => (v === null ? null : Math.round(Number(v) * 10) / 10);
+      const completed = byStatus.completed ?? 0;
+      const finished = completed + (byStatus.failed ?? 0);
+      const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10);
+      const percentile = (q: number) => round(percentileCont(window.latencies, q));
       return {
         window: { since: since.toISOString() },
         by_status: byStatus,
         by_source: bySource,
-        success_rate: finished === 0 ? null : summary!.completed / finished,
-        latency_ms: { p50: round(summary!.p50), p90: round(summary!.p90), p99: round(summary!.p99) },
-        retries: { events_retried: summary!.retried, extra_attempts: summary!.extra },
+        success_rate: finished === 0 ? null : completed / finished,
+        latency_ms: { p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99) },
+        retries: { events_retried: window.retried, extra_attempts: window.extra },
         queue: {
           due: queue!.due,
           scheduled_retries: queue!.scheduled,
