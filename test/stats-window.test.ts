@@ -2,28 +2,13 @@
 // event loop's thread, and one statement over a day of events froze ingest and /healthz for
 // seconds (docs/performance.md). The check counts the rows each statement reads (EXPLAIN ANALYZE),
 // not time; the figures are checked against percentile_cont over the same rows.
-import { sql, type SQL } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../src/db/client';
 import { createStatsQueries } from '../src/store/stats';
 import { databaseKinds, useMigratedDatabase } from './helpers/database';
+import { watchStatements } from './helpers/rows-read';
 
 const PAGE = 400;
-
-interface PlanNode {
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Rows the statement's scans of webhook_events partitions returned. */
-function eventRowsRead(node: PlanNode): number {
-  const own = node['Relation Name']?.startsWith('webhook_events')
-    ? (node['Actual Rows'] ?? 0) * (node['Actual Loops'] ?? 1)
-    : 0;
-  return own + (node.Plans ?? []).reduce((sum, child) => sum + eventRowsRead(child), 0);
-}
 
 describe.each(databaseKinds())('stats over a window read page by page on %s', (kind) => {
   const db = useMigratedDatabase(kind);
@@ -48,23 +33,9 @@ describe.each(databaseKinds())('stats over a window read page by page on %s', (k
       from generate_series(1, 300) n, lateral (select now() - interval '3 hours' + n * interval '1 second') t(at)`);
     const since = new Date(Date.now() - 3_600_000);
 
-    const statements: SQL[] = [];
-    const watched: Database = {
-      ...database,
-      rows: (query) => {
-        statements.push(query);
-        return database.rows(query);
-      },
-    };
+    const { watched, rowsRead } = watchStatements(database);
     const stats = await createStatsQueries(watched, { pageRows: PAGE }).stats(since);
-
-    const read: number[] = [];
-    for (const statement of statements) {
-      const [plan] = await database.rows<{ 'QUERY PLAN': unknown }>(sql`explain (analyze, format json) ${statement}`);
-      const raw = plan!['QUERY PLAN'];
-      const [root] = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
-      read.push(eventRowsRead(root!.Plan));
-    }
+    const read = await rowsRead('webhook_events');
     expect(read.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1500);
     // A page may read one row ahead in each day partition it merges.
     expect(Math.max(...read)).toBeLessThanOrEqual(PAGE + 10);

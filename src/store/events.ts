@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
 import type { EventOrdering } from '../ordering/key';
@@ -6,6 +6,7 @@ import { isClaimed, lockClaims, runningAttempt, withClaims, type EventView } fro
 import { contentHash, settleCopies } from './conflicts';
 import { insertEventsStatement, type InsertedRow } from './event-insert';
 import { matching, type EventMatch } from './event-match';
+import { walkBackInSpans } from './event-search-spans';
 import { replayedState, requeue, type ReplayAttempts, type ReplayResult } from './event-replay';
 import { processingLog, seenNonces, webhookEvents, type ProcessingLogRow } from '../db/schema';
 
@@ -56,9 +57,12 @@ export interface EventStoreOptions {
    * pool connection that ingest and the worker share for minutes. 0 or unset: no limit.
    */
   searchTimeoutMs?: number;
+  /** Ids per statement of a search walked in spans on PGlite (tests make it small). */
+  spanIds?: number;
 }
 
-export function createEventStore(database: Database, { searchTimeoutMs = 0 }: EventStoreOptions = {}) {
+export function createEventStore(database: Database, options: EventStoreOptions = {}) {
+  const searchTimeoutMs = options.searchTimeoutMs ?? 0;
   const { db } = database;
   const run = preparedRows(database);
   /** Runs a search with its statement_timeout, in a transaction of its own (SET LOCAL ends with it). */
@@ -69,6 +73,27 @@ export function createEventStore(database: Database, { searchTimeoutMs = 0 }: Ev
           return query(tx);
         })
       : query(db);
+  type Runner = <T>(query: (tx: Pick<typeof db, 'select'>) => Promise<T>) => Promise<T>;
+  const direct: Runner = (query) => query(db);
+  /**
+   * One page of a search, newest first. On PGlite a filter no index serves (a payload text, a
+   * topic) walks back through the archive a span of ids per statement (src/store/event-search-spans.ts);
+   * everything else is one statement.
+   */
+  const searchPage = <R>(
+    filter: EventFilter,
+    page: (range: SQL[], limit: number, run: Runner) => Promise<R[]>,
+  ): Promise<R[]> => {
+    const before = filter.beforeId === undefined ? [] : [lt(webhookEvents.id, filter.beforeId)];
+    const unindexed = (filter.contains !== undefined || filter.topic !== undefined) && !filter.webhookId;
+    if (database.kind !== 'pglite' || !unindexed) return page(before, filter.limit, search);
+    // No statement timer and no transaction held across spans on PGlite: each span runs alone.
+    return walkBackInSpans(
+      database,
+      { beforeId: filter.beforeId, limit: filter.limit, timeoutMs: searchTimeoutMs, spanIds: options.spanIds },
+      (range, limit) => page(range, limit, direct),
+    );
+  };
 
   /** A copy of a stored key: `duplicate` or `conflict` by its bytes (see settleCopies). */
   async function settleCopy(event: NewEvent, hash: Buffer): Promise<InsertResult> {
@@ -130,14 +155,15 @@ export function createEventStore(database: Database, { searchTimeoutMs = 0 }: Ev
     /** Newest first, filtered, one page (keyset on id so pages are stable while events arrive). */
     async list(filter: EventFilter): Promise<EventView[]> {
       const conditions = matching(filter);
-      if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
-      const rows = await search((tx) =>
-        tx
-          .select()
-          .from(webhookEvents)
-          .where(and(...conditions))
-          .orderBy(desc(webhookEvents.id))
-          .limit(filter.limit),
+      const rows = await searchPage(filter, (range, limit, run) =>
+        run((db) =>
+          db
+            .select()
+            .from(webhookEvents)
+            .where(and(...conditions, ...range))
+            .orderBy(desc(webhookEvents.id))
+            .limit(limit),
+        ),
       );
       return withClaims(db, rows);
     },
@@ -149,14 +175,15 @@ export function createEventStore(database: Database, { searchTimeoutMs = 0 }: Ev
      */
     async bodySizes(filter: EventFilter): Promise<{ id: number; bytes: number }[]> {
       const conditions = matching(filter);
-      if (filter.beforeId !== undefined) conditions.push(lt(webhookEvents.id, filter.beforeId));
-      return search((tx) =>
-        tx
-          .select({ id: webhookEvents.id, bytes: sql<number>`octet_length(${webhookEvents.body})`.mapWith(Number) })
-          .from(webhookEvents)
-          .where(and(...conditions))
-          .orderBy(desc(webhookEvents.id))
-          .limit(filter.limit),
+      return searchPage(filter, (range, limit, run) =>
+        run((db) =>
+          db
+            .select({ id: webhookEvents.id, bytes: sql<number>`octet_length(${webhookEvents.body})`.mapWith(Number) })
+            .from(webhookEvents)
+            .where(and(...conditions, ...range))
+            .orderBy(desc(webhookEvents.id))
+            .limit(limit),
+        ),
       );
     },
 
