@@ -65,4 +65,19 @@ describe.each(databaseKinds())('stats over a window read page by page on %s', (k
     // Every 7th of 1,500 is retried (214 events), two extra attempts each.
     expect(stats.retries).toEqual({ events_retried: 214, extra_attempts: 428 });
   });
+
+  it('dashboards asking for the last 24 hours at the same time share one read', async () => {
+    const { watched, statements } = watchStatements(db.database);
+    const queries = createStatsQueries(watched, { pageRows: PAGE });
+    const alone = await queries.recent();
+    const once = statements.length;
+    const [a, b, c] = await Promise.all([queries.recent(), queries.recent(), queries.recent()]);
+    expect(statements.length).toBe(2 * once);
+    expect(a).toBe(b);
+    expect(b).toBe(c);
+    expect(a!.by_status).toEqual(alone.by_status);
+    // A later call reads again.
+    await queries.recent();
+    expect(statements.length).toBe(3 * once);
+  });
 });

@@ -201,8 +201,7 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
     }),
     async (c) => {
       const { since } = c.req.valid('query');
-      const from = since ? new Date(since) : new Date(Date.now() - 24 * 3600_000);
-      return c.json(await deps.stats.stats(from), 200);
+      return c.json(await (since ? deps.stats.stats(new Date(since)) : deps.stats.recent()), 200);
     },
   );
   if (deps.series) addStatsSeriesRoute(app, { series: deps.series });
