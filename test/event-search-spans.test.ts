@@ -3,7 +3,7 @@
 // statement over every event kept froze ingest and /healthz for seconds (docs/performance.md).
 // The check counts the rows each statement reads (EXPLAIN ANALYZE), not time.
 import { sql } from 'drizzle-orm';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createEventStore } from '../src/store/events';
 import { useMigratedDatabase } from './helpers/database';
 import { rowsOf, type PlanNode } from './helpers/rows-read';
@@ -12,6 +12,15 @@ const SPAN = 250;
 
 describe('event search in spans of ids on pglite', () => {
   const db = useMigratedDatabase('pglite');
+
+  beforeAll(async () => {
+    await db.database.rows(sql`
+      insert into webhook_events (source, webhook_id, topic, status, body, headers, attempts, next_attempt_at, received_at)
+      select 'shop', 'w-' || n, case when n in (3, 1990) then 'rare/topic' else 't' end, 'completed',
+             convert_to(case when n = 7 then '{"note":"needle"}' else '{"note":"hay ' || md5(n::text) || '"}' end, 'UTF8'),
+             '{}'::jsonb, 1, now(), now() - interval '1 hour' + n * interval '1 second'
+      from generate_series(1, 2000) n`);
+  });
 
   /** Every statement PGlite runs meanwhile, with its parameters. */
   function recordStatements() {
@@ -41,14 +50,7 @@ describe('event search in spans of ids on pglite', () => {
   }
 
   it('finds the one match among 2,000 events reading at most a span per statement, newest first', async () => {
-    const { database } = db;
-    await database.rows(sql`
-      insert into webhook_events (source, webhook_id, topic, status, body, headers, attempts, next_attempt_at, received_at)
-      select 'shop', 'w-' || n, case when n in (3, 1990) then 'rare/topic' else 't' end, 'completed',
-             convert_to(case when n = 7 then '{"note":"needle"}' else '{"note":"hay ' || md5(n::text) || '"}' end, 'UTF8'),
-             '{}'::jsonb, 1, now(), now() - interval '1 hour' + n * interval '1 second'
-      from generate_series(1, 2000) n`);
-    const store = createEventStore(database, { spanIds: SPAN });
+    const store = createEventStore(db.database, { spanIds: SPAN });
 
     const recorder = recordStatements();
     const found = await store.list({ contains: 'needle', limit: 10 });
@@ -71,6 +73,16 @@ describe('event search in spans of ids on pglite', () => {
     const recorder = recordStatements();
     expect(await store.list({ status: 'completed', limit: 5 })).toHaveLength(5);
     expect(await recorder.rowsRead()).toHaveLength(1);
+  });
+
+  it("counts a bulk replay's match a span per statement", async () => {
+    const store = createEventStore(db.database, { spanIds: SPAN });
+    const recorder = recordStatements();
+    expect(await store.countReplayable({ contains: 'hay' })).toBe(1999);
+    expect(await store.countReplayable({ topic: 'rare/topic' })).toBe(2);
+    const read = await recorder.rowsRead();
+    expect(Math.max(...read)).toBeLessThanOrEqual(SPAN);
+    expect(read.length).toBeGreaterThan(2);
   });
 
   it('stops a search past DB_SEARCH_TIMEOUT_MS between spans with the statement timeout SQLSTATE', async () => {
