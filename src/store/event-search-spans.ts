@@ -58,3 +58,48 @@ export async function walkBackInSpans<R>(
   }
   return found;
 }
+
+/** One statement of a search: the caller's query run on the database or inside a transaction. */
+type Runner = <T>(query: (tx: Pick<Database['db'], 'select'>) => Promise<T>) => Promise<T>;
+
+/** What a page of an event search is filtered by, as far as choosing how to read it goes. */
+interface SearchShape {
+  beforeId?: number;
+  limit: number;
+  contains?: string;
+  topic?: string;
+  webhookId?: string;
+}
+
+/**
+ * How the event store runs an operator's search: `searchPage(filter, page)` calls `page` with the
+ * id range to add to its conditions, how many rows it may return, and how to run its statement.
+ */
+export function createEventSearch(database: Database, options: { searchTimeoutMs?: number; spanIds?: number }) {
+  const { db } = database;
+  const searchTimeoutMs = options.searchTimeoutMs ?? 0;
+  /** Runs a search with its statement_timeout, in a transaction of its own (SET LOCAL ends with it). */
+  const search: Runner = (query) =>
+    searchTimeoutMs > 0
+      ? db.transaction(async (tx) => {
+          await tx.execute(sql`select set_config('statement_timeout', ${String(searchTimeoutMs)}, true)`);
+          return query(tx);
+        })
+      : query(db);
+  const direct: Runner = (query) => query(db);
+  /**
+   * One page of a search, newest first. On PGlite a filter no index serves (a payload text, a
+   * topic) walks back through the archive a span of ids per statement; everything else is one statement.
+   */
+  return <R>(filter: SearchShape, page: (range: SQL[], limit: number, run: Runner) => Promise<R[]>): Promise<R[]> => {
+    const before = filter.beforeId === undefined ? [] : [lt(webhookEvents.id, filter.beforeId)];
+    const unindexed = (filter.contains !== undefined || filter.topic !== undefined) && !filter.webhookId;
+    if (database.kind !== 'pglite' || !unindexed) return page(before, filter.limit, search);
+    // No statement timer and no transaction held across spans on PGlite: each span runs alone.
+    return walkBackInSpans(
+      database,
+      { beforeId: filter.beforeId, limit: filter.limit, timeoutMs: searchTimeoutMs, spanIds: options.spanIds },
+      (range, limit) => page(range, limit, direct),
+    );
+  };
+}

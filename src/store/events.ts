@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { preparedRows } from '../db/statements';
 import type { EventOrdering } from '../ordering/key';
@@ -6,7 +6,7 @@ import { isClaimed, lockClaims, runningAttempt, withClaims, type EventView } fro
 import { contentHash, settleCopies } from './conflicts';
 import { insertEventsStatement, type InsertedRow } from './event-insert';
 import { matching, type EventMatch } from './event-match';
-import { walkBackInSpans } from './event-search-spans';
+import { createEventSearch } from './event-search-spans';
 import { replayedState, requeue, type ReplayAttempts, type ReplayResult } from './event-replay';
 import { processingLog, seenNonces, webhookEvents, type ProcessingLogRow } from '../db/schema';
 
@@ -62,38 +62,9 @@ export interface EventStoreOptions {
 }
 
 export function createEventStore(database: Database, options: EventStoreOptions = {}) {
-  const searchTimeoutMs = options.searchTimeoutMs ?? 0;
   const { db } = database;
   const run = preparedRows(database);
-  /** Runs a search with its statement_timeout, in a transaction of its own (SET LOCAL ends with it). */
-  const search = <T>(query: (tx: Pick<typeof db, 'select' | 'execute'>) => Promise<T>): Promise<T> =>
-    searchTimeoutMs > 0
-      ? db.transaction(async (tx) => {
-          await tx.execute(sql`select set_config('statement_timeout', ${String(searchTimeoutMs)}, true)`);
-          return query(tx);
-        })
-      : query(db);
-  type Runner = <T>(query: (tx: Pick<typeof db, 'select'>) => Promise<T>) => Promise<T>;
-  const direct: Runner = (query) => query(db);
-  /**
-   * One page of a search, newest first. On PGlite a filter no index serves (a payload text, a
-   * topic) walks back through the archive a span of ids per statement (src/store/event-search-spans.ts);
-   * everything else is one statement.
-   */
-  const searchPage = <R>(
-    filter: EventFilter,
-    page: (range: SQL[], limit: number, run: Runner) => Promise<R[]>,
-  ): Promise<R[]> => {
-    const before = filter.beforeId === undefined ? [] : [lt(webhookEvents.id, filter.beforeId)];
-    const unindexed = (filter.contains !== undefined || filter.topic !== undefined) && !filter.webhookId;
-    if (database.kind !== 'pglite' || !unindexed) return page(before, filter.limit, search);
-    // No statement timer and no transaction held across spans on PGlite: each span runs alone.
-    return walkBackInSpans(
-      database,
-      { beforeId: filter.beforeId, limit: filter.limit, timeoutMs: searchTimeoutMs, spanIds: options.spanIds },
-      (range, limit) => page(range, limit, direct),
-    );
-  };
+  const searchPage = createEventSearch(database, options);
 
   /** A copy of a stored key: `duplicate` or `conflict` by its bytes (see settleCopies). */
   async function settleCopy(event: NewEvent, hash: Buffer): Promise<InsertResult> {
