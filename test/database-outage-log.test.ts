@@ -1,8 +1,8 @@
-import { createHmac } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/gateway';
 import { freePort, spawnGateway, waitUntilHealthy, type GatewayProcess } from './helpers/process';
+import { shopifyHeaders } from './helpers/signers';
 import { startOwnPostgres, type OwnPostgres } from './reliability/own-postgres';
 
 const SECRET = 'outage-log-shopify-secret-4Rp';
@@ -11,18 +11,11 @@ const SHOP = 'outage.myshopify.com';
 /** A Shopify delivery signed here with node:crypto, independently of the gateway. */
 async function deliver(base: string, key: string) {
   const body = JSON.stringify({ id: key, total_price: '10.00', note: 'payload-value-Zq8' });
-  const signature = createHmac('sha256', SECRET).update(body).digest('base64');
   const started = Date.now();
   const res = await fetch(`${base}/api/webhooks/shopify/orders/create`, {
     method: 'POST',
     body,
-    headers: {
-      'content-type': 'application/json',
-      'x-shopify-hmac-sha256': signature,
-      'x-shopify-webhook-id': key,
-      'x-shopify-shop-domain': SHOP,
-      'x-shopify-topic': 'orders/create',
-    },
+    headers: { 'content-type': 'application/json', ...shopifyHeaders(SECRET, body, key, SHOP) },
     signal: AbortSignal.timeout(15_000),
   });
   const text = await res.text();
