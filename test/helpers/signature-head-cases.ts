@@ -94,7 +94,7 @@ export function headCases(): HeadCase[] {
     {
       ...at('standard'),
       headers: { 'webhook-id': 'msg_2', 'webhook-timestamp': fresh, 'webhook-signature': 'v2,abcd' },
-      ...invalid('No v1 signature in webhook-signature'),
+      ...invalid('No v1 or v1a signature in webhook-signature'),
     },
     {
       ...at('honey'),
