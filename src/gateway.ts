@@ -1,6 +1,7 @@
 import type { Hono } from 'hono';
 import type { z } from 'zod';
 import { ConfigError, type GatewayConfig } from './config/env';
+import { useIssueMessages } from './validation/issue-message';
 import { bodyBudgetProblem } from './config/env/web';
 import { createControlStore } from './control/store';
 import { openDatabase, type Database } from './db/client';
@@ -44,6 +45,8 @@ export type { GatewayOptions, Role } from './gateway/options';
  * listens or connects until `start()`.
  */
 export function createGateway(config: GatewayConfig, options: GatewayOptions = {}) {
+  // A config built in code skipped loadConfig: the ops API's 400s still name limits in words.
+  useIssueMessages();
   // loadConfig checks this too; a config built in code (defineConfig, embedding) is checked here.
   const budgetProblem = bodyBudgetProblem(config);
   if (budgetProblem) throw new ConfigError(`Invalid configuration: ${budgetProblem}`);

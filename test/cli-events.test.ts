@@ -211,7 +211,7 @@ describe('webhook-gateway events, tail and errors', { timeout: 240_000 }, () => 
     expect(shorthand.stderr).toContain("option '--role <role>' argument 'everything' is invalid");
     // The gateway validates filters; its 400 is a usage error too.
     expect(badFilter.code).toBe(2);
-    expect(badFilter.stderr).toContain('The gateway answered 400 invalid_request: status: Invalid option');
+    expect(badFilter.stderr).toContain('The gateway answered 400 invalid_request: status: must be one of');
   });
 
   it('a CLI call still running at its limit fails naming the command, its token masked', async () => {

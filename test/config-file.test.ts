@@ -126,7 +126,7 @@ sources:
     [
       'an unknown provider',
       source({ provider: 'gitlab' }),
-      'sources[0].provider (source "src"): Invalid discriminator value',
+      'sources[0].provider (source "src"): must be one of "shopify", "easypost"',
     ],
     [
       'an env: secret whose variable is not set',
@@ -136,12 +136,12 @@ sources:
     [
       'a misspelled option',
       source({ provider: 'stripe', secrets: ['whsec_x'], tolerence_seconds: 60 }),
-      'sources[0] (source "src"): Unrecognized key: "tolerence_seconds"',
+      'sources[0] (source "src"): unknown key "tolerence_seconds"; the keys allowed here are',
     ],
     [
       'an option out of range',
       source({ provider: 'stripe', secrets: ['whsec_x'], tolerance_seconds: 0 }),
-      'sources[0].tolerance_seconds (source "src"): Too small',
+      'sources[0].tolerance_seconds (source "src"): must be at least 1',
     ],
     [
       'a name that is not URL-safe',
@@ -162,7 +162,7 @@ sources:
     [
       'a not_after that is not an ISO time',
       source({ secrets: [{ value: 's', not_after: 'next week' }] }),
-      'sources[0].secrets[0].not_after (source "src"): Invalid ISO datetime',
+      'sources[0].secrets[0].not_after (source "src"): must be an ISO 8601 date and time with a zone',
     ],
     [
       'a Stripe secret without whsec_',
@@ -298,14 +298,14 @@ sources:
     [
       'a keycloak HMAC algorithm p2 does not have',
       source({ provider: 'keycloak', algorithm: 'md5' }),
-      'sources[0].algorithm (source "src"): Invalid option',
+      'sources[0].algorithm (source "src"): must be one of',
     ],
     [
       'a shopify dedupe that is not a Shopify id',
       source({ provider: 'shopify', dedupe: 'body' }),
-      'sources[0].dedupe (source "src"): Invalid option',
+      'sources[0].dedupe (source "src"): must be one of',
     ],
-    ['a file without a sources list', { source: [] }, 'Unrecognized key: "source"'],
+    ['a file without a sources list', { source: [] }, 'unknown key "source"; the keys allowed here are sources,'],
   ])('rejects %s, naming the field', (_name, document, expected) => {
     const message = problem(document);
     expect(message).toMatch(/^Invalid GATEWAY_CONFIG: .*config-\d+\.json: /);
@@ -438,6 +438,6 @@ sources:
     const path = write(source({ provider: 'stripe', secrets: ['whsec_x'], tolerance_seconds: -1 }));
     const proc = spawnGateway([], { GATEWAY_CONFIG: path, DATA_DIR: join(dir, 'data') });
     expect((await proc.exited).code).toBe(2);
-    expect(proc.output()).toContain('sources[0].tolerance_seconds (source "src"): Too small');
+    expect(proc.output()).toContain('sources[0].tolerance_seconds (source "src"): must be at least 1');
   });
 });

@@ -194,7 +194,7 @@ describe('forwarding to destinations', () => {
     const r = await row(id);
     expect(r.attempts).toBe(1);
     expect(r.last_error).toBe(
-      'payload failed validation: id: Invalid input: expected number, received string; total_price: Invalid input: expected string, received undefined',
+      'payload failed validation: id: must be a number, not a string; total_price: is required: a string',
     );
     expect(fake.received('erp')).toHaveLength(before);
   });

@@ -69,7 +69,9 @@ describe.each(databaseKinds())('payload schemas and numbers beyond 2^53 (%s)', (
   it('a maximum beyond 2^53 is compared on the rounded value: the same double passes, the next one fails', async () => {
     expect((await outcome('bounded', ID)).status).toBe('completed');
     expect((await outcome('bounded', SAME_DOUBLE)).status).toBe('completed');
-    expect((await outcome('bounded', NEXT_DOUBLE)).last_error).toMatch(/payload failed validation: n: Too big/);
+    expect((await outcome('bounded', NEXT_DOUBLE)).last_error).toMatch(
+      /payload failed validation: n: must be at most /,
+    );
   });
 
   it('a const beyond 2^53 accepts every number that rounds to the same double', async () => {

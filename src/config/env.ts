@@ -14,6 +14,7 @@ import { sourceBodyLimitProblem } from './body-limit-range';
 import { bodyBudgetProblem, burstWithoutRateProblems, webSettings, webVariables, type WebSettings } from './env/web';
 import { sourceRetryProblem } from './retry-range';
 import { retryRangeProblems, workerSettings, workerVariables, type WorkerSettings } from './env/worker';
+import { useIssueMessages } from '../validation/issue-message';
 
 // The only reader of process.env (a lint rule enforces it): one schema, validated once, by one
 // loader. Each group of settings (its variables, defaults, checks and the config they make) is in
@@ -65,6 +66,7 @@ export { ConfigError };
 
 /** Validates the environment once, at start-up; the rest of the code never reads process.env. */
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  useIssueMessages();
   // An empty variable means unset (`DATABASE_URL= npm start` is the embedded default, not "Invalid URL"),
   // as a shell or a compose file easily leaves one defined but blank. Values are trimmed, as
   // `KEY = value` or a quoted `"value "` in an env file leaves spaces: numbers ignored them, but

@@ -1,3 +1,4 @@
+import { useIssueMessages } from '../validation/issue-message';
 import { splitProcessingKeys, toDestinationConfig, toProcessingConfig } from './processing';
 import { toAlertsConfig } from '../alerts/config';
 import type { ProviderName } from '../../providers';
@@ -11,6 +12,8 @@ export function parseSourcesDocument(document: unknown, env: Env): SourceConfig[
 
 /** The whole file: push `sources` and pull `polls`. */
 export function parseGatewayDocument(document: unknown, env: Env): GatewayFile {
+  // `apply -f` checks a file without loading the configuration: its problems read as the gateway's.
+  useIssueMessages();
   const parsed = sourcesFileSchema(env).safeParse(document);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${describePath(issue.path, document)}: ${issue.message}`);

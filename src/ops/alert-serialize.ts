@@ -1,6 +1,7 @@
 import type { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ZodError } from 'zod';
+import { describeIssues } from '../validation/issue-list';
 import type { RuleWrite } from '../alerts/config-writes';
 import type { AlertStore, AlertWithRule } from '../alerts/store';
 import { describeChannel } from '../alerts/channel-view';
@@ -33,10 +34,7 @@ export const nameTaken = (what: string, name: string) =>
 export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const issues = (result.error as ZodError).issues.map((i) =>
-    i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message,
-  );
-  throw badRequest('invalid_request', issues.join('; '));
+  throw badRequest('invalid_request', describeIssues((result.error as ZodError).issues));
 }
 
 /**

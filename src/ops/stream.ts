@@ -3,6 +3,7 @@ import { Hono, type Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { WebSocket } from 'ws';
 import { badRequest } from '../errors';
+import { describeIssues } from '../validation/issue-list';
 import { requireRole } from './auth';
 import { sourcesHiddenFromFilter } from './masked-filters';
 import { openFeed, StreamQuery, type FeedDeps, type FeedFilter, type StreamFilter } from './stream-feed';
@@ -49,7 +50,7 @@ export function createStreamRoutes(deps: StreamDeps): Hono {
 function readQuery(c: Context, deps: StreamDeps): { filter: FeedFilter; after?: number } {
   const parsed = StreamQuery.safeParse(c.req.query());
   if (!parsed.success) {
-    throw badRequest('invalid_request', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    throw badRequest('invalid_request', describeIssues(parsed.error.issues, 'query'));
   }
   const excludeSources = sourcesHiddenFromFilter(c.get('identity').role, parsed.data, deps);
   const lastEventId = c.req.header('last-event-id');

@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { POLL_RUN_STATUSES } from '../db/schema-poll';
 import { GatewayError, badRequest, notFound } from '../errors';
+import { describeIssues } from '../validation/issue-list';
 import { limitBody, OPS_MAX_BODY_BYTES } from '../ingest/body-limit';
 import { requireRole } from '../ops/auth';
 import { decimalId, filterText, pageLimit } from '../ops/schema-fields';
@@ -44,7 +45,7 @@ export function createPollRoutes(deps: PollRoutesDeps): Hono {
 
   app.post('/api/sps/poll', requireRole('operator'), limitBody(OPS_MAX_BODY_BYTES), async (c) => {
     const asked = c.req.query('source');
-    const source = asked === undefined ? (await readBody(c)).source : parse(sourceName, asked);
+    const source = asked === undefined ? (await readBody(c)).source : parse(sourceName, asked, 'source');
     if (source !== undefined) {
       const result = await runner.trigger(source, 'manual');
       if (result.status === 'unknown_source') {
@@ -65,7 +66,7 @@ export function createPollRoutes(deps: PollRoutesDeps): Hono {
   });
 
   app.get('/api/sps/runs', async (c) => {
-    const query = parse(listQuery, c.req.query());
+    const query = parse(listQuery, c.req.query(), 'query');
     const page = await deps.runs.list({ ...query, beforeId: query.cursor, limit: query.limit + 1 });
     const runs = page.slice(0, query.limit);
     const next = page.length > query.limit ? String(runs[runs.length - 1]!.id) : null;
@@ -73,7 +74,7 @@ export function createPollRoutes(deps: PollRoutesDeps): Hono {
   });
 
   app.get('/api/sps/runs/:id', async (c) => {
-    const id = parse(runId, c.req.param('id'));
+    const id = parse(runId, c.req.param('id'), 'id');
     const run = await deps.runs.get(id);
     if (!run) throw notFound('poll_run_not_found', `No poll run with id ${id}`);
     return c.json(pollRunDetail(run));
@@ -142,11 +143,11 @@ async function readBody(c: Context): Promise<z.infer<typeof pollBody>> {
   return parse(pollBody, value);
 }
 
-function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+/** `input` through `schema`, or a 400 naming each field (`whole` names the value itself). */
+function parse<T>(schema: z.ZodType<T>, input: unknown, whole = 'body'): T {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
-    throw badRequest('invalid_request', problems.join('; '));
+    throw badRequest('invalid_request', describeIssues(parsed.error.issues, whole));
   }
   return parsed.data;
 }
