@@ -137,6 +137,7 @@ describe.each(databaseKinds())('GitHub payload examples as JSON on %s', (kind) =
       expect(conflicts, ex.name).toHaveLength(1);
       const conflict = await c.opsGet<EventDetail>(`/api/conflicts/${String(conflicts[0]!.id)}`);
       expect(bodyBytes(conflict.body).equals(compact(ex)), `${ex.name}: conflict bytes differ`).toBe(true);
+      expect(exactJson(conflict.payload), ex.name).toBe(exactJsonOfText(compact(ex).toString('utf8')));
     });
   });
 
