@@ -6,6 +6,7 @@ import { bodyBudgetProblem } from './config/env/web';
 import { createControlStore } from './control/store';
 import { openDatabase, type Database } from './db/client';
 import { runMigrations } from './db/migrate';
+import { createSchemaDrift } from './db/schema-drift';
 import { forwardToDestinations, type ForwardingOptions } from './deliver/destinations';
 import { createBackgroundTasks } from './gateway/background';
 import { createGatewayMetrics } from './gateway/metrics';
@@ -132,6 +133,8 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
 
       const store = createEventStore(database, { searchTimeoutMs: config.database.searchTimeoutMs });
       const systemLog = createSystemLog(database);
+      // One per process: ingest's failed stores and the worker's failed queue statements feed one /readyz.
+      const schemaDrift = createSchemaDrift({ database, logger });
       const processing = applyProcessingConfig(config, gateway, runtime);
       registerKeycloakAudit(config, handlers, systemLog);
       runtime.start(database, config.control.keyring, logger.child({ component: 'control' }), () =>
@@ -144,6 +147,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         parts.worker = createGatewayWorker({
           outcomesWatched: watchers.watched,
           ...shared,
+          schemaDrift,
           handlers,
           schemas: runtime.routing.schemas(schemas),
           backoffFor: processing.backoffFor,
@@ -202,6 +206,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         pollRunner: background.pollRunner,
         isStopping,
         running: parts,
+        schemaDrift,
       });
       app = web.app;
 
@@ -224,6 +229,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
         sources: registry.all(),
         worker,
         isStopping,
+        schemaIncompatible: schemaDrift.incompatible,
       });
       parts.http = http;
       started = true;

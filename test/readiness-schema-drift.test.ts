@@ -3,7 +3,8 @@
 // ahead of a deploy, every old process going unready at once would leave none to serve. Once its
 // stores fail because of the newer schema (here: a column it does not write made required, as
 // 0025 did with event_queue.source), /readyz answers 503 so the balancer stops sending it
-// webhooks it can only answer 503; before, it stayed ready (src/db/schema-drift.ts).
+// webhooks it can only answer 503; before, it stayed ready (src/db/schema-drift.ts). The worker's
+// half is worker-schema-drift.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
 import { databaseKinds } from './helpers/database';
 import { SECRETS, startTestGateway, type TestGateway } from './helpers/gateway';

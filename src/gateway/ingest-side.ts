@@ -5,7 +5,7 @@ import type { Registry } from '../control/registry';
 import type { Database } from '../db/client';
 import { createRejectedRequestRecorder } from '../ingest/rejected-request-recorder';
 import { createRejectionLog } from '../ingest/rejection-log';
-import { createSchemaDrift } from '../db/schema-drift';
+import type { SchemaDrift } from '../db/schema-drift';
 import { createIngestRoutes } from '../ingest/routes';
 import type { Metrics } from '../ops/metrics';
 import type { EventStore } from '../store/events';
@@ -33,6 +33,8 @@ export interface IngestSideDeps {
    * the budget a `--web-processes` group's /metrics sums is the web processes' only.
    */
   servesIngest: boolean;
+  /** The process's one schema-drift check (src/db/schema-drift.ts), told of every failed store. */
+  schemaDrift: SchemaDrift;
 }
 
 /**
@@ -51,7 +53,6 @@ export function createIngestSide(deps: IngestSideDeps) {
     ...config.rejectedRequests,
     onNotRecorded: metrics.rejectionNotRecorded,
   });
-  const schemaDrift = createSchemaDrift({ database: deps.database, logger });
   const routes = createIngestRoutes({
     sources: deps.registry,
     store: createGroupCommit({
@@ -67,7 +68,7 @@ export function createIngestSide(deps: IngestSideDeps) {
     maxAttempts: config.worker.maxAttempts,
     writeTimeoutMs: config.database.writeTimeoutMs,
     onAccepted: deps.wake,
-    onInsertFailed: schemaDrift.noteStoreFailure,
+    onInsertFailed: (err) => deps.schemaDrift.noteFailure(err, 'ingest'),
     onAnswered: (source, outcome, reason, seconds) => {
       metrics.ingest(source, outcome, reason, seconds);
       if (outcome === 'accepted') recorder.received(source);
@@ -78,5 +79,5 @@ export function createIngestSide(deps: IngestSideDeps) {
     rejections,
     rejectedRequests,
   });
-  return { routes, rejections, rejectedRequests, schemaDrift };
+  return { routes, rejections, rejectedRequests };
 }

@@ -21,6 +21,8 @@ export interface ListenDeps {
   sources: readonly PushSource[];
   worker: Worker | undefined;
   isStopping: () => boolean;
+  /** True once this process's statements fail on a newer release's schema (src/db/schema-drift.ts). */
+  schemaIncompatible: () => boolean;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function listenForRole(deps: ListenDeps): Promise<{ http?: HttpServ
       tokens: deps.tokens,
       worker: deps.worker!,
       isStopping: deps.isStopping,
+      schemaIncompatible: deps.schemaIncompatible,
     });
   }
   const port = role === 'worker' ? undefined : http?.port;

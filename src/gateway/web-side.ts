@@ -5,6 +5,7 @@ import type { Registry } from '../control/registry';
 import type { ControlRoutesDeps } from '../control/routes';
 import type { ControlStore } from '../control/store';
 import type { Database } from '../db/client';
+import type { SchemaDrift } from '../db/schema-drift';
 import type { PushSource } from '../ingest/sources';
 import { createEventBus } from '../ops/event-bus';
 import type { Metrics } from '../ops/metrics';
@@ -60,6 +61,8 @@ export interface WebSideDeps {
    * after the web app failed to build (a route clash under /api/webhooks/) still stops its recorder.
    */
   running: Pick<RunningParts, 'ingest'>;
+  /** The process's one schema-drift check (src/db/schema-drift.ts): ingest tells it of failed stores, /readyz reads it. */
+  schemaDrift: SchemaDrift;
 }
 
 /**
@@ -106,6 +109,7 @@ export function createWebSide(deps: WebSideDeps) {
     claimant,
     watched: deps.watchers.watched,
     servesIngest: deps.role !== 'worker',
+    schemaDrift: deps.schemaDrift,
   });
   deps.running.ingest = ingest;
   const app = createWebApp({
@@ -123,7 +127,7 @@ export function createWebSide(deps: WebSideDeps) {
     opsApi,
     pollRunner: deps.pollRunner,
     isStopping: deps.isStopping,
-    schemaIncompatible: ingest.schemaDrift.incompatible,
+    schemaIncompatible: deps.schemaDrift.incompatible,
   });
   return { app, ingest, bus, tokens };
 }

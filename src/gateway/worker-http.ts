@@ -35,6 +35,8 @@ export interface WorkerHttpDeps {
   tokens: TokenStore;
   worker: Worker;
   isStopping: () => boolean;
+  /** True once this process's statements fail on a newer release's schema (src/db/schema-drift.ts). */
+  schemaIncompatible: () => boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function startWorkerHttp(deps: WorkerHttpDeps): Promise<HttpServer>
         scrapeMetrics: metrics.scrapeProcess,
         workerLoop: () => workerLoopCheck(worker),
         isStopping: deps.isStopping,
+        schemaIncompatible: deps.schemaIncompatible,
       }),
     ],
   });

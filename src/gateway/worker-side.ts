@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config/env';
 import type { Database } from '../db/client';
+import type { SchemaDrift } from '../db/schema-drift';
 import type { Metrics } from '../ops/metrics';
 import type { StatsRecorder } from '../store/stats-recorder';
 import type { BackoffPolicy } from '../worker/backoff';
@@ -29,6 +30,8 @@ export interface GatewayWorkerDeps {
   blockingSources?: () => readonly string[];
   /** Whether anyone watches the live stream: outcomes are announced only then (src/ops/stream-watchers.ts). */
   outcomesWatched?: () => boolean;
+  /** The process's one schema-drift check (src/db/schema-drift.ts): told of failed queue statements, it stops the worker's claims. */
+  schemaDrift: SchemaDrift;
 }
 
 /** The worker of a `worker` or `all` process: the queue, the handlers, and metrics of every attempt. */
@@ -53,6 +56,8 @@ export function createGatewayWorker(deps: GatewayWorkerDeps) {
         deps.chartCounts()?.finished(event.source, outcome, chartLatencyMs(event, seconds));
     },
     onLeasesRecovered: (count) => metrics.leaseRecovered(count),
+    onQueueFailure: (err, statement) => deps.schemaDrift.noteFailure(err, 'worker', statement),
+    halted: () => deps.schemaDrift.failedIn('worker'),
   });
 }
 

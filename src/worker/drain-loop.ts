@@ -9,12 +9,15 @@ export interface DrainLoopOptions {
   claimable: () => number;
   /** Claims up to `limit` events and starts them; returns how many it claimed. */
   claim: (limit: number) => Promise<number>;
+  /** True while stopping, or once the worker is halted: no claim starts. */
   isStopping: () => boolean;
   logger: Logger;
+  /** Told of a failed claim, after it is logged. */
+  onFailure?: (err: unknown) => void;
 }
 
 /** The worker's drain loop: claims while there is room and work. */
-export function createDrainLoop({ claimable, claim, isStopping, logger }: DrainLoopOptions) {
+export function createDrainLoop({ claimable, claim, isStopping, logger, onFailure }: DrainLoopOptions) {
   let draining: Promise<void> | undefined;
   let drainAgain = false;
 
@@ -55,6 +58,7 @@ export function createDrainLoop({ claimable, claim, isStopping, logger }: DrainL
     } catch (err) {
       // Database trouble: the next cron tick tries again, so there is no hot retry loop here.
       logger.error({ err }, 'claiming due events failed');
+      onFailure?.(err);
     }
   }
 

@@ -11,10 +11,14 @@ export function startLeaseHeartbeat(
   claimTokens: () => string[],
   leaseSeconds: number,
   logger: Logger,
+  onFailure?: (err: unknown) => void,
 ): NodeJS.Timeout {
   const heartbeat = setInterval(
     () => {
-      queue.extendLeases(claimTokens()).catch((err: unknown) => logger.error({ err }, 'lease heartbeat failed'));
+      queue.extendLeases(claimTokens()).catch((err: unknown) => {
+        logger.error({ err }, 'lease heartbeat failed');
+        onFailure?.(err);
+      });
     },
     // Three beats per lease, so one late beat never lets a live claim expire.
     Math.max(100, (leaseSeconds * 1000) / 3),
@@ -84,11 +88,17 @@ export function startQueueMaintenance(
 const MIN_ANALYZED_BYTES = 8 * 8192;
 
 /** Hands back claims whose handlers did not finish by the shutdown timeout, so another worker takes them at once. */
-export async function releaseUnfinished(queue: Queue, unfinished: ClaimedEvent[], logger: Logger): Promise<void> {
+export async function releaseUnfinished(
+  queue: Queue,
+  unfinished: ClaimedEvent[],
+  logger: Logger,
+  onFailure?: (err: unknown) => void,
+): Promise<void> {
   const released = await queue
     .release(unfinished, 'worker shut down before the attempt finished')
     .catch((err: unknown) => {
       logger.error({ err }, 'could not release claims; their leases will expire instead');
+      onFailure?.(err);
       return 0;
     });
   if (released > 0) logger.warn({ released }, 'released unfinished claims');
@@ -105,7 +115,7 @@ export function createLeaseRecovery(
   queue: Queue,
   leaseSeconds: number,
   logger: Logger,
-  onLeasesRecovered?: (count: number) => void,
+  observers: { onRecovered?: (count: number) => void; onFailure?: (err: unknown) => void } = {},
 ): () => Promise<void> {
   const recoverEveryMs = Math.min(leaseSeconds * 250, 5_000);
   let recoveredAt = -Infinity;
@@ -116,10 +126,11 @@ export function createLeaseRecovery(
       const recovered = await queue.recoverExpiredLeases(leaseSeconds);
       if (recovered > 0) {
         logger.warn({ recovered }, 'returned events with expired leases to the queue');
-        onLeasesRecovered?.(recovered);
+        observers.onRecovered?.(recovered);
       }
     } catch (err) {
       logger.error({ err }, 'lease recovery failed');
+      observers.onFailure?.(err);
     }
   };
 }

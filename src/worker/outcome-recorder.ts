@@ -17,7 +17,12 @@ export type Recorded = 'recorded' | 'discarded' | 'failed';
  * lands at once instead of the event waiting for lease recovery and running again. Past that, the
  * claim has been (or will be) recovered and the fence would refuse the write anyway.
  */
-export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterMs: number) {
+export function createOutcomeRecorder(
+  queue: Queue,
+  logger: Logger,
+  giveUpAfterMs: number,
+  schema: { onFailure?: (err: unknown) => void; halted?: () => boolean } = {},
+) {
   const pending: { attempt: FinishedAttempt; settle: (recorded: Recorded) => void; since: number }[] = [];
   let writing = false;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -25,6 +30,13 @@ export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterM
 
   async function write(): Promise<void> {
     if (writing || retryTimer || pending.length === 0) return;
+    // The worker is halted on a schema its outcome statement may not fit (src/db/schema-drift.ts):
+    // no write, no retry (each logged, for a whole lease); the claims' leases run out and the
+    // release that migrated takes the events over.
+    if (schema.halted?.()) {
+      for (const { settle } of pending.splice(0)) settle('failed');
+      return;
+    }
     writing = true;
     const batch = pending.splice(0, MAX_OUTCOMES_PER_STATEMENT);
     try {
@@ -38,6 +50,7 @@ export function createOutcomeRecorder(queue: Queue, logger: Logger, giveUpAfterM
       const expired = batch.filter((p) => now - p.since >= giveUpAfterMs);
       const retry = batch.filter((p) => now - p.since < giveUpAfterMs);
       logger.error({ err, attempts: batch.length, retrying: retry.length }, 'recording attempt outcomes failed');
+      schema.onFailure?.(err);
       for (const { settle } of expired) settle('failed');
       pending.unshift(...retry);
       retryTimer = setTimeout(

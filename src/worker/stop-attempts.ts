@@ -1,13 +1,12 @@
 import type { Logger } from 'pino';
-import { releaseUnfinished } from './leases';
-import type { ClaimedEvent, Queue } from './queue-sql';
+import type { ClaimedEvent } from './queue-sql';
 
 /**
  * The worker's shutdown wait: waits up to `timeoutMs` for the running attempts, then aborts them
- * and hands back the claims `held()` still lists.
+ * and hands back (`handBack`, src/worker/leases.ts releaseUnfinished) the claims `held()` still lists.
  */
 export async function stopRunningAttempts(
-  queue: Queue,
+  handBack: (unfinished: ClaimedEvent[]) => Promise<void>,
   logger: Logger,
   running: Promise<unknown>,
   timeoutMs: number,
@@ -27,6 +26,6 @@ export async function stopRunningAttempts(
     // Handlers that honour the signal record their own outcome; give them a moment, then hand
     // back whatever is still running so another worker picks it up without waiting for the lease.
     await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
-    await releaseUnfinished(queue, held(), logger);
+    await handBack(held());
   }
 }

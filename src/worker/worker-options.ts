@@ -27,11 +27,25 @@ export interface WorkerOptions {
   /** Observers for metrics. */
   onAttempt?: (event: ClaimedEvent, outcome: AttemptOutcome['outcome'], seconds: number) => void;
   onLeasesRecovered?: (count: number) => void;
+  /**
+   * Told of each queue statement that failed (after it is logged), named: the gateway's schema-drift
+   * check (src/db/schema-drift.ts) looks there for a newer release's schema. Never on success.
+   */
+  onQueueFailure?: (err: unknown, statement: QueueStatement) => void;
+  /**
+   * True once the queue's statements fail on a newer release's schema (src/db/schema-drift.ts): the
+   * worker claims nothing more, recovers no leases, takes no hand-offs and gives up the outcomes it
+   * cannot write, so what it holds returns to the queue when its lease expires.
+   */
+  halted?: () => boolean;
   /** Written to locked_by; defaults to `<hostname>:<pid>`. */
   workerId?: string;
   /** How often the worker vacuums and analyzes the hot queue table (default 15 s; 0 = never). */
   maintainEveryMs?: number;
 }
+
+/** The worker's queue statements, as onQueueFailure names them. */
+export type QueueStatement = 'claim' | 'outcome' | 'heartbeat' | 'lease recovery' | 'hand-back';
 
 /** `<hostname>:<pid>`: who holds a claim, as shown in locked_by and the attempt log. */
 export const defaultWorkerId = () => `${hostname()}:${process.pid}`;

@@ -14,7 +14,7 @@ import {
 import { createOutcomeRecorder, logAttempt, type Recorded } from './outcome-recorder';
 import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
 import { stopRunningAttempts } from './stop-attempts';
-import { defaultWorkerId, type WorkerOptions } from './worker-options';
+import { defaultWorkerId, type QueueStatement, type WorkerOptions } from './worker-options';
 
 export { defaultWorkerId, type WorkerOptions } from './worker-options';
 
@@ -37,7 +37,14 @@ export function createWorker(options: WorkerOptions) {
   let running = 0;
   const handOff = createHandOffGate();
   let started = false;
-  const outcomes = createOutcomeRecorder(queue, logger, options.leaseSeconds * 1000);
+  /** Halted on a newer release's schema (src/db/schema-drift.ts): nothing more is claimed. */
+  const halted = () => options.halted?.() === true;
+  const failed = (statement: QueueStatement) => (err: unknown) => options.onQueueFailure?.(err, statement);
+  const handBack = (events: ClaimedEvent[]) => releaseUnfinished(queue, events, logger, failed('hand-back'));
+  const outcomes = createOutcomeRecorder(queue, logger, options.leaseSeconds * 1000, {
+    onFailure: failed('outcome'),
+    halted,
+  });
   /**
    * The abort controller of each running attempt, aborted by stop() when its timeout runs out. One
    * per attempt, not one signal for the worker's life: handlers add 'abort' listeners to the signal
@@ -85,7 +92,7 @@ export function createWorker(options: WorkerOptions) {
       running -= 1;
       resumeDrain();
     }
-    if (!recording) return releaseUnfinished(queue, [event], logger);
+    if (!recording) return handBack([event]);
     logAttempt(logger, event, result, await recording, options.topicMasked?.(event.source));
   }
 
@@ -122,14 +129,20 @@ export function createWorker(options: WorkerOptions) {
       handOff.claimed(claimed.length, limit);
       return claimed.length;
     },
-    isStopping: () => stopping,
+    isStopping: () => stopping || halted(),
     logger,
+    onFailure: failed('claim'),
   });
   const { drain, resumeDrain } = drains;
 
-  const recoverIfDue = createLeaseRecovery(queue, options.leaseSeconds, logger, options.onLeasesRecovered);
+  const recoverIfDue = createLeaseRecovery(queue, options.leaseSeconds, logger, {
+    onRecovered: options.onLeasesRecovered,
+    onFailure: failed('lease recovery'),
+  });
 
   async function tick(): Promise<void> {
+    // Halted: expired leases are the migrating release's to recover, with its own statements.
+    if (halted()) return;
     await recoverIfDue();
     await drain();
   }
@@ -155,6 +168,7 @@ export function createWorker(options: WorkerOptions) {
         () => [...inFlight.values()].map(({ event }) => event.claimToken),
         options.leaseSeconds,
         logger,
+        failed('heartbeat'),
       );
       maintenance = startQueueMaintenance(queue, options.maintainEveryMs ?? 15_000, () => stopping, logger);
     },
@@ -189,18 +203,18 @@ export function createWorker(options: WorkerOptions) {
      * before the worker started, while it stops, or while events may be waiting in the queue.
      */
     reserve(wanted: number): number {
-      return started && !stopping ? handOff.reserve(wanted, free()) : 0;
+      return started && !stopping && !halted() ? handOff.reserve(wanted, free()) : 0;
     },
 
     /** Runs the events the insert claimed for this worker and frees the reservation (see reserve()). */
     take(claimed: readonly HandedOffEvent[], reservedSlots: number): void {
       const notified = handOff.release(reservedSlots);
       const events = claimed.map((handed) => claimedFromHandOff(handed, workerId));
-      if (!stopping) {
+      if (!stopping && !halted()) {
         for (const event of events) start(event);
       } else if (events.length > 0) {
-        // Claimed while stopping: handed back at once rather than left for the lease to expire.
-        void releaseUnfinished(queue, events, logger);
+        // Claimed while stopping (or halting): handed back at once rather than left for the lease to expire.
+        void handBack(events);
       }
       if (notified.some((id) => !heldIds.has(id)) && !stopping) void drain();
       else resumeDrain();
@@ -240,7 +254,7 @@ export function createWorker(options: WorkerOptions) {
       task?.stop();
       await drains.draining;
       const running = Promise.all([...inFlight.values()].map((f) => f.done));
-      await stopRunningAttempts(queue, logger, running, timeoutMs, attemptAborts, () =>
+      await stopRunningAttempts(handBack, logger, running, timeoutMs, attemptAborts, () =>
         [...inFlight.values()].map(({ event }) => event),
       );
       // Leases keep being extended while handlers run, so a slow shutdown is not mistaken for a crash.
