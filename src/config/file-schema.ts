@@ -4,6 +4,7 @@ import { providerModules, type ProviderModule, type ProviderName } from '../../p
 import { pollSourcesSchema } from '../poll/config';
 import { alertsSectionSchema } from '../alerts/config';
 import type { Env, SourceSecret } from './file-types';
+import { MAX_SOURCE_SECRETS } from './secret-count';
 
 /** URL-safe, and never a path segment that means something else. */
 const SOURCE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -50,7 +51,13 @@ export function sourcesFileSchema(env: Env, { requireSecrets = true } = {}) {
       .string()
       .regex(SOURCE_NAME, 'must be 1-63 characters of a-z, 0-9, "-" and "_", starting with a letter or digit'),
     // At least one, unless the provider verifies without (checked per source below).
-    secrets: z.array(secret).default([]),
+    secrets: z
+      .array(secret)
+      .max(
+        MAX_SOURCE_SECRETS,
+        `must list at most ${MAX_SOURCE_SECRETS} secrets: each request is checked against every one; give each sender a source of its own`,
+      )
+      .default([]),
   };
   // Keyed by the name a file uses, so an alias (svix) is its own literal next to its module's name.
   const modules = Object.entries(providerModules) as [ProviderName, ProviderModule][];

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { inTransaction } from '../db/statements';
+import { MAX_SOURCE_SECRETS } from '../config/secret-count';
+import { GatewayError } from '../errors';
 import { parkSource, unparkSource } from '../store/queue-parking';
 import type { SealedSecret } from './crypto';
 import { secretRow, sourceRow, type Guarded, type Raw, type SecretRow, type SourceRow } from './source-rows';
@@ -12,6 +14,14 @@ import { secretRow, sourceRow, type Guarded, type Raw, type SecretRow, type Sour
 // The tables' triggers NOTIFY "gateway_control" at commit.
 
 export type { Guarded, SecretRow, SourceRow } from './source-rows';
+
+/** A rotation that would leave more valid secrets than a source may hold (rolled back). */
+const tooManySecrets = (name: string, valid: number) =>
+  new GatewayError(
+    409,
+    'too_many_secrets',
+    `Source "${name}" already has ${valid} valid secrets, the most it may hold is ${MAX_SOURCE_SECRETS}: revoke one (DELETE /api/sources/${name}/secrets/{id}) or rotate with a shorter overlap_seconds`,
+  );
 
 export function createControlStore(database: Database) {
   const { rows } = database;
@@ -164,6 +174,11 @@ export function createControlStore(database: Database) {
           insert into source_secrets (source, key_id, iv, tag, ciphertext, fingerprint)
           values (${name}, ${sealed.keyId}, ${sealed.iv}, ${sealed.tag}, ${sealed.ciphertext}, ${fingerprint})
           returning *`);
+        // The source's row is locked by the version bump above, so no other rotation counts meanwhile.
+        const [held] = await run<{ valid: number }>(sql`
+          select count(*)::int as valid from source_secrets
+          where source = ${name} and (not_after is null or not_after > now())`);
+        if (Number(held!.valid) > MAX_SOURCE_SECRETS) throw tooManySecrets(name, Number(held!.valid) - 1);
         return inserted;
       });
       return row ? { ok: true, value: secretRow(row) } : miss(name);
