@@ -43,6 +43,8 @@ describe.each(databaseKinds())('ingest body budget on %s', (kind) => {
       sources: providerSources(),
       maxBodyBytes: MAX_BODY,
       ingestBodyBudgetBytes: BUDGET,
+      // Refusal at once, as with INGEST_BODY_WAIT_MS=0; waiting for room is test/ingest-body-wait.test.ts.
+      ingestBodyWait: { waitMs: 0, maxWaiting: 0 },
       timeouts: { headersMs: 3000, requestMs: 3000 },
       rejectedRequests: { perMinute: 20, bufferSize: 1000, flushIntervalMs: 50, retentionDays: 7 },
     });

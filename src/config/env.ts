@@ -148,6 +148,7 @@ export function defineConfig(overrides: DeepPartial<GatewayConfig> = {}): Gatewa
     worker: { ...base.worker, ...overrides.worker },
     retention: { ...base.retention, ...overrides.retention },
     timeouts: { ...base.timeouts, ...overrides.timeouts },
+    ingestBodyWait: { ...base.ingestBodyWait, ...overrides.ingestBodyWait },
     rejectionLog: { ...base.rejectionLog, ...overrides.rejectionLog },
     tracing: { ...base.tracing, ...overrides.tracing },
     rejectedRequests: { ...base.rejectedRequests, ...overrides.rejectedRequests },

@@ -44,7 +44,7 @@ export interface IngestSideDeps {
 export function createIngestSide(deps: IngestSideDeps) {
   const { config, metrics, recorder } = deps;
   const logger = deps.logger.child({ component: 'ingest' });
-  const bodyBudget = createBodyBudget(config.ingestBodyBudgetBytes);
+  const bodyBudget = createBodyBudget(config.ingestBodyBudgetBytes, config.ingestBodyWait);
   if (deps.servesIngest) metrics.watchIngestBodyBudget(bodyBudget);
   const rejections = createRejectionLog({ logger, ...config.rejectionLog });
   const rejectedRequests = createRejectedRequestRecorder({

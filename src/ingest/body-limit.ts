@@ -30,7 +30,9 @@ export function limitBody(maxBytes: number, budget?: BodyBudget): MiddlewareHand
  * With a `budget` (ingest), a declared body also takes its length from the budget before it is
  * read, and a chunked one takes each chunk as it arrives; both give it back once the request is
  * answered (which is after the body is read, committed or refused, or the connection is gone).
- * A body that does not fit is refused with 503 ingest_busy (src/ingest/body-budget.ts).
+ * A declared body that does not fit waits for room, bounded in time and in count, before any of it
+ * is read; a chunk that does not fit is refused at once (it is already in memory, and waiting with
+ * it would hold bytes outside the budget). Refusals are 503 ingest_busy (src/ingest/body-budget.ts).
  */
 export function limitBodyBy(
   maxBytesOf: (c: Context) => number,
@@ -54,7 +56,8 @@ export function limitBodyBy(
     const bytes = Number(declared);
     if (bytes > maxBytes) throw tooLarge(c, maxBytes);
     if (!budget) return next();
-    if (!budget.tryTake(bytes)) throw ingestBusy();
+    // The fast path is tryTake alone: a body that fits takes its bytes without an await.
+    if (!budget.tryTake(bytes) && !(await budget.waitToTake(bytes, c.req.raw.signal))) throw ingestBusy();
     try {
       await next();
     } finally {

@@ -104,13 +104,21 @@ export function createMetrics(
     registers: [local],
   });
   // The ingest body budget (src/ingest/body-budget.ts), read at each scrape; set once ingest starts.
-  let bodyBudget: { held(): number; readonly totalBytes: number } | undefined;
+  let bodyBudget: { held(): number; waiting(): number; readonly totalBytes: number } | undefined;
   new Gauge({
     name: 'webhook_gateway_ingest_body_bytes_held',
     help: 'Ingest request body bytes held in memory now (read, being read or waiting for their commit), out of INGEST_BODY_BUDGET_BYTES; a request that does not fit is refused with 503 ingest_busy (webhook_gateway_requests_total{reason="ingest_busy"}); under --web-processes, the sum over the web processes',
     registers: [local],
     collect() {
       this.set(bodyBudget?.held() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'webhook_gateway_ingest_body_waiting',
+    help: 'Ingest requests waiting now for room in INGEST_BODY_BUDGET_BYTES before their body is read (at most INGEST_BODY_WAIT_QUEUE per web process, each for at most INGEST_BODY_WAIT_MS); under --web-processes, the sum over the web processes',
+    registers: [local],
+    collect() {
+      this.set(bodyBudget?.waiting() ?? 0);
     },
   });
   new Gauge({
@@ -197,7 +205,7 @@ export function createMetrics(
       if (outcome === 'retry') retries.inc({ source });
     },
     /** Reports the ingest body budget's use at each scrape from now on. */
-    watchIngestBodyBudget(budget: { held(): number; readonly totalBytes: number }) {
+    watchIngestBodyBudget(budget: { held(): number; waiting(): number; readonly totalBytes: number }) {
       bodyBudget = budget;
     },
     leaseRecovered(count: number) {
