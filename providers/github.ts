@@ -77,19 +77,40 @@ export const github = defineProvider({
       const action = typeof payload?.action === 'string' && payload.action ? `.${payload.action}` : '';
       return { webhookId, topic: `${topic}${action}` };
     },
+
+    documentOf: formPayload,
   }),
 });
 
+const FORM = 'application/x-www-form-urlencoded';
+
 /**
- * The event's JSON, from either content type a hook can be set to: `json` (the body) or `form`,
- * the default for hooks created through the REST API ("Supported values include json and form.
- * The default is form.", GitHub's hook `config.content_type`), which sends the same JSON as the
- * form parameter `payload`. Undefined when neither holds JSON. Only read for the topic's action:
- * the stored bytes and the signature are the raw body either way.
+ * The JSON of a delivery from a hook set to the `form` content type, the default for hooks created
+ * through the REST API ("Supported values include json and form. The default is form.", GitHub's
+ * hook `config.content_type`): the form parameter `payload` (URL-decoded, UTF-8), exactly as GitHub
+ * encoded the JSON. Undefined for any other body, after a look at the content type alone: a `json`
+ * hook's delivery (and every other provider's) costs nothing more. The stored bytes and the
+ * signature are the raw body either way.
+ */
+function formPayload(body: Buffer, headers: Readonly<Record<string, string>>): Buffer | undefined {
+  const type = headers['content-type'];
+  if (type === undefined || type.split(';', 1)[0]!.trim().toLowerCase() !== FORM) return undefined;
+  return formParameter(body);
+}
+
+/** The form parameter `payload` as UTF-8 bytes (URLSearchParams decoding); undefined when there is none. */
+function formParameter(body: Buffer): Buffer | undefined {
+  const payload = new URLSearchParams(body.toString('utf8')).get('payload');
+  return payload === null ? undefined : Buffer.from(payload, 'utf8');
+}
+
+/**
+ * The event's JSON for the topic's action: the body, else its form parameter `payload` whatever the
+ * content type says (as the topic has always been read). Undefined when neither holds JSON.
  */
 function readPayload(rawBody: Buffer): unknown {
   const json = tryParseJson(rawBody);
   if (json !== undefined) return json;
-  const form = new URLSearchParams(rawBody.toString('utf8')).get('payload');
-  return form === null ? undefined : tryParseJson(Buffer.from(form, 'utf8'));
+  const form = formParameter(rawBody);
+  return form === undefined ? undefined : tryParseJson(form);
 }

@@ -84,6 +84,13 @@ export interface PushProvider {
   identify(request: InboundRequest, verification: Verification): EventIdentity;
   /** The body paths `identify` reads; unset: not declared, so a masked source hides every field. */
   readonly identityPaths?: IdentityPaths;
+  /**
+   * The event's JSON document, when the stored body wraps it (GitHub's `form` content type sends it
+   * as the form parameter `payload`): what the ordering key, destination filters, payload schemas,
+   * transformations, the envelope's `data` and handlers read. Unset, or undefined returned: the
+   * body. The stored bytes and the signature stay the body's. `headers` are the stored ones.
+   */
+  documentOf?(body: Buffer, headers: Readonly<Record<string, string>>): Buffer | undefined;
   /** Headers worth storing with the event (never signatures or credentials). */
   readonly keptHeaders: readonly string[];
   /** Query parameters verify reads a credential from (api-key's `query`): never stored with the event. */

@@ -152,6 +152,7 @@ export function createGateway(config: GatewayConfig, options: GatewayOptions = {
           schemas: runtime.routing.schemas(schemas),
           backoffFor: processing.backoffFor,
           sourceTransform: runtime.routing.sourceTransform,
+          documentOf: runtime.routing.documentOf,
           maskFor: processing.maskFor,
           chartCounts: () => parts.chartCounts,
           // Read at each ordered outcome: a source's onFailure changed at runtime applies at once.

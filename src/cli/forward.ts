@@ -1,4 +1,4 @@
-import type { ProviderName } from '../../providers';
+import { providerModules, type ProviderName, type PushProvider } from '../../providers';
 import { buildEnvelope, type EnvelopeOptions } from '../deliver/envelope';
 import { standardWebhooksHeaders } from '../deliver/sign';
 import { SIGNERS } from '../senders/signers';
@@ -52,10 +52,14 @@ export function forwardedRequest(
 ): ForwardedRequest {
   const stored = arrival.request;
   const rawBody = Buffer.from(stored.body_base64, 'base64');
+  const provider = (stored.provider as ProviderName | null) ?? options.provider;
   if (options.envelope) {
+    // The envelope's data is the event's JSON, as the gateway's deliveries carry it (a GitHub form hook's `payload=…`).
+    const document =
+      (provider && documentReader(provider, options.providerOptions))?.(rawBody, stored.headers) ?? rawBody;
     let payload: unknown;
     try {
-      payload = JSON.parse(rawBody.toString('utf8'));
+      payload = JSON.parse(document.toString('utf8'));
     } catch {
       payload = undefined;
     }
@@ -64,7 +68,7 @@ export function forwardedRequest(
         source: arrival.source,
         webhookId: stored.webhook_id,
         topic: arrival.topic,
-        rawBody,
+        rawBody: document,
         payload,
         receivedAt: new Date(stored.received_at),
       },
@@ -78,7 +82,6 @@ export function forwardedRequest(
       signedAs: options.secret ? 'standard-webhooks' : 'unsigned',
     };
   }
-  const provider = (stored.provider as ProviderName | null) ?? options.provider;
   const signer = provider ? SIGNERS[provider] : undefined;
   if (!signer || !options.secret) return { body: rawBody, headers: { ...stored.headers }, signedAs: 'unsigned' };
   const id = ID_HEADERS.map((h) => stored.headers[h]).find((v) => v !== undefined) ?? stored.webhook_id;
@@ -94,4 +97,15 @@ export function forwardedRequest(
   });
   // The fresh signature (and its timestamp) wins over any stored header of the same name.
   return { body: rawBody, headers: { ...stored.headers, ...signed.headers }, signedAs: provider! };
+}
+
+/** The provider's documentOf, when it has one (a name the stream gives that this CLI does not know: none). */
+function documentReader(
+  name: ProviderName,
+  options: Readonly<Record<string, unknown>> = {},
+): PushProvider['documentOf'] | undefined {
+  const module = Object.hasOwn(providerModules, name) ? providerModules[name] : undefined;
+  if (!module) return undefined;
+  const parsed = module.options.safeParse(options);
+  return parsed.success ? module.create(parsed.data).documentOf : undefined;
 }

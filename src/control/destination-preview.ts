@@ -16,6 +16,7 @@ import { storedRequestTarget } from '../ingest/request-target';
 import type { WebhookEvent } from '../db/schema';
 import { parseJsonOrUndefined } from '../worker/handlers';
 import { payloadView } from '../ops/payload-view';
+import { eventDocument, type DocumentLookup } from '../routing/document';
 import { shown, type SourceMask } from '../ops/source-mask';
 import { bearer, error, json } from './route-openapi';
 import { exactJsonBody } from '../http/exact-json';
@@ -39,6 +40,8 @@ export interface PreviewDeps {
   sourceTransform?(source: string): SourceTransformRule | undefined;
   /** What the ops API hides of the source's events (src/ops/source-mask.ts). */
   maskFor(source: string): SourceMask;
+  /** The source provider's documentOf (src/routing/document.ts): a stored event is previewed with its JSON, as the worker reads it. */
+  documentOf?: DocumentLookup;
   event(
     id: number,
   ): Promise<
@@ -151,7 +154,11 @@ async function eventFor(
     // otherwise read or guess a masked value (docs/security.md, masking).
     // The envelope's event_type and dedupe_key too, when read from a masked path.
     const mask = deps.maskFor(stored.source);
-    const rawBody = mask.paths.length > 0 ? Buffer.from(payloadView(stored.body, mask.paths).body.data) : stored.body;
+    const document = eventDocument(deps.documentOf, stored);
+    const rawBody =
+      mask.paths.length > 0
+        ? Buffer.from(payloadView(stored.body, mask.paths, document).body.data)
+        : (document ?? stored.body);
     const webhookId = shown(stored.webhookId, mask.webhookId);
     return { ...stored, webhookId, topic: shown(stored.topic, mask.topic), rawBody, payload: undefined };
   }

@@ -84,6 +84,9 @@ export function createDestinationRouting(deps: RoutingDeps) {
       };
     },
 
+    /** The source provider's documentOf (providers/types.ts): where its events' JSON is, when not the body. */
+    documentOf: (source: string) => deps.registry()?.resolve(source)?.provider.documentOf,
+
     /** Payload schemas: a database source's own, else the registry built from the file at start. */
     schemas(fixed: SchemaRegistry): Pick<SchemaRegistry, 'check'> {
       return {

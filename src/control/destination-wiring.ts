@@ -135,6 +135,7 @@ export function wireDestinations(deps: DestinationWiringDeps) {
           planFor: routing.planFor,
           sourceTransform: routing.sourceTransform,
           maskFor: routing.viewMask,
+          documentOf: routing.documentOf,
           event: (id) => events.get(id),
           destination: async (name) => {
             const file = files.find((d) => d.name === name);

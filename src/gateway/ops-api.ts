@@ -76,6 +76,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
     logger: deps.logger,
     maskFor: processing.maskFor,
     maskedSources: processing.maskedSources,
+    documentOf: processing.documentOf,
   });
   addSystemLogRoutes(opsRoutes, { systemLog: deps.systemLog });
   addAccessRoutes(opsRoutes, { tokens: deps.tokens, audit, trustedProxies: config.trustProxy });
@@ -95,6 +96,7 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
       ),
       maskFor: processing.maskFor,
       maskedSources: processing.maskedSources,
+      documentOf: processing.documentOf,
       onReplayed: deps.wake,
       // Flushing this process's counts first: a chart read right after an action shows it.
       series: async (window, source) => {
@@ -104,7 +106,10 @@ export function createOpsApi(deps: OpsApiDeps): OpenAPIHono {
     }),
   );
   // Mounted into the ops routes so their OpenAPI document describes the conflicts too.
-  opsRoutes.route('/', createConflictRoutes({ conflicts, maskFor: processing.maskFor }));
+  opsRoutes.route(
+    '/',
+    createConflictRoutes({ conflicts, maskFor: processing.maskFor, documentOf: processing.documentOf }),
+  );
   opsRoutes.route(
     '/',
     createRequestRoutes({ requests: deps.requests, sources: () => deps.registry.all().map((s) => s.name) }),

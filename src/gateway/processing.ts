@@ -49,6 +49,8 @@ export function applyProcessingConfig(config: GatewayConfig, gateway: Processing
       runtime.routing.backoffFor(source, { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs }),
     /** What the ops API hides of the source's events (src/ops/source-mask.ts). */
     maskFor: (source: string): SourceMask => runtime.routing.viewMask(source),
+    /** Where a source's events carry their JSON when not as the body (src/routing/document.ts). */
+    documentOf: runtime.routing.documentOf,
     // Database sources' masks change at runtime: read per request.
     maskedSources: () => [...masks.keys(), ...runtime.routing.maskedSources()],
   };

@@ -11,6 +11,7 @@ import type { SchemaRegistry } from '../worker/validation';
 import { createWorker } from '../worker/worker';
 import type { SourceTransformLookup } from '../worker/source-transform';
 import type { SourceMask } from '../ops/source-mask';
+import type { DocumentLookup } from '../routing/document';
 
 export interface GatewayWorkerDeps {
   config: GatewayConfig;
@@ -22,6 +23,8 @@ export interface GatewayWorkerDeps {
   backoffFor: (source: string) => BackoffPolicy | undefined;
   /** A source's transformation and its version, read at each attempt. */
   sourceTransform: SourceTransformLookup;
+  /** The source provider's documentOf (src/routing/document.ts). */
+  documentOf?: DocumentLookup;
   /** What the source masks (src/ops/source-mask.ts): the attempt log hides a masked topic. */
   maskFor: (source: string) => Pick<SourceMask, 'topic'>;
   /** The chart counts, once they exist (they are built after the worker). */
@@ -49,6 +52,7 @@ export function createGatewayWorker(deps: GatewayWorkerDeps) {
     backoff: { baseMs: config.worker.retryBaseMs, maxMs: config.worker.retryMaxMs },
     backoffFor: deps.backoffFor,
     sourceTransform: deps.sourceTransform,
+    documentOf: deps.documentOf,
     topicMasked: (source) => deps.maskFor(source).topic,
     onAttempt: (event, outcome, seconds) => {
       metrics.attempt(event.source, outcome, seconds);

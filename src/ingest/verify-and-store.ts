@@ -49,7 +49,7 @@ export function verifyAndStore(deps: IngestDeps, bucketFor: (source: PushSource)
           nonce: verification.nonce?.value,
           requestTarget: storedRequestTarget(path, query, source.provider.credentialQueryParams),
           // Computed once, here, from the request as received (docs/ordering.md).
-          ordering: source.orderingOf?.(rawBody, headers),
+          ordering: source.orderingOf?.(source.provider.documentOf?.(rawBody, headers) ?? rawBody, headers),
         }),
       );
     } catch (err) {

@@ -1,3 +1,4 @@
+import { eventDocument, type DocumentLookup } from '../routing/document';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { notFound } from '../errors';
 import type { ConflictQueries } from '../store/conflicts';
@@ -11,6 +12,8 @@ export interface ConflictRoutesDeps {
   conflicts: ConflictQueries;
   /** What the API hides of a source's events (src/ops/source-mask.ts); conflicts are hidden alike. */
   maskFor: (source: string) => SourceMask;
+  /** The source provider's documentOf (src/routing/document.ts): the payload shown for a wrapped body. */
+  documentOf?: DocumentLookup;
 }
 
 const bearer = [{ opsToken: [] }];
@@ -77,9 +80,13 @@ export function createConflictRoutes(deps: ConflictRoutesDeps): OpenAPIHono {
       const conflict = await deps.conflicts.get(id);
       if (!conflict) throw notFound('conflict_not_found', `No conflict with id ${id}`);
       // As text around the stored payload, like the event detail: numbers beyond 2^53 stay exact.
-      return c.body(conflictDetailJson(conflict, deps.maskFor(conflict.source)), 200, {
-        'content-type': 'application/json',
-      }) as never;
+      return c.body(
+        conflictDetailJson(conflict, deps.maskFor(conflict.source), eventDocument(deps.documentOf, conflict)),
+        200,
+        {
+          'content-type': 'application/json',
+        },
+      ) as never;
     },
   );
 

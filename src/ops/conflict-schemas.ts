@@ -34,4 +34,5 @@ export const ConflictDetail = ConflictSummary.extend({
   payload: EventDetail.shape.payload,
   payload_unavailable: EventDetail.shape.payload_unavailable,
   body: EventDetail.shape.body,
+  payload_from: EventDetail.shape.payload_from,
 }).openapi('ConflictDetail');

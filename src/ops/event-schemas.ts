@@ -82,6 +82,10 @@ export const EventDetail = EventSummary.extend({
     .nullable()
     .openapi({ description: 'Why payload is null; body then carries the raw text (or a masked placeholder)' }),
   body: z.object({ encoding: z.enum(['utf8', 'base64']), data: z.string(), masked: z.boolean() }),
+  payload_from: z.enum(['form_payload']).optional().openapi({
+    description:
+      "Present when payload is not the body but the JSON it carries: form_payload, a GitHub form hook's `payload` parameter (body is then the form text as stored, or the masked JSON when the source masks fields)",
+  }),
   attempt_log: z.array(
     z.object({
       attempt: z.number().int(),

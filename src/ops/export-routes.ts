@@ -1,3 +1,4 @@
+import { eventDocument, type DocumentLookup } from '../routing/document';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { AuditLogRow } from '../db/schema-access';
@@ -29,6 +30,8 @@ export interface ExportDeps {
   logger: Logger;
   /** What the API hides of a source's events (src/ops/source-mask.ts). */
   maskFor: (source: string) => SourceMask;
+  /** The source provider's documentOf (src/routing/document.ts): the payload shown for a wrapped body. */
+  documentOf?: DocumentLookup;
   maskedSources?: readonly string[] | (() => readonly string[]);
 }
 
@@ -126,7 +129,8 @@ export function addExportRoutes(app: OpenAPIHono, deps: ExportDeps): void {
       const { match, notSearched } = toMatch(query, c.get('identity').role, deps);
       // The body is rows only, so the sources left out are named in a header (the list's shape).
       if (notSearched) c.header(NOT_SEARCHED_HEADER, JSON.stringify(notSearched));
-      const view = (e: WebhookEvent) => payloadView(e.body, deps.maskFor(e.source).paths);
+      const view = (e: WebhookEvent) =>
+        payloadView(e.body, deps.maskFor(e.source).paths, eventDocument(deps.documentOf, e));
       return streamExport(c, {
         format: query.format,
         name: 'events',

@@ -1,3 +1,4 @@
+import { eventDocument, type DocumentLookup } from '../routing/document';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { z } from '@hono/zod-openapi';
 import { GatewayError, notFound } from '../errors';
@@ -42,6 +43,8 @@ export interface OpsDeps {
   maxAttemptsBySource?: Readonly<Record<string, number>>;
   /** What the API hides of a source's events: masked paths, and identity and ordering key read from them. */
   maskFor: (source: string) => SourceMask;
+  /** The source provider's documentOf (src/routing/document.ts): the payload shown for a wrapped body. */
+  documentOf?: DocumentLookup;
   /**
    * Sources with masked fields: payload search (`q`) never looks at their bodies, and below admin a
    * `topic` or `webhook_id` filter does not match those reading it from a masked path. A function
@@ -117,7 +120,8 @@ export function createOpsRoutes(deps: OpsDeps): OpenAPIHono {
       ]);
       // Built as text around the stored payload (c.json would round its numbers beyond 2^53); the
       // text has the EventDetail shape, which the typed route cannot see through a string body.
-      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor(event.source), conflicts);
+      const document = eventDocument(deps.documentOf, event);
+      const text = eventDetailJson(event, attempts, deliveries, deps.maskFor(event.source), conflicts, document);
       return c.body(text, 200, { 'content-type': 'application/json' }) as never;
     },
   );

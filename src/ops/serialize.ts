@@ -51,8 +51,12 @@ export function conflictSummary(c: EventConflict, mask: SourceMask) {
 }
 
 /** A conflicting delivery with its headers and bytes, shown like an event's (masked the same way). */
-export const conflictDetailJson = (c: EventConflict, mask: SourceMask) =>
-  objectJson({ ...conflictSummary(c, mask), headers: shownHeaders(c.headers), ...payloadView(c.body, mask.paths) });
+export const conflictDetailJson = (c: EventConflict, mask: SourceMask, document?: Buffer) =>
+  objectJson({
+    ...conflictSummary(c, mask),
+    headers: shownHeaders(c.headers),
+    ...payloadView(c.body, mask.paths, document),
+  });
 
 /**
  * The detail view: summary, kept headers (sensitive ones redacted), the payload as sent with the
@@ -65,12 +69,14 @@ export function eventDetail(
   deliveries: DeliveryAttemptRow[],
   mask: SourceMask,
   conflictCount = 0,
+  /** The JSON the body carries (src/routing/document.ts), when it is not the body. */
+  document?: Buffer,
 ) {
   return {
     ...eventSummary(e, mask),
     headers: shownHeaders(e.headers),
     request_target: e.requestTarget ?? null,
-    ...payloadView(e.body, mask.paths),
+    ...payloadView(e.body, mask.paths, document),
     attempt_log: attempts.map((a) => ({
       attempt: a.attempt,
       worker: a.worker,

@@ -7,6 +7,8 @@ import type { AttemptOutcome, ClaimedEvent } from './queue-sql';
 import type { SchemaRegistry } from './validation';
 import { transformForRouting, type SourceTransformLookup } from './source-transform';
 import type { TransformRunner } from '../deliver/transforming';
+import { withDocument } from './document';
+import type { DocumentLookup } from '../routing/document';
 
 export interface AttemptDeps {
   handlers: HandlerRegistry;
@@ -18,6 +20,8 @@ export interface AttemptDeps {
   sourceTransform?: SourceTransformLookup;
   /** Runs transformations (the process's transform threads by default; tests may inject). */
   transform?: TransformRunner;
+  /** The source provider's documentOf (providers/types.ts), when it has one: what the attempt reads as the body. */
+  documentOf?: DocumentLookup;
 }
 
 /**
@@ -67,7 +71,7 @@ export function createAttemptRunner(options: AttemptDeps) {
     const started = performance.now();
     let transformVersion: number | undefined;
     try {
-      let delivered = toDeliveredEvent(event);
+      let delivered = toDeliveredEvent(withDocument(event, options.documentOf));
       // Payload schemas describe what the provider sends: they check the body as received.
       options.schemas?.check(event.source, event.topic, () => delivered.payload);
       const rule = options.sourceTransform?.(event.source);

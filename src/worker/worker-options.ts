@@ -4,6 +4,7 @@ import type { BackoffPolicy } from './backoff';
 import type { HandlerRegistry } from './handlers';
 import type { AttemptOutcome, ClaimedEvent, Queue } from './queue-sql';
 import type { SourceTransformLookup } from './source-transform';
+import type { DocumentLookup } from '../routing/document';
 import type { SchemaRegistry } from './validation';
 
 export interface WorkerOptions {
@@ -22,6 +23,8 @@ export interface WorkerOptions {
   backoffFor?: (source: string) => BackoffPolicy | undefined;
   /** A source's transformation, run before its handler (docs/destinations.md#a-sources-transformation). */
   sourceTransform?: SourceTransformLookup;
+  /** The source provider's documentOf, when it has one (src/routing/document.ts). */
+  documentOf?: DocumentLookup;
   /** Whether the source reads its topic from a masked payload path: the attempt log shows "[masked]". */
   topicMasked?: (source: string) => boolean;
   /** Observers for metrics. */

@@ -61,6 +61,7 @@ export function createWorker(options: WorkerOptions) {
     backoff: options.backoff,
     backoffFor: options.backoffFor,
     sourceTransform: options.sourceTransform,
+    documentOf: options.documentOf,
     onAttempt: options.onAttempt,
   });
   let task: CronSchedule | undefined;

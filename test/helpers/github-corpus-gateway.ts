@@ -27,6 +27,8 @@ export interface EventDetail {
   headers: Record<string, string>;
   payload: unknown;
   payload_unavailable: { reason: string } | null;
+  /** `form_payload` when payload is the JSON a GitHub form hook's body carries. */
+  payload_from?: string;
   body: { encoding: 'utf8' | 'base64'; data: string };
   deliveries: { destination: string; outcome: string }[];
 }
