@@ -43,6 +43,13 @@ describe.each(databaseKinds())('GitHub payload examples from a form hook on %s',
         ],
       },
       {
+        name: 'github-masked',
+        provider: 'github',
+        secrets: ['github-corpus-secret'],
+        mask: ['issue.title'],
+        ordering: { key: { jsonPath: '$.repository.full_name' } },
+      },
+      {
         name: 'github-schema',
         provider: 'github',
         secrets: ['github-corpus-secret'],
@@ -132,5 +139,37 @@ describe.each(databaseKinds())('GitHub payload examples from a form hook on %s',
       const checked = await sendTo('github-schema', contentType);
       expect(checked.status, `${contentType}: ${checked.last_error}`).toBe('completed');
     }
+  });
+
+  it("a form hook's event is ordered by a key in its JSON, masked in its JSON, and previewed with its JSON", async () => {
+    const issue = examples.find((ex) => ex.name === 'issues/opened.with-organization.payload.json')!;
+    const title = 'Spelling error in the README file';
+    const masked = await c.send(issue, formBody(issue.bytes), { contentType: FORM }, 'github-masked');
+    expect(masked.status, masked.text).toBe(200);
+    const event = await c.opsGet<EventDetail & { orderingKey: string | null }>(`/api/events/${masked.json.id}`);
+    // The ordering key computed at ingest reads the form's JSON (no key was found in the form text).
+    expect(event.orderingKey).toBe('Codertocat/Hello-World');
+    // Masked in the JSON; the form text (which holds every value unmasked) is not shown.
+    expect((event.payload as { issue: { title: string } }).issue.title).toBe('[masked]');
+    expect(event.body).toMatchObject({ encoding: 'utf8', masked: true });
+    for (const shown of [event.body.data, JSON.stringify(event.payload)]) {
+      expect(shown).not.toContain(title);
+      expect(shown).not.toContain(encodeURIComponent(title));
+      expect(shown).not.toContain('Spelling+error');
+    }
+
+    const routed = await c.send(issue, formBody(issue.bytes), { contentType: FORM }, 'github-routed');
+    expect(routed.status, routed.text).toBe(200);
+    const res = await fetch(`${c.gw.url}/api/destinations/by-body/preview`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${SECRETS.ops}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event_id: routed.json.id }),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const preview = JSON.parse(text) as { matched: boolean; body: string };
+    // The body filter matches, and the envelope's data is the JSON as GitHub encoded it.
+    expect(preview.matched).toBe(true);
+    expect(preview.body).toContain(`"data":${issue.bytes.toString('utf8')}`);
   });
 });
