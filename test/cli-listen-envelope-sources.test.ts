@@ -10,6 +10,7 @@ import { databaseKinds } from './helpers/database';
 import { opsCall, SECRETS, startTestGateway, waitFor, type TestGateway } from './helpers/gateway';
 import { startReceiver, type Delivery } from './helpers/receiver';
 import { post, shopifyHeaders } from './helpers/signers';
+import { formBody, githubDelivery } from './helpers/github-corpus';
 
 const DEST_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const RUNTIME_SECRET = 'acme-runtime-envelope-secret';
@@ -17,6 +18,7 @@ const FILE_SECRET = 'shop-file-envelope-secret';
 /** aggregate_id from the source's own path, not Shopify's default (`id`): only a listen that read it matches. */
 const BODY = '{"id":820982911946154508,"order":{"number":"A-1001"}}';
 const SETTINGS = { aggregate_id_path: 'order.number' };
+const HUB_SECRET = 'hub-file-envelope-secret';
 
 // `listen --envelope` sends what the source's destinations get. It built the envelope from the
 // stream's provider alone: without the source's aggregate_id_path and tenant_context, for sources
@@ -45,6 +47,7 @@ describe.each(databaseKinds())(
               ...SETTINGS,
               tenant_context: { tenant: 'file' },
             },
+            { name: 'hub', provider: 'github', secrets: [HUB_SECRET] },
           ],
         }),
       );
@@ -53,7 +56,13 @@ describe.each(databaseKinds())(
         control: { keyring, refreshMs: 5000 },
         sources: loadGatewayFile(config, {}).sources,
         destinations: [
-          { name: 'erp', url: destination.url, secret: DEST_SECRET, timeoutMs: 5000, sources: ['acme', 'shop-file'] },
+          {
+            name: 'erp',
+            url: destination.url,
+            secret: DEST_SECRET,
+            timeoutMs: 5000,
+            sources: ['acme', 'shop-file', 'hub'],
+          },
         ],
       });
       const created = await opsCall(gw, 'POST', '/api/sources', {
@@ -182,6 +191,34 @@ describe.each(databaseKinds())(
         await stop(listen);
         await app.close();
       }
+    });
+
+    it("a GitHub form hook's event: the forward's data is the JSON in its payload parameter, as the delivery's", async () => {
+      const app = await startReceiver();
+      const listen = spawnCli(['listen', '--forward-to', app.url, '--envelope', '--source', 'hub', '--url', gw.url], {
+        OPS_API_TOKEN: SECRETS.ops,
+        GATEWAY_CONFIG: config,
+      });
+      try {
+        await waitFor(() => listen.stderr().includes('Forwarding events'), 90_000, 'listen connected');
+        const json = Buffer.from('{"action":"opened","repository":{"full_name":"o/r"},"id":820982911946154508}');
+        const body = formBody(json);
+        const headers = await githubDelivery(HUB_SECRET, 'issues', body, {
+          contentType: 'application/x-www-form-urlencoded',
+        });
+        const sent = await post(`${gw.url}/api/webhooks/hub`, body, headers);
+        expect(sent.status, sent.text).toBe(200);
+        const id = `evt_${sent.json.id}`;
+        const forwarded = await deliveryOf(app.deliveries, undefined, "listen's forward of hub");
+        const delivered = await deliveryOf(destination.deliveries, id, 'the delivery of hub to erp');
+        expect(delivered.bytes.toString()).toContain(`"data":${json.toString()}`);
+        expect(forwarded.bytes.toString()).toContain(`"data":${json.toString()}`);
+        expect(JSON.parse(forwarded.bytes.toString()).aggregate_id).toBe('o/r');
+      } finally {
+        await stop(listen);
+        await app.close();
+      }
+      noSecretShown(listen, HUB_SECRET);
     });
 
     const deliveryOf = async (deliveries: Delivery[], webhookId: string | undefined, what: string) =>
