@@ -9,7 +9,10 @@ export interface DeliveredEvent {
   readonly webhookId: string;
   readonly account: string | null;
   readonly topic: string;
-  /** The body bytes exactly as received. */
+  /**
+   * The body bytes exactly as received; for a body that wraps the event's JSON (a GitHub form hook's
+   * `payload=…`, providers/types.ts documentOf), that JSON's bytes, as every field below reads it.
+   */
   readonly rawBody: Buffer;
   /** The body as text, exactly as received; undefined when the bytes are not valid UTF-8. */
   readonly rawText: string | undefined;
