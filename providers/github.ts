@@ -87,8 +87,9 @@ const FORM = 'application/x-www-form-urlencoded';
 /**
  * The JSON of a delivery from a hook set to the `form` content type, the default for hooks created
  * through the REST API ("Supported values include json and form. The default is form.", GitHub's
- * hook `config.content_type`): the form parameter `payload` (URL-decoded, UTF-8), exactly as GitHub
- * encoded the JSON. Undefined for any other body, after a look at the content type alone: a `json`
+ * hook `config.content_type`), which "sends the JSON payload as a form parameter called `payload`"
+ * (GitHub Docs, webhook content types): that parameter URL-decoded as UTF-8, the JSON exactly as
+ * GitHub encoded it. Undefined for any other body, after a look at the content type alone: a `json`
  * hook's delivery (and every other provider's) costs nothing more. The stored bytes and the
  * signature are the raw body either way.
  */
