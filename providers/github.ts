@@ -49,6 +49,10 @@ export const github = defineProvider({
       'x-github-hook-installation-target-type',
       'x-github-hook-installation-target-id',
     ],
+    // "Payloads are capped at 25 MB" (GitHub Docs, webhook events and payloads, *Payload cap*), and
+    // "GitHub does not automatically redeliver failed deliveries": a 413 below that loses the event.
+    // 25 MiB covers 25 MB whichever way GitHub counts it.
+    senderMaxBodyBytes: 25 * 1024 * 1024,
     // The topic ends with the body's `action`; the delivery id comes from headers.
     identityPaths: { topic: [['action']] },
 

@@ -93,6 +93,13 @@ export interface PushProvider {
   documentOf?(body: Buffer, headers: Readonly<Record<string, string>>): Buffer | undefined;
   /** Headers worth storing with the event (never signatures or credentials). */
   readonly keptHeaders: readonly string[];
+  /**
+   * The largest body the sender publishes that it sends, when that is above what a gateway takes by
+   * default and the sender never retries a refusal (GitHub: 25 MB). A source of the provider without
+   * its own `max_body_bytes` takes bodies up to this (within INGEST_BODY_BUDGET_BYTES) rather than
+   * MAX_BODY_BYTES, so a large delivery is not answered a final 413 (src/ingest/source-body-limit.ts).
+   */
+  readonly senderMaxBodyBytes?: number;
   /** Query parameters verify reads a credential from (api-key's `query`): never stored with the event. */
   readonly credentialQueryParams?: readonly string[];
 }
