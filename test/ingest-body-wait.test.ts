@@ -61,6 +61,14 @@ function budgetGateway(kind: DatabaseKind, ingestBodyWait: { waitMs: number; max
     const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } });
     return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(await res.text())![1]);
   };
+  /** Requests to the github source refused for `reason`, from webhook_gateway_requests_total. */
+  const requests = async (reason: string) => {
+    const res = await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${SECRETS.ops}` } });
+    const line = (await res.text())
+      .split('\n')
+      .find((l) => l.startsWith('webhook_gateway_requests_total{') && l.includes(`reason="${reason}"`));
+    return line === undefined ? 0 : Number(line.split(' ').at(-1));
+  };
   const gaugeIs = (name: string, value: number) =>
     waitFor(async () => (await gauge(name)) === value, 10_000, `${name} ${value}`);
   const stored = async (mark: string) =>
@@ -81,12 +89,15 @@ function budgetGateway(kind: DatabaseKind, ingestBodyWait: { waitMs: number; max
   };
   /** A signed delivery of `body` on its own connection, closed after the test. */
   const deliver = async (body: Buffer, sent?: number) => track(await startDelivery(port, body, sent));
-  return { gauge, gaugeIs, stored, holdLarge, deliver };
+  return { gauge, gaugeIs, stored, holdLarge, deliver, requests };
 }
 
 describe.each(databaseKinds())('waiting for room in the ingest body budget on %s', (kind) => {
   // Long enough that only the test's own steps end a wait (the wait running out is tested below).
-  const { gauge, gaugeIs, stored, holdLarge, deliver } = budgetGateway(kind, { waitMs: 60_000, maxWaiting: 2 });
+  const { gauge, gaugeIs, stored, holdLarge, deliver, requests } = budgetGateway(kind, {
+    waitMs: 60_000,
+    maxWaiting: 2,
+  });
 
   it('a delivery that does not fit waits for the body in flight to be answered, then is accepted', async () => {
     const large = await holdLarge('in-flight');
@@ -149,8 +160,16 @@ describe.each(databaseKinds())('waiting for room in the ingest body budget on %s
       await deliver(pushBody(MAX_BODY, 'leaver-2'), 0),
     ];
     await gaugeIs('webhook_gateway_ingest_body_waiting', 2);
+    const [incomplete, busy] = [await requests('incomplete_request'), await requests('ingest_busy')];
     leavers.forEach((l) => l.socket.destroy());
     await gaugeIs('webhook_gateway_ingest_body_waiting', 0);
+    // Counted as clients that left, not as the gateway being busy.
+    await waitFor(
+      async () => (await requests('incomplete_request')) === incomplete + 2,
+      10_000,
+      'two more incomplete_request',
+    );
+    expect(await requests('ingest_busy')).toBe(busy);
     // Their places are free again: a new delivery waits rather than being refused.
     await deliver(pushBody(MAX_BODY, 'after-leavers'), 0);
     await gaugeIs('webhook_gateway_ingest_body_waiting', 1);

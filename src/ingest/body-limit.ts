@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler, Next } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { GatewayError } from '../errors';
 import { ingestBusy, type BodyBudget } from './body-budget';
-import { readBodyOrIncomplete } from './incomplete-body';
+import { incompleteRequest, readBodyOrIncomplete } from './incomplete-body';
 
 /**
  * The ops API's own request bodies (filters, names, rules, source and destination entries) are a
@@ -57,7 +57,10 @@ export function limitBodyBy(
     if (bytes > maxBytes) throw tooLarge(c, maxBytes);
     if (!budget) return next();
     // The fast path is tryTake alone: a body that fits takes its bytes without an await.
-    if (!budget.tryTake(bytes) && !(await budget.waitToTake(bytes, c.req.raw.signal))) throw ingestBusy();
+    if (!budget.tryTake(bytes) && !(await budget.waitToTake(bytes, c.req.raw.signal))) {
+      // A client that left while waiting is counted as what it is, not as the gateway being busy.
+      throw c.req.raw.signal.aborted ? incompleteRequest() : ingestBusy();
+    }
     try {
       await next();
     } finally {

@@ -15,17 +15,19 @@ export async function readBodyOrIncomplete<T>(c: Context, read: () => Promise<T>
   try {
     return await read();
   } catch (err) {
-    if (clientWentAway(c)) {
-      throw new GatewayError(
-        400,
-        'incomplete_request',
-        'The connection was closed before the request body was complete; send the request again',
-        { cause: err },
-      );
-    }
+    if (clientWentAway(c)) throw incompleteRequest(err);
     throw err;
   }
 }
+
+/** The client closed its connection before its body was complete (or before it was read at all). */
+export const incompleteRequest = (cause?: unknown) =>
+  new GatewayError(
+    400,
+    'incomplete_request',
+    'The connection was closed before the request body was complete; send the request again',
+    { cause },
+  );
 
 /** The request's connection closed before its body was complete (Node marks the request destroyed). */
 function clientWentAway(c: Context): boolean {
