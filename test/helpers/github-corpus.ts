@@ -2,7 +2,6 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sign } from '@octokit/webhooks-methods';
-import { parse as losslessParse, stringify as losslessStringify } from 'lossless-json';
 
 /** Where the copies of octokit/webhooks' payload examples live (see its README). */
 export const CORPUS_DIR = path.join(__dirname, '..', 'fixtures', 'github');
@@ -66,15 +65,4 @@ export async function githubDelivery(
 export const formBody = (json: Buffer) =>
   Buffer.from(new URLSearchParams({ payload: json.toString('utf8') }).toString());
 
-/**
- * A JSON value re-written with every number literal as it was in the text (lossless-json keeps
- * each as its source text), so two of these are equal only when no number was rounded or reformatted.
- */
-export const exactJson = (value: unknown) => losslessStringify(value) ?? '';
-
-/** The exact form of JSON text: see exactJson. */
-export const exactJsonOfText = (text: string) => exactJson(losslessParse(text));
-
-/** A body sent and an answer read back as a Buffer of the ops API's `body` field. */
-export const bodyBytes = (body: { encoding: 'utf8' | 'base64'; data: string }) =>
-  Buffer.from(body.data, body.encoding === 'base64' ? 'base64' : 'utf8');
+export { bodyBytes, exactJson, exactJsonOfText } from './corpus-gateway';
