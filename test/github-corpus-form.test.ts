@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportedById } from './helpers/corpus-gateway';
 import { databaseKinds } from './helpers/database';
 import { waitFor } from './helpers/gateway';
-import { parse as losslessParse } from 'lossless-json';
 import { SECRETS } from './helpers/gateway';
 import { bodyBytes, exactJson, exactJsonOfText, formBody, loadGithubExamples } from './helpers/github-corpus';
 import {
@@ -88,15 +88,7 @@ describe.each(databaseKinds())('GitHub payload examples from a form hook on %s',
       expect(exactJson(envelope.data), ex.name).toBe(exactJsonOfText(sent(ex)));
     }
     // The NDJSON export shows the same: the form bytes as `body`, the JSON as `payload`.
-    const response = await fetch(`${c.gw.url}/api/events/export?format=ndjson&source=github`, {
-      headers: { authorization: `Bearer ${SECRETS.ops}` },
-    });
-    expect(response.status).toBe(200);
-    const rows = (await response.text())
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => losslessParse(line) as EventDetail);
-    const byId = new Map(rows.map((row) => [Number(String(row.id)), row]));
+    const byId = await exportedById(c.gw.url, 'github');
     for (const [i, ex] of examples.entries()) {
       const row = byId.get(ids[i]!);
       expect(row, ex.name).toBeDefined();

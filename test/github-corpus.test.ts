@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { parse as losslessParse } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportedById } from './helpers/corpus-gateway';
 import { databaseKinds } from './helpers/database';
-import { SECRETS } from './helpers/gateway';
 import {
   HOOK,
   bodyBytes,
@@ -84,15 +83,7 @@ describe.each(databaseKinds())('GitHub payload examples as JSON on %s', (kind) =
   });
 
   it('the NDJSON export shows every example with its bytes and numbers as sent', async () => {
-    const response = await fetch(`${c.gw.url}/api/events/export?format=ndjson&source=github`, {
-      headers: { authorization: `Bearer ${SECRETS.ops}` },
-    });
-    expect(response.status).toBe(200);
-    const rows = (await response.text())
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => losslessParse(line) as EventDetail);
-    const byId = new Map(rows.map((row) => [Number(String(row.id)), row]));
+    const byId = await exportedById(c.gw.url, 'github');
     for (const ex of examples) {
       const row = byId.get(stored.get(ex.name)!.id);
       expect(row, ex.name).toBeDefined();

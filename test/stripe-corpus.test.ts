@@ -1,4 +1,3 @@
-import { parse as losslessParse } from 'lossless-json';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -9,8 +8,8 @@ import {
   type CorpusHarness,
   type EventDetail,
 } from './helpers/corpus-gateway';
+import { exportedById } from './helpers/corpus-gateway';
 import { databaseKinds } from './helpers/database';
-import { SECRETS } from './helpers/gateway';
 import { post } from './helpers/signers';
 import {
   STRIPE_CORPUS_SECRET,
@@ -114,15 +113,7 @@ describe.each(databaseKinds())('Stripe Events built on its OpenAPI fixtures on %
   });
 
   it('the NDJSON export shows every Event with its bytes and numbers as sent', async () => {
-    const response = await fetch(`${c.gw.url}/api/events/export?format=ndjson&source=stripe`, {
-      headers: { authorization: `Bearer ${SECRETS.ops}` },
-    });
-    expect(response.status).toBe(200);
-    const rows = (await response.text())
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => losslessParse(line) as EventDetail);
-    const byId = new Map(rows.map((row) => [Number(String(row.id)), row]));
+    const byId = await exportedById(c.gw.url, 'stripe');
     for (const ex of examples) {
       const row = byId.get(stored.get(ex.name)!);
       expect(row, ex.name).toBeDefined();

@@ -49,6 +49,19 @@ export const bodyBytes = (body: { encoding: 'utf8' | 'base64'; data: string }) =
 
 const flat = (h: IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k, String(v)]));
 
+/** The source's events as `GET /api/events/export?format=ndjson` gives them (numbers kept exact), by id. */
+export async function exportedById(url: string, source: string): Promise<Map<number, EventDetail>> {
+  const response = await fetch(`${url}/api/events/export?format=ndjson&source=${source}`, {
+    headers: { authorization: `Bearer ${SECRETS.ops}` },
+  });
+  expect(response.status).toBe(200);
+  const rows = (await response.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => losslessParse(line) as EventDetail);
+  return new Map(rows.map((row) => [Number(String(row.id)), row]));
+}
+
 /**
  * A real gateway with `sources` (sources-file entries, built with the receiver's URL) whose events
  * from `sinkSources` all go to the destination `sink`: a real HTTP receiver.
